@@ -1,0 +1,141 @@
+# ipsec-xdp - top-level build.
+#
+#   make            build BPF objects, skeletons, libixdp.a and ipsec-xdp
+#   make check      install what the tests need, then run every test
+#   make demo       install what the demo needs, then run it
+#   make bench      benchmarks (JSON lines on stdout)
+#
+# Files are found by wildcard: a new lib/*.c, ctl/*.c, bpf/*.bpf.c or
+# tests/unit/test_*.c is built without editing this file.
+
+B        ?= build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+PKGS     := libbpf yaml-0.1 json-c libnl-3.0 libnl-route-3.0 libnl-xfrm-3.0
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -Ilib -I$(B) $(PKG_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -lelf -lz
+
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	     -fno-sanitize-recover=undefined
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(B)/%.bpf.o,$(BPF_SRCS))
+BPF_SKELS := $(patsubst bpf/%.bpf.c,$(B)/%.skel.h,$(BPF_SRCS))
+LIB_SRCS  := $(wildcard lib/*.c)
+LIB_OBJS  := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRCS))
+SAN_OBJS  := $(patsubst lib/%.c,$(B)/san/lib/%.o,$(LIB_SRCS))
+CTL_SRCS  := $(wildcard ctl/*.c)
+CTL_OBJS  := $(patsubst ctl/%.c,$(B)/ctl/%.o,$(CTL_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
+SAN_BINS  := $(patsubst tests/unit/%.c,$(B)/san/tests/%,$(UNIT_SRCS))
+BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
+BPFT_BINS := $(patsubst tests/bpf/%.c,$(B)/tests/bpf_%,$(BPFT_SRCS))
+BENCH_SRCS:= $(wildcard tests/bench/*.c)
+BENCH_BINS:= $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
+
+PROGS := $(B)/ipsec-xdp
+
+.PHONY: all deps deps-vm check check-only unit unit-san bpf-tests ns-tests \
+	vmtest bench demo clean install
+
+all: $(PROGS)
+
+deps:
+	@scripts/install-deps.sh
+deps-vm:
+	@scripts/install-deps.sh --vm
+
+# ---- BPF -------------------------------------------------------------------
+$(B)/vmlinux.h:
+	@mkdir -p $(B)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(B)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/ipsec_xdp.h $(B)/vmlinux.h
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function \
+		-Iinclude -I$(B) -c $< -o $@
+
+$(B)/%.skel.h: $(B)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+# ---- userspace -------------------------------------------------------------
+$(B)/lib/%.o: lib/%.c $(wildcard lib/*.h) include/ipsec_xdp.h $(BPF_SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+
+$(B)/libixdp.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(B)/ctl/%.o: ctl/%.c $(wildcard ctl/*.h) $(wildcard lib/*.h) include/ipsec_xdp.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+
+$(B)/ipsec-xdp: $(CTL_OBJS) $(B)/libixdp.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---- tests -----------------------------------------------------------------
+$(B)/tests/test_%: tests/unit/test_%.c $(B)/libixdp.a $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/libixdp.a $(LDLIBS) -lcmocka
+
+$(B)/san/lib/%.o: lib/%.c $(wildcard lib/*.h) include/ipsec_xdp.h $(BPF_SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(SAN_FLAGS) $(WARN) -c $< -o $@
+
+$(B)/san/libixdp.a: $(SAN_OBJS)
+	$(AR) rcs $@ $^
+
+$(B)/san/tests/test_%: tests/unit/test_%.c $(B)/san/libixdp.a $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(SAN_FLAGS) $(WARN) -o $@ $< $(B)/san/libixdp.a $(LDLIBS) -lcmocka
+
+$(B)/tests/bpf_test_%: tests/bpf/test_%.c $(B)/libixdp.a $(BPF_SKELS) $(wildcard tests/bpf/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Itests/bpf -o $@ $< $(B)/libixdp.a $(LDLIBS) -lcmocka
+
+$(B)/bench/%: tests/bench/%.c $(B)/libixdp.a $(BPF_SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/libixdp.a $(LDLIBS)
+
+# The test command of README: installs its own dependencies first.
+check: deps-vm
+	@$(MAKE) --no-print-directory check-only
+
+check-only: all $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS)
+	@tests/run.sh $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) \
+		$(sort $(wildcard tests/ns/test_*.sh)) vmtest/run.sh
+
+unit: $(UNIT_BINS)
+	@tests/run.sh $(UNIT_BINS)
+unit-san: $(SAN_BINS)
+	@tests/run.sh $(SAN_BINS)
+bpf-tests: all $(BPFT_BINS)
+	@tests/run.sh $(BPFT_BINS)
+ns-tests: all
+	@tests/run.sh $(sort $(wildcard tests/ns/test_*.sh))
+vmtest: all
+	@tests/run.sh vmtest/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BINS)
+	@tests/bench/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+install: all
+	install -D -m 0755 $(B)/ipsec-xdp $(DESTDIR)/usr/sbin/ipsec-xdp
+	install -D -m 0644 man/ipsec-xdp.8 $(DESTDIR)/usr/share/man/man8/ipsec-xdp.8
+	install -D -m 0644 man/ipsec-xdp.policy.5 $(DESTDIR)/usr/share/man/man5/ipsec-xdp.policy.5
+
+clean:
+	rm -rf $(B)
+
+.SECONDARY:

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * bootconf.h - the persistent configuration set with `ipsec-xdp set config`
+ * (SPEC §5, §7), kept in CONFDIR/config (default /etc/ipsec-xdp/config).
+ *
+ * File format, one `key = value` per line, `#` comments:
+ *   bootmode = permit | block | stateful     (absent: see bootconf_effective_mode)
+ *   bootexemptions = TCP:0:3389:inbound ICMP:0:0:inbound   (or: none)
+ *   ipsecexempt = 0..3                       (default 3)
+ *   ikelogging = 0..2                        (default 0)
+ *   strongcrlcheck = 0..2                    (default 0)
+ *   policy-applied-once = yes|no             (kept by the tool)
+ */
+#ifndef IXDP_BOOTCONF_H
+#define IXDP_BOOTCONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "ipsec_xdp.h"
+
+#define IXDP_CONFDIR_DEFAULT "/etc/ipsec-xdp"
+
+struct bootconf {
+	bool bootmode_set;          /* false: no mode configured */
+	enum ixdp_bootmode bootmode;
+	struct ixdp_boot_exempt exempt[IXDP_MAX_BOOT_EXEMPT];
+	size_t nexempt;
+	int ipsecexempt;            /* 0..3 */
+	int ikelogging;             /* 0..2 */
+	int strongcrlcheck;         /* 0..2 */
+	bool policy_applied_once;
+};
+
+void bootconf_defaults(struct bootconf *c);
+
+/* Read CONFDIR/config; a missing file gives the defaults.  -1 + errbuf on a
+ * malformed file ("config:3: ..."). */
+int bootconf_load(const char *confdir, struct bootconf *c, char *errbuf,
+		  size_t errlen);
+
+/* Write atomically (temp file + rename), mode 0644. */
+int bootconf_save(const char *confdir, const struct bootconf *c,
+		  char *errbuf, size_t errlen);
+
+/*
+ * Parse a bootexemptions list: entries separated by spaces or commas, each
+ * PROTOCOL:SRCPORT:DSTPORT:DIRECTION (protocol tcp/udp/icmp/icmpv6/number/any,
+ * ports 0-65535 or any, direction inbound/outbound/both) or the short form
+ * PROTOCOL:DIRECTION; "none" clears.  Case-insensitive.  Returns the count
+ * or -1 with errbuf naming the bad entry and why.
+ */
+int bootexempt_parse(const char *text, struct ixdp_boot_exempt *out,
+		     size_t max, char *errbuf, size_t errlen);
+
+/* "TCP:0:3389:inbound" */
+void bootexempt_format(const struct ixdp_boot_exempt *e, char *buf, size_t len);
+
+int bootmode_parse(const char *s, enum ixdp_bootmode *out);
+const char *bootmode_name(enum ixdp_bootmode m);
+
+/* With no mode configured: permit until a policy was applied once, then
+ * stateful (so a newcomer on SSH is not locked out). */
+enum ixdp_bootmode bootconf_effective_mode(const struct bootconf *c);
+
+/* Confdir from $IPSEC_XDP_CONFDIR or the default. */
+const char *ixdp_confdir(void);
+
+#endif /* IXDP_BOOTCONF_H */

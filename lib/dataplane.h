@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dataplane.h - load, attach, pin, update and read the BPF dataplane.
+ *
+ * Everything lives under the pin root (default /sys/fs/bpf/ipsec-xdp, or
+ * $IPSEC_XDP_BPFFS):  maps/<name>, progs/<name>, links/xdp-<ifname>.
+ * Egress programs are attached with a clsact qdisc + tc filter, which stays
+ * on the interface without a pin.  Once loaded, enforcement outlives the
+ * process that loaded it; dp_unload removes it all.
+ */
+#ifndef IXDP_DATAPLANE_H
+#define IXDP_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "ipsec_xdp.h"
+#include "bootconf.h"
+#include "compiler.h"
+
+enum dp_xdp_mode { DP_XDP_AUTO = 0, DP_XDP_NATIVE, DP_XDP_GENERIC };
+
+/* File descriptors of the pinned maps. */
+struct dp {
+	char root[256];
+	int state_fd, banks_fd, tuples_fd, filters_fd, port_class_fd;
+	int counters_fd, info_fd, boot_fd, conns_fd, flow_cache_fd;
+	int drops_fd, pkts_fd;
+};
+
+/* $IPSEC_XDP_BPFFS or the default. */
+const char *dp_pin_root(void);
+
+/* Is the dataplane loaded (maps pinned)? */
+bool dp_is_loaded(const char *root);
+
+/* Load the BPF object and pin programs and maps if not yet pinned; then
+ * attach XDP (pinned link) and TC egress to ifname.  Idempotent. */
+int dp_load_iface(const char *root, const char *ifname, enum dp_xdp_mode mode,
+		  char *errbuf, size_t errlen);
+
+/* Detach from one interface (ifname) or, with NULL, from all and remove
+ * every pin. */
+int dp_unload(const char *root, const char *ifname, char *errbuf, size_t errlen);
+
+/* Interfaces the dataplane is attached to (from links/), malloc'd names. */
+int dp_list_ifaces(const char *root, char ***names, size_t *n);
+
+int dp_open(struct dp *dp, const char *root, char *errbuf, size_t errlen);
+void dp_close(struct dp *dp);
+
+/* Write the filter table into the inactive bank, carry counters of
+ * unchanged filters over, flip with one write, clear the old bank.
+ * has_policy = false installs "no policy" (the boot mode rules). */
+int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
+		   char *errbuf, size_t errlen);
+
+/* Write boot mode + exemptions into the inactive boot bank and flip. */
+int dp_apply_boot(struct dp *dp, enum ixdp_bootmode mode,
+		  const struct ixdp_boot_exempt *ex, size_t nexempt,
+		  char *errbuf, size_t errlen);
+
+/* Live state. */
+int dp_read_bank(struct dp *dp, uint32_t *bank, struct ixdp_bank *b);
+int dp_read_boot(struct dp *dp, struct ixdp_boot *boot);
+
+/* The live list (from ixdp_filter_info) with counters summed over CPUs;
+ * out arrays malloc'd, n filters. */
+int dp_read_filters(struct dp *dp, struct ixdp_filter_info **info,
+		    struct ixdp_counter **ctr, size_t *n);
+
+int dp_read_drops(struct dp *dp, uint64_t drops[IXDP_DROP__MAX]);
+int dp_read_pkts(struct dp *dp, uint64_t pkts[IXDP_PKT__MAX]);
+
+const char *drop_reason_name(enum ixdp_drop_reason r);
+const char *pkt_counter_name(enum ixdp_pkt_counter c);
+
+#endif /* IXDP_DATAPLANE_H */

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * filter.c - specific filters: the weight function, the enforcement order
+ * and the reference matcher.  The dataplane's tuple space search must give
+ * the same answer as filter_table_match() for every packet; the tests hold
+ * it to that.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "compiler.h"
+
+bool proto_has_ports(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
+	       proto == IPPROTO_SCTP || proto == IPPROTO_UDPLITE;
+}
+
+enum ixdp_port_kind port_kind(const struct port_spec *p)
+{
+	if (p->lo == 0 && p->hi == 0)
+		return IXDP_PORT_ANY;
+	if (p->lo == 0 && p->hi == 0xffff)
+		return IXDP_PORT_ANY;
+	return p->lo == p->hi ? IXDP_PORT_EXACT : IXDP_PORT_RANGE;
+}
+
+/*
+ * The weight of a specific filter: the more specific, the heavier, and the
+ * heaviest matching filter decides.  From most to least significant:
+ *
+ *   bit  31     default exemption (IKE, and what ipsecexempt selects):
+ *               exemptions are tried before any policy filter
+ *   bits 22-30  source prefix length + destination prefix length
+ *               (0..64 for IPv4, 0..256 for IPv6; families never compete)
+ *   bit  21     protocol named (not `any`)
+ *   bits 19-20  source port: 2 = one port, 1 = a range, 0 = any
+ *   bits 17-18  destination port: likewise
+ *
+ * So addresses count most, then protocol, then ports, as in the system the
+ * project is modelled on.  An address range is compiled to its CIDR blocks,
+ * each weighted by its own prefix length.
+ */
+uint32_t filter_weight(const struct specific_filter *f)
+{
+	uint32_t w = 0;
+
+	if (f->flags & IXDP_F_EXEMPTION)
+		w |= 1u << 31;
+	w |= (uint32_t)(f->src_plen + f->dst_plen) << 22;
+	if (f->proto_exact)
+		w |= 1u << 21;
+	w |= (uint32_t)port_kind(&f->sport) << 19;
+	w |= (uint32_t)port_kind(&f->dport) << 17;
+	return w;
+}
+
+int filter_table_push(struct filter_table *t, const struct specific_filter *f)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct specific_filter *v = realloc(t->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		t->v = v;
+		t->cap = cap;
+	}
+	t->v[t->n++] = *f;
+	return 0;
+}
+
+void filter_table_free(struct filter_table *t)
+{
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+static int cmp_u32_desc(uint32_t a, uint32_t b)
+{
+	return a > b ? -1 : a < b ? 1 : 0;
+}
+
+/* The order of the shape fields after the weight: any fixed order works,
+ * it only has to keep one tuple's filters together and be deterministic. */
+static int cmp_shape(const struct specific_filter *a, const struct specific_filter *b)
+{
+	int c;
+
+	if ((c = cmp_u32_desc(a->weight, b->weight)))
+		return c;
+	if ((c = cmp_u32_desc(a->fam, b->fam)))
+		return -c; /* IPv4 first */
+	if ((c = cmp_u32_desc(a->src_plen, b->src_plen)))
+		return c;
+	if ((c = cmp_u32_desc(a->dst_plen, b->dst_plen)))
+		return c;
+	if ((c = cmp_u32_desc(a->proto_exact, b->proto_exact)))
+		return c;
+	if ((c = cmp_u32_desc(port_kind(&a->sport), port_kind(&b->sport))))
+		return c;
+	return cmp_u32_desc(port_kind(&a->dport), port_kind(&b->dport));
+}
+
+/* qsort is not stable: sort (filter, original index) pairs. */
+struct sort_item {
+	struct specific_filter f;
+	size_t idx;
+};
+
+static int cmp_enforcement(const void *pa, const void *pb)
+{
+	const struct sort_item *a = pa, *b = pb;
+	int c;
+
+	if ((c = cmp_shape(&a->f, &b->f)))
+		return c;
+	if ((c = cmp_u32_desc(a->f.action, b->f.action)))
+		return c; /* block > negotiate > permit */
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+int filter_table_sort(struct filter_table *t)
+{
+	struct sort_item *items;
+
+	for (size_t i = 0; i < t->n; i++)
+		t->v[i].weight = filter_weight(&t->v[i]);
+	items = malloc((t->n ? t->n : 1) * sizeof(*items));
+	if (!items)
+		return -1;
+	for (size_t i = 0; i < t->n; i++) {
+		items[i].f = t->v[i];
+		items[i].idx = i;
+	}
+	qsort(items, t->n, sizeof(*items), cmp_enforcement);
+	for (size_t i = 0; i < t->n; i++)
+		t->v[i] = items[i].f;
+	free(items);
+	return 0;
+}
+
+bool specific_filter_same_shape(const struct specific_filter *a,
+				const struct specific_filter *b)
+{
+	return a->fam == b->fam && a->src_plen == b->src_plen &&
+	       a->dst_plen == b->dst_plen && a->proto_exact == b->proto_exact &&
+	       port_kind(&a->sport) == port_kind(&b->sport) &&
+	       port_kind(&a->dport) == port_kind(&b->dport) &&
+	       (a->flags & IXDP_F_EXEMPTION) == (b->flags & IXDP_F_EXEMPTION);
+}
+
+static size_t addr_len(uint8_t fam)
+{
+	return fam == IXDP_FAM_V4 ? 4 : 16;
+}
+
+bool specific_filter_same_selectors(const struct specific_filter *a,
+				    const struct specific_filter *b)
+{
+	size_t len = addr_len(a->fam);
+
+	return specific_filter_same_shape(a, b) &&
+	       !memcmp(a->src, b->src, len) && !memcmp(a->dst, b->dst, len) &&
+	       (!a->proto_exact || a->proto == b->proto) &&
+	       a->sport.lo == b->sport.lo && a->sport.hi == b->sport.hi &&
+	       a->dport.lo == b->dport.lo && a->dport.hi == b->dport.hi;
+}
+
+static bool prefix_matches(const uint8_t *net, uint8_t plen, const uint8_t *addr)
+{
+	size_t full = plen / 8;
+	unsigned rest = plen % 8;
+
+	if (memcmp(net, addr, full))
+		return false;
+	if (!rest)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return (net[full] & mask) == (addr[full] & mask);
+}
+
+static bool port_matches(const struct port_spec *ps, uint16_t port, bool frag)
+{
+	if (port_kind(ps) == IXDP_PORT_ANY)
+		return true;
+	if (frag)
+		return false; /* a non-first fragment has no ports to compare */
+	return port >= ps->lo && port <= ps->hi;
+}
+
+bool specific_filter_matches(const struct specific_filter *f,
+			     const struct pkt_tuple *p)
+{
+	if (f->fam != p->fam)
+		return false;
+	if (!prefix_matches(f->src, f->src_plen, p->src) ||
+	    !prefix_matches(f->dst, f->dst_plen, p->dst))
+		return false;
+	if (f->proto_exact && f->proto != p->proto)
+		return false;
+	return port_matches(&f->sport, p->sport, p->frag) &&
+	       port_matches(&f->dport, p->dport, p->frag);
+}
+
+long filter_table_match(const struct filter_table *t, const struct pkt_tuple *p)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (specific_filter_matches(&t->v[i], p))
+			return (long)i;
+	return -1;
+}
+
+void format_prefix(uint8_t fam, const uint8_t *addr, uint8_t plen, char *buf,
+		   size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	int af = fam == IXDP_FAM_V4 ? AF_INET : AF_INET6;
+	uint8_t max = fam == IXDP_FAM_V4 ? 32 : 128;
+
+	if (plen == 0) {
+		snprintf(buf, len, "any%s", fam == IXDP_FAM_V4 ? "4" : "6");
+		return;
+	}
+	inet_ntop(af, addr, a, sizeof(a));
+	if (plen == max)
+		snprintf(buf, len, "%s", a);
+	else
+		snprintf(buf, len, "%s/%u", a, plen);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * tuplespace.h - lay the sorted filter table out as the dataplane's maps:
+ * tuples in weight order, one hash key per (filter, port class), and the
+ * port -> class arrays for port ranges.  Pure computation: dataplane.c
+ * writes the result into one bank of the pinned maps.
+ */
+#ifndef IXDP_TUPLESPACE_H
+#define IXDP_TUPLESPACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "ipsec_xdp.h"
+#include "compiler.h"
+
+struct ts_entry {
+	struct ixdp_fkey key;   /* bank field left 0: set when written */
+	struct ixdp_fval val;
+};
+
+struct tuplespace {
+	struct ixdp_tuple tuples[2][IXDP_MAX_TUPLES]; /* [fam][i], weight order */
+	uint32_t ntuples[2];
+	struct ts_entry *entries;
+	size_t nentries, cap;
+	uint16_t *port_class[2];  /* [side][65536]; side 0 = sport, 1 = dport */
+};
+
+/* Build from a sorted table. -1 with errbuf if a limit is exceeded. */
+int tuplespace_build(const struct filter_table *t, struct tuplespace *ts,
+		     char *errbuf, size_t errlen);
+void tuplespace_free(struct tuplespace *ts);
+
+/* The same lookup the BPF program does, in userspace (for tests): the
+ * filter index, or IXDP_NO_FILTER. */
+uint32_t tuplespace_lookup(const struct tuplespace *ts, const struct pkt_tuple *p);
+
+#endif /* IXDP_TUPLESPACE_H */
