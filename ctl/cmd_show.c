@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* cmd_show.c - `show filters [--specific] | stats | config | all`. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "live.h"
+#include "policy_view.h"
+
+/* Each part either prints text or adds a member to the JSON object `out`. */
+
+static int show_configured(struct ctx *c, struct json_object *out)
+{
+	struct policy_file *pf;
+	int ret = load_assigned_policy(c, &pf);
+
+	if (ret)
+		return ret;
+	if (out)
+		json_object_object_add(out, "filters", configured_filters_json(pf));
+	else
+		print_configured_filters(pf);
+	policy_file_free(pf);
+	return EXIT_OK;
+}
+
+static void print_specific_text(const struct live_list *l)
+{
+	if (l->source == LIST_NONE) {
+		printf("no policy applied: boot mode %s decides (see show config)\n",
+		       bootmode_name(l->bootmode));
+		return;
+	}
+	printf("specific filters (%s), tried in this order; unmatched traffic is permitted\n",
+	       list_source_name(l->source));
+	print_specific_header();
+	for (size_t i = 0; i < l->table.n; i++)
+		print_specific_row(i, &l->table.v[i], l->counters ? &l->counters[i] : NULL);
+}
+
+static int show_specific(struct ctx *c, struct json_object *out)
+{
+	struct live_list l;
+	int ret = live_list_read(c, &l);
+
+	if (ret)
+		return ret;
+	if (out) {
+		struct json_object *arr = json_object_new_array();
+
+		for (size_t i = 0; i < l.table.n; i++)
+			json_object_array_add(arr, specific_json(i, &l.table.v[i],
+						l.counters ? &l.counters[i] : NULL));
+		json_object_object_add(out, "source", json_object_new_string(list_source_name(l.source)));
+		json_object_object_add(out, "specific_filters", arr);
+	} else {
+		print_specific_text(&l);
+	}
+	live_list_free(&l);
+	return EXIT_OK;
+}
+
+static int show_stats(struct ctx *c, struct json_object *out)
+{
+	uint64_t drops[IXDP_DROP__MAX], pkts[IXDP_PKT__MAX];
+	struct dp dp;
+	int ret;
+
+	if ((ret = open_dataplane(c, &dp)))
+		return ret;
+	ret = dp_read_drops(&dp, drops) || dp_read_pkts(&dp, pkts);
+	dp_close(&dp);
+	if (ret)
+		return fail(EXIT_FAIL, "cannot read the counters");
+	if (out) {
+		struct json_object *d = json_object_new_object(), *p = json_object_new_object();
+
+		for (int i = 0; i < IXDP_PKT__MAX; i++)
+			json_object_object_add(p, pkt_counter_name(i), json_object_new_int64((int64_t)pkts[i]));
+		for (int i = 0; i < IXDP_DROP__MAX; i++)
+			json_object_object_add(d, drop_reason_name(i), json_object_new_int64((int64_t)drops[i]));
+		json_object_object_add(out, "packets", p);
+		json_object_object_add(out, "drops", d);
+		return EXIT_OK;
+	}
+	printf("packets:\n");
+	for (int i = 0; i < IXDP_PKT__MAX; i++)
+		printf("  %-20s %llu\n", pkt_counter_name(i), (unsigned long long)pkts[i]);
+	printf("drops:\n");
+	for (int i = 0; i < IXDP_DROP__MAX; i++)
+		printf("  %-20s %llu\n", drop_reason_name(i), (unsigned long long)drops[i]);
+	return EXIT_OK;
+}
+
+static int show_config(struct ctx *c, struct json_object *out)
+{
+	struct bootconf conf;
+	char buf[64];
+	int ret;
+
+	if ((ret = load_config(c, &conf)))
+		return ret;
+	if (out) {
+		struct json_object *ex = json_object_new_array();
+
+		for (size_t i = 0; i < conf.nexempt; i++) {
+			bootexempt_format(&conf.exempt[i], buf, sizeof(buf));
+			json_object_array_add(ex, json_object_new_string(buf));
+		}
+		json_object_object_add(out, "bootmode", json_object_new_string(
+			bootmode_name(bootconf_effective_mode(&conf))));
+		json_object_object_add(out, "bootmode_configured", json_object_new_boolean(conf.bootmode_set));
+		json_object_object_add(out, "bootexemptions", ex);
+		json_object_object_add(out, "ipsecexempt", json_object_new_int(conf.ipsecexempt));
+		json_object_object_add(out, "ikelogging", json_object_new_int(conf.ikelogging));
+		json_object_object_add(out, "strongcrlcheck", json_object_new_int(conf.strongcrlcheck));
+		return EXIT_OK;
+	}
+	printf("bootmode        %s%s\n", bootmode_name(bootconf_effective_mode(&conf)),
+	       conf.bootmode_set ? "" : " (not configured: permit until a policy is "
+	       "applied once, then stateful)");
+	printf("bootexemptions ");
+	if (!conf.nexempt)
+		printf(" none");
+	for (size_t i = 0; i < conf.nexempt; i++) {
+		bootexempt_format(&conf.exempt[i], buf, sizeof(buf));
+		printf(" %s", buf);
+	}
+	printf("\nipsecexempt     %d\nikelogging      %d\nstrongcrlcheck  %d\n",
+	       conf.ipsecexempt, conf.ikelogging, conf.strongcrlcheck);
+	return EXIT_OK;
+}
+
+/* `show all`: every part; a part that cannot be shown (e.g. not loaded)
+ * is reported and the others still shown. */
+static int show_all(struct ctx *c)
+{
+	struct json_object *out = c->json ? json_object_new_object() : NULL;
+	int (*parts[])(struct ctx *, struct json_object *) = {
+		show_config, show_configured, show_specific, show_stats,
+	};
+	int ret = EXIT_OK;
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		struct json_object *part = out ? json_object_new_object() : NULL;
+		int r = parts[i](c, part);
+		static const char *names[] = { "config", "configured", "specific", "stats" };
+
+		if (r && r != EXIT_NOT_LOADED && ret == EXIT_OK)
+			ret = r;
+		if (out)
+			json_object_object_add(out, names[i], part);
+		else
+			putchar('\n');
+	}
+	if (out)
+		print_json(out);
+	return ret;
+}
+
+static int show_one(struct ctx *c, int (*part)(struct ctx *, struct json_object *))
+{
+	struct json_object *out = c->json ? json_object_new_object() : NULL;
+	int ret = part(c, out);
+
+	if (out) {
+		if (ret == EXIT_OK)
+			print_json(out);
+		else
+			json_object_put(out);
+	}
+	return ret;
+}
+
+int cmd_show(struct ctx *c, int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "filters"))
+		return show_one(c, show_configured);
+	if (argc == 3 && !strcmp(argv[1], "filters") && !strcmp(argv[2], "--specific"))
+		return show_one(c, show_specific);
+	if (argc == 2 && !strcmp(argv[1], "stats"))
+		return show_one(c, show_stats);
+	if (argc == 2 && !strcmp(argv[1], "config"))
+		return show_one(c, show_config);
+	if (argc == 2 && !strcmp(argv[1], "all"))
+		return show_all(c);
+	return fail(EXIT_USAGE, "usage: ipsec-xdp show filters [--specific] | stats | config | all");
+}

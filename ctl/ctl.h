@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* ctl.h - what the `ipsec-xdp` command's parts share. */
+#ifndef IXDP_CTL_H
+#define IXDP_CTL_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+
+#include "bootconf.h"
+#include "dataplane.h"
+
+/* Exit codes (documented in ipsec-xdp(8)). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,        /* the operation failed */
+	EXIT_USAGE = 2,       /* bad command line */
+	EXIT_BAD_INPUT = 3,   /* invalid policy or configuration value */
+	EXIT_NOT_LOADED = 4,  /* the dataplane is not loaded */
+};
+
+struct ctx {
+	bool json;            /* -j: JSON on stdout */
+	const char *confdir;  /* $IPSEC_XDP_CONFDIR or /etc/ipsec-xdp */
+	const char *root;     /* $IPSEC_XDP_BPFFS or /sys/fs/bpf/ipsec-xdp */
+};
+
+/* One command: `name`, its usage line and help text. */
+struct command {
+	const char *name;
+	int (*run)(struct ctx *c, int argc, char **argv);
+	const char *usage;
+	const char *help;
+};
+
+int cmd_load(struct ctx *c, int argc, char **argv);
+int cmd_unload(struct ctx *c, int argc, char **argv);
+int cmd_status(struct ctx *c, int argc, char **argv);
+int cmd_policy(struct ctx *c, int argc, char **argv);
+int cmd_show(struct ctx *c, int argc, char **argv);
+int cmd_match(struct ctx *c, int argc, char **argv);
+int cmd_set(struct ctx *c, int argc, char **argv);
+
+/* Errors go to stderr as "ipsec-xdp: ..." and return the exit code. */
+int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* True if argv has --help or -h: prints the command's help. */
+bool wants_help(const struct command *cmd, int argc, char **argv);
+const struct command *find_command(const char *name);
+
+/* Print a JSON object to stdout (and release it). */
+void print_json(struct json_object *o);
+
+/* Open the pinned maps, or fail with EXIT_NOT_LOADED. */
+int open_dataplane(struct ctx *c, struct dp *dp);
+
+/* Load the boot configuration, or fail with EXIT_BAD_INPUT. */
+int load_config(struct ctx *c, struct bootconf *conf);
+
+/* Warn when the boot mode would cut the caller's own SSH session. */
+void warn_if_ssh_cut(const struct bootconf *conf);
+
+/* Render pieces of filters. */
+const char *action_name(unsigned action);
+const char *proto_name(unsigned proto, char *buf, size_t len);
+void port_range_str(unsigned lo, unsigned hi, char *buf, size_t len);
+
+#endif /* IXDP_CTL_H */

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* live.c - see live.h. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "live.h"
+#include "policy_agent.h"
+
+const char *list_source_name(enum list_source s)
+{
+	switch (s) {
+	case LIST_DATAPLANE:
+		return "dataplane";
+	case LIST_COMPILED:
+		return "assigned policy (not loaded)";
+	default:
+		return "none";
+	}
+}
+
+static void info_to_filter(const struct ixdp_filter_info *in, struct specific_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->fam = in->fam;
+	memcpy(f->src, in->src, sizeof(f->src));
+	memcpy(f->dst, in->dst, sizeof(f->dst));
+	f->src_plen = in->src_plen;
+	f->dst_plen = in->dst_plen;
+	f->proto_exact = in->proto_exact;
+	f->proto = in->proto;
+	f->sport.lo = in->sport_lo;
+	f->sport.hi = in->sport_hi;
+	f->dport.lo = in->dport_lo;
+	f->dport.hi = in->dport_hi;
+	f->action = in->action;
+	f->flags = in->flags;
+	f->weight = in->weight;
+	f->rule = in->rule == ~0u ? -1 : (int)in->rule;
+	f->name = in->name;
+}
+
+static int read_from_dataplane(struct ctx *c, struct live_list *l)
+{
+	struct ixdp_bank bank;
+	struct ixdp_boot boot;
+	uint32_t live;
+	size_t n = 0;
+	struct dp dp;
+	int ret;
+
+	if ((ret = open_dataplane(c, &dp)))
+		return ret;
+	if (dp_read_bank(&dp, &live, &bank) || dp_read_boot(&dp, &boot)) {
+		dp_close(&dp);
+		return fail(EXIT_FAIL, "cannot read the dataplane's state");
+	}
+	l->bootmode = (enum ixdp_bootmode)boot.mode;
+	if (!bank.has_policy) {
+		dp_close(&dp);
+		l->source = LIST_NONE;
+		return EXIT_OK;
+	}
+	ret = dp_read_filters(&dp, &l->info, &l->counters, &n);
+	dp_close(&dp);
+	if (ret)
+		return fail(EXIT_FAIL, "cannot read the filter list from the dataplane");
+	l->source = LIST_DATAPLANE;
+	for (size_t i = 0; i < n; i++) {
+		struct specific_filter f;
+
+		info_to_filter(&l->info[i], &f);
+		if (filter_table_push(&l->table, &f))
+			return fail(EXIT_FAIL, "out of memory");
+	}
+	return EXIT_OK;
+}
+
+static int compile_assigned(struct ctx *c, struct live_list *l)
+{
+	struct compile_diag diag = { 0 };
+	char path[PATH_MAX], err[1024];
+	struct bootconf conf;
+	int ret;
+
+	agent_assigned_path(c->confdir, path, sizeof(path));
+	if ((ret = load_config(c, &conf)))
+		return ret;
+	l->bootmode = bootconf_effective_mode(&conf);
+	if (access(path, F_OK)) {
+		l->source = LIST_NONE;
+		return EXIT_OK;
+	}
+	ret = agent_compile(path, &conf, &l->pf, &l->table, &diag, err, sizeof(err));
+	compile_diag_free(&diag);
+	if (ret)
+		return fail(EXIT_BAD_INPUT, "%s", err);
+	l->source = LIST_COMPILED;
+	return EXIT_OK;
+}
+
+int live_list_read(struct ctx *c, struct live_list *l)
+{
+	memset(l, 0, sizeof(*l));
+	if (dp_is_loaded(c->root))
+		return read_from_dataplane(c, l);
+	return compile_assigned(c, l);
+}
+
+void live_list_free(struct live_list *l)
+{
+	filter_table_free(&l->table);
+	free(l->info);
+	free(l->counters);
+	if (l->pf)
+		policy_file_free(l->pf);
+	memset(l, 0, sizeof(*l));
+}
+
+static void flags_str(uint8_t flags, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", flags & IXDP_F_INPASS ? "inpass " : "",
+		 flags & IXDP_F_SOFT ? "soft " : "",
+		 flags & IXDP_F_EXEMPTION ? "exemption " : "");
+	if (*buf)
+		buf[strlen(buf) - 1] = '\0';
+}
+
+void print_specific_header(void)
+{
+	printf("%5s %-10s %-22s %-22s %-7s %-11s %-11s %-9s %-16s %10s %10s\n", "#",
+	       "WEIGHT", "SOURCE", "DESTINATION", "PROTO", "SRC-PORT", "DST-PORT",
+	       "ACTION", "RULE", "PKTS-IN", "PKTS-OUT");
+}
+
+void print_specific_row(size_t idx, const struct specific_filter *f,
+			const struct ixdp_counter *ctr)
+{
+	char src[64], dst[64], sp[16], dpt[16], pb[16], fl[32];
+
+	format_prefix(f->fam, f->src, f->src_plen, src, sizeof(src));
+	format_prefix(f->fam, f->dst, f->dst_plen, dst, sizeof(dst));
+	port_range_str(f->sport.lo, f->sport.hi, sp, sizeof(sp));
+	port_range_str(f->dport.lo, f->dport.hi, dpt, sizeof(dpt));
+	flags_str(f->flags, fl, sizeof(fl));
+	printf("%5zu 0x%08x %-22s %-22s %-7s %-11s %-11s %-9s %-16s", idx, f->weight, src,
+	       dst, f->proto_exact ? proto_name(f->proto, pb, sizeof(pb)) : "any", sp, dpt,
+	       action_name(f->action), f->name ? f->name : "");
+	if (ctr)
+		printf(" %10llu %10llu", (unsigned long long)ctr->packets[IXDP_DIR_IN],
+		       (unsigned long long)ctr->packets[IXDP_DIR_OUT]);
+	if (*fl)
+		printf("  [%s]", fl);
+	putchar('\n');
+}
+
+struct json_object *specific_json(size_t idx, const struct specific_filter *f,
+				  const struct ixdp_counter *ctr)
+{
+	struct json_object *o = json_object_new_object();
+	char buf[64], pb[16];
+
+	json_object_object_add(o, "index", json_object_new_int64((int64_t)idx));
+	json_object_object_add(o, "weight", json_object_new_int64(f->weight));
+	json_object_object_add(o, "family", json_object_new_string(f->fam == IXDP_FAM_V4 ? "ipv4" : "ipv6"));
+	format_prefix(f->fam, f->src, f->src_plen, buf, sizeof(buf));
+	json_object_object_add(o, "src", json_object_new_string(buf));
+	format_prefix(f->fam, f->dst, f->dst_plen, buf, sizeof(buf));
+	json_object_object_add(o, "dst", json_object_new_string(buf));
+	json_object_object_add(o, "protocol", json_object_new_string(
+		f->proto_exact ? proto_name(f->proto, pb, sizeof(pb)) : "any"));
+	port_range_str(f->sport.lo, f->sport.hi, buf, sizeof(buf));
+	json_object_object_add(o, "src_port", json_object_new_string(buf));
+	port_range_str(f->dport.lo, f->dport.hi, buf, sizeof(buf));
+	json_object_object_add(o, "dst_port", json_object_new_string(buf));
+	json_object_object_add(o, "action", json_object_new_string(action_name(f->action)));
+	json_object_object_add(o, "inpass", json_object_new_boolean(f->flags & IXDP_F_INPASS));
+	json_object_object_add(o, "soft", json_object_new_boolean(f->flags & IXDP_F_SOFT));
+	json_object_object_add(o, "exemption", json_object_new_boolean(f->flags & IXDP_F_EXEMPTION));
+	json_object_object_add(o, "rule", json_object_new_string(f->name ? f->name : ""));
+	if (ctr) {
+		json_object_object_add(o, "packets_in", json_object_new_int64((int64_t)ctr->packets[0]));
+		json_object_object_add(o, "bytes_in", json_object_new_int64((int64_t)ctr->bytes[0]));
+		json_object_object_add(o, "packets_out", json_object_new_int64((int64_t)ctr->packets[1]));
+		json_object_object_add(o, "bytes_out", json_object_new_int64((int64_t)ctr->bytes[1]));
+	}
+	return o;
+}

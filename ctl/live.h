@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* live.h - the specific filter list in force, for `show` and `match`. */
+#ifndef IXDP_LIVE_H
+#define IXDP_LIVE_H
+
+#include "ctl.h"
+#include "compiler.h"
+
+enum list_source {
+	LIST_NONE = 0,       /* no policy: the boot mode rules */
+	LIST_DATAPLANE,      /* read from the loaded dataplane */
+	LIST_COMPILED,       /* not loaded: the assigned policy compiled here */
+};
+
+struct live_list {
+	enum list_source source;
+	struct filter_table table;
+	struct ixdp_filter_info *info;  /* LIST_DATAPLANE; names point here */
+	struct ixdp_counter *counters;  /* LIST_DATAPLANE, else NULL */
+	struct policy_file *pf;         /* LIST_COMPILED; names point here */
+	enum ixdp_bootmode bootmode;    /* the mode in force when LIST_NONE */
+};
+
+/* Fill l; returns an exit code (EXIT_OK on success). */
+int live_list_read(struct ctx *c, struct live_list *l);
+void live_list_free(struct live_list *l);
+
+const char *list_source_name(enum list_source s);
+
+/* One specific filter as a table row / JSON object; ctr may be NULL. */
+void print_specific_header(void);
+void print_specific_row(size_t idx, const struct specific_filter *f,
+			const struct ixdp_counter *ctr);
+struct json_object *specific_json(size_t idx, const struct specific_filter *f,
+				  const struct ixdp_counter *ctr);
+
+#endif

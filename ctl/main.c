@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * main.c - `ipsec-xdp`: global options and the command table.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+#define VERSION "0.1"
+
+static const struct command commands[] = {
+	{ "load", cmd_load, "load IFACE... [--xdp-mode auto|native|generic]",
+	  "Attach the dataplane (XDP on ingress, TC on egress) to each interface.\n"
+	  "Programs and maps are pinned under the BPF file system, so enforcement\n"
+	  "outlives this command. The boot mode and exemptions of `set config`\n"
+	  "are pushed, and the assigned policy (if any) is compiled and applied.\n"
+	  "Loading an interface that is already loaded replaces its programs.\n"
+	  "  --xdp-mode MODE   native (driver), generic (skb) or auto (default)\n" },
+	{ "unload", cmd_unload, "unload [IFACE...]",
+	  "Detach the dataplane from the named interfaces; with none, from every\n"
+	  "interface, and remove all pinned programs and maps (the traffic then\n"
+	  "passes unfiltered). The configuration under /etc/ipsec-xdp stays.\n" },
+	{ "status", cmd_status, "status",
+	  "Show whether the dataplane is loaded, on which interfaces and in which\n"
+	  "XDP mode, whether a policy or the boot mode rules, and the policy name.\n" },
+	{ "policy", cmd_policy, "policy check FILE | apply FILE | show | unassign",
+	  "  check FILE    parse and compile FILE, print the result; change nothing\n"
+	  "  apply FILE    compile FILE, swap it into the dataplane atomically and\n"
+	  "                keep it as the assigned policy; an invalid FILE changes\n"
+	  "                nothing (the policy in force stays in force)\n"
+	  "  show          the assigned policy: rules, filter lists and actions\n"
+	  "  unassign      forget the assigned policy; the boot mode rules again\n" },
+	{ "show", cmd_show, "show filters [--specific] | stats | config | all",
+	  "  filters             the filters as configured in the assigned policy\n"
+	  "  filters --specific  the expanded, weighted list the dataplane enforces,\n"
+	  "                      in the order it is tried, with packet counters\n"
+	  "  stats               packet counters by path and drop counters by reason\n"
+	  "  config              boot mode, boot exemptions, ipsecexempt, ...\n"
+	  "  all                 all of the above\n" },
+	{ "match", cmd_match, "match SRC DST PROTO [SPORT DPORT] [--in|--out]",
+	  "Tell which filter a packet hits and why: the winning filter, its weight,\n"
+	  "and the other filters that match it but weigh less. PROTO is a name\n"
+	  "(tcp, udp, icmp, icmpv6, ...) or a number. Uses the list the dataplane\n"
+	  "enforces when loaded, else the assigned policy compiled for this host.\n"
+	  "  --in / --out   the packet's direction (default --out); matters for the\n"
+	  "                 boot mode and for inpass\n" },
+	{ "set", cmd_set, "set config KEY VALUE",
+	  "Change the persistent configuration (kept in /etc/ipsec-xdp/config) and\n"
+	  "apply it at once to a loaded dataplane. KEYs:\n"
+	  "  bootmode permit|block|stateful\n"
+	  "  bootexemptions LIST|none   LIST of PROTOCOL:SRCPORT:DSTPORT:DIRECTION,\n"
+	  "                             e.g. TCP:0:3389:inbound ICMP:0:0:inbound;\n"
+	  "                             each set replaces the whole list\n"
+	  "  ipsecexempt 0|1|2|3        default exemptions (3: IKE only, the default)\n"
+	  "  ikelogging 0|1|2           IKE log level for ipsec-xdpd\n"
+	  "  strongcrlcheck 0|1|2       CRL checking: off, weak, strong\n" },
+};
+
+const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+bool wants_help(const struct command *cmd, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: ipsec-xdp %s\n\n%s", cmd->usage, cmd->help);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ipsec-xdp [-j] COMMAND [ARGS]\n\n"
+		   "IPsec policy enforcement with XDP/TC and kernel xfrm.\n\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %s\n", commands[i].usage);
+	fprintf(f, "\nOptions:\n"
+		   "  -j, --json     JSON output\n"
+		   "  -h, --help     this help; `ipsec-xdp COMMAND --help` for a command\n"
+		   "  -V, --version  the version\n\n"
+		   "Environment: IPSEC_XDP_CONFDIR (default /etc/ipsec-xdp),\n"
+		   "IPSEC_XDP_BPFFS (default /sys/fs/bpf/ipsec-xdp). See ipsec-xdp(8).\n");
+}
+
+/* Take -j/--json from anywhere on the command line. */
+static int strip_json_flag(struct ctx *c, int argc, char **argv)
+{
+	int out = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (i > 0 && (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))) {
+			c->json = true;
+			continue;
+		}
+		argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	return out;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctx c = { .confdir = ixdp_confdir(), .root = dp_pin_root() };
+	const struct command *cmd;
+
+	argc = strip_json_flag(&c, argc, argv);
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+		printf("ipsec-xdp %s\n", VERSION);
+		return EXIT_OK;
+	}
+	cmd = find_command(argv[1]);
+	if (!cmd)
+		return fail(EXIT_USAGE, "unknown command '%s' (see ipsec-xdp --help)", argv[1]);
+	if (wants_help(cmd, argc - 1, argv + 1))
+		return EXIT_OK;
+	return cmd->run(&c, argc - 1, argv + 1);
+}

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* policy_agent.c - see policy_agent.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy_agent.h"
+
+void agent_assigned_path(const char *confdir, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/policy.yaml", confdir);
+}
+
+int agent_compile(const char *path, const struct bootconf *conf,
+		  struct policy_file **pf, struct filter_table *table,
+		  struct compile_diag *diag, char *err, size_t errlen)
+{
+	struct policy_error perr;
+	struct host_info host = { 0 };
+	char herr[256];
+	int ret;
+
+	memset(&perr, 0, sizeof(perr));
+	if (policy_parse_file(path, pf, &perr)) {
+		policy_error_format(&perr, err, errlen);
+		return -1;
+	}
+	if (host_info_read(&host, herr, sizeof(herr))) {
+		snprintf(err, errlen, "cannot read the host's addresses: %s", herr);
+		policy_file_free(*pf);
+		*pf = NULL;
+		return -1;
+	}
+	ret = compile_policy(*pf, &host, conf->ipsecexempt, table, diag, &perr);
+	host_info_free(&host);
+	if (ret) {
+		policy_error_format(&perr, err, errlen);
+		policy_file_free(*pf);
+		*pf = NULL;
+	}
+	return ret;
+}
+
+int agent_apply(struct dp *dp, const char *path, const struct bootconf *conf,
+		struct compile_diag *diag, size_t *nfilters, char *err, size_t errlen)
+{
+	struct filter_table table = { 0 };
+	struct policy_file *pf = NULL;
+	int ret;
+
+	if (agent_compile(path, conf, &pf, &table, diag, err, errlen))
+		return -1;
+	ret = dp_apply_table(dp, &table, true, err, errlen);
+	if (nfilters)
+		*nfilters = table.n;
+	filter_table_free(&table);
+	policy_file_free(pf);
+	return ret;
+}
+
+static int copy_file(const char *from, const char *to, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX], buf[65536];
+	int in, out;
+	ssize_t n;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", to);
+	in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		snprintf(err, errlen, "%s: %s", from, strerror(errno));
+		return -1;
+	}
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		close(in);
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			n = -1;
+			break;
+		}
+	if (n < 0 || fsync(out)) {
+		snprintf(err, errlen, "cannot copy %s to %s: %s", from, tmp, strerror(errno));
+		close(in);
+		close(out);
+		unlink(tmp);
+		return -1;
+	}
+	close(in);
+	close(out);
+	if (rename(tmp, to)) {
+		snprintf(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int agent_store_assigned(const char *confdir, const char *path, char *err, size_t errlen)
+{
+	char dst[PATH_MAX];
+
+	if (mkdir(confdir, 0755) && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", confdir, strerror(errno));
+		return -1;
+	}
+	agent_assigned_path(confdir, dst, sizeof(dst));
+	return copy_file(path, dst, err, errlen);
+}
+
+int agent_unassign(struct dp *dp, const char *confdir, char *err, size_t errlen)
+{
+	struct filter_table empty = { 0 };
+	char path[PATH_MAX];
+
+	agent_assigned_path(confdir, path, sizeof(path));
+	if (unlink(path) && errno != ENOENT) {
+		snprintf(err, errlen, "cannot remove %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return dp ? dp_apply_table(dp, &empty, false, err, errlen) : 0;
+}
+
+int agent_apply_boot(struct dp *dp, const struct bootconf *conf, char *err, size_t errlen)
+{
+	return dp_apply_boot(dp, bootconf_effective_mode(conf), conf->exempt,
+			     conf->nexempt, err, errlen);
+}

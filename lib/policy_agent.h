@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * policy_agent.h - the policy agent's steps, shared by the command and the
+ * daemon: keep the assigned policy under CONFDIR, compile it against the
+ * host's current addresses, and push it and the boot configuration into
+ * the dataplane.  A policy that does not parse or compile never replaces
+ * the one in force.
+ */
+#ifndef IXDP_POLICY_AGENT_H
+#define IXDP_POLICY_AGENT_H
+
+#include <stddef.h>
+#include "bootconf.h"
+#include "compiler.h"
+#include "dataplane.h"
+#include "policy.h"
+
+/* CONFDIR/policy.yaml: the assigned policy, a copy of the file applied. */
+void agent_assigned_path(const char *confdir, char *buf, size_t len);
+
+/* Parse and compile a policy file for this host.  On failure err holds
+ * "file:line:col: ..." or the compiler's reason. */
+int agent_compile(const char *path, const struct bootconf *conf,
+		  struct policy_file **pf, struct filter_table *table,
+		  struct compile_diag *diag, char *err, size_t errlen);
+
+/* Compile and push into the dataplane (atomic swap). */
+int agent_apply(struct dp *dp, const char *path, const struct bootconf *conf,
+		struct compile_diag *diag, size_t *nfilters, char *err, size_t errlen);
+
+/* Copy path to the assigned policy file (temp file + rename). */
+int agent_store_assigned(const char *confdir, const char *path, char *err, size_t errlen);
+
+/* Forget the assigned policy: remove the file and put the dataplane (if
+ * dp is not NULL) back under the boot mode. */
+int agent_unassign(struct dp *dp, const char *confdir, char *err, size_t errlen);
+
+/* Push the boot mode (bootconf_effective_mode) and exemptions. */
+int agent_apply_boot(struct dp *dp, const struct bootconf *conf, char *err, size_t errlen);
+
+#endif /* IXDP_POLICY_AGENT_H */
