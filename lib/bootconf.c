@@ -1,0 +1,669 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bootconf.c - the persistent configuration of `ipsec-xdp set config`
+ * (bootconf.h): boot mode, boot exemptions, ipsecexempt, IKE logging, CRL
+ * checking.  Kept in CONFDIR/config, one `key = value` per line.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <netinet/in.h>
+
+#include "bootconf.h"
+
+#define CONFIG_NAME "config"
+
+const char *ixdp_confdir(void)
+{
+	const char *d = getenv("IPSEC_XDP_CONFDIR");
+
+	return d && *d ? d : IXDP_CONFDIR_DEFAULT;
+}
+
+void bootconf_defaults(struct bootconf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->bootmode_set = false;
+	c->bootmode = IXDP_BOOT_STATEFUL; /* only read when bootmode_set */
+	c->ipsecexempt = 3;
+	c->ikelogging = 0;
+	c->strongcrlcheck = 0;
+	c->policy_applied_once = false;
+}
+
+/* ---- boot mode ------------------------------------------------------------ */
+
+static const char *const bootmode_names[] = {
+	[IXDP_BOOT_PERMIT] = "permit",
+	[IXDP_BOOT_BLOCK] = "block",
+	[IXDP_BOOT_STATEFUL] = "stateful",
+};
+
+int bootmode_parse(const char *s, enum ixdp_bootmode *out)
+{
+	for (int m = IXDP_BOOT_PERMIT; m <= IXDP_BOOT_STATEFUL; m++) {
+		if (!strcasecmp(s, bootmode_names[m])) {
+			*out = (enum ixdp_bootmode)m;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *bootmode_name(enum ixdp_bootmode m)
+{
+	if ((unsigned)m <= IXDP_BOOT_STATEFUL)
+		return bootmode_names[m];
+	return "unknown";
+}
+
+enum ixdp_bootmode bootconf_effective_mode(const struct bootconf *c)
+{
+	if (c->bootmode_set)
+		return c->bootmode;
+	return c->policy_applied_once ? IXDP_BOOT_STATEFUL : IXDP_BOOT_PERMIT;
+}
+
+/* ---- boot exemptions -------------------------------------------------------- */
+
+static const struct {
+	const char *name;   /* canonical, as bootexempt_format prints it */
+	uint8_t proto;
+} proto_names[] = {
+	{ "ANY", 0 },
+	{ "ICMP", IPPROTO_ICMP },
+	{ "TCP", IPPROTO_TCP },
+	{ "UDP", IPPROTO_UDP },
+	{ "ICMPV6", IPPROTO_ICMPV6 },
+	{ "SCTP", IPPROTO_SCTP },
+};
+
+#define NPROTO_NAMES (sizeof(proto_names) / sizeof(proto_names[0]))
+
+/* Protocols whose ports an exemption can name (as in the dataplane). */
+static bool proto_has_port_fields(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
+	       proto == IPPROTO_SCTP || proto == IPPROTO_UDPLITE;
+}
+
+/* Decimal 0..max, nothing else. */
+static int parse_number(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return *end || errno || *out > max ? -1 : 0;
+}
+
+static int parse_proto(const char *s, uint8_t *out)
+{
+	unsigned long n;
+
+	for (size_t i = 0; i < NPROTO_NAMES; i++) {
+		if (!strcasecmp(s, proto_names[i].name)) {
+			*out = proto_names[i].proto;
+			return 0;
+		}
+	}
+	if (parse_number(s, 255, &n))
+		return -1;
+	*out = (uint8_t)n;
+	return 0;
+}
+
+static int parse_port(const char *s, uint16_t *out)
+{
+	unsigned long n;
+
+	if (!strcasecmp(s, "any")) {
+		*out = 0;
+		return 0;
+	}
+	if (parse_number(s, 65535, &n))
+		return -1;
+	*out = (uint16_t)n;
+	return 0;
+}
+
+static int parse_direction(const char *s, uint8_t *out)
+{
+	if (!strcasecmp(s, "inbound") || !strcasecmp(s, "in"))
+		*out = IXDP_EXEMPT_IN;
+	else if (!strcasecmp(s, "outbound") || !strcasecmp(s, "out"))
+		*out = IXDP_EXEMPT_OUT;
+	else if (!strcasecmp(s, "both"))
+		*out = IXDP_EXEMPT_IN | IXDP_EXEMPT_OUT;
+	else
+		return -1;
+	return 0;
+}
+
+static int entry_error(char *errbuf, size_t errlen, const char *entry,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int entry_error(char *errbuf, size_t errlen, const char *entry,
+		       const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(errbuf, errlen, "boot exemption \"%s\": %s", entry, why);
+	return -1;
+}
+
+/* Split an entry at ':' into at most 5 fields (5 = too many). */
+static size_t split_fields(char *s, char *f[5])
+{
+	size_t n = 0;
+
+	f[n++] = s;
+	for (char *p = s; *p && n < 5; p++) {
+		if (*p == ':') {
+			*p = '\0';
+			f[n++] = p + 1;
+		}
+	}
+	return n;
+}
+
+/* One entry: PROTOCOL:SRCPORT:DSTPORT:DIRECTION or PROTOCOL:DIRECTION. */
+static int parse_entry(const char *entry, struct ixdp_boot_exempt *e,
+		       char *errbuf, size_t errlen)
+{
+	char buf[128], *f[5];
+	size_t n;
+
+	if (strlen(entry) >= sizeof(buf))
+		return entry_error(errbuf, errlen, entry, "too long");
+	strcpy(buf, entry);
+	n = split_fields(buf, f);
+	if (n != 2 && n != 4)
+		return entry_error(errbuf, errlen, entry, "expected PROTOCOL:SRCPORT:"
+				   "DSTPORT:DIRECTION or PROTOCOL:DIRECTION");
+	memset(e, 0, sizeof(*e));
+	if (parse_proto(f[0], &e->proto))
+		return entry_error(errbuf, errlen, entry, "protocol \"%s\": expected "
+				   "tcp, udp, icmp, icmpv6, sctp, any or a number "
+				   "0-255", f[0]);
+	if (n == 4 && parse_port(f[1], &e->sport))
+		return entry_error(errbuf, errlen, entry, "source port \"%s\": "
+				   "expected 0-65535 or any", f[1]);
+	if (n == 4 && parse_port(f[2], &e->dport))
+		return entry_error(errbuf, errlen, entry, "destination port \"%s\": "
+				   "expected 0-65535 or any", f[2]);
+	if (parse_direction(f[n - 1], &e->dirs))
+		return entry_error(errbuf, errlen, entry, "direction \"%s\": expected "
+				   "inbound, outbound or both", f[n - 1]);
+	/* `any` protocol with a port means "any protocol that has ports" */
+	if ((e->sport || e->dport) && e->proto && !proto_has_port_fields(e->proto))
+		return entry_error(errbuf, errlen, entry, "protocol %s has no ports; "
+				   "write 0 or any for them", f[0]);
+	return 0;
+}
+
+/* Merge e into out[0..n): the same protocol and ports join directions. */
+static bool merge_duplicate(struct ixdp_boot_exempt *out, size_t n,
+			    const struct ixdp_boot_exempt *e)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (out[i].proto == e->proto && out[i].sport == e->sport &&
+		    out[i].dport == e->dport) {
+			out[i].dirs |= e->dirs;
+			return true;
+		}
+	}
+	return false;
+}
+
+static const char separators[] = " \t\r\n,";
+
+/* "none" alone clears; it cannot be mixed with entries. */
+static int is_none_list(const char *text, bool *none, char *errbuf, size_t errlen)
+{
+	size_t entries = 0, nones = 0;
+
+	for (const char *p = text + strspn(text, separators); *p;
+	     p += strspn(p, separators)) {
+		size_t len = strcspn(p, separators);
+
+		entries++;
+		if (len == 4 && !strncasecmp(p, "none", 4))
+			nones++;
+		p += len;
+	}
+	*none = nones > 0;
+	if (entries == 0) {
+		snprintf(errbuf, errlen, "no boot exemptions given; write \"none\" "
+			 "to clear the list");
+		return -1;
+	}
+	if (nones && entries > 1) {
+		snprintf(errbuf, errlen, "\"none\" clears the boot exemptions and "
+			 "cannot be combined with entries");
+		return -1;
+	}
+	return 0;
+}
+
+int bootexempt_parse(const char *text, struct ixdp_boot_exempt *out,
+		     size_t max, char *errbuf, size_t errlen)
+{
+	size_t n = 0;
+	bool none;
+
+	if (max > IXDP_MAX_BOOT_EXEMPT)
+		max = IXDP_MAX_BOOT_EXEMPT;
+	if (is_none_list(text, &none, errbuf, errlen))
+		return -1;
+	if (none)
+		return 0;
+	for (const char *p = text + strspn(text, separators); *p;
+	     p += strspn(p, separators)) {
+		size_t len = strcspn(p, separators);
+		char entry[128];
+		struct ixdp_boot_exempt e;
+
+		snprintf(entry, sizeof(entry), "%.*s", (int)len, p);
+		p += len;
+		if (len >= sizeof(entry))
+			return entry_error(errbuf, errlen, entry, "too long");
+		if (parse_entry(entry, &e, errbuf, errlen))
+			return -1;
+		if (merge_duplicate(out, n, &e))
+			continue;
+		if (n == max) {
+			snprintf(errbuf, errlen, "too many boot exemptions: at most "
+				 "%zu", max);
+			return -1;
+		}
+		out[n++] = e;
+	}
+	return (int)n;
+}
+
+static const char *direction_name(uint8_t dirs)
+{
+	switch (dirs & (IXDP_EXEMPT_IN | IXDP_EXEMPT_OUT)) {
+	case IXDP_EXEMPT_IN:
+		return "inbound";
+	case IXDP_EXEMPT_OUT:
+		return "outbound";
+	case IXDP_EXEMPT_IN | IXDP_EXEMPT_OUT:
+		return "both";
+	}
+	return "none";
+}
+
+void bootexempt_format(const struct ixdp_boot_exempt *e, char *buf, size_t len)
+{
+	char proto[8];
+
+	snprintf(proto, sizeof(proto), "%u", e->proto);
+	for (size_t i = 0; i < NPROTO_NAMES; i++)
+		if (proto_names[i].proto == e->proto)
+			snprintf(proto, sizeof(proto), "%s", proto_names[i].name);
+	snprintf(buf, len, "%s:%u:%u:%s", proto, e->sport, e->dport,
+		 direction_name(e->dirs));
+}
+
+/* ---- the config file ------------------------------------------------------------- */
+
+static int parse_level(const char *key, const char *v, int max, int *out,
+		       char *why, size_t len)
+{
+	unsigned long n;
+
+	if (parse_number(v, (unsigned long)max, &n)) {
+		snprintf(why, len, "%s \"%s\": expected a number 0-%d", key, v,
+			 max);
+		return -1;
+	}
+	*out = (int)n;
+	return 0;
+}
+
+static int set_bootmode(struct bootconf *c, const char *v, char *why, size_t len)
+{
+	if (bootmode_parse(v, &c->bootmode)) {
+		snprintf(why, len, "bootmode \"%s\": expected permit, block or "
+			 "stateful", v);
+		return -1;
+	}
+	c->bootmode_set = true;
+	return 0;
+}
+
+static int set_exemptions(struct bootconf *c, const char *v, char *why, size_t len)
+{
+	int n = bootexempt_parse(v, c->exempt, IXDP_MAX_BOOT_EXEMPT, why, len);
+
+	if (n < 0)
+		return -1;
+	c->nexempt = (size_t)n;
+	return 0;
+}
+
+static int set_ipsecexempt(struct bootconf *c, const char *v, char *why, size_t len)
+{
+	return parse_level("ipsecexempt", v, 3, &c->ipsecexempt, why, len);
+}
+
+static int set_ikelogging(struct bootconf *c, const char *v, char *why, size_t len)
+{
+	return parse_level("ikelogging", v, 2, &c->ikelogging, why, len);
+}
+
+static int set_strongcrlcheck(struct bootconf *c, const char *v, char *why,
+			      size_t len)
+{
+	return parse_level("strongcrlcheck", v, 2, &c->strongcrlcheck, why,
+			   len);
+}
+
+static int set_applied_once(struct bootconf *c, const char *v, char *why,
+			    size_t len)
+{
+	if (!strcasecmp(v, "yes"))
+		c->policy_applied_once = true;
+	else if (!strcasecmp(v, "no"))
+		c->policy_applied_once = false;
+	else {
+		snprintf(why, len, "policy-applied-once \"%s\": expected yes or "
+			 "no", v);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct config_key {
+	const char *name;
+	int (*set)(struct bootconf *c, const char *v, char *why, size_t len);
+} config_keys[] = {
+	{ "bootmode", set_bootmode },
+	{ "bootexemptions", set_exemptions },
+	{ "ipsecexempt", set_ipsecexempt },
+	{ "ikelogging", set_ikelogging },
+	{ "strongcrlcheck", set_strongcrlcheck },
+	{ "policy-applied-once", set_applied_once },
+};
+
+#define NCONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+static char *trim_space(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+static const struct config_key *find_key(const char *name)
+{
+	for (size_t i = 0; i < NCONFIG_KEYS; i++)
+		if (!strcmp(config_keys[i].name, name))
+			return &config_keys[i];
+	return NULL;
+}
+
+/*
+ * One line: blank, `# comment`, or `key = value`.  seen_at[] holds the line
+ * each key was first set on: a key given twice is an error, since only one
+ * of the two values could be meant.
+ */
+static int parse_config_line(struct bootconf *c, char *line, unsigned lineno,
+			     unsigned seen_at[NCONFIG_KEYS], char *why, size_t len)
+{
+	char *eq, *key, *value;
+	const struct config_key *k;
+
+	line[strcspn(line, "#")] = '\0';
+	line = trim_space(line);
+	if (!*line)
+		return 0;
+	eq = strchr(line, '=');
+	if (!eq) {
+		snprintf(why, len, "expected `key = value`, got \"%s\"", line);
+		return -1;
+	}
+	*eq = '\0';
+	key = trim_space(line);
+	value = trim_space(eq + 1);
+	k = find_key(key);
+	if (!k) {
+		snprintf(why, len, "unknown key \"%s\" (expected bootmode, "
+			 "bootexemptions, ipsecexempt, ikelogging, "
+			 "strongcrlcheck or policy-applied-once)", key);
+		return -1;
+	}
+	if (seen_at[k - config_keys]) {
+		snprintf(why, len, "%s is already set on line %u", key,
+			 seen_at[k - config_keys]);
+		return -1;
+	}
+	seen_at[k - config_keys] = lineno;
+	return k->set(c, value, why, len);
+}
+
+static void config_path(const char *confdir, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", confdir, CONFIG_NAME);
+}
+
+static int parse_config(FILE *fp, const char *path, struct bootconf *c,
+			char *errbuf, size_t errlen)
+{
+	unsigned seen_at[NCONFIG_KEYS] = {0}, lineno = 0;
+	char *line = NULL, why[512];
+	size_t cap = 0;
+	int rc = 0;
+
+	while (rc == 0 && getline(&line, &cap, fp) > 0) {
+		lineno++;
+		rc = parse_config_line(c, line, lineno, seen_at, why, sizeof(why));
+		if (rc)
+			snprintf(errbuf, errlen, "%s:%u: %s", path, lineno, why);
+	}
+	free(line);
+	if (rc == 0 && ferror(fp)) {
+		snprintf(errbuf, errlen, "%s: read error", path);
+		rc = -1;
+	}
+	return rc;
+}
+
+int bootconf_load(const char *confdir, struct bootconf *c, char *errbuf,
+		  size_t errlen)
+{
+	struct bootconf tmp;
+	char path[PATH_MAX];
+	FILE *fp;
+	int rc;
+
+	bootconf_defaults(c);
+	config_path(confdir, path, sizeof(path));
+	fp = fopen(path, "re");
+	if (!fp) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	bootconf_defaults(&tmp);
+	rc = parse_config(fp, path, &tmp, errbuf, errlen);
+	fclose(fp);
+	if (rc == 0)
+		*c = tmp;
+	return rc;
+}
+
+/* Refuse to write what bootconf_load would reject. */
+static int check_config(const struct bootconf *c, char *errbuf, size_t errlen)
+{
+	const char *bad = NULL;
+
+	if (c->bootmode_set && (unsigned)c->bootmode > IXDP_BOOT_STATEFUL)
+		bad = "bootmode";
+	else if (c->nexempt > IXDP_MAX_BOOT_EXEMPT)
+		bad = "bootexemptions (too many)";
+	else if (c->ipsecexempt < 0 || c->ipsecexempt > 3)
+		bad = "ipsecexempt";
+	else if (c->ikelogging < 0 || c->ikelogging > 2)
+		bad = "ikelogging";
+	else if (c->strongcrlcheck < 0 || c->strongcrlcheck > 2)
+		bad = "strongcrlcheck";
+	if (bad)
+		snprintf(errbuf, errlen, "not saving the configuration: %s is "
+			 "out of range", bad);
+	return bad ? -1 : 0;
+}
+
+static void write_exemptions(FILE *fp, const struct bootconf *c)
+{
+	char entry[64];
+
+	fputs("bootexemptions =", fp);
+	if (c->nexempt == 0)
+		fputs(" none", fp);
+	for (size_t i = 0; i < c->nexempt; i++) {
+		bootexempt_format(&c->exempt[i], entry, sizeof(entry));
+		fprintf(fp, " %s", entry);
+	}
+	fputc('\n', fp);
+}
+
+static void write_config(FILE *fp, const struct bootconf *c)
+{
+	fputs("# ipsec-xdp configuration, kept by `ipsec-xdp set config`.\n", fp);
+	if (c->bootmode_set)
+		fprintf(fp, "bootmode = %s\n", bootmode_name(c->bootmode));
+	else
+		fputs("# bootmode not set: permit until a policy has been "
+		      "applied once, then stateful\n", fp);
+	write_exemptions(fp, c);
+	fprintf(fp, "ipsecexempt = %d\n", c->ipsecexempt);
+	fprintf(fp, "ikelogging = %d\n", c->ikelogging);
+	fprintf(fp, "strongcrlcheck = %d\n", c->strongcrlcheck);
+	fprintf(fp, "policy-applied-once = %s\n",
+		c->policy_applied_once ? "yes" : "no");
+}
+
+/* mkdir -p with mode 0755 for what is created. */
+static int make_dirs(const char *dir, char *errbuf, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
+		snprintf(errbuf, errlen, "%s: path too long", dir);
+		return -1;
+	}
+	for (char *p = path + 1; ; p++) {
+		bool end = *p == '\0';
+
+		if (*p != '/' && !end)
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) && errno != EEXIST) {
+			snprintf(errbuf, errlen, "creating %s: %s", path,
+				 strerror(errno));
+			return -1;
+		}
+		if (end)
+			break;
+		*p = '/';
+	}
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		snprintf(errbuf, errlen, "%s: not a directory", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* Write the whole file to fd and make it durable; closes fd. */
+static int write_temp(int fd, const char *tmp, const struct bootconf *c,
+		      char *errbuf, size_t errlen)
+{
+	FILE *fp = fdopen(fd, "w");
+	int failed;
+
+	if (!fp) {
+		close(fd);
+		snprintf(errbuf, errlen, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	write_config(fp, c);
+	failed = fflush(fp) || ferror(fp) || fsync(fileno(fp));
+	if (failed)
+		snprintf(errbuf, errlen, "writing %s: %s", tmp, strerror(errno));
+	if (fclose(fp) && !failed) {
+		snprintf(errbuf, errlen, "writing %s: %s", tmp, strerror(errno));
+		failed = 1;
+	}
+	return failed ? -1 : 0;
+}
+
+/* So that the rename itself survives a crash. */
+static void sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+int bootconf_save(const char *confdir, const struct bootconf *c,
+		  char *errbuf, size_t errlen)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 16];
+	int fd;
+
+	if (check_config(c, errbuf, errlen) || make_dirs(confdir, errbuf, errlen))
+		return -1;
+	config_path(confdir, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", confdir, CONFIG_NAME);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(errbuf, errlen, "creating a file in %s: %s", confdir,
+			 strerror(errno));
+		return -1;
+	}
+	if (fchmod(fd, 0644)) {
+		snprintf(errbuf, errlen, "%s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (write_temp(fd, tmp, c, errbuf, errlen)) {
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path)) {
+		snprintf(errbuf, errlen, "renaming %s to %s: %s", tmp, path,
+			 strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	sync_dir(confdir);
+	return 0;
+}

@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hostinfo.c - the host's current addresses, for `me`, `dns`, `dhcp` and
+ * `gateway` in filters and for the broadcast exemptions (compiler.h):
+ *
+ *   me       every address of every interface (netlink), loopback left out
+ *   gateway  the next hops of the default routes (netlink)
+ *   dns      the nameservers of /etc/resolv.conf
+ *   dhcp     the servers of the current DHCP leases (dhclient, networkd)
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <linux/rtnetlink.h>
+#include <netlink/netlink.h>
+#include <netlink/cache.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/route.h>
+#include <netlink/route/nexthop.h>
+
+#include "hostinfo.h"
+
+/* ---- addresses ------------------------------------------------------------ */
+
+int ip_addr_parse(const char *s, struct ip_addr *out)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	size_t len = strcspn(s, "%"); /* a zone index names no address */
+
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, buf, out->bytes) == 1) {
+		out->family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, buf, out->bytes) == 1) {
+		out->family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+bool ip_addr_is_loopback(const struct ip_addr *a)
+{
+	static const uint8_t v6_loopback[16] = { [15] = 1 };
+
+	if (a->family == AF_INET)
+		return a->bytes[0] == 127;
+	return a->family == AF_INET6 && !memcmp(a->bytes, v6_loopback, 16);
+}
+
+static bool ip_addr_equal(const struct ip_addr *a, const struct ip_addr *b)
+{
+	size_t len = a->family == AF_INET ? 4 : 16;
+
+	return a->family == b->family && !memcmp(a->bytes, b->bytes, len);
+}
+
+int ip_addr_list_add(struct ip_addr **v, size_t *n, const struct ip_addr *a)
+{
+	struct ip_addr *nv;
+
+	for (size_t i = 0; i < *n; i++)
+		if (ip_addr_equal(&(*v)[i], a))
+			return 0;
+	nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	if (!nv)
+		return -1;
+	*v = nv;
+	nv[(*n)++] = *a;
+	return 0;
+}
+
+static int host_prefix_add(struct host_info *h, const struct ip_addr *a,
+			   uint8_t plen)
+{
+	struct host_prefix *v;
+
+	for (size_t i = 0; i < h->nme; i++)
+		if (ip_addr_equal(&h->me[i].addr, a))
+			return 0;
+	v = realloc(h->me, (h->nme + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	h->me = v;
+	v[h->nme].addr = *a;
+	v[h->nme].plen = plen;
+	h->nme++;
+	return 0;
+}
+
+void host_info_free(struct host_info *h)
+{
+	free(h->me);
+	free(h->dns);
+	free(h->dhcp);
+	free(h->gateway);
+	memset(h, 0, sizeof(*h));
+}
+
+/* ---- text files ---------------------------------------------------------------- */
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && strchr(" \t\r\n", end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/* Open a file that may be absent: 1 with *fp set, 0 if it does not exist,
+ * -1 if it exists but cannot be opened. */
+static int open_optional(const char *path, FILE **fp, char *errbuf, size_t errlen)
+{
+	*fp = fopen(path, "re");
+	if (*fp)
+		return 1;
+	if (errno == ENOENT || errno == ENOTDIR)
+		return 0;
+	snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+	return -1;
+}
+
+static int finish_file(const char *path, FILE *fp, int rc, char *errbuf,
+		       size_t errlen)
+{
+	if (rc == 0 && ferror(fp)) {
+		snprintf(errbuf, errlen, "%s: read error", path);
+		rc = -1;
+	}
+	fclose(fp);
+	return rc;
+}
+
+static int oom(char *errbuf, size_t errlen)
+{
+	snprintf(errbuf, errlen, "out of memory reading the host's addresses");
+	return -1;
+}
+
+/* Append a to a list, or fail with the out-of-memory message. */
+static int list_add(struct ip_addr **v, size_t *n, const struct ip_addr *a,
+		    char *errbuf, size_t errlen)
+{
+	return ip_addr_list_add(v, n, a) ? oom(errbuf, errlen) : 0;
+}
+
+int hostinfo_read_resolv_conf(const char *path, struct host_info *h,
+			      char *errbuf, size_t errlen)
+{
+	char *line = NULL, *save;
+	size_t cap = 0;
+	FILE *fp;
+	int rc = open_optional(path, &fp, errbuf, errlen);
+
+	if (rc <= 0)
+		return rc;
+	rc = 0;
+	while (rc == 0 && getline(&line, &cap, fp) > 0) {
+		char *key = strtok_r(line, " \t\r\n", &save);
+		char *val = strtok_r(NULL, " \t\r\n", &save);
+		struct ip_addr a;
+
+		if (!key || strcmp(key, "nameserver") || !val ||
+		    ip_addr_parse(val, &a) || ip_addr_is_loopback(&a))
+			continue;
+		rc = list_add(&h->dns, &h->ndns, &a, errbuf, errlen);
+	}
+	free(line);
+	return finish_file(path, fp, rc, errbuf, errlen);
+}
+
+/* ---- dhclient leases ------------------------------------------------------------ */
+
+/* One `lease { ... }` block as it is read. */
+struct dhclient_lease {
+	bool open;
+	bool has_server;
+	bool expired;
+	struct ip_addr server;
+};
+
+/*
+ * The value of an `expire` statement, after the keyword: "never;",
+ * "epoch 1704976496;" or "4 2024/01/11 12:34:56;" (UTC, weekday first).
+ * A format not recognised counts as unexpired: better a stale server in a
+ * filter than a missing one.
+ */
+static bool lease_expired(const char *v, time_t now)
+{
+	struct tm tm = {0};
+	long long epoch;
+	int wday;
+
+	if (!strncmp(v, "never", 5))
+		return false;
+	if (sscanf(v, "epoch %lld", &epoch) == 1)
+		return epoch < (long long)now;
+	if (sscanf(v, "%d %d/%d/%d %d:%d:%d", &wday, &tm.tm_year, &tm.tm_mon,
+		   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 7)
+		return false;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return timegm(&tm) < now;
+}
+
+static bool starts_with_word(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+
+	return !strncmp(s, word, n) && (s[n] == ' ' || s[n] == '\t' ||
+					s[n] == '{' || s[n] == '\0');
+}
+
+/* Feed one trimmed line; a closed lease with a live server becomes *best
+ * (the file is in time order, so the last one is the newest). */
+static void dhclient_lease_line(struct dhclient_lease *cur, char *s, time_t now,
+				struct dhclient_lease *best)
+{
+	static const char server_opt[] = "option dhcp-server-identifier ";
+
+	if (starts_with_word(s, "lease")) {
+		memset(cur, 0, sizeof(*cur));
+		cur->open = true;
+	} else if (!cur->open) {
+		return;
+	} else if (!strncmp(s, server_opt, sizeof(server_opt) - 1)) {
+		char *v = trim(s + sizeof(server_opt) - 1);
+
+		v[strcspn(v, "; \t")] = '\0';
+		cur->has_server = ip_addr_parse(v, &cur->server) == 0;
+	} else if (starts_with_word(s, "expire")) {
+		cur->expired = lease_expired(trim(s + strlen("expire")), now);
+	} else if (s[0] == '}') {
+		if (cur->has_server && !cur->expired)
+			*best = *cur;
+		cur->open = false;
+	}
+}
+
+int hostinfo_read_dhclient_lease(const char *path, time_t now,
+				 struct host_info *h, char *errbuf,
+				 size_t errlen)
+{
+	struct dhclient_lease cur = {0}, best = {0};
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *fp;
+	int rc = open_optional(path, &fp, errbuf, errlen);
+
+	if (rc <= 0)
+		return rc;
+	while (getline(&line, &cap, fp) > 0)
+		dhclient_lease_line(&cur, trim(line), now, &best);
+	free(line);
+	rc = 0;
+	if (best.has_server)
+		rc = list_add(&h->dhcp, &h->ndhcp, &best.server, errbuf, errlen);
+	return finish_file(path, fp, rc, errbuf, errlen);
+}
+
+int hostinfo_read_dhclient_leases(const char *pattern, time_t now,
+				  struct host_info *h, char *errbuf,
+				  size_t errlen)
+{
+	glob_t g;
+	int rc = glob(pattern, 0, NULL, &g);
+
+	if (rc == GLOB_NOSPACE)
+		return oom(errbuf, errlen);
+	if (rc != 0)
+		return 0; /* no match, or no such directory */
+	for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++)
+		rc = hostinfo_read_dhclient_lease(g.gl_pathv[i], now, h, errbuf,
+						  errlen);
+	globfree(&g);
+	return rc;
+}
+
+/* ---- systemd-networkd leases ---------------------------------------------------- */
+
+int hostinfo_read_networkd_lease(const char *path, struct host_info *h,
+				 char *errbuf, size_t errlen)
+{
+	static const char key[] = "SERVER_ADDRESS=";
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *fp;
+	int rc = open_optional(path, &fp, errbuf, errlen);
+
+	if (rc <= 0)
+		return rc;
+	rc = 0;
+	while (rc == 0 && getline(&line, &cap, fp) > 0) {
+		struct ip_addr a;
+
+		if (strncmp(line, key, sizeof(key) - 1) ||
+		    ip_addr_parse(trim(line + sizeof(key) - 1), &a))
+			continue;
+		rc = list_add(&h->dhcp, &h->ndhcp, &a, errbuf, errlen);
+	}
+	free(line);
+	return finish_file(path, fp, rc, errbuf, errlen);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The regular files of dir (no dot files), sorted, as malloc'd paths. */
+static int list_dir_files(const char *dir, char ***out, size_t *n,
+			  char *errbuf, size_t errlen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **v = NULL;
+
+	*out = NULL;
+	*n = 0;
+	if (!d) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		snprintf(errbuf, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d))) {
+		char **nv;
+
+		if (e->d_name[0] == '.' ||
+		    (e->d_type != DT_REG && e->d_type != DT_UNKNOWN))
+			continue;
+		nv = realloc(v, (*n + 1) * sizeof(*nv));
+		if (!nv || asprintf(&nv[*n], "%s/%s", dir, e->d_name) < 0) {
+			*out = nv ? nv : v;
+			closedir(d);
+			return oom(errbuf, errlen);
+		}
+		v = nv;
+		(*n)++;
+	}
+	closedir(d);
+	if (*n)
+		qsort(v, *n, sizeof(*v), cmp_names);
+	*out = v;
+	return 0;
+}
+
+static void free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int hostinfo_read_networkd_leases(const char *dir, struct host_info *h,
+				  char *errbuf, size_t errlen)
+{
+	char **files;
+	size_t n;
+	int rc = list_dir_files(dir, &files, &n, errbuf, errlen);
+
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = hostinfo_read_networkd_lease(files[i], h, errbuf, errlen);
+	free_names(files, n);
+	return rc;
+}
+
+/* ---- netlink -------------------------------------------------------------------- */
+
+static int nl_to_ip(struct nl_addr *na, struct ip_addr *out)
+{
+	int fam = nl_addr_get_family(na);
+	size_t want = fam == AF_INET ? 4 : fam == AF_INET6 ? 16 : 0;
+
+	if (!want || nl_addr_get_len(na) != want)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->family = (uint8_t)fam;
+	memcpy(out->bytes, nl_addr_get_binary_addr(na), want);
+	return 0;
+}
+
+static int read_addresses(struct nl_sock *sk, struct host_info *h,
+			  char *errbuf, size_t errlen)
+{
+	struct nl_cache *cache;
+	struct nl_object *o;
+	int err = rtnl_addr_alloc_cache(sk, &cache);
+
+	if (err < 0) {
+		snprintf(errbuf, errlen, "reading the host's addresses: %s",
+			 nl_geterror(err));
+		return -1;
+	}
+	for (o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_addr *ra = (struct rtnl_addr *)o;
+		struct nl_addr *local = rtnl_addr_get_local(ra);
+		struct ip_addr a;
+
+		if (!local || nl_to_ip(local, &a) || ip_addr_is_loopback(&a))
+			continue;
+		if (host_prefix_add(h, &a, (uint8_t)rtnl_addr_get_prefixlen(ra)))
+			break;
+	}
+	nl_cache_free(cache);
+	return o ? oom(errbuf, errlen) : 0;
+}
+
+static bool is_default_route(struct rtnl_route *r)
+{
+	struct nl_addr *dst = rtnl_route_get_dst(r);
+
+	return rtnl_route_get_type(r) == RTN_UNICAST &&
+	       (!dst || nl_addr_get_prefixlen(dst) == 0);
+}
+
+/* The gateways of one route's next hops (a multipath route has several). */
+static int add_route_gateways(struct rtnl_route *r, struct host_info *h)
+{
+	int n = rtnl_route_get_nnexthops(r);
+
+	for (int i = 0; i < n; i++) {
+		struct rtnl_nexthop *nh = rtnl_route_nexthop_n(r, i);
+		struct nl_addr *gw = nh ? rtnl_route_nh_get_gateway(nh) : NULL;
+		struct ip_addr a;
+
+		if (!gw || nl_to_ip(gw, &a))
+			continue; /* a device route: no gateway */
+		if (ip_addr_list_add(&h->gateway, &h->ngateway, &a))
+			return -1;
+	}
+	return 0;
+}
+
+static int read_gateways(struct nl_sock *sk, struct host_info *h,
+			 char *errbuf, size_t errlen)
+{
+	struct nl_cache *cache;
+	struct nl_object *o;
+	int err = rtnl_route_alloc_cache(sk, AF_UNSPEC, 0, &cache);
+
+	if (err < 0) {
+		snprintf(errbuf, errlen, "reading the host's routes: %s",
+			 nl_geterror(err));
+		return -1;
+	}
+	for (o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_route *r = (struct rtnl_route *)o;
+
+		if (is_default_route(r) && add_route_gateways(r, h))
+			break;
+	}
+	nl_cache_free(cache);
+	return o ? oom(errbuf, errlen) : 0;
+}
+
+static int read_netlink(struct host_info *h, char *errbuf, size_t errlen)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	int err, rc;
+
+	if (!sk)
+		return oom(errbuf, errlen);
+	err = nl_connect(sk, NETLINK_ROUTE);
+	if (err < 0) {
+		snprintf(errbuf, errlen, "netlink: %s", nl_geterror(err));
+		nl_socket_free(sk);
+		return -1;
+	}
+	rc = read_addresses(sk, h, errbuf, errlen);
+	if (rc == 0)
+		rc = read_gateways(sk, h, errbuf, errlen);
+	nl_socket_free(sk);
+	return rc;
+}
+
+/* ---- all together ---------------------------------------------------------------- */
+
+static int read_dns(struct host_info *h, char *errbuf, size_t errlen)
+{
+	if (hostinfo_read_resolv_conf(HOSTINFO_RESOLV_CONF, h, errbuf, errlen))
+		return -1;
+	/* Only a local stub resolver (systemd-resolved's 127.0.0.53, say):
+	 * the servers on the network are those it forwards to. */
+	if (h->ndns == 0)
+		return hostinfo_read_resolv_conf(HOSTINFO_RESOLVED_CONF, h,
+						 errbuf, errlen);
+	return 0;
+}
+
+static int read_dhcp(struct host_info *h, char *errbuf, size_t errlen)
+{
+	time_t now = time(NULL);
+
+	if (hostinfo_read_dhclient_leases(HOSTINFO_DHCLIENT_LEASES, now, h,
+					  errbuf, errlen) ||
+	    hostinfo_read_dhclient_leases(HOSTINFO_DHCLIENT_LEASES_ALT, now, h,
+					  errbuf, errlen))
+		return -1;
+	return hostinfo_read_networkd_leases(HOSTINFO_NETWORKD_LEASES, h,
+					     errbuf, errlen);
+}
+
+int host_info_read(struct host_info *h, char *errbuf, size_t errlen)
+{
+	memset(h, 0, sizeof(*h));
+	if (errlen)
+		errbuf[0] = '\0';
+	if (read_netlink(h, errbuf, errlen) || read_dns(h, errbuf, errlen) ||
+	    read_dhcp(h, errbuf, errlen)) {
+		host_info_free(h);
+		return -1;
+	}
+	return 0;
+}

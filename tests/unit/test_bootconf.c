@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_bootconf.c - boot exemptions (parse, format), boot modes, and the
+ * config file (load, save, errors), in a temporary directory.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "bootconf.h"
+
+/* ---- helpers ------------------------------------------------------------- */
+
+struct tmpdir {
+	char path[64];
+};
+
+static void tmpdir_make(struct tmpdir *t)
+{
+	snprintf(t->path, sizeof(t->path), "/tmp/ixdp-bootconf.XXXXXX");
+	assert_non_null(mkdtemp(t->path));
+}
+
+/* Remove a directory tree (only what the tests create: files and dirs). */
+static void remove_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+
+	if (!d) {
+		unlink(path);
+		return;
+	}
+	while ((e = readdir(d))) {
+		char sub[512];
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+		remove_tree(sub);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static int parse(const char *text, struct ixdp_boot_exempt *out, char *err)
+{
+	return bootexempt_parse(text, out, IXDP_MAX_BOOT_EXEMPT, err, 256);
+}
+
+/* Parse one entry and return its canonical form. */
+static const char *canon(const char *text)
+{
+	static char buf[64];
+	struct ixdp_boot_exempt e[IXDP_MAX_BOOT_EXEMPT];
+	char err[256];
+
+	if (parse(text, e, err) != 1)
+		fail_msg("\"%s\": %s", text, err);
+	bootexempt_format(&e[0], buf, sizeof(buf));
+	return buf;
+}
+
+/* The entry must be refused with a message containing each given part. */
+static void assert_refused(const char *text, const char *part1, const char *part2)
+{
+	struct ixdp_boot_exempt e[IXDP_MAX_BOOT_EXEMPT];
+	char err[256] = "";
+
+	assert_int_equal(parse(text, e, err), -1);
+	if (!strstr(err, part1) || (part2 && !strstr(err, part2)))
+		fail_msg("\"%s\": message \"%s\" lacks \"%s\"/\"%s\"", text, err,
+			 part1, part2 ? part2 : "");
+}
+
+static void assert_conf_equal(const struct bootconf *a, const struct bootconf *b)
+{
+	assert_int_equal(a->bootmode_set, b->bootmode_set);
+	if (a->bootmode_set)
+		assert_int_equal(a->bootmode, b->bootmode);
+	assert_int_equal(a->nexempt, b->nexempt);
+	for (size_t i = 0; i < a->nexempt; i++) {
+		assert_int_equal(a->exempt[i].proto, b->exempt[i].proto);
+		assert_int_equal(a->exempt[i].dirs, b->exempt[i].dirs);
+		assert_int_equal(a->exempt[i].sport, b->exempt[i].sport);
+		assert_int_equal(a->exempt[i].dport, b->exempt[i].dport);
+	}
+	assert_int_equal(a->ipsecexempt, b->ipsecexempt);
+	assert_int_equal(a->ikelogging, b->ikelogging);
+	assert_int_equal(a->strongcrlcheck, b->strongcrlcheck);
+	assert_int_equal(a->policy_applied_once, b->policy_applied_once);
+}
+
+/* ---- boot exemptions ---------------------------------------------------------- */
+
+static void test_exempt_forms(void **state)
+{
+	assert_string_equal(canon("TCP:0:3389:inbound"), "TCP:0:3389:inbound");
+	assert_string_equal(canon("udp:any:53:outbound"), "UDP:0:53:outbound");
+	assert_string_equal(canon("ICMP:0:0:inbound"), "ICMP:0:0:inbound");
+	assert_string_equal(canon("ICMP:inbound"), "ICMP:0:0:inbound");
+	assert_string_equal(canon("icmpv6:out"), "ICMPV6:0:0:outbound");
+	assert_string_equal(canon("50:0:0:both"), "50:0:0:both");
+	assert_string_equal(canon("6:1024:22:IN"), "TCP:1024:22:inbound");
+	assert_string_equal(canon("any:both"), "ANY:0:0:both");
+	assert_string_equal(canon("0:any:any:in"), "ANY:0:0:inbound");
+	assert_string_equal(canon("Sctp:0:65535:in"), "SCTP:0:65535:inbound");
+	assert_string_equal(canon("255:out"), "255:0:0:outbound");
+	/* any protocol with a port: the protocols that have ports */
+	assert_string_equal(canon("any:0:53:in"), "ANY:0:53:inbound");
+}
+
+static void test_exempt_fields(void **state)
+{
+	struct ixdp_boot_exempt e[IXDP_MAX_BOOT_EXEMPT];
+	char err[256];
+
+	assert_int_equal(parse("tcp:1:2:in", e, err), 1);
+	assert_int_equal(e[0].proto, 6);
+	assert_int_equal(e[0].sport, 1);
+	assert_int_equal(e[0].dport, 2);
+	assert_int_equal(e[0].dirs, IXDP_EXEMPT_IN);
+	assert_int_equal(parse("udp:0:0:both", e, err), 1);
+	assert_int_equal(e[0].proto, 17);
+	assert_int_equal(e[0].dirs, IXDP_EXEMPT_IN | IXDP_EXEMPT_OUT);
+}
+
+static void test_exempt_lists(void **state)
+{
+	struct ixdp_boot_exempt e[IXDP_MAX_BOOT_EXEMPT];
+	char err[256];
+
+	assert_int_equal(parse("TCP:0:3389:inbound ICMP:0:0:inbound", e, err), 2);
+	assert_int_equal(parse("TCP:0:22:in,UDP:0:53:out , 50:both\n", e, err), 3);
+	assert_int_equal(e[2].proto, 50);
+	assert_int_equal(parse("none", e, err), 0);
+	assert_int_equal(parse("  NONE ", e, err), 0);
+	/* duplicates merge, their directions joined */
+	assert_int_equal(parse("TCP:0:22:in tcp:any:22:inbound TCP:0:22:out", e, err), 1);
+	assert_int_equal(e[0].dirs, IXDP_EXEMPT_IN | IXDP_EXEMPT_OUT);
+}
+
+static void test_exempt_errors(void **state)
+{
+	assert_refused("TCP:0:3389", "\"TCP:0:3389\"", "PROTOCOL:SRCPORT:DSTPORT:DIRECTION");
+	assert_refused("TCP:0:1:2:in", "\"TCP:0:1:2:in\"", "PROTOCOL:DIRECTION");
+	assert_refused("TCP", "\"TCP\"", "expected");
+	assert_refused("FOO:in", "\"FOO:in\"", "protocol \"FOO\"");
+	assert_refused("256:in", "protocol \"256\"", "0-255");
+	assert_refused("-1:in", "protocol \"-1\"", NULL);
+	assert_refused("TCP:0:70000:in", "destination port \"70000\"", "0-65535 or any");
+	assert_refused("TCP:x:1:in", "source port \"x\"", NULL);
+	assert_refused("TCP:+5:1:in", "source port \"+5\"", NULL);
+	assert_refused("TCP:0:22:sideways", "direction \"sideways\"",
+		       "inbound, outbound or both");
+	assert_refused("ICMP:0:8:inbound", "\"ICMP:0:8:inbound\"", "has no ports");
+	assert_refused("50:1:0:in", "has no ports", NULL);
+	assert_refused("TCP:0:22:in TCP:0:23:bad", "\"TCP:0:23:bad\"", "direction");
+	assert_refused("none TCP:0:22:in", "none", "cannot be combined");
+	assert_refused("", "none", NULL);
+	assert_refused(" , ", "none", NULL);
+}
+
+static void test_exempt_limit(void **state)
+{
+	struct ixdp_boot_exempt e[IXDP_MAX_BOOT_EXEMPT];
+	char text[4096] = "", err[256];
+	size_t used = 0;
+
+	for (int i = 1; i <= IXDP_MAX_BOOT_EXEMPT + 1; i++)
+		used += (size_t)snprintf(text + used, sizeof(text) - used,
+					 "TCP:0:%d:in ", i);
+	assert_refused(text, "too many", "64");
+	/* exactly the limit is fine, and so are duplicates beyond it */
+	text[strlen(text) - strlen("TCP:0:65:in ")] = '\0';
+	strcat(text, " TCP:0:1:out");
+	assert_int_equal(parse(text, e, err), IXDP_MAX_BOOT_EXEMPT);
+	/* a smaller array is respected */
+	assert_int_equal(bootexempt_parse("TCP:0:1:in TCP:0:2:in", e, 1, err,
+					  sizeof(err)), -1);
+}
+
+/* Every protocol and direction survives format -> parse. */
+static void test_exempt_format_round_trip(void **state)
+{
+	static const uint8_t dirs[] = {
+		IXDP_EXEMPT_IN, IXDP_EXEMPT_OUT, IXDP_EXEMPT_IN | IXDP_EXEMPT_OUT,
+	};
+
+	for (int proto = 0; proto <= 255; proto++) {
+		for (size_t d = 0; d < 3; d++) {
+			bool ports = proto == 0 || proto == 6 || proto == 17 ||
+				     proto == 132 || proto == 136;
+			struct ixdp_boot_exempt in = {
+				.proto = (uint8_t)proto, .dirs = dirs[d],
+				.sport = ports ? 1000 : 0, .dport = ports ? 65535 : 0,
+			}, out[IXDP_MAX_BOOT_EXEMPT];
+			char buf[64], err[256];
+
+			bootexempt_format(&in, buf, sizeof(buf));
+			if (parse(buf, out, err) != 1)
+				fail_msg("\"%s\": %s", buf, err);
+			assert_memory_equal(&in, &out[0], sizeof(in));
+		}
+	}
+}
+
+/* ---- modes ----------------------------------------------------------------------- */
+
+static void test_bootmodes(void **state)
+{
+	enum ixdp_bootmode m;
+	struct bootconf c;
+
+	assert_int_equal(bootmode_parse("permit", &m), 0);
+	assert_int_equal(m, IXDP_BOOT_PERMIT);
+	assert_int_equal(bootmode_parse("BLOCK", &m), 0);
+	assert_int_equal(m, IXDP_BOOT_BLOCK);
+	assert_int_equal(bootmode_parse("Stateful", &m), 0);
+	assert_int_equal(m, IXDP_BOOT_STATEFUL);
+	assert_int_equal(bootmode_parse("open", &m), -1);
+	assert_int_equal(bootmode_parse("", &m), -1);
+	assert_string_equal(bootmode_name(IXDP_BOOT_PERMIT), "permit");
+	assert_string_equal(bootmode_name(IXDP_BOOT_BLOCK), "block");
+	assert_string_equal(bootmode_name(IXDP_BOOT_STATEFUL), "stateful");
+	assert_string_equal(bootmode_name((enum ixdp_bootmode)9), "unknown");
+
+	bootconf_defaults(&c);
+	assert_false(c.bootmode_set);
+	assert_int_equal(c.ipsecexempt, 3);
+	assert_int_equal(c.nexempt, 0);
+	assert_int_equal(bootconf_effective_mode(&c), IXDP_BOOT_PERMIT);
+	c.policy_applied_once = true;
+	assert_int_equal(bootconf_effective_mode(&c), IXDP_BOOT_STATEFUL);
+	c.bootmode_set = true;
+	c.bootmode = IXDP_BOOT_BLOCK;
+	assert_int_equal(bootconf_effective_mode(&c), IXDP_BOOT_BLOCK);
+	c.bootmode = IXDP_BOOT_PERMIT;
+	assert_int_equal(bootconf_effective_mode(&c), IXDP_BOOT_PERMIT);
+}
+
+static void test_confdir_env(void **state)
+{
+	unsetenv("IPSEC_XDP_CONFDIR");
+	assert_string_equal(ixdp_confdir(), IXDP_CONFDIR_DEFAULT);
+	setenv("IPSEC_XDP_CONFDIR", "/tmp/elsewhere", 1);
+	assert_string_equal(ixdp_confdir(), "/tmp/elsewhere");
+	setenv("IPSEC_XDP_CONFDIR", "", 1);
+	assert_string_equal(ixdp_confdir(), IXDP_CONFDIR_DEFAULT);
+	unsetenv("IPSEC_XDP_CONFDIR");
+}
+
+/* ---- the config file ---------------------------------------------------------------- */
+
+static void test_load_missing_gives_defaults(void **state)
+{
+	struct tmpdir t;
+	struct bootconf c, d;
+	char err[256];
+
+	tmpdir_make(&t);
+	memset(&c, 0xaa, sizeof(c));
+	assert_int_equal(bootconf_load(t.path, &c, err, sizeof(err)), 0);
+	bootconf_defaults(&d);
+	assert_conf_equal(&c, &d);
+	remove_tree(t.path);
+}
+
+static void test_save_load_round_trip(void **state)
+{
+	struct tmpdir t;
+	struct bootconf c, back;
+	char dir[128], path[160], err[256];
+	struct stat st;
+
+	tmpdir_make(&t);
+	snprintf(dir, sizeof(dir), "%s/etc/ipsec-xdp", t.path);
+	bootconf_defaults(&c);
+	c.bootmode_set = true;
+	c.bootmode = IXDP_BOOT_BLOCK;
+	assert_int_equal(bootexempt_parse("TCP:0:3389:in ICMP:in 50:both UDP:67:68:out",
+					  c.exempt, IXDP_MAX_BOOT_EXEMPT, err,
+					  sizeof(err)), 4);
+	c.nexempt = 4;
+	c.ipsecexempt = 1;
+	c.ikelogging = 2;
+	c.strongcrlcheck = 1;
+	c.policy_applied_once = true;
+	if (bootconf_save(dir, &c, err, sizeof(err)))
+		fail_msg("save: %s", err);
+
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0755);
+	snprintf(path, sizeof(path), "%s/config", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	if (bootconf_load(dir, &back, err, sizeof(err)))
+		fail_msg("load: %s", err);
+	assert_conf_equal(&c, &back);
+
+	/* no mode, no exemptions: both come back as such */
+	bootconf_defaults(&c);
+	assert_int_equal(bootconf_save(dir, &c, err, sizeof(err)), 0);
+	assert_int_equal(bootconf_load(dir, &back, err, sizeof(err)), 0);
+	assert_conf_equal(&c, &back);
+
+	/* only the config file is left: no temporary files */
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int files = 0;
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		files += e->d_name[0] != '.' || strlen(e->d_name) > 2;
+	closedir(d);
+	assert_int_equal(files, 1);
+	remove_tree(t.path);
+}
+
+static void test_load_hand_written(void **state)
+{
+	struct tmpdir t;
+	struct bootconf c;
+	char err[256];
+
+	tmpdir_make(&t);
+	write_file(t.path, "config",
+		   "# written by hand\n"
+		   "\n"
+		   "  bootmode=stateful   # after the first policy\n"
+		   "bootexemptions = TCP:0:22:inbound, UDP:any:53:outbound\n"
+		   "ipsecexempt =0\n"
+		   "\tikelogging = 1\n"
+		   "policy-applied-once = YES\n");
+	if (bootconf_load(t.path, &c, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_true(c.bootmode_set);
+	assert_int_equal(c.bootmode, IXDP_BOOT_STATEFUL);
+	assert_int_equal(c.nexempt, 2);
+	assert_int_equal(c.exempt[1].dport, 53);
+	assert_int_equal(c.ipsecexempt, 0);
+	assert_int_equal(c.ikelogging, 1);
+	assert_int_equal(c.strongcrlcheck, 0);
+	assert_true(c.policy_applied_once);
+	remove_tree(t.path);
+}
+
+/* A malformed file is refused with its line number; c stays the defaults. */
+static void assert_config_refused(const char *text, const char *where,
+				  const char *what)
+{
+	struct tmpdir t;
+	struct bootconf c, d;
+	char err[512] = "";
+
+	tmpdir_make(&t);
+	write_file(t.path, "config", text);
+	assert_int_equal(bootconf_load(t.path, &c, err, sizeof(err)), -1);
+	if (!strstr(err, where) || !strstr(err, what))
+		fail_msg("message \"%s\" lacks \"%s\" / \"%s\"", err, where, what);
+	bootconf_defaults(&d);
+	assert_conf_equal(&c, &d);
+	remove_tree(t.path);
+}
+
+static void test_load_errors(void **state)
+{
+	assert_config_refused("# x\nipsecexempt = 1\nbootmode = sideways\n",
+			      "config:3: ", "bootmode \"sideways\"");
+	assert_config_refused("colour = blue\n", "config:1: ", "unknown key \"colour\"");
+	assert_config_refused("\nbootmode\n", "config:2: ", "key = value");
+	assert_config_refused("ipsecexempt = 4\n", "config:1: ", "0-3");
+	assert_config_refused("ikelogging = -1\n", "config:1: ", "0-2");
+	assert_config_refused("strongcrlcheck = 2x\n", "config:1: ", "strongcrlcheck");
+	assert_config_refused("policy-applied-once = maybe\n", "config:1: ", "yes or no");
+	assert_config_refused("bootexemptions = TCP:0:22\n", "config:1: ",
+			      "\"TCP:0:22\"");
+	assert_config_refused("bootmode = block\nbootmode = permit\n", "config:2: ",
+			      "already set on line 1");
+}
+
+static void test_save_errors(void **state)
+{
+	struct tmpdir t;
+	struct bootconf c;
+	char dir[128], err[256] = "";
+
+	tmpdir_make(&t);
+	bootconf_defaults(&c);
+	c.ipsecexempt = 7;
+	assert_int_equal(bootconf_save(t.path, &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "ipsecexempt"));
+
+	/* the directory's place is taken by a file */
+	bootconf_defaults(&c);
+	write_file(t.path, "file", "x");
+	snprintf(dir, sizeof(dir), "%s/file", t.path);
+	assert_int_equal(bootconf_save(dir, &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "file"));
+	snprintf(dir, sizeof(dir), "%s/file/sub", t.path);
+	assert_int_equal(bootconf_save(dir, &c, err, sizeof(err)), -1);
+	remove_tree(t.path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exempt_forms),
+		cmocka_unit_test(test_exempt_fields),
+		cmocka_unit_test(test_exempt_lists),
+		cmocka_unit_test(test_exempt_errors),
+		cmocka_unit_test(test_exempt_limit),
+		cmocka_unit_test(test_exempt_format_round_trip),
+		cmocka_unit_test(test_bootmodes),
+		cmocka_unit_test(test_confdir_env),
+		cmocka_unit_test(test_load_missing_gives_defaults),
+		cmocka_unit_test(test_save_load_round_trip),
+		cmocka_unit_test(test_load_hand_written),
+		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_save_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
