@@ -30,6 +30,9 @@ BPF_SKELS := $(patsubst bpf/%.bpf.c,$(B)/%.skel.h,$(BPF_SRCS))
 LIB_SRCS  := $(wildcard lib/*.c)
 LIB_OBJS  := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRCS))
 SAN_OBJS  := $(patsubst lib/%.c,$(B)/san/lib/%.o,$(LIB_SRCS))
+IKE_SRCS  := $(filter-out ike/main.c ike/fuzz_%.c,$(wildcard ike/*.c))
+IKE_OBJS  := $(patsubst ike/%.c,$(B)/ike/%.o,$(IKE_SRCS))
+IKE_SAN   := $(patsubst ike/%.c,$(B)/san/ike/%.o,$(IKE_SRCS))
 CTL_SRCS  := $(wildcard ctl/*.c)
 CTL_OBJS  := $(patsubst ctl/%.c,$(B)/ctl/%.o,$(CTL_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -40,7 +43,9 @@ BPFT_BINS := $(patsubst tests/bpf/%.c,$(B)/tests/bpf_%,$(BPFT_SRCS))
 BENCH_SRCS:= $(wildcard tests/bench/*.c)
 BENCH_BINS:= $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 
-PROGS := $(B)/ipsec-xdp
+PROGS := $(B)/ipsec-xdp $(if $(wildcard ike/main.c),$(B)/ipsec-xdpd)
+FUZZ_SRCS := $(wildcard ike/fuzz_*.c)
+FUZZ_BINS := $(patsubst ike/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 
 .PHONY: all deps deps-vm check check-only unit unit-san bpf-tests ns-tests \
 	vmtest bench demo clean install
@@ -72,6 +77,23 @@ $(B)/lib/%.o: lib/%.c $(wildcard lib/*.h) include/ipsec_xdp.h $(BPF_SKELS)
 $(B)/libixdp.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
+$(B)/ike/%.o: ike/%.c $(wildcard ike/*.h) $(wildcard lib/*.h) include/ipsec_xdp.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -c $< -o $@
+
+# libike.a always exists (maybe empty) so that tests can link it.
+$(B)/libike.a: $(IKE_OBJS)
+	@mkdir -p $(B)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/ipsec-xdpd: ike/main.c $(B)/libike.a $(B)/libixdp.a
+	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $^ $(LDLIBS) -lcrypto -levent
+
+# libFuzzer targets (clang): one per ike/fuzz_*.c
+$(B)/fuzz/%: ike/%.c $(IKE_SRCS) $(wildcard ike/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CPPFLAGS) -Iike -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(IKE_SRCS) $(LDLIBS) -lcrypto
+
 $(B)/ctl/%.o: ctl/%.c $(wildcard ctl/*.h) $(wildcard lib/*.h) include/ipsec_xdp.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
@@ -80,9 +102,9 @@ $(B)/ipsec-xdp: $(CTL_OBJS) $(B)/libixdp.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- tests -----------------------------------------------------------------
-$(B)/tests/test_%: tests/unit/test_%.c $(B)/libixdp.a $(wildcard tests/unit/*.h)
+$(B)/tests/test_%: tests/unit/test_%.c $(B)/libixdp.a $(B)/libike.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/libixdp.a $(LDLIBS) -lcmocka
+	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $< $(B)/libike.a $(B)/libixdp.a $(LDLIBS) -lcrypto -lcmocka
 
 $(B)/san/lib/%.o: lib/%.c $(wildcard lib/*.h) include/ipsec_xdp.h $(BPF_SKELS)
 	@mkdir -p $(dir $@)
@@ -91,9 +113,17 @@ $(B)/san/lib/%.o: lib/%.c $(wildcard lib/*.h) include/ipsec_xdp.h $(BPF_SKELS)
 $(B)/san/libixdp.a: $(SAN_OBJS)
 	$(AR) rcs $@ $^
 
-$(B)/san/tests/test_%: tests/unit/test_%.c $(B)/san/libixdp.a $(wildcard tests/unit/*.h)
+$(B)/san/ike/%.o: ike/%.c $(wildcard ike/*.h) $(wildcard lib/*.h) include/ipsec_xdp.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(SAN_FLAGS) $(WARN) -o $@ $< $(B)/san/libixdp.a $(LDLIBS) -lcmocka
+	$(CC) $(CPPFLAGS) -Iike $(SAN_FLAGS) $(WARN) -c $< -o $@
+
+$(B)/san/libike.a: $(IKE_SAN)
+	@mkdir -p $(B)/san
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/san/tests/test_%: tests/unit/test_%.c $(B)/san/libixdp.a $(B)/san/libike.a $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Iike $(SAN_FLAGS) $(WARN) -o $@ $< $(B)/san/libike.a $(B)/san/libixdp.a $(LDLIBS) -lcrypto -lcmocka
 
 $(B)/tests/bpf_test_%: tests/bpf/test_%.c $(B)/libixdp.a $(BPF_SKELS) $(wildcard tests/bpf/*.h)
 	@mkdir -p $(dir $@)
@@ -107,8 +137,8 @@ $(B)/bench/%: tests/bench/%.c $(B)/libixdp.a $(BPF_SKELS)
 check: deps-vm
 	@$(MAKE) --no-print-directory check-only
 
-check-only: all $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS)
-	@tests/run.sh $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) \
+check-only: all $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(FUZZ_BINS)
+	@tests/run.sh $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(wildcard tests/fuzz/run_*.sh) \
 		$(sort $(wildcard tests/ns/test_*.sh)) vmtest/run.sh
 
 unit: $(UNIT_BINS)

@@ -70,16 +70,25 @@ static int policy_check(struct ctx *c, const char *path)
 	return EXIT_OK;
 }
 
-static int mark_applied_once(struct ctx *c, struct bootconf *conf)
+/* The default boot mode turns from permit to stateful once a policy has
+ * been applied: record that, and push the new mode to a loaded dataplane. */
+static int mark_applied_once(struct ctx *c, struct bootconf *conf, bool loaded)
 {
 	char err[512];
+	struct dp dp;
+	int ret;
 
 	if (conf->policy_applied_once)
-		return 0;
+		return EXIT_OK;
 	conf->policy_applied_once = true;
 	if (bootconf_save(c->confdir, conf, err, sizeof(err)))
 		return fail(EXIT_FAIL, "%s", err);
-	return 0;
+	if (!loaded || (ret = open_dataplane(c, &dp)))
+		return loaded ? ret : EXIT_OK;
+	if (agent_apply_boot(&dp, conf, err, sizeof(err)))
+		ret = fail(EXIT_FAIL, "applied, but the boot mode was not updated: %s", err);
+	dp_close(&dp);
+	return ret;
 }
 
 /*
@@ -112,7 +121,7 @@ static int policy_apply(struct ctx *c, const char *path)
 	if (ret == EXIT_OK && agent_store_assigned(c->confdir, path, err, sizeof(err)))
 		ret = fail(EXIT_FAIL, "applied, but not kept as the assigned policy: %s", err);
 	if (ret == EXIT_OK)
-		ret = mark_applied_once(c, &conf);
+		ret = mark_applied_once(c, &conf, loaded);
 	if (ret == EXIT_OK)
 		report(c, loaded ? "applied" : "assigned (the dataplane is not loaded: "
 		       "it is applied by `ipsec-xdp load`)", path, pf, table.n, &diag);
