@@ -1,0 +1,599 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ipsec_xdp.bpf.c - the dataplane: XDP on ingress, TC (clsact) on egress.
+ *
+ * Both programs parse the packet (parse.h) and share one decision
+ * (ixdp_decide).  Every packet gets one of these verdicts, in this order:
+ *
+ *   not IPv4/IPv6 (ARP, LLDP...)       pass   pkts non_ip
+ *   malformed or truncated headers     drop   drops malformed
+ *   ICMPv6 neighbour discovery 133-137 pass   pkts nd
+ *
+ *   no policy applied (boot mode):
+ *     DHCP (UDP 67/68, 546/547)        pass   pkts boot_pass
+ *     matches a boot exemption         pass   pkts boot_pass
+ *     mode permit                      pass   pkts boot_pass
+ *     mode block                       drop   drops boot_block
+ *     mode stateful, egress            pass   pkts boot_pass (remembered)
+ *     mode stateful, ingress:
+ *       non-first fragment             drop   drops boot_fragment
+ *       broadcast / multicast          drop   drops boot_stateful
+ *       answers a remembered flow      pass   pkts boot_pass
+ *       otherwise                      drop   drops boot_stateful
+ *
+ *   a policy applied:
+ *     ESP or AH                        pass   pkts ipsec
+ *     matches no filter                pass   pkts unmatched
+ *     first matching filter permit     pass
+ *     ... block                        drop   drops block_filter
+ *     ... negotiate, bcast/mcast       drop   drops bcast_negotiate
+ *     ... negotiate+inpass, ingress    pass
+ *     ... negotiate otherwise          drop   drops negotiate_no_sa
+ *   (the matched filter counts the packet and its bytes per direction)
+ *
+ * Every packet also counts in pkts in / out.  A non-first fragment has no
+ * ports: it can only match filters and boot exemptions whose ports are
+ * both `any`.
+ *
+ * A packet reads the live bank number once and uses only that bank, so a
+ * flip of IXDP_STATE_POLICY_BANK by userspace is atomic for it.  Userspace
+ * clears the old bank only after an RCU grace period (ixdp_sync), when no
+ * program can still be reading it.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "ipsec_xdp.h"
+#include "parse.h"
+
+#define TC_ACT_OK   0
+#define TC_ACT_SHOT 2
+
+enum ixdp_verdict { IXDP_V_PASS = 0, IXDP_V_DROP = 1 };
+
+/* ---- maps (layouts: include/ipsec_xdp.h) -------------------------------- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IXDP_STATE__MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct ixdp_bank);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_banks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * 2 * IXDP_MAX_TUPLES);
+	__type(key, __u32);
+	__type(value, struct ixdp_tuple);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_tuples SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, IXDP_MAX_KEYS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ixdp_fkey);
+	__type(value, struct ixdp_fval);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_filters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * 2 * IXDP_PORT_CLASSES);
+	__type(key, __u32);
+	__type(value, __u16);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_port_class SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2 * IXDP_MAX_FILTERS);
+	__type(key, __u32);
+	__type(value, struct ixdp_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * IXDP_MAX_FILTERS);
+	__type(key, __u32);
+	__type(value, struct ixdp_filter_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_info SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct ixdp_boot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_boot SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, IXDP_MAX_CONNS);
+	__type(key, struct ixdp_conn_key);
+	__type(value, __u64);   /* last seen, bpf_ktime_get_ns() */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, IXDP_FLOW_CACHE_SIZE);
+	__type(key, struct ixdp_flow_key);
+	__type(value, struct ixdp_flow_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_flow_cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IXDP_DROP__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IXDP_PKT__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_pkts SEC(".maps");
+
+/* Never read here: userspace replaces entry 0 after a flip because the
+ * kernel waits for running BPF programs (synchronize_rcu) after a
+ * map-in-map update from a syscall.  That is the grace period after which
+ * the old bank may be cleared. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_ARRAY);
+		__uint(max_entries, 1);
+		__type(key, __u32);
+		__type(value, __u32);
+	});
+} ixdp_sync SEC(".maps");
+
+/* ---- counters ------------------------------------------------------------ */
+
+static __always_inline void count_pkt(__u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&ixdp_pkts, &which);
+
+	if (c)
+		*c += 1;        /* per-CPU slot: no other writer */
+}
+
+static __always_inline int pass_counted(__u32 which)
+{
+	count_pkt(which);
+	return IXDP_V_PASS;
+}
+
+static __always_inline int drop(__u32 reason)
+{
+	__u64 *c = bpf_map_lookup_elem(&ixdp_drops, &reason);
+
+	if (c)
+		*c += 1;
+	return IXDP_V_DROP;
+}
+
+static __always_inline void count_filter(__u32 bank, __u32 filter, __u32 dir,
+					 __u32 bytes)
+{
+	__u32 idx = bank * IXDP_MAX_FILTERS + filter;
+	struct ixdp_counter *c;
+
+	if (filter >= IXDP_MAX_FILTERS)
+		return;
+	c = bpf_map_lookup_elem(&ixdp_counters, &idx);
+	if (!c)
+		return;
+	if (dir == IXDP_DIR_IN) {
+		c->packets[IXDP_DIR_IN] += 1;
+		c->bytes[IXDP_DIR_IN] += bytes;
+	} else {
+		c->packets[IXDP_DIR_OUT] += 1;
+		c->bytes[IXDP_DIR_OUT] += bytes;
+	}
+}
+
+static __always_inline __u32 read_state(__u32 idx)
+{
+	__u32 *v = bpf_map_lookup_elem(&ixdp_state, &idx);
+
+	return v ? (*v & 1) : 0;
+}
+
+/* ---- boot mode ----------------------------------------------------------- */
+
+static __always_inline bool is_dhcp(const struct ixdp_pkt *p)
+{
+	if (p->frag || p->proto != IXDP_PROTO_UDP)
+		return false;
+	if (p->fam == IXDP_FAM_V4)
+		return (p->sport == 67 || p->sport == 68) &&
+		       (p->dport == 67 || p->dport == 68);
+	return (p->sport == 546 || p->sport == 547) &&
+	       (p->dport == 546 || p->dport == 547);
+}
+
+struct exempt_walk {
+	struct ixdp_boot *boot;
+	__u16 sport, dport;
+	__u8 proto, frag, dirbit, hit;
+};
+
+static long exempt_one(__u32 i, void *ctx)
+{
+	struct exempt_walk *w = ctx;
+	struct ixdp_boot_exempt *e;
+
+	if (i >= IXDP_MAX_BOOT_EXEMPT)
+		return 1;
+	e = &w->boot->exempt[i];
+	if (!(e->dirs & w->dirbit))
+		return 0;
+	if (e->proto && e->proto != w->proto)
+		return 0;
+	/* A non-first fragment has no ports: only port-less exemptions. */
+	if (w->frag && (e->sport || e->dport))
+		return 0;
+	if ((e->sport && e->sport != w->sport) ||
+	    (e->dport && e->dport != w->dport))
+		return 0;
+	w->hit = 1;
+	return 1;
+}
+
+static __always_inline bool boot_exempted(const struct ixdp_pkt *p,
+					  struct ixdp_boot *boot, __u32 dir)
+{
+	struct exempt_walk w = {
+		.boot = boot,
+		.sport = p->sport,
+		.dport = p->dport,
+		.proto = p->proto,
+		.frag = p->frag,
+		.dirbit = dir == IXDP_DIR_IN ? IXDP_EXEMPT_IN : IXDP_EXEMPT_OUT,
+	};
+	__u32 n = boot->nexempt;
+
+	if (n > IXDP_MAX_BOOT_EXEMPT)
+		n = IXDP_MAX_BOOT_EXEMPT;
+	if (n)
+		bpf_loop(n, exempt_one, &w, 0);
+	return w.hit;
+}
+
+/* The connection as seen on egress: local side first.  ICMP echo uses the
+ * echo identifier as both ports so that the reply finds the request. */
+static __always_inline void conn_key(const struct ixdp_pkt *p, bool egress,
+				     struct ixdp_conn_key *k)
+{
+	__u16 sp = p->sport, dp = p->dport;
+
+	if (proto_is_icmp(p))
+		sp = dp = p->is_echo ? p->echo_id : 0;
+	__builtin_memset(k, 0, sizeof(*k));
+	k->fam = p->fam;
+	k->proto = p->proto;
+	k->lport = egress ? sp : dp;
+	k->rport = egress ? dp : sp;
+	__builtin_memcpy(k->laddr, egress ? p->src : p->dst, 16);
+	__builtin_memcpy(k->raddr, egress ? p->dst : p->src, 16);
+}
+
+static __always_inline void remember_conn(const struct ixdp_pkt *p)
+{
+	struct ixdp_conn_key k;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 *seen;
+
+	conn_key(p, true, &k);
+	seen = bpf_map_lookup_elem(&ixdp_conns, &k);
+	if (seen)
+		*seen = now;
+	else
+		bpf_map_update_elem(&ixdp_conns, &k, &now, BPF_ANY);
+}
+
+static __always_inline int stateful_ingress(const struct ixdp_pkt *p)
+{
+	struct ixdp_conn_key k;
+	__u64 *seen;
+
+	if (p->frag)
+		return drop(IXDP_DROP_FRAGMENT);
+	if (p->bcast)
+		return drop(IXDP_DROP_BOOT_STATEFUL);
+	conn_key(p, false, &k);
+	seen = bpf_map_lookup_elem(&ixdp_conns, &k);
+	if (!seen)
+		return drop(IXDP_DROP_BOOT_STATEFUL);
+	*seen = bpf_ktime_get_ns();     /* an answered connection stays fresh */
+	return pass_counted(IXDP_PKT_BOOT_PASS);
+}
+
+static __always_inline int boot_path(const struct ixdp_pkt *p, __u32 dir)
+{
+	__u32 bb = read_state(IXDP_STATE_BOOT_BANK);
+	struct ixdp_boot *boot = bpf_map_lookup_elem(&ixdp_boot, &bb);
+
+	if (!boot)      /* cannot happen (array index 0/1): fail closed */
+		return drop(IXDP_DROP_BOOT_BLOCK);
+	if (is_dhcp(p) || boot_exempted(p, boot, dir))
+		return pass_counted(IXDP_PKT_BOOT_PASS);
+	switch (boot->mode) {
+	case IXDP_BOOT_PERMIT:
+		return pass_counted(IXDP_PKT_BOOT_PASS);
+	case IXDP_BOOT_STATEFUL:
+		if (dir == IXDP_DIR_IN)
+			return stateful_ingress(p);
+		if (!p->frag)
+			remember_conn(p);
+		return pass_counted(IXDP_PKT_BOOT_PASS);
+	}
+	return drop(IXDP_DROP_BOOT_BLOCK);  /* block, or an unknown mode */
+}
+
+/* ---- policy: tuple space search ----------------------------------------- */
+
+struct tuple_walk {
+	__u32 src[4], dst[4];
+	__u16 sport, dport;
+	__u8 proto, frag, fam, hit;
+	__u32 bank;
+	struct ixdp_fval val;
+	struct ixdp_fkey key;
+};
+
+static __always_inline __u16 tuple_port(const struct tuple_walk *w, __u8 kind,
+					__u32 side, __u16 port)
+{
+	__u32 idx;
+	__u16 *cls;
+
+	if (kind == IXDP_PORT_EXACT)
+		return port;
+	if (kind != IXDP_PORT_RANGE)
+		return 0;
+	idx = (w->bank * 2 + side) * IXDP_PORT_CLASSES + port;
+	cls = bpf_map_lookup_elem(&ixdp_port_class, &idx);
+	return cls ? *cls : 0;
+}
+
+static long tuple_one(__u32 i, void *ctx)
+{
+	struct tuple_walk *w = ctx;
+	__u32 idx = (w->bank * 2 + w->fam) * IXDP_MAX_TUPLES + i;
+	struct ixdp_tuple *t;
+	struct ixdp_fval *v;
+
+	if (i >= IXDP_MAX_TUPLES)
+		return 1;
+	t = bpf_map_lookup_elem(&ixdp_tuples, &idx);
+	if (!t)
+		return 1;
+	/* A non-first fragment has no ports: it can only match filters whose
+	 * ports are both `any`. */
+	if (w->frag && (t->sport_kind != IXDP_PORT_ANY ||
+			t->dport_kind != IXDP_PORT_ANY))
+		return 0;
+	w->key.tuple = i;
+	w->key.proto = t->proto_exact ? w->proto : 0;
+	w->key.sport = tuple_port(w, t->sport_kind, 0, w->sport);
+	w->key.dport = tuple_port(w, t->dport_kind, 1, w->dport);
+	for (int j = 0; j < 4; j++) {
+		w->key.src[j] = w->src[j] & t->src_mask[j];
+		w->key.dst[j] = w->dst[j] & t->dst_mask[j];
+	}
+	v = bpf_map_lookup_elem(&ixdp_filters, &w->key);
+	if (!v)
+		return 0;
+	w->val = *v;
+	w->hit = 1;
+	return 1;
+}
+
+/* First hit in weight order, or val.filter = IXDP_NO_FILTER. */
+static __always_inline void tuple_search(const struct ixdp_pkt *p, __u32 bank,
+					 const struct ixdp_bank *b,
+					 struct ixdp_fval *out)
+{
+	struct tuple_walk w = {};
+	__u32 n = p->fam == IXDP_FAM_V4 ? b->ntuples[IXDP_FAM_V4]
+					: b->ntuples[IXDP_FAM_V6];
+
+	__builtin_memcpy(w.src, p->src, 16);
+	__builtin_memcpy(w.dst, p->dst, 16);
+	w.sport = p->sport;
+	w.dport = p->dport;
+	w.proto = p->proto;
+	w.frag = p->frag;
+	w.fam = p->fam;
+	w.bank = bank;
+	w.key.bank = bank;
+	w.key.fam = p->fam;
+	if (n > IXDP_MAX_TUPLES)
+		n = IXDP_MAX_TUPLES;
+	if (n)
+		bpf_loop(n, tuple_one, &w, 0);
+	if (w.hit) {
+		*out = w.val;
+	} else {
+		__builtin_memset(out, 0, sizeof(*out));
+		out->filter = IXDP_NO_FILTER;
+	}
+}
+
+static __always_inline void flow_key(const struct ixdp_pkt *p,
+				     struct ixdp_flow_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->fam = p->fam;
+	k->proto = p->proto;
+	k->sport = p->sport;
+	k->dport = p->dport;
+	__builtin_memcpy(k->src, p->src, 16);
+	__builtin_memcpy(k->dst, p->dst, 16);
+}
+
+/* The matching filter, from the flow cache when it holds this bank's
+ * answer.  Non-first fragments bypass the cache: their key has no ports. */
+static __always_inline void classify(const struct ixdp_pkt *p, __u32 bank,
+				     const struct ixdp_bank *b,
+				     struct ixdp_fval *out)
+{
+	struct ixdp_flow_key k;
+	struct ixdp_flow_val nv = {}, *cv;
+
+	if (p->frag) {
+		tuple_search(p, bank, b, out);
+		return;
+	}
+	flow_key(p, &k);
+	cv = bpf_map_lookup_elem(&ixdp_flow_cache, &k);
+	if (cv && cv->generation == b->generation) {
+		out->filter = cv->filter;
+		out->action = cv->action;
+		out->flags = cv->flags;
+		out->pad = 0;
+		count_pkt(IXDP_PKT_CACHE_HIT);
+		return;
+	}
+	tuple_search(p, bank, b, out);
+	nv.generation = b->generation;
+	nv.filter = out->filter;
+	nv.action = out->action;
+	nv.flags = out->flags;
+	bpf_map_update_elem(&ixdp_flow_cache, &k, &nv, BPF_ANY);
+}
+
+static __always_inline int negotiate_verdict(const struct ixdp_pkt *p,
+					     __u8 flags, __u32 dir)
+{
+	if (p->bcast)   /* cannot be secured */
+		return drop(IXDP_DROP_BCAST_NEGOTIATE);
+	if (dir == IXDP_DIR_IN && (flags & IXDP_F_INPASS))
+		return IXDP_V_PASS;
+	return drop(IXDP_DROP_NEGOTIATE);
+}
+
+static __always_inline int policy_path(const struct ixdp_pkt *p, __u32 bank,
+				       const struct ixdp_bank *b, __u32 dir,
+				       __u32 bytes)
+{
+	struct ixdp_fval v;
+
+	if (p->proto == IXDP_PROTO_ESP || p->proto == IXDP_PROTO_AH)
+		return pass_counted(IXDP_PKT_IPSEC);
+	classify(p, bank, b, &v);
+	if (v.filter == IXDP_NO_FILTER)
+		return pass_counted(IXDP_PKT_UNMATCHED);
+	count_filter(bank, v.filter, dir, bytes);
+	switch (v.action) {
+	case IXDP_ACT_PERMIT:
+		return IXDP_V_PASS;
+	case IXDP_ACT_NEGOTIATE:
+		return negotiate_verdict(p, v.flags, dir);
+	}
+	return drop(IXDP_DROP_BLOCK_FILTER);  /* block, or an unknown action */
+}
+
+/*
+ * Everything after parsing, for both directions.  A global (not inlined)
+ * function: the verifier checks it once on its own instead of once for
+ * every way the parser can end, which keeps verification small.
+ */
+__noinline int ixdp_decide(int parsed, const struct ixdp_pkt *p, __u32 dir,
+			   __u32 bytes)
+{
+	__u32 bank;
+	struct ixdp_bank *b;
+
+	if (!p)
+		return drop(IXDP_DROP_MALFORMED);
+	if (parsed == IXDP_PARSE_NON_IP)
+		return pass_counted(IXDP_PKT_NON_IP);
+	if (parsed != IXDP_PARSE_OK)
+		return drop(IXDP_DROP_MALFORMED);
+	if (p->nd)
+		return pass_counted(IXDP_PKT_ND);
+	bank = read_state(IXDP_STATE_POLICY_BANK);
+	b = bpf_map_lookup_elem(&ixdp_banks, &bank);
+	if (!b || !b->has_policy)
+		return boot_path(p, dir);
+	return policy_path(p, bank, b, dir, bytes);
+}
+
+/* ---- the programs -------------------------------------------------------- */
+
+SEC("xdp")
+int ixdp_xdp_ingress(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 len = data_end - data;
+	struct ixdp_pkt p;
+	int parsed;
+
+	count_pkt(IXDP_PKT_IN);
+	parsed = parse_packet(data, data_end, len, &p);
+	if (ixdp_decide(parsed, &p, IXDP_DIR_IN, len) == IXDP_V_PASS)
+		return XDP_PASS;
+	return XDP_DROP;
+}
+
+/*
+ * Parse; if a header lies beyond the linear area, pull the packet into it
+ * and parse again.  The stack keeps the headers of what it sends linear
+ * (GSO needs them there), so this is rare, and the pull is of one packet.
+ */
+static __always_inline int parse_skb(struct __sk_buff *skb, struct ixdp_pkt *p)
+{
+	int parsed = IXDP_PARSE_TRUNCATED;
+
+#pragma clang loop unroll(disable)
+	for (int attempt = 0; attempt < 2; attempt++) {
+		void *data = (void *)(long)skb->data;
+		void *data_end = (void *)(long)skb->data_end;
+		__u32 linear = data_end - data;
+
+		parsed = parse_packet(data, data_end, skb->len, p);
+		if (parsed != IXDP_PARSE_TRUNCATED || linear >= skb->len)
+			break;
+		if (bpf_skb_pull_data(skb, skb->len))
+			break;
+	}
+	return parsed;
+}
+
+SEC("tc")
+int ixdp_tc_egress(struct __sk_buff *skb)
+{
+	struct ixdp_pkt p;
+	int parsed;
+
+	count_pkt(IXDP_PKT_OUT);
+	parsed = parse_skb(skb, &p);
+	if (ixdp_decide(parsed, &p, IXDP_DIR_OUT, skb->len) == IXDP_V_PASS)
+		return TC_ACT_OK;
+	return TC_ACT_SHOT;
+}
+
+char LICENSE[] SEC("license") = "GPL";

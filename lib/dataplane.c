@@ -1,0 +1,895 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dataplane.c - the map side of the dataplane: write a filter table or a
+ * boot configuration into the inactive bank of the pinned maps, flip, and
+ * read back what is live.  (Loading and attaching: dp_attach.c.)
+ *
+ * An apply never changes what a running packet sees: everything is written
+ * into the inactive bank, one 32-bit write of ixdp_state makes it live, and
+ * the old bank is cleared only after an RCU grace period, obtained by
+ * replacing the inner map of ixdp_sync: the kernel waits for running BPF
+ * programs after a map-in-map update from a syscall.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dataplane.h"
+#include "tuplespace.h"
+
+#ifndef ENOTSUPP
+#define ENOTSUPP 524    /* the kernel's "operation not supported" */
+#endif
+
+#define CHUNK 4096      /* elements per batch syscall */
+
+__attribute__((format(printf, 3, 4)))
+static int dp_err(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errbuf && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(errbuf, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* ---- opening --------------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	size_t off;
+} dp_maps[] = {
+	{ "ixdp_state", offsetof(struct dp, state_fd) },
+	{ "ixdp_banks", offsetof(struct dp, banks_fd) },
+	{ "ixdp_tuples", offsetof(struct dp, tuples_fd) },
+	{ "ixdp_filters", offsetof(struct dp, filters_fd) },
+	{ "ixdp_port_class", offsetof(struct dp, port_class_fd) },
+	{ "ixdp_counters", offsetof(struct dp, counters_fd) },
+	{ "ixdp_info", offsetof(struct dp, info_fd) },
+	{ "ixdp_boot", offsetof(struct dp, boot_fd) },
+	{ "ixdp_conns", offsetof(struct dp, conns_fd) },
+	{ "ixdp_flow_cache", offsetof(struct dp, flow_cache_fd) },
+	{ "ixdp_drops", offsetof(struct dp, drops_fd) },
+	{ "ixdp_pkts", offsetof(struct dp, pkts_fd) },
+};
+
+#define NMAPS (sizeof(dp_maps) / sizeof(dp_maps[0]))
+
+static int *dp_fd(struct dp *dp, size_t i)
+{
+	return (int *)((char *)dp + dp_maps[i].off);
+}
+
+int dp_open(struct dp *dp, const char *root, char *errbuf, size_t errlen)
+{
+	char path[512];
+
+	memset(dp, 0, sizeof(*dp));
+	for (size_t i = 0; i < NMAPS; i++)
+		*dp_fd(dp, i) = -1;
+	if (snprintf(dp->root, sizeof(dp->root), "%s", root) >= (int)sizeof(dp->root))
+		return dp_err(errbuf, errlen, "pin root too long: %s", root);
+	for (size_t i = 0; i < NMAPS; i++) {
+		snprintf(path, sizeof(path), "%s/maps/%s", root, dp_maps[i].name);
+		*dp_fd(dp, i) = bpf_obj_get(path);
+		if (*dp_fd(dp, i) < 0) {
+			int e = errno;
+
+			dp_close(dp);
+			return dp_err(errbuf, errlen, "cannot open %s: %s%s", path,
+				      strerror(e), e == ENOENT ?
+				      " (is the dataplane loaded? `ipsec-xdp load IFACE`)" : "");
+		}
+	}
+	return 0;
+}
+
+void dp_close(struct dp *dp)
+{
+	for (size_t i = 0; i < NMAPS; i++) {
+		int *fd = dp_fd(dp, i);
+
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+	}
+}
+
+/* ---- batched map access ---------------------------------------------------- */
+
+static bool batch_unsupported(int err)
+{
+	return err == -EINVAL || err == -ENOTSUPP || err == -EOPNOTSUPP;
+}
+
+/* Write n (key, value) pairs: one batch syscall, or one by one where the
+ * kernel has no batch operation for the map. */
+static int update_pairs(int fd, const void *keys, const void *vals, size_t n,
+			size_t ksize, size_t vsize)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	__u32 count = (__u32)n;
+	int err;
+
+	if (!n)
+		return 0;
+	err = bpf_map_update_batch(fd, keys, vals, &count, &opts);
+	if (!err || !batch_unsupported(err))
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		err = bpf_map_update_elem(fd, (const char *)keys + i * ksize,
+					  (const char *)vals + i * vsize, BPF_ANY);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Array slots [start, start + n) = vals (esize bytes each as userspace sees
+ * them: for per-CPU maps, one value per possible CPU). */
+static int array_write(int fd, __u32 start, size_t n, const void *vals,
+		       size_t esize)
+{
+	__u32 keys[CHUNK];
+
+	for (size_t off = 0; off < n; off += CHUNK) {
+		size_t c = n - off < CHUNK ? n - off : CHUNK;
+		int err;
+
+		for (size_t i = 0; i < c; i++)
+			keys[i] = start + (__u32)(off + i);
+		err = update_pairs(fd, keys, (const char *)vals + off * esize, c,
+				   sizeof(__u32), esize);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int array_read_slow(int fd, __u32 start, size_t n, void *vals,
+			   size_t esize)
+{
+	for (size_t i = 0; i < n; i++) {
+		__u32 k = start + (__u32)i;
+		int err = bpf_map_lookup_elem(fd, &k, (char *)vals + i * esize);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* vals = array slots [start, start + n). */
+static int array_read(int fd, __u32 start, size_t n, void *vals, size_t esize)
+{
+	__u32 keys[CHUNK];
+
+	for (size_t off = 0; off < n; off += CHUNK) {
+		size_t c = n - off < CHUNK ? n - off : CHUNK;
+		__u32 first = start + (__u32)off, prev = first - 1, next;
+		__u32 count = (__u32)c;
+		char *dst = (char *)vals + off * esize;
+		/* A batch starts after its in_batch key, or at slot 0. */
+		int err = bpf_map_lookup_batch(fd, first ? &prev : NULL, &next,
+					       keys, dst, &count, NULL);
+
+		if (err == -ENOENT && count == c)
+			err = 0;        /* the range ends at the last slot */
+		if (batch_unsupported(err))
+			err = array_read_slow(fd, first, c, dst, esize);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int read_u32(int fd, __u32 idx, __u32 *v)
+{
+	return bpf_map_lookup_elem(fd, &idx, v);
+}
+
+static int write_u32(int fd, __u32 idx, __u32 v)
+{
+	return bpf_map_update_elem(fd, &idx, &v, BPF_ANY);
+}
+
+static size_t percpu_size(size_t vsize)
+{
+	int n = libbpf_num_possible_cpus();
+
+	return ((vsize + 7) & ~(size_t)7) * (size_t)(n > 0 ? n : 1);
+}
+
+/* ---- the filter keys of one bank ------------------------------------------- */
+
+struct key_list {
+	struct ixdp_fkey *v;
+	size_t n, cap;
+};
+
+static int key_list_push(struct key_list *l, const struct ixdp_fkey *k)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 1024;
+		struct ixdp_fkey *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *k;
+	return 0;
+}
+
+static int collect_keys_slow(int fd, __u8 bank, struct key_list *out)
+{
+	struct ixdp_fkey k, next;
+	const struct ixdp_fkey *prev = NULL;
+	int err;
+
+	while (!(err = bpf_map_get_next_key(fd, prev, &next))) {
+		if (next.bank == bank && key_list_push(out, &next))
+			return -ENOMEM;
+		k = next;
+		prev = &k;
+	}
+	return err == -ENOENT ? 0 : err;
+}
+
+/* Every key of ixdp_filters that belongs to bank. */
+static int collect_bank_keys(int fd, __u8 bank, struct key_list *out)
+{
+	struct ixdp_fkey *keys = malloc(CHUNK * sizeof(*keys));
+	struct ixdp_fval *vals = malloc(CHUNK * sizeof(*vals));
+	__u32 in = 0, next = 0;
+	bool first = true;
+	int err = -ENOMEM;
+
+	while (keys && vals) {
+		__u32 count = CHUNK;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &next, keys,
+					   vals, &count, NULL);
+		if (err && err != -ENOENT)
+			break;
+		for (__u32 i = 0; i < count; i++)
+			if (keys[i].bank == bank && key_list_push(out, &keys[i])) {
+				err = -ENOMEM;
+				goto out;
+			}
+		if (err == -ENOENT) {
+			err = 0;
+			break;
+		}
+		in = next;
+		first = false;
+	}
+	if (batch_unsupported(err) || err == -ENOSPC) {
+		out->n = 0;
+		err = collect_keys_slow(fd, bank, out);
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static int delete_keys(int fd, const struct key_list *l)
+{
+	for (size_t off = 0; off < l->n; off += CHUNK) {
+		__u32 c = (__u32)(l->n - off < CHUNK ? l->n - off : CHUNK);
+		__u32 count = c;
+		int err = bpf_map_delete_batch(fd, l->v + off, &count, NULL);
+
+		if (!err)
+			continue;
+		/* One by one, not minding keys that are already gone. */
+		for (__u32 i = 0; i < c; i++) {
+			err = bpf_map_delete_elem(fd, &l->v[off + i]);
+			if (err && err != -ENOENT)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static int clear_bank_keys(struct dp *dp, __u8 bank)
+{
+	struct key_list l = {0};
+	int err = collect_bank_keys(dp->filters_fd, bank, &l);
+
+	if (!err)
+		err = delete_keys(dp->filters_fd, &l);
+	free(l.v);
+	return err;
+}
+
+static int write_bank_keys(struct dp *dp, __u8 bank, const struct tuplespace *ts)
+{
+	struct ixdp_fkey *keys = malloc((ts->nentries + 1) * sizeof(*keys));
+	struct ixdp_fval *vals = malloc((ts->nentries + 1) * sizeof(*vals));
+	int err = -ENOMEM;
+
+	if (keys && vals) {
+		for (size_t i = 0; i < ts->nentries; i++) {
+			keys[i] = ts->entries[i].key;
+			keys[i].bank = bank;
+			vals[i] = ts->entries[i].val;
+		}
+		err = 0;
+		for (size_t off = 0; !err && off < ts->nentries; off += CHUNK) {
+			size_t c = ts->nentries - off < CHUNK ? ts->nentries - off : CHUNK;
+
+			err = update_pairs(dp->filters_fd, keys + off, vals + off, c,
+					   sizeof(*keys), sizeof(*vals));
+		}
+	}
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* ---- the rest of one bank -------------------------------------------------- */
+
+static int write_bank_tuples(struct dp *dp, __u32 bank, const struct tuplespace *ts)
+{
+	for (__u32 fam = 0; fam < 2; fam++) {
+		int err = array_write(dp->tuples_fd, (bank * 2 + fam) * IXDP_MAX_TUPLES,
+				      ts->ntuples[fam], ts->tuples[fam],
+				      sizeof(struct ixdp_tuple));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static bool has_range_tuple(const struct tuplespace *ts)
+{
+	for (int fam = 0; fam < 2; fam++)
+		for (uint32_t i = 0; i < ts->ntuples[fam]; i++)
+			if (ts->tuples[fam][i].sport_kind == IXDP_PORT_RANGE ||
+			    ts->tuples[fam][i].dport_kind == IXDP_PORT_RANGE)
+				return true;
+	return false;
+}
+
+static int write_bank_port_classes(struct dp *dp, __u32 bank,
+				   const struct tuplespace *ts)
+{
+	/* Only RANGE tuples read the classes: without one, skip 2 x 64 Ki
+	 * writes. */
+	if (!has_range_tuple(ts))
+		return 0;
+	for (__u32 side = 0; side < 2; side++) {
+		int err = array_write(dp->port_class_fd,
+				      (bank * 2 + side) * IXDP_PORT_CLASSES,
+				      IXDP_PORT_CLASSES, ts->port_class[side],
+				      sizeof(__u16));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void info_from_filter(const struct specific_filter *f,
+			     struct ixdp_filter_info *in)
+{
+	size_t alen = f->fam == IXDP_FAM_V4 ? 4 : 16;
+
+	memset(in, 0, sizeof(*in));
+	in->fam = f->fam;
+	in->proto_exact = f->proto_exact;
+	in->proto = f->proto_exact ? f->proto : 0;
+	in->action = f->action;
+	in->flags = f->flags;
+	in->src_plen = f->src_plen;
+	in->dst_plen = f->dst_plen;
+	memcpy(in->src, f->src, alen);
+	memcpy(in->dst, f->dst, alen);
+	/* `any` is stored as 0,0 whichever way it was written. */
+	if (port_kind(&f->sport) != IXDP_PORT_ANY) {
+		in->sport_lo = f->sport.lo;
+		in->sport_hi = f->sport.hi;
+	}
+	if (port_kind(&f->dport) != IXDP_PORT_ANY) {
+		in->dport_lo = f->dport.lo;
+		in->dport_hi = f->dport.hi;
+	}
+	in->weight = filter_weight(f);
+	in->rule = f->rule < 0 ? ~0u : (__u32)f->rule;
+	if (f->name)
+		snprintf(in->name, sizeof(in->name), "%s", f->name);
+}
+
+/* Selectors and action: the leading fields of ixdp_filter_info. */
+#define INFO_SIG_LEN offsetof(struct ixdp_filter_info, weight)
+
+static int cmp_sig_idx(const void *pa, const void *pb, void *base)
+{
+	const struct ixdp_filter_info *info = base;
+	__u32 a = *(const __u32 *)pa, b = *(const __u32 *)pb;
+	int c = memcmp(&info[a], &info[b], INFO_SIG_LEN);
+
+	return c ? c : (a < b ? -1 : a > b);
+}
+
+/*
+ * For each new filter, the live slot of an old filter with the same
+ * selectors and action (each old filter used once), or ~0u.
+ */
+static int match_old_filters(const struct ixdp_filter_info *old, size_t nold,
+			     const struct ixdp_filter_info *nw, size_t nnew,
+			     __u32 *from)
+{
+	__u32 *order = malloc((nold + 1) * sizeof(*order));
+	bool *used = calloc(nold + 1, sizeof(*used));
+
+	if (!order || !used) {
+		free(order);
+		free(used);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nold; i++)
+		order[i] = (__u32)i;
+	qsort_r(order, nold, sizeof(*order), cmp_sig_idx, (void *)old);
+	for (size_t j = 0; j < nnew; j++) {
+		size_t lo = 0, hi = nold;
+
+		from[j] = ~0u;
+		while (lo < hi) {       /* first old >= new[j] */
+			size_t mid = (lo + hi) / 2;
+
+			if (memcmp(&old[order[mid]], &nw[j], INFO_SIG_LEN) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < nold && !memcmp(&old[order[lo]], &nw[j], INFO_SIG_LEN); lo++)
+			if (!used[lo]) {
+				used[lo] = true;
+				from[j] = order[lo];
+				break;
+			}
+	}
+	free(order);
+	free(used);
+	return 0;
+}
+
+struct carry {
+	__u32 old, nw;  /* live slot -> target slot */
+};
+
+static int cmp_carry(const void *pa, const void *pb)
+{
+	const struct carry *a = pa, *b = pb;
+
+	return a->old < b->old ? -1 : a->old > b->old;
+}
+
+/* Copy the carried counters: the live bank's slots are read a chunk at a
+ * time, in slot order, and written to their new slots in one batch. */
+static int copy_counters(struct dp *dp, __u32 live, __u32 target,
+			 const struct carry *c, size_t n, char *buf, size_t esize)
+{
+	__u32 keys[CHUNK];
+	char *vals = malloc(CHUNK * esize);
+	int err = vals ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !err && i < n;) {
+		__u32 first = c[i].old;
+		size_t k = 0;
+
+		err = array_read(dp->counters_fd, live * IXDP_MAX_FILTERS + first,
+				 CHUNK < IXDP_MAX_FILTERS - first ? CHUNK :
+				 IXDP_MAX_FILTERS - first, buf, esize);
+		for (; !err && i < n && c[i].old - first < CHUNK; i++, k++) {
+			keys[k] = target * IXDP_MAX_FILTERS + c[i].nw;
+			memcpy(vals + k * esize, buf + (c[i].old - first) * esize, esize);
+		}
+		if (!err)
+			err = update_pairs(dp->counters_fd, keys, vals, k,
+					   sizeof(__u32), esize);
+	}
+	free(vals);
+	return err;
+}
+
+/* The target bank's counters: carried over from the live slot where
+ * from[i] names one, zero otherwise. */
+static int write_bank_counters(struct dp *dp, __u32 live, __u32 target,
+			       const __u32 *from, size_t n)
+{
+	size_t esize = percpu_size(sizeof(struct ixdp_counter));
+	char *buf = calloc(CHUNK, esize);
+	struct carry *c = malloc((n + 1) * sizeof(*c));
+	size_t nc = 0;
+	int err = buf && c ? 0 : -ENOMEM;
+
+	for (size_t off = 0; !err && off < n; off += CHUNK)
+		err = array_write(dp->counters_fd, target * IXDP_MAX_FILTERS + (__u32)off,
+				  n - off < CHUNK ? n - off : CHUNK, buf, esize);
+	for (size_t i = 0; !err && i < n; i++)
+		if (from[i] != ~0u)
+			c[nc++] = (struct carry){ .old = from[i], .nw = (__u32)i };
+	if (!err && nc) {
+		qsort(c, nc, sizeof(*c), cmp_carry);
+		err = copy_counters(dp, live, target, c, nc, buf, esize);
+	}
+	free(c);
+	free(buf);
+	return err;
+}
+
+static int read_bank_infos(struct dp *dp, __u32 bank, size_t n,
+			   struct ixdp_filter_info **out)
+{
+	*out = calloc(n + 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	return array_read(dp->info_fd, bank * IXDP_MAX_FILTERS, n, *out,
+			  sizeof(**out));
+}
+
+/* ---- flipping -------------------------------------------------------------- */
+
+/* Return only when no BPF program can still be running with what it read
+ * before: replacing ixdp_sync's inner map makes the kernel wait for an RCU
+ * grace period (maybe_wait_bpf_programs). */
+static int wait_for_programs(struct dp *dp)
+{
+	char path[512];
+	__u32 zero = 0;
+	int outer, inner, err;
+
+	snprintf(path, sizeof(path), "%s/maps/ixdp_sync", dp->root);
+	outer = bpf_obj_get(path);
+	if (outer < 0)
+		return -errno;
+	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ixdp_sync_in", sizeof(__u32),
+			       sizeof(__u32), 1, NULL);
+	if (inner < 0) {
+		err = -errno;
+		close(outer);
+		return err;
+	}
+	err = bpf_map_update_elem(outer, &zero, &inner, BPF_ANY);
+	close(inner);
+	close(outer);
+	return err;
+}
+
+int dp_read_bank(struct dp *dp, uint32_t *bank, struct ixdp_bank *b)
+{
+	__u32 live;
+	int err = read_u32(dp->state_fd, IXDP_STATE_POLICY_BANK, &live);
+
+	if (err)
+		return err;
+	live &= 1;
+	if (bank)
+		*bank = live;
+	return b ? bpf_map_lookup_elem(dp->banks_fd, &live, b) : 0;
+}
+
+struct apply {
+	__u32 live, target;
+	struct ixdp_bank live_bank, target_bank;
+	struct tuplespace ts;
+	struct ixdp_filter_info *old, *nw;
+	__u32 *from;
+	size_t nold;
+};
+
+static void apply_free(struct apply *a)
+{
+	tuplespace_free(&a->ts);
+	free(a->old);
+	free(a->nw);
+	free(a->from);
+}
+
+/* Everything of the target bank but its ixdp_banks entry. */
+static int fill_target(struct dp *dp, struct apply *a, const struct filter_table *t,
+		       const char **what)
+{
+	int err;
+
+	*what = "ixdp_filters (stale keys)";
+	if ((err = clear_bank_keys(dp, (__u8)a->target)))
+		return err;
+	*what = "ixdp_tuples";
+	if ((err = write_bank_tuples(dp, a->target, &a->ts)))
+		return err;
+	*what = "ixdp_port_class";
+	if ((err = write_bank_port_classes(dp, a->target, &a->ts)))
+		return err;
+	*what = "ixdp_filters";
+	if ((err = write_bank_keys(dp, (__u8)a->target, &a->ts)))
+		return err;
+	*what = "ixdp_info";
+	if ((err = array_write(dp->info_fd, a->target * IXDP_MAX_FILTERS, t->n,
+			       a->nw, sizeof(*a->nw))))
+		return err;
+	*what = "ixdp_counters";
+	if ((err = match_old_filters(a->old, a->nold, a->nw, t->n, a->from)))
+		return err;
+	return write_bank_counters(dp, a->live, a->target, a->from, t->n);
+}
+
+static int prepare_apply(struct dp *dp, struct apply *a, const struct filter_table *t,
+			 char *errbuf, size_t errlen)
+{
+	int err;
+
+	if (tuplespace_build(t, &a->ts, errbuf, errlen))
+		return -1;
+	if ((err = dp_read_bank(dp, &a->live, &a->live_bank)))
+		return dp_err(errbuf, errlen, "cannot read the live bank: %s",
+			      strerror(-err));
+	a->target = a->live ^ 1;
+	if ((err = bpf_map_lookup_elem(dp->banks_fd, &a->target, &a->target_bank)))
+		return dp_err(errbuf, errlen, "cannot read ixdp_banks: %s",
+			      strerror(-err));
+	a->nold = a->live_bank.nfilters;
+	if (a->nold > IXDP_MAX_FILTERS)
+		a->nold = IXDP_MAX_FILTERS;
+	a->nw = calloc(t->n + 1, sizeof(*a->nw));
+	a->from = calloc(t->n + 1, sizeof(*a->from));
+	if (!a->nw || !a->from)
+		return dp_err(errbuf, errlen, "out of memory");
+	for (size_t i = 0; i < t->n; i++)
+		info_from_filter(&t->v[i], &a->nw[i]);
+	if ((err = read_bank_infos(dp, a->live, a->nold, &a->old)))
+		return dp_err(errbuf, errlen, "cannot read ixdp_info: %s",
+			      strerror(-err));
+	return 0;
+}
+
+static __u32 next_generation(const struct apply *a)
+{
+	__u32 g = a->live_bank.generation > a->target_bank.generation ?
+		  a->live_bank.generation : a->target_bank.generation;
+
+	return g + 1;
+}
+
+/* Make the target bank live, wait out the readers of the old one, clear it. */
+static int flip_policy_bank(struct dp *dp, struct apply *a, bool has_policy,
+			    size_t nfilters, char *errbuf, size_t errlen)
+{
+	struct ixdp_bank nb = {0}, zero = {0};
+	int err;
+
+	nb.has_policy = has_policy;
+	nb.generation = next_generation(a);
+	nb.ntuples[IXDP_FAM_V4] = a->ts.ntuples[IXDP_FAM_V4];
+	nb.ntuples[IXDP_FAM_V6] = a->ts.ntuples[IXDP_FAM_V6];
+	nb.nfilters = (__u32)nfilters;
+	if ((err = bpf_map_update_elem(dp->banks_fd, &a->target, &nb, BPF_ANY)))
+		return dp_err(errbuf, errlen, "cannot write ixdp_banks: %s",
+			      strerror(-err));
+	if ((err = write_u32(dp->state_fd, IXDP_STATE_POLICY_BANK, a->target)))
+		return dp_err(errbuf, errlen, "cannot flip ixdp_state: %s",
+			      strerror(-err));
+	/* Live from here on: what fails below leaves stale data in the
+	 * inactive bank only, which the next apply clears first. */
+	if ((err = wait_for_programs(dp)))
+		return dp_err(errbuf, errlen, "applied, but cannot wait for running "
+			      "programs (ixdp_sync): %s", strerror(-err));
+	if ((err = clear_bank_keys(dp, (__u8)a->live)) ||
+	    (err = bpf_map_update_elem(dp->banks_fd, &a->live, &zero, BPF_ANY)))
+		return dp_err(errbuf, errlen, "applied, but cannot clear the old "
+			      "bank: %s", strerror(-err));
+	return 0;
+}
+
+int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
+		   char *errbuf, size_t errlen)
+{
+	static const struct filter_table empty;
+	struct apply a;
+	const char *what = "";
+	int err;
+
+	memset(&a, 0, sizeof(a));
+	if (!t)
+		t = &empty;
+	err = prepare_apply(dp, &a, t, errbuf, errlen);
+	if (!err) {
+		err = fill_target(dp, &a, t, &what);
+		if (err) {
+			clear_bank_keys(dp, (__u8)a.target);   /* best effort */
+			err = dp_err(errbuf, errlen, "cannot write %s: %s%s", what,
+				     strerror(-err), err == -E2BIG || err == -ENOMEM ?
+				     " (too many filter keys?)" : "");
+		}
+	}
+	if (!err)
+		err = flip_policy_bank(dp, &a, has_policy, t->n, errbuf, errlen);
+	apply_free(&a);
+	return err ? -1 : 0;
+}
+
+int dp_apply_boot(struct dp *dp, enum ixdp_bootmode mode,
+		  const struct ixdp_boot_exempt *ex, size_t nexempt,
+		  char *errbuf, size_t errlen)
+{
+	struct ixdp_boot b;
+	__u32 live, target;
+	int err;
+
+	if (nexempt > IXDP_MAX_BOOT_EXEMPT)
+		return dp_err(errbuf, errlen, "%zu boot exemptions: at most %d",
+			      nexempt, IXDP_MAX_BOOT_EXEMPT);
+	if (mode != IXDP_BOOT_PERMIT && mode != IXDP_BOOT_BLOCK &&
+	    mode != IXDP_BOOT_STATEFUL)
+		return dp_err(errbuf, errlen, "unknown boot mode %d", (int)mode);
+	memset(&b, 0, sizeof(b));
+	b.mode = mode;
+	b.nexempt = (__u32)nexempt;
+	if (nexempt)
+		memcpy(b.exempt, ex, nexempt * sizeof(*ex));
+	if ((err = read_u32(dp->state_fd, IXDP_STATE_BOOT_BANK, &live)))
+		return dp_err(errbuf, errlen, "cannot read ixdp_state: %s",
+			      strerror(-err));
+	target = (live & 1) ^ 1;
+	if ((err = bpf_map_update_elem(dp->boot_fd, &target, &b, BPF_ANY)))
+		return dp_err(errbuf, errlen, "cannot write ixdp_boot: %s",
+			      strerror(-err));
+	if ((err = write_u32(dp->state_fd, IXDP_STATE_BOOT_BANK, target)))
+		return dp_err(errbuf, errlen, "cannot flip ixdp_state: %s",
+			      strerror(-err));
+	/* The next apply rewrites the other bank: nobody may still read it. */
+	if ((err = wait_for_programs(dp)))
+		return dp_err(errbuf, errlen, "applied, but cannot wait for running "
+			      "programs (ixdp_sync): %s", strerror(-err));
+	return 0;
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+int dp_read_boot(struct dp *dp, struct ixdp_boot *boot)
+{
+	__u32 live;
+	int err = read_u32(dp->state_fd, IXDP_STATE_BOOT_BANK, &live);
+
+	if (err)
+		return err;
+	live &= 1;
+	return bpf_map_lookup_elem(dp->boot_fd, &live, boot);
+}
+
+static void sum_counters(const char *percpu, size_t ncpu, struct ixdp_counter *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (size_t c = 0; c < ncpu; c++) {
+		const struct ixdp_counter *v =
+			(const struct ixdp_counter *)(percpu + c * sizeof(*v));
+
+		for (int d = 0; d < 2; d++) {
+			sum->packets[d] += v->packets[d];
+			sum->bytes[d] += v->bytes[d];
+		}
+	}
+}
+
+static int read_bank_counters(struct dp *dp, __u32 bank, size_t n,
+			      struct ixdp_counter *out)
+{
+	size_t esize = percpu_size(sizeof(struct ixdp_counter));
+	size_t ncpu = esize / sizeof(struct ixdp_counter);
+	char *buf = malloc(CHUNK * esize);
+	int err = buf ? 0 : -ENOMEM;
+
+	for (size_t off = 0; !err && off < n; off += CHUNK) {
+		size_t c = n - off < CHUNK ? n - off : CHUNK;
+
+		err = array_read(dp->counters_fd, bank * IXDP_MAX_FILTERS + (__u32)off,
+				 c, buf, esize);
+		for (size_t i = 0; !err && i < c; i++)
+			sum_counters(buf + i * esize, ncpu, &out[off + i]);
+	}
+	free(buf);
+	return err;
+}
+
+int dp_read_filters(struct dp *dp, struct ixdp_filter_info **info,
+		    struct ixdp_counter **ctr, size_t *n)
+{
+	struct ixdp_bank b;
+	__u32 live;
+	int err = dp_read_bank(dp, &live, &b);
+
+	*info = NULL;
+	*ctr = NULL;
+	*n = 0;
+	if (err)
+		return err;
+	if (b.nfilters > IXDP_MAX_FILTERS)
+		b.nfilters = IXDP_MAX_FILTERS;
+	*ctr = calloc(b.nfilters + 1, sizeof(**ctr));
+	err = *ctr ? read_bank_infos(dp, live, b.nfilters, info) : -ENOMEM;
+	if (!err)
+		err = read_bank_counters(dp, live, b.nfilters, *ctr);
+	if (err) {
+		free(*info);
+		free(*ctr);
+		*info = NULL;
+		*ctr = NULL;
+		return err;
+	}
+	*n = b.nfilters;
+	return 0;
+}
+
+/* Sum a per-CPU array of __u64 counters. */
+static int read_percpu_u64(int fd, size_t n, uint64_t *out)
+{
+	size_t esize = percpu_size(sizeof(__u64));
+	size_t ncpu = esize / sizeof(__u64);
+	__u64 *buf = malloc(esize);
+	int err = buf ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !err && i < n; i++) {
+		__u32 k = (__u32)i;
+
+		out[i] = 0;
+		err = bpf_map_lookup_elem(fd, &k, buf);
+		for (size_t c = 0; !err && c < ncpu; c++)
+			out[i] += buf[c];
+	}
+	free(buf);
+	return err;
+}
+
+int dp_read_drops(struct dp *dp, uint64_t drops[IXDP_DROP__MAX])
+{
+	return read_percpu_u64(dp->drops_fd, IXDP_DROP__MAX, drops);
+}
+
+int dp_read_pkts(struct dp *dp, uint64_t pkts[IXDP_PKT__MAX])
+{
+	return read_percpu_u64(dp->pkts_fd, IXDP_PKT__MAX, pkts);
+}
+
+const char *drop_reason_name(enum ixdp_drop_reason r)
+{
+	static const char *const names[IXDP_DROP__MAX] = {
+		[IXDP_DROP_BLOCK_FILTER]    = "block_filter",
+		[IXDP_DROP_NEGOTIATE]       = "negotiate_no_sa",
+		[IXDP_DROP_BCAST_NEGOTIATE] = "bcast_negotiate",
+		[IXDP_DROP_BOOT_BLOCK]      = "boot_block",
+		[IXDP_DROP_BOOT_STATEFUL]   = "boot_stateful",
+		[IXDP_DROP_MALFORMED]       = "malformed",
+		[IXDP_DROP_FRAGMENT]        = "boot_fragment",
+	};
+
+	return (unsigned)r < IXDP_DROP__MAX ? names[r] : "unknown";
+}
+
+const char *pkt_counter_name(enum ixdp_pkt_counter c)
+{
+	static const char *const names[IXDP_PKT__MAX] = {
+		[IXDP_PKT_IN]        = "in",
+		[IXDP_PKT_OUT]       = "out",
+		[IXDP_PKT_NON_IP]    = "non_ip",
+		[IXDP_PKT_IPSEC]     = "ipsec",
+		[IXDP_PKT_UNMATCHED] = "unmatched",
+		[IXDP_PKT_CACHE_HIT] = "cache_hit",
+		[IXDP_PKT_BOOT_PASS] = "boot_pass",
+		[IXDP_PKT_ND]        = "nd",
+	};
+
+	return (unsigned)c < IXDP_PKT__MAX ? names[c] : "unknown";
+}
