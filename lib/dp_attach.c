@@ -341,12 +341,8 @@ static void remove_pins(const char *root)
 		if (!d)
 			continue;
 		while ((de = readdir(d))) {
-			char file[PATH_MAX];
-
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
-			unlink(file);
+			if (de->d_name[0] != '.')
+				unlinkat(dirfd(d), de->d_name, 0);
 		}
 		closedir(d);
 		rmdir(path);

@@ -106,12 +106,22 @@ check_eq() {
 ping_a_to_b()  { ina ping -c 1 -W 1 "${1:-10.77.0.2}"; }
 ping_b_to_a()  { inb ping -c 1 -W 1 "${1:-10.77.0.1}"; }
 
-# tcp_to NS_FROM_FN NS_TO_FN ADDR PORT: listen in one namespace, connect from the other.
+# wait_listen NS tcp|udp PORT: until a socket listens there (slow VMs).
+wait_listen() {
+	local i
+	for i in $(seq 1 50); do
+		ip netns exec "$1" ss -Hln --"$2" "sport = :$3" | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# tcp_b_to_a PORT [ADDR]: listen in A, connect from B.
 tcp_b_to_a() {
 	local port=$1 addr=${2:-10.77.0.1}
-	ina timeout 3 nc -l -n "$port" >/dev/null 2>&1 &
+	ina timeout 5 nc -l -n "$port" >/dev/null 2>&1 &
 	local l=$!
-	sleep 0.2
+	wait_listen "$NS_A" tcp "$port"
 	inb timeout 2 nc -n -z -w 1 "$addr" "$port"
 	local rc=$?
 	kill $l 2>/dev/null; wait $l 2>/dev/null
@@ -120,9 +130,9 @@ tcp_b_to_a() {
 
 tcp_a_to_b() {
 	local port=$1 addr=${2:-10.77.0.2}
-	inb timeout 3 nc -l -n "$port" >/dev/null 2>&1 &
+	inb timeout 5 nc -l -n "$port" >/dev/null 2>&1 &
 	local l=$!
-	sleep 0.2
+	wait_listen "$NS_B" tcp "$port"
 	ina timeout 2 nc -n -z -w 1 "$addr" "$port"
 	local rc=$?
 	kill $l 2>/dev/null; wait $l 2>/dev/null
@@ -133,9 +143,9 @@ tcp_a_to_b() {
 udp_b_to_a() {
 	local port=$1
 	local out="$T/udp.$port.$RANDOM"
-	ina timeout 2 nc -u -l -n -W 1 "$port" >"$out" 2>/dev/null &
+	ina timeout 4 nc -u -l -n -W 1 "$port" >"$out" 2>/dev/null &
 	local l=$!
-	sleep 0.2
+	wait_listen "$NS_A" udp "$port"
 	echo hello | inb timeout 1 nc -u -n -w 1 10.77.0.1 "$port" 2>/dev/null
 	wait $l 2>/dev/null
 	grep -q hello "$out"

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ixdp_control.h - the message vocabulary between `ipsec-xdp` and the
+ * daemon `ipsec-xdpd`, over a unix stream socket.
+ *
+ * One request = one JSON object on one line; one reply = one JSON object on
+ * one line, then the daemon closes the connection.  Every reply has
+ * "ok": true|false and, when false, "error": "text".
+ *
+ *   {"cmd":"show-sa"}              -> {"ok":true,"ike_sas":[...],"child_sas":[...]}
+ *   {"cmd":"stats"}                -> {"ok":true,"stats":{name:number,...}}
+ *   {"cmd":"initiate","peer":ADDR} -> {"ok":true,"ike_sa":"SPIi:SPIr"}
+ *   {"cmd":"sa-delete","ike_sa":"SPIi"} or {"cmd":"sa-delete","peer":ADDR}
+ *                                  -> {"ok":true,"deleted":N}
+ *   {"cmd":"reload"}               -> re-read the assigned policy and config
+ *
+ * The socket is root-only (0600).  No reply ever carries a secret.
+ */
+#ifndef IXDP_CONTROL_H
+#define IXDP_CONTROL_H
+
+#define IXDP_RUNDIR_DEFAULT   "/run/ipsec-xdp"
+#define IXDP_CONTROL_SOCKET   "ipsec-xdpd.sock"  /* inside the run dir */
+#define IXDP_CONTROL_MAX_LINE 65536              /* request size limit */
+
+#endif /* IXDP_CONTROL_H */

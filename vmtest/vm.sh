@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Run a command inside a throwaway VM (virtme-ng, Debian backports kernel 6.12)
+# and exit with the command's exit code.
+#
+#   vmtest/vm.sh CMD [ARG...]      e.g. vmtest/vm.sh bash vmtest/smoke.sh
+#
+# One argument is taken as a shell command line; several are quoted word by
+# word. The guest sees the host's root fs READ-ONLY and starts in the current
+# directory, so relative paths and the project's build output work. Its /tmp
+# is an overlay of the host's: guest writes there never reach the host. To
+# get files out, name host directories in VMTEST_RWDIR.
+# Env: VMTEST_TIMEOUT  seconds, default 600
+#      VMTEST_RWDIR    space-separated existing host dirs, writable in the
+#                      guest at the same path (e.g. a mktemp -d of the caller)
+#      VMTEST_KERNEL   default: newest /boot/vmlinuz-6.12*
+#      VMTEST_VNG_ARGS extra vng args, word-split (e.g. --qemu-opts="-cpu max")
+set -euo pipefail
+
+die() { echo "vm.sh: $*" >&2; exit 1; }
+
+[ $# -gt 0 ] || die "usage: $0 CMD [ARG...]"
+if [ $# -eq 1 ]; then
+	cmd=$1
+else
+	cmd=$(printf '%q ' "$@")
+fi
+
+# shellcheck disable=SC2012 # names are plain; ls -v sorts versions
+kernel=${VMTEST_KERNEL:-$(ls -v /boot/vmlinuz-6.12* 2>/dev/null | tail -n1)}
+[[ -n $kernel && -r $kernel ]] ||
+	die "no /boot/vmlinuz-6.12* kernel found: run scripts/install-deps.sh --vm"
+command -v vng >/dev/null || die "vng not found: run scripts/install-deps.sh --vm"
+
+timeout_s=${VMTEST_TIMEOUT:-600}
+rw=()
+for d in ${VMTEST_RWDIR:-}; do
+	[ -d "$d" ] || die "VMTEST_RWDIR: $d is not a directory"
+	d=$(realpath "$d")
+	# GUEST=HOST form: vng 1.35 rejects the short form unless run from /.
+	rw+=("--rwdir=$d=$d")
+done
+# Always TCG: /dev/kvm exists here but guests hang under it.
+# vng itself returns the guest command's exit code (it is passed back over a
+# virtio serial port), or 255 when the guest dies without one (e.g. a panic).
+# stdin: vng forwards it into the guest; unless we are interactive give it
+# /dev/null so a guest never eats the caller's input or waits on it.
+# timeout signals its whole process group, so qemu goes down with vng.
+[ -t 0 ] || exec </dev/null
+start=$(date +%s)
+# Output goes through a pipe: qemu reopens /proc/self/fd/1 and 2 as files
+# with O_TRUNC, so when they are a log file it overwrites what was written
+# before (also by the caller). The guest's stderr comes out on stdout.
+set +e
+# shellcheck disable=SC2086
+timeout -k 15 "$timeout_s" vng --run "$kernel" --disable-kvm --memory 2G --cpus 2 \
+	"${rw[@]}" ${VMTEST_VNG_ARGS:-} --exec "$cmd" 2>&1 | cat
+rc=${PIPESTATUS[0]}
+set -e
+elapsed=$(($(date +%s) - start))
+
+case $rc in
+	124 | 137) echo "vm.sh: timed out after ${timeout_s}s (VMTEST_TIMEOUT)" >&2 ;;
+	255) echo "vm.sh: guest ended without an exit code (panic? vng error?) after ${elapsed}s" >&2 ;;
+	*) echo "vm.sh: guest command exited $rc after ${elapsed}s ($(basename "$kernel"))" >&2 ;;
+esac
+exit "$rc"
