@@ -39,6 +39,7 @@ static void join_args(int argc, char **argv, char *buf, size_t len)
 
 static int set_value(struct bootconf *conf, const char *key, int argc, char **argv)
 {
+	struct ixdp_boot_exempt mirrored[IXDP_MAX_BOOT_EXEMPT];
 	char err[512], list[4096];
 	int n;
 
@@ -54,6 +55,10 @@ static int set_value(struct bootconf *conf, const char *key, int argc, char **ar
 		if (n < 0)
 			return fail(EXIT_BAD_INPUT, "bootexemptions: %s", err);
 		conf->nexempt = (size_t)n;
+		if (bootexempt_mirror(conf->exempt, conf->nexempt, mirrored,
+				      IXDP_MAX_BOOT_EXEMPT) < 0)
+			return fail(EXIT_BAD_INPUT, "bootexemptions: at most %d entries with "
+				    "their replies", IXDP_MAX_BOOT_EXEMPT);
 		return EXIT_OK;
 	}
 	if (argc != 1)

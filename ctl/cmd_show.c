@@ -1,20 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* cmd_show.c - `show filters [--specific] | stats | config | all`. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "live.h"
+#include "policy_agent.h"
 #include "policy_view.h"
 
 /* Each part either prints text or adds a member to the JSON object `out`. */
 
 static int show_configured(struct ctx *c, struct json_object *out)
 {
+	char path[PATH_MAX];
 	struct policy_file *pf;
-	int ret = load_assigned_policy(c, &pf);
+	int ret;
 
-	if (ret)
+	agent_assigned_path(c->confdir, path, sizeof(path));
+	if (access(path, F_OK)) {
+		if (out)
+			json_object_object_add(out, "filters", NULL);
+		else
+			printf("no policy is assigned (ipsec-xdp policy apply FILE)\n");
+		return EXIT_OK;
+	}
+	if ((ret = load_assigned_policy(c, &pf)))
 		return ret;
 	if (out)
 		json_object_object_add(out, "filters", configured_filters_json(pf));

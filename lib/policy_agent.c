@@ -128,8 +128,60 @@ int agent_unassign(struct dp *dp, const char *confdir, char *err, size_t errlen)
 	return dp ? dp_apply_table(dp, &empty, false, err, errlen) : 0;
 }
 
+static bool same_exempt(const struct ixdp_boot_exempt *a, const struct ixdp_boot_exempt *b)
+{
+	return a->proto == b->proto && a->dirs == b->dirs && a->sport == b->sport &&
+	       a->dport == b->dport;
+}
+
+static int add_exempt(struct ixdp_boot_exempt *out, int n, size_t max,
+		      const struct ixdp_boot_exempt *e)
+{
+	for (int i = 0; i < n; i++)
+		if (same_exempt(&out[i], e))
+			return n;
+	if ((size_t)n >= max)
+		return -1;
+	out[n] = *e;
+	return n + 1;
+}
+
+/* The reply direction of an exemption: ports swapped, directions swapped. */
+static struct ixdp_boot_exempt mirror_exempt(const struct ixdp_boot_exempt *e)
+{
+	struct ixdp_boot_exempt m = *e;
+
+	m.sport = e->dport;
+	m.dport = e->sport;
+	m.dirs = (uint8_t)(((e->dirs & IXDP_EXEMPT_IN) ? IXDP_EXEMPT_OUT : 0) |
+			   ((e->dirs & IXDP_EXEMPT_OUT) ? IXDP_EXEMPT_IN : 0));
+	return m;
+}
+
+int bootexempt_mirror(const struct ixdp_boot_exempt *in, size_t n,
+		      struct ixdp_boot_exempt *out, size_t max)
+{
+	int cnt = 0;
+
+	for (size_t i = 0; i < n && cnt >= 0; i++) {
+		struct ixdp_boot_exempt m = mirror_exempt(&in[i]);
+
+		cnt = add_exempt(out, cnt, max, &in[i]);
+		if (cnt >= 0)
+			cnt = add_exempt(out, cnt, max, &m);
+	}
+	return cnt;
+}
+
 int agent_apply_boot(struct dp *dp, const struct bootconf *conf, char *err, size_t errlen)
 {
-	return dp_apply_boot(dp, bootconf_effective_mode(conf), conf->exempt,
-			     conf->nexempt, err, errlen);
+	struct ixdp_boot_exempt ex[IXDP_MAX_BOOT_EXEMPT];
+	int n = bootexempt_mirror(conf->exempt, conf->nexempt, ex, IXDP_MAX_BOOT_EXEMPT);
+
+	if (n < 0) {
+		snprintf(err, errlen, "more than %d boot exemptions once their replies are "
+			 "added", IXDP_MAX_BOOT_EXEMPT);
+		return -1;
+	}
+	return dp_apply_boot(dp, bootconf_effective_mode(conf), ex, (size_t)n, err, errlen);
 }

@@ -35,7 +35,17 @@ int agent_store_assigned(const char *confdir, const char *path, char *err, size_
  * dp is not NULL) back under the boot mode. */
 int agent_unassign(struct dp *dp, const char *confdir, char *err, size_t errlen);
 
-/* Push the boot mode (bootconf_effective_mode) and exemptions. */
+/*
+ * An exemption also passes its replies, as a mirrored filter would:
+ * TCP:0:22:inbound adds TCP:22:0:outbound, so a boot exemption keeps a
+ * session working in block mode too.  Writes the exemptions and their
+ * mirrors (duplicates merged) to out; the count, or -1 if over max.
+ */
+int bootexempt_mirror(const struct ixdp_boot_exempt *in, size_t n,
+		      struct ixdp_boot_exempt *out, size_t max);
+
+/* Push the boot mode (bootconf_effective_mode) and the exemptions with
+ * their mirrors. */
 int agent_apply_boot(struct dp *dp, const struct bootconf *conf, char *err, size_t errlen);
 
 #endif /* IXDP_POLICY_AGENT_H */
