@@ -164,6 +164,7 @@ install: all
 	install -D -m 0755 $(B)/ipsec-xdp $(DESTDIR)/usr/sbin/ipsec-xdp
 	install -D -m 0644 man/ipsec-xdp.8 $(DESTDIR)/usr/share/man/man8/ipsec-xdp.8
 	install -D -m 0644 man/ipsec-xdp.policy.5 $(DESTDIR)/usr/share/man/man5/ipsec-xdp.policy.5
+	install -D -m 0644 systemd/ipsec-xdp@.service $(DESTDIR)/lib/systemd/system/ipsec-xdp@.service
 
 clean:
 	rm -rf $(B)
