@@ -7,6 +7,8 @@
  *   maps/<map name>        every map (LIBBPF_PIN_BY_NAME): shared by all
  *                          interfaces, reused by every later load
  *   links/xdp-<ifname>     the XDP bpf_link of one interface
+ *   progs/<program name>   the programs of the last load (for bpftool and
+ *                          for anyone who wants to inspect what runs)
  * The TC egress program hangs off a clsact qdisc as a tc filter with our
  * handle; the kernel keeps it there without a pin.
  */
@@ -230,6 +232,29 @@ static struct ipsec_xdp_bpf *open_and_load(const char *root, char *errbuf, size_
 	return skel;
 }
 
+/* Pin (replacing older pins) the programs just loaded. */
+static int pin_programs(const char *root, struct ipsec_xdp_bpf *skel, char *errbuf,
+			size_t errlen)
+{
+	struct bpf_program *progs[] = { skel->progs.ixdp_xdp_ingress, skel->progs.ixdp_tc_egress };
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/progs", root);
+	if (mkdir_p(path, 0700)) {
+		set_err(errbuf, errlen, "cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/progs/%s", root, bpf_program__name(progs[i]));
+		unlink(path);
+		if (bpf_obj_pin(bpf_program__fd(progs[i]), path)) {
+			set_err(errbuf, errlen, "cannot pin %s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int dp_load_iface(const char *root, const char *ifname, enum dp_xdp_mode mode,
 		  char *errbuf, size_t errlen)
 {
@@ -260,7 +285,7 @@ int dp_load_iface(const char *root, const char *ifname, enum dp_xdp_mode mode,
 		detach_tc(ifindex);
 		goto out;
 	}
-	ret = 0;
+	ret = pin_programs(root, skel, errbuf, errlen);
 out:
 	ipsec_xdp_bpf__destroy(skel); /* the link and the tc filter keep the programs */
 	return ret;
@@ -329,7 +354,7 @@ int dp_list_ifaces(const char *root, char ***names, size_t *n)
 
 static void remove_pins(const char *root)
 {
-	const char *subdirs[] = { "maps", "links" };
+	const char *subdirs[] = { "maps", "links", "progs" };
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {

@@ -39,7 +39,11 @@ refute "no warning once SSH is exempt" grep -q "warning" <<<"$warn"
 warn=$(SSH_CONNECTION="10.77.0.2 50000 10.77.0.1 22" ixa load "$IF_A" --xdp-mode "$XDP_MODE" 2>&1)
 refute "load does not warn when SSH is exempt" grep -q "warning" <<<"$warn"
 check "an SSH-like session survives block mode with the exemption" tcp_b_to_a 22
+for pin in maps/ixdp_filters progs/ixdp_xdp_ingress progs/ixdp_tc_egress "links/xdp-$IF_A"; do
+	check "pinned: $pin" test -e "$T/bpffs/a/$pin"
+done
 check "status -j parses" bash -c "ip netns exec $NS_A env IPSEC_XDP_CONFDIR=$T/confA IPSEC_XDP_BPFFS=$T/bpffs/a '$IXDP' -j status | python3 -m json.tool"
 check "show all works without a policy" ixa show all
 check "unload" ixa unload
+refute "unload removed every pin" test -e "$T/bpffs/a"
 finish
