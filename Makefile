@@ -154,8 +154,10 @@ ns-tests: all
 vmtest: all
 	@tests/run.sh vmtest/run.sh
 
-bench: deps
-	@$(MAKE) --no-print-directory all $(BENCH_BINS)
+# stdout carries only the JSON lines; everything else goes to stderr.
+bench:
+	@scripts/install-deps.sh >&2
+	@$(MAKE) --no-print-directory all $(BENCH_BINS) >&2
 	@tests/bench/run.sh
 
 demo: deps

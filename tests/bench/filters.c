@@ -1,0 +1,1314 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * filters.c - the classifier benchmark and the rule sets of the packet-rate
+ * benchmark (tests/bench/run.sh).
+ *
+ *   filters classify [--bpffs DIR] [--repeat R] [--miss-iter M] [--sizes N,N..]
+ *       JSON lines {"bench":"classify",...}: the XDP program under
+ *       bpf_prog_test_run_opts() with a generated policy of N filters.
+ *   filters apply N ROOT          write policy N into the dataplane at ROOT
+ *   filters nft N DEV             policy N as an nftables ruleset (stdout)
+ *   filters frames N SMAC DMAC [--per-filter K]
+ *                                 probe frames (hex, one a line) that all end
+ *                                 in block filters of policy N
+ *   filters xdp-drop IFNAME       attach a 2-instruction XDP_DROP program
+ *   filters xdp-off IFNAME        detach whatever XDP program IFNAME has
+ *
+ * Policy N is deterministic (seeded by N): the same table for the
+ * dataplane, for nftables and for the probe frames.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "compiler.h"
+#include "dataplane.h"
+#include "tuplespace.h"
+#include "ipsec_xdp.skel.h"
+
+#define BPF_FS_MAGIC 0xcafe4a11
+#define EXEMPT_LEVEL 3          /* the default ipsecexempt: IKE only */
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "filters: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+/* ---- deterministic random numbers (splitmix64) ------------------------------ */
+
+struct rng {
+	uint64_t s;
+};
+
+static uint64_t rnd(struct rng *r)
+{
+	uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint32_t below(struct rng *r, uint32_t n)
+{
+	return (uint32_t)(rnd(r) % n);
+}
+
+static void rng_seed(struct rng *r, uint64_t seed)
+{
+	r->s = seed * 0x2545f4914f6cdd1dull + 0x1a5e;
+}
+
+/* ---- the policy generator ----------------------------------------------------- */
+
+/* Destination ports of services, and port ranges that do not overlap one
+ * another (so that no two range filters of one shape overlap: nftables
+ * refuses overlapping elements in one interval map). */
+static const uint16_t common_ports[] = {
+	22, 25, 53, 80, 110, 123, 143, 161, 389, 443, 445, 465, 514, 587,
+	636, 993, 995, 1433, 1521, 2049, 3306, 3389, 5432, 5671, 5672, 6379,
+	6443, 8080, 8443, 9090, 9200, 9300, 11211, 27017,
+};
+static const struct port_spec common_ranges[] = {
+	{ 5060, 5061 }, { 6000, 6063 }, { 8000, 8099 }, { 10000, 10999 },
+	{ 16384, 32767 }, { 33434, 33534 }, { 49152, 65535 },
+};
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static size_t alen(uint8_t fam)
+{
+	return fam == IXDP_FAM_V4 ? 4 : 16;
+}
+
+static uint8_t maxplen(uint8_t fam)
+{
+	return fam == IXDP_FAM_V4 ? 32 : 128;
+}
+
+static void put_v4(uint8_t *a, uint32_t host)
+{
+	memset(a, 0, 16);
+	a[0] = (uint8_t)(host >> 24);
+	a[1] = (uint8_t)(host >> 16);
+	a[2] = (uint8_t)(host >> 8);
+	a[3] = (uint8_t)host;
+}
+
+static void apply_mask(uint8_t *a, uint8_t fam, uint8_t plen)
+{
+	for (unsigned i = 0; i < alen(fam); i++) {
+		unsigned bits = plen > 8 * i ? plen - 8 * i : 0;
+
+		if (bits >= 8)
+			continue;
+		a[i] &= (uint8_t)(0xff << (8 - bits));
+	}
+}
+
+/* Random bits under the prefix: a host of the network a/plen. */
+static void random_host_in(struct rng *r, uint8_t fam, const uint8_t *net,
+			   uint8_t plen, uint8_t *out)
+{
+	uint8_t rb[16];
+
+	for (unsigned i = 0; i < 16; i++)
+		rb[i] = (uint8_t)rnd(r);
+	memset(out, 0, 16);
+	for (unsigned i = 0; i < alen(fam); i++) {
+		unsigned bits = plen > 8 * i ? plen - 8 * i : 0;
+		uint8_t keep = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+
+		out[i] = (uint8_t)((net[i] & keep) | (rb[i] & ~keep));
+	}
+	if (fam == IXDP_FAM_V4 && plen < 32 && (out[3] == 0 || out[3] == 255))
+		out[3] = 7;     /* not the network or broadcast address */
+}
+
+/* The local side: the host the policy is for has a few addresses. */
+static void local_addr(struct rng *r, uint8_t fam, uint8_t *a)
+{
+	static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff };
+
+	if (fam == IXDP_FAM_V4) {
+		put_v4(a, 0xc0000200u + 10 + below(r, 4));     /* 192.0.2.10-13 */
+	} else {
+		memcpy(a, v6, 16);
+		a[15] = (uint8_t)(0x10 + below(r, 4));
+	}
+}
+
+/* A remote network of prefix length plen (a host when plen is the maximum).
+ * Never 100.64.0.0/10 or 2001:db8:dead::/48: those hold the packets that
+ * must match no filter. */
+static void remote_net(struct rng *r, uint8_t fam, uint8_t plen, uint8_t *a)
+{
+	if (fam == IXDP_FAM_V4) {
+		uint32_t x = (uint32_t)rnd(r), p = below(r, 100);
+
+		if (plen == 8) {
+			uint32_t o;
+
+			do
+				o = 1 + below(r, 223);
+			while (o == 100 || o == 127 || o == 192);
+			x = (o << 24) | (x & 0xffffff);
+		} else if (p < 75) {
+			x = 0x0a000000u | (x & 0x00ffffff);     /* 10/8 */
+		} else if (p < 90) {
+			x = 0xac100000u | (x & 0x000fffff);     /* 172.16/12 */
+		} else {
+			x = 0xc0a80000u | (x & 0x0000ffff);     /* 192.168/16 */
+		}
+		put_v4(a, x);
+	} else {
+		for (unsigned i = 0; i < 16; i++)
+			a[i] = (uint8_t)rnd(r);
+		a[0] = 0x20;
+		a[1] = 0x01;
+		a[2] = 0x0d;
+		a[3] = 0xb8;
+		if (a[4] == 0xde && a[5] == 0xad)
+			a[5] = 0;
+		if (a[4] == 0xff && a[5] == 0xff)
+			a[5] = 0;       /* not the local /48 */
+	}
+	apply_mask(a, fam, plen);
+}
+
+static const char bench_rule_name[] = "bench";
+
+/*
+ * A realistic policy of n specific filters (plus the default IKE
+ * exemptions): rules from the host's own addresses to a remote host or
+ * network (/24 /16 /8; IPv6 /64 /56 /48), protocol any/tcp/udp/icmp, mostly
+ * one destination port, some ranges, mostly mirrored, all three actions;
+ * about 85 % IPv4.  Sorted into enforcement order.
+ */
+static void gen_table(size_t n, struct filter_table *t)
+{
+	struct rng r;
+	size_t target, rule = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (compile_exemptions(EXEMPT_LEVEL, t))
+		die("compile_exemptions failed");
+	target = t->n + n;
+	rng_seed(&r, n);
+	while (t->n < target) {
+		struct specific_filter f, m;
+		uint8_t fam = below(&r, 100) < 85 ? IXDP_FAM_V4 : IXDP_FAM_V6;
+		uint32_t p = below(&r, 100);
+		uint8_t plen;
+		struct port_spec ports = { 0, 0 };
+		bool mirrored = below(&r, 100) < 90;
+
+		if (p < 40)
+			plen = maxplen(fam);
+		else if (p < 65)
+			plen = fam == IXDP_FAM_V4 ? 24 : 64;
+		else if (p < 85)
+			plen = fam == IXDP_FAM_V4 ? 16 : 56;
+		else
+			plen = fam == IXDP_FAM_V4 ? 8 : 48;
+
+		memset(&f, 0, sizeof(f));
+		f.fam = fam;
+		local_addr(&r, fam, f.src);
+		f.src_plen = maxplen(fam);
+		remote_net(&r, fam, plen, f.dst);
+		f.dst_plen = plen;
+
+		p = below(&r, 100);
+		if (p < 25) {
+			f.proto_exact = false;
+		} else {
+			f.proto_exact = true;
+			f.proto = p < 70 ? IPPROTO_TCP : p < 90 ? IPPROTO_UDP :
+				  fam == IXDP_FAM_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+		}
+		if (f.proto_exact && proto_has_ports(f.proto)) {
+			p = below(&r, 100);
+			if (p < 70) {
+				uint16_t port = below(&r, 100) < 80 ?
+					common_ports[below(&r, NELEM(common_ports))] :
+					(uint16_t)(1024 + below(&r, 64512));
+
+				if (port == 500 || port == 4500)
+					port = 443;
+				ports.lo = ports.hi = port;
+			} else if (p < 80) {
+				ports = common_ranges[below(&r, NELEM(common_ranges))];
+			}
+		}
+		f.dport = ports;
+
+		p = below(&r, 100);
+		f.action = p < 35 ? IXDP_ACT_BLOCK : p < 70 ? IXDP_ACT_PERMIT :
+			   IXDP_ACT_NEGOTIATE;
+		if (rule < 3)   /* every policy has all three actions */
+			f.action = rule == 0 ? IXDP_ACT_BLOCK : rule == 1 ?
+				   IXDP_ACT_PERMIT : IXDP_ACT_NEGOTIATE;
+		if (f.action == IXDP_ACT_NEGOTIATE && below(&r, 100) < 30)
+			f.flags = IXDP_F_INPASS;
+		f.rule = (int)rule++;
+		f.name = bench_rule_name;
+		if (filter_table_push(t, &f))
+			die("out of memory");
+		if (mirrored && t->n < target) {
+			m = f;
+			memcpy(m.src, f.dst, 16);
+			memcpy(m.dst, f.src, 16);
+			m.src_plen = f.dst_plen;
+			m.dst_plen = f.src_plen;
+			m.sport = f.dport;
+			m.dport = f.sport;
+			m.mirror = true;
+			if (filter_table_push(t, &m))
+				die("out of memory");
+		}
+	}
+	if (filter_table_sort(t))
+		die("out of memory");
+}
+
+/* ---- packets ------------------------------------------------------------------ */
+
+/* XDP verdict of the reference matcher for an inbound packet. */
+static int expected_xdp(const struct filter_table *t, const struct pkt_tuple *p,
+			long *idx)
+{
+	long i = filter_table_match(t, p);
+	const struct specific_filter *f;
+
+	if (idx)
+		*idx = i;
+	if (i < 0)
+		return XDP_PASS;
+	f = &t->v[i];
+	if (f->action == IXDP_ACT_PERMIT)
+		return XDP_PASS;
+	if (f->action == IXDP_ACT_NEGOTIATE && (f->flags & IXDP_F_INPASS))
+		return XDP_PASS;
+	return XDP_DROP;
+}
+
+static uint16_t pick_port(struct rng *r, const struct port_spec *ps)
+{
+	switch (port_kind(ps)) {
+	case IXDP_PORT_EXACT:
+		return ps->lo;
+	case IXDP_PORT_RANGE:
+		return (uint16_t)(ps->lo + below(r, (uint32_t)(ps->hi - ps->lo) + 1));
+	default:
+		return (uint16_t)(32768 + below(r, 28232));     /* ephemeral */
+	}
+}
+
+/* A packet that filter f matches (another, heavier filter may match first). */
+static void packet_for(struct rng *r, const struct specific_filter *f,
+		       struct pkt_tuple *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->fam = f->fam;
+	random_host_in(r, f->fam, f->src, f->src_plen, p->src);
+	random_host_in(r, f->fam, f->dst, f->dst_plen, p->dst);
+	if (f->proto_exact) {
+		p->proto = f->proto;
+	} else {
+		uint32_t x = below(r, 3);
+
+		p->proto = x == 0 ? IPPROTO_TCP : x == 1 ? IPPROTO_UDP :
+			   f->fam == IXDP_FAM_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	}
+	if (proto_has_ports(p->proto)) {
+		p->sport = pick_port(r, &f->sport);
+		p->dport = pick_port(r, &f->dport);
+		if (p->sport == 500 || p->sport == 4500)
+			p->sport = 40000;
+	}
+}
+
+/* A packet of the host that matches no filter: from an address no rule
+ * names (100.64.0.0/10, 2001:db8:dead::/48) to a local address. */
+static void packet_nomatch(struct rng *r, uint8_t fam, struct pkt_tuple *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->fam = fam;
+	if (fam == IXDP_FAM_V4) {
+		put_v4(p->src, 0x64400000u | (below(r, 1u << 22)));
+	} else {
+		for (unsigned i = 0; i < 16; i++)
+			p->src[i] = (uint8_t)rnd(r);
+		memcpy(p->src, "\x20\x01\x0d\xb8\xde\xad", 6);
+	}
+	local_addr(r, fam, p->dst);
+	p->proto = below(r, 2) ? IPPROTO_TCP : IPPROTO_UDP;
+	p->sport = (uint16_t)(32768 + below(r, 28232));
+	p->dport = (uint16_t)(1024 + below(r, 3000));
+}
+
+static void put16(uint8_t *b, uint16_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+static uint32_t csum_add(uint32_t sum, const uint8_t *b, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)(b[len - 1] << 8);
+	return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+#define FRAME_MIN 60
+#define FRAME_MAX 128
+
+/* Ethernet + IPv4/IPv6 + TCP (SYN) / UDP / ICMP echo request, valid
+ * checksums, padded to the Ethernet minimum.  Returns the length. */
+static size_t build_frame(const struct pkt_tuple *p, const uint8_t dmac[6],
+			  const uint8_t smac[6], uint16_t ip_id, uint8_t *b)
+{
+	bool v4 = p->fam == IXDP_FAM_V4;
+	size_t l3 = 14, l3len = v4 ? 20 : 40, l4 = l3 + l3len, l4len, len;
+	uint8_t *h = b + l4;
+	uint32_t sum;
+
+	memset(b, 0, FRAME_MAX);
+	memcpy(b, dmac, 6);
+	memcpy(b + 6, smac, 6);
+	put16(b + 12, v4 ? 0x0800 : 0x86dd);
+	switch (p->proto) {
+	case IPPROTO_TCP:
+		l4len = 20;
+		put16(h, p->sport);
+		put16(h + 2, p->dport);
+		put16(h + 4, 0x1a5e);           /* sequence number */
+		h[12] = 5 << 4;
+		h[13] = 0x02;                   /* SYN */
+		put16(h + 14, 64240);
+		break;
+	case IPPROTO_UDP:
+		l4len = 8 + 18;
+		put16(h, p->sport);
+		put16(h + 2, p->dport);
+		put16(h + 4, (uint16_t)l4len);
+		break;
+	default:                                /* ICMP / ICMPv6 echo request */
+		l4len = 8 + 18;
+		h[0] = v4 ? 8 : 128;
+		put16(h + 4, 0x1a5e);
+		put16(h + 6, ip_id);
+		break;
+	}
+	len = l4 + l4len;
+	if (v4) {
+		uint8_t *ip = b + l3;
+
+		ip[0] = 0x45;
+		put16(ip + 2, (uint16_t)(l3len + l4len));
+		put16(ip + 4, ip_id);
+		ip[8] = 64;
+		ip[9] = p->proto;
+		memcpy(ip + 12, p->src, 4);
+		memcpy(ip + 16, p->dst, 4);
+		put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+	} else {
+		uint8_t *ip = b + l3;
+
+		ip[0] = 0x60;
+		put16(ip + 4, (uint16_t)l4len);
+		ip[6] = p->proto;
+		ip[7] = 64;
+		memcpy(ip + 8, p->src, 16);
+		memcpy(ip + 24, p->dst, 16);
+	}
+	/* L4 checksum over the pseudo header (ICMPv4: none). */
+	sum = 0;
+	if (v4 && p->proto != IPPROTO_ICMP) {
+		sum = csum_add(sum, p->src, 4);
+		sum = csum_add(sum, p->dst, 4);
+		sum += p->proto + (uint32_t)l4len;
+	} else if (!v4) {
+		sum = csum_add(sum, p->src, 16);
+		sum = csum_add(sum, p->dst, 16);
+		sum += p->proto + (uint32_t)l4len;
+	}
+	sum = csum_add(sum, h, l4len);
+	{
+		uint16_t c = csum_fold(sum);
+		size_t off = p->proto == IPPROTO_TCP ? 16 : p->proto == IPPROTO_UDP ? 6 : 2;
+
+		if (p->proto == IPPROTO_UDP && c == 0)
+			c = 0xffff;
+		put16(h + off, c);
+	}
+	return len < FRAME_MIN ? FRAME_MIN : len;
+}
+
+/* ---- a private dataplane (bpffs + skeleton + dp_open) -------------------------- */
+
+static char env_dir[PATH_MAX];
+static bool env_mounted;
+
+static void env_cleanup(void)
+{
+	if (env_mounted)
+		umount2(env_dir, MNT_DETACH);
+	env_mounted = false;
+}
+
+static void on_signal(int sig)
+{
+	env_cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+/* Load the skeleton with its maps pinned under dir/maps (dir on a bpffs,
+ * mounted here when it is not). */
+static struct ipsec_xdp_bpf *env_up(const char *dir, struct dp *dp)
+{
+	char maps[PATH_MAX], err[512];
+	struct statfs st;
+	struct ipsec_xdp_bpf *skel;
+
+	snprintf(env_dir, sizeof(env_dir), "%s", dir);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		die("mkdir %s: %s", dir, strerror(errno));
+	if (statfs(dir, &st) || st.f_type != BPF_FS_MAGIC) {
+		if (mount("bpf", dir, "bpf", 0, "mode=0700"))
+			die("mount -t bpf %s: %s", dir, strerror(errno));
+		env_mounted = true;
+		atexit(env_cleanup);
+		signal(SIGINT, on_signal);
+		signal(SIGTERM, on_signal);
+		signal(SIGHUP, on_signal);
+	}
+	snprintf(maps, sizeof(maps), "%s/maps", dir);
+	if (mkdir(maps, 0700) && errno != EEXIST)
+		die("mkdir %s: %s", maps, strerror(errno));
+	libbpf_set_print(quiet_print);
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = maps);
+	skel = ipsec_xdp_bpf__open_opts(&oo);
+	if (!skel || ipsec_xdp_bpf__load(skel))
+		die("cannot load the BPF skeleton: %s", strerror(errno));
+	if (dp_open(dp, dir, err, sizeof(err)))
+		die("dp_open: %s", err);
+	return skel;
+}
+
+/* ---- classify ------------------------------------------------------------------ */
+
+struct bench_pkt {
+	struct pkt_tuple t;
+	uint8_t frame[FRAME_MAX];
+	size_t len;
+	int expect;             /* XDP_PASS / XDP_DROP */
+	bool nomatch;
+	struct ixdp_flow_key fkey;
+};
+
+static int run_prog(int fd, const void *frame, size_t len, int repeat, uint32_t *ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame,
+		    .data_size_in = (__u32)len, .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(fd, &o))
+		die("bpf_prog_test_run_opts: %s", strerror(errno));
+	if (ns)
+		*ns = o.duration;
+	return (int)o.retval;
+}
+
+/* An XDP program of two instructions: r0 = verdict; exit. */
+static int trivial_xdp(int verdict)
+{
+	struct bpf_insn insns[2];
+	int fd;
+
+	memset(insns, 0, sizeof(insns));
+	insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
+	insns[0].dst_reg = BPF_REG_0;
+	insns[0].imm = verdict;
+	insns[1].code = BPF_JMP | BPF_EXIT;
+	fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "ixbench_triv", "GPL", insns, 2, NULL);
+	if (fd < 0)
+		die("bpf_prog_load: %s", strerror(errno));
+	return fd;
+}
+
+static void flow_key_of(const struct pkt_tuple *p, struct ixdp_flow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->fam = p->fam;
+	k->proto = p->proto;
+	if (proto_has_ports(p->proto)) {
+		k->sport = p->sport;
+		k->dport = p->dport;
+	}
+	memcpy(k->src, p->src, 16);
+	memcpy(k->dst, p->dst, 16);
+}
+
+#define NPKT_HIT     24          /* packets of the set that match filters */
+#define NPKT_NOMATCH 8           /* and that match none */
+#define NPKT (NPKT_HIT + NPKT_NOMATCH)
+
+static void make_packets(const struct filter_table *t, size_t n, struct bench_pkt *pk)
+{
+	static const uint8_t dmac[6] = { 2, 0, 0, 0, 0, 1 }, smac[6] = { 2, 0, 0, 0, 0, 2 };
+	size_t first = 0, npol;
+	struct rng r;
+
+	rng_seed(&r, n * 7919 + 1);
+	while (first < t->n && (t->v[first].flags & IXDP_F_EXEMPTION))
+		first++;    /* exemptions weigh the most: they sort first */
+	npol = t->n - first;
+	for (int i = 0; i < NPKT; i++) {
+		struct bench_pkt *b = &pk[i];
+		long idx;
+
+		memset(b, 0, sizeof(*b));
+		if (i < NPKT_HIT) {
+			/* a filter of each family: IPv6 for every sixth packet */
+			const struct specific_filter *f;
+			uint8_t want = i % 6 == 5 ? IXDP_FAM_V6 : IXDP_FAM_V4;
+
+			do
+				f = &t->v[first + below(&r, (uint32_t)npol)];
+			while (f->fam != want && below(&r, 20));
+			packet_for(&r, f, &b->t);
+		} else {
+			packet_nomatch(&r, i % 4 == 3 ? IXDP_FAM_V6 : IXDP_FAM_V4, &b->t);
+			b->nomatch = true;
+		}
+		b->expect = expected_xdp(t, &b->t, &idx);
+		if (b->nomatch && idx >= 0)
+			die("a no-match packet matches filter %ld", idx);
+		if (!b->nomatch && idx < 0)
+			die("a packet built for a filter matches none");
+		b->len = build_frame(&b->t, dmac, smac, (uint16_t)i, b->frame);
+		flow_key_of(&b->t, &b->fkey);
+	}
+}
+
+static uint64_t cache_hits(struct dp *dp)
+{
+	uint64_t pkts[IXDP_PKT__MAX];
+
+	if (dp_read_pkts(dp, pkts))
+		die("dp_read_pkts failed");
+	return pkts[IXDP_PKT_CACHE_HIT];
+}
+
+struct classify_result {
+	double hit, miss, miss_nomatch, miss_evict;
+};
+
+/* A filler flow that no packet of the set has (198.18.0.0/15). */
+static void filler_key(uint32_t i, struct ixdp_flow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->fam = IXDP_FAM_V4;
+	k->proto = IPPROTO_UDP;
+	k->sport = (uint16_t)i;
+	k->dport = 53;
+	put_v4((uint8_t *)k->src, 0xc6120000u | (i >> 16));
+	put_v4((uint8_t *)k->dst, 0xc6130001u);
+}
+
+/* Fill the flow cache to its capacity with filler flows. */
+static uint32_t fill_flow_cache(struct dp *dp, size_t vsize, int ncpu)
+{
+	const uint32_t chunk = 4096;
+	struct ixdp_flow_key *keys = calloc(chunk, sizeof(*keys));
+	char *vals = calloc((size_t)chunk * (size_t)ncpu, vsize);
+	uint32_t next = 0;
+
+	if (!keys || !vals)
+		die("out of memory");
+	while (next < IXDP_FLOW_CACHE_SIZE) {
+		__u32 count = chunk;
+
+		for (uint32_t i = 0; i < chunk; i++)
+			filler_key(next + i, &keys[i]);
+		if (bpf_map_update_batch(dp->flow_cache_fd, keys, vals, &count, NULL)) {
+			for (uint32_t i = 0; i < chunk; i++)
+				bpf_map_update_elem(dp->flow_cache_fd, &keys[i],
+						    vals + (size_t)i * ncpu * vsize, BPF_ANY);
+		}
+		next += chunk;
+	}
+	free(keys);
+	free(vals);
+	return next;
+}
+
+static int cmp_i64(const void *pa, const void *pb)
+{
+	int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+
+	return a < b ? -1 : a > b;
+}
+
+static double median_i64(int64_t *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_i64);
+	return n % 2 ? (double)v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+/* A single run longer than this was preempted or buried in interrupts
+ * (this is a shared machine): the pair is not counted. */
+#define OUTLIER_NS 100000
+
+/* Mean over `iter` pairs of (time of a run that misses - time of a run that
+ * hits), both with repeat = 1: a mean, not a median, so that costs paid
+ * once in many inserts (an LRU refill) count as they do in traffic.  With
+ * `filler`, the cache is kept full: a filler flow takes the place of the
+ * deleted entry, so the program's inserts have to evict. */
+static double miss_extra(int prog, struct dp *dp, const struct bench_pkt *b,
+			 int iter, uint32_t *filler, const void *fval)
+{
+	int64_t sum = 0;
+	int n = 0;
+
+	for (int k = 0; k < iter; k++) {
+		uint32_t a, c;
+
+		bpf_map_delete_elem(dp->flow_cache_fd, &b->fkey);
+		if (filler) {
+			struct ixdp_flow_key fk;
+
+			filler_key((*filler)++, &fk);
+			bpf_map_update_elem(dp->flow_cache_fd, &fk, fval, BPF_ANY);
+		}
+		run_prog(prog, b->frame, b->len, 1, &a);
+		run_prog(prog, b->frame, b->len, 1, &c);
+		if (a > OUTLIER_NS || c > OUTLIER_NS)
+			continue;
+		sum += (int64_t)a - (int64_t)c;
+		n++;
+	}
+	if (n < iter / 2)
+		die("more than half of the single runs took over %d ns", OUTLIER_NS);
+	return (double)sum / n;
+}
+
+/* Steady state: the median of 5 test runs of repeat/5 repetitions each. */
+static double hit_cost(int prog, const struct bench_pkt *b, int repeat)
+{
+	int64_t v[5];
+	int per = repeat / 5 > 0 ? repeat / 5 : 1;
+
+	for (int k = 0; k < 5; k++) {
+		uint32_t ns;
+
+		run_prog(prog, b->frame, b->len, per, &ns);
+		v[k] = ns;
+	}
+	return median_i64(v, 5);
+}
+
+/*
+ * Hit cost: each packet run `repeat` times (5 test runs, the median)
+ * after a warm-up run: every repetition is answered by the flow cache.
+ *
+ * Miss cost: a test run is timed by the kernel around the program, so one
+ * repetition cannot be made to miss but by changing the packet or the
+ * cache between repetitions.  We delete the packet's flow-cache entry from
+ * userspace and time one run (repeat = 1: a new flow: tuple space search +
+ * cache insert), then time one run of the same packet again (repeat = 1,
+ * a hit).  Both single runs carry the same fixed timer overhead, so their
+ * difference is the extra cost of a miss; ns_per_pkt_miss = the mean of
+ * that difference + the steady-state hit cost.  ns_per_pkt_miss_evict: the
+ * same with the cache full, so that every insert must evict (a flood of
+ * new flows).
+ */
+static void measure(int prog, struct dp *dp, struct bench_pkt *pk, int repeat,
+		    int miss_iter, struct classify_result *res)
+{
+	size_t vsize = (sizeof(struct ixdp_flow_val) + 7) & ~(size_t)7;
+	int ncpu = libbpf_num_possible_cpus();
+	void *vbuf;
+	double hit_sum = 0, extra_sum = 0, extra_nm = 0, hit_nm = 0, evict_sum = 0;
+	double hits[NPKT];
+	uint32_t filler;
+	int nm = 0;
+
+	if (ncpu < 1)
+		ncpu = 1;
+	vbuf = calloc((size_t)ncpu, vsize);
+	if (!vbuf)
+		die("out of memory");
+	for (int i = 0; i < NPKT; i++) {
+		struct bench_pkt *b = &pk[i];
+		double ns, x;
+		uint64_t h0;
+		int rv;
+
+		/* correctness: the dataplane agrees with the reference matcher */
+		rv = run_prog(prog, b->frame, b->len, 1, NULL);
+		if (rv != b->expect)
+			die("packet %d: XDP returned %d, the reference matcher says %d",
+			    i, rv, b->expect);
+		/* our flow key is the dataplane's, and a deleted key misses */
+		if (bpf_map_lookup_elem(dp->flow_cache_fd, &b->fkey, vbuf))
+			die("packet %d: its flow is not in the flow cache", i);
+		if (bpf_map_delete_elem(dp->flow_cache_fd, &b->fkey))
+			die("packet %d: cannot delete its flow: %s", i, strerror(errno));
+		h0 = cache_hits(dp);
+		run_prog(prog, b->frame, b->len, 1, NULL);
+		if (cache_hits(dp) != h0)
+			die("packet %d: a deleted flow was answered by the cache", i);
+		h0 = cache_hits(dp);
+		run_prog(prog, b->frame, b->len, 1, NULL);
+		if (cache_hits(dp) != h0 + 1)
+			die("packet %d: the second run was not a cache hit", i);
+
+		ns = hit_cost(prog, b, repeat);
+		hits[i] = ns;
+		hit_sum += ns;
+
+		x = miss_extra(prog, dp, b, miss_iter, NULL, NULL);
+		extra_sum += x;
+		if (b->nomatch) {
+			nm++;
+			extra_nm += x;
+			hit_nm += ns;
+		}
+	}
+	/* the same misses with a full cache */
+	memset(vbuf, 0, (size_t)ncpu * vsize);
+	filler = fill_flow_cache(dp, vsize, ncpu);
+	for (int i = 0; i < NPKT; i++)
+		evict_sum += hits[i] + miss_extra(prog, dp, &pk[i], miss_iter, &filler, vbuf);
+	res->hit = hit_sum / NPKT;
+	res->miss = res->hit + extra_sum / NPKT;
+	res->miss_nomatch = nm ? (hit_nm + extra_nm) / nm : 0;
+	res->miss_evict = evict_sum / NPKT;
+	free(vbuf);
+}
+
+static void pin_cpu(void)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu < 0 ? 0 : cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static int cmd_classify(int argc, char **argv)
+{
+	size_t sizes[16] = { 10, 100, 1000, 10000 }, nsizes = 4;
+	const char *dir = NULL;
+	char tmp[64];
+	int repeat = 1000000, miss_iter = 2000, floor_fd;
+	struct ipsec_xdp_bpf *skel;
+	struct dp dp;
+	uint32_t floor_ns;
+	double base_hit = 0, base_miss = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--bpffs") && i + 1 < argc) {
+			dir = argv[++i];
+		} else if (!strcmp(argv[i], "--repeat") && i + 1 < argc) {
+			repeat = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--miss-iter") && i + 1 < argc) {
+			miss_iter = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--sizes") && i + 1 < argc) {
+			char *s = argv[++i], *tok;
+
+			nsizes = 0;
+			while ((tok = strsep(&s, ",")) && nsizes < NELEM(sizes))
+				sizes[nsizes++] = strtoul(tok, NULL, 10);
+		} else {
+			die("usage: filters classify [--bpffs DIR] [--repeat R] "
+			    "[--miss-iter M] [--sizes N,N...]");
+		}
+	}
+	if (repeat < 1 || miss_iter < 1 || !nsizes)
+		die("bad arguments");
+	if (!dir) {
+		snprintf(tmp, sizeof(tmp), "/tmp/ixdp-bench.XXXXXX");
+		if (!mkdtemp(tmp))
+			die("mkdtemp: %s", strerror(errno));
+		dir = tmp;
+	}
+	pin_cpu();
+	skel = env_up(dir, &dp);
+	floor_fd = trivial_xdp(XDP_PASS);
+	{
+		static const uint8_t f[FRAME_MIN];
+
+		run_prog(floor_fd, f, sizeof(f), repeat, &floor_ns);
+	}
+	fprintf(stderr, "classify: test_run floor (2-instruction XDP program): %u ns\n",
+		floor_ns);
+
+	for (size_t s = 0; s < nsizes; s++) {
+		struct filter_table t;
+		struct tuplespace ts;
+		struct bench_pkt pk[NPKT];
+		struct classify_result res;
+		char err[512];
+		size_t n = sizes[s];
+		bool ok100, ok2x, mok100, mok2x;
+
+		gen_table(n, &t);
+		memset(&ts, 0, sizeof(ts));
+		if (tuplespace_build(&t, &ts, err, sizeof(err)))
+			die("tuplespace_build (%zu filters): %s", n, err);
+		if (dp_apply_table(&dp, &t, true, err, sizeof(err)))
+			die("dp_apply_table (%zu filters): %s", n, err);
+		make_packets(&t, n, pk);
+		fprintf(stderr, "classify: %zu filters, %u+%u tuples, %zu keys: measuring\n",
+			n, ts.ntuples[0], ts.ntuples[1], ts.nentries);
+		measure(bpf_program__fd(skel->progs.ixdp_xdp_ingress), &dp, pk, repeat,
+			miss_iter, &res);
+		if (s == 0) {
+			base_hit = res.hit;
+			base_miss = res.miss;
+		}
+		ok100 = res.hit < 100;
+		ok2x = res.hit <= 2 * base_hit;
+		mok100 = res.miss < 100;
+		mok2x = res.miss <= 2 * base_miss;
+		printf("{\"bench\":\"classify\",\"filters\":%zu,\"specific_filters\":%zu,"
+		       "\"tuples\":%u,\"tuples_v4\":%u,\"tuples_v6\":%u,\"hash_keys\":%zu,"
+		       "\"packets\":%d,\"packets_nomatch\":%d,\"repeat\":%d,"
+		       "\"ns_per_pkt\":%.1f,\"ns_per_pkt_miss\":%.1f,"
+		       "\"ns_per_pkt_miss_nomatch\":%.1f,\"ns_per_pkt_miss_evict\":%.1f,"
+		       "\"floor_ns\":%u,"
+		       "\"baseline_filters\":%zu,"
+		       "\"target_ok_under_100ns\":%s,\"target_ok_within_2x\":%s,"
+		       "\"miss_target_ok_under_100ns\":%s,\"miss_target_ok_within_2x\":%s,"
+		       "\"target_ok\":%s}\n",
+		       n, t.n, ts.ntuples[0] + ts.ntuples[1], ts.ntuples[0], ts.ntuples[1],
+		       ts.nentries, NPKT, NPKT_NOMATCH, repeat, res.hit, res.miss,
+		       res.miss_nomatch, res.miss_evict, floor_ns, sizes[0],
+		       ok100 ? "true" : "false", ok2x ? "true" : "false",
+		       mok100 ? "true" : "false", mok2x ? "true" : "false",
+		       ok100 && ok2x ? "true" : "false");
+		fflush(stdout);
+		tuplespace_free(&ts);
+		filter_table_free(&t);
+	}
+	close(floor_fd);
+	dp_close(&dp);
+	ipsec_xdp_bpf__destroy(skel);
+	env_cleanup();
+	if (dir == tmp)
+		rmdir(tmp);
+	return 0;
+}
+
+/* ---- the packet-rate benchmark's pieces ------------------------------------------ */
+
+static size_t arg_size(const char *s)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (*end || !v)
+		die("not a number of filters: %s", s);
+	return v;
+}
+
+static int cmd_apply(int argc, char **argv)
+{
+	struct filter_table t;
+	struct dp dp;
+	char err[512];
+
+	if (argc != 3)
+		die("usage: filters apply N ROOT");
+	gen_table(arg_size(argv[1]), &t);
+	if (dp_open(&dp, argv[2], err, sizeof(err)))
+		die("%s", err);
+	if (dp_apply_table(&dp, &t, true, err, sizeof(err)))
+		die("dp_apply_table: %s", err);
+	dp_close(&dp);
+	filter_table_free(&t);
+	return 0;
+}
+
+static void fmt_addr(uint8_t fam, const uint8_t *a, uint8_t plen, char *buf, size_t len)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	inet_ntop(fam == IXDP_FAM_V4 ? AF_INET : AF_INET6, a, s, sizeof(s));
+	if (plen == maxplen(fam))
+		snprintf(buf, len, "%s", s);
+	else
+		snprintf(buf, len, "%s/%u", s, plen);
+}
+
+static void fmt_ports(const struct port_spec *ps, char *buf, size_t len)
+{
+	if (ps->lo == ps->hi)
+		snprintf(buf, len, "%u", ps->lo);
+	else
+		snprintf(buf, len, "%u-%u", ps->lo, ps->hi);
+}
+
+/* The filter's verdict on inbound traffic, as nftables says it. */
+static const char *nft_verdict(const struct specific_filter *f)
+{
+	if (f->action == IXDP_ACT_PERMIT)
+		return "accept";
+	if (f->action == IXDP_ACT_NEGOTIATE && (f->flags & IXDP_F_INPASS))
+		return "accept";
+	return "drop";  /* block; negotiate without an SA refuses plaintext */
+}
+
+struct elem {
+	char *key;
+	size_t order;
+	const char *verdict;
+};
+
+static int cmp_elem(const void *pa, const void *pb)
+{
+	const struct elem *a = pa, *b = pb;
+	int c = strcmp(a->key, b->key);
+
+	return c ? c : (a->order < b->order ? -1 : a->order > b->order);
+}
+
+/*
+ * One shape (dataplane tuple) = one verdict map keyed by the fields the
+ * shape names, tried in weight order; a map is a hash where every field is
+ * exact and an interval map (pipapo) where a prefix or a port range needs
+ * one.  Equal keys: the first filter in enforcement order wins, as in the
+ * dataplane.  A chain per family, chosen by one verdict map on the
+ * protocol.  ESP and AH pass before any filter, as in the dataplane.
+ */
+static void emit_nft(const struct filter_table *t, const char *dev)
+{
+	size_t i = 0, nmaps[2] = { 0, 0 };
+	char *rules[2] = { NULL, NULL };
+	size_t rlen[2] = { 0, 0 };
+	FILE *rf[2];
+
+	rf[0] = open_memstream(&rules[0], &rlen[0]);
+	rf[1] = open_memstream(&rules[1], &rlen[1]);
+	if (!rf[0] || !rf[1])
+		die("out of memory");
+	printf("table netdev ixbench {\n\tcounter seen { }\n");
+	while (i < t->n) {
+		const struct specific_filter *f = &t->v[i];
+		bool v4 = f->fam == IXDP_FAM_V4;
+		const char *ipn = v4 ? "ip" : "ip6", *aty = v4 ? "ipv4_addr" : "ipv6_addr";
+		bool interval = false;
+		size_t j = i, ne = 0;
+		struct elem *el;
+		char sel[256] = "", typ[256] = "";
+		int nf = 0;
+
+		while (j < t->n && specific_filter_same_shape(&t->v[i], &t->v[j]))
+			j++;
+#define FIELD(s, ty) do { \
+		snprintf(sel + strlen(sel), sizeof(sel) - strlen(sel), "%s%s", nf ? " . " : "", s); \
+		snprintf(typ + strlen(typ), sizeof(typ) - strlen(typ), "%s%s", nf ? " . " : "", ty); \
+		nf++; } while (0)
+		char fs[64];
+
+		if (f->src_plen) {
+			snprintf(fs, sizeof(fs), "%s saddr", ipn);
+			FIELD(fs, aty);
+			interval |= f->src_plen != maxplen(f->fam);
+		}
+		if (f->dst_plen) {
+			snprintf(fs, sizeof(fs), "%s daddr", ipn);
+			FIELD(fs, aty);
+			interval |= f->dst_plen != maxplen(f->fam);
+		}
+		if (f->proto_exact)
+			FIELD("meta l4proto", "inet_proto");
+		if (port_kind(&f->sport) != IXDP_PORT_ANY) {
+			FIELD("th sport", "inet_service");
+			interval |= port_kind(&f->sport) == IXDP_PORT_RANGE;
+		}
+		if (port_kind(&f->dport) != IXDP_PORT_ANY) {
+			FIELD("th dport", "inet_service");
+			interval |= port_kind(&f->dport) == IXDP_PORT_RANGE;
+		}
+#undef FIELD
+		if (!nf) {      /* matches every packet of the family */
+			fprintf(rf[f->fam], "\t\t%s\n", nft_verdict(f));
+			i = j;
+			continue;
+		}
+		el = calloc(j - i, sizeof(*el));
+		if (!el)
+			die("out of memory");
+		for (size_t k = i; k < j; k++) {
+			const struct specific_filter *g = &t->v[k];
+			char key[256] = "", part[80];
+			size_t kl = 0;
+
+			if (g->src_plen) {
+				fmt_addr(g->fam, g->src, g->src_plen, part, sizeof(part));
+				kl += (size_t)snprintf(key + kl, sizeof(key) - kl, "%s", part);
+			}
+			if (g->dst_plen) {
+				fmt_addr(g->fam, g->dst, g->dst_plen, part, sizeof(part));
+				kl += (size_t)snprintf(key + kl, sizeof(key) - kl, "%s%s",
+						       kl ? " . " : "", part);
+			}
+			if (g->proto_exact)
+				kl += (size_t)snprintf(key + kl, sizeof(key) - kl, "%s%u",
+						       kl ? " . " : "", g->proto);
+			if (port_kind(&g->sport) != IXDP_PORT_ANY) {
+				fmt_ports(&g->sport, part, sizeof(part));
+				kl += (size_t)snprintf(key + kl, sizeof(key) - kl, "%s%s",
+						       kl ? " . " : "", part);
+			}
+			if (port_kind(&g->dport) != IXDP_PORT_ANY) {
+				fmt_ports(&g->dport, part, sizeof(part));
+				kl += (size_t)snprintf(key + kl, sizeof(key) - kl, "%s%s",
+						       kl ? " . " : "", part);
+			}
+			el[ne].key = strdup(key);
+			el[ne].order = k;
+			el[ne].verdict = nft_verdict(g);
+			if (!el[ne].key)
+				die("out of memory");
+			ne++;
+		}
+		qsort(el, ne, sizeof(*el), cmp_elem);
+		printf("\tmap %s_%zu {\n\t\ttype %s : verdict\n", v4 ? "v4" : "v6",
+		       nmaps[f->fam], typ);
+		if (interval)
+			printf("\t\tflags interval\n");
+		printf("\t\telements = {");
+		for (size_t k = 0, out = 0; k < ne; k++) {
+			if (k && !strcmp(el[k].key, el[k - 1].key))
+				continue;       /* an earlier filter owns this key */
+			printf("%s\n\t\t\t%s : %s", out++ ? "," : "", el[k].key,
+			       el[k].verdict);
+		}
+		printf("\n\t\t}\n\t}\n");
+		fprintf(rf[f->fam], "\t\t%s vmap @%s_%zu\n", sel, v4 ? "v4" : "v6",
+			nmaps[f->fam]);
+		nmaps[f->fam]++;
+		for (size_t k = 0; k < ne; k++)
+			free(el[k].key);
+		free(el);
+		i = j;
+	}
+	fclose(rf[0]);
+	fclose(rf[1]);
+	printf("\tchain v4 {\n%s\t}\n", rules[0]);
+	printf("\tchain v6 {\n%s\t}\n", rules[1]);
+	printf("\tchain ingress {\n"
+	       "\t\ttype filter hook ingress device \"%s\" priority 0; policy accept;\n"
+	       "\t\tcounter name \"seen\"\n"
+	       "\t\tmeta l4proto { esp, ah } accept\n"
+	       "\t\tmeta protocol vmap { ip : jump v4, ip6 : jump v6 }\n"
+	       "\t}\n}\n", dev);
+	free(rules[0]);
+	free(rules[1]);
+}
+
+static int cmd_nft(int argc, char **argv)
+{
+	struct filter_table t;
+
+	if (argc != 3)
+		die("usage: filters nft N DEV");
+	gen_table(arg_size(argv[1]), &t);
+	emit_nft(&t, argv[2]);
+	filter_table_free(&t);
+	return 0;
+}
+
+static void parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned m[6];
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6)
+		die("not a MAC address: %s", s);
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)m[i];
+}
+
+#define PROBE_FILTERS 8
+
+/*
+ * Probe traffic for the packet-rate benchmark: PROBE_FILTERS block filters
+ * spread evenly over the enforcement order (so both early and late shapes
+ * are hit), 6 of them IPv4 and 2 IPv6 where the policy has them, each with
+ * per_filter flows that differ in the source port (the filters chosen leave
+ * the source port free).  Every frame is dropped by a block filter, in the
+ * dataplane and in nftables.
+ */
+static int cmd_frames(int argc, char **argv)
+{
+	struct filter_table t;
+	uint8_t smac[6], dmac[6], frame[FRAME_MAX];
+	static size_t cand[2][IXDP_MAX_FILTERS];
+	size_t ncand[2] = { 0, 0 }, per = 4;
+	size_t pick[PROBE_FILTERS], npick = 0;
+	struct rng r;
+	uint16_t id = 0;
+
+	if (argc != 4 && !(argc == 6 && !strcmp(argv[4], "--per-filter")))
+		die("usage: filters frames N SRCMAC DSTMAC [--per-filter K]");
+	if (argc == 6)
+		per = strtoul(argv[5], NULL, 10);
+	if (!per || per > 60000)
+		die("--per-filter: 1..60000");
+	gen_table(arg_size(argv[1]), &t);
+	parse_mac(argv[2], smac);
+	parse_mac(argv[3], dmac);
+	rng_seed(&r, t.n * 31 + 5);
+	for (size_t i = 0; i < t.n && i < IXDP_MAX_FILTERS; i++) {
+		const struct specific_filter *f = &t.v[i];
+
+		if (f->action != IXDP_ACT_BLOCK || (f->flags & IXDP_F_EXEMPTION) ||
+		    port_kind(&f->sport) != IXDP_PORT_ANY)
+			continue;
+		if (f->proto_exact && !proto_has_ports(f->proto))
+			continue;       /* ICMP: the flow key has no ports to vary */
+		cand[f->fam][ncand[f->fam]++] = i;
+	}
+	for (int fam = 0; fam < 2; fam++) {
+		size_t want = fam == IXDP_FAM_V4 ? PROBE_FILTERS * 3 / 4 : PROBE_FILTERS / 4;
+
+		if (fam == IXDP_FAM_V6 && ncand[1] < want)
+			want = ncand[1];
+		if (fam == IXDP_FAM_V4 && ncand[1] < PROBE_FILTERS / 4)
+			want = PROBE_FILTERS - ncand[1];
+		if (want > ncand[fam])
+			want = ncand[fam];
+		for (size_t k = 0; k < want; k++)
+			pick[npick++] = cand[fam][(2 * k + 1) * ncand[fam] / (2 * want)];
+	}
+	if (!npick)
+		die("policy %s has no block filter to probe", argv[1]);
+	for (size_t k = 0; k < npick; k++) {
+		const struct specific_filter *f = &t.v[pick[k]];
+		struct pkt_tuple base, p;
+		long idx;
+		int tries = 0;
+
+		/* a packet whose first matching filter drops it */
+		do {
+			packet_for(&r, f, &base);
+			if (!proto_has_ports(base.proto)) {
+				base.proto = IPPROTO_UDP;
+				base.sport = 40000;
+				base.dport = 9;
+			}
+		} while (expected_xdp(&t, &base, &idx) != XDP_DROP && ++tries < 100);
+		if (tries == 100)
+			die("no dropped packet for filter %zu", pick[k]);
+		fprintf(stderr, "frames: probe %zu: filter %zu of %zu (%s, weight %#x)\n",
+			k, (size_t)idx, t.n, f->fam == IXDP_FAM_V4 ? "IPv4" : "IPv6",
+			t.v[idx].weight);
+		for (size_t q = 0; q < per; q++) {
+			size_t len;
+
+			p = base;
+			p.sport = (uint16_t)(1024 + (base.sport - 1024 + q * 1) % 64512);
+			if (expected_xdp(&t, &p, NULL) != XDP_DROP)
+				continue;       /* a heavier filter claims this port */
+			len = build_frame(&p, dmac, smac, id++, frame);
+			for (size_t b = 0; b < len; b++)
+				printf("%02x", frame[b]);
+			putchar('\n');
+		}
+	}
+	filter_table_free(&t);
+	return 0;
+}
+
+static int ifindex_of(const char *name)
+{
+	int i = (int)if_nametoindex(name);
+
+	if (!i)
+		die("no interface %s", name);
+	return i;
+}
+
+static int cmd_xdp_drop(int argc, char **argv)
+{
+	int fd;
+
+	if (argc != 2)
+		die("usage: filters xdp-drop IFNAME");
+	fd = trivial_xdp(XDP_DROP);
+	if (bpf_xdp_attach(ifindex_of(argv[1]), fd, XDP_FLAGS_DRV_MODE, NULL))
+		die("cannot attach XDP to %s: %s", argv[1], strerror(errno));
+	return 0;   /* the interface keeps the program */
+}
+
+static int cmd_xdp_off(int argc, char **argv)
+{
+	if (argc != 2)
+		die("usage: filters xdp-off IFNAME");
+	bpf_xdp_detach(ifindex_of(argv[1]), XDP_FLAGS_DRV_MODE, NULL);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{ "classify", cmd_classify }, { "apply", cmd_apply },
+		{ "nft", cmd_nft }, { "frames", cmd_frames },
+		{ "xdp-drop", cmd_xdp_drop }, { "xdp-off", cmd_xdp_off },
+	};
+
+	if (argc >= 2)
+		for (size_t i = 0; i < NELEM(cmds); i++)
+			if (!strcmp(argv[1], cmds[i].name))
+				return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "usage: filters classify|apply|nft|frames|xdp-drop|xdp-off ...\n"
+		"(see the head of tests/bench/filters.c)\n");
+	return 2;
+}

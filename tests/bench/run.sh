@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh - the benchmarks of `make bench`: JSON lines on stdout,
+# progress and diagnostics on stderr.  See tests/bench/README.md.
+#
+#  1. classify: the XDP program under bpf_prog_test_run_opts() with
+#     generated policies of 10, 100, 1000, 10000 filters (build/bench/filters).
+#  2. filter_pps: real packets through a veth pair between two namespaces,
+#     the same rule set enforced by ipsec-xdp (XDP, native mode) and by
+#     nftables (netdev family, ingress hook of the same veth), one after the
+#     other in this one run; traffic from build/bench/pktgen.
+#
+# Knobs (environment): BENCH_SECS (measured interval, 2), BENCH_WARMUP (1),
+# BENCH_ROUNDS (3: every packet-rate measurement is repeated, medians kept),
+# BENCH_REPEAT (test_run repetitions, 1000000), BENCH_MISS_ITER (2000),
+# BENCH_SIZES (classify, "10,100,1000,10000"), BENCH_RULES ("10 1000 10000"),
+# BENCH_CHURN_RULES (1000; empty: skip the new-flow-per-packet run),
+# BENCH_ONLY (classify | pps).
+#
+# Everything it creates (namespaces, veth pair, bpffs mount, nftables
+# tables inside the namespaces, temp files) is removed on exit, also on
+# SIGINT / SIGTERM.
+set -u
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+B=${B:-$TOP/build}
+IXDP=$B/ipsec-xdp
+FB=$B/bench/filters
+PG=$B/bench/pktgen
+SECS=${BENCH_SECS:-2}
+WARM=${BENCH_WARMUP:-1}
+REPEAT=${BENCH_REPEAT:-1000000}
+MISS_ITER=${BENCH_MISS_ITER:-2000}
+SIZES=${BENCH_SIZES:-10,100,1000,10000}
+RULES=${BENCH_RULES:-10 1000 10000}
+CHURN_RULES=${BENCH_CHURN_RULES-1000}
+ONLY=${BENCH_ONLY:-}
+ROUNDS=${BENCH_ROUNDS:-3}
+REPORT=$TOP/tests/bench/report.py
+FLOWS_PER_FILTER=8          # 8 probe filters x 8 source ports = 64 flows
+CHURN_PER_FILTER=16384      # 8 x 16384 = 131072 flows: more than the flow cache
+
+log() { echo "bench: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "needs root (BPF, namespaces, nftables)"
+for f in "$IXDP" "$FB" "$PG"; do
+	[ -x "$f" ] || die "build first: $f is missing (make bench builds it)"
+done
+command -v nft >/dev/null || die "nft is missing (apt-get install nftables)"
+command -v python3 >/dev/null || die "python3 is missing"
+
+T=$(mktemp -d /tmp/ixdp-bench.XXXXXX)
+NS_S=ixbs$$ NS_R=ixbr$$ IF_S=vbs$$ IF_R=vbr$$
+PG_PID=
+MOUNTED=0
+NCPU=$(nproc)
+GEN_CPU=$((NCPU - 1))       # the generator's CPU; veth delivery runs there too
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM HUP
+	if [ -n "$PG_PID" ]; then
+		kill "$PG_PID" 2>/dev/null
+		wait "$PG_PID" 2>/dev/null
+	fi
+	if ip netns list 2>/dev/null | grep -qw "$NS_R"; then
+		ixr unload >/dev/null 2>&1
+		ip netns exec "$NS_R" nft delete table netdev ixbench 2>/dev/null
+	fi
+	# deleting a namespace removes its veth end (so the pair), its XDP
+	# programs and its nftables tables
+	ip netns del "$NS_S" 2>/dev/null
+	ip netns del "$NS_R" 2>/dev/null
+	[ "$MOUNTED" = 1 ] && umount -l "$T/bpffs" 2>/dev/null
+	rm -rf "$T"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+mkdir -p "$T/bpffs" "$T/conf"
+mount -t bpf bpf "$T/bpffs" || die "cannot mount a bpffs on $T/bpffs"
+MOUNTED=1
+
+# ipsec-xdp in the receiving namespace, with private state
+ixr() {
+	ip netns exec "$NS_R" env IPSEC_XDP_CONFDIR="$T/conf" \
+		IPSEC_XDP_BPFFS="$T/bpffs/pps" "$IXDP" "$@"
+}
+
+# ---- 1. classify --------------------------------------------------------------
+if [ "$ONLY" != pps ]; then
+	log "classify: bpf_prog_test_run_opts, repeat $REPEAT, sizes $SIZES"
+	"$FB" classify --bpffs "$T/bpffs/classify" --repeat "$REPEAT" \
+		--miss-iter "$MISS_ITER" --sizes "$SIZES" || die "classify failed"
+fi
+[ "$ONLY" = classify ] && exit 0
+
+# ---- 2. filter_pps ------------------------------------------------------------
+ip netns add "$NS_S" || die "ip netns add"
+ip netns add "$NS_R" || die "ip netns add"
+ip link add "$IF_S" netns "$NS_S" type veth peer name "$IF_R" netns "$NS_R" ||
+	die "cannot create a veth pair"
+for ns in "$NS_S" "$NS_R"; do
+	ip -n "$ns" link set lo up
+	# no IPv6 autoconfiguration chatter on the wire being measured
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1 2>/dev/null
+done
+ip -n "$NS_S" link set "$IF_S" up
+ip -n "$NS_R" link set "$IF_R" up
+ip -n "$NS_R" addr add 10.99.0.2/24 dev "$IF_R"
+ip -n "$NS_S" addr add 10.99.0.1/24 dev "$IF_S"
+MAC_S=$(ip netns exec "$NS_S" cat "/sys/class/net/$IF_S/address")
+MAC_R=$(ip netns exec "$NS_R" cat "/sys/class/net/$IF_R/address")
+
+for n in $RULES $CHURN_RULES; do
+	[ -f "$T/frames.$n" ] && continue
+	"$FB" frames "$n" "$MAC_S" "$MAC_R" --per-filter "$FLOWS_PER_FILTER" \
+		>"$T/frames.$n" 2>"$T/frames.$n.log" || die "filters frames $n failed"
+done
+if [ -n "$CHURN_RULES" ]; then
+	"$FB" frames "$CHURN_RULES" "$MAC_S" "$MAC_R" --per-filter "$CHURN_PER_FILTER" \
+		>"$T/churn.$CHURN_RULES" 2>/dev/null || die "filters frames (churn) failed"
+fi
+# the baselines send the probes of 1000 rules (or of the first size)
+BASE_N=1000
+case " $RULES " in *" 1000 "*) ;; *) BASE_N=${RULES%% *} ;; esac
+BASE_FRAMES=$T/frames.$BASE_N
+
+# CPU time (ns) of the generator's threads and of the ksoftirqd of its CPU:
+# veth delivers in softirq context on the sending CPU, so this is the
+# whole cost of a packet (send, veth, hook, filter), whatever else the
+# machine runs at the same time.
+KSOFTIRQD=$(pgrep -x "ksoftirqd/$GEN_CPU" | head -n 1)
+cpu_ns() {
+	local s=0 f a
+	for f in /proc/"$PG_PID"/task/*/schedstat ${KSOFTIRQD:+/proc/$KSOFTIRQD/schedstat}; do
+		read -r a _ <"$f" 2>/dev/null && s=$((s + a))
+	done
+	echo "$s"
+}
+
+# sample HOOK: "time_ns rx_packets cpu_ns hook_packets cache_hits ip_receives"
+sample() {
+	local hook=$1 t0 t1 rx cpu hk=0 ch=0 ipr
+	t0=$(date +%s%N)
+	rx=$(ip -n "$NS_R" -s link show dev "$IF_R" |
+		awk '/RX:/ { getline; print $2; exit }')
+	cpu=$(cpu_ns)
+	t1=$(date +%s%N)
+	case $hook in
+	xdp)
+		read -r hk ch < <(ixr -j show stats | python3 -c \
+			'import json,sys; p=json.load(sys.stdin)["packets"]; print(p["in"], p["cache_hit"])')
+		;;
+	nft)
+		hk=$(ip netns exec "$NS_R" nft -j list counter netdev ixbench seen | python3 -c \
+			'import json,sys
+for o in json.load(sys.stdin)["nftables"]:
+    if "counter" in o: print(o["counter"]["packets"])')
+		;;
+	esac
+	ipr=$(ip netns exec "$NS_R" awk '
+		/^Ip: / && $3 ~ /^[0-9]+$/ { s += $3 }
+		/^Ip6InReceives/ { s += $2 }
+		END { print s + 0 }' /proc/net/snmp /proc/net/snmp6 2>/dev/null)
+	echo "$(((t0 + t1) / 2)) $rx $cpu ${hk:-0} ${ch:-0} ${ipr:-0}"
+}
+
+# measure IMPL RULES FRAMES HOOK: one raw record (JSON) into $T/raw.jsonl
+measure() {
+	local impl=$1 rules=$2 frames=$3 hook=$4 flows a b
+	flows=$(wc -l <"$frames")
+	# a little ahead of the other processes of a shared machine
+	ip netns exec "$NS_S" nice -n -5 "$PG" -i "$IF_S" -f "$frames" -d 600 \
+		-c "$GEN_CPU" -t 1 >"$T/pg.out" 2>"$T/pg.err" &
+	PG_PID=$!
+	sleep "$WARM"
+	a=$(sample "$hook")
+	sleep "$SECS"
+	b=$(sample "$hook")
+	kill -TERM "$PG_PID" 2>/dev/null
+	wait "$PG_PID"
+	PG_PID=
+	[ -s "$T/pg.out" ] || { cat "$T/pg.err" >&2; die "pktgen failed"; }
+	printf '{"round":%d,"impl":"%s","rules":%d,"flows":%d,"hook":"%s","a":"%s","b":"%s","gen":%s}\n' \
+		"$round" "$impl" "$rules" "$flows" "$hook" "$a" "$b" "$(cat "$T/pg.out")" >>"$T/raw.jsonl"
+	python3 "$REPORT" --last "$T/raw.jsonl" >&2
+}
+
+nft_load() { # RULES
+	"$FB" nft "$1" "$IF_R" >"$T/rules.nft" || die "filters nft $1 failed"
+	ip netns exec "$NS_R" nft -f "$T/rules.nft" || die "nft -f (rules $1) failed"
+}
+nft_unload() { ip netns exec "$NS_R" nft delete table netdev ixbench; }
+
+ixdp_attach() { ixr load "$IF_R" >/dev/null || die "ipsec-xdp load $IF_R failed"; }
+ixdp_detach() { ixr unload "$IF_R" >/dev/null || die "ipsec-xdp unload $IF_R failed"; }
+ixdp_apply() { # RULES
+	ip netns exec "$NS_R" "$FB" apply "$1" "$T/bpffs/pps" || die "filters apply $1 failed"
+}
+
+cat >"$T/drop.nft" <<EOF
+table netdev ixbench {
+	counter seen { }
+	chain ingress {
+		type filter hook ingress device "$IF_R" priority 0; policy accept;
+		counter name "seen" drop
+	}
+}
+EOF
+
+# one pair: ipsec-xdp, then nftables, same rules and frames
+pair() { # RULES FRAMES WHAT
+	log "round $round: rules $1$3: ipsec-xdp"
+	ixdp_attach
+	ixdp_apply "$1"
+	measure ipsec-xdp "$1" "$2" xdp
+	ixdp_detach
+	log "round $round: rules $1$3: nftables"
+	nft_load "$1"
+	measure nftables "$1" "$2" nft
+	nft_unload
+}
+
+log "filter_pps: veth $IF_S ($NS_S) -> $IF_R ($NS_R), generator on CPU $GEN_CPU," \
+	"${SECS}s per measurement, $ROUNDS rounds"
+for round in $(seq 1 "$ROUNDS"); do
+	# baselines: the cheapest drop at each hook = generator + veth + hook
+	log "round $round: baseline: a 2-instruction XDP_DROP program"
+	ip netns exec "$NS_R" "$FB" xdp-drop "$IF_R" || die "cannot attach XDP_DROP"
+	measure xdp-drop-only 0 "$BASE_FRAMES" none
+	ip netns exec "$NS_R" "$FB" xdp-off "$IF_R"
+	log "round $round: baseline: nftables ingress chain with one drop rule"
+	ip netns exec "$NS_R" nft -f "$T/drop.nft" || die "nft -f (drop only) failed"
+	measure nftables-drop-only 0 "$BASE_FRAMES" nft
+	nft_unload
+	for n in $RULES; do
+		pair "$n" "$T/frames.$n" ""
+	done
+	if [ -n "$CHURN_RULES" ]; then
+		pair "$CHURN_RULES" "$T/churn.$CHURN_RULES" " (a new flow almost every packet)"
+	fi
+done
+
+# the medians over the rounds, and the ratios
+python3 "$REPORT" --summary "$T/raw.jsonl" --base-flows "$(wc -l <"$BASE_FRAMES")" ||
+	die "report failed"
+exit 0
