@@ -39,6 +39,8 @@ int cmd_policy(struct ctx *c, int argc, char **argv);
 int cmd_show(struct ctx *c, int argc, char **argv);
 int cmd_match(struct ctx *c, int argc, char **argv);
 int cmd_set(struct ctx *c, int argc, char **argv);
+int cmd_sa(struct ctx *c, int argc, char **argv);       /* cmd_sa.c */
+int cmd_show_ike(struct ctx *c, int argc, char **argv); /* show sa | ikestats */
 
 /* Errors go to stderr as "ipsec-xdp: ..." and return the exit code. */
 int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -32,13 +32,15 @@ static const struct command commands[] = {
 	  "                nothing (the policy in force stays in force)\n"
 	  "  show          the assigned policy: rules, filter lists and actions\n"
 	  "  unassign      forget the assigned policy; the boot mode rules again\n" },
-	{ "show", cmd_show, "show filters [--specific] | stats | config | all",
+	{ "show", cmd_show, "show filters [--specific] | stats | config | all | sa | ikestats",
 	  "  filters             the filters as configured in the assigned policy\n"
 	  "  filters --specific  the expanded, weighted list the dataplane enforces,\n"
 	  "                      in the order it is tried, with packet counters\n"
 	  "  stats               packet counters by path and drop counters by reason\n"
 	  "  config              boot mode, boot exemptions, ipsecexempt, ...\n"
-	  "  all                 all of the above\n" },
+	  "  all                 all of the above\n"
+	  "  sa                  the IKE SAs of ipsec-xdpd (and their CHILD SAs)\n"
+	  "  ikestats            IKE statistics: negotiations, failures, drops\n" },
 	{ "match", cmd_match, "match SRC DST PROTO [SPORT DPORT] [--in|--out]",
 	  "Tell which filter a packet hits and why: the winning filter, its weight,\n"
 	  "and the other filters that match it but weigh less. PROTO is a name\n"
@@ -56,6 +58,15 @@ static const struct command commands[] = {
 	  "  ipsecexempt 0|1|2|3        default exemptions (3: IKE only, the default)\n"
 	  "  ikelogging 0|1|2           IKE log level for ipsec-xdpd\n"
 	  "  strongcrlcheck 0|1|2       CRL checking: off, weak, strong\n" },
+	{ "sa", cmd_sa, "sa initiate PEER | delete PEER|SPI | show",
+	  "Ask the IKE daemon ipsec-xdpd (through its control socket in\n"
+	  "$IPSEC_XDP_RUNDIR, default /run/ipsec-xdp):\n"
+	  "  initiate PEER   negotiate an IKE SA with PEER (an address) and wait\n"
+	  "                  for the outcome; the rule whose filters name PEER\n"
+	  "                  gives the pre-shared key and proposals\n"
+	  "  delete PEER|SPI delete the IKE SA(s) with PEER, or the one with that\n"
+	  "                  SPI (16 hex digits), telling the peer\n"
+	  "  show            the same as `show sa`\n" },
 };
 
 const struct command *find_command(const char *name)

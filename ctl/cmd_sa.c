@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cmd_sa.c - the IKE side of the command, through the daemon's control
+ * socket (include/ixdp_control.h):
+ *
+ *   ipsec-xdp show sa           IKE SAs (and CHILD SAs) of ipsec-xdpd
+ *   ipsec-xdp show ikestats     the IKE statistics
+ *   ipsec-xdp sa initiate PEER  negotiate an IKE SA with PEER, wait for it
+ *   ipsec-xdp sa delete PEER|SPI
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "ixdp_control.h"
+
+#define REPLY_MAX        (64u << 20)
+#define TIMEOUT_S        10
+#define INITIATE_TIMEOUT_S 60	/* the daemon gives up after about 16 s */
+
+/* ---- the control socket ------------------------------------------------------ */
+
+static const char *rundir(void)
+{
+	const char *r = getenv("IPSEC_XDP_RUNDIR");
+
+	return r && *r ? r : IXDP_RUNDIR_DEFAULT;
+}
+
+static int connect_daemon(int *fd_out)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	int fd;
+
+	if ((size_t)snprintf(un.sun_path, sizeof(un.sun_path), "%s/%s",
+			     rundir(), IXDP_CONTROL_SOCKET) >= sizeof(un.sun_path))
+		return fail(EXIT_FAIL, "run directory path too long: %s", rundir());
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail(EXIT_FAIL, "socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&un, sizeof(un)) == 0) {
+		*fd_out = fd;
+		return EXIT_OK;
+	}
+	close(fd);
+	if (errno == ENOENT || errno == ECONNREFUSED || errno == ENOTDIR)
+		return fail(EXIT_FAIL, "ipsec-xdpd is not running (no control "
+			    "socket %s)", un.sun_path);
+	if (errno == EACCES || errno == EPERM)
+		return fail(EXIT_FAIL, "%s: permission denied (root only)",
+			    un.sun_path);
+	return fail(EXIT_FAIL, "%s: %s", un.sun_path, strerror(errno));
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* One line, without the newline, into a malloc'd string. */
+static int read_line(int fd, char **out)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return -1;
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 == cap) {
+			char *b = cap >= REPLY_MAX ? NULL : realloc(buf, cap * 2);
+
+			if (!b) {
+				free(buf);
+				return -1;
+			}
+			buf = b;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (memchr(buf + len - (size_t)n, '\n', (size_t)n))
+			break;
+	}
+	buf[len] = '\0';
+	if (!strchr(buf, '\n')) {
+		free(buf);
+		return -1;
+	}
+	*strchr(buf, '\n') = '\0';
+	*out = buf;
+	return 0;
+}
+
+/* Send req (released), read the reply.  An {"ok":false} reply is an
+ * error printed here. */
+static int ask(struct json_object *req, int timeout_s,
+	       struct json_object **reply)
+{
+	struct timeval tv = { timeout_s, 0 };
+	const char *text = json_object_to_json_string_ext(req,
+						JSON_C_TO_STRING_PLAIN);
+	struct json_object *ok, *err;
+	char *line = NULL;
+	int fd = -1, rc;
+
+	rc = connect_daemon(&fd);
+	if (rc != EXIT_OK) {
+		json_object_put(req);
+		return rc;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (write_all(fd, text, strlen(text)) || write_all(fd, "\n", 1))
+		rc = fail(EXIT_FAIL, "cannot talk to ipsec-xdpd: %s",
+			  strerror(errno));
+	else if (read_line(fd, &line))
+		rc = fail(EXIT_FAIL, "no answer from ipsec-xdpd%s",
+			  errno == EAGAIN ? " (timed out)" : "");
+	close(fd);
+	json_object_put(req);
+	if (rc != EXIT_OK)
+		return rc;
+	*reply = json_tokener_parse(line);
+	free(line);
+	if (!*reply || !json_object_is_type(*reply, json_type_object))
+		return fail(EXIT_FAIL, "ipsec-xdpd answered something that is "
+			    "not a JSON object");
+	if (!json_object_object_get_ex(*reply, "ok", &ok) ||
+	    !json_object_get_boolean(ok)) {
+		json_object_object_get_ex(*reply, "error", &err);
+		rc = fail(EXIT_FAIL, "%s", err ? json_object_get_string(err)
+						: "ipsec-xdpd refused");
+		json_object_put(*reply);
+		return rc;
+	}
+	json_object_object_del(*reply, "ok");
+	return EXIT_OK;
+}
+
+static struct json_object *request(const char *cmd)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "cmd", json_object_new_string(cmd));
+	return o;
+}
+
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v)
+						    : "";
+}
+
+static int64_t jint(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v)
+						    : 0;
+}
+
+static bool jbool(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) &&
+	       json_object_get_boolean(v);
+}
+
+/* ---- show sa ------------------------------------------------------------------ */
+
+static void print_ike_sa(struct json_object *sa)
+{
+	const char *integ = jstr(sa, "integ");
+
+	printf("  %s[%" PRId64 "]  %s  %s  rule %s (psk %s)\n", jstr(sa, "peer"),
+	       jint(sa, "peer_port"), jstr(sa, "state"), jstr(sa, "role"),
+	       jstr(sa, "rule"), jstr(sa, "psk_id"));
+	printf("      spi %s:%s", jstr(sa, "ispi"), jstr(sa, "rspi"));
+	if (*jstr(sa, "encr"))
+		printf("  %s/%" PRId64 "%s%s %s %s", jstr(sa, "encr"),
+		       jint(sa, "key_bits"), *integ ? " " : "", integ,
+		       jstr(sa, "prf"), jstr(sa, "dh"));
+	printf("\n      local %s[%" PRId64 "]", jstr(sa, "local"),
+	       jint(sa, "local_port"));
+	if (*jstr(sa, "local_id"))
+		printf(" id %s", jstr(sa, "local_id"));
+	if (*jstr(sa, "peer_id"))
+		printf("  peer id %s", jstr(sa, "peer_id"));
+	printf("\n      age %" PRId64 " s  lifetime %" PRId64 " s%s%s\n",
+	       jint(sa, "age_s"), jint(sa, "lifetime_s"),
+	       jbool(sa, "nat_t") ? "  NAT-T" : "",
+	       jbool(sa, "childless") ? "  childless" : "");
+}
+
+static int show_sa(struct ctx *c)
+{
+	struct json_object *reply, *list, *child;
+	size_t i, n;
+	int rc = ask(request("show-sa"), TIMEOUT_S, &reply);
+
+	if (rc != EXIT_OK)
+		return rc;
+	if (c->json) {
+		print_json(reply);
+		return EXIT_OK;
+	}
+	if (!json_object_object_get_ex(reply, "ike_sas", &list) ||
+	    !json_object_is_type(list, json_type_array)) {
+		json_object_put(reply);
+		return fail(EXIT_FAIL, "ipsec-xdpd answered without \"ike_sas\"");
+	}
+	n = json_object_array_length(list);
+	printf("IKE SAs: %zu\n", n);
+	for (i = 0; i < n; i++)
+		print_ike_sa(json_object_array_get_idx(list, i));
+	if (json_object_object_get_ex(reply, "child_sas", &child) &&
+	    json_object_is_type(child, json_type_array))
+		printf("CHILD SAs: %zu\n", json_object_array_length(child));
+	json_object_put(reply);
+	return EXIT_OK;
+}
+
+/* ---- show ikestats --------------------------------------------------------------- */
+
+static int show_ikestats(struct ctx *c)
+{
+	struct json_object *reply, *stats;
+	int rc = ask(request("stats"), TIMEOUT_S, &reply);
+
+	if (rc != EXIT_OK)
+		return rc;
+	if (c->json) {
+		print_json(reply);
+		return EXIT_OK;
+	}
+	if (!json_object_object_get_ex(reply, "stats", &stats) ||
+	    !json_object_is_type(stats, json_type_object)) {
+		json_object_put(reply);
+		return fail(EXIT_FAIL, "ipsec-xdpd answered without \"stats\"");
+	}
+	printf("IKE statistics\n");
+	json_object_object_foreach(stats, key, val)
+		printf("  %-32s %" PRId64 "\n", key, json_object_get_int64(val));
+	json_object_put(reply);
+	return EXIT_OK;
+}
+
+int cmd_show_ike(struct ctx *c, int argc, char **argv)
+{
+	if (argc == 1 && !strcmp(argv[0], "sa"))
+		return show_sa(c);
+	if (argc == 1 && !strcmp(argv[0], "ikestats"))
+		return show_ikestats(c);
+	return fail(EXIT_USAGE, "usage: ipsec-xdp show sa | ikestats");
+}
+
+/* ---- sa initiate / delete ----------------------------------------------------------- */
+
+static bool is_address(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static bool is_spi(const char *s)
+{
+	size_t n = 0;
+
+	if (!strncmp(s, "0x", 2) || !strncmp(s, "0X", 2))
+		s += 2;
+	for (; s[n] && s[n] != ':'; n++)
+		if (!strchr("0123456789abcdefABCDEF", s[n]))
+			return false;
+	return n > 0 && n <= 16;
+}
+
+static int sa_initiate(struct ctx *c, const char *peer)
+{
+	struct json_object *req = request("initiate"), *reply;
+	int rc;
+
+	if (!is_address(peer)) {
+		json_object_put(req);
+		return fail(EXIT_USAGE, "'%s' is not an IPv4 or IPv6 address",
+			    peer);
+	}
+	json_object_object_add(req, "peer", json_object_new_string(peer));
+	rc = ask(req, INITIATE_TIMEOUT_S, &reply);
+	if (rc != EXIT_OK)
+		return rc;
+	if (c->json) {
+		json_object_object_add(reply, "peer",
+				       json_object_new_string(peer));
+		print_json(reply);
+		return EXIT_OK;
+	}
+	printf("IKE SA with %s %s: %s\n", peer, jbool(reply, "existing")
+	       ? "already established" : "established", jstr(reply, "ike_sa"));
+	json_object_put(reply);
+	return EXIT_OK;
+}
+
+static int sa_delete(struct ctx *c, const char *what)
+{
+	struct json_object *req = request("sa-delete"), *reply;
+	int64_t n;
+	int rc;
+
+	if (is_address(what)) {
+		json_object_object_add(req, "peer", json_object_new_string(what));
+	} else if (is_spi(what)) {
+		json_object_object_add(req, "ike_sa", json_object_new_string(what));
+	} else {
+		json_object_put(req);
+		return fail(EXIT_USAGE, "'%s' is neither an address nor an "
+			    "IKE SPI (16 hex digits)", what);
+	}
+	rc = ask(req, TIMEOUT_S, &reply);
+	if (rc != EXIT_OK)
+		return rc;
+	n = jint(reply, "deleted");
+	if (c->json) {
+		print_json(reply);
+		return n ? EXIT_OK : EXIT_FAIL;
+	}
+	json_object_put(reply);
+	if (!n)
+		return fail(EXIT_FAIL, "no IKE SA matches %s", what);
+	printf("deleting %" PRId64 " IKE SA%s\n", n, n == 1 ? "" : "s");
+	return EXIT_OK;
+}
+
+int cmd_sa(struct ctx *c, int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "initiate"))
+		return sa_initiate(c, argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "delete"))
+		return sa_delete(c, argv[2]);
+	if (argc == 2 && !strcmp(argv[1], "show"))
+		return show_sa(c);
+	return fail(EXIT_USAGE, "usage: ipsec-xdp sa initiate PEER | delete "
+		    "PEER|SPI | show");
+}

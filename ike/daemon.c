@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * daemon.c - the daemon's state without its event loop: defaults, loading
+ * the configuration, policy and secrets, shutting the IKE SAs, timers and
+ * addresses.  main.c adds the loop, net.c and control.c.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bootconf.h"
+#include "ikelog.h"
+#include "ikesa.h"
+#include "ixdp_control.h"
+#include "secrets.h"
+
+void ike_tunables_default(struct ike_tunables *t)
+{
+	t->retransmit_base_ms = 500;
+	t->retransmit_tries = 5;
+	t->half_open_timeout_s = 30;
+	t->liveness_s = 60;
+	t->linger_ms = 10000;
+	t->half_open_per_addr = 35;
+	t->half_open_per_addr_port = 5;
+	t->cookie_threshold = 100;
+	t->half_open_max = 20000;
+	t->invalid_spi_per_s = 10;
+}
+
+void daemon_init(struct daemon *d)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->confdir, sizeof(d->confdir), "%s", ixdp_confdir());
+	snprintf(d->rundir, sizeof(d->rundir), "%s", IXDP_RUNDIR_DEFAULT);
+	d->port = IKEV2_UDP_PORT;
+	d->natt_port = IKEV2_UDP_PORT_NATT;
+	ike_tunables_default(&d->tun);
+	d->sas = ikesa_table_new();
+	if (!d->sas)
+		fatal("out of memory for the IKE SA table");
+	d->source_addr = daemon_source_addr_route;
+}
+
+static int load_config(struct daemon *d, char *err, size_t errlen)
+{
+	struct bootconf conf;
+	char why[512];
+
+	if (bootconf_load(d->confdir, &conf, why, sizeof(why))) {
+		snprintf(err, errlen, "%.200s/config: %.300s", d->confdir, why);
+		return -1;
+	}
+	d->ikelogging = conf.ikelogging;
+	return 0;
+}
+
+static int load_secrets(struct daemon *d, char *err, size_t errlen)
+{
+	struct secrets *s;
+
+	if (secrets_load(d->confdir, &s, err, errlen))
+		return -1;
+	secrets_free(d->secrets);
+	d->secrets = s;
+	return 0;
+}
+
+static int load_policy(struct daemon *d, char *err, size_t errlen)
+{
+	struct peer_policy *pp;
+
+	if (peer_policy_load(d->confdir, &pp, err, errlen))
+		return -1;
+	peer_policy_free(d->policy);
+	d->policy = pp;
+	return 0;
+}
+
+int daemon_load(struct daemon *d, bool initial, char *err, size_t errlen)
+{
+	char why[600];
+	int rc = 0;
+
+	err[0] = '\0';
+	if (load_config(d, why, sizeof(why))) {
+		snprintf(err, errlen, "%s", why);
+		rc = -1;
+	}
+	if (load_secrets(d, why, sizeof(why))) {
+		if (!rc)
+			snprintf(err, errlen, "%s", why);
+		rc = -1;
+	}
+	if (load_policy(d, why, sizeof(why))) {
+		if (!rc)
+			snprintf(err, errlen, "assigned policy: %s", why);
+		rc = -1;
+	}
+	if (rc == 0)
+		log_info("%s: policy '%s', %zu pre-shared key%s, ikelogging %d",
+			 initial ? "started" : "reloaded",
+			 d->policy ? peer_policy_name(d->policy) : "(none)",
+			 d->secrets->n, d->secrets->n == 1 ? "" : "s",
+			 d->ikelogging);
+	return rc;
+}
+
+/* One Delete, not waited for, then gone. */
+static void close_one(struct daemon *d, struct ikesa *sa, void *arg)
+{
+	const char *reason = arg;
+	struct ike_delete del = { .protocol = IKEV2_PROTO_IKE };
+	uint8_t buf[64];
+	struct ike_builder b;
+	size_t n = 0;
+
+	if (sa->state == IKESA_ESTABLISHED && !sa->req_out) {
+		ike_build_chain(&b, buf, sizeof(buf));
+		ike_add_delete(&b, &del);
+		if (ike_build_finish(&b, &n) == IKE_MSG_OK)
+			ikesa_request(d, sa, IKEV2_EXCH_INFORMATIONAL, b.first,
+				      buf, n, false);
+	}
+	ikesa_close(d, sa, "%s", reason);
+}
+
+void daemon_close_all(struct daemon *d, const char *reason)
+{
+	ikesa_foreach(d, close_one, (void *)reason);
+}
+
+void daemon_fini(struct daemon *d)
+{
+	ikesa_table_free(d);
+	secrets_free(d->secrets);
+	d->secrets = NULL;
+	peer_policy_free(d->policy);
+	d->policy = NULL;
+	ike_wipe(&d->cookie, sizeof(d->cookie));
+}
+
+/* ---- timers ------------------------------------------------------------------ */
+
+void timer_init(struct daemon *d, struct ike_timer *t, timer_cb cb, void *arg)
+{
+	memset(t, 0, sizeof(*t));
+	t->d = d;
+	t->cb = cb;
+	t->arg = arg;
+}
+
+void timer_arm(struct ike_timer *t, uint64_t ms)
+{
+	t->d->timers->arm(t, ms);
+	t->armed = true;
+}
+
+void timer_stop(struct ike_timer *t)
+{
+	if (t->armed)
+		t->d->timers->stop(t);
+	t->armed = false;
+}
+
+void timer_release(struct ike_timer *t)
+{
+	timer_stop(t);
+	t->d->timers->release(t);
+}
+
+void timer_fire(struct ike_timer *t)
+{
+	t->armed = false;
+	t->cb(t->d, t->arg);
+}
+
+uint64_t daemon_now_ms(struct daemon *d)
+{
+	return d->timers->now_ms(d);
+}
+
+/* ---- addresses ---------------------------------------------------------------- */
+
+socklen_t addr_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					 : sizeof(struct sockaddr_in);
+}
+
+const uint8_t *addr_bytes(const struct sockaddr_storage *ss, size_t *len)
+{
+	if (ss->ss_family == AF_INET) {
+		*len = 4;
+		return (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
+	}
+	if (ss->ss_family == AF_INET6) {
+		*len = 16;
+		return (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+	}
+	*len = 0;
+	return (const uint8_t *)ss;
+}
+
+uint16_t addr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
+}
+
+void addr_set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+bool addr_equal(const struct sockaddr_storage *a,
+		const struct sockaddr_storage *b)
+{
+	size_t la, lb;
+	const uint8_t *pa = addr_bytes(a, &la), *pb = addr_bytes(b, &lb);
+
+	return a->ss_family == b->ss_family && la == lb && la &&
+	       !memcmp(pa, pb, la);
+}
+
+bool addr_port_equal(const struct sockaddr_storage *a,
+		     const struct sockaddr_storage *b)
+{
+	return addr_equal(a, b) && addr_port(a) == addr_port(b);
+}
+
+const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	size_t alen;
+	const uint8_t *a = addr_bytes(ss, &alen);
+
+	if (!alen || !inet_ntop(ss->ss_family, a, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+const char *addr_port_str(const struct sockaddr_storage *ss, char *buf,
+			  size_t len)
+{
+	char a[ADDR_STR_MAX];
+
+	addr_str(ss, a, sizeof(a));
+	if (ss->ss_family == AF_INET6)
+		snprintf(buf, len, "[%s]:%u", a, addr_port(ss));
+	else
+		snprintf(buf, len, "%s:%u", a, addr_port(ss));
+	return buf;
+}
+
+int addr_parse(const char *text, uint16_t port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, text, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		return 0;
+	}
+	return -1;
+}
+
+/* The kernel's choice of source address: connect a UDP socket (nothing is
+ * sent) and ask it. */
+int daemon_source_addr_route(struct daemon *d,
+			     const struct sockaddr_storage *peer,
+			     struct sockaddr_storage *local)
+{
+	socklen_t len = sizeof(*local);
+	int fd = socket(peer->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int rc = -1;
+
+	if (fd < 0)
+		return -1;
+	memset(local, 0, sizeof(*local));
+	if (connect(fd, (const struct sockaddr *)peer, addr_len(peer)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)local, &len) == 0)
+		rc = 0;
+	close(fd);
+	return rc;
+}

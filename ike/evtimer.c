@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* evtimer.c - the daemon's timers on its libevent base (daemon.h). */
+#include <time.h>
+#include <event2/event.h>
+
+#include "daemon.h"
+#include "ikelog.h"
+
+static void ev_fired(evutil_socket_t fd, short what, void *arg)
+{
+	timer_fire(arg);
+}
+
+static void ev_arm(struct ike_timer *t)
+{
+	struct event_base *evb = t->d->timer_ctx;
+
+	if (!t->impl) {
+		t->impl = evtimer_new(evb, ev_fired, t);
+		if (!t->impl)
+			fatal("out of memory for a timer");
+	}
+}
+
+static void arm(struct ike_timer *t, uint64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	ev_arm(t);
+	evtimer_add((struct event *)t->impl, &tv);
+}
+
+static void stop(struct ike_timer *t)
+{
+	if (t->impl)
+		evtimer_del((struct event *)t->impl);
+}
+
+static void release(struct ike_timer *t)
+{
+	if (t->impl)
+		event_free((struct event *)t->impl);
+	t->impl = NULL;
+}
+
+static uint64_t now_ms(struct daemon *d)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const struct timer_ops ev_ops = { arm, stop, release, now_ms };
+
+void evtimer_ops_use(struct daemon *d, struct event_base *evb)
+{
+	d->timers = &ev_ops;
+	d->timer_ctx = evb;
+}

@@ -1,0 +1,974 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ikesa.c - the IKE SA table, states, message ID windows, retransmission,
+ * and the dispatch of received messages; see ikesa.h.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ikelog.h"
+#include "ikesa.h"
+
+#define IKESA_BUCKETS 1024	/* a power of two */
+
+LIST_HEAD(ikesa_list, ikesa);
+TAILQ_HEAD(ikesa_tailq, ikesa);
+
+struct ikesa_table {
+	struct ikesa_list by_local[IKESA_BUCKETS];
+	struct ikesa_list by_ispi[IKESA_BUCKETS];
+	struct ikesa_list by_peer[IKESA_BUCKETS];
+	struct ikesa_tailq all;
+	size_t half_open;	/* responder SAs in AUTH_WAIT */
+};
+
+static const char *const state_names[] = {
+	[IKESA_INIT_SENT]   = "init-sent",
+	[IKESA_AUTH_WAIT]   = "auth-wait",
+	[IKESA_AUTH_SENT]   = "auth-sent",
+	[IKESA_ESTABLISHED] = "established",
+	[IKESA_DELETING]    = "deleting",
+	[IKESA_CLOSED]      = "closed",
+};
+
+const char *ikesa_state_name(enum ikesa_state s)
+{
+	return (unsigned)s <= IKESA_CLOSED ? state_names[s] : "unknown";
+}
+
+/* ---- hashing ------------------------------------------------------------- */
+
+static size_t spi_bucket(uint64_t spi)
+{
+	return (size_t)((spi ^ spi >> 32) & (IKESA_BUCKETS - 1));
+}
+
+static size_t addr_bucket(const struct sockaddr_storage *ss)
+{
+	size_t len, i;
+	const uint8_t *b = addr_bytes(ss, &len);
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (i = 0; i < len; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h & (IKESA_BUCKETS - 1);
+}
+
+static uint64_t local_spi(const struct ikesa *sa)
+{
+	return sa->initiator ? sa->ispi : sa->rspi;
+}
+
+static uint64_t remote_spi(const struct ikesa *sa)
+{
+	return sa->initiator ? sa->rspi : sa->ispi;
+}
+
+/* ---- the table ------------------------------------------------------------- */
+
+struct ikesa_table *ikesa_table_new(void)
+{
+	struct ikesa_table *t = calloc(1, sizeof(*t));
+	size_t i;
+
+	if (!t)
+		return NULL;
+	for (i = 0; i < IKESA_BUCKETS; i++) {
+		LIST_INIT(&t->by_local[i]);
+		LIST_INIT(&t->by_ispi[i]);
+		LIST_INIT(&t->by_peer[i]);
+	}
+	TAILQ_INIT(&t->all);
+	return t;
+}
+
+static bool local_spi_taken(struct ikesa_table *t, uint64_t spi)
+{
+	struct ikesa *sa;
+
+	LIST_FOREACH(sa, &t->by_local[spi_bucket(spi)], by_local)
+		if (local_spi(sa) == spi)
+			return true;
+	return false;
+}
+
+static uint64_t new_local_spi(struct ikesa_table *t)
+{
+	uint64_t spi = 0;
+
+	while (spi == 0 || local_spi_taken(t, spi))
+		if (ike_random(&spi, sizeof(spi)) != IKE_CRYPTO_OK)
+			fatal("no random bytes for an IKE SPI");
+	return spi;
+}
+
+static void life_timeout(struct daemon *d, void *arg);
+static void liveness_timeout(struct daemon *d, void *arg);
+
+struct ikesa *ikesa_new(struct daemon *d, bool initiator, uint64_t ispi,
+			const struct ike_path *path,
+			const struct peer_conf *conf)
+{
+	struct ikesa_table *t = d->sas;
+	struct ikesa *sa = calloc(1, sizeof(*sa));
+
+	if (!sa)
+		return NULL;
+	sa->serial = ++d->next_serial;
+	sa->initiator = initiator;
+	if (initiator)
+		sa->ispi = new_local_spi(t);
+	else {
+		sa->ispi = ispi;
+		sa->rspi = new_local_spi(t);
+	}
+	sa->state = initiator ? IKESA_INIT_SENT : IKESA_AUTH_WAIT;
+	sa->path = *path;
+	sa->reply_path = *path;
+	sa->natt = addr_port(&path->local) == d->natt_port;
+	sa->conf = *conf;
+	sa->created_ms = sa->last_rx_ms = daemon_now_ms(d);
+	timer_init(d, &sa->t_retx, ikesa_retransmit, sa);
+	timer_init(d, &sa->t_life, life_timeout, sa);
+	timer_init(d, &sa->t_live, liveness_timeout, sa);
+	LIST_INSERT_HEAD(&t->by_local[spi_bucket(local_spi(sa))], sa, by_local);
+	LIST_INSERT_HEAD(&t->by_ispi[spi_bucket(sa->ispi)], sa, by_ispi);
+	LIST_INSERT_HEAD(&t->by_peer[addr_bucket(&path->peer)], sa, by_peer);
+	TAILQ_INSERT_TAIL(&t->all, sa, all);
+	if (!initiator)
+		t->half_open++;
+	return sa;
+}
+
+void ikesa_set_state(struct daemon *d, struct ikesa *sa,
+		      enum ikesa_state s)
+{
+	if (!sa->initiator && sa->state == IKESA_AUTH_WAIT)
+		d->sas->half_open--;
+	if (!sa->initiator && s == IKESA_AUTH_WAIT)
+		d->sas->half_open++;
+	sa->state = s;
+}
+
+void blob_free(struct ike_blob *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = 0;
+}
+
+int blob_set(struct ike_blob *b, const uint8_t *p, size_t len)
+{
+	uint8_t *n = malloc(len ? len : 1);
+
+	if (!n)
+		return -1;
+	memcpy(n, p, len);
+	free(b->p);
+	b->p = n;
+	b->len = len;
+	return 0;
+}
+
+static void ikesa_free(struct daemon *d, struct ikesa *sa)
+{
+	if (sa->state != IKESA_CLOSED)
+		ikesa_set_state(d, sa, IKESA_CLOSED);
+	LIST_REMOVE(sa, by_local);
+	LIST_REMOVE(sa, by_ispi);
+	LIST_REMOVE(sa, by_peer);
+	TAILQ_REMOVE(&d->sas->all, sa, all);
+	timer_release(&sa->t_retx);
+	timer_release(&sa->t_life);
+	timer_release(&sa->t_live);
+	ike_dh_free(sa->dh);
+	ike_sa_keys_wipe(&sa->keys);
+	ike_wipe(sa->ni, sizeof(sa->ni));
+	ike_wipe(sa->nr, sizeof(sa->nr));
+	blob_free(&sa->init_i);
+	blob_free(&sa->init_r);
+	blob_free(&sa->req);
+	blob_free(&sa->resp);
+	free(sa);
+}
+
+void ikesa_table_free(struct daemon *d)
+{
+	struct ikesa *sa;
+
+	if (!d->sas)
+		return;
+	while ((sa = TAILQ_FIRST(&d->sas->all)) != NULL)
+		ikesa_free(d, sa);
+	free(d->sas);
+	d->sas = NULL;
+}
+
+struct ikesa *ikesa_find(struct daemon *d, const struct ike_header *hdr)
+{
+	bool from_initiator = hdr->flags & IKEV2_FLAG_INITIATOR;
+	uint64_t local = from_initiator ? hdr->rspi : hdr->ispi;
+	uint64_t remote = from_initiator ? hdr->ispi : hdr->rspi;
+	struct ikesa *sa;
+
+	if (local == 0)
+		return NULL;
+	LIST_FOREACH(sa, &d->sas->by_local[spi_bucket(local)], by_local) {
+		if (local_spi(sa) != local || sa->initiator == from_initiator)
+			continue;
+		if (remote_spi(sa) == remote)
+			return sa;
+		/* the IKE_SA_INIT response tells the initiator the SPIr */
+		if (sa->initiator && sa->state == IKESA_INIT_SENT &&
+		    hdr->exchange == IKEV2_EXCH_IKE_SA_INIT)
+			return sa;
+	}
+	return NULL;
+}
+
+struct ikesa *ikesa_find_init(struct daemon *d, uint64_t ispi,
+			      const struct sockaddr_storage *peer)
+{
+	struct ikesa *sa;
+
+	LIST_FOREACH(sa, &d->sas->by_ispi[spi_bucket(ispi)], by_ispi)
+		if (!sa->initiator && sa->ispi == ispi &&
+		    addr_port_equal(&sa->path.peer, peer))
+			return sa;
+	return NULL;
+}
+
+struct ikesa *ikesa_find_spi(struct daemon *d, uint64_t spi)
+{
+	struct ikesa *sa;
+
+	TAILQ_FOREACH(sa, &d->sas->all, all)
+		if (sa->state != IKESA_CLOSED &&
+		    (sa->ispi == spi || sa->rspi == spi))
+			return sa;
+	return NULL;
+}
+
+struct ikesa *ikesa_find_serial(struct daemon *d, uint64_t serial)
+{
+	struct ikesa *sa;
+
+	TAILQ_FOREACH(sa, &d->sas->all, all)
+		if (sa->serial == serial)
+			return sa;
+	return NULL;
+}
+
+struct ikesa *ikesa_find_peer(struct daemon *d,
+			      const struct sockaddr_storage *peer)
+{
+	struct ikesa *sa, *any = NULL;
+
+	LIST_FOREACH(sa, &d->sas->by_peer[addr_bucket(peer)], by_peer) {
+		if (sa->state == IKESA_CLOSED ||
+		    !addr_equal(&sa->path.peer, peer))
+			continue;
+		if (sa->state == IKESA_ESTABLISHED)
+			return sa;
+		if (!any)
+			any = sa;
+	}
+	return any;
+}
+
+bool ikesa_half_open_state(const struct ikesa *sa)
+{
+	return sa->state == IKESA_INIT_SENT || sa->state == IKESA_AUTH_WAIT ||
+	       sa->state == IKESA_AUTH_SENT;
+}
+
+size_t ikesa_half_open(struct daemon *d, const struct sockaddr_storage *peer,
+		       bool with_port)
+{
+	struct ikesa *sa;
+	size_t n = 0;
+
+	LIST_FOREACH(sa, &d->sas->by_peer[addr_bucket(peer)], by_peer)
+		if (!sa->initiator && sa->state == IKESA_AUTH_WAIT &&
+		    (with_port ? addr_port_equal(&sa->path.peer, peer)
+			       : addr_equal(&sa->path.peer, peer)))
+			n++;
+	return n;
+}
+
+size_t ikesa_half_open_all(struct daemon *d)
+{
+	return d->sas->half_open;
+}
+
+bool ikesa_peer_established(struct daemon *d,
+			    const struct sockaddr_storage *peer)
+{
+	struct ikesa *sa;
+
+	LIST_FOREACH(sa, &d->sas->by_peer[addr_bucket(peer)], by_peer)
+		if (sa->state == IKESA_ESTABLISHED &&
+		    addr_equal(&sa->path.peer, peer))
+			return true;
+	return false;
+}
+
+void ikesa_count(struct daemon *d, size_t *established, size_t *negotiating)
+{
+	struct ikesa *sa;
+
+	*established = *negotiating = 0;
+	TAILQ_FOREACH(sa, &d->sas->all, all) {
+		if (sa->state == IKESA_ESTABLISHED || sa->state == IKESA_DELETING)
+			(*established)++;
+		else if (ikesa_half_open_state(sa))
+			(*negotiating)++;
+	}
+}
+
+void ikesa_foreach(struct daemon *d, ikesa_visit visit, void *arg)
+{
+	struct ikesa *sa;
+
+	/* a CLOSED SA is only freed by its timer, never by visit: the list
+	 * stays as it is while we walk it */
+	TAILQ_FOREACH(sa, &d->sas->all, all)
+		if (sa->state != IKESA_CLOSED)
+			visit(d, sa, arg);
+}
+
+/* ---- life ----------------------------------------------------------------- */
+
+static void close_sa(struct daemon *d, struct ikesa *sa, const char *reason)
+{
+	snprintf(sa->close_reason, sizeof(sa->close_reason), "%s", reason);
+	ikesa_set_state(d, sa, IKESA_CLOSED);
+	sa->req_out = false;
+	sa->want_delete = sa->want_liveness = false;
+	timer_stop(&sa->t_retx);
+	timer_stop(&sa->t_live);
+	blob_free(&sa->req);
+	ike_dh_free(sa->dh);
+	sa->dh = NULL;
+	ike_sa_keys_wipe(&sa->keys);
+	sa->have_keys = false;
+	timer_arm(&sa->t_life, d->tun.linger_ms);
+}
+
+static void tell_waiter(struct daemon *d, struct ikesa *sa, bool ok,
+			const char *text)
+{
+	if (sa->initiator && d->sa_outcome)
+		d->sa_outcome(d, sa->serial, ok, text);
+}
+
+void ikesa_established(struct daemon *d, struct ikesa *sa)
+{
+	char suite[128], lid[300], pid[300], spis[40];
+
+	ikesa_set_state(d, sa, IKESA_ESTABLISHED);
+	sa->established_ms = daemon_now_ms(d);
+	d->stats.v[ST_IKE_SA_ESTABLISHED]++;
+	/* no longer needed: the DH key pair, the messages AUTH covered */
+	ike_dh_free(sa->dh);
+	sa->dh = NULL;
+	blob_free(&sa->init_i);
+	blob_free(&sa->init_r);
+	timer_stop(&sa->t_life);
+	timer_arm(&sa->t_life, (uint64_t)sa->conf.lifetime_s * 1000);
+	if (d->tun.liveness_s)
+		timer_arm(&sa->t_live, (uint64_t)d->tun.liveness_s * 1000);
+	ikelog(d, IKELOG_OUTCOME, sa, "established rule=%s auth=psk:%s "
+	       "local-id=%s peer-id=%s suite=\"%s\"%s%s", sa->conf.rule,
+	       sa->psk_id, ident_str(&sa->local_id, lid, sizeof(lid)),
+	       ident_str(&sa->peer_id, pid, sizeof(pid)),
+	       suite_str(&sa->keys.suite, suite, sizeof(suite)),
+	       sa->natt ? " nat-t" : "", sa->child ? "" : " childless");
+	snprintf(spis, sizeof(spis), "%016" PRIx64 ":%016" PRIx64, sa->ispi,
+		 sa->rspi);
+	tell_waiter(d, sa, true, spis);
+}
+
+void ikesa_fail(struct daemon *d, struct ikesa *sa, enum ike_stat why,
+		const char *fmt, ...)
+{
+	char reason[256];
+	va_list ap;
+
+	if (sa->state == IKESA_CLOSED)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	d->stats.v[ST_NEG_FAILED]++;
+	if (why < ST_COUNT)
+		d->stats.v[why]++;
+	ikelog(d, IKELOG_OUTCOME, sa, "failed reason=\"%s\"", reason);
+	if (sa->state == IKESA_ESTABLISHED || sa->state == IKESA_DELETING) {
+		if (d->child && d->child->ike_sa_down)
+			d->child->ike_sa_down(d, sa);
+	}
+	tell_waiter(d, sa, false, reason);
+	close_sa(d, sa, reason);
+}
+
+void ikesa_close(struct daemon *d, struct ikesa *sa, const char *fmt, ...)
+{
+	char reason[256];
+	va_list ap;
+
+	if (sa->state == IKESA_CLOSED)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (ikesa_half_open_state(sa)) {
+		ikesa_fail(d, sa, ST_COUNT, "%s", reason);
+		return;
+	}
+	d->stats.v[ST_IKE_SA_DELETED]++;
+	ikelog(d, IKELOG_OUTCOME, sa, "deleted reason=\"%s\"", reason);
+	if (d->child && d->child->ike_sa_down)
+		d->child->ike_sa_down(d, sa);
+	close_sa(d, sa, reason);
+}
+
+static void life_timeout(struct daemon *d, void *arg)
+{
+	struct ikesa *sa = arg;
+
+	switch (sa->state) {
+	case IKESA_CLOSED:
+		ikesa_free(d, sa);
+		break;
+	case IKESA_AUTH_WAIT:
+		ikesa_fail(d, sa, ST_PEER_TIMEOUTS, "no IKE_AUTH request "
+			   "within %u s", d->tun.half_open_timeout_s);
+		break;
+	case IKESA_ESTABLISHED:
+		/* Rekeying the IKE SA (CREATE_CHILD_SA) is not there yet:
+		 * end it; the next negotiation makes a fresh one. */
+		snprintf(sa->close_reason, sizeof(sa->close_reason),
+			 "IKE SA lifetime (%u s) expired", sa->conf.lifetime_s);
+		ikesa_want(d, sa, true, false);
+		break;
+	default:
+		break;
+	}
+}
+
+static void liveness_timeout(struct daemon *d, void *arg)
+{
+	struct ikesa *sa = arg;
+	uint64_t idle = daemon_now_ms(d) - sa->last_rx_ms;
+	uint64_t every = (uint64_t)d->tun.liveness_s * 1000;
+
+	if (sa->state != IKESA_ESTABLISHED || !every)
+		return;
+	if (idle >= every) {
+		ikesa_want(d, sa, false, true);
+		timer_arm(&sa->t_live, every);
+	} else {
+		timer_arm(&sa->t_live, every - idle);
+	}
+}
+
+void ikesa_want(struct daemon *d, struct ikesa *sa, bool del, bool live)
+{
+	if (sa->state == IKESA_CLOSED)
+		return;
+	sa->want_delete |= del;
+	sa->want_liveness |= live;
+	if (!sa->req_out)
+		exch_info_send_wanted(d, sa);
+}
+
+/* ---- sending ---------------------------------------------------------------- */
+
+void ikesa_header(const struct ikesa *sa, uint8_t exchange, bool response,
+		  uint32_t msgid, struct ike_header *hdr)
+{
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->ispi = sa->ispi;
+	hdr->rspi = sa->rspi;
+	hdr->version = IKEV2_VERSION;
+	hdr->exchange = exchange;
+	hdr->flags = (sa->initiator ? IKEV2_FLAG_INITIATOR : 0) |
+		     (response ? IKEV2_FLAG_RESPONSE : 0);
+	hdr->msgid = msgid;
+}
+
+int ikesa_send(struct daemon *d, const struct ike_path *path,
+	       const uint8_t *msg, size_t len)
+{
+	d->stats.v[ST_MESSAGES_SENT]++;
+	if (d->send(d, path, msg, len)) {
+		d->stats.v[ST_SEND_ERRORS]++;
+		return -1;
+	}
+	return 0;
+}
+
+static void log_sent(struct daemon *d, const struct ikesa *sa,
+		     const uint8_t *msg, size_t len)
+{
+	struct ike_header h;
+
+	if (d->ikelogging < IKELOG_MESSAGES)
+		return;
+	ike_msg_parse_header(msg, len, &h);
+	ikelog(d, IKELOG_MESSAGES, sa, "sent %s %s id=%" PRIu32 " len=%zu",
+	       exchange_name(h.exchange),
+	       h.flags & IKEV2_FLAG_RESPONSE ? "response" : "request",
+	       h.msgid, len);
+}
+
+static void start_request(struct daemon *d, struct ikesa *sa)
+{
+	sa->req_out = true;
+	sa->req_tries = 1;
+	log_sent(d, sa, sa->req.p, sa->req.len);
+	ikesa_send(d, &sa->path, sa->req.p, sa->req.len);
+	if (sa->req_retransmit)
+		timer_arm(&sa->t_retx, d->tun.retransmit_base_ms);
+}
+
+int ikesa_send_init_request(struct daemon *d, struct ikesa *sa,
+			    const uint8_t *msg, size_t len)
+{
+	if (blob_set(&sa->req, msg, len))
+		return -1;
+	timer_stop(&sa->t_retx);
+	sa->req_msgid = 0;
+	sa->req_exchange = IKEV2_EXCH_IKE_SA_INIT;
+	sa->req_next = 1;
+	sa->req_retransmit = true;
+	start_request(d, sa);
+	return 0;
+}
+
+/* Seal plain under a header into a new blob. */
+static int seal(struct ikesa *sa, const struct ike_header *hdr, uint8_t first,
+		const uint8_t *plain, size_t len, struct ike_blob *out)
+{
+	size_t cap = len + ike_sk_overhead(&sa->keys.suite), n = 0;
+	uint8_t *buf = malloc(cap);
+
+	if (!buf)
+		return -1;
+	if (ike_sk_seal(&sa->keys, sa->initiator, hdr, first, plain, len, buf,
+			cap, &n) != IKE_CRYPTO_OK) {
+		free(buf);
+		return -1;
+	}
+	free(out->p);
+	out->p = buf;
+	out->len = n;
+	return 0;
+}
+
+int ikesa_request(struct daemon *d, struct ikesa *sa, uint8_t exchange,
+		  uint8_t first, const uint8_t *plain, size_t len,
+		  bool retransmit)
+{
+	struct ike_header hdr;
+
+	if (sa->req_out)
+		fatal("IKE SA %" PRIu64 ": a second request while one is out",
+		      sa->serial);
+	if (!sa->have_keys)
+		fatal("IKE SA %" PRIu64 ": encrypted request without keys",
+		      sa->serial);
+	ikesa_header(sa, exchange, false, sa->req_next, &hdr);
+	if (seal(sa, &hdr, first, plain, len, &sa->req)) {
+		log_err("IKE SA %" PRIu64 ": cannot seal a %s request",
+			sa->serial, exchange_name(exchange));
+		return -1;
+	}
+	sa->req_msgid = sa->req_next++;
+	sa->req_exchange = exchange;
+	sa->req_retransmit = retransmit;
+	sa->req_kind = REQ_EXCHANGE;
+	start_request(d, sa);
+	return 0;
+}
+
+int ikesa_respond(struct daemon *d, struct ikesa *sa,
+		  const struct ike_header *req, uint8_t first,
+		  const uint8_t *plain, size_t len)
+{
+	struct ike_header hdr;
+
+	ikesa_header(sa, req->exchange, true, req->msgid, &hdr);
+	if (seal(sa, &hdr, first, plain, len, &sa->resp)) {
+		log_err("IKE SA %" PRIu64 ": cannot seal a %s response",
+			sa->serial, exchange_name(req->exchange));
+		sa->have_resp = false;
+		return -1;
+	}
+	sa->have_resp = true;
+	sa->resp_msgid = req->msgid;
+	sa->peer_next = req->msgid + 1;
+	log_sent(d, sa, sa->resp.p, sa->resp.len);
+	return ikesa_send(d, &sa->reply_path, sa->resp.p, sa->resp.len);
+}
+
+int ikesa_respond_init(struct daemon *d, struct ikesa *sa,
+		       const uint8_t *msg, size_t len)
+{
+	if (blob_set(&sa->resp, msg, len))
+		return -1;
+	sa->have_resp = true;
+	sa->resp_msgid = 0;
+	sa->peer_next = 1;
+	log_sent(d, sa, msg, len);
+	return ikesa_send(d, &sa->reply_path, msg, len);
+}
+
+static void request_timed_out(struct daemon *d, struct ikesa *sa)
+{
+	const char *what = exchange_name(sa->req_exchange);
+	unsigned tries = sa->req_tries;
+
+	sa->req_out = false;
+	switch (sa->state) {
+	case IKESA_INIT_SENT:
+	case IKESA_AUTH_SENT:
+		ikesa_fail(d, sa, ST_PEER_TIMEOUTS, "no answer to %s after %u "
+			   "transmissions", what, tries);
+		break;
+	case IKESA_DELETING:
+		ikesa_close(d, sa, "%s (the peer did not answer the Delete)",
+			    sa->close_reason[0] ? sa->close_reason
+						: "deleted");
+		break;
+	default:
+		d->stats.v[ST_PEER_TIMEOUTS]++;
+		ikesa_close(d, sa, "peer not responding: no answer to %s "
+			    "after %u transmissions", what, tries);
+		break;
+	}
+}
+
+void ikesa_retransmit(struct daemon *d, void *arg)
+{
+	struct ikesa *sa = arg;
+
+	if (!sa->req_out || sa->state == IKESA_CLOSED)
+		return;
+	if (!sa->req_retransmit || sa->req_tries >= d->tun.retransmit_tries) {
+		request_timed_out(d, sa);
+		return;
+	}
+	d->stats.v[ST_RETRANSMITS]++;
+	ikelog(d, IKELOG_DETAIL, sa, "retransmitting %s request id=%" PRIu32
+	       " (try %u)", exchange_name(sa->req_exchange), sa->req_msgid,
+	       sa->req_tries + 1);
+	ikesa_send(d, &sa->path, sa->req.p, sa->req.len);
+	timer_arm(&sa->t_retx,
+		  (uint64_t)d->tun.retransmit_base_ms << sa->req_tries);
+	sa->req_tries++;
+}
+
+const struct ike_payload *sealed_find(const struct ike_msg *msg, uint8_t type,
+				      const struct ike_payload *after)
+{
+	const struct ike_payload *pl = after;
+
+	while ((pl = ike_msg_find(msg, type, pl)) != NULL)
+		if (pl->decrypted)
+			return pl;
+	return NULL;
+}
+
+bool sealed_notify(const struct ike_msg *msg, uint16_t type,
+		   struct ike_notify *out)
+{
+	const struct ike_payload *pl = NULL;
+
+	while ((pl = sealed_find(msg, IKEV2_PL_NOTIFY, pl)) != NULL)
+		if (ike_decode_notify(pl, out) == IKE_MSG_OK &&
+		    out->type == type)
+			return true;
+	return false;
+}
+
+uint16_t sealed_error(const struct ike_msg *msg, struct ike_notify *out)
+{
+	const struct ike_payload *pl = NULL;
+
+	while ((pl = sealed_find(msg, IKEV2_PL_NOTIFY, pl)) != NULL)
+		if (ike_decode_notify(pl, out) == IKE_MSG_OK &&
+		    out->type <= IKEV2_N_ERROR_MAX)
+			return out->type;
+	return 0;
+}
+
+/* ---- receiving ---------------------------------------------------------------- */
+
+/* Decrypted payloads of the message in hand point into this; one message
+ * at a time (one thread). */
+static uint8_t plain_buf[IKEV2_MAX_MESSAGE_LEN];
+
+/* Check and decrypt the Encrypted payload; false: dropped (counted). */
+static bool open_sk(struct daemon *d, struct ikesa *sa,
+		    const struct ike_dgram *dg, struct ike_msg *msg,
+		    size_t *plain_len)
+{
+	enum ike_crypto_err cerr;
+	enum ike_msg_err merr;
+
+	*plain_len = 0;
+	if (!sa->have_keys) {
+		ike_drop(d, ST_DROP_UNEXPECTED_EXCHANGE, dg, &msg->hdr,
+			 "no keys yet");
+		return false;
+	}
+	if (msg->sk_index == IKE_MSG_NO_SK) {
+		ike_drop(d, ST_DROP_UNPROTECTED, dg, &msg->hdr,
+			 "no Encrypted payload");
+		return false;
+	}
+	if (msg->pl[msg->sk_index].type != IKEV2_PL_SK) {
+		ike_drop(d, ST_DROP_BAD_PAYLOAD, dg, &msg->hdr,
+			 "IKE fragmentation (RFC 7383) is not supported");
+		return false;
+	}
+	cerr = ike_sk_open(&sa->keys, !sa->initiator, msg, plain_buf,
+			   sizeof(plain_buf), plain_len);
+	if (cerr != IKE_CRYPTO_OK) {
+		ike_drop(d, ST_DROP_INTEGRITY, dg, &msg->hdr, "%s",
+			 ike_crypto_strerror(cerr));
+		return false;
+	}
+	merr = ike_msg_add_decrypted(msg, plain_buf, *plain_len);
+	if (merr == IKE_MSG_E_UNSUPPORTED_CRITICAL &&
+	    !(msg->hdr.flags & IKEV2_FLAG_RESPONSE) &&
+	    msg->hdr.msgid == sa->peer_next) {
+		uint8_t type = msg->err_payload_type;
+
+		sa->reply_path = dg->path;
+		exch_respond_notify(d, sa, &msg->hdr,
+				    IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD,
+				    &type, 1);
+	}
+	if (merr != IKE_MSG_OK) {
+		ike_drop(d, ST_DROP_MALFORMED, dg, &msg->hdr,
+			 "inside the Encrypted payload: %s",
+			 ike_msg_strerror(merr));
+		return false;
+	}
+	return true;
+}
+
+/* A peer behind a NAT may change its port; we follow authenticated
+ * messages (RFC 7296 §2.23). */
+static void follow_peer(struct daemon *d, struct ikesa *sa,
+			const struct ike_dgram *dg)
+{
+	bool on_natt = addr_port(&dg->path.local) == d->natt_port;
+	char to[ADDR_STR_MAX + 8];
+
+	sa->last_rx_ms = daemon_now_ms(d);
+	if (!on_natt || (sa->natt && addr_port_equal(&sa->path.peer,
+						     &dg->path.peer)))
+		return;
+	if (sa->natt && !sa->nat_peer && !sa->nat_local)
+		return;		/* no NAT between us: the peer does not move */
+	sa->path = dg->path;
+	sa->natt = true;
+	ikelog(d, IKELOG_DETAIL, sa, "peer now at %s (NAT-T port)",
+	       addr_port_str(&dg->path.peer, to, sizeof(to)));
+}
+
+static void resend_response(struct daemon *d, struct ikesa *sa,
+			    const struct ike_dgram *dg)
+{
+	d->stats.v[ST_RESPONSES_RESENT]++;
+	ikelog(d, IKELOG_DETAIL, sa, "request id=%" PRIu32 " again: "
+	       "answered from the cache", sa->resp_msgid);
+	ikesa_send(d, &dg->path, sa->resp.p, sa->resp.len);
+}
+
+static void dispatch_request(struct daemon *d, struct ikesa *sa,
+			     const struct ike_msg *msg)
+{
+	switch (msg->hdr.exchange) {
+	case IKEV2_EXCH_IKE_AUTH:
+		exch_auth_request(d, sa, msg);
+		break;
+	case IKEV2_EXCH_INFORMATIONAL:
+		exch_info_request(d, sa, msg);
+		break;
+	case IKEV2_EXCH_CREATE_CHILD_SA:
+		exch_info_child_request(d, sa, msg);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Which requests each state takes. */
+static bool request_allowed(const struct ikesa *sa, uint8_t exchange)
+{
+	switch (exchange) {
+	case IKEV2_EXCH_IKE_AUTH:
+		return sa->state == IKESA_AUTH_WAIT;
+	case IKEV2_EXCH_INFORMATIONAL:
+	case IKEV2_EXCH_CREATE_CHILD_SA:
+		return sa->state == IKESA_ESTABLISHED ||
+		       sa->state == IKESA_DELETING;
+	default:
+		return false;
+	}
+}
+
+static void handle_request(struct daemon *d, struct ikesa *sa,
+			   const struct ike_dgram *dg, struct ike_msg *msg)
+{
+	uint32_t id = msg->hdr.msgid;
+	size_t plain_len;
+
+	if (sa->have_resp && id == sa->resp_msgid && id + 1 == sa->peer_next) {
+		resend_response(d, sa, dg);
+		return;
+	}
+	if (sa->state == IKESA_CLOSED) {
+		ike_drop(d, ST_DROP_SA_CLOSED, dg, &msg->hdr, "IKE SA is closed");
+		return;
+	}
+	if (id != sa->peer_next) {
+		ike_drop(d, ST_DROP_MSGID_WINDOW, dg, &msg->hdr,
+			 "expected message ID %" PRIu32, sa->peer_next);
+		return;
+	}
+	if (!request_allowed(sa, msg->hdr.exchange)) {
+		ike_drop(d, ST_DROP_UNEXPECTED_EXCHANGE, dg, &msg->hdr,
+			 "not in state %s", ikesa_state_name(sa->state));
+		return;
+	}
+	if (!open_sk(d, sa, dg, msg, &plain_len))
+		return;
+	ikelog_message(d, sa, false, msg);
+	follow_peer(d, sa, dg);
+	sa->reply_path = dg->path;
+	dispatch_request(d, sa, msg);
+	ike_wipe(plain_buf, plain_len);
+}
+
+static void handle_response(struct daemon *d, struct ikesa *sa,
+			    const struct ike_dgram *dg, struct ike_msg *msg)
+{
+	size_t plain_len = 0;
+
+	if (sa->state == IKESA_CLOSED) {
+		ike_drop(d, ST_DROP_SA_CLOSED, dg, &msg->hdr, "IKE SA is closed");
+		return;
+	}
+	if (!sa->req_out || msg->hdr.msgid != sa->req_msgid ||
+	    msg->hdr.exchange != sa->req_exchange) {
+		ike_drop(d, ST_DROP_UNEXPECTED_RESPONSE, dg, &msg->hdr,
+			 "no such request outstanding");
+		return;
+	}
+	if (!addr_equal(&dg->path.peer, &sa->path.peer)) {
+		ike_drop(d, ST_DROP_WRONG_ADDRESS, dg, &msg->hdr,
+			 "the IKE SA's peer is elsewhere");
+		return;
+	}
+	if (msg->hdr.exchange != IKEV2_EXCH_IKE_SA_INIT &&
+	    !open_sk(d, sa, dg, msg, &plain_len))
+		return;
+	ikelog_message(d, sa, false, msg);
+	if (msg->hdr.exchange != IKEV2_EXCH_IKE_SA_INIT)
+		follow_peer(d, sa, dg);
+	sa->req_out = false;
+	timer_stop(&sa->t_retx);
+	switch (msg->hdr.exchange) {
+	case IKEV2_EXCH_IKE_SA_INIT:
+		exch_init_response(d, sa, dg, msg);
+		break;
+	case IKEV2_EXCH_IKE_AUTH:
+		exch_auth_response(d, sa, msg);
+		break;
+	default:
+		exch_info_response(d, sa, msg);
+		break;
+	}
+	ike_wipe(plain_buf, plain_len);
+	if (!sa->req_out && sa->state != IKESA_CLOSED)
+		exch_info_send_wanted(d, sa);
+}
+
+/* An IKE_SA_INIT request (message ID 0, no SPIr). */
+static void input_init_request(struct daemon *d, const struct ike_dgram *dg,
+			       struct ike_msg *msg)
+{
+	struct ikesa *sa = ikesa_find_init(d, msg->hdr.ispi, &dg->path.peer);
+
+	if (sa) {
+		handle_request(d, sa, dg, msg);
+		return;
+	}
+	if (!(msg->hdr.flags & IKEV2_FLAG_INITIATOR)) {
+		ike_drop(d, ST_DROP_BAD_FLAGS, dg, &msg->hdr,
+			 "IKE_SA_INIT request without the initiator flag");
+		return;
+	}
+	exch_init_request(d, dg, msg);
+}
+
+/* Where the message could not be read: count why. */
+static void drop_unparsed(struct daemon *d, const struct ike_dgram *dg,
+			  const struct ike_msg *msg, enum ike_msg_err err,
+			  bool header_ok)
+{
+	enum ike_stat why = err == IKE_MSG_E_BAD_VERSION ? ST_DROP_BAD_VERSION
+							 : ST_DROP_MALFORMED;
+
+	ike_drop(d, why, dg, header_ok ? &msg->hdr : NULL, "%s at byte %zu",
+		 ike_msg_strerror(err), msg->err_offset);
+}
+
+static struct ike_msg in_msg;	/* too large for the stack of a test */
+
+void daemon_input(struct daemon *d, const struct ike_dgram *dg)
+{
+	struct ike_msg *msg = &in_msg;
+	enum ike_msg_err err;
+	struct ikesa *sa;
+	bool response;
+
+	d->stats.v[ST_MESSAGES_RECEIVED]++;
+	err = ike_msg_parse(dg->buf, dg->len, msg);
+	if (err != IKE_MSG_OK) {
+		drop_unparsed(d, dg, msg, err, dg->len >= IKEV2_HEADER_LEN &&
+			      err != IKE_MSG_E_BAD_VERSION);
+		return;
+	}
+	response = msg->hdr.flags & IKEV2_FLAG_RESPONSE;
+	if (msg->hdr.exchange == IKEV2_EXCH_IKE_SA_INIT && !response &&
+	    msg->hdr.rspi == 0) {
+		if (msg->hdr.msgid != 0)
+			ike_drop(d, ST_DROP_MSGID_WINDOW, dg, &msg->hdr,
+				 "IKE_SA_INIT must have message ID 0");
+		else
+			input_init_request(d, dg, msg);
+		return;
+	}
+	sa = ikesa_find(d, &msg->hdr);
+	if (!sa) {
+		ike_drop(d, ST_DROP_UNKNOWN_SPI, dg, &msg->hdr,
+			 "no IKE SA with these SPIs");
+		if (!response && msg->sk_index != IKE_MSG_NO_SK)
+			exch_info_invalid_spi(d, dg, &msg->hdr);
+		return;
+	}
+	if (response)
+		handle_response(d, sa, dg, msg);
+	else
+		handle_request(d, sa, dg, msg);
+}

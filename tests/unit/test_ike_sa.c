@@ -1,0 +1,878 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_ike_sa.c - the IKE SA state machine, table-driven: two daemons in
+ * one process (A initiates, B responds) exchange messages through queues
+ * the test delivers, drops, repeats or forges; time is a fake clock.
+ *
+ * Each row of `scenarios` sets the daemons up, runs its steps, and lists
+ * the counters (stats.h) each daemon must end with.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "daemon.h"
+#include "ikelog.h"
+#include "ikesa.h"
+#include "secrets.h"
+
+/* ---- the fake clock ----------------------------------------------------------- */
+
+static uint64_t now;
+static struct ike_timer *armed;
+
+static void unlink_timer(struct ike_timer *t)
+{
+	struct ike_timer **p;
+
+	for (p = &armed; *p; p = &(*p)->next)
+		if (*p == t) {
+			*p = t->next;
+			return;
+		}
+}
+
+static void fake_arm(struct ike_timer *t, uint64_t ms)
+{
+	unlink_timer(t);
+	t->deadline_ms = now + ms;
+	t->next = armed;
+	armed = t;
+}
+
+static void fake_stop(struct ike_timer *t) { unlink_timer(t); }
+static void fake_release(struct ike_timer *t) { unlink_timer(t); }
+static uint64_t fake_now(struct daemon *d) { return now; }
+
+static const struct timer_ops fake_ops = {
+	fake_arm, fake_stop, fake_release, fake_now,
+};
+
+/* Let ms pass, firing each timer that falls due, in order. */
+static void advance(uint64_t ms)
+{
+	uint64_t target = now + ms;
+
+	for (;;) {
+		struct ike_timer *t, *first = NULL;
+
+		for (t = armed; t; t = t->next)
+			if (t->deadline_ms <= target &&
+			    (!first || t->deadline_ms < first->deadline_ms))
+				first = t;
+		if (!first)
+			break;
+		now = first->deadline_ms;
+		unlink_timer(first);
+		timer_fire(first);
+	}
+	now = target;
+}
+
+/* ---- the wire ------------------------------------------------------------------ */
+
+#define QMAX 128
+
+struct pkt {
+	uint8_t buf[4096];
+	size_t len;
+	struct ike_path path;
+};
+
+struct side {
+	struct daemon d;
+	struct pkt q[QMAX];
+	size_t nq;
+	const char *addr4, *addr6;
+	int outcomes_ok, outcomes_failed;
+	char last_outcome[256];
+};
+
+static struct side A, B;
+static bool nat;	/* a NAT rewrites A's source ports */
+
+static struct side *side_of(struct daemon *d)
+{
+	return d == &A.d ? &A : &B;
+}
+
+static int capture(struct daemon *d, const struct ike_path *path,
+		   const uint8_t *msg, size_t len)
+{
+	struct side *s = side_of(d);
+	struct pkt *p;
+
+	assert_true(s->nq < QMAX);
+	assert_true(len <= sizeof(p->buf));
+	p = &s->q[s->nq++];
+	memcpy(p->buf, msg, len);
+	p->len = len;
+	p->path = *path;
+	return 0;
+}
+
+static int fake_source(struct daemon *d, const struct sockaddr_storage *peer,
+		       struct sockaddr_storage *local)
+{
+	struct side *s = side_of(d);
+
+	return addr_parse(peer->ss_family == AF_INET ? s->addr4 : s->addr6,
+			  0, local);
+}
+
+static void outcome(struct daemon *d, uint64_t serial, bool ok,
+		    const char *text)
+{
+	struct side *s = side_of(d);
+
+	if (ok)
+		s->outcomes_ok++;
+	else
+		s->outcomes_failed++;
+	snprintf(s->last_outcome, sizeof(s->last_outcome), "%s", text);
+}
+
+/* The NAT in front of A: port 500 <-> 40000, 4500 <-> 40001. */
+static uint16_t nat_port(uint16_t port, bool out)
+{
+	if (out)
+		return port == 500 ? 40000 : port == 4500 ? 40001 : port;
+	return port == 40000 ? 500 : port == 40001 ? 4500 : port;
+}
+
+static void deliver_pkt(struct side *from, struct side *to,
+			const struct pkt *p)
+{
+	struct ike_dgram dg = { .buf = p->buf, .len = p->len };
+
+	dg.path.local = p->path.peer;
+	dg.path.peer = p->path.local;
+	if (nat && from == &A)
+		addr_set_port(&dg.path.peer, nat_port(addr_port(&dg.path.peer),
+						      true));
+	if (nat && to == &A)
+		addr_set_port(&dg.path.local, nat_port(addr_port(&dg.path.local),
+						       false));
+	daemon_input(&to->d, &dg);
+}
+
+/* Take the oldest message from's queue holds; false when empty. */
+static bool take(struct side *from, struct pkt *out)
+{
+	if (!from->nq)
+		return false;
+	*out = from->q[0];
+	memmove(&from->q[0], &from->q[1], (from->nq - 1) * sizeof(from->q[0]));
+	from->nq--;
+	return true;
+}
+
+static struct pkt scratch;
+
+/* Deliver from's oldest message to the other side. */
+static bool deliver(struct side *from)
+{
+	if (!take(from, &scratch))
+		return false;
+	deliver_pkt(from, from == &A ? &B : &A, &scratch);
+	return true;
+}
+
+/* Drop from's oldest message. */
+static void lose(struct side *from)
+{
+	assert_true(take(from, &scratch));
+}
+
+/* Deliver everything until both sides are quiet. */
+static void pump(void)
+{
+	int guard = 0;
+
+	while ((deliver(&A) | deliver(&B)) && ++guard < 100)
+		;
+	assert_true(guard < 100);
+}
+
+/* ---- set-up ------------------------------------------------------------------ */
+
+static const char policy_a[] =
+	"filter-lists:\n"
+	"  b: { filters: [ { src: me, dst: 192.0.2.2 }, { src: me, dst: 2001:db8::2 } ] }\n"
+	"filter-actions:\n"
+	"  secure: { action: negotiate, methods: [ { esp: aes256gcm16 } ] }\n"
+	"policies:\n"
+	"  a:\n"
+	"    ike: { proposals: [ PROPOSALS ] }\n"
+	"    rules:\n"
+	"      - { name: to-b, filter-list: b, action: secure, authentication: [ { psk: lab } ] }\n";
+
+static const char policy_b[] =
+	"filter-lists:\n"
+	"  lab: { filters: [ { src: me, dst: 192.0.2.0/24 }, { src: me, dst: 2001:db8::/64 } ] }\n"
+	"filter-actions:\n"
+	"  secure: { action: negotiate, methods: [ { esp: aes256gcm16 } ] }\n"
+	"policies:\n"
+	"  b:\n"
+	"    ike: { proposals: [ PROPOSALS ] }\n"
+	"    rules:\n"
+	"      - { name: lab-net, filter-list: lab, action: secure, authentication: [ { psk: lab } ] }\n";
+
+#define DEFAULT_PROPOSALS "aes256gcm16-prfsha256-curve25519, aes128-sha256-modp2048"
+
+static void set_policy(struct side *s, const char *tmpl, const char *props)
+{
+	const char *mark = strstr(tmpl, "PROPOSALS");
+	char text[2048], err[512];
+
+	assert_non_null(mark);
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)(mark - tmpl), tmpl,
+		 props, mark + strlen("PROPOSALS"));
+	peer_policy_free(s->d.policy);
+	if (peer_policy_from_buffer("test.yaml", text, strlen(text),
+				    &s->d.policy, err, sizeof(err)))
+		fail_msg("policy: %s", err);
+}
+
+static void set_key(struct side *s, const char *key)
+{
+	char text[256], err[256];
+
+	snprintf(text, sizeof(text), "lab = \"%s\"\n", key);
+	secrets_free(s->d.secrets);
+	if (secrets_parse("secrets", text, strlen(text), &s->d.secrets, err,
+			  sizeof(err)))
+		fail_msg("secrets: %s", err);
+}
+
+static void side_init(struct side *s, const char *a4, const char *a6,
+		      const char *tmpl)
+{
+	memset(s, 0, sizeof(*s));
+	daemon_init(&s->d);
+	s->d.timers = &fake_ops;
+	s->d.send = capture;
+	s->d.source_addr = fake_source;
+	s->d.sa_outcome = outcome;
+	s->d.tun.liveness_s = 0;
+	s->addr4 = a4;
+	s->addr6 = a6;
+	set_policy(s, tmpl, DEFAULT_PROPOSALS);
+	set_key(s, "correct horse battery staple");
+}
+
+static int setup(void **state)
+{
+	now = 1000000;
+	armed = NULL;
+	nat = false;
+	log_open(true, false, getenv("VERBOSE") == NULL);
+	side_init(&A, "192.0.2.1", "2001:db8::1", policy_a);
+	side_init(&B, "192.0.2.2", "2001:db8::2", policy_b);
+	A.d.ikelogging = B.d.ikelogging = 2;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	daemon_fini(&A.d);
+	daemon_fini(&B.d);
+	assert_null(armed);	/* every timer released */
+	return 0;
+}
+
+/* ---- helpers of the scenarios ------------------------------------------------- */
+
+static void initiate(const char *peer)
+{
+	struct sockaddr_storage ss;
+	char err[256];
+	uint64_t serial;
+
+	assert_int_equal(addr_parse(peer, 500, &ss), 0);
+	if (exch_init_start(&A.d, &ss, &serial, err, sizeof(err)))
+		fail_msg("initiate: %s", err);
+}
+
+static struct ikesa *only_sa(struct side *s)
+{
+	size_t up, neg;
+	struct sockaddr_storage peer;
+
+	ikesa_count(&s->d, &up, &neg);
+	assert_int_equal(up + neg, 1);
+	addr_parse(s == &A ? B.addr4 : A.addr4, 0, &peer);
+	return ikesa_find_peer(&s->d, &peer);
+}
+
+static size_t established(struct side *s)
+{
+	size_t up, neg;
+
+	ikesa_count(&s->d, &up, &neg);
+	return up;
+}
+
+static size_t negotiating(struct side *s)
+{
+	size_t up, neg;
+
+	ikesa_count(&s->d, &up, &neg);
+	return neg;
+}
+
+/* A and B negotiate over IPv4; both end up with the same IKE SA. */
+static void establish(void)
+{
+	struct ikesa *a, *b;
+
+	initiate(B.addr4);
+	pump();
+	assert_int_equal(established(&A), 1);
+	assert_int_equal(established(&B), 1);
+	a = only_sa(&A);
+	b = only_sa(&B);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(a->ispi, b->ispi);
+	assert_int_equal(a->rspi, b->rspi);
+	assert_int_equal(A.outcomes_ok, 1);
+}
+
+/* An IKE_SA_INIT request as another initiator would send it. */
+static size_t craft_init(uint8_t *buf, size_t cap, uint64_t ispi,
+			 uint16_t group, const uint8_t *cookie,
+			 size_t cookie_len)
+{
+	struct peer_conf pc = { .nprop = 1 };
+	uint8_t pub[IKE_DH_MAX_LEN], nonce[32];
+	struct ike_header h = { .ispi = ispi, .version = IKEV2_VERSION,
+				.exchange = IKEV2_EXCH_IKE_SA_INIT,
+				.flags = IKEV2_FLAG_INITIATOR };
+	struct ike_notify nc = { .type = IKEV2_N_COOKIE, .data = cookie,
+				 .len = cookie_len };
+	struct ike_nonce ni = { nonce, sizeof(nonce) };
+	struct ike_builder b;
+	struct ike_sa offer;
+	struct ike_dh *dh;
+	struct ike_ke ke;
+	size_t n = 0;
+
+	pc.prop[0] = (struct peer_proposal){ IKEV2_ENCR_AES_GCM_16, 256, 0,
+					     IKEV2_PRF_HMAC_SHA2_256, group };
+	proposal_offer(&pc, &offer);
+	memset(nonce, 0x5a, sizeof(nonce));
+	assert_int_equal(ike_dh_new(group, &dh), IKE_CRYPTO_OK);
+	assert_int_equal(ike_dh_public(dh, pub, sizeof(pub), &ke.len),
+			 IKE_CRYPTO_OK);
+	ike_dh_free(dh);
+	ke.group = group;
+	ke.data = pub;
+	ike_build_message(&b, buf, cap, &h);
+	if (cookie)
+		ike_add_notify(&b, &nc);
+	ike_add_sa(&b, &offer);
+	ike_add_ke(&b, &ke);
+	ike_add_nonce(&b, &ni);
+	assert_int_equal(ike_build_finish(&b, &n), IKE_MSG_OK);
+	return n;
+}
+
+/* Feed B a datagram from addr:port. */
+static void to_b_from(const uint8_t *buf, size_t len, const char *addr,
+		      uint16_t port)
+{
+	struct ike_dgram dg = { .buf = buf, .len = len };
+
+	addr_parse(addr, port, &dg.path.peer);
+	addr_parse(B.addr4, 500, &dg.path.local);
+	daemon_input(&B.d, &dg);
+}
+
+/* A message from A's IKE SA to B, sealed with A's keys. */
+static size_t forge_from_a(uint8_t *buf, size_t cap, uint8_t exchange,
+			   bool response, uint32_t msgid)
+{
+	struct ikesa *a = only_sa(&A);
+	static const uint8_t empty[1];
+	struct ike_header h;
+	size_t n = 0;
+
+	ikesa_header(a, exchange, response, msgid, &h);
+	assert_int_equal(ike_sk_seal(&a->keys, true, &h, IKEV2_PL_NONE, empty,
+				     0, buf, cap, &n), IKE_CRYPTO_OK);
+	return n;
+}
+
+static uint8_t cbuf[4096];
+
+/* ---- the scenarios ----------------------------------------------------------------- */
+
+/* A plain childless IKE SA, then A deletes it: gone on both sides. */
+static void sc_establish_and_delete(void)
+{
+	struct ikesa *a;
+
+	establish();
+	a = only_sa(&A);
+	assert_int_equal(a->state, IKESA_ESTABLISHED);
+	assert_true(a->initial_contact);
+	assert_null(a->child);
+	assert_int_equal(a->keys.suite.dh, IKEV2_DH_CURVE25519);
+	ikesa_want(&A.d, a, true, false);
+	assert_int_equal(a->state, IKESA_DELETING);
+	pump();
+	assert_int_equal(established(&A), 0);
+	assert_int_equal(established(&B), 0);
+	advance(20000);		/* lingering SAs are freed */
+}
+
+/* Over IPv6 the same. */
+static void sc_ipv6(void)
+{
+	initiate(B.addr6);
+	pump();
+	assert_int_equal(established(&A), 1);
+	assert_int_equal(established(&B), 1);
+}
+
+/* B answers a repeated IKE_SA_INIT and IKE_AUTH from its cache, byte for
+ * byte, and keeps one SA. */
+static void sc_retransmit_answered_from_cache(void)
+{
+	struct pkt init, auth, r1, r2;
+
+	initiate(B.addr4);
+	assert_true(take(&A, &init));
+	deliver_pkt(&A, &B, &init);
+	deliver_pkt(&A, &B, &init);		/* the retransmission */
+	assert_int_equal(B.nq, 2);
+	assert_true(take(&B, &r1));
+	assert_true(take(&B, &r2));
+	assert_int_equal(r1.len, r2.len);
+	assert_memory_equal(r1.buf, r2.buf, r1.len);
+	deliver_pkt(&B, &A, &r1);		/* A sends IKE_AUTH */
+	assert_true(take(&A, &auth));
+	deliver_pkt(&A, &B, &auth);
+	deliver_pkt(&A, &B, &auth);
+	assert_int_equal(B.nq, 2);
+	assert_true(take(&B, &r1));
+	assert_true(take(&B, &r2));
+	assert_memory_equal(r1.buf, r2.buf, r1.len);
+	deliver_pkt(&B, &A, &r1);
+	deliver_pkt(&B, &A, &r2);		/* a late duplicate */
+	assert_int_equal(established(&A), 1);
+	assert_int_equal(established(&B), 1);
+}
+
+/* A's IKE_SA_INIT is lost again and again: 0.5, 1, 2, 4 s, then 8 s
+ * later the negotiation fails. */
+static void sc_retransmit_backoff_then_fail(void)
+{
+	static const uint64_t gaps[] = { 500, 1000, 2000, 4000 };
+	size_t i;
+
+	initiate(B.addr4);
+	lose(&A);
+	for (i = 0; i < 4; i++) {
+		advance(gaps[i] - 1);
+		assert_int_equal(A.nq, 0);
+		advance(1);
+		assert_int_equal(A.nq, 1);
+		lose(&A);
+	}
+	advance(7999);
+	assert_int_equal(negotiating(&A), 1);
+	advance(1);
+	assert_int_equal(negotiating(&A), 0);
+	assert_int_equal(A.outcomes_failed, 1);
+	assert_non_null(strstr(A.last_outcome, "no answer to IKE_SA_INIT"));
+}
+
+/* Requests outside the window and responses to nothing are dropped and
+ * counted; the SA stays. */
+static void sc_message_id_window(void)
+{
+	size_t n;
+
+	establish();
+	n = forge_from_a(cbuf, sizeof(cbuf), IKEV2_EXCH_INFORMATIONAL, false, 7);
+	to_b_from(cbuf, n, A.addr4, 500);
+	n = forge_from_a(cbuf, sizeof(cbuf), IKEV2_EXCH_INFORMATIONAL, false, 0);
+	to_b_from(cbuf, n, A.addr4, 500);	/* long past */
+	n = forge_from_a(cbuf, sizeof(cbuf), IKEV2_EXCH_INFORMATIONAL, true, 0);
+	to_b_from(cbuf, n, A.addr4, 500);	/* B asked nothing */
+	assert_int_equal(B.nq, 0);
+	n = forge_from_a(cbuf, sizeof(cbuf), IKEV2_EXCH_INFORMATIONAL, false, 2);
+	to_b_from(cbuf, n, A.addr4, 500);	/* in the window: answered */
+	assert_int_equal(B.nq, 1);
+	assert_int_equal(established(&B), 1);
+}
+
+/* The liveness check: an empty INFORMATIONAL, answered. */
+static void sc_liveness(void)
+{
+	A.d.tun.liveness_s = 30;
+	establish();
+	advance(30000);
+	assert_int_equal(A.nq, 1);
+	pump();
+	assert_int_equal(established(&A), 1);
+	/* B goes away: A gives up after its retransmissions */
+	advance(30000);
+	while (A.nq)
+		lose(&A);
+	advance(500 + 1000 + 2000 + 4000);
+	while (A.nq)
+		lose(&A);
+	advance(8000);
+	assert_int_equal(established(&A), 0);
+}
+
+/* SPEC §6: 35 negotiations at once per address without an IKE SA. */
+static void sc_half_open_per_address(void)
+{
+	size_t i, n;
+
+	for (i = 0; i < 36; i++) {
+		n = craft_init(cbuf, sizeof(cbuf), 0x1000 + i,
+			       IKEV2_DH_CURVE25519, NULL, 0);
+		to_b_from(cbuf, n, "192.0.2.9", (uint16_t)(1000 + i));
+	}
+	assert_int_equal(ikesa_half_open_all(&B.d), 35);
+	assert_int_equal(B.nq, 35);
+	/* another address is not concerned */
+	n = craft_init(cbuf, sizeof(cbuf), 0x2000, IKEV2_DH_CURVE25519, NULL, 0);
+	to_b_from(cbuf, n, "192.0.2.10", 500);
+	assert_int_equal(ikesa_half_open_all(&B.d), 36);
+	/* they time out */
+	advance(30000);
+	assert_int_equal(ikesa_half_open_all(&B.d), 0);
+}
+
+/* SPEC §6: 5 per address and port when that address has an IKE SA. */
+static void sc_half_open_with_sa(void)
+{
+	size_t i, n;
+
+	establish();
+	for (i = 0; i < 6; i++) {
+		n = craft_init(cbuf, sizeof(cbuf), 0x3000 + i,
+			       IKEV2_DH_CURVE25519, NULL, 0);
+		to_b_from(cbuf, n, A.addr4, 500);
+	}
+	assert_int_equal(ikesa_half_open_all(&B.d), 5);
+	n = craft_init(cbuf, sizeof(cbuf), 0x4000, IKEV2_DH_CURVE25519, NULL, 0);
+	to_b_from(cbuf, n, A.addr4, 501);	/* another port */
+	assert_int_equal(ikesa_half_open_all(&B.d), 6);
+}
+
+/* Under load B asks for a cookie; A comes back with it and gets its SA;
+ * a wrong cookie is counted and answered with a fresh one. */
+static void sc_cookie_round_trip(void)
+{
+	struct pkt ans;
+	struct ike_msg m;
+	struct ike_notify n;
+	uint8_t bogus[36];
+	size_t len;
+
+	B.d.tun.cookie_threshold = 0;
+	initiate(B.addr4);
+	deliver(&A);
+	assert_int_equal(ikesa_half_open_all(&B.d), 0);	/* no state */
+	assert_true(take(&B, &ans));
+	assert_int_equal(ike_msg_parse(ans.buf, ans.len, &m), IKE_MSG_OK);
+	assert_int_equal(ike_msg_find_notify(&m, IKEV2_N_COOKIE, &n), IKE_MSG_OK);
+	assert_int_equal(m.hdr.rspi, 0);
+	deliver_pkt(&B, &A, &ans);		/* A again, with the cookie */
+	pump();
+	assert_int_equal(established(&A), 1);
+	assert_int_equal(established(&B), 1);
+
+	memset(bogus, 0x11, sizeof(bogus));
+	len = craft_init(cbuf, sizeof(cbuf), 0x5000, IKEV2_DH_CURVE25519,
+			 bogus, sizeof(bogus));
+	to_b_from(cbuf, len, "192.0.2.50", 500);
+	assert_true(take(&B, &ans));
+	assert_int_equal(ike_msg_parse(ans.buf, ans.len, &m), IKE_MSG_OK);
+	assert_int_equal(ike_msg_find_notify(&m, IKEV2_N_COOKIE, &n), IKE_MSG_OK);
+}
+
+/* A guesses the wrong group; B asks for its own; A starts again. */
+static void sc_invalid_ke_retry(void)
+{
+	struct ikesa *a;
+
+	set_policy(&A, policy_a, "aes256gcm16-prfsha256-curve25519, "
+				 "aes256gcm16-prfsha256-ecp256");
+	set_policy(&B, policy_b, "aes256gcm16-prfsha256-ecp256");
+	establish();
+	a = only_sa(&A);
+	assert_int_equal(a->keys.suite.dh, IKEV2_DH_ECP_256);
+	assert_int_equal(a->init_restarts, 1);
+}
+
+/* No proposal in common: refused, counted on both sides. */
+static void sc_no_proposal(void)
+{
+	set_policy(&A, policy_a, "aes128-sha512-modp2048");
+	set_policy(&B, policy_b, "aes256gcm16-prfsha256-curve25519");
+	initiate(B.addr4);
+	pump();
+	assert_int_equal(established(&A), 0);
+	assert_int_equal(A.outcomes_failed, 1);
+	assert_non_null(strstr(A.last_outcome, "NO_PROPOSAL_CHOSEN"));
+}
+
+/* A wrong pre-shared key: B refuses A's AUTH and counts it. */
+static void sc_wrong_psk(void)
+{
+	set_key(&A, "a different key");
+	initiate(B.addr4);
+	pump();
+	assert_int_equal(established(&A), 0);
+	assert_int_equal(established(&B), 0);
+	assert_int_equal(A.outcomes_failed, 1);
+	assert_non_null(strstr(A.last_outcome, "authentication failed"));
+}
+
+/* Garbage, a bad version, a truncated message, an unknown SPI: each
+ * dropped and counted, nothing answered but INVALID_IKE_SPI. */
+static void sc_malformed(void)
+{
+	uint8_t junk[64];
+	size_t n;
+
+	memset(junk, 0xab, sizeof(junk));
+	to_b_from(junk, 10, A.addr4, 500);		/* short */
+	n = craft_init(cbuf, sizeof(cbuf), 0x6000, IKEV2_DH_CURVE25519, NULL, 0);
+	cbuf[17] = 0x30;				/* IKE version 3 */
+	to_b_from(cbuf, n, A.addr4, 500);
+	cbuf[17] = IKEV2_VERSION;
+	to_b_from(cbuf, n - 5, A.addr4, 500);		/* truncated */
+	cbuf[29] = 0x80;		/* first payload critical... */
+	cbuf[16] = 200;			/* ...and of an unknown type */
+	to_b_from(cbuf, n, A.addr4, 500);
+	assert_int_equal(B.nq, 0);
+	establish();
+	n = forge_from_a(cbuf, sizeof(cbuf), IKEV2_EXCH_INFORMATIONAL, false, 2);
+	cbuf[0] ^= 1;					/* another SPIi */
+	to_b_from(cbuf, n, A.addr4, 500);
+	assert_int_equal(B.nq, 1);			/* INVALID_IKE_SPI */
+	n = forge_from_a(cbuf, sizeof(cbuf), IKEV2_EXCH_INFORMATIONAL, false, 2);
+	cbuf[n - 1] ^= 1;				/* ICV broken */
+	to_b_from(cbuf, n, A.addr4, 500);
+	assert_int_equal(B.nq, 1);
+	assert_int_equal(established(&B), 1);
+}
+
+/* A NAT rewrites A's ports: both sides see it, A moves to 4500. */
+static void sc_nat_traversal(void)
+{
+	struct ikesa *a, *b;
+
+	nat = true;
+	establish();
+	a = only_sa(&A);
+	b = only_sa(&B);
+	assert_true(a->nat_local);
+	assert_true(a->natt);
+	assert_int_equal(addr_port(&a->path.peer), 4500);
+	assert_true(b->nat_peer);
+	assert_true(b->natt);
+	assert_int_equal(addr_port(&b->path.peer), 40001);
+	ikesa_want(&A.d, a, true, false);
+	pump();
+	assert_int_equal(established(&B), 0);
+}
+
+/* B has no rule for an address and default response is off. */
+static void sc_no_policy(void)
+{
+	static const char closed[] =
+		"filter-lists:\n  x: { filters: [ { src: me, dst: 198.51.100.7 } ] }\n"
+		"filter-actions:\n  s: { action: negotiate }\n"
+		"policies:\n  p:\n    default-response: no\n    rules:\n"
+		"      - { name: r, filter-list: x, action: s, authentication: [ { psk: lab } ] }\n";
+	char err[256];
+	size_t n;
+
+	peer_policy_free(B.d.policy);
+	assert_int_equal(peer_policy_from_buffer("p", closed, strlen(closed),
+						 &B.d.policy, err, sizeof(err)), 0);
+	n = craft_init(cbuf, sizeof(cbuf), 0x7000, IKEV2_DH_CURVE25519, NULL, 0);
+	to_b_from(cbuf, n, A.addr4, 500);
+	assert_int_equal(B.nq, 0);
+}
+
+/* The peer asks for a CHILD SA, which is not there yet: the IKE SA comes
+ * up and the CHILD SA part is refused (RFC 7296 §1.2). */
+static bool ask_child(struct daemon *d, struct ikesa *sa, struct ike_builder *b)
+{
+	struct ike_ts_set ts = { .nts = 1 };
+	struct ike_sa sa2 = { .nproposals = 1 };
+
+	sa2.prop[0] = (struct ike_proposal){ .num = 1,
+		.protocol = IKEV2_PROTO_ESP, .spi_size = 4, .spi = { 1, 2, 3, 4 },
+		.ntransforms = 1,
+		.xf = { { IKEV2_XFORM_ENCR, IKEV2_ENCR_AES_GCM_16, 256, false } } };
+	ts.ts[0] = (struct ike_ts){ .type = IKEV2_TS_IPV4_ADDR_RANGE,
+				    .end_port = 65535,
+				    .end = { 255, 255, 255, 255 } };
+	ike_add_sa(b, &sa2);
+	ike_add_ts(b, IKEV2_PL_TSI, &ts);
+	ike_add_ts(b, IKEV2_PL_TSR, &ts);
+	return true;
+}
+
+static const struct child_hooks child_asker = { .auth_request = ask_child };
+
+static void sc_child_requested(void)
+{
+	A.d.child = &child_asker;
+	establish();
+}
+
+/* A calls itself by an FQDN; B answers by its default response and finds
+ * the key under that name (no rule of B names A). */
+static void sc_fqdn_default_response(void)
+{
+	static const char open_policy[] =
+		"policies:\n  b:\n    ike: { proposals: [ PROPOSALS ] }\n";
+	char err[256];
+	static const char keys[] =
+		"other = \"unrelated\"\n"
+		"a.example.com = \"correct horse battery staple\"\n";
+	struct ikesa *b;
+	char id[300];
+
+	snprintf(A.d.local_fqdn, sizeof(A.d.local_fqdn), "a.example.com");
+	set_policy(&B, open_policy, DEFAULT_PROPOSALS);
+	secrets_free(B.d.secrets);
+	assert_int_equal(secrets_parse("s", keys, strlen(keys), &B.d.secrets,
+				       err, sizeof(err)), 0);
+	establish();
+	b = only_sa(&B);
+	assert_string_equal(ident_str(&b->peer_id, id, sizeof(id)),
+			    "fqdn:a.example.com");
+	assert_string_equal(b->conf.rule, "default-response");
+	assert_string_equal(b->psk_id, "a.example.com");
+}
+
+/* ---- the table ---------------------------------------------------------------------- */
+
+struct expect {
+	char side;		/* 'A' or 'B' */
+	enum ike_stat stat;
+	uint64_t value;
+};
+
+struct scenario {
+	const char *name;
+	void (*run)(void);
+	struct expect exp[12];
+};
+
+#define E(s, st, v) { s, st, v }
+
+static const struct scenario scenarios[] = {
+	{ "establish, then Delete from the initiator", sc_establish_and_delete, {
+		E('A', ST_NEG_TOTAL, 1), E('B', ST_NEG_TOTAL, 1),
+		E('A', ST_IKE_SA_ESTABLISHED, 1), E('B', ST_IKE_SA_ESTABLISHED, 1),
+		E('A', ST_IKE_SA_DELETED, 1), E('B', ST_IKE_SA_DELETED, 1),
+		E('A', ST_NEG_FAILED, 0), E('B', ST_DROP_MALFORMED, 0) } },
+	{ "IPv6", sc_ipv6, {
+		E('A', ST_IKE_SA_ESTABLISHED, 1), E('B', ST_IKE_SA_ESTABLISHED, 1) } },
+	{ "retransmissions answered from the cached response",
+	  sc_retransmit_answered_from_cache, {
+		E('B', ST_RESPONSES_RESENT, 2), E('B', ST_NEG_TOTAL, 1),
+		E('A', ST_DROP_UNEXPECTED_RESPONSE, 1),
+		E('A', ST_IKE_SA_ESTABLISHED, 1) } },
+	{ "retransmission backoff, then failure", sc_retransmit_backoff_then_fail, {
+		E('A', ST_RETRANSMITS, 4), E('A', ST_PEER_TIMEOUTS, 1),
+		E('A', ST_NEG_FAILED, 1), E('A', ST_MESSAGES_SENT, 5) } },
+	{ "message IDs outside the window", sc_message_id_window, {
+		E('B', ST_DROP_MSGID_WINDOW, 2),
+		E('B', ST_DROP_UNEXPECTED_RESPONSE, 1),
+		E('B', ST_IKE_SA_DELETED, 0) } },
+	{ "liveness check answered, then the peer is gone", sc_liveness, {
+		E('A', ST_LIVENESS_CHECKS, 2), E('A', ST_PEER_TIMEOUTS, 1),
+		E('A', ST_IKE_SA_DELETED, 1), E('B', ST_IKE_SA_DELETED, 0) } },
+	{ "half-open limit per address (35)", sc_half_open_per_address, {
+		E('B', ST_DROP_HALF_OPEN_LIMIT, 1), E('B', ST_NEG_TOTAL, 36),
+		E('B', ST_NEG_FAILED, 36), E('B', ST_PEER_TIMEOUTS, 36) } },
+	{ "half-open limit per address and port with an IKE SA (5)",
+	  sc_half_open_with_sa, {
+		E('B', ST_DROP_HALF_OPEN_LIMIT, 1), E('B', ST_NEG_TOTAL, 7) } },
+	{ "cookie round trip", sc_cookie_round_trip, {
+		E('B', ST_COOKIES_SENT, 2), E('B', ST_INVALID_COOKIES, 1),
+		E('B', ST_IKE_SA_ESTABLISHED, 1), E('B', ST_NEG_TOTAL, 1) } },
+	{ "INVALID_KE_PAYLOAD, then again with the group asked for",
+	  sc_invalid_ke_retry, {
+		E('B', ST_INVALID_KE_SENT, 1), E('A', ST_INVALID_KE_RECEIVED, 1),
+		E('B', ST_NEG_TOTAL, 1), E('A', ST_NEG_FAILED, 0),
+		E('B', ST_IKE_SA_ESTABLISHED, 1) } },
+	{ "no proposal chosen", sc_no_proposal, {
+		E('B', ST_NO_PROPOSAL_CHOSEN, 1), E('B', ST_NEG_FAILED, 1),
+		E('A', ST_NO_PROPOSAL_CHOSEN, 1), E('A', ST_NEG_FAILED, 1) } },
+	{ "wrong pre-shared key: an authentication failure", sc_wrong_psk, {
+		E('B', ST_AUTH_FAILURES, 1), E('B', ST_NEG_FAILED, 1),
+		E('A', ST_AUTH_FAILURES, 1), E('A', ST_NEG_FAILED, 1),
+		E('B', ST_IKE_SA_ESTABLISHED, 0) } },
+	{ "malformed and unknown messages dropped and counted", sc_malformed, {
+		E('B', ST_DROP_MALFORMED, 3), E('B', ST_DROP_BAD_VERSION, 1),
+		E('B', ST_DROP_UNKNOWN_SPI, 1), E('B', ST_INVALID_SPI_SENT, 1),
+		E('B', ST_DROP_INTEGRITY, 1), E('B', ST_NEG_TOTAL, 1) } },
+	{ "NAT traversal", sc_nat_traversal, {
+		E('A', ST_IKE_SA_ESTABLISHED, 1), E('B', ST_IKE_SA_DELETED, 1) } },
+	{ "no rule and no default response", sc_no_policy, {
+		E('B', ST_DROP_NO_POLICY, 1), E('B', ST_NEG_TOTAL, 0) } },
+	{ "FQDN identity, default response, key by identity",
+	  sc_fqdn_default_response, {
+		E('A', ST_IKE_SA_ESTABLISHED, 1), E('B', ST_IKE_SA_ESTABLISHED, 1),
+		E('B', ST_AUTH_FAILURES, 0) } },
+	{ "a CHILD SA asked for: IKE SA up, CHILD SA refused",
+	  sc_child_requested, {
+		E('A', ST_IKE_SA_ESTABLISHED, 1), E('B', ST_IKE_SA_ESTABLISHED, 1) } },
+};
+
+static void run_scenario(void **state)
+{
+	const struct scenario *sc = *state;
+	size_t i;
+
+	sc->run();
+	for (i = 0; i < sizeof(sc->exp) / sizeof(sc->exp[0]); i++) {
+		const struct expect *e = &sc->exp[i];
+		struct side *s = e->side == 'A' ? &A : &B;
+
+		if (!e->side)
+			break;
+		if (s->d.stats.v[e->stat] != e->value)
+			fail_msg("%s: %c %s = %llu, expected %llu", sc->name,
+				 e->side, stats_name(e->stat),
+				 (unsigned long long)s->d.stats.v[e->stat],
+				 (unsigned long long)e->value);
+	}
+}
+
+int main(void)
+{
+	enum { N = sizeof(scenarios) / sizeof(scenarios[0]) };
+	struct CMUnitTest tests[N];
+	size_t i;
+
+	for (i = 0; i < N; i++) {
+		tests[i] = (struct CMUnitTest)cmocka_unit_test_prestate_setup_teardown(
+			run_scenario, setup, teardown, (void *)&scenarios[i]);
+		tests[i].name = scenarios[i].name;
+	}
+	return _cmocka_run_group_tests("ike_sa", tests, N, NULL, NULL);
+}
