@@ -40,6 +40,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 SAN_BINS  := $(patsubst tests/unit/%.c,$(B)/san/tests/%,$(UNIT_SRCS))
 BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(B)/tests/bpf_%,$(BPFT_SRCS))
+VMT_SRCS  := $(wildcard tests/vm/*.c)
+VMT_BINS  := $(patsubst tests/vm/%.c,$(B)/tests/vm_%,$(VMT_SRCS))
 BENCH_SRCS:= $(wildcard tests/bench/*.c)
 BENCH_BINS:= $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 
@@ -131,6 +133,12 @@ $(B)/tests/bpf_test_%: tests/bpf/test_%.c $(B)/libixdp.a $(BPF_SKELS) $(wildcard
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Itests/bpf -o $@ $< $(B)/libixdp.a $(LDLIBS) -lcmocka
 
+# Helpers of the VM tests (vmtest/guest_*.sh): the guest runs what the
+# host built.
+$(B)/tests/vm_%: tests/vm/%.c $(B)/libike.a $(B)/libixdp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $< $(B)/libike.a $(B)/libixdp.a $(LDLIBS)
+
 $(B)/bench/%: tests/bench/%.c $(B)/libixdp.a $(BPF_SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/libixdp.a $(LDLIBS)
@@ -139,7 +147,7 @@ $(B)/bench/%: tests/bench/%.c $(B)/libixdp.a $(BPF_SKELS)
 check: deps-vm
 	@$(MAKE) --no-print-directory check-only
 
-check-only: all $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(FUZZ_BINS)
+check-only: all $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(FUZZ_BINS) $(VMT_BINS)
 	@tests/run.sh $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(wildcard tests/fuzz/run_*.sh) \
 		$(sort $(wildcard tests/ns/test_*.sh)) vmtest/run.sh
 
@@ -151,7 +159,7 @@ bpf-tests: all $(BPFT_BINS)
 	@tests/run.sh $(BPFT_BINS)
 ns-tests: all
 	@tests/run.sh $(sort $(wildcard tests/ns/test_*.sh))
-vmtest: all
+vmtest: all $(VMT_BINS)
 	@tests/run.sh vmtest/run.sh
 
 # stdout carries only the JSON lines; everything else goes to stderr.
@@ -166,7 +174,9 @@ demo: deps
 
 install: all
 	install -D -m 0755 $(B)/ipsec-xdp $(DESTDIR)/usr/sbin/ipsec-xdp
+	install -D -m 0755 $(B)/ipsec-xdpd $(DESTDIR)/usr/sbin/ipsec-xdpd
 	install -D -m 0644 man/ipsec-xdp.8 $(DESTDIR)/usr/share/man/man8/ipsec-xdp.8
+	install -D -m 0644 man/ipsec-xdpd.8 $(DESTDIR)/usr/share/man/man8/ipsec-xdpd.8
 	install -D -m 0644 man/ipsec-xdp.policy.5 $(DESTDIR)/usr/share/man/man5/ipsec-xdp.policy.5
 	install -D -m 0644 systemd/ipsec-xdp@.service $(DESTDIR)/lib/systemd/system/ipsec-xdp@.service
 
