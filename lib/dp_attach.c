@@ -30,6 +30,7 @@
 #include <bpf/libbpf.h>
 
 #include "dataplane.h"
+#include "errbuf.h"
 #include "ipsec_xdp.skel.h"
 
 #define BPF_FS_MAGIC_NUMBER 0xcafe4a11
@@ -37,14 +38,6 @@
 #define TC_PRIORITY 0x1a5e
 #define LINK_PREFIX "xdp-"
 
-static void set_err(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-}
 
 const char *dp_pin_root(void)
 {
@@ -93,16 +86,16 @@ static int ensure_bpffs(const char *root, char *errbuf, size_t errlen)
 	if (slash && slash != parent)
 		*slash = '\0';
 	if (mkdir_p(parent, 0700)) {
-		set_err(errbuf, errlen, "cannot create %s: %s", parent, strerror(errno));
+		errbuf_set(errbuf, errlen, "cannot create %s: %s", parent, strerror(errno));
 		return -1;
 	}
 	if (!is_bpffs(parent) && mount("bpf", parent, "bpf", 0, "mode=0700")) {
-		set_err(errbuf, errlen, "cannot mount a BPF file system on %s: %s",
+		errbuf_set(errbuf, errlen, "cannot mount a BPF file system on %s: %s",
 			parent, strerror(errno));
 		return -1;
 	}
 	if (mkdir(root, 0700) && errno != EEXIST) {
-		set_err(errbuf, errlen, "cannot create %s: %s", root, strerror(errno));
+		errbuf_set(errbuf, errlen, "cannot create %s: %s", root, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -147,7 +140,7 @@ static int attach_xdp(const char *root, const char *ifname, int ifindex,
 
 		close(link_fd);
 		if (err) {
-			set_err(errbuf, errlen, "cannot replace the XDP program on %s: %s",
+			errbuf_set(errbuf, errlen, "cannot replace the XDP program on %s: %s",
 				ifname, strerror(-err));
 			return -1;
 		}
@@ -159,14 +152,14 @@ static int attach_xdp(const char *root, const char *ifname, int ifindex,
 	if (link_fd < 0) {
 		int e = errno;
 
-		set_err(errbuf, errlen, "cannot attach XDP to %s: %s%s", ifname, strerror(e),
+		errbuf_set(errbuf, errlen, "cannot attach XDP to %s: %s%s", ifname, strerror(e),
 			e == EBUSY ? " (another XDP program is attached)" :
 			e == EOPNOTSUPP && mode == DP_XDP_NATIVE ?
 			" (the driver has no native XDP: try --xdp-mode generic)" : "");
 		return -1;
 	}
 	if (bpf_obj_pin(link_fd, path)) {
-		set_err(errbuf, errlen, "cannot pin %s: %s", path, strerror(errno));
+		errbuf_set(errbuf, errlen, "cannot pin %s: %s", path, strerror(errno));
 		close(link_fd);
 		return -1;
 	}
@@ -183,13 +176,13 @@ static int attach_tc(const char *ifname, int ifindex, int prog_fd, char *errbuf,
 	int err = bpf_tc_hook_create(&hook);
 
 	if (err && err != -EEXIST) {
-		set_err(errbuf, errlen, "cannot add a clsact qdisc to %s: %s", ifname,
+		errbuf_set(errbuf, errlen, "cannot add a clsact qdisc to %s: %s", ifname,
 			strerror(-err));
 		return -1;
 	}
 	err = bpf_tc_attach(&hook, &opts);
 	if (err) {
-		set_err(errbuf, errlen, "cannot attach the egress program to %s: %s",
+		errbuf_set(errbuf, errlen, "cannot attach the egress program to %s: %s",
 			ifname, strerror(-err));
 		return -1;
 	}
@@ -212,18 +205,18 @@ static struct ipsec_xdp_bpf *open_and_load(const char *root, char *errbuf, size_
 
 	snprintf(maps, sizeof(maps), "%s/maps", root);
 	if (mkdir_p(maps, 0700)) {
-		set_err(errbuf, errlen, "cannot create %s: %s", maps, strerror(errno));
+		errbuf_set(errbuf, errlen, "cannot create %s: %s", maps, strerror(errno));
 		return NULL;
 	}
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = maps);
 	skel = ipsec_xdp_bpf__open_opts(&oo);
 	if (!skel) {
-		set_err(errbuf, errlen, "cannot open the BPF object: %s", strerror(errno));
+		errbuf_set(errbuf, errlen, "cannot open the BPF object: %s", strerror(errno));
 		return NULL;
 	}
 	err = ipsec_xdp_bpf__load(skel);
 	if (err) {
-		set_err(errbuf, errlen,
+		errbuf_set(errbuf, errlen,
 			"cannot load the BPF programs: %s (maps pinned under %s from another "
 			"version? run `ipsec-xdp unload` first)", strerror(-err), maps);
 		ipsec_xdp_bpf__destroy(skel);
@@ -241,14 +234,14 @@ static int pin_programs(const char *root, struct ipsec_xdp_bpf *skel, char *errb
 
 	snprintf(path, sizeof(path), "%s/progs", root);
 	if (mkdir_p(path, 0700)) {
-		set_err(errbuf, errlen, "cannot create %s: %s", path, strerror(errno));
+		errbuf_set(errbuf, errlen, "cannot create %s: %s", path, strerror(errno));
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/progs/%s", root, bpf_program__name(progs[i]));
 		unlink(path);
 		if (bpf_obj_pin(bpf_program__fd(progs[i]), path)) {
-			set_err(errbuf, errlen, "cannot pin %s: %s", path, strerror(errno));
+			errbuf_set(errbuf, errlen, "cannot pin %s: %s", path, strerror(errno));
 			return -1;
 		}
 	}
@@ -264,14 +257,14 @@ int dp_load_iface(const char *root, const char *ifname, enum dp_xdp_mode mode,
 	int ret = -1;
 
 	if (!ifindex) {
-		set_err(errbuf, errlen, "no interface named '%s'", ifname);
+		errbuf_set(errbuf, errlen, "no interface named '%s'", ifname);
 		return -1;
 	}
 	if (ensure_bpffs(root, errbuf, errlen))
 		return -1;
 	snprintf(links, sizeof(links), "%s/links", root);
 	if (mkdir_p(links, 0700)) {
-		set_err(errbuf, errlen, "cannot create %s: %s", links, strerror(errno));
+		errbuf_set(errbuf, errlen, "cannot create %s: %s", links, strerror(errno));
 		return -1;
 	}
 	skel = open_and_load(root, errbuf, errlen);
@@ -302,7 +295,7 @@ static int detach_link(const char *root, const char *ifname, char *errbuf, size_
 	link_path(root, ifname, path, sizeof(path));
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
-		set_err(errbuf, errlen, "ipsec-xdp is not attached to '%s'", ifname);
+		errbuf_set(errbuf, errlen, "ipsec-xdp is not attached to '%s'", ifname);
 		return -1;
 	}
 	memset(&info, 0, sizeof(info));
@@ -313,7 +306,7 @@ static int detach_link(const char *root, const char *ifname, char *errbuf, size_
 	bpf_link_detach(fd); /* fails harmlessly if the interface is gone */
 	close(fd);
 	if (unlink(path)) {
-		set_err(errbuf, errlen, "cannot remove %s: %s", path, strerror(errno));
+		errbuf_set(errbuf, errlen, "cannot remove %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -384,7 +377,7 @@ int dp_unload(const char *root, const char *ifname, char *errbuf, size_t errlen)
 	if (ifname)
 		return detach_link(root, ifname, errbuf, errlen);
 	if (dp_list_ifaces(root, &names, &n)) {
-		set_err(errbuf, errlen, "cannot read %s/links: %s", root, strerror(errno));
+		errbuf_set(errbuf, errlen, "cannot read %s/links: %s", root, strerror(errno));
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {

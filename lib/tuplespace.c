@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "tuplespace.h"
 
 #define NPORTS 65536
@@ -59,6 +60,7 @@ static void tuple_from_filter(const struct specific_filter *f,
 	t->proto_exact = f->proto_exact ? 1 : 0;
 	t->sport_kind = (uint8_t)port_kind(&f->sport);
 	t->dport_kind = (uint8_t)port_kind(&f->dport);
+	t->protos = f->proto_exact ? ixdp_proto_bit(f->proto) : IXDP_PB_ALL;
 }
 
 /* Class of every port of one side: a new class starts at each range's low
@@ -89,18 +91,6 @@ static int build_port_classes(const struct filter_table *t, int side,
 	return 0;
 }
 
-__attribute__((format(printf, 3, 4)))
-static int ts_fail(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errbuf && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static int ts_push(struct tuplespace *ts, const struct ts_entry *e)
 {
@@ -164,7 +154,7 @@ static int add_filter_keys(struct tuplespace *ts, const struct specific_filter *
 	port_values(ts, 1, &f->dport, &dlo, &dhi);
 	if ((size_t)(shi - slo + 1) * (size_t)(dhi - dlo + 1) >
 	    TS_MAX_ENTRIES - ts->nentries)
-		return ts_fail(errbuf, errlen,
+		return errbuf_set(errbuf, errlen,
 			       "filter %zu: its port ranges need more hash keys "
 			       "than the dataplane holds", idx);
 	memset(&e, 0, sizeof(e));
@@ -177,7 +167,7 @@ static int add_filter_keys(struct tuplespace *ts, const struct specific_filter *
 			e.key.sport = (uint16_t)s;
 			e.key.dport = (uint16_t)d;
 			if (ts_push(ts, &e))
-				return ts_fail(errbuf, errlen, "out of memory (%zu keys)",
+				return errbuf_set(errbuf, errlen, "out of memory (%zu keys)",
 					       ts->nentries);
 		}
 	}
@@ -211,9 +201,13 @@ static void sort_and_dedup(struct tuplespace *ts)
 	ts->nentries = out;
 }
 
+/* Same shape; the protocol bitmap is not part of it. */
 static bool tuple_equal(const struct ixdp_tuple *a, const struct ixdp_tuple *b)
 {
-	return !memcmp(a, b, sizeof(*a));
+	struct ixdp_tuple x = *a, y = *b;
+
+	x.protos = y.protos = 0;
+	return !memcmp(&x, &y, sizeof(x));
 }
 
 /* The tuple of f: the previous filter's, or a new one.  A shape seen
@@ -227,16 +221,18 @@ static int tuple_of(struct tuplespace *ts, const struct filter_table *t,
 
 	if (i > 0 && specific_filter_same_shape(&t->v[i - 1], f)) {
 		*tuple = (uint16_t)(n - 1);
+		ts->tuples[f->fam][n - 1].protos |=
+			f->proto_exact ? ixdp_proto_bit(f->proto) : IXDP_PB_ALL;
 		return 0;
 	}
 	tuple_from_filter(f, &nt);
 	for (uint32_t k = 0; k < n; k++)
 		if (tuple_equal(&ts->tuples[f->fam][k], &nt))
-			return ts_fail(errbuf, errlen,
+			return errbuf_set(errbuf, errlen,
 				       "filter %zu: the table is not sorted "
 				       "(its shape appears twice)", i);
 	if (n >= IXDP_MAX_TUPLES)
-		return ts_fail(errbuf, errlen,
+		return errbuf_set(errbuf, errlen,
 			       "more than %zu distinct filter shapes in one "
 			       "address family", (size_t)IXDP_MAX_TUPLES);
 	ts->tuples[f->fam][n] = nt;
@@ -251,11 +247,11 @@ static int check_filter(const struct specific_filter *f, size_t i,
 	uint8_t max = f->fam == IXDP_FAM_V4 ? 32 : 128;
 
 	if (f->fam != IXDP_FAM_V4 && f->fam != IXDP_FAM_V6)
-		return ts_fail(errbuf, errlen, "filter %zu: bad address family", i);
+		return errbuf_set(errbuf, errlen, "filter %zu: bad address family", i);
 	if (f->src_plen > max || f->dst_plen > max)
-		return ts_fail(errbuf, errlen, "filter %zu: bad prefix length", i);
+		return errbuf_set(errbuf, errlen, "filter %zu: bad prefix length", i);
 	if (f->sport.lo > f->sport.hi || f->dport.lo > f->dport.hi)
-		return ts_fail(errbuf, errlen, "filter %zu: port range low > high", i);
+		return errbuf_set(errbuf, errlen, "filter %zu: port range low > high", i);
 	return 0;
 }
 
@@ -266,14 +262,14 @@ int tuplespace_build(const struct filter_table *t, struct tuplespace *ts,
 
 	memset(ts, 0, sizeof(*ts));
 	if (t->n > IXDP_MAX_FILTERS)
-		return ts_fail(errbuf, errlen, "%zu filters: the dataplane holds "
+		return errbuf_set(errbuf, errlen, "%zu filters: the dataplane holds "
 			       "at most 65536", t->n);
 	for (int side = 0; side < 2; side++) {
 		ts->port_class[side] = calloc(NPORTS, sizeof(uint16_t));
 		if (!ts->port_class[side] ||
 		    build_port_classes(t, side, ts->port_class[side])) {
 			tuplespace_free(ts);
-			return ts_fail(errbuf, errlen, "out of memory");
+			return errbuf_set(errbuf, errlen, "out of memory");
 		}
 	}
 	for (size_t i = 0; i < t->n; i++) {
@@ -328,6 +324,8 @@ uint32_t tuplespace_lookup(const struct tuplespace *ts, const struct pkt_tuple *
 
 		if (p->frag && (t->sport_kind != IXDP_PORT_ANY ||
 				t->dport_kind != IXDP_PORT_ANY))
+			continue;
+		if (t->protos && !(t->protos & ixdp_proto_bit(p->proto)))
 			continue;
 		fill_key(&k, p->fam, (uint16_t)i, t, src, dst, p->proto);
 		k.sport = lookup_port(ts, t->sport_kind, 0, p->sport);

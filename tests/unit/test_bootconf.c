@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "bootconf.h"
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -29,27 +31,6 @@ static void tmpdir_make(struct tmpdir *t)
 	assert_non_null(mkdtemp(t->path));
 }
 
-/* Remove a directory tree (only what the tests create: files and dirs). */
-static void remove_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-
-	if (!d) {
-		unlink(path);
-		return;
-	}
-	while ((e = readdir(d))) {
-		char sub[512];
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-		remove_tree(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
 
 static void write_file(const char *dir, const char *name, const char *text)
 {

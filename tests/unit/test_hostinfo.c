@@ -18,6 +18,8 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "hostinfo.h"
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -30,26 +32,6 @@ static int make_tmp(void **state)
 	return mkdtemp(tmp) ? 0 : -1;
 }
 
-static void remove_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-
-	if (!d) {
-		unlink(path);
-		return;
-	}
-	while ((e = readdir(d))) {
-		char sub[512];
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-		remove_tree(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
 
 static int remove_tmp(void **state)
 {
