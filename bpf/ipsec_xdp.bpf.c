@@ -27,9 +27,13 @@
  *     first matching filter permit     pass
  *     ... block                        drop   drops block_filter
  *     ... negotiate, bcast/mcast       drop   drops bcast_negotiate
- *     ... negotiate+inpass, ingress    pass
- *     ... negotiate otherwise          drop   drops negotiate_no_sa
+ *     ... negotiate, SA bundle soft    pass   xfrm soft_pass
+ *     ... negotiate, bundle up, egress redirect into xfrm  xfrm redirect
+ *     ... negotiate+inpass, ingress    pass   (event if no bundle up)
+ *     ... negotiate otherwise          drop   drops negotiate_no_sa (+ event)
  *   (the matched filter counts the packet and its bytes per direction)
+ *   SA bundles and events: include/ipsec_xdp.h; why transport mode needs a
+ *   plain xfrm interface: "Why transport mode ..." below.
  *
  * Every packet also counts in pkts in / out.  A non-first fragment has no
  * ports: it can only match filters and boot exemptions whose ports are
@@ -43,13 +47,22 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 #include "ipsec_xdp.h"
 #include "parse.h"
 
 #define TC_ACT_OK   0
 #define TC_ACT_SHOT 2
 
-enum ixdp_verdict { IXDP_V_PASS = 0, IXDP_V_DROP = 1 };
+enum ixdp_verdict { IXDP_V_PASS = 0, IXDP_V_DROP = 1, IXDP_V_XFRM = 2 };
+
+/* Where an IXDP_V_XFRM packet goes: its bundle's interface. */
+struct ixdp_handoff {
+	__u32 ifindex;
+	__u32 if_id;
+	__u32 flags;        /* enum ixdp_bundle_flags */
+	__u32 pad;
+};
 
 /* ---- maps (layouts: include/ipsec_xdp.h) -------------------------------- */
 
@@ -127,10 +140,10 @@ struct {
 } ixdp_conns SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, IXDP_FLOW_CACHE_SIZE);
-	__type(key, struct ixdp_flow_key);
-	__type(value, struct ixdp_flow_val);
+	__type(key, __u32);
+	__type(value, struct ixdp_flow_entry);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ixdp_flow_cache SEC(".maps");
 
@@ -149,6 +162,40 @@ struct {
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ixdp_pkts SEC(".maps");
+
+/* SA bundles, filled by the daemon (include/ipsec_xdp.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, IXDP_MAX_BUNDLES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ixdp_bundle_key);
+	__type(value, struct ixdp_bundle);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_bundles SEC(".maps");
+
+/* Negotiate traffic without an SA, for the daemon. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, IXDP_EVENT_RING_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_events SEC(".maps");
+
+/* When the last event of a {rule, peer} was sent (rate limit). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, IXDP_MAX_BUNDLES);
+	__type(key, struct ixdp_bundle_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_event_last SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IXDP_XS__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_xfrm_stats SEC(".maps");
 
 /* Never read here: userspace replaces entry 0 after a flip because the
  * kernel waits for running BPF programs (synchronize_rcu) after a
@@ -175,6 +222,14 @@ static __always_inline void count_pkt(__u32 which)
 
 	if (c)
 		*c += 1;        /* per-CPU slot: no other writer */
+}
+
+static __always_inline void count_xs(__u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&ixdp_xfrm_stats, &which);
+
+	if (c)
+		*c += 1;
 }
 
 static __always_inline int pass_counted(__u32 which)
@@ -357,6 +412,7 @@ struct tuple_walk {
 	__u32 src[4], dst[4];
 	__u16 sport, dport;
 	__u8 proto, frag, fam, hit;
+	__u8 protobit;
 	__u32 bank;
 	struct ixdp_fval val;
 	struct ixdp_fkey key;
@@ -394,6 +450,9 @@ static long tuple_one(__u32 i, void *ctx)
 	if (w->frag && (t->sport_kind != IXDP_PORT_ANY ||
 			t->dport_kind != IXDP_PORT_ANY))
 		return 0;
+	/* No filter of this tuple has the packet's protocol: no lookup. */
+	if (t->protos && !(t->protos & w->protobit))
+		return 0;
 	w->key.tuple = i;
 	w->key.proto = t->proto_exact ? w->proto : 0;
 	w->key.sport = tuple_port(w, t->sport_kind, 0, w->sport);
@@ -424,6 +483,7 @@ static __always_inline void tuple_search(const struct ixdp_pkt *p, __u32 bank,
 	w.sport = p->sport;
 	w.dport = p->dport;
 	w.proto = p->proto;
+	w.protobit = ixdp_proto_bit(p->proto);
 	w.frag = p->frag;
 	w.fam = p->fam;
 	w.bank = bank;
@@ -453,50 +513,184 @@ static __always_inline void flow_key(const struct ixdp_pkt *p,
 	__builtin_memcpy(k->dst, p->dst, 16);
 }
 
-/* The matching filter, from the flow cache when it holds this bank's
- * answer.  Non-first fragments bypass the cache: their key has no ports. */
+static __always_inline bool flow_key_equal(const struct ixdp_flow_key *a,
+					   const struct ixdp_flow_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+	__u64 diff = 0;
+
+#pragma clang loop unroll(full)
+	for (int i = 0; i < (int)(sizeof(*a) / 8); i++)
+		diff |= x[i] ^ y[i];
+	return diff == 0;
+}
+
+/* The matching filter, from the flow cache when its slot holds this flow
+ * with this bank's answer.  Non-first fragments bypass the cache: their
+ * key has no ports. */
 static __always_inline void classify(const struct ixdp_pkt *p, __u32 bank,
 				     const struct ixdp_bank *b,
 				     struct ixdp_fval *out)
 {
+	struct ixdp_flow_entry *e;
 	struct ixdp_flow_key k;
-	struct ixdp_flow_val nv = {}, *cv;
+	__u32 slot;
 
 	if (p->frag) {
 		tuple_search(p, bank, b, out);
 		return;
 	}
 	flow_key(p, &k);
-	cv = bpf_map_lookup_elem(&ixdp_flow_cache, &k);
-	if (cv && cv->generation == b->generation) {
-		out->filter = cv->filter;
-		out->action = cv->action;
-		out->flags = cv->flags;
+	slot = ixdp_flow_slot(&k);
+	e = bpf_map_lookup_elem(&ixdp_flow_cache, &slot);
+	if (!e) {       /* cannot happen: slot < IXDP_FLOW_CACHE_SIZE */
+		tuple_search(p, bank, b, out);
+		return;
+	}
+	if (e->val.generation == b->generation && flow_key_equal(&e->key, &k)) {
+		out->filter = e->val.filter;
+		out->action = e->val.action;
+		out->flags = e->val.flags;
 		out->pad = 0;
 		count_pkt(IXDP_PKT_CACHE_HIT);
 		return;
 	}
 	tuple_search(p, bank, b, out);
-	nv.generation = b->generation;
-	nv.filter = out->filter;
-	nv.action = out->action;
-	nv.flags = out->flags;
-	bpf_map_update_elem(&ixdp_flow_cache, &k, &nv, BPF_ANY);
+	e->key = k;     /* a per-CPU slot: no other writer */
+	e->val.generation = b->generation;
+	e->val.filter = out->filter;
+	e->val.action = out->action;
+	e->val.flags = out->flags;
+	e->val.pad = 0;
 }
 
-static __always_inline int negotiate_verdict(const struct ixdp_pkt *p,
-					     __u8 flags, __u32 dir)
+/* ---- negotiate: the SA bundle, events ------------------------------------ */
+
+/* The bundle of {rule, peer}, or of {rule, every peer}; the key it was
+ * found under (or the per-peer key) is left in *k. */
+static __always_inline struct ixdp_bundle *
+find_bundle(const struct ixdp_pkt *p, __u32 rule, __u32 dir,
+	    struct ixdp_bundle_key *k)
 {
+	struct ixdp_bundle *bu;
+
+	__builtin_memset(k, 0, sizeof(*k));
+	k->rule = rule;
+	k->fam = p->fam;
+	__builtin_memcpy(k->peer, dir == IXDP_DIR_OUT ? p->dst : p->src, 16);
+	bu = bpf_map_lookup_elem(&ixdp_bundles, k);
+	if (bu)
+		return bu;
+	__builtin_memset(k->peer, 0, sizeof(k->peer));
+	bu = bpf_map_lookup_elem(&ixdp_bundles, k);
+	if (!bu)        /* report the peer, not the wildcard */
+		__builtin_memcpy(k->peer, dir == IXDP_DIR_OUT ? p->dst : p->src, 16);
+	return bu;
+}
+
+/* Tell the daemon, at most once per IXDP_EVENT_INTERVAL_NS per key. */
+static __always_inline void report_need_sa(const struct ixdp_pkt *p,
+					   const struct ixdp_bundle_key *k,
+					   __u32 filter, __u32 generation,
+					   __u8 flags, __u32 dir,
+					   __u32 bstate, bool passed)
+{
+	struct ixdp_event ev;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 *last = bpf_map_lookup_elem(&ixdp_event_last, k);
+
+	if (last && now - *last < IXDP_EVENT_INTERVAL_NS) {
+		count_xs(IXDP_XS_EVENTS_LIMITED);
+		return;
+	}
+	if (last)
+		*last = now;
+	else
+		bpf_map_update_elem(&ixdp_event_last, k, &now, BPF_ANY);
+	__builtin_memset(&ev, 0, sizeof(ev));
+	ev.ts_ns = now;
+	ev.type = IXDP_EV_NEED_SA;
+	ev.rule = k->rule;
+	ev.filter = filter;
+	ev.generation = generation;
+	ev.fam = p->fam;
+	ev.proto = p->proto;
+	ev.dir = dir;
+	ev.bundle_state = bstate;
+	ev.passed = passed;
+	ev.flags = flags;
+	ev.sport = p->sport;
+	ev.dport = p->dport;
+	__builtin_memcpy(ev.src, p->src, 16);
+	__builtin_memcpy(ev.dst, p->dst, 16);
+	if (bpf_ringbuf_output(&ixdp_events, &ev, sizeof(ev), 0))
+		count_xs(IXDP_XS_EVENTS_LOST);
+	else
+		count_xs(IXDP_XS_EVENTS);
+}
+
+/*
+ * A negotiate filter matched.  Plaintext never leaves unless the bundle is
+ * up (then it leaves through xfrm, encrypted) or soft; inbound plaintext
+ * passes only with inpass or a soft bundle.
+ */
+static __always_inline int negotiate_verdict(const struct ixdp_pkt *p,
+					     __u32 bank,
+					     const struct ixdp_bank *b,
+					     const struct ixdp_fval *v,
+					     __u32 dir, struct ixdp_handoff *h)
+{
+	__u32 idx = bank * IXDP_MAX_FILTERS + v->filter;
+	struct ixdp_filter_info *info;
+	struct ixdp_bundle_key k;
+	struct ixdp_bundle *bu;
+	__u32 bstate = IXDP_BUNDLE_NONE;
+	bool inpass;
+
 	if (p->bcast)   /* cannot be secured */
 		return drop(IXDP_DROP_BCAST_NEGOTIATE);
-	if (dir == IXDP_DIR_IN && (flags & IXDP_F_INPASS))
-		return IXDP_V_PASS;
-	return drop(IXDP_DROP_NEGOTIATE);
+	inpass = dir == IXDP_DIR_IN && (v->flags & IXDP_F_INPASS);
+	info = bpf_map_lookup_elem(&ixdp_info, &idx);
+	if (!info)      /* cannot happen (filter < IXDP_MAX_FILTERS) */
+		return inpass ? IXDP_V_PASS : drop(IXDP_DROP_NEGOTIATE);
+	bu = find_bundle(p, info->rule, dir, &k);
+	if (bu) {
+		bstate = bu->state;
+		if (bstate == IXDP_BUNDLE_SOFT) {
+			count_xs(IXDP_XS_SOFT_PASS);
+			return IXDP_V_PASS;
+		}
+		if (bstate == IXDP_BUNDLE_UP && bu->ifindex) {
+			if (dir == IXDP_DIR_OUT) {
+				if (h) {
+					h->ifindex = bu->ifindex;
+					h->if_id = bu->if_id;
+					h->flags = bu->flags;
+				}
+				return IXDP_V_XFRM;
+			}
+			/* Inbound plaintext while the SA is up. */
+			if (inpass)
+				return IXDP_V_PASS;
+			count_xs(IXDP_XS_PLAIN_REFUSED);
+			return drop(IXDP_DROP_NEGOTIATE);
+		}
+		if (bstate != IXDP_BUNDLE_UP)
+			bstate = IXDP_BUNDLE_NEGOTIATING;
+	}
+	count_xs(bstate == IXDP_BUNDLE_NEGOTIATING ? IXDP_XS_NEGOTIATING
+						    : IXDP_XS_NO_BUNDLE);
+	/* Inbound without inpass: the peer must come with ESP, or ask first;
+	 * only a soft action makes starting IKE from here worth it. */
+	if (dir == IXDP_DIR_OUT || inpass || (v->flags & IXDP_F_SOFT))
+		report_need_sa(p, &k, v->filter, b->generation, v->flags, dir,
+			       bstate, inpass);
+	return inpass ? IXDP_V_PASS : drop(IXDP_DROP_NEGOTIATE);
 }
 
 static __always_inline int policy_path(const struct ixdp_pkt *p, __u32 bank,
 				       const struct ixdp_bank *b, __u32 dir,
-				       __u32 bytes)
+				       __u32 bytes, struct ixdp_handoff *h)
 {
 	struct ixdp_fval v;
 
@@ -510,7 +704,7 @@ static __always_inline int policy_path(const struct ixdp_pkt *p, __u32 bank,
 	case IXDP_ACT_PERMIT:
 		return IXDP_V_PASS;
 	case IXDP_ACT_NEGOTIATE:
-		return negotiate_verdict(p, v.flags, dir);
+		return negotiate_verdict(p, bank, b, &v, dir, h);
 	}
 	return drop(IXDP_DROP_BLOCK_FILTER);  /* block, or an unknown action */
 }
@@ -521,7 +715,7 @@ static __always_inline int policy_path(const struct ixdp_pkt *p, __u32 bank,
  * every way the parser can end, which keeps verification small.
  */
 __noinline int ixdp_decide(int parsed, const struct ixdp_pkt *p, __u32 dir,
-			   __u32 bytes)
+			   __u32 bytes, struct ixdp_handoff *h)
 {
 	__u32 bank;
 	struct ixdp_bank *b;
@@ -538,7 +732,7 @@ __noinline int ixdp_decide(int parsed, const struct ixdp_pkt *p, __u32 dir,
 	b = bpf_map_lookup_elem(&ixdp_banks, &bank);
 	if (!b || !b->has_policy)
 		return boot_path(p, dir);
-	return policy_path(p, bank, b, dir, bytes);
+	return policy_path(p, bank, b, dir, bytes, h);
 }
 
 /* ---- the programs -------------------------------------------------------- */
@@ -554,7 +748,7 @@ int ixdp_xdp_ingress(struct xdp_md *ctx)
 
 	count_pkt(IXDP_PKT_IN);
 	parsed = parse_packet(data, data_end, len, &p);
-	if (ixdp_decide(parsed, &p, IXDP_DIR_IN, len) == IXDP_V_PASS)
+	if (ixdp_decide(parsed, &p, IXDP_DIR_IN, len, NULL) == IXDP_V_PASS)
 		return XDP_PASS;
 	return XDP_DROP;
 }
@@ -583,16 +777,99 @@ static __always_inline int parse_skb(struct __sk_buff *skb, struct ixdp_pkt *p)
 	return parsed;
 }
 
+/* ---- egress into xfrm ---------------------------------------------------- */
+
+/*
+ * Why transport mode needs a plain xfrm interface (investigated on Debian's
+ * 6.12 kernel in the VM; kernel functions named as in net/xfrm and net/ipv4):
+ *
+ * Outbound works in both modes the same way: the redirected packet reaches
+ * xfrmi_xmit() -> xfrmi_xmit2(), which takes the if_id (from the interface,
+ * or for a collect-metadata one from the metadata bpf_skb_set_xfrm_info()
+ * attached, with the packet's original route as dst_orig) and calls
+ * xfrm_lookup_with_ifid(); in transport mode the bundle sits on the original
+ * route to the peer, dst_output() runs esp4 and the ESP packet leaves
+ * through the veth (and this program, where ESP passes).  The SA counters
+ * move on both sides.
+ *
+ * Inbound is where transport mode broke.  After esp4 decrypts, xfrm_input()
+ * calls xfrm_rcv_cb(), and the xfrm interface's cb_handler xfrmi_rcv_cb()
+ * claims the packet for the interface xfrmi_lookup() returns: the one whose
+ * if_id equals the state's, else the netns's collect-metadata ("external")
+ * interface -- for EVERY state, whatever its if_id, even 0.  For a
+ * collect-metadata interface xfrmi_rcv_cb() attaches a METADATA_XFRM
+ * metadata_dst (skb_dst_set) holding if_id and link.  In tunnel mode that
+ * is harmless: xfrm_input() re-injects the inner packet (gro_cells_receive),
+ * ip_rcv_finish_core() sees !skb_valid_dst() (metadata dsts are not valid
+ * routes) and routes it.  In transport mode xfrm_input() ends in
+ * xfrm4_transport_finish() -> NF_INET_PRE_ROUTING -> xfrm4_rcv_encap_finish(),
+ * which routes only `if (!skb_dst(skb))`: the metadata dst counts as a
+ * route, so xfrm4_rcv_encap_finish2() calls dst_input() on it, and a
+ * metadata dst's input is dst_discard (__metadata_dst_init() -> dst_init()).
+ * The decrypted packet is freed silently: the kfree_skb tracepoint shows
+ * location dst_discard (from xfrm_trans_reinject's worker), IcmpInEchos
+ * stays 0 while the SA counted the packets, so ping gets no reply.  (IPv6
+ * differs: xfrm6_transport_finish2() queues ip6_rcv_finish(), which checks
+ * skb_valid_dst() and routes; read in the source, not exercised.)
+ * The TX errors seen on the interface were another thing: its own IPv6
+ * link-local traffic (MLD, router solicitations) leaves without metadata
+ * and xfrmi_xmit2() refuses it; `addrgenmode none` on the interface ends it.
+ *
+ * The fix: transport bundles use a plain xfrm interface (`type xfrm if_id
+ * N`, not external) and a redirect without metadata.  xfrmi_lookup() finds
+ * it by if_id before it falls back to the external one, and a plain
+ * interface attaches no metadata dst, so xfrm4_rcv_encap_finish() routes
+ * the packet and it is delivered (both checked in the VM, also with an
+ * external interface present in the same netns).  One plain interface can
+ * serve every transport bundle (one if_id: the policies' selectors and
+ * their templates' reqids pick the SA), or one per bundle.  Tunnel bundles
+ * may use either kind.  Note that an external interface claims the IPv4
+ * transport SAs of its netns that have no plain interface of their own.
+ */
+struct bpf_xfrm_info___ixdp {   /* the kernel's struct bpf_xfrm_info */
+	__u32 if_id;
+	int link;
+};
+
+/* A kfunc of the xfrm_interface module: resolved when the module is loaded
+ * at program load time, else the call below is dead code. */
+extern int bpf_skb_set_xfrm_info(struct __sk_buff *skb_ctx,
+				 const struct bpf_xfrm_info___ixdp *from) __ksym __weak;
+
+static __always_inline int to_xfrm(struct __sk_buff *skb,
+				   const struct ixdp_handoff *h)
+{
+	if (h->flags & IXDP_BUNDLE_F_XFRM_INFO) {
+		struct bpf_xfrm_info___ixdp info = { .if_id = h->if_id };
+
+		/* A CO-RE constant: false when the kernel (with its loaded
+		 * modules) has no xfrm interfaces, and the verifier drops the
+		 * kfunc call as dead code. */
+		if (!bpf_core_type_exists(struct bpf_xfrm_info___ixdp) ||
+		    bpf_skb_set_xfrm_info(skb, &info)) {
+			count_xs(IXDP_XS_XFRM_INFO_FAIL);
+			drop(IXDP_DROP_NEGOTIATE);
+			return TC_ACT_SHOT;
+		}
+	}
+	count_xs(IXDP_XS_REDIRECT);
+	return bpf_redirect(h->ifindex, 0);
+}
+
 SEC("tc")
 int ixdp_tc_egress(struct __sk_buff *skb)
 {
+	struct ixdp_handoff h = {};
 	struct ixdp_pkt p;
-	int parsed;
+	int parsed, v;
 
 	count_pkt(IXDP_PKT_OUT);
 	parsed = parse_skb(skb, &p);
-	if (ixdp_decide(parsed, &p, IXDP_DIR_OUT, skb->len) == IXDP_V_PASS)
+	v = ixdp_decide(parsed, &p, IXDP_DIR_OUT, skb->len, &h);
+	if (v == IXDP_V_PASS)
 		return TC_ACT_OK;
+	if (v == IXDP_V_XFRM)
+		return to_xfrm(skb, &h);
 	return TC_ACT_SHOT;
 }
 

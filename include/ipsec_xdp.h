@@ -31,7 +31,7 @@
 #define IXDP_MAX_KEYS         262144 /* hash entries, both banks (port ranges expand) */
 #define IXDP_MAX_BOOT_EXEMPT  64
 #define IXDP_MAX_CONNS        65536 /* stateful boot mode connection table */
-#define IXDP_FLOW_CACHE_SIZE  65536 /* per CPU */
+#define IXDP_FLOW_CACHE_SIZE  65536 /* slots per CPU; a power of 2 */
 #define IXDP_PORT_CLASSES     65536 /* one entry per port value */
 
 #define IXDP_NO_FILTER        0xffffffffu /* flow cache: "matched no filter" */
@@ -113,8 +113,33 @@ struct ixdp_tuple {
 	__u8  proto_exact;  /* 1: key.proto is the packet's; 0: key.proto = 0 */
 	__u8  sport_kind;   /* enum ixdp_port_kind */
 	__u8  dport_kind;
-	__u8  pad;
+	__u8  protos;       /* enum ixdp_proto_bit: protocols of its filters;
+			       a packet of another skips the tuple (no hash
+			       lookup).  0 = all (tables written before it) */
 };
+
+enum ixdp_proto_bit {
+	IXDP_PB_TCP   = 1 << 0,
+	IXDP_PB_UDP   = 1 << 1,
+	IXDP_PB_ICMP  = 1 << 2, /* ICMP and ICMPv6 */
+	IXDP_PB_OTHER = 1 << 3,
+	IXDP_PB_ALL   = 0x0f,
+};
+
+static inline __u8 ixdp_proto_bit(__u8 proto)
+{
+	switch (proto) {
+	case 6:
+		return IXDP_PB_TCP;
+	case 17:
+		return IXDP_PB_UDP;
+	case 1:
+	case 58:
+		return IXDP_PB_ICMP;
+	default:
+		return IXDP_PB_OTHER;
+	}
+}
 
 /* Key of ixdp_filters (hash): the packet's fields masked by one tuple. */
 struct ixdp_fkey {
@@ -153,7 +178,14 @@ struct ixdp_counter {
 	__u64 bytes[2];
 };
 
-/* Flow cache (per-CPU LRU hash): the verdict of a recent 5-tuple. */
+/*
+ * Flow cache: the verdict of a recent 5-tuple, in a direct-mapped per-CPU
+ * array: ixdp_flow_cache[ixdp_flow_slot(key)] holds one key and its
+ * verdict.  A hit costs a cheap hash, an inlined array access and a key
+ * compare (no hash-map helper, no LRU bookkeeping); a colliding flow
+ * simply takes the slot.  Entries are valid only while their generation is
+ * the live bank's.
+ */
 struct ixdp_flow_key {
 	__u8  fam;
 	__u8  proto;
@@ -162,7 +194,7 @@ struct ixdp_flow_key {
 	__u16 pad;
 	__u32 src[4];
 	__u32 dst[4];
-};
+} __attribute__((aligned(8))); /* hashed and compared as 5 u64 words */
 
 struct ixdp_flow_val {
 	__u32 generation;   /* valid only while equal to the live bank's */
@@ -171,6 +203,30 @@ struct ixdp_flow_val {
 	__u8  flags;
 	__u16 pad;
 };
+
+struct ixdp_flow_entry {
+	struct ixdp_flow_key key;
+	struct ixdp_flow_val val;
+};
+
+/* The slot of a flow: a multiplicative hash over the key's 64-bit words,
+ * the same in BPF and in userspace (tests, benchmarks). */
+static inline __attribute__((always_inline)) __u32
+ixdp_flow_slot(const struct ixdp_flow_key *k)
+{
+	const __u64 *w = (const __u64 *)k;
+	__u64 h = 0;
+
+#ifdef __clang__
+#pragma clang loop unroll(full)
+#endif
+	for (int i = 0; i < (int)(sizeof(*k) / 8); i++) {
+		h ^= w[i];
+		h *= 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	return (__u32)(h >> 32) & (IXDP_FLOW_CACHE_SIZE - 1);
+}
 
 /* ixdp_filter_info[bank * IXDP_MAX_FILTERS + filter]: what each specific
  * filter is, so that `show` reads the list the dataplane really enforces. */
@@ -224,6 +280,110 @@ struct ixdp_conn_key {
 	__u16 pad;
 	__u32 laddr[4];
 	__u32 raddr[4];
+};
+
+/*
+ * ---- Negotiate traffic and xfrm: SA bundles and events ---------------------
+ *
+ * The daemon (ipsec-xdpd) tells the dataplane, per protected peer, where a
+ * negotiate flow's SA lives; the dataplane tells the daemon, through a ring
+ * buffer, which negotiate traffic found none.  (Userspace: dp_bundle_*,
+ * dp_events_* in lib/dataplane.h.)
+ *
+ * Outbound (TC egress), a packet whose filter is negotiate looks up its
+ * bundle by {rule of the filter, peer = destination address}, and if there
+ * is none by {rule, peer = all zero} (a tunnel rule: one bundle for the
+ * whole rule).  Then:
+ *   UP           redirect into the bundle's xfrm interface (ifindex); with
+ *                IXDP_BUNDLE_F_XFRM_INFO (a collect-metadata, "external"
+ *                interface) bpf_skb_set_xfrm_info() first sets the if_id.
+ *                The interface runs xfrm_lookup_with_ifid(): the policy of
+ *                that if_id picks the SA, and the ESP packet leaves through
+ *                this same TC program (ESP passes).
+ *   SOFT         the action's soft timeout ran out with no SA: pass in clear
+ *                (both directions), counted IXDP_XS_SOFT_PASS.
+ *   NEGOTIATING  or no bundle: dropped (drops negotiate_no_sa) and an
+ *                IXDP_EV_NEED_SA event is sent, at most once per
+ *                IXDP_EVENT_INTERVAL_NS per {rule, peer}.
+ * Inbound (XDP), plaintext of a negotiate filter is dropped unless inpass
+ * (then an event asks for the reply to be secured when no bundle is up) or
+ * the bundle is SOFT.  ESP/AH pass to the kernel; after decryption the
+ * kernel's inbound policy check (__xfrm_policy_check) makes the inner packet
+ * match the SA that carried it: the SA's own selector (the filter) and the
+ * "in" policy of the SA's if_id with a template naming the SA's reqid.
+ *
+ * TRANSPORT MODE needs a plain (not collect-metadata) xfrm interface: see
+ * the comment "Why transport mode ..." in bpf/ipsec_xdp.bpf.c.
+ */
+#define IXDP_MAX_BUNDLES       16384
+#define IXDP_EVENT_RING_BYTES  (256 * 1024)
+#define IXDP_EVENT_INTERVAL_NS 100000000ull /* per {rule, peer}: 100 ms */
+
+enum ixdp_bundle_state {
+	IXDP_BUNDLE_NONE        = 0, /* (events only: no bundle found) */
+	IXDP_BUNDLE_NEGOTIATING = 1, /* IKE is running: drop, keep reporting */
+	IXDP_BUNDLE_UP          = 2, /* SA installed: outbound goes to xfrm */
+	IXDP_BUNDLE_SOFT        = 3, /* soft fallback: the pair talks in clear */
+};
+
+enum ixdp_bundle_flags {
+	/* ifindex is a collect-metadata xfrm interface: set if_id per packet
+	 * (needs the xfrm_interface module loaded when the programs load). */
+	IXDP_BUNDLE_F_XFRM_INFO = 1 << 0,
+};
+
+/* ixdp_bundles (hash): key. */
+struct ixdp_bundle_key {
+	__u32 rule;         /* ixdp_filter_info.rule of the negotiate filter */
+	__u8  fam;          /* enum ixdp_family_idx */
+	__u8  pad[3];
+	__u32 peer[4];      /* network byte order; all zero = every peer */
+};
+
+struct ixdp_bundle {
+	__u32 state;        /* enum ixdp_bundle_state */
+	__u32 flags;        /* enum ixdp_bundle_flags */
+	__u32 if_id;        /* xfrm if_id of the bundle's policies and SAs */
+	__u32 ifindex;      /* the xfrm interface packets are redirected into */
+};
+
+enum ixdp_event_type {
+	IXDP_EV_NEED_SA = 1, /* negotiate traffic found no SA bundle up */
+};
+
+/* One record of the ixdp_events ring buffer. */
+struct ixdp_event {
+	__u64 ts_ns;        /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 type;         /* enum ixdp_event_type */
+	__u32 rule;         /* ixdp_filter_info.rule */
+	__u32 filter;       /* index of the specific filter in its bank */
+	__u32 generation;   /* of that bank */
+	__u8  fam;          /* enum ixdp_family_idx */
+	__u8  proto;
+	__u8  dir;          /* enum ixdp_dir */
+	__u8  bundle_state; /* enum ixdp_bundle_state: NONE or NEGOTIATING */
+	__u8  passed;       /* 1: the packet passed (inpass), 0: dropped */
+	__u8  flags;        /* the filter's enum ixdp_filter_flags */
+	__u16 pad;
+	__u16 sport, dport; /* host order */
+	__u32 src[4];       /* network byte order */
+	__u32 dst[4];
+	__u32 pad2;
+};
+
+/* Per-CPU counters of the hand-off: index of ixdp_xfrm_stats. */
+enum ixdp_xfrm_counter {
+	IXDP_XS_REDIRECT = 0,   /* outbound negotiate packet sent into xfrm */
+	IXDP_XS_SOFT_PASS,      /* negotiate packet passed in clear (soft SA) */
+	IXDP_XS_NO_BUNDLE,      /* negotiate packet with no bundle */
+	IXDP_XS_NEGOTIATING,    /* negotiate packet while IKE is running */
+	IXDP_XS_PLAIN_REFUSED,  /* inbound plaintext while the bundle is up */
+	IXDP_XS_XFRM_INFO_FAIL, /* no bpf_skb_set_xfrm_info (module not loaded
+				 * at load time) or it failed: dropped */
+	IXDP_XS_EVENTS,         /* events written */
+	IXDP_XS_EVENTS_LIMITED, /* events held back by the rate limit */
+	IXDP_XS_EVENTS_LOST,    /* ring buffer full */
+	IXDP_XS__MAX,
 };
 
 #endif /* IPSEC_XDP_H */

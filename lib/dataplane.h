@@ -76,4 +76,56 @@ int dp_read_pkts(struct dp *dp, uint64_t pkts[IXDP_PKT__MAX]);
 const char *drop_reason_name(enum ixdp_drop_reason r);
 const char *pkt_counter_name(enum ixdp_pkt_counter c);
 
+/* ---- negotiate traffic and xfrm: SA bundles, events (ipsec_xdp.h) ---------- */
+
+struct ring_buffer;
+
+/* Called for each event; a nonzero return stops dp_events_process(). */
+typedef int (*dp_event_cb)(void *ctx, const struct ixdp_event *ev);
+
+/* The pinned hand-off maps, opened by dp_handoff_open(). */
+struct dp_handoff {
+	int bundles_fd, events_fd, event_last_fd, xstats_fd;
+	struct ring_buffer *rb;         /* after dp_events_subscribe() */
+	dp_event_cb cb;
+	void *ctx;
+};
+
+int dp_handoff_open(struct dp_handoff *h, const char *root, char *errbuf,
+		    size_t errlen);
+void dp_handoff_close(struct dp_handoff *h);
+
+/* Key of {rule, peer}: af AF_INET or AF_INET6, peer 4 or 16 bytes in
+ * network order, or NULL for the rule's bundle of every peer (tunnel). */
+void dp_bundle_key_init(struct ixdp_bundle_key *k, uint32_t rule, int af,
+			const void *peer);
+/* Add or replace one bundle; takes effect for the next packet. */
+int dp_bundle_set(struct dp_handoff *h, const struct ixdp_bundle_key *k,
+		  const struct ixdp_bundle *b, char *errbuf, size_t errlen);
+/* 0, or -ENOENT. */
+int dp_bundle_get(struct dp_handoff *h, const struct ixdp_bundle_key *k,
+		  struct ixdp_bundle *b);
+/* Remove one bundle (absent is not an error) and its rate-limit entry. */
+int dp_bundle_del(struct dp_handoff *h, const struct ixdp_bundle_key *k,
+		  char *errbuf, size_t errlen);
+/* Every bundle; arrays malloc'd (free both), n entries. */
+int dp_bundle_list(struct dp_handoff *h, struct ixdp_bundle_key **keys,
+		   struct ixdp_bundle **vals, size_t *n);
+const char *bundle_state_name(uint32_t state);
+
+/* Events: subscribe once, then poll dp_events_fd() for readability (it is
+ * an epoll fd) and call dp_events_process(), which never blocks. */
+int dp_events_subscribe(struct dp_handoff *h, dp_event_cb cb, void *ctx,
+			char *errbuf, size_t errlen);
+int dp_events_fd(struct dp_handoff *h);
+/* Events handled (>= 0), or -errno. */
+int dp_events_process(struct dp_handoff *h);
+
+int dp_read_xfrm_stats(struct dp_handoff *h, uint64_t xs[IXDP_XS__MAX]);
+const char *xfrm_stat_name(enum ixdp_xfrm_counter c);
+
+/* The index of the rule named `name` in the live filter list
+ * (ixdp_filter_info.rule, the key of its bundles): 0, or -ENOENT. */
+int dp_rule_index(struct dp *dp, const char *name, uint32_t *rule);
+
 #endif /* IXDP_DATAPLANE_H */

@@ -655,31 +655,81 @@ static void filler_key(uint32_t i, struct ixdp_flow_key *k)
 	put_v4((uint8_t *)k->dst, 0xc6130001u);
 }
 
-/* Fill the flow cache to its capacity with filler flows. */
-static uint32_t fill_flow_cache(struct dp *dp, size_t vsize, int ncpu)
+/*
+ * The flow cache is a direct-mapped per-CPU array (include/ipsec_xdp.h):
+ * forgetting a flow = clearing its slot on every CPU; a full cache = the
+ * slot holds another, valid flow, which the program must overwrite.
+ */
+struct cache_io {
+	struct dp *dp;
+	int ncpu;
+	size_t stride;          /* per-CPU value size, 8-byte aligned */
+	char *vals;             /* ncpu * stride */
+	uint32_t generation;    /* the live bank's */
+};
+
+static void cache_io_init(struct cache_io *io, struct dp *dp)
 {
-	const uint32_t chunk = 4096;
-	struct ixdp_flow_key *keys = calloc(chunk, sizeof(*keys));
-	char *vals = calloc((size_t)chunk * (size_t)ncpu, vsize);
-	uint32_t next = 0;
+	struct ixdp_bank bank;
+	uint32_t live;
 
-	if (!keys || !vals)
+	io->dp = dp;
+	io->ncpu = libbpf_num_possible_cpus();
+	if (io->ncpu < 1)
+		io->ncpu = 1;
+	io->stride = (sizeof(struct ixdp_flow_entry) + 7) & ~(size_t)7;
+	io->vals = calloc((size_t)io->ncpu, io->stride);
+	if (!io->vals)
 		die("out of memory");
-	while (next < IXDP_FLOW_CACHE_SIZE) {
-		__u32 count = chunk;
+	if (dp_read_bank(dp, &live, &bank))
+		die("dp_read_bank failed");
+	io->generation = bank.generation;
+}
 
-		for (uint32_t i = 0; i < chunk; i++)
-			filler_key(next + i, &keys[i]);
-		if (bpf_map_update_batch(dp->flow_cache_fd, keys, vals, &count, NULL)) {
-			for (uint32_t i = 0; i < chunk; i++)
-				bpf_map_update_elem(dp->flow_cache_fd, &keys[i],
-						    vals + (size_t)i * ncpu * vsize, BPF_ANY);
-		}
-		next += chunk;
+/* Put e (or zeros) in the slot of key k on every CPU. */
+static void cache_slot_write(struct cache_io *io, const struct ixdp_flow_key *k,
+			     const struct ixdp_flow_entry *e)
+{
+	__u32 slot = ixdp_flow_slot(k);
+
+	for (int c = 0; c < io->ncpu; c++) {
+		if (e)
+			memcpy(io->vals + (size_t)c * io->stride, e, sizeof(*e));
+		else
+			memset(io->vals + (size_t)c * io->stride, 0, io->stride);
 	}
-	free(keys);
-	free(vals);
-	return next;
+	if (bpf_map_update_elem(io->dp->flow_cache_fd, &slot, io->vals, BPF_ANY))
+		die("flow cache update: %s", strerror(errno));
+}
+
+/* Does the slot of k hold k (on any CPU)? */
+static bool cache_holds(struct cache_io *io, const struct ixdp_flow_key *k)
+{
+	__u32 slot = ixdp_flow_slot(k);
+
+	if (bpf_map_lookup_elem(io->dp->flow_cache_fd, &slot, io->vals))
+		die("flow cache lookup: %s", strerror(errno));
+	for (int c = 0; c < io->ncpu; c++) {
+		const struct ixdp_flow_entry *e =
+			(const void *)(io->vals + (size_t)c * io->stride);
+
+		if (!memcmp(&e->key, k, sizeof(*k)) && e->val.generation == io->generation)
+			return true;
+	}
+	return false;
+}
+
+/* The slot of k taken by a valid filler flow (198.18.0.0/15). */
+static void cache_slot_fill(struct cache_io *io, const struct ixdp_flow_key *k,
+			    uint32_t i)
+{
+	struct ixdp_flow_entry e;
+
+	memset(&e, 0, sizeof(e));
+	filler_key(i, &e.key);
+	e.val.generation = io->generation;
+	e.val.filter = IXDP_NO_FILTER;
+	cache_slot_write(io, k, &e);
 }
 
 static int cmp_i64(const void *pa, const void *pb)
@@ -700,12 +750,11 @@ static double median_i64(int64_t *v, int n)
 #define OUTLIER_NS 100000
 
 /* Mean over `iter` pairs of (time of a run that misses - time of a run that
- * hits), both with repeat = 1: a mean, not a median, so that costs paid
- * once in many inserts (an LRU refill) count as they do in traffic.  With
- * `filler`, the cache is kept full: a filler flow takes the place of the
- * deleted entry, so the program's inserts have to evict. */
-static double miss_extra(int prog, struct dp *dp, const struct bench_pkt *b,
-			 int iter, uint32_t *filler, const void *fval)
+ * hits), both with repeat = 1.  With `filler`, the packet's slot holds
+ * another valid flow before each miss (a full cache): the program's insert
+ * overwrites it. */
+static double miss_extra(int prog, struct cache_io *io, const struct bench_pkt *b,
+			 int iter, uint32_t *filler)
 {
 	int64_t sum = 0;
 	int n = 0;
@@ -713,13 +762,10 @@ static double miss_extra(int prog, struct dp *dp, const struct bench_pkt *b,
 	for (int k = 0; k < iter; k++) {
 		uint32_t a, c;
 
-		bpf_map_delete_elem(dp->flow_cache_fd, &b->fkey);
-		if (filler) {
-			struct ixdp_flow_key fk;
-
-			filler_key((*filler)++, &fk);
-			bpf_map_update_elem(dp->flow_cache_fd, &fk, fval, BPF_ANY);
-		}
+		if (filler)
+			cache_slot_fill(io, &b->fkey, (*filler)++);
+		else
+			cache_slot_write(io, &b->fkey, NULL);
 		run_prog(prog, b->frame, b->len, 1, &a);
 		run_prog(prog, b->frame, b->len, 1, &c);
 		if (a > OUTLIER_NS || c > OUTLIER_NS)
@@ -765,19 +811,13 @@ static double hit_cost(int prog, const struct bench_pkt *b, int repeat)
 static void measure(int prog, struct dp *dp, struct bench_pkt *pk, int repeat,
 		    int miss_iter, struct classify_result *res)
 {
-	size_t vsize = (sizeof(struct ixdp_flow_val) + 7) & ~(size_t)7;
-	int ncpu = libbpf_num_possible_cpus();
-	void *vbuf;
+	struct cache_io io;
 	double hit_sum = 0, extra_sum = 0, extra_nm = 0, hit_nm = 0, evict_sum = 0;
 	double hits[NPKT];
 	uint32_t filler;
 	int nm = 0;
 
-	if (ncpu < 1)
-		ncpu = 1;
-	vbuf = calloc((size_t)ncpu, vsize);
-	if (!vbuf)
-		die("out of memory");
+	cache_io_init(&io, dp);
 	for (int i = 0; i < NPKT; i++) {
 		struct bench_pkt *b = &pk[i];
 		double ns, x;
@@ -790,10 +830,9 @@ static void measure(int prog, struct dp *dp, struct bench_pkt *pk, int repeat,
 			die("packet %d: XDP returned %d, the reference matcher says %d",
 			    i, rv, b->expect);
 		/* our flow key is the dataplane's, and a deleted key misses */
-		if (bpf_map_lookup_elem(dp->flow_cache_fd, &b->fkey, vbuf))
+		if (!cache_holds(&io, &b->fkey))
 			die("packet %d: its flow is not in the flow cache", i);
-		if (bpf_map_delete_elem(dp->flow_cache_fd, &b->fkey))
-			die("packet %d: cannot delete its flow: %s", i, strerror(errno));
+		cache_slot_write(&io, &b->fkey, NULL);
 		h0 = cache_hits(dp);
 		run_prog(prog, b->frame, b->len, 1, NULL);
 		if (cache_hits(dp) != h0)
@@ -807,7 +846,7 @@ static void measure(int prog, struct dp *dp, struct bench_pkt *pk, int repeat,
 		hits[i] = ns;
 		hit_sum += ns;
 
-		x = miss_extra(prog, dp, b, miss_iter, NULL, NULL);
+		x = miss_extra(prog, &io, b, miss_iter, NULL);
 		extra_sum += x;
 		if (b->nomatch) {
 			nm++;
@@ -816,15 +855,14 @@ static void measure(int prog, struct dp *dp, struct bench_pkt *pk, int repeat,
 		}
 	}
 	/* the same misses with a full cache */
-	memset(vbuf, 0, (size_t)ncpu * vsize);
-	filler = fill_flow_cache(dp, vsize, ncpu);
+	filler = 0;
 	for (int i = 0; i < NPKT; i++)
-		evict_sum += hits[i] + miss_extra(prog, dp, &pk[i], miss_iter, &filler, vbuf);
+		evict_sum += hits[i] + miss_extra(prog, &io, &pk[i], miss_iter, &filler);
 	res->hit = hit_sum / NPKT;
 	res->miss = res->hit + extra_sum / NPKT;
 	res->miss_nomatch = nm ? (hit_nm + extra_nm) / nm : 0;
 	res->miss_evict = evict_sum / NPKT;
-	free(vbuf);
+	free(io.vals);
 }
 
 static void pin_cpu(void)
