@@ -24,6 +24,7 @@
 #include <event2/listener.h>
 #include <json-c/json.h>
 
+#include "child.h"
 #include "ikelog.h"
 #include "ikesa.h"
 #include "ixdp_control.h"
@@ -182,10 +183,13 @@ static void sa_json(struct daemon *d, struct ikesa *sa, void *arg)
 static void cmd_show_sa(struct ctl_conn *c, struct json_object *req)
 {
 	struct json_object *o = ok_reply(), *list = json_object_new_array();
+	struct json_object *child_arr;
 
 	ikesa_foreach(c->ctl->d, sa_json, list);
 	json_object_object_add(o, "ike_sas", list);
-	json_object_object_add(o, "child_sas", json_object_new_array());
+	child_arr = json_object_new_array();
+	child_sas_json(c->ctl->d, child_arr);
+	json_object_object_add(o, "child_sas", child_arr);
 	reply(c, o);
 }
 

@@ -20,6 +20,7 @@
 
 #include "ikelog.h"
 #include "ikesa.h"
+#include "child.h"
 
 #define VERSION "0.1"
 
@@ -247,6 +248,7 @@ static int start(struct daemon *d, struct loop *l)
 		log_err("%s", err);
 		return -1;
 	}
+	child_use(d);	/* CHILD SAs (child.c); childless when it fails */
 	if (net_open(d, l->evb, err, sizeof(err))) {
 		log_err("cannot open the IKE sockets: %s", err);
 		return -1;

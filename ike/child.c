@@ -1,0 +1,1269 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * child.c - CHILD SAs negotiated in IKE_AUTH, installed as xfrm SAs and
+ * policies, deleted with their IKE SA or by the peer's ESP Delete; see
+ * child.h.
+ *
+ *   initiator  IKE_AUTH request: SAi2 (one ESP proposal per security method
+ *              of the rule, in order; ESN off), TSi/TSr from the rule's
+ *              first filter that names us and the peer, USE_TRANSPORT_MODE
+ *              unless the rule has a tunnel endpoint.  Our inbound SPI is
+ *              reserved in the kernel (a larval SA) before the request.
+ *   responder  the first proposal of the peer we accept, the selectors
+ *              narrowed to one of our negotiate rules for that peer (the
+ *              rule that named the peer first), else TS_UNACCEPTABLE.
+ *
+ * Both derive KEYMAT (ike_child_keys_derive) and install, in order, the
+ * inbound SA (the larval one, updated), the outbound SA, then the out and
+ * in policies (and fwd in tunnel mode); on a failure what was installed is
+ * removed again.  Keys are wiped as soon as the SAs are in.  Each CHILD SA
+ * has its own reqid.  The first CHILD SA also installs bypass policies for
+ * our IKE ports, so that IKE itself never goes into ESP.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <json-c/json.h>
+
+#include "child.h"
+#include "child_policy.h"
+#include "ikelog.h"
+#include "ikesa.h"
+
+#define CHILD_MAX      8		/* per IKE SA */
+#define CHILD_POL_MAX  24		/* policies of one CHILD SA */
+#define PEND_MAX       64		/* initiators waiting for IKE_AUTH */
+#define REPLAY_WINDOW  32
+#define POL_PRIO_BASE  10000		/* minus the selectors' specificity */
+#define POL_PRIO_IKE   50		/* IKE bypass: before everything */
+
+struct child_sa {
+	uint32_t reqid;
+	uint32_t spi_in, spi_out;	/* host order */
+	uint8_t mode;
+	struct ike_suite suite;		/* encr, encr_key_bits, integ */
+	size_t encr_key_len, integ_key_len;
+	struct ikk_addr local, remote;	/* outer */
+	struct ike_ts ts_l, ts_r;
+	uint32_t lifetime_s;
+	uint64_t lifetime_kb;
+	bool encap;
+	time_t installed;
+	uint64_t installed_ms;
+	char rule[PEER_NAME_MAX];
+	struct ikk_policy pol[CHILD_POL_MAX];
+	size_t npol;
+};
+
+struct child_state {			/* sa->child */
+	struct child_sa c[CHILD_MAX];
+	size_t n;
+};
+
+struct pending {			/* initiator, IKE_AUTH outstanding */
+	uint64_t serial;
+	uint32_t spi_in;
+	struct ikk_addr local;		/* where the larval SA is */
+	uint32_t reqid;
+	struct ike_ts ts_l, ts_r;
+	uint8_t mode;
+	char rule[PEER_NAME_MAX];
+	struct chp_method m[CHP_MAX_METHODS];
+	size_t nm;
+};
+
+struct child_ctx {
+	struct child_hooks hooks;	/* first: d->child points here */
+	const struct child_kops *kops;
+	void *kops_ctx;
+	struct ikk *k;			/* child_use() */
+	uint32_t next_reqid;
+	bool bypass_done;
+	uint64_t added, deleted, failed;	/* CHILD SAs */
+	struct pending pend[PEND_MAX];
+};
+
+static struct child_ctx *ctx_of(struct daemon *d)
+{
+	return (struct child_ctx *)d->child;
+}
+
+static const char *kerr(struct child_ctx *c)
+{
+	return c->kops->error ? c->kops->error(c->kops_ctx) : "";
+}
+
+/* ---- traffic selectors --------------------------------------------------------- */
+
+static size_t fam_len(uint8_t family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+static uint8_t ts_family(const struct ike_ts *t)
+{
+	return t->type == IKEV2_TS_IPV4_ADDR_RANGE ? AF_INET : AF_INET6;
+}
+
+static void ts_host(uint8_t family, const uint8_t *ip, struct ike_ts *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->type = family == AF_INET ? IKEV2_TS_IPV4_ADDR_RANGE
+				    : IKEV2_TS_IPV6_ADDR_RANGE;
+	t->end_port = 65535;
+	memcpy(t->start, ip, fam_len(family));
+	memcpy(t->end, ip, fam_len(family));
+}
+
+/* One side of a filter as a TS; false when it cannot be one. */
+static bool ts_from(const struct chp_addr *a, uint8_t family,
+		    const uint8_t *me, int proto, uint16_t plo, uint16_t phi,
+		    struct ike_ts *t)
+{
+	size_t n = fam_len(family);
+
+	ts_host(family, me, t);
+	switch (a->kind) {
+	case CHP_ADDR_ANY:
+		memset(t->start, 0, n);
+		memset(t->end, 0xff, n);
+		break;
+	case CHP_ADDR_ME:
+		break;
+	case CHP_ADDR_RANGE:
+		if (a->family != family)
+			return false;
+		memcpy(t->start, a->lo, n);
+		memcpy(t->end, a->hi, n);
+		break;
+	default:
+		return false;
+	}
+	t->ip_proto = proto < 0 ? 0 : (uint8_t)proto;
+	if (plo || phi) {
+		t->start_port = plo;
+		t->end_port = phi ? phi : plo;
+	}
+	return true;
+}
+
+static bool ts_intersect(const struct ike_ts *a, const struct ike_ts *b,
+			 struct ike_ts *out)
+{
+	size_t n;
+
+	if (a->type != b->type || (a->type != IKEV2_TS_IPV4_ADDR_RANGE &&
+				   a->type != IKEV2_TS_IPV6_ADDR_RANGE))
+		return false;
+	n = fam_len(ts_family(a));
+	if (a->ip_proto && b->ip_proto && a->ip_proto != b->ip_proto)
+		return false;
+	*out = *a;
+	out->ip_proto = a->ip_proto ? a->ip_proto : b->ip_proto;
+	out->start_port = a->start_port > b->start_port ? a->start_port
+							: b->start_port;
+	out->end_port = a->end_port < b->end_port ? a->end_port : b->end_port;
+	if (out->start_port > out->end_port)
+		return false;
+	memcpy(out->start, memcmp(a->start, b->start, n) > 0 ? a->start
+							      : b->start, n);
+	memcpy(out->end, memcmp(a->end, b->end, n) < 0 ? a->end : b->end, n);
+	return memcmp(out->start, out->end, n) <= 0;
+}
+
+/* The prefix the address range is, or false. */
+static bool ts_prefix(const struct ike_ts *t, struct ikk_addr *a,
+		      uint8_t *plen)
+{
+	uint8_t family = ts_family(t);
+	size_t n = fam_len(family), i;
+	unsigned p;
+
+	for (p = 0; p <= n * 8; p++) {
+		bool ok = true;
+
+		for (i = 0; i < n && ok; i++) {
+			unsigned bits = p > i * 8 ? p - i * 8 : 0;
+			uint8_t mask = bits >= 8 ? 0xff
+				       : (uint8_t)(0xff << (8 - bits));
+
+			ok = (t->start[i] & (uint8_t)~mask) == 0 &&
+			     (t->end[i] | mask) == 0xff &&
+			     (t->start[i] & mask) == (t->end[i] & mask);
+		}
+		if (ok) {
+			memset(a, 0, sizeof(*a));
+			a->family = family;
+			memcpy(a->u.b, t->start, n);
+			*plen = (uint8_t)p;
+			return true;
+		}
+	}
+	return false;
+}
+
+static const char *ts_str(const struct ike_ts *t, char *buf, size_t len)
+{
+	char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN], a[100];
+	struct ikk_addr pa;
+	uint8_t family = ts_family(t), plen;
+
+	inet_ntop(family, t->start, lo, sizeof(lo));
+	inet_ntop(family, t->end, hi, sizeof(hi));
+	if (ts_prefix(t, &pa, &plen))
+		snprintf(a, sizeof(a), "%s/%u", lo, plen);
+	else
+		snprintf(a, sizeof(a), "%s-%s", lo, hi);
+	if (t->start_port == 0 && t->end_port == 65535)
+		snprintf(buf, len, "%s[%u]", a, t->ip_proto);
+	else if (t->start_port == t->end_port)
+		snprintf(buf, len, "%s[%u/%u]", a, t->ip_proto, t->start_port);
+	else
+		snprintf(buf, len, "%s[%u/%u-%u]", a, t->ip_proto,
+			 t->start_port, t->end_port);
+	return buf;
+}
+
+/* A filter of rule r, seen from our side (local = the initiator's side
+ * when we initiate): false when it does not fit this IKE SA. */
+static bool filter_sides(const struct chp_filter *f, bool swap, bool tunnel,
+			 uint8_t family, const uint8_t *me,
+			 const uint8_t *peer, struct ike_ts *l,
+			 struct ike_ts *r)
+{
+	const struct chp_addr *la = swap ? &f->dst : &f->src;
+	const struct chp_addr *ra = swap ? &f->src : &f->dst;
+	struct ike_ts hl, hr, t;
+
+	if (!ts_from(la, family, me, f->proto, swap ? f->dport_lo : f->sport_lo,
+		     swap ? f->dport_hi : f->sport_hi, l) ||
+	    !ts_from(ra, family, me, f->proto, swap ? f->sport_lo : f->dport_lo,
+		     swap ? f->sport_hi : f->dport_hi, r))
+		return false;
+	if (ra->kind == CHP_ADDR_ME)
+		return false;
+	if (tunnel)
+		return true;
+	/* transport mode: the two hosts only */
+	ts_host(family, me, &hl);
+	ts_host(family, peer, &hr);
+	if (!ts_intersect(l, &hl, &t))
+		return false;
+	*l = t;
+	if (!ts_intersect(r, &hr, &t))
+		return false;
+	*r = t;
+	return true;
+}
+
+/* ---- proposals -------------------------------------------------------------------- */
+
+static void put_spi(struct ike_proposal *p, uint32_t spi)
+{
+	p->spi_size = 4;
+	p->spi[0] = (uint8_t)(spi >> 24);
+	p->spi[1] = (uint8_t)(spi >> 16);
+	p->spi[2] = (uint8_t)(spi >> 8);
+	p->spi[3] = (uint8_t)spi;
+}
+
+static uint32_t get_spi(const struct ike_proposal *p)
+{
+	return (uint32_t)p->spi[0] << 24 | (uint32_t)p->spi[1] << 16 |
+	       (uint32_t)p->spi[2] << 8 | p->spi[3];
+}
+
+static void esp_proposal(uint8_t num, const struct chp_method *m,
+			 uint32_t spi, struct ike_proposal *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->num = num;
+	p->protocol = IKEV2_PROTO_ESP;
+	put_spi(p, spi);
+	p->xf[p->ntransforms++] = (struct ike_transform){
+		.type = IKEV2_XFORM_ENCR, .id = m->encr, .key_bits = m->key_bits };
+	if (m->integ)
+		p->xf[p->ntransforms++] = (struct ike_transform){
+			.type = IKEV2_XFORM_INTEG, .id = m->integ };
+	p->xf[p->ntransforms++] = (struct ike_transform){
+		.type = IKEV2_XFORM_ESN, .id = IKEV2_ESN_NO };
+}
+
+static bool method_usable(const struct chp_method *m)
+{
+	struct ike_suite s = { m->encr, m->key_bits, m->integ, 0, 0 };
+
+	return m->kind == CHP_ESP && m->encr && ike_suite_usable(&s, false);
+}
+
+/* Does proposal p hold exactly method m (ENCR, INTEG, ESN off)? */
+static bool proposal_has(const struct ike_proposal *p,
+			 const struct chp_method *m)
+{
+	bool encr = false, integ = m->integ == 0, esn = true, esn_no = false;
+	bool aead = m->integ == 0;
+	size_t i;
+
+	for (i = 0; i < p->ntransforms; i++) {
+		const struct ike_transform *x = &p->xf[i];
+
+		if (x->unknown_attr)
+			continue;
+		switch (x->type) {
+		case IKEV2_XFORM_ENCR:
+			if (x->id == m->encr && x->key_bits == m->key_bits)
+				encr = true;
+			break;
+		case IKEV2_XFORM_INTEG:
+			if (!aead && x->id == m->integ)
+				integ = true;
+			break;
+		case IKEV2_XFORM_ESN:
+			esn = false;
+			if (x->id == IKEV2_ESN_NO)
+				esn_no = true;
+			break;
+		default:
+			break;
+		}
+	}
+	return encr && integ && (esn || esn_no);
+}
+
+/* ---- the kernel ------------------------------------------------------------------- */
+
+static void ikk_addr_of(const struct sockaddr_storage *ss, struct ikk_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	ikk_addr_from_sockaddr(ss, a);
+}
+
+static uint8_t ikk_encr(uint16_t encr)
+{
+	return encr == IKEV2_ENCR_AES_GCM_16 ? IKK_ENCR_AES_GCM16
+					     : IKK_ENCR_AES_CBC;
+}
+
+static uint8_t ikk_integ(uint16_t integ)
+{
+	switch (integ) {
+	case IKEV2_INTEG_HMAC_SHA2_256_128: return IKK_INTEG_HMAC_SHA256_128;
+	case IKEV2_INTEG_HMAC_SHA2_384_192: return IKK_INTEG_HMAC_SHA384_192;
+	case IKEV2_INTEG_HMAC_SHA2_512_256: return IKK_INTEG_HMAC_SHA512_256;
+	default:                            return IKK_INTEG_NONE;
+	}
+}
+
+/* The selector src -> dst of a CHILD SA (ports: the first block of each
+ * range here; policies get every block). */
+static bool selector(const struct ike_ts *src, const struct ike_ts *dst,
+		     struct ikk_selector *sel)
+{
+	memset(sel, 0, sizeof(*sel));
+	if (!ts_prefix(src, &sel->src, &sel->src_plen) ||
+	    !ts_prefix(dst, &sel->dst, &sel->dst_plen))
+		return false;
+	sel->family = sel->src.family;
+	sel->proto = src->ip_proto ? src->ip_proto : dst->ip_proto;
+	return true;
+}
+
+static void sa_common(struct ikesa *sa, const struct child_sa *c, bool in,
+		      struct ikk_sa *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->src = in ? c->remote : c->local;
+	k->dst = in ? c->local : c->remote;
+	k->spi = in ? c->spi_in : c->spi_out;
+	k->proto = IPPROTO_ESP;
+	k->mode = c->mode;
+	k->reqid = c->reqid;
+	k->encr = ikk_encr(c->suite.encr);
+	k->encr_key_bits = c->suite.encr_key_bits;
+	k->integ = ikk_integ(c->suite.integ);
+	k->replay_window = in ? REPLAY_WINDOW : 0;
+	k->life.hard_secs = c->lifetime_s;
+	k->life.soft_secs = (uint64_t)c->lifetime_s * 9 / 10;
+	k->life.hard_bytes = c->lifetime_kb * 1024;
+	k->life.soft_bytes = c->lifetime_kb * 1024 / 10 * 9;
+	if (c->encap) {
+		uint16_t lp = addr_port(&sa->path.local);
+		uint16_t pp = addr_port(&sa->path.peer);
+
+		k->encap = true;
+		k->encap_sport = in ? pp : lp;
+		k->encap_dport = in ? lp : pp;
+	}
+	if (in)
+		k->has_sel = selector(&c->ts_r, &c->ts_l, &k->sel);
+	else
+		k->has_sel = selector(&c->ts_l, &c->ts_r, &k->sel);
+}
+
+static void set_keys(struct ikk_sa *k, const uint8_t *encr, size_t elen,
+		     const uint8_t *integ, size_t ilen)
+{
+	memcpy(k->encr_key, encr, elen);
+	k->encr_key_len = elen;
+	memcpy(k->integ_key, integ, ilen);
+	k->integ_key_len = ilen;
+}
+
+static void policies_del(struct child_ctx *cx, struct child_sa *c)
+{
+	while (c->npol)
+		cx->kops->policy_delete(cx->kops_ctx, &c->pol[--c->npol]);
+}
+
+/* out, in (and fwd in tunnel mode) for every port block combination. */
+static int policies_add(struct child_ctx *cx, struct child_sa *c,
+			char *err, size_t errlen)
+{
+	uint16_t lp[4], lm[4], rp[4], rm[4];
+	size_t nl = 1, nr = 1, i, j, dir;
+	struct ikk_selector base;
+
+	if (!selector(&c->ts_l, &c->ts_r, &base)) {
+		snprintf(err, errlen, "an address range that is no prefix");
+		return -1;
+	}
+	lp[0] = lm[0] = rp[0] = rm[0] = 0;
+	if (!(c->ts_l.start_port == 0 && c->ts_l.end_port == 65535))
+		nl = ikk_port_range_split(c->ts_l.start_port, c->ts_l.end_port,
+					  lp, lm, 4);
+	if (!(c->ts_r.start_port == 0 && c->ts_r.end_port == 65535))
+		nr = ikk_port_range_split(c->ts_r.start_port, c->ts_r.end_port,
+					  rp, rm, 4);
+	if (nl > 4 || nr > 4 ||
+	    nl * nr * (c->mode == IKK_MODE_TUNNEL ? 3 : 2) > CHILD_POL_MAX) {
+		snprintf(err, errlen, "port ranges need too many policies");
+		return -1;
+	}
+	for (i = 0; i < nl; i++)
+		for (j = 0; j < nr; j++)
+			for (dir = 0; dir < 3; dir++) {
+				struct ikk_policy *p = &c->pol[c->npol];
+				bool out = dir == 0;
+
+				if (dir == 2 && c->mode != IKK_MODE_TUNNEL)
+					continue;
+				memset(p, 0, sizeof(*p));
+				p->sel = base;
+				if (!out) {
+					p->sel.src = base.dst;
+					p->sel.dst = base.src;
+					p->sel.src_plen = base.dst_plen;
+					p->sel.dst_plen = base.src_plen;
+				}
+				p->sel.sport = out ? lp[i] : rp[j];
+				p->sel.sport_mask = out ? lm[i] : rm[j];
+				p->sel.dport = out ? rp[j] : lp[i];
+				p->sel.dport_mask = out ? rm[j] : lm[i];
+				p->dir = dir == 0 ? IKK_DIR_OUT : dir == 1
+					 ? IKK_DIR_IN : IKK_DIR_FWD;
+				p->action = IKK_POL_IPSEC;
+				p->priority = POL_PRIO_BASE - base.src_plen -
+					      base.dst_plen -
+					      (base.proto ? 8 : 0) -
+					      (p->sel.sport_mask ? 4 : 0) -
+					      (p->sel.dport_mask ? 4 : 0);
+				p->ntmpl = 1;
+				p->tmpl[0].proto = IPPROTO_ESP;
+				p->tmpl[0].mode = c->mode;
+				p->tmpl[0].reqid = c->reqid;
+				if (c->mode == IKK_MODE_TUNNEL) {
+					p->tmpl[0].src = out ? c->local : c->remote;
+					p->tmpl[0].dst = out ? c->remote : c->local;
+				}
+				if (cx->kops->policy_add(cx->kops_ctx, p, true)) {
+					snprintf(err, errlen, "%s", kerr(cx));
+					policies_del(cx, c);
+					return -1;
+				}
+				c->npol++;
+			}
+	return 0;
+}
+
+/* IKE (our ports, either way) never goes into ESP. */
+static void ike_bypass(struct daemon *d, struct child_ctx *cx)
+{
+	static const uint8_t fams[2] = { AF_INET, AF_INET6 };
+	uint16_t ports[2] = { d->port, d->natt_port };
+	size_t f, p, dir;
+
+	if (cx->bypass_done)
+		return;
+	cx->bypass_done = true;
+	for (f = 0; f < 2; f++)
+		for (p = 0; p < 2; p++)
+			for (dir = 0; dir < 2; dir++) {
+				struct ikk_policy pol;
+
+				memset(&pol, 0, sizeof(pol));
+				pol.sel.family = fams[f];
+				pol.sel.src.family = pol.sel.dst.family = fams[f];
+				pol.sel.proto = IPPROTO_UDP;
+				if (dir == 0) {		/* out: from our port */
+					pol.sel.sport = ports[p];
+					pol.sel.sport_mask = 0xffff;
+				} else {		/* in: to our port */
+					pol.sel.dport = ports[p];
+					pol.sel.dport_mask = 0xffff;
+				}
+				pol.dir = dir ? IKK_DIR_IN : IKK_DIR_OUT;
+				pol.action = IKK_POL_BYPASS;
+				pol.priority = POL_PRIO_IKE;
+				if (cx->kops->policy_add(cx->kops_ctx, &pol, true))
+					log_warn("IKE bypass policy: %s", kerr(cx));
+			}
+}
+
+/* Keys, both SAs, the policies.  keys: ours to wipe.  0, or -1 and err. */
+static int install(struct daemon *d, struct ikesa *sa, struct child_sa *c,
+		   bool exch_initiator, struct ike_child_keys *keys,
+		   bool larval_in, char *err, size_t errlen)
+{
+	struct child_ctx *cx = ctx_of(d);
+	struct ikk_sa in, out;
+	int rc = -1;
+
+	sa_common(sa, c, true, &in);
+	sa_common(sa, c, false, &out);
+	/* _i: traffic from the exchange's initiator */
+	if (exch_initiator) {
+		set_keys(&in, keys->encr_r, keys->encr_len, keys->integ_r,
+			 keys->integ_len);
+		set_keys(&out, keys->encr_i, keys->encr_len, keys->integ_i,
+			 keys->integ_len);
+	} else {
+		set_keys(&in, keys->encr_i, keys->encr_len, keys->integ_i,
+			 keys->integ_len);
+		set_keys(&out, keys->encr_r, keys->encr_len, keys->integ_r,
+			 keys->integ_len);
+	}
+	c->encr_key_len = keys->encr_len;
+	c->integ_key_len = keys->integ_len;
+	ike_child_keys_wipe(keys);
+	ike_bypass(d, cx);
+	if (cx->kops->sa_add(cx->kops_ctx, &in, larval_in)) {
+		snprintf(err, errlen, "inbound SA: %s", kerr(cx));
+		goto out;
+	}
+	if (cx->kops->sa_add(cx->kops_ctx, &out, false)) {
+		snprintf(err, errlen, "outbound SA: %s", kerr(cx));
+		cx->kops->sa_delete(cx->kops_ctx, &c->local, c->spi_in,
+				    IPPROTO_ESP);
+		goto out;
+	}
+	if (policies_add(cx, c, err, errlen)) {
+		cx->kops->sa_delete(cx->kops_ctx, &c->local, c->spi_in,
+				    IPPROTO_ESP);
+		cx->kops->sa_delete(cx->kops_ctx, &c->remote, c->spi_out,
+				    IPPROTO_ESP);
+		goto out;
+	}
+	c->installed = time(NULL);
+	c->installed_ms = daemon_now_ms(d);
+	ctx_of(d)->added++;
+	rc = 0;
+out:
+	ikk_sa_wipe(&in);
+	ikk_sa_wipe(&out);
+	return rc;
+}
+
+static void uninstall(struct daemon *d, struct child_sa *c)
+{
+	struct child_ctx *cx = ctx_of(d);
+
+	policies_del(cx, c);
+	cx->kops->sa_delete(cx->kops_ctx, &c->local, c->spi_in, IPPROTO_ESP);
+	cx->kops->sa_delete(cx->kops_ctx, &c->remote, c->spi_out,
+			    IPPROTO_ESP);
+	cx->deleted++;
+}
+
+static struct child_state *state_of(struct ikesa *sa, bool create)
+{
+	if (!sa->child && create)
+		sa->child = calloc(1, sizeof(struct child_state));
+	return sa->child;
+}
+
+static void state_drop_if_empty(struct ikesa *sa)
+{
+	struct child_state *st = sa->child;
+
+	if (st && st->n == 0) {
+		free(st);
+		sa->child = NULL;
+	}
+}
+
+/* Derive and install; on success the CHILD SA joins sa's. */
+static int establish(struct daemon *d, struct ikesa *sa, struct child_sa *c,
+		     bool larval_in)
+{
+	struct ike_child_keys keys;
+	struct child_state *st;
+	char err[300], l[128], r[128];
+
+	if (ike_child_keys_derive(&keys, &sa->keys, &c->suite, NULL, 0,
+				  sa->ni, sa->ni_len, sa->nr, sa->nr_len) !=
+	    IKE_CRYPTO_OK) {
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"cannot "
+		       "derive its keys\"");
+		return -1;
+	}
+	st = state_of(sa, true);
+	if (!st || st->n >= CHILD_MAX) {
+		ike_child_keys_wipe(&keys);
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"too "
+		       "many CHILD SAs\"");
+		return -1;
+	}
+	if (install(d, sa, c, true == sa->initiator, &keys, larval_in, err,
+		    sizeof(err))) {
+		state_drop_if_empty(sa);
+		ctx_of(d)->failed++;
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"cannot "
+		       "install it: %s\"", err);
+		return -1;
+	}
+	st->c[st->n++] = *c;
+	ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA established rule=%s "
+	       "mode=%s spi-in=%08" PRIx32 " spi-out=%08" PRIx32 " reqid=%"
+	       PRIu32 " local=%s remote=%s%s", c->rule, ikk_mode_name(c->mode),
+	       c->spi_in, c->spi_out, c->reqid,
+	       ts_str(&c->ts_l, l, sizeof(l)), ts_str(&c->ts_r, r, sizeof(r)),
+	       c->encap ? " udp-encap" : "");
+	return 0;
+}
+
+/* ---- the rules ------------------------------------------------------------- */
+
+static struct chp_rule *load_rules(struct daemon *d, size_t *n)
+{
+	struct chp_rule *r = calloc(CHP_MAX_RULES, sizeof(*r));
+
+	*n = r ? chp_rules(d->policy, r, CHP_MAX_RULES) : 0;
+	return r;
+}
+
+static uint32_t new_reqid(struct child_ctx *cx)
+{
+	if (++cx->next_reqid < 0x1000 || cx->next_reqid > 0x3fffffff)
+		cx->next_reqid = 0x1000;
+	return cx->next_reqid;
+}
+
+static void fill_common(struct ikesa *sa, struct child_sa *c)
+{
+	ikk_addr_of(&sa->path.local, &c->local);
+	ikk_addr_of(&sa->path.peer, &c->remote);
+	c->encap = sa->natt && (sa->nat_local || sa->nat_peer);
+}
+
+/* ---- initiator ------------------------------------------------------------------ */
+
+static void pending_gc(struct daemon *d, struct child_ctx *cx)
+{
+	size_t i;
+
+	for (i = 0; i < PEND_MAX; i++) {
+		struct pending *p = &cx->pend[i];
+		struct ikesa *sa;
+
+		if (!p->serial)
+			continue;
+		sa = ikesa_find_serial(d, p->serial);
+		if (sa && sa->state == IKESA_AUTH_SENT)
+			continue;
+		cx->kops->sa_delete(cx->kops_ctx, &p->local, p->spi_in,
+				    IPPROTO_ESP);
+		memset(p, 0, sizeof(*p));
+	}
+}
+
+static struct pending *pending_find(struct child_ctx *cx, uint64_t serial)
+{
+	size_t i;
+
+	for (i = 0; i < PEND_MAX; i++)
+		if (cx->pend[i].serial == serial)
+			return &cx->pend[i];
+	return NULL;
+}
+
+static bool auth_request(struct daemon *d, struct ikesa *sa,
+			 struct ike_builder *b)
+{
+	struct child_ctx *cx = ctx_of(d);
+	struct ike_notify tm = { .type = IKEV2_N_USE_TRANSPORT_MODE };
+	struct chp_rule *rules, *r = NULL;
+	struct ike_ts_set tsi, tsr;
+	struct pending *p;
+	struct ike_sa offer;
+	const uint8_t *me, *peer;
+	uint8_t family = (uint8_t)sa->path.peer.ss_family;
+	size_t n, i, f, len;
+	bool found = false;
+
+	if (sa->conf.source != PEER_RULE)
+		return false;		/* default response: answer only */
+	pending_gc(d, cx);
+	p = pending_find(cx, 0);
+	if (!p)
+		return false;
+	rules = load_rules(d, &n);
+	if (!rules)
+		return false;
+	for (i = 0; i < n && !r; i++)
+		if (!strcmp(rules[i].name, sa->conf.rule))
+			r = &rules[i];
+	me = addr_bytes(&sa->path.local, &len);
+	peer = addr_bytes(&sa->path.peer, &len);
+	memset(p, 0, sizeof(*p));
+	for (f = 0; r && f < r->nf && !found; f++) {
+		const struct chp_filter *flt = &r->f[f];
+
+		found = filter_sides(flt, false, r->tunnel, family, me, peer,
+				     &p->ts_l, &p->ts_r) ||
+			(flt->mirrored &&
+			 filter_sides(flt, true, r->tunnel, family, me, peer,
+				      &p->ts_l, &p->ts_r));
+	}
+	if (found)
+		for (i = 0; i < r->nm; i++)
+			if (method_usable(&r->m[i]))
+				p->m[p->nm++] = r->m[i];
+	if (!found || !p->nm) {
+		ikelog(d, IKELOG_DETAIL, sa, "no CHILD SA: rule %s has %s",
+		       sa->conf.rule, !r ? "gone" : !found
+		       ? "no filter for this peer" : "no ESP security method");
+		free(rules);
+		memset(p, 0, sizeof(*p));
+		return false;
+	}
+	p->mode = r->tunnel ? IKK_MODE_TUNNEL : IKK_MODE_TRANSPORT;
+	snprintf(p->rule, sizeof(p->rule), "%s", r->name);
+	free(rules);
+	ikk_addr_of(&sa->path.local, &p->local);
+	p->reqid = new_reqid(cx);
+	{
+		struct ikk_addr remote;
+
+		ikk_addr_of(&sa->path.peer, &remote);
+		if (cx->kops->spi_alloc(cx->kops_ctx, &remote, &p->local,
+					IPPROTO_ESP, p->mode, p->reqid,
+					&p->spi_in)) {
+			ikelog(d, IKELOG_OUTCOME, sa, "no CHILD SA: cannot "
+			       "reserve an SPI: %s", kerr(cx));
+			memset(p, 0, sizeof(*p));
+			return false;
+		}
+	}
+	p->serial = sa->serial;
+	memset(&offer, 0, sizeof(offer));
+	for (i = 0; i < p->nm; i++)
+		esp_proposal((uint8_t)(i + 1), &p->m[i], p->spi_in,
+			     &offer.prop[offer.nproposals++]);
+	memset(&tsi, 0, sizeof(tsi));
+	memset(&tsr, 0, sizeof(tsr));
+	tsi.ts[tsi.nts++] = p->ts_l;
+	tsr.ts[tsr.nts++] = p->ts_r;
+	if (p->mode == IKK_MODE_TRANSPORT)
+		ike_add_notify(b, &tm);
+	ike_add_sa(b, &offer);
+	ike_add_ts(b, IKEV2_PL_TSI, &tsi);
+	ike_add_ts(b, IKEV2_PL_TSR, &tsr);
+	return true;
+}
+
+/* Is t inside w (addresses, ports, protocol)? */
+static bool ts_within(const struct ike_ts *t, const struct ike_ts *w)
+{
+	struct ike_ts x;
+
+	return ts_intersect(t, w, &x) && !memcmp(&x, t, sizeof(x)) &&
+	       (!w->ip_proto || w->ip_proto == t->ip_proto);
+}
+
+static void auth_response(struct daemon *d, struct ikesa *sa,
+			  const struct ike_msg *resp)
+{
+	struct child_ctx *cx = ctx_of(d);
+	struct pending *p = pending_find(cx, sa->serial);
+	const struct ike_payload *psa, *pi, *pr;
+	struct ike_ts_set tsi, tsr;
+	struct ike_notify n;
+	struct child_sa c;
+	struct ike_sa ans;
+	const char *why = NULL;
+	size_t i;
+
+	if (!p || !sa->serial)
+		return;
+	psa = sealed_find(resp, IKEV2_PL_SA, NULL);
+	pi = sealed_find(resp, IKEV2_PL_TSI, NULL);
+	pr = sealed_find(resp, IKEV2_PL_TSR, NULL);
+	memset(&c, 0, sizeof(c));
+	if (!psa || !pi || !pr)
+		why = sealed_error(resp, &n) ? notify_name(n.type)
+					      : "no SA/TSi/TSr in the answer";
+	else if (ike_decode_sa(psa, &ans) != IKE_MSG_OK ||
+		 ike_decode_ts(pi, &tsi) != IKE_MSG_OK ||
+		 ike_decode_ts(pr, &tsr) != IKE_MSG_OK || tsi.nts < 1 ||
+		 tsr.nts < 1)
+		why = "malformed SA or TS payload";
+	else if (ans.nproposals != 1 ||
+		 ans.prop[0].protocol != IKEV2_PROTO_ESP ||
+		 ans.prop[0].spi_size != 4)
+		why = "the answer is not one ESP proposal";
+	else if (!ts_within(&tsi.ts[0], &p->ts_l) ||
+		 !ts_within(&tsr.ts[0], &p->ts_r))
+		why = "the peer's traffic selectors are wider than ours";
+	else if (p->mode == IKK_MODE_TRANSPORT &&
+		 !sealed_notify(resp, IKEV2_N_USE_TRANSPORT_MODE, &n))
+		why = "the peer wants tunnel mode, our rule transport mode";
+	if (!why) {
+		why = "the peer chose a proposal we did not offer";
+		for (i = 0; i < p->nm; i++)
+			if (proposal_has(&ans.prop[0], &p->m[i])) {
+				c.suite.encr = p->m[i].encr;
+				c.suite.encr_key_bits = p->m[i].key_bits;
+				c.suite.integ = p->m[i].integ;
+				c.lifetime_s = p->m[i].lifetime_s;
+				c.lifetime_kb = p->m[i].lifetime_kb;
+				why = NULL;
+				break;
+			}
+	}
+	if (why) {
+		cx->failed++;
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"%s\"",
+		       why);
+		cx->kops->sa_delete(cx->kops_ctx, &p->local, p->spi_in,
+				    IPPROTO_ESP);
+		memset(p, 0, sizeof(*p));
+		return;
+	}
+	fill_common(sa, &c);
+	c.reqid = p->reqid;
+	c.spi_in = p->spi_in;
+	c.spi_out = get_spi(&ans.prop[0]);
+	c.mode = p->mode;
+	c.ts_l = tsi.ts[0];
+	c.ts_r = tsr.ts[0];
+	snprintf(c.rule, sizeof(c.rule), "%s", p->rule);
+	memset(p, 0, sizeof(*p));
+	if (establish(d, sa, &c, true))
+		/* the larval SA went with the failed update */
+		cx->kops->sa_delete(cx->kops_ctx, &c.local, c.spi_in,
+				    IPPROTO_ESP);
+}
+
+/* ---- responder ------------------------------------------------------------------ */
+
+static void refuse(struct daemon *d, struct ikesa *sa, struct ike_builder *b,
+		   uint16_t type, const char *why)
+{
+	struct ike_notify n = { .type = type };
+
+	ctx_of(d)->failed++;
+	ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA refused (%s) reason=\"%s\"",
+	       notify_name(type), why);
+	ike_add_notify(b, &n);
+}
+
+/* The first TSi x TSr pair inside a filter of rule r: narrowed into c. */
+static bool narrow(const struct chp_rule *r, struct ikesa *sa,
+		   const struct ike_ts_set *tsi, const struct ike_ts_set *tsr,
+		   struct child_sa *c)
+{
+	uint8_t family = (uint8_t)sa->path.peer.ss_family;
+	const uint8_t *me, *peer;
+	size_t len, f, s, i, j;
+
+	me = addr_bytes(&sa->path.local, &len);
+	peer = addr_bytes(&sa->path.peer, &len);
+	for (f = 0; f < r->nf; f++)
+		for (s = 0; s < (r->f[f].mirrored ? 2u : 1u); s++) {
+			struct ike_ts l, rm;
+
+			if (!filter_sides(&r->f[f], s == 1, r->tunnel, family,
+					  me, peer, &l, &rm))
+				continue;
+			for (i = 0; i < tsi->nts; i++)
+				for (j = 0; j < tsr->nts; j++)
+					if (ts_intersect(&tsi->ts[i], &rm,
+							 &c->ts_r) &&
+					    ts_intersect(&tsr->ts[j], &l,
+							 &c->ts_l))
+						return true;
+		}
+	return false;
+}
+
+static void auth_respond(struct daemon *d, struct ikesa *sa,
+			 const struct ike_msg *req, struct ike_builder *b)
+{
+	struct child_ctx *cx = ctx_of(d);
+	const struct ike_payload *psa, *pi, *pr;
+	struct ike_notify tm = { .type = IKEV2_N_USE_TRANSPORT_MODE }, n;
+	struct ike_ts_set tsi, tsr, oi, orr;
+	struct chp_rule *rules, *r = NULL;
+	struct child_sa c;
+	struct ike_sa offer, ans;
+	uint8_t peer_ip[16];
+	size_t nr = 0, i, pass, len;
+	bool transport = sealed_notify(req, IKEV2_N_USE_TRANSPORT_MODE, &n);
+	const uint8_t *pb;
+
+	psa = sealed_find(req, IKEV2_PL_SA, NULL);
+	pi = sealed_find(req, IKEV2_PL_TSI, NULL);
+	pr = sealed_find(req, IKEV2_PL_TSR, NULL);
+	if (!psa || !pi || !pr || ike_decode_sa(psa, &offer) != IKE_MSG_OK ||
+	    ike_decode_ts(pi, &tsi) != IKE_MSG_OK ||
+	    ike_decode_ts(pr, &tsr) != IKE_MSG_OK) {
+		refuse(d, sa, b, IKEV2_N_INVALID_SYNTAX, "malformed SA or TS");
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	pb = addr_bytes(&sa->path.peer, &len);
+	memcpy(peer_ip, pb, len);
+	rules = load_rules(d, &nr);
+	/* the rule that named the peer first, then the others */
+	for (pass = 0; pass < 2 && !r && rules; pass++)
+		for (i = 0; i < nr && !r; i++) {
+			struct chp_rule *x = &rules[i];
+			bool named = !strcmp(x->name, sa->conf.rule);
+
+			if (named != (pass == 0))
+				continue;
+			if (x->tunnel ? (x->tunnel_family != sa->path.peer.ss_family ||
+					 memcmp(x->tunnel_addr, peer_ip, len))
+				      : !transport)
+				continue;
+			if (narrow(x, sa, &tsi, &tsr, &c))
+				r = x;
+		}
+	if (!r) {
+		free(rules);
+		refuse(d, sa, b, IKEV2_N_TS_UNACCEPTABLE, "no negotiate rule "
+		       "for this peer covers its traffic selectors");
+		return;
+	}
+	snprintf(c.rule, sizeof(c.rule), "%s", r->name);
+	c.mode = r->tunnel ? IKK_MODE_TUNNEL : IKK_MODE_TRANSPORT;
+	memset(&ans, 0, sizeof(ans));
+	for (i = 0; i < offer.nproposals && !ans.nproposals; i++) {
+		const struct ike_proposal *p = &offer.prop[i];
+		size_t m;
+
+		if (p->protocol != IKEV2_PROTO_ESP || p->spi_size != 4)
+			continue;
+		for (m = 0; m < r->nm; m++)
+			if (method_usable(&r->m[m]) &&
+			    proposal_has(p, &r->m[m])) {
+				c.suite.encr = r->m[m].encr;
+				c.suite.encr_key_bits = r->m[m].key_bits;
+				c.suite.integ = r->m[m].integ;
+				c.lifetime_s = r->m[m].lifetime_s;
+				c.lifetime_kb = r->m[m].lifetime_kb;
+				c.spi_out = get_spi(p);
+				ans.nproposals = 1;
+				esp_proposal(p->num, &r->m[m], 0, &ans.prop[0]);
+				break;
+			}
+	}
+	free(rules);
+	if (!ans.nproposals) {
+		refuse(d, sa, b, IKEV2_N_NO_PROPOSAL_CHOSEN, "no ESP proposal "
+		       "of the peer matches a security method of the rule");
+		return;
+	}
+	fill_common(sa, &c);
+	c.reqid = new_reqid(cx);
+	if (cx->kops->spi_alloc(cx->kops_ctx, &c.remote, &c.local, IPPROTO_ESP,
+				c.mode, c.reqid, &c.spi_in)) {
+		refuse(d, sa, b, IKEV2_N_NO_PROPOSAL_CHOSEN, "cannot reserve "
+		       "an SPI");
+		return;
+	}
+	if (establish(d, sa, &c, true)) {
+		cx->kops->sa_delete(cx->kops_ctx, &c.local, c.spi_in,
+				    IPPROTO_ESP);
+		refuse(d, sa, b, IKEV2_N_NO_PROPOSAL_CHOSEN, "cannot install "
+		       "the SAs");
+		return;
+	}
+	put_spi(&ans.prop[0], c.spi_in);
+	memset(&oi, 0, sizeof(oi));
+	memset(&orr, 0, sizeof(orr));
+	oi.ts[oi.nts++] = c.ts_r;	/* TSi: the initiator's side */
+	orr.ts[orr.nts++] = c.ts_l;
+	if (c.mode == IKK_MODE_TRANSPORT)
+		ike_add_notify(b, &tm);
+	ike_add_sa(b, &ans);
+	ike_add_ts(b, IKEV2_PL_TSI, &oi);
+	ike_add_ts(b, IKEV2_PL_TSR, &orr);
+}
+
+/* ---- Delete --------------------------------------------------------------------- */
+
+static void delete_request(struct daemon *d, struct ikesa *sa,
+			   const struct ike_delete *del, struct ike_builder *b)
+{
+	struct child_state *st = sa->child;
+	uint32_t ours[CHILD_MAX];
+	struct ike_delete out = { .protocol = del->protocol, .spi_size = 4 };
+	uint8_t spis[CHILD_MAX * 4];
+	size_t i, j, n = 0;
+
+	if (del->protocol != IKEV2_PROTO_ESP || del->spi_size != 4 || !st)
+		return;
+	for (i = 0; i < del->nspi; i++) {
+		uint32_t spi = ike_delete_spi(del, i);
+
+		for (j = 0; j < st->n; j++) {
+			struct child_sa *c = &st->c[j];
+
+			if (c->spi_out != spi)
+				continue;
+			ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA deleted by the "
+			       "peer spi-in=%08" PRIx32 " spi-out=%08" PRIx32,
+			       c->spi_in, c->spi_out);
+			uninstall(d, c);
+			if (n < CHILD_MAX)
+				ours[n++] = c->spi_in;
+			st->c[j] = st->c[--st->n];
+			break;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		spis[i * 4] = (uint8_t)(ours[i] >> 24);
+		spis[i * 4 + 1] = (uint8_t)(ours[i] >> 16);
+		spis[i * 4 + 2] = (uint8_t)(ours[i] >> 8);
+		spis[i * 4 + 3] = (uint8_t)ours[i];
+	}
+	if (n) {
+		out.nspi = (uint16_t)n;
+		out.spis = spis;
+		ike_add_delete(b, &out);
+	}
+	state_drop_if_empty(sa);
+}
+
+static void ike_sa_down(struct daemon *d, struct ikesa *sa)
+{
+	struct child_state *st = sa->child;
+	size_t i;
+
+	if (!st)
+		return;
+	for (i = 0; i < st->n; i++) {
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA deleted with its IKE SA "
+		       "spi-in=%08" PRIx32 " spi-out=%08" PRIx32,
+		       st->c[i].spi_in, st->c[i].spi_out);
+		uninstall(d, &st->c[i]);
+	}
+	st->n = 0;
+	state_drop_if_empty(sa);
+}
+
+/* ---- set-up ------------------------------------------------------------------------ */
+
+static int k_spi_alloc(void *ctx, const struct ikk_addr *src,
+		       const struct ikk_addr *dst, uint8_t proto, uint8_t mode,
+		       uint32_t reqid, uint32_t *spi)
+{
+	return ikk_spi_alloc(ctx, src, dst, proto, mode, reqid, 0, 0, 0, spi);
+}
+
+static int k_sa_add(void *ctx, const struct ikk_sa *sa, bool update)
+{
+	return update ? ikk_sa_update(ctx, sa) : ikk_sa_add(ctx, sa);
+}
+
+static int k_sa_delete(void *ctx, const struct ikk_addr *dst, uint32_t spi,
+		       uint8_t proto)
+{
+	return ikk_sa_delete(ctx, dst, spi, proto, 0, 0);
+}
+
+static int k_policy_add(void *ctx, struct ikk_policy *pol, bool update)
+{
+	return update ? ikk_policy_update(ctx, pol) : ikk_policy_add(ctx, pol);
+}
+
+static int k_policy_delete(void *ctx, const struct ikk_policy *pol)
+{
+	return ikk_policy_delete(ctx, pol);
+}
+
+static const char *k_error(void *ctx)
+{
+	return ikk_error(ctx);
+}
+
+static const struct child_kops kernel_kops = {
+	k_spi_alloc, k_sa_add, k_sa_delete, k_policy_add, k_policy_delete,
+	k_error,
+};
+
+int child_use_ops(struct daemon *d, const struct child_kops *kops,
+		  void *kops_ctx)
+{
+	struct child_ctx *cx = calloc(1, sizeof(*cx));
+
+	if (!cx)
+		return -1;
+	cx->hooks.auth_request = auth_request;
+	cx->hooks.auth_respond = auth_respond;
+	cx->hooks.auth_response = auth_response;
+	cx->hooks.delete_request = delete_request;
+	cx->hooks.ike_sa_down = ike_sa_down;
+	cx->kops = kops;
+	cx->kops_ctx = kops_ctx;
+	cx->next_reqid = 0x1000 + ((uint32_t)time(NULL) & 0xffff);
+	d->child = &cx->hooks;
+	return 0;
+}
+
+int child_use(struct daemon *d)
+{
+	struct ikk *k = NULL;
+	char err[256] = "";
+
+	if (ikk_open(&k, err, sizeof(err))) {
+		log_warn("CHILD SAs off (childless IKE SAs only): cannot open "
+			 "xfrm netlink: %s", k ? ikk_error(k) : err);
+		if (k)
+			ikk_close(k);
+		return -1;
+	}
+	if (child_use_ops(d, &kernel_kops, k)) {
+		ikk_close(k);
+		return -1;
+	}
+	ctx_of(d)->k = k;
+	return 0;
+}
+
+void child_release(struct daemon *d)
+{
+	struct child_ctx *cx;
+
+	if (!d->child)
+		return;
+	cx = ctx_of(d);
+	pending_gc(d, cx);
+	if (cx->k)
+		ikk_close(cx->k);
+	d->child = NULL;
+	free(cx);
+}
+
+/* ---- show sa ---------------------------------------------------------------------- */
+
+size_t child_count(const struct ikesa *sa)
+{
+	const struct child_state *st = sa->child;
+
+	return st ? st->n : 0;
+}
+
+static void info(const struct child_sa *c, struct child_info *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->spi_in = c->spi_in;
+	o->spi_out = c->spi_out;
+	o->reqid = c->reqid;
+	o->mode = c->mode;
+	o->encr = c->suite.encr;
+	o->key_bits = c->suite.encr_key_bits;
+	o->integ = c->suite.integ;
+	o->encr_key_len = c->encr_key_len;
+	o->integ_key_len = c->integ_key_len;
+	o->lifetime_s = c->lifetime_s;
+	o->lifetime_kb = c->lifetime_kb;
+	ts_str(&c->ts_l, o->local_ts, sizeof(o->local_ts));
+	ts_str(&c->ts_r, o->remote_ts, sizeof(o->remote_ts));
+	snprintf(o->rule, sizeof(o->rule), "%s", c->rule);
+}
+
+int child_get(const struct ikesa *sa, size_t i, struct child_info *out)
+{
+	const struct child_state *st = sa->child;
+
+	if (!st || i >= st->n)
+		return -1;
+	info(&st->c[i], out);
+	return 0;
+}
+
+static void js(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static void ji(struct json_object *o, const char *k, int64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+static void child_json_one(struct daemon *d, struct ikesa *sa, void *arg)
+{
+	const struct child_state *st = sa->child;
+	uint64_t now = daemon_now_ms(d);
+	char buf[128];
+	size_t i;
+
+	for (i = 0; st && i < st->n; i++) {
+		const struct child_sa *c = &st->c[i];
+		struct json_object *o = json_object_new_object();
+
+		snprintf(buf, sizeof(buf), "%016" PRIx64, sa->ispi);
+		js(o, "ike_ispi", buf);
+		snprintf(buf, sizeof(buf), "%016" PRIx64, sa->rspi);
+		js(o, "ike_rspi", buf);
+		js(o, "rule", c->rule);
+		js(o, "protocol", "esp");
+		js(o, "mode", ikk_mode_name(c->mode));
+		snprintf(buf, sizeof(buf), "%08" PRIx32, c->spi_in);
+		js(o, "spi_in", buf);
+		snprintf(buf, sizeof(buf), "%08" PRIx32, c->spi_out);
+		js(o, "spi_out", buf);
+		ji(o, "reqid", c->reqid);
+		js(o, "encr", ike_transform_name(IKEV2_XFORM_ENCR,
+						 c->suite.encr));
+		ji(o, "encr_key_bits", c->suite.encr_key_bits);
+		js(o, "integ", c->suite.integ
+		   ? ike_transform_name(IKEV2_XFORM_INTEG, c->suite.integ)
+		   : "none");
+		js(o, "esn", "no");
+		js(o, "local", ikk_addr_str(&c->local, buf, sizeof(buf)));
+		js(o, "peer", ikk_addr_str(&c->remote, buf, sizeof(buf)));
+		js(o, "local_ts", ts_str(&c->ts_l, buf, sizeof(buf)));
+		js(o, "remote_ts", ts_str(&c->ts_r, buf, sizeof(buf)));
+		json_object_object_add(o, "udp_encap",
+				       json_object_new_boolean(c->encap));
+		ji(o, "lifetime_s", c->lifetime_s);
+		ji(o, "lifetime_kb", (int64_t)c->lifetime_kb);
+		ji(o, "installed", (int64_t)c->installed);
+		ji(o, "age_s", (int64_t)((now - c->installed_ms) / 1000));
+		json_object_array_add(arg, o);
+	}
+}
+
+void child_sas_json(struct daemon *d, struct json_object *arr)
+{
+	ikesa_foreach(d, child_json_one, arr);
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * child_policy.h - what the CHILD SA code (child.c) needs from the
+ * assigned policy: each active negotiate rule's filters, security methods
+ * and tunnel endpoint, as plain numbers (IKEv2 transform ids, address
+ * ranges).  Like peer.h it includes neither lib/policy.h nor message.h.
+ */
+#ifndef IXDP_IKE_CHILD_POLICY_H
+#define IXDP_IKE_CHILD_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "peer.h"
+
+#define CHP_MAX_METHODS 8
+#define CHP_MAX_FILTERS 32
+#define CHP_MAX_RULES   32
+
+enum chp_method_kind { CHP_ESP = 0, CHP_AH, CHP_AH_ESP };
+
+struct chp_method {
+	uint8_t kind;			/* enum chp_method_kind */
+	uint16_t encr, key_bits;	/* IKEv2 ids; 0 for AH */
+	uint16_t integ;			/* ESP integrity (0 with an AEAD) */
+	uint16_t ah;			/* AH integrity */
+	uint32_t lifetime_s;
+	uint64_t lifetime_kb;
+};
+
+enum chp_addr_kind {
+	CHP_ADDR_ANY = 0,	/* either family, everything */
+	CHP_ADDR_RANGE,		/* lo..hi (a prefix is given as its range) */
+	CHP_ADDR_ME,		/* our own address (the IKE SA's) */
+	CHP_ADDR_OTHER,		/* dns, dhcp, gateway: not negotiable here */
+};
+
+struct chp_addr {
+	uint8_t kind;		/* enum chp_addr_kind */
+	uint8_t family;		/* AF_INET, AF_INET6 (RANGE) */
+	uint8_t lo[16], hi[16];
+};
+
+struct chp_filter {
+	struct chp_addr src, dst;
+	int proto;		/* -1 any */
+	uint16_t sport_lo, sport_hi, dport_lo, dport_hi;	/* 0,0 any */
+	bool mirrored;
+};
+
+struct chp_rule {
+	char name[PEER_NAME_MAX];
+	bool tunnel;
+	uint8_t tunnel_family;
+	uint8_t tunnel_addr[16];
+	struct chp_method m[CHP_MAX_METHODS];
+	size_t nm;
+	struct chp_filter f[CHP_MAX_FILTERS];
+	size_t nf;
+	bool pfs;
+	uint16_t pfs_group;
+};
+
+/* The active negotiate rules of the assigned policy, in order: how many
+ * were written (at most max). */
+size_t chp_rules(const struct peer_policy *pp, struct chp_rule *out,
+		 size_t max);
+
+#endif /* IXDP_IKE_CHILD_POLICY_H */

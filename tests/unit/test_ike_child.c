@@ -1,0 +1,762 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_ike_child.c - CHILD SAs in IKE_AUTH (child.c): two daemons in one
+ * process (A initiates, B responds), a fake clock, and the kernel calls
+ * recorded instead of made (struct child_kops): proposal selection, TS
+ * narrowing and refusal, key lengths and both sides' keys agreeing, the
+ * SA/TS/USE_TRANSPORT_MODE payloads, ESP Delete and IKE SA deletion.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "daemon.h"
+#include "ikelog.h"
+#include "ikesa.h"
+#include "secrets.h"
+#include "child.h"
+#include "kernel.h"
+
+/* ---- the fake clock ----------------------------------------------------------- */
+
+static uint64_t now;
+static struct ike_timer *armed;
+
+static void unlink_timer(struct ike_timer *t)
+{
+	struct ike_timer **p;
+
+	for (p = &armed; *p; p = &(*p)->next)
+		if (*p == t) {
+			*p = t->next;
+			return;
+		}
+}
+
+static void fake_arm(struct ike_timer *t, uint64_t ms)
+{
+	unlink_timer(t);
+	t->deadline_ms = now + ms;
+	t->next = armed;
+	armed = t;
+}
+
+static void fake_stop(struct ike_timer *t) { unlink_timer(t); }
+static void fake_release(struct ike_timer *t) { unlink_timer(t); }
+static uint64_t fake_now(struct daemon *d) { return now; }
+
+static const struct timer_ops fake_ops = {
+	fake_arm, fake_stop, fake_release, fake_now,
+};
+
+/* Let ms pass, firing each timer that falls due, in order. */
+static __attribute__((unused)) void advance(uint64_t ms)
+{
+	uint64_t target = now + ms;
+
+	for (;;) {
+		struct ike_timer *t, *first = NULL;
+
+		for (t = armed; t; t = t->next)
+			if (t->deadline_ms <= target &&
+			    (!first || t->deadline_ms < first->deadline_ms))
+				first = t;
+		if (!first)
+			break;
+		now = first->deadline_ms;
+		unlink_timer(first);
+		timer_fire(first);
+	}
+	now = target;
+}
+
+/* ---- the wire ------------------------------------------------------------------ */
+
+#define QMAX 128
+
+struct pkt {
+	uint8_t buf[4096];
+	size_t len;
+	struct ike_path path;
+};
+
+struct side {
+	struct daemon d;
+	struct pkt q[QMAX];
+	size_t nq;
+	const char *addr4, *addr6;
+	int outcomes_ok, outcomes_failed;
+	char last_outcome[256];
+};
+
+static struct side A, B;
+static bool nat;	/* a NAT rewrites A's source ports */
+
+static struct side *side_of(struct daemon *d)
+{
+	return d == &A.d ? &A : &B;
+}
+
+static int capture(struct daemon *d, const struct ike_path *path,
+		   const uint8_t *msg, size_t len)
+{
+	struct side *s = side_of(d);
+	struct pkt *p;
+
+	assert_true(s->nq < QMAX);
+	assert_true(len <= sizeof(p->buf));
+	p = &s->q[s->nq++];
+	memcpy(p->buf, msg, len);
+	p->len = len;
+	p->path = *path;
+	return 0;
+}
+
+static int fake_source(struct daemon *d, const struct sockaddr_storage *peer,
+		       struct sockaddr_storage *local)
+{
+	struct side *s = side_of(d);
+
+	return addr_parse(peer->ss_family == AF_INET ? s->addr4 : s->addr6,
+			  0, local);
+}
+
+static void outcome(struct daemon *d, uint64_t serial, bool ok,
+		    const char *text)
+{
+	struct side *s = side_of(d);
+
+	if (ok)
+		s->outcomes_ok++;
+	else
+		s->outcomes_failed++;
+	snprintf(s->last_outcome, sizeof(s->last_outcome), "%s", text);
+}
+
+/* The NAT in front of A: port 500 <-> 40000, 4500 <-> 40001. */
+static uint16_t nat_port(uint16_t port, bool out)
+{
+	if (out)
+		return port == 500 ? 40000 : port == 4500 ? 40001 : port;
+	return port == 40000 ? 500 : port == 40001 ? 4500 : port;
+}
+
+static void deliver_pkt(struct side *from, struct side *to,
+			const struct pkt *p)
+{
+	struct ike_dgram dg = { .buf = p->buf, .len = p->len };
+
+	dg.path.local = p->path.peer;
+	dg.path.peer = p->path.local;
+	if (nat && from == &A)
+		addr_set_port(&dg.path.peer, nat_port(addr_port(&dg.path.peer),
+						      true));
+	if (nat && to == &A)
+		addr_set_port(&dg.path.local, nat_port(addr_port(&dg.path.local),
+						       false));
+	daemon_input(&to->d, &dg);
+}
+
+/* Take the oldest message from's queue holds; false when empty. */
+static bool take(struct side *from, struct pkt *out)
+{
+	if (!from->nq)
+		return false;
+	*out = from->q[0];
+	memmove(&from->q[0], &from->q[1], (from->nq - 1) * sizeof(from->q[0]));
+	from->nq--;
+	return true;
+}
+
+static struct pkt scratch;
+
+/* Deliver from's oldest message to the other side. */
+static bool deliver(struct side *from)
+{
+	if (!take(from, &scratch))
+		return false;
+	deliver_pkt(from, from == &A ? &B : &A, &scratch);
+	return true;
+}
+
+/* Drop from's oldest message. */
+static __attribute__((unused)) void lose(struct side *from)
+{
+	assert_true(take(from, &scratch));
+}
+
+/* Deliver everything until both sides are quiet. */
+static void pump(void)
+{
+	int guard = 0;
+
+	while ((deliver(&A) | deliver(&B)) && ++guard < 100)
+		;
+	assert_true(guard < 100);
+}
+
+/* ---- the recording kernel --------------------------------------------------------- */
+
+#define KMAX 64
+
+struct kern {
+	struct ikk_sa sa[KMAX];		/* installed (larval: encr 0) */
+	bool used[KMAX];
+	struct ikk_policy pol[KMAX];
+	bool pused[KMAX];
+	uint32_t next_spi;
+	int fail_sa_add;		/* fail the next sa_add calls */
+	unsigned spi_allocs, sa_adds, sa_dels, pol_adds, pol_dels;
+};
+
+static struct kern KA, KB;
+
+static int r_spi_alloc(void *ctx, const struct ikk_addr *src,
+		       const struct ikk_addr *dst, uint8_t proto, uint8_t mode,
+		       uint32_t reqid, uint32_t *spi)
+{
+	struct kern *k = ctx;
+	size_t i;
+
+	k->spi_allocs++;
+	for (i = 0; i < KMAX; i++)
+		if (!k->used[i]) {
+			memset(&k->sa[i], 0, sizeof(k->sa[i]));
+			k->sa[i].src = *src;
+			k->sa[i].dst = *dst;
+			k->sa[i].proto = proto;
+			k->sa[i].spi = *spi = k->next_spi++;
+			k->used[i] = true;
+			return 0;
+		}
+	return -ENOSPC;
+}
+
+static int find_sa(struct kern *k, const struct ikk_addr *dst, uint32_t spi)
+{
+	int i;
+
+	for (i = 0; i < KMAX; i++)
+		if (k->used[i] && k->sa[i].spi == spi &&
+		    !memcmp(&k->sa[i].dst, dst, sizeof(*dst)))
+			return i;
+	return -1;
+}
+
+static int r_sa_add(void *ctx, const struct ikk_sa *sa, bool update)
+{
+	struct kern *k = ctx;
+	int i = find_sa(k, &sa->dst, sa->spi);
+
+	k->sa_adds++;
+	if (k->fail_sa_add) {
+		k->fail_sa_add--;
+		return -EPROTONOSUPPORT;
+	}
+	if (update ? i < 0 : i >= 0)
+		return update ? -ESRCH : -EEXIST;
+	if (i < 0)
+		for (i = 0; i < KMAX && k->used[i]; i++)
+			;
+	assert_true(i < KMAX);
+	k->sa[i] = *sa;
+	k->used[i] = true;
+	return 0;
+}
+
+static int r_sa_delete(void *ctx, const struct ikk_addr *dst, uint32_t spi,
+		       uint8_t proto)
+{
+	struct kern *k = ctx;
+	int i = find_sa(k, dst, spi);
+
+	k->sa_dels++;
+	if (i < 0)
+		return -ESRCH;
+	k->used[i] = false;
+	return 0;
+}
+
+static int r_policy_add(void *ctx, struct ikk_policy *pol, bool update)
+{
+	struct kern *k = ctx;
+	size_t i;
+
+	k->pol_adds++;
+	for (i = 0; i < KMAX; i++)
+		if (k->pused[i] && k->pol[i].dir == pol->dir &&
+		    !memcmp(&k->pol[i].sel, &pol->sel, sizeof(pol->sel))) {
+			k->pol[i] = *pol;
+			return 0;
+		}
+	for (i = 0; i < KMAX; i++)
+		if (!k->pused[i]) {
+			k->pol[i] = *pol;
+			k->pused[i] = true;
+			return 0;
+		}
+	return -ENOSPC;
+}
+
+static int r_policy_delete(void *ctx, const struct ikk_policy *pol)
+{
+	struct kern *k = ctx;
+	size_t i;
+
+	k->pol_dels++;
+	for (i = 0; i < KMAX; i++)
+		if (k->pused[i] && k->pol[i].dir == pol->dir &&
+		    !memcmp(&k->pol[i].sel, &pol->sel, sizeof(pol->sel))) {
+			k->pused[i] = false;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static const char *r_error(void *ctx) { return "recorded failure"; }
+
+static const struct child_kops rec_ops = {
+	r_spi_alloc, r_sa_add, r_sa_delete, r_policy_add, r_policy_delete,
+	r_error,
+};
+
+static size_t n_sas(struct kern *k)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < KMAX; i++)
+		n += k->used[i];
+	return n;
+}
+
+/* IPsec policies (not the IKE bypass ones) of a direction. */
+static size_t n_pols(struct kern *k, uint8_t dir)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < KMAX; i++)
+		n += k->pused[i] && k->pol[i].dir == dir &&
+		     k->pol[i].action == IKK_POL_IPSEC;
+	return n;
+}
+
+static const struct ikk_sa *sa_by_spi(struct kern *k, uint32_t spi)
+{
+	size_t i;
+
+	for (i = 0; i < KMAX; i++)
+		if (k->used[i] && k->sa[i].spi == spi)
+			return &k->sa[i];
+	return NULL;
+}
+
+/* ---- set-up ------------------------------------------------------------------ */
+
+#define POLICY(NAME, FILTERS, METHODS, EXTRA)                                   \
+	"filter-lists:\n"                                                       \
+	"  l: { filters: [ " FILTERS " ] }\n"                                   \
+	"filter-actions:\n"                                                     \
+	"  secure: { action: negotiate, methods: [ " METHODS " ] }\n"          \
+	"policies:\n"                                                           \
+	"  " NAME ":\n"                                                         \
+	"    rules:\n"                                                          \
+	"      - { name: r-" NAME ", filter-list: l, action: secure, "          \
+	"authentication: [ { psk: lab } ]" EXTRA " }\n"
+
+static void set_policy(struct side *s, const char *text)
+{
+	char err[512];
+
+	peer_policy_free(s->d.policy);
+	if (peer_policy_from_buffer("test.yaml", text, strlen(text),
+				    &s->d.policy, err, sizeof(err)))
+		fail_msg("policy: %s", err);
+}
+
+static void set_key(struct side *s)
+{
+	static const char text[] = "lab = \"correct horse battery staple\"\n";
+	char err[256];
+
+	if (secrets_parse("secrets", text, strlen(text), &s->d.secrets, err,
+			  sizeof(err)))
+		fail_msg("secrets: %s", err);
+}
+
+static void side_init(struct side *s, const char *a4, const char *a6,
+		      struct kern *k, uint32_t spi_base)
+{
+	memset(s, 0, sizeof(*s));
+	memset(k, 0, sizeof(*k));
+	k->next_spi = spi_base;
+	daemon_init(&s->d);
+	s->d.timers = &fake_ops;
+	s->d.send = capture;
+	s->d.source_addr = fake_source;
+	s->d.sa_outcome = outcome;
+	s->d.tun.liveness_s = 0;
+	s->addr4 = a4;
+	s->addr6 = a6;
+	set_key(s);
+	assert_int_equal(child_use_ops(&s->d, &rec_ops, k), 0);
+}
+
+static int setup(void **state)
+{
+	now = 1000000;
+	armed = NULL;
+	nat = false;
+	log_open(true, false, getenv("VERBOSE") == NULL);
+	side_init(&A, "192.0.2.1", "2001:db8::1", &KA, 0xa0000001);
+	side_init(&B, "192.0.2.2", "2001:db8::2", &KB, 0xb0000001);
+	A.d.ikelogging = B.d.ikelogging = 2;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	daemon_close_all(&A.d, "test over");
+	daemon_close_all(&B.d, "test over");
+	child_release(&A.d);
+	child_release(&B.d);
+	daemon_fini(&A.d);
+	daemon_fini(&B.d);
+	assert_null(armed);
+	return 0;
+}
+
+static void initiate(const char *peer)
+{
+	struct sockaddr_storage ss;
+	char err[256];
+	uint64_t serial;
+
+	assert_int_equal(addr_parse(peer, 500, &ss), 0);
+	if (exch_init_start(&A.d, &ss, &serial, err, sizeof(err)))
+		fail_msg("initiate: %s", err);
+}
+
+static struct ikesa *sa_of(struct side *s, const char *peer)
+{
+	struct sockaddr_storage ss;
+
+	addr_parse(peer, 0, &ss);
+	return ikesa_find_peer(&s->d, &ss);
+}
+
+static void up(void)
+{
+	initiate("192.0.2.2");
+	pump();
+	assert_int_equal(A.outcomes_ok, 1);
+}
+
+#define A_TO_B "{ src: me, dst: 192.0.2.2 }, { src: me, dst: 2001:db8::2 }"
+#define B_NET  "{ src: me, dst: 192.0.2.0/24 }, { src: me, dst: 2001:db8::/64 }"
+
+/* ---- the scenarios -------------------------------------------------------------- */
+
+/* Transport mode, AES-GCM-16/256: both sides install two SAs whose keys
+ * agree crosswise, out and in policies, and TS narrowed to the hosts. */
+static void test_transport_gcm(void **state)
+{
+	struct child_info ia, ib;
+	const struct ikk_sa *ao, *bi, *bo, *ai;
+
+	set_policy(&A, POLICY("a", A_TO_B, "{ esp: aes256gcm16, lifetime: 1000, lifetime-kb: 2000 }", ""));
+	set_policy(&B, POLICY("b", B_NET, "{ esp: aes256gcm16 }", ""));
+	up();
+	assert_int_equal(child_count(sa_of(&A, "192.0.2.2")), 1);
+	assert_int_equal(child_count(sa_of(&B, "192.0.2.1")), 1);
+	assert_int_equal(child_get(sa_of(&A, "192.0.2.2"), 0, &ia), 0);
+	assert_int_equal(child_get(sa_of(&B, "192.0.2.1"), 0, &ib), 0);
+	assert_int_equal(ia.mode, IKK_MODE_TRANSPORT);
+	assert_int_equal(ib.mode, IKK_MODE_TRANSPORT);
+	assert_int_equal(ia.spi_out, ib.spi_in);
+	assert_int_equal(ia.spi_in, ib.spi_out);
+	assert_int_equal(ia.encr, IKEV2_ENCR_AES_GCM_16);
+	assert_int_equal(ia.key_bits, 256);
+	assert_int_equal(ia.encr_key_len, 36);	/* key + 4-byte salt */
+	assert_int_equal(ia.integ_key_len, 0);
+	assert_string_equal(ia.local_ts, "192.0.2.1/32[0]");
+	assert_string_equal(ia.remote_ts, "192.0.2.2/32[0]");
+	assert_string_equal(ib.local_ts, "192.0.2.2/32[0]");
+	assert_string_equal(ib.remote_ts, "192.0.2.1/32[0]");
+	assert_string_equal(ib.rule, "r-b");
+	assert_int_equal(ia.lifetime_s, 1000);	/* A's method */
+	assert_int_equal(ib.lifetime_s, 3600);	/* B's default */
+	assert_int_equal(n_sas(&KA), 2);
+	assert_int_equal(n_sas(&KB), 2);
+	ao = sa_by_spi(&KA, ia.spi_out);
+	bi = sa_by_spi(&KB, ib.spi_in);
+	ai = sa_by_spi(&KA, ia.spi_in);
+	bo = sa_by_spi(&KB, ib.spi_out);
+	assert_non_null(ao); assert_non_null(bi);
+	assert_non_null(ai); assert_non_null(bo);
+	assert_int_equal(ao->encr_key_len, 36);
+	assert_memory_equal(ao->encr_key, bi->encr_key, 36);
+	assert_memory_equal(bo->encr_key, ai->encr_key, 36);
+	assert_memory_not_equal(ao->encr_key, ai->encr_key, 36);
+	assert_int_equal(ao->encr, IKK_ENCR_AES_GCM16);
+	assert_int_equal(ao->mode, IKK_MODE_TRANSPORT);
+	assert_int_equal(ao->reqid, ai->reqid);
+	assert_int_equal(ai->replay_window, 32);
+	assert_false(ao->encap);
+	assert_int_equal(ao->life.hard_secs, 1000);
+	assert_int_equal(ao->life.soft_secs, 900);
+	assert_int_equal(ao->life.hard_bytes, 2000 * 1024);
+	assert_true(ao->life.soft_bytes < ao->life.hard_bytes);
+	assert_true(ao->has_sel);
+	assert_int_equal(ao->sel.src_plen, 32);
+	assert_int_equal(n_pols(&KA, IKK_DIR_OUT), 1);
+	assert_int_equal(n_pols(&KA, IKK_DIR_IN), 1);
+	assert_int_equal(n_pols(&KA, IKK_DIR_FWD), 0);
+	assert_int_equal(n_pols(&KB, IKK_DIR_OUT), 1);
+	assert_int_equal(n_pols(&KB, IKK_DIR_IN), 1);
+
+	/* the IKE SA goes: every SA and IPsec policy with it, both sides */
+	ikesa_want(&A.d, sa_of(&A, "192.0.2.2"), true, false);
+	pump();
+	assert_int_equal(n_sas(&KA), 0);
+	assert_int_equal(n_sas(&KB), 0);
+	assert_int_equal(n_pols(&KA, IKK_DIR_OUT) + n_pols(&KA, IKK_DIR_IN), 0);
+	assert_int_equal(n_pols(&KB, IKK_DIR_OUT) + n_pols(&KB, IKK_DIR_IN), 0);
+}
+
+/* AES-CBC + HMAC-SHA2-384: B takes the first of A's proposals it knows. */
+static void test_proposal_choice(void **state)
+{
+	struct child_info ia, ib;
+
+	set_policy(&A, POLICY("a", A_TO_B, "{ esp: aes256gcm16 }, { esp: aes128-sha384 }, { esp: aes256-sha512 }", ""));
+	set_policy(&B, POLICY("b", B_NET, "{ esp: aes256-sha512 }, { esp: aes128-sha384 }", ""));
+	up();
+	assert_int_equal(child_get(sa_of(&A, "192.0.2.2"), 0, &ia), 0);
+	assert_int_equal(child_get(sa_of(&B, "192.0.2.1"), 0, &ib), 0);
+	assert_int_equal(ia.encr, IKEV2_ENCR_AES_CBC);
+	assert_int_equal(ia.key_bits, 128);
+	assert_int_equal(ia.integ, IKEV2_INTEG_HMAC_SHA2_384_192);
+	assert_int_equal(ib.integ, IKEV2_INTEG_HMAC_SHA2_384_192);
+	assert_int_equal(ia.encr_key_len, 16);
+	assert_int_equal(ia.integ_key_len, 48);
+}
+
+/* No method in common: NO_PROPOSAL_CHOSEN, the IKE SA still comes up,
+ * A's larval SA is released. */
+static void test_no_proposal(void **state)
+{
+	set_policy(&A, POLICY("a", A_TO_B, "{ esp: aes128gcm16 }", ""));
+	set_policy(&B, POLICY("b", B_NET, "{ esp: aes256-sha256 }", ""));
+	up();
+	assert_int_equal(child_count(sa_of(&A, "192.0.2.2")), 0);
+	assert_int_equal(child_count(sa_of(&B, "192.0.2.1")), 0);
+	assert_int_equal(n_sas(&KA), 0);
+	assert_int_equal(n_sas(&KB), 0);
+	assert_int_equal(KB.spi_allocs, 0);
+}
+
+/* B's rule covers only TCP 22: A's TS (all protocols) narrowed to it. */
+static void test_ts_narrowed(void **state)
+{
+	struct child_info ia, ib;
+
+	set_policy(&A, POLICY("a", A_TO_B, "{ esp: aes256gcm16 }", ""));
+	set_policy(&B, POLICY("b", "{ src: me, src-port: 22, dst: 192.0.2.0/24, protocol: tcp }", "{ esp: aes256gcm16 }", ""));
+	up();
+	assert_int_equal(child_get(sa_of(&A, "192.0.2.2"), 0, &ia), 0);
+	assert_int_equal(child_get(sa_of(&B, "192.0.2.1"), 0, &ib), 0);
+	assert_string_equal(ib.local_ts, "192.0.2.2/32[6/22]");
+	assert_string_equal(ib.remote_ts, "192.0.2.1/32[6]");
+	assert_string_equal(ia.remote_ts, "192.0.2.2/32[6/22]");
+	assert_string_equal(ia.local_ts, "192.0.2.1/32[6]");
+	assert_int_equal(n_pols(&KA, IKK_DIR_OUT), 1);
+	assert_int_equal(n_pols(&KB, IKK_DIR_IN), 1);
+}
+
+/* B has no rule covering A's selectors: TS_UNACCEPTABLE, nothing kept. */
+static void test_ts_refused(void **state)
+{
+	set_policy(&A, POLICY("a", A_TO_B, "{ esp: aes256gcm16 }", ""));
+	set_policy(&B, POLICY("b", "{ src: me, dst: 198.51.100.0/24 }, { src: 192.0.2.0/24, dst: 198.51.100.7, mirrored: no }", "{ esp: aes256gcm16 }", ""));
+	up();
+	assert_int_equal(child_count(sa_of(&A, "192.0.2.2")), 0);
+	assert_int_equal(child_count(sa_of(&B, "192.0.2.1")), 0);
+	assert_int_equal(n_sas(&KA) + n_sas(&KB), 0);
+	assert_int_equal(n_pols(&KA, IKK_DIR_OUT) + n_pols(&KB, IKK_DIR_OUT), 0);
+}
+
+/* B's kernel cannot take ESP (the host): both sides stay childless. */
+static void test_kernel_refuses(void **state)
+{
+	set_policy(&A, POLICY("a", A_TO_B, "{ esp: aes256gcm16 }", ""));
+	set_policy(&B, POLICY("b", B_NET, "{ esp: aes256gcm16 }", ""));
+	KB.fail_sa_add = 1;
+	up();
+	assert_int_equal(child_count(sa_of(&A, "192.0.2.2")), 0);
+	assert_int_equal(child_count(sa_of(&B, "192.0.2.1")), 0);
+	assert_int_equal(n_sas(&KA) + n_sas(&KB), 0);
+	assert_null(sa_of(&A, "192.0.2.2")->child);
+}
+
+/* Tunnel mode between two subnets: USE_TRANSPORT_MODE absent, fwd
+ * policies, templates with the tunnel endpoints. */
+static void test_tunnel(void **state)
+{
+	struct child_info ia, ib;
+	size_t i;
+
+	set_policy(&A, POLICY("a", "{ src: 10.1.0.0/16, dst: 10.2.0.0/16, mirrored: no }", "{ esp: aes128gcm16 }", ", tunnel: 192.0.2.2"));
+	set_policy(&B, POLICY("b", "{ src: 10.2.0.0/16, dst: 10.1.0.0/16, mirrored: no }", "{ esp: aes128gcm16 }", ", tunnel: 192.0.2.1"));
+	up();
+	assert_int_equal(child_get(sa_of(&A, "192.0.2.2"), 0, &ia), 0);
+	assert_int_equal(child_get(sa_of(&B, "192.0.2.1"), 0, &ib), 0);
+	assert_int_equal(ia.mode, IKK_MODE_TUNNEL);
+	assert_int_equal(ib.mode, IKK_MODE_TUNNEL);
+	assert_string_equal(ia.local_ts, "10.1.0.0/16[0]");
+	assert_string_equal(ib.local_ts, "10.2.0.0/16[0]");
+	assert_int_equal(n_pols(&KA, IKK_DIR_FWD), 1);
+	assert_int_equal(n_pols(&KB, IKK_DIR_FWD), 1);
+	for (i = 0; i < KMAX; i++)
+		if (KA.pused[i] && KA.pol[i].dir == IKK_DIR_OUT &&
+		    KA.pol[i].action == IKK_POL_IPSEC) {
+			char s[64];
+
+			assert_string_equal(ikk_addr_str(&KA.pol[i].tmpl[0].dst, s, sizeof(s)), "192.0.2.2");
+			assert_int_equal(KA.pol[i].tmpl[0].mode, IKK_MODE_TUNNEL);
+		}
+	assert_int_equal(sa_by_spi(&KA, ia.spi_out)->mode, IKK_MODE_TUNNEL);
+}
+
+/* The CHILD SA part of the IKE_AUTH request: SA (ESP, 4-byte SPI, ESN
+ * off), TSi, TSr, USE_TRANSPORT_MODE. */
+static void test_request_layout(void **state)
+{
+	struct ike_builder b;
+	struct ike_msg msg;
+	struct ike_header h = { .ispi = 1, .exchange = IKEV2_EXCH_IKE_AUTH,
+				.version = 0x20 };
+	struct ike_sa offer;
+	struct ike_ts_set ts;
+	struct ike_notify n;
+	struct ikesa *sa;
+	uint8_t buf[2048];
+	size_t len = 0, i;
+
+	set_policy(&A, POLICY("a", A_TO_B, "{ esp: aes256gcm16 }, { esp: aes256-sha256 }", ""));
+	set_policy(&B, POLICY("b", B_NET, "{ esp: aes256gcm16 }", ""));
+	up();
+	sa = sa_of(&A, "192.0.2.2");
+	/* a second request from the hooks, as IKE_AUTH would build it */
+	sa->state = IKESA_AUTH_SENT;
+	ike_build_message(&b, buf, sizeof(buf), &h);
+	assert_true(A.d.child->auth_request(&A.d, sa, &b));
+	assert_int_equal(ike_build_finish(&b, &len), IKE_MSG_OK);
+	sa->state = IKESA_ESTABLISHED;
+	assert_int_equal(ike_msg_parse(buf, len, &msg), IKE_MSG_OK);
+	assert_int_equal(msg.npl, 4);
+	assert_int_equal(msg.pl[0].type, IKEV2_PL_NOTIFY);
+	assert_int_equal(ike_decode_notify(&msg.pl[0], &n), IKE_MSG_OK);
+	assert_int_equal(n.type, IKEV2_N_USE_TRANSPORT_MODE);
+	assert_int_equal(msg.pl[1].type, IKEV2_PL_SA);
+	assert_int_equal(ike_decode_sa(&msg.pl[1], &offer), IKE_MSG_OK);
+	assert_int_equal(offer.nproposals, 2);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(offer.prop[i].num, i + 1);
+		assert_int_equal(offer.prop[i].protocol, IKEV2_PROTO_ESP);
+		assert_int_equal(offer.prop[i].spi_size, 4);
+	}
+	assert_int_equal(offer.prop[0].ntransforms, 2);	/* ENCR, ESN */
+	assert_int_equal(offer.prop[0].xf[0].id, IKEV2_ENCR_AES_GCM_16);
+	assert_int_equal(offer.prop[0].xf[0].key_bits, 256);
+	assert_int_equal(offer.prop[0].xf[1].type, IKEV2_XFORM_ESN);
+	assert_int_equal(offer.prop[0].xf[1].id, IKEV2_ESN_NO);
+	assert_int_equal(offer.prop[1].ntransforms, 3);	/* ENCR, INTEG, ESN */
+	assert_int_equal(offer.prop[1].xf[1].id, IKEV2_INTEG_HMAC_SHA2_256_128);
+	assert_int_equal(msg.pl[2].type, IKEV2_PL_TSI);
+	assert_int_equal(ike_decode_ts(&msg.pl[2], &ts), IKE_MSG_OK);
+	assert_int_equal(ts.nts, 1);
+	assert_int_equal(ts.ts[0].type, IKEV2_TS_IPV4_ADDR_RANGE);
+	assert_int_equal(ts.ts[0].end_port, 65535);
+	assert_memory_equal(ts.ts[0].start, "\xc0\x00\x02\x01", 4);
+	assert_int_equal(msg.pl[3].type, IKEV2_PL_TSR);
+}
+
+/* The peer deletes its ESP SA: we remove ours and answer with our SPI. */
+static void test_esp_delete(void **state)
+{
+	struct child_info ib;
+	struct ikesa *sa;
+	struct ike_builder b;
+	struct ike_msg msg;
+	struct ike_delete del, got;
+	struct ike_header h = { .ispi = 1, .exchange = IKEV2_EXCH_INFORMATIONAL,
+				.version = 0x20 };
+	uint8_t spi[4], buf[256];
+	size_t len = 0;
+
+	set_policy(&A, POLICY("a", A_TO_B, "{ esp: aes256gcm16 }", ""));
+	set_policy(&B, POLICY("b", B_NET, "{ esp: aes256gcm16 }", ""));
+	up();
+	sa = sa_of(&B, "192.0.2.1");
+	assert_int_equal(child_get(sa, 0, &ib), 0);
+	spi[0] = (uint8_t)(ib.spi_out >> 24); spi[1] = (uint8_t)(ib.spi_out >> 16);
+	spi[2] = (uint8_t)(ib.spi_out >> 8); spi[3] = (uint8_t)ib.spi_out;
+	del = (struct ike_delete){ .protocol = IKEV2_PROTO_ESP, .spi_size = 4,
+				   .nspi = 1, .spis = spi };
+	ike_build_message(&b, buf, sizeof(buf), &h);
+	B.d.child->delete_request(&B.d, sa, &del, &b);
+	assert_int_equal(ike_build_finish(&b, &len), IKE_MSG_OK);
+	assert_int_equal(ike_msg_parse(buf, len, &msg), IKE_MSG_OK);
+	assert_int_equal(msg.npl, 1);
+	assert_int_equal(ike_decode_delete(&msg.pl[0], &got), IKE_MSG_OK);
+	assert_int_equal(got.nspi, 1);
+	assert_int_equal(ike_delete_spi(&got, 0), ib.spi_in);
+	assert_int_equal(child_count(sa), 0);
+	assert_int_equal(n_sas(&KB), 0);
+	assert_int_equal(n_pols(&KB, IKK_DIR_OUT) + n_pols(&KB, IKK_DIR_IN), 0);
+	assert_int_equal(child_count(sa_of(&A, "192.0.2.2")), 1);
+}
+
+/* NAT-T in use: both SAs UDP-encapsulated on the IKE ports. */
+static void test_natt(void **state)
+{
+	struct child_info ia;
+	const struct ikk_sa *ao, *ai;
+
+	nat = true;
+	set_policy(&A, POLICY("a", A_TO_B, "{ esp: aes256gcm16 }", ""));
+	set_policy(&B, POLICY("b", B_NET, "{ esp: aes256gcm16 }", ""));
+	up();
+	assert_int_equal(child_get(sa_of(&A, "192.0.2.2"), 0, &ia), 0);
+	ao = sa_by_spi(&KA, ia.spi_out);
+	ai = sa_by_spi(&KA, ia.spi_in);
+	assert_true(ao->encap && ai->encap);
+	assert_int_equal(ao->encap_sport, 4500);
+	assert_int_equal(ao->encap_dport, 4500);
+	assert_int_equal(ai->encap_dport, 4500);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_transport_gcm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proposal_choice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_proposal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ts_narrowed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ts_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tunnel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_layout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_esp_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_natt, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
