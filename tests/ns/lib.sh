@@ -122,7 +122,7 @@ tcp_b_to_a() {
 	ina timeout 5 nc -l -n "$port" >/dev/null 2>&1 &
 	local l=$!
 	wait_listen "$NS_A" tcp "$port"
-	inb timeout 2 nc -n -z -w 1 "$addr" "$port"
+	inb timeout 4 nc -n -z -w 2 "$addr" "$port"
 	local rc=$?
 	kill $l 2>/dev/null; wait $l 2>/dev/null
 	return $rc
@@ -133,7 +133,7 @@ tcp_a_to_b() {
 	inb timeout 5 nc -l -n "$port" >/dev/null 2>&1 &
 	local l=$!
 	wait_listen "$NS_B" tcp "$port"
-	ina timeout 2 nc -n -z -w 1 "$addr" "$port"
+	ina timeout 4 nc -n -z -w 2 "$addr" "$port"
 	local rc=$?
 	kill $l 2>/dev/null; wait $l 2>/dev/null
 	return $rc
@@ -143,11 +143,18 @@ tcp_a_to_b() {
 udp_b_to_a() {
 	local port=$1
 	local out="$T/udp.$port.$RANDOM"
-	ina timeout 4 nc -u -l -n -W 1 "$port" >"$out" 2>/dev/null &
+	ina timeout 8 nc -u -l -n -W 1 "$port" >"$out" 2>/dev/null &
 	local l=$!
 	wait_listen "$NS_A" udp "$port"
-	echo hello | inb timeout 1 nc -u -n -w 1 10.77.0.1 "$port" 2>/dev/null
-	wait $l 2>/dev/null
+	# generous timeouts: under the VM's emulated CPU, starting nc alone
+	# can take a second
+	echo hello | inb timeout 4 nc -u -n -w 1 10.77.0.1 "$port" 2>/dev/null
+	local i
+	for i in $(seq 1 30); do
+		grep -q hello "$out" && break
+		sleep 0.1
+	done
+	kill $l 2>/dev/null; wait $l 2>/dev/null
 	grep -q hello "$out"
 }
 
