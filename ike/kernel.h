@@ -238,8 +238,8 @@ typedef void (*ikk_event_cb)(void *ctx, const struct ikk_event *ev);
 
 /* ---- the handle ----------------------------------------------------------------- */
 
-/* Open the request sockets: 0, or -errno (message in *k's error... when
- * *k could not be allocated, in errbuf). */
+/* Open the request socket: 0, or -errno with the sentence in errbuf (the
+ * event and rtnetlink sockets open when first needed). */
 int ikk_open(struct ikk **k, char *errbuf, size_t errlen);
 void ikk_close(struct ikk *k);
 /* The last failure, as a sentence ("" after a success). */

@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -197,12 +199,30 @@ static void detach_tc(int ifindex)
 	bpf_tc_detach(&hook, &opts);
 }
 
+/*
+ * The tunnel hand-off calls the kfunc bpf_skb_set_xfrm_info(), which the
+ * verifier only resolves if the xfrm_interface module is loaded when the
+ * programs load.  Best effort: a kernel without modules (or with it built
+ * in) is fine, and without the module the dataplane drops what it cannot
+ * hand off (fail closed).
+ */
+static void load_xfrm_interface_module(void)
+{
+	char *argv[] = { "modprobe", "-q", "xfrm_interface", NULL };
+	pid_t pid;
+	int status;
+
+	if (posix_spawnp(&pid, "modprobe", NULL, NULL, argv, environ) == 0)
+		waitpid(pid, &status, 0);
+}
+
 static struct ipsec_xdp_bpf *open_and_load(const char *root, char *errbuf, size_t errlen)
 {
 	char maps[PATH_MAX];
 	struct ipsec_xdp_bpf *skel;
 	int err;
 
+	load_xfrm_interface_module();
 	snprintf(maps, sizeof(maps), "%s/maps", root);
 	if (mkdir_p(maps, 0700)) {
 		errbuf_set(errbuf, errlen, "cannot create %s: %s", maps, strerror(errno));
