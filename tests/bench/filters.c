@@ -13,6 +13,7 @@
  *                                 in block filters of policy N
  *   filters xdp-drop IFNAME       attach a 2-instruction XDP_DROP program
  *   filters xdp-off IFNAME        detach whatever XDP program IFNAME has
+ *   filters gro IFNAME on|off     GRO (so NAPI, on a veth) on or off
  *
  * Policy N is deterministic (seeded by N): the same table for the
  * dataplane, for nftables and for the probe frames.
@@ -29,12 +30,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/bpf.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -1331,6 +1336,29 @@ static int cmd_xdp_off(int argc, char **argv)
 	return 0;
 }
 
+/* GRO on a veth gives it NAPI: what its peer's ndo_xdp_xmit needs to
+ * deliver xdp_frames to it when it has no XDP program (the live-frames
+ * generator, pktgen -m live).  `ethtool -K IFNAME gro on|off`, without
+ * needing ethtool. */
+static int cmd_gro(int argc, char **argv)
+{
+	struct ethtool_value ev = { .cmd = ETHTOOL_SGRO };
+	struct ifreq ifr;
+	int fd;
+
+	if (argc != 3 || (strcmp(argv[2], "on") && strcmp(argv[2], "off")))
+		die("usage: filters gro IFNAME on|off");
+	ev.data = !strcmp(argv[2], "on");
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", argv[1]);
+	ifr.ifr_data = (void *)&ev;
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0 || ioctl(fd, SIOCETHTOOL, &ifr))
+		die("cannot set GRO %s on %s: %s", argv[2], argv[1], strerror(errno));
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -1340,13 +1368,14 @@ int main(int argc, char **argv)
 		{ "classify", cmd_classify }, { "apply", cmd_apply },
 		{ "nft", cmd_nft }, { "frames", cmd_frames },
 		{ "xdp-drop", cmd_xdp_drop }, { "xdp-off", cmd_xdp_off },
+		{ "gro", cmd_gro },
 	};
 
 	if (argc >= 2)
 		for (size_t i = 0; i < NELEM(cmds); i++)
 			if (!strcmp(argv[1], cmds[i].name))
 				return cmds[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "usage: filters classify|apply|nft|frames|xdp-drop|xdp-off ...\n"
+	fprintf(stderr, "usage: filters classify|apply|nft|frames|xdp-drop|xdp-off|gro ...\n"
 		"(see the head of tests/bench/filters.c)\n");
 	return 2;
 }

@@ -10,11 +10,16 @@ the JSON lines of `make bench`.
                              rounds), then {"bench":"filter_pps_ratio",...}
 
 A raw record (one a line) holds two counter samples a and b, each
-"time_ns rx_packets cpu_ns hook_packets cache_hits ip_receives":
+"time_ns rx_packets cpu_ns hook_packets cache_hits ip_receives
+hook_time_ns" (the 7th field, the time of the hook's counters, may be absent):
 rx_packets from the receiving veth, cpu_ns the CPU time of the generator's
 threads plus the ksoftirqd of its CPU, hook_packets what the implementation
 itself counted (ipsec-xdp: packets.in; nftables: the chain's first
 counter), ip_receives the IPv4+IPv6 InReceives of the receiving namespace.
+Records may also hold z and c, the same samples taken before the
+generator starts and after it stopped: the totals the hook must match.
+The generator's own JSON line ("gen") names the packet source
+("xdp-live-frames" or "af_packet"; absent: af_packet).
 """
 import argparse
 import json
@@ -46,11 +51,21 @@ def derive(rec):
         "seconds": dt,
         "reached_ip_stack": b[5] - a[5],
         "hook": "netdev-ingress" if rec["impl"].startswith("nftables") else "xdp-native",
+        "source": rec["gen"].get("source", "af_packet"),
     }
     if rec["hook"] != "none":
-        d["hook_pps"] = hook / dt if dt > 0 else 0.0
+        # the hook's counters carry their own time stamp (7th field)
+        hdt = (b[6] - a[6]) / 1e9 if len(a) > 6 and len(b) > 6 else dt
+        d["hook_pps"] = hook / hdt if hdt > 0 else 0.0
     if rec["hook"] == "xdp":
         d["cache_hit_ratio"] = hits / hook if hook else 0.0
+    if rec["hook"] != "none" and "z" in rec and "c" in rec:
+        # whole run, counters read before the start and after the stop
+        z = [int(x) for x in rec["z"].split()]
+        c = [int(x) for x in rec["c"].split()]
+        d["total_rx"] = c[1] - z[1]
+        d["total_hook"] = c[3] - z[3]
+        d["hook_counted"] = d["total_hook"] / d["total_rx"] if d["total_rx"] else 0.0
     return d
 
 
@@ -63,7 +78,11 @@ def warnings(d):
     out = []
     if d["pps"] <= 0:
         out.append("no packet arrived")
-    if "hook_pps" in d and abs(d["hook_pps"] - d["pps"]) > 0.05 * d["pps"] + 100:
+    if "hook_counted" in d:
+        if abs(d["total_hook"] - d["total_rx"]) > 0.001 * d["total_rx"] + 10:
+            out.append("%s counted %d packets at its hook, the veth received %d"
+                       % (d["impl"], d["total_hook"], d["total_rx"]))
+    elif "hook_pps" in d and abs(d["hook_pps"] - d["pps"]) > 0.05 * d["pps"] + 100:
         out.append("%s counted %.0f pps at its hook, the veth %.0f pps"
                    % (d["impl"], d["hook_pps"], d["pps"]))
     if d["reached_ip_stack"] > 0.01 * d["pps"] * d["seconds"]:
@@ -100,7 +119,8 @@ def summary(path, base_flows):
                                          if k[0] in order else 9))
     for k in keys:
         g = groups[k]
-        out = {"bench": "filter_pps", "impl": k[0], "rules": k[1], "flows": k[2]}
+        out = {"bench": "filter_pps", "impl": k[0], "rules": k[1], "flows": k[2],
+               "source": g[0]["source"]}
         out["pps"] = round(med([d["pps"] for d in g]))
         out["pps_min"] = round(min(d["pps"] for d in g))
         out["pps_max"] = round(max(d["pps"] for d in g))
@@ -110,6 +130,8 @@ def summary(path, base_flows):
         out["sent_pps"] = round(med([d["sent_pps"] for d in g]))
         if "hook_pps" in g[0]:
             out["hook_pps"] = round(med([d["hook_pps"] for d in g]))
+        if "hook_counted" in g[0]:
+            out["hook_counted"] = round(min(d["hook_counted"] for d in g), 4)
         if "cache_hit_ratio" in g[0]:
             out["cache_hit_ratio"] = round(med([d["cache_hit_ratio"] for d in g]), 3)
         out["reached_ip_stack"] = max(d["reached_ip_stack"] for d in g)
@@ -150,6 +172,7 @@ def summary(path, base_flows):
         share = gen_ns / cx if cx else 0.0
         out = {
             "bench": "filter_pps_ratio", "rules": rules, "flows": flows,
+            "source": next(iter(x.values()))["source"],
             "ratio": round(ratio, 2),
             "ratio_per_core": round(cn / cx, 2) if cx else 0.0,
             "target_ok": ratio >= TARGET_RATIO,

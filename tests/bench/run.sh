@@ -7,14 +7,19 @@
 #  2. filter_pps: real packets through a veth pair between two namespaces,
 #     the same rule set enforced by ipsec-xdp (XDP, native mode) and by
 #     nftables (netdev family, ingress hook of the same veth), one after the
-#     other in this one run; traffic from build/bench/pktgen.
+#     other in this one run; traffic from build/bench/pktgen, by default
+#     as XDP live frames (bpf_prog_test_run_opts + BPF_F_TEST_XDP_LIVE_FRAMES,
+#     redirected into the sending veth: xdp_frames, no skb on the sending
+#     side), or from an AF_PACKET socket (BENCH_SOURCE=af_packet).
 #
 # Knobs (environment): BENCH_SECS (measured interval, 2), BENCH_WARMUP (1),
 # BENCH_ROUNDS (3: every packet-rate measurement is repeated, medians kept),
 # BENCH_REPEAT (test_run repetitions, 1000000), BENCH_MISS_ITER (2000),
 # BENCH_SIZES (classify, "10,100,1000,10000"), BENCH_RULES ("10 1000 10000"),
 # BENCH_CHURN_RULES (1000; empty: skip the new-flow-per-packet run),
-# BENCH_ONLY (classify | pps).
+# BENCH_ONLY (classify | pps), BENCH_SOURCE (live | af_packet: the packet
+# source of filter_pps, live), BENCH_LIVE_REPEAT (repetitions per test run
+# of the live source, 1000000), BENCH_LIVE_BATCH (its batch_size, 64).
 #
 # Everything it creates (namespaces, veth pair, bpffs mount, nftables
 # tables inside the namespaces, temp files) is removed on exit, also on
@@ -34,6 +39,9 @@ RULES=${BENCH_RULES:-10 1000 10000}
 CHURN_RULES=${BENCH_CHURN_RULES-1000}
 ONLY=${BENCH_ONLY:-}
 ROUNDS=${BENCH_ROUNDS:-3}
+SOURCE=${BENCH_SOURCE:-live}
+LIVE_REPEAT=${BENCH_LIVE_REPEAT:-1000000}
+LIVE_BATCH=${BENCH_LIVE_BATCH:-64}
 REPORT=$TOP/tests/bench/report.py
 FLOWS_PER_FILTER=8          # 8 probe filters x 8 source ports = 64 flows
 CHURN_PER_FILTER=16384      # 8 x 16384 = 131072 flows: more than the flow cache
@@ -42,6 +50,11 @@ log() { echo "bench: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "needs root (BPF, namespaces, nftables)"
+case $SOURCE in
+live) PG_MODE=(-m live -r "$LIVE_REPEAT" -b "$LIVE_BATCH") ;;
+af_packet) PG_MODE=(-m af_packet) ;;
+*) die "BENCH_SOURCE: live or af_packet" ;;
+esac
 for f in "$IXDP" "$FB" "$PG"; do
 	[ -x "$f" ] || die "build first: $f is missing (make bench builds it)"
 done
@@ -98,6 +111,12 @@ fi
 [ "$ONLY" = classify ] && exit 0
 
 # ---- 2. filter_pps ------------------------------------------------------------
+# this shell and what it starts (the samplers, nft, ipsec-xdp) stay off the
+# generator's CPU: they would take time from it and, delayed behind it,
+# read their counters late (the generator pins its own thread)
+if [ "$NCPU" -gt 1 ] && command -v taskset >/dev/null; then
+	taskset -pc "0-$((GEN_CPU - 1))" $$ >/dev/null 2>&1
+fi
 ip netns add "$NS_S" || die "ip netns add"
 ip netns add "$NS_R" || die "ip netns add"
 ip link add "$IF_S" netns "$NS_S" type veth peer name "$IF_R" netns "$NS_R" ||
@@ -112,6 +131,12 @@ ip -n "$NS_S" link set "$IF_S" up
 ip -n "$NS_R" link set "$IF_R" up
 ip -n "$NS_R" addr add 10.99.0.2/24 dev "$IF_R"
 ip -n "$NS_S" addr add 10.99.0.1/24 dev "$IF_S"
+if [ "$SOURCE" = live ]; then
+	# xdp_frames redirected into the sending veth are delivered by its
+	# ndo_xdp_xmit into the peer's NAPI ring, which exists when the peer has
+	# an XDP program or GRO on: GRO on, for nftables (no XDP program there)
+	ip netns exec "$NS_R" "$FB" gro "$IF_R" on || die "cannot turn GRO on, on $IF_R"
+fi
 MAC_S=$(ip netns exec "$NS_S" cat "/sys/class/net/$IF_S/address")
 MAC_R=$(ip netns exec "$NS_R" cat "/sys/class/net/$IF_R/address")
 
@@ -130,26 +155,30 @@ case " $RULES " in *" 1000 "*) ;; *) BASE_N=${RULES%% *} ;; esac
 BASE_FRAMES=$T/frames.$BASE_N
 
 # CPU time (ns) of the generator's threads and of the ksoftirqd of its CPU:
-# veth delivers in softirq context on the sending CPU, so this is the
-# whole cost of a packet (send, veth, hook, filter), whatever else the
-# machine runs at the same time.
+# veth delivers in softirq context on the sending CPU (live source: the
+# receiving veth's NAPI poll runs when the test run re-enables bottom
+# halves, on the same CPU), so this is the whole cost of a packet (send,
+# veth, hook, filter), whatever else the machine runs at the same time.
 KSOFTIRQD=$(pgrep -x "ksoftirqd/$GEN_CPU" | head -n 1)
 cpu_ns() {
 	local s=0 f a
-	for f in /proc/"$PG_PID"/task/*/schedstat ${KSOFTIRQD:+/proc/$KSOFTIRQD/schedstat}; do
+	for f in ${PG_PID:+/proc/$PG_PID/task/*/schedstat} ${KSOFTIRQD:+/proc/$KSOFTIRQD/schedstat}; do
 		read -r a _ <"$f" 2>/dev/null && s=$((s + a))
 	done
 	echo "$s"
 }
 
-# sample HOOK: "time_ns rx_packets cpu_ns hook_packets cache_hits ip_receives"
+# sample HOOK: "time_ns rx_packets cpu_ns hook_packets cache_hits ip_receives
+# hook_time_ns" (the hook's counters take a while to read on a busy
+# machine: they get their own time stamp)
 sample() {
-	local hook=$1 t0 t1 rx cpu hk=0 ch=0 ipr
+	local hook=$1 t0 t1 t2 t3 rx cpu hk=0 ch=0 ipr
 	t0=$(date +%s%N)
 	rx=$(ip -n "$NS_R" -s link show dev "$IF_R" |
 		awk '/RX:/ { getline; print $2; exit }')
 	cpu=$(cpu_ns)
 	t1=$(date +%s%N)
+	t2=$(date +%s%N)
 	case $hook in
 	xdp)
 		read -r hk ch < <(ixr -j show stats | python3 -c \
@@ -162,20 +191,22 @@ for o in json.load(sys.stdin)["nftables"]:
     if "counter" in o: print(o["counter"]["packets"])')
 		;;
 	esac
+	t3=$(date +%s%N)
 	ipr=$(ip netns exec "$NS_R" awk '
 		/^Ip: / && $3 ~ /^[0-9]+$/ { s += $3 }
 		/^Ip6InReceives/ { s += $2 }
 		END { print s + 0 }' /proc/net/snmp /proc/net/snmp6 2>/dev/null)
-	echo "$(((t0 + t1) / 2)) $rx $cpu ${hk:-0} ${ch:-0} ${ipr:-0}"
+	echo "$(((t0 + t1) / 2)) $rx $cpu ${hk:-0} ${ch:-0} ${ipr:-0} $(((t2 + t3) / 2))"
 }
 
 # measure IMPL RULES FRAMES HOOK: one raw record (JSON) into $T/raw.jsonl
 measure() {
-	local impl=$1 rules=$2 frames=$3 hook=$4 flows a b
+	local impl=$1 rules=$2 frames=$3 hook=$4 flows a b z c
 	flows=$(wc -l <"$frames")
+	z=$(sample "$hook")     # totals before the generator starts
 	# a little ahead of the other processes of a shared machine
 	ip netns exec "$NS_S" nice -n -5 "$PG" -i "$IF_S" -f "$frames" -d 600 \
-		-c "$GEN_CPU" -t 1 >"$T/pg.out" 2>"$T/pg.err" &
+		-c "$GEN_CPU" -t 1 "${PG_MODE[@]}" >"$T/pg.out" 2>"$T/pg.err" &
 	PG_PID=$!
 	sleep "$WARM"
 	a=$(sample "$hook")
@@ -185,8 +216,10 @@ measure() {
 	wait "$PG_PID"
 	PG_PID=
 	[ -s "$T/pg.out" ] || { cat "$T/pg.err" >&2; die "pktgen failed"; }
-	printf '{"round":%d,"impl":"%s","rules":%d,"flows":%d,"hook":"%s","a":"%s","b":"%s","gen":%s}\n' \
-		"$round" "$impl" "$rules" "$flows" "$hook" "$a" "$b" "$(cat "$T/pg.out")" >>"$T/raw.jsonl"
+	sleep 0.2
+	c=$(sample "$hook")     # totals after it stopped: did the hook count every packet?
+	printf '{"round":%d,"impl":"%s","rules":%d,"flows":%d,"hook":"%s","a":"%s","b":"%s","z":"%s","c":"%s","gen":%s}\n' \
+		"$round" "$impl" "$rules" "$flows" "$hook" "$a" "$b" "$z" "$c" "$(cat "$T/pg.out")" >>"$T/raw.jsonl"
 	python3 "$REPORT" --last "$T/raw.jsonl" >&2
 }
 
@@ -225,8 +258,8 @@ pair() { # RULES FRAMES WHAT
 	nft_unload
 }
 
-log "filter_pps: veth $IF_S ($NS_S) -> $IF_R ($NS_R), generator on CPU $GEN_CPU," \
-	"${SECS}s per measurement, $ROUNDS rounds"
+log "filter_pps: veth $IF_S ($NS_S) -> $IF_R ($NS_R), source $SOURCE," \
+	"generator on CPU $GEN_CPU, ${SECS}s per measurement, $ROUNDS rounds"
 for round in $(seq 1 "$ROUNDS"); do
 	# baselines: the cheapest drop at each hook = generator + veth + hook
 	log "round $round: baseline: a 2-instruction XDP_DROP program"
