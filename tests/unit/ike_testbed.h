@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ike_testbed.h - two daemons in one test process, for the IKE unit tests:
+ * a fake clock (timers fire only when a test calls advance()), and a wire
+ * that queues what each side sends (A and B, optionally behind a NAT) so a
+ * test can deliver, lose or inspect each message.  Include it once, after
+ * cmocka.h and the daemon headers.
+ */
+#ifndef IXDP_IKE_TESTBED_H
+#define IXDP_IKE_TESTBED_H
+
+static uint64_t now;
+static struct ike_timer *armed;
+
+static void unlink_timer(struct ike_timer *t)
+{
+	struct ike_timer **p;
+
+	for (p = &armed; *p; p = &(*p)->next)
+		if (*p == t) {
+			*p = t->next;
+			return;
+		}
+}
+
+static void fake_arm(struct ike_timer *t, uint64_t ms)
+{
+	unlink_timer(t);
+	t->deadline_ms = now + ms;
+	t->next = armed;
+	armed = t;
+}
+
+static void fake_stop(struct ike_timer *t) { unlink_timer(t); }
+static void fake_release(struct ike_timer *t) { unlink_timer(t); }
+static uint64_t fake_now(struct daemon *d) { return now; }
+
+static const struct timer_ops fake_ops = {
+	fake_arm, fake_stop, fake_release, fake_now,
+};
+
+/* Let ms pass, firing each timer that falls due, in order. */
+static __attribute__((unused)) void advance(uint64_t ms)
+{
+	uint64_t target = now + ms;
+
+	for (;;) {
+		struct ike_timer *t, *first = NULL;
+
+		for (t = armed; t; t = t->next)
+			if (t->deadline_ms <= target &&
+			    (!first || t->deadline_ms < first->deadline_ms))
+				first = t;
+		if (!first)
+			break;
+		now = first->deadline_ms;
+		unlink_timer(first);
+		timer_fire(first);
+	}
+	now = target;
+}
+
+/* ---- the wire ------------------------------------------------------------------ */
+
+#define QMAX 128
+
+struct pkt {
+	uint8_t buf[4096];
+	size_t len;
+	struct ike_path path;
+};
+
+struct side {
+	struct daemon d;
+	struct pkt q[QMAX];
+	size_t nq;
+	const char *addr4, *addr6;
+	int outcomes_ok, outcomes_failed;
+	char last_outcome[256];
+};
+
+static struct side A, B;
+static bool nat;	/* a NAT rewrites A's source ports */
+
+static struct side *side_of(struct daemon *d)
+{
+	return d == &A.d ? &A : &B;
+}
+
+static int capture(struct daemon *d, const struct ike_path *path,
+		   const uint8_t *msg, size_t len)
+{
+	struct side *s = side_of(d);
+	struct pkt *p;
+
+	assert_true(s->nq < QMAX);
+	assert_true(len <= sizeof(p->buf));
+	p = &s->q[s->nq++];
+	memcpy(p->buf, msg, len);
+	p->len = len;
+	p->path = *path;
+	return 0;
+}
+
+static int fake_source(struct daemon *d, const struct sockaddr_storage *peer,
+		       struct sockaddr_storage *local)
+{
+	struct side *s = side_of(d);
+
+	return addr_parse(peer->ss_family == AF_INET ? s->addr4 : s->addr6,
+			  0, local);
+}
+
+static void outcome(struct daemon *d, uint64_t serial, bool ok,
+		    const char *text)
+{
+	struct side *s = side_of(d);
+
+	if (ok)
+		s->outcomes_ok++;
+	else
+		s->outcomes_failed++;
+	snprintf(s->last_outcome, sizeof(s->last_outcome), "%s", text);
+}
+
+/* The NAT in front of A: port 500 <-> 40000, 4500 <-> 40001. */
+static uint16_t nat_port(uint16_t port, bool out)
+{
+	if (out)
+		return port == 500 ? 40000 : port == 4500 ? 40001 : port;
+	return port == 40000 ? 500 : port == 40001 ? 4500 : port;
+}
+
+static void deliver_pkt(struct side *from, struct side *to,
+			const struct pkt *p)
+{
+	struct ike_dgram dg = { .buf = p->buf, .len = p->len };
+
+	dg.path.local = p->path.peer;
+	dg.path.peer = p->path.local;
+	if (nat && from == &A)
+		addr_set_port(&dg.path.peer, nat_port(addr_port(&dg.path.peer),
+						      true));
+	if (nat && to == &A)
+		addr_set_port(&dg.path.local, nat_port(addr_port(&dg.path.local),
+						       false));
+	daemon_input(&to->d, &dg);
+}
+
+/* Take the oldest message from's queue holds; false when empty. */
+static bool take(struct side *from, struct pkt *out)
+{
+	if (!from->nq)
+		return false;
+	*out = from->q[0];
+	memmove(&from->q[0], &from->q[1], (from->nq - 1) * sizeof(from->q[0]));
+	from->nq--;
+	return true;
+}
+
+static struct pkt scratch;
+
+/* Deliver from's oldest message to the other side. */
+static bool deliver(struct side *from)
+{
+	if (!take(from, &scratch))
+		return false;
+	deliver_pkt(from, from == &A ? &B : &A, &scratch);
+	return true;
+}
+
+/* Drop from's oldest message. */
+static __attribute__((unused)) void lose(struct side *from)
+{
+	assert_true(take(from, &scratch));
+}
+
+/* Deliver everything until both sides are quiet. */
+static void pump(void)
+{
+	int guard = 0;
+
+	while ((deliver(&A) | deliver(&B)) && ++guard < 100)
+		;
+	assert_true(guard < 100);
+}
+
+#endif /* IXDP_IKE_TESTBED_H */
