@@ -56,6 +56,7 @@ struct child_sa {
 	time_t installed;
 	uint64_t installed_ms;
 	char rule[PEER_NAME_MAX];
+	uint32_t if_id;			/* of its SAs and policies; 0 none */
 	struct ikk_policy pol[CHILD_POL_MAX];
 	size_t npol;
 };
@@ -399,6 +400,7 @@ static void sa_common(struct ikesa *sa, const struct child_sa *c, bool in,
 		k->encap_sport = in ? pp : lp;
 		k->encap_dport = in ? lp : pp;
 	}
+	k->if_id = c->if_id;
 	if (in)
 		k->has_sel = selector(&c->ts_r, &c->ts_l, &k->sel);
 	else
@@ -472,6 +474,7 @@ static int policies_add(struct child_ctx *cx, struct child_sa *c,
 					      (base.proto ? 8 : 0) -
 					      (p->sel.sport_mask ? 4 : 0) -
 					      (p->sel.dport_mask ? 4 : 0);
+				p->if_id = c->if_id;
 				p->ntmpl = 1;
 				p->tmpl[0].proto = IPPROTO_ESP;
 				p->tmpl[0].mode = c->mode;
@@ -587,6 +590,9 @@ static void uninstall(struct daemon *d, struct child_sa *c)
 	cx->kops->sa_delete(cx->kops_ctx, &c->remote, c->spi_out,
 			    IPPROTO_ESP);
 	cx->deleted++;
+	if (d->child_change)
+		d->child_change(d, c->rule, c->mode, c->remote.family,
+				c->remote.u.b, false);
 }
 
 static struct child_state *state_of(struct ikesa *sa, bool create)
@@ -628,6 +634,8 @@ static int establish(struct daemon *d, struct ikesa *sa, struct child_sa *c,
 		       "many CHILD SAs\"");
 		return -1;
 	}
+	/* the dataplane hands transport traffic over by if_id (dplink.c) */
+	c->if_id = c->mode == IKK_MODE_TRANSPORT ? d->child_if_id : 0;
 	if (install(d, sa, c, true == sa->initiator, &keys, larval_in, err,
 		    sizeof(err))) {
 		state_drop_if_empty(sa);
@@ -643,6 +651,9 @@ static int establish(struct daemon *d, struct ikesa *sa, struct child_sa *c,
 	       c->spi_in, c->spi_out, c->reqid,
 	       ts_str(&c->ts_l, l, sizeof(l)), ts_str(&c->ts_r, r, sizeof(r)),
 	       c->encap ? " udp-encap" : "");
+	if (d->child_change)
+		d->child_change(d, c->rule, c->mode, c->remote.family,
+				c->remote.u.b, true);
 	return 0;
 }
 

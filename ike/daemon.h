@@ -195,6 +195,16 @@ struct daemon {
 			   const char *text);
 	void *ctl;			/* control.c */
 	void *net;			/* net.c */
+
+	/* dplink.c, when the dataplane is loaded: the if_id the SAs and
+	 * policies of transport-mode CHILD SAs carry (0 = none, plain
+	 * kernel policies do the work), and a call when a CHILD SA is
+	 * installed (up) or removed; peer: the 4 or 16 address bytes. */
+	uint32_t child_if_id;
+	void (*child_change)(struct daemon *d, const char *rule,
+			     uint8_t mode, uint8_t family,
+			     const uint8_t *peer, bool up);
+	void *dplink;
 };
 
 /* daemon.c */

@@ -21,6 +21,7 @@
 #include "ikelog.h"
 #include "ikesa.h"
 #include "child.h"
+#include "dplink.h"
 
 #define VERSION "0.1"
 
@@ -257,6 +258,7 @@ static int start(struct daemon *d, struct loop *l)
 		log_err("control socket: %s", err);
 		return -1;
 	}
+	dplink_open(d, l->evb);	/* need-SA events, bundles (dplink.h) */
 	if (add_signals(l)) {
 		log_err("cannot catch signals");
 		return -1;
@@ -269,6 +271,7 @@ static void stop(struct daemon *d, struct loop *l)
 {
 	size_t i;
 
+	dplink_close(d);
 	control_close(d);
 	net_close(d);
 	daemon_fini(d);
