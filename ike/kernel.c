@@ -797,6 +797,31 @@ static void with_kmsg(struct ikk *k, const char *kmsg)
 		snprintf(k->err + l, sizeof(k->err) - l, " (kernel: %s)", kmsg);
 }
 
+/*
+ * Send a request that ikk_build_*_msg() built (built = its result, why =
+ * its reason), or report why it could not be built; errors read "cannot
+ * VERB WHAT: ...".  why is the caller's buffer, never k->err, which the
+ * message is written into.
+ */
+static int send_built(struct ikk *k, int built, const char *why, struct nl_msg *msg,
+		      const char *verb, const char *what, char hint_kind)
+{
+	char kmsg[256];
+	int err;
+
+	k->err[0] = 0;
+	if (built)
+		return fail(k, built, "cannot %s %s: %s", verb, what,
+			    why[0] ? why : strerror(-built));
+	err = talk(k->xfrm, msg, true, NULL, NULL, kmsg, sizeof(kmsg));
+	if (err) {
+		fail(k, err, "cannot %s %s: %s%s", verb, what, strerror(-err),
+		     hint(err, hint_kind));
+		with_kmsg(k, kmsg);
+	}
+	return err;
+}
+
 /* ---- the handle ------------------------------------------------------------------ */
 
 int ikk_open(struct ikk **out, char *errbuf, size_t errlen)
@@ -838,23 +863,13 @@ void ikk_sa_wipe(struct ikk_sa *sa)
 
 static int sa_send(struct ikk *k, const struct ikk_sa *sa, bool update)
 {
-	char d[256], kmsg[256];
-	struct nl_msg *msg;
-	int err;
+	char d[256], why[256] = "";
+	struct nl_msg *msg = NULL;
+	int built;
 
-	k->err[0] = 0;
 	sa_str(sa, d, sizeof(d));
-	err = ikk_build_sa_msg(sa, update, &msg, k->err, sizeof(k->err));
-	if (err)
-		return fail(k, err, "cannot %s %s: %s", update ? "update" : "add", d,
-			    k->err[0] ? k->err : strerror(-err));
-	err = talk(k->xfrm, msg, true, NULL, NULL, kmsg, sizeof(kmsg));
-	if (err) {
-		fail(k, err, "cannot %s %s: %s%s", update ? "update" : "add", d,
-		     strerror(-err), hint(err, 's'));
-		with_kmsg(k, kmsg);
-	}
-	return err;
+	built = ikk_build_sa_msg(sa, update, &msg, why, sizeof(why));
+	return send_built(k, built, why, msg, update ? "update" : "add", d, 's');
 }
 
 int ikk_sa_add(struct ikk *k, const struct ikk_sa *sa)
@@ -1146,8 +1161,8 @@ static int got_policy(void *ctx, const struct nlmsghdr *h)
 
 static int policy_send(struct ikk *k, struct ikk_policy *pol, bool update)
 {
-	char d[256], kmsg[256];
-	struct nl_msg *msg;
+	char d[256], kmsg[256], why[256] = "";
+	struct nl_msg *msg = NULL;
 	int err;
 
 	k->err[0] = 0;
@@ -1155,17 +1170,10 @@ static int policy_send(struct ikk *k, struct ikk_policy *pol, bool update)
 	sel_str(&pol->sel, d + strlen(d), sizeof(d) - strlen(d));
 	if (pol->if_id)
 		snprintf(d + strlen(d), sizeof(d) - strlen(d), " if_id %u", pol->if_id);
-	err = ikk_build_policy_msg(pol, update, &msg, k->err, sizeof(k->err));
+	err = ikk_build_policy_msg(pol, update, &msg, why, sizeof(why));
+	err = send_built(k, err, why, msg, update ? "update" : "add", d, 'p');
 	if (err)
-		return fail(k, err, "cannot %s %s: %s", update ? "update" : "add", d,
-			    k->err[0] ? k->err : strerror(-err));
-	err = talk(k->xfrm, msg, true, NULL, NULL, kmsg, sizeof(kmsg));
-	if (err) {
-		fail(k, err, "cannot %s %s: %s%s", update ? "update" : "add", d,
-		     strerror(-err), hint(err, 'p'));
-		with_kmsg(k, kmsg);
 		return err;
-	}
 	/* The kernel's index (ACQUIRE names the policy by it). */
 	msg = policy_id_msg(XFRM_MSG_GETPOLICY, pol);
 	if (!msg)
