@@ -50,7 +50,8 @@ YAML
 cat "$T/lab.yaml"
 run policy apply "$T/lab.yaml"
 probe
-echo "   (TCP to B:9000 is held back: negotiate needs an SA, and IKE is the next step)"
+echo "   (TCP to B:9000 is held back: negotiate needs an SA; with ipsec-xdpd running on both hosts,"
+echo "    that first packet starts IKE and the flow then goes through ESP: vmtest/guest_ike_auto.sh)"
 
 say "The ordered list the dataplane enforces, most specific first, with counters"
 run show filters --specific
