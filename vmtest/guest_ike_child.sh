@@ -15,48 +15,13 @@ IXDPD=$TOP/build/ipsec-xdpd
 [ -x "$IXDPD" ] || { echo "build first: $IXDPD is missing"; exit 1; }
 ns_setup
 echo "kernel $(uname -r)"
+. vmtest/ike_lib.sh
 
-PIDS=()
-stop_daemons() {
-	local p
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	PIDS=()
-}
 trap 'rc=$?; stop_daemons; (exit $rc); ns_teardown' EXIT
 
 xa() { ip netns exec "$NS_A" env IPSEC_XDP_RUNDIR="$T/runA" "$IXDP" "$@"; }
 xb() { ip netns exec "$NS_B" env IPSEC_XDP_RUNDIR="$T/runB" "$IXDP" "$@"; }
 
-conf() {	# DIR PEER
-	mkdir -p "$1"
-	cat >"$1/policy.yaml" <<YAML
-filter-lists:
-  peer: { filters: [ { src: me, dst: $2 } ] }
-filter-actions:
-  secure: { action: negotiate, methods: [ { esp: aes256gcm16 }, { esp: aes128-sha256 } ] }
-policies:
-  lab:
-    rules:
-      - { name: to-peer, filter-list: peer, action: secure, authentication: [ { psk: lab } ] }
-YAML
-	printf 'lab = "correct horse battery staple"\n' >"$1/secrets"
-	chmod 600 "$1/secrets"
-	echo "ikelogging = 2" >"$1/config"
-}
-
-start() {	# NAME NS CONFDIR RUNDIR
-	ip netns exec "$2" "$IXDPD" -f -C "$3" -R "$4" >"$T/$1.log" 2>&1 &
-	PIDS+=($!)
-	local i
-	for i in $(seq 1 100); do
-		[ -S "$4/ipsec-xdpd.sock" ] && return 0
-		sleep 0.1
-	done
-	echo "ipsec-xdpd $1 did not start:"; cat "$T/$1.log"
-	return 1
-}
-nstates() { ip -n "$1" xfrm state | grep -c '^src'; }
 npols() { ip -n "$1" xfrm policy | grep -B3 'tmpl' | grep -c '^src'; }
 
 conf "$T/confA" 10.77.0.2
