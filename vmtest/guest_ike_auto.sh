@@ -14,7 +14,7 @@ set -u
 cd "$(dirname "$0")/.."
 modprobe -a veth esp4 esp6 xfrm_user xfrm_interface sch_ingress cls_bpf 2>/dev/null
 . tests/ns/lib.sh
-IXDPD=$TOP/build/ipsec-xdpd
+IXDPD=$TOP/${B:-build}/ipsec-xdpd
 [ -x "$IXDPD" ] || { echo "build first: $IXDPD is missing"; exit 1; }
 ns_setup
 echo "kernel $(uname -r)"

@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 # is resolved at program load time.
 modprobe -a veth esp4 esp6 xfrm_user xfrm_interface sch_ingress cls_bpf 2>/dev/null
 . tests/ns/lib.sh
-XP=$TOP/build/tests/vm_xfrm_pair
+XP=$TOP/${B:-build}/tests/vm_xfrm_pair
 [ -x "$XP" ] || { echo "build first: $XP is missing (make build/tests/vm_xfrm_pair)"; exit 1; }
 ns_setup
 echo "kernel $(uname -r)"

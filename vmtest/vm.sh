@@ -14,6 +14,7 @@
 #                      guest at the same path (e.g. a mktemp -d of the caller)
 #      VMTEST_KERNEL   default: newest /boot/vmlinuz-6.12*
 #      VMTEST_VNG_ARGS extra vng args, word-split (e.g. --qemu-opts="-cpu max")
+#      VMTEST_LOCK     lock file that serializes guests (default /tmp/ipsec-xdp-vm.lock)
 set -euo pipefail
 
 die() { echo "vm.sh: $*" >&2; exit 1; }
@@ -46,6 +47,14 @@ done
 # /dev/null so a guest never eats the caller's input or waits on it.
 # timeout signals its whole process group, so qemu goes down with vng.
 [ -t 0 ] || exec </dev/null
+# One guest at a time on this machine: two TCG guests on two cores slow each
+# other past the scenarios' timeouts.  The lock is dropped when we exit.
+lock=${VMTEST_LOCK:-/tmp/ipsec-xdp-vm.lock}
+exec 9>"$lock"
+if ! flock -n 9; then
+	echo "vm.sh: waiting for another guest to finish ($lock)" >&2
+	flock 9
+fi
 start=$(date +%s)
 # Output goes through a pipe: qemu reopens /proc/self/fd/1 and 2 as files
 # with O_TRUNC, so when they are a log file it overwrites what was written

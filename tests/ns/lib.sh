@@ -12,7 +12,7 @@
 
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-IXDP=${IXDP:-$TOP/build/ipsec-xdp}
+IXDP=${IXDP:-$TOP/${B:-build}/ipsec-xdp}
 FAILS=0
 CHECKS=0
 

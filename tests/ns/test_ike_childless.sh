@@ -4,7 +4,7 @@
 # on both, a wrong key failing with an authentication failure counted on
 # the responder, and the secrets file refused when others may read it.
 . "$(dirname "$0")/lib.sh"
-IXDPD=${IXDPD:-$TOP/build/ipsec-xdpd}
+IXDPD=${IXDPD:-$TOP/${B:-build}/ipsec-xdpd}
 [ -x "$IXDPD" ] || { echo "build first: $IXDPD is missing"; exit 1; }
 ns_setup
 
