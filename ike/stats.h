@@ -34,6 +34,14 @@ enum ike_stat {
 	ST_NATT_KEEPALIVES,
 	ST_INVALID_SPI_SENT,		/* INVALID_IKE_SPI answers */
 
+	/* CHILD SAs (quick mode in the seeds' monitor) */
+	ST_KEY_ADDITIONS,		/* SA pairs installed in the kernel */
+	ST_KEY_UPDATES,			/* SA pairs replaced by a rekey */
+	ST_KEY_DELETIONS,		/* SA pairs removed from the kernel */
+	ST_CHILD_REKEYS,		/* CHILD SAs rekeyed (CREATE_CHILD_SA) */
+	ST_IKE_REKEYS,			/* IKE SAs rekeyed (CREATE_CHILD_SA) */
+	ST_SOFT_SAS,			/* peer pairs that fell back to clear */
+
 	/* drops: every received message not acted upon */
 	ST_DROP_FIRST,
 	ST_DROP_MALFORMED = ST_DROP_FIRST, /* the codec refused it */
