@@ -92,8 +92,9 @@ $(B)/ipsec-xdpd: ike/main.c $(B)/libike.a $(B)/libixdp.a
 	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $^ $(LDLIBS) -lcrypto -levent
 
 # libFuzzer targets (clang): one per ike/fuzz_*.c, over the wire-facing
-# code only (the codec and the crypto), which has no daemon dependencies.
-FUZZ_UNITS := ike/message.c ike/crypto.c
+# code only (the codec, the crypto, certificates and signatures), which has
+# no daemon dependencies.
+FUZZ_UNITS := ike/message.c ike/crypto.c ike/cert.c ike/signature.c ike/secrets.c
 $(B)/fuzz/%: ike/%.c $(FUZZ_UNITS) $(wildcard ike/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(CPPFLAGS) -Iike -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_UNITS) -lcrypto
@@ -108,7 +109,7 @@ $(B)/ipsec-xdp: $(CTL_OBJS) $(B)/libixdp.a
 # ---- tests -----------------------------------------------------------------
 $(B)/tests/test_%: tests/unit/test_%.c $(B)/libixdp.a $(B)/libike.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $< $(B)/libike.a $(B)/libixdp.a $(LDLIBS) -lcrypto -lcmocka
+	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $< $(B)/libike.a $(B)/libixdp.a $(LDLIBS) -lcrypto -levent -lcmocka
 
 $(B)/san/lib/%.o: lib/%.c $(wildcard lib/*.h) include/ipsec_xdp.h $(BPF_SKELS)
 	@mkdir -p $(dir $@)
@@ -127,7 +128,7 @@ $(B)/san/libike.a: $(IKE_SAN)
 
 $(B)/san/tests/test_%: tests/unit/test_%.c $(B)/san/libixdp.a $(B)/san/libike.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Iike $(SAN_FLAGS) $(WARN) -o $@ $< $(B)/san/libike.a $(B)/san/libixdp.a $(LDLIBS) -lcrypto -lcmocka
+	$(CC) $(CPPFLAGS) -Iike $(SAN_FLAGS) $(WARN) -o $@ $< $(B)/san/libike.a $(B)/san/libixdp.a $(LDLIBS) -lcrypto -levent -lcmocka
 
 $(B)/tests/bpf_test_%: tests/bpf/test_%.c $(B)/libixdp.a $(BPF_SKELS) $(wildcard tests/bpf/*.h)
 	@mkdir -p $(dir $@)
@@ -143,11 +144,17 @@ $(B)/bench/%: tests/bench/%.c $(B)/libixdp.a $(BPF_SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/libixdp.a $(LDLIBS)
 
+# The IKE load generator speaks IKEv2 with the daemon's codec and crypto;
+# tests/ns/test_ike_load.sh checks it, so check-only builds it too.
+$(B)/bench/ike_load: tests/bench/ike_load.c $(B)/libike.a $(B)/libixdp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $< $(B)/libike.a $(B)/libixdp.a $(LDLIBS) -lcrypto -levent
+
 # The test command of README: installs its own dependencies first.
 check: deps-vm
 	@$(MAKE) --no-print-directory check-only
 
-check-only: all $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(FUZZ_BINS) $(VMT_BINS)
+check-only: all $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(FUZZ_BINS) $(VMT_BINS) $(B)/bench/ike_load
 	@tests/run.sh $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(wildcard tests/fuzz/run_*.sh) \
 		$(sort $(wildcard tests/ns/test_*.sh)) vmtest/run.sh
 
@@ -157,7 +164,7 @@ unit-san: $(SAN_BINS)
 	@tests/run.sh $(SAN_BINS)
 bpf-tests: all $(BPFT_BINS)
 	@tests/run.sh $(BPFT_BINS)
-ns-tests: all
+ns-tests: all $(B)/bench/ike_load
 	@tests/run.sh $(sort $(wildcard tests/ns/test_*.sh))
 vmtest: all $(VMT_BINS)
 	@tests/run.sh vmtest/run.sh

@@ -653,7 +653,7 @@ static __always_inline int negotiate_verdict(const struct ixdp_pkt *p,
 	info = bpf_map_lookup_elem(&ixdp_info, &idx);
 	if (!info)      /* cannot happen (filter < IXDP_MAX_FILTERS) */
 		return inpass ? IXDP_V_PASS : drop(IXDP_DROP_NEGOTIATE);
-	bu = find_bundle(p, info->rule, dir, &k);
+	bu = find_bundle(p, info->rule_id, dir, &k);
 	if (bu) {
 		bstate = bu->state;
 		if (bstate == IXDP_BUNDLE_SOFT) {

@@ -3,8 +3,11 @@
  * cmd_sa.c - the IKE side of the command, through the daemon's control
  * socket (include/ixdp_control.h):
  *
- *   ipsec-xdp show sa           IKE SAs (and CHILD SAs) of ipsec-xdpd
- *   ipsec-xdp show ikestats     the IKE statistics
+ *   ipsec-xdp show sa           IKE SAs and CHILD SAs of ipsec-xdpd, the
+ *                               CHILD SAs with the kernel's counters
+ *   ipsec-xdp show ikestats     the IKE counters alone, flat (`show stats`,
+ *                               cmd_stats.c, shows them in the monitor's
+ *                               layout)
  *   ipsec-xdp sa initiate PEER  negotiate an IKE SA with PEER, wait for it
  *   ipsec-xdp sa delete PEER|SPI
  */
@@ -28,6 +31,14 @@
 
 /* ---- the control socket ------------------------------------------------------ */
 
+static struct json_object *request(const char *cmd)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "cmd", json_object_new_string(cmd));
+	return o;
+}
+
 static const char *rundir(void)
 {
 	const char *r = getenv("IPSEC_XDP_RUNDIR");
@@ -35,29 +46,35 @@ static const char *rundir(void)
 	return r && *r ? r : IXDP_RUNDIR_DEFAULT;
 }
 
-static int connect_daemon(int *fd_out)
+static int connect_daemon(int *fd_out, char *err, size_t errlen)
 {
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	int fd;
 
 	if ((size_t)snprintf(un.sun_path, sizeof(un.sun_path), "%s/%s",
-			     rundir(), IXDP_CONTROL_SOCKET) >= sizeof(un.sun_path))
-		return fail(EXIT_FAIL, "run directory path too long: %s", rundir());
+			     rundir(), IXDP_CONTROL_SOCKET) >= sizeof(un.sun_path)) {
+		snprintf(err, errlen, "run directory path too long: %s", rundir());
+		return EXIT_FAIL;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return fail(EXIT_FAIL, "socket: %s", strerror(errno));
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
 	if (connect(fd, (struct sockaddr *)&un, sizeof(un)) == 0) {
 		*fd_out = fd;
 		return EXIT_OK;
 	}
 	close(fd);
 	if (errno == ENOENT || errno == ECONNREFUSED || errno == ENOTDIR)
-		return fail(EXIT_FAIL, "ipsec-xdpd is not running (no control "
-			    "socket %s)", un.sun_path);
-	if (errno == EACCES || errno == EPERM)
-		return fail(EXIT_FAIL, "%s: permission denied (root only)",
-			    un.sun_path);
-	return fail(EXIT_FAIL, "%s: %s", un.sun_path, strerror(errno));
+		snprintf(err, errlen, "ipsec-xdpd is not running (no control "
+			 "socket %s)", un.sun_path);
+	else if (errno == EACCES || errno == EPERM)
+		snprintf(err, errlen, "%s: permission denied (root only)",
+			 un.sun_path);
+	else
+		snprintf(err, errlen, "%s: %s", un.sun_path, strerror(errno));
+	return EXIT_FAIL;
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -116,56 +133,70 @@ static int read_line(int fd, char **out)
 }
 
 /* Send req (released), read the reply.  An {"ok":false} reply is an
- * error printed here. */
-static int ask(struct json_object *req, int timeout_s,
-	       struct json_object **reply)
+ * error: its text goes to err, like every other failure. */
+static int ask_quiet(struct json_object *req, int timeout_s,
+		     struct json_object **reply, char *err, size_t errlen)
 {
 	struct timeval tv = { timeout_s, 0 };
 	const char *text = json_object_to_json_string_ext(req,
 						JSON_C_TO_STRING_PLAIN);
-	struct json_object *ok, *err;
+	struct json_object *ok, *msg;
 	char *line = NULL;
 	int fd = -1, rc;
 
-	rc = connect_daemon(&fd);
+	rc = connect_daemon(&fd, err, errlen);
 	if (rc != EXIT_OK) {
 		json_object_put(req);
 		return rc;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (write_all(fd, text, strlen(text)) || write_all(fd, "\n", 1))
-		rc = fail(EXIT_FAIL, "cannot talk to ipsec-xdpd: %s",
-			  strerror(errno));
-	else if (read_line(fd, &line))
-		rc = fail(EXIT_FAIL, "no answer from ipsec-xdpd%s",
-			  errno == EAGAIN ? " (timed out)" : "");
+	if (write_all(fd, text, strlen(text)) || write_all(fd, "\n", 1)) {
+		snprintf(err, errlen, "cannot talk to ipsec-xdpd: %s",
+			 strerror(errno));
+		rc = EXIT_FAIL;
+	} else if (read_line(fd, &line)) {
+		snprintf(err, errlen, "no answer from ipsec-xdpd%s",
+			 errno == EAGAIN ? " (timed out)" : "");
+		rc = EXIT_FAIL;
+	}
 	close(fd);
 	json_object_put(req);
 	if (rc != EXIT_OK)
 		return rc;
 	*reply = json_tokener_parse(line);
 	free(line);
-	if (!*reply || !json_object_is_type(*reply, json_type_object))
-		return fail(EXIT_FAIL, "ipsec-xdpd answered something that is "
-			    "not a JSON object");
+	if (!*reply || !json_object_is_type(*reply, json_type_object)) {
+		json_object_put(*reply);
+		snprintf(err, errlen, "ipsec-xdpd answered something that is "
+			 "not a JSON object");
+		return EXIT_FAIL;
+	}
 	if (!json_object_object_get_ex(*reply, "ok", &ok) ||
 	    !json_object_get_boolean(ok)) {
-		json_object_object_get_ex(*reply, "error", &err);
-		rc = fail(EXIT_FAIL, "%s", err ? json_object_get_string(err)
+		msg = NULL;
+		json_object_object_get_ex(*reply, "error", &msg);
+		snprintf(err, errlen, "%s", msg ? json_object_get_string(msg)
 						: "ipsec-xdpd refused");
 		json_object_put(*reply);
-		return rc;
+		return EXIT_FAIL;
 	}
 	json_object_object_del(*reply, "ok");
 	return EXIT_OK;
 }
 
-static struct json_object *request(const char *cmd)
+static int ask(struct json_object *req, int timeout_s,
+	       struct json_object **reply)
 {
-	struct json_object *o = json_object_new_object();
+	char err[700];
+	int rc = ask_quiet(req, timeout_s, reply, err, sizeof(err));
 
-	json_object_object_add(o, "cmd", json_object_new_string(cmd));
-	return o;
+	return rc == EXIT_OK ? rc : fail(rc, "%s", err);
+}
+
+int daemon_ask(const char *cmd, struct json_object **reply, char *err,
+	       size_t errlen)
+{
+	return ask_quiet(request(cmd), TIMEOUT_S, reply, err, errlen);
 }
 
 static const char *jstr(struct json_object *o, const char *key)
@@ -198,9 +229,10 @@ static void print_ike_sa(struct json_object *sa)
 {
 	const char *integ = jstr(sa, "integ");
 
-	printf("  %s[%" PRId64 "]  %s  %s  rule %s (psk %s)\n", jstr(sa, "peer"),
-	       jint(sa, "peer_port"), jstr(sa, "state"), jstr(sa, "role"),
-	       jstr(sa, "rule"), jstr(sa, "psk_id"));
+	printf("  %s[%" PRId64 "]  %s  %s  rule %s (%s%s%s)\n",
+	       jstr(sa, "peer"), jint(sa, "peer_port"), jstr(sa, "state"),
+	       jstr(sa, "role"), jstr(sa, "rule"), jstr(sa, "auth"),
+	       *jstr(sa, "psk_id") ? " " : "", jstr(sa, "psk_id"));
 	printf("      spi %s:%s", jstr(sa, "ispi"), jstr(sa, "rspi"));
 	if (*jstr(sa, "encr"))
 		printf("  %s/%" PRId64 "%s%s %s %s", jstr(sa, "encr"),
@@ -216,6 +248,55 @@ static void print_ike_sa(struct json_object *sa)
 	       jint(sa, "age_s"), jint(sa, "lifetime_s"),
 	       jbool(sa, "nat_t") ? "  NAT-T" : "",
 	       jbool(sa, "childless") ? "  childless" : "");
+}
+
+/* "in:  1200 bytes  10 packets  hard 3600 s (3550 left) soft 3240 s ..." */
+static void print_child_dir(const char *dir, struct json_object *k)
+{
+	struct json_object *life;
+
+	printf("      %-4s %" PRId64 " bytes  %" PRId64 " packets", dir,
+	       jint(k, "bytes"), jint(k, "packets"));
+	if (json_object_object_get_ex(k, "lifetime", &life)) {
+		if (jint(life, "hard_s"))
+			printf("  hard %" PRId64 " s (%" PRId64 " left)",
+			       jint(life, "hard_s"), jint(life, "hard_left_s"));
+		if (jint(life, "soft_s"))
+			printf("  soft %" PRId64 " s (%" PRId64 " left)",
+			       jint(life, "soft_s"), jint(life, "soft_left_s"));
+		if (jint(life, "hard_kb"))
+			printf("  hard %" PRId64 " KB (%" PRId64 " left)",
+			       jint(life, "hard_kb"), jint(life, "hard_left_kb"));
+		if (jint(life, "soft_kb"))
+			printf("  soft %" PRId64 " KB (%" PRId64 " left)",
+			       jint(life, "soft_kb"), jint(life, "soft_left_kb"));
+	}
+	if (jint(k, "integrity_failed") || jint(k, "replay"))
+		printf("  ICV failures %" PRId64 "  replays %" PRId64,
+		       jint(k, "integrity_failed"), jint(k, "replay"));
+	putchar('\n');
+}
+
+static void print_child_sa(struct json_object *ch)
+{
+	struct json_object *k;
+
+	printf("  %s  %s %s  %s <-> %s%s\n", jstr(ch, "rule"),
+	       jstr(ch, "protocol"), jstr(ch, "mode"), jstr(ch, "local"),
+	       jstr(ch, "peer"), jbool(ch, "udp_encap") ? "  UDP-encap" : "");
+	printf("      %s/%" PRId64 " integ %s  spi in %s out %s  IKE SA %s\n",
+	       jstr(ch, "encr"), jint(ch, "encr_key_bits"), jstr(ch, "integ"),
+	       jstr(ch, "spi_in"), jstr(ch, "spi_out"), jstr(ch, "ike_ispi"));
+	printf("      %s === %s  age %" PRId64 " s  lifetime %" PRId64 " s %"
+	       PRId64 " KB\n", jstr(ch, "local_ts"), jstr(ch, "remote_ts"),
+	       jint(ch, "age_s"), jint(ch, "lifetime_s"), jint(ch, "lifetime_kb"));
+	if (json_object_object_get_ex(ch, "in", &k))
+		print_child_dir("in:", k);
+	if (json_object_object_get_ex(ch, "out", &k))
+		print_child_dir("out:", k);
+	if (!json_object_object_get_ex(ch, "in", &k) &&
+	    !json_object_object_get_ex(ch, "out", &k))
+		printf("      (the kernel has no SA with these SPIs)\n");
 }
 
 static int show_sa(struct ctx *c)
@@ -240,8 +321,12 @@ static int show_sa(struct ctx *c)
 	for (i = 0; i < n; i++)
 		print_ike_sa(json_object_array_get_idx(list, i));
 	if (json_object_object_get_ex(reply, "child_sas", &child) &&
-	    json_object_is_type(child, json_type_array))
-		printf("CHILD SAs: %zu\n", json_object_array_length(child));
+	    json_object_is_type(child, json_type_array)) {
+		n = json_object_array_length(child);
+		printf("CHILD SAs: %zu\n", n);
+		for (i = 0; i < n; i++)
+			print_child_sa(json_object_array_get_idx(child, i));
+	}
 	json_object_put(reply);
 	return EXIT_OK;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* cmd_show.c - `show filters [--specific] | stats | config | all`. */
+/* cmd_show.c - `show filters [--specific] | stats | config | all`
+ * (`show stats` itself is cmd_stats.c; the dataplane part is here). */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,7 +73,7 @@ static int show_specific(struct ctx *c, struct json_object *out)
 	return EXIT_OK;
 }
 
-static int show_stats(struct ctx *c, struct json_object *out)
+int show_dataplane_stats(struct ctx *c, struct json_object *out)
 {
 	uint64_t drops[IXDP_DROP__MAX], pkts[IXDP_PKT__MAX];
 	struct dp dp;
@@ -149,7 +150,7 @@ static int show_all(struct ctx *c)
 {
 	struct json_object *out = c->json ? json_object_new_object() : NULL;
 	int (*parts[])(struct ctx *, struct json_object *) = {
-		show_config, show_configured, show_specific, show_stats,
+		show_config, show_configured, show_specific, show_dataplane_stats,
 	};
 	int ret = EXIT_OK;
 
@@ -191,7 +192,7 @@ int cmd_show(struct ctx *c, int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "filters") && !strcmp(argv[2], "--specific"))
 		return show_one(c, show_specific);
 	if (argc == 2 && !strcmp(argv[1], "stats"))
-		return show_one(c, show_stats);
+		return cmd_show_stats(c);
 	if (argc == 2 && !strcmp(argv[1], "config"))
 		return show_one(c, show_config);
 	if (argc == 2 && !strcmp(argv[1], "all"))

@@ -36,11 +36,15 @@ static const struct command commands[] = {
 	  "  filters             the filters as configured in the assigned policy\n"
 	  "  filters --specific  the expanded, weighted list the dataplane enforces,\n"
 	  "                      in the order it is tried, with packet counters\n"
-	  "  stats               packet counters by path and drop counters by reason\n"
+	  "  stats               the IP Security Monitor's statistics: main mode (IKE,\n"
+	  "                      from ipsec-xdpd), quick mode (kernel ESP/AH: bad SPI,\n"
+	  "                      not decrypted, replays, bytes secured), then the\n"
+	  "                      dataplane's packet and drop counters\n"
 	  "  config              boot mode, boot exemptions, ipsecexempt, ...\n"
 	  "  all                 all of the above\n"
-	  "  sa                  the IKE SAs of ipsec-xdpd (and their CHILD SAs)\n"
-	  "  ikestats            IKE statistics: negotiations, failures, drops\n" },
+	  "  sa                  the IKE SAs of ipsec-xdpd and their CHILD SAs, with\n"
+	  "                      the kernel's bytes, packets and lifetimes left\n"
+	  "  ikestats            every IKE counter of ipsec-xdpd by name\n" },
 	{ "match", cmd_match, "match SRC DST PROTO [SPORT DPORT] [--in|--out]",
 	  "Tell which filter a packet hits and why: the winning filter, its weight,\n"
 	  "and the other filters that match it but weigh less. PROTO is a name\n"

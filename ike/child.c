@@ -19,6 +19,12 @@
  * removed again.  Keys are wiped as soon as the SAs are in.  Each CHILD SA
  * has its own reqid.  The first CHILD SA also installs bypass policies for
  * our IKE ports, so that IKE itself never goes into ESP.
+ *
+ * The same offer, choice and installation serve CREATE_CHILD_SA
+ * (exchange_create.c): there the keys may carry a PFS secret, a rekey
+ * keeps the old reqid (so the kernel sends on the newest SA of it, and the
+ * policies pass to the survivor instead of being deleted), and a rekey's
+ * responder holds its outbound SA back until the old pair goes.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,31 +41,11 @@
 #include "ikelog.h"
 #include "ikesa.h"
 
-#define CHILD_MAX      8		/* per IKE SA */
-#define CHILD_POL_MAX  24		/* policies of one CHILD SA */
+#define CHILD_MAX      16		/* per IKE SA (a rekey doubles one) */
 #define PEND_MAX       64		/* initiators waiting for IKE_AUTH */
 #define REPLAY_WINDOW  32
 #define POL_PRIO_BASE  10000		/* minus the selectors' specificity */
 #define POL_PRIO_IKE   50		/* IKE bypass: before everything */
-
-struct child_sa {
-	uint32_t reqid;
-	uint32_t spi_in, spi_out;	/* host order */
-	uint8_t mode;
-	struct ike_suite suite;		/* encr, encr_key_bits, integ */
-	size_t encr_key_len, integ_key_len;
-	struct ikk_addr local, remote;	/* outer */
-	struct ike_ts ts_l, ts_r;
-	uint32_t lifetime_s;
-	uint64_t lifetime_kb;
-	bool encap;
-	time_t installed;
-	uint64_t installed_ms;
-	char rule[PEER_NAME_MAX];
-	uint32_t if_id;			/* of its SAs and policies; 0 none */
-	struct ikk_policy pol[CHILD_POL_MAX];
-	size_t npol;
-};
 
 struct child_state {			/* sa->child */
 	struct child_sa c[CHILD_MAX];
@@ -68,14 +54,7 @@ struct child_state {			/* sa->child */
 
 struct pending {			/* initiator, IKE_AUTH outstanding */
 	uint64_t serial;
-	uint32_t spi_in;
-	struct ikk_addr local;		/* where the larval SA is */
-	uint32_t reqid;
-	struct ike_ts ts_l, ts_r;
-	uint8_t mode;
-	char rule[PEER_NAME_MAX];
-	struct chp_method m[CHP_MAX_METHODS];
-	size_t nm;
+	struct child_offer o;
 };
 
 struct child_ctx {
@@ -83,6 +62,7 @@ struct child_ctx {
 	const struct child_kops *kops;
 	void *kops_ctx;
 	struct ikk *k;			/* child_use() */
+	void *watch;			/* its event socket on the loop */
 	uint32_t next_reqid;
 	bool bypass_done;
 	uint64_t added, deleted, failed;	/* CHILD SAs */
@@ -279,8 +259,9 @@ static uint32_t get_spi(const struct ike_proposal *p)
 	       (uint32_t)p->spi[2] << 8 | p->spi[3];
 }
 
+/* dh: a D-H transform for PFS (CREATE_CHILD_SA), 0 none. */
 static void esp_proposal(uint8_t num, const struct chp_method *m,
-			 uint32_t spi, struct ike_proposal *p)
+			 uint32_t spi, uint16_t dh, struct ike_proposal *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->num = num;
@@ -291,8 +272,40 @@ static void esp_proposal(uint8_t num, const struct chp_method *m,
 	if (m->integ)
 		p->xf[p->ntransforms++] = (struct ike_transform){
 			.type = IKEV2_XFORM_INTEG, .id = m->integ };
+	if (dh)
+		p->xf[p->ntransforms++] = (struct ike_transform){
+			.type = IKEV2_XFORM_DH, .id = dh };
 	p->xf[p->ntransforms++] = (struct ike_transform){
 		.type = IKEV2_XFORM_ESN, .id = IKEV2_ESN_NO };
+}
+
+/*
+ * The D-H group to use with proposal p: want (our rule's PFS group) when
+ * p offers it; with want 0, none when p allows none, else p's first group
+ * we implement (PFS because the peer asks).  -1: nothing acceptable.
+ */
+static int proposal_dh(const struct ike_proposal *p, uint16_t want)
+{
+	bool any = false, none = false;
+	int first = -1;
+	size_t i;
+
+	for (i = 0; i < p->ntransforms; i++) {
+		const struct ike_transform *x = &p->xf[i];
+
+		if (x->type != IKEV2_XFORM_DH || x->unknown_attr)
+			continue;
+		any = true;
+		if (x->id == IKEV2_DH_NONE)
+			none = true;
+		else if (want && x->id == want)
+			return want;
+		else if (first < 0 && ike_dh_public_len(x->id))
+			first = x->id;
+	}
+	if (want)
+		return -1;
+	return !any || none ? 0 : first;
 }
 
 static bool method_usable(const struct chp_method *m)
@@ -389,7 +402,7 @@ static void sa_common(struct ikesa *sa, const struct child_sa *c, bool in,
 	k->integ = ikk_integ(c->suite.integ);
 	k->replay_window = in ? REPLAY_WINDOW : 0;
 	k->life.hard_secs = c->lifetime_s;
-	k->life.soft_secs = (uint64_t)c->lifetime_s * 9 / 10;
+	k->life.soft_secs = c->soft_s;
 	k->life.hard_bytes = c->lifetime_kb * 1024;
 	k->life.soft_bytes = c->lifetime_kb * 1024 / 10 * 9;
 	if (c->encap) {
@@ -527,53 +540,97 @@ static void ike_bypass(struct daemon *d, struct child_ctx *cx)
 			}
 }
 
-/* Keys, both SAs, the policies.  keys: ours to wipe.  0, or -1 and err. */
+/* Keys into the two SAs: _i is traffic from the exchange's initiator. */
+static void keys_to_sas(const struct ike_child_keys *keys, bool initiator,
+			struct ikk_sa *in, struct ikk_sa *out)
+{
+	if (initiator) {
+		set_keys(in, keys->encr_r, keys->encr_len, keys->integ_r,
+			 keys->integ_len);
+		set_keys(out, keys->encr_i, keys->encr_len, keys->integ_i,
+			 keys->integ_len);
+	} else {
+		set_keys(in, keys->encr_i, keys->encr_len, keys->integ_i,
+			 keys->integ_len);
+		set_keys(out, keys->encr_r, keys->encr_len, keys->integ_r,
+			 keys->integ_len);
+	}
+}
+
+/* Another CHILD SA of the same reqid (a rekey's other half), or NULL. */
+static struct child_sa *same_reqid(struct ikesa *sa, const struct child_sa *c)
+{
+	struct child_state *st = sa->child;
+	size_t i;
+
+	for (i = 0; st && i < st->n; i++)
+		if (&st->c[i] != c && st->c[i].reqid == c->reqid)
+			return &st->c[i];
+	return NULL;
+}
+
+static void out_pending_free(struct child_sa *c)
+{
+	if (!c->out_pending)
+		return;
+	ikk_sa_wipe(c->out_pending);
+	free(c->out_pending);
+	c->out_pending = NULL;
+}
+
+/* Keep the outbound SA for later (a rekey's responder). */
+static int defer_out(struct child_sa *c, const struct ikk_sa *out)
+{
+	c->out_pending = malloc(sizeof(*c->out_pending));
+	if (!c->out_pending)
+		return -1;
+	*c->out_pending = *out;
+	return 0;
+}
+
+/* Both SAs (the outbound one deferred when asked) and, for a new reqid,
+ * the policies.  keys: ours to wipe.  0, or -1 and err. */
 static int install(struct daemon *d, struct ikesa *sa, struct child_sa *c,
-		   bool exch_initiator, struct ike_child_keys *keys,
-		   bool larval_in, char *err, size_t errlen)
+		   const struct child_keymat *km, struct ike_child_keys *keys,
+		   bool later_out, char *err, size_t errlen)
 {
 	struct child_ctx *cx = ctx_of(d);
+	bool policies = !same_reqid(sa, c);
 	struct ikk_sa in, out;
 	int rc = -1;
 
 	sa_common(sa, c, true, &in);
 	sa_common(sa, c, false, &out);
-	/* _i: traffic from the exchange's initiator */
-	if (exch_initiator) {
-		set_keys(&in, keys->encr_r, keys->encr_len, keys->integ_r,
-			 keys->integ_len);
-		set_keys(&out, keys->encr_i, keys->encr_len, keys->integ_i,
-			 keys->integ_len);
-	} else {
-		set_keys(&in, keys->encr_i, keys->encr_len, keys->integ_i,
-			 keys->integ_len);
-		set_keys(&out, keys->encr_r, keys->encr_len, keys->integ_r,
-			 keys->integ_len);
-	}
+	keys_to_sas(keys, km->initiator, &in, &out);
 	c->encr_key_len = keys->encr_len;
 	c->integ_key_len = keys->integ_len;
 	ike_child_keys_wipe(keys);
 	ike_bypass(d, cx);
-	if (cx->kops->sa_add(cx->kops_ctx, &in, larval_in)) {
+	if (cx->kops->sa_add(cx->kops_ctx, &in, true)) {
 		snprintf(err, errlen, "inbound SA: %s", kerr(cx));
 		goto out;
 	}
-	if (cx->kops->sa_add(cx->kops_ctx, &out, false)) {
+	if (later_out ? defer_out(c, &out)
+		      : cx->kops->sa_add(cx->kops_ctx, &out, false)) {
 		snprintf(err, errlen, "outbound SA: %s", kerr(cx));
 		cx->kops->sa_delete(cx->kops_ctx, &c->local, c->spi_in,
 				    IPPROTO_ESP);
 		goto out;
 	}
-	if (policies_add(cx, c, err, errlen)) {
+	if (policies && policies_add(cx, c, err, errlen)) {
 		cx->kops->sa_delete(cx->kops_ctx, &c->local, c->spi_in,
 				    IPPROTO_ESP);
-		cx->kops->sa_delete(cx->kops_ctx, &c->remote, c->spi_out,
-				    IPPROTO_ESP);
+		if (c->out_pending)
+			out_pending_free(c);
+		else
+			cx->kops->sa_delete(cx->kops_ctx, &c->remote,
+					    c->spi_out, IPPROTO_ESP);
 		goto out;
 	}
 	c->installed = time(NULL);
-	c->installed_ms = daemon_now_ms(d);
-	ctx_of(d)->added++;
+	c->installed_ms = c->active_ms = daemon_now_ms(d);
+	cx->added++;
+	d->stats.v[ST_KEY_ADDITIONS]++;
 	rc = 0;
 out:
 	ikk_sa_wipe(&in);
@@ -581,15 +638,27 @@ out:
 	return rc;
 }
 
-static void uninstall(struct daemon *d, struct child_sa *c)
+/* Both SAs out of the kernel; the policies go to a CHILD SA of the same
+ * reqid when there is one, else they go too. */
+static void uninstall(struct daemon *d, struct ikesa *sa, struct child_sa *c)
 {
 	struct child_ctx *cx = ctx_of(d);
+	struct child_sa *heir = same_reqid(sa, c);
 
+	if (heir && c->npol) {
+		memcpy(heir->pol, c->pol, c->npol * sizeof(c->pol[0]));
+		heir->npol = c->npol;
+		c->npol = 0;
+	}
 	policies_del(cx, c);
 	cx->kops->sa_delete(cx->kops_ctx, &c->local, c->spi_in, IPPROTO_ESP);
-	cx->kops->sa_delete(cx->kops_ctx, &c->remote, c->spi_out,
-			    IPPROTO_ESP);
+	if (c->out_pending)
+		out_pending_free(c);
+	else if (!c->dying)	/* a dying one's went first */
+		cx->kops->sa_delete(cx->kops_ctx, &c->remote, c->spi_out,
+				    IPPROTO_ESP);
 	cx->deleted++;
+	d->stats.v[ST_KEY_DELETIONS]++;
 	if (d->child_change)
 		d->child_change(d, c->rule, c->mode, c->remote.family,
 				c->remote.u.b, false);
@@ -612,17 +681,28 @@ static void state_drop_if_empty(struct ikesa *sa)
 	}
 }
 
+/* The soft limit (a rekey starts there): 90 % of the lifetime less up to
+ * 5 % at random, so that the two peers rarely rekey at the same time. */
+static uint32_t soft_secs(uint32_t hard)
+{
+	uint32_t r = 0;
+
+	ike_random(&r, sizeof(r));
+	return (uint32_t)((uint64_t)hard * 9 / 10 -
+			  (uint64_t)hard / 20 * (r % 1000) / 1000);
+}
+
 /* Derive and install; on success the CHILD SA joins sa's. */
 static int establish(struct daemon *d, struct ikesa *sa, struct child_sa *c,
-		     bool larval_in)
+		     const struct child_keymat *km, bool later_out)
 {
 	struct ike_child_keys keys;
 	struct child_state *st;
 	char err[300], l[128], r[128];
 
-	if (ike_child_keys_derive(&keys, &sa->keys, &c->suite, NULL, 0,
-				  sa->ni, sa->ni_len, sa->nr, sa->nr_len) !=
-	    IKE_CRYPTO_OK) {
+	if (ike_child_keys_derive(&keys, &sa->keys, &c->suite, km->g_ir,
+				  km->g_ir_len, km->ni, km->ni_len, km->nr,
+				  km->nr_len) != IKE_CRYPTO_OK) {
 		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"cannot "
 		       "derive its keys\"");
 		return -1;
@@ -634,9 +714,14 @@ static int establish(struct daemon *d, struct ikesa *sa, struct child_sa *c,
 		       "many CHILD SAs\"");
 		return -1;
 	}
-	/* the dataplane hands transport traffic over by if_id (dplink.c) */
-	c->if_id = c->mode == IKK_MODE_TRANSPORT ? d->child_if_id : 0;
-	if (install(d, sa, c, true == sa->initiator, &keys, larval_in, err,
+	/* the dataplane hands traffic over by if_id (dplink.h) */
+	c->if_id = d->child_if_id_of ? d->child_if_id_of(d, c->rule, c->mode)
+		   : c->mode == IKK_MODE_TRANSPORT ? d->child_if_id : 0;
+	c->out_pending = NULL;
+	c->npol = 0;
+	c->soft_s = soft_secs(c->lifetime_s);
+	st->c[st->n] = *c;
+	if (install(d, sa, &st->c[st->n], km, &keys, later_out, err,
 		    sizeof(err))) {
 		state_drop_if_empty(sa);
 		ctx_of(d)->failed++;
@@ -644,13 +729,13 @@ static int establish(struct daemon *d, struct ikesa *sa, struct child_sa *c,
 		       "install it: %s\"", err);
 		return -1;
 	}
-	st->c[st->n++] = *c;
+	*c = st->c[st->n++];
 	ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA established rule=%s "
 	       "mode=%s spi-in=%08" PRIx32 " spi-out=%08" PRIx32 " reqid=%"
-	       PRIu32 " local=%s remote=%s%s", c->rule, ikk_mode_name(c->mode),
-	       c->spi_in, c->spi_out, c->reqid,
+	       PRIu32 " local=%s remote=%s%s%s", c->rule,
+	       ikk_mode_name(c->mode), c->spi_in, c->spi_out, c->reqid,
 	       ts_str(&c->ts_l, l, sizeof(l)), ts_str(&c->ts_r, r, sizeof(r)),
-	       c->encap ? " udp-encap" : "");
+	       c->encap ? " udp-encap" : "", c->suite.dh ? " pfs" : "");
 	if (d->child_change)
 		d->child_change(d, c->rule, c->mode, c->remote.family,
 				c->remote.u.b, true);
@@ -696,8 +781,7 @@ static void pending_gc(struct daemon *d, struct child_ctx *cx)
 		sa = ikesa_find_serial(d, p->serial);
 		if (sa && sa->state == IKESA_AUTH_SENT)
 			continue;
-		cx->kops->sa_delete(cx->kops_ctx, &p->local, p->spi_in,
-				    IPPROTO_ESP);
+		child_offer_release(d, &p->o);
 		memset(p, 0, sizeof(*p));
 	}
 }
@@ -712,88 +796,155 @@ static struct pending *pending_find(struct child_ctx *cx, uint64_t serial)
 	return NULL;
 }
 
+/* Does t hold this end of a flow (address, protocol, port when the
+ * selector names one)? */
+static bool ts_has(const struct ike_ts *t, const struct ikk_addr *a,
+		   uint8_t proto, uint16_t port, uint16_t port_mask)
+{
+	size_t n = fam_len(ts_family(t));
+
+	if (a->family != ts_family(t) || memcmp(a->u.b, t->start, n) < 0 ||
+	    memcmp(a->u.b, t->end, n) > 0)
+		return false;
+	if (t->ip_proto && t->ip_proto != proto)
+		return false;
+	return !port_mask || (port >= t->start_port && port <= t->end_port);
+}
+
+static bool ts_hold_flow(const struct ike_ts *l, const struct ike_ts *r,
+			 const struct ikk_selector *sel)
+{
+	return ts_has(l, &sel->src, sel->proto, sel->sport, sel->sport_mask) &&
+	       ts_has(r, &sel->dst, sel->proto, sel->dport, sel->dport_mask);
+}
+
+/* The first filter of r for this peer (holding sel's flow when given):
+ * the offer's selectors.  false when none fits. */
+static bool rule_selectors(const struct chp_rule *r, struct ikesa *sa,
+			   const struct ikk_selector *sel,
+			   struct child_offer *o)
+{
+	uint8_t family = (uint8_t)sa->path.peer.ss_family;
+	const uint8_t *me, *peer;
+	size_t f, s, len;
+
+	me = addr_bytes(&sa->path.local, &len);
+	peer = addr_bytes(&sa->path.peer, &len);
+	for (f = 0; f < r->nf; f++)
+		for (s = 0; s < (r->f[f].mirrored ? 2u : 1u); s++) {
+			if (!filter_sides(&r->f[f], s == 1, r->tunnel, family,
+					  me, peer, &o->ts_l, &o->ts_r))
+				continue;
+			if (!sel || ts_hold_flow(&o->ts_l, &o->ts_r, sel))
+				return true;
+		}
+	return false;
+}
+
+/* The rule and its selectors for the offer; false when none. */
+static bool offer_rule(struct daemon *d, struct ikesa *sa, const char *name,
+		       const struct ikk_selector *sel, struct child_offer *o)
+{
+	struct chp_rule *rules = NULL, *r = NULL;
+	size_t n = 0, i;
+
+	rules = load_rules(d, &n);
+	for (i = 0; rules && i < n && !r; i++) {
+		if (sel ? rule_selectors(&rules[i], sa, sel, o)
+			: !strcmp(rules[i].name, name) &&
+			  rule_selectors(&rules[i], sa, NULL, o))
+			r = &rules[i];
+	}
+	if (r)
+		for (i = 0; i < r->nm; i++)
+			if (method_usable(&r->m[i]))
+				o->m[o->nm++] = r->m[i];
+	if (!r || !o->nm) {
+		ikelog(d, IKELOG_DETAIL, sa, "no CHILD SA: %s", !r ? "no "
+		       "negotiate rule with a filter for this peer and flow"
+		       : "the rule has no ESP security method");
+		free(rules);
+		return false;
+	}
+	o->mode = r->tunnel ? IKK_MODE_TUNNEL : IKK_MODE_TRANSPORT;
+	o->pfs_group = r->pfs ? (r->pfs_group ? r->pfs_group
+				 : sa->keys.suite.dh) : 0;
+	snprintf(o->rule, sizeof(o->rule), "%s", r->name);
+	free(rules);
+	return true;
+}
+
+int child_offer_make(struct daemon *d, struct ikesa *sa, const char *rule,
+		     const struct ikk_selector *sel, uint32_t reqid,
+		     struct child_offer *o)
+{
+	struct child_ctx *cx = ctx_of(d);
+	struct ikk_addr remote;
+
+	memset(o, 0, sizeof(*o));
+	if (!offer_rule(d, sa, rule ? rule : sa->conf.rule, sel, o))
+		return -1;
+	ikk_addr_of(&sa->path.local, &o->local);
+	ikk_addr_of(&sa->path.peer, &remote);
+	o->reqid = reqid ? reqid : new_reqid(cx);
+	if (cx->kops->spi_alloc(cx->kops_ctx, &remote, &o->local, IPPROTO_ESP,
+				o->mode, o->reqid, &o->spi_in)) {
+		ikelog(d, IKELOG_OUTCOME, sa, "no CHILD SA: cannot reserve an "
+		       "SPI: %s", kerr(cx));
+		memset(o, 0, sizeof(*o));
+		return -1;
+	}
+	return 0;
+}
+
+void child_offer_add(const struct child_offer *o, uint16_t dh,
+		     struct ike_builder *b)
+{
+	struct ike_notify tm = { .type = IKEV2_N_USE_TRANSPORT_MODE };
+	struct ike_ts_set tsi, tsr;
+	struct ike_sa offer;
+	size_t i;
+
+	memset(&offer, 0, sizeof(offer));
+	for (i = 0; i < o->nm; i++)
+		esp_proposal((uint8_t)(i + 1), &o->m[i], o->spi_in, dh,
+			     &offer.prop[offer.nproposals++]);
+	memset(&tsi, 0, sizeof(tsi));
+	memset(&tsr, 0, sizeof(tsr));
+	tsi.ts[tsi.nts++] = o->ts_l;
+	tsr.ts[tsr.nts++] = o->ts_r;
+	if (o->mode == IKK_MODE_TRANSPORT)
+		ike_add_notify(b, &tm);
+	ike_add_sa(b, &offer);
+	ike_add_ts(b, IKEV2_PL_TSI, &tsi);
+	ike_add_ts(b, IKEV2_PL_TSR, &tsr);
+}
+
+void child_offer_release(struct daemon *d, const struct child_offer *o)
+{
+	struct child_ctx *cx = ctx_of(d);
+
+	if (cx && o->spi_in)
+		cx->kops->sa_delete(cx->kops_ctx, &o->local, o->spi_in,
+				    IPPROTO_ESP);
+}
+
 static bool auth_request(struct daemon *d, struct ikesa *sa,
 			 struct ike_builder *b)
 {
 	struct child_ctx *cx = ctx_of(d);
-	struct ike_notify tm = { .type = IKEV2_N_USE_TRANSPORT_MODE };
-	struct chp_rule *rules, *r = NULL;
-	struct ike_ts_set tsi, tsr;
 	struct pending *p;
-	struct ike_sa offer;
-	const uint8_t *me, *peer;
-	uint8_t family = (uint8_t)sa->path.peer.ss_family;
-	size_t n, i, f, len;
-	bool found = false;
 
 	if (sa->conf.source != PEER_RULE)
 		return false;		/* default response: answer only */
 	pending_gc(d, cx);
 	p = pending_find(cx, 0);
-	if (!p)
+	if (!p || child_offer_make(d, sa, NULL, NULL, 0, &p->o))
 		return false;
-	rules = load_rules(d, &n);
-	if (!rules)
-		return false;
-	for (i = 0; i < n && !r; i++)
-		if (!strcmp(rules[i].name, sa->conf.rule))
-			r = &rules[i];
-	me = addr_bytes(&sa->path.local, &len);
-	peer = addr_bytes(&sa->path.peer, &len);
-	memset(p, 0, sizeof(*p));
-	for (f = 0; r && f < r->nf && !found; f++) {
-		const struct chp_filter *flt = &r->f[f];
-
-		found = filter_sides(flt, false, r->tunnel, family, me, peer,
-				     &p->ts_l, &p->ts_r) ||
-			(flt->mirrored &&
-			 filter_sides(flt, true, r->tunnel, family, me, peer,
-				      &p->ts_l, &p->ts_r));
-	}
-	if (found)
-		for (i = 0; i < r->nm; i++)
-			if (method_usable(&r->m[i]))
-				p->m[p->nm++] = r->m[i];
-	if (!found || !p->nm) {
-		ikelog(d, IKELOG_DETAIL, sa, "no CHILD SA: rule %s has %s",
-		       sa->conf.rule, !r ? "gone" : !found
-		       ? "no filter for this peer" : "no ESP security method");
-		free(rules);
-		memset(p, 0, sizeof(*p));
-		return false;
-	}
-	p->mode = r->tunnel ? IKK_MODE_TUNNEL : IKK_MODE_TRANSPORT;
-	snprintf(p->rule, sizeof(p->rule), "%s", r->name);
-	free(rules);
-	ikk_addr_of(&sa->path.local, &p->local);
-	p->reqid = new_reqid(cx);
-	{
-		struct ikk_addr remote;
-
-		ikk_addr_of(&sa->path.peer, &remote);
-		if (cx->kops->spi_alloc(cx->kops_ctx, &remote, &p->local,
-					IPPROTO_ESP, p->mode, p->reqid,
-					&p->spi_in)) {
-			ikelog(d, IKELOG_OUTCOME, sa, "no CHILD SA: cannot "
-			       "reserve an SPI: %s", kerr(cx));
-			memset(p, 0, sizeof(*p));
-			return false;
-		}
-	}
+	/* IKE_AUTH's CHILD SA takes its keys from the IKE SA's D-H (§1.2) */
+	p->o.pfs_group = 0;
 	p->serial = sa->serial;
-	memset(&offer, 0, sizeof(offer));
-	for (i = 0; i < p->nm; i++)
-		esp_proposal((uint8_t)(i + 1), &p->m[i], p->spi_in,
-			     &offer.prop[offer.nproposals++]);
-	memset(&tsi, 0, sizeof(tsi));
-	memset(&tsr, 0, sizeof(tsr));
-	tsi.ts[tsi.nts++] = p->ts_l;
-	tsr.ts[tsr.nts++] = p->ts_r;
-	if (p->mode == IKK_MODE_TRANSPORT)
-		ike_add_notify(b, &tm);
-	ike_add_sa(b, &offer);
-	ike_add_ts(b, IKEV2_PL_TSI, &tsi);
-	ike_add_ts(b, IKEV2_PL_TSR, &tsr);
+	child_offer_add(&p->o, 0, b);
 	return true;
 }
 
@@ -806,78 +957,142 @@ static bool ts_within(const struct ike_ts *t, const struct ike_ts *w)
 	       (!w->ip_proto || w->ip_proto == t->ip_proto);
 }
 
-static void auth_response(struct daemon *d, struct ikesa *sa,
-			  const struct ike_msg *resp)
+/* Transport mode across a NAT (RFC 7296 §2.23.1): the responder sees the
+ * initiator at the NAT's address, not at the one in its TSi, and puts that
+ * address in the TSi it answers (strongSwan does).  Each host address of
+ * the set becomes addr; ports and protocol stay. */
+static void ts_nat_host(struct ike_ts_set *set,
+			const struct sockaddr_storage *addr)
 {
-	struct child_ctx *cx = ctx_of(d);
-	struct pending *p = pending_find(cx, sa->serial);
+	size_t len, i;
+	const uint8_t *a = addr_bytes(addr, &len);
+
+	for (i = 0; i < set->nts; i++) {
+		struct ike_ts *t = &set->ts[i];
+
+		if ((t->type != IKEV2_TS_IPV4_ADDR_RANGE &&
+		     t->type != IKEV2_TS_IPV6_ADDR_RANGE) ||
+		    ts_family(t) != addr->ss_family ||
+		    memcmp(t->start, t->end, len))
+			continue;
+		memcpy(t->start, a, len);
+		memcpy(t->end, a, len);
+	}
+}
+
+/* Check the answer to o; fill c.  NULL, or why it cannot be taken. */
+static const char *answer_check(const struct ikesa *sa,
+				const struct child_offer *o,
+				const struct ike_msg *resp, struct child_sa *c)
+{
 	const struct ike_payload *psa, *pi, *pr;
 	struct ike_ts_set tsi, tsr;
 	struct ike_notify n;
-	struct child_sa c;
 	struct ike_sa ans;
-	const char *why = NULL;
+	int dh;
 	size_t i;
 
-	if (!p || !sa->serial)
-		return;
 	psa = sealed_find(resp, IKEV2_PL_SA, NULL);
 	pi = sealed_find(resp, IKEV2_PL_TSI, NULL);
 	pr = sealed_find(resp, IKEV2_PL_TSR, NULL);
-	memset(&c, 0, sizeof(c));
 	if (!psa || !pi || !pr)
-		why = sealed_error(resp, &n) ? notify_name(n.type)
-					      : "no SA/TSi/TSr in the answer";
-	else if (ike_decode_sa(psa, &ans) != IKE_MSG_OK ||
-		 ike_decode_ts(pi, &tsi) != IKE_MSG_OK ||
-		 ike_decode_ts(pr, &tsr) != IKE_MSG_OK || tsi.nts < 1 ||
-		 tsr.nts < 1)
-		why = "malformed SA or TS payload";
-	else if (ans.nproposals != 1 ||
-		 ans.prop[0].protocol != IKEV2_PROTO_ESP ||
-		 ans.prop[0].spi_size != 4)
-		why = "the answer is not one ESP proposal";
-	else if (!ts_within(&tsi.ts[0], &p->ts_l) ||
-		 !ts_within(&tsr.ts[0], &p->ts_r))
-		why = "the peer's traffic selectors are wider than ours";
-	else if (p->mode == IKK_MODE_TRANSPORT &&
-		 !sealed_notify(resp, IKEV2_N_USE_TRANSPORT_MODE, &n))
-		why = "the peer wants tunnel mode, our rule transport mode";
-	if (!why) {
-		why = "the peer chose a proposal we did not offer";
-		for (i = 0; i < p->nm; i++)
-			if (proposal_has(&ans.prop[0], &p->m[i])) {
-				c.suite.encr = p->m[i].encr;
-				c.suite.encr_key_bits = p->m[i].key_bits;
-				c.suite.integ = p->m[i].integ;
-				c.lifetime_s = p->m[i].lifetime_s;
-				c.lifetime_kb = p->m[i].lifetime_kb;
-				why = NULL;
-				break;
-			}
+		return sealed_error(resp, &n) ? notify_name(n.type)
+					       : "no SA/TSi/TSr in the answer";
+	if (ike_decode_sa(psa, &ans) != IKE_MSG_OK ||
+	    ike_decode_ts(pi, &tsi) != IKE_MSG_OK ||
+	    ike_decode_ts(pr, &tsr) != IKE_MSG_OK || tsi.nts < 1 ||
+	    tsr.nts < 1)
+		return "malformed SA or TS payload";
+	if (ans.nproposals != 1 || ans.prop[0].protocol != IKEV2_PROTO_ESP ||
+	    ans.prop[0].spi_size != 4)
+		return "the answer is not one ESP proposal";
+	if (o->mode == IKK_MODE_TRANSPORT && sa->nat_local)
+		ts_nat_host(&tsi, &sa->path.local);	/* ours, not the NAT's */
+	if (!ts_within(&tsi.ts[0], &o->ts_l) || !ts_within(&tsr.ts[0], &o->ts_r))
+		return "the peer's traffic selectors are wider than ours";
+	if (o->mode == IKK_MODE_TRANSPORT &&
+	    !sealed_notify(resp, IKEV2_N_USE_TRANSPORT_MODE, &n))
+		return "the peer wants tunnel mode, our rule transport mode";
+	dh = proposal_dh(&ans.prop[0], 0);
+	if (dh < 0 || (o->pfs_group && dh != o->pfs_group))
+		return "the peer's answer drops the PFS group we asked for";
+	for (i = 0; i < o->nm; i++)
+		if (proposal_has(&ans.prop[0], &o->m[i])) {
+			memset(c, 0, sizeof(*c));
+			c->suite.encr = o->m[i].encr;
+			c->suite.encr_key_bits = o->m[i].key_bits;
+			c->suite.integ = o->m[i].integ;
+			c->suite.dh = (uint16_t)dh;
+			c->lifetime_s = o->m[i].lifetime_s;
+			c->lifetime_kb = o->m[i].lifetime_kb;
+			c->spi_out = get_spi(&ans.prop[0]);
+			c->ts_l = tsi.ts[0];
+			c->ts_r = tsr.ts[0];
+			return NULL;
+		}
+	return "the peer chose a proposal we did not offer";
+}
+
+int child_offer_accept(struct daemon *d, struct ikesa *sa,
+		       const struct child_offer *o, const struct ike_msg *resp,
+		       uint16_t *dh, char *why, size_t whylen)
+{
+	struct child_sa c;
+	const char *bad = answer_check(sa, o, resp, &c);
+
+	*dh = 0;
+	if (bad) {
+		snprintf(why, whylen, "%s", bad);
+		return -1;
 	}
-	if (why) {
+	*dh = c.suite.dh;
+	return 0;
+}
+
+int child_offer_install(struct daemon *d, struct ikesa *sa,
+			const struct child_offer *o, const struct ike_msg *resp,
+			const struct child_keymat *km, uint32_t *spi_in)
+{
+	struct child_ctx *cx = ctx_of(d);
+	const char *bad;
+	struct child_sa c;
+
+	bad = answer_check(sa, o, resp, &c);
+	if (bad) {
 		cx->failed++;
 		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"%s\"",
-		       why);
-		cx->kops->sa_delete(cx->kops_ctx, &p->local, p->spi_in,
-				    IPPROTO_ESP);
-		memset(p, 0, sizeof(*p));
-		return;
+		       bad);
+		child_offer_release(d, o);
+		return -1;
 	}
 	fill_common(sa, &c);
-	c.reqid = p->reqid;
-	c.spi_in = p->spi_in;
-	c.spi_out = get_spi(&ans.prop[0]);
-	c.mode = p->mode;
-	c.ts_l = tsi.ts[0];
-	c.ts_r = tsr.ts[0];
-	snprintf(c.rule, sizeof(c.rule), "%s", p->rule);
-	memset(p, 0, sizeof(*p));
-	if (establish(d, sa, &c, true))
+	c.reqid = o->reqid;
+	c.spi_in = o->spi_in;
+	c.mode = o->mode;
+	snprintf(c.rule, sizeof(c.rule), "%s", o->rule);
+	if (establish(d, sa, &c, km, false)) {
 		/* the larval SA went with the failed update */
-		cx->kops->sa_delete(cx->kops_ctx, &c.local, c.spi_in,
-				    IPPROTO_ESP);
+		child_offer_release(d, o);
+		return -1;
+	}
+	if (spi_in)
+		*spi_in = c.spi_in;
+	return 0;
+}
+
+static void auth_response(struct daemon *d, struct ikesa *sa,
+			  const struct ike_msg *resp)
+{
+	struct pending *p = pending_find(ctx_of(d), sa->serial);
+	struct child_keymat km = { sa->ni, sa->nr, sa->ni_len, sa->nr_len,
+				   NULL, 0, true };
+	struct child_offer o;
+
+	if (!p || !sa->serial)
+		return;
+	o = p->o;
+	memset(p, 0, sizeof(*p));
+	child_offer_install(d, sa, &o, resp, &km, NULL);
 }
 
 /* ---- responder ------------------------------------------------------------------ */
@@ -922,39 +1137,24 @@ static bool narrow(const struct chp_rule *r, struct ikesa *sa,
 	return false;
 }
 
-static void auth_respond(struct daemon *d, struct ikesa *sa,
-			 const struct ike_msg *req, struct ike_builder *b)
+/* Our negotiate rule for the request: the one that named the peer first
+ * (or like's rule, a rekey), then the others. */
+static const struct chp_rule *pick_rule(struct ikesa *sa,
+					const struct chp_rule *rules, size_t nr,
+					bool transport, const char *first,
+					const struct ike_ts_set *tsi,
+					const struct ike_ts_set *tsr,
+					struct child_sa *c)
 {
-	struct child_ctx *cx = ctx_of(d);
-	const struct ike_payload *psa, *pi, *pr;
-	struct ike_notify tm = { .type = IKEV2_N_USE_TRANSPORT_MODE }, n;
-	struct ike_ts_set tsi, tsr, oi, orr;
-	struct chp_rule *rules, *r = NULL;
-	struct child_sa c;
-	struct ike_sa offer, ans;
 	uint8_t peer_ip[16];
-	size_t nr = 0, i, pass, len;
-	bool transport = sealed_notify(req, IKEV2_N_USE_TRANSPORT_MODE, &n);
-	const uint8_t *pb;
+	size_t i, pass, len;
+	const uint8_t *pb = addr_bytes(&sa->path.peer, &len);
 
-	psa = sealed_find(req, IKEV2_PL_SA, NULL);
-	pi = sealed_find(req, IKEV2_PL_TSI, NULL);
-	pr = sealed_find(req, IKEV2_PL_TSR, NULL);
-	if (!psa || !pi || !pr || ike_decode_sa(psa, &offer) != IKE_MSG_OK ||
-	    ike_decode_ts(pi, &tsi) != IKE_MSG_OK ||
-	    ike_decode_ts(pr, &tsr) != IKE_MSG_OK) {
-		refuse(d, sa, b, IKEV2_N_INVALID_SYNTAX, "malformed SA or TS");
-		return;
-	}
-	memset(&c, 0, sizeof(c));
-	pb = addr_bytes(&sa->path.peer, &len);
 	memcpy(peer_ip, pb, len);
-	rules = load_rules(d, &nr);
-	/* the rule that named the peer first, then the others */
-	for (pass = 0; pass < 2 && !r && rules; pass++)
-		for (i = 0; i < nr && !r; i++) {
-			struct chp_rule *x = &rules[i];
-			bool named = !strcmp(x->name, sa->conf.rule);
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < nr; i++) {
+			const struct chp_rule *x = &rules[i];
+			bool named = !strcmp(x->name, first);
 
 			if (named != (pass == 0))
 				continue;
@@ -962,69 +1162,342 @@ static void auth_respond(struct daemon *d, struct ikesa *sa,
 					 memcmp(x->tunnel_addr, peer_ip, len))
 				      : !transport)
 				continue;
-			if (narrow(x, sa, &tsi, &tsr, &c))
-				r = x;
+			if (narrow(x, sa, tsi, tsr, c))
+				return x;
 		}
-	if (!r) {
-		free(rules);
-		refuse(d, sa, b, IKEV2_N_TS_UNACCEPTABLE, "no negotiate rule "
-		       "for this peer covers its traffic selectors");
-		return;
-	}
-	snprintf(c.rule, sizeof(c.rule), "%s", r->name);
-	c.mode = r->tunnel ? IKK_MODE_TUNNEL : IKK_MODE_TRANSPORT;
-	memset(&ans, 0, sizeof(ans));
-	for (i = 0; i < offer.nproposals && !ans.nproposals; i++) {
-		const struct ike_proposal *p = &offer.prop[i];
-		size_t m;
+	return NULL;
+}
 
-		if (p->protocol != IKEV2_PROTO_ESP || p->spi_size != 4)
+/* The first proposal of the offer that one of r's methods matches. */
+static bool pick_proposal(const struct chp_rule *r, const struct ike_sa *offer,
+			  bool with_dh, uint16_t ike_group,
+			  struct child_choice *ch)
+{
+	/* PFS without a group: the IKE SA's (ipsec-xdp.policy(5)) */
+	uint16_t want = r->pfs ? (r->pfs_group ? r->pfs_group : ike_group)
+			       : 0;
+	size_t i, m;
+
+	for (i = 0; i < offer->nproposals; i++) {
+		const struct ike_proposal *p = &offer->prop[i];
+		int dh = with_dh ? proposal_dh(p, want) : 0;
+
+		if (p->protocol != IKEV2_PROTO_ESP || p->spi_size != 4 ||
+		    dh < 0)
 			continue;
 		for (m = 0; m < r->nm; m++)
 			if (method_usable(&r->m[m]) &&
 			    proposal_has(p, &r->m[m])) {
-				c.suite.encr = r->m[m].encr;
-				c.suite.encr_key_bits = r->m[m].key_bits;
-				c.suite.integ = r->m[m].integ;
-				c.lifetime_s = r->m[m].lifetime_s;
-				c.lifetime_kb = r->m[m].lifetime_kb;
-				c.spi_out = get_spi(p);
-				ans.nproposals = 1;
-				esp_proposal(p->num, &r->m[m], 0, &ans.prop[0]);
-				break;
+				struct child_sa *c = &ch->c;
+
+				c->suite.encr = r->m[m].encr;
+				c->suite.encr_key_bits = r->m[m].key_bits;
+				c->suite.integ = r->m[m].integ;
+				c->suite.dh = (uint16_t)dh;
+				c->lifetime_s = r->m[m].lifetime_s;
+				c->lifetime_kb = r->m[m].lifetime_kb;
+				c->spi_out = get_spi(p);
+				ch->ans.nproposals = 1;
+				esp_proposal(p->num, &r->m[m], 0, (uint16_t)dh,
+					     &ch->ans.prop[0]);
+				return true;
 			}
 	}
+	return false;
+}
+
+uint16_t child_choose(struct daemon *d, struct ikesa *sa,
+		      const struct ike_msg *req, const struct child_sa *like,
+		      struct child_choice *ch)
+{
+	const struct ike_payload *psa, *pi, *pr;
+	struct ike_ts_set tsi, tsr;
+	struct chp_rule *rules;
+	const struct chp_rule *r;
+	struct ike_notify n;
+	struct ike_sa offer;
+	size_t nr = 0;
+	bool transport = sealed_notify(req, IKEV2_N_USE_TRANSPORT_MODE, &n);
+	bool create = req->hdr.exchange == IKEV2_EXCH_CREATE_CHILD_SA;
+	const char *why = NULL;
+	uint16_t err = 0;
+
+	memset(ch, 0, sizeof(*ch));
+	psa = sealed_find(req, IKEV2_PL_SA, NULL);
+	pi = sealed_find(req, IKEV2_PL_TSI, NULL);
+	pr = sealed_find(req, IKEV2_PL_TSR, NULL);
+	if (!psa || !pi || !pr || ike_decode_sa(psa, &offer) != IKE_MSG_OK ||
+	    ike_decode_ts(pi, &tsi) != IKE_MSG_OK ||
+	    ike_decode_ts(pr, &tsr) != IKE_MSG_OK) {
+		ctx_of(d)->failed++;
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA refused "
+		       "(INVALID_SYNTAX) reason=\"malformed SA or TS\"");
+		return IKEV2_N_INVALID_SYNTAX;
+	}
+	if (transport && sa->nat_peer)	/* the peer as we see it */
+		ts_nat_host(&tsi, &sa->path.peer);
+	rules = load_rules(d, &nr);
+	r = rules ? pick_rule(sa, rules, nr, transport, like ? like->rule
+			      : sa->conf.rule, &tsi, &tsr, &ch->c) : NULL;
+	if (!r) {
+		err = IKEV2_N_TS_UNACCEPTABLE;
+		why = "no negotiate rule for this peer covers its traffic "
+		      "selectors";
+	} else if (!pick_proposal(r, &offer, create, sa->keys.suite.dh, ch)) {
+		err = IKEV2_N_NO_PROPOSAL_CHOSEN;
+		why = r->pfs && create ? "no ESP proposal of the peer matches "
+		      "a security method of the rule with its PFS group"
+		      : "no ESP proposal of the peer matches a security "
+		      "method of the rule";
+	} else {
+		snprintf(ch->c.rule, sizeof(ch->c.rule), "%s", r->name);
+		ch->c.mode = r->tunnel ? IKK_MODE_TUNNEL : IKK_MODE_TRANSPORT;
+		ch->pfs_required = r->pfs;
+	}
 	free(rules);
-	if (!ans.nproposals) {
-		refuse(d, sa, b, IKEV2_N_NO_PROPOSAL_CHOSEN, "no ESP proposal "
-		       "of the peer matches a security method of the rule");
-		return;
+	if (err == IKEV2_N_NO_PROPOSAL_CHOSEN)
+		d->stats.v[ST_NO_PROPOSAL_CHOSEN]++;
+	if (err) {
+		ctx_of(d)->failed++;
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA refused (%s) "
+		       "reason=\"%s\"", notify_name(err), why);
+		return err;
 	}
-	fill_common(sa, &c);
-	c.reqid = new_reqid(cx);
-	if (cx->kops->spi_alloc(cx->kops_ctx, &c.remote, &c.local, IPPROTO_ESP,
-				c.mode, c.reqid, &c.spi_in)) {
-		refuse(d, sa, b, IKEV2_N_NO_PROPOSAL_CHOSEN, "cannot reserve "
-		       "an SPI");
-		return;
+	fill_common(sa, &ch->c);
+	ch->c.reqid = like ? like->reqid : new_reqid(ctx_of(d));
+	return 0;
+}
+
+int child_choice_install(struct daemon *d, struct ikesa *sa,
+			 struct child_choice *ch,
+			 const struct child_keymat *km, bool later_out)
+{
+	struct child_ctx *cx = ctx_of(d);
+	struct child_sa *c = &ch->c;
+
+	if (cx->kops->spi_alloc(cx->kops_ctx, &c->remote, &c->local,
+				IPPROTO_ESP, c->mode, c->reqid, &c->spi_in)) {
+		cx->failed++;
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"cannot "
+		       "reserve an SPI: %s\"", kerr(cx));
+		return -1;
 	}
-	if (establish(d, sa, &c, true)) {
-		cx->kops->sa_delete(cx->kops_ctx, &c.local, c.spi_in,
+	if (establish(d, sa, c, km, later_out)) {
+		cx->kops->sa_delete(cx->kops_ctx, &c->local, c->spi_in,
 				    IPPROTO_ESP);
+		return -1;
+	}
+	put_spi(&ch->ans.prop[0], c->spi_in);
+	return 0;
+}
+
+void child_choice_add(const struct child_choice *ch, struct ike_builder *b)
+{
+	struct ike_notify tm = { .type = IKEV2_N_USE_TRANSPORT_MODE };
+	struct ike_ts_set oi, orr;
+
+	memset(&oi, 0, sizeof(oi));
+	memset(&orr, 0, sizeof(orr));
+	oi.ts[oi.nts++] = ch->c.ts_r;	/* TSi: the initiator's side */
+	orr.ts[orr.nts++] = ch->c.ts_l;
+	if (ch->c.mode == IKK_MODE_TRANSPORT)
+		ike_add_notify(b, &tm);
+	ike_add_sa(b, &ch->ans);
+	ike_add_ts(b, IKEV2_PL_TSI, &oi);
+	ike_add_ts(b, IKEV2_PL_TSR, &orr);
+}
+
+static void auth_respond(struct daemon *d, struct ikesa *sa,
+			 const struct ike_msg *req, struct ike_builder *b)
+{
+	struct child_keymat km = { sa->ni, sa->nr, sa->ni_len, sa->nr_len,
+				   NULL, 0, false };
+	struct child_choice ch;
+	struct ike_notify n;
+	uint16_t err = child_choose(d, sa, req, NULL, &ch);
+
+	if (err) {
+		n = (struct ike_notify){ .type = err };
+		ike_add_notify(b, &n);
+		return;
+	}
+	if (child_choice_install(d, sa, &ch, &km, false)) {
 		refuse(d, sa, b, IKEV2_N_NO_PROPOSAL_CHOSEN, "cannot install "
 		       "the SAs");
 		return;
 	}
-	put_spi(&ans.prop[0], c.spi_in);
-	memset(&oi, 0, sizeof(oi));
-	memset(&orr, 0, sizeof(orr));
-	oi.ts[oi.nts++] = c.ts_r;	/* TSi: the initiator's side */
-	orr.ts[orr.nts++] = c.ts_l;
-	if (c.mode == IKK_MODE_TRANSPORT)
-		ike_add_notify(b, &tm);
-	ike_add_sa(b, &ans);
-	ike_add_ts(b, IKEV2_PL_TSI, &oi);
-	ike_add_ts(b, IKEV2_PL_TSR, &orr);
+	child_choice_add(&ch, b);
+}
+
+/* ---- finding, removing, moving ---------------------------------------------------- */
+
+struct child_sa *child_at(struct ikesa *sa, size_t i)
+{
+	struct child_state *st = sa->child;
+
+	return st && i < st->n ? &st->c[i] : NULL;
+}
+
+struct child_sa *child_find(struct ikesa *sa, uint32_t spi_in,
+			    uint32_t spi_out)
+{
+	struct child_sa *c;
+	size_t i;
+
+	for (i = 0; (c = child_at(sa, i)) != NULL; i++)
+		if ((spi_in && c->spi_in == spi_in) ||
+		    (spi_out && c->spi_out == spi_out))
+			return c;
+	return NULL;
+}
+
+struct owner_q {
+	uint32_t spi;
+	bool inbound;
+	struct ikesa *found;
+};
+
+static void owner_visit(struct daemon *d, struct ikesa *sa, void *arg)
+{
+	struct owner_q *q = arg;
+
+	if (q->found)
+		return;
+	if (child_find(sa, q->spi, 0)) {
+		q->found = sa;
+		q->inbound = true;
+	} else if (child_find(sa, 0, q->spi)) {
+		q->found = sa;
+		q->inbound = false;
+	}
+}
+
+struct ikesa *child_owner(struct daemon *d, uint32_t spi, bool *inbound)
+{
+	struct owner_q q = { spi, false, NULL };
+
+	ikesa_foreach(d, owner_visit, &q);
+	if (inbound)
+		*inbound = q.inbound;
+	return q.found;
+}
+
+void child_release_out(struct daemon *d, struct ikesa *sa, uint32_t spi_in)
+{
+	struct child_ctx *cx = ctx_of(d);
+	struct child_sa *c = child_find(sa, spi_in, 0);
+
+	if (!c || !c->out_pending)
+		return;
+	if (cx->kops->sa_add(cx->kops_ctx, c->out_pending, false))
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA spi-in=%08" PRIx32
+		       ": cannot install its outbound SA: %s", spi_in,
+		       kerr(cx));
+	out_pending_free(c);
+}
+
+/* Before c goes: a rekey's successor waiting for it sends from now on
+ * (unless another of the reqid already sends). */
+static void release_heir_out(struct daemon *d, struct ikesa *sa,
+			     struct child_sa *c)
+{
+	struct child_state *st = sa->child;
+	struct child_sa *waiting = NULL;
+	size_t i;
+
+	for (i = 0; st && i < st->n; i++) {
+		struct child_sa *x = &st->c[i];
+
+		if (x == c || x->reqid != c->reqid || x->dying)
+			continue;
+		if (!x->out_pending)
+			return;
+		if (!waiting)
+			waiting = x;
+	}
+	if (waiting)
+		child_release_out(d, sa, waiting->spi_in);
+}
+
+static void remove_at(struct daemon *d, struct ikesa *sa, size_t j,
+		      const char *why)
+{
+	struct child_state *st = sa->child;
+	struct child_sa *c = &st->c[j];
+
+	ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA deleted (%s) spi-in=%08"
+	       PRIx32 " spi-out=%08" PRIx32, why, c->spi_in, c->spi_out);
+	release_heir_out(d, sa, c);
+	uninstall(d, sa, c);
+	st->c[j] = st->c[--st->n];
+}
+
+void child_remove(struct daemon *d, struct ikesa *sa, uint32_t spi_in,
+		  const char *why)
+{
+	struct child_state *st = sa->child;
+	size_t j;
+
+	for (j = 0; st && j < st->n; j++)
+		if (st->c[j].spi_in == spi_in) {
+			remove_at(d, sa, j, why);
+			break;
+		}
+	state_drop_if_empty(sa);
+}
+
+void child_start_dying(struct daemon *d, struct ikesa *sa, uint32_t spi_in)
+{
+	struct child_ctx *cx = ctx_of(d);
+	struct child_sa *c = child_find(sa, spi_in, 0);
+
+	if (!c || c->dying)
+		return;
+	release_heir_out(d, sa, c);
+	if (c->out_pending)
+		out_pending_free(c);
+	else
+		cx->kops->sa_delete(cx->kops_ctx, &c->remote, c->spi_out,
+				    IPPROTO_ESP);
+	c->dying = true;
+}
+
+void child_move(struct ikesa *from, struct ikesa *to)
+{
+	struct child_state *a = from->child, *b;
+	size_t i;
+
+	if (!a)
+		return;
+	b = state_of(to, true);
+	for (i = 0; b && i < a->n && b->n < CHILD_MAX; i++)
+		b->c[b->n++] = a->c[i];
+	a->n = 0;
+	state_drop_if_empty(from);
+}
+
+int child_bytes(struct daemon *d, const struct child_sa *c, uint64_t *bytes)
+{
+	struct child_ctx *cx = ctx_of(d);
+	struct ikk_sa_counters in, out;
+
+	*bytes = 0;
+	if (!cx->kops->counters ||
+	    cx->kops->counters(cx->kops_ctx, &c->local, c->spi_in,
+			       IPPROTO_ESP, &in))
+		return -1;
+	memset(&out, 0, sizeof(out));
+	if (!c->out_pending && !c->dying &&
+	    cx->kops->counters(cx->kops_ctx, &c->remote, c->spi_out,
+			       IPPROTO_ESP, &out))
+		return -1;
+	*bytes = in.bytes + out.bytes;
+	return 0;
+}
+
+struct ikk *child_kernel(struct daemon *d)
+{
+	return d->child ? ctx_of(d)->k : NULL;
 }
 
 /* ---- Delete --------------------------------------------------------------------- */
@@ -1040,23 +1513,20 @@ static void delete_request(struct daemon *d, struct ikesa *sa,
 
 	if (del->protocol != IKEV2_PROTO_ESP || del->spi_size != 4 || !st)
 		return;
-	for (i = 0; i < del->nspi; i++) {
+	for (i = 0; i < del->nspi && sa->child; i++) {
 		uint32_t spi = ike_delete_spi(del, i);
 
+		st = sa->child;
 		for (j = 0; j < st->n; j++) {
-			struct child_sa *c = &st->c[j];
-
-			if (c->spi_out != spi)
+			if (st->c[j].spi_out != spi)
 				continue;
-			ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA deleted by the "
-			       "peer spi-in=%08" PRIx32 " spi-out=%08" PRIx32,
-			       c->spi_in, c->spi_out);
-			uninstall(d, c);
-			if (n < CHILD_MAX)
-				ours[n++] = c->spi_in;
-			st->c[j] = st->c[--st->n];
+			/* both sides deleting it (§1.4.1): no SPI back */
+			if (n < CHILD_MAX && !st->c[j].dying)
+				ours[n++] = st->c[j].spi_in;
+			remove_at(d, sa, j, "by the peer");
 			break;
 		}
+		state_drop_if_empty(sa);
 	}
 	for (i = 0; i < n; i++) {
 		spis[i * 4] = (uint8_t)(ours[i] >> 24);
@@ -1069,7 +1539,6 @@ static void delete_request(struct daemon *d, struct ikesa *sa,
 		out.spis = spis;
 		ike_add_delete(b, &out);
 	}
-	state_drop_if_empty(sa);
 }
 
 static void ike_sa_down(struct daemon *d, struct ikesa *sa)
@@ -1077,15 +1546,11 @@ static void ike_sa_down(struct daemon *d, struct ikesa *sa)
 	struct child_state *st = sa->child;
 	size_t i;
 
-	if (!st)
-		return;
-	for (i = 0; i < st->n; i++) {
-		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA deleted with its IKE SA "
-		       "spi-in=%08" PRIx32 " spi-out=%08" PRIx32,
-		       st->c[i].spi_in, st->c[i].spi_out);
-		uninstall(d, &st->c[i]);
-	}
-	st->n = 0;
+	/* all go: no waiting outbound SA is worth installing now */
+	for (i = 0; st && i < st->n; i++)
+		out_pending_free(&st->c[i]);
+	while (st && st->n)
+		remove_at(d, sa, st->n - 1, "with its IKE SA");
 	state_drop_if_empty(sa);
 }
 
@@ -1124,9 +1589,15 @@ static const char *k_error(void *ctx)
 	return ikk_error(ctx);
 }
 
+static int k_counters(void *ctx, const struct ikk_addr *dst, uint32_t spi,
+		      uint8_t proto, struct ikk_sa_counters *out)
+{
+	return ikk_sa_counters(ctx, dst, spi, proto, 0, 0, out);
+}
+
 static const struct child_kops kernel_kops = {
 	k_spi_alloc, k_sa_add, k_sa_delete, k_policy_add, k_policy_delete,
-	k_error,
+	k_error, k_counters,
 };
 
 int child_use_ops(struct daemon *d, const struct child_kops *kops,
@@ -1145,7 +1616,40 @@ int child_use_ops(struct daemon *d, const struct child_kops *kops,
 	cx->kops_ctx = kops_ctx;
 	cx->next_reqid = 0x1000 + ((uint32_t)time(NULL) & 0xffff);
 	d->child = &cx->hooks;
+	if (exch_create_use(d)) {
+		d->child = NULL;
+		free(cx);
+		return -1;
+	}
 	return 0;
+}
+
+static void kernel_event(void *ctx, const struct ikk_event *ev)
+{
+	exch_create_kernel_event(ctx, ev);
+}
+
+static void events_readable(struct daemon *d, void *arg)
+{
+	struct child_ctx *cx = arg;
+
+	if (ikk_events_process(cx->k) < 0)
+		log_warn("xfrm events: %s", ikk_error(cx->k));
+}
+
+/* ACQUIRE and EXPIRE from the kernel, read on the daemon's loop. */
+static void events_open(struct daemon *d, struct child_ctx *cx)
+{
+	if (ikk_events_open(cx->k, kernel_event, d)) {
+		log_warn("no xfrm ACQUIRE/EXPIRE events (no rekeying by "
+			 "lifetime, no negotiation by ACQUIRE): %s",
+			 ikk_error(cx->k));
+		return;
+	}
+	cx->watch = evtimer_watch(d, ikk_events_fd(cx->k), events_readable,
+				  cx);
+	if (!cx->watch)
+		log_warn("cannot watch the xfrm event socket");
 }
 
 int child_use(struct daemon *d)
@@ -1165,6 +1669,7 @@ int child_use(struct daemon *d)
 		return -1;
 	}
 	ctx_of(d)->k = k;
+	events_open(d, ctx_of(d));
 	return 0;
 }
 
@@ -1176,6 +1681,8 @@ void child_release(struct daemon *d)
 		return;
 	cx = ctx_of(d);
 	pending_gc(d, cx);
+	exch_create_release(d);
+	evtimer_unwatch(cx->watch);
 	if (cx->k)
 		ikk_close(cx->k);
 	d->child = NULL;
@@ -1205,6 +1712,7 @@ static void info(const struct child_sa *c, struct child_info *o)
 	o->integ_key_len = c->integ_key_len;
 	o->lifetime_s = c->lifetime_s;
 	o->lifetime_kb = c->lifetime_kb;
+	o->pfs_group = c->suite.dh;
 	ts_str(&c->ts_l, o->local_ts, sizeof(o->local_ts));
 	ts_str(&c->ts_r, o->remote_ts, sizeof(o->remote_ts));
 	snprintf(o->rule, sizeof(o->rule), "%s", c->rule);
@@ -1260,6 +1768,7 @@ static void child_json_one(struct daemon *d, struct ikesa *sa, void *arg)
 		   ? ike_transform_name(IKEV2_XFORM_INTEG, c->suite.integ)
 		   : "none");
 		js(o, "esn", "no");
+		ji(o, "pfs_group", c->suite.dh);
 		js(o, "local", ikk_addr_str(&c->local, buf, sizeof(buf)));
 		js(o, "peer", ikk_addr_str(&c->remote, buf, sizeof(buf)));
 		js(o, "local_ts", ts_str(&c->ts_l, buf, sizeof(buf)));

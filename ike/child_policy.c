@@ -100,6 +100,8 @@ static void rule(const struct rule *r, struct chp_rule *o)
 		method(&fa->methods[i], &o->m[o->nm++]);
 	o->pfs = fa->pfs;
 	o->pfs_group = (uint16_t)fa->pfs_group;
+	o->soft = fa->soft;
+	o->soft_timeout_s = fa->soft_timeout_s ? fa->soft_timeout_s : 3;
 	if (!r->filters)
 		return;
 	for (i = 0; i < r->filters->nfilters && o->nf < CHP_MAX_FILTERS; i++) {

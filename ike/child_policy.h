@@ -60,6 +60,8 @@ struct chp_rule {
 	size_t nf;
 	bool pfs;
 	uint16_t pfs_group;
+	bool soft;			/* fall back to clear (dplink.c) */
+	uint32_t soft_timeout_s;	/* after this many seconds */
 };
 
 /* The active negotiate rules of the assigned policy, in order: how many

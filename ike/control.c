@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -28,6 +29,7 @@
 #include "ikelog.h"
 #include "ikesa.h"
 #include "ixdp_control.h"
+#include "monitor.h"
 
 #define CTL_MAX_CONNS   64
 #define CTL_READ_TIMEOUT_S 10
@@ -162,7 +164,7 @@ static void sa_json(struct daemon *d, struct ikesa *sa, void *arg)
 	add_bool(o, "nat_peer", sa->nat_peer);
 	add_str(o, "policy", sa->conf.policy);
 	add_str(o, "rule", sa->conf.rule);
-	add_str(o, "auth", "psk");
+	add_str(o, "auth", sa->by_cert ? "certificate" : "psk");
 	add_str(o, "psk_id", sa->psk_id);
 	if (sa->local_id.len)
 		add_str(o, "local_id", ident_str(&sa->local_id, buf, sizeof(buf)));
@@ -180,6 +182,21 @@ static void sa_json(struct daemon *d, struct ikesa *sa, void *arg)
 	json_object_array_add(arg, o);
 }
 
+/* Each CHILD SA gets the kernel's counters and lifetimes of its two SAs. */
+static void add_kernel_view(struct json_object *child_arr)
+{
+	struct monitor_kernel k;
+	size_t i, n = json_object_array_length(child_arr);
+
+	if (!n)
+		return;
+	monitor_kernel_read(&k);
+	for (i = 0; i < n; i++)
+		monitor_child_json(json_object_array_get_idx(child_arr, i), &k,
+				   (uint64_t)time(NULL));
+	monitor_kernel_free(&k);
+}
+
 static void cmd_show_sa(struct ctl_conn *c, struct json_object *req)
 {
 	struct json_object *o = ok_reply(), *list = json_object_new_array();
@@ -189,25 +206,45 @@ static void cmd_show_sa(struct ctl_conn *c, struct json_object *req)
 	json_object_object_add(o, "ike_sas", list);
 	child_arr = json_object_new_array();
 	child_sas_json(c->ctl->d, child_arr);
+	add_kernel_view(child_arr);
 	json_object_object_add(o, "child_sas", child_arr);
 	reply(c, o);
 }
 
 /* ---- stats ------------------------------------------------------------------ */
 
+static void add_child_count(struct daemon *d, struct ikesa *sa, void *arg)
+{
+	*(size_t *)arg += child_count(sa);
+}
+
+static size_t count_child_sas(struct daemon *d)
+{
+	size_t n = 0;
+
+	ikesa_foreach(d, add_child_count, &n);
+	return n;
+}
+
+/* The IKE counters (stats.h) and the kernel's (monitor.h). */
 static void cmd_stats(struct ctl_conn *c, struct json_object *req)
 {
 	struct daemon *d = c->ctl->d;
 	struct json_object *o = ok_reply(), *s = json_object_new_object();
+	struct monitor_kernel k;
 	size_t up, negotiating, i;
 
 	ikesa_count(d, &up, &negotiating);
 	add_int(s, "ike_sas_active", (int64_t)up);
 	add_int(s, "negotiations_active", (int64_t)negotiating);
 	add_int(s, "half_open_responder", (int64_t)ikesa_half_open_all(d));
+	add_int(s, "child_sas_active", (int64_t)count_child_sas(d));
 	for (i = 0; i < ST_COUNT; i++)
 		add_int(s, stats_name((enum ike_stat)i), (int64_t)d->stats.v[i]);
 	json_object_object_add(o, "stats", s);
+	monitor_kernel_read(&k);
+	json_object_object_add(o, "kernel", monitor_kernel_json(&k));
+	monitor_kernel_free(&k);
 	reply(c, o);
 }
 

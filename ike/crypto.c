@@ -3,7 +3,10 @@
  * crypto.c - IKEv2 cryptography over OpenSSL 3 EVP; see crypto.h.
  *
  * Every temporary that held key material is cleared before return, on
- * the error paths too (the `done:` labels).
+ * the error paths too (the `done:` labels).  The algorithms (HMAC with
+ * each digest, the AES ciphers) are fetched once and kept, never a key:
+ * the daemon is one thread, and fetching by name on every use was a
+ * measurable part of an IKE setup (tests/bench/README.md, ike_setup).
  */
 #include <string.h>
 #include <openssl/bn.h>
@@ -261,29 +264,79 @@ static EVP_MAC *hmac_algorithm(void)
 	return mac;
 }
 
-/* HMAC over the concatenation of n pieces; out gets the full digest. */
-static enum ike_crypto_err hmac_pieces(const char *digest, const uint8_t *key,
-				       size_t key_len, const struct piece *pc,
-				       size_t n, uint8_t *out)
+/*
+ * An unkeyed HMAC context per digest, kept and duplicated for each use:
+ * setting the digest by name makes OpenSSL fetch it (a locked name
+ * lookup), which cost about as much as the HMAC itself of a short
+ * message; a duplicate shares the fetched digest.  Keys are only ever set
+ * in the duplicates.  digest is one of the names of the tables above.
+ */
+static EVP_MAC_CTX *hmac_template(const char *digest)
 {
+	static struct { const char *digest; EVP_MAC_CTX *ctx; } cache[4];
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 						 (char *)digest, 0),
 		OSSL_PARAM_construct_end(),
 	};
 	EVP_MAC *mac = hmac_algorithm();
-	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-	enum ike_crypto_err err = IKE_CRYPTO_E_LIBCRYPTO;
+	EVP_MAC_CTX *ctx;
+	size_t i;
+
+	for (i = 0; i < sizeof(cache) / sizeof(cache[0]) && cache[i].digest; i++)
+		if (!strcmp(cache[i].digest, digest))
+			return cache[i].ctx;
+	ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	if (!ctx || !EVP_MAC_CTX_set_params(ctx, params)) {
+		EVP_MAC_CTX_free(ctx);
+		return NULL;
+	}
+	if (i < sizeof(cache) / sizeof(cache[0])) {
+		cache[i].digest = digest;
+		cache[i].ctx = ctx;
+		return ctx;
+	}
+	EVP_MAC_CTX_free(ctx);	/* more digests than the tables name */
+	return NULL;
+}
+
+/* A duplicate of the digest's template keyed with key, or NULL. */
+static EVP_MAC_CTX *hmac_keyed(const char *digest, const uint8_t *key,
+			       size_t key_len)
+{
+	EVP_MAC_CTX *tmpl = hmac_template(digest);
+	EVP_MAC_CTX *ctx = tmpl ? EVP_MAC_CTX_dup(tmpl) : NULL;
+
+	if (ctx && EVP_MAC_init(ctx, key, key_len, NULL))
+		return ctx;
+	EVP_MAC_CTX_free(ctx);
+	return NULL;
+}
+
+/* Feed n pieces to a keyed context and finish it into out. */
+static enum ike_crypto_err hmac_finish(EVP_MAC_CTX *ctx, const struct piece *pc,
+				       size_t n, uint8_t *out)
+{
 	size_t i, out_len;
 
-	if (!ctx || !EVP_MAC_init(ctx, key, key_len, params))
-		goto done;
 	for (i = 0; i < n; i++)
 		if (pc[i].len && !EVP_MAC_update(ctx, pc[i].p, pc[i].len))
-			goto done;
-	if (EVP_MAC_final(ctx, out, &out_len, IKE_PRF_MAX_LEN))
-		err = IKE_CRYPTO_OK;
-done:
+			return IKE_CRYPTO_E_LIBCRYPTO;
+	return EVP_MAC_final(ctx, out, &out_len, IKE_PRF_MAX_LEN)
+		? IKE_CRYPTO_OK : IKE_CRYPTO_E_LIBCRYPTO;
+}
+
+/* HMAC over the concatenation of n pieces; out gets the full digest. */
+static enum ike_crypto_err hmac_pieces(const char *digest, const uint8_t *key,
+				       size_t key_len, const struct piece *pc,
+				       size_t n, uint8_t *out)
+{
+	EVP_MAC_CTX *ctx = hmac_keyed(digest, key, key_len);
+	enum ike_crypto_err err;
+
+	if (!ctx)
+		return IKE_CRYPTO_E_LIBCRYPTO;
+	err = hmac_finish(ctx, pc, n, out);
 	EVP_MAC_CTX_free(ctx);	/* clears the keyed state */
 	return err;
 }
@@ -309,11 +362,17 @@ enum ike_crypto_err ike_prf_plus(uint16_t prf, const uint8_t *key,
 	size_t hlen = ike_prf_len(prf), done_len = 0;
 	uint8_t t[IKE_PRF_MAX_LEN], counter = 1;
 	enum ike_crypto_err err = IKE_CRYPTO_OK;
+	EVP_MAC_CTX *keyed, *ctx;
 
 	if (!digest)
 		return IKE_CRYPTO_E_UNSUPPORTED;
 	if (out_len > PRF_PLUS_MAX_BLOCKS * hlen)
 		return IKE_CRYPTO_E_ARGUMENT;
+	/* the key is the same for every block: set it once, copy the
+	 * keyed state per block */
+	keyed = hmac_keyed(digest, key, key_len);
+	if (!keyed)
+		err = IKE_CRYPTO_E_LIBCRYPTO;
 	/* T1 = prf(K, S | 0x01), Tn = prf(K, Tn-1 | S | n) */
 	while (done_len < out_len && err == IKE_CRYPTO_OK) {
 		const struct piece pc[] = {
@@ -324,11 +383,14 @@ enum ike_crypto_err ike_prf_plus(uint16_t prf, const uint8_t *key,
 		size_t take = out_len - done_len < hlen ? out_len - done_len
 							: hlen;
 
-		err = hmac_pieces(digest, key, key_len, pc, 3, t);
+		ctx = EVP_MAC_CTX_dup(keyed);
+		err = ctx ? hmac_finish(ctx, pc, 3, t) : IKE_CRYPTO_E_LIBCRYPTO;
+		EVP_MAC_CTX_free(ctx);
 		memcpy(out + done_len, t, take);
 		done_len += take;
 		counter++;
 	}
+	EVP_MAC_CTX_free(keyed);
 	OPENSSL_cleanse(t, sizeof(t));
 	if (err != IKE_CRYPTO_OK)
 		OPENSSL_cleanse(out, out_len);
@@ -352,14 +414,26 @@ enum ike_crypto_err ike_integ_icv(uint16_t integ, const uint8_t *key,
 	return err;
 }
 
+/* Fetched once and kept (one thread): an EVP_aes_*() object would make
+ * every EVP_CipherInit_ex2() fetch the provider's cipher by name again. */
 static const EVP_CIPHER *aes_cipher(bool gcm, size_t key_len)
 {
+	static const char *const names[2][3] = {
+		{ "AES-128-CBC", "AES-192-CBC", "AES-256-CBC" },
+		{ "AES-128-GCM", "AES-192-GCM", "AES-256-GCM" },
+	};
+	static EVP_CIPHER *fetched[2][3];
+	size_t i;
+
 	switch (key_len) {
-	case 16: return gcm ? EVP_aes_128_gcm() : EVP_aes_128_cbc();
-	case 24: return gcm ? EVP_aes_192_gcm() : EVP_aes_192_cbc();
-	case 32: return gcm ? EVP_aes_256_gcm() : EVP_aes_256_cbc();
+	case 16: i = 0; break;
+	case 24: i = 1; break;
+	case 32: i = 2; break;
 	default: return NULL;
 	}
+	if (!fetched[gcm][i])
+		fetched[gcm][i] = EVP_CIPHER_fetch(NULL, names[gcm][i], NULL);
+	return fetched[gcm][i];
 }
 
 enum ike_crypto_err ike_aes_cbc(bool encrypt, const uint8_t *key,

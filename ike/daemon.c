@@ -30,6 +30,27 @@ void ike_tunables_default(struct ike_tunables *t)
 	t->cookie_threshold = 100;
 	t->half_open_max = 20000;
 	t->invalid_spi_per_s = 10;
+	t->natt_keepalive_s = 20;	/* RFC 3948 §2.3 */
+	t->child_idle_s = CHILD_IDLE_S;
+}
+
+/* IPSEC_XDPD_CHILD_IDLE (seconds, 1..86400; 0 never): the idle time
+ * before a CHILD SA is removed, shorter for tests (ipsec-xdpd(8)). */
+static void child_idle_from_env(struct ike_tunables *t)
+{
+	const char *v = getenv("IPSEC_XDPD_CHILD_IDLE");
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return;
+	n = strtol(v, &end, 10);
+	if (*end || n < 0 || n > 86400) {
+		log_warn("IPSEC_XDPD_CHILD_IDLE=%s is not 0..86400 seconds: "
+			 "%u s kept", v, t->child_idle_s);
+		return;
+	}
+	t->child_idle_s = (uint32_t)n;
 }
 
 void daemon_init(struct daemon *d)
@@ -40,6 +61,7 @@ void daemon_init(struct daemon *d)
 	d->port = IKEV2_UDP_PORT;
 	d->natt_port = IKEV2_UDP_PORT_NATT;
 	ike_tunables_default(&d->tun);
+	child_idle_from_env(&d->tun);
 	d->sas = ikesa_table_new();
 	if (!d->sas)
 		fatal("out of memory for the IKE SA table");
@@ -56,6 +78,7 @@ static int load_config(struct daemon *d, char *err, size_t errlen)
 		return -1;
 	}
 	d->ikelogging = conf.ikelogging;
+	d->strongcrlcheck = conf.strongcrlcheck;
 	return 0;
 }
 

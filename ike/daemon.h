@@ -98,6 +98,11 @@ uint64_t daemon_now_ms(struct daemon *d);
 /* evtimer.c: timers on a libevent base */
 struct event_base;
 void evtimer_ops_use(struct daemon *d, struct event_base *evb);
+/* Call cb whenever fd is readable, on the timers' event loop: a handle
+ * for evtimer_unwatch, NULL when there is no loop (the tests). */
+void *evtimer_watch(struct daemon *d, int fd,
+		    void (*cb)(struct daemon *d, void *arg), void *arg);
+void evtimer_unwatch(void *handle);
 
 /* ---- the CHILD SA extension point ----------------------------------------- */
 
@@ -141,7 +146,11 @@ struct ike_tunables {
 	uint32_t cookie_threshold;	/* half-open SAs before cookies are asked */
 	uint32_t half_open_max;		/* all peers together */
 	uint32_t invalid_spi_per_s;	/* INVALID_IKE_SPI answers per second */
+	uint32_t natt_keepalive_s;	/* behind a NAT: keepalive period; 0 off */
+	uint32_t child_idle_s;		/* CHILD SA removed after this idle; 0 never */
 };
+
+#define CHILD_IDLE_S 300	/* SPEC §6: 5 minutes */
 
 void ike_tunables_default(struct ike_tunables *t);
 
@@ -173,6 +182,7 @@ struct daemon {
 	struct secrets *secrets;
 	struct ike_stats stats;
 	int ikelogging;			/* 0..2, CONFDIR/config */
+	int strongcrlcheck;		/* 0..2, CONFDIR/config: CRL floor */
 	struct cookie_secret cookie;
 	uint64_t next_serial;		/* names negotiations in the log */
 	uint64_t invalid_spi_window_ms;
@@ -194,6 +204,7 @@ struct daemon {
 	void (*sa_outcome)(struct daemon *d, uint64_t serial, bool ok,
 			   const char *text);
 	void *ctl;			/* control.c */
+	void *create;			/* exchange_create.c (idle check) */
 	void *net;			/* net.c */
 
 	/* dplink.c, when the dataplane is loaded: the if_id the SAs and
@@ -201,6 +212,11 @@ struct daemon {
 	 * kernel policies do the work), and a call when a CHILD SA is
 	 * installed (up) or removed; peer: the 4 or 16 address bytes. */
 	uint32_t child_if_id;
+	/* The if_id of a new CHILD SA of `rule` in `mode` (enum ikk_mode),
+	 * for tunnel mode too (one per tunnel rule); NULL: child_if_id in
+	 * transport mode, 0 in tunnel mode. */
+	uint32_t (*child_if_id_of)(struct daemon *d, const char *rule,
+				   uint8_t mode);
 	void (*child_change)(struct daemon *d, const char *rule,
 			     uint8_t mode, uint8_t family,
 			     const uint8_t *peer, bool up);

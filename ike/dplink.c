@@ -13,6 +13,7 @@
 #include <string.h>
 #include <event2/event.h>
 
+#include "child_policy.h"
 #include "dplink.h"
 #include "ikelog.h"
 #include "ikesa.h"
@@ -23,27 +24,43 @@
 #undef ike_proposal
 
 #define DPL_MAX        256	/* bundles we keep track of */
+#define DPL_MAX_TUN    64	/* tunnel rules with an if_id */
 #define DPL_RETRY_MS   2000	/* after a failed start, per {rule, peer} */
+
+struct dplink;
 
 struct dpl_bundle {
 	bool used;
-	uint32_t rule;		/* ixdp_filter_info.rule */
-	uint8_t family;		/* AF_INET, AF_INET6 */
-	uint8_t peer[16];
+	struct dplink *dl;
+	uint32_t id;		/* the rule's id: the bundle key's rule */
+	char rule[PEER_NAME_MAX];
+	bool tunnel;		/* key {id, every peer}; IKE with the endpoint */
+	uint8_t family;		/* AF_INET, AF_INET6: the key's */
+	uint8_t peer[16];	/* the key's peer (zero for a tunnel) */
+	uint8_t ike_family;
+	uint8_t ike_peer[16];	/* whom we negotiate with */
 	unsigned up;		/* CHILD SAs installed for it */
 	uint64_t serial;	/* the negotiation we started (NEGOTIATING) */
 	uint64_t failed_ms;	/* the last start that failed */
+	bool soft_ok;		/* the rule's action has `soft` */
+	uint32_t soft_timeout_s;
+	bool soft;		/* SOFT in the dataplane */
+	struct ike_timer t;	/* soft timeout, then the retries */
 };
 
 struct dplink {
 	struct daemon *d;
+	struct dp dp;		/* the live filter list: rule names and ids */
 	struct dp_handoff h;
+	bool dp_opened, h_opened;
 	struct ikk *k;
 	struct event *ev;
-	int ifindex;
-	bool made_ifc;
+	int ifindex, md_ifindex;
+	bool made_ifc, made_md;
 	void (*prev_outcome)(struct daemon *d, uint64_t serial, bool ok,
 			     const char *text);
+	uint32_t soft_retry_s;	/* DPLINK_SOFT_RETRY_S or the environment's */
+	char tun[DPL_MAX_TUN][PEER_NAME_MAX];	/* if_id DPLINK_TUN_IF_ID + i */
 	struct dpl_bundle b[DPL_MAX];
 };
 
@@ -65,7 +82,62 @@ static size_t fam_len(uint8_t family)
 	return family == AF_INET ? 4 : 16;
 }
 
-static struct dpl_bundle *find(struct dplink *dl, uint32_t rule,
+/* "10.0.0.2", or "*" for the bundle of every peer behind a tunnel. */
+static const char *key_peer_str(const struct dpl_bundle *b, char *buf,
+				size_t len)
+{
+	if (b->tunnel)
+		return "*";
+	return peer_str(b->family, b->peer, buf, len);
+}
+
+/* ---- tunnel rules' if_ids -------------------------------------------------------- */
+
+/* The if_id of a tunnel rule: one per rule name, kept while we run, so
+ * that the rule's SAs and its bundle agree whatever the rule's index. */
+static uint32_t tunnel_if_id(struct dplink *dl, const char *rule)
+{
+	size_t i;
+
+	for (i = 0; i < DPL_MAX_TUN && dl->tun[i][0]; i++)
+		if (!strcmp(dl->tun[i], rule))
+			return DPLINK_TUN_IF_ID + (uint32_t)i;
+	if (i == DPL_MAX_TUN) {
+		log_warn("dataplane: more than %d tunnel rules, %s gets no "
+			 "bundle", DPL_MAX_TUN, rule);
+		return 0;
+	}
+	snprintf(dl->tun[i], sizeof(dl->tun[i]), "%s", rule);
+	return DPLINK_TUN_IF_ID + (uint32_t)i;
+}
+
+static uint32_t child_if_id_of(struct daemon *d, const char *rule,
+			       uint8_t mode)
+{
+	struct dplink *dl = dl_of(d);
+
+	if (!dl)
+		return 0;
+	if (mode == IKK_MODE_TRANSPORT)
+		return DPLINK_IF_ID;
+	return dl->md_ifindex > 0 ? tunnel_if_id(dl, rule) : 0;
+}
+
+/* ---- the bundles ------------------------------------------------------------------ */
+
+static void on_timer(struct daemon *d, void *arg);
+
+static bool same_key(const struct dpl_bundle *b, uint32_t id, bool tunnel,
+		     uint8_t family, const uint8_t *peer)
+{
+	if (b->id != id || b->tunnel != tunnel)
+		return false;
+	if (tunnel)		/* one per rule; its family is the first seen */
+		return true;
+	return b->family == family && !memcmp(b->peer, peer, fam_len(family));
+}
+
+static struct dpl_bundle *find(struct dplink *dl, uint32_t id, bool tunnel,
 			       uint8_t family, const uint8_t *peer,
 			       bool create)
 {
@@ -80,23 +152,26 @@ static struct dpl_bundle *find(struct dplink *dl, uint32_t rule,
 				free_slot = b;
 			continue;
 		}
-		if (b->rule == rule && b->family == family &&
-		    !memcmp(b->peer, peer, fam_len(family)))
+		if (same_key(b, id, tunnel, family, peer))
 			return b;
 	}
 	if (!create || !free_slot)
 		return NULL;
 	memset(free_slot, 0, sizeof(*free_slot));
 	free_slot->used = true;
-	free_slot->rule = rule;
+	free_slot->dl = dl;
+	free_slot->id = id;
+	free_slot->tunnel = tunnel;
 	free_slot->family = family;
-	memcpy(free_slot->peer, peer, fam_len(family));
+	if (!tunnel)
+		memcpy(free_slot->peer, peer, fam_len(family));
+	timer_init(dl->d, &free_slot->t, on_timer, free_slot);
 	return free_slot;
 }
 
 static void key_of(const struct dpl_bundle *b, struct ixdp_bundle_key *k)
 {
-	dp_bundle_key_init(k, b->rule, b->family, b->peer);
+	dp_bundle_key_init(k, b->id, b->family, b->tunnel ? NULL : b->peer);
 }
 
 static int bundle_set(struct dplink *dl, const struct dpl_bundle *b,
@@ -106,21 +181,24 @@ static int bundle_set(struct dplink *dl, const struct dpl_bundle *b,
 	struct ixdp_bundle v = { .state = state };
 	char err[300], p[INET6_ADDRSTRLEN];
 
-	if (state == IXDP_BUNDLE_UP) {
+	if (state == IXDP_BUNDLE_UP && b->tunnel) {
+		v.if_id = tunnel_if_id(dl, b->rule);
+		v.ifindex = (uint32_t)dl->md_ifindex;
+		v.flags = IXDP_BUNDLE_F_XFRM_INFO;
+	} else if (state == IXDP_BUNDLE_UP) {
 		v.if_id = DPLINK_IF_ID;
 		v.ifindex = (uint32_t)dl->ifindex;
 	}
 	key_of(b, &k);
 	if (dp_bundle_set(&dl->h, &k, &v, err, sizeof(err))) {
-		log_warn("dataplane: bundle rule=%" PRIu32 " peer=%s: %s",
-			 b->rule, peer_str(b->family, b->peer, p, sizeof(p)),
-			 err);
+		log_warn("dataplane: bundle rule=%s peer=%s: %s", b->rule,
+			 key_peer_str(b, p, sizeof(p)), err);
 		return -1;
 	}
-	log_info("dataplane: bundle rule=%" PRIu32 " peer=%s %s%s", b->rule,
-		 peer_str(b->family, b->peer, p, sizeof(p)),
-		 bundle_state_name(state), state == IXDP_BUNDLE_UP
-		 ? " (" DPLINK_XFRMI ")" : "");
+	log_info("dataplane: bundle rule=%s peer=%s %s%s", b->rule,
+		 key_peer_str(b, p, sizeof(p)), bundle_state_name(state),
+		 state != IXDP_BUNDLE_UP ? "" : b->tunnel
+		 ? " (" DPLINK_XFRMI_MD ")" : " (" DPLINK_XFRMI ")");
 	return 0;
 }
 
@@ -131,16 +209,16 @@ static void bundle_drop(struct dplink *dl, struct dpl_bundle *b)
 
 	key_of(b, &k);
 	if (dp_bundle_del(&dl->h, &k, err, sizeof(err)))
-		log_warn("dataplane: bundle rule=%" PRIu32 " peer=%s: %s",
-			 b->rule, peer_str(b->family, b->peer, p, sizeof(p)),
-			 err);
+		log_warn("dataplane: bundle rule=%s peer=%s: %s", b->rule,
+			 key_peer_str(b, p, sizeof(p)), err);
 	else
-		log_info("dataplane: bundle rule=%" PRIu32 " peer=%s deleted",
-			 b->rule, peer_str(b->family, b->peer, p, sizeof(p)));
+		log_info("dataplane: bundle rule=%s peer=%s deleted", b->rule,
+			 key_peer_str(b, p, sizeof(p)));
+	timer_release(&b->t);
 	memset(b, 0, sizeof(*b));
 }
 
-/* ---- need-SA events ---------------------------------------------------------------- */
+/* ---- starting IKE ------------------------------------------------------------------ */
 
 static void sockaddr_of(uint8_t family, const uint8_t *ip, uint16_t port,
 			struct sockaddr_storage *ss)
@@ -161,6 +239,107 @@ static void sockaddr_of(uint8_t family, const uint8_t *ip, uint16_t port,
 	}
 }
 
+/* Start IKE for b unless an IKE SA with its peer exists (then b waits for
+ * that one): 0 with b->serial set, or -1 when it could not start. */
+static int start_ike(struct dplink *dl, struct dpl_bundle *b)
+{
+	struct daemon *d = dl->d;
+	struct sockaddr_storage ss;
+	struct ikesa *sa;
+	char err[400], p[INET6_ADDRSTRLEN];
+	uint64_t serial;
+
+	sockaddr_of(b->ike_family, b->ike_peer, d->port, &ss);
+	sa = ikesa_find_peer(d, &ss);
+	if (sa) {
+		b->serial = sa->serial;	/* under way or up */
+		return 0;
+	}
+	if (exch_init_start(d, &ss, &serial, err, sizeof(err))) {
+		log_warn("dataplane: cannot start IKE with %s: %s",
+			 peer_str(b->ike_family, b->ike_peer, p, sizeof(p)),
+			 err);
+		return -1;
+	}
+	b->serial = serial;
+	return 0;
+}
+
+/* Is the negotiation b waits for still there? */
+static bool waiting(struct dplink *dl, const struct dpl_bundle *b)
+{
+	return b->serial && ikesa_find_serial(dl->d, b->serial);
+}
+
+/* The pair falls back to clear (the rule allows it): SOFT, counted, and
+ * IKE is tried again every DPLINK_SOFT_RETRY_S. */
+static void go_soft(struct dplink *dl, struct dpl_bundle *b, const char *why)
+{
+	char p[INET6_ADDRSTRLEN];
+
+	timer_arm(&b->t, dl->soft_retry_s * 1000ull);
+	if (b->soft)
+		return;
+	if (bundle_set(dl, b, IXDP_BUNDLE_SOFT))
+		return;
+	b->soft = true;
+	dl->d->stats.v[ST_SOFT_SAS]++;
+	log_info("dataplane: soft SA rule=%s peer=%s: %s, the pair talks in "
+		 "clear; IKE again every %" PRIu32 " s", b->rule,
+		 key_peer_str(b, p, sizeof(p)), why, dl->soft_retry_s);
+}
+
+/* The soft timeout ran out, or a soft bundle's retry is due. */
+static void on_timer(struct daemon *d, void *arg)
+{
+	struct dpl_bundle *b = arg;
+	struct dplink *dl = b->dl;
+
+	(void)d;
+	if (!b->used || b->up)
+		return;
+	if (!b->soft) {
+		go_soft(dl, b, "no SA within the soft timeout");
+		return;
+	}
+	timer_arm(&b->t, dl->soft_retry_s * 1000ull);
+	if (!waiting(dl, b))
+		start_ike(dl, b);
+}
+
+/* ---- need-SA events ---------------------------------------------------------------- */
+
+/* The negotiate rule of the daemon's policy named `name`. */
+static bool rule_of(struct daemon *d, const char *name, struct chp_rule *out)
+{
+	struct chp_rule *r = calloc(CHP_MAX_RULES, sizeof(*r));
+	size_t n = r ? chp_rules(d->policy, r, CHP_MAX_RULES) : 0, i;
+	bool found = false;
+
+	for (i = 0; i < n && !found; i++)
+		if (!strcmp(r[i].name, name)) {
+			*out = r[i];
+			found = true;
+		}
+	free(r);
+	return found;
+}
+
+/* Whom to negotiate with: the tunnel endpoint, or the peer itself. */
+static void set_ike_peer(struct dpl_bundle *b, const struct chp_rule *r,
+			 uint8_t family, const uint8_t *peer)
+{
+	if (r->tunnel) {
+		b->ike_family = r->tunnel_family;
+		memcpy(b->ike_peer, r->tunnel_addr, 16);
+	} else {
+		b->ike_family = family;
+		memcpy(b->ike_peer, peer, fam_len(family));
+	}
+	b->soft_ok = r->soft;
+	b->soft_timeout_s = r->soft_timeout_s ? r->soft_timeout_s : 3;
+}
+
 static int on_event(void *ctx, const struct ixdp_event *ev)
 {
 	struct dplink *dl = ctx;
@@ -168,38 +347,50 @@ static int on_event(void *ctx, const struct ixdp_event *ev)
 	uint8_t family = ev->fam == IXDP_FAM_V6 ? AF_INET6 : AF_INET;
 	const uint8_t *peer = (const uint8_t *)(ev->dir == IXDP_DIR_OUT
 						? ev->dst : ev->src);
-	struct sockaddr_storage ss;
-	struct dpl_bundle *b;
-	char err[400], p[INET6_ADDRSTRLEN];
-	uint64_t serial, now = daemon_now_ms(d);
+	char name[PEER_NAME_MAX], p[INET6_ADDRSTRLEN], e[INET6_ADDRSTRLEN];
+	struct chp_rule *r = calloc(1, sizeof(*r));
+	struct dpl_bundle *b = NULL;
+	uint64_t now = daemon_now_ms(d);
 
-	if (ev->type != IXDP_EV_NEED_SA)
-		return 0;
-	sockaddr_of(family, peer, d->port, &ss);
-	if (ikesa_find_peer(d, &ss))
-		return 0;		/* under way or up */
-	b = find(dl, ev->rule, family, peer, true);
+	if (!r || ev->type != IXDP_EV_NEED_SA)
+		goto out;
+	if (dp_rule_by_id(&dl->dp, ev->rule, name, sizeof(name)) ||
+	    !rule_of(d, name, r)) {
+		log_warn("dataplane: need-SA event for %s: rule id %" PRIu32
+			 " is not a negotiate rule of the assigned policy "
+			 "(policy applied without reloading ipsec-xdpd?)",
+			 peer_str(family, peer, p, sizeof(p)), ev->rule);
+		goto out;
+	}
+	b = find(dl, ev->rule, r->tunnel, family, peer, true);
 	if (!b) {
 		log_warn("dataplane: too many bundles, need-SA event for %s "
 			 "ignored", peer_str(family, peer, p, sizeof(p)));
-		return 0;
+		goto out;
 	}
-	if (b->up)
-		return 0;
+	if (b->up || b->soft || waiting(dl, b))
+		goto out;	/* up, retried by the timer, or under way */
 	if (b->failed_ms && now - b->failed_ms < DPL_RETRY_MS)
-		return 0;
-	log_info("dataplane: need-SA rule=%" PRIu32 " %s peer=%s proto=%u: "
-		 "starting IKE", ev->rule, ev->dir == IXDP_DIR_OUT ? "out"
-		 : "in", peer_str(family, peer, p, sizeof(p)), ev->proto);
-	if (exch_init_start(d, &ss, &serial, err, sizeof(err))) {
-		log_warn("dataplane: cannot start IKE with %s: %s",
-			 peer_str(family, peer, p, sizeof(p)), err);
+		goto out;
+	snprintf(b->rule, sizeof(b->rule), "%s", name);
+	set_ike_peer(b, r, family, peer);
+	log_info("dataplane: need-SA rule=%s %s%s peer=%s proto=%u: starting "
+		 "IKE with %s", name, ev->dir == IXDP_DIR_OUT ? "out" : "in",
+		 ev->passed ? " (inpass)" : "",
+		 peer_str(family, peer, p, sizeof(p)), ev->proto,
+		 peer_str(b->ike_family, b->ike_peer, e, sizeof(e)));
+	if (start_ike(dl, b)) {
 		b->failed_ms = now ? now : 1;
-		return 0;
+		if (b->soft_ok)
+			go_soft(dl, b, "IKE cannot start");
+		goto out;
 	}
 	b->failed_ms = 0;
-	b->serial = serial;
 	bundle_set(dl, b, IXDP_BUNDLE_NEGOTIATING);
+	if (b->soft_ok)
+		timer_arm(&b->t, b->soft_timeout_s * 1000ull);
+out:
+	free(r);
 	return 0;
 }
 
@@ -214,7 +405,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		log_warn("dataplane: reading the events: %s", strerror(-n));
 }
 
-/* A negotiation ended: one of ours that failed leaves no bundle behind. */
+/* A negotiation ended: one of ours that failed leaves no bundle behind,
+ * unless the rule allows soft fallback (then the pair goes soft now). */
 static void on_outcome(struct daemon *d, uint64_t serial, bool ok,
 		       const char *text)
 {
@@ -227,7 +419,11 @@ static void on_outcome(struct daemon *d, uint64_t serial, bool ok,
 		if (!b->used || b->serial != serial)
 			continue;
 		b->serial = 0;
-		if (!ok && !b->up)
+		if (ok || b->up)
+			continue;
+		if (b->soft_ok)
+			go_soft(dl, b, "IKE failed");
+		else
 			bundle_drop(dl, b);
 	}
 	if (dl && dl->prev_outcome)
@@ -236,54 +432,71 @@ static void on_outcome(struct daemon *d, uint64_t serial, bool ok,
 
 /* ---- CHILD SAs -------------------------------------------------------------------- */
 
+/* A CHILD SA of rule went: its bundle goes with the last one.  Found by
+ * the rule's name, not its id: the policy may have changed the id since. */
+static void child_gone(struct dplink *dl, const char *rule, bool tunnel,
+		       uint8_t family, const uint8_t *peer)
+{
+	size_t i;
+
+	for (i = 0; i < DPL_MAX; i++) {
+		struct dpl_bundle *b = &dl->b[i];
+
+		if (!b->used || !b->up || b->tunnel != tunnel ||
+		    strcmp(b->rule, rule))
+			continue;
+		if (!tunnel && (b->family != family ||
+				memcmp(b->peer, peer, fam_len(family))))
+			continue;
+		if (--b->up == 0)
+			bundle_drop(dl, b);
+		return;
+	}
+}
+
 static void on_child(struct daemon *d, const char *rule, uint8_t mode,
 		     uint8_t family, const uint8_t *peer, bool up)
 {
 	struct dplink *dl = dl_of(d);
+	bool tunnel = mode == IKK_MODE_TUNNEL;
 	struct dpl_bundle *b;
-	char err[300], p[INET6_ADDRSTRLEN];
-	uint32_t idx;
-	struct dp dp;
+	char p[INET6_ADDRSTRLEN];
+	uint32_t id;
 	size_t i;
-	int rc;
 
-	if (!dl || mode != IKK_MODE_TRANSPORT ||
-	    (family != AF_INET && family != AF_INET6))
+	if (!dl || (family != AF_INET && family != AF_INET6))
 		return;
-	if (dp_open(&dp, dp_pin_root(), err, sizeof(err))) {
-		log_warn("dataplane: %s", err);
+	if (tunnel && dl->md_ifindex <= 0)
 		return;
-	}
-	rc = dp_rule_index(&dp, rule, &idx);
-	dp_close(&dp);
-	if (rc) {
-		if (up)
-			log_warn("dataplane: rule %s of the CHILD SA with %s is "
-				 "not in the live filter list: no bundle",
-				 rule, peer_str(family, peer, p, sizeof(p)));
-		return;
-	}
-	b = find(dl, idx, family, peer, up);
-	if (!b) {
-		if (up)
-			log_warn("dataplane: too many bundles, none for %s",
-				 peer_str(family, peer, p, sizeof(p)));
-		return;
-	}
 	if (!up) {
-		if (b->up && --b->up == 0)
-			bundle_drop(dl, b);
+		child_gone(dl, rule, tunnel, family, peer);
 		return;
 	}
+	if (dp_rule_id(&dl->dp, rule, &id)) {
+		log_warn("dataplane: rule %s of the CHILD SA with %s is not in "
+			 "the live filter list: no bundle", rule,
+			 peer_str(family, peer, p, sizeof(p)));
+		return;
+	}
+	b = find(dl, id, tunnel, family, peer, true);
+	if (!b) {
+		log_warn("dataplane: too many bundles, none for %s",
+			 peer_str(family, peer, p, sizeof(p)));
+		return;
+	}
+	snprintf(b->rule, sizeof(b->rule), "%s", rule);
 	b->up++;
 	b->serial = 0;
 	b->failed_ms = 0;
+	b->soft = false;
+	timer_stop(&b->t);
 	bundle_set(dl, b, IXDP_BUNDLE_UP);
-	/* a NEGOTIATING bundle of another rule for this peer: gone too */
-	for (i = 0; i < DPL_MAX; i++) {
+	/* a NEGOTIATING bundle of another rule with this peer: gone too */
+	for (i = 0; !tunnel && i < DPL_MAX; i++) {
 		struct dpl_bundle *o = &dl->b[i];
 
-		if (o != b && o->used && !o->up && o->family == family &&
+		if (o != b && o->used && !o->up && !o->soft && !o->tunnel &&
+		    o->family == family &&
 		    !memcmp(o->peer, peer, fam_len(family)))
 			bundle_drop(dl, o);
 	}
@@ -291,12 +504,111 @@ static void on_child(struct daemon *d, const char *rule, uint8_t mode,
 
 /* ---- open, close ------------------------------------------------------------------ */
 
+/* Create (or find, left by an earlier run) one xfrm interface. */
+static int xfrmi_open(struct dplink *dl, const char *name, uint32_t if_id,
+		      bool external, bool *made)
+{
+	int ifindex = 0, rc;
+
+	rc = ikk_xfrmi_add(dl->k, name, if_id, external, &ifindex);
+	if (rc == 0)
+		*made = true;
+	else if (rc == -EEXIST)
+		ifindex = (int)if_nametoindex(name);
+	else
+		log_err("dataplane: %s", ikk_error(dl->k));
+	if (rc == 0 || rc == -EEXIST) {
+		if (ifindex <= 0)
+			log_err("dataplane: no ifindex for %s", name);
+	}
+	return ifindex > 0 ? ifindex : -1;
+}
+
+/* IPSEC_XDPD_SOFT_RETRY_S (1..3600) or DPLINK_SOFT_RETRY_S. */
+static uint32_t soft_retry_interval(void)
+{
+	const char *v = getenv("IPSEC_XDPD_SOFT_RETRY_S");
+	char *end;
+	unsigned long n;
+
+	if (!v || !*v)
+		return DPLINK_SOFT_RETRY_S;
+	n = strtoul(v, &end, 10);
+	if (*end || n < 1 || n > 3600) {
+		log_warn("dataplane: IPSEC_XDPD_SOFT_RETRY_S=%s is not 1..3600 "
+			 "seconds, using %d", v, DPLINK_SOFT_RETRY_S);
+		return DPLINK_SOFT_RETRY_S;
+	}
+	return (uint32_t)n;
+}
+
+static void dplink_free(struct dplink *dl)
+{
+	size_t i;
+
+	for (i = 0; i < DPL_MAX; i++)
+		if (dl->b[i].used)
+			bundle_drop(dl, &dl->b[i]);
+	if (dl->ev)
+		event_free(dl->ev);
+	if (dl->made_ifc)
+		ikk_xfrmi_del(dl->k, DPLINK_XFRMI);
+	if (dl->made_md)
+		ikk_xfrmi_del(dl->k, DPLINK_XFRMI_MD);
+	if (dl->k)
+		ikk_close(dl->k);
+	if (dl->h_opened)
+		dp_handoff_close(&dl->h);
+	if (dl->dp_opened)
+		dp_close(&dl->dp);
+	free(dl);
+}
+
+static int dplink_setup(struct dplink *dl, const char *root,
+			struct event_base *evb)
+{
+	char err[400];
+
+	if (dp_open(&dl->dp, root, err, sizeof(err))) {
+		log_err("dataplane: %s", err);
+		return -1;
+	}
+	dl->dp_opened = true;
+	if (dp_handoff_open(&dl->h, root, err, sizeof(err))) {
+		log_err("dataplane: %s", err);
+		return -1;
+	}
+	dl->h_opened = true;
+	if (ikk_open(&dl->k, err, sizeof(err))) {
+		log_err("dataplane: %s", dl->k ? ikk_error(dl->k) : err);
+		return -1;
+	}
+	dl->ifindex = xfrmi_open(dl, DPLINK_XFRMI, DPLINK_IF_ID, false,
+				 &dl->made_ifc);
+	if (dl->ifindex <= 0)
+		return -1;
+	/* Tunnel bundles only: without it transport mode still works. */
+	dl->md_ifindex = xfrmi_open(dl, DPLINK_XFRMI_MD, 0, true, &dl->made_md);
+	if (dl->md_ifindex <= 0)
+		log_warn("dataplane: no %s: tunnel rules get no bundle (their "
+			 "traffic is refused)", DPLINK_XFRMI_MD);
+	if (dp_events_subscribe(&dl->h, on_event, dl, err, sizeof(err))) {
+		log_err("dataplane: %s", err);
+		return -1;
+	}
+	dl->ev = event_new(evb, dp_events_fd(&dl->h), EV_READ | EV_PERSIST,
+			   on_readable, dl);
+	if (!dl->ev || event_add(dl->ev, NULL)) {
+		log_err("dataplane: cannot watch the events");
+		return -1;
+	}
+	return 0;
+}
+
 int dplink_open(struct daemon *d, struct event_base *evb)
 {
 	const char *root = dp_pin_root();
 	struct dplink *dl;
-	char err[400];
-	int ifindex = 0, rc;
 
 	if (!d->child) {
 		log_info("dataplane: CHILD SAs off, not linked");
@@ -313,79 +625,36 @@ int dplink_open(struct daemon *d, struct event_base *evb)
 		return -1;
 	}
 	dl->d = d;
-	if (dp_handoff_open(&dl->h, root, err, sizeof(err))) {
-		log_err("dataplane: %s", err);
-		free(dl);
+	dl->soft_retry_s = soft_retry_interval();
+	if (dplink_setup(dl, root, evb)) {
+		dplink_free(dl);
 		return -1;
-	}
-	if (ikk_open(&dl->k, err, sizeof(err))) {
-		log_err("dataplane: %s", dl->k ? ikk_error(dl->k) : err);
-		goto fail;
-	}
-	rc = ikk_xfrmi_add(dl->k, DPLINK_XFRMI, DPLINK_IF_ID, false, &ifindex);
-	if (rc == 0) {
-		dl->made_ifc = true;
-	} else if (rc == -EEXIST) {
-		ifindex = (int)if_nametoindex(DPLINK_XFRMI);
-	} else {
-		log_err("dataplane: %s", ikk_error(dl->k));
-		goto fail;
-	}
-	if (ifindex <= 0) {
-		log_err("dataplane: no ifindex for %s", DPLINK_XFRMI);
-		goto fail;
-	}
-	dl->ifindex = ifindex;
-	if (dp_events_subscribe(&dl->h, on_event, dl, err, sizeof(err))) {
-		log_err("dataplane: %s", err);
-		goto fail;
-	}
-	dl->ev = event_new(evb, dp_events_fd(&dl->h), EV_READ | EV_PERSIST,
-			   on_readable, dl);
-	if (!dl->ev || event_add(dl->ev, NULL)) {
-		log_err("dataplane: cannot watch the events");
-		goto fail;
 	}
 	d->dplink = dl;
 	d->child_if_id = DPLINK_IF_ID;
+	d->child_if_id_of = child_if_id_of;
 	d->child_change = on_child;
 	dl->prev_outcome = d->sa_outcome;
 	d->sa_outcome = on_outcome;
 	log_info("dataplane: linked (%s): need-SA events start IKE, transport "
-		 "CHILD SAs use %s (if_id 0x%08x, ifindex %d)", root,
-		 DPLINK_XFRMI, DPLINK_IF_ID, ifindex);
+		 "CHILD SAs use %s (if_id 0x%08x, ifindex %d), tunnel CHILD SAs "
+		 "%s (ifindex %d, if_id 0x%08x + n)", root, DPLINK_XFRMI,
+		 DPLINK_IF_ID, dl->ifindex, DPLINK_XFRMI_MD, dl->md_ifindex,
+		 DPLINK_TUN_IF_ID);
 	return 0;
-fail:
-	if (dl->ev)
-		event_free(dl->ev);
-	if (dl->made_ifc)
-		ikk_xfrmi_del(dl->k, DPLINK_XFRMI);
-	if (dl->k)
-		ikk_close(dl->k);
-	dp_handoff_close(&dl->h);
-	free(dl);
-	return -1;
 }
 
 void dplink_close(struct daemon *d)
 {
 	struct dplink *dl = dl_of(d);
-	size_t i;
 
 	if (!dl)
 		return;
-	for (i = 0; i < DPL_MAX; i++)
-		if (dl->b[i].used)
-			bundle_drop(dl, &dl->b[i]);
 	if (d->sa_outcome == on_outcome)
 		d->sa_outcome = dl->prev_outcome;
 	d->child_change = NULL;
+	d->child_if_id_of = NULL;
+	d->child_if_id = 0;
 	d->dplink = NULL;
-	if (dl->ev)
-		event_free(dl->ev);
-	if (dl->made_ifc)
-		ikk_xfrmi_del(dl->k, DPLINK_XFRMI);
-	ikk_close(dl->k);
-	dp_handoff_close(&dl->h);
-	free(dl);
+	dplink_free(dl);
 }

@@ -5,33 +5,56 @@
  * ipsec-xdp uses, $IPSEC_XDP_BPFFS), the daemon
  *
  *   - creates one plain xfrm interface for every transport bundle
- *     (DPLINK_XFRMI, if_id DPLINK_IF_ID) and has transport-mode CHILD SAs
- *     carry that if_id on their SAs and policies (d->child_if_id);
+ *     (DPLINK_XFRMI, if_id DPLINK_IF_ID) and one collect-metadata
+ *     ("external") interface for the tunnel bundles (DPLINK_XFRMI_MD);
+ *     a CHILD SA takes its if_id from d->child_if_id_of: DPLINK_IF_ID
+ *     in transport mode, in tunnel mode an if_id of its rule's own
+ *     (DPLINK_TUN_IF_ID + n, kept for the rule's name while the daemon
+ *     runs), which the dataplane sets per packet (bpf_skb_set_xfrm_info);
  *   - reads the need-SA events (ixdp_events): an event for {rule, peer}
- *     starts a negotiation with the peer, as `sa initiate` does, unless
- *     an IKE SA with it is under way or up, and sets the bundle
- *     NEGOTIATING (removed again if that negotiation fails);
- *   - sets the bundle {rule, peer} UP (if_id, the interface's ifindex)
- *     when a CHILD SA of that rule is installed, and deletes it when the
- *     last such CHILD SA goes away.
+ *     starts a negotiation, as `sa initiate` does, with the peer, or with
+ *     the rule's tunnel endpoint for a tunnel rule (whose one bundle
+ *     {rule, every peer} serves every host behind that endpoint), unless
+ *     an IKE SA with it is under way or up; the bundle goes NEGOTIATING
+ *     (removed again if that negotiation fails).  Inbound `inpass`
+ *     plaintext sends such an event too: the reply is held back (dropped)
+ *     until the SA is up, then leaves through it;
+ *   - soft fallback: when the rule's action has `soft`, no SA up after its
+ *     soft-timeout (3 s by default), or the negotiation failed before,
+ *     sets the bundle SOFT (the pair talks in clear; counted soft_sas) and
+ *     starts IKE again every DPLINK_SOFT_RETRY_S seconds (or
+ *     $IPSEC_XDPD_SOFT_RETRY_S, 1..3600) while no negotiation with the peer
+ *     is under way; an SA that comes up sets it UP;
+ *   - sets the bundle UP (if_id, the interface's ifindex) when a CHILD SA
+ *     of that rule is installed, and deletes it when the last such CHILD
+ *     SA goes away (child.c calls d->child_change on install and removal:
+ *     a rekey that installs the new SA before removing the old keeps the
+ *     bundle UP throughout).
+ *
+ * Bundles are keyed by the rule's id in the live filter list (ipsec_xdp.h
+ * "RULE IDS"): a policy re-applied in another order keeps them; a changed
+ * or deleted rule loses them there.
  *
  * Not loaded: nothing happens and the daemon runs as before (kernel
- * policies without if_id).  Tunnel mode is not handled here yet.
+ * policies without if_id).
  */
 #ifndef IXDP_IKE_DPLINK_H
 #define IXDP_IKE_DPLINK_H
 
 #include "daemon.h"
 
-#define DPLINK_XFRMI "ixdp-xfrm0"
-#define DPLINK_IF_ID 0x1a5e0001u
+#define DPLINK_XFRMI    "ixdp-xfrm0"
+#define DPLINK_IF_ID    0x1a5e0001u
+#define DPLINK_XFRMI_MD "ixdp-xfrm1"
+#define DPLINK_TUN_IF_ID 0x1a5e1000u	/* + n: one per tunnel rule */
+#define DPLINK_SOFT_RETRY_S 60
 
 struct event_base;
 
 /* 0 when linked or when there is no dataplane (or no CHILD SA support);
  * -1 (logged) when the dataplane is loaded but cannot be used. */
 int dplink_open(struct daemon *d, struct event_base *evb);
-/* Remove the bundles we set and the interface. */
+/* Remove the bundles we set and the interfaces. */
 void dplink_close(struct daemon *d);
 
 #endif /* IXDP_IKE_DPLINK_H */

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* evtimer.c - the daemon's timers on its libevent base (daemon.h). */
+/* evtimer.c - the daemon's timers on its libevent base (daemon.h), and
+ * file descriptors watched on the same base (the xfrm events). */
+#include <stdlib.h>
 #include <time.h>
 #include <event2/event.h>
 
@@ -57,4 +59,51 @@ void evtimer_ops_use(struct daemon *d, struct event_base *evb)
 {
 	d->timers = &ev_ops;
 	d->timer_ctx = evb;
+}
+
+struct watch {
+	struct event *ev;
+	struct daemon *d;
+	void (*cb)(struct daemon *d, void *arg);
+	void *arg;
+};
+
+static void fd_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch *w = arg;
+
+	w->cb(w->d, w->arg);
+}
+
+void *evtimer_watch(struct daemon *d, int fd,
+		    void (*cb)(struct daemon *d, void *arg), void *arg)
+{
+	struct watch *w;
+
+	if (d->timers != &ev_ops || fd < 0)
+		return NULL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->d = d;
+	w->cb = cb;
+	w->arg = arg;
+	w->ev = event_new(d->timer_ctx, fd, EV_READ | EV_PERSIST, fd_ready, w);
+	if (!w->ev || event_add(w->ev, NULL)) {
+		if (w->ev)
+			event_free(w->ev);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void evtimer_unwatch(void *handle)
+{
+	struct watch *w = handle;
+
+	if (!w)
+		return;
+	event_free(w->ev);
+	free(w);
 }

@@ -10,8 +10,12 @@
  *   - an error notify we send once (our AUTH check failed, §2.21.2);
  *   - INVALID_IKE_SPI, unprotected, to a request for an unknown IKE SA
  *     (§2.21.4), rate limited;
- *   - CREATE_CHILD_SA, answered NO_ADDITIONAL_SAS until the CHILD SA
- *     extension takes it.
+ *   - the same way, to a request that cannot be read: INVALID_MAJOR_VERSION
+ *     to a major version above 2, and UNSUPPORTED_CRITICAL_PAYLOAD to an
+ *     IKE_SA_INIT request carrying an unknown payload marked critical
+ *     (§2.5; inside an Encrypted payload ikesa.c answers it protected);
+ *   - CREATE_CHILD_SA for a CHILD SA while the daemon is childless (no
+ *     xfrm), answered NO_ADDITIONAL_SAS (exchange_create.c does the rest).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -94,8 +98,8 @@ void exch_info_request(struct daemon *d, struct ikesa *sa,
 void exch_info_child_request(struct daemon *d, struct ikesa *sa,
 			     const struct ike_msg *msg)
 {
-	ikelog(d, IKELOG_DETAIL, sa, "CREATE_CHILD_SA refused: not "
-	       "supported yet (NO_ADDITIONAL_SAS)");
+	ikelog(d, IKELOG_DETAIL, sa, "CREATE_CHILD_SA refused: no CHILD "
+	       "SAs here (NO_ADDITIONAL_SAS)");
 	exch_respond_notify(d, sa, &msg->hdr, IKEV2_N_NO_ADDITIONAL_SAS,
 			    NULL, 0);
 }
@@ -113,6 +117,9 @@ void exch_info_response(struct daemon *d, struct ikesa *sa,
 	case REQ_LIVENESS:
 		ikelog(d, IKELOG_MESSAGES, sa, "peer answered the liveness "
 		       "check");
+		break;
+	case REQ_CHILD_DELETE:
+		exch_create_delete_answered(d, sa);
 		break;
 	default:
 		break;
@@ -159,7 +166,9 @@ void exch_info_send_wanted(struct daemon *d, struct ikesa *sa)
 		if (ikesa_request(d, sa, IKEV2_EXCH_INFORMATIONAL,
 				  IKEV2_PL_NONE, empty, 0, true) == 0)
 			sa->req_kind = REQ_LIVENESS;
+		return;
 	}
+	exch_create_send_wanted(d, sa);
 }
 
 void exch_info_notify_once(struct daemon *d, struct ikesa *sa,
@@ -197,23 +206,71 @@ static bool invalid_spi_allowed(struct daemon *d)
 	return true;
 }
 
-void exch_info_invalid_spi(struct daemon *d, const struct ike_dgram *dg,
-			   const struct ike_header *hdr)
+/* A one-way notify (§1.5): the request's SPIs, message ID and exchange,
+ * the response flag, our version; within the shared rate limit. */
+static bool answer_unprotected(struct daemon *d, const struct ike_dgram *dg,
+			       const struct ike_header *hdr,
+			       const struct ike_notify *n, enum ike_stat sent)
 {
-	struct ike_notify n = { .type = IKEV2_N_INVALID_IKE_SPI };
 	struct ike_header h = *hdr;
 	uint8_t buf[64];
 	struct ike_builder b;
 	size_t len = 0;
 
 	if (!invalid_spi_allowed(d))
-		return;
+		return false;
+	h.version = IKEV2_VERSION;
 	h.flags = IKEV2_FLAG_RESPONSE |
 		  (hdr->flags & IKEV2_FLAG_INITIATOR ? 0 : IKEV2_FLAG_INITIATOR);
 	ike_build_message(&b, buf, sizeof(buf), &h);
-	ike_add_notify(&b, &n);
-	if (ike_build_finish(&b, &len) == IKE_MSG_OK) {
-		d->stats.v[ST_INVALID_SPI_SENT]++;
-		ikesa_send(d, &dg->path, buf, len);
+	ike_add_notify(&b, n);
+	if (ike_build_finish(&b, &len) != IKE_MSG_OK)
+		return false;
+	d->stats.v[sent]++;
+	ikesa_send(d, &dg->path, buf, len);
+	return true;
+}
+
+void exch_info_invalid_spi(struct daemon *d, const struct ike_dgram *dg,
+			   const struct ike_header *hdr)
+{
+	struct ike_notify n = { .type = IKEV2_N_INVALID_IKE_SPI };
+
+	answer_unprotected(d, dg, hdr, &n, ST_INVALID_SPI_SENT);
+}
+
+void exch_info_unreadable(struct daemon *d, const struct ike_dgram *dg,
+			  const struct ike_msg *msg, enum ike_msg_err err)
+{
+	const struct ike_header *hdr = &msg->hdr;
+	uint8_t type = msg->err_payload_type;
+	struct ike_notify n = { .type = IKEV2_N_INVALID_MAJOR_VERSION };
+	char from[ADDR_STR_MAX + 8];
+
+	if (dg->len < IKEV2_HEADER_LEN || hdr->flags & IKEV2_FLAG_RESPONSE)
+		return;		/* no header, or never answer an answer */
+	if (err == IKE_MSG_E_BAD_VERSION) {
+		/* A lower major version (IKEv1) is not ours to answer. */
+		if (hdr->version >> 4 <= IKEV2_MAJOR_VERSION ||
+		    !answer_unprotected(d, dg, hdr, &n, ST_INVALID_MAJOR_SENT))
+			return;
+	} else if (err == IKE_MSG_E_UNSUPPORTED_CRITICAL) {
+		/* Elsewhere the message claims an IKE SA it did not prove it
+		 * has: an unprotected answer would speak for that SA. */
+		if (hdr->exchange != IKEV2_EXCH_IKE_SA_INIT || hdr->rspi ||
+		    hdr->msgid)
+			return;
+		n.type = IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD;
+		n.data = &type;
+		n.len = 1;
+		if (!answer_unprotected(d, dg, hdr, &n,
+					ST_UNSUPPORTED_CRITICAL_SENT))
+			return;
+	} else {
+		return;
 	}
+	log_info("ike: answered %s from %s with %s%s%u", exchange_name(hdr->exchange),
+		 addr_port_str(&dg->path.peer, from, sizeof(from)),
+		 notify_name(n.type), n.len ? ": payload type " : ": version ",
+		 n.len ? type : (unsigned)hdr->version >> 4);
 }

@@ -2,8 +2,12 @@
 /*
  * exchange_init.c - IKE_SA_INIT (RFC 7296 §1.2), both sides:
  *
- *   HDR, [N(COOKIE),] SAi1, KEi, Ni, N(NAT_DETECTION_*), N(CHILDLESS) -->
- *                  <-- HDR, SAr1, KEr, Nr, N(NAT_DETECTION_*), N(CHILDLESS)
+ *   HDR, [N(COOKIE),] SAi1, KEi, Ni, N(NAT_DETECTION_*),
+ *        N(SIGNATURE_HASH_ALGORITHMS), N(CHILDLESS) -->
+ *      <-- HDR, SAr1, KEr, Nr, N(NAT_DETECTION_*), [CERTREQ],
+ *          N(SIGNATURE_HASH_ALGORITHMS), N(CHILDLESS)
+ *
+ * (CERTREQ when the rule has certificate methods: exchange_auth.c.)
  *
  * The responder keeps no state until the request passes the half-open
  * limits (SPEC §6), the cookie check when under load (§2.6), proposal
@@ -19,6 +23,7 @@
 #include "ikelog.h"
 #include "ikesa.h"
 #include "secrets.h"
+#include "signature.h"
 
 #define NONCE_LEN          32	/* at least half the largest PRF key */
 #define MAX_INIT_RESTARTS  4	/* COOKIE / INVALID_KE_PAYLOAD rounds */
@@ -223,6 +228,7 @@ static int send_init_request(struct daemon *d, struct ikesa *sa)
 	ike_add_ke(&b, &ke);
 	ike_add_nonce(&b, &ni);
 	add_nat_detection(&b, sa->ispi, 0, &sa->path);
+	exch_auth_init_payloads(d, &sa->conf, false, &b);
 	add_status(&b, IKEV2_N_CHILDLESS_IKEV2_SUPPORTED, NULL, 0);
 	if (ike_build_finish(&b, &n) != IKE_MSG_OK || blob_set(&sa->init_i,
 							       buf, n))
@@ -230,20 +236,9 @@ static int send_init_request(struct daemon *d, struct ikesa *sa)
 	return ikesa_send_init_request(d, sa, buf, n);
 }
 
-/* The first PSK id of the peer's settings that the secrets file holds. */
-static const char *pick_psk(struct daemon *d, const struct peer_conf *pc)
-{
-	size_t i;
-
-	for (i = 0; i < pc->npsk; i++)
-		if (secrets_find(d->secrets, pc->psk[i]))
-			return pc->psk[i];
-	return NULL;
-}
-
 static int start_checks(struct daemon *d, const struct sockaddr_storage *peer,
-			struct peer_conf *pc, const char **psk, char *err,
-			size_t errlen)
+			struct peer_conf *pc, char *psk, bool *by_cert,
+			char *err, size_t errlen)
 {
 	char a[ADDR_STR_MAX];
 
@@ -258,20 +253,8 @@ static int start_checks(struct daemon *d, const struct sockaddr_storage *peer,
 			 "%s, and its default response is off", pc->policy, a);
 		return -1;
 	}
-	if (pc->cert_only) {
-		snprintf(err, errlen, "rule '%s' authenticates %s by "
-			 "certificate only, which ipsec-xdpd does not do yet",
-			 pc->rule, a);
-		return -1;
-	}
-	*psk = pick_psk(d, pc);
-	if (!*psk) {
-		snprintf(err, errlen, "no pre-shared key for %s (rule '%s'): "
-			 "%s/secrets has none of the ids it names", a, pc->rule,
-			 d->confdir);
-		return -1;
-	}
-	return 0;
+	return exch_auth_pick(d, pc, psk, PEER_NAME_MAX, by_cert, err,
+			      errlen);
 }
 
 int exch_init_start(struct daemon *d, const struct sockaddr_storage *peer,
@@ -279,11 +262,11 @@ int exch_init_start(struct daemon *d, const struct sockaddr_storage *peer,
 {
 	struct peer_conf pc;
 	struct ike_path path;
-	const char *psk;
+	char psk[PEER_NAME_MAX];
 	struct ikesa *sa;
-	bool first_contact;
+	bool first_contact, by_cert;
 
-	if (start_checks(d, peer, &pc, &psk, err, errlen))
+	if (start_checks(d, peer, &pc, psk, &by_cert, err, errlen))
 		return -1;
 	memset(&path, 0, sizeof(path));
 	path.peer = *peer;
@@ -300,6 +283,7 @@ int exch_init_start(struct daemon *d, const struct sockaddr_storage *peer,
 		return -1;
 	}
 	snprintf(sa->psk_id, sizeof(sa->psk_id), "%s", psk);
+	sa->by_cert = by_cert;
 	sa->initial_contact = first_contact;
 	sa->ni_len = NONCE_LEN;
 	d->stats.v[ST_NEG_TOTAL]++;
@@ -459,6 +443,7 @@ void exch_init_response(struct daemon *d, struct ikesa *sa,
 	sa->path.local = dg->path.local;
 	init_nat(d, sa, msg, dg);
 	sa->peer_childless = has_notify(msg, IKEV2_N_CHILDLESS_IKEV2_SUPPORTED);
+	sa->peer_hashes = sig_peer_hashes(msg);
 	sa->peer_next = 0;
 	exch_auth_start(d, sa);
 }
@@ -618,6 +603,7 @@ static int send_init_response(struct daemon *d, struct ikesa *sa,
 	ike_add_nonce(&b, &nr);
 	if (nat_notifies)
 		add_nat_detection(&b, sa->ispi, sa->rspi, &sa->path);
+	exch_auth_init_payloads(d, &sa->conf, true, &b);
 	add_status(&b, IKEV2_N_CHILDLESS_IKEV2_SUPPORTED, NULL, 0);
 	if (ike_build_finish(&b, &n) != IKE_MSG_OK ||
 	    blob_set(&sa->init_r, buf, n))
@@ -673,6 +659,7 @@ static void accept_request(struct daemon *d, const struct ike_dgram *dg,
 	nat = nat_detect(msg, sa->ispi, 0, &dg->path, &sa->nat_local,
 			 &sa->nat_peer);
 	sa->peer_childless = has_notify(msg, IKEV2_N_CHILDLESS_IKEV2_SUPPORTED);
+	sa->peer_hashes = sig_peer_hashes(msg);
 	if (blob_set(&sa->init_i, msg->raw, msg->raw_len) ||
 	    send_init_response(d, sa, r, nat)) {
 		ikesa_fail(d, sa, ST_COUNT, "cannot build the IKE_SA_INIT "

@@ -10,13 +10,21 @@
  * keys (AES-GCM and AES-CBC, both directions) and, whether or not its ICV
  * holds, its body is also walked as a decrypted payload chain.
  *
+ * What reaches OpenSSL's DER parsers from the wire goes there too: CERT
+ * data as a peer certificate (cert.c: the chain, its identities), an ID
+ * as a distinguished name, AUTH data as a signature checked with fixed RSA
+ * and ECDSA keys (signature.c: the RFC 7427 AlgorithmIdentifier and the
+ * RSASSA-PSS parameters).
+ *
  * Crashes, sanitizer reports and a failed round trip (abort) are findings.
  */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cert.h"
 #include "crypto.h"
 #include "message.h"
+#include "signature.h"
 
 static void require(bool ok)
 {
@@ -148,6 +156,45 @@ static void decode_notify_data(const struct ike_notify *n)
 	(void)ike_notify_hash_algs(n, algs, 8, &nalgs);
 }
 
+static EVP_PKEY *sig_keys[2];	/* RSA, ECDSA P-256 */
+
+/* The DER the CERT, ID and AUTH payloads carry. */
+static void cert_as_peer(const struct ike_cert *c)
+{
+	struct cert_chain *ch = cert_chain_new();
+	char why[256];
+
+	require(ch != NULL);
+	if (c->encoding == IKEV2_CERT_X509_SIG &&
+	    cert_chain_add(ch, c->data, c->len) == 0) {
+		(void)cert_chain_subject(ch, why, sizeof(why));
+		(void)cert_id_bound(ch, IKEV2_ID_FQDN, c->data,
+				    c->len > 20 ? 20 : c->len, why, sizeof(why));
+		(void)cert_id_bound(ch, IKEV2_ID_DER_ASN1_DN, c->data, c->len,
+				    why, sizeof(why));
+		require(cert_chain_key(ch) != NULL);
+	}
+	cert_chain_free(ch);
+}
+
+static void id_as_dn(const struct ike_id *id)
+{
+	char buf[256];
+
+	(void)cert_dn_str(id->data, id->len, buf, sizeof(buf));
+}
+
+static void auth_as_signature(const struct ike_auth *a)
+{
+	static const uint8_t octets[] = "signed octets";
+	const char *why;
+	size_t k;
+
+	for (k = 0; k < 2; k++)
+		(void)sig_auth_verify(sig_keys[k], a, octets, sizeof(octets),
+				      &why);
+}
+
 static void decode_as(const struct ike_payload *pl)
 {
 	static struct ike_sa sa;
@@ -187,10 +234,19 @@ static void decode_as(const struct ike_payload *pl)
 		break;
 	case IKEV2_PL_KE: (void)ike_decode_ke(pl, &ke); break;
 	case IKEV2_PL_NONCE: (void)ike_decode_nonce(pl, &nonce); break;
-	case IKEV2_PL_IDI: (void)ike_decode_id(pl, &id); break;
-	case IKEV2_PL_CERT: (void)ike_decode_cert(pl, &cert); break;
+	case IKEV2_PL_IDI:
+		if (ike_decode_id(pl, &id) == IKE_MSG_OK)
+			id_as_dn(&id);
+		break;
+	case IKEV2_PL_CERT:
+		if (ike_decode_cert(pl, &cert) == IKE_MSG_OK)
+			cert_as_peer(&cert);
+		break;
 	case IKEV2_PL_CERTREQ: (void)ike_decode_certreq(pl, &cert); break;
-	case IKEV2_PL_AUTH: (void)ike_decode_auth(pl, &auth); break;
+	case IKEV2_PL_AUTH:
+		if (ike_decode_auth(pl, &auth) == IKE_MSG_OK)
+			auth_as_signature(&auth);
+		break;
 	case IKEV2_PL_VENDOR: (void)ike_decode_vendor(pl, &v); break;
 	case IKEV2_PL_SK: (void)ike_decode_sk(pl, &sk); break;
 	}
@@ -239,6 +295,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	fixed_keys(&keys[0], true);
 	fixed_keys(&keys[1], false);
+	sig_keys[0] = EVP_RSA_gen(1024);	/* only ever verifies */
+	sig_keys[1] = EVP_EC_gen("P-256");
+	require(sig_keys[0] && sig_keys[1]);
 	return 0;
 }
 

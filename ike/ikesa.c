@@ -105,6 +105,11 @@ static uint64_t new_local_spi(struct ikesa_table *t)
 	return spi;
 }
 
+uint64_t ikesa_fresh_spi(struct daemon *d)
+{
+	return new_local_spi(d->sas);
+}
+
 static void life_timeout(struct daemon *d, void *arg);
 static void liveness_timeout(struct daemon *d, void *arg);
 
@@ -184,6 +189,7 @@ static void ikesa_free(struct daemon *d, struct ikesa *sa)
 	timer_release(&sa->t_retx);
 	timer_release(&sa->t_life);
 	timer_release(&sa->t_live);
+	exch_create_sa_gone(d, sa);
 	ike_dh_free(sa->dh);
 	ike_sa_keys_wipe(&sa->keys);
 	ike_wipe(sa->ni, sizeof(sa->ni));
@@ -350,6 +356,7 @@ static void close_sa(struct daemon *d, struct ikesa *sa, const char *reason)
 	sa->want_delete = sa->want_liveness = false;
 	timer_stop(&sa->t_retx);
 	timer_stop(&sa->t_live);
+	exch_create_sa_gone(d, sa);
 	blob_free(&sa->req);
 	ike_dh_free(sa->dh);
 	sa->dh = NULL;
@@ -378,18 +385,67 @@ void ikesa_established(struct daemon *d, struct ikesa *sa)
 	blob_free(&sa->init_i);
 	blob_free(&sa->init_r);
 	timer_stop(&sa->t_life);
-	timer_arm(&sa->t_life, (uint64_t)sa->conf.lifetime_s * 1000);
+	timer_arm(&sa->t_life, ikesa_rekey_ms(sa));
 	if (d->tun.liveness_s)
 		timer_arm(&sa->t_live, (uint64_t)d->tun.liveness_s * 1000);
-	ikelog(d, IKELOG_OUTCOME, sa, "established rule=%s auth=psk:%s "
+	ikelog(d, IKELOG_OUTCOME, sa, "established rule=%s auth=%s%s "
 	       "local-id=%s peer-id=%s suite=\"%s\"%s%s", sa->conf.rule,
-	       sa->psk_id, ident_str(&sa->local_id, lid, sizeof(lid)),
+	       sa->by_cert ? "certificate" : "psk:", sa->psk_id, ident_str(&sa->local_id, lid, sizeof(lid)),
 	       ident_str(&sa->peer_id, pid, sizeof(pid)),
 	       suite_str(&sa->keys.suite, suite, sizeof(suite)),
 	       sa->natt ? " nat-t" : "", sa->child ? "" : " childless");
 	snprintf(spis, sizeof(spis), "%016" PRIx64 ":%016" PRIx64, sa->ispi,
 		 sa->rspi);
 	tell_waiter(d, sa, true, spis);
+}
+
+uint64_t ikesa_rekey_ms(const struct ikesa *sa)
+{
+	uint64_t life = (uint64_t)sa->conf.lifetime_s * 1000;
+	uint32_t r = 0;
+
+	ike_random(&r, sizeof(r));
+	return life - (life / 10) * (r % 1000) / 1000;
+}
+
+struct ikesa *ikesa_new_rekeyed(struct daemon *d, struct ikesa *old,
+				bool initiator, uint64_t ispi, uint64_t rspi)
+{
+	struct ikesa_table *t = d->sas;
+	struct ikesa *sa = calloc(1, sizeof(*sa));
+
+	if (!sa)
+		return NULL;
+	sa->serial = ++d->next_serial;
+	sa->initiator = initiator;
+	sa->ispi = ispi;
+	sa->rspi = rspi;
+	sa->state = IKESA_ESTABLISHED;
+	sa->path = old->path;
+	sa->reply_path = old->path;
+	sa->natt = old->natt;
+	sa->nat_local = old->nat_local;
+	sa->nat_peer = old->nat_peer;
+	sa->conf = old->conf;
+	memcpy(sa->psk_id, old->psk_id, sizeof(sa->psk_id));
+	sa->by_cert = old->by_cert;
+	sa->local_id = old->local_id;
+	sa->peer_id = old->peer_id;
+	sa->peer_childless = old->peer_childless;
+	sa->rekeyed_from = old->serial;
+	sa->created_ms = sa->established_ms = sa->last_rx_ms =
+		daemon_now_ms(d);
+	timer_init(d, &sa->t_retx, ikesa_retransmit, sa);
+	timer_init(d, &sa->t_life, life_timeout, sa);
+	timer_init(d, &sa->t_live, liveness_timeout, sa);
+	LIST_INSERT_HEAD(&t->by_local[spi_bucket(local_spi(sa))], sa, by_local);
+	LIST_INSERT_HEAD(&t->by_ispi[spi_bucket(sa->ispi)], sa, by_ispi);
+	LIST_INSERT_HEAD(&t->by_peer[addr_bucket(&sa->path.peer)], sa, by_peer);
+	TAILQ_INSERT_TAIL(&t->all, sa, all);
+	timer_arm(&sa->t_life, ikesa_rekey_ms(sa));
+	if (d->tun.liveness_s)
+		timer_arm(&sa->t_live, (uint64_t)d->tun.liveness_s * 1000);
+	return sa;
 }
 
 void ikesa_fail(struct daemon *d, struct ikesa *sa, enum ike_stat why,
@@ -449,11 +505,7 @@ static void life_timeout(struct daemon *d, void *arg)
 			   "within %u s", d->tun.half_open_timeout_s);
 		break;
 	case IKESA_ESTABLISHED:
-		/* Rekeying the IKE SA (CREATE_CHILD_SA) is not there yet:
-		 * end it; the next negotiation makes a fresh one. */
-		snprintf(sa->close_reason, sizeof(sa->close_reason),
-			 "IKE SA lifetime (%u s) expired", sa->conf.lifetime_s);
-		ikesa_want(d, sa, true, false);
+		exch_create_rekey_ike(d, sa);
 		break;
 	default:
 		break;
@@ -751,6 +803,7 @@ static bool open_sk(struct daemon *d, struct ikesa *sa,
 		uint8_t type = msg->err_payload_type;
 
 		sa->reply_path = dg->path;
+		d->stats.v[ST_UNSUPPORTED_CRITICAL_SENT]++;
 		exch_respond_notify(d, sa, &msg->hdr,
 				    IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD,
 				    &type, 1);
@@ -804,7 +857,7 @@ static void dispatch_request(struct daemon *d, struct ikesa *sa,
 		exch_info_request(d, sa, msg);
 		break;
 	case IKEV2_EXCH_CREATE_CHILD_SA:
-		exch_info_child_request(d, sa, msg);
+		exch_create_request(d, sa, msg);
 		break;
 	default:
 		break;
@@ -894,6 +947,9 @@ static void handle_response(struct daemon *d, struct ikesa *sa,
 	case IKEV2_EXCH_IKE_AUTH:
 		exch_auth_response(d, sa, msg);
 		break;
+	case IKEV2_EXCH_CREATE_CHILD_SA:
+		exch_create_response(d, sa, msg);
+		break;
 	default:
 		exch_info_response(d, sa, msg);
 		break;
@@ -931,6 +987,7 @@ static void drop_unparsed(struct daemon *d, const struct ike_dgram *dg,
 
 	ike_drop(d, why, dg, header_ok ? &msg->hdr : NULL, "%s at byte %zu",
 		 ike_msg_strerror(err), msg->err_offset);
+	exch_info_unreadable(d, dg, msg, err);
 }
 
 static struct ike_msg in_msg;	/* too large for the stack of a test */

@@ -44,6 +44,7 @@ enum ikesa_request_kind {
 	REQ_DELETE,
 	REQ_LIVENESS,
 	REQ_NOTIFY,		/* an error notify, sent once */
+	REQ_CHILD_DELETE,	/* ESP Delete of CHILD SAs (exchange_create.c) */
 };
 
 /* An identity (IDi, IDr) we keep: type and up to 255 bytes. */
@@ -72,6 +73,8 @@ struct ikesa {
 	bool nat_local, nat_peer;	/* NAT detected before us / the peer */
 	struct peer_conf conf;		/* from the policy, at the start */
 	char psk_id[PEER_NAME_MAX];	/* the key that authenticated */
+	bool by_cert;			/* authenticated by certificate (cert.h) */
+	unsigned peer_hashes;		/* its SIGNATURE_HASH_ALGORITHMS (signature.h) */
 	struct ike_ident local_id, peer_id;
 	bool peer_childless;		/* peer sent CHILDLESS_IKEV2_SUPPORTED */
 	bool initial_contact;		/* sent (initiator) / received */
@@ -110,6 +113,8 @@ struct ikesa {
 	struct ike_timer t_live;	/* liveness check */
 	char close_reason[256];
 	void *child;			/* state of the CHILD SA extension */
+	void *create;			/* CREATE_CHILD_SA (exchange_create.c) */
+	uint64_t rekeyed_from;		/* serial of the IKE SA this one rekeyed */
 
 	LIST_ENTRY(ikesa) by_local, by_ispi, by_peer;
 	TAILQ_ENTRY(ikesa) all;
@@ -153,6 +158,16 @@ typedef void (*ikesa_visit)(struct daemon *d, struct ikesa *sa, void *arg);
 void ikesa_foreach(struct daemon *d, ikesa_visit visit, void *arg);
 
 /* ---- life ------------------------------------------------------------------ */
+
+/* A fresh local IKE SPI no SA of ours uses. */
+uint64_t ikesa_fresh_spi(struct daemon *d);
+/* The IKE SA that replaces old (§1.3.2), established, with these SPIs;
+ * initiator: we initiated the rekey.  The caller sets its keys. */
+struct ikesa *ikesa_new_rekeyed(struct daemon *d, struct ikesa *old,
+				bool initiator, uint64_t ispi, uint64_t rspi);
+/* When an established IKE SA should be rekeyed: its lifetime less up to
+ * a tenth, at random, so that both peers rarely start together. */
+uint64_t ikesa_rekey_ms(const struct ikesa *sa);
 
 void ikesa_set_state(struct daemon *d, struct ikesa *sa,
 		     enum ikesa_state s);
@@ -232,6 +247,10 @@ void exch_info_send_wanted(struct daemon *d, struct ikesa *sa);
 /* An unprotected INVALID_IKE_SPI answer to a request for no SA. */
 void exch_info_invalid_spi(struct daemon *d, const struct ike_dgram *dg,
 			   const struct ike_header *hdr);
+/* A request the codec refused with err: INVALID_MAJOR_VERSION or
+ * UNSUPPORTED_CRITICAL_PAYLOAD where RFC 7296 §2.5 asks for one. */
+void exch_info_unreadable(struct daemon *d, const struct ike_dgram *dg,
+			  const struct ike_msg *msg, enum ike_msg_err err);
 /* One INFORMATIONAL with this error notify, not retransmitted. */
 void exch_info_notify_once(struct daemon *d, struct ikesa *sa,
 			   uint16_t notify);
@@ -239,6 +258,39 @@ void exch_info_notify_once(struct daemon *d, struct ikesa *sa,
 void exch_respond_notify(struct daemon *d, struct ikesa *sa,
 			 const struct ike_header *req, uint16_t notify,
 			 const uint8_t *data, size_t len);
+
+/* exchange_create.c: CREATE_CHILD_SA (RFC 7296 §1.3, §2.8) and what
+ * drives it: the kernel's ACQUIRE and EXPIRE, lifetimes, idle CHILD SAs. */
+struct ikk_selector;
+struct ikk_event;
+void exch_create_request(struct daemon *d, struct ikesa *sa,
+			 const struct ike_msg *msg);
+void exch_create_response(struct daemon *d, struct ikesa *sa,
+			  const struct ike_msg *msg);
+/* The answer to our ESP Delete (REQ_CHILD_DELETE). */
+void exch_create_delete_answered(struct daemon *d, struct ikesa *sa);
+/* Send the next wanted CREATE_CHILD_SA or ESP Delete, if any. */
+void exch_create_send_wanted(struct daemon *d, struct ikesa *sa);
+/* The IKE SA's lifetime is up: rekey it. */
+void exch_create_rekey_ike(struct daemon *d, struct ikesa *sa);
+/* Rekey / delete one CHILD SA (our inbound SPI), as soon as possible. */
+void exch_create_rekey_child(struct daemon *d, struct ikesa *sa,
+			     uint32_t spi_in);
+void exch_create_delete_child(struct daemon *d, struct ikesa *sa,
+			      uint32_t spi_in, const char *why);
+/* A CHILD SA for rule (NULL: the IKE SA's; sel: the rule whose filter
+ * holds that flow) on this established IKE SA. */
+void exch_create_new_child(struct daemon *d, struct ikesa *sa,
+			   const struct ikk_selector *sel);
+/* The IKE SA closes or is freed: its CREATE_CHILD_SA state goes. */
+void exch_create_sa_gone(struct daemon *d, struct ikesa *sa);
+/* The daemon-wide part (idle check), from child_use_ops/child_release. */
+int exch_create_use(struct daemon *d);
+void exch_create_release(struct daemon *d);
+/* An xfrm event (kernel.h): ACQUIRE negotiates, EXPIRE rekeys/deletes. */
+void exch_create_kernel_event(struct daemon *d, const struct ikk_event *ev);
+/* The idle check's work (the tests call it). */
+void exch_create_idle_check(struct daemon *d, void *arg);
 
 /* exchange_init.c: start a negotiation with peer (the `initiate`
  * command, later the kernel's ACQUIRE).  *serial names it. */
@@ -269,5 +321,15 @@ void ident_local(const struct daemon *d, const struct ikesa *sa,
 		 struct ike_ident *out);
 void ident_view(const struct ike_ident *in, struct ike_id *out);
 int ident_from(const struct ike_id *in, struct ike_ident *out);
+/* exchange_auth.c: how we authenticate to a peer: the first method of
+ * pc we can use (a pre-shared key the secrets file holds: psk_id; our
+ * certificate: *by_cert).  -1 and err when there is none. */
+int exch_auth_pick(struct daemon *d, const struct peer_conf *pc,
+		   char *psk_id, size_t psk_len, bool *by_cert, char *err,
+		   size_t errlen);
+/* A CERTREQ naming the roots of pc's certificate methods (when it has
+ * any) and our SIGNATURE_HASH_ALGORITHMS, for IKE_SA_INIT. */
+void exch_auth_init_payloads(struct daemon *d, const struct peer_conf *pc,
+			     bool certreq, struct ike_builder *b);
 
 #endif /* IXDP_IKE_IKESA_H */

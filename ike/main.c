@@ -53,6 +53,8 @@ static void usage(FILE *f)
 "                         asked for (default 100)\n"
 "      --retransmit-ms MS first retransmission after MS (default 500),\n"
 "                         doubling, 5 transmissions in all\n"
+"      --natt-keepalive SECONDS  NAT-T keepalive period behind a NAT\n"
+"                         (default 20, 0 = never)\n"
 "  -h, --help             this help\n"
 "  -V, --version          the version\n");
 }
@@ -69,7 +71,7 @@ static int number(const char *s, long min, long max, long *out)
 }
 
 enum { OPT_NATT = 256, OPT_PEER_PORT, OPT_ID, OPT_LIVENESS, OPT_COOKIE,
-       OPT_RETX };
+       OPT_RETX, OPT_KEEPALIVE };
 
 static int option(struct daemon *d, struct options *o, int c,
 		  const char *arg)
@@ -116,6 +118,11 @@ static int option(struct daemon *d, struct options *o, int c,
 			return -1;
 		d->tun.retransmit_base_ms = (uint32_t)v;
 		return 0;
+	case OPT_KEEPALIVE:
+		if (number(arg, 0, 3600, &v))
+			return -1;
+		d->tun.natt_keepalive_s = (uint32_t)v;
+		return 0;
 	default:
 		return -1;
 	}
@@ -144,6 +151,7 @@ static int parse_options(struct daemon *d, struct options *o, int argc,
 		{ "liveness", required_argument, NULL, OPT_LIVENESS },
 		{ "cookie-threshold", required_argument, NULL, OPT_COOKIE },
 		{ "retransmit-ms", required_argument, NULL, OPT_RETX },
+		{ "natt-keepalive", required_argument, NULL, OPT_KEEPALIVE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },

@@ -5,10 +5,18 @@
  * address it was sent to (IP_PKTINFO), so that answers leave from that
  * address and NAT detection hashes what the peer saw.  On the NAT-T port
  * an IKE message follows the 4-byte non-ESP marker (RFC 3948 §2.2): it is
- * removed on receipt and added on sending.
+ * removed on receipt and added on sending.  The NAT-T sockets are also
+ * where the kernel takes UDP-encapsulated ESP in (UDP_ENCAP_ESPINUDP):
+ * without that option it would hand ESP to us instead of to xfrm.
+ *
+ * Behind a NAT (our address rewritten, RFC 7296 §2.23) a one-byte 0xFF
+ * NAT-keepalive goes to each such peer's NAT-T port every
+ * d->tun.natt_keepalive_s seconds (RFC 3948 §2.3), so that the NAT keeps
+ * the mapping that the peer's IKE and UDP-encapsulated ESP come back on.
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +44,7 @@ struct net_sock {
 struct net {
 	struct net_sock s[NET_MAX_SOCKS];
 	size_t n;
+	struct ike_timer keepalive;
 };
 
 static uint8_t rx_buf[NET_BUF];
@@ -142,6 +151,8 @@ static void readable(evutil_socket_t fd, short what, void *arg)
 
 /* ---- opening -------------------------------------------------------------- */
 
+static void keepalive_tick(struct daemon *d, void *arg);	/* below */
+
 static int sock_options(int fd, int family)
 {
 	int on = 1;
@@ -153,6 +164,20 @@ static int sock_options(int fd, int family)
 	if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)))
 		return -1;
 	return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
+}
+
+/* ESP in UDP on this socket goes to xfrm (RFC 3948); IKE after the
+ * non-ESP marker and keepalives still reach us.  A kernel without it can
+ * still do IKE: warn. */
+static void natt_encap(struct net_sock *s)
+{
+	int type = UDP_ENCAP_ESPINUDP;
+
+	if (setsockopt(s->fd, IPPROTO_UDP, UDP_ENCAP, &type, sizeof(type)))
+		log_warn("UDP port %u (%s): no UDP encapsulation of ESP (%s): "
+			 "ESP from peers behind a NAT will not be received",
+			 s->port, s->family == AF_INET ? "IPv4" : "IPv6",
+			 strerror(errno));
 }
 
 static int open_sock(struct daemon *d, struct event_base *evb,
@@ -179,6 +204,8 @@ static int open_sock(struct daemon *d, struct event_base *evb,
 		errno = e;
 		return -1;
 	}
+	if (s->natt)
+		natt_encap(s);
 	s->ev = event_new(evb, s->fd, EV_READ | EV_PERSIST, readable, s);
 	if (!s->ev || event_add(s->ev, NULL)) {
 		close(s->fd);
@@ -201,6 +228,10 @@ int net_open(struct daemon *d, struct event_base *evb, char *err,
 		return -1;
 	}
 	d->net = net;
+	timer_init(d, &net->keepalive, keepalive_tick, net);
+	if (d->tun.natt_keepalive_s)
+		timer_arm(&net->keepalive,
+			  (uint64_t)d->tun.natt_keepalive_s * 1000);
 	for (f = 0; f < 2; f++) {
 		for (p = 0; p < 2; p++) {
 			uint16_t port = p ? d->natt_port : d->port;
@@ -232,6 +263,7 @@ void net_close(struct daemon *d)
 
 	if (!net)
 		return;
+	timer_release(&net->keepalive);
 	for (i = 0; i < net->n; i++) {
 		if (net->s[i].ev)
 			event_free(net->s[i].ev);
@@ -320,4 +352,42 @@ int net_send(struct daemon *d, const struct ike_path *path,
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- NAT keepalives (RFC 3948 §2.3) --------------------------------------- */
+
+/* One 0xFF byte, without the non-ESP marker, to an IKE SA's peer when a
+ * NAT rewrites our address and the SA is on the NAT-T port. */
+static void keepalive_one(struct daemon *d, struct ikesa *sa, void *arg)
+{
+	static const uint8_t ka = 0xff;	/* RFC 3948 §2.3 */
+	struct net *net = arg;
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} ctl;
+	struct iovec iov = { (void *)&ka, 1 };
+	struct msghdr mh = { 0 };
+	struct net_sock *s;
+
+	if (!sa->natt || !sa->nat_local || sa->state != IKESA_ESTABLISHED)
+		return;
+	s = sock_for(net, sa->path.peer.ss_family, addr_port(&sa->path.local));
+	if (!s || !s->natt)
+		return;
+	mh.msg_name = (void *)&sa->path.peer;
+	mh.msg_namelen = addr_len(&sa->path.peer);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	set_source(&mh, ctl.buf, sizeof(ctl.buf), &sa->path.local);
+	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) == 1)
+		d->stats.v[ST_NATT_KEEPALIVES_SENT]++;
+}
+
+static void keepalive_tick(struct daemon *d, void *arg)
+{
+	struct net *net = arg;
+
+	ikesa_foreach(d, keepalive_one, net);
+	timer_arm(&net->keepalive, (uint64_t)d->tun.natt_keepalive_s * 1000);
 }

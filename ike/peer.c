@@ -139,26 +139,63 @@ static void add_proposals(const struct ike_settings *ike, struct peer_conf *pc)
 	}
 }
 
-static void add_psk(struct peer_conf *pc, const char *id)
+/* The index of id in pc->psk (added when new); -1 when it cannot be. */
+static int add_psk(struct peer_conf *pc, const char *id)
 {
 	size_t i;
 
 	if (!id || !*id || strlen(id) >= PEER_NAME_MAX)
-		return;
+		return -1;
 	for (i = 0; i < pc->npsk; i++)
 		if (!strcmp(pc->psk[i], id))
-			return;
-	if (pc->npsk < PEER_MAX_PSK)
-		snprintf(pc->psk[pc->npsk++], PEER_NAME_MAX, "%s", id);
+			return (int)i;
+	if (pc->npsk == PEER_MAX_PSK)
+		return -1;
+	snprintf(pc->psk[pc->npsk], PEER_NAME_MAX, "%s", id);
+	return (int)pc->npsk++;
 }
 
-static void add_rule_psks(const struct rule *r, struct peer_conf *pc)
+static int add_ca(struct peer_conf *pc, const char *file)
 {
 	size_t i;
 
-	for (i = 0; i < r->nauth; i++)
-		if (r->auth[i].kind == AUTH_PSK)
-			add_psk(pc, r->auth[i].psk_id);
+	if (!file || !*file || strlen(file) >= PEER_PATH_MAX)
+		return -1;
+	for (i = 0; i < pc->nca; i++)
+		if (!strcmp(pc->ca[i], file))
+			return (int)i;
+	if (pc->nca == PEER_MAX_CA)
+		return -1;
+	snprintf(pc->ca[pc->nca], PEER_PATH_MAX, "%s", file);
+	return (int)pc->nca++;
+}
+
+static void add_auth(struct peer_conf *pc, uint8_t kind, int index,
+		     uint8_t crl)
+{
+	size_t i;
+
+	if (index < 0 || pc->nauth == PEER_MAX_AUTH)
+		return;
+	for (i = 0; i < pc->nauth; i++)
+		if (pc->auth[i].kind == kind && pc->auth[i].index == index)
+			return;
+	pc->auth[pc->nauth++] = (struct peer_auth){ kind, (uint8_t)index, crl };
+}
+
+static void add_rule_auth(const struct rule *r, struct peer_conf *pc)
+{
+	const struct auth_method *a;
+	size_t i;
+
+	for (i = 0; i < r->nauth; i++) {
+		a = &r->auth[i];
+		if (a->kind == AUTH_PSK)
+			add_auth(pc, PEER_AUTH_PSK, add_psk(pc, a->psk_id), 0);
+		else if (a->kind == AUTH_CERT)
+			add_auth(pc, PEER_AUTH_CERT, add_ca(pc, a->ca_file),
+				 (uint8_t)a->crl);
+	}
 }
 
 /* ---- which rule names a peer -------------------------------------------- */
@@ -303,7 +340,7 @@ enum peer_source peer_lookup(const struct peer_policy *pp,
 	if (r) {
 		out->source = PEER_RULE;
 		snprintf(out->rule, sizeof(out->rule), "%s", r->name);
-		add_rule_psks(r, out);
+		add_rule_auth(r, out);
 		out->cert_only = rule_cert_only(r);
 		return out->source;
 	}
@@ -312,9 +349,9 @@ enum peer_source peer_lookup(const struct peer_policy *pp,
 	out->source = PEER_DEFAULT;
 	snprintf(out->rule, sizeof(out->rule), "%s", default_rule_name);
 	if (inet_ntop(ip.family, ip.bytes, text, sizeof(text)))
-		add_psk(out, text);
+		add_auth(out, PEER_AUTH_PSK, add_psk(out, text), 0);
 	for (i = 0; i < pol->nrules; i++)
 		if (rule_negotiates(&pol->rules[i]))
-			add_rule_psks(&pol->rules[i], out);
+			add_rule_auth(&pol->rules[i], out);
 	return out->source;
 }

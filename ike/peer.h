@@ -9,7 +9,9 @@
  * the policy's default response settings when the policy answers such
  * peers (default-response, on by default): the policy's IKE proposals, and
  * as pre-shared keys the one named by the peer's own identity or address
- * in the secrets file, then those of every rule.
+ * in the secrets file, then those of every rule; as certificate methods
+ * those of every rule.  `auth` lists the methods in the rule's order (for
+ * the default response: the address key, then each rule's in turn).
  *
  * The types here are plain numbers (IKEv2 transform ids) so that this
  * header includes neither lib/policy.h nor ike/message.h, whose struct
@@ -26,6 +28,9 @@
 #define PEER_MAX_PROPOSALS 16
 #define PEER_MAX_PSK       16
 #define PEER_NAME_MAX      64
+#define PEER_MAX_AUTH      16
+#define PEER_MAX_CA        4
+#define PEER_PATH_MAX      256
 
 /* One IKE proposal as IKEv2 transform ids (integ 0 with an AEAD). */
 struct peer_proposal {
@@ -38,6 +43,17 @@ enum peer_source {
 	PEER_DEFAULT,		/* the default response settings */
 };
 
+enum peer_auth_kind { PEER_AUTH_PSK = 0, PEER_AUTH_CERT };
+
+/* One authentication method, in the rule's order: a pre-shared key
+ * (psk[index]) or a certificate chained to the roots of ca[index] with a
+ * CRL mode (0 off, 1 weak, 2 strong: cert.h enum cert_crl). */
+struct peer_auth {
+	uint8_t kind;			/* enum peer_auth_kind */
+	uint8_t index;
+	uint8_t crl;
+};
+
 struct peer_conf {
 	enum peer_source source;
 	char rule[PEER_NAME_MAX];	/* rule name, or "default-response" */
@@ -47,6 +63,10 @@ struct peer_conf {
 	char psk[PEER_MAX_PSK][PEER_NAME_MAX];	/* PSK ids, in order */
 	size_t npsk;
 	bool cert_only;			/* the rule authenticates by certificate only */
+	struct peer_auth auth[PEER_MAX_AUTH];	/* every method, in order */
+	size_t nauth;
+	char ca[PEER_MAX_CA][PEER_PATH_MAX];	/* CA files (absolute paths) */
+	size_t nca;
 	uint32_t lifetime_s;		/* IKE SA lifetime */
 };
 

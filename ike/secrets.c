@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* secrets.c - the pre-shared key file; see secrets.h. */
+/* secrets.c - the pre-shared key file and the host certificate
+ * (cert.c); see secrets.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cert.h"
 #include "crypto.h"
 #include "secrets.h"
 
@@ -208,7 +210,8 @@ int secrets_parse(const char *name, const char *text, size_t len,
 	return 0;
 }
 
-static int check_file(int fd, const char *path, char *err, size_t errlen)
+int secrets_check_file(int fd, const char *path, const char *what,
+		       char *err, size_t errlen)
 {
 	struct stat st;
 
@@ -221,16 +224,14 @@ static int check_file(int fd, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	if (st.st_uid != geteuid() && st.st_uid != 0) {
-		snprintf(err, errlen, "%s belongs to another user (uid %u): the "
-			 "pre-shared keys must belong to root", path,
-			 (unsigned)st.st_uid);
+		snprintf(err, errlen, "%s belongs to another user (uid %u): %s "
+			 "must belong to root", path, (unsigned)st.st_uid, what);
 		return -1;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		snprintf(err, errlen, "%s is accessible to group or others "
-			 "(mode %04o): it holds the pre-shared keys; run "
-			 "`chmod 600 %s`", path, (unsigned)(st.st_mode & 07777),
-			 path);
+			 "(mode %04o): it holds %s; run `chmod 600 %s`", path,
+			 (unsigned)(st.st_mode & 07777), what, path);
 		return -1;
 	}
 	if (st.st_size > SECRETS_MAX_FILE) {
@@ -258,8 +259,15 @@ static ssize_t read_all(int fd, char *buf, size_t cap)
 	return (ssize_t)n;
 }
 
-int secrets_load(const char *confdir, struct secrets **out, char *err,
-		 size_t errlen)
+/* Our certificate and private key join the keys (cert.h). */
+static int load_host_cert(const char *confdir, struct secrets *s, char *err,
+			  size_t errlen)
+{
+	return cert_host_load(confdir, &s->host, err, errlen);
+}
+
+static int load_keys(const char *confdir, struct secrets **out, char *err,
+		     size_t errlen)
 {
 	char path[1024];
 	char *buf;
@@ -274,7 +282,7 @@ int secrets_load(const char *confdir, struct secrets **out, char *err,
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (check_file(fd, path, err, errlen)) {
+	if (secrets_check_file(fd, path, "the pre-shared keys", err, errlen)) {
 		close(fd);
 		return -1;
 	}
@@ -296,6 +304,19 @@ int secrets_load(const char *confdir, struct secrets **out, char *err,
 	ike_wipe(buf, SECRETS_MAX_FILE + 1);
 	free(buf);
 	return rc;
+}
+
+int secrets_load(const char *confdir, struct secrets **out, char *err,
+		 size_t errlen)
+{
+	if (load_keys(confdir, out, err, errlen))
+		return -1;
+	if (load_host_cert(confdir, *out, err, errlen)) {
+		secrets_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 const struct secret *secrets_find(const struct secrets *s, const char *id)
@@ -322,5 +343,6 @@ void secrets_free(struct secrets *s)
 		free(s->v[i].id);
 	}
 	free(s->v);
+	cert_host_free(s->host);
 	free(s);
 }

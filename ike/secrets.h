@@ -13,6 +13,10 @@
  * address (default response).  The file must be readable by its owner
  * only: secrets_load refuses it otherwise.  Keys are wiped when freed and
  * never appear in a message, a log line or an error.
+ *
+ * The host's certificate and private key (CONFDIR/certs/host.pem,
+ * CONFDIR/private/host.key; cert.h) are read with the keys, under the same
+ * rule for the key file, and kept here as `host`.
  */
 #ifndef IXDP_IKE_SECRETS_H
 #define IXDP_IKE_SECRETS_H
@@ -30,19 +34,27 @@ struct secret {
 	size_t len;
 };
 
+struct cert_host;
+
 struct secrets {
 	struct secret *v;
 	size_t n;
+	struct cert_host *host;	/* NULL: no host certificate */
 };
 
 /* Read CONFDIR/secrets.  A missing file gives an empty set (and 0); a
  * file group- or world-readable, or owned by another user, is refused
  * with -1 and err says so; so is a malformed one (err: "secrets:LINE:
- * ..."). */
+ * ...").  Then the host certificate (cert_host_load): its errors too. */
 int secrets_load(const char *confdir, struct secrets **out, char *err,
 		 size_t errlen);
 int secrets_parse(const char *name, const char *text, size_t len,
 		  struct secrets **out, char *err, size_t errlen);
+/* 0 when the open file fd is a regular file of root (or us) that neither
+ * group nor others may access, at most 1 MiB; else -1 and err (what: "the
+ * pre-shared keys", "the host's private key"). */
+int secrets_check_file(int fd, const char *path, const char *what,
+		       char *err, size_t errlen);
 const struct secret *secrets_find(const struct secrets *s, const char *id);
 void secrets_free(struct secrets *s);
 

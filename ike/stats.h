@@ -31,8 +31,11 @@ enum ike_stat {
 	ST_MESSAGES_RECEIVED,
 	ST_MESSAGES_SENT,
 	ST_SEND_ERRORS,
-	ST_NATT_KEEPALIVES,
+	ST_NATT_KEEPALIVES,		/* NAT keepalives received */
+	ST_NATT_KEEPALIVES_SENT,	/* NAT keepalives we sent (behind a NAT) */
 	ST_INVALID_SPI_SENT,		/* INVALID_IKE_SPI answers */
+	ST_INVALID_MAJOR_SENT,		/* INVALID_MAJOR_VERSION answers */
+	ST_UNSUPPORTED_CRITICAL_SENT,	/* UNSUPPORTED_CRITICAL_PAYLOAD answers */
 
 	/* CHILD SAs (quick mode in the seeds' monitor) */
 	ST_KEY_ADDITIONS,		/* SA pairs installed in the kernel */

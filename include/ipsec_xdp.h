@@ -93,6 +93,8 @@ enum ixdp_pkt_counter {
 enum ixdp_state_idx {
 	IXDP_STATE_POLICY_BANK = 0, /* 0 or 1: which ixdp_bank is live */
 	IXDP_STATE_BOOT_BANK   = 1, /* 0 or 1: which ixdp_boot is live */
+	IXDP_STATE_NEXT_RULE_ID = 2, /* the next ixdp_filter_info.rule_id to hand
+				      * out (userspace only; ids never repeat) */
 	IXDP_STATE__MAX,
 };
 
@@ -246,6 +248,9 @@ struct ixdp_filter_info {
 	__u32 weight;
 	__u32 rule;         /* index of the rule in the policy, or ~0 */
 	char  name[32];     /* rule or exemption name, NUL-terminated */
+	__u32 rule_id;      /* the key of the rule's SA bundles (below); 0 for
+			       an exemption */
+	__u32 rule_sig;     /* hash of the rule's name, action and filters */
 };
 
 /* Boot configuration. */
@@ -291,9 +296,9 @@ struct ixdp_conn_key {
  * dp_events_* in lib/dataplane.h.)
  *
  * Outbound (TC egress), a packet whose filter is negotiate looks up its
- * bundle by {rule of the filter, peer = destination address}, and if there
- * is none by {rule, peer = all zero} (a tunnel rule: one bundle for the
- * whole rule).  Then:
+ * bundle by {rule id of the filter, peer = destination address}, and if
+ * there is none by {rule id, peer = all zero} (a tunnel rule: one bundle,
+ * one CHILD SA with the tunnel endpoint, for every host behind it).  Then:
  *   UP           redirect into the bundle's xfrm interface (ifindex); with
  *                IXDP_BUNDLE_F_XFRM_INFO (a collect-metadata, "external"
  *                interface) bpf_skb_set_xfrm_info() first sets the if_id.
@@ -314,6 +319,16 @@ struct ixdp_conn_key {
  *
  * TRANSPORT MODE needs a plain (not collect-metadata) xfrm interface: see
  * the comment "Why transport mode ..." in bpf/ipsec_xdp.bpf.c.
+ *
+ * RULE IDS.  Bundles are keyed by ixdp_filter_info.rule_id, not by the
+ * rule's index, so that a policy re-applied with its rules in another order
+ * keeps every live SA working with no bundle to move: dp_apply_table()
+ * gives a rule the id it had in the live bank when its name and signature
+ * (rule_sig: name, action, flags and every specific filter) are unchanged,
+ * and a fresh id (IXDP_STATE_NEXT_RULE_ID, never reused) otherwise.  After
+ * the flip it deletes the bundles of ids no longer live: a deleted rule, or
+ * one whose filters or action changed, loses its bundles (fail closed: its
+ * traffic finds none and asks for a new SA).
  */
 #define IXDP_MAX_BUNDLES       16384
 #define IXDP_EVENT_RING_BYTES  (256 * 1024)
@@ -334,7 +349,7 @@ enum ixdp_bundle_flags {
 
 /* ixdp_bundles (hash): key. */
 struct ixdp_bundle_key {
-	__u32 rule;         /* ixdp_filter_info.rule of the negotiate filter */
+	__u32 rule;         /* ixdp_filter_info.rule_id of the negotiate filter */
 	__u8  fam;          /* enum ixdp_family_idx */
 	__u8  pad[3];
 	__u32 peer[4];      /* network byte order; all zero = every peer */
@@ -355,7 +370,7 @@ enum ixdp_event_type {
 struct ixdp_event {
 	__u64 ts_ns;        /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u32 type;         /* enum ixdp_event_type */
-	__u32 rule;         /* ixdp_filter_info.rule */
+	__u32 rule;         /* ixdp_filter_info.rule_id (the bundle key's) */
 	__u32 filter;       /* index of the specific filter in its bank */
 	__u32 generation;   /* of that bank */
 	__u8  fam;          /* enum ixdp_family_idx */

@@ -8,7 +8,18 @@
  * "ok": true|false and, when false, "error": "text".
  *
  *   {"cmd":"show-sa"}              -> {"ok":true,"ike_sas":[...],"child_sas":[...]}
- *   {"cmd":"stats"}                -> {"ok":true,"stats":{name:number,...}}
+ *        each CHILD SA has "in" and "out" when the kernel has its SAs:
+ *        {"bytes","packets","age_s","idle_s","integrity_failed","replay",
+ *         "replay_window","lifetime":{"soft_s","hard_s","soft_kb","hard_kb",
+ *         "soft_left_s","hard_left_s","soft_left_kb","hard_left_kb"}}
+ *   {"cmd":"stats"}                -> {"ok":true,"stats":{name:number,...},
+ *                                      "kernel":{...}}
+ *        "stats": the IKE counters (ike/stats.h) and gauges; "kernel": the
+ *        SAs in force summed ("sas", "esp"/"ah"/"transport"/"tunnel":
+ *        {"bytes_in","bytes_out","packets_in","packets_out"},
+ *        "integrity_failed", "replay", "replay_window") and "xfrm_stat"
+ *        (/proc/net/xfrm_stat by name); a part the daemon could not read
+ *        is replaced by "sa_error" / "xfrm_stat_error" (ike/monitor.h)
  *   {"cmd":"initiate","peer":ADDR} -> {"ok":true,"ike_sa":"SPIi:SPIr"}
  *   {"cmd":"sa-delete","ike_sa":"SPIi"} or {"cmd":"sa-delete","peer":ADDR}
  *                                  -> {"ok":true,"deleted":N}

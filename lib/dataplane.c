@@ -541,6 +541,138 @@ static int read_bank_infos(struct dp *dp, __u32 bank, size_t n,
 			  sizeof(**out));
 }
 
+/* ---- rule ids: the keys of the SA bundles (ipsec_xdp.h "RULE IDS") ------------ */
+
+static __u32 fnv1a(__u32 h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* One past the highest rule index of a list (0: none). */
+static size_t rule_slots(const struct ixdp_filter_info *in, size_t n)
+{
+	size_t max = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (in[i].rule != ~0u && (size_t)in[i].rule + 1 > max)
+			max = (size_t)in[i].rule + 1;
+	return max;
+}
+
+/* rule_sig of every filter: the name's hash plus the sum of its filters'
+ * hashes (selectors, action, flags), so the order of the filters does not
+ * matter but any filter added, removed or changed does. */
+static int sign_rules(struct ixdp_filter_info *in, size_t n)
+{
+	size_t nr = rule_slots(in, n);
+	__u32 *sum = calloc(nr + 1, sizeof(*sum));
+
+	if (!sum)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (in[i].rule != ~0u)
+			sum[in[i].rule] += fnv1a(2166136261u, &in[i], INFO_SIG_LEN);
+	for (size_t i = 0; i < n; i++)
+		if (in[i].rule != ~0u)
+			in[i].rule_sig = sum[in[i].rule] +
+				fnv1a(2166136261u, in[i].name, strnlen(in[i].name,
+							sizeof(in[i].name)));
+	free(sum);
+	return 0;
+}
+
+/* The id of a live rule with this name and signature, or 0. */
+static __u32 live_rule_id(const struct ixdp_filter_info *old, size_t nold,
+			  const struct ixdp_filter_info *nw)
+{
+	for (size_t i = 0; i < nold; i++)
+		if (old[i].rule_id && old[i].rule_sig == nw->rule_sig &&
+		    !strncmp(old[i].name, nw->name, sizeof(nw->name)))
+			return old[i].rule_id;
+	return 0;
+}
+
+/* Give every rule of the new list its id: the live one when the rule is
+ * unchanged (whatever its index now), else a fresh one. */
+static int assign_rule_ids(struct dp *dp, const struct ixdp_filter_info *old,
+			   size_t nold, struct ixdp_filter_info *nw, size_t n)
+{
+	size_t nr = rule_slots(nw, n);
+	__u32 *id = calloc(nr + 1, sizeof(*id)), next = 0;
+	int err = id ? sign_rules(nw, n) : -ENOMEM;
+
+	if (!err)
+		err = read_u32(dp->state_fd, IXDP_STATE_NEXT_RULE_ID, &next);
+	if (next == 0)
+		next = 1;		/* 0 means "no rule" */
+	for (size_t i = 0; !err && i < n; i++) {
+		__u32 r = nw[i].rule;
+
+		if (r == ~0u)
+			continue;
+		if (!id[r])
+			id[r] = live_rule_id(old, nold, &nw[i]);
+		if (!id[r])
+			id[r] = next++;
+		nw[i].rule_id = id[r];
+	}
+	if (!err)
+		err = write_u32(dp->state_fd, IXDP_STATE_NEXT_RULE_ID, next);
+	free(id);
+	return err;
+}
+
+static bool rule_id_live(const struct ixdp_filter_info *in, size_t n, __u32 id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (in[i].rule_id == id)
+			return true;
+	return false;
+}
+
+/* After a flip: the bundles of rules that are gone or changed go too (the
+ * daemon's SAs for them no longer match any live filter).  Best effort: a
+ * dataplane without the bundle map has nothing to delete. */
+static void delete_dead_bundles(struct dp *dp, const struct ixdp_filter_info *in,
+				size_t n)
+{
+	struct ixdp_bundle_key k, next, *dead = NULL;
+	size_t ndead = 0, cap = 0;
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/maps/ixdp_bundles", dp->root);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	for (int err = bpf_map_get_next_key(fd, NULL, &next); !err;
+	     err = bpf_map_get_next_key(fd, &k, &next)) {
+		k = next;
+		if (rule_id_live(in, n, k.rule))
+			continue;
+		if (ndead == cap) {
+			struct ixdp_bundle_key *m;
+
+			cap = cap ? cap * 2 : 64;
+			m = realloc(dead, cap * sizeof(*dead));
+			if (!m)
+				break;
+			dead = m;
+		}
+		dead[ndead++] = k;
+	}
+	for (size_t i = 0; i < ndead; i++)
+		bpf_map_delete_elem(fd, &dead[i]);
+	free(dead);
+	close(fd);
+}
+
 /* ---- flipping -------------------------------------------------------------- */
 
 /* Return only when no BPF program can still be running with what it read
@@ -653,6 +785,11 @@ static int prepare_apply(struct dp *dp, struct apply *a, const struct filter_tab
 	if ((err = read_bank_infos(dp, a->live, a->nold, &a->old)))
 		return dp_err(errbuf, errlen, "cannot read ixdp_info: %s",
 			      strerror(-err));
+	if ((err = assign_rule_ids(dp, a->old, a->nold, a->nw, t->n)))
+		return dp_err(errbuf, errlen, "cannot give the rules their ids: %s%s",
+			      strerror(-err), err == -ENOENT ? " (dataplane loaded "
+			      "by an older version: `ipsec-xdp unload` and load "
+			      "again)" : "");
 	return 0;
 }
 
@@ -717,6 +854,8 @@ int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
 	}
 	if (!err)
 		err = flip_policy_bank(dp, &a, has_policy, t->n, errbuf, errlen);
+	if (!err)
+		delete_dead_bundles(dp, a.nw, t->n);
 	apply_free(&a);
 	return err ? -1 : 0;
 }
@@ -1146,5 +1285,51 @@ int dp_rule_index(struct dp *dp, const char *name, uint32_t *rule)
 		}
 	free(info);
 	free(ctr);
+	return err;
+}
+
+/* The first live filter of a rule, by name (id 0) or by id. */
+static int find_live_rule(struct dp *dp, const char *name, uint32_t id,
+			  struct ixdp_filter_info *out)
+{
+	struct ixdp_filter_info *info;
+	struct ixdp_counter *ctr;
+	size_t n;
+	int err = dp_read_filters(dp, &info, &ctr, &n);
+
+	if (err)
+		return err;
+	err = -ENOENT;
+	for (size_t i = 0; i < n && err; i++) {
+		if (info[i].rule == ~0u || !info[i].rule_id)
+			continue;
+		if (name ? !strncmp(info[i].name, name, sizeof(info[i].name))
+			 : info[i].rule_id == id) {
+			*out = info[i];
+			err = 0;
+		}
+	}
+	free(info);
+	free(ctr);
+	return err;
+}
+
+int dp_rule_id(struct dp *dp, const char *name, uint32_t *id)
+{
+	struct ixdp_filter_info f;
+	int err = find_live_rule(dp, name, 0, &f);
+
+	if (!err)
+		*id = f.rule_id;
+	return err;
+}
+
+int dp_rule_by_id(struct dp *dp, uint32_t id, char *name, size_t len)
+{
+	struct ixdp_filter_info f;
+	int err = id ? find_live_rule(dp, NULL, id, &f) : -ENOENT;
+
+	if (!err)
+		snprintf(name, len, "%.*s", (int)sizeof(f.name), f.name);
 	return err;
 }

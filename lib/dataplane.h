@@ -125,7 +125,12 @@ int dp_read_xfrm_stats(struct dp_handoff *h, uint64_t xs[IXDP_XS__MAX]);
 const char *xfrm_stat_name(enum ixdp_xfrm_counter c);
 
 /* The index of the rule named `name` in the live filter list
- * (ixdp_filter_info.rule, the key of its bundles): 0, or -ENOENT. */
+ * (ixdp_filter_info.rule): 0, or -ENOENT. */
 int dp_rule_index(struct dp *dp, const char *name, uint32_t *rule);
+/* The id of the live rule named `name` (ixdp_filter_info.rule_id, the key
+ * of its bundles, stable while the rule is unchanged): 0, or -ENOENT. */
+int dp_rule_id(struct dp *dp, const char *name, uint32_t *id);
+/* The name of the live rule with this id: 0, or -ENOENT. */
+int dp_rule_by_id(struct dp *dp, uint32_t id, char *name, size_t len);
 
 #endif /* IXDP_DATAPLANE_H */

@@ -9,8 +9,11 @@ HOST_PKGS=(clang llvm libbpf-dev bpftool libnl-3-dev libnl-route-3-dev
 	libssl-dev pkg-config make gcc iproute2 nftables iputils-ping
 	netcat-openbsd tcpdump python3 libclang-rt-14-dev)
 # vng builds its initramfs around a busybox binary and fails without one
-# (virtme-ng does not even recommend it).
-VM_BOOKWORM_PKGS=(qemu-system-x86 busybox-static strongswan-charon strongswan-swanctl)
+# (virtme-ng does not even recommend it).  strongSwan's standard plugins
+# (openssl, gcm: ECP and X25519 groups, AES-GCM in IKE, ECDSA) are only
+# recommended by strongswan-charon, and the interop scenarios need them.
+VM_BOOKWORM_PKGS=(qemu-system-x86 busybox-static strongswan-charon strongswan-swanctl
+	libstrongswan-standard-plugins)
 
 SRC_DIR=/etc/apt/sources.list.d
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
