@@ -3,7 +3,9 @@
  * test_handoff.c - negotiate traffic and xfrm under bpf_prog_test_run_opts():
  * SA bundles (up: redirect into the xfrm interface, soft: clear, none or
  * negotiating: drop) and the events that tell the daemon to start IKE, with
- * their rate limit; and the userspace side (dp_bundle_*, dp_events_*).
+ * their rate limit; the userspace side (dp_bundle_*, dp_events_*); and the
+ * rule ids that key the bundles across policy changes (SPEC §4: reordered
+ * rules keep their SAs, changed or deleted ones lose them).
  *
  * The redirect itself and the xfrm path run in the VM (vmtest/guest_xfrm.sh):
  * test runs only return TC_ACT_REDIRECT.  Needs root; exits 77 otherwise.
@@ -51,10 +53,13 @@ static struct specific_filter flt(uint8_t fam, const char *src, int splen,
 	return f;
 }
 
-static void apply_std(void)
+/* The standard table; shift moves every rule index (the rules in another
+ * order), neg_plen and neg_flags change the rule "neg". */
+static void apply_table(int shift, int neg_plen, uint8_t neg_flags)
 {
 	struct specific_filter f[] = {
-		flt(V4, "10.3.0.0", 16, IXDP_ACT_NEGOTIATE, 0, RULE_NEG, "neg"),
+		flt(V4, "10.3.0.0", neg_plen, IXDP_ACT_NEGOTIATE, neg_flags,
+		    RULE_NEG, "neg"),
 		flt(V4, "10.4.0.0", 16, IXDP_ACT_NEGOTIATE, IXDP_F_INPASS,
 		    RULE_INPASS, "inpass"),
 		flt(V4, "10.5.0.0", 16, IXDP_ACT_NEGOTIATE, IXDP_F_SOFT,
@@ -65,7 +70,10 @@ static void apply_std(void)
 	struct filter_table t = {0};
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		struct specific_filter m = f[i];    /* mirrored: peer -> us */
+		struct specific_filter m;
+
+		f[i].rule += shift;
+		m = f[i];			/* mirrored: peer -> us */
 
 		memcpy(m.dst, f[i].src, 16);
 		m.dst_plen = f[i].src_plen;
@@ -79,6 +87,11 @@ static void apply_std(void)
 	if (dp_apply_table(&E.dp, &t, true, errbuf, sizeof(errbuf)))
 		fail_msg("dp_apply_table: %s", errbuf);
 	filter_table_free(&t);
+}
+
+static void apply_std(void)
+{
+	apply_table(0, 16, 0);
 }
 
 /* ---- helpers ----------------------------------------------------------------- */
@@ -112,7 +125,17 @@ static uint64_t drops(enum ixdp_drop_reason r)
 	return v[r];
 }
 
-static void set_bundle(uint32_t rule, int af, const char *peer, uint32_t state,
+/* The rule id of a live rule: the key of its bundles. */
+static uint32_t id_of(const char *rule)
+{
+	uint32_t id = 0;
+
+	assert_int_equal(dp_rule_id(&E.dp, rule, &id), 0);
+	assert_true(id != 0);
+	return id;
+}
+
+static void set_bundle(const char *rule, int af, const char *peer, uint32_t state,
 		       uint32_t flags, uint32_t ifindex)
 {
 	struct ixdp_bundle_key k;
@@ -122,7 +145,7 @@ static void set_bundle(uint32_t rule, int af, const char *peer, uint32_t state,
 
 	if (peer)
 		assert_int_equal(inet_pton(af, peer, a), 1);
-	dp_bundle_key_init(&k, rule, af, peer ? a : NULL);
+	dp_bundle_key_init(&k, id_of(rule), af, peer ? a : NULL);
 	if (dp_bundle_set(&H, &k, &b, errbuf, sizeof(errbuf)))
 		fail_msg("dp_bundle_set: %s", errbuf);
 }
@@ -174,7 +197,7 @@ static void test_up_bundle_redirects_outbound(void **state)
 	uint64_t dneg = drops(IXDP_DROP_NEGOTIATE);
 
 	assert_int_equal(run(OUT, &out), TC_ACT_SHOT);          /* no SA yet */
-	set_bundle(RULE_NEG, AF_INET, "192.0.2.2", IXDP_BUNDLE_UP, 0, 42);
+	set_bundle("neg", AF_INET, "192.0.2.2", IXDP_BUNDLE_UP, 0, 42);
 	assert_int_equal(run(OUT, &out), TC_ACT_REDIRECT);
 	assert_int_equal(xs(IXDP_XS_REDIRECT), redir + 1);
 	/* Another peer of the same rule has no SA. */
@@ -201,14 +224,14 @@ static void test_rule_wide_bundle_and_ipv6(void **state)
 					 IPPROTO_UDP, 1, 2);
 
 	/* peer NULL: the tunnel rule's one bundle serves every destination. */
-	set_bundle(RULE_NEG, AF_INET, NULL, IXDP_BUNDLE_UP, 0, 42);
+	set_bundle("neg", AF_INET, NULL, IXDP_BUNDLE_UP, 0, 42);
 	assert_int_equal(run(OUT, &a), TC_ACT_REDIRECT);
 	assert_int_equal(run(OUT, &b), TC_ACT_REDIRECT);
 	/* A peer's own bundle wins over the rule-wide one. */
-	set_bundle(RULE_NEG, AF_INET, "198.51.100.8", IXDP_BUNDLE_NEGOTIATING, 0, 0);
+	set_bundle("neg", AF_INET, "198.51.100.8", IXDP_BUNDLE_NEGOTIATING, 0, 0);
 	assert_int_equal(run(OUT, &b), TC_ACT_SHOT);
 	assert_int_equal(run(OUT, &v6), TC_ACT_SHOT);
-	set_bundle(RULE_NEG6, AF_INET6, "2001:db8:9::2", IXDP_BUNDLE_UP, 0, 43);
+	set_bundle("neg6", AF_INET6, "2001:db8:9::2", IXDP_BUNDLE_UP, 0, 43);
 	assert_int_equal(run(OUT, &v6), TC_ACT_REDIRECT);
 }
 
@@ -222,7 +245,7 @@ static void test_metadata_bundle(void **state)
 	struct pkt_spec out = tcp4("10.3.0.1", "192.0.2.2");
 	uint64_t fail = xs(IXDP_XS_XFRM_INFO_FAIL);
 
-	set_bundle(RULE_NEG, AF_INET, "192.0.2.2", IXDP_BUNDLE_UP,
+	set_bundle("neg", AF_INET, "192.0.2.2", IXDP_BUNDLE_UP,
 		   IXDP_BUNDLE_F_XFRM_INFO, 42);
 	if (kernel_has_xfrm_interfaces()) {
 		/* Loaded after the module: bpf_skb_set_xfrm_info() is there. */
@@ -242,7 +265,7 @@ static void test_soft_bundle_passes_both_ways(void **state)
 
 	assert_int_equal(run(OUT, &out), TC_ACT_SHOT);
 	assert_int_equal(run(IN, &in), XDP_DROP);
-	set_bundle(RULE_SOFT, AF_INET, "192.0.2.9", IXDP_BUNDLE_SOFT, 0, 0);
+	set_bundle("soft", AF_INET, "192.0.2.9", IXDP_BUNDLE_SOFT, 0, 0);
 	assert_int_equal(run(OUT, &out), TC_ACT_OK);
 	assert_int_equal(run(IN, &in), XDP_PASS);
 	assert_int_equal(xs(IXDP_XS_SOFT_PASS), soft + 2);
@@ -264,7 +287,7 @@ static void test_events(void **state)
 	assert_int_equal(run(OUT, &out), TC_ACT_SHOT);
 	assert_int_equal(drain(), 1);
 	assert_int_equal(evs[0].type, IXDP_EV_NEED_SA);
-	assert_int_equal(evs[0].rule, RULE_NEG);
+	assert_int_equal(evs[0].rule, id_of("neg"));
 	assert_int_equal(evs[0].dir, OUT);
 	assert_int_equal(evs[0].fam, V4);
 	assert_int_equal(evs[0].proto, IPPROTO_TCP);
@@ -281,11 +304,11 @@ static void test_events(void **state)
 	assert_int_equal(run(OUT, &out), TC_ACT_SHOT);
 	assert_int_equal(drain(), 1);
 	/* Deleting a bundle clears the limit; a negotiating one is reported. */
-	set_bundle(RULE_NEG, AF_INET, "192.0.2.2", IXDP_BUNDLE_NEGOTIATING, 0, 0);
+	set_bundle("neg", AF_INET, "192.0.2.2", IXDP_BUNDLE_NEGOTIATING, 0, 0);
 	inet_pton(AF_INET, "192.0.2.2", peer);
-	dp_bundle_key_init(&k, RULE_NEG, AF_INET, peer);
+	dp_bundle_key_init(&k, id_of("neg"), AF_INET, peer);
 	assert_int_equal(dp_bundle_del(&H, &k, errbuf, sizeof(errbuf)), 0);
-	set_bundle(RULE_NEG, AF_INET, "192.0.2.2", IXDP_BUNDLE_NEGOTIATING, 0, 0);
+	set_bundle("neg", AF_INET, "192.0.2.2", IXDP_BUNDLE_NEGOTIATING, 0, 0);
 	assert_int_equal(run(OUT, &out), TC_ACT_SHOT);
 	assert_int_equal(drain(), 1);
 	assert_int_equal(evs[0].bundle_state, IXDP_BUNDLE_NEGOTIATING);
@@ -298,14 +321,14 @@ static void test_events(void **state)
 	assert_int_equal(drain(), 1);
 	assert_int_equal(evs[0].dir, IN);
 	assert_int_equal(evs[0].passed, 1);
-	assert_int_equal(evs[0].rule, RULE_INPASS);
+	assert_int_equal(evs[0].rule, id_of("inpass"));
 	assert_int_equal(evs[0].flags & IXDP_F_INPASS, IXDP_F_INPASS);
 	/* soft: dropped until the daemon decides, but reported. */
 	assert_int_equal(run(IN, &in_soft), XDP_DROP);
 	assert_int_equal(drain(), 1);
-	assert_int_equal(evs[0].rule, RULE_SOFT);
+	assert_int_equal(evs[0].rule, id_of("soft"));
 	/* Once up, no more events. */
-	set_bundle(RULE_NEG, AF_INET, "192.0.2.2", IXDP_BUNDLE_UP, 0, 42);
+	set_bundle("neg", AF_INET, "192.0.2.2", IXDP_BUNDLE_UP, 0, 42);
 	usleep(110 * 1000);
 	assert_int_equal(run(OUT, &out), TC_ACT_REDIRECT);
 	assert_int_equal(drain(), 0);
@@ -350,10 +373,75 @@ static void test_bundle_api(void **state)
 static void test_rule_index(void **state)
 {
 	uint32_t r = 0;
+	char name[32];
 
 	assert_int_equal(dp_rule_index(&E.dp, "soft", &r), 0);
 	assert_int_equal(r, RULE_SOFT);
 	assert_int_equal(dp_rule_index(&E.dp, "no-such-rule", &r), -ENOENT);
+	assert_int_equal(dp_rule_id(&E.dp, "no-such-rule", &r), -ENOENT);
+	assert_int_equal(dp_rule_by_id(&E.dp, id_of("inpass"), name,
+				       sizeof(name)), 0);
+	assert_string_equal(name, "inpass");
+	assert_int_equal(dp_rule_by_id(&E.dp, 0, name, sizeof(name)), -ENOENT);
+	/* every rule its own id */
+	assert_true(id_of("neg") != id_of("soft"));
+	assert_true(id_of("neg") != id_of("neg6"));
+}
+
+static bool bundle_exists(const char *rule_or_null, uint32_t id,
+			  const char *peer)
+{
+	struct ixdp_bundle_key k;
+	struct ixdp_bundle b;
+	uint8_t a[4];
+
+	inet_pton(AF_INET, peer, a);
+	dp_bundle_key_init(&k, rule_or_null ? id_of(rule_or_null) : id,
+			   AF_INET, a);
+	return dp_bundle_get(&H, &k, &b) == 0;
+}
+
+/* SPEC §4: a policy re-applied with its rules in another order keeps every
+ * live SA working; a rule whose filters or action changed, or that is gone,
+ * loses its bundles (and its traffic is refused until a new SA). */
+static void test_policy_change_and_bundles(void **state)
+{
+	struct pkt_spec out = tcp4("10.3.0.1", "192.0.2.2");
+	struct pkt_spec soft = tcp4("10.5.0.1", "192.0.2.9");
+	uint32_t neg = id_of("neg"), sft = id_of("soft"), old;
+
+	set_bundle("neg", AF_INET, "192.0.2.2", IXDP_BUNDLE_UP, 0, 42);
+	set_bundle("soft", AF_INET, "192.0.2.9", IXDP_BUNDLE_SOFT, 0, 0);
+	/* The same rules at other indices: same ids, the SAs still used. */
+	apply_table(10, 16, 0);
+	assert_int_equal(dp_rule_index(&E.dp, "neg", &old), 0);
+	assert_int_equal(old, RULE_NEG + 10);
+	assert_int_equal(id_of("neg"), neg);
+	assert_int_equal(id_of("soft"), sft);
+	assert_int_equal(run(OUT, &out), TC_ACT_REDIRECT);
+	assert_int_equal(run(OUT, &soft), TC_ACT_OK);
+	/* neg's filter changes: a new id, its bundle gone, refused again;
+	 * the other rules keep theirs. */
+	apply_table(10, 17, 0);
+	assert_true(id_of("neg") != neg);
+	assert_false(bundle_exists(NULL, neg, "192.0.2.2"));
+	assert_int_equal(run(OUT, &out), TC_ACT_SHOT);
+	assert_int_equal(run(OUT, &soft), TC_ACT_OK);
+	/* neg's action changes (inpass added): a new id again. */
+	old = id_of("neg");
+	set_bundle("neg", AF_INET, "192.0.2.2", IXDP_BUNDLE_UP, 0, 42);
+	apply_table(10, 17, IXDP_F_INPASS);
+	assert_true(id_of("neg") != old);
+	assert_false(bundle_exists(NULL, old, "192.0.2.2"));
+	assert_int_equal(run(OUT, &out), TC_ACT_SHOT);
+	/* Back to the first table: fresh ids (never reused), soft survives. */
+	apply_std();
+	assert_true(id_of("neg") != neg && id_of("neg") != old);
+	assert_true(bundle_exists("soft", 0, "192.0.2.9"));
+	/* No policy: every bundle goes. */
+	assert_int_equal(dp_apply_table(&E.dp, NULL, false, errbuf,
+					sizeof(errbuf)), 0);
+	assert_false(bundle_exists(NULL, sft, "192.0.2.9"));
 }
 
 int main(void)
@@ -366,6 +454,7 @@ int main(void)
 		cmocka_unit_test_setup(test_events, reset),
 		cmocka_unit_test_setup(test_bundle_api, reset),
 		cmocka_unit_test_setup(test_rule_index, reset),
+		cmocka_unit_test_setup(test_policy_change_and_bundles, reset),
 	};
 	int rc;
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The command line itself: --help on every command, exit codes (ipsec-xdp(8)),
-# clear errors for bad input, JSON that parses, and the SSH lock-out warning.
+# clear errors for bad input, JSON that parses, the SSH lock-out warning, and
+# `show stats` with and without ipsec-xdpd.
 . "$(dirname "$0")/lib.sh"
 ns_setup
 
 rc() { "$@" >/dev/null 2>&1; echo $?; }
+has_text() { local t=$1; shift; "$@" 2>&1 | grep -q -- "$t"; }
 
 for cmd in load unload status policy show match set; do
 	check "$cmd --help prints its usage" bash -c "'$IXDP' $cmd --help | grep -q '^usage: ipsec-xdp $cmd'"
@@ -44,6 +46,49 @@ for pin in maps/ixdp_filters progs/ixdp_xdp_ingress progs/ixdp_tc_egress "links/
 done
 check "status -j parses" bash -c "ip netns exec $NS_A env IPSEC_XDP_CONFDIR=$T/confA IPSEC_XDP_BPFFS=$T/bpffs/a '$IXDP' -j status | python3 -m json.tool"
 check "show all works without a policy" ixa show all
+
+# ---- show stats: the monitor's statistics, with and without ipsec-xdpd ----
+IXDPD=${IXDPD:-$TOP/${B:-build}/ipsec-xdpd}
+sa_() { ip netns exec "$NS_A" env IPSEC_XDP_CONFDIR="$T/confA" \
+	IPSEC_XDP_BPFFS="$T/bpffs/a" IPSEC_XDP_RUNDIR="$T/runA" "$IXDP" "$@"; }
+stat_() { sa_ -j show stats | json_get "$1"; }
+nostates=$(ina awk '$1 == "XfrmInNoStates" { print $2 }' /proc/net/xfrm_stat)
+check_eq "no daemon: show stats still works" 0 "$(rc sa_ show stats)"
+check "no daemon: show stats says so" has_text "ipsec-xdpd is not running" sa_ show stats
+check_eq "no daemon: -j says so" False "$(stat_ 'd["daemon_running"]')"
+check_eq "no daemon: no IKE counters made up" "{}" "$(stat_ 'd["main_mode"]')"
+check_eq "no daemon: bad SPI from /proc/net/xfrm_stat" "$nostates" \
+	"$(stat_ 'd["quick_mode"]["bad_spi_packets"]')"
+check_eq "no daemon: the dataplane's counters" True "$(stat_ '"boot_block" in d["drops"]')"
+printf 'lab = "x"\n' >"$T/confA/secrets"
+chmod 600 "$T/confA/secrets"
+ip netns exec "$NS_A" "$IXDPD" -f -C "$T/confA" -R "$T/runA" >"$T/xdpd.log" 2>&1 &
+XDPD=$!
+for i in $(seq 1 50); do [ -S "$T/runA/ipsec-xdpd.sock" ] && break; sleep 0.1; done
+check_eq "daemon: -j says it runs" True "$(stat_ 'd["daemon_running"]')"
+check_eq "daemon: main mode negotiations" 0 "$(stat_ 'd["main_mode"]["total_negotiations"]')"
+check_eq "daemon: quick mode SAs from the kernel" 0 \
+	"$(stat_ 'd["quick_mode"]["active_security_associations"]')"
+check_eq "daemon: ESP bytes sent" 0 "$(stat_ 'd["quick_mode"]["esp_bytes_sent"]')"
+check_eq "daemon: bad SPI" "$nostates" "$(stat_ 'd["quick_mode"]["bad_spi_packets"]')"
+check "daemon: text in the monitor's groups" has_text "Authentication failures" sa_ show stats
+check "daemon: show ikestats still answers" has_text "negotiations_total" sa_ show ikestats
+# An IKE version 3 request is answered INVALID_MAJOR_VERSION (RFC 7296 §2.5)
+# (block boot mode: IKE passes only when exempted, without a policy).
+check "exempt IKE from the boot mode" \
+	sa_ set config bootexemptions TCP:0:22:inbound UDP:0:500:inbound
+answer=$(inb python3 -c 'import socket,struct
+s=socket.socket(); s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+s.sendto(struct.pack("!QQBBBBII", 0x1122334455667788, 0, 0, 0x30, 34, 8, 0, 28), ("10.77.0.1", 500))
+m=s.recv(2048); print("%02x %d %d" % (m[17], m[16], struct.unpack("!H", m[34:36])[0]))' 2>&1)
+check_eq "version 3: answered 2.0, Notify INVALID_MAJOR_VERSION (5)" "20 41 5" "$answer"
+check_eq "version 3: counted" 1 "$(stat_ 'd["ike"]["invalid_major_version_sent"]')"
+check_eq "version 3: an invalid packet in main mode" 1 \
+	"$(stat_ 'd["main_mode"]["invalid_packets_received"]')"
+kill -TERM $XDPD; wait $XDPD 2>/dev/null
+[ "${VERBOSE:-}" ] && cat "$T/xdpd.log"
+check_eq "daemon stopped: not running again" False "$(stat_ 'd["daemon_running"]')"
+
 check "unload" ixa unload
 refute "unload removed every pin" test -e "$T/bpffs/a"
 finish

@@ -4,7 +4,9 @@
  * a fake clock (timers fire only when a test calls advance()), and a wire
  * that queues what each side sends (A and B, optionally behind a NAT) so a
  * test can deliver, lose or inspect each message.  Include it once, after
- * cmocka.h and the daemon headers.
+ * cmocka.h and the daemon headers.  With IKE_TESTBED_KERNEL defined (and
+ * child.h included) before it, also a kernel that records the CHILD SA
+ * calls (struct child_kops) instead of making them.
  */
 #ifndef IXDP_IKE_TESTBED_H
 #define IXDP_IKE_TESTBED_H
@@ -81,6 +83,8 @@ struct side {
 
 static struct side A, B;
 static bool nat;	/* a NAT rewrites A's source ports */
+/* with nat, also A's address as B sees it (NULL: ports only) */
+static const char *nat_addr;
 
 static struct side *side_of(struct daemon *d)
 {
@@ -131,6 +135,12 @@ static uint16_t nat_port(uint16_t port, bool out)
 	return port == 40000 ? 500 : port == 40001 ? 4500 : port;
 }
 
+/* The address of ss becomes text's, its port stays. */
+static void set_addr(struct sockaddr_storage *ss, const char *text)
+{
+	assert_int_equal(addr_parse(text, addr_port(ss), ss), 0);
+}
+
 static void deliver_pkt(struct side *from, struct side *to,
 			const struct pkt *p)
 {
@@ -144,6 +154,10 @@ static void deliver_pkt(struct side *from, struct side *to,
 	if (nat && to == &A)
 		addr_set_port(&dg.path.local, nat_port(addr_port(&dg.path.local),
 						       false));
+	if (nat && nat_addr && from == &A && dg.path.peer.ss_family == AF_INET)
+		set_addr(&dg.path.peer, nat_addr);
+	if (nat && nat_addr && to == &A && dg.path.local.ss_family == AF_INET)
+		set_addr(&dg.path.local, A.addr4);
 	daemon_input(&to->d, &dg);
 }
 
@@ -184,5 +198,176 @@ static void pump(void)
 		;
 	assert_true(guard < 100);
 }
+
+#ifdef IKE_TESTBED_KERNEL
+/* ---- the recording kernel --------------------------------------------------------- */
+
+#define KMAX 64
+
+struct kern {
+	struct ikk_sa sa[KMAX];		/* installed (larval: encr 0) */
+	bool used[KMAX];
+	struct ikk_policy pol[KMAX];
+	bool pused[KMAX];
+	uint32_t next_spi;
+	int fail_sa_add;		/* fail the next sa_add calls */
+	unsigned spi_allocs, sa_adds, sa_dels, pol_adds, pol_dels;
+	uint64_t bytes;			/* every SA's byte counter */
+};
+
+static struct kern KA, KB;
+
+static int r_spi_alloc(void *ctx, const struct ikk_addr *src,
+		       const struct ikk_addr *dst, uint8_t proto, uint8_t mode,
+		       uint32_t reqid, uint32_t *spi)
+{
+	struct kern *k = ctx;
+	size_t i;
+
+	k->spi_allocs++;
+	for (i = 0; i < KMAX; i++)
+		if (!k->used[i]) {
+			memset(&k->sa[i], 0, sizeof(k->sa[i]));
+			k->sa[i].src = *src;
+			k->sa[i].dst = *dst;
+			k->sa[i].proto = proto;
+			k->sa[i].spi = *spi = k->next_spi++;
+			k->used[i] = true;
+			return 0;
+		}
+	return -ENOSPC;
+}
+
+static int find_sa(struct kern *k, const struct ikk_addr *dst, uint32_t spi)
+{
+	int i;
+
+	for (i = 0; i < KMAX; i++)
+		if (k->used[i] && k->sa[i].spi == spi &&
+		    !memcmp(&k->sa[i].dst, dst, sizeof(*dst)))
+			return i;
+	return -1;
+}
+
+static int r_sa_add(void *ctx, const struct ikk_sa *sa, bool update)
+{
+	struct kern *k = ctx;
+	int i = find_sa(k, &sa->dst, sa->spi);
+
+	k->sa_adds++;
+	if (k->fail_sa_add) {
+		k->fail_sa_add--;
+		return -EPROTONOSUPPORT;
+	}
+	if (update ? i < 0 : i >= 0)
+		return update ? -ESRCH : -EEXIST;
+	if (i < 0)
+		for (i = 0; i < KMAX && k->used[i]; i++)
+			;
+	assert_true(i < KMAX);
+	k->sa[i] = *sa;
+	k->used[i] = true;
+	return 0;
+}
+
+static int r_sa_delete(void *ctx, const struct ikk_addr *dst, uint32_t spi,
+		       uint8_t proto)
+{
+	struct kern *k = ctx;
+	int i = find_sa(k, dst, spi);
+
+	k->sa_dels++;
+	if (i < 0)
+		return -ESRCH;
+	k->used[i] = false;
+	return 0;
+}
+
+static int r_policy_add(void *ctx, struct ikk_policy *pol, bool update)
+{
+	struct kern *k = ctx;
+	size_t i;
+
+	k->pol_adds++;
+	for (i = 0; i < KMAX; i++)
+		if (k->pused[i] && k->pol[i].dir == pol->dir &&
+		    !memcmp(&k->pol[i].sel, &pol->sel, sizeof(pol->sel))) {
+			k->pol[i] = *pol;
+			return 0;
+		}
+	for (i = 0; i < KMAX; i++)
+		if (!k->pused[i]) {
+			k->pol[i] = *pol;
+			k->pused[i] = true;
+			return 0;
+		}
+	return -ENOSPC;
+}
+
+static int r_policy_delete(void *ctx, const struct ikk_policy *pol)
+{
+	struct kern *k = ctx;
+	size_t i;
+
+	k->pol_dels++;
+	for (i = 0; i < KMAX; i++)
+		if (k->pused[i] && k->pol[i].dir == pol->dir &&
+		    !memcmp(&k->pol[i].sel, &pol->sel, sizeof(pol->sel))) {
+			k->pused[i] = false;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static const char *r_error(void *ctx) { return "recorded failure"; }
+
+static int r_counters(void *ctx, const struct ikk_addr *dst, uint32_t spi,
+		      uint8_t proto, struct ikk_sa_counters *out)
+{
+	struct kern *k = ctx;
+
+	if (find_sa(k, dst, spi) < 0)
+		return -ESRCH;
+	memset(out, 0, sizeof(*out));
+	out->bytes = k->bytes;
+	return 0;
+}
+
+static const struct child_kops rec_ops = {
+	r_spi_alloc, r_sa_add, r_sa_delete, r_policy_add, r_policy_delete,
+	r_error, r_counters,
+};
+
+static __attribute__((unused)) size_t n_sas(struct kern *k)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < KMAX; i++)
+		n += k->used[i];
+	return n;
+}
+
+/* IPsec policies (not the IKE bypass ones) of a direction. */
+static __attribute__((unused)) size_t n_pols(struct kern *k, uint8_t dir)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < KMAX; i++)
+		n += k->pused[i] && k->pol[i].dir == dir &&
+		     k->pol[i].action == IKK_POL_IPSEC;
+	return n;
+}
+
+static __attribute__((unused)) const struct ikk_sa *sa_by_spi(struct kern *k, uint32_t spi)
+{
+	size_t i;
+
+	for (i = 0; i < KMAX; i++)
+		if (k->used[i] && k->sa[i].spi == spi)
+			return &k->sa[i];
+	return NULL;
+}
+
+#endif /* IKE_TESTBED_KERNEL */
 
 #endif /* IXDP_IKE_TESTBED_H */

@@ -18,8 +18,12 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <openssl/x509.h>
+
+#include "cert.h"
 #include "crypto.h"
 #include "message.h"
+#include "signature.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1092,6 +1096,117 @@ static void test_sealed_seed_opens(void **state)
 	}
 }
 
+/* ---- a certificate IKE_AUTH, for the fuzzer's DER parsers ------------------------------ */
+
+/* A self-signed ECDSA certificate (DER) and, in *key, its key. */
+static size_t self_signed(uint8_t **der, EVP_PKEY **key)
+{
+	X509 *x = X509_new();
+	X509_NAME *name;
+	int len;
+
+	*key = EVP_EC_gen("P-256");
+	assert_non_null(*key);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+	name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+				   (const unsigned char *)"seed.example", -1,
+				   -1, 0);
+	X509_set_issuer_name(x, name);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, *key);
+	assert_true(X509_sign(x, *key, EVP_sha256()) > 0);
+	*der = NULL;
+	len = i2d_X509(x, der);
+	assert_true(len > 0);
+	X509_free(x);
+	return (size_t)len;
+}
+
+/* IDi (its DN), CERT, CERTREQ, AUTH (RFC 7427, ECDSA) and AUTH (RSA-PSS
+ * AlgorithmIdentifier), unencrypted so the fuzzer reaches them at once. */
+static size_t build_cert_auth(uint8_t *buf, size_t cap)
+{
+	static const uint8_t octets[] = "signed octets";
+	const struct ike_header hdr = { .ispi = 0x0102030405060708ULL,
+		.rspi = 0x1112131415161718ULL, .version = IKEV2_VERSION,
+		.exchange = IKEV2_EXCH_IKE_AUTH, .flags = IKEV2_FLAG_INITIATOR,
+		.msgid = 1 };
+	uint8_t *der, *dn = NULL, sig[SIG_AUTH_MAX], hashes[40] = { 1 };
+	struct ike_builder b;
+	EVP_PKEY *key, *rsa = EVP_RSA_gen(1024);
+	const char *why;
+	size_t der_len = self_signed(&der, &key), sig_len = 0, len;
+	int dn_len;
+	X509 *x;
+	const uint8_t *p = der;
+
+	x = d2i_X509(NULL, &p, (long)der_len);
+	dn_len = i2d_X509_NAME(X509_get_subject_name(x), &dn);
+	ike_build_message(&b, buf, cap, &hdr);
+	ike_add_id(&b, IKEV2_PL_IDI, &(struct ike_id){ IKEV2_ID_DER_ASN1_DN,
+						       dn, (size_t)dn_len });
+	ike_add_cert(&b, &(struct ike_cert){ IKEV2_CERT_X509_SIG, der,
+					     der_len });
+	ike_add_certreq(&b, &(struct ike_cert){ IKEV2_CERT_X509_SIG, hashes,
+						sizeof(hashes) });
+	assert_int_equal(sig_auth_sign_as(key, SIG_ECDSA, IKEV2_HASH_SHA2_256,
+					  octets, sizeof(octets), sig,
+					  sizeof(sig), &sig_len, &why), 0);
+	ike_add_auth(&b, &(struct ike_auth){ .method =
+			IKEV2_AUTH_DIGITAL_SIGNATURE, .data = sig,
+			.len = sig_len });
+	assert_non_null(rsa);
+	assert_int_equal(sig_auth_sign_as(rsa, SIG_RSA_PSS, IKEV2_HASH_SHA2_384,
+					  octets, sizeof(octets), sig,
+					  sizeof(sig), &sig_len, &why), 0);
+	ike_add_auth(&b, &(struct ike_auth){ .method =
+			IKEV2_AUTH_DIGITAL_SIGNATURE, .data = sig,
+			.len = sig_len });
+	assert_int_equal(ike_build_finish(&b, &len), IKE_MSG_OK);
+	OPENSSL_free(dn);
+	OPENSSL_free(der);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(rsa);
+	return len;
+}
+
+/* That message decodes: the certificate into a chain whose subject is
+ * the ID, both AUTH payloads into an AlgorithmIdentifier and a signature. */
+static void test_cert_auth_seed(void **state)
+{
+	uint8_t buf[4096];
+	const struct ike_payload *pl;
+	struct cert_chain *ch = cert_chain_new();
+	struct ike_msg msg;
+	struct ike_cert c;
+	struct ike_auth a;
+	struct ike_id id;
+	char why[256];
+
+	(void)state;
+	assert_int_equal(ike_msg_parse(buf, build_cert_auth(buf, sizeof(buf)),
+				       &msg), IKE_MSG_OK);
+	assert_int_equal(ike_decode_cert(ike_msg_find(&msg, IKEV2_PL_CERT,
+						      NULL), &c), IKE_MSG_OK);
+	assert_int_equal(cert_chain_add(ch, c.data, c.len), 0);
+	assert_int_equal(ike_decode_id(ike_msg_find(&msg, IKEV2_PL_IDI, NULL),
+				       &id), IKE_MSG_OK);
+	assert_int_equal(cert_id_bound(ch, id.type, id.data, id.len, why,
+				       sizeof(why)), CERT_OK);
+	pl = ike_msg_find(&msg, IKEV2_PL_AUTH, NULL);
+	assert_int_equal(ike_decode_auth(pl, &a), IKE_MSG_OK);
+	assert_int_equal(a.sig_alg_len, 12);		/* ecdsa-with-SHA256 */
+	pl = ike_msg_find(&msg, IKEV2_PL_AUTH, pl);
+	assert_int_equal(ike_decode_auth(pl, &a), IKE_MSG_OK);
+	assert_true(a.sig_alg_len > 40);		/* RSASSA-PSS params */
+	assert_int_equal(a.sig_len, 128);
+	cert_chain_free(ch);
+}
+
 static int write_file(const char *dir, const char *name, const uint8_t *p,
 		      size_t len)
 {
@@ -1129,6 +1244,13 @@ static void write_seeds(void **state)
 	seed_status |= write_file(seed_dir, "ike_auth_aes_cbc.bin", buf, len);
 	len = build_vendor_chain(buf, sizeof(buf), 3);
 	seed_status |= write_file(seed_dir, "informational_vendor.bin", buf, len);
+	{
+		uint8_t big[4096];
+
+		len = build_cert_auth(big, sizeof(big));
+		seed_status |= write_file(seed_dir, "ike_auth_cert.bin", big,
+					  len);
+	}
 	assert_int_equal(seed_status, 0);
 }
 
@@ -1157,6 +1279,7 @@ int main(void)
 		cmocka_unit_test(test_error_names),
 		cmocka_unit_test(test_udp4500),
 		cmocka_unit_test(test_sealed_seed_opens),
+		cmocka_unit_test(test_cert_auth_seed),
 	};
 
 	seed_dir = getenv("IKE_MSG_WRITE_SEEDS");

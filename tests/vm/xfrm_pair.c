@@ -13,6 +13,7 @@
  *       LNET<->RNET (tunnel); with if_id, all carry it; bypass adds clear
  *       policies (both directions) for that TCP port, tried first.
  *   xfrm_pair xfrmi NAME external|IF_ID     create; prints the ifindex
+ *   xfrm_pair ruleid RULE        the rule's id (the key of its bundles)
  *   xfrm_pair bundle RULE PEER|any STATE [IFNAME IF_ID [md]]
  *       STATE up|soft|negotiating; the dataplane pinned at $IPSEC_XDP_BPFFS
  *   xfrm_pair events N MS        wait up to MS for N dataplane events
@@ -245,7 +246,7 @@ static int cmd_bundle(int argc, char **argv)
 	}
 	if (dp_open(&dp, root, err, sizeof(err)))
 		return die("%s", err);
-	if (dp_rule_index(&dp, argv[0], &rule)) {
+	if (dp_rule_id(&dp, argv[0], &rule)) {
 		dp_close(&dp);
 		return die("no rule %s in the live filter list", argv[0]);
 	}
@@ -395,6 +396,23 @@ static int cmd_dpstats(void)
 	return 0;
 }
 
+static int cmd_ruleid(const char *rule)
+{
+	char err[512];
+	uint32_t id;
+	struct dp dp;
+	int rc;
+
+	if (dp_open(&dp, dp_pin_root(), err, sizeof(err)))
+		return die("%s", err);
+	rc = dp_rule_id(&dp, rule, &id);
+	dp_close(&dp);
+	if (rc)
+		return die("no rule %s in the live filter list", rule);
+	printf("%u\n", id);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ikk *k = NULL;
@@ -403,6 +421,8 @@ int main(int argc, char **argv)
 
 	if (argc < 2)
 		return die("%s", "usage: see tests/vm/xfrm_pair.c");
+	if (!strcmp(argv[1], "ruleid"))
+		return argc >= 3 ? cmd_ruleid(argv[2]) : die("%s", "ruleid RULE");
 	if (!strcmp(argv[1], "bundle"))
 		return argc >= 5 ? cmd_bundle(argc - 2, argv + 2) : die("%s", "bundle: args");
 	if (!strcmp(argv[1], "events"))

@@ -1,0 +1,668 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_ike_rekey.c - the CHILD SA life cycle (exchange_create.c): two
+ * daemons in one process (A initiated the IKE SA, B answered), a fake
+ * clock, a wire and a recording kernel (ike_testbed.h).  A new CHILD SA
+ * from a kernel ACQUIRE, CHILD SA rekeys with and without PFS (from the
+ * kernel's soft EXPIRE), IKE SA rekeys (by lifetime and by hand),
+ * simultaneous rekeys of both peers, a retransmitted request answered
+ * from the cache, malformed and out-of-order requests, hard EXPIRE and
+ * idle removal.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "daemon.h"
+#include "ikelog.h"
+#include "ikesa.h"
+#include "secrets.h"
+#include "child.h"
+#include "kernel.h"
+
+#define IKE_TESTBED_KERNEL
+#include "ike_testbed.h"
+
+/* ---- set-up ------------------------------------------------------------------ */
+
+#define METHODS "[ { esp: aes256gcm16 }, { esp: aes128-sha256 } ]"
+
+/* One negotiate rule r-NAME; IKE: an "ike:" line or ""; ACTION: more
+ * keys of the filter action (PFS). */
+#define POLICY(NAME, IKE, FILTERS, ACTION)                                      \
+	"filter-lists:\n"                                                       \
+	"  l: { filters: [ " FILTERS " ] }\n"                                   \
+	"filter-actions:\n"                                                     \
+	"  secure: { action: negotiate, methods: " METHODS ACTION " }\n"       \
+	"policies:\n"                                                           \
+	"  " NAME ":\n"                                                         \
+	IKE                                                                     \
+	"    rules:\n"                                                          \
+	"      - { name: r-" NAME ", filter-list: l, action: secure, "          \
+	"authentication: [ { psk: lab } ] }\n"
+
+#define A_TO_B "{ src: me, dst: 192.0.2.2 }"
+#define B_NET  "{ src: me, dst: 192.0.2.0/24 }"
+
+static void set_policy(struct side *s, const char *text)
+{
+	char err[512];
+
+	peer_policy_free(s->d.policy);
+	if (peer_policy_from_buffer("test.yaml", text, strlen(text),
+				    &s->d.policy, err, sizeof(err)))
+		fail_msg("policy: %s", err);
+}
+
+static void set_key(struct side *s)
+{
+	static const char text[] = "lab = \"correct horse battery staple\"\n";
+	char err[256];
+
+	if (secrets_parse("secrets", text, strlen(text), &s->d.secrets, err,
+			  sizeof(err)))
+		fail_msg("secrets: %s", err);
+}
+
+static void side_init(struct side *s, const char *a4, const char *a6,
+		      struct kern *k, uint32_t spi_base)
+{
+	memset(s, 0, sizeof(*s));
+	memset(k, 0, sizeof(*k));
+	k->next_spi = spi_base;
+	daemon_init(&s->d);
+	s->d.timers = &fake_ops;
+	s->d.send = capture;
+	s->d.source_addr = fake_source;
+	s->d.sa_outcome = outcome;
+	s->d.tun.liveness_s = 0;
+	s->d.tun.child_idle_s = 0;	/* test_idle turns it on */
+	s->addr4 = a4;
+	s->addr6 = a6;
+	set_key(s);
+	assert_int_equal(child_use_ops(&s->d, &rec_ops, k), 0);
+}
+
+static int setup(void **state)
+{
+	now = 1000000;
+	armed = NULL;
+	nat = false;
+	log_open(true, false, getenv("VERBOSE") == NULL);
+	side_init(&A, "192.0.2.1", "2001:db8::1", &KA, 0xa0000001);
+	side_init(&B, "192.0.2.2", "2001:db8::2", &KB, 0xb0000001);
+	A.d.ikelogging = B.d.ikelogging = 2;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	daemon_close_all(&A.d, "test over");
+	daemon_close_all(&B.d, "test over");
+	child_release(&A.d);
+	child_release(&B.d);
+	daemon_fini(&A.d);
+	daemon_fini(&B.d);
+	assert_null(armed);
+	return 0;
+}
+
+static struct ikesa *sa_of(struct side *s, const char *peer)
+{
+	struct sockaddr_storage ss;
+
+	addr_parse(peer, 0, &ss);
+	return ikesa_find_peer(&s->d, &ss);
+}
+
+static struct ikesa *sa_a(void) { return sa_of(&A, "192.0.2.2"); }
+static struct ikesa *sa_b(void) { return sa_of(&B, "192.0.2.1"); }
+
+static void up(const char *pa, const char *pb)
+{
+	struct sockaddr_storage ss;
+	char err[256];
+	uint64_t serial;
+
+	set_policy(&A, pa);
+	set_policy(&B, pb);
+	assert_int_equal(addr_parse("192.0.2.2", 500, &ss), 0);
+	if (exch_init_start(&A.d, &ss, &serial, err, sizeof(err)))
+		fail_msg("initiate: %s", err);
+	pump();
+	assert_int_equal(A.outcomes_ok, 1);
+	assert_int_equal(child_count(sa_a()), 1);
+	assert_int_equal(child_count(sa_b()), 1);
+}
+
+static struct child_info child_of(struct ikesa *sa, size_t i)
+{
+	struct child_info ci;
+
+	assert_int_equal(child_get(sa, i, &ci), 0);
+	return ci;
+}
+
+/* Both sides hold the same pairs, crosswise, all in their kernels. */
+static void assert_agree(size_t n)
+{
+	size_t i, j;
+
+	assert_int_equal(child_count(sa_a()), n);
+	assert_int_equal(child_count(sa_b()), n);
+	assert_int_equal(n_sas(&KA), 2 * n);
+	assert_int_equal(n_sas(&KB), 2 * n);
+	for (i = 0; i < n; i++) {
+		struct child_info a = child_of(sa_a(), i);
+		bool found = false;
+
+		assert_non_null(sa_by_spi(&KA, a.spi_in));
+		assert_non_null(sa_by_spi(&KA, a.spi_out));
+		for (j = 0; j < n; j++) {
+			struct child_info b = child_of(sa_b(), j);
+
+			if (b.spi_in != a.spi_out)
+				continue;
+			found = true;
+			assert_int_equal(b.spi_out, a.spi_in);
+			assert_int_equal(b.reqid == 0, false);
+			assert_int_equal(a.pfs_group, b.pfs_group);
+			assert_memory_equal(sa_by_spi(&KA, a.spi_out)->encr_key,
+					    sa_by_spi(&KB, b.spi_in)->encr_key,
+					    sa_by_spi(&KA, a.spi_out)->encr_key_len);
+			assert_memory_equal(sa_by_spi(&KB, b.spi_out)->encr_key,
+					    sa_by_spi(&KA, a.spi_in)->encr_key,
+					    sa_by_spi(&KB, b.spi_out)->encr_key_len);
+		}
+		assert_true(found);
+	}
+}
+
+/* The kernel's soft (or hard) EXPIRE of one of s's SAs. */
+static void expire(struct side *s, uint32_t spi, bool hard)
+{
+	struct ikk_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = IKK_EV_EXPIRE;
+	ev.proto = IPPROTO_ESP;
+	ev.spi = spi;
+	ev.hard = hard;
+	exch_create_kernel_event(&s->d, &ev);
+}
+
+static uint64_t st(struct side *s, enum ike_stat i)
+{
+	return s->d.stats.v[i];
+}
+
+/* ---- a new CHILD SA ----------------------------------------------------------- */
+
+/* A second rule for the same peer (TCP 22): the kernel's ACQUIRE for
+ * such a flow makes its CHILD SA on the IKE SA that is up. */
+static void test_acquire_new_child(void **state)
+{
+	static const char pa[] =
+		"filter-lists:\n"
+		"  udp: { filters: [ { src: me, dst: 192.0.2.2, protocol: udp } ] }\n"
+		"  ssh: { filters: [ { src: me, dst: 192.0.2.2, protocol: tcp, dst-port: 22 } ] }\n"
+		"filter-actions:\n"
+		"  secure: { action: negotiate, methods: " METHODS " }\n"
+		"policies:\n"
+		"  a:\n"
+		"    rules:\n"
+		"      - { name: r-udp, filter-list: udp, action: secure, authentication: [ { psk: lab } ] }\n"
+		"      - { name: r-ssh, filter-list: ssh, action: secure, authentication: [ { psk: lab } ] }\n";
+	struct ikk_event ev;
+	struct child_info a0, a1;
+	uint32_t reqid0;
+
+	up(pa, POLICY("b", "", B_NET, ""));
+	a0 = child_of(sa_a(), 0);
+	reqid0 = a0.reqid;
+	assert_string_equal(a0.rule, "r-udp");
+	memset(&ev, 0, sizeof(ev));
+	ev.type = IKK_EV_ACQUIRE;
+	ikk_addr_parse("192.0.2.1", &ev.src);
+	ikk_addr_parse("192.0.2.2", &ev.dst);
+	ev.proto = IPPROTO_ESP;
+	ev.sel.family = AF_INET;
+	ev.sel.proto = IPPROTO_TCP;
+	ev.sel.src = ev.src;
+	ev.sel.dst = ev.dst;
+	ev.sel.src_plen = ev.sel.dst_plen = 32;
+	ev.sel.dport = 22;
+	ev.sel.dport_mask = 0xffff;
+	exch_create_kernel_event(&A.d, &ev);
+	exch_create_kernel_event(&A.d, &ev);	/* again: not twice */
+	pump();
+	assert_agree(2);
+	a1 = child_of(sa_a(), 1);
+	assert_string_equal(a1.rule, "r-ssh");
+	assert_string_equal(a1.remote_ts, "192.0.2.2/32[6/22]");
+	assert_true(a1.reqid != reqid0);
+	assert_string_equal(child_of(sa_b(), 1).local_ts, "192.0.2.2/32[6/22]");
+	assert_int_equal(st(&A, ST_KEY_ADDITIONS), 2);
+	assert_int_equal(st(&B, ST_KEY_ADDITIONS), 2);
+	assert_int_equal(st(&A, ST_CHILD_REKEYS), 0);
+	assert_int_equal(n_pols(&KA, IKK_DIR_OUT), 2);
+	assert_int_equal(n_pols(&KB, IKK_DIR_IN), 2);
+}
+
+/* ---- CHILD SA rekey ------------------------------------------------------------ */
+
+struct rekey_case {
+	const char *name;
+	const char *action_a, *action_b;	/* PFS settings */
+	bool ok;				/* rekeyed */
+	uint16_t group;				/* of the new keys */
+};
+
+static const struct rekey_case rekey_cases[] = {
+	{ "no PFS", "", "", true, 0 },
+	{ "PFS both, the IKE SA's group", ", pfs: yes", ", pfs: yes", true,
+	  IKEV2_DH_CURVE25519 },
+	{ "PFS ecp256 asked, the peer follows", ", pfs: yes, pfs-group: ecp256",
+	  "", true, IKEV2_DH_ECP_256 },
+	{ "the peer insists on PFS, we offer none", "", ", pfs: yes", false, 0 },
+};
+
+/* A's soft EXPIRE: a new pair with the old reqid and policies, the old
+ * pair gone from both kernels, counted on both sides. */
+static void test_child_rekey(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rekey_cases) / sizeof(rekey_cases[0]); i++) {
+		const struct rekey_case *t = &rekey_cases[i];
+		struct child_info a0, a1, b1;
+		char pa[1024], pb[1024];
+
+		print_message("case: %s\n", t->name);
+		if (i) {
+			teardown(state);
+			setup(state);
+		}
+		snprintf(pa, sizeof(pa), POLICY("a", "", A_TO_B, "%s"),
+			 t->action_a);
+		snprintf(pb, sizeof(pb), POLICY("b", "", B_NET, "%s"),
+			 t->action_b);
+		up(pa, pb);
+		a0 = child_of(sa_a(), 0);
+		expire(&A, a0.spi_in, false);
+		expire(&A, a0.spi_out, false);	/* the other SA: once */
+		pump();
+		assert_agree(1);
+		a1 = child_of(sa_a(), 0);
+		b1 = child_of(sa_b(), 0);
+		if (!t->ok) {
+			assert_int_equal(a1.spi_in, a0.spi_in);
+			assert_int_equal(st(&A, ST_CHILD_REKEYS), 0);
+			assert_int_equal(st(&B, ST_NO_PROPOSAL_CHOSEN), 1);
+			continue;
+		}
+		assert_true(a1.spi_in != a0.spi_in);
+		assert_true(a1.spi_out != a0.spi_out);
+		assert_null(sa_by_spi(&KA, a0.spi_in));
+		assert_null(sa_by_spi(&KB, a0.spi_out));
+		assert_int_equal(a1.reqid, a0.reqid);
+		assert_int_equal(sa_by_spi(&KA, a1.spi_out)->reqid, a0.reqid);
+		assert_int_equal(b1.reqid, sa_by_spi(&KB, b1.spi_out)->reqid);
+		assert_int_equal(a1.pfs_group, t->group);
+		assert_int_equal(b1.pfs_group, t->group);
+		/* the policies stayed (they belong to the reqid) */
+		assert_int_equal(n_pols(&KA, IKK_DIR_OUT), 1);
+		assert_int_equal(n_pols(&KA, IKK_DIR_IN), 1);
+		assert_int_equal(n_pols(&KB, IKK_DIR_OUT), 1);
+		assert_int_equal(n_pols(&KB, IKK_DIR_IN), 1);
+		assert_int_equal(st(&A, ST_CHILD_REKEYS), 1);
+		assert_int_equal(st(&B, ST_CHILD_REKEYS), 1);
+		assert_int_equal(st(&A, ST_KEY_UPDATES), 1);
+		assert_int_equal(st(&B, ST_KEY_UPDATES), 1);
+		assert_int_equal(st(&A, ST_KEY_ADDITIONS), 2);
+		assert_int_equal(st(&A, ST_KEY_DELETIONS), 1);
+		assert_int_equal(st(&B, ST_KEY_DELETIONS), 1);
+	}
+}
+
+/* B answers a rekey with its outbound SA held back until A deletes the
+ * old pair: B never sends on an SA A does not have yet. */
+static void test_responder_waits(void **state)
+{
+	struct child_info a0, b1;
+
+	up(POLICY("a", "", A_TO_B, ""), POLICY("b", "", B_NET, ""));
+	a0 = child_of(sa_a(), 0);
+	expire(&A, a0.spi_in, false);
+	deliver(&A);			/* the request: B answers */
+	assert_int_equal(child_count(sa_b()), 2);
+	b1 = child_of(sa_b(), 1);
+	assert_non_null(sa_by_spi(&KB, b1.spi_in));
+	assert_null(sa_by_spi(&KB, b1.spi_out));
+	assert_non_null(sa_by_spi(&KB, a0.spi_in));	/* the old out */
+	deliver(&B);			/* the answer: A installs, deletes */
+	deliver(&A);			/* the Delete: B switches */
+	assert_non_null(sa_by_spi(&KB, b1.spi_out));
+	assert_null(sa_by_spi(&KB, a0.spi_in));
+	pump();
+	assert_agree(1);
+}
+
+/* Both peers rekey the same CHILD SA at once: each answers the other,
+ * the pair made with the lowest nonce goes, one pair is left and both
+ * sides hold the same one. */
+static void test_child_collision(void **state)
+{
+	struct child_info a0, b0;
+
+	up(POLICY("a", "", A_TO_B, ""), POLICY("b", "", B_NET, ""));
+	a0 = child_of(sa_a(), 0);
+	b0 = child_of(sa_b(), 0);
+	expire(&A, a0.spi_in, false);
+	expire(&B, b0.spi_in, false);
+	assert_int_equal(A.nq, 1);
+	assert_int_equal(B.nq, 1);
+	pump();
+	assert_agree(1);
+	assert_true(child_of(sa_a(), 0).spi_in != a0.spi_in);
+	assert_true(child_of(sa_b(), 0).spi_in != b0.spi_in);
+	assert_null(sa_by_spi(&KA, a0.spi_in));
+	assert_null(sa_by_spi(&KB, b0.spi_in));
+	assert_int_equal(n_pols(&KA, IKK_DIR_OUT), 1);
+	assert_int_equal(n_pols(&KB, IKK_DIR_OUT), 1);
+	/* each side made one new pair and answered one */
+	assert_int_equal(st(&A, ST_CHILD_REKEYS), 2);
+	assert_int_equal(st(&B, ST_CHILD_REKEYS), 2);
+	assert_int_equal(st(&A, ST_KEY_DELETIONS), 2);
+	assert_int_equal(st(&B, ST_KEY_DELETIONS), 2);
+}
+
+/* The answer to a rekey is lost: A retransmits, B answers from its cache
+ * and installs nothing twice. */
+static void test_retransmit(void **state)
+{
+	struct child_info a0;
+	size_t kb;
+
+	up(POLICY("a", "", A_TO_B, ""), POLICY("b", "", B_NET, ""));
+	a0 = child_of(sa_a(), 0);
+	expire(&A, a0.spi_in, false);
+	deliver(&A);
+	kb = n_sas(&KB);
+	lose(&B);
+	advance(A.d.tun.retransmit_base_ms);
+	assert_int_equal(A.nq, 1);
+	assert_int_equal(st(&A, ST_RETRANSMITS), 1);
+	deliver(&A);
+	assert_int_equal(st(&B, ST_RESPONSES_RESENT), 1);
+	assert_int_equal(n_sas(&KB), kb);
+	assert_int_equal(child_count(sa_b()), 2);
+	pump();
+	assert_agree(1);
+	assert_int_equal(st(&B, ST_CHILD_REKEYS), 1);
+}
+
+/* ---- refusals --------------------------------------------------------------------- */
+
+/* A request from A's IKE SA with the payload chain given. */
+static void send_raw(const uint8_t *plain, size_t len, uint8_t first)
+{
+	assert_int_equal(ikesa_request(&A.d, sa_a(), IKEV2_EXCH_CREATE_CHILD_SA,
+				       first, plain, len, true), 0);
+}
+
+/* Malformed requests are counted and answered INVALID_SYNTAX; a request
+ * out of the message ID window is dropped; an unknown REKEY_SA SPI gets
+ * CHILD_SA_NOT_FOUND.  The CHILD SA in force is untouched throughout. */
+static void test_bad_requests(void **state)
+{
+	uint8_t buf[512], nonce[32];
+	struct ike_nonce n = { nonce, sizeof(nonce) };
+	struct ike_notify rk = { .protocol = IKEV2_PROTO_ESP, .spi_size = 4,
+				 .spi = (const uint8_t *)"\x12\x34\x56\x78",
+				 .type = IKEV2_N_REKEY_SA };
+	struct child_offer o;
+	struct ike_builder b;
+	struct child_info b0;
+	size_t len = 0;
+
+	up(POLICY("a", "", A_TO_B, ""), POLICY("b", "", B_NET, ""));
+	b0 = child_of(sa_b(), 0);
+	memset(nonce, 7, sizeof(nonce));
+
+	/* a Nonce without an SA payload */
+	ike_build_chain(&b, buf, sizeof(buf));
+	ike_add_nonce(&b, &n);
+	assert_int_equal(ike_build_finish(&b, &len), IKE_MSG_OK);
+	send_raw(buf, len, b.first);
+	pump();
+	assert_int_equal(st(&B, ST_DROP_MISSING_PAYLOAD), 1);
+
+	/* a nonce of 4 bytes (§3.9: at least 16) */
+	assert_int_equal(child_offer_make(&A.d, sa_a(), NULL, NULL, 0, &o), 0);
+	ike_build_chain(&b, buf, sizeof(buf));
+	child_offer_add(&o, 0, &b);
+	ike_add_raw(&b, IKEV2_PL_NONCE, false, nonce, 4);
+	assert_int_equal(ike_build_finish(&b, &len), IKE_MSG_OK);
+	send_raw(buf, len, b.first);
+	pump();
+	assert_int_equal(st(&B, ST_DROP_BAD_PAYLOAD), 1);
+
+	/* REKEY_SA for an SPI B does not have */
+	ike_build_chain(&b, buf, sizeof(buf));
+	ike_add_notify(&b, &rk);
+	child_offer_add(&o, 0, &b);
+	ike_add_nonce(&b, &n);
+	assert_int_equal(ike_build_finish(&b, &len), IKE_MSG_OK);
+	send_raw(buf, len, b.first);
+	deliver(&A);
+	assert_int_equal(B.nq, 1);
+	pump();
+
+	/* a message ID ahead of the window: dropped, not answered */
+	sa_a()->req_next += 3;
+	send_raw(buf, len, b.first);
+	deliver(&A);
+	assert_int_equal(st(&B, ST_DROP_MSGID_WINDOW), 1);
+	assert_int_equal(B.nq, 0);
+	child_offer_release(&A.d, &o);
+
+	assert_int_equal(child_count(sa_b()), 1);
+	assert_int_equal(child_of(sa_b(), 0).spi_in, b0.spi_in);
+	assert_non_null(sa_by_spi(&KB, b0.spi_in));
+	assert_non_null(sa_by_spi(&KB, b0.spi_out));
+	assert_int_equal(st(&B, ST_CHILD_REKEYS), 0);
+	assert_int_equal(sa_b()->state, IKESA_ESTABLISHED);
+}
+
+/* ---- IKE SA rekey -------------------------------------------------------------------- */
+
+/* A's IKE SA lifetime runs out: a new IKE SA with new SPIs carries the
+ * CHILD SA on; the old one is deleted on both sides. */
+static void test_ike_rekey_lifetime(void **state)
+{
+	struct child_info a0;
+	uint64_t old_a, old_b, ispi, rspi;
+	struct ikesa *na, *nb;
+	unsigned t;
+
+	up(POLICY("a", "    ike: { lifetime: 600 }\n", A_TO_B, ""),
+	   POLICY("b", "", B_NET, ""));
+	a0 = child_of(sa_a(), 0);
+	old_a = sa_a()->serial;
+	old_b = sa_b()->serial;
+	ispi = sa_a()->ispi;
+	rspi = sa_a()->rspi;
+	for (t = 0; t <= 600000 && !A.nq; t += 100)
+		advance(100);
+	assert_true(t > 540000);	/* between 90 % and 100 % of it */
+	assert_int_equal(A.nq, 1);
+	pump();
+	na = sa_a();
+	nb = sa_b();
+	assert_true(na->serial != old_a);
+	assert_true(nb->serial != old_b);
+	assert_int_equal(na->rekeyed_from, old_a);
+	assert_int_equal(na->ispi, nb->ispi);
+	assert_int_equal(na->rspi, nb->rspi);
+	assert_true(na->ispi != ispi && na->rspi != rspi);
+	assert_int_equal(ikesa_find_serial(&A.d, old_a)->state, IKESA_CLOSED);
+	assert_int_equal(ikesa_find_serial(&B.d, old_b)->state, IKESA_CLOSED);
+	assert_int_equal(st(&A, ST_IKE_REKEYS), 1);
+	assert_int_equal(st(&B, ST_IKE_REKEYS), 1);
+	/* the CHILD SA lives on, untouched */
+	assert_agree(1);
+	assert_int_equal(child_of(na, 0).spi_in, a0.spi_in);
+	assert_int_equal(st(&A, ST_KEY_DELETIONS), 0);
+	/* and the new keys work: a CHILD SA rekey over the new IKE SA */
+	expire(&B, child_of(nb, 0).spi_in, false);
+	pump();
+	assert_agree(1);
+	assert_int_equal(st(&A, ST_CHILD_REKEYS), 1);
+	assert_true(child_of(sa_a(), 0).spi_in != a0.spi_in);
+}
+
+/* The peer now takes another D-H group: INVALID_KE_PAYLOAD names it, the
+ * rekey goes again with that group and succeeds. */
+static void test_ike_rekey_invalid_ke(void **state)
+{
+#define TWO_GROUPS "    ike: { proposals: [ aes256gcm16-prfsha256-curve25519, " \
+		   "aes256gcm16-prfsha256-ecp256 ] }\n"
+	struct peer_conf *bc;
+	size_t i, n = 0;
+
+	up(POLICY("a", TWO_GROUPS, A_TO_B, ""), POLICY("b", TWO_GROUPS, B_NET, ""));
+	assert_int_equal(sa_a()->keys.suite.dh, IKEV2_DH_CURVE25519);
+	bc = &sa_b()->conf;
+	for (i = 0; i < bc->nprop; i++)
+		if (bc->prop[i].dh == IKEV2_DH_ECP_256)
+			bc->prop[n++] = bc->prop[i];
+	bc->nprop = n;
+	assert_int_equal(n, 1);
+	exch_create_rekey_ike(&A.d, sa_a());
+	pump();
+	assert_int_equal(st(&B, ST_INVALID_KE_SENT), 1);
+	assert_int_equal(st(&A, ST_INVALID_KE_RECEIVED), 1);
+	assert_int_equal(st(&A, ST_IKE_REKEYS), 1);
+	assert_int_equal(st(&B, ST_IKE_REKEYS), 1);
+	assert_int_equal(sa_a()->keys.suite.dh, IKEV2_DH_ECP_256);
+	assert_int_equal(sa_b()->keys.suite.dh, IKEV2_DH_ECP_256);
+	assert_agree(1);
+}
+
+/* Both peers rekey the IKE SA at once: one new IKE SA survives, the
+ * same on both sides, with the CHILD SA; everything else is closed. */
+static void test_ike_collision(void **state)
+{
+	size_t n;
+
+	up(POLICY("a", "", A_TO_B, ""), POLICY("b", "", B_NET, ""));
+	exch_create_rekey_ike(&A.d, sa_a());
+	exch_create_rekey_ike(&B.d, sa_b());
+	pump();
+	ikesa_count(&A.d, &n, &(size_t){ 0 });
+	assert_int_equal(n, 1);
+	ikesa_count(&B.d, &n, &(size_t){ 0 });
+	assert_int_equal(n, 1);
+	assert_int_equal(sa_a()->ispi, sa_b()->ispi);
+	assert_int_equal(sa_a()->rspi, sa_b()->rspi);
+	assert_true(sa_a()->rekeyed_from != 0);
+	assert_agree(1);
+	/* the survivor works */
+	expire(&A, child_of(sa_a(), 0).spi_in, false);
+	pump();
+	assert_agree(1);
+}
+
+/* A CHILD SA rekey meets an IKE SA rekey: each side answers the other
+ * TEMPORARY_FAILURE (RFC 7296 §2.25), both try again a few seconds later
+ * and both rekeys are done. */
+static void test_temporary_failure(void **state)
+{
+	struct child_info b0;
+	int i;
+
+	up(POLICY("a", "", A_TO_B, ""), POLICY("b", "", B_NET, ""));
+	b0 = child_of(sa_b(), 0);
+	exch_create_rekey_ike(&A.d, sa_a());
+	expire(&B, b0.spi_in, false);
+	pump();
+	assert_int_equal(st(&A, ST_IKE_REKEYS), 0);
+	assert_int_equal(st(&B, ST_CHILD_REKEYS), 0);
+	for (i = 0; i < 100; i++) {
+		advance(100);
+		pump();
+	}
+	assert_int_equal(st(&A, ST_IKE_REKEYS), 1);
+	assert_int_equal(st(&B, ST_IKE_REKEYS), 1);
+	assert_int_equal(st(&A, ST_CHILD_REKEYS), 1);
+	assert_int_equal(st(&B, ST_CHILD_REKEYS), 1);
+	assert_true(child_of(sa_b(), 0).spi_in != b0.spi_in);
+	assert_true(sa_a()->rekeyed_from != 0);
+	assert_agree(1);
+}
+
+/* ---- deletion ------------------------------------------------------------------------ */
+
+/* A hard EXPIRE: the pair goes, the peer is told. */
+static void test_hard_expire(void **state)
+{
+	up(POLICY("a", "", A_TO_B, ""), POLICY("b", "", B_NET, ""));
+	expire(&A, child_of(sa_a(), 0).spi_out, true);
+	pump();
+	assert_int_equal(child_count(sa_a()), 0);
+	assert_int_equal(child_count(sa_b()), 0);
+	assert_int_equal(n_sas(&KA) + n_sas(&KB), 0);
+	assert_int_equal(n_pols(&KA, IKK_DIR_OUT) + n_pols(&KB, IKK_DIR_OUT), 0);
+	assert_int_equal(st(&A, ST_KEY_DELETIONS), 1);
+	assert_int_equal(st(&B, ST_KEY_DELETIONS), 1);
+	assert_int_equal(sa_a()->state, IKESA_ESTABLISHED);
+}
+
+/* No bytes either way for the idle time: deleted; traffic keeps it. */
+static void test_idle(void **state)
+{
+	up(POLICY("a", "", A_TO_B, ""), POLICY("b", "", B_NET, ""));
+	A.d.tun.child_idle_s = 60;
+	exch_create_idle_check(&A.d, NULL);	/* starts the periodic check */
+	/* checked every 15 s: at 60 s it would go, but bytes moved */
+	advance(45 * 1000);
+	KA.bytes = 1000;
+	advance(65 * 1000);
+	assert_int_equal(child_count(sa_a()), 1);
+	assert_int_equal(A.nq, 0);	/* 50 s since the check saw them */
+	advance(10 * 1000);
+	assert_int_equal(A.nq, 1);	/* 60 s: the Delete */
+	pump();
+	assert_int_equal(child_count(sa_a()), 0);
+	assert_int_equal(child_count(sa_b()), 0);
+	assert_int_equal(n_sas(&KA) + n_sas(&KB), 0);
+	assert_int_equal(sa_a()->state, IKESA_ESTABLISHED);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_acquire_new_child, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_rekey, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_responder_waits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_collision, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retransmit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ike_rekey_lifetime, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ike_rekey_invalid_ke, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ike_collision, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_temporary_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hard_expire, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
