@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
-# Inside the 6.12 VM: SPEC §4 "with no SA yet, IKE is started", transport
-# mode, end to end.  A runs the dataplane with a policy whose negotiate rule
-# covers B, and ipsec-xdpd, which links to it (ike/dplink.c): it creates the
-# plain xfrm interface ixdp-xfrm0 (if_id 0x1a5e0001) and reads the need-SA
-# events.  B runs ipsec-xdpd only (plain kernel IPsec peer).  A plain ping
-# from A to B: the first packets are dropped (negotiate_no_sa), the event
-# starts IKE, the CHILD SA is installed with A's SAs and policies carrying
-# the if_id, the bundle goes UP, and ping then goes through ESP.  Deleting
-# the IKE SA deletes the bundle again.
+# Inside the 6.12 VM: SPEC §4 "with no SA yet, IKE is started", end to end.
+# A runs the dataplane and ipsec-xdpd, which links to it (ike/dplink.c): it
+# creates the plain xfrm interface ixdp-xfrm0 (if_id 0x1a5e0001, transport
+# bundles) and the collect-metadata one ixdp-xfrm1 (tunnel bundles) and
+# reads the need-SA events.  B runs ipsec-xdpd only (plain kernel IPsec
+# peer), with more addresses: B2 (inpass), B4 (soft), B5 (no soft).
+#
+#  1. transport: a plain ping from A to B; the first packets are dropped
+#     (negotiate_no_sa), the event starts IKE, the CHILD SA's SAs and
+#     policies carry the if_id, the bundle goes UP, ping goes through ESP.
+#  2. the policy re-applied with its rules in another order (and new ones):
+#     the live SA keeps working, nothing renegotiated (rule ids).
+#  3. inpass: B2's plaintext ping is let in, A starts IKE, A's replies
+#     never leave in clear and flow once the SA is up.
+#  4. no soft: a peer whose IKE is dropped never gets a clear packet.
+#  5. soft: the same peer falls back to clear after the soft timeout
+#     (soft_sas counted), and goes UP (ESP) when IKE gets through.
+#  6. tunnel: after deleting the IKE SAs, a tunnel policy; a ping from A's
+#     inner network to a host behind B brings up one tunnel CHILD SA with
+#     B as endpoint, through ixdp-xfrm1; another host behind B uses it too.
 #
 #   vmtest/vm.sh bash vmtest/guest_ike_auto.sh
 set -u
@@ -36,7 +47,8 @@ check "load the dataplane on A" xa load "$IF_A" --xdp-mode "$XDP_MODE"
 check "apply the policy on A" xa policy apply "$T/lab.yaml"
 conf "$T/confA" $B
 conf "$T/confB" $A
-start A "$NS_A" "$T/confA" "$T/runA" IPSEC_XDP_BPFFS="$BPFA" || exit 1
+# soft SAs retry IKE every 4 s here (60 s by default)
+start A "$NS_A" "$T/confA" "$T/runA" IPSEC_XDP_BPFFS="$BPFA" IPSEC_XDPD_SOFT_RETRY_S=4 || exit 1
 start B "$NS_B" "$T/confB" "$T/runB" || exit 1
 check "A: daemon linked to the dataplane" grep -q "dataplane: linked" "$T/A.log"
 check "A: plain xfrm interface ixdp-xfrm0" sh -c "ip -n $NS_A -d link show ixdp-xfrm0 | grep -q 'if_id 0x1a5e0001'"
@@ -73,14 +85,197 @@ check "A: both SAs counted packets ($pk)" sh -c "for n in $pk; do [ \$n -gt 0 ] 
 check_eq "A: show sa lists the CHILD SA" 1 "$(xa -j show sa | json_get 'len(d["child_sas"])')"
 check_eq "A: CHILD SA of rule to-peer" to-peer "$(xa -j show sa | json_get 'd["child_sas"][0]["rule"]')"
 
-# ---- the IKE SA goes: the SAs and the bundle go with it ------------------------------
-ispi=$(xa -j show sa | json_get 'd["ike_sas"][0]["ispi"]')
-check "sa delete on A" xa sa delete "$ispi"
-sleep 1
+# ---- 2. rules in another order: the live SA lives on --------------------------------
+B2=10.77.0.3 B4=10.77.0.4 B5=10.77.0.5
+for x in $B2 $B4 $B5; do ip -n "$NS_B" addr add $x/24 dev "$IF_B"; done
+cat >"$T/lab2.yaml" <<YAML
+filter-lists:
+  b2:   { filters: [ { src: me, dst: $B2 } ] }
+  b4:   { filters: [ { src: me, dst: $B4 } ] }
+  b5:   { filters: [ { src: me, dst: $B5 } ] }
+  peer: { filters: [ { src: me, dst: $B } ] }
+filter-actions:
+  secure:   { action: negotiate, methods: [ { esp: aes256gcm16 }, { esp: aes128-sha256 } ] }
+  answer:   { action: negotiate, inpass: yes, methods: [ { esp: aes256gcm16 } ] }
+  fallback: { action: negotiate, soft: yes, methods: [ { esp: aes256gcm16 } ] }
+policies:
+  lab:
+    rules:
+      - { name: inpass-b2, filter-list: b2, action: answer, authentication: [ { psk: lab } ] }
+      - { name: soft-b4, filter-list: b4, action: fallback, authentication: [ { psk: lab } ] }
+      - { name: hard-b5, filter-list: b5, action: secure, authentication: [ { psk: lab } ] }
+      - { name: to-peer, filter-list: peer, action: secure, authentication: [ { psk: lab } ] }
+YAML
+spis0=$(ip -n "$NS_A" xfrm state | grep -o 'spi 0x[0-9a-f]*' | sort | tr '\n' ' ')
+cp "$T/lab2.yaml" "$T/confA/policy.yaml"
+check "A: the policy with the rules in another order applied" xa policy apply "$T/lab2.yaml"
+kill -HUP "${PIDS[0]}"
+sleep 0.5
+check "A: ping B through the same SA after the re-apply" ip netns exec "$NS_A" ping -c 2 -W 2 $B
+check_eq "A: the same SAs (nothing renegotiated)" "$spis0" \
+	"$(ip -n "$NS_A" xfrm state | grep -o 'spi 0x[0-9a-f]*' | sort | tr '\n' ' ')"
+check_eq "A: one need-SA start only" 1 "$(grep -c 'need-SA rule=to-peer' "$T/A.log")"
+
+# ---- the IKE SA goes: the SAs and the bundle go with it --------------------------------
+# (before A makes IKE SAs with B's other addresses: their INITIAL_CONTACT
+# makes B drop every IKE SA with A's identity)
+delete_all() {
+	local ispi i
+	for ispi in $(xa -j show sa | json_get '" ".join(str(s["ispi"]) for s in d["ike_sas"])'); do
+		xa sa delete "$ispi" >/dev/null || echo "sa delete $ispi failed"
+	done
+	for i in $(seq 1 20); do [ "$(nstates "$NS_A")" = 0 ] && break; sleep 0.25; done
+}
+delete_all
 check_eq "A: no ESP state left" 0 "$(nstates "$NS_A")"
 check_eq "B: no ESP state left" 0 "$(nstates "$NS_B")"
-check "A: bundle deleted" grep -q "bundle rule=.* peer=$B deleted" "$T/A.log"
+check "A: bundle deleted" grep -q "bundle rule=to-peer peer=$B deleted" "$T/A.log"
 
-echo "---- A.log"; grep -h "dataplane\|CHILD SA" "$T/A.log" | head -12
-echo "---- B.log"; grep -h "CHILD SA" "$T/B.log" | head -4
+# ---- 3. inpass: B2's plaintext is let in, the reply leaves secured ----------------
+cap_b() {	# FILE FILTER...: a capture on B's veth, in the background
+	local f=$1
+	shift
+	ip netns exec "${CAPNS:-$NS_B}" timeout 40 tcpdump -nn -U -i "${CAPIF:-$IF_B}" -w "$f" "$@" \
+		>"$f.err" 2>&1 &
+	CAP=$!
+	for i in $(seq 100); do grep -q listening "$f.err" && break; sleep 0.1; done
+}
+cap_stop() {	# FILE: stop the capture, its packets as text in FILE.txt
+	sleep 0.3
+	kill -INT "$CAP" 2>/dev/null; wait "$CAP" 2>/dev/null
+	tcpdump -nn -r "$1" 2>/dev/null >"$1.txt"
+}
+cap_b "$T/inpass.pcap" host $B2
+ok=0
+for i in $(seq 1 15); do
+	if ip netns exec "$NS_B" ping -c 1 -W 1 -I $B2 $A >/dev/null 2>&1; then ok=1; break; fi
+done
+echo "# inpass: ping answered after $i tries"
+check "inpass: ping B2 -> A answered" test $ok = 1
+check "inpass: A let the plaintext in and started IKE" \
+	grep -q "need-SA rule=inpass-b2 in (inpass) peer=$B2" "$T/A.log"
+check "inpass: bundle up" grep -q "bundle rule=inpass-b2 peer=$B2 up" "$T/A.log"
+check "inpass: ping B2 -> A again" ip netns exec "$NS_B" ping -c 2 -W 2 -I $B2 $A
+cap_stop "$T/inpass.pcap"
+sed 's/^/    wire: /' "$T/inpass.pcap.txt" | grep -v "isakmp" | head -6
+check "inpass: ESP from A to B2" grep -q "IP $A > $B2: ESP" "$T/inpass.pcap.txt"
+check "inpass: no reply from A in clear" sh -c "! grep -q 'IP $A > $B2: ICMP' $T/inpass.pcap.txt"
+
+delete_all
+check "A: inpass SAs and bundle deleted" sh -c "[ \$(ip -n $NS_A xfrm state | grep -c '^src') = 0 ] &&
+	grep -q 'bundle rule=inpass-b2 peer=$B2 deleted' $T/A.log"
+
+# ---- 4. no soft: never in clear ------------------------------------------------------
+ip netns exec "$NS_B" nft -f - <<NFT
+table inet noike {
+	chain in { type filter hook input priority 0;
+		ip daddr { $B4, $B5 } udp dport { 500, 4500 } drop; }
+}
+NFT
+cap_b "$T/hard.pcap" icmp and host $B5
+refute "no soft: ping A -> B5 (IKE unanswered) fails for 6 s" \
+	ip netns exec "$NS_A" ping -c 6 -i 1 -W 1 $B5
+cap_stop "$T/hard.pcap"
+check "no soft: IKE started" grep -q "need-SA rule=hard-b5 out peer=$B5" "$T/A.log"
+check_eq "no soft: no ICMP reached B5 in clear" 0 "$(grep -c ICMP "$T/hard.pcap.txt")"
+check "no soft: never a soft SA" sh -c "! grep -q 'soft SA rule=hard-b5' $T/A.log"
+
+# ---- 5. soft: clear after the timeout, then ESP once IKE gets through --------------------
+soft_sas() {	# the daemon's soft_sas counter, wherever `show` puts it
+	{ xa -j show ikestats 2>/dev/null || xa -j show stats; } | python3 -c '
+import json, sys
+def find(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if k == "soft_sas":
+                return v
+            r = find(v)
+            if r is not None:
+                return r
+    return None
+print(find(json.load(sys.stdin)))'
+}
+s0=$(soft_sas)
+t0=$SECONDS
+ok=0
+for i in $(seq 1 12); do
+	if ip netns exec "$NS_A" ping -c 1 -W 1 $B4 >/dev/null 2>&1; then ok=1; break; fi
+done
+echo "# soft: clear ping answered after $((SECONDS - t0)) s"
+check "soft: ping A -> B4 works in clear after the timeout" test $ok = 1
+check "soft: dropped first (at least the soft timeout, 3 s)" test $((SECONDS - t0)) -ge 2
+check "soft: the bundle went soft" grep -q "bundle rule=soft-b4 peer=$B4 soft" "$T/A.log"
+check "soft: show ikestats counts a soft SA ($s0 -> $(soft_sas))" \
+	test "$(soft_sas)" -gt "${s0:-0}"
+ip netns exec "$NS_B" nft delete table inet noike
+cap_b "$T/soft.pcap" host $B4 and not udp
+ok=0
+for i in $(seq 1 60); do
+	grep -q "bundle rule=soft-b4 peer=$B4 up" "$T/A.log" && { ok=1; break; }
+	sleep 0.5
+done
+echo "# soft: up $((SECONDS - t0)) s after the first ping"
+check "soft: IKE retried and got through, the bundle goes up" test $ok = 1
+check "soft: ping A -> B4 now" ip netns exec "$NS_A" ping -c 2 -W 2 $B4
+cap_stop "$T/soft.pcap"
+check "soft: then through ESP" grep -q "IP $A > $B4: ESP" "$T/soft.pcap.txt"
+
+delete_all
+check_eq "A: soft peer's SAs deleted" 0 "$(nstates "$NS_A")"
+
+# ---- 6. tunnel mode started by traffic -------------------------------------------------
+AIN=10.78.1.1 BIN=10.78.2.1 BIN2=10.78.2.2
+ip -n "$NS_A" addr add $AIN/32 dev lo
+ip -n "$NS_B" addr add $BIN/32 dev lo
+ip -n "$NS_B" addr add $BIN2/32 dev lo
+ip -n "$NS_A" route add 10.78.2.0/24 via $B src $AIN
+ip -n "$NS_B" route add 10.78.1.0/24 via $A src $BIN
+tunnel_policy() {	# OURS THEIRS ME PEER
+	cat <<YAML
+filter-lists:
+  tun-out: { filters: [ { src: $1, dst: $2, mirrored: no } ] }
+  tun-in:  { filters: [ { src: $2, dst: $1, mirrored: no } ] }
+filter-actions:
+  secure: { action: negotiate, methods: [ { esp: aes256gcm16 } ] }
+policies:
+  lab:
+    rules:
+      - { name: tun-out, filter-list: tun-out, action: secure, authentication: [ { psk: lab } ], tunnel: $4 }
+      - { name: tun-in, filter-list: tun-in, action: secure, authentication: [ { psk: lab } ], tunnel: $3 }
+YAML
+}
+tunnel_policy 10.78.1.0/24 10.78.2.0/24 $A $B >"$T/confA/policy.yaml"
+tunnel_policy 10.78.2.0/24 10.78.1.0/24 $B $A >"$T/confB/policy.yaml"
+check "A: tunnel policy applied" xa policy apply "$T/confA/policy.yaml"
+kill -HUP "${PIDS[0]}" "${PIDS[1]}"
+sleep 0.5
+check "A: collect-metadata xfrm interface ixdp-xfrm1" \
+	sh -c "ip -n $NS_A -d link show ixdp-xfrm1 | grep -q external"
+# On A's veth: B's kernel re-injects what it decapsulates on its veth, where
+# a capture would show the inner packets.
+CAPIF=$IF_A CAPNS=$NS_A cap_b "$T/tun.pcap" not udp
+ok=0
+for i in $(seq 1 20); do
+	if ip netns exec "$NS_A" ping -c 1 -W 1 -I $AIN $BIN >/dev/null 2>&1; then ok=1; break; fi
+done
+echo "# tunnel: ping answered after $i tries"
+check "tunnel: ping A -> host behind B succeeds" test $ok = 1
+check "tunnel: IKE started with the endpoint" \
+	grep -q "need-SA rule=tun-out out peer=$BIN proto=1: starting IKE with $B" "$T/A.log"
+check "tunnel: one bundle for every peer behind B, up" \
+	grep -q "bundle rule=tun-out peer=\* up (ixdp-xfrm1)" "$T/A.log"
+check "tunnel: ping another host behind B" ip netns exec "$NS_A" ping -c 2 -W 2 -I $AIN $BIN2
+check "tunnel: ping B's inner host -> A's" ip netns exec "$NS_B" ping -c 2 -W 2 -I $BIN $AIN
+cap_stop "$T/tun.pcap"
+check_eq "tunnel: one CHILD SA (2 states) on A" 2 "$(nstates "$NS_A")"
+check "tunnel: A's SAs in tunnel mode with the rule's if_id" \
+	sh -c "ip -n $NS_A xfrm state | grep -q 'if_id 0x1a5e1000' &&
+	       ip -n $NS_A xfrm state | grep -q 'mode tunnel'"
+check "tunnel: ESP between the endpoints" grep -q "IP $A > $B: ESP" "$T/tun.pcap.txt"
+check "tunnel: no inner packet in clear" sh -c "! grep -q 'IP 10\.78\.' $T/tun.pcap.txt"
+pk=$(ip -n "$NS_A" -s xfrm state | sed -n 's/.*(bytes), \([0-9]*\)(packets).*/\1/p' | tr '\n' ' ')
+check "tunnel: both SAs counted packets ($pk)" sh -c "for n in $pk; do [ \$n -gt 0 ] || exit 1; done"
+
+echo "---- A.log"; grep -h "dataplane\|CHILD SA" "$T/A.log" | head -40
+echo "---- B.log"; grep -h "CHILD SA" "$T/B.log" | head -8
 finish

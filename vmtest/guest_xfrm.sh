@@ -12,7 +12,8 @@
 # the plain one.  For transport and tunnel mode, AES-GCM and AES-CBC +
 # HMAC-SHA2: ping and TCP both ways, SA counters, only ESP on the wire for
 # the protected flow; plus events (dataplane and xfrm), plaintext injected
-# by B refused, soft fallback.
+# by B refused, another filter's traffic arriving through an SA dropped
+# after decryption, soft fallback.
 #
 #   vmtest/vm.sh bash vmtest/guest_xfrm.sh
 set -u
@@ -63,6 +64,7 @@ filter-lists:
   closed:  { filters: [ { src: $A, dst: $B, protocol: tcp, dst-port: 9090 } ] }
   tun-out: { filters: [ { src: 10.78.1.0/24, dst: 10.78.2.0/24, mirrored: no } ] }
   tun-in:  { filters: [ { src: 10.78.2.0/24, dst: 10.78.1.0/24, mirrored: no } ] }
+  other:   { filters: [ { src: 10.78.1.0/24, dst: 10.78.3.0/24 } ] }
 filter-actions:
   require: { action: negotiate, methods: [ { esp: aes128gcm16 } ] }
 policies:
@@ -75,6 +77,7 @@ policies:
           authentication: [ { psk: lab } ], tunnel: $B }
       - { name: tun-in, filter-list: tun-in, action: require,
           authentication: [ { psk: lab } ], tunnel: $A }
+      - { name: other-net, filter-list: other, action: permit }
 YAML
 ina ip addr add $AIN/32 dev lo
 inb ip addr add $BIN/32 dev lo
@@ -103,7 +106,7 @@ refute "no bundle: ping A->B dropped" ping_a_to_b
 wait $evpid
 sed 's/^/    /' "$T/ev.out"
 check "no bundle: the daemon got an event (rule secure-b, out, dropped)" \
-	grep -q "dp-event need_sa rule=0 dir=out proto=1 $A:0 -> $B:0 bundle=none dropped" "$T/ev.out"
+	grep -q "dp-event need_sa rule=$(xa ruleid secure-b) dir=out proto=1 $A:0 -> $B:0 bundle=none dropped" "$T/ev.out"
 check "no bundle: counted negotiate_no_sa" test "$(drop_of negotiate_no_sa)" -gt "$d0"
 check "no bundle: counted no_bundle" test "$(stat_of no_bundle)" -gt 0
 
@@ -221,6 +224,39 @@ PY
 		flush
 	done
 done
+
+echo "# [${SECONDS}s] inner check"
+# ---- after decryption the inner packet must match its SA's filter (SPEC §4) ----------
+# A's tunnel SA is tun-out/tun-in's (10.78.2.0/24 -> 10.78.1.0/24).  B gets the
+# same keys with a wider selector (10.78.0.0/16), so it also encrypts traffic
+# of 10.78.3.1 -- the permit filter other-net's -- into that SA.  A decrypts
+# it, and the kernel's inbound check (the SA's selector, the "in" policy of
+# its if_id) drops it: it never reaches A's ICMP.
+xfrm_drops_a() {
+	ina awk '/XfrmInStateMismatch|XfrmInTmplMismatch|XfrmInNoPols|XfrmInPolBlock/ \
+		{ s += $2 } END { print s + 0 }' /proc/net/xfrm_stat
+}
+in_echos_a() {
+	ina awk '/^Icmp:/ { if (!c) { for (i = 1; i <= NF; i++) if ($i == "InEchos") c = i }
+		else print $c }' /proc/net/snmp
+}
+ina ip route add 10.78.3.0/24 via $B src $AIN
+inb ip addr add 10.78.3.1/32 dev lo
+xa install $A $B tunnel gcm128 if_id=30 inner=10.78.1.0/24,10.78.2.0/24 >/dev/null
+xb install $B $A tunnel gcm128 inner=10.78.0.0/16,10.78.1.0/24 >/dev/null
+e0=$(in_echos_a)
+check "inner check: B's inner host through the SA reaches A" inb ping -c 1 -W 2 -I $BIN $AIN
+check "inner check: ... counted as an echo on A" test "$(in_echos_a)" -gt "$e0"
+e0=$(in_echos_a) x0=$(xfrm_drops_a)
+ina "$XP" counters $A $B | sed -n 's/^in packets=\([0-9]*\).*/\1/p' >"$T/in0"
+inb ping -c 2 -W 1 -I 10.78.3.1 $AIN >/dev/null 2>&1
+ina "$XP" counters $A $B | sed -n 's/^in packets=\([0-9]*\).*/\1/p' >"$T/in1"
+check "inner check: 10.78.3.1's packets came through A's SA (decrypted)" \
+	test "$(cat "$T/in1")" -gt "$(cat "$T/in0")"
+check_eq "inner check: ... but none reached A's ICMP" "$e0" "$(in_echos_a)"
+check "inner check: ... dropped by the inbound policy check ($x0 -> $(xfrm_drops_a))" \
+	test "$(xfrm_drops_a)" -gt "$x0"
+flush
 
 echo "# [${SECONDS}s] expire"
 # ---- the kernel's soft EXPIRE (ike/kernel.c events) -----------------------------------

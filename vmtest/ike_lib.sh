@@ -34,10 +34,13 @@ conf() {	# DIR PEER
 		echo "ikelogging = 2" >>"$1/config"
 	fi
 }
-start() {	# NAME NS CONFDIR RUNDIR [ENV...]
+# start NAME NS CONFDIR RUNDIR [ENV...]; options in $IXDPD_ARGS (word-split).
+start() {
 	local name=$1 ns=$2 cd=$3 rd=$4
 	shift 4
-	ip netns exec "$ns" env "$@" "$IXDPD" -f -C "$cd" -R "$rd" >"$T/$name.log" 2>&1 &
+	# shellcheck disable=SC2086
+	ip netns exec "$ns" env "$@" "$IXDPD" -f -C "$cd" -R "$rd" ${IXDPD_ARGS:-} \
+		>"$T/$name.log" 2>&1 &
 	PIDS+=($!)
 	local i
 	for i in $(seq 1 100); do
@@ -48,3 +51,41 @@ start() {	# NAME NS CONFDIR RUNDIR [ENV...]
 	return 1
 }
 nstates() { ip -n "$1" xfrm state | grep -c '^src'; }
+
+# ---- the interop scenarios' policy (guest_ike_swan.sh, guest_ike_nat.sh) -------
+# policy_case MODE ESP IKE AUTH ME PEER: a negotiate rule to PEER (transport),
+# or a tunnel rule pair between 10.78.1.0/24 (ours, endpoint ME) and
+# 10.78.2.0/24 (PEER's); plus a permit (tcp 8080) and a block (tcp 9090)
+# towards PEER.  AUTH: an authentication method, e.g. "{ psk: lab }".
+policy_case() {
+	cat <<YAML
+filter-lists:
+  peer:    { filters: [ { src: me, dst: $6 } ] }
+  tun-out: { filters: [ { src: 10.78.1.0/24, dst: 10.78.2.0/24, mirrored: no } ] }
+  tun-in:  { filters: [ { src: 10.78.2.0/24, dst: 10.78.1.0/24, mirrored: no } ] }
+  web:     { filters: [ { src: me, dst: $6, protocol: tcp, dst-port: 8080 } ] }
+  closed:  { filters: [ { src: me, dst: $6, protocol: tcp, dst-port: 9090 } ] }
+filter-actions:
+  secure: { action: negotiate, methods: [ { esp: $2 } ] }
+policies:
+  lab:
+    ike: { proposals: [ $3 ] }
+    rules:
+YAML
+	if [ "$1" = transport ]; then
+		echo "      - { name: to-peer, filter-list: peer, action: secure, authentication: [ $4 ] }"
+	else
+		echo "      - { name: tun-out, filter-list: tun-out, action: secure, authentication: [ $4 ], tunnel: $6 }"
+		echo "      - { name: tun-in, filter-list: tun-in, action: secure, authentication: [ $4 ], tunnel: $5 }"
+	fi
+	echo "      - { name: web-clear, filter-list: web, action: permit }"
+	echo "      - { name: closed, filter-list: closed, action: block }"
+}
+
+# use_policy XA PID FILE: into the dataplane and CONFDIR with the command
+# XA (a function running ipsec-xdp on that side), then daemon PID rereads it.
+use_policy() {
+	"$1" policy apply "$3" >/dev/null || return 1
+	kill -HUP "$2"
+	sleep 0.5
+}
