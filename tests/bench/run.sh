@@ -11,14 +11,18 @@
 #     as XDP live frames (bpf_prog_test_run_opts + BPF_F_TEST_XDP_LIVE_FRAMES,
 #     redirected into the sending veth: xdp_frames, no skb on the sending
 #     side), or from an AF_PACKET socket (BENCH_SOURCE=af_packet).
+#  3. ike_setup: IKEv2 setups per second, ipsec-xdpd and strongSwan's charon
+#     as responders driven by build/bench/ike_load (tests/bench/ike_setup.sh):
+#     childless IKE SAs on the host, then with CHILD SAs inside the VM.
 #
 # Knobs (environment): BENCH_SECS (measured interval, 2), BENCH_WARMUP (1),
 # BENCH_ROUNDS (3: every packet-rate measurement is repeated, medians kept),
 # BENCH_REPEAT (test_run repetitions, 1000000), BENCH_MISS_ITER (2000),
 # BENCH_SIZES (classify, "10,100,1000,10000"), BENCH_RULES ("10 1000 10000"),
 # BENCH_CHURN_RULES (1000; empty: skip the new-flow-per-packet run),
-# BENCH_ONLY (classify | pps), BENCH_SOURCE (live | af_packet: the packet
-# source of filter_pps, live), BENCH_LIVE_REPEAT (repetitions per test run
+# BENCH_ONLY (classify | pps | ike), BENCH_IKE_VM (1: also the CHILD SA
+# run in the VM, 0: not), IKE_BENCH_* (tests/bench/ike_setup.sh),
+# BENCH_SOURCE (live | af_packet: the packet source of filter_pps, live), BENCH_LIVE_REPEAT (repetitions per test run
 # of the live source, 1000000), BENCH_LIVE_BATCH (its batch_size, 64).
 #
 # Everything it creates (namespaces, veth pair, bpffs mount, nftables
@@ -50,6 +54,39 @@ log() { echo "bench: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "needs root (BPF, namespaces, nftables)"
+
+# ---- 3. ike_setup (run last, or alone with BENCH_ONLY=ike) ---------------------
+abs_path() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+IKE_OUT=			# the VM run's output, removed on exit
+ike_setup() {
+	local b
+	b=$(abs_path "$B")
+	log "ike_setup: ipsec-xdpd and charon, childless IKE SAs (tests/bench/ike_setup.sh)"
+	# all CPUs again: the filter_pps part keeps this shell off the last one
+	B=$b taskset -c "0-$(($(nproc) - 1))" "$TOP/tests/bench/ike_setup.sh" ||
+		die "ike_setup failed"
+	[ "${BENCH_IKE_VM:-1}" = 1 ] || return 0
+	log "ike_setup with CHILD SAs, inside the VM (vmtest/vm.sh; 2-4 minutes)"
+	IKE_OUT=$(mktemp /tmp/ixdp-bench-vm.XXXXXX)
+	# the guest's stderr comes out on its stdout: keep the JSON lines apart
+	(cd "$TOP" && B=$b VMTEST_TIMEOUT=${BENCH_IKE_VM_TIMEOUT:-900} \
+		vmtest/vm.sh env B="$b" IKE_BENCH_ROUNDS="${IKE_BENCH_VM_ROUNDS:-1}" \
+		IKE_BENCH_SECS="${IKE_BENCH_VM_SECS:-6}" IKE_BENCH_WARMUP=3 \
+		IKE_BENCH_ADDRS=16 IKE_BENCH_RETX_MS=4000 \
+		bash tests/bench/ike_setup.sh --child) >"$IKE_OUT" 2>&1
+	local rc=$?
+	grep -v '^{"bench"' "$IKE_OUT" >&2
+	grep '^{"bench"' "$IKE_OUT"
+	rm -f "$IKE_OUT"
+	[ "$rc" = 0 ] || die "ike_setup in the VM failed"
+}
+if [ "$ONLY" = ike ]; then
+	trap 'rm -f "$IKE_OUT"' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	ike_setup
+	exit 0
+fi
 case $SOURCE in
 live) PG_MODE=(-m live -r "$LIVE_REPEAT" -b "$LIVE_BATCH") ;;
 af_packet) PG_MODE=(-m af_packet) ;;
@@ -84,7 +121,7 @@ cleanup() {
 	ip netns del "$NS_S" 2>/dev/null
 	ip netns del "$NS_R" 2>/dev/null
 	[ "$MOUNTED" = 1 ] && umount -l "$T/bpffs" 2>/dev/null
-	rm -rf "$T"
+	rm -rf "$T" "$IKE_OUT"
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -281,4 +318,5 @@ done
 # the medians over the rounds, and the ratios
 python3 "$REPORT" --summary "$T/raw.jsonl" --base-flows "$(wc -l <"$BASE_FRAMES")" ||
 	die "report failed"
+[ -z "$ONLY" ] && ike_setup
 exit 0
