@@ -47,24 +47,6 @@ const char *cert_result_name(enum cert_result r)
 
 /* ---- files ----------------------------------------------------------------- */
 
-static ssize_t read_fd(int fd, uint8_t *buf, size_t cap)
-{
-	size_t n = 0;
-
-	while (n < cap) {
-		ssize_t r = read(fd, buf + n, cap - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	return (ssize_t)n;
-}
-
 /* A file's bytes, held while a memory BIO reads them. */
 struct file_copy {
 	uint8_t *p;
@@ -93,7 +75,7 @@ static BIO *file_bio(int fd, const char *path, size_t max,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	n = read_fd(fd, copy->p, copy->cap);
+	n = secrets_read_fd(fd, copy->p, copy->cap);
 	if (n < 0 || (size_t)n == copy->cap) {
 		snprintf(err, errlen, "%s: cannot read it whole", path);
 		return NULL;

@@ -241,12 +241,13 @@ int secrets_check_file(int fd, const char *path, const char *what,
 	return 0;
 }
 
-static ssize_t read_all(int fd, char *buf, size_t cap)
+ssize_t secrets_read_fd(int fd, void *buf, size_t cap)
 {
+	uint8_t *p = buf;
 	size_t n = 0;
 
 	while (n < cap) {
-		ssize_t r = read(fd, buf + n, cap - n);
+		ssize_t r = read(fd, p + n, cap - n);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -292,7 +293,7 @@ static int load_keys(const char *confdir, struct secrets **out, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	n = read_all(fd, buf, SECRETS_MAX_FILE + 1);
+	n = secrets_read_fd(fd, buf, SECRETS_MAX_FILE + 1);
 	close(fd);
 	if (n < 0 || (size_t)n > SECRETS_MAX_FILE) {
 		snprintf(err, errlen, "%s: cannot read it whole", path);

@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define SECRETS_FILE     "secrets"
 #define SECRETS_MAX_KEY  1024
@@ -55,6 +56,10 @@ int secrets_parse(const char *name, const char *text, size_t len,
  * pre-shared keys", "the host's private key"). */
 int secrets_check_file(int fd, const char *path, const char *what,
 		       char *err, size_t errlen);
+/* Read fd until end of file or cap bytes, retrying on EINTR: the count
+ * read, or -1 on a read error.  Callers pass one byte more than they accept
+ * to see that a file was not cut short. */
+ssize_t secrets_read_fd(int fd, void *buf, size_t cap);
 const struct secret *secrets_find(const struct secrets *s, const char *id);
 void secrets_free(struct secrets *s);
 
