@@ -6,28 +6,9 @@
 # is refused (counted, logged as untrusted); a private key others may read
 # stops the daemon from starting.
 . "$(dirname "$0")/lib.sh"
-IXDPD=${IXDPD:-$TOP/${B:-build}/ipsec-xdpd}
-[ -x "$IXDPD" ] || { echo "build first: $IXDPD is missing"; exit 1; }
 command -v openssl >/dev/null || { echo "needs the openssl command"; exit 77; }
-ns_setup
+. "$(dirname "$0")/ike_lib.sh"
 
-PIDS=()
-stop_daemons() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	PIDS=()
-}
-trap 'rc=$?; stop_daemons; (exit $rc); ns_teardown' EXIT
-
-xa() { ip netns exec "$NS_A" env IPSEC_XDP_RUNDIR="$T/runA" "$IXDP" "$@"; }
-xb() { ip netns exec "$NS_B" env IPSEC_XDP_RUNDIR="$T/runB" "$IXDP" "$@"; }
-count_sas() { "$@" -j show sa | json_get 'len(d["ike_sas"])'; }
-ikestat() { "$1" -j show ikestats | json_get "d['stats']['$2']"; }
 sa_field() { "${@:2}" -j show sa | json_get "d['ike_sas'][0]['$1']"; }
 
 # The PKI: a trusted CA with host certificates for A and B, and another CA
@@ -56,18 +37,6 @@ YAML
 	install -m 600 "$4/host$3.key" "$1/private/host.key"
 	cp "$T/pki/ca.crl.pem" "$1/crls/ca.pem"
 	echo "ikelogging = 1" >"$1/config"
-}
-
-start() {
-	ip netns exec "$2" "$IXDPD" -f -C "$3" -R "$4" >"$T/$1.log" 2>&1 &
-	PIDS+=($!)
-	local i
-	for i in $(seq 1 50); do
-		[ -S "$4/ipsec-xdpd.sock" ] && return 0
-		sleep 0.1
-	done
-	echo "ipsec-xdpd $1 did not start:"; cat "$T/$1.log"
-	return 1
 }
 
 conf "$T/confA" 10.77.0.2 1 "$T/pki"

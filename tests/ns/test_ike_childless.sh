@@ -4,26 +4,7 @@
 # on both, a wrong key failing with an authentication failure counted on
 # the responder, and the secrets file refused when others may read it.
 . "$(dirname "$0")/lib.sh"
-IXDPD=${IXDPD:-$TOP/${B:-build}/ipsec-xdpd}
-[ -x "$IXDPD" ] || { echo "build first: $IXDPD is missing"; exit 1; }
-ns_setup
-
-PIDS=()
-stop_daemons() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	PIDS=()
-}
-trap 'rc=$?; stop_daemons; (exit $rc); ns_teardown' EXIT
-
-# xa/xb: the command in A/B, talking to that side's daemon.
-xa() { ip netns exec "$NS_A" env IPSEC_XDP_RUNDIR="$T/runA" "$IXDP" "$@"; }
-xb() { ip netns exec "$NS_B" env IPSEC_XDP_RUNDIR="$T/runB" "$IXDP" "$@"; }
+. "$(dirname "$0")/ike_lib.sh"
 
 # conf DIR PEER4 PEER6 KEY: a policy with a negotiate rule naming the peer.
 conf() {
@@ -49,24 +30,9 @@ YAML
 	echo "ikelogging = 1" >"$1/config"
 }
 
-# start NAME NS CONFDIR RUNDIR: ipsec-xdpd in the foreground, in the background.
-start() {
-	ip netns exec "$2" "$IXDPD" -f -C "$3" -R "$4" >"$T/$1.log" 2>&1 &
-	PIDS+=($!)
-	local i
-	for i in $(seq 1 50); do
-		[ -S "$4/ipsec-xdpd.sock" ] && return 0
-		sleep 0.1
-	done
-	echo "ipsec-xdpd $1 did not start:"; cat "$T/$1.log"
-	return 1
-}
-
 # has_line PATTERN CMD...: CMD prints a line matching PATTERN.
 has_line() { local pat=$1; shift; "$@" | grep -q -- "$pat"; }
-count_sas() { "$@" -j show sa | json_get 'len(d["ike_sas"])'; }
 spis() { "$@" -j show sa | json_get '" ".join(s["ispi"]+":"+s["rspi"]+":"+s["state"] for s in d["ike_sas"])'; }
-ikestat() { "$1" -j show ikestats | json_get "d['stats']['$2']"; }
 
 # wait_sas N CMD...: until CMD's daemon has N IKE SAs (2 s at most).
 wait_sas() {

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# ike_lib.sh - two ipsec-xdpd, one in each namespace of lib.sh, for the IKE
+# namespace tests.  Source it after lib.sh; it sets up the namespaces (ns_setup)
+# and a trap that stops the daemons before tearing them down.
+#
+#   start NAME NS CONFDIR RUNDIR   ipsec-xdpd -f in NS, its log in $T/NAME.log;
+#                                  1 (with the log) when its socket does not
+#                                  appear within 5 s
+#   stop_daemons                   TERM every daemon started, wait for each
+#   xa/xb CMD...                   ipsec-xdp in A/B, talking to that side's daemon
+#   count_sas CMD...               how many IKE SAs CMD's daemon has
+#   ikestat CMD NAME               one of CMD's daemon's IKE counters
+IXDPD=${IXDPD:-$TOP/${B:-build}/ipsec-xdpd}
+[ -x "$IXDPD" ] || { echo "build first: $IXDPD is missing"; exit 1; }
+ns_setup
+
+PIDS=()
+stop_daemons() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	PIDS=()
+}
+trap 'rc=$?; stop_daemons; (exit $rc); ns_teardown' EXIT
+
+start() {
+	ip netns exec "$2" "$IXDPD" -f -C "$3" -R "$4" >"$T/$1.log" 2>&1 &
+	PIDS+=($!)
+	local i
+	for i in $(seq 1 50); do
+		[ -S "$4/ipsec-xdpd.sock" ] && return 0
+		sleep 0.1
+	done
+	echo "ipsec-xdpd $1 did not start:"; cat "$T/$1.log"
+	return 1
+}
+
+xa() { ip netns exec "$NS_A" env IPSEC_XDP_RUNDIR="$T/runA" "$IXDP" "$@"; }
+xb() { ip netns exec "$NS_B" env IPSEC_XDP_RUNDIR="$T/runB" "$IXDP" "$@"; }
+count_sas() { "$@" -j show sa | json_get 'len(d["ike_sas"])'; }
+ikestat() { "$1" -j show ikestats | json_get "d['stats']['$2']"; }
