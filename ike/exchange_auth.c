@@ -617,16 +617,25 @@ static void refuse(struct daemon *d, struct ikesa *sa,
 	ikesa_fail(d, sa, why, "%s", reason);
 }
 
-/* INITIAL_CONTACT: the peer has forgotten its other IKE SAs with us. */
+static bool same_ident(const struct ike_ident *a, const struct ike_ident *b)
+{
+	return a->type == b->type && a->len == b->len &&
+	       !memcmp(a->data, b->data, a->len);
+}
+
+/* INITIAL_CONTACT: the peer has forgotten its other IKE SAs with us.  RFC
+ * 7296 §2.4: it speaks for the pair of authenticated identities, not for
+ * an address: the stale IKE SAs between the same two identities go
+ * (from whichever address of the peer), those of another identity on
+ * either side stay (another host behind the same address, or the same
+ * peer talking to another identity of ours). */
 static void forget_other(struct daemon *d, struct ikesa *other, void *arg)
 {
 	struct ikesa *sa = arg;
 
 	if (other != sa && other->state == IKESA_ESTABLISHED &&
-	    addr_equal(&other->path.peer, &sa->path.peer) &&
-	    other->peer_id.type == sa->peer_id.type &&
-	    other->peer_id.len == sa->peer_id.len &&
-	    !memcmp(other->peer_id.data, sa->peer_id.data, sa->peer_id.len))
+	    same_ident(&other->peer_id, &sa->peer_id) &&
+	    same_ident(&other->local_id, &sa->local_id))
 		ikesa_close(d, other, "INITIAL_CONTACT: the peer started "
 			    "afresh");
 }
