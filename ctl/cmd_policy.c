@@ -29,10 +29,14 @@ static struct json_object *warnings_json(const struct compile_diag *diag)
 
 static void report(struct ctx *c, const char *verb, const char *path,
 		   const struct policy_file *pf, size_t nfilters,
-		   const struct compile_diag *diag)
+		   const struct compile_diag *diag, const char *daemon)
 {
 	if (c->json) {
 		struct json_object *o = json_object_new_object();
+
+		if (daemon)
+			json_object_object_add(o, "daemon",
+					       json_object_new_string(daemon));
 
 		json_object_object_add(o, "file", json_object_new_string(path));
 		json_object_object_add(o, "policy", json_object_new_string(pf->assigned->name));
@@ -46,6 +50,28 @@ static void report(struct ctx *c, const char *verb, const char *path,
 	print_warnings(diag);
 	printf("%s: policy '%s' %s: %zu rules, %zu specific filters\n", path,
 	       pf->assigned->name, verb, pf->assigned->nrules, nfilters);
+	if (daemon && strcmp(daemon, "reloaded") == 0)
+		printf("ipsec-xdpd reloaded the policy\n");
+}
+
+/*
+ * A running ipsec-xdpd negotiates from the assigned policy: ask it to read
+ * the new one (it then deletes the CHILD SAs of deleted or changed rules).
+ * The dataplane already has the policy, so a refusal is a warning.
+ */
+static const char *reload_daemon(void)
+{
+	struct json_object *reply = NULL;
+	char err[700];
+
+	if (!daemon_running())
+		return "not running";
+	if (daemon_ask("reload", &reply, err, sizeof(err))) {
+		warn_msg("ipsec-xdpd did not reload the policy: %s", err);
+		return "reload failed";
+	}
+	json_object_put(reply);
+	return "reloaded";
 }
 
 static int policy_check(struct ctx *c, const char *path)
@@ -63,7 +89,7 @@ static int policy_check(struct ctx *c, const char *path)
 		compile_diag_free(&diag);
 		return fail(EXIT_BAD_INPUT, "%s", err);
 	}
-	report(c, "is valid", path, pf, table.n, &diag);
+	report(c, "is valid", path, pf, table.n, &diag, NULL);
 	filter_table_free(&table);
 	compile_diag_free(&diag);
 	policy_file_free(pf);
@@ -124,7 +150,8 @@ static int policy_apply(struct ctx *c, const char *path)
 		ret = mark_applied_once(c, &conf, loaded);
 	if (ret == EXIT_OK)
 		report(c, loaded ? "applied" : "assigned (the dataplane is not loaded: "
-		       "it is applied by `ipsec-xdp load`)", path, pf, table.n, &diag);
+		       "it is applied by `ipsec-xdp load`)", path, pf, table.n, &diag,
+		       reload_daemon());
 	filter_table_free(&table);
 	compile_diag_free(&diag);
 	policy_file_free(pf);
@@ -149,6 +176,7 @@ static int policy_show(struct ctx *c)
 static int policy_unassign(struct ctx *c)
 {
 	bool loaded = dp_is_loaded(c->root);
+	const char *daemon;
 	char err[512];
 	struct dp dp;
 	int ret;
@@ -160,8 +188,16 @@ static int policy_unassign(struct ctx *c)
 		dp_close(&dp);
 	if (ret)
 		return fail(EXIT_FAIL, "%s", err);
-	if (!c->json)
+	daemon = reload_daemon();
+	if (c->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "result", json_object_new_string("unassigned"));
+		json_object_object_add(o, "daemon", json_object_new_string(daemon));
+		print_json(o);
+	} else {
 		printf("no policy assigned: the boot mode rules\n");
+	}
 	return EXIT_OK;
 }
 

@@ -77,6 +77,17 @@ static int connect_daemon(int *fd_out, char *err, size_t errlen)
 	return EXIT_FAIL;
 }
 
+bool daemon_running(void)
+{
+	char err[300];
+	int fd;
+
+	if (connect_daemon(&fd, err, sizeof(err)) != EXIT_OK)
+		return false;
+	close(fd);
+	return true;
+}
+
 static int write_all(int fd, const char *p, size_t len)
 {
 	while (len) {

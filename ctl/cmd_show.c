@@ -150,7 +150,7 @@ static int show_all(struct ctx *c)
 {
 	struct json_object *out = c->json ? json_object_new_object() : NULL;
 	int (*parts[])(struct ctx *, struct json_object *) = {
-		show_config, show_configured, show_specific, show_dataplane_stats,
+		show_config, show_configured, show_specific, show_monitor_stats,
 	};
 	int ret = EXIT_OK;
 

@@ -214,9 +214,12 @@ static void say_missing(bool daemon, const char *daemon_err, bool xfrm,
 		putchar('\n');
 }
 
-int cmd_show_stats(struct ctx *c)
+/* The monitor's groups then the dataplane's counters, into out (JSON) or
+ * printed when out is NULL; the dataplane's return code (EXIT_NOT_LOADED
+ * when it is not loaded: the daemon's part is shown all the same). */
+int show_monitor_stats(struct ctx *c, struct json_object *out)
 {
-	struct json_object *reply = NULL, *out = c->json ? json_object_new_object() : NULL;
+	struct json_object *reply = NULL;
 	struct sources s = { NULL, NULL, NULL };
 	char derr[700] = "", xerr[300] = "";
 	bool daemon = !daemon_ask("stats", &reply, derr, sizeof(derr));
@@ -238,12 +241,20 @@ int cmd_show_stats(struct ctx *c)
 		printf("\nDataplane (ipsec-xdp)\n");
 	}
 	rc = show_dataplane_stats(c, out);
-	if (out) {
+	if (out)
 		json_object_object_add(out, "dataplane_loaded",
 				       json_object_new_boolean(rc != EXIT_NOT_LOADED));
-		print_json(out);
-	}
 	json_object_put(s.xfrm);
 	json_object_put(reply);
+	return rc;
+}
+
+int cmd_show_stats(struct ctx *c)
+{
+	struct json_object *out = c->json ? json_object_new_object() : NULL;
+	int rc = show_monitor_stats(c, out);
+
+	if (out)
+		print_json(out);
 	return rc;
 }

@@ -42,6 +42,7 @@ int cmd_set(struct ctx *c, int argc, char **argv);
 int cmd_sa(struct ctx *c, int argc, char **argv);       /* cmd_sa.c */
 int cmd_show_ike(struct ctx *c, int argc, char **argv); /* show sa | ikestats */
 int cmd_show_stats(struct ctx *c);                      /* cmd_stats.c */
+int show_monitor_stats(struct ctx *c, struct json_object *out); /* cmd_stats.c */
 
 /* The dataplane's counters (cmd_show.c): text, or members of out. */
 int show_dataplane_stats(struct ctx *c, struct json_object *out);
@@ -50,6 +51,9 @@ int show_dataplane_stats(struct ctx *c, struct json_object *out);
  * EXIT_OK, or EXIT_FAIL with the reason in err (nothing printed). */
 int daemon_ask(const char *cmd, struct json_object **reply, char *err,
 	       size_t errlen);
+
+/* Does ipsec-xdpd answer on its control socket? */
+bool daemon_running(void);
 
 /* Errors go to stderr as "ipsec-xdp: ..." and return the exit code. */
 int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

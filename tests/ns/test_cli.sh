@@ -85,6 +85,17 @@ check_eq "version 3: answered 2.0, Notify INVALID_MAJOR_VERSION (5)" "20 41 5" "
 check_eq "version 3: counted" 1 "$(stat_ 'd["ike"]["invalid_major_version_sent"]')"
 check_eq "version 3: an invalid packet in main mode" 1 \
 	"$(stat_ 'd["main_mode"]["invalid_packets_received"]')"
+# `show all` carries the same monitor groups as `show stats`.
+all_() { sa_ -j show all | json_get "$1"; }
+check_eq "show all -j: the daemon runs" True "$(all_ 'd["stats"]["daemon_running"]')"
+check_eq "show all -j: main mode's invalid packet" 1 \
+	"$(all_ 'd["stats"]["main_mode"]["invalid_packets_received"]')"
+check_eq "show all -j: quick mode's bad SPI" "$nostates" \
+	"$(all_ 'd["stats"]["quick_mode"]["bad_spi_packets"]')"
+check_eq "show all -j: the dataplane's counters still there" True \
+	"$(all_ '"boot_block" in d["stats"]["drops"]')"
+check "show all: text in the monitor's groups" has_text "Invalid packets received" sa_ show all
+check "show all: text keeps the dataplane" has_text "boot_block" sa_ show all
 kill -TERM $XDPD; wait $XDPD 2>/dev/null
 [ "${VERBOSE:-}" ] && cat "$T/xdpd.log"
 check_eq "daemon stopped: not running again" False "$(stat_ 'd["daemon_running"]')"
