@@ -841,7 +841,8 @@ static bool rule_selectors(const struct chp_rule *r, struct ikesa *sa,
 	return false;
 }
 
-/* The rule and its selectors for the offer; false when none. */
+/* The rule and its selectors for the offer (name NULL: any rule whose
+ * filter holds sel's flow); false when none. */
 static bool offer_rule(struct daemon *d, struct ikesa *sa, const char *name,
 		       const struct ikk_selector *sel, struct child_offer *o)
 {
@@ -850,9 +851,8 @@ static bool offer_rule(struct daemon *d, struct ikesa *sa, const char *name,
 
 	rules = load_rules(d, &n);
 	for (i = 0; rules && i < n && !r; i++) {
-		if (sel ? rule_selectors(&rules[i], sa, sel, o)
-			: !strcmp(rules[i].name, name) &&
-			  rule_selectors(&rules[i], sa, NULL, o))
+		if ((!name || !strcmp(rules[i].name, name)) &&
+		    rule_selectors(&rules[i], sa, sel, o))
 			r = &rules[i];
 	}
 	if (r)
@@ -882,7 +882,9 @@ int child_offer_make(struct daemon *d, struct ikesa *sa, const char *rule,
 	struct ikk_addr remote;
 
 	memset(o, 0, sizeof(*o));
-	if (!offer_rule(d, sa, rule ? rule : sa->conf.rule, sel, o))
+	/* with a flow and no rule: whichever rule's filter holds it */
+	if (!offer_rule(d, sa, rule ? rule : sel ? NULL : sa->conf.rule, sel,
+			o))
 		return -1;
 	ikk_addr_of(&sa->path.local, &o->local);
 	ikk_addr_of(&sa->path.peer, &remote);

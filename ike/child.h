@@ -139,9 +139,10 @@ int child_get(const struct ikesa *sa, size_t i, struct child_info *out);
 
 /* ---- for CREATE_CHILD_SA (exchange_create.c) ------------------------------- */
 
-/* Initiator: the CHILD SA to ask for, from rule (NULL: the IKE SA's rule;
- * with sel, the first rule with a filter holding that flow), keeping
- * reqid when nonzero (a rekey).  0, or -1 (logged). */
+/* Initiator: the CHILD SA to ask for, from rule (NULL: the IKE SA's rule,
+ * or with sel the first rule with a filter holding that flow; rule and
+ * sel: that rule's filter holding the flow), keeping reqid when nonzero
+ * (a rekey).  0, or -1 (logged). */
 int child_offer_make(struct daemon *d, struct ikesa *sa, const char *rule,
 		     const struct ikk_selector *sel, uint32_t reqid,
 		     struct child_offer *o);

@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@
 #include <unistd.h>
 
 #include "bootconf.h"
+#include "child.h"
+#include "child_policy.h"
 #include "ikelog.h"
 #include "ikesa.h"
 #include "ixdp_control.h"
@@ -93,14 +96,119 @@ static int load_secrets(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- a new policy: the CHILD SAs of changed rules go ---------------------------- */
+
+/* Has rule a (old) changed into b (same name) in a way that its CHILD SAs
+ * cannot stay: how they are negotiated (methods with their lifetimes,
+ * filters, tunnel endpoint, PFS) or the rest of its filter action (soft,
+ * inpass), for which the dataplane too gives the rule a new id and drops
+ * its bundles (SPEC §4: SAs of a filter whose action changed are
+ * deleted).  chp_rules() zeroes each rule before filling it, so memcmp
+ * sees no stray padding. */
+static bool rule_differs(const struct chp_rule *a, bool a_inpass,
+			 const struct chp_rule *b, bool b_inpass)
+{
+	return a->tunnel != b->tunnel ||
+	       (a->tunnel && (a->tunnel_family != b->tunnel_family ||
+			      memcmp(a->tunnel_addr, b->tunnel_addr, 16))) ||
+	       a->nm != b->nm || memcmp(a->m, b->m, a->nm * sizeof(a->m[0])) ||
+	       a->nf != b->nf || memcmp(a->f, b->f, a->nf * sizeof(a->f[0])) ||
+	       a->pfs != b->pfs || a->pfs_group != b->pfs_group ||
+	       a->soft != b->soft || a->soft_timeout_s != b->soft_timeout_s ||
+	       a_inpass != b_inpass;
+}
+
+static const struct chp_rule *rule_named(const struct chp_rule *r, size_t n,
+					 const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(r[i].name, name))
+			return &r[i];
+	return NULL;
+}
+
+struct rule_change {
+	const struct peer_policy *pold, *pnew;
+	struct chp_rule *old, *new;
+	size_t nold, nnew;
+	size_t deleted;			/* CHILD SAs sent away */
+};
+
+/* Why a CHILD SA of `rule` cannot stay under the new policy; NULL: it
+ * stays (its rule is unchanged, wherever it now is in the order, or it
+ * predates the old policy too and the new one still has it). */
+static const char *child_stale(const struct rule_change *rc,
+			       const char *rule)
+{
+	const struct chp_rule *o = rule_named(rc->old, rc->nold, rule);
+	const struct chp_rule *n = rule_named(rc->new, rc->nnew, rule);
+
+	if (!n)
+		return "its rule is no longer in the policy";
+	if (o && rule_differs(o, peer_rule_inpass(rc->pold, rule), n,
+			      peer_rule_inpass(rc->pnew, rule)))
+		return "its rule changed";
+	return NULL;
+}
+
+static void drop_stale_children(struct daemon *d, struct ikesa *sa, void *arg)
+{
+	struct rule_change *rc = arg;
+	struct child_sa *c;
+	const char *why;
+	size_t i;
+
+	if (sa->state != IKESA_ESTABLISHED)
+		return;		/* its CHILD SAs go with it */
+	/* a dying CHILD SA stays in the list until the peer answers */
+	for (i = 0; (c = child_at(sa, i)) != NULL; i++) {
+		if (c->dying || !(why = child_stale(rc, c->rule)))
+			continue;
+		ikelog(d, IKELOG_OUTCOME, sa, "policy reloaded: deleting "
+		       "CHILD SA spi-in=%08" PRIx32 " of rule %s: %s", c->spi_in,
+		       c->rule, why);
+		exch_create_delete_child(d, sa, c->spi_in, why);
+		rc->deleted++;
+	}
+}
+
+/* old was in force, d->policy now is: delete (Delete to the peer, then
+ * the kernel's SAs and policies) the CHILD SAs negotiated for a rule that
+ * is gone or changed (rule_differs). */
+static void policy_changed(struct daemon *d, const struct peer_policy *old)
+{
+	struct rule_change rc = { .pold = old, .pnew = d->policy };
+
+	if (!d->child)
+		return;
+	rc.old = calloc(CHP_MAX_RULES, sizeof(*rc.old));
+	rc.new = calloc(CHP_MAX_RULES, sizeof(*rc.new));
+	if (!rc.old || !rc.new) {
+		log_err("reload: out of memory: CHILD SAs of changed rules kept");
+	} else {
+		rc.nold = chp_rules(old, rc.old, CHP_MAX_RULES);
+		rc.nnew = chp_rules(d->policy, rc.new, CHP_MAX_RULES);
+		ikesa_foreach(d, drop_stale_children, &rc);
+		if (rc.deleted)
+			log_info("reload: %zu CHILD SA%s of changed or deleted "
+				 "rules deleted", rc.deleted,
+				 rc.deleted == 1 ? "" : "s");
+	}
+	free(rc.old);
+	free(rc.new);
+}
+
 static int load_policy(struct daemon *d, char *err, size_t errlen)
 {
-	struct peer_policy *pp;
+	struct peer_policy *pp, *old = d->policy;
 
 	if (peer_policy_load(d->confdir, &pp, err, errlen))
 		return -1;
-	peer_policy_free(d->policy);
 	d->policy = pp;
+	policy_changed(d, old);
+	peer_policy_free(old);
 	return 0;
 }
 

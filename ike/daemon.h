@@ -227,7 +227,11 @@ struct daemon {
 void daemon_init(struct daemon *d);
 /* Read CONFDIR/config, CONFDIR/policy.yaml and CONFDIR/secrets.  With
  * `initial`, a secrets file others may read is fatal (-1); on a reload
- * every failure keeps what was in force.  err gets the first problem. */
+ * every failure keeps what was in force.  err gets the first problem.
+ * A new policy deletes (Delete to the peer, then the kernel's SAs and
+ * policies) the CHILD SAs of each rule it no longer has or whose filters,
+ * filter action (methods, PFS, soft, inpass) or tunnel endpoint changed;
+ * those of unchanged rules stay, wherever the rules now are in the order. */
 int daemon_load(struct daemon *d, bool initial, char *err, size_t errlen);
 /* Close every IKE SA, telling established peers (one Delete each). */
 void daemon_close_all(struct daemon *d, const char *reason);

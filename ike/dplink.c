@@ -26,6 +26,10 @@
 #define DPL_MAX        256	/* bundles we keep track of */
 #define DPL_MAX_TUN    64	/* tunnel rules with an if_id */
 #define DPL_RETRY_MS   2000	/* after a failed start, per {rule, peer} */
+/* A CREATE_CHILD_SA we asked for on an IKE SA that is up has no outcome
+ * call: after this long (past the retransmissions) the bundle's next
+ * need-SA event asks again. */
+#define DPL_CHILD_WAIT_MS 20000
 
 struct dplink;
 
@@ -40,7 +44,10 @@ struct dpl_bundle {
 	uint8_t ike_family;
 	uint8_t ike_peer[16];	/* whom we negotiate with */
 	unsigned up;		/* CHILD SAs installed for it */
-	uint64_t serial;	/* the negotiation we started (NEGOTIATING) */
+	uint64_t serial;	/* the IKE SA we wait for (NEGOTIATING) */
+	uint64_t child_ms;	/* when we asked it for a CHILD SA; 0 not */
+	bool has_sel;
+	struct ikk_selector sel;	/* the flow of the first event */
 	uint64_t failed_ms;	/* the last start that failed */
 	bool soft_ok;		/* the rule's action has `soft` */
 	uint32_t soft_timeout_s;
@@ -239,36 +246,78 @@ static void sockaddr_of(uint8_t family, const uint8_t *ip, uint16_t port,
 	}
 }
 
-/* Start IKE for b unless an IKE SA with its peer exists (then b waits for
- * that one): 0 with b->serial set, or -1 when it could not start. */
+int dplink_negotiate(struct daemon *d, const struct sockaddr_storage *peer,
+		     const char *rule, const struct ikk_selector *sel,
+		     uint64_t *serial, enum dplink_how *how, char *err,
+		     size_t errlen)
+{
+	struct ikesa *sa = ikesa_find_peer(d, peer);
+
+	if (sa && sa->state == IKESA_ESTABLISHED) {
+		ikelog(d, IKELOG_DETAIL, sa, "dataplane: a CHILD SA of rule %s "
+		       "on this IKE SA", rule);
+		exch_create_new_child(d, sa, sel, rule);
+		*serial = sa->serial;
+		*how = DPLINK_NEW_CHILD;
+		return 0;
+	}
+	if (sa) {		/* under way, or going */
+		*serial = sa->serial;
+		*how = DPLINK_WAIT_IKE;
+		return 0;
+	}
+	if (exch_init_start(d, peer, serial, err, errlen))
+		return -1;
+	*how = DPLINK_NEW_IKE;
+	return 0;
+}
+
+static const char *const how_words[] = {
+	[DPLINK_NEW_IKE] = "starting IKE with",
+	[DPLINK_NEW_CHILD] = "a CHILD SA on the IKE SA with",
+	[DPLINK_WAIT_IKE] = "waiting for the IKE SA under way with",
+};
+
+/* Negotiate b's CHILD SA (dplink_negotiate): 0 with b->serial set, or -1
+ * when it could not start. */
 static int start_ike(struct dplink *dl, struct dpl_bundle *b)
 {
 	struct daemon *d = dl->d;
 	struct sockaddr_storage ss;
-	struct ikesa *sa;
 	char err[400], p[INET6_ADDRSTRLEN];
+	enum dplink_how how;
 	uint64_t serial;
 
 	sockaddr_of(b->ike_family, b->ike_peer, d->port, &ss);
-	sa = ikesa_find_peer(d, &ss);
-	if (sa) {
-		b->serial = sa->serial;	/* under way or up */
-		return 0;
-	}
-	if (exch_init_start(d, &ss, &serial, err, sizeof(err))) {
+	if (dplink_negotiate(d, &ss, b->rule, b->has_sel ? &b->sel : NULL,
+			     &serial, &how, err, sizeof(err))) {
 		log_warn("dataplane: cannot start IKE with %s: %s",
 			 peer_str(b->ike_family, b->ike_peer, p, sizeof(p)),
 			 err);
 		return -1;
 	}
+	log_info("dataplane: rule=%s: %s %s", b->rule, how_words[how],
+		 peer_str(b->ike_family, b->ike_peer, p, sizeof(p)));
 	b->serial = serial;
+	/* | 1: a clock at 0 still reads as "asked" */
+	b->child_ms = how == DPLINK_NEW_CHILD ? daemon_now_ms(d) | 1 : 0;
 	return 0;
 }
 
-/* Is the negotiation b waits for still there? */
+/* Is the negotiation b waits for still there?  An IKE SA under way, or
+ * the CHILD SA asked for on one that is up (for DPL_CHILD_WAIT_MS); not
+ * an IKE SA that came up without a CHILD SA for b. */
 static bool waiting(struct dplink *dl, const struct dpl_bundle *b)
 {
-	return b->serial && ikesa_find_serial(dl->d, b->serial);
+	struct ikesa *sa = b->serial ? ikesa_find_serial(dl->d, b->serial)
+				     : NULL;
+
+	if (!sa || sa->state == IKESA_CLOSED)
+		return false;
+	if (sa->state != IKESA_ESTABLISHED)
+		return true;
+	return b->child_ms &&
+	       daemon_now_ms(dl->d) - b->child_ms < DPL_CHILD_WAIT_MS;
 }
 
 /* The pair falls back to clear (the rule allows it): SOFT, counted, and
@@ -309,6 +358,29 @@ static void on_timer(struct daemon *d, void *arg)
 
 /* ---- need-SA events ---------------------------------------------------------------- */
 
+/* The flow of a need-SA event as the kernel's selector: src is our end
+ * (the packet's source outbound, its destination inbound). */
+static void sel_of_event(const struct ixdp_event *ev, uint8_t family,
+			 struct ikk_selector *sel)
+{
+	bool out = ev->dir == IXDP_DIR_OUT;
+	bool ports = ev->proto == IPPROTO_TCP || ev->proto == IPPROTO_UDP;
+	size_t n = fam_len(family);
+
+	memset(sel, 0, sizeof(*sel));
+	sel->family = family;
+	sel->proto = ev->proto;
+	sel->src_plen = sel->dst_plen = (uint8_t)(n * 8);
+	sel->src.family = sel->dst.family = family;
+	memcpy(sel->src.u.b, out ? ev->src : ev->dst, n);
+	memcpy(sel->dst.u.b, out ? ev->dst : ev->src, n);
+	if (ports) {
+		sel->sport = out ? ev->sport : ev->dport;
+		sel->dport = out ? ev->dport : ev->sport;
+		sel->sport_mask = sel->dport_mask = 0xffff;
+	}
+}
+
 /* The negotiate rule of the daemon's policy named `name`. */
 static bool rule_of(struct daemon *d, const char *name, struct chp_rule *out)
 {
@@ -347,7 +419,7 @@ static int on_event(void *ctx, const struct ixdp_event *ev)
 	uint8_t family = ev->fam == IXDP_FAM_V6 ? AF_INET6 : AF_INET;
 	const uint8_t *peer = (const uint8_t *)(ev->dir == IXDP_DIR_OUT
 						? ev->dst : ev->src);
-	char name[PEER_NAME_MAX], p[INET6_ADDRSTRLEN], e[INET6_ADDRSTRLEN];
+	char name[PEER_NAME_MAX], p[INET6_ADDRSTRLEN];
 	struct chp_rule *r = calloc(1, sizeof(*r));
 	struct dpl_bundle *b = NULL;
 	uint64_t now = daemon_now_ms(d);
@@ -374,11 +446,12 @@ static int on_event(void *ctx, const struct ixdp_event *ev)
 		goto out;
 	snprintf(b->rule, sizeof(b->rule), "%s", name);
 	set_ike_peer(b, r, family, peer);
-	log_info("dataplane: need-SA rule=%s %s%s peer=%s proto=%u: starting "
-		 "IKE with %s", name, ev->dir == IXDP_DIR_OUT ? "out" : "in",
+	sel_of_event(ev, family, &b->sel);
+	b->has_sel = true;
+	log_info("dataplane: need-SA rule=%s %s%s peer=%s proto=%u", name,
+		 ev->dir == IXDP_DIR_OUT ? "out" : "in",
 		 ev->passed ? " (inpass)" : "",
-		 peer_str(family, peer, p, sizeof(p)), ev->proto,
-		 peer_str(b->ike_family, b->ike_peer, e, sizeof(e)));
+		 peer_str(family, peer, p, sizeof(p)), ev->proto);
 	if (start_ike(dl, b)) {
 		b->failed_ms = now ? now : 1;
 		if (b->soft_ok)
@@ -406,7 +479,9 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 }
 
 /* A negotiation ended: one of ours that failed leaves no bundle behind,
- * unless the rule allows soft fallback (then the pair goes soft now). */
+ * unless the rule allows soft fallback (then the pair goes soft now).
+ * One that came up without a CHILD SA for a bundle waiting for it (the
+ * IKE SA was started for another rule): that CHILD SA is asked for now. */
 static void on_outcome(struct daemon *d, uint64_t serial, bool ok,
 		       const char *text)
 {
@@ -419,8 +494,13 @@ static void on_outcome(struct daemon *d, uint64_t serial, bool ok,
 		if (!b->used || b->serial != serial)
 			continue;
 		b->serial = 0;
-		if (ok || b->up)
+		b->child_ms = 0;
+		if (b->up)
 			continue;
+		if (ok) {
+			start_ike(dl, b);
+			continue;
+		}
 		if (b->soft_ok)
 			go_soft(dl, b, "IKE failed");
 		else
@@ -462,7 +542,6 @@ static void on_child(struct daemon *d, const char *rule, uint8_t mode,
 	struct dpl_bundle *b;
 	char p[INET6_ADDRSTRLEN];
 	uint32_t id;
-	size_t i;
 
 	if (!dl || (family != AF_INET && family != AF_INET6))
 		return;
@@ -487,19 +566,11 @@ static void on_child(struct daemon *d, const char *rule, uint8_t mode,
 	snprintf(b->rule, sizeof(b->rule), "%s", rule);
 	b->up++;
 	b->serial = 0;
+	b->child_ms = 0;
 	b->failed_ms = 0;
 	b->soft = false;
 	timer_stop(&b->t);
 	bundle_set(dl, b, IXDP_BUNDLE_UP);
-	/* a NEGOTIATING bundle of another rule with this peer: gone too */
-	for (i = 0; !tunnel && i < DPL_MAX; i++) {
-		struct dpl_bundle *o = &dl->b[i];
-
-		if (o != b && o->used && !o->up && !o->soft && !o->tunnel &&
-		    o->family == family &&
-		    !memcmp(o->peer, peer, fam_len(family)))
-			bundle_drop(dl, o);
-	}
 }
 
 /* ---- open, close ------------------------------------------------------------------ */

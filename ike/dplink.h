@@ -14,9 +14,12 @@
  *   - reads the need-SA events (ixdp_events): an event for {rule, peer}
  *     starts a negotiation, as `sa initiate` does, with the peer, or with
  *     the rule's tunnel endpoint for a tunnel rule (whose one bundle
- *     {rule, every peer} serves every host behind that endpoint), unless
- *     an IKE SA with it is under way or up; the bundle goes NEGOTIATING
- *     (removed again if that negotiation fails).  Inbound `inpass`
+ *     {rule, every peer} serves every host behind that endpoint).  With
+ *     an IKE SA already up with it (set up for another rule, or
+ *     childless) the rule's CHILD SA is asked for on that IKE SA
+ *     (CREATE_CHILD_SA); with one under way, once it is up.  The bundle
+ *     goes NEGOTIATING (removed again if that negotiation fails).  Inbound
+ *     `inpass`
  *     plaintext sends such an event too: the reply is held back (dropped)
  *     until the SA is up, then leaves through it;
  *   - soft fallback: when the rule's action has `soft`, no SA up after its
@@ -50,6 +53,21 @@
 #define DPLINK_SOFT_RETRY_S 60
 
 struct event_base;
+struct ikk_selector;
+
+enum dplink_how {
+	DPLINK_NEW_IKE = 1,	/* a new IKE SA (IKE_AUTH brings the CHILD SA) */
+	DPLINK_NEW_CHILD,	/* CREATE_CHILD_SA on the IKE SA that is up */
+	DPLINK_WAIT_IKE,	/* an IKE SA with the peer is under way */
+};
+
+/* A CHILD SA of `rule` (for the flow sel, or NULL) with peer: on the IKE
+ * SA that is up with it, else by a new IKE SA unless one is under way.
+ * 0 with the IKE SA's serial and how; -1 and err when IKE cannot start. */
+int dplink_negotiate(struct daemon *d, const struct sockaddr_storage *peer,
+		     const char *rule, const struct ikk_selector *sel,
+		     uint64_t *serial, enum dplink_how *how, char *err,
+		     size_t errlen);
 
 /* 0 when linked or when there is no dataplane (or no CHILD SA support);
  * -1 (logged) when the dataplane is loaded but cannot be used. */

@@ -6,8 +6,9 @@
  *   HDR, SK {[N(REKEY_SA)], SA, Ni, [KEi], [TSi, TSr]}  -->
  *                        <--  HDR, SK {SA, Nr, [KEr], [TSi, TSr]}
  *
- *   new CHILD SA   SA (ESP), TSi, TSr; from the kernel's ACQUIRE on an IKE
- *                  SA that is up (without one, exch_init_start).
+ *   new CHILD SA   SA (ESP), TSi, TSr; from the kernel's ACQUIRE or the
+ *                  dataplane's need-SA event (dplink.c, for its rule) on
+ *                  an IKE SA that is up (without one, exch_init_start).
  *   CHILD rekey    N(REKEY_SA) naming the old SA by our inbound SPI; the
  *                  new pair keeps the old reqid (so its policies), then the
  *                  initiator deletes the old pair (INFORMATIONAL Delete).
@@ -68,6 +69,7 @@ struct cc_want {
 	uint32_t spi;			/* our inbound SPI (rekey, delete) */
 	bool has_sel;			/* NEW from an ACQUIRE: its flow */
 	struct ikk_selector sel;
+	char rule[PEER_NAME_MAX];	/* NEW: the rule asked for; "" any */
 };
 
 /* The lower nonce of an exchange: what §2.8.1 compares. */
@@ -240,6 +242,8 @@ static bool want_same(const struct cc_want *a, const struct cc_want *b)
 {
 	if (a->kind != b->kind)
 		return false;
+	if (a->kind == CC_NEW && strcmp(a->rule, b->rule))
+		return false;
 	return a->kind == CC_NEW ? !a->has_sel || !b->has_sel ||
 				   !memcmp(&a->sel, &b->sel, sizeof(a->sel))
 				 : a->kind == CC_REKEY_IKE || a->spi == b->spi;
@@ -356,10 +360,12 @@ void exch_create_delete_child(struct daemon *d, struct ikesa *sa,
 }
 
 void exch_create_new_child(struct daemon *d, struct ikesa *sa,
-			   const struct ikk_selector *sel)
+			   const struct ikk_selector *sel, const char *rule)
 {
 	struct cc_want w = { .kind = CC_NEW };
 
+	if (rule)
+		snprintf(w.rule, sizeof(w.rule), "%s", rule);
 	if (sel) {
 		w.has_sel = true;
 		w.sel = *sel;
@@ -446,8 +452,9 @@ static bool prepare(struct daemon *d, struct ikesa *sa, struct cc_out *o)
 	if (!d->child)
 		return false;
 	if (o->kind == CC_NEW)
-		return child_offer_make(d, sa, NULL, o->w.has_sel ? &o->w.sel
-					: NULL, 0, &o->offer) == 0;
+		return child_offer_make(d, sa, o->w.rule[0] ? o->w.rule : NULL,
+					o->w.has_sel ? &o->w.sel : NULL, 0,
+					&o->offer) == 0;
 	c = child_find(sa, o->w.spi, 0);
 	if (!c || c->dying)
 		return false;
@@ -1252,7 +1259,7 @@ static void acquire(struct daemon *d, const struct ikk_event *ev)
 	if (sa && sa->state == IKESA_ESTABLISHED) {
 		ikelog(d, IKELOG_DETAIL, sa, "kernel ACQUIRE: a CHILD SA on "
 		       "this IKE SA");
-		exch_create_new_child(d, sa, &ev->sel);
+		exch_create_new_child(d, sa, &ev->sel, NULL);
 		return;
 	}
 	if (sa)

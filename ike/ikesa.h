@@ -278,10 +278,11 @@ void exch_create_rekey_child(struct daemon *d, struct ikesa *sa,
 			     uint32_t spi_in);
 void exch_create_delete_child(struct daemon *d, struct ikesa *sa,
 			      uint32_t spi_in, const char *why);
-/* A CHILD SA for rule (NULL: the IKE SA's; sel: the rule whose filter
- * holds that flow) on this established IKE SA. */
+/* A CHILD SA on this established IKE SA for rule (NULL: the IKE SA's
+ * rule, or with sel the first rule whose filter holds that flow; with
+ * both, that rule's filter holding the flow). */
 void exch_create_new_child(struct daemon *d, struct ikesa *sa,
-			   const struct ikk_selector *sel);
+			   const struct ikk_selector *sel, const char *rule);
 /* The IKE SA closes or is freed: its CREATE_CHILD_SA state goes. */
 void exch_create_sa_gone(struct daemon *d, struct ikesa *sa);
 /* The daemon-wide part (idle check), from child_use_ops/child_release. */

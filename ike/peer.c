@@ -258,6 +258,10 @@ static int spec_score(const struct addr_spec *s, const struct ip_addr *ip)
 	}
 }
 
+/* How specifically r names ip: the best of its filters' addresses, and
+ * its tunnel endpoint, which names the peer as a host filter does (no
+ * more: a transport rule for that host is as specific, and the policy's
+ * order decides between them). */
 static int rule_score(const struct rule *r, const struct ip_addr *ip)
 {
 	int best = -1;
@@ -265,9 +269,9 @@ static int rule_score(const struct rule *r, const struct ip_addr *ip)
 
 	if (r->has_tunnel && r->tunnel.family == ip->family &&
 	    !memcmp(r->tunnel.bytes, ip->bytes, ip_len(ip)))
-		return 256;	/* the tunnel endpoint itself */
+		best = (int)ip_len(ip) * 8;
 	if (!r->filters)
-		return -1;
+		return best;
 	for (i = 0; i < r->filters->nfilters; i++) {
 		const struct filter_spec *f = &r->filters->filters[i];
 		int s = spec_score(&f->dst, ip), t = spec_score(&f->src, ip);
@@ -285,6 +289,8 @@ static bool rule_negotiates(const struct rule *r)
 	return r->active && r->action && r->action->kind == FA_NEGOTIATE;
 }
 
+/* The negotiate rule naming ip most specifically; of equally specific
+ * ones the first in the policy's order. */
 static const struct rule *best_rule(const struct policy *pol,
 				    const struct ip_addr *ip)
 {
@@ -354,4 +360,18 @@ enum peer_source peer_lookup(const struct peer_policy *pp,
 		if (rule_negotiates(&pol->rules[i]))
 			add_rule_auth(&pol->rules[i], out);
 	return out->source;
+}
+
+bool peer_rule_inpass(const struct peer_policy *pp, const char *name)
+{
+	const struct policy *pol = pp ? pp->pf->assigned : NULL;
+	size_t i;
+
+	for (i = 0; pol && i < pol->nrules; i++) {
+		const struct rule *r = &pol->rules[i];
+
+		if (rule_negotiates(r) && r->name && !strcmp(r->name, name))
+			return r->action->inpass;
+	}
+	return false;
 }

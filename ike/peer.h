@@ -4,8 +4,10 @@
  * says about negotiating with one peer address.
  *
  * The settings of a peer come from the active negotiate rule whose filters
- * name that address (a host or a prefix or range holding it; the most
- * specific wins) or whose tunnel endpoint it is.  A peer no rule names gets
+ * name that address (a host or a prefix or range holding it) or whose
+ * tunnel endpoint it is: the most specific wins (a host, which a tunnel
+ * endpoint counts as, before a longer prefix before a shorter one), and of
+ * equally specific rules the first in the policy's order.  A peer no rule names gets
  * the policy's default response settings when the policy answers such
  * peers (default-response, on by default): the policy's IKE proposals, and
  * as pre-shared keys the one named by the peer's own identity or address
@@ -85,5 +87,9 @@ const char *peer_policy_name(const struct peer_policy *pp);
 enum peer_source peer_lookup(const struct peer_policy *pp,
 			     const struct sockaddr_storage *peer,
 			     struct peer_conf *out);
+
+/* Does the active negotiate rule `name` have `inpass` in its action
+ * (false when there is no such rule)? */
+bool peer_rule_inpass(const struct peer_policy *pp, const char *name);
 
 #endif /* IXDP_IKE_PEER_H */

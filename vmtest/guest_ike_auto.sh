@@ -11,6 +11,12 @@
 #     policies carry the if_id, the bundle goes UP, ping goes through ESP.
 #  2. the policy re-applied with its rules in another order (and new ones):
 #     the live SA keeps working, nothing renegotiated (rule ids).
+#     A new rule for TCP 5001 to the same peer: its traffic gets its CHILD
+#     SA on the IKE SA that is up (CREATE_CHILD_SA): one IKE SA, two CHILD
+#     SAs on both sides.  That rule changed and reloaded: its CHILD SA is
+#     deleted on both sides, to-peer's (unchanged) lives on.  Traffic of
+#     both rules while no IKE SA is up: one IKE SA, the second rule's CHILD
+#     SA asked for once it is up.
 #  3. inpass: B2's plaintext ping is let in, A starts IKE, A's replies
 #     never leave in clear and flow once the SA is up.
 #  4. no soft: a peer whose IKE is dropped never gets a clear packet.
@@ -68,7 +74,7 @@ done
 echo "# ping answered after $tries tries"
 check "ping A -> B succeeds within a few seconds" test $ok = 1
 check "the first packets were dropped (negotiate_no_sa)" test "$(drop_of negotiate_no_sa)" -gt "${d0:-0}"
-check "A: IKE started by the dataplane" grep -q "need-SA rule=.*starting IKE" "$T/A.log"
+check "A: IKE started by the dataplane" grep -q "dataplane: rule=.*: starting IKE with" "$T/A.log"
 check "A: bundle up" grep -q "bundle rule=.* peer=$B up" "$T/A.log"
 check "ping A -> B through the SAs" ip netns exec "$NS_A" ping -c 3 -W 2 $B
 check "ping B -> A" ip netns exec "$NS_B" ping -c 2 -W 2 $A
@@ -107,18 +113,90 @@ policies:
       - { name: to-peer, filter-list: peer, action: secure, authentication: [ { psk: lab } ] }
 YAML
 spis0=$(ip -n "$NS_A" xfrm state | grep -o 'spi 0x[0-9a-f]*' | sort | tr '\n' ' ')
-cp "$T/lab2.yaml" "$T/confA/policy.yaml"
 check "A: the policy with the rules in another order applied" xa policy apply "$T/lab2.yaml"
-kill -HUP "${PIDS[0]}"
 sleep 0.5
 check "A: ping B through the same SA after the re-apply" ip netns exec "$NS_A" ping -c 2 -W 2 $B
 check_eq "A: the same SAs (nothing renegotiated)" "$spis0" \
 	"$(ip -n "$NS_A" xfrm state | grep -o 'spi 0x[0-9a-f]*' | sort | tr '\n' ' ')"
 check_eq "A: one need-SA start only" 1 "$(grep -c 'need-SA rule=to-peer' "$T/A.log")"
 
+# ---- 2b. a second rule to the same peer: a CHILD SA on the IKE SA that is up ---------
+{ sed "s|^filter-lists:|filter-lists:\n  tcpb: { filters: [ { src: me, dst: $B, protocol: tcp, dst-port: 5001 } ] }|" "$T/lab2.yaml"
+  echo "      - { name: tcp-b, filter-list: tcpb, action: secure, authentication: [ { psk: lab } ] }"
+} >"$T/lab3.yaml"
+sed 's/dst-port: 5001/dst-port: 5002/' "$T/lab3.yaml" >"$T/lab4.yaml"
+check "A: the policy with rule tcp-b applied" xa policy apply "$T/lab3.yaml"
+sleep 0.5
+ok=0
+for i in 1 2 3 4 5; do tcp_a_to_b 5001 $B && { ok=1; break; }; done
+echo "# tcp-b: connected after $i tries"
+check "tcp-b: TCP A -> B:5001 connects" test $ok = 1
+check "tcp-b: its need-SA asked for a CHILD SA on the IKE SA" \
+	grep -q "rule=tcp-b: a CHILD SA on the IKE SA with $B" "$T/A.log"
+check "tcp-b: bundle up" grep -q "bundle rule=tcp-b peer=$B up" "$T/A.log"
+check_eq "A: one IKE SA" 1 "$(xa -j show sa | json_get 'len(d["ike_sas"])')"
+check_eq "A: two CHILD SAs on it (to-peer, tcp-b)" "1 tcp-b to-peer" \
+	"$(xa -j show sa | json_get '" ".join([str(len(set(c["ike_ispi"] for c in d["child_sas"])))] + sorted(c["rule"] for c in d["child_sas"]))')"
+check_eq "B: one IKE SA, two CHILD SAs" "1 2" \
+	"$(xb -j show sa | json_get '"%d %d" % (len(d["ike_sas"]), len(d["child_sas"]))')"
+check "A: to-peer's SAs still there ($spis0)" sh -c "for s in $spis0; do
+	ip -n $NS_A xfrm state | grep -q \"\$s\" || exit 1; done"
+
+# ---- 2c. tcp-b changed, policy applied: the daemon reloads, its CHILD SA goes ---------
+check_eq "A: the policy with tcp-b changed applied, ipsec-xdpd reloaded" reloaded \
+	"$(xa -j policy apply "$T/lab4.yaml" | json_get 'd["daemon"]')"
+for i in $(seq 1 20); do
+	[ "$(nstates "$NS_A")" = 2 ] && [ "$(nstates "$NS_B")" = 2 ] && break
+	sleep 0.25
+done
+check "A: reload deleted tcp-b's CHILD SA" \
+	grep -q "policy reloaded: deleting CHILD SA .* of rule tcp-b: its rule changed" "$T/A.log"
+check_eq "A: only to-peer's CHILD SA left" "to-peer" \
+	"$(xa -j show sa | json_get '" ".join(c["rule"] for c in d["child_sas"])')"
+check_eq "B: one CHILD SA left" 1 "$(xb -j show sa | json_get 'len(d["child_sas"])')"
+check_eq "A: to-peer's SAs unchanged" "$spis0" \
+	"$(ip -n "$NS_A" xfrm state | grep -o 'spi 0x[0-9a-f]*' | sort | tr '\n' ' ')"
+check_eq "B: 2 ESP states" 2 "$(nstates "$NS_B")"
+check "A: ping B still through the same SA" ip netns exec "$NS_A" ping -c 2 -W 2 $B
+
+# ---- 2d. both rules' traffic while no IKE SA is up: the second waits for it ------------
+for ispi in $(xa -j show sa | json_get '" ".join(str(s["ispi"]) for s in d["ike_sas"])'); do
+	xa sa delete "$ispi" >/dev/null
+done
+for i in $(seq 1 20); do [ "$(nstates "$NS_A")" = 0 ] && break; sleep 0.25; done
+n0=$(grep -c "a CHILD SA of rule tcp-b on this IKE SA" "$T/A.log")
+inb timeout 10 nc -l -n 5002 >/dev/null 2>&1 &
+lis=$!
+wait_listen "$NS_B" tcp 5002
+# B ignores IKE for a moment: both need-SA events come while IKE is under way
+inb nft add table inet ikehold
+inb nft add chain inet ikehold in '{ type filter hook input priority 0; }'
+inb nft add rule inet ikehold in udp dport 500 drop
+ina ping -c 1 -W 1 $B >/dev/null 2>&1 &	# to-peer's need-SA starts IKE
+pin=$!
+sleep 0.2
+ok=0
+(ina timeout 8 nc -n -z -w 6 $B 5002) &	# tcp-b's waits for that IKE SA
+tcp=$!
+sleep 0.2
+inb nft delete table inet ikehold	# the retransmission gets through
+wait $tcp && ok=1
+kill $lis 2>/dev/null; wait $lis $pin 2>/dev/null
+grep -hE "need-SA rule=(to-peer|tcp-b)|\] established rule|CHILD SA of rule tcp-b" "$T/A.log" |
+	tail -n 4 | cut -c1-110 | sed 's/^/#   2d: /'
+check "2d: TCP A -> B:5002 connects" test $ok = 1
+check "2d: tcp-b's CHILD SA asked for once the IKE SA was up" \
+	test "$(grep -c "a CHILD SA of rule tcp-b on this IKE SA" "$T/A.log")" -gt "$n0"
+check "2d: tcp-b's need-SA came before the IKE SA was up" sh -c "
+	[ \$(grep -n 'need-SA rule=tcp-b' $T/A.log | tail -n 1 | cut -d: -f1) -lt \
+	  \$(grep -n '\] established rule' $T/A.log | tail -n 1 | cut -d: -f1) ]"
+check_eq "2d: A: one IKE SA with both CHILD SAs" "1 1 tcp-b to-peer" \
+	"$(xa -j show sa | json_get '" ".join([str(len(d["ike_sas"])), str(len(set(c["ike_ispi"] for c in d["child_sas"])))] + sorted(c["rule"] for c in d["child_sas"]))')"
+
 # ---- the IKE SA goes: the SAs and the bundle go with it --------------------------------
-# (before A makes IKE SAs with B's other addresses: their INITIAL_CONTACT
-# makes B drop every IKE SA with A's identity)
+# (B's identity is its address: the INITIAL_CONTACT of A's IKE SAs with
+# B's other addresses below speaks for other pairs of identities, RFC 7296
+# §2.4, and leaves an IKE SA with B's first address alone)
 delete_all() {
 	local ispi i
 	for ispi in $(xa -j show sa | json_get '" ".join(str(s["ispi"]) for s in d["ike_sas"])'); do
@@ -261,7 +339,8 @@ done
 echo "# tunnel: ping answered after $i tries"
 check "tunnel: ping A -> host behind B succeeds" test $ok = 1
 check "tunnel: IKE started with the endpoint" \
-	grep -q "need-SA rule=tun-out out peer=$BIN proto=1: starting IKE with $B" "$T/A.log"
+	sh -c "grep -q 'need-SA rule=tun-out out peer=$BIN proto=1' $T/A.log &&
+	       grep -q 'rule=tun-out: starting IKE with $B\$' $T/A.log"
 check "tunnel: one bundle for every peer behind B, up" \
 	grep -q "bundle rule=tun-out peer=\* up (ixdp-xfrm1)" "$T/A.log"
 check "tunnel: ping another host behind B" ip netns exec "$NS_A" ping -c 2 -W 2 -I $AIN $BIN2
