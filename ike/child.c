@@ -730,6 +730,7 @@ static int establish(struct daemon *d, struct ikesa *sa, struct child_sa *c,
 		return -1;
 	}
 	*c = st->c[st->n++];
+	sa->children_keyed++;
 	ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA established rule=%s "
 	       "mode=%s spi-in=%08" PRIx32 " spi-out=%08" PRIx32 " reqid=%"
 	       PRIu32 " local=%s remote=%s%s%s", c->rule,

@@ -31,6 +31,19 @@
  *                  CHILD SA change during ours), CHILD_SA_NOT_FOUND for an
  *                  unknown REKEY_SA SPI, NO_PROPOSAL_CHOSEN and
  *                  TS_UNACCEPTABLE from child.c.
+ *   qmpermm        an IKE SA keys at most conf.qmpermm CHILD SAs (new or
+ *                  rekeyed; master-key PFS: one) from its SK_d; the next
+ *                  waits while the IKE SA is rekeyed (a new D-H, a new
+ *                  SK_d), then goes on the new one.  As responder we
+ *                  refuse such a request (TEMPORARY_FAILURE) and rekey the
+ *                  IKE SA; the peer's retry finds the new one.
+ *   after TEMPORARY_FAILURE   a CHILD SA change against an IKE SA rekey
+ *                  makes both peers refuse each other (§2.25).  What was
+ *                  refused goes again, and in a set order: CHILD SA
+ *                  changes after 0.5-1 s (the kernel's hard lifetime runs
+ *                  for the CHILD SA), IKE SA rekeys after 3-6 s (nothing
+ *                  ends the IKE SA meanwhile), so the second round does not
+ *                  meet again; other requests do not wait for them.
  *
  * The message ID window is one request each way, so what we want to send
  * (rekeys, new CHILD SAs, ESP Deletes) waits in a small per-IKE SA queue
@@ -52,9 +65,11 @@
 #define CC_WANT_MAX   16
 #define CC_NONCE_LEN  32
 #define CC_KE_TRIES   2		/* INVALID_KE_PAYLOAD rounds */
-#define CC_RETRY_MS   2000	/* after TEMPORARY_FAILURE */
+#define CC_RETRY_CHILD_MS 500	/* after TEMPORARY_FAILURE: 1-2x this */
+#define CC_RETRY_IKE_MS   3000
 #define CC_BUF        4096
 #define CC_OLD_IKE_MS 30000	/* a rekeyed IKE SA the peer did not delete */
+#define CC_FRESH_TRIES 3	/* qmpermm: IKE SA rekeys tried in a row */
 
 enum cc_kind { CC_NONE = 0, CC_NEW, CC_REKEY_CHILD, CC_REKEY_IKE, CC_DELETE };
 
@@ -70,6 +85,7 @@ struct cc_want {
 	bool has_sel;			/* NEW from an ACQUIRE: its flow */
 	struct ikk_selector sel;
 	char rule[PEER_NAME_MAX];	/* NEW: the rule asked for; "" any */
+	uint64_t not_before_ms;		/* refused (TEMPORARY_FAILURE): wait */
 };
 
 /* The lower nonce of an exchange: what §2.8.1 compares. */
@@ -103,8 +119,8 @@ struct cc_sa {				/* sa->create */
 	uint32_t del[CC_WANT_MAX];	/* in our ESP Delete request */
 	size_t ndel;
 	bool rekeyed;			/* a new IKE SA replaces this one */
-	uint64_t not_before_ms;		/* TEMPORARY_FAILURE: wait */
-	struct ike_timer t_retry;
+	unsigned fresh_tries;		/* qmpermm: IKE SA rekeys started */
+	struct ike_timer t_retry;	/* the first want that waits */
 };
 
 struct cc_daemon {			/* d->create */
@@ -299,10 +315,57 @@ static void want_drop(struct cc_sa *cc, uint8_t kind, uint32_t spi)
 			i++;
 }
 
+/* The retry timer for the first want that waits (with due_too, one due
+ * now counts: at once); stopped when none. */
+static void arm_retry(struct daemon *d, struct cc_sa *cc, bool due_too)
+{
+	uint64_t now = daemon_now_ms(d), first = UINT64_MAX;
+	size_t i;
+
+	for (i = 0; i < cc->nwant; i++) {
+		uint64_t t = cc->want[i].not_before_ms;
+
+		if (t <= now && !due_too)
+			continue;
+		if (t < now)
+			t = now;
+		if (t < first)
+			first = t;
+	}
+	timer_stop(&cc->t_retry);
+	if (first != UINT64_MAX)
+		timer_arm(&cc->t_retry, first - now);
+}
+
+/* Would w key a CHILD SA from sa's SK_d? */
+static bool keys_child(const struct cc_want *w)
+{
+	return w->kind == CC_NEW || w->kind == CC_REKEY_CHILD;
+}
+
+/* qmpermm: sa's SK_d has keyed all the CHILD SAs it may. */
+static bool keys_spent(const struct ikesa *sa)
+{
+	return sa->conf.qmpermm && sa->children_keyed >= sa->conf.qmpermm;
+}
+
+/* The first want that may go now; cc->nwant when none.  With sa's keys
+ * spent, those that key a CHILD SA wait for the new IKE SA. */
+static size_t next_due(const struct ikesa *sa, const struct cc_sa *cc,
+		       uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < cc->nwant; i++)
+		if (cc->want[i].not_before_ms <= now &&
+		    !(keys_child(&cc->want[i]) && keys_spent(sa)))
+			break;
+	return i;
+}
+
 static void wants_move(struct daemon *d, struct ikesa *from, struct ikesa *to)
 {
 	struct cc_sa *a = from->create, *b;
-	uint64_t now;
 	size_t i;
 
 	if (!a || !a->nwant)
@@ -312,11 +375,9 @@ static void wants_move(struct daemon *d, struct ikesa *from, struct ikesa *to)
 		if (!wanted_already(b, &a->want[i]))
 			b->want[b->nwant++] = a->want[i];
 	a->nwant = 0;
+	timer_stop(&a->t_retry);
 	/* they go out from the new IKE SA, not before they would have */
-	now = daemon_now_ms(d);
-	b->not_before_ms = a->not_before_ms;
-	timer_arm(&b->t_retry, a->not_before_ms > now ? a->not_before_ms - now
-						      : 0);
+	arm_retry(d, b, true);
 }
 
 void exch_create_rekey_ike(struct daemon *d, struct ikesa *sa)
@@ -545,17 +606,63 @@ static bool has_delete(const struct cc_sa *cc)
 	return false;
 }
 
+static void drop_keying_wants(struct daemon *d, struct ikesa *sa,
+			      struct cc_sa *cc)
+{
+	size_t i = 0;
+
+	while (i < cc->nwant)
+		if (keys_child(&cc->want[i])) {
+			ikelog(d, IKELOG_OUTCOME, sa, "%s failed reason=\"qmpermm:"
+			       " the IKE SA keyed all the CHILD SAs it may and "
+			       "could not be rekeyed\"",
+			       kind_names[cc->want[i].kind]);
+			memmove(&cc->want[i], &cc->want[i + 1],
+				(--cc->nwant - i) * sizeof(cc->want[0]));
+		} else {
+			i++;
+		}
+}
+
+/* qmpermm: a CHILD SA waits for fresh keys.  Have the IKE SA rekeyed
+ * first, unless that is under way or queued; after CC_FRESH_TRIES
+ * rekeys that did not come about, the waiting CHILD SAs are given up
+ * (never keyed from spent keys). */
+static void fresh_keys_first(struct daemon *d, struct ikesa *sa,
+			     struct cc_sa *cc)
+{
+	struct cc_want w = { .kind = CC_REKEY_IKE };
+	bool waiting = false;
+	size_t i;
+
+	if (!keys_spent(sa) || wanted_already(cc, &w))
+		return;
+	for (i = 0; i < cc->nwant; i++)
+		waiting |= keys_child(&cc->want[i]);
+	if (!waiting)
+		return;
+	if (cc->fresh_tries++ >= CC_FRESH_TRIES || cc->nwant >= CC_WANT_MAX) {
+		drop_keying_wants(d, sa, cc);
+		return;
+	}
+	ikelog(d, IKELOG_DETAIL, sa, "qmpermm: this IKE SA keyed %" PRIu32
+	       " CHILD SA(s), all it may: rekeying it first",
+	       sa->children_keyed);
+	memmove(&cc->want[1], &cc->want[0], cc->nwant * sizeof(cc->want[0]));
+	cc->want[0] = w;
+	cc->nwant++;
+}
+
 void exch_create_send_wanted(struct daemon *d, struct ikesa *sa)
 {
 	struct cc_sa *cc = sa->create;
 	struct cc_want w;
+	size_t i;
 
 	if (!cc || cc->rekeyed || sa->state != IKESA_ESTABLISHED)
 		return;
 	if (has_delete(cc) && !sa->req_out) {
 		if (send_deletes(d, sa, cc)) {
-			size_t i;
-
 			/* the peer learns nothing: at least ours go */
 			for (i = 0; i < cc->ndel; i++)
 				child_remove(d, sa, cc->del[i], "no Delete "
@@ -564,14 +671,15 @@ void exch_create_send_wanted(struct daemon *d, struct ikesa *sa)
 		}
 		return;
 	}
-	if (daemon_now_ms(d) < cc->not_before_ms)
-		return;
-	while (cc->nwant && !sa->req_out && !cc->busy) {
-		w = cc->want[0];
-		memmove(&cc->want[0], &cc->want[1],
-			--cc->nwant * sizeof(cc->want[0]));
+	fresh_keys_first(d, sa, cc);
+	while (!sa->req_out && !cc->busy &&
+	       (i = next_due(sa, cc, daemon_now_ms(d))) < cc->nwant) {
+		w = cc->want[i];
+		memmove(&cc->want[i], &cc->want[i + 1],
+			(--cc->nwant - i) * sizeof(cc->want[0]));
 		start(d, sa, cc, &w);
 	}
+	arm_retry(d, cc, false);
 }
 
 void exch_create_delete_answered(struct daemon *d, struct ikesa *sa)
@@ -705,6 +813,13 @@ static void child_request(struct daemon *d, struct ikesa *sa,
 
 	if (blocked) {
 		refuse(d, sa, req, IKEV2_N_TEMPORARY_FAILURE, 0, blocked);
+		return;
+	}
+	if (keys_spent(sa)) {
+		refuse(d, sa, req, IKEV2_N_TEMPORARY_FAILURE, 0, "qmpermm: this "
+		       "IKE SA keyed all the CHILD SAs it may; rekeying it");
+		want_add(d, sa, &(struct cc_want){ .kind = CC_REKEY_IKE },
+			 true);
 		return;
 	}
 	err = rekeyed_child(sa, req, &old);
@@ -971,19 +1086,27 @@ void exch_create_request(struct daemon *d, struct ikesa *sa,
 
 /* ---- the answers to ours --------------------------------------------------------------- */
 
+/* How long a refused request waits (the order in the header comment):
+ * between one and two times its kind's base, at random. */
+static uint64_t retry_wait_ms(uint8_t kind)
+{
+	uint64_t base = kind == CC_REKEY_IKE ? CC_RETRY_IKE_MS
+					     : CC_RETRY_CHILD_MS;
+	uint32_t r = 0;
+
+	ike_random(&r, sizeof(r));
+	return base + r % base;
+}
+
 /* Ask again later (TEMPORARY_FAILURE). */
 static void retry_later(struct daemon *d, struct ikesa *sa, struct cc_sa *cc)
 {
 	struct cc_want w = cc->out.w;
-	uint32_t r = 0;
-	uint64_t wait;
 
+	w.not_before_ms = daemon_now_ms(d) + retry_wait_ms(w.kind);
 	out_clear(d, cc, false);
-	ike_random(&r, sizeof(r));
-	wait = CC_RETRY_MS + r % CC_RETRY_MS;
-	cc->not_before_ms = daemon_now_ms(d) + wait;
 	want_add(d, sa, &w, true);
-	timer_arm(&cc->t_retry, wait);
+	arm_retry(d, cc_of(d, current(d, sa)), false);
 }
 
 /* INVALID_KE_PAYLOAD: again with the peer's group when we may. */

@@ -114,6 +114,8 @@ struct ikesa {
 	char close_reason[256];
 	void *child;			/* state of the CHILD SA extension */
 	void *create;			/* CREATE_CHILD_SA (exchange_create.c) */
+	uint32_t children_keyed;	/* CHILD SAs keyed from its SK_d
+					 * (conf.qmpermm) */
 	uint64_t rekeyed_from;		/* serial of the IKE SA this one rekeyed */
 
 	LIST_ENTRY(ikesa) by_local, by_ispi, by_peer;

@@ -341,6 +341,7 @@ enum peer_source peer_lookup(const struct peer_policy *pp,
 	to_ip(peer, &ip);
 	add_proposals(&pol->ike, out);
 	out->lifetime_s = pol->ike.lifetime_s ? pol->ike.lifetime_s : 28800;
+	out->qmpermm = pol->ike.master_key_pfs ? 1 : pol->ike.qmpermm;
 
 	r = best_rule(pol, &ip);
 	if (r) {

@@ -70,6 +70,9 @@ struct peer_conf {
 	char ca[PEER_MAX_CA][PEER_PATH_MAX];	/* CA files (absolute paths) */
 	size_t nca;
 	uint32_t lifetime_s;		/* IKE SA lifetime */
+	uint32_t qmpermm;		/* CHILD SAs one IKE SA may key (its
+					 * SK_d); 0 unlimited, master-key
+					 * PFS: 1 */
 };
 
 struct peer_policy;	/* the parsed policy */

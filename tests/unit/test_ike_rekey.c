@@ -5,9 +5,10 @@
  * clock, a wire and a recording kernel (ike_testbed.h).  A new CHILD SA
  * from a kernel ACQUIRE, CHILD SA rekeys with and without PFS (from the
  * kernel's soft EXPIRE), IKE SA rekeys (by lifetime and by hand),
- * simultaneous rekeys of both peers, a retransmitted request answered
- * from the cache, malformed and out-of-order requests, hard EXPIRE and
- * idle removal.
+ * simultaneous rekeys of both peers and their retries after
+ * TEMPORARY_FAILURE, qmpermm and master-key PFS, a retransmitted request
+ * answered from the cache, malformed and out-of-order requests, hard
+ * EXPIRE and idle removal.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -581,13 +582,24 @@ static void test_ike_collision(void **state)
 	assert_agree(1);
 }
 
+/* Time passes in steps of 100 ms, each followed by the wire's traffic. */
+static void run_for(unsigned ms)
+{
+	unsigned t;
+
+	for (t = 0; t < ms; t += 100) {
+		advance(100);
+		pump();
+	}
+}
+
 /* A CHILD SA rekey meets an IKE SA rekey: each side answers the other
- * TEMPORARY_FAILURE (RFC 7296 §2.25), both try again a few seconds later
- * and both rekeys are done. */
+ * TEMPORARY_FAILURE (RFC 7296 §2.25).  They go again in a set order, so
+ * they do not meet a second time: the CHILD SA rekey within a second
+ * (its hard lifetime is running), the IKE SA rekey 3 to 6 s later. */
 static void test_temporary_failure(void **state)
 {
 	struct child_info b0;
-	int i;
 
 	up(POLICY("a", "", A_TO_B, ""), POLICY("b", "", B_NET, ""));
 	b0 = child_of(sa_b(), 0);
@@ -596,16 +608,109 @@ static void test_temporary_failure(void **state)
 	pump();
 	assert_int_equal(st(&A, ST_IKE_REKEYS), 0);
 	assert_int_equal(st(&B, ST_CHILD_REKEYS), 0);
-	for (i = 0; i < 100; i++) {
-		advance(100);
-		pump();
-	}
+	run_for(1000);
+	assert_int_equal(st(&A, ST_CHILD_REKEYS), 1);
+	assert_int_equal(st(&B, ST_CHILD_REKEYS), 1);
+	assert_int_equal(st(&A, ST_IKE_REKEYS), 0);
+	assert_true(child_of(sa_b(), 0).spi_in != b0.spi_in);
+	run_for(2000);
+	assert_int_equal(st(&A, ST_IKE_REKEYS), 0);	/* not before 3 s */
+	run_for(3000);
 	assert_int_equal(st(&A, ST_IKE_REKEYS), 1);
 	assert_int_equal(st(&B, ST_IKE_REKEYS), 1);
 	assert_int_equal(st(&A, ST_CHILD_REKEYS), 1);
-	assert_int_equal(st(&B, ST_CHILD_REKEYS), 1);
-	assert_true(child_of(sa_b(), 0).spi_in != b0.spi_in);
 	assert_true(sa_a()->rekeyed_from != 0);
+	assert_agree(1);
+}
+
+/* A refused IKE SA rekey waiting for its turn holds nothing else back:
+ * a CHILD SA rekey A wants meanwhile goes at once. */
+static void test_refused_waits_alone(void **state)
+{
+	struct child_info a0;
+
+	up(POLICY("a", "", A_TO_B, ""), POLICY("b", "", B_NET, ""));
+	a0 = child_of(sa_a(), 0);
+	exch_create_rekey_ike(&A.d, sa_a());
+	expire(&B, child_of(sa_b(), 0).spi_in, false);
+	pump();				/* both refused */
+	assert_int_equal(st(&A, ST_IKE_REKEYS), 0);
+	expire(&A, child_of(sa_a(), 0).spi_out, false);
+	pump();				/* no time passed */
+	assert_int_equal(st(&A, ST_CHILD_REKEYS), 1);
+	assert_true(child_of(sa_a(), 0).spi_in != a0.spi_in);
+	run_for(7000);
+	assert_int_equal(st(&A, ST_IKE_REKEYS), 1);
+	assert_true(sa_a()->rekeyed_from != 0);
+	assert_agree(1);
+}
+
+/* ---- qmpermm and master-key PFS -------------------------------------------------- */
+
+#define QMPERMM_2 "    ike: { qmpermm: 2 }\n"
+#define MK_PFS    "    ike: { master-key-pfs: yes }\n"
+
+/* qmpermm 2: the IKE SA keys the IKE_AUTH CHILD SA and one rekey; the
+ * next rekey waits while the IKE SA is rekeyed, then goes on the new
+ * one, whose count starts afresh. */
+static void test_qmpermm(void **state)
+{
+	up(POLICY("a", QMPERMM_2, A_TO_B, ""), POLICY("b", "", B_NET, ""));
+	assert_int_equal(sa_a()->children_keyed, 1);
+	expire(&A, child_of(sa_a(), 0).spi_in, false);
+	run_for(300);
+	assert_int_equal(st(&A, ST_CHILD_REKEYS), 1);
+	assert_int_equal(st(&A, ST_IKE_REKEYS), 0);
+	assert_int_equal(sa_a()->children_keyed, 2);
+	expire(&A, child_of(sa_a(), 0).spi_in, false);
+	run_for(300);
+	assert_int_equal(st(&A, ST_IKE_REKEYS), 1);
+	assert_int_equal(st(&B, ST_IKE_REKEYS), 1);
+	assert_int_equal(st(&A, ST_CHILD_REKEYS), 2);
+	assert_true(sa_a()->rekeyed_from != 0);
+	assert_int_equal(sa_a()->children_keyed, 1);
+	assert_agree(1);
+}
+
+/* master-key PFS: every CHILD SA after the first comes from a new IKE
+ * SA (a new D-H exchange, a new SK_d). */
+static void test_master_key_pfs(void **state)
+{
+	uint64_t i;
+
+	up(POLICY("a", MK_PFS, A_TO_B, ""), POLICY("b", "", B_NET, ""));
+	for (i = 1; i <= 3; i++) {
+		uint64_t ike = sa_a()->serial;
+
+		expire(&A, child_of(sa_a(), 0).spi_in, false);
+		run_for(300);
+		assert_int_equal(st(&A, ST_IKE_REKEYS), i);
+		assert_int_equal(st(&A, ST_CHILD_REKEYS), i);
+		assert_int_equal(sa_a()->rekeyed_from, ike);
+		assert_int_equal(sa_a()->children_keyed, 1);
+		assert_agree(1);
+	}
+}
+
+/* The responder holds to it too: B (master-key PFS) answers A's CHILD SA
+ * rekey TEMPORARY_FAILURE and rekeys the IKE SA; A's retry goes on the
+ * new one. */
+static void test_qmpermm_responder(void **state)
+{
+	struct child_info a0;
+
+	up(POLICY("a", "", A_TO_B, ""), POLICY("b", MK_PFS, B_NET, ""));
+	a0 = child_of(sa_a(), 0);
+	expire(&A, a0.spi_in, false);
+	pump();
+	assert_int_equal(st(&B, ST_CHILD_REKEYS), 0);
+	assert_int_equal(st(&B, ST_IKE_REKEYS), 1);
+	assert_int_equal(st(&A, ST_IKE_REKEYS), 1);
+	run_for(1000);
+	assert_int_equal(st(&A, ST_CHILD_REKEYS), 1);
+	assert_int_equal(st(&B, ST_CHILD_REKEYS), 1);
+	assert_true(child_of(sa_a(), 0).spi_in != a0.spi_in);
+	assert_int_equal(sa_b()->children_keyed, 1);
 	assert_agree(1);
 }
 
@@ -660,6 +765,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ike_rekey_invalid_ke, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ike_collision, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_temporary_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_waits_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_qmpermm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_master_key_pfs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_qmpermm_responder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hard_expire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle, setup, teardown),
 	};
