@@ -88,8 +88,9 @@ $(B)/libike.a: $(IKE_OBJS)
 	@mkdir -p $(B)
 	rm -f $@ && $(AR) rcs $@ $^
 
+# Only main.c talks to systemd (readiness, reloads: sd_notify).
 $(B)/ipsec-xdpd: ike/main.c $(B)/libike.a $(B)/libixdp.a
-	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $^ $(LDLIBS) -lcrypto -levent
+	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $^ $(LDLIBS) -lcrypto -levent -lsystemd
 
 # libFuzzer targets (clang): one per ike/fuzz_*.c, over the wire-facing
 # code only (the codec, the crypto, certificates and signatures), which has
@@ -186,6 +187,7 @@ install: all
 	install -D -m 0644 man/ipsec-xdpd.8 $(DESTDIR)/usr/share/man/man8/ipsec-xdpd.8
 	install -D -m 0644 man/ipsec-xdp.policy.5 $(DESTDIR)/usr/share/man/man5/ipsec-xdp.policy.5
 	install -D -m 0644 systemd/ipsec-xdp@.service $(DESTDIR)/lib/systemd/system/ipsec-xdp@.service
+	install -D -m 0644 systemd/ipsec-xdpd.service $(DESTDIR)/lib/systemd/system/ipsec-xdpd.service
 
 clean:
 	rm -rf $(B)

@@ -8,6 +8,10 @@
  *
  * SIGTERM/SIGINT: tell every peer (one Delete each) and stop.
  * SIGHUP: reload CONFDIR/config, the assigned policy and the secrets.
+ *
+ * Under systemd (systemd/ipsec-xdpd.service, Type=notify) it says READY
+ * once its sockets are open, RELOADING/READY around a reload and STOPPING;
+ * sd_notify does nothing where NOTIFY_SOCKET is not set.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -17,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <event2/event.h>
+#include <systemd/sd-daemon.h>
 
 #include "ikelog.h"
 #include "ikesa.h"
@@ -203,6 +208,7 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	struct loop *l = arg;
 
 	log_info("signal %d: stopping", (int)sig);
+	sd_notify(0, "STOPPING=1");
 	daemon_close_all(l->d, "ipsec-xdpd stopping");
 	event_base_loopbreak(l->evb);
 }
@@ -212,8 +218,14 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	struct loop *l = arg;
 	char err[700];
 
-	if (daemon_load(l->d, false, err, sizeof(err)))
+	sd_notify(0, "RELOADING=1");
+	if (daemon_load(l->d, false, err, sizeof(err))) {
 		log_warn("reload: %s (what was in force stays)", err);
+		sd_notifyf(0, "READY=1\nSTATUS=reload failed, what was in "
+			   "force stays: %s", err);
+		return;
+	}
+	sd_notify(0, "READY=1\nSTATUS=policy reloaded");
 }
 
 static int add_signals(struct loop *l)
@@ -328,6 +340,8 @@ int main(int argc, char **argv)
 	}
 	log_info("listening on UDP %u and %u, control socket in %s", d.port,
 		 d.natt_port, d.rundir);
+	sd_notifyf(0, "READY=1\nSTATUS=listening on UDP %u and %u", d.port,
+		   d.natt_port);
 	if (event_base_dispatch(l.evb) < 0)
 		rc = 1;
 	stop(&d, &l);
