@@ -162,6 +162,10 @@ static void drop_stale_children(struct daemon *d, struct ikesa *sa, void *arg)
 
 	if (sa->state != IKESA_ESTABLISHED)
 		return;		/* its CHILD SAs go with it */
+	/* one on its way: it goes once made */
+	if (exch_create_rule_in_flight(sa) &&
+	    (why = child_stale(rc, exch_create_rule_in_flight(sa))) != NULL)
+		exch_create_rule_gone(sa, why);
 	/* a dying CHILD SA stays in the list until the peer answers */
 	for (i = 0; (c = child_at(sa, i)) != NULL; i++) {
 		if (c->dying || !(why = child_stale(rc, c->rule)))

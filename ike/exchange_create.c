@@ -109,6 +109,8 @@ struct cc_out {				/* our CREATE_CHILD_SA request */
 	struct cc_nonce peer;
 	uint32_t peer_child;		/* our inbound SPI of its CHILD SA */
 	uint64_t peer_ike;		/* serial of its IKE SA */
+	char rule_gone[96];		/* NEW, REKEY_CHILD: the policy changed
+					 * meanwhile (why); delete it once made */
 };
 
 struct cc_sa {				/* sa->create */
@@ -158,6 +160,25 @@ static void out_clear(struct daemon *d, struct cc_sa *cc, bool keep_offer)
 	ike_dh_free(cc->out.dh);
 	ike_wipe(&cc->out, sizeof(cc->out));
 	cc->busy = false;
+}
+
+const char *exch_create_rule_in_flight(const struct ikesa *sa)
+{
+	const struct cc_sa *cc = sa->create;
+
+	if (!cc || !cc->busy || (cc->out.kind != CC_NEW &&
+				 cc->out.kind != CC_REKEY_CHILD))
+		return NULL;
+	return cc->out.offer.rule;
+}
+
+void exch_create_rule_gone(struct ikesa *sa, const char *why)
+{
+	struct cc_sa *cc = sa->create;
+
+	if (exch_create_rule_in_flight(sa))
+		snprintf(cc->out.rule_gone, sizeof(cc->out.rule_gone), "%s",
+			 why);
 }
 
 void exch_create_sa_gone(struct daemon *d, struct ikesa *sa)
@@ -1213,9 +1234,13 @@ static void child_response(struct daemon *d, struct ikesa *sa,
 	cc->out.offer.spi_in = 0;
 	out_clear(d, cc, true);
 	o.dh = NULL;
-	if (child_offer_install(d, sa, &o.offer, msg, &km, &new_spi) == 0 &&
-	    o.kind == CC_REKEY_CHILD)
-		child_rekeyed(d, sa, &o, &nr, new_spi);
+	if (child_offer_install(d, sa, &o.offer, msg, &km, &new_spi) == 0) {
+		if (o.kind == CC_REKEY_CHILD)
+			child_rekeyed(d, sa, &o, &nr, new_spi);
+		/* the peer has it too: a Delete tells it */
+		if (o.rule_gone[0])
+			exch_create_delete_child(d, sa, new_spi, o.rule_gone);
+	}
 	ike_wipe(g_ir, sizeof(g_ir));
 	ike_wipe(&o, sizeof(o));
 }

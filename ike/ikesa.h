@@ -285,6 +285,12 @@ void exch_create_delete_child(struct daemon *d, struct ikesa *sa,
  * both, that rule's filter holding the flow). */
 void exch_create_new_child(struct daemon *d, struct ikesa *sa,
 			   const struct ikk_selector *sel, const char *rule);
+/* The rule of the CHILD SA our CREATE_CHILD_SA request in flight makes
+ * (new or rekeyed), or NULL. */
+const char *exch_create_rule_in_flight(const struct ikesa *sa);
+/* A new policy has that rule no more, or changed (why): the CHILD SA is
+ * deleted as soon as the answer makes it. */
+void exch_create_rule_gone(struct ikesa *sa, const char *why);
 /* The IKE SA closes or is freed: its CREATE_CHILD_SA state goes. */
 void exch_create_sa_gone(struct daemon *d, struct ikesa *sa);
 /* The daemon-wide part (idle check), from child_use_ops/child_release. */

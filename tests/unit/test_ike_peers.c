@@ -507,6 +507,34 @@ static void test_reload_deleted_and_filter_changed(void **state)
 	assert_int_equal(established(&B), 1);
 }
 
+/* A rekey of r-udp's CHILD SA is on its way when the reload changes
+ * r-udp: the old pair goes at once, the new one as soon as the answer
+ * makes it (on both sides); r-ssh's stays. */
+static void test_reload_during_rekey(void **state)
+{
+	struct child_info udp, ssh;
+
+	two_children(A_LISTS RULE("r-udp", "udp", "secure")
+		     RULE("r-ssh", "ssh", "secure"));
+	udp = child_of(sa_to(&A, B4), 0);
+	ssh = child_of(sa_to(&A, B4), 1);
+	assert_string_equal(udp.rule, "r-udp");
+	exch_create_rekey_child(&A.d, sa_to(&A, B4), udp.spi_in);
+	assert_string_equal(exch_create_rule_in_flight(sa_to(&A, B4)), "r-udp");
+	assert_true(deliver(&A));		/* B answers: a new pair */
+	assert_int_equal(child_count(sa_to(&B, A4)), 3);
+
+	assert_int_equal(reload(A_LISTS RULE("r-ssh", "ssh", "secure")
+				RULE("r-udp", "udp", "cbc")), 0);
+	pump();
+	assert_int_equal(child_count(sa_to(&A, B4)), 1);
+	assert_int_equal(child_count(sa_to(&B, A4)), 1);
+	assert_int_equal(child_of(sa_to(&A, B4), 0).spi_in, ssh.spi_in);
+	assert_int_equal(n_sas(&KA), 2);
+	assert_int_equal(n_sas(&KB), 2);
+	assert_int_equal(established(&A), 1);
+}
+
 static void test_reload_filter_changed(void **state)
 {
 	two_children(A_LISTS RULE("r-udp", "udp", "secure")
@@ -561,6 +589,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reload_changed_rule,
 						setup_reload, teardown_reload),
 		cmocka_unit_test_setup_teardown(test_reload_deleted_and_filter_changed,
+						setup_reload, teardown_reload),
+		cmocka_unit_test_setup_teardown(test_reload_during_rekey,
 						setup_reload, teardown_reload),
 		cmocka_unit_test_setup_teardown(test_reload_filter_changed,
 						setup_reload, teardown_reload),
