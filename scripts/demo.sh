@@ -68,6 +68,34 @@ run status
 say "Counters by path and drop reason"
 run show stats
 
+say "The IKE daemon: ipsec-xdpd on both hosts, IKEv2 with a pre-shared key"
+IXDPD=$TOP/${B:-build}/ipsec-xdpd
+# B's policy: the mirror of A's rule.  Both read the key from a root-only file.
+sed -e 's/10.77.0.2, protocol: tcp, dst-port: 9000/10.77.0.1, protocol: tcp, src-port: 9000/' \
+	"$T/lab.yaml" >"$T/confB/policy.yaml"
+for side in A B; do
+	printf 'lab = "correct horse battery staple"\n' >"$T/conf$side/secrets"
+	chmod 600 "$T/conf$side/secrets"
+done
+ip netns exec "$NS_A" env IPSEC_XDP_BPFFS="$T/bpffs/a" "$IXDPD" -f -C "$T/confA" -R "$T/runA" >"$T/ikeA.log" 2>&1 &
+ip netns exec "$NS_B" "$IXDPD" -f -C "$T/confB" -R "$T/runB" >"$T/ikeB.log" 2>&1 &
+for i in $(seq 1 50); do
+	[ -S "$T/runA/ipsec-xdpd.sock" ] && [ -S "$T/runB/ipsec-xdpd.sock" ] && break
+	sleep 0.1
+done
+ike() { printf '\033[2m$ ipsec-xdp %s\033[0m\n' "$*"
+	ip netns exec "$NS_A" env IPSEC_XDP_RUNDIR="$T/runA" "$IXDP" "$@"; }
+ike sa initiate 10.77.0.2
+ike show sa
+echo "   (this host's kernel has no ESP: the CHILD SA cannot be made here (the log below says"
+echo "    why) and the IKE SA stands alone, childless (RFC 6023); in the 6.12 VM the first"
+echo "    packet to B:9000 brings up ESP: vmtest/guest_ike_auto.sh)"
+ike show ikestats | grep -E "statistics|ike_sas_active|negotiations_(total|failed)|authentication_failures|messages_"
+echo "   the negotiation log of A:"
+sed 's/^/     /' "$T/ikeA.log"
+pkill -TERM -f "$IXDPD -f -C $T/conf" 2>/dev/null
+wait 2>/dev/null
+
 say "Unload: the interface is unfiltered again"
 run unload
 probe
