@@ -21,13 +21,8 @@ cd "$(dirname "$0")/.."
 modprobe -a veth esp4 esp6 xfrm_user xfrm_interface sch_ingress cls_bpf \
 	nf_tables nf_nat nft_chain_nat nft_masq 2>/dev/null
 . tests/ns/lib.sh
-IXDPD=$TOP/${B:-build}/ipsec-xdpd
-[ -x "$IXDPD" ] || { echo "build first: $IXDPD is missing"; exit 1; }
-[ -x /usr/lib/ipsec/charon ] || { echo "charon missing: scripts/install-deps.sh --vm"; exit 1; }
-ns_setup
-echo "kernel $(uname -r)"
-. vmtest/ike_lib.sh
 . vmtest/swan_lib.sh
+swan_scenario_start
 A=10.77.0.1 NAT_IN=10.77.0.2 NAT_OUT=192.0.2.1 C=192.0.2.2
 AIN=10.78.1.1 CIN=10.78.2.1
 NS_C=ixc$$ IF_BC=vbc$$ IF_C=vxc$$
