@@ -259,17 +259,34 @@ static uint32_t get_spi(const struct ike_proposal *p)
 	       (uint32_t)p->spi[2] << 8 | p->spi[3];
 }
 
-/* dh: a D-H transform for PFS (CREATE_CHILD_SA), 0 none. */
-static void esp_proposal(uint8_t num, const struct chp_method *m,
-			 uint32_t spi, uint16_t dh, struct ike_proposal *p)
+/* The IPsec protocol of a method (AH+ESP has none: see offer_rule). */
+static uint8_t method_proto(const struct chp_method *m)
+{
+	return m->kind == CHP_AH ? IPPROTO_AH : IPPROTO_ESP;
+}
+
+static uint8_t ike_proto_of(uint8_t proto)
+{
+	return proto == IPPROTO_AH ? IKEV2_PROTO_AH : IKEV2_PROTO_ESP;
+}
+
+/* The proposal for method m: ESP with ENCR (+ INTEG), or AH with INTEG
+ * alone; dh: a D-H transform for PFS (CREATE_CHILD_SA), 0 none. */
+static void method_proposal(uint8_t num, const struct chp_method *m,
+			    uint32_t spi, uint16_t dh, struct ike_proposal *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->num = num;
-	p->protocol = IKEV2_PROTO_ESP;
+	p->protocol = ike_proto_of(method_proto(m));
 	put_spi(p, spi);
-	p->xf[p->ntransforms++] = (struct ike_transform){
-		.type = IKEV2_XFORM_ENCR, .id = m->encr, .key_bits = m->key_bits };
-	if (m->integ)
+	if (m->kind == CHP_AH)
+		p->xf[p->ntransforms++] = (struct ike_transform){
+			.type = IKEV2_XFORM_INTEG, .id = m->ah };
+	else
+		p->xf[p->ntransforms++] = (struct ike_transform){
+			.type = IKEV2_XFORM_ENCR, .id = m->encr,
+			.key_bits = m->key_bits };
+	if (m->kind != CHP_AH && m->integ)
 		p->xf[p->ntransforms++] = (struct ike_transform){
 			.type = IKEV2_XFORM_INTEG, .id = m->integ };
 	if (dh)
@@ -308,21 +325,37 @@ static int proposal_dh(const struct ike_proposal *p, uint16_t want)
 	return !any || none ? 0 : first;
 }
 
-static bool method_usable(const struct chp_method *m)
+/* The CHILD SA's suite for method m (AH: ENCR_NULL, crypto.h). */
+static struct ike_suite method_suite(const struct chp_method *m, uint16_t dh)
 {
-	struct ike_suite s = { m->encr, m->key_bits, m->integ, 0, 0 };
-
-	return m->kind == CHP_ESP && m->encr && ike_suite_usable(&s, false);
+	if (m->kind == CHP_AH)
+		return (struct ike_suite){ IKEV2_ENCR_NULL, 0, m->ah, 0, dh };
+	return (struct ike_suite){ m->encr, m->key_bits, m->integ, 0, dh };
 }
 
-/* Does proposal p hold exactly method m (ENCR, INTEG, ESN off)? */
+/* AH+ESP cannot be negotiated: RFC 7296 §3.3 has one protocol per
+ * CHILD SA (offer_rule logs it). */
+static bool method_usable(const struct chp_method *m)
+{
+	struct ike_suite s = method_suite(m, 0);
+
+	if (m->kind == CHP_AH_ESP || (m->kind == CHP_ESP && !m->encr))
+		return false;
+	return ike_suite_usable(&s, false);
+}
+
+/* Does proposal p hold exactly method m (its protocol; ENCR, INTEG, or
+ * INTEG alone for AH; ESN off)? */
 static bool proposal_has(const struct ike_proposal *p,
 			 const struct chp_method *m)
 {
-	bool encr = false, integ = m->integ == 0, esn = true, esn_no = false;
-	bool aead = m->integ == 0;
+	bool ah = m->kind == CHP_AH;
+	uint16_t want_integ = ah ? m->ah : m->integ;
+	bool encr = ah, integ = want_integ == 0, esn = true, esn_no = false;
 	size_t i;
 
+	if (p->protocol != ike_proto_of(method_proto(m)))
+		return false;
 	for (i = 0; i < p->ntransforms; i++) {
 		const struct ike_transform *x = &p->xf[i];
 
@@ -330,11 +363,13 @@ static bool proposal_has(const struct ike_proposal *p,
 			continue;
 		switch (x->type) {
 		case IKEV2_XFORM_ENCR:
+			if (ah)
+				return false;	/* AH does not encrypt */
 			if (x->id == m->encr && x->key_bits == m->key_bits)
 				encr = true;
 			break;
 		case IKEV2_XFORM_INTEG:
-			if (!aead && x->id == m->integ)
+			if (want_integ && x->id == want_integ)
 				integ = true;
 			break;
 		case IKEV2_XFORM_ESN:
@@ -394,10 +429,11 @@ static void sa_common(struct ikesa *sa, const struct child_sa *c, bool in,
 	k->src = in ? c->remote : c->local;
 	k->dst = in ? c->local : c->remote;
 	k->spi = in ? c->spi_in : c->spi_out;
-	k->proto = IPPROTO_ESP;
+	k->proto = c->proto;
 	k->mode = c->mode;
 	k->reqid = c->reqid;
-	k->encr = ikk_encr(c->suite.encr);
+	k->encr = c->proto == IPPROTO_AH ? IKK_ENCR_NONE
+					 : ikk_encr(c->suite.encr);
 	k->encr_key_bits = c->suite.encr_key_bits;
 	k->integ = ikk_integ(c->suite.integ);
 	k->replay_window = in ? REPLAY_WINDOW : 0;
@@ -489,7 +525,7 @@ static int policies_add(struct child_ctx *cx, struct child_sa *c,
 					      (p->sel.dport_mask ? 4 : 0);
 				p->if_id = c->if_id;
 				p->ntmpl = 1;
-				p->tmpl[0].proto = IPPROTO_ESP;
+				p->tmpl[0].proto = c->proto;
 				p->tmpl[0].mode = c->mode;
 				p->tmpl[0].reqid = c->reqid;
 				if (c->mode == IKK_MODE_TUNNEL) {
@@ -614,17 +650,17 @@ static int install(struct daemon *d, struct ikesa *sa, struct child_sa *c,
 		      : cx->kops->sa_add(cx->kops_ctx, &out, false)) {
 		snprintf(err, errlen, "outbound SA: %s", kerr(cx));
 		cx->kops->sa_delete(cx->kops_ctx, &c->local, c->spi_in,
-				    IPPROTO_ESP);
+				    c->proto);
 		goto out;
 	}
 	if (policies && policies_add(cx, c, err, errlen)) {
 		cx->kops->sa_delete(cx->kops_ctx, &c->local, c->spi_in,
-				    IPPROTO_ESP);
+				    c->proto);
 		if (c->out_pending)
 			out_pending_free(c);
 		else
 			cx->kops->sa_delete(cx->kops_ctx, &c->remote,
-					    c->spi_out, IPPROTO_ESP);
+					    c->spi_out, c->proto);
 		goto out;
 	}
 	c->installed = time(NULL);
@@ -651,12 +687,12 @@ static void uninstall(struct daemon *d, struct ikesa *sa, struct child_sa *c)
 		c->npol = 0;
 	}
 	policies_del(cx, c);
-	cx->kops->sa_delete(cx->kops_ctx, &c->local, c->spi_in, IPPROTO_ESP);
+	cx->kops->sa_delete(cx->kops_ctx, &c->local, c->spi_in, c->proto);
 	if (c->out_pending)
 		out_pending_free(c);
 	else if (!c->dying)	/* a dying one's went first */
 		cx->kops->sa_delete(cx->kops_ctx, &c->remote, c->spi_out,
-				    IPPROTO_ESP);
+				    c->proto);
 	cx->deleted++;
 	d->stats.v[ST_KEY_DELETIONS]++;
 	if (d->child_change)
@@ -842,6 +878,31 @@ static bool rule_selectors(const struct chp_rule *r, struct ikesa *sa,
 	return false;
 }
 
+/* r's usable methods, in order, into o: those of the first one's
+ * protocol (one SPI is reserved for the offer, so one protocol). */
+static void offer_methods(struct daemon *d, struct ikesa *sa,
+			  const struct chp_rule *r, struct child_offer *o)
+{
+	size_t i;
+
+	for (i = 0; i < r->nm; i++) {
+		const struct chp_method *m = &r->m[i];
+
+		if (m->kind == CHP_AH_ESP) {
+			ikelog(d, IKELOG_DETAIL, sa, "rule %s: an AH+ESP method "
+			       "is not offered: IKEv2 negotiates one protocol "
+			       "per CHILD SA (RFC 7296 §3.3)", r->name);
+			continue;
+		}
+		if (!method_usable(m))
+			continue;
+		if (!o->nm)
+			o->proto = method_proto(m);
+		if (method_proto(m) == o->proto)
+			o->m[o->nm++] = *m;
+	}
+}
+
 /* The rule and its selectors for the offer (name NULL: any rule whose
  * filter holds sel's flow); false when none. */
 static bool offer_rule(struct daemon *d, struct ikesa *sa, const char *name,
@@ -857,13 +918,11 @@ static bool offer_rule(struct daemon *d, struct ikesa *sa, const char *name,
 			r = &rules[i];
 	}
 	if (r)
-		for (i = 0; i < r->nm; i++)
-			if (method_usable(&r->m[i]))
-				o->m[o->nm++] = r->m[i];
+		offer_methods(d, sa, r, o);
 	if (!r || !o->nm) {
 		ikelog(d, IKELOG_DETAIL, sa, "no CHILD SA: %s", !r ? "no "
 		       "negotiate rule with a filter for this peer and flow"
-		       : "the rule has no ESP security method");
+		       : "the rule has no ESP or AH security method");
 		free(rules);
 		return false;
 	}
@@ -890,7 +949,7 @@ int child_offer_make(struct daemon *d, struct ikesa *sa, const char *rule,
 	ikk_addr_of(&sa->path.local, &o->local);
 	ikk_addr_of(&sa->path.peer, &remote);
 	o->reqid = reqid ? reqid : new_reqid(cx);
-	if (cx->kops->spi_alloc(cx->kops_ctx, &remote, &o->local, IPPROTO_ESP,
+	if (cx->kops->spi_alloc(cx->kops_ctx, &remote, &o->local, o->proto,
 				o->mode, o->reqid, &o->spi_in)) {
 		ikelog(d, IKELOG_OUTCOME, sa, "no CHILD SA: cannot reserve an "
 		       "SPI: %s", kerr(cx));
@@ -910,8 +969,8 @@ void child_offer_add(const struct child_offer *o, uint16_t dh,
 
 	memset(&offer, 0, sizeof(offer));
 	for (i = 0; i < o->nm; i++)
-		esp_proposal((uint8_t)(i + 1), &o->m[i], o->spi_in, dh,
-			     &offer.prop[offer.nproposals++]);
+		method_proposal((uint8_t)(i + 1), &o->m[i], o->spi_in, dh,
+				&offer.prop[offer.nproposals++]);
 	memset(&tsi, 0, sizeof(tsi));
 	memset(&tsr, 0, sizeof(tsr));
 	tsi.ts[tsi.nts++] = o->ts_l;
@@ -929,7 +988,7 @@ void child_offer_release(struct daemon *d, const struct child_offer *o)
 
 	if (cx && o->spi_in)
 		cx->kops->sa_delete(cx->kops_ctx, &o->local, o->spi_in,
-				    IPPROTO_ESP);
+				    o->proto);
 }
 
 static bool auth_request(struct daemon *d, struct ikesa *sa,
@@ -1006,9 +1065,11 @@ static const char *answer_check(const struct ikesa *sa,
 	    ike_decode_ts(pr, &tsr) != IKE_MSG_OK || tsi.nts < 1 ||
 	    tsr.nts < 1)
 		return "malformed SA or TS payload";
-	if (ans.nproposals != 1 || ans.prop[0].protocol != IKEV2_PROTO_ESP ||
+	if (ans.nproposals != 1 ||
+	    ans.prop[0].protocol != ike_proto_of(o->proto) ||
 	    ans.prop[0].spi_size != 4)
-		return "the answer is not one ESP proposal";
+		return o->proto == IPPROTO_AH ? "the answer is not one AH "
+		       "proposal" : "the answer is not one ESP proposal";
 	if (o->mode == IKK_MODE_TRANSPORT && sa->nat_local)
 		ts_nat_host(&tsi, &sa->path.local);	/* ours, not the NAT's */
 	if (!ts_within(&tsi.ts[0], &o->ts_l) || !ts_within(&tsr.ts[0], &o->ts_r))
@@ -1022,10 +1083,8 @@ static const char *answer_check(const struct ikesa *sa,
 	for (i = 0; i < o->nm; i++)
 		if (proposal_has(&ans.prop[0], &o->m[i])) {
 			memset(c, 0, sizeof(*c));
-			c->suite.encr = o->m[i].encr;
-			c->suite.encr_key_bits = o->m[i].key_bits;
-			c->suite.integ = o->m[i].integ;
-			c->suite.dh = (uint16_t)dh;
+			c->proto = o->proto;
+			c->suite = method_suite(&o->m[i], (uint16_t)dh);
 			c->lifetime_s = o->m[i].lifetime_s;
 			c->lifetime_kb = o->m[i].lifetime_kb;
 			c->spi_out = get_spi(&ans.prop[0]);
@@ -1185,7 +1244,8 @@ static bool pick_proposal(const struct chp_rule *r, const struct ike_sa *offer,
 		const struct ike_proposal *p = &offer->prop[i];
 		int dh = with_dh ? proposal_dh(p, want) : 0;
 
-		if (p->protocol != IKEV2_PROTO_ESP || p->spi_size != 4 ||
+		if ((p->protocol != IKEV2_PROTO_ESP &&
+		     p->protocol != IKEV2_PROTO_AH) || p->spi_size != 4 ||
 		    dh < 0)
 			continue;
 		for (m = 0; m < r->nm; m++)
@@ -1193,16 +1253,14 @@ static bool pick_proposal(const struct chp_rule *r, const struct ike_sa *offer,
 			    proposal_has(p, &r->m[m])) {
 				struct child_sa *c = &ch->c;
 
-				c->suite.encr = r->m[m].encr;
-				c->suite.encr_key_bits = r->m[m].key_bits;
-				c->suite.integ = r->m[m].integ;
-				c->suite.dh = (uint16_t)dh;
+				c->proto = method_proto(&r->m[m]);
+				c->suite = method_suite(&r->m[m], (uint16_t)dh);
 				c->lifetime_s = r->m[m].lifetime_s;
 				c->lifetime_kb = r->m[m].lifetime_kb;
 				c->spi_out = get_spi(p);
 				ch->ans.nproposals = 1;
-				esp_proposal(p->num, &r->m[m], 0, (uint16_t)dh,
-					     &ch->ans.prop[0]);
+				method_proposal(p->num, &r->m[m], 0,
+						(uint16_t)dh, &ch->ans.prop[0]);
 				return true;
 			}
 	}
@@ -1248,10 +1306,10 @@ uint16_t child_choose(struct daemon *d, struct ikesa *sa,
 		      "selectors";
 	} else if (!pick_proposal(r, &offer, create, sa->keys.suite.dh, ch)) {
 		err = IKEV2_N_NO_PROPOSAL_CHOSEN;
-		why = r->pfs && create ? "no ESP proposal of the peer matches "
-		      "a security method of the rule with its PFS group"
-		      : "no ESP proposal of the peer matches a security "
-		      "method of the rule";
+		why = r->pfs && create ? "no ESP or AH proposal of the peer "
+		      "matches a security method of the rule with its PFS "
+		      "group" : "no ESP or AH proposal of the peer matches a "
+		      "security method of the rule";
 	} else {
 		snprintf(ch->c.rule, sizeof(ch->c.rule), "%s", r->name);
 		ch->c.mode = r->tunnel ? IKK_MODE_TUNNEL : IKK_MODE_TRANSPORT;
@@ -1279,7 +1337,7 @@ int child_choice_install(struct daemon *d, struct ikesa *sa,
 	struct child_sa *c = &ch->c;
 
 	if (cx->kops->spi_alloc(cx->kops_ctx, &c->remote, &c->local,
-				IPPROTO_ESP, c->mode, c->reqid, &c->spi_in)) {
+				c->proto, c->mode, c->reqid, &c->spi_in)) {
 		cx->failed++;
 		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"cannot "
 		       "reserve an SPI: %s\"", kerr(cx));
@@ -1287,7 +1345,7 @@ int child_choice_install(struct daemon *d, struct ikesa *sa,
 	}
 	if (establish(d, sa, c, km, later_out)) {
 		cx->kops->sa_delete(cx->kops_ctx, &c->local, c->spi_in,
-				    IPPROTO_ESP);
+				    c->proto);
 		return -1;
 	}
 	put_spi(&ch->ans.prop[0], c->spi_in);
@@ -1461,7 +1519,7 @@ void child_start_dying(struct daemon *d, struct ikesa *sa, uint32_t spi_in)
 		out_pending_free(c);
 	else
 		cx->kops->sa_delete(cx->kops_ctx, &c->remote, c->spi_out,
-				    IPPROTO_ESP);
+				    c->proto);
 	c->dying = true;
 }
 
@@ -1487,12 +1545,12 @@ int child_bytes(struct daemon *d, const struct child_sa *c, uint64_t *bytes)
 	*bytes = 0;
 	if (!cx->kops->counters ||
 	    cx->kops->counters(cx->kops_ctx, &c->local, c->spi_in,
-			       IPPROTO_ESP, &in))
+			       c->proto, &in))
 		return -1;
 	memset(&out, 0, sizeof(out));
 	if (!c->out_pending && !c->dying &&
 	    cx->kops->counters(cx->kops_ctx, &c->remote, c->spi_out,
-			       IPPROTO_ESP, &out))
+			       c->proto, &out))
 		return -1;
 	*bytes = in.bytes + out.bytes;
 	return 0;
@@ -1514,14 +1572,16 @@ static void delete_request(struct daemon *d, struct ikesa *sa,
 	uint8_t spis[CHILD_MAX * 4];
 	size_t i, j, n = 0;
 
-	if (del->protocol != IKEV2_PROTO_ESP || del->spi_size != 4 || !st)
+	if ((del->protocol != IKEV2_PROTO_ESP &&
+	     del->protocol != IKEV2_PROTO_AH) || del->spi_size != 4 || !st)
 		return;
 	for (i = 0; i < del->nspi && sa->child; i++) {
 		uint32_t spi = ike_delete_spi(del, i);
 
 		st = sa->child;
 		for (j = 0; j < st->n; j++) {
-			if (st->c[j].spi_out != spi)
+			if (st->c[j].spi_out != spi ||
+			    ike_proto_of(st->c[j].proto) != del->protocol)
 				continue;
 			/* both sides deleting it (§1.4.1): no SPI back */
 			if (n < CHILD_MAX && !st->c[j].dying)
@@ -1707,6 +1767,7 @@ static void info(const struct child_sa *c, struct child_info *o)
 	o->spi_in = c->spi_in;
 	o->spi_out = c->spi_out;
 	o->reqid = c->reqid;
+	o->proto = c->proto;
 	o->mode = c->mode;
 	o->encr = c->suite.encr;
 	o->key_bits = c->suite.encr_key_bits;
@@ -1757,15 +1818,15 @@ static void child_json_one(struct daemon *d, struct ikesa *sa, void *arg)
 		snprintf(buf, sizeof(buf), "%016" PRIx64, sa->rspi);
 		js(o, "ike_rspi", buf);
 		js(o, "rule", c->rule);
-		js(o, "protocol", "esp");
+		js(o, "protocol", c->proto == IPPROTO_AH ? "ah" : "esp");
 		js(o, "mode", ikk_mode_name(c->mode));
 		snprintf(buf, sizeof(buf), "%08" PRIx32, c->spi_in);
 		js(o, "spi_in", buf);
 		snprintf(buf, sizeof(buf), "%08" PRIx32, c->spi_out);
 		js(o, "spi_out", buf);
 		ji(o, "reqid", c->reqid);
-		js(o, "encr", ike_transform_name(IKEV2_XFORM_ENCR,
-						 c->suite.encr));
+		js(o, "encr", c->proto == IPPROTO_AH ? "none"
+		   : ike_transform_name(IKEV2_XFORM_ENCR, c->suite.encr));
 		ji(o, "encr_key_bits", c->suite.encr_key_bits);
 		js(o, "integ", c->suite.integ
 		   ? ike_transform_name(IKEV2_XFORM_INTEG, c->suite.integ)

@@ -55,6 +55,7 @@ struct child_kops {
 struct child_sa {
 	uint32_t reqid;
 	uint32_t spi_in, spi_out;	/* host order */
+	uint8_t proto;			/* IPPROTO_ESP or IPPROTO_AH */
 	uint8_t mode;
 	struct ike_suite suite;		/* encr, encr_key_bits, integ; dh: PFS */
 	size_t encr_key_len, integ_key_len;
@@ -81,6 +82,7 @@ struct child_sa {
 /* What the initiator of an exchange asks for (IKE_AUTH or CREATE_CHILD_SA);
  * our inbound SPI is reserved in the kernel (a larval SA). */
 struct child_offer {
+	uint8_t proto;			/* of every method in m (and spi_in) */
 	uint32_t spi_in;
 	struct ikk_addr local;		/* where the larval SA is */
 	uint32_t reqid;
@@ -126,6 +128,7 @@ size_t child_count(const struct ikesa *sa);
 /* What the tests look at. */
 struct child_info {
 	uint32_t spi_in, spi_out, reqid;
+	uint8_t proto;			/* IPPROTO_ESP or IPPROTO_AH */
 	uint8_t mode;			/* enum ikk_mode */
 	uint16_t encr, key_bits, integ;	/* IKEv2 ids */
 	size_t encr_key_len, integ_key_len;

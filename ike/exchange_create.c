@@ -98,6 +98,7 @@ struct cc_out {				/* our CREATE_CHILD_SA request */
 	uint8_t kind;
 	struct cc_want w;		/* what it was for (to ask again) */
 	uint32_t old_spi;		/* REKEY_CHILD: the SA rekeyed */
+	uint8_t old_proto;		/* and its IPPROTO_ESP or _AH */
 	struct child_offer offer;	/* NEW, REKEY_CHILD */
 	uint64_t new_spi;		/* REKEY_IKE: our SPI of the new SA */
 	uint8_t ni[CC_NONCE_LEN];
@@ -469,11 +470,17 @@ static void add_nonce_ke(struct ike_builder *b, const struct cc_out *o)
 		ike_add_ke(b, &ke);
 }
 
-static void add_rekey_notify(struct ike_builder *b, uint32_t spi)
+static uint8_t ike_proto(uint8_t ipproto)
+{
+	return ipproto == IPPROTO_AH ? IKEV2_PROTO_AH : IKEV2_PROTO_ESP;
+}
+
+static void add_rekey_notify(struct ike_builder *b, uint32_t spi,
+			     uint8_t ipproto)
 {
 	uint8_t s[4] = { (uint8_t)(spi >> 24), (uint8_t)(spi >> 16),
 			 (uint8_t)(spi >> 8), (uint8_t)spi };
-	struct ike_notify n = { .protocol = IKEV2_PROTO_ESP, .spi_size = 4,
+	struct ike_notify n = { .protocol = ike_proto(ipproto), .spi_size = 4,
 				.spi = s, .type = IKEV2_N_REKEY_SA };
 
 	ike_add_notify(b, &n);
@@ -509,7 +516,7 @@ static int send_request(struct daemon *d, struct ikesa *sa, struct cc_sa *cc)
 		ike_add_sa(&b, &offer);
 	} else {
 		if (o->kind == CC_REKEY_CHILD)
-			add_rekey_notify(&b, o->old_spi);
+			add_rekey_notify(&b, o->old_spi, o->old_proto);
 		child_offer_add(&o->offer, o->group, &b);
 	}
 	add_nonce_ke(&b, o);
@@ -541,6 +548,7 @@ static bool prepare(struct daemon *d, struct ikesa *sa, struct cc_out *o)
 	if (!c || c->dying)
 		return false;
 	o->old_spi = c->spi_in;
+	o->old_proto = c->proto;
 	if (child_offer_make(d, sa, c->rule, NULL, c->reqid, &o->offer))
 		return false;
 	/* the same traffic as before (§2.8) */
@@ -580,33 +588,53 @@ static void start(struct daemon *d, struct ikesa *sa, struct cc_sa *cc,
 		       ? " pfs" : "");
 }
 
+/* One Delete payload per protocol (§3.11): ESP, then AH. */
+static void add_deletes(struct ikesa *sa, const struct cc_sa *cc,
+			struct ike_builder *b)
+{
+	static const uint8_t protos[2] = { IPPROTO_ESP, IPPROTO_AH };
+	static uint8_t spis[2][CC_WANT_MAX * 4];
+	size_t p, i;
+
+	for (p = 0; p < 2; p++) {
+		struct ike_delete del = { .protocol = ike_proto(protos[p]),
+					  .spi_size = 4, .spis = spis[p] };
+
+		for (i = 0; i < cc->ndel; i++) {
+			const struct child_sa *c = child_find(sa, cc->del[i], 0);
+			uint32_t s = cc->del[i];
+
+			if ((c ? c->proto : IPPROTO_ESP) != protos[p])
+				continue;
+			spis[p][del.nspi * 4] = (uint8_t)(s >> 24);
+			spis[p][del.nspi * 4 + 1] = (uint8_t)(s >> 16);
+			spis[p][del.nspi * 4 + 2] = (uint8_t)(s >> 8);
+			spis[p][del.nspi * 4 + 3] = (uint8_t)s;
+			del.nspi++;
+		}
+		if (del.nspi)
+			ike_add_delete(b, &del);
+	}
+}
+
 static int send_deletes(struct daemon *d, struct ikesa *sa, struct cc_sa *cc)
 {
-	uint8_t spis[CC_WANT_MAX * 4], buf[256];
-	struct ike_delete del = { .protocol = IKEV2_PROTO_ESP, .spi_size = 4 };
+	uint8_t buf[512];
 	struct ike_builder b;
 	size_t i = 0, len = 0;
 
 	cc->ndel = 0;
 	while (i < cc->nwant) {
-		uint32_t s = cc->want[i].spi;
-
 		if (cc->want[i].kind != CC_DELETE) {
 			i++;
 			continue;
 		}
-		spis[cc->ndel * 4] = (uint8_t)(s >> 24);
-		spis[cc->ndel * 4 + 1] = (uint8_t)(s >> 16);
-		spis[cc->ndel * 4 + 2] = (uint8_t)(s >> 8);
-		spis[cc->ndel * 4 + 3] = (uint8_t)s;
-		cc->del[cc->ndel++] = s;
+		cc->del[cc->ndel++] = cc->want[i].spi;
 		memmove(&cc->want[i], &cc->want[i + 1],
 			(--cc->nwant - i) * sizeof(cc->want[0]));
 	}
-	del.nspi = (uint16_t)cc->ndel;
-	del.spis = spis;
 	ike_build_chain(&b, buf, sizeof(buf));
-	ike_add_delete(&b, &del);
+	add_deletes(sa, cc, &b);
 	if (ike_build_finish(&b, &len) != IKE_MSG_OK ||
 	    ikesa_request(d, sa, IKEV2_EXCH_INFORMATIONAL, b.first, buf, len,
 			  true))
@@ -775,11 +803,14 @@ static uint16_t rekeyed_child(struct ikesa *sa, const struct ike_msg *msg,
 	*old = NULL;
 	if (!sealed_notify(msg, IKEV2_N_REKEY_SA, &n))
 		return 0;
-	if (n.protocol != IKEV2_PROTO_ESP || n.spi_size != 4 || !n.spi)
+	if ((n.protocol != IKEV2_PROTO_ESP && n.protocol != IKEV2_PROTO_AH) ||
+	    n.spi_size != 4 || !n.spi)
 		return IKEV2_N_INVALID_SYNTAX;
 	*old = child_find(sa, 0, be32(n.spi));
-	if (!*old)
+	if (!*old || ike_proto((*old)->proto) != n.protocol) {
+		*old = NULL;
 		return IKEV2_N_CHILD_SA_NOT_FOUND;
+	}
 	return (*old)->dying ? IKEV2_N_TEMPORARY_FAILURE : 0;
 }
 
@@ -1444,7 +1475,7 @@ void exch_create_kernel_event(struct daemon *d, const struct ikk_event *ev)
 		acquire(d, ev);
 		break;
 	case IKK_EV_EXPIRE:
-		if (ev->proto == IPPROTO_ESP)
+		if (ev->proto == IPPROTO_ESP || ev->proto == IPPROTO_AH)
 			expire(d, ev);
 		break;
 	case IKK_EV_OVERRUN:

@@ -530,6 +530,30 @@ out:
 	return rc;
 }
 
+/* IKEv2 negotiates one protocol per CHILD SA (RFC 7296 §3.3): an ah-esp
+ * method is valid in a policy but ipsec-xdpd skips it; say so. */
+static void warn_ah_esp(struct compile_ctx *c, const struct rule *r)
+{
+	const struct filter_action *a = r->action;
+	size_t i, skipped = 0;
+
+	if (a->kind != FA_NEGOTIATE)
+		return;
+	for (i = 0; i < a->nmethods; i++) {
+		if (a->methods[i].kind != SM_AH_ESP)
+			continue;
+		skipped++;
+		diag_add(c->diag, "rule %s, method at %s:%u: ah-esp cannot be "
+			 "negotiated by IKEv2 (one protocol per CHILD SA, RFC "
+			 "7296 §3.3); ipsec-xdpd skips it", r->name,
+			 a->methods[i].pos.file ? a->methods[i].pos.file : "?",
+			 a->methods[i].pos.line);
+	}
+	if (skipped && skipped == a->nmethods)
+		diag_add(c->diag, "rule %s: no security method left that IKEv2 "
+			 "can negotiate; its traffic never gets an SA", r->name);
+}
+
 static int compile_rule(struct compile_ctx *c, int rule_idx)
 {
 	const struct rule *r = &c->pf->assigned->rules[rule_idx];
@@ -541,6 +565,7 @@ static int compile_rule(struct compile_ctx *c, int rule_idx)
 			  r->filters ? "filter action" : "filter list");
 		return -1;
 	}
+	warn_ah_esp(c, r);
 	for (size_t i = 0; i < r->filters->nfilters; i++)
 		if (compile_filter(c, r, rule_idx, &r->filters->filters[i]))
 			return -1;

@@ -238,12 +238,15 @@ static int r_spi_alloc(void *ctx, const struct ikk_addr *src,
 	return -ENOSPC;
 }
 
-static int find_sa(struct kern *k, const struct ikk_addr *dst, uint32_t spi)
+/* An SA is named by destination, SPI and protocol, as in the kernel. */
+static int find_sa(struct kern *k, const struct ikk_addr *dst, uint32_t spi,
+		   uint8_t proto)
 {
 	int i;
 
 	for (i = 0; i < KMAX; i++)
 		if (k->used[i] && k->sa[i].spi == spi &&
+		    k->sa[i].proto == proto &&
 		    !memcmp(&k->sa[i].dst, dst, sizeof(*dst)))
 			return i;
 	return -1;
@@ -252,7 +255,7 @@ static int find_sa(struct kern *k, const struct ikk_addr *dst, uint32_t spi)
 static int r_sa_add(void *ctx, const struct ikk_sa *sa, bool update)
 {
 	struct kern *k = ctx;
-	int i = find_sa(k, &sa->dst, sa->spi);
+	int i = find_sa(k, &sa->dst, sa->spi, sa->proto);
 
 	k->sa_adds++;
 	if (k->fail_sa_add) {
@@ -274,7 +277,7 @@ static int r_sa_delete(void *ctx, const struct ikk_addr *dst, uint32_t spi,
 		       uint8_t proto)
 {
 	struct kern *k = ctx;
-	int i = find_sa(k, dst, spi);
+	int i = find_sa(k, dst, spi, proto);
 
 	k->sa_dels++;
 	if (i < 0)
@@ -326,7 +329,7 @@ static int r_counters(void *ctx, const struct ikk_addr *dst, uint32_t spi,
 {
 	struct kern *k = ctx;
 
-	if (find_sa(k, dst, spi) < 0)
+	if (find_sa(k, dst, spi, proto) < 0)
 		return -ESRCH;
 	memset(out, 0, sizeof(*out));
 	out->bytes = k->bytes;

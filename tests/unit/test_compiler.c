@@ -531,6 +531,42 @@ static void test_empty_expansion_warns(void **state)
 	tp_free(pf);
 }
 
+/* An ah-esp method is valid in a policy, but IKEv2 cannot negotiate it
+ * (RFC 7296 §3.3): a warning per such method, and one more when the rule
+ * has no other method; the filters compile as usual. */
+static void test_ah_esp_warns(void **state)
+{
+	struct security_method both[2] = {
+		{ .kind = SM_AH_ESP, .pos = { "test.yaml", 7, 9 } },
+		{ .kind = SM_AH, .pos = { "test.yaml", 8, 9 } },
+	};
+	struct policy_file *pf = tp_new();
+	struct test_host th;
+	struct compiled c;
+	int r;
+
+	test_host_init(&th);
+	r = tp_rule(pf, "signed", FA_NEGOTIATE);
+	tp_filter(pf, r, "me", "10.0.0.9");
+	tp_get(pf, r)->action->methods = both;
+	tp_get(pf, r)->action->nmethods = 2;
+	compile_ok(pf, &th.h, 3, &c);
+	assert_int_equal(count_rule(&c.t, r), 2);
+	assert_int_equal(c.d.nwarnings, 1);
+	assert_true(diag_has(&c.d, "rule signed, method at test.yaml:7",
+			     "ah-esp cannot be negotiated by IKEv2"));
+	compiled_free(&c);
+
+	tp_get(pf, r)->action->nmethods = 1;	/* ah-esp alone */
+	compile_ok(pf, &th.h, 3, &c);
+	assert_int_equal(c.d.nwarnings, 2);
+	assert_true(diag_has(&c.d, "rule signed: no security method left",
+			     "never gets an SA"));
+	compiled_free(&c);
+	tp_get(pf, r)->action->methods = NULL;
+	tp_free(pf);
+}
+
 /* IPv6 on one side, only IPv4 on the other: nothing to pair. */
 static void test_no_common_family_warns(void **state)
 {
@@ -1122,6 +1158,7 @@ int main(void)
 		cmocka_unit_test(test_expand_me_and_dns),
 		cmocka_unit_test(test_expand_dhcp_and_gateway),
 		cmocka_unit_test(test_empty_expansion_warns),
+		cmocka_unit_test(test_ah_esp_warns),
 		cmocka_unit_test(test_no_common_family_warns),
 		cmocka_unit_test(test_icmp_keeps_its_family),
 		cmocka_unit_test(test_range_to_cidr_blocks),

@@ -6,7 +6,8 @@
  * from a kernel ACQUIRE, CHILD SA rekeys with and without PFS (from the
  * kernel's soft EXPIRE), IKE SA rekeys (by lifetime and by hand),
  * simultaneous rekeys of both peers and their retries after
- * TEMPORARY_FAILURE, qmpermm and master-key PFS, a retransmitted request
+ * TEMPORARY_FAILURE, qmpermm and master-key PFS, AH CHILD SAs, a
+ * retransmitted request
  * answered from the cache, malformed and out-of-order requests, hard
  * EXPIRE and idle removal.
  */
@@ -35,19 +36,22 @@
 
 #define METHODS "[ { esp: aes256gcm16 }, { esp: aes128-sha256 } ]"
 
-/* One negotiate rule r-NAME; IKE: an "ike:" line or ""; ACTION: more
- * keys of the filter action (PFS). */
-#define POLICY(NAME, IKE, FILTERS, ACTION)                                      \
+/* One negotiate rule r-NAME; IKE: an "ike:" line or ""; MS: its security
+ * methods; ACTION: more keys of the filter action (PFS). */
+#define POLICY_MS(NAME, IKE, FILTERS, MS, ACTION)                               \
 	"filter-lists:\n"                                                       \
 	"  l: { filters: [ " FILTERS " ] }\n"                                   \
 	"filter-actions:\n"                                                     \
-	"  secure: { action: negotiate, methods: " METHODS ACTION " }\n"       \
+	"  secure: { action: negotiate, methods: " MS ACTION " }\n"            \
 	"policies:\n"                                                           \
 	"  " NAME ":\n"                                                         \
 	IKE                                                                     \
 	"    rules:\n"                                                          \
 	"      - { name: r-" NAME ", filter-list: l, action: secure, "          \
 	"authentication: [ { psk: lab } ] }\n"
+
+#define POLICY(NAME, IKE, FILTERS, ACTION) \
+	POLICY_MS(NAME, IKE, FILTERS, METHODS, ACTION)
 
 #define A_TO_B "{ src: me, dst: 192.0.2.2 }"
 #define B_NET  "{ src: me, dst: 192.0.2.0/24 }"
@@ -714,6 +718,105 @@ static void test_qmpermm_responder(void **state)
 	assert_agree(1);
 }
 
+/* ---- AH --------------------------------------------------------------------------- */
+
+#define AH_256 "[ { ah: sha256 } ]"
+
+/* Every kernel SA of k is AH with HMAC-SHA-256 and no cipher, and every
+ * outbound policy's template asks for AH. */
+static void assert_all_ah(struct kern *k)
+{
+	size_t i;
+
+	for (i = 0; i < KMAX; i++) {
+		if (k->used[i]) {
+			assert_int_equal(k->sa[i].proto, IPPROTO_AH);
+			assert_int_equal(k->sa[i].encr, IKK_ENCR_NONE);
+			assert_int_equal(k->sa[i].encr_key_len, 0);
+			assert_int_equal(k->sa[i].integ, IKK_INTEG_HMAC_SHA256_128);
+			assert_int_equal(k->sa[i].integ_key_len, 32);
+		}
+		if (k->pused[i] && k->pol[i].action == IKK_POL_IPSEC)
+			assert_int_equal(k->pol[i].tmpl[0].proto, IPPROTO_AH);
+	}
+}
+
+/* An AH method: the CHILD SA of IKE_AUTH is AH on both sides (same
+ * integrity keys crosswise, nothing encrypted); its rekey (REKEY_SA names
+ * an AH SPI) and the Delete of the old pair (an AH Delete payload) work. */
+static void test_ah_child(void **state)
+{
+	struct child_info a0;
+
+	up(POLICY_MS("a", "", A_TO_B, AH_256, ""),
+	   POLICY_MS("b", "", B_NET, AH_256, ""));
+	a0 = child_of(sa_a(), 0);
+	assert_int_equal(a0.proto, IPPROTO_AH);
+	assert_int_equal(a0.encr, IKEV2_ENCR_NULL);
+	assert_int_equal(a0.integ, IKEV2_INTEG_HMAC_SHA2_256_128);
+	assert_int_equal(child_of(sa_b(), 0).proto, IPPROTO_AH);
+	assert_agree(1);
+	assert_all_ah(&KA);
+	assert_all_ah(&KB);
+	assert_memory_equal(sa_by_spi(&KA, a0.spi_out)->integ_key,
+			    sa_by_spi(&KB, a0.spi_out)->integ_key, 32);
+
+	expire(&A, a0.spi_in, false);
+	pump();
+	assert_int_equal(st(&A, ST_CHILD_REKEYS), 1);
+	assert_int_equal(st(&B, ST_CHILD_REKEYS), 1);
+	assert_true(child_of(sa_a(), 0).spi_in != a0.spi_in);
+	assert_null(sa_by_spi(&KA, a0.spi_in));
+	assert_null(sa_by_spi(&KB, a0.spi_out));
+	assert_agree(1);
+	assert_all_ah(&KA);
+	assert_all_ah(&KB);
+
+	expire(&B, child_of(sa_b(), 0).spi_in, true);	/* hard: deleted */
+	pump();
+	assert_int_equal(child_count(sa_a()), 0);
+	assert_int_equal(child_count(sa_b()), 0);
+	assert_int_equal(n_sas(&KA) + n_sas(&KB), 0);
+}
+
+/* AH+ESP cannot be one CHILD SA in IKEv2 (RFC 7296 §3.3): such a method
+ * is not offered, the next one is; an offer holds the methods of one
+ * protocol (the first usable method's), which the responder may pick
+ * from among its own of either protocol. */
+static void test_ah_esp_skipped(void **state)
+{
+	up(POLICY_MS("a", "", A_TO_B, "[ { ah-esp: { ah: sha256, esp: "
+		     "aes128-sha256 } }, { ah: sha256 }, { esp: aes256gcm16 } ]",
+		     ""),
+	   POLICY_MS("b", "", B_NET, "[ { esp: aes256gcm16 }, { ah: sha256 } ]",
+		     ""));
+	assert_int_equal(child_of(sa_a(), 0).proto, IPPROTO_AH);
+	assert_int_equal(child_of(sa_b(), 0).proto, IPPROTO_AH);
+	assert_agree(1);
+	assert_all_ah(&KA);
+}
+
+/* ESP offered, AH all the responder takes: no proposal chosen, counted;
+ * the IKE SA stands (childless). */
+static void test_ah_esp_mismatch(void **state)
+{
+	struct sockaddr_storage ss;
+	char err[256];
+	uint64_t serial;
+
+	set_policy(&A, POLICY("a", "", A_TO_B, ""));
+	set_policy(&B, POLICY_MS("b", "", B_NET, AH_256, ""));
+	assert_int_equal(addr_parse("192.0.2.2", 500, &ss), 0);
+	assert_int_equal(exch_init_start(&A.d, &ss, &serial, err,
+					 sizeof(err)), 0);
+	pump();
+	assert_int_equal(child_count(sa_a()), 0);
+	assert_int_equal(child_count(sa_b()), 0);
+	assert_int_equal(st(&B, ST_NO_PROPOSAL_CHOSEN), 1);
+	assert_int_equal(sa_a()->state, IKESA_ESTABLISHED);
+	assert_int_equal(n_sas(&KA) + n_sas(&KB), 0);
+}
+
 /* ---- deletion ------------------------------------------------------------------------ */
 
 /* A hard EXPIRE: the pair goes, the peer is told. */
@@ -769,6 +872,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_qmpermm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_master_key_pfs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qmpermm_responder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ah_child, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ah_esp_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ah_esp_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hard_expire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle, setup, teardown),
 	};
