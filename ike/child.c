@@ -450,6 +450,7 @@ static void sa_common(struct ikesa *sa, const struct child_sa *c, bool in,
 		k->encap_dport = in ? lp : pp;
 	}
 	k->if_id = c->if_id;
+	k->acquire_seq = in ? 0 : c->acquire_seq;
 	if (in)
 		k->has_sel = selector(&c->ts_r, &c->ts_l, &k->sel);
 	else
@@ -1005,6 +1006,7 @@ static bool auth_request(struct daemon *d, struct ikesa *sa,
 		return false;
 	/* IKE_AUTH's CHILD SA takes its keys from the IKE SA's D-H (§1.2) */
 	p->o.pfs_group = 0;
+	p->o.acquire_seq = sa->acquire_seq;
 	p->serial = sa->serial;
 	child_offer_add(&p->o, 0, b);
 	return true;
@@ -1131,6 +1133,7 @@ int child_offer_install(struct daemon *d, struct ikesa *sa,
 	c.reqid = o->reqid;
 	c.spi_in = o->spi_in;
 	c.mode = o->mode;
+	c.acquire_seq = o->acquire_seq;
 	snprintf(c.rule, sizeof(c.rule), "%s", o->rule);
 	if (establish(d, sa, &c, km, false)) {
 		/* the larval SA went with the failed update */

@@ -57,6 +57,7 @@ struct child_sa {
 	uint32_t spi_in, spi_out;	/* host order */
 	uint8_t proto;			/* IPPROTO_ESP or IPPROTO_AH */
 	uint8_t mode;
+	uint32_t acquire_seq;		/* its outbound SA answers that ACQUIRE */
 	struct ike_suite suite;		/* encr, encr_key_bits, integ; dh: PFS */
 	size_t encr_key_len, integ_key_len;
 	struct ikk_addr local, remote;	/* outer */
@@ -83,6 +84,7 @@ struct child_sa {
  * our inbound SPI is reserved in the kernel (a larval SA). */
 struct child_offer {
 	uint8_t proto;			/* of every method in m (and spi_in) */
+	uint32_t acquire_seq;		/* the kernel ACQUIRE it answers; 0 */
 	uint32_t spi_in;
 	struct ikk_addr local;		/* where the larval SA is */
 	uint32_t reqid;

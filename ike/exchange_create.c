@@ -85,6 +85,7 @@ struct cc_want {
 	bool has_sel;			/* NEW from an ACQUIRE: its flow */
 	struct ikk_selector sel;
 	char rule[PEER_NAME_MAX];	/* NEW: the rule asked for; "" any */
+	uint32_t acquire_seq;		/* NEW from an ACQUIRE: its seq */
 	uint64_t not_before_ms;		/* refused (TEMPORARY_FAILURE): wait */
 };
 
@@ -442,10 +443,11 @@ void exch_create_delete_child(struct daemon *d, struct ikesa *sa,
 	want_add(d, sa, &w, false);
 }
 
-void exch_create_new_child(struct daemon *d, struct ikesa *sa,
-			   const struct ikk_selector *sel, const char *rule)
+static void want_new_child(struct daemon *d, struct ikesa *sa,
+			   const struct ikk_selector *sel, const char *rule,
+			   uint32_t acquire_seq)
 {
-	struct cc_want w = { .kind = CC_NEW };
+	struct cc_want w = { .kind = CC_NEW, .acquire_seq = acquire_seq };
 
 	if (rule)
 		snprintf(w.rule, sizeof(w.rule), "%s", rule);
@@ -454,6 +456,12 @@ void exch_create_new_child(struct daemon *d, struct ikesa *sa,
 		w.sel = *sel;
 	}
 	want_add(d, sa, &w, false);
+}
+
+void exch_create_new_child(struct daemon *d, struct ikesa *sa,
+			   const struct ikk_selector *sel, const char *rule)
+{
+	want_new_child(d, sa, sel, rule, 0);
 }
 
 /* ---- sending ---------------------------------------------------------------------- */
@@ -540,10 +548,14 @@ static bool prepare(struct daemon *d, struct ikesa *sa, struct cc_out *o)
 	}
 	if (!d->child)
 		return false;
-	if (o->kind == CC_NEW)
-		return child_offer_make(d, sa, o->w.rule[0] ? o->w.rule : NULL,
-					o->w.has_sel ? &o->w.sel : NULL, 0,
-					&o->offer) == 0;
+	if (o->kind == CC_NEW) {
+		if (child_offer_make(d, sa, o->w.rule[0] ? o->w.rule : NULL,
+				     o->w.has_sel ? &o->w.sel : NULL, 0,
+				     &o->offer))
+			return false;
+		o->offer.acquire_seq = o->w.acquire_seq;
+		return true;
+	}
 	c = child_find(sa, o->w.spi, 0);
 	if (!c || c->dying)
 		return false;
@@ -1438,7 +1450,7 @@ static void acquire(struct daemon *d, const struct ikk_event *ev)
 	if (sa && sa->state == IKESA_ESTABLISHED) {
 		ikelog(d, IKELOG_DETAIL, sa, "kernel ACQUIRE: a CHILD SA on "
 		       "this IKE SA");
-		exch_create_new_child(d, sa, &ev->sel, NULL);
+		want_new_child(d, sa, &ev->sel, NULL, ev->seq);
 		return;
 	}
 	if (sa)
@@ -1447,6 +1459,8 @@ static void acquire(struct daemon *d, const struct ikk_event *ev)
 		 addr_str(&peer, p, sizeof(p)));
 	if (exch_init_start(d, &peer, &serial, err, sizeof(err)))
 		log_warn("kernel ACQUIRE for %s: cannot start IKE: %s", p, err);
+	else if ((sa = ikesa_find_serial(d, serial)) != NULL)
+		sa->acquire_seq = ev->seq;
 }
 
 static void expire(struct daemon *d, const struct ikk_event *ev)

@@ -116,6 +116,8 @@ struct ikesa {
 	void *create;			/* CREATE_CHILD_SA (exchange_create.c) */
 	uint32_t children_keyed;	/* CHILD SAs keyed from its SK_d
 					 * (conf.qmpermm) */
+	uint32_t acquire_seq;		/* started by that kernel ACQUIRE: its
+					 * IKE_AUTH CHILD SA answers it */
 	uint64_t rekeyed_from;		/* serial of the IKE SA this one rekeyed */
 
 	LIST_ENTRY(ikesa) by_local, by_ispi, by_peer;

@@ -541,6 +541,7 @@ int ikk_build_sa_msg(const struct ikk_sa *sa, bool update, struct nl_msg **out,
 	p.family = sa->src.family;
 	p.mode = sa->mode;
 	p.reqid = sa->reqid;
+	p.seq = sa->acquire_seq;
 	p.lft.soft_byte_limit = lim(sa->life.soft_bytes);
 	p.lft.hard_byte_limit = lim(sa->life.hard_bytes);
 	p.lft.soft_packet_limit = lim(sa->life.soft_packets);

@@ -131,6 +131,10 @@ struct ikk_sa {
 
 	uint32_t if_id;                 /* 0 = none */
 	uint32_t mark, mark_mask;       /* mark_mask 0 = no mark */
+	/* The ACQUIRE (ikk_event.seq) this SA answers, 0 none: the kernel then
+	 * drops the larval state of that ACQUIRE at once (xfrm_state_add)
+	 * instead of when it times out (xfrm_acq_expires, 30 s). */
+	uint32_t acquire_seq;
 
 	/* The traffic the SA may carry: the filter.  Checked by the kernel on
 	 * every decrypted packet (__xfrm_policy_check).  Unset: anything of

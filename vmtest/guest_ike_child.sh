@@ -95,9 +95,9 @@ sa_field() {	# SIDE-FUNCTION EXPR
 stat_of() {	# SIDE-FUNCTION NAME
 	"$1" -j show ikestats | json_get "d['stats']['$2']" 2>/dev/null
 }
-# ESP states with an SPI: the kernel's own ACQUIRE placeholder (SPI 0,
-# reqid 0) stays until its 30 s expire and is not ours to count.
+# ESP states with an SPI (not the kernel's ACQUIRE placeholder, SPI 0).
 nesp() { ip -n "$1" xfrm state | grep 'proto esp spi' | grep -vc 'spi 0x00000000'; }
+larval() { ip -n "$1" xfrm state | grep -c 'spi 0x00000000'; }
 settled() {	# both sides one CHILD SA pair (no rekey half done)
 	local i
 	for i in $(seq 1 50); do
@@ -120,6 +120,9 @@ for i in $(seq 1 50); do
 done
 check "ACQUIRE: A's daemon heard the kernel" grep -q "kernel ACQUIRE for 10.77.0.2" "$T/A2.log"
 check "ACQUIRE: the SAs are up on both sides" settled
+# The outbound SA names the ACQUIRE (its seq): the kernel drops its larval
+# placeholder at once, not after xfrm_acq_expires (30 s).
+check_eq "ACQUIRE: no larval placeholder left on A" 0 "$(larval "$NS_A")"
 # Its template asks for reqid 0, which the daemon's SAs do not have: from
 # here the daemon's own policies carry the traffic.
 # shellcheck disable=SC2086

@@ -5,8 +5,9 @@
  * that queues what each side sends (A and B, optionally behind a NAT) so a
  * test can deliver, lose or inspect each message.  Include it once, after
  * cmocka.h and the daemon headers.  With IKE_TESTBED_KERNEL defined (and
- * child.h included) before it, also a kernel that records the CHILD SA
- * calls (struct child_kops) instead of making them.
+ * child.h, secrets.h included) before it, also a kernel that records the
+ * CHILD SA calls (struct child_kops) instead of making them, and the two
+ * daemons' set-up around it (sides_setup, set_policy, sides_teardown).
  */
 #ifndef IXDP_IKE_TESTBED_H
 #define IXDP_IKE_TESTBED_H
@@ -199,6 +200,23 @@ static void pump(void)
 	assert_true(guard < 100);
 }
 
+/* s, blank, as a daemon on the fake clock and wire at a4 and a6, with
+ * no liveness checks (the tests drive the exchanges). */
+static __attribute__((unused)) void side_on_wire(struct side *s,
+						 const char *a4,
+						 const char *a6)
+{
+	memset(s, 0, sizeof(*s));
+	daemon_init(&s->d);
+	s->d.timers = &fake_ops;
+	s->d.send = capture;
+	s->d.source_addr = fake_source;
+	s->d.sa_outcome = outcome;
+	s->d.tun.liveness_s = 0;
+	s->addr4 = a4;
+	s->addr6 = a6;
+}
+
 #ifdef IKE_TESTBED_KERNEL
 /* ---- the recording kernel --------------------------------------------------------- */
 
@@ -369,6 +387,70 @@ static __attribute__((unused)) const struct ikk_sa *sa_by_spi(struct kern *k, ui
 		if (k->used[i] && k->sa[i].spi == spi)
 			return &k->sa[i];
 	return NULL;
+}
+
+/* ---- two daemons with a PSK and the recording kernel --------------------------- */
+
+/* s's assigned policy from YAML text (the test fails on a bad one). */
+static __attribute__((unused)) void set_policy(struct side *s,
+					       const char *text)
+{
+	char err[512];
+
+	peer_policy_free(s->d.policy);
+	if (peer_policy_from_buffer("test.yaml", text, strlen(text),
+				    &s->d.policy, err, sizeof(err)))
+		fail_msg("policy: %s", err);
+}
+
+/* The pre-shared key "lab" every test policy names. */
+static void set_key(struct side *s)
+{
+	static const char text[] = "lab = \"correct horse battery staple\"\n";
+	char err[256];
+
+	if (secrets_parse("secrets", text, strlen(text), &s->d.secrets, err,
+			  sizeof(err)))
+		fail_msg("secrets: %s", err);
+}
+
+/* A daemon on the fake clock and wire, with the key and the recording
+ * kernel k (SPIs from spi_base); no liveness checks, no idle removal. */
+static void side_init(struct side *s, const char *a4, const char *a6,
+		      struct kern *k, uint32_t spi_base)
+{
+	side_on_wire(s, a4, a6);
+	memset(k, 0, sizeof(*k));
+	k->next_spi = spi_base;
+	s->d.tun.child_idle_s = 0;
+	set_key(s);
+	assert_int_equal(child_use_ops(&s->d, &rec_ops, k), 0);
+}
+
+/* A (a4, 2001:db8::1) and B (b4, 2001:db8::2), fresh, logging all. */
+static __attribute__((unused)) void sides_setup(const char *a4,
+						const char *b4)
+{
+	now = 1000000;
+	armed = NULL;
+	nat = false;
+	log_open(true, false, getenv("VERBOSE") == NULL);
+	side_init(&A, a4, "2001:db8::1", &KA, 0xa0000001);
+	side_init(&B, b4, "2001:db8::2", &KB, 0xb0000001);
+	A.d.ikelogging = B.d.ikelogging = 2;
+}
+
+/* Both daemons closed (their Deletes sent nowhere) and freed; no timer
+ * may be left. */
+static __attribute__((unused)) void sides_teardown(void)
+{
+	daemon_close_all(&A.d, "test over");
+	daemon_close_all(&B.d, "test over");
+	child_release(&A.d);
+	child_release(&B.d);
+	daemon_fini(&A.d);
+	daemon_fini(&B.d);
+	assert_null(armed);
 }
 
 #endif /* IKE_TESTBED_KERNEL */

@@ -830,16 +830,8 @@ static void side_confdir(struct side *s, const char *name, X509 *cert,
 
 static void side_init(struct side *s, const char *a4)
 {
-	memset(s, 0, sizeof(*s));
-	daemon_init(&s->d);
-	s->d.timers = &fake_ops;
-	s->d.send = capture;
-	s->d.source_addr = fake_source;
-	s->d.sa_outcome = outcome;
-	s->d.tun.liveness_s = 0;
+	side_on_wire(s, a4, "2001:db8::99");
 	s->d.ikelogging = 2;
-	s->addr4 = a4;
-	s->addr6 = "2001:db8::99";
 }
 
 /* A: P-256 key, SAN with a name only (so it identifies by DN); B: RSA

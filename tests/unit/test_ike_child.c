@@ -43,65 +43,15 @@
 	"      - { name: r-" NAME ", filter-list: l, action: secure, "          \
 	"authentication: [ { psk: lab } ]" EXTRA " }\n"
 
-static void set_policy(struct side *s, const char *text)
-{
-	char err[512];
-
-	peer_policy_free(s->d.policy);
-	if (peer_policy_from_buffer("test.yaml", text, strlen(text),
-				    &s->d.policy, err, sizeof(err)))
-		fail_msg("policy: %s", err);
-}
-
-static void set_key(struct side *s)
-{
-	static const char text[] = "lab = \"correct horse battery staple\"\n";
-	char err[256];
-
-	if (secrets_parse("secrets", text, strlen(text), &s->d.secrets, err,
-			  sizeof(err)))
-		fail_msg("secrets: %s", err);
-}
-
-static void side_init(struct side *s, const char *a4, const char *a6,
-		      struct kern *k, uint32_t spi_base)
-{
-	memset(s, 0, sizeof(*s));
-	memset(k, 0, sizeof(*k));
-	k->next_spi = spi_base;
-	daemon_init(&s->d);
-	s->d.timers = &fake_ops;
-	s->d.send = capture;
-	s->d.source_addr = fake_source;
-	s->d.sa_outcome = outcome;
-	s->d.tun.liveness_s = 0;
-	s->addr4 = a4;
-	s->addr6 = a6;
-	set_key(s);
-	assert_int_equal(child_use_ops(&s->d, &rec_ops, k), 0);
-}
-
 static int setup(void **state)
 {
-	now = 1000000;
-	armed = NULL;
-	nat = false;
-	log_open(true, false, getenv("VERBOSE") == NULL);
-	side_init(&A, "192.0.2.1", "2001:db8::1", &KA, 0xa0000001);
-	side_init(&B, "192.0.2.2", "2001:db8::2", &KB, 0xb0000001);
-	A.d.ikelogging = B.d.ikelogging = 2;
+	sides_setup("192.0.2.1", "192.0.2.2");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	daemon_close_all(&A.d, "test over");
-	daemon_close_all(&B.d, "test over");
-	child_release(&A.d);
-	child_release(&B.d);
-	daemon_fini(&A.d);
-	daemon_fini(&B.d);
-	assert_null(armed);
+	sides_teardown();
 	return 0;
 }
 

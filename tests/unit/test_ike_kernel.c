@@ -130,6 +130,7 @@ static void test_sa_gcm_message(void **state)
 	sa.mark = 0x10;
 	sa.mark_mask = 0xff;
 	sa.replay_window = 32;
+	sa.acquire_seq = 77;
 	sa.life = (struct ikk_lifetime){ .soft_secs = 3000, .hard_secs = 3600,
 					 .soft_bytes = 90000, .hard_bytes = 100000 };
 	sa.has_sel = true;
@@ -145,6 +146,7 @@ static void test_sa_gcm_message(void **state)
 	assert_int_equal(u->family, AF_INET);
 	assert_int_equal(u->mode, XFRM_MODE_TRANSPORT);
 	assert_int_equal(u->reqid, 42);
+	assert_int_equal(u->seq, 77);	/* the ACQUIRE: its larval SA goes */
 	assert_int_equal(u->replay_window, 32);
 	assert_int_equal(u->flags & XFRM_STATE_ESN, 0);
 	assert_memory_equal(&u->saddr, sa.src.u.b, 4);

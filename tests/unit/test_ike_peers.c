@@ -70,67 +70,16 @@ static const char b_policy[] =
 	"    rules:\n"
 	RULE("r-b", "l", "secure");
 
-static void set_policy(struct side *s, const char *text)
-{
-	char err[512];
-
-	peer_policy_free(s->d.policy);
-	if (peer_policy_from_buffer("test.yaml", text, strlen(text),
-				    &s->d.policy, err, sizeof(err)))
-		fail_msg("policy: %s", err);
-}
-
-static void set_key(struct side *s)
-{
-	static const char text[] = "lab = \"correct horse battery staple\"\n";
-	char err[256];
-
-	if (secrets_parse("secrets", text, strlen(text), &s->d.secrets, err,
-			  sizeof(err)))
-		fail_msg("secrets: %s", err);
-}
-
-static void side_init(struct side *s, const char *a4, struct kern *k,
-		      uint32_t spi_base)
-{
-	memset(s, 0, sizeof(*s));
-	memset(k, 0, sizeof(*k));
-	k->next_spi = spi_base;
-	daemon_init(&s->d);
-	s->d.timers = &fake_ops;
-	s->d.send = capture;
-	s->d.source_addr = fake_source;
-	s->d.sa_outcome = outcome;
-	s->d.tun.liveness_s = 0;
-	s->d.tun.child_idle_s = 0;
-	s->addr4 = a4;
-	s->addr6 = "2001:db8::1";
-	set_key(s);
-	assert_int_equal(child_use_ops(&s->d, &rec_ops, k), 0);
-}
-
 static int setup(void **state)
 {
-	now = 1000000;
-	armed = NULL;
-	nat = false;
-	log_open(true, false, getenv("VERBOSE") == NULL);
-	side_init(&A, A4, &KA, 0xa0000001);
-	side_init(&B, B4, &KB, 0xb0000001);
-	A.d.ikelogging = B.d.ikelogging = 2;
+	sides_setup(A4, B4);
 	set_policy(&B, b_policy);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	daemon_close_all(&A.d, "test over");
-	daemon_close_all(&B.d, "test over");
-	child_release(&A.d);
-	child_release(&B.d);
-	daemon_fini(&A.d);
-	daemon_fini(&B.d);
-	assert_null(armed);
+	sides_teardown();
 	return 0;
 }
 

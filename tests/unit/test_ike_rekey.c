@@ -56,66 +56,15 @@
 #define A_TO_B "{ src: me, dst: 192.0.2.2 }"
 #define B_NET  "{ src: me, dst: 192.0.2.0/24 }"
 
-static void set_policy(struct side *s, const char *text)
-{
-	char err[512];
-
-	peer_policy_free(s->d.policy);
-	if (peer_policy_from_buffer("test.yaml", text, strlen(text),
-				    &s->d.policy, err, sizeof(err)))
-		fail_msg("policy: %s", err);
-}
-
-static void set_key(struct side *s)
-{
-	static const char text[] = "lab = \"correct horse battery staple\"\n";
-	char err[256];
-
-	if (secrets_parse("secrets", text, strlen(text), &s->d.secrets, err,
-			  sizeof(err)))
-		fail_msg("secrets: %s", err);
-}
-
-static void side_init(struct side *s, const char *a4, const char *a6,
-		      struct kern *k, uint32_t spi_base)
-{
-	memset(s, 0, sizeof(*s));
-	memset(k, 0, sizeof(*k));
-	k->next_spi = spi_base;
-	daemon_init(&s->d);
-	s->d.timers = &fake_ops;
-	s->d.send = capture;
-	s->d.source_addr = fake_source;
-	s->d.sa_outcome = outcome;
-	s->d.tun.liveness_s = 0;
-	s->d.tun.child_idle_s = 0;	/* test_idle turns it on */
-	s->addr4 = a4;
-	s->addr6 = a6;
-	set_key(s);
-	assert_int_equal(child_use_ops(&s->d, &rec_ops, k), 0);
-}
-
 static int setup(void **state)
 {
-	now = 1000000;
-	armed = NULL;
-	nat = false;
-	log_open(true, false, getenv("VERBOSE") == NULL);
-	side_init(&A, "192.0.2.1", "2001:db8::1", &KA, 0xa0000001);
-	side_init(&B, "192.0.2.2", "2001:db8::2", &KB, 0xb0000001);
-	A.d.ikelogging = B.d.ikelogging = 2;
+	sides_setup("192.0.2.1", "192.0.2.2");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	daemon_close_all(&A.d, "test over");
-	daemon_close_all(&B.d, "test over");
-	child_release(&A.d);
-	child_release(&B.d);
-	daemon_fini(&A.d);
-	daemon_fini(&B.d);
-	assert_null(armed);
+	sides_teardown();
 	return 0;
 }
 
@@ -211,7 +160,8 @@ static uint64_t st(struct side *s, enum ike_stat i)
 /* ---- a new CHILD SA ----------------------------------------------------------- */
 
 /* A second rule for the same peer (TCP 22): the kernel's ACQUIRE for
- * such a flow makes its CHILD SA on the IKE SA that is up. */
+ * such a flow makes its CHILD SA on the IKE SA that is up; its outbound
+ * SA names the ACQUIRE (the kernel drops the larval state then). */
 static void test_acquire_new_child(void **state)
 {
 	static const char pa[] =
@@ -245,6 +195,7 @@ static void test_acquire_new_child(void **state)
 	ev.sel.src_plen = ev.sel.dst_plen = 32;
 	ev.sel.dport = 22;
 	ev.sel.dport_mask = 0xffff;
+	ev.seq = 1234;
 	exch_create_kernel_event(&A.d, &ev);
 	exch_create_kernel_event(&A.d, &ev);	/* again: not twice */
 	pump();
@@ -253,12 +204,39 @@ static void test_acquire_new_child(void **state)
 	assert_string_equal(a1.rule, "r-ssh");
 	assert_string_equal(a1.remote_ts, "192.0.2.2/32[6/22]");
 	assert_true(a1.reqid != reqid0);
+	assert_int_equal(sa_by_spi(&KA, a1.spi_out)->acquire_seq, 1234);
+	assert_int_equal(sa_by_spi(&KA, a1.spi_in)->acquire_seq, 0);
+	assert_int_equal(sa_by_spi(&KA, a0.spi_out)->acquire_seq, 0);
 	assert_string_equal(child_of(sa_b(), 1).local_ts, "192.0.2.2/32[6/22]");
 	assert_int_equal(st(&A, ST_KEY_ADDITIONS), 2);
 	assert_int_equal(st(&B, ST_KEY_ADDITIONS), 2);
 	assert_int_equal(st(&A, ST_CHILD_REKEYS), 0);
 	assert_int_equal(n_pols(&KA, IKK_DIR_OUT), 2);
 	assert_int_equal(n_pols(&KB, IKK_DIR_IN), 2);
+}
+
+/* An ACQUIRE with no IKE SA up starts IKE; the CHILD SA of IKE_AUTH
+ * answers that ACQUIRE (its outbound SA carries the sequence number). */
+static void test_acquire_starts_ike(void **state)
+{
+	struct ikk_event ev;
+	struct child_info a0;
+
+	set_policy(&A, POLICY("a", "", A_TO_B, ""));
+	set_policy(&B, POLICY("b", "", B_NET, ""));
+	memset(&ev, 0, sizeof(ev));
+	ev.type = IKK_EV_ACQUIRE;
+	ikk_addr_parse("192.0.2.1", &ev.src);
+	ikk_addr_parse("192.0.2.2", &ev.dst);
+	ev.proto = IPPROTO_ESP;
+	ev.seq = 99;
+	exch_create_kernel_event(&A.d, &ev);
+	pump();
+	assert_int_equal(A.outcomes_ok, 1);
+	assert_agree(1);
+	a0 = child_of(sa_a(), 0);
+	assert_int_equal(sa_by_spi(&KA, a0.spi_out)->acquire_seq, 99);
+	assert_int_equal(sa_by_spi(&KA, a0.spi_in)->acquire_seq, 0);
 }
 
 /* ---- CHILD SA rekey ------------------------------------------------------------ */
@@ -859,6 +837,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_acquire_new_child, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acquire_starts_ike, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_rekey, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_responder_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_collision, setup, teardown),

@@ -80,15 +80,7 @@ static void set_key(struct side *s, const char *key)
 static void side_init(struct side *s, const char *a4, const char *a6,
 		      const char *tmpl)
 {
-	memset(s, 0, sizeof(*s));
-	daemon_init(&s->d);
-	s->d.timers = &fake_ops;
-	s->d.send = capture;
-	s->d.source_addr = fake_source;
-	s->d.sa_outcome = outcome;
-	s->d.tun.liveness_s = 0;
-	s->addr4 = a4;
-	s->addr6 = a6;
+	side_on_wire(s, a4, a6);
 	set_policy(s, tmpl, DEFAULT_PROPOSALS);
 	set_key(s, "correct horse battery staple");
 }

@@ -90,15 +90,7 @@ static void side_init(struct side *s, const char *a4, const char *policy)
 	static const char key[] = "lab = \"correct horse battery staple\"\n";
 	char err[512];
 
-	memset(s, 0, sizeof(*s));
-	daemon_init(&s->d);
-	s->d.timers = &fake_ops;
-	s->d.send = capture;
-	s->d.source_addr = fake_source;
-	s->d.sa_outcome = outcome;
-	s->d.tun.liveness_s = 0;
-	s->addr4 = a4;
-	s->addr6 = "2001:db8::99";
+	side_on_wire(s, a4, "2001:db8::99");
 	if (peer_policy_from_buffer("test.yaml", policy, strlen(policy),
 				    &s->d.policy, err, sizeof(err)))
 		fail_msg("policy: %s", err);
