@@ -12,7 +12,8 @@
 #include "ikelog.h"
 #include "ikesa.h"
 
-#define IKESA_BUCKETS 1024	/* a power of two */
+#define IKESA_BUCKETS 4096	/* a power of two; closed SAs linger
+				 * 10 s, tens of thousands under load */
 
 LIST_HEAD(ikesa_list, ikesa);
 TAILQ_HEAD(ikesa_tailq, ikesa);
@@ -142,6 +143,7 @@ struct ikesa *ikesa_new(struct daemon *d, bool initiator, uint64_t ispi,
 	LIST_INSERT_HEAD(&t->by_local[spi_bucket(local_spi(sa))], sa, by_local);
 	LIST_INSERT_HEAD(&t->by_ispi[spi_bucket(sa->ispi)], sa, by_ispi);
 	LIST_INSERT_HEAD(&t->by_peer[addr_bucket(&path->peer)], sa, by_peer);
+	sa->peer_listed = true;
 	TAILQ_INSERT_TAIL(&t->all, sa, all);
 	if (!initiator)
 		t->half_open++;
@@ -178,13 +180,25 @@ int blob_set(struct ike_blob *b, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* A closed SA lingers only to answer retransmissions (found by SPI): it
+ * leaves the per-peer list, whose walks (half-open counts, "is one up with
+ * this peer") would otherwise cross every SA the peer closed in the last
+ * linger period, thousands under load. */
+static void peer_unlist(struct ikesa *sa)
+{
+	if (!sa->peer_listed)
+		return;
+	LIST_REMOVE(sa, by_peer);
+	sa->peer_listed = false;
+}
+
 static void ikesa_free(struct daemon *d, struct ikesa *sa)
 {
 	if (sa->state != IKESA_CLOSED)
 		ikesa_set_state(d, sa, IKESA_CLOSED);
 	LIST_REMOVE(sa, by_local);
 	LIST_REMOVE(sa, by_ispi);
-	LIST_REMOVE(sa, by_peer);
+	peer_unlist(sa);
 	TAILQ_REMOVE(&d->sas->all, sa, all);
 	timer_release(&sa->t_retx);
 	timer_release(&sa->t_life);
@@ -352,6 +366,7 @@ static void close_sa(struct daemon *d, struct ikesa *sa, const char *reason)
 {
 	snprintf(sa->close_reason, sizeof(sa->close_reason), "%s", reason);
 	ikesa_set_state(d, sa, IKESA_CLOSED);
+	peer_unlist(sa);
 	sa->req_out = false;
 	sa->want_delete = sa->want_liveness = false;
 	timer_stop(&sa->t_retx);
@@ -441,6 +456,7 @@ struct ikesa *ikesa_new_rekeyed(struct daemon *d, struct ikesa *old,
 	LIST_INSERT_HEAD(&t->by_local[spi_bucket(local_spi(sa))], sa, by_local);
 	LIST_INSERT_HEAD(&t->by_ispi[spi_bucket(sa->ispi)], sa, by_ispi);
 	LIST_INSERT_HEAD(&t->by_peer[addr_bucket(&sa->path.peer)], sa, by_peer);
+	sa->peer_listed = true;
 	TAILQ_INSERT_TAIL(&t->all, sa, all);
 	timer_arm(&sa->t_life, ikesa_rekey_ms(sa));
 	if (d->tun.liveness_s)

@@ -121,6 +121,7 @@ struct ikesa {
 	uint64_t rekeyed_from;		/* serial of the IKE SA this one rekeyed */
 
 	LIST_ENTRY(ikesa) by_local, by_ispi, by_peer;
+	bool peer_listed;		/* on by_peer (not once CLOSED) */
 	TAILQ_ENTRY(ikesa) all;
 };
 
