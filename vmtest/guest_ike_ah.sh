@@ -14,18 +14,11 @@ set -u
 cd "$(dirname "$0")/.."
 modprobe -a veth ah4 ah6 xfrm_user xfrm_interface sch_ingress cls_bpf 2>/dev/null
 . tests/ns/lib.sh
-IXDPD=$TOP/${B:-build}/ipsec-xdpd
-[ -x "$IXDPD" ] || { echo "build first: $IXDPD is missing"; exit 1; }
-ns_setup
-echo "kernel $(uname -r)"
 . vmtest/ike_lib.sh
+ike_scenario_start
 A=10.77.0.1 B=10.77.0.2
 trap 'rc=$?; stop_daemons; (exit $rc); ns_teardown' EXIT
 
-BPFA="$T/bpffs/a"
-xa() { ip netns exec "$NS_A" env IPSEC_XDP_RUNDIR="$T/runA" IPSEC_XDP_CONFDIR="$T/confA" \
-	IPSEC_XDP_BPFFS="$BPFA" "$IXDP" "$@"; }
-xb() { ip netns exec "$NS_B" env IPSEC_XDP_RUNDIR="$T/runB" IPSEC_XDP_CONFDIR="$T/confB" "$IXDP" "$@"; }
 sa_field() { "$1" -j show sa | json_get "$2"; }
 
 ah_policy() {	# PEER

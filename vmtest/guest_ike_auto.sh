@@ -31,19 +31,12 @@ set -u
 cd "$(dirname "$0")/.."
 modprobe -a veth esp4 esp6 xfrm_user xfrm_interface sch_ingress cls_bpf 2>/dev/null
 . tests/ns/lib.sh
-IXDPD=$TOP/${B:-build}/ipsec-xdpd
-[ -x "$IXDPD" ] || { echo "build first: $IXDPD is missing"; exit 1; }
-ns_setup
-echo "kernel $(uname -r)"
 . vmtest/ike_lib.sh
+ike_scenario_start
 A=10.77.0.1 B=10.77.0.2
 
 trap 'rc=$?; stop_daemons; (exit $rc); ns_teardown' EXIT
 
-BPFA="$T/bpffs/a"
-xa() { ip netns exec "$NS_A" env IPSEC_XDP_RUNDIR="$T/runA" IPSEC_XDP_CONFDIR="$T/confA" \
-	IPSEC_XDP_BPFFS="$BPFA" "$IXDP" "$@"; }
-xb() { ip netns exec "$NS_B" env IPSEC_XDP_RUNDIR="$T/runB" IPSEC_XDP_CONFDIR="$T/confB" "$IXDP" "$@"; }
 drop_of() { xa -j show stats | json_get "d[\"drops\"][\"$1\"]"; }
 
 

@@ -17,11 +17,8 @@ set -u
 cd "$(dirname "$0")/.."
 modprobe -a veth esp4 esp6 xfrm_user 2>/dev/null
 . tests/ns/lib.sh
-IXDPD=$TOP/${B:-build}/ipsec-xdpd
-[ -x "$IXDPD" ] || { echo "build first: $IXDPD is missing"; exit 1; }
-ns_setup
-echo "kernel $(uname -r)"
 . vmtest/ike_lib.sh
+ike_scenario_start
 
 trap 'rc=$?; stop_daemons; (exit $rc); ns_teardown' EXIT
 

@@ -21,6 +21,7 @@ cd "$(dirname "$0")/.."
 modprobe -a veth esp4 esp6 xfrm_user xfrm_interface sch_ingress cls_bpf \
 	nf_tables nf_nat nft_chain_nat nft_masq 2>/dev/null
 . tests/ns/lib.sh
+. vmtest/ike_lib.sh
 . vmtest/swan_lib.sh
 swan_scenario_start
 A=10.77.0.1 NAT_IN=10.77.0.2 NAT_OUT=192.0.2.1 C=192.0.2.2
@@ -38,9 +39,6 @@ dump_logs() {
 }
 trap 'rc=$?; stop_daemons; swan_stop; dump_logs $rc; ip netns del $NS_C 2>/dev/null; (exit $rc); ns_teardown' EXIT
 
-BPFA="$T/bpffs/a"
-xa() { ip netns exec "$NS_A" env IPSEC_XDP_RUNDIR="$T/runA" IPSEC_XDP_CONFDIR="$T/confA" \
-	IPSEC_XDP_BPFFS="$BPFA" "$IXDP" "$@"; }
 xc() { ip netns exec "$NS_C" env IPSEC_XDP_RUNDIR="$T/runC" IPSEC_XDP_CONFDIR="$T/confC" "$IXDP" "$@"; }
 inc() { ip netns exec "$NS_C" "$@"; }
 drop_of() { xa -j show stats | json_get "d[\"drops\"][\"$1\"]"; }

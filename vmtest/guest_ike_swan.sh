@@ -24,6 +24,7 @@ set -u
 cd "$(dirname "$0")/.."
 modprobe -a veth esp4 esp6 xfrm_user xfrm_interface sch_ingress cls_bpf 2>/dev/null
 . tests/ns/lib.sh
+. vmtest/ike_lib.sh
 . vmtest/swan_lib.sh
 swan_scenario_start
 A=10.77.0.1 B=10.77.0.2 AIN=10.78.1.1 BIN=10.78.2.1
@@ -32,9 +33,6 @@ KEY="correct horse battery staple"
 
 trap 'rc=$?; stop_daemons; swan_stop; (exit $rc); ns_teardown' EXIT
 
-BPFA="$T/bpffs/a"
-xa() { ip netns exec "$NS_A" env IPSEC_XDP_RUNDIR="$T/runA" IPSEC_XDP_CONFDIR="$T/confA" \
-	IPSEC_XDP_BPFFS="$BPFA" "$IXDP" "$@"; }
 drop_of() { xa -j show stats | json_get "d[\"drops\"][\"$1\"]"; }
 ours() { xa -j show sa | json_get "$1" 2>/dev/null; }
 

@@ -19,6 +19,7 @@ set -u
 cd "$(dirname "$0")/.."
 modprobe -a veth esp4 esp6 xfrm_user xfrm_interface sch_ingress cls_bpf 2>/dev/null
 . tests/ns/lib.sh
+. vmtest/ike_lib.sh
 . vmtest/swan_lib.sh
 swan_scenario_start
 A=10.77.0.1 B=10.77.0.2
@@ -26,9 +27,6 @@ SW=$T/swan
 KEY="correct horse battery staple"
 trap 'rc=$?; stop_daemons; swan_stop; (exit $rc); ns_teardown' EXIT
 
-BPFA="$T/bpffs/a"
-xa() { ip netns exec "$NS_A" env IPSEC_XDP_RUNDIR="$T/runA" IPSEC_XDP_CONFDIR="$T/confA" \
-	IPSEC_XDP_BPFFS="$BPFA" "$IXDP" "$@"; }
 ours() { xa -j show sa | json_get "$1" 2>/dev/null; }
 stat_of() { xa -j show ikestats | json_get "d['stats']['$1']"; }
 esp_spis() { ip -n "$1" xfrm state | sed -n 's/.*proto esp spi \(0x[0-9a-f]*\).*/\1/p' | sort; }

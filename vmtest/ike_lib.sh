@@ -1,7 +1,22 @@
-# vmtest/ike_lib.sh - what the VM scenarios with two ipsec-xdpd share:
+# vmtest/ike_lib.sh - what the VM scenarios with ipsec-xdpd share: their
+# start (ike_scenario_start: the daemon built, the namespaces, BPFA), the
+# ipsec-xdp of each side (xa: A with its dataplane pinned under BPFA, xb),
 # the daemons' PSK policy and config, starting and stopping them, and
-# counting kernel SAs.  Source it after tests/ns/lib.sh and ns_setup;
-# needs $IXDPD and $T.
+# counting kernel SAs.  Source it after tests/ns/lib.sh.
+
+# ike_scenario_start: ipsec-xdpd built, the namespaces made (ns_setup),
+# the kernel named, BPFA set.
+ike_scenario_start() {
+	IXDPD=$TOP/${B:-build}/ipsec-xdpd
+	[ -x "$IXDPD" ] || { echo "build first: $IXDPD is missing"; exit 1; }
+	ns_setup
+	echo "kernel $(uname -r)"
+	BPFA="$T/bpffs/a"
+}
+
+xa() { ip netns exec "$NS_A" env IPSEC_XDP_RUNDIR="$T/runA" IPSEC_XDP_CONFDIR="$T/confA" \
+	IPSEC_XDP_BPFFS="$BPFA" "$IXDP" "$@"; }
+xb() { ip netns exec "$NS_B" env IPSEC_XDP_RUNDIR="$T/runB" IPSEC_XDP_CONFDIR="$T/confB" "$IXDP" "$@"; }
 
 PIDS=()
 stop_daemons() {

@@ -11,20 +11,16 @@
 # gcm: AES-GCM in IKE).  Conns are reloaded (swanctl --load-all) between
 # cases, charon is not restarted.
 #
-# Source after tests/ns/lib.sh; uses $T (swan_scenario_start makes it).
+# Source after tests/ns/lib.sh and vmtest/ike_lib.sh; uses $T
+# (swan_scenario_start makes it).
 
 CHARON=${CHARON:-/usr/lib/ipsec/charon}
 SWAN_PIDS=()
 
-# swan_scenario_start: what every interop scenario does first: ipsec-xdpd
-# built and charon installed, the namespaces (ns_setup), vmtest/ike_lib.sh.
+# swan_scenario_start: charon installed, then ike_scenario_start.
 swan_scenario_start() {
-	IXDPD=$TOP/${B:-build}/ipsec-xdpd
-	[ -x "$IXDPD" ] || { echo "build first: $IXDPD is missing"; exit 1; }
 	[ -x "$CHARON" ] || { echo "charon missing: scripts/install-deps.sh --vm"; exit 1; }
-	ns_setup
-	echo "kernel $(uname -r)"
-	. vmtest/ike_lib.sh
+	ike_scenario_start
 }
 
 # swan_conf_write DIR: strongswan.conf for the charon and swanctl of DIR.
