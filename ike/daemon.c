@@ -35,6 +35,7 @@ void ike_tunables_default(struct ike_tunables *t)
 	t->invalid_spi_per_s = 10;
 	t->natt_keepalive_s = 20;	/* RFC 3948 §2.3 */
 	t->child_idle_s = CHILD_IDLE_S;
+	t->dh_reuse_ms = DH_REUSE_MAX_AGE_MS;
 }
 
 /* IPSEC_XDPD_CHILD_IDLE (seconds, 1..86400; 0 never): the idle time
@@ -272,6 +273,7 @@ void daemon_close_all(struct daemon *d, const char *reason)
 void daemon_fini(struct daemon *d)
 {
 	ikesa_table_free(d);
+	dh_reuse_clear(&d->dh_reuse);
 	secrets_free(d->secrets);
 	d->secrets = NULL;
 	peer_policy_free(d->policy);

@@ -26,6 +26,7 @@
 #include "ikev2.h"
 #include "message.h"
 #include "crypto.h"
+#include "dh_reuse.h"
 #include "peer.h"
 #include "stats.h"
 
@@ -148,6 +149,7 @@ struct ike_tunables {
 	uint32_t invalid_spi_per_s;	/* INVALID_IKE_SPI answers per second */
 	uint32_t natt_keepalive_s;	/* behind a NAT: keepalive period; 0 off */
 	uint32_t child_idle_s;		/* CHILD SA removed after this idle; 0 never */
+	uint32_t dh_reuse_ms;		/* responder D-H pair shared this long; 0 off */
 };
 
 #define CHILD_IDLE_S 300	/* SPEC §6: 5 minutes */
@@ -184,6 +186,7 @@ struct daemon {
 	int ikelogging;			/* 0..2, CONFDIR/config */
 	int strongcrlcheck;		/* 0..2, CONFDIR/config: CRL floor */
 	struct cookie_secret cookie;
+	struct dh_reuse dh_reuse;	/* the responder's IKE_SA_INIT key pairs */
 	uint64_t next_serial;		/* names negotiations in the log */
 	uint64_t invalid_spi_window_ms;
 	uint32_t invalid_spi_sent;

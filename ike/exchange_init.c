@@ -583,7 +583,8 @@ static bool choose(struct daemon *d, const struct ike_dgram *dg,
 }
 
 static int send_init_response(struct daemon *d, struct ikesa *sa,
-			      const struct init_request *r, bool nat_notifies)
+			      const struct init_request *r,
+			      const struct ike_dh *dh, bool nat_notifies)
 {
 	uint8_t buf[INIT_BUF], pub[IKE_DH_MAX_LEN];
 	struct ike_header h;
@@ -593,7 +594,7 @@ static int send_init_response(struct daemon *d, struct ikesa *sa,
 	struct ike_nonce nr = { sa->nr, sa->nr_len };
 	size_t n = 0;
 
-	if (ike_dh_public(sa->dh, pub, sizeof(pub), &ke.len) != IKE_CRYPTO_OK)
+	if (ike_dh_public(dh, pub, sizeof(pub), &ke.len) != IKE_CRYPTO_OK)
 		return -1;
 	proposal_answer(&r->suite, r->num, &answer);
 	ikesa_header(sa, IKEV2_EXCH_IKE_SA_INIT, true, 0, &h);
@@ -611,9 +612,11 @@ static int send_init_response(struct daemon *d, struct ikesa *sa,
 	return ikesa_respond_init(d, sa, buf, n);
 }
 
-/* Our half: nonce, DH, keys.  0, or -1 with the reason in why. */
-static int responder_keys(struct ikesa *sa, const struct init_request *r,
-			  const char **why)
+/* Our half: nonce, DH (the shared pair of dh_reuse.h, *dh), keys.  0, or
+ * -1 with the reason in why. */
+static int responder_keys(struct daemon *d, struct ikesa *sa,
+			  const struct init_request *r,
+			  const struct ike_dh **dh, const char **why)
 {
 	enum ike_crypto_err err;
 
@@ -622,9 +625,11 @@ static int responder_keys(struct ikesa *sa, const struct init_request *r,
 	sa->nr_len = NONCE_LEN;
 	err = ike_random(sa->nr, sa->nr_len);
 	if (err == IKE_CRYPTO_OK)
-		err = ike_dh_new(r->suite.dh, &sa->dh);
+		err = dh_reuse_get(&d->dh_reuse, r->suite.dh,
+				   daemon_now_ms(d), d->tun.dh_reuse_ms, dh,
+				   &sa->dh_gen);
 	if (err == IKE_CRYPTO_OK)
-		err = ike_sa_keys_from_dh(&sa->keys, &r->suite, sa->dh,
+		err = ike_sa_keys_from_dh(&sa->keys, &r->suite, *dh,
 					  r->ke.data, r->ke.len, sa->ni,
 					  sa->ni_len, sa->nr, sa->nr_len,
 					  sa->ispi, sa->rspi);
@@ -639,6 +644,7 @@ static void accept_request(struct daemon *d, const struct ike_dgram *dg,
 {
 	struct ikesa *sa = ikesa_new(d, false, msg->hdr.ispi, &dg->path,
 				     &r->conf);
+	const struct ike_dh *dh = NULL;
 	char suite[128];
 	const char *why;
 	bool nat;
@@ -652,7 +658,7 @@ static void accept_request(struct daemon *d, const struct ike_dgram *dg,
 	       r->conf.rule, r->conf.policy);
 	ikelog(d, IKELOG_DETAIL, sa, "chose proposal #%u: %s", r->num,
 	       suite_str(&r->suite, suite, sizeof(suite)));
-	if (responder_keys(sa, r, &why)) {
+	if (responder_keys(d, sa, r, &dh, &why)) {
 		ikesa_fail(d, sa, ST_COUNT, "peer's KE: %s", why);
 		return;
 	}
@@ -661,7 +667,7 @@ static void accept_request(struct daemon *d, const struct ike_dgram *dg,
 	sa->peer_childless = has_notify(msg, IKEV2_N_CHILDLESS_IKEV2_SUPPORTED);
 	sa->peer_hashes = sig_peer_hashes(msg);
 	if (blob_set(&sa->init_i, msg->raw, msg->raw_len) ||
-	    send_init_response(d, sa, r, nat)) {
+	    send_init_response(d, sa, r, dh, nat)) {
 		ikesa_fail(d, sa, ST_COUNT, "cannot build the IKE_SA_INIT "
 			   "response");
 		return;

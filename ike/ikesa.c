@@ -205,6 +205,7 @@ static void ikesa_free(struct daemon *d, struct ikesa *sa)
 	timer_release(&sa->t_live);
 	exch_create_sa_gone(d, sa);
 	ike_dh_free(sa->dh);
+	dh_reuse_forget(&d->dh_reuse, sa->dh_gen);
 	ike_sa_keys_wipe(&sa->keys);
 	ike_wipe(sa->ni, sizeof(sa->ni));
 	ike_wipe(sa->nr, sizeof(sa->nr));
@@ -375,6 +376,10 @@ static void close_sa(struct daemon *d, struct ikesa *sa, const char *reason)
 	blob_free(&sa->req);
 	ike_dh_free(sa->dh);
 	sa->dh = NULL;
+	/* forward secrecy: a shared D-H pair is forgotten when its first
+	 * IKE SA closes (dh_reuse.h) */
+	dh_reuse_forget(&d->dh_reuse, sa->dh_gen);
+	sa->dh_gen = 0;
 	ike_sa_keys_wipe(&sa->keys);
 	sa->have_keys = false;
 	timer_arm(&sa->t_life, d->tun.linger_ms);

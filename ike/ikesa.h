@@ -80,7 +80,8 @@ struct ikesa {
 	bool initial_contact;		/* sent (initiator) / received */
 
 	/* IKE_SA_INIT */
-	struct ike_dh *dh;
+	struct ike_dh *dh;		/* ours as initiator */
+	uint32_t dh_gen;		/* responder: the shared pair used (dh_reuse.h) */
 	uint8_t ni[IKEV2_NONCE_MAX], nr[IKEV2_NONCE_MAX];
 	size_t ni_len, nr_len;
 	struct ike_blob init_i, init_r;	/* both IKE_SA_INIT messages */

@@ -374,6 +374,55 @@ static void sc_half_open_per_address(void)
 	assert_int_equal(ikesa_half_open_all(&B.d), 0);
 }
 
+/* B's answer to an IKE_SA_INIT crafted with ispi from 192.0.2.9: its KE
+ * data (32 bytes: Curve25519) in ke. */
+static void answer_ke(uint64_t ispi, uint8_t ke[32])
+{
+	struct ike_msg m;
+	struct ike_ke k;
+	struct pkt ans;
+	size_t n;
+
+	n = craft_init(cbuf, sizeof(cbuf), ispi, IKEV2_DH_CURVE25519, NULL, 0);
+	to_b_from(cbuf, n, "192.0.2.9", (uint16_t)(ispi & 0xffff));
+	assert_true(take(&B, &ans));
+	assert_int_equal(ike_msg_parse(ans.buf, ans.len, &m), IKE_MSG_OK);
+	assert_non_null(ike_msg_find(&m, IKEV2_PL_KE, NULL));
+	assert_int_equal(ike_decode_ke(ike_msg_find(&m, IKEV2_PL_KE, NULL), &k),
+			 IKE_MSG_OK);
+	assert_int_equal(k.len, 32);
+	memcpy(ke, k.data, 32);
+}
+
+/* RFC 7296 §2.12: the responder answers IKE_SA_INITs close together with
+ * one D-H value, and forgets it as soon as one of the IKE SAs that used it
+ * closes (forward secrecy), or when it is older than tun.dh_reuse_ms. */
+static void sc_dh_shared_until_close(void)
+{
+	uint8_t k1[32], k2[32], k3[32], k4[32], k5[32], k6[32];
+	struct sockaddr_storage peer;
+
+	answer_ke(0x1001, k1);
+	answer_ke(0x1002, k2);
+	assert_memory_equal(k1, k2, 32);	/* shared */
+	addr_parse("192.0.2.9", 0x1001, &peer);
+	ikesa_close(&B.d, ikesa_find_init(&B.d, 0x1001, &peer), "test");
+	answer_ke(0x1003, k3);
+	assert_memory_not_equal(k1, k3, 32);	/* forgotten at the close */
+	answer_ke(0x1004, k4);
+	assert_memory_equal(k3, k4, 32);
+	advance(B.d.tun.dh_reuse_ms);
+	answer_ke(0x1005, k5);
+	assert_memory_not_equal(k4, k5, 32);	/* too old */
+	B.d.tun.dh_reuse_ms = 0;
+	answer_ke(0x1006, k6);
+	assert_memory_not_equal(k5, k6, 32);	/* off: fresh each time */
+	answer_ke(0x1007, k1);
+	assert_memory_not_equal(k6, k1, 32);
+	assert_int_equal(B.d.dh_reuse.made, 5);
+	assert_int_equal(B.d.dh_reuse.shared, 2);
+}
+
 /* SPEC §6: 5 per address and port when that address has an IKE SA. */
 static void sc_half_open_with_sa(void)
 {
@@ -630,6 +679,9 @@ static const struct scenario scenarios[] = {
 	{ "half-open limit per address (35)", sc_half_open_per_address, {
 		E('B', ST_DROP_HALF_OPEN_LIMIT, 1), E('B', ST_NEG_TOTAL, 36),
 		E('B', ST_NEG_FAILED, 36), E('B', ST_PEER_TIMEOUTS, 36) } },
+	{ "responder D-H value shared until an IKE SA using it closes",
+	  sc_dh_shared_until_close, {
+		E('B', ST_NEG_TOTAL, 7), E('B', ST_NEG_FAILED, 1) } },
 	{ "half-open limit per address and port with an IKE SA (5)",
 	  sc_half_open_with_sa, {
 		E('B', ST_DROP_HALF_OPEN_LIMIT, 1), E('B', ST_NEG_TOTAL, 7) } },
