@@ -12,18 +12,24 @@
 #include "ikelog.h"
 #include "ikesa.h"
 
-#define IKESA_BUCKETS 4096	/* a power of two; closed SAs linger
-				 * 10 s, tens of thousands under load */
+/* The hash tables grow with the SAs they hold (closed SAs linger 10 s:
+ * tens of thousands under load), keeping chains at two SAs or fewer. */
+#define IKESA_BUCKETS_MIN 1024		/* powers of two */
+#define IKESA_BUCKETS_MAX (1u << 20)
 
 LIST_HEAD(ikesa_list, ikesa);
 TAILQ_HEAD(ikesa_tailq, ikesa);
 
 struct ikesa_table {
-	struct ikesa_list by_local[IKESA_BUCKETS];
-	struct ikesa_list by_ispi[IKESA_BUCKETS];
-	struct ikesa_list by_peer[IKESA_BUCKETS];
+	size_t nbuckets;
+	struct ikesa_list *by_local, *by_ispi, *by_peer;
 	struct ikesa_tailq all;
+	size_t count;		/* SAs in the table, closed ones too */
 	size_t half_open;	/* responder SAs in AUTH_WAIT */
+	/* the hash key: peers choose their SPIs and addresses, so that
+	 * they cannot choose them all into one chain */
+	uint64_t mult;		/* odd */
+	uint32_t fnv_basis;
 };
 
 static const char *const state_names[] = {
@@ -42,20 +48,30 @@ const char *ikesa_state_name(enum ikesa_state s)
 
 /* ---- hashing ------------------------------------------------------------- */
 
-static size_t spi_bucket(uint64_t spi)
+/* Multiply-shift with a random odd multiplier: the top bits of the
+ * product, a universal hash of the 64-bit value. */
+static size_t bucket_of(const struct ikesa_table *t, uint64_t v)
 {
-	return (size_t)((spi ^ spi >> 32) & (IKESA_BUCKETS - 1));
+	unsigned bits = (unsigned)__builtin_ctzll(t->nbuckets);
+
+	return (size_t)((v * t->mult) >> (64 - bits));
 }
 
-static size_t addr_bucket(const struct sockaddr_storage *ss)
+static size_t spi_bucket(const struct ikesa_table *t, uint64_t spi)
+{
+	return bucket_of(t, spi);
+}
+
+static size_t addr_bucket(const struct ikesa_table *t,
+			  const struct sockaddr_storage *ss)
 {
 	size_t len, i;
 	const uint8_t *b = addr_bytes(ss, &len);
-	uint32_t h = 2166136261u;	/* FNV-1a */
+	uint32_t h = t->fnv_basis;	/* FNV-1a, seeded */
 
 	for (i = 0; i < len; i++)
 		h = (h ^ b[i]) * 16777619u;
-	return h & (IKESA_BUCKETS - 1);
+	return bucket_of(t, h);
 }
 
 static uint64_t local_spi(const struct ikesa *sa)
@@ -70,27 +86,96 @@ static uint64_t remote_spi(const struct ikesa *sa)
 
 /* ---- the table ------------------------------------------------------------- */
 
+/* Empty lists of n buckets in *local, *ispi, *peer; false: no memory. */
+static bool buckets_new(size_t n, struct ikesa_list **local,
+			struct ikesa_list **ispi, struct ikesa_list **peer)
+{
+	size_t i;
+
+	*local = calloc(n, sizeof(**local));
+	*ispi = calloc(n, sizeof(**ispi));
+	*peer = calloc(n, sizeof(**peer));
+	if (!*local || !*ispi || !*peer) {
+		free(*local);
+		free(*ispi);
+		free(*peer);
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		LIST_INIT(&(*local)[i]);
+		LIST_INIT(&(*ispi)[i]);
+		LIST_INIT(&(*peer)[i]);
+	}
+	return true;
+}
+
 struct ikesa_table *ikesa_table_new(void)
 {
 	struct ikesa_table *t = calloc(1, sizeof(*t));
-	size_t i;
 
 	if (!t)
 		return NULL;
-	for (i = 0; i < IKESA_BUCKETS; i++) {
-		LIST_INIT(&t->by_local[i]);
-		LIST_INIT(&t->by_ispi[i]);
-		LIST_INIT(&t->by_peer[i]);
+	if (!buckets_new(IKESA_BUCKETS_MIN, &t->by_local, &t->by_ispi,
+			 &t->by_peer)) {
+		free(t);
+		return NULL;
 	}
+	t->nbuckets = IKESA_BUCKETS_MIN;
+	if (ike_random(&t->mult, sizeof(t->mult)) != IKE_CRYPTO_OK ||
+	    ike_random(&t->fnv_basis, sizeof(t->fnv_basis)) != IKE_CRYPTO_OK)
+		fatal("no random bytes for the IKE SA table");
+	t->mult |= 1;
 	TAILQ_INIT(&t->all);
 	return t;
+}
+
+/* sa into the hash lists (by_peer too when peer_listed). */
+static void hash_link(struct ikesa_table *t, struct ikesa *sa)
+{
+	LIST_INSERT_HEAD(&t->by_local[spi_bucket(t, local_spi(sa))], sa,
+			 by_local);
+	LIST_INSERT_HEAD(&t->by_ispi[spi_bucket(t, sa->ispi)], sa, by_ispi);
+	if (sa->peer_listed)
+		LIST_INSERT_HEAD(&t->by_peer[addr_bucket(t, &sa->path.peer)],
+				 sa, by_peer);
+}
+
+/* Twice the buckets once there are more than two SAs per bucket; without
+ * memory for that, the chains just get longer. */
+static void table_grow(struct ikesa_table *t)
+{
+	struct ikesa_list *local, *ispi, *peer;
+	struct ikesa *sa;
+
+	if (t->count <= 2 * t->nbuckets || t->nbuckets >= IKESA_BUCKETS_MAX ||
+	    !buckets_new(2 * t->nbuckets, &local, &ispi, &peer))
+		return;
+	free(t->by_local);
+	free(t->by_ispi);
+	free(t->by_peer);
+	t->by_local = local;
+	t->by_ispi = ispi;
+	t->by_peer = peer;
+	t->nbuckets *= 2;
+	TAILQ_FOREACH(sa, &t->all, all)
+		hash_link(t, sa);
+}
+
+/* A new SA into the table. */
+static void table_add(struct ikesa_table *t, struct ikesa *sa)
+{
+	sa->peer_listed = true;
+	hash_link(t, sa);
+	TAILQ_INSERT_TAIL(&t->all, sa, all);
+	t->count++;
+	table_grow(t);
 }
 
 static bool local_spi_taken(struct ikesa_table *t, uint64_t spi)
 {
 	struct ikesa *sa;
 
-	LIST_FOREACH(sa, &t->by_local[spi_bucket(spi)], by_local)
+	LIST_FOREACH(sa, &t->by_local[spi_bucket(t, spi)], by_local)
 		if (local_spi(sa) == spi)
 			return true;
 	return false;
@@ -140,11 +225,7 @@ struct ikesa *ikesa_new(struct daemon *d, bool initiator, uint64_t ispi,
 	timer_init(d, &sa->t_retx, ikesa_retransmit, sa);
 	timer_init(d, &sa->t_life, life_timeout, sa);
 	timer_init(d, &sa->t_live, liveness_timeout, sa);
-	LIST_INSERT_HEAD(&t->by_local[spi_bucket(local_spi(sa))], sa, by_local);
-	LIST_INSERT_HEAD(&t->by_ispi[spi_bucket(sa->ispi)], sa, by_ispi);
-	LIST_INSERT_HEAD(&t->by_peer[addr_bucket(&path->peer)], sa, by_peer);
-	sa->peer_listed = true;
-	TAILQ_INSERT_TAIL(&t->all, sa, all);
+	table_add(t, sa);
 	if (!initiator)
 		t->half_open++;
 	return sa;
@@ -200,6 +281,7 @@ static void ikesa_free(struct daemon *d, struct ikesa *sa)
 	LIST_REMOVE(sa, by_ispi);
 	peer_unlist(sa);
 	TAILQ_REMOVE(&d->sas->all, sa, all);
+	d->sas->count--;
 	timer_release(&sa->t_retx);
 	timer_release(&sa->t_life);
 	timer_release(&sa->t_live);
@@ -224,6 +306,9 @@ void ikesa_table_free(struct daemon *d)
 		return;
 	while ((sa = TAILQ_FIRST(&d->sas->all)) != NULL)
 		ikesa_free(d, sa);
+	free(d->sas->by_local);
+	free(d->sas->by_ispi);
+	free(d->sas->by_peer);
 	free(d->sas);
 	d->sas = NULL;
 }
@@ -237,7 +322,7 @@ struct ikesa *ikesa_find(struct daemon *d, const struct ike_header *hdr)
 
 	if (local == 0)
 		return NULL;
-	LIST_FOREACH(sa, &d->sas->by_local[spi_bucket(local)], by_local) {
+	LIST_FOREACH(sa, &d->sas->by_local[spi_bucket(d->sas, local)], by_local) {
 		if (local_spi(sa) != local || sa->initiator == from_initiator)
 			continue;
 		if (remote_spi(sa) == remote)
@@ -255,7 +340,7 @@ struct ikesa *ikesa_find_init(struct daemon *d, uint64_t ispi,
 {
 	struct ikesa *sa;
 
-	LIST_FOREACH(sa, &d->sas->by_ispi[spi_bucket(ispi)], by_ispi)
+	LIST_FOREACH(sa, &d->sas->by_ispi[spi_bucket(d->sas, ispi)], by_ispi)
 		if (!sa->initiator && sa->ispi == ispi &&
 		    addr_port_equal(&sa->path.peer, peer))
 			return sa;
@@ -288,7 +373,7 @@ struct ikesa *ikesa_find_peer(struct daemon *d,
 {
 	struct ikesa *sa, *any = NULL;
 
-	LIST_FOREACH(sa, &d->sas->by_peer[addr_bucket(peer)], by_peer) {
+	LIST_FOREACH(sa, &d->sas->by_peer[addr_bucket(d->sas, peer)], by_peer) {
 		if (sa->state == IKESA_CLOSED ||
 		    !addr_equal(&sa->path.peer, peer))
 			continue;
@@ -312,7 +397,7 @@ size_t ikesa_half_open(struct daemon *d, const struct sockaddr_storage *peer,
 	struct ikesa *sa;
 	size_t n = 0;
 
-	LIST_FOREACH(sa, &d->sas->by_peer[addr_bucket(peer)], by_peer)
+	LIST_FOREACH(sa, &d->sas->by_peer[addr_bucket(d->sas, peer)], by_peer)
 		if (!sa->initiator && sa->state == IKESA_AUTH_WAIT &&
 		    (with_port ? addr_port_equal(&sa->path.peer, peer)
 			       : addr_equal(&sa->path.peer, peer)))
@@ -330,7 +415,7 @@ bool ikesa_peer_established(struct daemon *d,
 {
 	struct ikesa *sa;
 
-	LIST_FOREACH(sa, &d->sas->by_peer[addr_bucket(peer)], by_peer)
+	LIST_FOREACH(sa, &d->sas->by_peer[addr_bucket(d->sas, peer)], by_peer)
 		if (sa->state == IKESA_ESTABLISHED &&
 		    addr_equal(&sa->path.peer, peer))
 			return true;
@@ -458,11 +543,7 @@ struct ikesa *ikesa_new_rekeyed(struct daemon *d, struct ikesa *old,
 	timer_init(d, &sa->t_retx, ikesa_retransmit, sa);
 	timer_init(d, &sa->t_life, life_timeout, sa);
 	timer_init(d, &sa->t_live, liveness_timeout, sa);
-	LIST_INSERT_HEAD(&t->by_local[spi_bucket(local_spi(sa))], sa, by_local);
-	LIST_INSERT_HEAD(&t->by_ispi[spi_bucket(sa->ispi)], sa, by_ispi);
-	LIST_INSERT_HEAD(&t->by_peer[addr_bucket(&sa->path.peer)], sa, by_peer);
-	sa->peer_listed = true;
-	TAILQ_INSERT_TAIL(&t->all, sa, all);
+	table_add(t, sa);
 	timer_arm(&sa->t_life, ikesa_rekey_ms(sa));
 	if (d->tun.liveness_s)
 		timer_arm(&sa->t_live, (uint64_t)d->tun.liveness_s * 1000);

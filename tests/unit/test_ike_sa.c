@@ -423,6 +423,37 @@ static void sc_dh_shared_until_close(void)
 	assert_int_equal(B.d.dh_reuse.shared, 2);
 }
 
+/* The SA table grows past its first 1024 buckets: 3000 negotiations from
+ * 100 addresses, each found again by its SPI, each answered, all gone
+ * at the half-open timeout. */
+static void sc_table_grows(void)
+{
+	struct sockaddr_storage peer;
+	char addr[32];
+	size_t i, n, answered = 0;
+
+	B.d.tun.cookie_threshold = 100000;
+	for (i = 0; i < 3000; i++) {
+		snprintf(addr, sizeof(addr), "198.51.100.%zu", i % 100 + 1);
+		n = craft_init(cbuf, sizeof(cbuf), 0x77000000u + i,
+			       IKEV2_DH_CURVE25519, NULL, 0);
+		to_b_from(cbuf, n, addr, (uint16_t)(1000 + i));
+		while (take(&B, &scratch))
+			answered++;
+	}
+	assert_int_equal(ikesa_half_open_all(&B.d), 3000);
+	assert_int_equal(answered, 3000);
+	for (i = 0; i < 3000; i++) {
+		snprintf(addr, sizeof(addr), "198.51.100.%zu", i % 100 + 1);
+		addr_parse(addr, (uint16_t)(1000 + i), &peer);
+		if (!ikesa_find_init(&B.d, 0x77000000u + i, &peer))
+			fail_msg("negotiation %zu not found", i);
+		assert_int_equal(ikesa_half_open(&B.d, &peer, true), 1);
+	}
+	advance(30000);
+	assert_int_equal(ikesa_half_open_all(&B.d), 0);
+}
+
 /* SPEC §6: 5 per address and port when that address has an IKE SA. */
 static void sc_half_open_with_sa(void)
 {
@@ -682,6 +713,9 @@ static const struct scenario scenarios[] = {
 	{ "responder D-H value shared until an IKE SA using it closes",
 	  sc_dh_shared_until_close, {
 		E('B', ST_NEG_TOTAL, 7), E('B', ST_NEG_FAILED, 1) } },
+	{ "the SA table grows: 3000 negotiations found by SPI",
+	  sc_table_grows, {
+		E('B', ST_NEG_TOTAL, 3000), E('B', ST_PEER_TIMEOUTS, 3000) } },
 	{ "half-open limit per address and port with an IKE SA (5)",
 	  sc_half_open_with_sa, {
 		E('B', ST_DROP_HALF_OPEN_LIMIT, 1), E('B', ST_NEG_TOTAL, 7) } },
