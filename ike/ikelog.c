@@ -6,21 +6,83 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
 
 #include "ikelog.h"
 #include "ikesa.h"
 
 static bool log_stderr = true, log_debug_on, log_quiet;
+
+/* Lines for stderr wait here until the event loop has run the callbacks
+ * that are ready (log_batch): one write() for a burst of datagrams instead
+ * of one per line. */
+static char pending[16384];
+static size_t pending_len;
+static struct event *flush_ev;
 static uint64_t drop_window_ms;
 static unsigned drop_lines, drop_suppressed;
 
 void log_open(bool to_stderr, bool debug, bool quiet)
 {
+	log_flush();
 	log_stderr = to_stderr;
 	log_debug_on = debug;
 	log_quiet = quiet;
 	if (!to_stderr && !quiet)
 		openlog("ipsec-xdpd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void log_flush(void)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < pending_len) {
+		n = write(STDERR_FILENO, pending + off, pending_len - off);
+		if (n <= 0)
+			break;	/* nowhere to log: the lines are lost */
+		off += (size_t)n;
+	}
+	pending_len = 0;
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	log_flush();
+}
+
+int log_batch(struct event_base *base)
+{
+	flush_ev = event_new(base, -1, 0, flush_cb, NULL);
+	return flush_ev ? 0 : -1;
+}
+
+void log_unbatch(void)
+{
+	log_flush();
+	if (flush_ev)
+		event_free(flush_ev);
+	flush_ev = NULL;
+}
+
+static void stderr_line(const char *line)
+{
+	size_t room;
+	int n;
+
+	/* a line is under 1024 bytes: it always fits after a flush */
+	if (sizeof(pending) - pending_len < strlen(line) + 16)
+		log_flush();
+	room = sizeof(pending) - pending_len;
+	n = snprintf(pending + pending_len, room, "ipsec-xdpd: %s\n", line);
+	if (n > 0 && (size_t)n < room)
+		pending_len += (size_t)n;
+	if (!flush_ev)
+		log_flush();
+	else if (pending_len == (size_t)n)	/* the first line waiting */
+		event_active(flush_ev, 0, 0);
 }
 
 static void vlog(int prio, const char *fmt, va_list ap)
@@ -30,12 +92,10 @@ static void vlog(int prio, const char *fmt, va_list ap)
 	if (log_quiet || (prio == LOG_DEBUG && !log_debug_on))
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
-	if (log_stderr) {
-		fprintf(stderr, "ipsec-xdpd: %s\n", line);
-		fflush(stderr);
-	} else {
+	if (log_stderr)
+		stderr_line(line);
+	else
 		syslog(prio, "%s", line);
-	}
 }
 
 void log_msg(int prio, const char *fmt, ...)
@@ -55,6 +115,7 @@ void fatal(const char *fmt, ...)
 	log_quiet = false;
 	vlog(LOG_CRIT, fmt, ap);
 	va_end(ap);
+	log_flush();
 	abort();
 }
 

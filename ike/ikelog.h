@@ -29,6 +29,13 @@
 void log_open(bool to_stderr, bool debug, bool quiet);
 void log_msg(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* With an event loop, lines for stderr are written once the callbacks
+ * that are ready have run, together (log_unbatch: flushed, written at once
+ * from then on); log_flush writes what waits now. */
+struct event_base;
+int log_batch(struct event_base *base);
+void log_unbatch(void);
+void log_flush(void);
 #define log_err(...)   log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARNING, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)

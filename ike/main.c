@@ -298,6 +298,7 @@ static void stop(struct daemon *d, struct loop *l)
 	for (i = 0; i < 3; i++)
 		if (l->sig[i])
 			event_free(l->sig[i]);
+	log_unbatch();
 	event_base_free(l->evb);
 }
 
@@ -321,7 +322,7 @@ int main(int argc, char **argv)
 	}
 	log_open(true, o.debug, false);
 	l.evb = event_base_new();
-	if (!l.evb) {
+	if (!l.evb || log_batch(l.evb)) {
 		log_err("cannot create the event loop");
 		return 1;
 	}
