@@ -8,6 +8,7 @@
  * the daemon is one thread, and fetching by name on every use was a
  * measurable part of an IKE setup (tests/bench/README.md, ike_setup).
  */
+#include <pthread.h>
 #include <string.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -233,10 +234,54 @@ bool ike_suite_usable(const struct ike_suite *s, bool ike_sa)
 
 /* ---- primitives -------------------------------------------------------------- */
 
+/*
+ * DRBG output is drawn RANDOM_POOL bytes at a time: a RAND_bytes() call
+ * costs a lock and a reseed check, more than the 8 or 32 bytes of an SPI or
+ * a nonce.  Bytes are cleared from the pool as they are handed out, and a
+ * forked child starts with an empty pool (OpenSSL reseeds there).
+ */
+#define RANDOM_POOL 1024
+static uint8_t random_pool[RANDOM_POOL];
+static size_t random_left;		/* at the end of random_pool */
+
+static void random_pool_forget(void)
+{
+	OPENSSL_cleanse(random_pool, sizeof(random_pool));
+	random_left = 0;
+}
+
+static bool random_refill(void)
+{
+	static bool atfork;
+
+	if (!atfork && pthread_atfork(NULL, NULL, random_pool_forget) == 0)
+		atfork = true;
+	if (!atfork || RAND_bytes(random_pool, sizeof(random_pool)) != 1)
+		return false;
+	random_left = sizeof(random_pool);
+	return true;
+}
+
 enum ike_crypto_err ike_random(void *buf, size_t len)
 {
-	return RAND_bytes(buf, (int)len) == 1 ? IKE_CRYPTO_OK
-					      : IKE_CRYPTO_E_LIBCRYPTO;
+	uint8_t *out = buf, *src;
+	size_t take;
+
+	if (len > RANDOM_POOL / 4)
+		return RAND_bytes(buf, (int)len) == 1 ? IKE_CRYPTO_OK
+						      : IKE_CRYPTO_E_LIBCRYPTO;
+	while (len) {
+		if (!random_left && !random_refill())
+			return IKE_CRYPTO_E_LIBCRYPTO;
+		take = len < random_left ? len : random_left;
+		src = random_pool + sizeof(random_pool) - random_left;
+		memcpy(out, src, take);
+		OPENSSL_cleanse(src, take);
+		out += take;
+		len -= take;
+		random_left -= take;
+	}
+	return IKE_CRYPTO_OK;
 }
 
 bool ike_ct_equal(const void *a, const void *b, size_t len)
@@ -534,6 +579,9 @@ enum ike_crypto_err ike_aes_gcm_open(const uint8_t *key, size_t key_len,
 struct ike_dh {
 	const struct dh_group *group;
 	EVP_PKEY *key;
+	/* derivation context, set up at the first use and kept: a
+	 * responder's shared pair (dh_reuse.h) derives many times */
+	EVP_PKEY_CTX *derive;
 };
 
 static enum ike_crypto_err dh_wrap(const struct dh_group *g, EVP_PKEY *key,
@@ -694,6 +742,7 @@ void ike_dh_free(struct ike_dh *dh)
 {
 	if (!dh)
 		return;
+	EVP_PKEY_CTX_free(dh->derive);
 	EVP_PKEY_free(dh->key);	/* private values are freed with BN_clear_free */
 	OPENSSL_clear_free(dh, sizeof(*dh));
 }
@@ -745,6 +794,27 @@ enum ike_crypto_err ike_dh_public(const struct ike_dh *dh, uint8_t *out,
 	return IKE_CRYPTO_OK;
 }
 
+/* A Curve25519 public value as a key.  The import context is kept:
+ * EVP_PKEY_new_raw_public_key_ex() looks the key type up by name every
+ * time, twice the cost of the import itself. */
+static EVP_PKEY *x25519_public(const uint8_t *pub)
+{
+	static EVP_PKEY_CTX *ctx;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+						  (void *)pub, 32),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_PKEY *key = NULL;
+
+	if (!ctx)
+		ctx = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
+	if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+		return NULL;
+	return key;
+}
+
 /* The peer's public value as a key of our group, or NULL. */
 static EVP_PKEY *peer_key(const struct dh_group *g, const uint8_t *peer)
 {
@@ -755,8 +825,7 @@ static EVP_PKEY *peer_key(const struct dh_group *g, const uint8_t *peer)
 	bool ok;
 
 	if (is_x25519(g))
-		return EVP_PKEY_new_raw_public_key_ex(NULL, g->keytype, NULL,
-						      peer, g->public_len);
+		return x25519_public(peer);
 	bld = OSSL_PARAM_BLD_new();
 	if (is_ecp(g)) {
 		/* IKE sends x | y; OpenSSL wants the SEC1 0x04 form */
@@ -792,17 +861,35 @@ static bool peer_key_valid(EVP_PKEY *peer)
 	return ok;
 }
 
+/* dh's derivation context, made at the first use.  It is a cache, not
+ * part of the key pair's value: the const of the callers holds. */
+static EVP_PKEY_CTX *derive_ctx(const struct ike_dh *cdh)
+{
+	struct ike_dh *dh = (struct ike_dh *)cdh;
+	EVP_PKEY_CTX *ctx;
+
+	if (dh->derive)
+		return dh->derive;
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, dh->key, NULL);
+	if (!ctx || EVP_PKEY_derive_init(ctx) <= 0 ||
+	    /* g^ir keeps its leading zeros: padded to the prime's size
+	     * (§2.14) */
+	    (is_modp(dh->group) && EVP_PKEY_CTX_set_dh_pad(ctx, 1) <= 0)) {
+		EVP_PKEY_CTX_free(ctx);
+		return NULL;
+	}
+	dh->derive = ctx;
+	return ctx;
+}
+
 static enum ike_crypto_err derive(const struct ike_dh *dh, EVP_PKEY *peer,
 				  uint8_t *out, size_t *len)
 {
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, dh->key, NULL);
+	EVP_PKEY_CTX *ctx = derive_ctx(dh);
 	enum ike_crypto_err err = IKE_CRYPTO_E_LIBCRYPTO;
 	size_t n = dh->group->secret_len;
 
-	if (!ctx || EVP_PKEY_derive_init(ctx) <= 0)
-		goto done;
-	/* g^ir keeps its leading zeros: padded to the prime's size (§2.14) */
-	if (is_modp(dh->group) && EVP_PKEY_CTX_set_dh_pad(ctx, 1) <= 0)
+	if (!ctx)
 		goto done;
 	if (EVP_PKEY_derive_set_peer(ctx, peer) <= 0)
 		err = IKE_CRYPTO_E_BAD_PUBLIC;
@@ -812,7 +899,6 @@ static enum ike_crypto_err derive(const struct ike_dh *dh, EVP_PKEY *peer,
 	else if (is_x25519(dh->group))
 		err = IKE_CRYPTO_E_BAD_PUBLIC;	/* a small-order u: zero result */
 done:
-	EVP_PKEY_CTX_free(ctx);
 	*len = n;
 	return err;
 }

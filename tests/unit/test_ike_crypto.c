@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "crypto.h"
@@ -646,6 +648,87 @@ static void test_dh_modp2048(void **state)
 	ike_dh_free(b);
 }
 
+/* One key pair derives with several peers in turn, as the responder's
+ * shared pair does (dh_reuse.h), a bad value between them changing
+ * nothing: each secret is the one the peer computes. */
+static void test_dh_one_pair_many_peers(void **state)
+{
+	const uint16_t groups[] = { IKEV2_DH_CURVE25519, IKEV2_DH_ECP_256,
+				    IKEV2_DH_MODP_2048 };
+	uint8_t pub[IKE_DH_MAX_LEN], pub_p[IKE_DH_MAX_LEN];
+	uint8_t s_me[IKE_DH_MAX_LEN], s_peer[IKE_DH_MAX_LEN];
+	size_t g, i, len, plen, l1, l2;
+
+	(void)state;
+	for (g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+		struct ike_dh *me, *peer[3];
+
+		assert_int_equal(ike_dh_new(groups[g], &me), IKE_CRYPTO_OK);
+		assert_int_equal(ike_dh_public(me, pub, sizeof(pub), &len),
+				 IKE_CRYPTO_OK);
+		for (i = 0; i < 3; i++)
+			assert_int_equal(ike_dh_new(groups[g], &peer[i]),
+					 IKE_CRYPTO_OK);
+		for (i = 0; i < 4; i++) {
+			struct ike_dh *p = peer[i % 3];
+
+			assert_int_equal(ike_dh_public(p, pub_p, sizeof(pub_p),
+						       &plen), IKE_CRYPTO_OK);
+			assert_int_equal(ike_dh_shared(me, pub_p, plen, s_me,
+					 sizeof(s_me), &l1), IKE_CRYPTO_OK);
+			assert_int_equal(ike_dh_shared(p, pub, len, s_peer,
+					 sizeof(s_peer), &l2), IKE_CRYPTO_OK);
+			assert_int_equal(l1, l2);
+			assert_memory_equal(s_me, s_peer, l1);
+			memset(pub_p, 0, plen);
+			expect_bad_public(me, pub_p, plen);
+		}
+		for (i = 0; i < 3; i++)
+			ike_dh_free(peer[i]);
+		ike_dh_free(me);
+	}
+}
+
+/* ike_random: every length, never the same bytes twice, and a forked
+ * child does not draw what its parent draws next (the pool is per
+ * process). */
+static void test_random(void **state)
+{
+	uint8_t a[600], b[600], mine[32], childs[32];
+	size_t len;
+	int fds[2], status;
+	pid_t pid;
+
+	(void)state;
+	for (len = 1; len <= sizeof(a); len += 37) {
+		memset(a, 0, sizeof(a));
+		memset(b, 0, sizeof(b));
+		assert_int_equal(ike_random(a, len), IKE_CRYPTO_OK);
+		assert_int_equal(ike_random(b, len), IKE_CRYPTO_OK);
+		if (len >= 8)
+			assert_memory_not_equal(a, b, len);
+		assert_true(a[len] == 0 && b[len] == 0);	/* no overrun */
+	}
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ssize_t n = -1;
+
+		if (ike_random(childs, sizeof(childs)) == IKE_CRYPTO_OK)
+			n = write(fds[1], childs, sizeof(childs));
+		_exit(n == (ssize_t)sizeof(childs) ? 0 : 1);
+	}
+	assert_int_equal(ike_random(mine, sizeof(mine)), IKE_CRYPTO_OK);
+	assert_int_equal(read(fds[0], childs, sizeof(childs)),
+			 (ssize_t)sizeof(childs));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_memory_not_equal(mine, childs, sizeof(mine));
+	close(fds[0]);
+	close(fds[1]);
+}
+
 static void test_dh_unsupported(void **state)
 {
 	struct ike_dh *dh = (struct ike_dh *)&dh;	/* anything not NULL */
@@ -1127,6 +1210,8 @@ int main(void)
 		cmocka_unit_test(test_dh_published),
 		cmocka_unit_test(test_dh_rejects_bad_public),
 		cmocka_unit_test(test_dh_modp2048),
+		cmocka_unit_test(test_dh_one_pair_many_peers),
+		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_dh_unsupported),
 		cmocka_unit_test(test_sk_round_trip),
 		cmocka_unit_test(test_sk_tamper),
