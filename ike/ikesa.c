@@ -12,19 +12,46 @@
 #include "ikelog.h"
 #include "ikesa.h"
 
-/* The hash tables grow with the SAs they hold (closed SAs linger 10 s:
- * tens of thousands under load), keeping chains at two SAs or fewer. */
+/* The hash tables grow with the SAs and tombs they hold (tombs of closed
+ * SAs stay 10 s: tens of thousands under load), keeping chains at two
+ * entries or fewer. */
 #define IKESA_BUCKETS_MIN 1024		/* powers of two */
 #define IKESA_BUCKETS_MAX (1u << 20)
 
 LIST_HEAD(ikesa_list, ikesa);
 TAILQ_HEAD(ikesa_tailq, ikesa);
 
+/*
+ * A closed SA is kept tun.linger_ms only to answer a retransmission of
+ * the peer's last request from the cached response, and to drop anything
+ * else sent to it quietly (ST_DROP_SA_CLOSED).  That takes its SPIs, the
+ * peer and the response: a tomb of a few hundred bytes.  The 5 KB SA is
+ * freed once the callback that closed it has returned (its t_life timer,
+ * armed for 0 ms): under load tens of thousands of SAs close every 10 s.
+ */
+struct ikesa_tomb {
+	LIST_ENTRY(ikesa_tomb) by_local, by_ispi;
+	TAILQ_ENTRY(ikesa_tomb) fifo;	/* by expiry: all linger as long */
+	uint64_t serial, ispi, rspi, expires_ms;
+	struct sockaddr_storage peer;
+	bool initiator, have_resp;
+	uint32_t resp_msgid, peer_next;
+	size_t resp_len;
+	uint8_t resp[];
+};
+
+LIST_HEAD(tomb_list, ikesa_tomb);
+TAILQ_HEAD(tomb_tailq, ikesa_tomb);
+
 struct ikesa_table {
 	size_t nbuckets;
 	struct ikesa_list *by_local, *by_ispi, *by_peer;
+	struct tomb_list *tomb_local, *tomb_ispi;
 	struct ikesa_tailq all;
-	size_t count;		/* SAs in the table, closed ones too */
+	struct tomb_tailq tombs;
+	struct ike_timer t_tombs;	/* the oldest tomb's expiry */
+	bool t_tombs_ready;
+	size_t count;		/* SAs and tombs in the table */
 	size_t half_open;	/* responder SAs in AUTH_WAIT */
 	/* the hash key: peers choose their SPIs and addresses, so that
 	 * they cannot choose them all into one chain */
@@ -86,41 +113,76 @@ static uint64_t remote_spi(const struct ikesa *sa)
 
 /* ---- the table ------------------------------------------------------------- */
 
-/* Empty lists of n buckets in *local, *ispi, *peer; false: no memory. */
-static bool buckets_new(size_t n, struct ikesa_list **local,
-			struct ikesa_list **ispi, struct ikesa_list **peer)
+/* The hash lists, n buckets each, empty. */
+struct buckets {
+	struct ikesa_list *local, *ispi, *peer;
+	struct tomb_list *tomb_local, *tomb_ispi;
+};
+
+static void buckets_free(struct buckets *b)
+{
+	free(b->local);
+	free(b->ispi);
+	free(b->peer);
+	free(b->tomb_local);
+	free(b->tomb_ispi);
+}
+
+/* false: no memory. */
+static bool buckets_new(size_t n, struct buckets *b)
 {
 	size_t i;
 
-	*local = calloc(n, sizeof(**local));
-	*ispi = calloc(n, sizeof(**ispi));
-	*peer = calloc(n, sizeof(**peer));
-	if (!*local || !*ispi || !*peer) {
-		free(*local);
-		free(*ispi);
-		free(*peer);
+	b->local = calloc(n, sizeof(*b->local));
+	b->ispi = calloc(n, sizeof(*b->ispi));
+	b->peer = calloc(n, sizeof(*b->peer));
+	b->tomb_local = calloc(n, sizeof(*b->tomb_local));
+	b->tomb_ispi = calloc(n, sizeof(*b->tomb_ispi));
+	if (!b->local || !b->ispi || !b->peer || !b->tomb_local ||
+	    !b->tomb_ispi) {
+		buckets_free(b);
 		return false;
 	}
 	for (i = 0; i < n; i++) {
-		LIST_INIT(&(*local)[i]);
-		LIST_INIT(&(*ispi)[i]);
-		LIST_INIT(&(*peer)[i]);
+		LIST_INIT(&b->local[i]);
+		LIST_INIT(&b->ispi[i]);
+		LIST_INIT(&b->peer[i]);
+		LIST_INIT(&b->tomb_local[i]);
+		LIST_INIT(&b->tomb_ispi[i]);
 	}
 	return true;
+}
+
+static void buckets_use(struct ikesa_table *t, const struct buckets *b,
+			size_t n)
+{
+	t->by_local = b->local;
+	t->by_ispi = b->ispi;
+	t->by_peer = b->peer;
+	t->tomb_local = b->tomb_local;
+	t->tomb_ispi = b->tomb_ispi;
+	t->nbuckets = n;
+}
+
+static void buckets_of(const struct ikesa_table *t, struct buckets *b)
+{
+	*b = (struct buckets){ t->by_local, t->by_ispi, t->by_peer,
+			       t->tomb_local, t->tomb_ispi };
 }
 
 struct ikesa_table *ikesa_table_new(void)
 {
 	struct ikesa_table *t = calloc(1, sizeof(*t));
+	struct buckets b;
 
 	if (!t)
 		return NULL;
-	if (!buckets_new(IKESA_BUCKETS_MIN, &t->by_local, &t->by_ispi,
-			 &t->by_peer)) {
+	if (!buckets_new(IKESA_BUCKETS_MIN, &b)) {
 		free(t);
 		return NULL;
 	}
-	t->nbuckets = IKESA_BUCKETS_MIN;
+	buckets_use(t, &b, IKESA_BUCKETS_MIN);
+	TAILQ_INIT(&t->tombs);
 	if (ike_random(&t->mult, sizeof(t->mult)) != IKE_CRYPTO_OK ||
 	    ike_random(&t->fnv_basis, sizeof(t->fnv_basis)) != IKE_CRYPTO_OK)
 		fatal("no random bytes for the IKE SA table");
@@ -140,25 +202,40 @@ static void hash_link(struct ikesa_table *t, struct ikesa *sa)
 				 sa, by_peer);
 }
 
-/* Twice the buckets once there are more than two SAs per bucket; without
- * memory for that, the chains just get longer. */
+static uint64_t tomb_local_spi(const struct ikesa_tomb *tb)
+{
+	return tb->initiator ? tb->ispi : tb->rspi;
+}
+
+static void tomb_link(struct ikesa_table *t, struct ikesa_tomb *tb)
+{
+	LIST_INSERT_HEAD(&t->tomb_local[spi_bucket(t, tomb_local_spi(tb))],
+			 tb, by_local);
+	LIST_INSERT_HEAD(&t->tomb_ispi[spi_bucket(t, tb->ispi)], tb, by_ispi);
+}
+
+/* Twice the buckets once there are more than two entries per bucket;
+ * without memory for that, the chains just get longer. */
 static void table_grow(struct ikesa_table *t)
 {
-	struct ikesa_list *local, *ispi, *peer;
+	struct ikesa_tomb *tb;
 	struct ikesa *sa;
+	struct buckets b;
 
 	if (t->count <= 2 * t->nbuckets || t->nbuckets >= IKESA_BUCKETS_MAX ||
-	    !buckets_new(2 * t->nbuckets, &local, &ispi, &peer))
+	    !buckets_new(2 * t->nbuckets, &b))
 		return;
-	free(t->by_local);
-	free(t->by_ispi);
-	free(t->by_peer);
-	t->by_local = local;
-	t->by_ispi = ispi;
-	t->by_peer = peer;
-	t->nbuckets *= 2;
+	{
+		struct buckets old;
+
+		buckets_of(t, &old);
+		buckets_free(&old);
+	}
+	buckets_use(t, &b, 2 * t->nbuckets);
 	TAILQ_FOREACH(sa, &t->all, all)
 		hash_link(t, sa);
+	TAILQ_FOREACH(tb, &t->tombs, fifo)
+		tomb_link(t, tb);
 }
 
 /* A new SA into the table. */
@@ -173,10 +250,14 @@ static void table_add(struct ikesa_table *t, struct ikesa *sa)
 
 static bool local_spi_taken(struct ikesa_table *t, uint64_t spi)
 {
+	struct ikesa_tomb *tb;
 	struct ikesa *sa;
 
 	LIST_FOREACH(sa, &t->by_local[spi_bucket(t, spi)], by_local)
 		if (local_spi(sa) == spi)
+			return true;
+	LIST_FOREACH(tb, &t->tomb_local[spi_bucket(t, spi)], by_local)
+		if (tomb_local_spi(tb) == spi)
 			return true;
 	return false;
 }
@@ -261,10 +342,9 @@ int blob_set(struct ike_blob *b, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* A closed SA lingers only to answer retransmissions (found by SPI): it
- * leaves the per-peer list, whose walks (half-open counts, "is one up with
- * this peer") would otherwise cross every SA the peer closed in the last
- * linger period, thousands under load. */
+/* A closed SA is never looked up by peer: it leaves the per-peer list at
+ * once, whose walks (half-open counts, "is one up with this peer") are on
+ * the path of every IKE_SA_INIT. */
 static void peer_unlist(struct ikesa *sa)
 {
 	if (!sa->peer_listed)
@@ -298,17 +378,133 @@ static void ikesa_free(struct daemon *d, struct ikesa *sa)
 	free(sa);
 }
 
+/* ---- closed SAs: tombs ------------------------------------------------------ */
+
+static void tomb_free(struct ikesa_table *t, struct ikesa_tomb *tb)
+{
+	LIST_REMOVE(tb, by_local);
+	LIST_REMOVE(tb, by_ispi);
+	TAILQ_REMOVE(&t->tombs, tb, fifo);
+	t->count--;
+	free(tb);
+}
+
+static void tombs_expire(struct daemon *d, void *arg)
+{
+	struct ikesa_table *t = arg;
+	uint64_t now = daemon_now_ms(d);
+	struct ikesa_tomb *tb;
+
+	while ((tb = TAILQ_FIRST(&t->tombs)) && tb->expires_ms <= now)
+		tomb_free(t, tb);
+	if (tb)
+		timer_arm(&t->t_tombs, tb->expires_ms - now);
+}
+
+/* What a closed SA must still answer, kept for tun.linger_ms; the SA
+ * itself is freed by the caller.  Without memory there is no tomb: a
+ * retransmission then finds nothing (unknown SPI). */
+static void bury(struct daemon *d, const struct ikesa *sa)
+{
+	struct ikesa_table *t = d->sas;
+	size_t resp_len = sa->have_resp ? sa->resp.len : 0;
+	struct ikesa_tomb *tb = malloc(sizeof(*tb) + resp_len);
+
+	if (!tb)
+		return;
+	tb->serial = sa->serial;
+	tb->ispi = sa->ispi;
+	tb->rspi = sa->rspi;
+	tb->expires_ms = daemon_now_ms(d) + d->tun.linger_ms;
+	tb->peer = sa->path.peer;
+	tb->initiator = sa->initiator;
+	tb->have_resp = resp_len > 0;
+	tb->resp_msgid = sa->resp_msgid;
+	tb->peer_next = sa->peer_next;
+	tb->resp_len = resp_len;
+	if (resp_len)
+		memcpy(tb->resp, sa->resp.p, resp_len);
+	if (!t->t_tombs_ready) {
+		timer_init(d, &t->t_tombs, tombs_expire, t);
+		t->t_tombs_ready = true;
+	}
+	if (TAILQ_EMPTY(&t->tombs))
+		timer_arm(&t->t_tombs, d->tun.linger_ms);
+	TAILQ_INSERT_TAIL(&t->tombs, tb, fifo);
+	tomb_link(t, tb);
+	t->count++;
+	table_grow(t);
+}
+
+/* The tomb a message is for, found as ikesa_find() and ikesa_find_init()
+ * find SAs. */
+static struct ikesa_tomb *tomb_find(struct ikesa_table *t,
+				    const struct ike_header *hdr,
+				    const struct sockaddr_storage *peer)
+{
+	bool from_initiator = hdr->flags & IKEV2_FLAG_INITIATOR;
+	uint64_t local = from_initiator ? hdr->rspi : hdr->ispi;
+	uint64_t remote = from_initiator ? hdr->ispi : hdr->rspi;
+	struct ikesa_tomb *tb;
+
+	if (hdr->exchange == IKEV2_EXCH_IKE_SA_INIT && hdr->rspi == 0) {
+		LIST_FOREACH(tb, &t->tomb_ispi[spi_bucket(t, hdr->ispi)],
+			     by_ispi)
+			if (!tb->initiator && tb->ispi == hdr->ispi &&
+			    addr_port_equal(&tb->peer, peer))
+				return tb;
+		return NULL;
+	}
+	if (local == 0)
+		return NULL;
+	LIST_FOREACH(tb, &t->tomb_local[spi_bucket(t, local)], by_local)
+		if (tomb_local_spi(tb) == local &&
+		    tb->initiator != from_initiator &&
+		    (tb->initiator ? tb->rspi : tb->ispi) == remote)
+			return tb;
+	return NULL;
+}
+
+/* A message for a closed SA: the peer's last request again gets the
+ * cached response, anything else is dropped.  false: no such tomb. */
+static bool tomb_input(struct daemon *d, const struct ike_dgram *dg,
+		       const struct ike_msg *msg)
+{
+	struct ikesa_tomb *tb = tomb_find(d->sas, &msg->hdr, &dg->path.peer);
+	uint32_t id = msg->hdr.msgid;
+
+	if (!tb)
+		return false;
+	if (!(msg->hdr.flags & IKEV2_FLAG_RESPONSE) && tb->have_resp &&
+	    id == tb->resp_msgid && id + 1 == tb->peer_next) {
+		d->stats.v[ST_RESPONSES_RESENT]++;
+		ikelog(d, IKELOG_DETAIL, NULL, "ike[%" PRIu64 "] request "
+		       "id=%" PRIu32 " again: answered from the cache (the IKE "
+		       "SA is closed)", tb->serial, id);
+		ikesa_send(d, &dg->path, tb->resp, tb->resp_len);
+	} else {
+		ike_drop(d, ST_DROP_SA_CLOSED, dg, &msg->hdr,
+			 "IKE SA is closed");
+	}
+	return true;
+}
+
 void ikesa_table_free(struct daemon *d)
 {
+	struct ikesa_tomb *tb;
 	struct ikesa *sa;
+	struct buckets b;
 
 	if (!d->sas)
 		return;
 	while ((sa = TAILQ_FIRST(&d->sas->all)) != NULL)
 		ikesa_free(d, sa);
-	free(d->sas->by_local);
-	free(d->sas->by_ispi);
-	free(d->sas->by_peer);
+	while ((tb = TAILQ_FIRST(&d->sas->tombs)) != NULL)
+		tomb_free(d->sas, tb);
+	if (d->sas->t_tombs_ready)
+		timer_release(&d->sas->t_tombs);
+	buckets_of(d->sas, &b);
+	buckets_free(&b);
 	free(d->sas);
 	d->sas = NULL;
 }
@@ -467,7 +663,9 @@ static void close_sa(struct daemon *d, struct ikesa *sa, const char *reason)
 	sa->dh_gen = 0;
 	ike_sa_keys_wipe(&sa->keys);
 	sa->have_keys = false;
-	timer_arm(&sa->t_life, d->tun.linger_ms);
+	/* the callback that closed it may still use it: freed (and its
+	 * tomb made) once it has returned */
+	timer_arm(&sa->t_life, 0);
 }
 
 static void tell_waiter(struct daemon *d, struct ikesa *sa, bool ok,
@@ -600,6 +798,7 @@ static void life_timeout(struct daemon *d, void *arg)
 
 	switch (sa->state) {
 	case IKESA_CLOSED:
+		bury(d, sa);
 		ikesa_free(d, sa);
 		break;
 	case IKESA_AUTH_WAIT:
@@ -1071,6 +1270,8 @@ static void input_init_request(struct daemon *d, const struct ike_dgram *dg,
 		handle_request(d, sa, dg, msg);
 		return;
 	}
+	if (tomb_input(d, dg, msg))
+		return;
 	if (!(msg->hdr.flags & IKEV2_FLAG_INITIATOR)) {
 		ike_drop(d, ST_DROP_BAD_FLAGS, dg, &msg->hdr,
 			 "IKE_SA_INIT request without the initiator flag");
@@ -1119,6 +1320,8 @@ void daemon_input(struct daemon *d, const struct ike_dgram *dg)
 		return;
 	}
 	sa = ikesa_find(d, &msg->hdr);
+	if (!sa && tomb_input(d, dg, msg))
+		return;
 	if (!sa) {
 		ike_drop(d, ST_DROP_UNKNOWN_SPI, dg, &msg->hdr,
 			 "no IKE SA with these SPIs");

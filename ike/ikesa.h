@@ -9,10 +9,12 @@
  *   initiator  INIT_SENT -> AUTH_SENT -> ESTABLISHED -> DELETING -> CLOSED
  *   responder  (IKE_SA_INIT answered) AUTH_WAIT -> ESTABLISHED -> ...
  *
- * Any failure goes to CLOSED.  A CLOSED SA stays in the table for
- * tun.linger_ms to answer retransmissions from its cached response, then
- * is freed by its timer: nothing else ever frees an SA, so an exchange
- * handler may close the SA it works on and keep using the pointer.
+ * Any failure goes to CLOSED.  A CLOSED SA is freed by its timer, armed
+ * for 0 ms, once the callback that closed it has returned: nothing else
+ * ever frees an SA, so an exchange handler may close the SA it works on
+ * and keep using the pointer.  What it must still answer (its last
+ * response, for the peer's retransmission) stays tun.linger_ms in a small
+ * tomb (ikesa.c).
  *
  * Message IDs (RFC 7296 §2.3) with a window of 1 each way: we have at most
  * one request outstanding (req), and answer the peer's request peer_next;

@@ -289,6 +289,44 @@ static void sc_retransmit_answered_from_cache(void)
 	assert_int_equal(established(&B), 1);
 }
 
+/* B answers A's Delete and closes; the answer is lost.  B's SA is freed
+ * once the callback returns, and what is left of it (a tomb) answers A's
+ * retransmission from the cache for tun.linger_ms, drops anything else,
+ * and is gone after that. */
+static void sc_closed_sa_answers_from_tomb(void)
+{
+	struct pkt del, r1, r2;
+	struct ike_header h;
+	uint64_t b_serial;
+	size_t n;
+
+	establish();
+	b_serial = only_sa(&B)->serial;
+	ikesa_want(&A.d, only_sa(&A), true, false);
+	assert_true(take(&A, &del));
+	assert_int_equal(ike_msg_parse_header(del.buf, del.len, &h),
+			 IKE_MSG_OK);
+	deliver_pkt(&A, &B, &del);
+	assert_true(take(&B, &r1));		/* lost */
+	assert_int_equal(established(&B), 0);
+	advance(0);
+	assert_null(ikesa_find_serial(&B.d, b_serial));	/* freed */
+	deliver_pkt(&A, &B, &del);		/* A's retransmission */
+	assert_true(take(&B, &r2));
+	assert_int_equal(r1.len, r2.len);
+	assert_memory_equal(r1.buf, r2.buf, r1.len);
+	/* another request for the closed SA is dropped, not answered */
+	n = forge_from_a(cbuf, sizeof(cbuf), IKEV2_EXCH_INFORMATIONAL, false,
+			 h.msgid + 1);
+	to_b_from(cbuf, n, A.addr4, 500);
+	assert_int_equal(B.nq, 0);
+	deliver_pkt(&B, &A, &r2);
+	assert_int_equal(established(&A), 0);
+	advance(B.d.tun.linger_ms);		/* the tomb is gone */
+	deliver_pkt(&A, &B, &del);
+	assert_int_equal(B.nq, 1);		/* INVALID_IKE_SPI */
+}
+
 /* A's IKE_SA_INIT is lost again and again: 0.5, 1, 2, 4 s, then 8 s
  * later the negotiation fails. */
 static void sc_retransmit_backoff_then_fail(void)
@@ -697,6 +735,11 @@ static const struct scenario scenarios[] = {
 		E('B', ST_RESPONSES_RESENT, 2), E('B', ST_NEG_TOTAL, 1),
 		E('A', ST_DROP_UNEXPECTED_RESPONSE, 1),
 		E('A', ST_IKE_SA_ESTABLISHED, 1) } },
+	{ "a closed SA answers a retransmission from its tomb, then is gone",
+	  sc_closed_sa_answers_from_tomb, {
+		E('B', ST_RESPONSES_RESENT, 1), E('B', ST_DROP_SA_CLOSED, 1),
+		E('B', ST_DROP_UNKNOWN_SPI, 1), E('B', ST_INVALID_SPI_SENT, 1),
+		E('A', ST_IKE_SA_DELETED, 1), E('B', ST_IKE_SA_DELETED, 1) } },
 	{ "retransmission backoff, then failure", sc_retransmit_backoff_then_fail, {
 		E('A', ST_RETRANSMITS, 4), E('A', ST_PEER_TIMEOUTS, 1),
 		E('A', ST_NEG_FAILED, 1), E('A', ST_MESSAGES_SENT, 5) } },
