@@ -239,6 +239,9 @@ static void cmd_stats(struct ctl_conn *c, struct json_object *req)
 	add_int(s, "negotiations_active", (int64_t)negotiating);
 	add_int(s, "half_open_responder", (int64_t)ikesa_half_open_all(d));
 	add_int(s, "child_sas_active", (int64_t)count_child_sas(d));
+	/* the responder's IKE_SA_INIT key pairs (dh_reuse.h) */
+	add_int(s, "dh_keys_generated", (int64_t)d->dh_reuse.made);
+	add_int(s, "dh_keys_shared", (int64_t)d->dh_reuse.shared);
 	for (i = 0; i < ST_COUNT; i++)
 		add_int(s, stats_name((enum ike_stat)i), (int64_t)d->stats.v[i]);
 	json_object_object_add(o, "stats", s);

@@ -37,6 +37,11 @@ check_eq "the daemon deleted $N" $N "$(stat_of ike_sas_deleted)"
 check_eq "no half-open limit hit" 0 "$(stat_of drop_half_open_limit)"
 check_eq "no IKE SA left on the daemon" 0 \
 	"$(ikeb_xdpd_ctl "$T/x" -j show sa | json_get 'len(d["ike_sas"])')"
+gen=$(stat_of dh_keys_generated)
+shared=$(stat_of dh_keys_shared)
+check_eq "every IKE_SA_INIT answer had a D-H key pair" $N $((gen + shared))
+check "under load the responder shared its D-H value ($gen made, $shared shared)" \
+	test "$shared" -gt "$gen"
 check "the negotiations were childless" \
 	grep -q 'established.*childless\|childless.*established' "$T/x/ipsec-xdpd.log"
 
