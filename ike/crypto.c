@@ -1193,32 +1193,54 @@ static enum ike_crypto_err seal_cbc(const struct sk_dir *d, uint8_t *msg,
 			     (size_t)(data + len - msg), data + len);
 }
 
-/* Write header and SK header for a message of total bytes. */
+/* The Encrypted payload (SK) or one Encrypted Fragment (SKF, RFC 7383
+ * §2.5: Fragment Number and Total Fragments before the IV, covered by the
+ * ICV and, with AES-GCM, by the AAD). */
+struct sk_kind {
+	uint8_t type;			/* IKEV2_PL_SK or IKEV2_PL_SKF */
+	uint16_t number, total;		/* SKF */
+};
+
+static size_t sk_prefix_len(uint8_t type)
+{
+	return type == IKEV2_PL_SKF ? IKE_SKF_PREFIX_LEN : 0;
+}
+
+/* Write header and SK (SKF) header for a message of total bytes. */
 static void write_sk_headers(uint8_t *out, const struct ike_header *hdr,
-			     uint8_t first_inner, size_t total)
+			     const struct sk_kind *kind, uint8_t first_inner,
+			     size_t total)
 {
 	struct ike_header h = *hdr;
 	uint8_t *sk = out + IKEV2_HEADER_LEN;
 	size_t sk_len = total - IKEV2_HEADER_LEN;
 
-	h.next_payload = IKEV2_PL_SK;
+	h.next_payload = kind->type;
 	h.length = (uint32_t)total;
 	ike_header_encode(&h, out);
 	sk[0] = first_inner;
 	sk[1] = 0;
 	sk[2] = (uint8_t)(sk_len >> 8);
 	sk[3] = (uint8_t)sk_len;
+	if (kind->type == IKEV2_PL_SKF) {
+		sk[4] = (uint8_t)(kind->number >> 8);
+		sk[5] = (uint8_t)kind->number;
+		sk[6] = (uint8_t)(kind->total >> 8);
+		sk[7] = (uint8_t)kind->total;
+	}
 }
 
-enum ike_crypto_err ike_sk_seal(const struct ike_sa_keys *k,
-				bool from_initiator,
-				const struct ike_header *hdr,
-				uint8_t first_inner,
-				const uint8_t *plain, size_t plain_len,
-				uint8_t *out, size_t cap, size_t *out_len)
+static enum ike_crypto_err seal_any(const struct ike_sa_keys *k,
+				    bool from_initiator,
+				    const struct ike_header *hdr,
+				    const struct sk_kind *kind,
+				    uint8_t first_inner,
+				    const uint8_t *plain, size_t plain_len,
+				    uint8_t *out, size_t cap, size_t *out_len)
 {
 	struct sk_dir d = sk_direction(k, from_initiator);
-	size_t sk_body = IKEV2_HEADER_LEN + IKEV2_PAYLOAD_HEADER_LEN;
+	size_t sk_body = IKEV2_HEADER_LEN + IKEV2_PAYLOAD_HEADER_LEN +
+			 sk_prefix_len(kind->type);
 	size_t iv_len = sk_iv_len(&k->suite);
 	size_t pad = sk_pad_len(&k->suite, plain_len);
 	size_t data_len = plain_len + pad + 1;
@@ -1237,7 +1259,7 @@ enum ike_crypto_err ike_sk_seal(const struct ike_sa_keys *k,
 	memmove(data, plain, plain_len);
 	memset(data + plain_len, 0, pad);
 	data[plain_len + pad] = (uint8_t)pad;
-	write_sk_headers(out, hdr, first_inner, total);
+	write_sk_headers(out, hdr, kind, first_inner, total);
 	err = ike_random(out + sk_body, iv_len);
 	if (err == IKE_CRYPTO_OK)
 		err = ike_encr_is_aead(k->suite.encr)
@@ -1249,6 +1271,42 @@ enum ike_crypto_err ike_sk_seal(const struct ike_sa_keys *k,
 	}
 	*out_len = total;
 	return IKE_CRYPTO_OK;
+}
+
+enum ike_crypto_err ike_sk_seal(const struct ike_sa_keys *k,
+				bool from_initiator,
+				const struct ike_header *hdr,
+				uint8_t first_inner,
+				const uint8_t *plain, size_t plain_len,
+				uint8_t *out, size_t cap, size_t *out_len)
+{
+	const struct sk_kind kind = { IKEV2_PL_SK, 0, 0 };
+
+	return seal_any(k, from_initiator, hdr, &kind, first_inner, plain,
+			plain_len, out, cap, out_len);
+}
+
+enum ike_crypto_err ike_skf_seal(const struct ike_sa_keys *k,
+				 bool from_initiator,
+				 const struct ike_header *hdr,
+				 uint8_t first_inner, uint16_t number,
+				 uint16_t total, const uint8_t *plain,
+				 size_t plain_len, uint8_t *out, size_t cap,
+				 size_t *out_len)
+{
+	const struct sk_kind kind = { IKEV2_PL_SKF, number, total };
+
+	if (number < 1 || number > total)
+		return IKE_CRYPTO_E_ARGUMENT;
+	/* only the first fragment names the first inner payload */
+	return seal_any(k, from_initiator, hdr, &kind,
+			number == 1 ? first_inner : 0, plain, plain_len, out,
+			cap, out_len);
+}
+
+size_t ike_skf_overhead(const struct ike_suite *s)
+{
+	return ike_sk_overhead(s) + IKE_SKF_PREFIX_LEN;
 }
 
 /* Strip padding from len decrypted bytes. */
@@ -1263,9 +1321,15 @@ static enum ike_crypto_err unpad(const uint8_t *plain, size_t len,
 	return IKE_CRYPTO_OK;
 }
 
+/* The encrypted part of an SK or SKF payload: from the IV on. */
+struct sk_span {
+	const uint8_t *iv;
+	size_t len;			/* IV, data, ICV */
+};
+
 static enum ike_crypto_err open_gcm(const struct sk_dir *d,
 				    const struct ike_msg *msg,
-				    const struct ike_payload *sk,
+				    const struct sk_span *sk,
 				    uint8_t *plain, size_t cap, size_t *len)
 {
 	uint8_t nonce[IKE_GCM_NONCE_LEN];
@@ -1276,19 +1340,19 @@ static enum ike_crypto_err open_gcm(const struct sk_dir *d,
 	data_len = sk->len - IKE_GCM_IV_LEN - IKE_GCM_ICV_LEN;
 	if (data_len > cap)
 		return IKE_CRYPTO_E_NO_SPACE;
-	gcm_nonce(d, sk->body, nonce);
+	gcm_nonce(d, sk->iv, nonce);
 	*len = data_len;
 	/* AAD: everything before the IV, i.e. the IKE header and the SK
-	 * payload header (and any payload before SK) */
+	 * payload header (SKF: and the fragment numbers) */
 	return ike_aes_gcm_open(d->encr, d->encr_len - IKE_GCM_SALT_LEN, nonce,
-				msg->raw, (size_t)(sk->body - msg->raw),
-				sk->body + IKE_GCM_IV_LEN, data_len,
-				sk->body + IKE_GCM_IV_LEN + data_len, plain);
+				msg->raw, (size_t)(sk->iv - msg->raw),
+				sk->iv + IKE_GCM_IV_LEN, data_len,
+				sk->iv + IKE_GCM_IV_LEN + data_len, plain);
 }
 
 static enum ike_crypto_err open_cbc(const struct sk_dir *d,
 				    const struct ike_msg *msg,
-				    const struct ike_payload *sk,
+				    const struct sk_span *sk,
 				    uint8_t *plain, size_t cap, size_t *len)
 {
 	size_t icv_len = ike_integ_icv_len(d->suite->integ), data_len;
@@ -1304,7 +1368,7 @@ static enum ike_crypto_err open_cbc(const struct sk_dir *d,
 	if (data_len > cap)
 		return IKE_CRYPTO_E_NO_SPACE;
 	/* Encrypt-then-MAC: nothing is decrypted before the ICV holds. */
-	icv = sk->body + sk->len - icv_len;
+	icv = sk->iv + sk->len - icv_len;
 	err = ike_integ_icv(d->suite->integ, d->integ, msg->raw,
 			    (size_t)(icv - msg->raw), expect);
 	if (err != IKE_CRYPTO_OK)
@@ -1312,8 +1376,8 @@ static enum ike_crypto_err open_cbc(const struct sk_dir *d,
 	if (!ike_ct_equal(expect, icv, icv_len))
 		return IKE_CRYPTO_E_ICV;
 	*len = data_len;
-	return ike_aes_cbc(false, d->encr, d->encr_len, sk->body,
-			   sk->body + IKE_AES_BLOCK, data_len, plain);
+	return ike_aes_cbc(false, d->encr, d->encr_len, sk->iv,
+			   sk->iv + IKE_AES_BLOCK, data_len, plain);
 }
 
 enum ike_crypto_err ike_sk_open(const struct ike_sa_keys *k,
@@ -1323,19 +1387,23 @@ enum ike_crypto_err ike_sk_open(const struct ike_sa_keys *k,
 {
 	struct sk_dir d = sk_direction(k, from_initiator);
 	const struct ike_payload *sk;
+	struct sk_span span;
 	enum ike_crypto_err err;
-	size_t len = 0;
+	size_t len = 0, prefix;
 
 	if (msg->sk_index == IKE_MSG_NO_SK)
 		return IKE_CRYPTO_E_NO_SK;
 	sk = &msg->pl[msg->sk_index];
-	if (sk->type != IKEV2_PL_SK)
-		return IKE_CRYPTO_E_UNSUPPORTED;	/* SKF: no reassembly */
+	prefix = sk_prefix_len(sk->type);
+	if (sk->len < prefix)
+		return IKE_CRYPTO_E_SK_LENGTH;
+	span.iv = sk->body + prefix;
+	span.len = sk->len - prefix;
 	if (!ike_suite_usable(&k->suite, true))
 		return IKE_CRYPTO_E_UNSUPPORTED;
 	err = ike_encr_is_aead(k->suite.encr)
-		? open_gcm(&d, msg, sk, plain, cap, &len)
-		: open_cbc(&d, msg, sk, plain, cap, &len);
+		? open_gcm(&d, msg, &span, plain, cap, &len)
+		: open_cbc(&d, msg, &span, plain, cap, &len);
 	if (err == IKE_CRYPTO_OK)
 		err = unpad(plain, len, plain_len);
 	if (err != IKE_CRYPTO_OK)

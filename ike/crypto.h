@@ -232,9 +232,26 @@ enum ike_crypto_err ike_sk_seal(const struct ike_sa_keys *k,
 				const uint8_t *plain, size_t plain_len,
 				uint8_t *out, size_t cap, size_t *out_len);
 
-/* Check the ICV of msg's SK payload and decrypt it into plain (padding
- * removed); then ike_msg_add_decrypted(msg, plain, *plain_len).
- * from_initiator: who sent msg. */
+/* One fragment of a message too large for one datagram (RFC 7383): an
+ * Encrypted Fragment payload (SKF) holding plain, a piece of the payload
+ * chain; fragment number of total (1 <= number <= total), first_inner
+ * only in fragment 1.  Sealed and checked like SK, the fragment numbers
+ * authenticated too. */
+#define IKE_SKF_PREFIX_LEN 4	/* Fragment Number, Total Fragments */
+enum ike_crypto_err ike_skf_seal(const struct ike_sa_keys *k,
+				 bool from_initiator,
+				 const struct ike_header *hdr,
+				 uint8_t first_inner, uint16_t number,
+				 uint16_t total, const uint8_t *plain,
+				 size_t plain_len, uint8_t *out, size_t cap,
+				 size_t *out_len);
+/* The most ike_skf_seal adds to a piece of plaintext. */
+size_t ike_skf_overhead(const struct ike_suite *s);
+
+/* Check the ICV of msg's SK payload (or SKF: of that one fragment) and
+ * decrypt it into plain (padding removed); for SK then
+ * ike_msg_add_decrypted(msg, plain, *plain_len).  from_initiator: who
+ * sent msg. */
 enum ike_crypto_err ike_sk_open(const struct ike_sa_keys *k,
 				bool from_initiator,
 				const struct ike_msg *msg,

@@ -850,6 +850,71 @@ static void test_sk_round_trip(void **state)
 		check_round_trip(&sk_suites[i]);
 }
 
+/* RFC 7383: an inner chain in three Encrypted Fragments, each opened on
+ * its own; the pieces put together are the chain; only fragment 1 names
+ * the first payload; the fragment numbers are authenticated (changed, the
+ * ICV fails); number 0 or above the total is refused. */
+static void check_fragments(const struct ike_suite *s)
+{
+	uint8_t inner[256], frag[3][256], plain[256], joined[256];
+	size_t inner_len, flen[3], off = 0, piece, plain_len, joined_len = 0;
+	struct ike_sa_keys k;
+	struct ike_msg msg;
+	uint8_t first;
+	uint16_t i;
+
+	make_keys(s, &k);
+	inner_len = build_inner(inner, sizeof(inner), &first);
+	piece = (inner_len + 2) / 3;
+	for (i = 0; i < 3; i++) {
+		size_t n = inner_len - off < piece ? inner_len - off : piece;
+
+		assert_int_equal(ike_skf_seal(&k, true, &auth_header, first,
+					      (uint16_t)(i + 1), 3, inner + off,
+					      n, frag[i], sizeof(frag[i]),
+					      &flen[i]), IKE_CRYPTO_OK);
+		assert_true(flen[i] <= n + ike_skf_overhead(&k.suite));
+		off += n;
+	}
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(ike_msg_parse(frag[i], flen[i], &msg),
+				 IKE_MSG_OK);
+		assert_int_equal(msg.hdr.next_payload, IKEV2_PL_SKF);
+		assert_int_equal(msg.pl[msg.sk_index].next,
+				 i == 0 ? IKEV2_PL_IDI : 0);
+		assert_int_equal(msg.pl[msg.sk_index].body[1], i + 1);
+		assert_int_equal(msg.pl[msg.sk_index].body[3], 3);
+		assert_int_equal(ike_sk_open(&k, true, &msg, plain,
+					     sizeof(plain), &plain_len),
+				 IKE_CRYPTO_OK);
+		memcpy(joined + joined_len, plain, plain_len);
+		joined_len += plain_len;
+	}
+	assert_int_equal(joined_len, inner_len);
+	assert_memory_equal(joined, inner, inner_len);
+	/* fragment 2 claiming to be fragment 1 */
+	frag[1][IKEV2_HEADER_LEN + 5] = 1;
+	assert_int_equal(ike_msg_parse(frag[1], flen[1], &msg), IKE_MSG_OK);
+	assert_int_equal(ike_sk_open(&k, true, &msg, plain, sizeof(plain),
+				     &plain_len), IKE_CRYPTO_E_ICV);
+	assert_int_equal(ike_skf_seal(&k, true, &auth_header, first, 0, 3,
+				      inner, 10, frag[0], sizeof(frag[0]),
+				      &flen[0]), IKE_CRYPTO_E_ARGUMENT);
+	assert_int_equal(ike_skf_seal(&k, true, &auth_header, first, 4, 3,
+				      inner, 10, frag[0], sizeof(frag[0]),
+				      &flen[0]), IKE_CRYPTO_E_ARGUMENT);
+	ike_sa_keys_wipe(&k);
+}
+
+static void test_skf_fragments(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(sk_suites) / sizeof(sk_suites[0]); i++)
+		check_fragments(&sk_suites[i]);
+}
+
 /* Flip each bit position's byte in turn: either the message no longer
  * parses, or the SK payload fails its integrity check.  The header, the
  * SK header, IV, ciphertext and ICV are all covered. */
@@ -1215,6 +1280,7 @@ int main(void)
 		cmocka_unit_test(test_dh_unsupported),
 		cmocka_unit_test(test_sk_round_trip),
 		cmocka_unit_test(test_sk_tamper),
+		cmocka_unit_test(test_skf_fragments),
 		cmocka_unit_test(test_sk_open_hand_built),
 		cmocka_unit_test(test_sk_padding_bounds),
 		cmocka_unit_test(test_sk_short_and_misaligned),
