@@ -36,6 +36,7 @@ void ike_tunables_default(struct ike_tunables *t)
 	t->natt_keepalive_s = 20;	/* RFC 3948 §2.3 */
 	t->child_idle_s = CHILD_IDLE_S;
 	t->dh_reuse_ms = DH_REUSE_MAX_AGE_MS;
+	t->fragment_size = FRAGMENT_SIZE_DEFAULT;
 }
 
 /* IPSEC_XDPD_CHILD_IDLE (seconds, 1..86400; 0 never): the idle time
@@ -57,6 +58,25 @@ static void child_idle_from_env(struct ike_tunables *t)
 	t->child_idle_s = (uint32_t)n;
 }
 
+/* IPSEC_XDPD_FRAGMENT_SIZE (bytes, FRAGMENT_SIZE_MIN..65535): the largest
+ * IP datagram of an IKE fragment, smaller for tests (ipsec-xdpd(8)). */
+static void fragment_size_from_env(struct ike_tunables *t)
+{
+	const char *v = getenv("IPSEC_XDPD_FRAGMENT_SIZE");
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return;
+	n = strtol(v, &end, 10);
+	if (*end || n < FRAGMENT_SIZE_MIN || n > 65535) {
+		log_warn("IPSEC_XDPD_FRAGMENT_SIZE=%s: not %d to 65535, "
+			 "keeping %u", v, FRAGMENT_SIZE_MIN, t->fragment_size);
+		return;
+	}
+	t->fragment_size = (uint32_t)n;
+}
+
 void daemon_init(struct daemon *d)
 {
 	memset(d, 0, sizeof(*d));
@@ -66,6 +86,7 @@ void daemon_init(struct daemon *d)
 	d->natt_port = IKEV2_UDP_PORT_NATT;
 	ike_tunables_default(&d->tun);
 	child_idle_from_env(&d->tun);
+	fragment_size_from_env(&d->tun);
 	d->sas = ikesa_table_new();
 	if (!d->sas)
 		fatal("out of memory for the IKE SA table");

@@ -150,9 +150,14 @@ struct ike_tunables {
 	uint32_t natt_keepalive_s;	/* behind a NAT: keepalive period; 0 off */
 	uint32_t child_idle_s;		/* CHILD SA removed after this idle; 0 never */
 	uint32_t dh_reuse_ms;		/* responder D-H pair shared this long; 0 off */
+	uint32_t fragment_size;		/* RFC 7383: largest IP datagram we send */
 };
 
 #define CHILD_IDLE_S 300	/* SPEC §6: 5 minutes */
+/* RFC 7383 §2.5.1: IKE fragments in IP datagrams of at most 1280 bytes
+ * (the IPv6 minimum MTU; what strongSwan sends too) */
+#define FRAGMENT_SIZE_DEFAULT 1280
+#define FRAGMENT_SIZE_MIN 200
 
 void ike_tunables_default(struct ike_tunables *t);
 

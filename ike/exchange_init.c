@@ -230,6 +230,7 @@ static int send_init_request(struct daemon *d, struct ikesa *sa)
 	add_nat_detection(&b, sa->ispi, 0, &sa->path);
 	exch_auth_init_payloads(d, &sa->conf, false, &b);
 	add_status(&b, IKEV2_N_CHILDLESS_IKEV2_SUPPORTED, NULL, 0);
+	add_status(&b, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
 	if (ike_build_finish(&b, &n) != IKE_MSG_OK || blob_set(&sa->init_i,
 							       buf, n))
 		return -1;
@@ -443,6 +444,7 @@ void exch_init_response(struct daemon *d, struct ikesa *sa,
 	sa->path.local = dg->path.local;
 	init_nat(d, sa, msg, dg);
 	sa->peer_childless = has_notify(msg, IKEV2_N_CHILDLESS_IKEV2_SUPPORTED);
+	sa->peer_frag = has_notify(msg, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED);
 	sa->peer_hashes = sig_peer_hashes(msg);
 	sa->peer_next = 0;
 	exch_auth_start(d, sa);
@@ -606,6 +608,8 @@ static int send_init_response(struct daemon *d, struct ikesa *sa,
 		add_nat_detection(&b, sa->ispi, sa->rspi, &sa->path);
 	exch_auth_init_payloads(d, &sa->conf, true, &b);
 	add_status(&b, IKEV2_N_CHILDLESS_IKEV2_SUPPORTED, NULL, 0);
+	if (sa->peer_frag)	/* only to a peer that offered it (RFC 7383 §2.3) */
+		add_status(&b, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
 	if (ike_build_finish(&b, &n) != IKE_MSG_OK ||
 	    blob_set(&sa->init_r, buf, n))
 		return -1;
@@ -665,6 +669,7 @@ static void accept_request(struct daemon *d, const struct ike_dgram *dg,
 	nat = nat_detect(msg, sa->ispi, 0, &dg->path, &sa->nat_local,
 			 &sa->nat_peer);
 	sa->peer_childless = has_notify(msg, IKEV2_N_CHILDLESS_IKEV2_SUPPORTED);
+	sa->peer_frag = has_notify(msg, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED);
 	sa->peer_hashes = sig_peer_hashes(msg);
 	if (blob_set(&sa->init_i, msg->raw, msg->raw_len) ||
 	    send_init_response(d, sa, r, dh, nat)) {

@@ -34,7 +34,7 @@ struct ikesa_tomb {
 	TAILQ_ENTRY(ikesa_tomb) fifo;	/* by expiry: all linger as long */
 	uint64_t serial, ispi, rspi, expires_ms;
 	struct sockaddr_storage peer;
-	bool initiator, have_resp;
+	bool initiator, have_resp, resp_train;
 	uint32_t resp_msgid, peer_next;
 	size_t resp_len;
 	uint8_t resp[];
@@ -42,6 +42,8 @@ struct ikesa_tomb {
 
 LIST_HEAD(tomb_list, ikesa_tomb);
 TAILQ_HEAD(tomb_tailq, ikesa_tomb);
+
+static void reasm_free(struct ike_reasm **rp);	/* IKE fragmentation */
 
 struct ikesa_table {
 	size_t nbuckets;
@@ -327,6 +329,7 @@ void blob_free(struct ike_blob *b)
 	free(b->p);
 	b->p = NULL;
 	b->len = 0;
+	b->train = false;
 }
 
 int blob_set(struct ike_blob *b, const uint8_t *p, size_t len)
@@ -339,6 +342,7 @@ int blob_set(struct ike_blob *b, const uint8_t *p, size_t len)
 	free(b->p);
 	b->p = n;
 	b->len = len;
+	b->train = false;
 	return 0;
 }
 
@@ -368,6 +372,8 @@ static void ikesa_free(struct daemon *d, struct ikesa *sa)
 	exch_create_sa_gone(d, sa);
 	ike_dh_free(sa->dh);
 	dh_reuse_forget(&d->dh_reuse, sa->dh_gen);
+	reasm_free(&sa->reasm[0]);
+	reasm_free(&sa->reasm[1]);
 	ike_sa_keys_wipe(&sa->keys);
 	ike_wipe(sa->ni, sizeof(sa->ni));
 	ike_wipe(sa->nr, sizeof(sa->nr));
@@ -376,6 +382,128 @@ static void ikesa_free(struct daemon *d, struct ikesa *sa)
 	blob_free(&sa->req);
 	blob_free(&sa->resp);
 	free(sa);
+}
+
+/* ---- IKE fragmentation (RFC 7383) -------------------------------------------- */
+
+#define IKE_FRAG_MAX 64		/* fragments of one message, either way */
+
+/* A fragmented message coming in: each fragment checked and decrypted as
+ * it arrives, its plaintext kept here until all have come. */
+struct ike_reasm {
+	uint32_t msgid;
+	uint8_t exchange;
+	uint8_t first;			/* first inner payload (fragment 1) */
+	uint16_t total, have;
+	size_t bytes;
+	uint8_t *piece[IKE_FRAG_MAX];
+	size_t piece_len[IKE_FRAG_MAX];
+};
+
+static void reasm_free(struct ike_reasm **rp)
+{
+	struct ike_reasm *r = *rp;
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < IKE_FRAG_MAX; i++)
+		if (r->piece[i]) {
+			ike_wipe(r->piece[i], r->piece_len[i]);
+			free(r->piece[i]);
+		}
+	free(r);
+	*rp = NULL;
+}
+
+static uint16_t get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Whether msg is a whole message or its fragment 1: a request sent again
+ * is answered once, not once per fragment (RFC 7383 §2.6.1). */
+static bool first_of_message(const struct ike_msg *msg)
+{
+	const struct ike_payload *sk;
+
+	if (msg->sk_index == IKE_MSG_NO_SK)
+		return true;
+	sk = &msg->pl[msg->sk_index];
+	return sk->type != IKEV2_PL_SKF || sk->len < IKE_SKF_PREFIX_LEN ||
+	       get_be16(sk->body) == 1;
+}
+
+/* Send what a blob holds: one datagram, or a train of fragments. */
+static void send_blob(struct daemon *d, const struct ike_path *path,
+		      const uint8_t *p, size_t len, bool train)
+{
+	size_t off = 0, n;
+
+	if (!train) {
+		ikesa_send(d, path, p, len);
+		return;
+	}
+	while (len - off >= 2) {
+		n = get_be16(p + off);
+		off += 2;
+		if (n > len - off)
+			fatal("a broken train of IKE fragments");
+		ikesa_send(d, path, p + off, n);
+		off += n;
+	}
+}
+
+/* The largest IKE message that fits the fragment size toward the peer;
+ * 0: fragmentation not negotiated. */
+static size_t fragment_room(const struct daemon *d, const struct ikesa *sa)
+{
+	size_t ip = sa->path.peer.ss_family == AF_INET6 ? 40 : 20;
+	size_t natt = sa->natt ? 4 : 0;	/* the non-ESP marker */
+
+	if (!sa->peer_frag || d->tun.fragment_size < FRAGMENT_SIZE_MIN)
+		return 0;
+	return d->tun.fragment_size - ip - 8 - natt;
+}
+
+/* plain sealed in as many fragments as the room needs, into out. */
+static int seal_fragments(struct ikesa *sa, const struct ike_header *hdr,
+			  uint8_t first, const uint8_t *plain, size_t len,
+			  size_t room, struct ike_blob *out)
+{
+	size_t over = ike_skf_overhead(&sa->keys.suite), chunk, n, i;
+	size_t off = 0, used = 0, flen;
+	uint8_t *buf;
+
+	if (room <= over)
+		return -1;
+	chunk = room - over;
+	n = (len + chunk - 1) / chunk;
+	if (n > IKE_FRAG_MAX)
+		return -1;
+	buf = malloc(n * (2 + room));
+	if (!buf)
+		return -1;
+	for (i = 0; i < n; i++) {
+		size_t piece = len - off < chunk ? len - off : chunk;
+
+		if (ike_skf_seal(&sa->keys, sa->initiator, hdr, first,
+				 (uint16_t)(i + 1), (uint16_t)n, plain + off,
+				 piece, buf + used + 2, room, &flen) !=
+		    IKE_CRYPTO_OK) {
+			free(buf);
+			return -1;
+		}
+		buf[used] = (uint8_t)(flen >> 8);
+		buf[used + 1] = (uint8_t)flen;
+		used += 2 + flen;
+		off += piece;
+	}
+	free(out->p);
+	out->p = buf;
+	out->len = used;
+	out->train = true;
+	return 0;
 }
 
 /* ---- closed SAs: tombs ------------------------------------------------------ */
@@ -422,6 +550,7 @@ static void bury(struct daemon *d, const struct ikesa *sa)
 	tb->resp_msgid = sa->resp_msgid;
 	tb->peer_next = sa->peer_next;
 	tb->resp_len = resp_len;
+	tb->resp_train = sa->resp.train;
 	if (resp_len)
 		memcpy(tb->resp, sa->resp.p, resp_len);
 	if (!t->t_tombs_ready) {
@@ -477,11 +606,14 @@ static bool tomb_input(struct daemon *d, const struct ike_dgram *dg,
 		return false;
 	if (!(msg->hdr.flags & IKEV2_FLAG_RESPONSE) && tb->have_resp &&
 	    id == tb->resp_msgid && id + 1 == tb->peer_next) {
+		if (!first_of_message(msg))
+			return true;
 		d->stats.v[ST_RESPONSES_RESENT]++;
 		ikelog(d, IKELOG_DETAIL, NULL, "ike[%" PRIu64 "] request "
 		       "id=%" PRIu32 " again: answered from the cache (the IKE "
 		       "SA is closed)", tb->serial, id);
-		ikesa_send(d, &dg->path, tb->resp, tb->resp_len);
+		send_blob(d, &dg->path, tb->resp, tb->resp_len,
+			  tb->resp_train);
 	} else {
 		ike_drop(d, ST_DROP_SA_CLOSED, dg, &msg->hdr,
 			 "IKE SA is closed");
@@ -661,6 +793,8 @@ static void close_sa(struct daemon *d, struct ikesa *sa, const char *reason)
 	 * IKE SA closes (dh_reuse.h) */
 	dh_reuse_forget(&d->dh_reuse, sa->dh_gen);
 	sa->dh_gen = 0;
+	reasm_free(&sa->reasm[0]);
+	reasm_free(&sa->reasm[1]);
 	ike_sa_keys_wipe(&sa->keys);
 	sa->have_keys = false;
 	/* the callback that closed it may still use it: freed (and its
@@ -735,6 +869,7 @@ struct ikesa *ikesa_new_rekeyed(struct daemon *d, struct ikesa *old,
 	sa->local_id = old->local_id;
 	sa->peer_id = old->peer_id;
 	sa->peer_childless = old->peer_childless;
+	sa->peer_frag = old->peer_frag;
 	sa->rekeyed_from = old->serial;
 	sa->created_ms = sa->established_ms = sa->last_rx_ms =
 		daemon_now_ms(d);
@@ -866,25 +1001,26 @@ int ikesa_send(struct daemon *d, const struct ike_path *path,
 }
 
 static void log_sent(struct daemon *d, const struct ikesa *sa,
-		     const uint8_t *msg, size_t len)
+		     const struct ike_blob *b)
 {
+	const uint8_t *msg = b->train ? b->p + 2 : b->p;
 	struct ike_header h;
 
 	if (d->ikelogging < IKELOG_MESSAGES)
 		return;
-	ike_msg_parse_header(msg, len, &h);
-	ikelog(d, IKELOG_MESSAGES, sa, "sent %s %s id=%" PRIu32 " len=%zu",
+	ike_msg_parse_header(msg, b->train ? b->len - 2 : b->len, &h);
+	ikelog(d, IKELOG_MESSAGES, sa, "sent %s %s id=%" PRIu32 " len=%zu%s",
 	       exchange_name(h.exchange),
 	       h.flags & IKEV2_FLAG_RESPONSE ? "response" : "request",
-	       h.msgid, len);
+	       h.msgid, b->len, b->train ? " in fragments" : "");
 }
 
 static void start_request(struct daemon *d, struct ikesa *sa)
 {
 	sa->req_out = true;
 	sa->req_tries = 1;
-	log_sent(d, sa, sa->req.p, sa->req.len);
-	ikesa_send(d, &sa->path, sa->req.p, sa->req.len);
+	log_sent(d, sa, &sa->req);
+	send_blob(d, &sa->path, sa->req.p, sa->req.len, sa->req.train);
 	if (sa->req_retransmit)
 		timer_arm(&sa->t_retx, d->tun.retransmit_base_ms);
 }
@@ -903,13 +1039,20 @@ int ikesa_send_init_request(struct daemon *d, struct ikesa *sa,
 	return 0;
 }
 
-/* Seal plain under a header into a new blob. */
-static int seal(struct ikesa *sa, const struct ike_header *hdr, uint8_t first,
+/* Seal plain under a header into a new blob: one message, or its
+ * fragments when it is larger than the fragment size allows and the peer
+ * takes fragments. */
+static int seal(struct daemon *d, struct ikesa *sa,
+		const struct ike_header *hdr, uint8_t first,
 		const uint8_t *plain, size_t len, struct ike_blob *out)
 {
 	size_t cap = len + ike_sk_overhead(&sa->keys.suite), n = 0;
-	uint8_t *buf = malloc(cap);
+	size_t room = fragment_room(d, sa);
+	uint8_t *buf;
 
+	if (room && cap > room)
+		return seal_fragments(sa, hdr, first, plain, len, room, out);
+	buf = malloc(cap);
 	if (!buf)
 		return -1;
 	if (ike_sk_seal(&sa->keys, sa->initiator, hdr, first, plain, len, buf,
@@ -920,6 +1063,7 @@ static int seal(struct ikesa *sa, const struct ike_header *hdr, uint8_t first,
 	free(out->p);
 	out->p = buf;
 	out->len = n;
+	out->train = false;
 	return 0;
 }
 
@@ -936,7 +1080,7 @@ int ikesa_request(struct daemon *d, struct ikesa *sa, uint8_t exchange,
 		fatal("IKE SA %" PRIu64 ": encrypted request without keys",
 		      sa->serial);
 	ikesa_header(sa, exchange, false, sa->req_next, &hdr);
-	if (seal(sa, &hdr, first, plain, len, &sa->req)) {
+	if (seal(d, sa, &hdr, first, plain, len, &sa->req)) {
 		log_err("IKE SA %" PRIu64 ": cannot seal a %s request",
 			sa->serial, exchange_name(exchange));
 		return -1;
@@ -956,7 +1100,7 @@ int ikesa_respond(struct daemon *d, struct ikesa *sa,
 	struct ike_header hdr;
 
 	ikesa_header(sa, req->exchange, true, req->msgid, &hdr);
-	if (seal(sa, &hdr, first, plain, len, &sa->resp)) {
+	if (seal(d, sa, &hdr, first, plain, len, &sa->resp)) {
 		log_err("IKE SA %" PRIu64 ": cannot seal a %s response",
 			sa->serial, exchange_name(req->exchange));
 		sa->have_resp = false;
@@ -965,8 +1109,12 @@ int ikesa_respond(struct daemon *d, struct ikesa *sa,
 	sa->have_resp = true;
 	sa->resp_msgid = req->msgid;
 	sa->peer_next = req->msgid + 1;
-	log_sent(d, sa, sa->resp.p, sa->resp.len);
-	return ikesa_send(d, &sa->reply_path, sa->resp.p, sa->resp.len);
+	log_sent(d, sa, &sa->resp);
+	if (!sa->resp.train)
+		return ikesa_send(d, &sa->reply_path, sa->resp.p,
+				  sa->resp.len);
+	send_blob(d, &sa->reply_path, sa->resp.p, sa->resp.len, true);
+	return 0;
 }
 
 int ikesa_respond_init(struct daemon *d, struct ikesa *sa,
@@ -977,7 +1125,7 @@ int ikesa_respond_init(struct daemon *d, struct ikesa *sa,
 	sa->have_resp = true;
 	sa->resp_msgid = 0;
 	sa->peer_next = 1;
-	log_sent(d, sa, msg, len);
+	log_sent(d, sa, &sa->resp);
 	return ikesa_send(d, &sa->reply_path, msg, len);
 }
 
@@ -1020,7 +1168,7 @@ void ikesa_retransmit(struct daemon *d, void *arg)
 	ikelog(d, IKELOG_DETAIL, sa, "retransmitting %s request id=%" PRIu32
 	       " (try %u)", exchange_name(sa->req_exchange), sa->req_msgid,
 	       sa->req_tries + 1);
-	ikesa_send(d, &sa->path, sa->req.p, sa->req.len);
+	send_blob(d, &sa->path, sa->req.p, sa->req.len, sa->req.train);
 	timer_arm(&sa->t_retx,
 		  (uint64_t)d->tun.retransmit_base_ms << sa->req_tries);
 	sa->req_tries++;
@@ -1066,13 +1214,126 @@ uint16_t sealed_error(const struct ike_msg *msg, struct ike_notify *out)
  * at a time (one thread). */
 static uint8_t plain_buf[IKEV2_MAX_MESSAGE_LEN];
 
-/* Check and decrypt the Encrypted payload; false: dropped (counted). */
+static bool add_decrypted(struct daemon *d, struct ikesa *sa,
+			  const struct ike_dgram *dg, struct ike_msg *msg,
+			  size_t plain_len);
+
+/* Where a fragment goes: the message in reassembly it belongs to, a new
+ * one (a newer message, or the same sent again in more, smaller fragments:
+ * RFC 7383 §2.6), or nowhere (NULL: dropped, counted). */
+static struct ike_reasm **fragment_slot(struct daemon *d, struct ikesa *sa,
+					const struct ike_dgram *dg,
+					const struct ike_msg *msg,
+					uint16_t num, uint16_t total)
+{
+	struct ike_reasm **rp =
+		&sa->reasm[msg->hdr.flags & IKEV2_FLAG_RESPONSE ? 1 : 0];
+	struct ike_reasm *r = *rp;
+
+	if (num < 1 || num > total || total > IKE_FRAG_MAX) {
+		ike_drop(d, ST_DROP_FRAGMENT, dg, &msg->hdr, "fragment %u of "
+			 "%u (at most %u)", num, total, IKE_FRAG_MAX);
+		return NULL;
+	}
+	if (r && (r->msgid != msg->hdr.msgid ||
+		  r->exchange != msg->hdr.exchange || total > r->total))
+		reasm_free(rp);
+	else if (r && total < r->total) {
+		ike_drop(d, ST_DROP_FRAGMENT, dg, &msg->hdr, "fragment of %u, "
+			 "the message has %u", total, r->total);
+		return NULL;
+	} else if (r && r->piece[num - 1]) {
+		ike_drop(d, ST_DROP_FRAGMENT, dg, &msg->hdr,
+			 "fragment %u again", num);
+		return NULL;
+	}
+	return rp;
+}
+
+/*
+ * One Encrypted Fragment (RFC 7383 §2.6): checked and decrypted at once
+ * (only authenticated fragments count), held until the message's last
+ * one has come; then the payloads of the whole message go into msg as if
+ * it had come in one piece.  false: dropped (counted) or waiting.
+ */
+static bool open_fragment(struct daemon *d, struct ikesa *sa,
+			  const struct ike_dgram *dg, struct ike_msg *msg,
+			  size_t *plain_len)
+{
+	struct ike_payload *skf = &msg->pl[msg->sk_index];
+	struct ike_reasm **rp, *r;
+	enum ike_crypto_err cerr;
+	uint16_t num, total, i;
+	size_t len = 0, off = 0;
+
+	if (!sa->peer_frag) {
+		ike_drop(d, ST_DROP_FRAGMENT, dg, &msg->hdr, "a fragment, but "
+			 "IKE fragmentation was not negotiated");
+		return false;
+	}
+	if (skf->len < IKE_SKF_PREFIX_LEN) {
+		ike_drop(d, ST_DROP_BAD_PAYLOAD, dg, &msg->hdr,
+			 "Encrypted Fragment payload too short");
+		return false;
+	}
+	num = get_be16(skf->body);
+	total = get_be16(skf->body + 2);
+	/* nothing in the reassembly changes before the fragment proves to
+	 * come from the peer: a forged one cannot disturb it */
+	cerr = ike_sk_open(&sa->keys, !sa->initiator, msg, plain_buf,
+			   sizeof(plain_buf), &len);
+	if (cerr != IKE_CRYPTO_OK) {
+		ike_drop(d, ST_DROP_INTEGRITY, dg, &msg->hdr, "fragment %u: %s",
+			 num, ike_crypto_strerror(cerr));
+		return false;
+	}
+	rp = fragment_slot(d, sa, dg, msg, num, total);
+	if (!rp) {
+		ike_wipe(plain_buf, len);
+		return false;
+	}
+	r = *rp ? *rp : calloc(1, sizeof(*r));
+	if (r && !*rp) {
+		r->msgid = msg->hdr.msgid;
+		r->exchange = msg->hdr.exchange;
+		r->total = total;
+		*rp = r;
+	}
+	if (!r || r->bytes + len > sizeof(plain_buf) ||
+	    !(r->piece[num - 1] = malloc(len ? len : 1))) {
+		ike_wipe(plain_buf, len);
+		reasm_free(rp);
+		ike_drop(d, ST_DROP_FRAGMENT, dg, &msg->hdr, "message too large "
+			 "or no memory to reassemble it");
+		return false;
+	}
+	memcpy(r->piece[num - 1], plain_buf, len);
+	ike_wipe(plain_buf, len);
+	r->piece_len[num - 1] = len;
+	r->bytes += len;
+	r->have++;
+	if (num == 1)
+		r->first = skf->next;
+	if (r->have < r->total)
+		return false;	/* more to come */
+	for (i = 0; i < r->total; i++) {
+		memcpy(plain_buf + off, r->piece[i], r->piece_len[i]);
+		off += r->piece_len[i];
+	}
+	/* the payload chain starts where fragment 1 said */
+	skf->next = r->first;
+	reasm_free(rp);
+	*plain_len = off;
+	return add_decrypted(d, sa, dg, msg, off);
+}
+
+/* Check and decrypt the Encrypted payload (or a fragment, and the whole
+ * message once complete); false: dropped (counted) or a fragment kept. */
 static bool open_sk(struct daemon *d, struct ikesa *sa,
 		    const struct ike_dgram *dg, struct ike_msg *msg,
 		    size_t *plain_len)
 {
 	enum ike_crypto_err cerr;
-	enum ike_msg_err merr;
 
 	*plain_len = 0;
 	if (!sa->have_keys) {
@@ -1085,11 +1346,8 @@ static bool open_sk(struct daemon *d, struct ikesa *sa,
 			 "no Encrypted payload");
 		return false;
 	}
-	if (msg->pl[msg->sk_index].type != IKEV2_PL_SK) {
-		ike_drop(d, ST_DROP_BAD_PAYLOAD, dg, &msg->hdr,
-			 "IKE fragmentation (RFC 7383) is not supported");
-		return false;
-	}
+	if (msg->pl[msg->sk_index].type == IKEV2_PL_SKF)
+		return open_fragment(d, sa, dg, msg, plain_len);
 	cerr = ike_sk_open(&sa->keys, !sa->initiator, msg, plain_buf,
 			   sizeof(plain_buf), plain_len);
 	if (cerr != IKE_CRYPTO_OK) {
@@ -1097,7 +1355,17 @@ static bool open_sk(struct daemon *d, struct ikesa *sa,
 			 ike_crypto_strerror(cerr));
 		return false;
 	}
-	merr = ike_msg_add_decrypted(msg, plain_buf, *plain_len);
+	return add_decrypted(d, sa, dg, msg, *plain_len);
+}
+
+/* The payloads in plain_buf into msg; false: dropped (counted). */
+static bool add_decrypted(struct daemon *d, struct ikesa *sa,
+			  const struct ike_dgram *dg, struct ike_msg *msg,
+			  size_t plain_len)
+{
+	enum ike_msg_err merr;
+
+	merr = ike_msg_add_decrypted(msg, plain_buf, plain_len);
 	if (merr == IKE_MSG_E_UNSUPPORTED_CRITICAL &&
 	    !(msg->hdr.flags & IKEV2_FLAG_RESPONSE) &&
 	    msg->hdr.msgid == sa->peer_next) {
@@ -1144,7 +1412,7 @@ static void resend_response(struct daemon *d, struct ikesa *sa,
 	d->stats.v[ST_RESPONSES_RESENT]++;
 	ikelog(d, IKELOG_DETAIL, sa, "request id=%" PRIu32 " again: "
 	       "answered from the cache", sa->resp_msgid);
-	ikesa_send(d, &dg->path, sa->resp.p, sa->resp.len);
+	send_blob(d, &dg->path, sa->resp.p, sa->resp.len, sa->resp.train);
 }
 
 static void dispatch_request(struct daemon *d, struct ikesa *sa,
@@ -1187,7 +1455,8 @@ static void handle_request(struct daemon *d, struct ikesa *sa,
 	size_t plain_len;
 
 	if (sa->have_resp && id == sa->resp_msgid && id + 1 == sa->peer_next) {
-		resend_response(d, sa, dg);
+		if (first_of_message(msg))
+			resend_response(d, sa, dg);
 		return;
 	}
 	if (sa->state == IKESA_CLOSED) {

@@ -62,7 +62,11 @@ const char *ident_str(const struct ike_ident *id, char *buf, size_t len);
 struct ike_blob {
 	uint8_t *p;
 	size_t len;
+	bool train;	/* the fragments of one message (RFC 7383), each
+			 * as a 2-byte length and its bytes */
 };
+
+struct ike_reasm;	/* a fragmented message coming in (ikesa.c) */
 
 struct ikesa {
 	uint64_t serial;		/* names the negotiation in logs */
@@ -79,6 +83,8 @@ struct ikesa {
 	unsigned peer_hashes;		/* its SIGNATURE_HASH_ALGORITHMS (signature.h) */
 	struct ike_ident local_id, peer_id;
 	bool peer_childless;		/* peer sent CHILDLESS_IKEV2_SUPPORTED */
+	bool peer_frag;			/* both sent IKEV2_FRAGMENTATION_SUPPORTED */
+	struct ike_reasm *reasm[2];	/* fragments of a request, a response */
 	bool initial_contact;		/* sent (initiator) / received */
 
 	/* IKE_SA_INIT */

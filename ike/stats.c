@@ -47,6 +47,7 @@ static const char *const names[ST_COUNT] = {
 	[ST_DROP_WRONG_ADDRESS]		= "drop_wrong_address",
 	[ST_DROP_SA_CLOSED]		= "drop_sa_closed",
 	[ST_DROP_NATT_NOT_IKE]		= "drop_natt_not_ike",
+	[ST_DROP_FRAGMENT]		= "drop_fragment",
 };
 
 const char *stats_name(enum ike_stat s)

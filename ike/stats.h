@@ -63,7 +63,8 @@ enum ike_stat {
 	ST_DROP_WRONG_ADDRESS,		/* response from another address */
 	ST_DROP_SA_CLOSED,		/* for an IKE SA being torn down */
 	ST_DROP_NATT_NOT_IKE,		/* ESP or junk on the NAT-T port */
-	ST_DROP_LAST = ST_DROP_NATT_NOT_IKE,
+	ST_DROP_FRAGMENT,		/* RFC 7383 fragment out of place */
+	ST_DROP_LAST = ST_DROP_FRAGMENT,
 
 	ST_COUNT
 };

@@ -11,6 +11,9 @@
 # gcm: AES-GCM in IKE).  Conns are reloaded (swanctl --load-all) between
 # cases, charon is not restarted.
 #
+# SWAN_FRAGMENT_SIZE, when set: charon's fragment_size (the largest IP
+# datagram of an IKE fragment, RFC 7383), small to make it fragment.
+#
 # Source after tests/ns/lib.sh and vmtest/ike_lib.sh; uses $T
 # (swan_scenario_start makes it).
 
@@ -37,6 +40,7 @@ charon {
 	retransmit_timeout = 2
 	retransmit_tries = 3
 	keep_alive = 5
+	${SWAN_FRAGMENT_SIZE:+fragment_size = $SWAN_FRAGMENT_SIZE}
 	plugins {
 		vici { socket = unix://$1/charon.vici }
 	}

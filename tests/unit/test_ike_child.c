@@ -156,6 +156,76 @@ static void test_transport_gcm(void **state)
 	assert_int_equal(n_pols(&KB, IKK_DIR_OUT) + n_pols(&KB, IKK_DIR_IN), 0);
 }
 
+/* The next payload of the message in p, and whether every one of the
+ * n datagrams is an Encrypted Fragment no longer than max bytes. */
+static bool all_fragments(const struct pkt *p, size_t n, size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i].len > max || p[i].len < IKEV2_HEADER_LEN ||
+		    p[i].buf[16] != IKEV2_PL_SKF)
+			return false;
+	return n >= 2;
+}
+
+/* RFC 7383: IKE_AUTH larger than the fragment size goes in fragments both
+ * ways (on the wire: only SKF datagrams, none above the size), taken in
+ * any order, a repeated one dropped, a forged one (its count changed)
+ * failing its check and changing nothing; a fragment of the answer lost, A's
+ * retransmission (all its fragments) is answered once, and the CHILD SA
+ * comes up as without fragments. */
+static void test_fragmentation(void **state)
+{
+	struct pkt req[16], resp[16], forged;
+	size_t nreq = 0, nresp = 0, i;
+	const size_t room = 200 - 20 - 8;	/* IPv4, UDP */
+
+	set_policy(&A, POLICY("a", A_TO_B, "{ esp: aes256gcm16 }, "
+			      "{ esp: aes128-sha256 }", ""));
+	set_policy(&B, POLICY("b", B_NET, "{ esp: aes256gcm16 }", ""));
+	A.d.tun.fragment_size = B.d.tun.fragment_size = 200;
+	initiate("192.0.2.2");
+	assert_true(deliver(&A));		/* IKE_SA_INIT */
+	assert_true(deliver(&B));
+	while (nreq < 16 && take(&A, &req[nreq]))
+		nreq++;
+	assert_true(all_fragments(req, nreq, room));
+	deliver_pkt(&A, &B, &req[nreq - 1]);	/* last first */
+	deliver_pkt(&A, &B, &req[nreq - 1]);	/* again: dropped */
+	assert_int_equal(B.d.stats.v[ST_DROP_FRAGMENT], 1);
+	forged = req[0];			/* "one more fragment": */
+	forged.buf[IKEV2_HEADER_LEN + 7]++;	/* fails its ICV, and */
+	deliver_pkt(&A, &B, &forged);		/* changes nothing */
+	assert_int_equal(B.d.stats.v[ST_DROP_INTEGRITY], 1);
+	assert_int_equal(B.nq, 0);
+	for (i = nreq - 1; i-- > 0;)
+		deliver_pkt(&A, &B, &req[i]);
+	while (nresp < 16 && take(&B, &resp[nresp]))
+		nresp++;
+	assert_true(all_fragments(resp, nresp, room));
+	for (i = 1; i < nresp; i++)		/* fragment 1 lost */
+		deliver_pkt(&B, &A, &resp[i]);
+	assert_int_equal(A.outcomes_ok, 0);
+	advance(A.d.tun.retransmit_base_ms);	/* A sends all again */
+	assert_int_equal(A.nq, nreq);
+	pump();					/* answered once */
+	assert_int_equal(B.d.stats.v[ST_RESPONSES_RESENT], 1);
+	/* fragment 1 completed the answer: the rest came too late */
+	assert_int_equal(A.d.stats.v[ST_DROP_UNEXPECTED_RESPONSE], nresp - 1);
+	assert_int_equal(A.outcomes_ok, 1);
+	assert_int_equal(child_count(sa_of(&A, "192.0.2.2")), 1);
+	assert_int_equal(child_count(sa_of(&B, "192.0.2.1")), 1);
+	assert_int_equal(n_sas(&KA), 2);
+	assert_int_equal(n_sas(&KB), 2);
+	/* small messages are sent whole: the Delete */
+	ikesa_want(&A.d, sa_of(&A, "192.0.2.2"), true, false);
+	assert_int_equal(A.nq, 1);
+	assert_int_equal(A.q[0].buf[16], IKEV2_PL_SK);
+	pump();
+	assert_int_equal(n_sas(&KA) + n_sas(&KB), 0);
+}
+
 /* AES-CBC + HMAC-SHA2-384: B takes the first of A's proposals it knows. */
 static void test_proposal_choice(void **state)
 {
@@ -398,6 +468,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_transport_gcm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fragmentation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proposal_choice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_proposal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ts_narrowed, setup, teardown),
