@@ -39,42 +39,25 @@ void ike_tunables_default(struct ike_tunables *t)
 	t->fragment_size = FRAGMENT_SIZE_DEFAULT;
 }
 
-/* IPSEC_XDPD_CHILD_IDLE (seconds, 1..86400; 0 never): the idle time
- * before a CHILD SA is removed, shorter for tests (ipsec-xdpd(8)). */
-static void child_idle_from_env(struct ike_tunables *t)
+/* The environment variable name, if set to a number in min..max, into
+ * *out; otherwise *out is kept (a warning when set but wrong).  For the
+ * settings that tests shorten (ipsec-xdpd(8), ENVIRONMENT). */
+static void tunable_from_env(const char *name, long min, long max,
+			     uint32_t *out)
 {
-	const char *v = getenv("IPSEC_XDPD_CHILD_IDLE");
+	const char *v = getenv(name);
 	char *end;
 	long n;
 
 	if (!v || !*v)
 		return;
 	n = strtol(v, &end, 10);
-	if (*end || n < 0 || n > 86400) {
-		log_warn("IPSEC_XDPD_CHILD_IDLE=%s is not 0..86400 seconds: "
-			 "%u s kept", v, t->child_idle_s);
+	if (*end || n < min || n > max) {
+		log_warn("%s=%s is not %ld to %ld: %u kept", name, v, min, max,
+			 *out);
 		return;
 	}
-	t->child_idle_s = (uint32_t)n;
-}
-
-/* IPSEC_XDPD_FRAGMENT_SIZE (bytes, FRAGMENT_SIZE_MIN..65535): the largest
- * IP datagram of an IKE fragment, smaller for tests (ipsec-xdpd(8)). */
-static void fragment_size_from_env(struct ike_tunables *t)
-{
-	const char *v = getenv("IPSEC_XDPD_FRAGMENT_SIZE");
-	char *end;
-	long n;
-
-	if (!v || !*v)
-		return;
-	n = strtol(v, &end, 10);
-	if (*end || n < FRAGMENT_SIZE_MIN || n > 65535) {
-		log_warn("IPSEC_XDPD_FRAGMENT_SIZE=%s: not %d to 65535, "
-			 "keeping %u", v, FRAGMENT_SIZE_MIN, t->fragment_size);
-		return;
-	}
-	t->fragment_size = (uint32_t)n;
+	*out = (uint32_t)n;
 }
 
 void daemon_init(struct daemon *d)
@@ -85,8 +68,12 @@ void daemon_init(struct daemon *d)
 	d->port = IKEV2_UDP_PORT;
 	d->natt_port = IKEV2_UDP_PORT_NATT;
 	ike_tunables_default(&d->tun);
-	child_idle_from_env(&d->tun);
-	fragment_size_from_env(&d->tun);
+	/* seconds; 0: never */
+	tunable_from_env("IPSEC_XDPD_CHILD_IDLE", 0, 86400,
+			 &d->tun.child_idle_s);
+	/* bytes of an IP datagram */
+	tunable_from_env("IPSEC_XDPD_FRAGMENT_SIZE", FRAGMENT_SIZE_MIN, 65535,
+			 &d->tun.fragment_size);
 	d->sas = ikesa_table_new();
 	if (!d->sas)
 		fatal("out of memory for the IKE SA table");

@@ -220,19 +220,15 @@ static void tomb_link(struct ikesa_table *t, struct ikesa_tomb *tb)
  * without memory for that, the chains just get longer. */
 static void table_grow(struct ikesa_table *t)
 {
+	struct buckets b, old;
 	struct ikesa_tomb *tb;
 	struct ikesa *sa;
-	struct buckets b;
 
 	if (t->count <= 2 * t->nbuckets || t->nbuckets >= IKESA_BUCKETS_MAX ||
 	    !buckets_new(2 * t->nbuckets, &b))
 		return;
-	{
-		struct buckets old;
-
-		buckets_of(t, &old);
-		buckets_free(&old);
-	}
+	buckets_of(t, &old);
+	buckets_free(&old);
 	buckets_use(t, &b, 2 * t->nbuckets);
 	TAILQ_FOREACH(sa, &t->all, all)
 		hash_link(t, sa);
@@ -434,24 +430,26 @@ static bool first_of_message(const struct ike_msg *msg)
 	       get_be16(sk->body) == 1;
 }
 
-/* Send what a blob holds: one datagram, or a train of fragments. */
-static void send_blob(struct daemon *d, const struct ike_path *path,
-		      const uint8_t *p, size_t len, bool train)
+/* Send what a blob holds: one datagram, or a train of fragments.  As
+ * ikesa_send: 0, or -1 when one could not be sent. */
+static int send_blob(struct daemon *d, const struct ike_path *path,
+		     const uint8_t *p, size_t len, bool train)
 {
 	size_t off = 0, n;
+	int rc = 0;
 
-	if (!train) {
-		ikesa_send(d, path, p, len);
-		return;
-	}
+	if (!train)
+		return ikesa_send(d, path, p, len);
 	while (len - off >= 2) {
 		n = get_be16(p + off);
 		off += 2;
 		if (n > len - off)
 			fatal("a broken train of IKE fragments");
-		ikesa_send(d, path, p + off, n);
+		if (ikesa_send(d, path, p + off, n))
+			rc = -1;
 		off += n;
 	}
+	return rc;
 }
 
 /* The largest IKE message that fits the fragment size toward the peer;
@@ -1110,11 +1108,8 @@ int ikesa_respond(struct daemon *d, struct ikesa *sa,
 	sa->resp_msgid = req->msgid;
 	sa->peer_next = req->msgid + 1;
 	log_sent(d, sa, &sa->resp);
-	if (!sa->resp.train)
-		return ikesa_send(d, &sa->reply_path, sa->resp.p,
-				  sa->resp.len);
-	send_blob(d, &sa->reply_path, sa->resp.p, sa->resp.len, true);
-	return 0;
+	return send_blob(d, &sa->reply_path, sa->resp.p, sa->resp.len,
+			 sa->resp.train);
 }
 
 int ikesa_respond_init(struct daemon *d, struct ikesa *sa,

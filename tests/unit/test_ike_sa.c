@@ -492,6 +492,34 @@ static void sc_table_grows(void)
 	assert_int_equal(ikesa_half_open_all(&B.d), 0);
 }
 
+/* The settings tests shorten through the environment: a good value is
+ * taken, a bad one (not a number, out of range) keeps the default. */
+static void sc_tunables_from_env(void)
+{
+	static struct daemon d;
+	static const struct { const char *v; uint32_t want; } cases[] = {
+		{ "600", 600 }, { "199", FRAGMENT_SIZE_DEFAULT },
+		{ "65536", FRAGMENT_SIZE_DEFAULT }, { "12x", FRAGMENT_SIZE_DEFAULT },
+		{ "", FRAGMENT_SIZE_DEFAULT },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		setenv("IPSEC_XDPD_FRAGMENT_SIZE", cases[i].v, 1);
+		setenv("IPSEC_XDPD_CHILD_IDLE", cases[i].v, 1);
+		daemon_init(&d);
+		if (d.tun.fragment_size != cases[i].want)
+			fail_msg("IPSEC_XDPD_FRAGMENT_SIZE=%s: %u", cases[i].v,
+				 d.tun.fragment_size);
+		assert_int_equal(d.tun.child_idle_s,
+				 i == 0 ? 600 : i == 1 ? 199 :
+				 i == 2 ? 65536 : CHILD_IDLE_S);
+		daemon_fini(&d);
+	}
+	unsetenv("IPSEC_XDPD_FRAGMENT_SIZE");
+	unsetenv("IPSEC_XDPD_CHILD_IDLE");
+}
+
 /* SPEC §6: 5 per address and port when that address has an IKE SA. */
 static void sc_half_open_with_sa(void)
 {
@@ -759,6 +787,8 @@ static const struct scenario scenarios[] = {
 	{ "the SA table grows: 3000 negotiations found by SPI",
 	  sc_table_grows, {
 		E('B', ST_NEG_TOTAL, 3000), E('B', ST_PEER_TIMEOUTS, 3000) } },
+	{ "tunables from the environment, bad values refused",
+	  sc_tunables_from_env, { E('B', ST_NEG_TOTAL, 0) } },
 	{ "half-open limit per address and port with an IKE SA (5)",
 	  sc_half_open_with_sa, {
 		E('B', ST_DROP_HALF_OPEN_LIMIT, 1), E('B', ST_NEG_TOTAL, 7) } },
