@@ -1,6 +1,7 @@
 # vmtest/ike_lib.sh - what the VM scenarios with ipsec-xdpd share: their
 # start (ike_scenario_start: the daemon built, the namespaces, BPFA), the
 # ipsec-xdp of each side (xa: A with its dataplane pinned under BPFA, xb),
+# waiting for a daemon's IKE SAs (wait_ike_sas),
 # the daemons' PSK policy and config, starting and stopping them, and
 # counting kernel SAs.  Source it after tests/ns/lib.sh.
 
@@ -17,6 +18,18 @@ ike_scenario_start() {
 xa() { ip netns exec "$NS_A" env IPSEC_XDP_RUNDIR="$T/runA" IPSEC_XDP_CONFDIR="$T/confA" \
 	IPSEC_XDP_BPFFS="$BPFA" "$IXDP" "$@"; }
 xb() { ip netns exec "$NS_B" env IPSEC_XDP_RUNDIR="$T/runB" IPSEC_XDP_CONFDIR="$T/confB" "$IXDP" "$@"; }
+
+# wait_ike_sas N CMD...: until CMD's daemon (xa, xb) has N IKE SAs (5 s).
+wait_ike_sas() {
+	local n=$1 i
+	shift
+	for i in $(seq 1 50); do
+		[ "$("$@" -j show sa 2>/dev/null | json_get 'len(d["ike_sas"])' 2>/dev/null)" = "$n" ] &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
 
 PIDS=()
 stop_daemons() {

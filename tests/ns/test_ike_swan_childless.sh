@@ -17,28 +17,12 @@ ns_setup
 . "$TOP/vmtest/ike_lib.sh"
 . "$TOP/vmtest/swan_lib.sh"
 A=10.77.0.1 B=10.77.0.2 SW=$T/swan
+BPFA=$T/bpffs/a	# xa (vmtest/ike_lib.sh): no dataplane loaded here
 KEY="correct horse battery staple"
 trap 'rc=$?; stop_daemons; swan_stop; (exit $rc); ns_teardown' EXIT
 
-xa() { ip netns exec "$NS_A" env IPSEC_XDP_RUNDIR="$T/runA" "$IXDP" "$@"; }
 ours() { xa -j show sa | json_get "$1" 2>/dev/null; }
 ikestat() { xa -j show ikestats | json_get "d['stats']['$1']"; }
-wait_ours() {	# N: until we have N IKE SAs (5 s)
-	local i
-	for i in $(seq 1 50); do
-		[ "$(ours 'len(d["ike_sas"])')" = "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-wait_swan() {	# N: until charon has N IKE SAs (5 s)
-	local i
-	for i in $(seq 1 50); do
-		[ "$(swan_count "$SW")" = "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # charon_conf PROPOSALS KEY: connection xdp, transport (its CHILD SA part
 # fails here: no ESP in this kernel; the IKE SA stays).
 charon_conf() {
@@ -68,13 +52,13 @@ check_eq "same IKE SPIs" "$(swan_field "$SW" initiator-spi):$(swan_field "$SW" r
 check_eq "we: DH_MODP_2048, initiator" "DH_MODP_2048 initiator" \
 	"$(ours 'd["ike_sas"][0]["dh"]+" "+d["ike_sas"][0]["role"]')"
 check "charon deletes" swanctl_in "$SW" --terminate --ike xdp --timeout 10
-check "gone on our side" wait_ours 0
+check "gone on our side" wait_ike_sas 0 xa
 
 # ---- charon initiates: its first proposal is not ours, its KE is the wrong one -----
 charon_conf "aes128-sha256-x25519, aes256gcm16-prfsha256-modp2048" "$KEY" | swan_case "$SW" 2 || exit 1
 ke0=$(ikestat invalid_ke_sent)
 check "charon initiates a childless IKE SA" swanctl_in "$SW" --initiate --ike xdp --timeout 20
-check "up on our side" wait_ours 1
+check "up on our side" wait_ike_sas 1 xa
 check_eq "we asked for MODP-2048 once (invalid_ke_sent)" $((ke0 + 1)) "$(ikestat invalid_ke_sent)"
 check_eq "we: responder, childless, AES-GCM, MODP-2048" "responder True ENCR_AES_GCM_16 DH_MODP_2048" \
 	"$(ours '" ".join(str(d["ike_sas"][0][k]) for k in ("role", "childless", "encr", "dh"))')"
@@ -83,7 +67,7 @@ check_eq "charon: AES_GCM_16 MODP_2048" "AES_GCM_16 MODP_2048" \
 check_eq "same IKE SPIs" "$(swan_field "$SW" initiator-spi):$(swan_field "$SW" responder-spi)" \
 	"$(ours 'd["ike_sas"][0]["ispi"]+":"+d["ike_sas"][0]["rspi"]')"
 check "we delete" xa sa delete $B
-check "gone on charon" wait_swan 0
+check "gone on charon" swan_wait "$SW" 0
 
 # ---- a wrong key ----------------------------------------------------------------------
 charon_conf aes256gcm16-prfsha256-modp2048 "not the same key" | swan_case "$SW" 3 || exit 1
@@ -91,7 +75,7 @@ af0=$(ikestat authentication_failures)
 refute "charon with a wrong key is refused" swanctl_in "$SW" --initiate --ike xdp --timeout 10
 check_eq "counted as an authentication failure" $((af0 + 1)) "$(ikestat authentication_failures)"
 check_eq "no IKE SA on our side" 0 "$(ours 'len(d["ike_sas"])')"
-check "no IKE SA on charon" wait_swan 0
+check "no IKE SA on charon" swan_wait "$SW" 0
 check "no key in our log" sh -c "! grep -qi -e horse -e 'same key' '$T/A.log'"
 
 finish

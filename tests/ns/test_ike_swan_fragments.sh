@@ -16,27 +16,11 @@ ns_setup
 SWAN_FRAGMENT_SIZE=200
 . "$TOP/vmtest/swan_lib.sh"
 A=10.77.0.1 B=10.77.0.2 SW=$T/swan
+BPFA=$T/bpffs/a	# xa (vmtest/ike_lib.sh): no dataplane loaded here
 KEY="correct horse battery staple"
 trap 'rc=$?; stop_daemons; swan_stop; (exit $rc); ns_teardown' EXIT
 
-xa() { ip netns exec "$NS_A" env IPSEC_XDP_RUNDIR="$T/runA" "$IXDP" "$@"; }
 ours() { xa -j show sa | json_get "$1" 2>/dev/null; }
-wait_ours() {	# N: until we have N IKE SAs (5 s)
-	local i
-	for i in $(seq 1 50); do
-		[ "$(ours 'len(d["ike_sas"])')" = "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-wait_swan() {	# N: until charon has N IKE SAs (5 s)
-	local i
-	for i in $(seq 1 50); do
-		[ "$(swan_count "$SW")" = "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 same_spis() {
 	[ "$(swan_field "$SW" initiator-spi):$(swan_field "$SW" responder-spi)" = \
 	  "$(ours 'd["ike_sas"][0]["ispi"]+":"+d["ike_sas"][0]["rspi"]')" ]
@@ -87,20 +71,20 @@ CAP=$!
 sleep 1
 
 check "charon initiates" swanctl_in "$SW" --initiate --ike xdp --timeout 20
-check "up on our side" wait_ours 1
+check "up on our side" wait_ike_sas 1 xa
 check "same IKE SPIs (charon initiated)" same_spis
 check "charon sent its IKE_AUTH in fragments" \
 	grep -q 'splitting IKE message' "$SW/charon.log"
 check "we took them (IKE_AUTH in, answered)" grep -q 'sent IKE_AUTH response' "$T/A.log"
 check "we delete" xa sa delete $B
-check "gone on charon" wait_swan 0
+check "gone on charon" swan_wait "$SW" 0
 
 check "we initiate" xa sa initiate $B
 check "same IKE SPIs (we initiated)" same_spis
 check "we sent our IKE_AUTH in fragments" grep -q 'IKE_AUTH request.*in fragments' "$T/A.log"
 check "charon took them" grep -q 'received fragment #' "$SW/charon.log"
 check "charon deletes" swanctl_in "$SW" --terminate --ike xdp --timeout 10
-check "gone on our side" wait_ours 0
+check "gone on our side" wait_ike_sas 0 xa
 
 sleep 0.5
 kill "$CAP" 2>/dev/null; wait "$CAP" 2>/dev/null
