@@ -158,6 +158,34 @@ udp_b_to_a() {
 	grep -q hello "$out"
 }
 
+# capture_start NS IFACE FILE FILTER...: tcpdump in NS on IFACE writes the
+# packets FILTER selects to FILE, in the background (pid in CAP).  Returns
+# once tcpdump listens (seconds under TCG or on a loaded machine); fails
+# if it never does.  Immediate mode: every packet reaches FILE as it
+# passes, none waits in a kernel buffer that capture_stop would lose.
+capture_start() {
+	local ns=$1 dev=$2 f=$3 i
+	shift 3
+	ip netns exec "$ns" timeout "${CAPTURE_MAX_S:-120}" \
+		tcpdump -nn -U --immediate-mode -i "$dev" -w "$f" "$@" 2>"$f.err" &
+	CAP=$!
+	for i in $(seq 1 150); do
+		grep -q "listening on" "$f.err" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "capture_start: tcpdump did not start: $(cat "$f.err")" >&2
+	return 1
+}
+
+# capture_stop FILE: end the capture writing FILE; its packets as text in
+# FILE.txt.
+capture_stop() {
+	sleep 0.5
+	kill -INT "$CAP" 2>/dev/null
+	wait "$CAP" 2>/dev/null
+	tcpdump -nn -r "$1" 2>/dev/null >"$1.txt"
+}
+
 # jq-free JSON probing: python3 is on every Debian.
 json_get() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
 

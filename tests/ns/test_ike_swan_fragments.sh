@@ -65,10 +65,7 @@ swan_start "$NS_B" "$SW" || exit 1
 	swan_psk_secret $B $A "$KEY"
 	echo "}"
 } | swan_case "$SW" 1 || exit 1
-ip netns exec "$NS_A" tcpdump -i "$IF_A" -w "$T/cap.pcap" -U udp port 500 or udp port 4500 \
-	>/dev/null 2>&1 &
-CAP=$!
-sleep 1
+capture_start "$NS_A" "$IF_A" "$T/cap.pcap" udp port 500 or udp port 4500 || exit 1
 
 check "charon initiates" swanctl_in "$SW" --initiate --ike xdp --timeout 20
 check "up on our side" wait_ike_sas 1 xa
@@ -86,8 +83,7 @@ check "charon took them" grep -q 'received fragment #' "$SW/charon.log"
 check "charon deletes" swanctl_in "$SW" --terminate --ike xdp --timeout 10
 check "gone on our side" wait_ike_sas 0 xa
 
-sleep 0.5
-kill "$CAP" 2>/dev/null; wait "$CAP" 2>/dev/null
+capture_stop "$T/cap.pcap"
 big=$(largest_sent)
 check "no IKE_AUTH datagram above 200 bytes on the wire (largest: $big)" \
 	test "$big" -gt 0 -a "$big" -le 200
