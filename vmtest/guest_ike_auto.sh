@@ -203,20 +203,7 @@ check_eq "B: no ESP state left" 0 "$(nstates "$NS_B")"
 check "A: bundle deleted" grep -q "bundle rule=to-peer peer=$B deleted" "$T/A.log"
 
 # ---- 3. inpass: B2's plaintext is let in, the reply leaves secured ----------------
-cap_b() {	# FILE FILTER...: a capture on B's veth, in the background
-	local f=$1
-	shift
-	ip netns exec "${CAPNS:-$NS_B}" timeout 40 tcpdump -nn -U -i "${CAPIF:-$IF_B}" -w "$f" "$@" \
-		>"$f.err" 2>&1 &
-	CAP=$!
-	for i in $(seq 100); do grep -q listening "$f.err" && break; sleep 0.1; done
-}
-cap_stop() {	# FILE: stop the capture, its packets as text in FILE.txt
-	sleep 0.3
-	kill -INT "$CAP" 2>/dev/null; wait "$CAP" 2>/dev/null
-	tcpdump -nn -r "$1" 2>/dev/null >"$1.txt"
-}
-cap_b "$T/inpass.pcap" host $B2
+capture_start "$NS_B" "$IF_B" "$T/inpass.pcap" host $B2
 ok=0
 for i in $(seq 1 15); do
 	if ip netns exec "$NS_B" ping -c 1 -W 1 -I $B2 $A >/dev/null 2>&1; then ok=1; break; fi
@@ -227,7 +214,7 @@ check "inpass: A let the plaintext in and started IKE" \
 	grep -q "need-SA rule=inpass-b2 in (inpass) peer=$B2" "$T/A.log"
 check "inpass: bundle up" grep -q "bundle rule=inpass-b2 peer=$B2 up" "$T/A.log"
 check "inpass: ping B2 -> A again" ip netns exec "$NS_B" ping -c 2 -W 2 -I $B2 $A
-cap_stop "$T/inpass.pcap"
+capture_stop "$T/inpass.pcap"
 sed 's/^/    wire: /' "$T/inpass.pcap.txt" | grep -v "isakmp" | head -6
 check "inpass: ESP from A to B2" grep -q "IP $A > $B2: ESP" "$T/inpass.pcap.txt"
 check "inpass: no reply from A in clear" sh -c "! grep -q 'IP $A > $B2: ICMP' $T/inpass.pcap.txt"
@@ -243,10 +230,10 @@ table inet noike {
 		ip daddr { $B4, $B5 } udp dport { 500, 4500 } drop; }
 }
 NFT
-cap_b "$T/hard.pcap" icmp and host $B5
+capture_start "$NS_B" "$IF_B" "$T/hard.pcap" icmp and host $B5
 refute "no soft: ping A -> B5 (IKE unanswered) fails for 6 s" \
 	ip netns exec "$NS_A" ping -c 6 -i 1 -W 1 $B5
-cap_stop "$T/hard.pcap"
+capture_stop "$T/hard.pcap"
 check "no soft: IKE started" grep -q "need-SA rule=hard-b5 out peer=$B5" "$T/A.log"
 check_eq "no soft: no ICMP reached B5 in clear" 0 "$(grep -c ICMP "$T/hard.pcap.txt")"
 check "no soft: never a soft SA" sh -c "! grep -q 'soft SA rule=hard-b5' $T/A.log"
@@ -279,7 +266,7 @@ check "soft: the bundle went soft" grep -q "bundle rule=soft-b4 peer=$B4 soft" "
 check "soft: show ikestats counts a soft SA ($s0 -> $(soft_sas))" \
 	test "$(soft_sas)" -gt "${s0:-0}"
 ip netns exec "$NS_B" nft delete table inet noike
-cap_b "$T/soft.pcap" host $B4 and not udp
+capture_start "$NS_B" "$IF_B" "$T/soft.pcap" host $B4 and not udp
 ok=0
 for i in $(seq 1 60); do
 	grep -q "bundle rule=soft-b4 peer=$B4 up" "$T/A.log" && { ok=1; break; }
@@ -288,7 +275,7 @@ done
 echo "# soft: up $((SECONDS - t0)) s after the first ping"
 check "soft: IKE retried and got through, the bundle goes up" test $ok = 1
 check "soft: ping A -> B4 now" ip netns exec "$NS_A" ping -c 2 -W 2 $B4
-cap_stop "$T/soft.pcap"
+capture_stop "$T/soft.pcap"
 check "soft: then through ESP" grep -q "IP $A > $B4: ESP" "$T/soft.pcap.txt"
 
 delete_all
@@ -324,7 +311,7 @@ check "A: collect-metadata xfrm interface ixdp-xfrm1" \
 	sh -c "ip -n $NS_A -d link show ixdp-xfrm1 | grep -q external"
 # On A's veth: B's kernel re-injects what it decapsulates on its veth, where
 # a capture would show the inner packets.
-CAPIF=$IF_A CAPNS=$NS_A cap_b "$T/tun.pcap" not udp
+capture_start "$NS_A" "$IF_A" "$T/tun.pcap" not udp
 ok=0
 for i in $(seq 1 20); do
 	if ip netns exec "$NS_A" ping -c 1 -W 1 -I $AIN $BIN >/dev/null 2>&1; then ok=1; break; fi
@@ -338,7 +325,7 @@ check "tunnel: one bundle for every peer behind B, up" \
 	grep -q "bundle rule=tun-out peer=\* up (ixdp-xfrm1)" "$T/A.log"
 check "tunnel: ping another host behind B" ip netns exec "$NS_A" ping -c 2 -W 2 -I $AIN $BIN2
 check "tunnel: ping B's inner host -> A's" ip netns exec "$NS_B" ping -c 2 -W 2 -I $BIN $AIN
-cap_stop "$T/tun.pcap"
+capture_stop "$T/tun.pcap"
 check_eq "tunnel: one CHILD SA (2 states) on A" 2 "$(nstates "$NS_A")"
 check "tunnel: A's SAs in tunnel mode with the rule's if_id" \
 	sh -c "ip -n $NS_A xfrm state | grep -q 'if_id 0x1a5e1000' &&

@@ -88,18 +88,6 @@ all_gone() {
 	[ "$(ours 'len(d["ike_sas"])')" = 0 ] && [ "$(nstates "$NS_A")" = 0 ] &&
 		[ "$(nstates "$NS_C")" = 0 ]
 }
-capture() {	# FILE FILTER: on C's veth, in the background (CAP)
-	ip netns exec "$NS_C" timeout 90 tcpdump -n -U --immediate-mode -i "$IF_C" -w "$1" "$2" 2>"$1.err" &
-	CAP=$!
-	wait_for 100 grep -q "listening on" "$1.err"
-	sleep 0.2
-}
-capture_end() {
-	sleep 0.5
-	kill -INT "$CAP" 2>/dev/null
-	wait "$CAP" 2>/dev/null
-	tcpdump -n -r "$1" 2>/dev/null >"$1.txt"
-}
 tcp_a_to_c() {	# PORT
 	inc timeout 8 nc -l -n "$1" >/dev/null 2>&1 &
 	local l=$!
@@ -125,11 +113,11 @@ our_nat_checks() {
 traffic_checks() {
 	local n=$1 k0 b0
 	k0=$(ikestat xa natt_keepalives_sent)
-	capture "$T/wire$n.pcap" "host $NAT_OUT and host $C"
+	capture_start "$NS_C" "$IF_C" "$T/wire$n.pcap" host $NAT_OUT and host $C
 	check "$n: ping A -> C through the SA" ina ping -c 3 -W 2 -I "$2" "$3"
 	check "$n: ping C -> A${4:+ (at $4)}" inc ping -c 2 -W 2 -I "$3" "${4:-$2}"
 	sleep 2.5	# one keepalive period
-	capture_end "$T/wire$n.pcap"
+	capture_stop "$T/wire$n.pcap"
 	check "$n: UDP 4500 on C's wire" grep -q "$NAT_OUT.4500 > $C.4500" "$T/wire$n.pcap.txt"
 	check "$n: ESP inside UDP (UDP-encap)" grep -q "UDP-encap" "$T/wire$n.pcap.txt"
 	check "$n: no clear ICMP on C's wire" sh -c "! grep -q ICMP $T/wire$n.pcap.txt"

@@ -63,25 +63,6 @@ swan_moved() {
 	i=$(swan_field "$SW" packets-in) o=$(swan_field "$SW" packets-out)
 	[ "${i:-0}" -gt 0 ] && [ "${o:-0}" -gt 0 ]
 }
-# capture FILE FILTER: tcpdump on B's veth in the background (pid in CAP).
-# Waits until tcpdump says it listens: under TCG it takes a while.
-capture() {
-	ip netns exec "$NS_B" timeout 60 tcpdump -n -U --immediate-mode -i "$IF_B" -w "$1" "$2" 2>"$1.err" &
-	CAP=$!
-	local i
-	for i in $(seq 1 100); do
-		grep -q "listening on" "$1.err" 2>/dev/null && break
-		sleep 0.1
-	done
-	sleep 0.2
-}
-capture_end() {
-	sleep 0.5
-	kill -INT "$CAP" 2>/dev/null
-	wait "$CAP" 2>/dev/null
-	tcpdump -n -r "$1" 2>/dev/null >"$1.txt"
-}
-
 # run_case N MODE INITIATOR OUR_IKE SWAN_IKE OUR_ESP SWAN_ESP DH ENCR [ecdsa]
 run_case() {
 	local n=$1 mode=$2 who=$3 ike=$4 swike=$5 esp=$6 swesp=$7 dh=$8 encr=$9
@@ -116,17 +97,17 @@ run_case() {
 	check "$n: kernel mode $mode on A and B" sh -c \
 		"ip -n $NS_A xfrm state | grep -q 'mode $mode' && ip -n $NS_B xfrm state | grep -q 'mode $mode'"
 
-	capture "$T/esp$n.pcap" "host $A and host $B"
+	capture_start "$NS_B" "$IF_B" "$T/esp$n.pcap" host $A and host $B
 	check "$n: ping A -> B through the SA" ip netns exec "$NS_A" ping -c 3 -W 2 -I $src $dst
 	check "$n: ping B -> A" ip netns exec "$NS_B" ping -c 2 -W 2 -I $dst $src
-	capture_end "$T/esp$n.pcap"
+	capture_stop "$T/esp$n.pcap"
 	check "$n: ESP on the wire" grep -q ESP "$T/esp$n.pcap.txt"
 	check "$n: no clear ICMP on the wire" sh -c "! grep -q ICMP $T/esp$n.pcap.txt"
 	check "$n: charon's CHILD SA counted packets in and out" swan_moved
 
-	capture "$T/web$n.pcap" "tcp port 8080"
+	capture_start "$NS_B" "$IF_B" "$T/web$n.pcap" tcp port 8080
 	check "$n: permit filter: tcp 8080 A -> B connects" tcp_a_to_b 8080
-	capture_end "$T/web$n.pcap"
+	capture_stop "$T/web$n.pcap"
 	check "$n: permit filter: in the clear on the wire" grep -q '\.8080' "$T/web$n.pcap.txt"
 	local b0
 	b0=$(drop_of block_filter)
