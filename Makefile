@@ -8,7 +8,9 @@
 # Files are found by wildcard: a new lib/*.c, ctl/*.c, bpf/*.bpf.c or
 # tests/unit/test_*.c is built without editing this file.
 
+# B: the build directory; exported, so the test scripts run what was built
 B        ?= build
+export B
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
