@@ -48,10 +48,8 @@ start A "$NS_A" "$T/confA" "$T/runA" IPSEC_XDP_BPFFS="$BPFA" || exit 1
 start B "$NS_B" "$T/confB" "$T/runB" || exit 1
 check "A: daemon linked to the dataplane" grep -q "dataplane: linked" "$T/A.log"
 
-ip netns exec "$NS_B" timeout 40 tcpdump -n -i "$IF_B" -w "$T/wire.pcap" \
-	"host $A and not udp port 500 and not udp port 4500" 2>/dev/null &
-tcpd=$!
-sleep 1
+capture_start "$NS_B" "$IF_B" "$T/wire.pcap" \
+	"host $A and not udp port 500 and not udp port 4500" || exit 1
 ok=0
 for i in $(seq 1 20); do
 	if ip netns exec "$NS_A" ping -c 1 -W 1 $B >/dev/null 2>&1; then ok=1; break; fi
@@ -78,15 +76,14 @@ check "A: the AH CHILD SA was rekeyed" grep -q "CHILD SA rekeyed" "$T/A.log" "$T
 spi1=$(sa_field xa 'd["child_sas"][0]["spi_in"]')
 check "A: a new SPI after the rekey ($spi0 -> $spi1)" test -n "$spi1" -a "$spi0" != "$spi1"
 check_eq "after the rekey: still AH" ah "$(sa_field xa 'd["child_sas"][0]["protocol"]')"
-kill $tcpd 2>/dev/null; wait $tcpd 2>/dev/null
-tcpdump -n -r "$T/wire.pcap" 2>/dev/null >"$T/wire.txt"
-check "the wire carries AH" grep -q "AH(spi=" "$T/wire.txt"
-check "no ESP on the wire" sh -c "! grep -q 'ESP(spi=' $T/wire.txt"
+capture_stop "$T/wire.pcap"
+check "the wire carries AH" grep -q "AH(spi=" "$T/wire.pcap.txt"
+check "no ESP on the wire" sh -c "! grep -q 'ESP(spi=' $T/wire.pcap.txt"
 check "no bare ICMP on the wire (each ping inside AH)" \
-	sh -c "! grep -v 'AH(spi=' $T/wire.txt | grep -q ICMP"
+	sh -c "! grep -v 'AH(spi=' $T/wire.pcap.txt | grep -q ICMP"
 
 if [ "$FAILS" -gt 0 ]; then
 	for f in A B; do echo "---- $f.log"; tail -30 "$T/$f.log"; done
-	cat "$T/wire.txt" | head -20
+	cat "$T/wire.pcap.txt" | head -20
 fi
 finish

@@ -56,9 +56,7 @@ check "B: daemon not linked (no dataplane)" sh -c "! grep -q 'dataplane: linked'
 
 # ---- a plain ping: dropped at first, then through ESP --------------------------------
 d0=$(drop_of negotiate_no_sa)
-ip netns exec "$NS_B" timeout 20 tcpdump -n -i "$IF_B" -c 4 esp >"$T/esp.txt" 2>/dev/null &
-tcpd=$!
-sleep 1
+capture_start "$NS_B" "$IF_B" "$T/esp.pcap" esp || exit 1
 ok=0 tries=0
 for i in $(seq 1 20); do
 	tries=$i
@@ -71,8 +69,8 @@ check "A: IKE started by the dataplane" grep -q "dataplane: rule=.*: starting IK
 check "A: bundle up" grep -q "bundle rule=.* peer=$B up" "$T/A.log"
 check "ping A -> B through the SAs" ip netns exec "$NS_A" ping -c 3 -W 2 $B
 check "ping B -> A" ip netns exec "$NS_B" ping -c 2 -W 2 $A
-wait $tcpd 2>/dev/null
-check "ESP on the veth" grep -q ESP "$T/esp.txt"
+capture_stop "$T/esp.pcap"
+check "ESP on the veth" grep -q ESP "$T/esp.pcap.txt"
 check_eq "A: 2 ESP states" 2 "$(nstates "$NS_A")"
 check_eq "B: 2 ESP states" 2 "$(nstates "$NS_B")"
 check "A: SAs carry the if_id" sh -c "ip -n $NS_A xfrm state | grep -q 'if_id 0x1a5e0001'"

@@ -43,12 +43,10 @@ check_eq "A: show sa lists one CHILD SA (if control.c calls child_sas_json)" 1 \
 	"$(xa -j show sa | json_get 'len(d["child_sas"])')"
 check_eq "A: not childless" False "$(xa -j show sa | json_get 'd["ike_sas"][0]["childless"]')"
 
-ip netns exec "$NS_B" timeout 5 tcpdump -n -i "$IF_B" -c 4 esp >"$T/esp.txt" 2>/dev/null &
-tcpd=$!
-sleep 1
+capture_start "$NS_B" "$IF_B" "$T/esp.pcap" esp || exit 1
 check "ping A -> B through the SAs" ip netns exec "$NS_A" ping -c 3 -W 2 10.77.0.2
-wait $tcpd 2>/dev/null
-check "ESP on the veth" grep -q ESP "$T/esp.txt"
+capture_stop "$T/esp.pcap"
+check "ESP on the veth" grep -q ESP "$T/esp.pcap.txt"
 pk=$(ip -n "$NS_A" -s xfrm state | sed -n 's/.*(bytes), \([0-9]*\)(packets).*/\1/p' | tr '\n' ' ')
 check "A: both SAs counted packets ($pk)" sh -c "for n in $pk; do [ \$n -gt 0 ] || exit 1; done; [ \$(echo $pk | wc -w) -eq 2 ]"
 check "ping B -> A" ip netns exec "$NS_B" ping -c 2 -W 2 10.77.0.1

@@ -162,10 +162,7 @@ for mode in transport tunnel; do
 			# filter's TCP 8080 in clear.
 			# On A's veth: B's kernel re-injects what it decapsulates
 			# (tunnel mode) on its veth, where a capture would show it.
-			ina timeout 30 tcpdump -nn -U -i "$IF_A" -w "$T/cap.pcap" \
-				>"$T/tcpdump.err" 2>&1 &
-			tp=$!
-			for i in $(seq 100); do grep -q listening "$T/tcpdump.err" && break; sleep 0.1; done
+			capture_start "$NS_A" "$IF_A" "$T/cap.pcap" || exit 1
 			if [ $mode = transport ]; then
 				ping_a_to_b >/dev/null
 				tcp_in "$NS_B" $B "$NS_A" $A
@@ -177,19 +174,17 @@ for mode in transport tunnel; do
 				ina ping -c 1 -W 2 -I $AIN $BIN >/dev/null
 				tcp_in "$NS_B" $BIN "$NS_A" $AIN
 			fi
-			sleep 0.3
-			kill -INT $tp 2>/dev/null; wait $tp 2>/dev/null
-			tcpdump -nn -r "$T/cap.pcap" 2>/dev/null >"$T/cap.txt"
-			sed 's/^/    wire: /' "$T/cap.txt" | head -n 12
-			check "$s: capture: ESP seen" grep -q "ESP(spi=" "$T/cap.txt"
+			capture_stop "$T/cap.pcap"
+			sed 's/^/    wire: /' "$T/cap.pcap.txt" | head -n 12
+			check "$s: capture: ESP seen" grep -q "ESP(spi=" "$T/cap.pcap.txt"
 			if [ $mode = transport ]; then
 				check "$s: capture: no ICMP or TCP in clear but port 8080/9090" \
-					test -z "$(grep -E " IP 10\.77\.0\..*(ICMP|Flags)" "$T/cap.txt" |
+					test -z "$(grep -E " IP 10\.77\.0\..*(ICMP|Flags)" "$T/cap.pcap.txt" |
 						   grep -vE '\.(8080|9090)[: ]')"
-				check "$s: capture: TCP 8080 in clear (permit)" grep -q "$B.8080" "$T/cap.txt"
+				check "$s: capture: TCP 8080 in clear (permit)" grep -q "$B.8080" "$T/cap.pcap.txt"
 			else
 				check "$s: capture: no inner packet in clear" \
-					test -z "$(grep -E '10\.78\.' "$T/cap.txt")"
+					test -z "$(grep -E '10\.78\.' "$T/cap.pcap.txt")"
 			fi
 		fi
 		if [ $first = 1 ]; then
