@@ -43,7 +43,7 @@ check_eq "A: show sa lists one CHILD SA (if control.c calls child_sas_json)" 1 \
 	"$(xa -j show sa | json_get 'len(d["child_sas"])')"
 check_eq "A: not childless" False "$(xa -j show sa | json_get 'd["ike_sas"][0]["childless"]')"
 
-capture_start "$NS_B" "$IF_B" "$T/esp.pcap" esp || exit 1
+capture_start "$NS_B" "$IF_B" "$T/esp.pcap" esp
 check "ping A -> B through the SAs" ip netns exec "$NS_A" ping -c 3 -W 2 10.77.0.2
 capture_stop "$T/esp.pcap"
 check "ESP on the veth" grep -q ESP "$T/esp.pcap.txt"

@@ -160,9 +160,10 @@ udp_b_to_a() {
 
 # capture_start NS IFACE FILE FILTER...: tcpdump in NS on IFACE writes the
 # packets FILTER selects to FILE, in the background (pid in CAP).  Returns
-# once tcpdump listens (seconds under TCG or on a loaded machine); fails
-# if it never does.  Immediate mode: every packet reaches FILE as it
-# passes, none waits in a kernel buffer that capture_stop would lose.
+# once tcpdump listens (seconds under TCG or on a loaded machine); if it
+# never does, that is a failed check (the checks on FILE then fail too).
+# Immediate mode: every packet reaches FILE as it passes, none waits in a
+# kernel buffer that capture_stop would lose.
 capture_start() {
 	local ns=$1 dev=$2 f=$3 i
 	shift 3
@@ -173,7 +174,8 @@ capture_start() {
 		grep -q "listening on" "$f.err" 2>/dev/null && return 0
 		sleep 0.1
 	done
-	echo "capture_start: tcpdump did not start: $(cat "$f.err")" >&2
+	CHECKS=$((CHECKS + 1)) FAILS=$((FAILS + 1))
+	echo "FAIL - capture on $dev in $ns: tcpdump did not listen: $(cat "$f.err")"
 	return 1
 }
 
