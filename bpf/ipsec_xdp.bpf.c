@@ -19,7 +19,9 @@
  *       non-first fragment             drop   drops boot_fragment
  *       broadcast / multicast          drop   drops boot_stateful
  *       answers a remembered flow      pass   pkts boot_pass
+ *         that is not idle (timeouts: include/ipsec_xdp.h ixdp_conn)
  *       otherwise                      drop   drops boot_stateful
+ *     (egress of a new flow, table full: still passes, pkts conn_table_full)
  *
  *   a policy applied:
  *     ESP or AH                        pass   pkts ipsec
@@ -131,11 +133,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ixdp_boot SEC(".maps");
 
+/* Preallocated plain hash, not LRU: only idle entries leave (their timer
+ * deletes them), never a live one to make room (include/ipsec_xdp.h). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, IXDP_MAX_CONNS);
 	__type(key, struct ixdp_conn_key);
-	__type(value, __u64);   /* last seen, bpf_ktime_get_ns() */
+	__type(value, struct ixdp_conn);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ixdp_conns SEC(".maps");
 
@@ -353,34 +357,113 @@ static __always_inline void conn_key(const struct ixdp_pkt *p, bool egress,
 	__builtin_memcpy(k->raddr, egress ? p->dst : p->src, 16);
 }
 
-static __always_inline void remember_conn(const struct ixdp_pkt *p)
-{
-	struct ixdp_conn_key k;
-	__u64 now = bpf_ktime_get_ns();
-	__u64 *seen;
+#ifndef CLOCK_MONOTONIC
+#define CLOCK_MONOTONIC 1       /* the clock of bpf_ktime_get_ns() */
+#endif
+#ifndef EEXIST                  /* errno values (vmlinux.h has none) */
+#define EBUSY  16
+#define EEXIST 17
+#endif
 
-	conn_key(p, true, &k);
-	seen = bpf_map_lookup_elem(&ixdp_conns, &k);
-	if (seen)
-		*seen = now;
+/*
+ * The timer of an entry fired: delete the entry if it has been idle for its
+ * whole timeout, else wait for the time left (traffic moved `expires` on
+ * since the timer was armed).  Deleting the element whose callback runs is
+ * allowed: the kernel then frees the timer without waiting for itself.
+ */
+static int conn_expire(void *map, struct ixdp_conn_key *k, struct ixdp_conn *c)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 expires = c->expires;
+
+	if (now >= expires)
+		bpf_map_delete_elem(map, k);
 	else
-		bpf_map_update_elem(&ixdp_conns, &k, &now, BPF_ANY);
+		bpf_timer_start(&c->timer, expires - now, 0);
+	return 0;
 }
 
+/* Arm the timer of an entry that has none: 0, -EBUSY when it already has
+ * one (armed by whoever created it), or another error. */
+static __always_inline long conn_arm(struct ixdp_conn *c, __u64 delay)
+{
+	long err = bpf_timer_init(&c->timer, &ixdp_conns, CLOCK_MONOTONIC);
+
+	if (err)
+		return err;
+	err = bpf_timer_set_callback(&c->timer, conn_expire);
+	if (!err)
+		err = bpf_timer_start(&c->timer, delay, 0);
+	return err;
+}
+
+/*
+ * Outbound: refresh the flow's entry, or create it with its timer.  A full
+ * table (or a timer that cannot be set up) leaves the flow unremembered:
+ * it is counted, and the packet still passes (the caller).
+ */
+static __always_inline void remember_conn(const struct ixdp_pkt *p)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 idle = ixdp_conn_idle_ns(p->proto);
+	struct ixdp_conn_key k;
+	struct ixdp_conn *c, fresh = {};
+	long err;
+
+	conn_key(p, true, &k);
+	c = bpf_map_lookup_elem(&ixdp_conns, &k);
+	if (c) {
+		/* Idle and not yet deleted: its timer is late, or it has none
+		 * (written by userspace).  Make sure one will delete it. */
+		if (now >= c->expires)
+			conn_arm(c, idle);
+		c->expires = now + idle;
+		return;
+	}
+	fresh.expires = now + idle;
+	err = bpf_map_update_elem(&ixdp_conns, &k, &fresh, BPF_NOEXIST);
+	if (err == -EEXIST) {   /* another CPU created it just now */
+		c = bpf_map_lookup_elem(&ixdp_conns, &k);
+		if (c)
+			c->expires = now + idle;
+		return;
+	}
+	if (err) {              /* -E2BIG: full */
+		count_pkt(IXDP_PKT_CONN_FULL);
+		return;
+	}
+	c = bpf_map_lookup_elem(&ixdp_conns, &k);
+	if (!c)                 /* deleted already: nothing to arm */
+		return;
+	err = conn_arm(c, idle);
+	if (err && err != -EBUSY) {
+		/* An entry no timer deletes would stay for ever: give it up. */
+		bpf_map_delete_elem(&ixdp_conns, &k);
+		count_pkt(IXDP_PKT_CONN_FULL);
+	}
+}
+
+/* Inbound passes only as the reply of a remembered flow that is not idle;
+ * the reply keeps the flow alive as its outbound packets do (a download
+ * whose sender rarely speaks stays open, as with any stateful firewall). */
 static __always_inline int stateful_ingress(const struct ixdp_pkt *p)
 {
 	struct ixdp_conn_key k;
-	__u64 *seen;
+	struct ixdp_conn *c;
+	__u64 now;
 
 	if (p->frag)
 		return drop(IXDP_DROP_FRAGMENT);
 	if (p->bcast)
 		return drop(IXDP_DROP_BOOT_STATEFUL);
 	conn_key(p, false, &k);
-	seen = bpf_map_lookup_elem(&ixdp_conns, &k);
-	if (!seen)
+	c = bpf_map_lookup_elem(&ixdp_conns, &k);
+	if (!c)
 		return drop(IXDP_DROP_BOOT_STATEFUL);
-	*seen = bpf_ktime_get_ns();     /* an answered connection stays fresh */
+	now = bpf_ktime_get_ns();
+	if (now >= c->expires)  /* idle: its timer deletes it */
+		return drop(IXDP_DROP_BOOT_STATEFUL);
+	c->expires = now + ixdp_conn_idle_ns(p->proto);
 	return pass_counted(IXDP_PKT_BOOT_PASS);
 }
 

@@ -26,11 +26,23 @@
 
 #define IXDP_PIN_ROOT_DEFAULT "/sys/fs/bpf/ipsec-xdp"
 
+/*
+ * The version of the pinned layout: every struct below, every map's type,
+ * key, value and size (the IXDP_MAX_* limits), the indexes of ixdp_state.
+ * Bump it with any such change: `load` finds the version of the pins in
+ * ixdp_state[IXDP_STATE_ABI_VERSION] and, when it differs, replaces the
+ * maps instead of reusing them (lib/dp_attach.c).  The size checks at the
+ * end of this file fail to compile when a shared struct changes size, as a
+ * reminder.  Version 0: pins from before versioning (no such index).
+ */
+#define IXDP_ABI_VERSION 1
+
 #define IXDP_MAX_TUPLES       128   /* distinct filter shapes per family */
 #define IXDP_MAX_FILTERS      65536 /* specific filters per bank */
 #define IXDP_MAX_KEYS         262144 /* hash entries, both banks (port ranges expand) */
 #define IXDP_MAX_BOOT_EXEMPT  64
-#define IXDP_MAX_CONNS        65536 /* stateful boot mode connection table */
+#define IXDP_MAX_CONNS        65536 /* stateful boot mode connection table
+				     * (see struct ixdp_conn) */
 #define IXDP_FLOW_CACHE_SIZE  65536 /* slots per CPU; a power of 2 */
 #define IXDP_PORT_CLASSES     65536 /* one entry per port value */
 
@@ -86,6 +98,9 @@ enum ixdp_pkt_counter {
 	IXDP_PKT_CACHE_HIT,     /* flow cache answered */
 	IXDP_PKT_BOOT_PASS,     /* boot mode: passed */
 	IXDP_PKT_ND,            /* IPv6 neighbour discovery: always passed */
+	IXDP_PKT_CONN_FULL,     /* stateful boot mode: a new outbound flow
+				 * passed but was not remembered (connection
+				 * table full): its replies are dropped */
 	IXDP_PKT__MAX,
 };
 
@@ -95,6 +110,7 @@ enum ixdp_state_idx {
 	IXDP_STATE_BOOT_BANK   = 1, /* 0 or 1: which ixdp_boot is live */
 	IXDP_STATE_NEXT_RULE_ID = 2, /* the next ixdp_filter_info.rule_id to hand
 				      * out (userspace only; ids never repeat) */
+	IXDP_STATE_ABI_VERSION = 3, /* IXDP_ABI_VERSION of the maps (userspace only) */
 	IXDP_STATE__MAX,
 };
 
@@ -274,9 +290,31 @@ struct ixdp_boot {
 	struct ixdp_boot_exempt exempt[IXDP_MAX_BOOT_EXEMPT];
 };
 
-/* Stateful boot mode: connections opened outbound (LRU hash). Key is the
- * flow as seen on egress: local side first.  ICMP echo uses the echo id as
- * both ports. */
+/*
+ * Stateful boot mode: the connections opened outbound, ixdp_conns (a plain
+ * preallocated hash of IXDP_MAX_CONNS entries).  Key: the flow as seen on
+ * egress, local side first; ICMP echo uses the echo id as both ports.
+ *
+ * An entry lives while its flow is active and no longer:
+ *  - every packet of the flow, outbound or an admitted inbound reply, moves
+ *    `expires` to now + the protocol's idle timeout (below);
+ *  - inbound passes only while now < expires, so an idle entry admits
+ *    nothing even before it is gone;
+ *  - each entry's bpf_timer, armed when the egress program creates it, fires
+ *    at the deadline it saw; the callback deletes the entry if it is past
+ *    `expires`, else re-arms for the time left.  No userspace process is
+ *    involved: boot mode works with no daemon running.
+ * Why not an LRU hash (as before): a flood of new outbound flows would push
+ * out a quiet long-lived connection.  A plain hash removes only idle
+ * entries; when it is full a new outbound flow still leaves (outbound always
+ * passes in stateful mode) but is not remembered, counted in pkts
+ * conn_table_full, and its replies are dropped until entries expire.
+ *
+ * Only the BPF programs create entries.  A write from userspace replaces the
+ * element and with it the timer (the kernel keeps no timer across an
+ * update); the egress program re-arms such an entry the next time its flow
+ * sends once it is idle.  Tests do this to age an entry.
+ */
 struct ixdp_conn_key {
 	__u8  fam;
 	__u8  proto;
@@ -285,6 +323,40 @@ struct ixdp_conn_key {
 	__u16 pad;
 	__u32 laddr[4];
 	__u32 raddr[4];
+};
+
+/* Idle timeouts (nanoseconds of CLOCK_MONOTONIC, bpf_ktime_get_ns()).
+ * TCP: 2 h 4 min, the minimum RFC 5382 (REQ-5) allows a NAT for an
+ * established connection, so a quiet ssh session or a long poll outlives it
+ * as it would a NAT.  UDP and other protocols: 5 min, RFC 4787's
+ * recommended minimum for a UDP mapping (REQ-5).  ICMP (echo, and the
+ * errors a host sends): 30 s, long enough for any ping's reply. */
+#define IXDP_CONN_IDLE_TCP_NS   (7440ull * 1000000000ull)
+#define IXDP_CONN_IDLE_UDP_NS   (300ull * 1000000000ull)
+#define IXDP_CONN_IDLE_ICMP_NS  (30ull * 1000000000ull)
+
+static inline __u64 ixdp_conn_idle_ns(__u8 proto)
+{
+	switch (proto) {
+	case 6:
+		return IXDP_CONN_IDLE_TCP_NS;
+	case 1:
+	case 58:
+		return IXDP_CONN_IDLE_ICMP_NS;
+	default:
+		return IXDP_CONN_IDLE_UDP_NS;
+	}
+}
+
+/* Value of ixdp_conns.  The timer is the kernel's struct bpf_timer (16
+ * opaque bytes, found by the map's BTF); userspace sees its bytes only. */
+struct ixdp_conn {
+	__u64 expires;      /* bpf_ktime_get_ns() after which it admits nothing */
+#ifdef __bpf__
+	struct bpf_timer timer;
+#else
+	__u64 timer[2];     /* opaque: userspace never reads or sets it */
+#endif
 };
 
 /*
@@ -400,5 +472,30 @@ enum ixdp_xfrm_counter {
 	IXDP_XS_EVENTS_LOST,    /* ring buffer full */
 	IXDP_XS__MAX,
 };
+
+/*
+ * The sizes BPF and userspace agree on (both compile this header).  A
+ * failure here means a shared layout changed: bump IXDP_ABI_VERSION, then
+ * update the size.
+ */
+#define IXDP_ASSERT_SIZE(type, size) \
+	_Static_assert(sizeof(struct type) == (size), \
+		       "struct " #type " changed size: bump IXDP_ABI_VERSION")
+IXDP_ASSERT_SIZE(ixdp_bank, 24);
+IXDP_ASSERT_SIZE(ixdp_tuple, 40);
+IXDP_ASSERT_SIZE(ixdp_fkey, 44);
+IXDP_ASSERT_SIZE(ixdp_fval, 8);
+IXDP_ASSERT_SIZE(ixdp_counter, 32);
+IXDP_ASSERT_SIZE(ixdp_flow_key, 40);
+IXDP_ASSERT_SIZE(ixdp_flow_val, 12);
+IXDP_ASSERT_SIZE(ixdp_flow_entry, 56);
+IXDP_ASSERT_SIZE(ixdp_filter_info, 96);
+IXDP_ASSERT_SIZE(ixdp_boot_exempt, 8);
+IXDP_ASSERT_SIZE(ixdp_boot, 8 + 8 * IXDP_MAX_BOOT_EXEMPT);
+IXDP_ASSERT_SIZE(ixdp_conn_key, 40);
+IXDP_ASSERT_SIZE(ixdp_bundle_key, 24);
+IXDP_ASSERT_SIZE(ixdp_bundle, 16);
+IXDP_ASSERT_SIZE(ixdp_event, 72);
+_Static_assert(IXDP_STATE__MAX == 4, "ixdp_state changed: bump IXDP_ABI_VERSION");
 
 #endif /* IPSEC_XDP_H */

@@ -1028,6 +1028,7 @@ const char *pkt_counter_name(enum ixdp_pkt_counter c)
 		[IXDP_PKT_CACHE_HIT] = "cache_hit",
 		[IXDP_PKT_BOOT_PASS] = "boot_pass",
 		[IXDP_PKT_ND]        = "nd",
+		[IXDP_PKT_CONN_FULL] = "conn_table_full",
 	};
 
 	return (unsigned)c < IXDP_PKT__MAX ? names[c] : "unknown";
