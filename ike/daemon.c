@@ -74,6 +74,9 @@ void daemon_init(struct daemon *d)
 	/* bytes of an IP datagram */
 	tunable_from_env("IPSEC_XDPD_FRAGMENT_SIZE", FRAGMENT_SIZE_MIN, 65535,
 			 &d->tun.fragment_size);
+	/* ms the responder's IKE_SA_INIT D-H value is shared; 0: never */
+	tunable_from_env("IPSEC_XDPD_DH_REUSE_MS", 0, 60000,
+			 &d->tun.dh_reuse_ms);
 	d->sas = ikesa_table_new();
 	if (!d->sas)
 		fatal("out of memory for the IKE SA table");

@@ -41,11 +41,13 @@ YAML
 # ikeb_xdpd_start DIR [CPU]: ipsec-xdpd in B (pinned to CPU when given,
 # and real-time round-robin when IKEB_RT is set: then other work on that CPU
 # cannot take it), logging to DIR/ipsec-xdpd.log; waits for its control
-# socket.
+# socket.  IKEB_DH_REUSE_MS, when set, is its IPSEC_XDPD_DH_REUSE_MS (0: a
+# new D-H value for every IKE_SA_INIT it answers, as charon does).
 ikeb_xdpd_start() {
-	local dir=$1 cpu=${2:-} i pin=()
+	local dir=$1 cpu=${2:-} i pin=() env=()
 	[ -n "$cpu" ] && pin=(taskset -c "$cpu" ${IKEB_RT:+chrt -r 1})
-	ip netns exec "$NS_B" "${pin[@]}" "$IXDPD" -f -C "$dir" -R "$dir/run" \
+	[ -n "${IKEB_DH_REUSE_MS:-}" ] && env=("IPSEC_XDPD_DH_REUSE_MS=$IKEB_DH_REUSE_MS")
+	ip netns exec "$NS_B" "${pin[@]}" env "${env[@]}" "$IXDPD" -f -C "$dir" -R "$dir/run" \
 		>"$dir/ipsec-xdpd.log" 2>&1 &
 	IKEB_PIDS+=($!)
 	for i in $(seq 1 50); do
@@ -168,6 +170,18 @@ ikeb_swan_start() {
 	echo "charon did not start:" >&2
 	tail -20 "$dir/charon.out" "$dir/load.out" "$dir/charon.log" >&2 2>/dev/null
 	return 1
+}
+
+# ikeb_online_cpus: the online CPUs, one per line, from
+# /sys/devices/system/cpu/online ("0-1", "0,2-3"): all of them, whatever
+# the affinity of the caller (nproc only counts the CPUs it may run on).
+ikeb_online_cpus() {
+	local r a b
+	tr ',' '\n' </sys/devices/system/cpu/online | while read -r r; do
+		[ -n "$r" ] || continue
+		a=${r%-*} b=${r#*-}
+		seq "$a" "$b"
+	done
 }
 
 # ikeb_cpu_ticks PID: user + system clock ticks of a process (all threads).

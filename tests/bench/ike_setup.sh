@@ -11,6 +11,12 @@
 # same namespace, one after the other, alternating over IKE_BENCH_ROUNDS
 # rounds (medians kept): the machine is shared and its speed moves.
 #
+# Two variants of each suite, the worst case first: "...-fresh-dh", where
+# ipsec-xdpd makes a new D-H value for every IKE_SA_INIT it answers
+# (IPSEC_XDPD_DH_REUSE_MS=0), as charon always does: like for like; then
+# the suite itself, ipsec-xdpd at its default (the value shared until an SA
+# that used it closes, ike/dh_reuse.h).  charon is measured in both.
+#
 # With --child (run inside the VM by vmtest/vm.sh, see README.md): suite
 # "x25519-psk-child", each IKE_AUTH also negotiates an ESP transport CHILD
 # SA that the responder installs in kernel xfrm (and removes on Delete).
@@ -22,7 +28,8 @@
 # retransmission, 1000; the emulated VM needs more), IKE_BENCH_RT (1: both
 # responders and the generator run SCHED_RR, so that other work on a shared
 # machine cannot take their CPUs; it stalls that work for the run: off by
-# default).
+# default), IKE_BENCH_DH ("fresh shared": the ipsec-xdpd variants, in
+# that order).
 set -u
 CHILD=no
 [ "${1:-}" = --child ] && CHILD=yes
@@ -43,6 +50,7 @@ IKEB_RT=
 [ "${IKE_BENCH_RT:-0}" = 1 ] && IKEB_RT=1
 SUITE=x25519-psk
 [ "$CHILD" = yes ] && SUITE=x25519-psk-child
+DH_MODES=${IKE_BENCH_DH:-fresh shared}
 
 log() { echo "ike_setup: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -55,6 +63,9 @@ case " $IMPLS " in
 	die "no charon (scripts/install-deps.sh --vm installs strongSwan)" ;;
 esac
 [ "$ADDRS" -ge 1 ] && [ "$ADDRS" -le 150 ] || die "IKE_BENCH_ADDRS: 1 to 150"
+for m in $DH_MODES; do
+	case $m in fresh | shared) ;; *) die "IKE_BENCH_DH: fresh and/or shared" ;; esac
+done
 
 # the namespaces, veth pair and clean-up of the namespace tests; their
 # output (none unless something fails) goes to stderr
@@ -65,10 +76,12 @@ trap 'rc=$?; ikeb_stop; (exit $rc); ns_teardown' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-NCPU=$(nproc)
-RESP_CPU=0
-GEN_CPU=$((NCPU - 1))
-[ "$NCPU" -gt 1 ] || die "needs 2 CPUs: the responder and the generator on their own"
+# the online CPUs, not nproc: a caller pinned to fewer CPUs (tests/bench/run.sh
+# keeps itself off the generator's CPU) would make nproc say 1
+CPUS=($(ikeb_online_cpus))
+[ "${#CPUS[@]}" -gt 1 ] || die "needs 2 CPUs: the responder and the generator on their own"
+RESP_CPU=${CPUS[0]}
+GEN_CPU=${CPUS[-1]}
 [ "$CHILD" = yes ] && for m in esp4 xfrm_user; do modprobe "$m" 2>/dev/null; done
 ikeb_addrs "$ADDRS" || die "cannot add the source addresses"
 ikeb_xdpd_conf "$T/xdpd"
@@ -78,13 +91,24 @@ RES=$T/results
 LOAD_ARGS=(-a "$ADDRS" -S 1 -c "$SLOTS" -d "$SECS" -w "$WARM" -r "$RETX_MS" --cpu "$GEN_CPU")
 [ "$CHILD" = yes ] && LOAD_ARGS+=(--child)
 
-# start_impl IMPL: the responder on RESP_CPU; sets RPID.
+# start_impl IMPL MODE: the responder on RESP_CPU (ipsec-xdpd with a new
+# D-H value per setup when MODE is fresh); sets RPID.
 start_impl() {
+	local reuse=
+	[ "$2" = fresh ] && reuse=0
 	case $1 in
-	ipsec-xdpd) ikeb_xdpd_start "$T/xdpd" "$RESP_CPU" ;;
+	ipsec-xdpd) IKEB_DH_REUSE_MS=$reuse ikeb_xdpd_start "$T/xdpd" "$RESP_CPU" ;;
 	strongswan) ikeb_swan_start "$T/swan" "$RESP_CPU" ;;
 	esac || return 1
 	RPID=${IKEB_PIDS[-1]}
+}
+
+# dh_keys IMPL: "generated shared", ipsec-xdpd's IKE_SA_INIT key pairs
+# (charon: "null null", it has no such counters).
+dh_keys() {
+	[ "$1" = ipsec-xdpd ] || { echo "null null"; return; }
+	ikeb_xdpd_ctl "$T/xdpd" -j show ikestats |
+		json_get '" ".join(str(d["stats"][k]) for k in ("dh_keys_generated", "dh_keys_shared"))'
 }
 
 # count_sas IMPL: the responder's IKE SAs (0 once every Delete was served).
@@ -95,44 +119,52 @@ count_sas() {
 	esac
 }
 
-# one_round IMPL ROUND: start, load, stop; one JSON object appended to RES.
+# one_round IMPL ROUND MODE: start, load, stop; one JSON object appended to
+# RES.  In a fresh round ipsec-xdpd must not have shared a D-H value.
 one_round() {
-	local impl=$1 round=$2 out c0 c1 t0 t1 left
-	start_impl "$impl" || die "$impl did not start"
+	local impl=$1 round=$2 mode=$3 out c0 c1 t0 t1 left made shared suite=$SUITE
+	[ "$mode" = fresh ] && suite=$SUITE-fresh-dh
+	start_impl "$impl" "$mode" || die "$impl did not start"
 	c0=$(ikeb_cpu_ticks "$RPID")
 	t0=$(date +%s.%N)
 	out=$(ikeb_load "${LOAD_ARGS[@]}") || die "the generator failed"
 	t1=$(date +%s.%N)
 	c1=$(ikeb_cpu_ticks "$RPID")
 	left=$(count_sas "$impl")
+	read -r made shared < <(dh_keys "$impl")
 	ikeb_stop
-	log "$impl round $round: $out"
+	log "$suite $impl round $round: $out"
+	[ "$mode" = fresh ] && [ "$impl" = ipsec-xdpd ] && [ "$shared" != 0 ] &&
+		die "ipsec-xdpd shared D-H values $shared times with IPSEC_XDPD_DH_REUSE_MS=0"
 	python3 - "$impl" "$round" "$((c1 - c0))" "$(getconf CLK_TCK)" "$left" \
-		"$t0" "$t1" "$out" >>"$RES" <<'PY' || die "bad generator output"
+		"$t0" "$t1" "$out" "$suite" "${made:-null}" "${shared:-null}" >>"$RES" <<'PY' ||
 import json, sys
-impl, rnd, ticks, hz, left, t0, t1, out = sys.argv[1:]
+impl, rnd, ticks, hz, left, t0, t1, out, suite, made, shared = sys.argv[1:]
 d = json.loads(out)
-d.update(impl=impl, round=int(rnd), left=int(left),
-         resp_cpu_s=int(ticks) / int(hz), wall_s=float(t1) - float(t0))
+d.update(impl=impl, round=int(rnd), left=int(left), suite=suite,
+         resp_cpu_s=int(ticks) / int(hz), wall_s=float(t1) - float(t0),
+         dh_keys_generated=json.loads(made), dh_keys_shared=json.loads(shared))
 print(json.dumps(d))
 PY
+		die "bad generator output"
 }
 
-log "suite $SUITE: $ADDRS sources x $SLOTS in flight, $ROUNDS rounds of ${SECS}s" \
-	"(+${WARM}s warm-up), responder on CPU $RESP_CPU, generator on CPU $GEN_CPU"
+log "suite $SUITE (ipsec-xdpd D-H: $DH_MODES): $ADDRS sources x $SLOTS in flight," \
+	"$ROUNDS rounds of ${SECS}s (+${WARM}s warm-up), responder on CPU $RESP_CPU," \
+	"generator on CPU $GEN_CPU"
 for r in $(seq 1 "$ROUNDS"); do
-	for impl in $IMPLS; do
-		one_round "$impl" "$r"
+	for mode in $DH_MODES; do
+		for impl in $IMPLS; do
+			one_round "$impl" "$r" "$mode"
+		done
 	done
 done
 
-python3 - "$SUITE" "$RES" <<'PY'
+python3 - "$RES" <<'PY'
 import json, statistics, sys
-suite, path = sys.argv[1:]
-runs = [json.loads(l) for l in open(path)]
-rate = {}
-for impl in dict.fromkeys(r["impl"] for r in runs):
-    rs = [r for r in runs if r["impl"] == impl]
+
+
+def impl_line(suite, impl, rs):
     rates = [r["setups_per_s"] for r in rs]
     # the responder's CPU time per setup over the whole round (warm-up and
     # the Delete drain included), its inverse the rate of a whole core
@@ -159,17 +191,34 @@ for impl in dict.fromkeys(r["impl"] for r in runs):
         "resp_cpu_busy": round(statistics.median(
             r["resp_cpu_s"] / r["wall_s"] for r in rs), 3),
     }
-    rate[impl] = line
-    print(json.dumps(line))
-if "ipsec-xdpd" in rate and "strongswan" in rate:
-    a, b = rate["ipsec-xdpd"], rate["strongswan"]
+    if impl == "ipsec-xdpd":
+        # its IKE_SA_INIT key pairs over all rounds: made, and handed out again
+        line["dh_keys_generated"] = sum(r["dh_keys_generated"] for r in rs)
+        line["dh_keys_shared"] = sum(r["dh_keys_shared"] for r in rs)
+    return line
+
+
+def ratio_line(suite, a, b):
     ratio = a["setups_per_s"] / b["setups_per_s"] if b["setups_per_s"] else None
     per_core = (a["setups_per_s_per_core"] / b["setups_per_s_per_core"]
                 if b["setups_per_s_per_core"] else None)
-    print(json.dumps({
+    return {
         "bench": "ike_setup_ratio", "suite": suite,
         "ratio": round(ratio, 2) if ratio else None,
         "ratio_per_core": round(per_core, 2) if per_core else None,
         "target": 3, "target_ok": bool(ratio and ratio >= 3),
-    }))
+        "target_ok_per_core": bool(per_core and per_core >= 3),
+    }
+
+
+runs = [json.loads(l) for l in open(sys.argv[1])]
+for suite in dict.fromkeys(r["suite"] for r in runs):
+    rate = {}
+    for impl in dict.fromkeys(r["impl"] for r in runs):
+        rs = [r for r in runs if r["impl"] == impl and r["suite"] == suite]
+        if rs:
+            rate[impl] = impl_line(suite, impl, rs)
+            print(json.dumps(rate[impl]))
+    if "ipsec-xdpd" in rate and "strongswan" in rate:
+        print(json.dumps(ratio_line(suite, rate["ipsec-xdpd"], rate["strongswan"])))
 PY

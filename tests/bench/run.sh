@@ -55,6 +55,25 @@ die() { log "ERROR: $*"; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "needs root (BPF, namespaces, nftables)"
 
+# The CPUs: every online one (/sys/devices/system/cpu/online), not nproc,
+# which counts only those this shell may run on.  The filter_pps part keeps
+# this shell off the generator's CPU and puts the affinity it was started
+# with back before ike_setup.
+online_cpus() { # one a line, from "0-1" or "0,2-3"
+	local r
+	tr ',' '\n' </sys/devices/system/cpu/online | while read -r r; do
+		[ -n "$r" ] && seq "${r%-*}" "${r#*-}"
+	done
+}
+CPUS=($(online_cpus))
+[ "${#CPUS[@]}" -ge 1 ] || die "cannot read /sys/devices/system/cpu/online"
+START_AFFINITY=$(taskset -pc $$ 2>/dev/null | sed 's/.*: *//')
+restore_affinity() {
+	[ -n "$START_AFFINITY" ] || return 0
+	taskset -pc "$START_AFFINITY" $$ >/dev/null ||
+		die "cannot give this shell its CPUs back ($START_AFFINITY)"
+}
+
 # ---- 3. ike_setup (run last, or alone with BENCH_ONLY=ike) ---------------------
 abs_path() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
 IKE_OUT=			# the VM run's output, removed on exit
@@ -62,9 +81,10 @@ ike_setup() {
 	local b
 	b=$(abs_path "$B")
 	log "ike_setup: ipsec-xdpd and charon, childless IKE SAs (tests/bench/ike_setup.sh)"
-	# all CPUs again: the filter_pps part keeps this shell off the last one
-	B=$b taskset -c "0-$(($(nproc) - 1))" "$TOP/tests/bench/ike_setup.sh" ||
-		die "ike_setup failed"
+	# the CPUs this run started with: the filter_pps part kept this shell
+	# off the last one (ike_setup.sh pins its responders and generator)
+	restore_affinity
+	B=$b "$TOP/tests/bench/ike_setup.sh" || die "ike_setup failed"
 	[ "${BENCH_IKE_VM:-1}" = 1 ] || return 0
 	log "ike_setup with CHILD SAs, inside the VM (vmtest/vm.sh; 2-4 minutes)"
 	IKE_OUT=$(mktemp /tmp/ixdp-bench-vm.XXXXXX)
@@ -102,8 +122,7 @@ T=$(mktemp -d /tmp/ixdp-bench.XXXXXX)
 NS_S=ixbs$$ NS_R=ixbr$$ IF_S=vbs$$ IF_R=vbr$$
 PG_PID=
 MOUNTED=0
-NCPU=$(nproc)
-GEN_CPU=$((NCPU - 1))       # the generator's CPU; veth delivery runs there too
+GEN_CPU=${CPUS[-1]}         # the generator's CPU; veth delivery runs there too
 
 cleanup() {
 	local rc=$?
@@ -151,8 +170,10 @@ fi
 # this shell and what it starts (the samplers, nft, ipsec-xdp) stay off the
 # generator's CPU: they would take time from it and, delayed behind it,
 # read their counters late (the generator pins its own thread)
-if [ "$NCPU" -gt 1 ] && command -v taskset >/dev/null; then
-	taskset -pc "0-$((GEN_CPU - 1))" $$ >/dev/null 2>&1
+if [ "${#CPUS[@]}" -gt 1 ] && command -v taskset >/dev/null; then
+	OTHERS=$(IFS=,; echo "${CPUS[*]:0:${#CPUS[@]}-1}")
+	taskset -pc "$OTHERS" $$ >/dev/null 2>&1 ||
+		log "cannot keep this shell off CPU $GEN_CPU: the samplers may take its time"
 fi
 ip netns add "$NS_S" || die "ip netns add"
 ip netns add "$NS_R" || die "ip netns add"
