@@ -102,6 +102,18 @@ check_eq() {
 	fi
 }
 
+# wait_until SECONDS COMMAND...: until COMMAND succeeds, polled every 0.1 s;
+# 1 if it never did within SECONDS.  Tests wait for a condition with it,
+# never for a fixed time: the bound only ends a wait that would hang.
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.1
+	done
+}
+
 # Traffic probes: each succeeds only if the packets made it both ways.
 ping_a_to_b()  { ina ping -c 1 -W 1 "${1:-10.77.0.2}"; }
 ping_b_to_a()  { inb ping -c 1 -W 1 "${1:-10.77.0.1}"; }
