@@ -238,50 +238,66 @@ bool ike_suite_usable(const struct ike_suite *s, bool ike_sa)
  * DRBG output is drawn RANDOM_POOL bytes at a time: a RAND_bytes() call
  * costs a lock and a reseed check, more than the 8 or 32 bytes of an SPI or
  * a nonce.  Bytes are cleared from the pool as they are handed out, and a
- * forked child starts with an empty pool (OpenSSL reseeds there).
+ * forked child starts with empty pools (OpenSSL reseeds there).  Private
+ * values (D-H keys) come from a pool of their own, filled from OpenSSL's
+ * private DRBG (RAND_priv_bytes), as OpenSSL's own key generation does:
+ * what is public (SPIs, nonces, IVs) never comes from the same generator.
  */
 #define RANDOM_POOL 1024
-static uint8_t random_pool[RANDOM_POOL];
-static size_t random_left;		/* at the end of random_pool */
+struct random_pool {
+	uint8_t buf[RANDOM_POOL];
+	size_t left;			/* at the end of buf */
+	int (*fill)(unsigned char *buf, int num);
+};
+static struct random_pool public_pool = { .fill = RAND_bytes };
+static struct random_pool private_pool = { .fill = RAND_priv_bytes };
 
-static void random_pool_forget(void)
+static void random_pools_forget(void)
 {
-	OPENSSL_cleanse(random_pool, sizeof(random_pool));
-	random_left = 0;
+	OPENSSL_cleanse(public_pool.buf, sizeof(public_pool.buf));
+	public_pool.left = 0;
+	OPENSSL_cleanse(private_pool.buf, sizeof(private_pool.buf));
+	private_pool.left = 0;
 }
 
-static bool random_refill(void)
+static bool random_refill(struct random_pool *p)
 {
 	static bool atfork;
 
-	if (!atfork && pthread_atfork(NULL, NULL, random_pool_forget) == 0)
+	if (!atfork && pthread_atfork(NULL, NULL, random_pools_forget) == 0)
 		atfork = true;
-	if (!atfork || RAND_bytes(random_pool, sizeof(random_pool)) != 1)
+	if (!atfork || p->fill(p->buf, sizeof(p->buf)) != 1)
 		return false;
-	random_left = sizeof(random_pool);
+	p->left = sizeof(p->buf);
 	return true;
 }
 
-enum ike_crypto_err ike_random(void *buf, size_t len)
+static enum ike_crypto_err random_from(struct random_pool *p, void *buf,
+				       size_t len)
 {
 	uint8_t *out = buf, *src;
 	size_t take;
 
 	if (len > RANDOM_POOL / 4)
-		return RAND_bytes(buf, (int)len) == 1 ? IKE_CRYPTO_OK
-						      : IKE_CRYPTO_E_LIBCRYPTO;
+		return p->fill(buf, (int)len) == 1 ? IKE_CRYPTO_OK
+						   : IKE_CRYPTO_E_LIBCRYPTO;
 	while (len) {
-		if (!random_left && !random_refill())
+		if (!p->left && !random_refill(p))
 			return IKE_CRYPTO_E_LIBCRYPTO;
-		take = len < random_left ? len : random_left;
-		src = random_pool + sizeof(random_pool) - random_left;
+		take = len < p->left ? len : p->left;
+		src = p->buf + sizeof(p->buf) - p->left;
 		memcpy(out, src, take);
 		OPENSSL_cleanse(src, take);
 		out += take;
 		len -= take;
-		random_left -= take;
+		p->left -= take;
 	}
 	return IKE_CRYPTO_OK;
+}
+
+enum ike_crypto_err ike_random(void *buf, size_t len)
+{
+	return random_from(&public_pool, buf, len);
 }
 
 bool ike_ct_equal(const void *a, const void *b, size_t len)
@@ -620,6 +636,45 @@ static EVP_PKEY *generate_named(const struct dh_group *g)
 	return key;
 }
 
+/* The import context of X25519 keys, made once and kept (one thread):
+ * EVP_PKEY_CTX_new_from_name() looks the key type up by name, which costs
+ * as much as an import. */
+static EVP_PKEY_CTX *x25519_import_ctx(void)
+{
+	static EVP_PKEY_CTX *ctx;
+
+	if (!ctx)
+		ctx = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
+	return ctx;
+}
+
+/*
+ * A new X25519 key pair: 32 bytes of the private pool are the private
+ * value (RFC 7748 §6.1: any 32 random bytes; the scalar is clamped where it
+ * is used), imported through the kept context, which computes the public
+ * value.  The same work as EVP_PKEY_Q_keygen() without its by-name lookup,
+ * its context made and freed, and a private DRBG call per key.
+ */
+static EVP_PKEY *x25519_generate(void)
+{
+	EVP_PKEY_CTX *ctx = x25519_import_ctx();
+	uint8_t priv[32];
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY,
+						  priv, sizeof(priv)),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_PKEY *key = NULL;
+
+	if (ctx && random_from(&private_pool, priv, sizeof(priv)) ==
+			   IKE_CRYPTO_OK &&
+	    (EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	     EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_KEYPAIR, params) <= 0))
+		key = NULL;
+	OPENSSL_cleanse(priv, sizeof(priv));
+	return key;
+}
+
 enum ike_crypto_err ike_dh_new(uint16_t group, struct ike_dh **out)
 {
 	const struct dh_group *g = find_group(group);
@@ -628,7 +683,7 @@ enum ike_crypto_err ike_dh_new(uint16_t group, struct ike_dh **out)
 	if (!g)
 		return IKE_CRYPTO_E_UNSUPPORTED;
 	if (is_x25519(g))
-		return dh_wrap(g, EVP_PKEY_Q_keygen(NULL, NULL, g->keytype), out);
+		return dh_wrap(g, x25519_generate(), out);
 	return dh_wrap(g, generate_named(g), out);
 }
 
@@ -794,12 +849,12 @@ enum ike_crypto_err ike_dh_public(const struct ike_dh *dh, uint8_t *out,
 	return IKE_CRYPTO_OK;
 }
 
-/* A Curve25519 public value as a key.  The import context is kept:
+/* A Curve25519 public value as a key, through the kept import context:
  * EVP_PKEY_new_raw_public_key_ex() looks the key type up by name every
  * time, twice the cost of the import itself. */
 static EVP_PKEY *x25519_public(const uint8_t *pub)
 {
-	static EVP_PKEY_CTX *ctx;
+	EVP_PKEY_CTX *ctx = x25519_import_ctx();
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
 						  (void *)pub, 32),
@@ -807,8 +862,6 @@ static EVP_PKEY *x25519_public(const uint8_t *pub)
 	};
 	EVP_PKEY *key = NULL;
 
-	if (!ctx)
-		ctx = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
 	if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
 	    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) <= 0)
 		return NULL;
@@ -882,6 +935,22 @@ static EVP_PKEY_CTX *derive_ctx(const struct ike_dh *cdh)
 	return ctx;
 }
 
+/*
+ * The peer's key into the derivation context.  EVP_PKEY_derive_set_peer()
+ * validates it with a context of its own (a tenth of an X25519 derivation);
+ * for X25519 that check is only "has a public value", and what matters,
+ * a small-order u, shows as an all-zero result that derive() refuses
+ * (RFC 7748 §6.1).  Other groups keep it (ECP/MODP peers are checked in
+ * ike_dh_shared() too).
+ */
+static int set_peer(EVP_PKEY_CTX *ctx, const struct dh_group *g,
+		    EVP_PKEY *peer)
+{
+	if (is_x25519(g))
+		return EVP_PKEY_derive_set_peer_ex(ctx, peer, 0);
+	return EVP_PKEY_derive_set_peer(ctx, peer);
+}
+
 static enum ike_crypto_err derive(const struct ike_dh *dh, EVP_PKEY *peer,
 				  uint8_t *out, size_t *len)
 {
@@ -891,7 +960,7 @@ static enum ike_crypto_err derive(const struct ike_dh *dh, EVP_PKEY *peer,
 
 	if (!ctx)
 		goto done;
-	if (EVP_PKEY_derive_set_peer(ctx, peer) <= 0)
+	if (set_peer(ctx, dh->group, peer) <= 0)
 		err = IKE_CRYPTO_E_BAD_PUBLIC;
 	else if (EVP_PKEY_derive(ctx, out, &n) > 0 &&
 		 n == dh->group->secret_len)
