@@ -133,7 +133,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ixdp_boot SEC(".maps");
 
-/* Preallocated plain hash, not LRU: only idle entries leave (their timer
+/* Preallocated plain hash, not LRU: only idle entries leave (the sweeper
  * deletes them), never a live one to make room (include/ipsec_xdp.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -142,6 +142,22 @@ struct {
 	__type(value, struct ixdp_conn);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ixdp_conns SEC(".maps");
+
+/* The sweeper's timer.  Pinned: a timer can only be armed in a map that
+ * userspace holds (pins count), and is cancelled when none does. */
+struct ixdp_conn_sweeper {
+	struct bpf_timer timer;
+	__u32 armed;        /* 1 once the timer runs (it re-arms itself) */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ixdp_conn_sweeper);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_conn_sweep SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -365,80 +381,75 @@ static __always_inline void conn_key(const struct ixdp_pkt *p, bool egress,
 #define EEXIST 17
 #endif
 
-/*
- * The timer of an entry fired: delete the entry if it has been idle for its
- * whole timeout, else wait for the time left (traffic moved `expires` on
- * since the timer was armed).  Deleting the element whose callback runs is
- * allowed: the kernel then frees the timer without waiting for itself.
- */
-static int conn_expire(void *map, struct ixdp_conn_key *k, struct ixdp_conn *c)
+/* One entry of the sweep: delete it if idle.  Deleting the entry being
+ * visited is allowed; when a CPU reuses the freed element at once, the walk
+ * may skip a few entries, which the next sweep finds. */
+static long sweep_one(void *map, struct ixdp_conn_key *k, struct ixdp_conn *c,
+		      __u64 *now)
 {
-	__u64 now = bpf_ktime_get_ns();
-	__u64 expires = c->expires;
-
-	if (now >= expires)
+	if (*now >= c->expires)
 		bpf_map_delete_elem(map, k);
-	else
-		bpf_timer_start(&c->timer, expires - now, 0);
 	return 0;
 }
 
-/* Arm the timer of an entry that has none: 0, -EBUSY when it already has
- * one (armed by whoever created it), or another error. */
-static __always_inline long conn_arm(struct ixdp_conn *c, __u64 delay)
+/* The sweeper's timer fired: delete the idle entries, then wait again. */
+static int conn_sweep(void *map, __u32 *key, struct ixdp_conn_sweeper *sw)
 {
-	long err = bpf_timer_init(&c->timer, &ixdp_conns, CLOCK_MONOTONIC);
+	__u64 now = bpf_ktime_get_ns();
 
-	if (err)
-		return err;
-	err = bpf_timer_set_callback(&c->timer, conn_expire);
-	if (!err)
-		err = bpf_timer_start(&c->timer, delay, 0);
-	return err;
+	bpf_for_each_map_elem(&ixdp_conns, sweep_one, &now, 0);
+	bpf_timer_start(&sw->timer, IXDP_CONN_SWEEP_NS, 0);
+	return 0;
 }
 
 /*
- * Outbound: refresh the flow's entry, or create it with its timer.  A full
- * table (or a timer that cannot be set up) leaves the flow unremembered:
- * it is counted, and the packet still passes (the caller).
+ * Start the sweeper if it does not run yet: the first outbound packet in
+ * stateful mode does (BPF code must set a timer up).  If setting it up fails
+ * (the kernel could not allocate it), the next packet tries again.
+ */
+static __always_inline void conn_sweeper_start(void)
+{
+	__u32 zero = 0;
+	struct ixdp_conn_sweeper *sw = bpf_map_lookup_elem(&ixdp_conn_sweep, &zero);
+	long err;
+
+	if (!sw || sw->armed)
+		return;
+	err = bpf_timer_init(&sw->timer, &ixdp_conn_sweep, CLOCK_MONOTONIC);
+	if (err && err != -EBUSY)
+		return;
+	if (bpf_timer_set_callback(&sw->timer, conn_sweep) ||
+	    bpf_timer_start(&sw->timer, IXDP_CONN_SWEEP_NS, 0))
+		return;
+	sw->armed = 1;
+}
+
+/*
+ * Outbound: refresh the flow's entry, or create it.  A full table leaves
+ * the flow unremembered: it is counted, and the packet still passes (the
+ * caller).
  */
 static __always_inline void remember_conn(const struct ixdp_pkt *p)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u64 idle = ixdp_conn_idle_ns(p->proto);
 	struct ixdp_conn_key k;
-	struct ixdp_conn *c, fresh = {};
+	struct ixdp_conn *c, fresh = { .expires = now + idle };
 	long err;
 
+	conn_sweeper_start();
 	conn_key(p, true, &k);
 	c = bpf_map_lookup_elem(&ixdp_conns, &k);
 	if (c) {
-		/* Idle and not yet deleted: its timer is late, or it has none
-		 * (written by userspace).  Make sure one will delete it. */
-		if (now >= c->expires)
-			conn_arm(c, idle);
 		c->expires = now + idle;
 		return;
 	}
-	fresh.expires = now + idle;
 	err = bpf_map_update_elem(&ixdp_conns, &k, &fresh, BPF_NOEXIST);
 	if (err == -EEXIST) {   /* another CPU created it just now */
 		c = bpf_map_lookup_elem(&ixdp_conns, &k);
 		if (c)
 			c->expires = now + idle;
-		return;
-	}
-	if (err) {              /* -E2BIG: full */
-		count_pkt(IXDP_PKT_CONN_FULL);
-		return;
-	}
-	c = bpf_map_lookup_elem(&ixdp_conns, &k);
-	if (!c)                 /* deleted already: nothing to arm */
-		return;
-	err = conn_arm(c, idle);
-	if (err && err != -EBUSY) {
-		/* An entry no timer deletes would stay for ever: give it up. */
-		bpf_map_delete_elem(&ixdp_conns, &k);
+	} else if (err) {       /* -E2BIG: full */
 		count_pkt(IXDP_PKT_CONN_FULL);
 	}
 }
@@ -461,7 +472,7 @@ static __always_inline int stateful_ingress(const struct ixdp_pkt *p)
 	if (!c)
 		return drop(IXDP_DROP_BOOT_STATEFUL);
 	now = bpf_ktime_get_ns();
-	if (now >= c->expires)  /* idle: its timer deletes it */
+	if (now >= c->expires)  /* idle: the sweeper deletes it */
 		return drop(IXDP_DROP_BOOT_STATEFUL);
 	c->expires = now + ixdp_conn_idle_ns(p->proto);
 	return pass_counted(IXDP_PKT_BOOT_PASS);

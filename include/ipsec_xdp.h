@@ -300,21 +300,26 @@ struct ixdp_boot {
  *    `expires` to now + the protocol's idle timeout (below);
  *  - inbound passes only while now < expires, so an idle entry admits
  *    nothing even before it is gone;
- *  - each entry's bpf_timer, armed when the egress program creates it, fires
- *    at the deadline it saw; the callback deletes the entry if it is past
- *    `expires`, else re-arms for the time left.  No userspace process is
- *    involved: boot mode works with no daemon running.
+ *  - a sweeper deletes the idle entries every IXDP_CONN_SWEEP_NS: one
+ *    bpf_timer (map ixdp_conn_sweep), started by the first outbound packet
+ *    in stateful mode, re-arming itself, walking the table with
+ *    bpf_for_each_map_elem().  No userspace process is involved: boot mode
+ *    works with no daemon running.
  * Why not an LRU hash (as before): a flood of new outbound flows would push
  * out a quiet long-lived connection.  A plain hash removes only idle
  * entries; when it is full a new outbound flow still leaves (outbound always
  * passes in stateful mode) but is not remembered, counted in pkts
- * conn_table_full, and its replies are dropped until entries expire.
- *
- * Only the BPF programs create entries.  A write from userspace replaces the
- * element and with it the timer (the kernel keeps no timer across an
- * update); the egress program re-arms such an entry the next time its flow
- * sends once it is idle.  Tests do this to age an entry.
+ * conn_table_full, and its replies are dropped until the sweeper frees
+ * entries.
+ * Why one sweeper and not a timer per entry: every bpf_timer is allocated
+ * by the kernel when set up, and since 6.18 with kmalloc_nolock(), which
+ * failed for a third of the entries of a flood on the 6.18 host; an entry
+ * without a timer would never leave.  The table's memory is preallocated,
+ * so a flow is remembered exactly while there is room.  A sweep of the full
+ * table costs well under a millisecond of timer softirq.
  */
+#define IXDP_CONN_SWEEP_NS      (5ull * 1000000000ull)
+
 struct ixdp_conn_key {
 	__u8  fam;
 	__u8  proto;
@@ -348,15 +353,9 @@ static inline __u64 ixdp_conn_idle_ns(__u8 proto)
 	}
 }
 
-/* Value of ixdp_conns.  The timer is the kernel's struct bpf_timer (16
- * opaque bytes, found by the map's BTF); userspace sees its bytes only. */
+/* Value of ixdp_conns. */
 struct ixdp_conn {
-	__u64 expires;      /* bpf_ktime_get_ns() after which it admits nothing */
-#ifdef __bpf__
-	struct bpf_timer timer;
-#else
-	__u64 timer[2];     /* opaque: userspace never reads or sets it */
-#endif
+	__u64 expires;      /* bpf_ktime_get_ns() from which it admits nothing */
 };
 
 /*
@@ -493,6 +492,7 @@ IXDP_ASSERT_SIZE(ixdp_filter_info, 96);
 IXDP_ASSERT_SIZE(ixdp_boot_exempt, 8);
 IXDP_ASSERT_SIZE(ixdp_boot, 8 + 8 * IXDP_MAX_BOOT_EXEMPT);
 IXDP_ASSERT_SIZE(ixdp_conn_key, 40);
+IXDP_ASSERT_SIZE(ixdp_conn, 8);
 IXDP_ASSERT_SIZE(ixdp_bundle_key, 24);
 IXDP_ASSERT_SIZE(ixdp_bundle, 16);
 IXDP_ASSERT_SIZE(ixdp_event, 72);

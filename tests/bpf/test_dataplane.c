@@ -186,12 +186,22 @@ static struct pkt_spec icmp6(const char *src, const char *dst, uint8_t type)
 	return s;
 }
 
+/* Every key first, then the deletes: restarting the walk after each delete
+ * would rescan the emptied buckets (quadratic for a full table). */
 static void clear_conns(void)
 {
-	struct ixdp_conn_key k;
+	struct ixdp_conn_key *keys = calloc(IXDP_MAX_CONNS, sizeof(*keys)), last;
+	size_t n = 0;
 
-	while (!bpf_map_get_next_key(E.dp.conns_fd, NULL, &k))
-		assert_int_equal(bpf_map_delete_elem(E.dp.conns_fd, &k), 0);
+	assert_non_null(keys);
+	while (n < IXDP_MAX_CONNS &&
+	       !bpf_map_get_next_key(E.dp.conns_fd, n ? &keys[n - 1] : NULL,
+				     &keys[n]))
+		n++;
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(bpf_map_delete_elem(E.dp.conns_fd, &keys[i]), 0);
+	free(keys);
+	assert_int_equal(bpf_map_get_next_key(E.dp.conns_fd, NULL, &last), -ENOENT);
 }
 
 /* Every test starts from: no policy, boot mode permit, no connections. */
@@ -344,6 +354,246 @@ static void test_boot_stateful_icmp_ipv6_fragments(void **state)
 	assert_int_equal(send_pkt(OUT, &frag), 'P');
 }
 
+/* ---- stateful boot mode: idle timeouts, a full table -------------------------- */
+
+/* bpf_ktime_get_ns() as userspace reads it. */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts))
+		;
+}
+
+/* The connection table's key of an outbound packet (local side first; an
+ * ICMP echo uses its id as both ports). */
+static struct ixdp_conn_key conn_key_of(const struct pkt_spec *out)
+{
+	struct ixdp_conn_key k;
+	bool icmp = out->proto == IPPROTO_ICMP || out->proto == IPPROTO_ICMPV6;
+
+	memset(&k, 0, sizeof(k));
+	k.fam = out->fam;
+	k.proto = out->proto;
+	k.lport = icmp ? out->echo_id : out->sport;
+	k.rport = icmp ? out->echo_id : out->dport;
+	memcpy(k.laddr, out->src, 16);
+	memcpy(k.raddr, out->dst, 16);
+	return k;
+}
+
+/* The entry's deadline, or 0 when the flow has no entry. */
+static uint64_t conn_expires(const struct pkt_spec *out)
+{
+	struct ixdp_conn_key k = conn_key_of(out);
+	struct ixdp_conn c;
+
+	if (bpf_map_lookup_elem(E.dp.conns_fd, &k, &c))
+		return 0;
+	return c.expires;
+}
+
+/* Move an entry's deadline, as time passing would. */
+static void conn_set_expires(const struct pkt_spec *out, uint64_t expires)
+{
+	struct ixdp_conn_key k = conn_key_of(out);
+	struct ixdp_conn c;
+
+	assert_int_equal(bpf_map_lookup_elem(E.dp.conns_fd, &k, &c), 0);
+	c.expires = expires;
+	assert_int_equal(bpf_map_update_elem(E.dp.conns_fd, &k, &c, BPF_EXIST), 0);
+}
+
+/* Send one outbound packet; its deadline must be the send time plus idle. */
+static void send_out_check_deadline(const struct pkt_spec *out, uint64_t idle)
+{
+	uint64_t before = mono_ns(), after, exp;
+
+	assert_int_equal(send_pkt(OUT, out), 'P');
+	after = mono_ns();
+	exp = conn_expires(out);
+	assert_in_range(exp, before + idle, after + idle);
+}
+
+static void test_boot_stateful_idle_timeout(void **state)
+{
+	struct pkt_spec tcp = tcp4("192.0.2.2", "198.51.100.7", 40001, 443);
+	struct pkt_spec tcp_r = tcp4("198.51.100.7", "192.0.2.2", 443, 40001);
+	struct pkt_spec udp = udp4("192.0.2.2", "198.51.100.8", 40002, 53);
+	struct pkt_spec udp_r = udp4("198.51.100.8", "192.0.2.2", 53, 40002);
+	struct pkt_spec ping = icmp4("192.0.2.2", "198.51.100.9", 8, 300);
+	struct pkt_spec pong = icmp4("198.51.100.9", "192.0.2.2", 0, 300);
+	uint64_t st = drops(IXDP_DROP_BOOT_STATEFUL), before;
+
+	set_boot(IXDP_BOOT_STATEFUL, NULL, 0);
+	/* Each protocol gets its own idle timeout, TCP the longest. */
+	send_out_check_deadline(&tcp, IXDP_CONN_IDLE_TCP_NS);
+	send_out_check_deadline(&udp, IXDP_CONN_IDLE_UDP_NS);
+	send_out_check_deadline(&ping, IXDP_CONN_IDLE_ICMP_NS);
+	assert_true(IXDP_CONN_IDLE_TCP_NS > IXDP_CONN_IDLE_UDP_NS);
+	assert_true(IXDP_CONN_IDLE_UDP_NS > IXDP_CONN_IDLE_ICMP_NS);
+	assert_int_equal(send_pkt(IN, &tcp_r), 'P');
+	assert_int_equal(send_pkt(IN, &udp_r), 'P');
+	assert_int_equal(send_pkt(IN, &pong), 'P');
+
+	/* Idle past the timeout: the entries admit no reply. */
+	conn_set_expires(&tcp, mono_ns() - 1);
+	conn_set_expires(&udp, mono_ns() - 1);
+	conn_set_expires(&ping, mono_ns() - 1);
+	assert_int_equal(send_pkt(IN, &tcp_r), 'D');
+	assert_int_equal(send_pkt(IN, &udp_r), 'D');
+	assert_int_equal(send_pkt(IN, &pong), 'D');
+	assert_int_equal(drops(IXDP_DROP_BOOT_STATEFUL), st + 3);
+	/* A refused reply does not revive it; new outbound traffic does. */
+	assert_in_range(conn_expires(&tcp), 1, mono_ns());
+	send_out_check_deadline(&tcp, IXDP_CONN_IDLE_TCP_NS);
+	assert_int_equal(send_pkt(IN, &tcp_r), 'P');
+
+	/* An admitted reply keeps the flow alive as outbound traffic does. */
+	conn_set_expires(&udp, mono_ns() + 1000000000ull);
+	before = mono_ns();
+	assert_int_equal(send_pkt(IN, &udp_r), 'P');
+	assert_in_range(conn_expires(&udp), before + IXDP_CONN_IDLE_UDP_NS,
+			mono_ns() + IXDP_CONN_IDLE_UDP_NS);
+}
+
+static size_t count_conns(void)
+{
+	struct ixdp_conn_key k[2];
+	size_t n = 0;
+
+	while (!bpf_map_get_next_key(E.dp.conns_fd, n ? &k[(n - 1) & 1] : NULL,
+				     &k[n & 1]))
+		n++;
+	return n;
+}
+
+/* Wait (up to ms) until the table holds at most n entries. */
+static void wait_conns_at_most(size_t n, long ms)
+{
+	uint64_t limit = mono_ns() + (uint64_t)ms * 1000000ull;
+	size_t have;
+
+	while ((have = count_conns()) > n && mono_ns() < limit)
+		sleep_ms(250);
+	if (have > n)
+		fail_msg("%zu entries left after %ld ms, expected at most %zu",
+			 have, ms, n);
+}
+
+/* The destination of flood flow i: 10.0.0.0/8 numbered from 0. */
+static struct pkt_spec flood_flow(uint32_t i, bool reply)
+{
+	struct pkt_spec s = udp4("192.0.2.2", "10.0.0.0", 40000, 53);
+
+	s.dst[1] = (uint8_t)(i >> 16);
+	s.dst[2] = (uint8_t)(i >> 8);
+	s.dst[3] = (uint8_t)i;
+	if (reply) {
+		uint8_t a[16];
+
+		memcpy(a, s.src, 16);
+		memcpy(s.src, s.dst, 16);
+		memcpy(s.dst, a, 16);
+		s.sport = 53;
+		s.dport = 40000;
+	}
+	return s;
+}
+
+/*
+ * More new outbound flows than the table holds: every one leaves, the
+ * established connection keeps its entry (its reply passes), the flows
+ * beyond the capacity are counted and their replies refused, until an
+ * entry leaves.
+ */
+static void test_boot_stateful_flood_keeps_live_connections(void **state)
+{
+	struct pkt_spec ssh = tcp4("192.0.2.2", "198.51.100.22", 41000, 22);
+	struct pkt_spec ssh_r = tcp4("198.51.100.22", "192.0.2.2", 22, 41000);
+	const uint32_t nflood = IXDP_MAX_CONNS + 64;
+	uint64_t full0 = pkts(IXDP_PKT_CONN_FULL), full;
+	struct pkt_spec f, fr;
+
+	set_boot(IXDP_BOOT_STATEFUL, NULL, 0);
+	assert_int_equal(send_pkt(OUT, &ssh), 'P');
+	assert_int_equal(send_pkt(IN, &ssh_r), 'P');
+	for (uint32_t i = 0; i < nflood; i++) {
+		f = flood_flow(i, false);
+		if (send_pkt(OUT, &f) != 'P')
+			fail_msg("outbound flood flow %u was not sent", i);
+	}
+	/* The table holds the ssh entry and IXDP_MAX_CONNS - 1 flood flows. */
+	full = pkts(IXDP_PKT_CONN_FULL) - full0;
+	assert_int_equal(full, nflood - (IXDP_MAX_CONNS - 1));
+	assert_int_equal(send_pkt(IN, &ssh_r), 'P');
+	fr = flood_flow(0, true);
+	assert_int_equal(send_pkt(IN, &fr), 'P');
+	fr = flood_flow(nflood - 1, true);
+	assert_int_equal(send_pkt(IN, &fr), 'D');
+	/* A known flow still refreshes its entry on a full table. */
+	assert_int_equal(send_pkt(OUT, &ssh), 'P');
+	assert_int_equal(pkts(IXDP_PKT_CONN_FULL) - full0, full);
+
+	/* The flood goes idle: the sweeper (no userspace) frees its entries and
+	 * keeps the live one; new flows are remembered again. */
+	for (uint32_t i = 0; i < nflood; i++) {
+		f = flood_flow(i, false);
+		if (conn_expires(&f))
+			conn_set_expires(&f, 1);
+	}
+	wait_conns_at_most(1, 20000);
+	assert_true(conn_expires(&ssh) > mono_ns());
+	assert_int_equal(send_pkt(IN, &ssh_r), 'P');
+	f = flood_flow(nflood - 1, false);
+	assert_int_equal(send_pkt(OUT, &f), 'P');
+	assert_int_equal(send_pkt(IN, &fr), 'P');
+	assert_int_equal(pkts(IXDP_PKT_CONN_FULL) - full0, full);
+}
+
+/*
+ * The sweeper deletes an idle entry, and only an idle one: an ICMP echo flow
+ * (the shortest timeout) answered 10 s in lives until 30 s after that
+ * answer, past its first deadline.  Real time: about 45 s.
+ */
+static void test_boot_stateful_sweeper_deletes_idle_entry(void **state)
+{
+	struct pkt_spec ping = icmp4("192.0.2.2", "198.51.100.33", 8, 4242);
+	struct pkt_spec pong = icmp4("198.51.100.33", "192.0.2.2", 0, 4242);
+	uint64_t first, exp, limit, now;
+
+	set_boot(IXDP_BOOT_STATEFUL, NULL, 0);
+	assert_int_equal(send_pkt(OUT, &ping), 'P');
+	first = conn_expires(&ping);
+	assert_true(first > 0);
+	sleep_ms(10000);
+	assert_int_equal(send_pkt(IN, &pong), 'P');
+	exp = conn_expires(&ping);
+	assert_true(exp >= first + 10000000000ull);
+	limit = exp + 20000000000ull;   /* generous: a loaded machine */
+	while ((now = mono_ns()) < limit) {
+		uint64_t e = conn_expires(&ping);
+
+		if (!e)
+			break;
+		exp = e;
+		sleep_ms(250);
+	}
+	if (conn_expires(&ping))
+		fail_msg("an entry idle for 20 s past its timeout is still there");
+	/* Never before its deadline. */
+	assert_true(mono_ns() >= exp);
+	assert_int_equal(send_pkt(IN, &pong), 'D');
+}
+
 /* ---- policy: actions --------------------------------------------------------- */
 
 static void action_filters(struct specific_filter f[4])
@@ -456,9 +706,15 @@ static void test_ike_exemption(void **state)
 	struct pkt_spec ike6 = pkt_spec_of(V6, "2001:db8::7", "2001:db8::2",
 					   IPPROTO_UDP, 4500, 4500);
 	struct pkt_spec tcp500 = tcp4("198.51.100.7", "192.0.2.2", 1, 500);
+	struct pkt_spec out_other = udp4("192.0.2.2", "198.51.100.7", 40000, 500);
+	struct host_prefix me[2] = {
+		{ .addr = { AF_INET, { 192, 0, 2, 2 } }, .plen = 24 },
+		{ .addr = { AF_INET6, { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 } }, .plen = 64 },
+	};
+	struct host_info host = { .me = me, .nme = 2 };
 	struct filter_table t = {0};
 
-	assert_int_equal(compile_exemptions(3, &t), 0);
+	assert_int_equal(compile_exemptions(3, &host, &t), 0);
 	assert_int_equal(filter_table_push(&t, &all), 0);
 	assert_int_equal(filter_table_push(&t, &neg6), 0);
 	assert_int_equal(filter_table_sort(&t), 0);
@@ -468,11 +724,16 @@ static void test_ike_exemption(void **state)
 	assert_int_equal(send_pkt(OUT, &ike), 'P');
 	assert_int_equal(send_pkt(IN, &natt), 'P');
 	assert_int_equal(send_pkt(OUT, &ike6), 'P');
-	/* UDP 500 as the source port is IKE too; TCP 500 is not. */
-	assert_int_equal(send_pkt(IN, &other), 'P');
-	assert_int_equal(send_pkt(IN, &tcp500), 'D');
-	other.sport = 499;
+	/* From a remote port 500 or 4500 to another local port is no IKE (it
+	 * was a bypass of the policy); nor is TCP 500, nor leaving from
+	 * another local port to a remote port 500. */
 	assert_int_equal(send_pkt(IN, &other), 'D');
+	other.sport = 4500;
+	assert_int_equal(send_pkt(IN, &other), 'D');
+	assert_int_equal(send_pkt(IN, &tcp500), 'D');
+	assert_int_equal(send_pkt(OUT, &out_other), 'D');
+	out_other.sport = 4500;
+	assert_int_equal(send_pkt(OUT, &out_other), 'P');
 }
 
 /* ---- IPv6, ports, options, fragments ------------------------------------------ */
@@ -1452,6 +1713,9 @@ int main(void)
 		cmocka_unit_test_setup(test_boot_exemption_any_protocol_fragments, reset),
 		cmocka_unit_test_setup(test_boot_stateful, reset),
 		cmocka_unit_test_setup(test_boot_stateful_icmp_ipv6_fragments, reset),
+		cmocka_unit_test_setup(test_boot_stateful_idle_timeout, reset),
+		cmocka_unit_test_setup(test_boot_stateful_flood_keeps_live_connections, reset),
+		cmocka_unit_test_setup(test_boot_stateful_sweeper_deletes_idle_entry, reset),
 		cmocka_unit_test_setup(test_policy_actions, reset),
 		cmocka_unit_test_setup(test_negotiate_broadcast_multicast_dropped, reset),
 		cmocka_unit_test_setup(test_esp_ah_pass, reset),
