@@ -782,12 +782,11 @@ static int establish(struct daemon *d, struct ikesa *sa, struct child_sa *c,
 
 /* ---- the rules ------------------------------------------------------------- */
 
-static struct chp_rule *load_rules(struct daemon *d, size_t *n)
+/* Every negotiate rule of the policy (none when out of memory, logged). */
+static void load_rules(struct daemon *d, struct chp_rules *rs)
 {
-	struct chp_rule *r = calloc(CHP_MAX_RULES, sizeof(*r));
-
-	*n = r ? chp_rules(d->policy, r, CHP_MAX_RULES) : 0;
-	return r;
+	if (chp_rules_load(d->policy, rs))
+		log_err("out of memory for the policy's negotiate rules");
 }
 
 static uint32_t new_reqid(struct child_ctx *cx)
@@ -879,6 +878,10 @@ static bool rule_selectors(const struct chp_rule *r, struct ikesa *sa,
 	return false;
 }
 
+/* An offer is one SA payload with a proposal per method. */
+_Static_assert(CHP_MAX_METHODS <= IKE_MAX_PROPOSALS,
+	       "an offer holds every method of a rule");
+
 /* r's usable methods, in order, into o: those of the first one's
  * protocol (one SPI is reserved for the offer, so one protocol). */
 static void offer_methods(struct daemon *d, struct ikesa *sa,
@@ -909,14 +912,15 @@ static void offer_methods(struct daemon *d, struct ikesa *sa,
 static bool offer_rule(struct daemon *d, struct ikesa *sa, const char *name,
 		       const struct ikk_selector *sel, struct child_offer *o)
 {
-	struct chp_rule *rules = NULL, *r = NULL;
-	size_t n = 0, i;
+	struct chp_rules rules;
+	struct chp_rule *r = NULL;
+	size_t i;
 
-	rules = load_rules(d, &n);
-	for (i = 0; rules && i < n && !r; i++) {
-		if ((!name || !strcmp(rules[i].name, name)) &&
-		    rule_selectors(&rules[i], sa, sel, o))
-			r = &rules[i];
+	load_rules(d, &rules);
+	for (i = 0; i < rules.n && !r; i++) {
+		if ((!name || !strcmp(rules.v[i].name, name)) &&
+		    rule_selectors(&rules.v[i], sa, sel, o))
+			r = &rules.v[i];
 	}
 	if (r)
 		offer_methods(d, sa, r, o);
@@ -924,14 +928,14 @@ static bool offer_rule(struct daemon *d, struct ikesa *sa, const char *name,
 		ikelog(d, IKELOG_DETAIL, sa, "no CHILD SA: %s", !r ? "no "
 		       "negotiate rule with a filter for this peer and flow"
 		       : "the rule has no ESP or AH security method");
-		free(rules);
+		chp_rules_free(&rules);
 		return false;
 	}
 	o->mode = r->tunnel ? IKK_MODE_TUNNEL : IKK_MODE_TRANSPORT;
 	o->pfs_group = r->pfs ? (r->pfs_group ? r->pfs_group
 				 : sa->keys.suite.dh) : 0;
 	snprintf(o->rule, sizeof(o->rule), "%s", r->name);
-	free(rules);
+	chp_rules_free(&rules);
 	return true;
 }
 
@@ -1276,11 +1280,10 @@ uint16_t child_choose(struct daemon *d, struct ikesa *sa,
 {
 	const struct ike_payload *psa, *pi, *pr;
 	struct ike_ts_set tsi, tsr;
-	struct chp_rule *rules;
+	struct chp_rules rules;
 	const struct chp_rule *r;
 	struct ike_notify n;
 	struct ike_sa offer;
-	size_t nr = 0;
 	bool transport = sealed_notify(req, IKEV2_N_USE_TRANSPORT_MODE, &n);
 	bool create = req->hdr.exchange == IKEV2_EXCH_CREATE_CHILD_SA;
 	const char *why = NULL;
@@ -1300,9 +1303,9 @@ uint16_t child_choose(struct daemon *d, struct ikesa *sa,
 	}
 	if (transport && sa->nat_peer)	/* the peer as we see it */
 		ts_nat_host(&tsi, &sa->path.peer);
-	rules = load_rules(d, &nr);
-	r = rules ? pick_rule(sa, rules, nr, transport, like ? like->rule
-			      : sa->conf.rule, &tsi, &tsr, &ch->c) : NULL;
+	load_rules(d, &rules);
+	r = pick_rule(sa, rules.v, rules.n, transport, like ? like->rule
+		      : sa->conf.rule, &tsi, &tsr, &ch->c);
 	if (!r) {
 		err = IKEV2_N_TS_UNACCEPTABLE;
 		why = "no negotiate rule for this peer covers its traffic "
@@ -1318,7 +1321,7 @@ uint16_t child_choose(struct daemon *d, struct ikesa *sa,
 		ch->c.mode = r->tunnel ? IKK_MODE_TUNNEL : IKK_MODE_TRANSPORT;
 		ch->pfs_required = r->pfs;
 	}
-	free(rules);
+	chp_rules_free(&rules);
 	if (err == IKEV2_N_NO_PROPOSAL_CHOSEN)
 		d->stats.v[ST_NO_PROPOSAL_CHOSEN]++;
 	if (err) {

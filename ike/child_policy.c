@@ -6,12 +6,19 @@
  */
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "ikev2.h"
 #include "child_policy.h"
 #include "policy.h"
+#include "policy_limits.h"
+
+/* A policy the daemon loaded passed policy_limits_check() (peer.c), so no
+ * method is left out; an offer carries one proposal per method. */
+_Static_assert(CHP_MAX_METHODS == POLICY_MAX_METHODS,
+	       "a rule's methods are POLICY_MAX_METHODS");
 
 /* peer.c keeps its struct private; this is its layout (one pointer).
  * TODO(peer.c owner): a peer_policy_file() accessor would replace it. */
@@ -84,7 +91,20 @@ static void addr(const struct addr_spec *s, struct chp_addr *a)
 	}
 }
 
-static void rule(const struct rule *r, struct chp_rule *o)
+static void filter(const struct filter_spec *f, struct chp_filter *c)
+{
+	addr(&f->src, &c->src);
+	addr(&f->dst, &c->dst);
+	c->proto = f->proto;
+	c->sport_lo = f->sport.lo;
+	c->sport_hi = f->sport.hi;
+	c->dport_lo = f->dport.lo;
+	c->dport_hi = f->dport.hi;
+	c->mirrored = f->mirrored;
+}
+
+/* 0, or -1 when out of memory (o holds no filter then). */
+static int rule(const struct rule *r, struct chp_rule *o)
 {
 	const struct filter_action *fa = r->action;
 	size_t i;
@@ -102,37 +122,83 @@ static void rule(const struct rule *r, struct chp_rule *o)
 	o->pfs_group = (uint16_t)fa->pfs_group;
 	o->soft = fa->soft;
 	o->soft_timeout_s = fa->soft_timeout_s ? fa->soft_timeout_s : 3;
-	if (!r->filters)
-		return;
-	for (i = 0; i < r->filters->nfilters && o->nf < CHP_MAX_FILTERS; i++) {
-		const struct filter_spec *f = &r->filters->filters[i];
-		struct chp_filter *c = &o->f[o->nf++];
-
-		addr(&f->src, &c->src);
-		addr(&f->dst, &c->dst);
-		c->proto = f->proto;
-		c->sport_lo = f->sport.lo;
-		c->sport_hi = f->sport.hi;
-		c->dport_lo = f->dport.lo;
-		c->dport_hi = f->dport.hi;
-		c->mirrored = f->mirrored;
-	}
+	if (!r->filters || !r->filters->nfilters)
+		return 0;
+	/* calloc: the padding of every filter is zero (memcmp, daemon.c) */
+	o->f = calloc(r->filters->nfilters, sizeof(*o->f));
+	if (!o->f)
+		return -1;
+	for (i = 0; i < r->filters->nfilters; i++)
+		filter(&r->filters->filters[i], &o->f[i]);
+	o->nf = r->filters->nfilters;
+	return 0;
 }
 
-size_t chp_rules(const struct peer_policy *pp, struct chp_rule *out,
-		 size_t max)
+static const struct policy *assigned(const struct peer_policy *pp)
 {
-	const struct policy *pol;
-	size_t i, n = 0;
+	return pp && pp->pf ? pp->pf->assigned : NULL;
+}
 
-	if (!pp || !pp->pf || !pp->pf->assigned)
+static bool negotiates(const struct rule *r)
+{
+	return r->active && r->action && r->action->kind == FA_NEGOTIATE;
+}
+
+void chp_rule_clear(struct chp_rule *r)
+{
+	free(r->f);
+	r->f = NULL;
+	r->nf = 0;
+}
+
+void chp_rules_free(struct chp_rules *rs)
+{
+	size_t i;
+
+	for (i = 0; rs->v && i < rs->n; i++)
+		chp_rule_clear(&rs->v[i]);
+	free(rs->v);
+	rs->v = NULL;
+	rs->n = 0;
+}
+
+int chp_rules_load(const struct peer_policy *pp, struct chp_rules *out)
+{
+	const struct policy *pol = assigned(pp);
+	size_t i, count = 0;
+
+	out->v = NULL;
+	out->n = 0;
+	for (i = 0; pol && i < pol->nrules; i++)
+		count += negotiates(&pol->rules[i]);
+	if (!count)
 		return 0;
-	pol = pp->pf->assigned;
-	for (i = 0; i < pol->nrules && n < max; i++) {
+	out->v = calloc(count, sizeof(*out->v));
+	if (!out->v)
+		return -1;
+	for (i = 0; i < pol->nrules; i++) {
+		if (!negotiates(&pol->rules[i]))
+			continue;
+		if (rule(&pol->rules[i], &out->v[out->n++])) {
+			chp_rules_free(out);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int chp_rule_find(const struct peer_policy *pp, const char *name,
+		  struct chp_rule *out)
+{
+	const struct policy *pol = assigned(pp);
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; pol && i < pol->nrules; i++) {
 		const struct rule *r = &pol->rules[i];
 
-		if (r->active && r->action && r->action->kind == FA_NEGOTIATE)
-			rule(r, &out[n++]);
+		if (negotiates(r) && r->name && !strcmp(r->name, name))
+			return rule(r, out) ? -1 : 0;
 	}
-	return n;
+	return 1;
 }

@@ -14,9 +14,11 @@
 
 #include "peer.h"
 
-#define CHP_MAX_METHODS 8
-#define CHP_MAX_FILTERS 32
-#define CHP_MAX_RULES   32
+/* Security methods of one rule: one proposal each in an SA payload, which
+ * holds IKE_MAX_PROPOSALS; `policy check` refuses more (POLICY_MAX_METHODS,
+ * lib/policy_limits.h).  Rules and filters have no limit: they are
+ * allocated as the policy needs. */
+#define CHP_MAX_METHODS 16
 
 enum chp_method_kind { CHP_ESP = 0, CHP_AH, CHP_AH_ESP };
 
@@ -56,7 +58,7 @@ struct chp_rule {
 	uint8_t tunnel_addr[16];
 	struct chp_method m[CHP_MAX_METHODS];
 	size_t nm;
-	struct chp_filter f[CHP_MAX_FILTERS];
+	struct chp_filter *f;		/* every filter of the rule's list */
 	size_t nf;
 	bool pfs;
 	uint16_t pfs_group;
@@ -64,9 +66,23 @@ struct chp_rule {
 	uint32_t soft_timeout_s;	/* after this many seconds */
 };
 
-/* The active negotiate rules of the assigned policy, in order: how many
- * were written (at most max). */
-size_t chp_rules(const struct peer_policy *pp, struct chp_rule *out,
-		 size_t max);
+/* The active negotiate rules of the assigned policy, in order, each with
+ * all its filters.  Free with chp_rules_free. */
+struct chp_rules {
+	struct chp_rule *v;
+	size_t n;
+};
+
+/* 0 (out->n is 0 without a policy), or -1 when out of memory (out is
+ * then empty).  Every rule is zeroed before it is filled, padding too, so
+ * rules and filters compare with memcmp. */
+int chp_rules_load(const struct peer_policy *pp, struct chp_rules *out);
+void chp_rules_free(struct chp_rules *rs);
+
+/* The active negotiate rule named `name`, into *out (free its filters with
+ * chp_rule_clear): 0, 1 when there is none, -1 when out of memory. */
+int chp_rule_find(const struct peer_policy *pp, const char *name,
+		  struct chp_rule *out);
+void chp_rule_clear(struct chp_rule *r);
 
 #endif /* IXDP_IKE_CHILD_POLICY_H */

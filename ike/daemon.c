@@ -115,8 +115,8 @@ static int load_secrets(struct daemon *d, char *err, size_t errlen)
  * filters, tunnel endpoint, PFS) or the rest of its filter action (soft,
  * inpass), for which the dataplane too gives the rule a new id and drops
  * its bundles (SPEC §4: SAs of a filter whose action changed are
- * deleted).  chp_rules() zeroes each rule before filling it, so memcmp
- * sees no stray padding. */
+ * deleted).  chp_rules_load() zeroes each rule and filter before filling
+ * it, so memcmp sees no stray padding. */
 static bool rule_differs(const struct chp_rule *a, bool a_inpass,
 			 const struct chp_rule *b, bool b_inpass)
 {
@@ -143,8 +143,7 @@ static const struct chp_rule *rule_named(const struct chp_rule *r, size_t n,
 
 struct rule_change {
 	const struct peer_policy *pold, *pnew;
-	struct chp_rule *old, *new;
-	size_t nold, nnew;
+	struct chp_rules old, new;
 	size_t deleted;			/* CHILD SAs sent away */
 };
 
@@ -154,8 +153,8 @@ struct rule_change {
 static const char *child_stale(const struct rule_change *rc,
 			       const char *rule)
 {
-	const struct chp_rule *o = rule_named(rc->old, rc->nold, rule);
-	const struct chp_rule *n = rule_named(rc->new, rc->nnew, rule);
+	const struct chp_rule *o = rule_named(rc->old.v, rc->old.n, rule);
+	const struct chp_rule *n = rule_named(rc->new.v, rc->new.n, rule);
 
 	if (!n)
 		return "its rule is no longer in the policy";
@@ -199,21 +198,18 @@ static void policy_changed(struct daemon *d, const struct peer_policy *old)
 
 	if (!d->child)
 		return;
-	rc.old = calloc(CHP_MAX_RULES, sizeof(*rc.old));
-	rc.new = calloc(CHP_MAX_RULES, sizeof(*rc.new));
-	if (!rc.old || !rc.new) {
+	if (chp_rules_load(old, &rc.old) ||
+	    chp_rules_load(d->policy, &rc.new)) {
 		log_err("reload: out of memory: CHILD SAs of changed rules kept");
 	} else {
-		rc.nold = chp_rules(old, rc.old, CHP_MAX_RULES);
-		rc.nnew = chp_rules(d->policy, rc.new, CHP_MAX_RULES);
 		ikesa_foreach(d, drop_stale_children, &rc);
 		if (rc.deleted)
 			log_info("reload: %zu CHILD SA%s of changed or deleted "
 				 "rules deleted", rc.deleted,
 				 rc.deleted == 1 ? "" : "s");
 	}
-	free(rc.old);
-	free(rc.new);
+	chp_rules_free(&rc.old);
+	chp_rules_free(&rc.new);
 }
 
 static int load_policy(struct daemon *d, char *err, size_t errlen)

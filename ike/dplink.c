@@ -381,20 +381,11 @@ static void sel_of_event(const struct ixdp_event *ev, uint8_t family,
 	}
 }
 
-/* The negotiate rule of the daemon's policy named `name`. */
+/* The negotiate rule of the daemon's policy named `name` (its filters
+ * freed by the caller with chp_rule_clear). */
 static bool rule_of(struct daemon *d, const char *name, struct chp_rule *out)
 {
-	struct chp_rule *r = calloc(CHP_MAX_RULES, sizeof(*r));
-	size_t n = r ? chp_rules(d->policy, r, CHP_MAX_RULES) : 0, i;
-	bool found = false;
-
-	for (i = 0; i < n && !found; i++)
-		if (!strcmp(r[i].name, name)) {
-			*out = r[i];
-			found = true;
-		}
-	free(r);
-	return found;
+	return chp_rule_find(d->policy, name, out) == 0;
 }
 
 /* Whom to negotiate with: the tunnel endpoint, or the peer itself. */
@@ -463,6 +454,8 @@ static int on_event(void *ctx, const struct ixdp_event *ev)
 	if (b->soft_ok)
 		timer_arm(&b->t, b->soft_timeout_s * 1000ull);
 out:
+	if (r)
+		chp_rule_clear(r);
 	free(r);
 	return 0;
 }

@@ -16,12 +16,49 @@
 #include "peer.h"
 #include "policy.h"
 #include "policy_agent.h"
+#include "policy_limits.h"
+
+/* What policy_limits_check() lets through fits here: nothing is dropped. */
+_Static_assert(PEER_MAX_PROPOSALS >= POLICY_MAX_IKE_PROPOSALS &&
+	       PEER_MAX_AUTH >= POLICY_MAX_AUTH &&
+	       PEER_MAX_PSK >= POLICY_MAX_PSK_IDS &&
+	       PEER_MAX_CA >= POLICY_MAX_CA_FILES &&
+	       PEER_PATH_MAX > POLICY_MAX_CA_PATH &&
+	       PEER_NAME_MAX > POLICY_MAX_RULE_NAME, "peer.h holds a policy");
 
 struct peer_policy {
 	struct policy_file *pf;
 };
 
 static const char default_rule_name[] = "default-response";
+
+/* A policy over a limit (policy_limits.h) is refused, as `policy apply`
+ * refuses it: the daemon never negotiates with part of a rule. */
+static int wrap(struct policy_file *pf, struct peer_policy **out, char *err,
+		size_t errlen)
+{
+	struct policy_limits lim = { 0 };
+	int n = policy_limits_check(pf, &lim);
+
+	if (n) {
+		if (n > 0)
+			policy_limits_join(&lim, err, errlen);
+		else
+			snprintf(err, errlen, "out of memory");
+		policy_limits_free(&lim);
+		policy_file_free(pf);
+		return -1;
+	}
+	policy_limits_free(&lim);
+	*out = calloc(1, sizeof(**out));
+	if (!*out) {
+		policy_file_free(pf);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	(*out)->pf = pf;
+	return 0;
+}
 
 int peer_policy_load(const char *confdir, struct peer_policy **out,
 		     char *err, size_t errlen)
@@ -38,14 +75,7 @@ int peer_policy_load(const char *confdir, struct peer_policy **out,
 		policy_error_format(&pe, err, errlen);
 		return -1;
 	}
-	*out = calloc(1, sizeof(**out));
-	if (!*out) {
-		policy_file_free(pf);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	(*out)->pf = pf;
-	return 0;
+	return wrap(pf, out, err, errlen);
 }
 
 int peer_policy_from_buffer(const char *name, const char *text, size_t len,
@@ -59,14 +89,7 @@ int peer_policy_from_buffer(const char *name, const char *text, size_t len,
 		policy_error_format(&pe, err, errlen);
 		return -1;
 	}
-	*out = calloc(1, sizeof(**out));
-	if (!*out) {
-		policy_file_free(pf);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	(*out)->pf = pf;
-	return 0;
+	return wrap(pf, out, err, errlen);
 }
 
 void peer_policy_free(struct peer_policy *pp)

@@ -81,6 +81,28 @@ static void up(void)
 	assert_int_equal(A.outcomes_ok, 1);
 }
 
+/* The IKE SA comes up without the CHILD SA A's rule wants: a failed
+ * negotiation for `sa initiate` (its answer says why), counted on both
+ * sides under a reason (a_why, b_why), the IKE SAs stay. */
+static void up_childless(const char *why, enum ike_stat a_why,
+			 enum ike_stat b_why)
+{
+	initiate("192.0.2.2");
+	pump();
+	assert_int_equal(A.outcomes_ok, 0);
+	assert_int_equal(A.outcomes_failed, 1);
+	if (!strstr(A.last_outcome, "is up, but without the CHILD SA its "
+		    "rule wants") || !strstr(A.last_outcome, why))
+		fail_msg("outcome: %s", A.last_outcome);
+	assert_int_equal(sa_of(&A, "192.0.2.2")->state, IKESA_ESTABLISHED);
+	assert_int_equal(sa_of(&B, "192.0.2.1")->state, IKESA_ESTABLISHED);
+	assert_int_equal(A.d.stats.v[ST_IKE_SA_ESTABLISHED], 1);
+	assert_int_equal(A.d.stats.v[ST_NEG_FAILED], 1);
+	assert_int_equal(B.d.stats.v[ST_NEG_FAILED], 1);
+	assert_int_equal(A.d.stats.v[a_why], 1);
+	assert_int_equal(B.d.stats.v[b_why], 1);
+}
+
 #define A_TO_B "{ src: me, dst: 192.0.2.2 }, { src: me, dst: 2001:db8::2 }"
 #define B_NET  "{ src: me, dst: 192.0.2.0/24 }, { src: me, dst: 2001:db8::/64 }"
 
@@ -250,7 +272,8 @@ static void test_no_proposal(void **state)
 {
 	set_policy(&A, POLICY("a", A_TO_B, "{ esp: aes128gcm16 }", ""));
 	set_policy(&B, POLICY("b", B_NET, "{ esp: aes256-sha256 }", ""));
-	up();
+	up_childless("peer answered NO_PROPOSAL_CHOSEN", ST_FAIL_NO_PROPOSAL,
+		     ST_FAIL_NO_PROPOSAL);
 	assert_int_equal(child_count(sa_of(&A, "192.0.2.2")), 0);
 	assert_int_equal(child_count(sa_of(&B, "192.0.2.1")), 0);
 	assert_int_equal(n_sas(&KA), 0);
@@ -281,24 +304,44 @@ static void test_ts_refused(void **state)
 {
 	set_policy(&A, POLICY("a", A_TO_B, "{ esp: aes256gcm16 }", ""));
 	set_policy(&B, POLICY("b", "{ src: me, dst: 198.51.100.0/24 }, { src: 192.0.2.0/24, dst: 198.51.100.7, mirrored: no }", "{ esp: aes256gcm16 }", ""));
-	up();
+	up_childless("peer answered TS_UNACCEPTABLE", ST_FAIL_TS_UNACCEPTABLE,
+		     ST_FAIL_TS_UNACCEPTABLE);
 	assert_int_equal(child_count(sa_of(&A, "192.0.2.2")), 0);
 	assert_int_equal(child_count(sa_of(&B, "192.0.2.1")), 0);
 	assert_int_equal(n_sas(&KA) + n_sas(&KB), 0);
 	assert_int_equal(n_pols(&KA, IKK_DIR_OUT) + n_pols(&KB, IKK_DIR_OUT), 0);
 }
 
-/* B's kernel cannot take ESP (the host): both sides stay childless. */
+/* B's kernel cannot take ESP (no ESP in it): both sides stay childless;
+ * B counts its kernel, A the NO_PROPOSAL_CHOSEN B answers. */
 static void test_kernel_refuses(void **state)
 {
 	set_policy(&A, POLICY("a", A_TO_B, "{ esp: aes256gcm16 }", ""));
 	set_policy(&B, POLICY("b", B_NET, "{ esp: aes256gcm16 }", ""));
 	KB.fail_sa_add = 1;
-	up();
+	up_childless("peer answered NO_PROPOSAL_CHOSEN", ST_FAIL_NO_PROPOSAL,
+		     ST_FAIL_KERNEL);
 	assert_int_equal(child_count(sa_of(&A, "192.0.2.2")), 0);
 	assert_int_equal(child_count(sa_of(&B, "192.0.2.1")), 0);
 	assert_int_equal(n_sas(&KA) + n_sas(&KB), 0);
 	assert_null(sa_of(&A, "192.0.2.2")->child);
+}
+
+/* A's own kernel refuses the ESP SA: `sa initiate` is told so. */
+static void test_own_kernel_refuses(void **state)
+{
+	set_policy(&A, POLICY("a", A_TO_B, "{ esp: aes256gcm16 }", ""));
+	set_policy(&B, POLICY("b", B_NET, "{ esp: aes256gcm16 }", ""));
+	KA.fail_sa_add = 1;
+	initiate("192.0.2.2");
+	pump();
+	assert_int_equal(A.outcomes_failed, 1);
+	assert_non_null(strstr(A.last_outcome, "the kernel refused the ESP "
+			       "SA: inbound SA: recorded failure"));
+	assert_int_equal(A.d.stats.v[ST_NEG_FAILED], 1);
+	assert_int_equal(A.d.stats.v[ST_FAIL_KERNEL], 1);
+	assert_int_equal(child_count(sa_of(&A, "192.0.2.2")), 0);
+	assert_int_equal(n_sas(&KA), 0);	/* the larval SA too */
 }
 
 /* Tunnel mode between two subnets: USE_TRANSPORT_MODE absent, fwd
@@ -464,6 +507,96 @@ static void test_natt_transport_address(void **state)
 	nat_addr = NULL;
 }
 
+/* ---- no silent limits: as many rules and filters as the policy has ---------- */
+
+/* A policy of `rules` negotiate rules r0..rN-1 with `filters` filters each
+ * (filter-lists l0..), all towards 10.x.y.0/24, but for the last filter of
+ * the last rule, towards `peer`.  Returned text is malloc'd. */
+static char *big_policy(const char *name, size_t rules, size_t filters,
+			const char *peer)
+{
+	size_t cap = 200 + rules * (120 + filters * 48), len = 0;
+	char *t = malloc(cap);
+
+	assert_non_null(t);
+	len += (size_t)snprintf(t + len, cap - len, "filter-lists:\n");
+	for (size_t r = 0; r < rules; r++) {
+		len += (size_t)snprintf(t + len, cap - len, "  l%zu: { filters: [", r);
+		for (size_t f = 0; f < filters; f++) {
+			bool last = r == rules - 1 && f == filters - 1;
+
+			if (last)
+				len += (size_t)snprintf(t + len, cap - len,
+							"%s { src: me, dst: %s }",
+							f ? "," : "", peer);
+			else
+				len += (size_t)snprintf(t + len, cap - len,
+							"%s { src: me, dst: 10.%zu.%zu.0/24 }",
+							f ? "," : "", r, f);
+		}
+		len += (size_t)snprintf(t + len, cap - len, " ] }\n");
+	}
+	len += (size_t)snprintf(t + len, cap - len,
+				"filter-actions:\n"
+				"  secure: { action: negotiate, methods: [ { esp: aes256gcm16 } ] }\n"
+				"policies:\n  %s:\n    rules:\n", name);
+	for (size_t r = 0; r < rules; r++)
+		len += (size_t)snprintf(t + len, cap - len,
+					"      - { name: r%zu, filter-list: l%zu, action: secure, "
+					"authentication: [ { psk: lab } ] }\n", r, r);
+	assert_true(len < cap);
+	return t;
+}
+
+/* 100 negotiate rules of 50 filters each (the daemon once kept 32 of each,
+ * silently): both daemons load the policy, and the only filter covering
+ * the peers, the 50th of the 100th rule, is the one negotiated. */
+static void test_many_rules_and_filters(void **state)
+{
+	char *pa = big_policy("a", 100, 50, "192.0.2.2");
+	char *pb = big_policy("b", 100, 50, "192.0.2.1");
+	struct child_info ia, ib;
+
+	set_policy(&A, pa);
+	set_policy(&B, pb);
+	free(pa);
+	free(pb);
+	up();
+	assert_int_equal(child_get(sa_of(&A, "192.0.2.2"), 0, &ia), 0);
+	assert_int_equal(child_get(sa_of(&B, "192.0.2.1"), 0, &ib), 0);
+	assert_string_equal(ia.rule, "r99");
+	assert_string_equal(ib.rule, "r99");
+	assert_string_equal(ia.remote_ts, "192.0.2.2/32[0]");
+	assert_string_equal(ib.remote_ts, "192.0.2.1/32[0]");
+	assert_int_equal(ia.spi_out, ib.spi_in);
+}
+
+/* More security methods than an SA payload carries: the daemon refuses the
+ * policy, naming the limit, instead of offering the first few. */
+static void test_too_many_methods_refused(void **state)
+{
+	char text[4096], err[1024];
+	struct peer_policy *pp = NULL;
+	size_t len;
+
+	len = (size_t)snprintf(text, sizeof(text), "filter-lists:\n"
+			       "  l: { filters: [ " A_TO_B " ] }\n"
+			       "filter-actions:\n  many: { action: negotiate, methods: [");
+	for (int i = 0; i < 17; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s { esp: %s }",
+					i ? "," : "", i % 2 ? "aes128gcm16" : "aes256gcm16");
+	len += (size_t)snprintf(text + len, sizeof(text) - len, " ] }\n"
+			       "policies:\n  p:\n    rules:\n"
+			       "      - { name: r, filter-list: l, action: many, "
+			       "authentication: [ { psk: lab } ] }\n");
+	assert_true(len < sizeof(text));
+	assert_int_equal(peer_policy_from_buffer("m.yaml", text, len, &pp, err,
+						 sizeof(err)), -1);
+	assert_null(pp);
+	assert_non_null(strstr(err, "security methods per filter action"));
+	assert_non_null(strstr(err, "'many' has 17; the limit is 16"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -474,10 +607,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ts_narrowed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ts_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_kernel_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tunnel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_request_layout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_esp_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_natt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_rules_and_filters,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_many_methods_refused,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_natt_transport_address,
 						setup, teardown),
 	};

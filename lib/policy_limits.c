@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* policy_limits.c - see policy_limits.h. */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy_limits.h"
+
+_Static_assert(sizeof(((struct ixdp_filter_info *)0)->name) ==
+	       POLICY_MAX_RULE_NAME + 1, "a rule name fits the filter info");
+
+#define NPORTS 65536
+#define KEYS_PER_BANK (IXDP_MAX_KEYS / 2)	/* the hash holds both banks */
+
+/* ---- the messages --------------------------------------------------------------- */
+
+__attribute__((format(printf, 3, 4)))
+static int add(struct policy_limits *l, const struct srcpos *at,
+	       const char *fmt, ...)
+{
+	char (*m)[512];
+	size_t used = 0;
+	va_list ap;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+
+		m = realloc(l->msg, cap * sizeof(*m));
+		if (!m)
+			return -1;
+		l->msg = m;
+		l->cap = cap;
+	}
+	m = &l->msg[l->n];
+	if (at && at->file)
+		used = (size_t)snprintf(*m, sizeof(*m), "%s:%u:%u: ", at->file,
+					at->line, at->column);
+	va_start(ap, fmt);
+	vsnprintf(*m + used, sizeof(*m) - used, fmt, ap);
+	va_end(ap);
+	l->n++;
+	return 0;
+}
+
+void policy_limits_free(struct policy_limits *l)
+{
+	free(l->msg);
+	memset(l, 0, sizeof(*l));
+}
+
+void policy_limits_join(const struct policy_limits *l, char *buf, size_t len)
+{
+	size_t used = 0, i;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	for (i = 0; i < l->n; i++) {
+		size_t need = strlen(l->msg[i]) + (i ? 1 : 0);
+
+		/* room for this one and for the note about the rest */
+		if (used + need + 64 >= len) {
+			snprintf(buf + used, len - used, "%s(and %zu more limits "
+				 "exceeded)", i ? "\n" : "", l->n - i);
+			return;
+		}
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+					 i ? "\n" : "", l->msg[i]);
+	}
+}
+
+/* ---- the written policy --------------------------------------------------------- */
+
+/* The distinct PSK ids and CA files of a set of authentication methods
+ * (as ike/peer.c keeps them: one entry per distinct key id or file). */
+struct auth_count {
+	const char *psk[POLICY_MAX_PSK_IDS + 1];
+	const char *ca[POLICY_MAX_CA_FILES + 1];
+	size_t npsk, nca;	/* may exceed the arrays: counted, not kept */
+};
+
+static bool seen(const char *const *v, size_t n, size_t cap, const char *s)
+{
+	for (size_t i = 0; i < n && i < cap; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+/* Counting stops being exact once past a limit (later names are not
+ * remembered), which only makes the reported value a lower bound. */
+static void count_auth(const struct rule *r, struct auth_count *c)
+{
+	for (size_t i = 0; i < r->nauth; i++) {
+		const struct auth_method *a = &r->auth[i];
+
+		if (a->kind == AUTH_PSK && a->psk_id &&
+		    !seen(c->psk, c->npsk, POLICY_MAX_PSK_IDS + 1, a->psk_id)) {
+			if (c->npsk < POLICY_MAX_PSK_IDS + 1)
+				c->psk[c->npsk] = a->psk_id;
+			c->npsk++;
+		} else if (a->kind == AUTH_CERT && a->ca_file &&
+			   !seen(c->ca, c->nca, POLICY_MAX_CA_FILES + 1, a->ca_file)) {
+			if (c->nca < POLICY_MAX_CA_FILES + 1)
+				c->ca[c->nca] = a->ca_file;
+			c->nca++;
+		}
+	}
+}
+
+static bool negotiates(const struct rule *r)
+{
+	return r->active && r->action && r->action->kind == FA_NEGOTIATE;
+}
+
+/* who: "rule 'x'" or "the default response (...)"; extra: entries added
+ * by the daemon itself (the peer's address as a PSK id). */
+static int check_auth(struct policy_limits *l, const struct srcpos *at,
+		      const char *who, const struct auth_count *c, size_t extra)
+{
+	size_t npsk = c->npsk + extra, nall = npsk + c->nca;
+
+	if (npsk > POLICY_MAX_PSK_IDS &&
+	    add(l, at, "limit exceeded: pre-shared key ids per peer: %s has %zu "
+		"distinct ids%s; the limit is %d: use fewer key ids", who, npsk,
+		extra ? " (with the peer's address)" : "", POLICY_MAX_PSK_IDS))
+		return -1;
+	if (c->nca > POLICY_MAX_CA_FILES &&
+	    add(l, at, "limit exceeded: root CA files per peer: %s names %zu "
+		"distinct files; the limit is %d: put the CAs into fewer bundle "
+		"files", who, c->nca, POLICY_MAX_CA_FILES))
+		return -1;
+	if (nall > POLICY_MAX_AUTH &&
+	    add(l, at, "limit exceeded: authentication methods per peer: %s has "
+		"%zu (distinct PSK ids and CA files%s); the limit is %d: use "
+		"fewer", who, nall, extra ? ", with the peer's address" : "",
+		POLICY_MAX_AUTH))
+		return -1;
+	return 0;
+}
+
+static int check_rule(struct policy_limits *l, const struct rule *r)
+{
+	struct auth_count c = { 0 };
+	char who[128];
+	size_t len = r->name ? strlen(r->name) : 0;
+
+	if (len > POLICY_MAX_RULE_NAME &&
+	    add(l, &r->pos, "limit exceeded: rule name length: '%s' has %zu "
+		"characters; the limit is %d (the dataplane's filter name): "
+		"shorten the name", r->name, len, POLICY_MAX_RULE_NAME))
+		return -1;
+	for (size_t i = 0; i < r->nauth; i++) {
+		const struct auth_method *a = &r->auth[i];
+		size_t plen = a->ca_file ? strlen(a->ca_file) : 0;
+
+		if (plen > POLICY_MAX_CA_PATH &&
+		    add(l, &a->pos, "limit exceeded: root CA file path length: "
+			"%zu characters; the limit is %d: move the file to a "
+			"shorter path", plen, POLICY_MAX_CA_PATH))
+			return -1;
+	}
+	if (!negotiates(r))
+		return 0;
+	count_auth(r, &c);
+	snprintf(who, sizeof(who), "rule '%.60s'", r->name ? r->name : "");
+	return check_auth(l, &r->pos, who, &c, 0);
+}
+
+static int check_methods(struct policy_limits *l, const struct filter_action *fa)
+{
+	if (fa->kind != FA_NEGOTIATE || fa->nmethods <= POLICY_MAX_METHODS)
+		return 0;
+	return add(l, &fa->pos, "limit exceeded: security methods per filter "
+		   "action: '%s' has %zu; the limit is %d (proposals in one IKEv2 "
+		   "SA payload): keep the %d preferred", fa->name ? fa->name : "",
+		   fa->nmethods, POLICY_MAX_METHODS, POLICY_MAX_METHODS);
+}
+
+/* A peer no rule names is offered every negotiate rule's authentication,
+ * and the PSK id of its own address (ike/peer.c). */
+static int check_default_response(struct policy_limits *l,
+				  const struct policy *p)
+{
+	struct auth_count c = { 0 };
+
+	if (!p->default_response)
+		return 0;
+	for (size_t i = 0; i < p->nrules; i++)
+		if (negotiates(&p->rules[i]))
+			count_auth(&p->rules[i], &c);
+	return check_auth(l, &p->pos, "the default response (every negotiate "
+			  "rule's authentication together)", &c, 1);
+}
+
+static int check_tunnels(struct policy_limits *l, const struct policy *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nrules; i++)
+		n += negotiates(&p->rules[i]) && p->rules[i].has_tunnel;
+	if (n <= POLICY_MAX_TUNNEL_RULES)
+		return 0;
+	return add(l, &p->pos, "limit exceeded: tunnel rules: policy '%s' has "
+		   "%zu active negotiate rules with a tunnel endpoint; the limit "
+		   "is %d (xfrm interface ids of ipsec-xdpd): merge rules that "
+		   "share an endpoint", p->name, n, POLICY_MAX_TUNNEL_RULES);
+}
+
+int policy_limits_check(const struct policy_file *pf, struct policy_limits *out)
+{
+	const struct policy *p = pf ? pf->assigned : NULL;
+	size_t before = out->n;
+
+	if (!p)
+		return 0;
+	if (p->ike.nproposals > POLICY_MAX_IKE_PROPOSALS &&
+	    add(out, &p->pos, "limit exceeded: IKE proposals: policy '%s' has "
+		"%zu; the limit is %d: keep the %d preferred", p->name,
+		p->ike.nproposals, POLICY_MAX_IKE_PROPOSALS,
+		POLICY_MAX_IKE_PROPOSALS))
+		return -1;
+	for (size_t i = 0; i < pf->nactions; i++)
+		if (check_methods(out, &pf->actions[i]))
+			return -1;
+	for (size_t i = 0; i < p->nrules; i++)
+		if (check_rule(out, &p->rules[i]))
+			return -1;
+	if (check_default_response(out, p) || check_tunnels(out, p))
+		return -1;
+	return (int)(out->n - before);
+}
+
+/* ---- the compiled filter list --------------------------------------------------- */
+
+/* The port class of every port of one side, as tuplespace.c cuts them. */
+static uint16_t *port_classes(const struct filter_table *t, int side)
+{
+	uint16_t *cls = calloc(NPORTS, sizeof(*cls));
+	uint8_t *start = calloc(NPORTS, 1);
+	uint16_t c = 0;
+
+	if (!cls || !start) {
+		free(cls);
+		free(start);
+		return NULL;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		const struct port_spec *ps = side ? &t->v[i].dport : &t->v[i].sport;
+
+		if (port_kind(ps) != IXDP_PORT_RANGE)
+			continue;
+		start[ps->lo] = 1;
+		if (ps->hi < NPORTS - 1)
+			start[ps->hi + 1] = 1;
+	}
+	for (unsigned p = 0; p < NPORTS; p++) {
+		if (p > 0 && start[p])
+			c++;
+		cls[p] = c;
+	}
+	free(start);
+	return cls;
+}
+
+static size_t side_keys(const uint16_t *cls, const struct port_spec *ps)
+{
+	if (port_kind(ps) != IXDP_PORT_RANGE)
+		return 1;
+	return (size_t)(cls[ps->hi] - cls[ps->lo]) + 1;
+}
+
+/* Hash keys of one bank before duplicates merge (what tuplespace_build
+ * bounds): one per (source class, destination class) of each filter. */
+static int count_keys(const struct filter_table *t, size_t *keys)
+{
+	uint16_t *s = port_classes(t, 0), *d = port_classes(t, 1);
+
+	*keys = 0;
+	if (s && d)
+		for (size_t i = 0; i < t->n; i++)
+			*keys += side_keys(s, &t->v[i].sport) *
+				 side_keys(d, &t->v[i].dport);
+	free(s);
+	free(d);
+	return s && d ? 0 : -1;
+}
+
+/* Distinct shapes per family: a new tuple starts where the shape changes
+ * (the sorted table keeps one shape's filters together). */
+static void count_tuples(const struct filter_table *t, size_t n[2])
+{
+	n[0] = n[1] = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].fam <= IXDP_FAM_V6 &&
+		    (i == 0 || !specific_filter_same_shape(&t->v[i - 1], &t->v[i])))
+			n[t->v[i].fam]++;
+}
+
+int policy_limits_check_table(const struct filter_table *t,
+			      struct policy_limits *out)
+{
+	static const char *const fam[2] = { "IPv4", "IPv6" };
+	size_t before = out->n, tuples[2], keys;
+
+	if (t->n > IXDP_MAX_FILTERS &&
+	    add(out, NULL, "limit exceeded: specific filters (IXDP_MAX_FILTERS): "
+		"the policy expands to %zu; the limit is %d: use fewer or wider "
+		"filters (a mirrored filter counts twice, 'any' once per family)",
+		t->n, IXDP_MAX_FILTERS))
+		return -1;
+	count_tuples(t, tuples);
+	for (int f = 0; f < 2; f++)
+		if (tuples[f] > IXDP_MAX_TUPLES &&
+		    add(out, NULL, "limit exceeded: filter shapes per address "
+			"family (IXDP_MAX_TUPLES): %s filters have %zu distinct "
+			"shapes (prefix lengths, protocol, port kinds); the limit "
+			"is %d: use fewer distinct prefix lengths and port forms",
+			fam[f], tuples[f], IXDP_MAX_TUPLES))
+			return -1;
+	if (count_keys(t, &keys))
+		return -1;
+	if (keys > KEYS_PER_BANK &&
+	    add(out, NULL, "limit exceeded: dataplane hash keys (IXDP_MAX_KEYS/2 "
+		"per bank): the filters need %zu; the limit is %d: use fewer "
+		"overlapping port ranges (each range needs a key per port class "
+		"it covers)", keys, KEYS_PER_BANK))
+		return -1;
+	return (int)(out->n - before);
+}
