@@ -61,7 +61,7 @@ static int push_config(struct ctx *c, const struct bootconf *conf)
 	return EXIT_OK;
 }
 
-int cmd_load(struct ctx *c, int argc, char **argv)
+static int load_locked(struct ctx *c, int argc, char **argv)
 {
 	enum dp_xdp_mode mode = DP_XDP_AUTO;
 	struct json_object *done = json_object_new_array();
@@ -114,7 +114,7 @@ int cmd_load(struct ctx *c, int argc, char **argv)
 	return ret;
 }
 
-int cmd_unload(struct ctx *c, int argc, char **argv)
+static int unload_locked(struct ctx *c, int argc, char **argv)
 {
 	char err[512];
 	int ret = EXIT_OK;
@@ -133,6 +133,32 @@ int cmd_unload(struct ctx *c, int argc, char **argv)
 			ret = fail(EXIT_FAIL, "%s", err);
 		else if (!c->json)
 			printf("unloaded from %s\n", argv[i]);
+	}
+	return ret;
+}
+
+/* load and unload change the pinned dataplane: as the one writer
+ * (lockfile.h). */
+int cmd_load(struct ctx *c, int argc, char **argv)
+{
+	struct writer_lock lock;
+	int ret = lock_writers(c, &lock);
+
+	if (ret == EXIT_OK) {
+		ret = load_locked(c, argc, argv);
+		writer_lock_release(&lock);
+	}
+	return ret;
+}
+
+int cmd_unload(struct ctx *c, int argc, char **argv)
+{
+	struct writer_lock lock;
+	int ret = lock_writers(c, &lock);
+
+	if (ret == EXIT_OK) {
+		ret = unload_locked(c, argc, argv);
+		writer_lock_release(&lock);
 	}
 	return ret;
 }

@@ -120,13 +120,12 @@ static int mark_applied_once(struct ctx *c, struct bootconf *conf, bool loaded)
 /*
  * Compile first: an invalid file is refused before anything changes.  Then
  * swap it into the dataplane (if loaded) and keep it as the assigned policy.
+ * The caller holds the writers' lock, so what is kept is what is enforced.
  */
-static int policy_apply(struct ctx *c, const char *path)
+static int apply_locked(struct ctx *c, const char *path, bool loaded,
+			struct policy_file **pf, struct filter_table *table,
+			struct compile_diag *diag)
 {
-	struct filter_table table = { 0 };
-	struct compile_diag diag = { 0 };
-	struct policy_file *pf = NULL;
-	bool loaded = dp_is_loaded(c->root);
 	struct bootconf conf;
 	char err[1024];
 	struct dp dp;
@@ -134,13 +133,10 @@ static int policy_apply(struct ctx *c, const char *path)
 
 	if ((ret = load_config(c, &conf)))
 		return ret;
-	if (agent_compile(path, &conf, &pf, &table, &diag, err, sizeof(err))) {
-		compile_diag_free(&diag);
+	if (agent_compile(path, &conf, pf, table, diag, err, sizeof(err)))
 		return fail(EXIT_BAD_INPUT, "%s (the policy in force is unchanged)", err);
-	}
-	ret = EXIT_OK;
 	if (loaded && (ret = open_dataplane(c, &dp)) == EXIT_OK) {
-		if (dp_apply_table(&dp, &table, true, err, sizeof(err)))
+		if (dp_apply_table(&dp, table, true, err, sizeof(err)))
 			ret = fail(EXIT_FAIL, "%s (the policy in force is unchanged)", err);
 		dp_close(&dp);
 	}
@@ -148,6 +144,24 @@ static int policy_apply(struct ctx *c, const char *path)
 		ret = fail(EXIT_FAIL, "applied, but not kept as the assigned policy: %s", err);
 	if (ret == EXIT_OK)
 		ret = mark_applied_once(c, &conf, loaded);
+	return ret;
+}
+
+static int policy_apply(struct ctx *c, const char *path)
+{
+	struct filter_table table = { 0 };
+	struct compile_diag diag = { 0 };
+	struct policy_file *pf = NULL;
+	struct writer_lock lock;
+	bool loaded;
+	int ret;
+
+	if ((ret = lock_writers(c, &lock)))
+		return ret;
+	loaded = dp_is_loaded(c->root);
+	ret = apply_locked(c, path, loaded, &pf, &table, &diag);
+	/* Unlocked before the daemon reloads: its bundle writes take the lock. */
+	writer_lock_release(&lock);
 	if (ret == EXIT_OK)
 		report(c, loaded ? "applied" : "assigned (the dataplane is not loaded: "
 		       "it is applied by `ipsec-xdp load`)", path, pf, table.n, &diag,
@@ -173,10 +187,9 @@ static int policy_show(struct ctx *c)
 	return EXIT_OK;
 }
 
-static int policy_unassign(struct ctx *c)
+static int unassign_locked(struct ctx *c)
 {
 	bool loaded = dp_is_loaded(c->root);
-	const char *daemon;
 	char err[512];
 	struct dp dp;
 	int ret;
@@ -186,8 +199,21 @@ static int policy_unassign(struct ctx *c)
 	ret = agent_unassign(loaded ? &dp : NULL, c->confdir, err, sizeof(err));
 	if (loaded)
 		dp_close(&dp);
+	return ret ? fail(EXIT_FAIL, "%s", err) : EXIT_OK;
+}
+
+static int policy_unassign(struct ctx *c)
+{
+	struct writer_lock lock;
+	const char *daemon;
+	int ret;
+
+	if ((ret = lock_writers(c, &lock)))
+		return ret;
+	ret = unassign_locked(c);
+	writer_lock_release(&lock);
 	if (ret)
-		return fail(EXIT_FAIL, "%s", err);
+		return ret;
 	daemon = reload_daemon();
 	if (c->json) {
 		struct json_object *o = json_object_new_object();

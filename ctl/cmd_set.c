@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * cmd_set.c - `set config KEY VALUE`: change the persistent configuration
- * and apply it at once to a loaded dataplane.  The value is validated
- * before anything is written; the file is replaced atomically.
+ * and apply it at once: dataplane keys to a loaded dataplane, the daemon's
+ * keys (ikelogging, strongcrlcheck) by asking a running ipsec-xdpd to
+ * reload.  The value is validated before anything is written; the file is
+ * replaced atomically, by the one writer (lockfile.h).  The message says
+ * only what was done: "set" alone when nothing could apply it yet.
  */
 #include <errno.h>
 #include <limits.h>
@@ -74,8 +77,9 @@ static int set_value(struct bootconf *conf, const char *key, int argc, char **ar
 }
 
 /* The exemptions compiled into the list depend on ipsecexempt: recompile
- * the assigned policy if one is in force. */
-static int reapply_policy(struct ctx *c, struct dp *dp, const struct bootconf *conf)
+ * the assigned policy if one is in force.  *done tells whether it was. */
+static int reapply_policy(struct ctx *c, struct dp *dp, const struct bootconf *conf,
+			  bool *done)
 {
 	struct compile_diag diag = { 0 };
 	char path[PATH_MAX], err[1024];
@@ -88,47 +92,120 @@ static int reapply_policy(struct ctx *c, struct dp *dp, const struct bootconf *c
 		return EXIT_OK;
 	ret = agent_apply(dp, path, conf, &diag, NULL, err, sizeof(err));
 	compile_diag_free(&diag);
-	return ret ? fail(EXIT_FAIL, "saved, but the policy was not recompiled: %s", err) : EXIT_OK;
+	if (ret)
+		return fail(EXIT_FAIL, "saved, but the policy was not recompiled: %s", err);
+	*done = true;
+	return EXIT_OK;
 }
 
-static int apply_now(struct ctx *c, const char *key, const struct bootconf *conf)
+/* Every note of a change in force starts so. */
+#define APPLIED " and applied"
+
+static bool is_boot_key(const char *key)
 {
+	return !strcmp(key, "bootmode") || !strcmp(key, "bootexemptions");
+}
+
+/* Keys only ipsec-xdpd reads (when it starts or reloads). */
+static bool is_daemon_key(const char *key)
+{
+	return !strcmp(key, "ikelogging") || !strcmp(key, "strongcrlcheck");
+}
+
+/* Push a dataplane key to a loaded dataplane; *note says what was done. */
+static int apply_dataplane(struct ctx *c, const char *key, const struct bootconf *conf,
+			   const char **note)
+{
+	bool recompiled = false;
 	char err[512];
 	struct dp dp;
 	int ret;
 
-	if (!dp_is_loaded(c->root))
+	if (!dp_is_loaded(c->root)) {
+		*note = " (the dataplane is not loaded: `ipsec-xdp load` applies it)";
 		return EXIT_OK;
+	}
 	if ((ret = open_dataplane(c, &dp)))
 		return ret;
-	if (!strcmp(key, "bootmode") || !strcmp(key, "bootexemptions")) {
+	if (is_boot_key(key)) {
 		if (agent_apply_boot(&dp, conf, err, sizeof(err)))
 			ret = fail(EXIT_FAIL, "saved, but not applied: %s", err);
-	} else if (!strcmp(key, "ipsecexempt")) {
-		ret = reapply_policy(c, &dp, conf);
+		*note = APPLIED " to the dataplane";
+	} else {
+		ret = reapply_policy(c, &dp, conf, &recompiled);
+		*note = recompiled ? APPLIED " (the policy in force recompiled)"
+			: " (no policy in force: used when one is applied)";
 	}
 	dp_close(&dp);
 	return ret;
 }
 
-int cmd_set(struct ctx *c, int argc, char **argv)
+/* Ask a running ipsec-xdpd to read the configuration again. */
+static int apply_daemon(const char *key, const char **note)
+{
+	struct json_object *reply = NULL;
+	char err[700];
+
+	if (!daemon_running()) {
+		*note = " (ipsec-xdpd is not running: it takes effect when the daemon starts)";
+		return EXIT_OK;
+	}
+	if (daemon_ask("reload", &reply, err, sizeof(err)))
+		return fail(EXIT_FAIL, "%s saved, but ipsec-xdpd did not reload its "
+			    "configuration: %s", key, err);
+	json_object_put(reply);
+	*note = APPLIED " (ipsec-xdpd reloaded its configuration)";
+	return EXIT_OK;
+}
+
+/* Read, change and save the configuration, and push dataplane keys, as the
+ * one writer. */
+static int set_locked(struct ctx *c, int argc, char **argv, const char **note)
 {
 	struct bootconf conf;
 	char err[512];
 	int ret;
 
-	if (argc < 4 || strcmp(argv[1], "config"))
-		return fail(EXIT_USAGE, "usage: ipsec-xdp set config KEY VALUE");
 	if ((ret = load_config(c, &conf)))
 		return ret;
 	if ((ret = set_value(&conf, argv[2], argc - 3, argv + 3)))
 		return ret;
-	if (!strcmp(argv[2], "bootmode") || !strcmp(argv[2], "bootexemptions"))
+	if (is_boot_key(argv[2]))
 		warn_if_ssh_cut(&conf);
 	if (bootconf_save(c->confdir, &conf, err, sizeof(err)))
 		return fail(EXIT_FAIL, "%s", err);
-	ret = apply_now(c, argv[2], &conf);
-	if (ret == EXIT_OK && !c->json)
-		printf("%s set%s\n", argv[2], dp_is_loaded(c->root) ? " and applied" : "");
-	return ret;
+	return is_daemon_key(argv[2]) ? EXIT_OK : apply_dataplane(c, argv[2], &conf, note);
+}
+
+int cmd_set(struct ctx *c, int argc, char **argv)
+{
+	struct writer_lock lock;
+	const char *note = "";
+	int ret;
+
+	if (argc < 4 || strcmp(argv[1], "config"))
+		return fail(EXIT_USAGE, "usage: ipsec-xdp set config KEY VALUE");
+	if ((ret = lock_writers(c, &lock)))
+		return ret;
+	ret = set_locked(c, argc, argv, &note);
+	/* Unlocked before the daemon reloads: its bundle writes take the lock. */
+	writer_lock_release(&lock);
+	if (ret == EXIT_OK && is_daemon_key(argv[2]))
+		ret = apply_daemon(argv[2], &note);
+	if (ret != EXIT_OK)
+		return ret;
+	if (c->json) {
+		struct json_object *o = json_object_new_object();
+		char msg[200];
+
+		snprintf(msg, sizeof(msg), "%s set%s", argv[2], note);
+		json_object_object_add(o, "key", json_object_new_string(argv[2]));
+		json_object_object_add(o, "applied", json_object_new_boolean(
+					       !strncmp(note, APPLIED, strlen(APPLIED))));
+		json_object_object_add(o, "result", json_object_new_string(msg));
+		print_json(o);
+	} else {
+		printf("%s set%s\n", argv[2], note);
+	}
+	return EXIT_OK;
 }

@@ -8,6 +8,7 @@
 
 #include "bootconf.h"
 #include "dataplane.h"
+#include "lockfile.h"
 
 /* Exit codes (documented in ipsec-xdp(8)). */
 enum {
@@ -68,6 +69,10 @@ void print_json(struct json_object *o);
 
 /* Open the pinned maps, or fail with EXIT_NOT_LOADED. */
 int open_dataplane(struct ctx *c, struct dp *dp);
+
+/* Become the one writer (lockfile.h: the configuration directory and the
+ * pin root), or fail with EXIT_FAIL naming who holds the lock. */
+int lock_writers(struct ctx *c, struct writer_lock *l);
 
 /* Load the boot configuration, or fail with EXIT_BAD_INPUT. */
 int load_config(struct ctx *c, struct bootconf *conf);

@@ -50,6 +50,15 @@ int open_dataplane(struct ctx *c, struct dp *dp)
 	return EXIT_OK;
 }
 
+int lock_writers(struct ctx *c, struct writer_lock *l)
+{
+	char err[600];
+
+	if (writer_lock_acquire(l, c->confdir, c->root, lock_wait_ms(), err, sizeof(err)))
+		return fail(EXIT_FAIL, "%s", err);
+	return EXIT_OK;
+}
+
 int load_config(struct ctx *c, struct bootconf *conf)
 {
 	char err[512];

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 
+#include "atomic_file.h"
 #include "bootconf.h"
 
 #define CONFIG_NAME "config"
@@ -598,72 +599,39 @@ static int make_dirs(const char *dir, char *errbuf, size_t errlen)
 	return 0;
 }
 
-/* Write the whole file to fd and make it durable; closes fd. */
-static int write_temp(int fd, const char *tmp, const struct bootconf *c,
-		      char *errbuf, size_t errlen)
+/* The file's text in a malloc'd buffer. */
+static int render_config(const struct bootconf *c, char **text, size_t *len,
+			 char *errbuf, size_t errlen)
 {
-	FILE *fp = fdopen(fd, "w");
-	int failed;
+	FILE *fp = open_memstream(text, len);
 
 	if (!fp) {
-		close(fd);
-		snprintf(errbuf, errlen, "%s: %s", tmp, strerror(errno));
+		snprintf(errbuf, errlen, "out of memory");
 		return -1;
 	}
 	write_config(fp, c);
-	failed = fflush(fp) || ferror(fp) || fsync(fileno(fp));
-	if (failed)
-		snprintf(errbuf, errlen, "writing %s: %s", tmp, strerror(errno));
-	if (fclose(fp) && !failed) {
-		snprintf(errbuf, errlen, "writing %s: %s", tmp, strerror(errno));
-		failed = 1;
+	if (fclose(fp)) {
+		free(*text);
+		*text = NULL;
+		snprintf(errbuf, errlen, "out of memory");
+		return -1;
 	}
-	return failed ? -1 : 0;
-}
-
-/* So that the rename itself survives a crash. */
-static void sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
+	return 0;
 }
 
 int bootconf_save(const char *confdir, const struct bootconf *c,
 		  char *errbuf, size_t errlen)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 16];
-	int fd;
+	char path[PATH_MAX], *text = NULL;
+	size_t len = 0;
+	int ret;
 
 	if (check_config(c, errbuf, errlen) || make_dirs(confdir, errbuf, errlen))
 		return -1;
 	config_path(confdir, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", confdir, CONFIG_NAME);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(errbuf, errlen, "creating a file in %s: %s", confdir,
-			 strerror(errno));
+	if (render_config(c, &text, &len, errbuf, errlen))
 		return -1;
-	}
-	if (fchmod(fd, 0644)) {
-		snprintf(errbuf, errlen, "%s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	if (write_temp(fd, tmp, c, errbuf, errlen)) {
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path)) {
-		snprintf(errbuf, errlen, "renaming %s to %s: %s", tmp, path,
-			 strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	sync_dir(confdir);
-	return 0;
+	ret = write_file_atomic(path, text, len, 0644, errbuf, errlen);
+	free(text);
+	return ret;
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "policy_agent.h"
 
 void agent_assigned_path(const char *confdir, char *buf, size_t len)
@@ -63,56 +64,25 @@ int agent_apply(struct dp *dp, const char *path, const struct bootconf *conf,
 	return ret;
 }
 
-static int copy_file(const char *from, const char *to, char *err, size_t errlen)
-{
-	char tmp[PATH_MAX], buf[65536];
-	int in, out;
-	ssize_t n;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", to);
-	in = open(from, O_RDONLY | O_CLOEXEC);
-	if (in < 0) {
-		snprintf(err, errlen, "%s: %s", from, strerror(errno));
-		return -1;
-	}
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		close(in);
-		return -1;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n) {
-			n = -1;
-			break;
-		}
-	if (n < 0 || fsync(out)) {
-		snprintf(err, errlen, "cannot copy %s to %s: %s", from, tmp, strerror(errno));
-		close(in);
-		close(out);
-		unlink(tmp);
-		return -1;
-	}
-	close(in);
-	close(out);
-	if (rename(tmp, to)) {
-		snprintf(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
+/* A stored policy is a copy of a file an administrator wrote: far below. */
+#define STORED_POLICY_MAX (16u << 20)
 
 int agent_store_assigned(const char *confdir, const char *path, char *err, size_t errlen)
 {
-	char dst[PATH_MAX];
+	char dst[PATH_MAX], *text;
+	size_t len;
+	int ret;
 
 	if (mkdir(confdir, 0755) && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", confdir, strerror(errno));
 		return -1;
 	}
+	if (read_file_whole(path, STORED_POLICY_MAX, &text, &len, err, errlen))
+		return -1;
 	agent_assigned_path(confdir, dst, sizeof(dst));
-	return copy_file(path, dst, err, errlen);
+	ret = write_file_atomic(dst, text, len, 0600, err, errlen);
+	free(text);
+	return ret;
 }
 
 int agent_unassign(struct dp *dp, const char *confdir, char *err, size_t errlen)
