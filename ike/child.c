@@ -66,6 +66,8 @@ struct child_ctx {
 	uint32_t next_reqid;
 	bool bypass_done;
 	uint64_t added, deleted, failed;	/* CHILD SAs */
+	char why[400];			/* why establish() or an SPI failed */
+	enum ike_stat why_stat;		/* its ST_FAIL_* counter */
 	struct pending pend[PEND_MAX];
 };
 
@@ -737,18 +739,24 @@ static int establish(struct daemon *d, struct ikesa *sa, struct child_sa *c,
 	struct child_state *st;
 	char err[300], l[128], r[128];
 
+	struct child_ctx *cx = ctx_of(d);
+
+	cx->why[0] = 0;
+	cx->why_stat = ST_FAIL_OTHER;
 	if (ike_child_keys_derive(&keys, &sa->keys, &c->suite, km->g_ir,
 				  km->g_ir_len, km->ni, km->ni_len, km->nr,
 				  km->nr_len) != IKE_CRYPTO_OK) {
-		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"cannot "
-		       "derive its keys\"");
+		snprintf(cx->why, sizeof(cx->why), "cannot derive its keys");
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"%s\"",
+		       cx->why);
 		return -1;
 	}
 	st = state_of(sa, true);
 	if (!st || st->n >= CHILD_MAX) {
 		ike_child_keys_wipe(&keys);
-		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"too "
-		       "many CHILD SAs\"");
+		snprintf(cx->why, sizeof(cx->why), "too many CHILD SAs");
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"%s\"",
+		       cx->why);
 		return -1;
 	}
 	/* the dataplane hands traffic over by if_id (dplink.h) */
@@ -761,9 +769,12 @@ static int establish(struct daemon *d, struct ikesa *sa, struct child_sa *c,
 	if (install(d, sa, &st->c[st->n], km, &keys, later_out, err,
 		    sizeof(err))) {
 		state_drop_if_empty(sa);
-		ctx_of(d)->failed++;
-		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"cannot "
-		       "install it: %s\"", err);
+		cx->failed++;
+		cx->why_stat = ST_FAIL_KERNEL;
+		snprintf(cx->why, sizeof(cx->why), "the kernel refused the %s "
+			 "SA: %s", ikk_proto_name(c->proto), err);
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"%s\"",
+		       cx->why);
 		return -1;
 	}
 	*c = st->c[st->n++];
@@ -947,6 +958,7 @@ int child_offer_make(struct daemon *d, struct ikesa *sa, const char *rule,
 	struct ikk_addr remote;
 
 	memset(o, 0, sizeof(*o));
+	cx->why[0] = 0;
 	/* with a flow and no rule: whichever rule's filter holds it */
 	if (!offer_rule(d, sa, rule ? rule : sel ? NULL : sa->conf.rule, sel,
 			o))
@@ -956,8 +968,10 @@ int child_offer_make(struct daemon *d, struct ikesa *sa, const char *rule,
 	o->reqid = reqid ? reqid : new_reqid(cx);
 	if (cx->kops->spi_alloc(cx->kops_ctx, &remote, &o->local, o->proto,
 				o->mode, o->reqid, &o->spi_in)) {
-		ikelog(d, IKELOG_OUTCOME, sa, "no CHILD SA: cannot reserve an "
-		       "SPI: %s", kerr(cx));
+		cx->why_stat = ST_FAIL_KERNEL;
+		snprintf(cx->why, sizeof(cx->why), "the kernel refused an %s "
+			 "SPI: %s", ikk_proto_name(o->proto), kerr(cx));
+		ikelog(d, IKELOG_OUTCOME, sa, "no CHILD SA: %s", cx->why);
 		memset(o, 0, sizeof(*o));
 		return -1;
 	}
@@ -1006,8 +1020,16 @@ static bool auth_request(struct daemon *d, struct ikesa *sa,
 		return false;		/* default response: answer only */
 	pending_gc(d, cx);
 	p = pending_find(cx, 0);
-	if (!p || child_offer_make(d, sa, NULL, NULL, 0, &p->o))
+	if (!p) {
+		ikesa_child_failed(sa, ST_FAIL_OTHER, "%d negotiations already "
+				   "wait for their IKE_AUTH answer", PEND_MAX);
 		return false;
+	}
+	if (child_offer_make(d, sa, NULL, NULL, 0, &p->o)) {
+		if (cx->why[0])	/* the rule wants one: the kernel failed */
+			ikesa_child_failed(sa, cx->why_stat, "%s", cx->why);
+		return false;
+	}
 	/* IKE_AUTH's CHILD SA takes its keys from the IKE SA's D-H (§1.2) */
 	p->o.pfs_group = 0;
 	p->o.acquire_seq = sa->acquire_seq;
@@ -1128,6 +1150,8 @@ int child_offer_install(struct daemon *d, struct ikesa *sa,
 	bad = answer_check(sa, o, resp, &c);
 	if (bad) {
 		cx->failed++;
+		cx->why_stat = ST_FAIL_OTHER;
+		snprintf(cx->why, sizeof(cx->why), "the peer's answer: %s", bad);
 		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"%s\"",
 		       bad);
 		child_offer_release(d, o);
@@ -1155,13 +1179,27 @@ static void auth_response(struct daemon *d, struct ikesa *sa,
 	struct pending *p = pending_find(ctx_of(d), sa->serial);
 	struct child_keymat km = { sa->ni, sa->nr, sa->ni_len, sa->nr_len,
 				   NULL, 0, true };
+	struct child_ctx *cx = ctx_of(d);
 	struct child_offer o;
+	struct ike_notify n;
 
 	if (!p || !sa->serial)
 		return;
 	o = p->o;
 	memset(p, 0, sizeof(*p));
-	child_offer_install(d, sa, &o, resp, &km, NULL);
+	if (!sealed_find(resp, IKEV2_PL_SA, NULL) && sealed_error(resp, &n)) {
+		/* the peer's reason, in its words */
+		cx->failed++;
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"peer "
+		       "answered %s\"", notify_name(n.type));
+		ikesa_child_failed(sa, fail_stat_of_notify(n.type), "peer "
+				   "answered %s", notify_name(n.type));
+		child_offer_release(d, &o);
+		return;
+	}
+	cx->why[0] = 0;
+	if (child_offer_install(d, sa, &o, resp, &km, NULL))
+		ikesa_child_failed(sa, cx->why_stat, "%s", cx->why);
 }
 
 /* ---- responder ------------------------------------------------------------------ */
@@ -1345,8 +1383,11 @@ int child_choice_install(struct daemon *d, struct ikesa *sa,
 	if (cx->kops->spi_alloc(cx->kops_ctx, &c->remote, &c->local,
 				c->proto, c->mode, c->reqid, &c->spi_in)) {
 		cx->failed++;
-		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"cannot "
-		       "reserve an SPI: %s\"", kerr(cx));
+		cx->why_stat = ST_FAIL_KERNEL;
+		snprintf(cx->why, sizeof(cx->why), "the kernel refused an %s "
+			 "SPI: %s", ikk_proto_name(c->proto), kerr(cx));
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"%s\"",
+		       cx->why);
 		return -1;
 	}
 	if (establish(d, sa, c, km, later_out)) {
@@ -1381,16 +1422,22 @@ static void auth_respond(struct daemon *d, struct ikesa *sa,
 				   NULL, 0, false };
 	struct child_choice ch;
 	struct ike_notify n;
+	struct child_ctx *cx = ctx_of(d);
 	uint16_t err = child_choose(d, sa, req, NULL, &ch);
 
 	if (err) {
 		n = (struct ike_notify){ .type = err };
 		ike_add_notify(b, &n);
+		ikesa_child_failed(sa, fail_stat_of_notify(err), "we answered "
+				   "%s", notify_name(err));
 		return;
 	}
+	cx->why[0] = 0;
 	if (child_choice_install(d, sa, &ch, &km, false)) {
 		refuse(d, sa, b, IKEV2_N_NO_PROPOSAL_CHOSEN, "cannot install "
 		       "the SAs");
+		ikesa_child_failed(sa, cx->why_stat, "%s; we answered "
+				   "NO_PROPOSAL_CHOSEN", cx->why);
 		return;
 	}
 	child_choice_add(&ch, b);
@@ -1615,6 +1662,15 @@ static void ike_sa_down(struct daemon *d, struct ikesa *sa)
 	struct child_state *st = sa->child;
 	size_t i;
 
+	struct pending *p = sa->serial ? pending_find(ctx_of(d), sa->serial)
+				       : NULL;
+
+	/* the SPI reserved for the CHILD SA IKE_AUTH asked for: given back
+	 * now, not when the kernel's larval SA times out */
+	if (p) {
+		child_offer_release(d, &p->o);
+		memset(p, 0, sizeof(*p));
+	}
 	/* all go: no waiting outbound SA is worth installing now */
 	for (i = 0; st && i < st->n; i++)
 		out_pending_free(&st->c[i]);

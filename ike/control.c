@@ -5,7 +5,9 @@
  * closed.  The vocabulary is include/ixdp_control.h.
  *
  * `initiate` answers when the negotiation it started has ended, so the
- * caller learns whether the IKE SA came up and, if not, why.
+ * caller learns whether the IKE SA came up with the CHILD SA its rule
+ * wants and, if not, why ("ok": false; an IKE SA that came up childless
+ * stays).  It is not held back by the peer's backoff (backoff.h).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -38,6 +40,7 @@ struct ctl_conn {
 	struct control *ctl;
 	struct bufferevent *bev;
 	uint64_t waiting;	/* serial of the `initiate` in progress */
+	char peer[ADDR_STR_MAX];	/* its peer, for the answer */
 	TAILQ_ENTRY(ctl_conn) link;
 };
 
@@ -302,6 +305,7 @@ static void cmd_initiate(struct ctl_conn *c, struct json_object *req)
 		return;
 	}
 	c->waiting = serial;
+	addr_str(&ss, c->peer, sizeof(c->peer));
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	bufferevent_disable(c->bev, EV_READ);
 }
@@ -318,7 +322,8 @@ static void sa_outcome(struct daemon *d, uint64_t serial, bool ok,
 		if (c->waiting != serial)
 			continue;
 		if (!ok) {
-			reply_error(c, "%s", text);
+			reply_error(c, "negotiation with %s failed: %s",
+				    c->peer, text);
 			continue;
 		}
 		o = ok_reply();

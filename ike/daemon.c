@@ -281,6 +281,7 @@ void daemon_fini(struct daemon *d)
 {
 	ikesa_table_free(d);
 	dh_reuse_clear(&d->dh_reuse);
+	backoff_free(&d->backoff);
 	secrets_free(d->secrets);
 	d->secrets = NULL;
 	peer_policy_free(d->policy);

@@ -27,6 +27,7 @@
 #include "message.h"
 #include "crypto.h"
 #include "dh_reuse.h"
+#include "backoff.h"
 #include "peer.h"
 #include "stats.h"
 
@@ -192,6 +193,7 @@ struct daemon {
 	int strongcrlcheck;		/* 0..2, CONFDIR/config: CRL floor */
 	struct cookie_secret cookie;
 	struct dh_reuse dh_reuse;	/* the responder's IKE_SA_INIT key pairs */
+	struct backoff backoff;		/* failed peers' delays (backoff.h) */
 	uint64_t next_serial;		/* names negotiations in the log */
 	uint64_t invalid_spi_window_ms;
 	uint32_t invalid_spi_sent;

@@ -252,7 +252,15 @@ int dplink_negotiate(struct daemon *d, const struct sockaddr_storage *peer,
 		     size_t errlen)
 {
 	struct ikesa *sa = ikesa_find_peer(d, peer);
+	uint64_t left;
 
+	/* a new exchange (IKE SA or CHILD SA) waits out the peer's backoff */
+	if ((!sa || sa->state == IKESA_ESTABLISHED) &&
+	    backoff_holds(d, peer, &left)) {
+		snprintf(err, errlen, "held back after failed negotiations, "
+			 "%" PRIu64 " ms more", left);
+		return DPLINK_HELD;
+	}
 	if (sa && sa->state == IKESA_ESTABLISHED) {
 		ikelog(d, IKELOG_DETAIL, sa, "dataplane: a CHILD SA of rule %s "
 		       "on this IKE SA", rule);
@@ -287,10 +295,18 @@ static int start_ike(struct dplink *dl, struct dpl_bundle *b)
 	char err[400], p[INET6_ADDRSTRLEN];
 	enum dplink_how how;
 	uint64_t serial;
+	int rc;
 
 	sockaddr_of(b->ike_family, b->ike_peer, d->port, &ss);
-	if (dplink_negotiate(d, &ss, b->rule, b->has_sel ? &b->sel : NULL,
-			     &serial, &how, err, sizeof(err))) {
+	rc = dplink_negotiate(d, &ss, b->rule, b->has_sel ? &b->sel : NULL,
+			      &serial, &how, err, sizeof(err));
+	if (rc == DPLINK_HELD) {	/* counted; logged by its step */
+		log_debug("dataplane: rule=%s: IKE with %s %s", b->rule,
+			  peer_str(b->ike_family, b->ike_peer, p, sizeof(p)),
+			  err);
+		return -1;
+	}
+	if (rc) {
 		log_warn("dataplane: cannot start IKE with %s: %s",
 			 peer_str(b->ike_family, b->ike_peer, p, sizeof(p)),
 			 err);
@@ -471,6 +487,14 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		log_warn("dataplane: reading the events: %s", strerror(-n));
 }
 
+/* The negotiation failed, but only its CHILD SA: the IKE SA is up. */
+static bool up_without_child(struct daemon *d, uint64_t serial)
+{
+	struct ikesa *sa = ikesa_find_serial(d, serial);
+
+	return sa && sa->state == IKESA_ESTABLISHED;
+}
+
 /* A negotiation ended: one of ours that failed leaves no bundle behind,
  * unless the rule allows soft fallback (then the pair goes soft now).
  * One that came up without a CHILD SA for a bundle waiting for it (the
@@ -490,7 +514,10 @@ static void on_outcome(struct daemon *d, uint64_t serial, bool ok,
 		b->child_ms = 0;
 		if (b->up)
 			continue;
-		if (ok) {
+		if (ok || up_without_child(d, serial)) {
+			/* ask for b's CHILD SA on the IKE SA (the peer's
+			 * backoff may hold it back: the next need-SA event
+			 * asks again) */
 			start_ike(dl, b);
 			continue;
 		}

@@ -63,7 +63,10 @@ enum dplink_how {
 
 /* A CHILD SA of `rule` (for the flow sel, or NULL) with peer: on the IKE
  * SA that is up with it, else by a new IKE SA unless one is under way.
- * 0 with the IKE SA's serial and how; -1 and err when IKE cannot start. */
+ * 0 with the IKE SA's serial and how; DPLINK_HELD and err while the
+ * peer's backoff holds new exchanges back (backoff.h); -1 and err when IKE
+ * cannot start. */
+#define DPLINK_HELD 1
 int dplink_negotiate(struct daemon *d, const struct sockaddr_storage *peer,
 		     const char *rule, const struct ikk_selector *sel,
 		     uint64_t *serial, enum dplink_how *how, char *err,

@@ -559,12 +559,12 @@ static void refused_us(struct daemon *d, struct ikesa *sa)
 {
 	if (sa->by_cert)
 		ikesa_fail(d, sa, ST_AUTH_FAILURES, "authentication failed: "
-			   "the peer refused us (AUTHENTICATION_FAILED); does "
-			   "it trust our certificate (%s) and our identity?",
+			   "peer answered AUTHENTICATION_FAILED; does it "
+			   "trust our certificate (%s) and our identity?",
 			   host_cert(d) ? cert_host_subject(host_cert(d)) : "?");
 	else
 		ikesa_fail(d, sa, ST_AUTH_FAILURES, "authentication failed: "
-			   "the peer refused us (AUTHENTICATION_FAILED); is "
+			   "peer answered AUTHENTICATION_FAILED; is "
 			   "pre-shared key '%s' the same on both sides?",
 			   sa->psk_id);
 }
@@ -585,10 +585,11 @@ void exch_auth_response(struct daemon *d, struct ikesa *sa,
 	}
 	if (!read_id_auth(msg, IKEV2_PL_IDR, &sa->peer_id, &auth, &why)) {
 		if (sealed_error(msg, &n))
-			ikesa_fail(d, sa, ST_COUNT, "peer answered %s",
-				   notify_name(n.type));
+			ikesa_fail(d, sa, fail_stat_of_notify(n.type),
+				   "peer answered %s", notify_name(n.type));
 		else
-			ikesa_fail(d, sa, ST_COUNT, "IKE_AUTH response: %s", why);
+			ikesa_fail(d, sa, ST_FAIL_INVALID_SYNTAX,
+				   "IKE_AUTH response: %s", why);
 		return;
 	}
 	if (verify_peer_auth(d, sa, msg, &auth, &matched, reason,
@@ -690,7 +691,8 @@ void exch_auth_request(struct daemon *d, struct ikesa *sa,
 	const char *why, *matched;
 
 	if (!read_id_auth(msg, IKEV2_PL_IDI, &sa->peer_id, &auth, &why)) {
-		refuse(d, sa, msg, IKEV2_N_INVALID_SYNTAX, ST_COUNT, why);
+		refuse(d, sa, msg, IKEV2_N_INVALID_SYNTAX,
+		       ST_FAIL_INVALID_SYNTAX, why);
 		return;
 	}
 	ident_str(&sa->peer_id, pid, sizeof(pid));

@@ -1441,12 +1441,20 @@ static void acquire(struct daemon *d, const struct ikk_event *ev)
 	struct sockaddr_storage peer;
 	char p[ADDR_STR_MAX], err[300];
 	struct ikesa *sa;
-	uint64_t serial;
+	uint64_t serial, left;
 
 	if (ev->dst.family != AF_INET && ev->dst.family != AF_INET6)
 		return;
 	sockaddr_of(&ev->dst, d->port, &peer);
 	sa = ikesa_find_peer(d, &peer);
+	if ((!sa || sa->state == IKESA_ESTABLISHED) &&
+	    backoff_holds(d, &peer, &left)) {
+		/* counted; the step was logged: the next ACQUIRE asks again */
+		log_debug("kernel ACQUIRE for %s: held back after failed "
+			  "negotiations, %" PRIu64 " ms more",
+			  addr_str(&peer, p, sizeof(p)), left);
+		return;
+	}
 	if (sa && sa->state == IKESA_ESTABLISHED) {
 		ikelog(d, IKELOG_DETAIL, sa, "kernel ACQUIRE: a CHILD SA on "
 		       "this IKE SA");

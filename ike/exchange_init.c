@@ -356,8 +356,8 @@ static void init_refused(struct daemon *d, struct ikesa *sa,
 		return;
 	}
 	ikesa_fail(d, sa, n->type == IKEV2_N_NO_PROPOSAL_CHOSEN
-			  ? ST_NO_PROPOSAL_CHOSEN : ST_COUNT,
-		   "responder answered %s", notify_name(n->type));
+			  ? ST_NO_PROPOSAL_CHOSEN : fail_stat_of_notify(n->type),
+		   "peer answered %s", notify_name(n->type));
 }
 
 /* The answer's SA, KE, Nr: keys, or a failure (then false). */
@@ -377,7 +377,8 @@ static bool init_keys(struct daemon *d, struct ikesa *sa,
 	    ike_decode_sa(psa, &answer) != IKE_MSG_OK ||
 	    ike_decode_ke(pke, &ke) != IKE_MSG_OK ||
 	    ike_decode_nonce(pn, &nr) != IKE_MSG_OK) {
-		ikesa_fail(d, sa, ST_COUNT, "malformed IKE_SA_INIT response");
+		ikesa_fail(d, sa, ST_FAIL_INVALID_SYNTAX,
+			   "malformed IKE_SA_INIT response");
 		return false;
 	}
 	if (proposal_check_answer(&sa->conf, &answer, &suite) ||
@@ -558,6 +559,7 @@ static bool choose(struct daemon *d, const struct ike_dgram *dg,
 		d->stats.v[ST_NEG_TOTAL]++;
 		d->stats.v[ST_NEG_FAILED]++;
 		d->stats.v[ST_NO_PROPOSAL_CHOSEN]++;
+		d->stats.v[ST_FAIL_NO_PROPOSAL]++;
 		ikelog(d, IKELOG_OUTCOME, NULL, "negotiation from %s failed "
 		       "reason=\"no proposal chosen: rule %s allows none of "
 		       "what the peer offers (%s)\"",

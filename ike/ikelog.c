@@ -23,6 +23,14 @@ static size_t pending_len;
 static struct event *flush_ev;
 static uint64_t drop_window_ms;
 static unsigned drop_lines, drop_suppressed;
+static void (*tap_fn)(int prio, const char *line, void *arg);
+static void *tap_arg;
+
+void log_tap(void (*tap)(int prio, const char *line, void *arg), void *arg)
+{
+	tap_fn = tap;
+	tap_arg = arg;
+}
 
 void log_open(bool to_stderr, bool debug, bool quiet)
 {
@@ -89,9 +97,15 @@ static void vlog(int prio, const char *fmt, va_list ap)
 {
 	char line[1024];
 
-	if (log_quiet || (prio == LOG_DEBUG && !log_debug_on))
+	if (prio == LOG_DEBUG && !log_debug_on)
+		return;
+	if (log_quiet && !tap_fn)
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
+	if (tap_fn)
+		tap_fn(prio, line, tap_arg);
+	if (log_quiet)
+		return;
 	if (log_stderr)
 		stderr_line(line);
 	else

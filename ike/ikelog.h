@@ -36,6 +36,9 @@ struct event_base;
 int log_batch(struct event_base *base);
 void log_unbatch(void);
 void log_flush(void);
+/* Every line (quiet or not) also goes to tap, NULL: none (the tests
+ * read what an administrator would read). */
+void log_tap(void (*tap)(int prio, const char *line, void *arg), void *arg);
 #define log_err(...)   log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARNING, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)

@@ -807,6 +807,72 @@ static void tell_waiter(struct daemon *d, struct ikesa *sa, bool ok,
 		d->sa_outcome(d, sa->serial, ok, text);
 }
 
+enum ike_stat fail_stat_of_notify(uint16_t type)
+{
+	switch (type) {
+	case IKEV2_N_AUTHENTICATION_FAILED:
+		return ST_FAIL_AUTH;
+	case IKEV2_N_NO_PROPOSAL_CHOSEN:
+		return ST_FAIL_NO_PROPOSAL;
+	case IKEV2_N_TS_UNACCEPTABLE:
+		return ST_FAIL_TS_UNACCEPTABLE;
+	case IKEV2_N_INVALID_SYNTAX:
+		return ST_FAIL_INVALID_SYNTAX;
+	default:
+		return ST_FAIL_OTHER;
+	}
+}
+
+/* The ST_FAIL_* reason a failure counted under why stands for. */
+static enum ike_stat fail_reason(enum ike_stat why)
+{
+	if (why >= ST_FAIL_FIRST && why <= ST_FAIL_LAST)
+		return why;
+	switch (why) {
+	case ST_AUTH_FAILURES:
+		return ST_FAIL_AUTH;
+	case ST_NO_PROPOSAL_CHOSEN:
+		return ST_FAIL_NO_PROPOSAL;
+	case ST_PEER_TIMEOUTS:
+		return ST_FAIL_TIMEOUT;
+	default:
+		return ST_FAIL_OTHER;
+	}
+}
+
+void ikesa_child_failed(struct ikesa *sa, enum ike_stat why,
+			const char *fmt, ...)
+{
+	va_list ap;
+
+	if (sa->child_failed)
+		return;		/* the first reason stands */
+	sa->child_failed = true;
+	sa->child_fail_stat = fail_reason(why);
+	va_start(ap, fmt);
+	vsnprintf(sa->child_fail_why, sizeof(sa->child_fail_why), fmt, ap);
+	va_end(ap);
+}
+
+/* Up without the CHILD SA that was wanted: a failed negotiation all the
+ * same (counted, backoff), the IKE SA stays. */
+static void established_childless(struct daemon *d, struct ikesa *sa,
+				  const char *spis)
+{
+	char text[400];
+
+	d->stats.v[ST_NEG_FAILED]++;
+	d->stats.v[sa->child_fail_stat]++;
+	snprintf(text, sizeof(text), "IKE SA %s is up, but without the CHILD "
+		 "SA %s: %s", spis, sa->initiator ? "its rule wants"
+		 : "the peer asked for", sa->child_fail_why);
+	ikelog(d, IKELOG_OUTCOME, sa, "failed: no CHILD SA rule=%s "
+	       "reason=\"%s\"", sa->conf.rule, sa->child_fail_why);
+	if (sa->initiator)
+		backoff_failed(d, &sa->path.peer, sa->child_fail_why);
+	tell_waiter(d, sa, false, text);
+}
+
 void ikesa_established(struct daemon *d, struct ikesa *sa)
 {
 	char suite[128], lid[300], pid[300], spis[40];
@@ -831,6 +897,12 @@ void ikesa_established(struct daemon *d, struct ikesa *sa)
 	       sa->natt ? " nat-t" : "", sa->child ? "" : " childless");
 	snprintf(spis, sizeof(spis), "%016" PRIx64 ":%016" PRIx64, sa->ispi,
 		 sa->rspi);
+	if (sa->child_failed) {
+		established_childless(d, sa, spis);
+		return;
+	}
+	if (sa->initiator)
+		backoff_succeeded(d, &sa->path.peer);
 	tell_waiter(d, sa, true, spis);
 }
 
@@ -893,13 +965,15 @@ void ikesa_fail(struct daemon *d, struct ikesa *sa, enum ike_stat why,
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	d->stats.v[ST_NEG_FAILED]++;
-	if (why < ST_COUNT)
+	if (why < ST_COUNT && fail_reason(why) != why)
 		d->stats.v[why]++;
+	d->stats.v[fail_reason(why)]++;
 	ikelog(d, IKELOG_OUTCOME, sa, "failed reason=\"%s\"", reason);
-	if (sa->state == IKESA_ESTABLISHED || sa->state == IKESA_DELETING) {
-		if (d->child && d->child->ike_sa_down)
-			d->child->ike_sa_down(d, sa);
-	}
+	/* its CHILD SAs, or the SPI reserved for the one it asked for */
+	if (d->child && d->child->ike_sa_down)
+		d->child->ike_sa_down(d, sa);
+	if (sa->initiator && !sa->rekeyed_from)
+		backoff_failed(d, &sa->path.peer, reason);
 	tell_waiter(d, sa, false, reason);
 	close_sa(d, sa, reason);
 }

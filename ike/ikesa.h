@@ -128,6 +128,12 @@ struct ikesa {
 	uint32_t acquire_seq;		/* started by that kernel ACQUIRE: its
 					 * IKE_AUTH CHILD SA answers it */
 	uint64_t rekeyed_from;		/* serial of the IKE SA this one rekeyed */
+	/* IKE_AUTH: the CHILD SA the rule wants (initiator) or the peer asked
+	 * for (responder) was not made: the IKE SA comes up childless, the
+	 * negotiation counts as failed (ikesa_child_failed, child.c). */
+	bool child_failed;
+	enum ike_stat child_fail_stat;	/* its ST_FAIL_* counter */
+	char child_fail_why[200];
 
 	LIST_ENTRY(ikesa) by_local, by_ispi, by_peer;
 	bool peer_listed;		/* on by_peer (not once CLOSED) */
@@ -187,10 +193,20 @@ void ikesa_set_state(struct daemon *d, struct ikesa *sa,
 		     enum ikesa_state s);
 /* Authentication done on both sides. */
 void ikesa_established(struct daemon *d, struct ikesa *sa);
-/* A negotiation failed: counted (ST_NEG_FAILED and `why`, unless
- * ST_COUNT), logged, the SA closed. */
+/* A negotiation failed: counted (ST_NEG_FAILED, `why` and one ST_FAIL_*
+ * reason: `why` itself, or the one ST_AUTH_FAILURES, ST_NO_PROPOSAL_CHOSEN
+ * or ST_PEER_TIMEOUTS stand for, else ST_FAIL_OTHER; ST_COUNT: other),
+ * logged, the SA closed.  Ours (initiator): the peer's backoff grows and
+ * the reserved CHILD SA SPI is given back at once. */
 void ikesa_fail(struct daemon *d, struct ikesa *sa, enum ike_stat why,
 		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* IKE_AUTH made no CHILD SA though one was wanted: why (a ST_FAIL_*
+ * counter) and the reason, for ikesa_established to count and report. */
+void ikesa_child_failed(struct ikesa *sa, enum ike_stat why,
+			const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The ST_FAIL_* counter of a peer's error notify. */
+enum ike_stat fail_stat_of_notify(uint16_t type);
 /* An established SA ends (Delete, dead peer, lifetime, shutdown). */
 void ikesa_close(struct daemon *d, struct ikesa *sa, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -116,8 +116,8 @@ static const char *hint(int err, char what)
 	case EPERM:
 		return " (needs CAP_NET_ADMIN)";
 	case EPROTONOSUPPORT:
-		return what == 's' ? " (the kernel has no ESP/AH for this family: modules "
-				     "esp4/esp6/ah4/ah6; the test host's kernel has none)" : "";
+		return what == 's' ? " (no ESP/AH support for this address family in this "
+				     "kernel: modules esp4, esp6, ah4, ah6 provide it)" : "";
 	case ENOSYS:
 		return what == 's' ? " (the algorithm is not in the kernel's crypto API)" : "";
 	case EEXIST:

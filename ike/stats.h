@@ -37,6 +37,24 @@ enum ike_stat {
 	ST_INVALID_MAJOR_SENT,		/* INVALID_MAJOR_VERSION answers */
 	ST_UNSUPPORTED_CRITICAL_SENT,	/* UNSUPPORTED_CRITICAL_PAYLOAD answers */
 
+	/* why a negotiation failed: each failure counted in ST_NEG_FAILED
+	 * is counted in exactly one of these, on either side.  A negotiation
+	 * fails when it ends without an IKE SA, or with an IKE SA but
+	 * without the CHILD SA the rule wants (RFC 7296 §1.2). */
+	ST_FAIL_FIRST,
+	ST_FAIL_AUTH = ST_FAIL_FIRST,	/* AUTHENTICATION_FAILED, either way */
+	ST_FAIL_NO_PROPOSAL,		/* NO_PROPOSAL_CHOSEN (IKE or CHILD SA) */
+	ST_FAIL_TS_UNACCEPTABLE,	/* TS_UNACCEPTABLE */
+	ST_FAIL_INVALID_SYNTAX,		/* INVALID_SYNTAX, or an unreadable answer */
+	ST_FAIL_TIMEOUT,		/* a request never answered */
+	ST_FAIL_KERNEL,			/* the kernel refused the CHILD SA */
+	ST_FAIL_OTHER,			/* another notify, a local error, stopped */
+	ST_FAIL_LAST = ST_FAIL_OTHER,
+
+	/* the initiator's backoff per peer after failures (backoff.c) */
+	ST_BACKOFF_STEPS,		/* a peer's delay set or grown */
+	ST_BACKOFF_HELD,		/* traffic-started negotiations not started */
+
 	/* CHILD SAs (quick mode in the seeds' monitor) */
 	ST_KEY_ADDITIONS,		/* SA pairs installed in the kernel */
 	ST_KEY_UPDATES,			/* SA pairs replaced by a rekey */
