@@ -80,7 +80,7 @@ static int policy_check(struct ctx *c, const char *path)
 	struct compile_diag diag = { 0 };
 	struct policy_file *pf = NULL;
 	struct bootconf conf;
-	char err[1024];
+	char err[8192];		/* every limit the policy exceeds, one a line */
 	int ret;
 
 	if ((ret = load_config(c, &conf)))
@@ -127,7 +127,7 @@ static int apply_locked(struct ctx *c, const char *path, bool loaded,
 			struct compile_diag *diag)
 {
 	struct bootconf conf;
-	char err[1024];
+	char err[8192];		/* every limit the policy exceeds, one a line */
 	struct dp dp;
 	int ret;
 

@@ -42,7 +42,7 @@ static void join_args(int argc, char **argv, char *buf, size_t len)
 
 static int set_value(struct bootconf *conf, const char *key, int argc, char **argv)
 {
-	struct ixdp_boot_exempt mirrored[IXDP_MAX_BOOT_EXEMPT];
+	struct ixdp_boot_exempt mirrored[2 * IXDP_MAX_BOOT_EXEMPT];
 	char err[512], list[4096];
 	int n;
 
@@ -58,10 +58,17 @@ static int set_value(struct bootconf *conf, const char *key, int argc, char **ar
 		if (n < 0)
 			return fail(EXIT_BAD_INPUT, "bootexemptions: %s", err);
 		conf->nexempt = (size_t)n;
-		if (bootexempt_mirror(conf->exempt, conf->nexempt, mirrored,
-				      IXDP_MAX_BOOT_EXEMPT) < 0)
-			return fail(EXIT_BAD_INPUT, "bootexemptions: at most %d entries with "
-				    "their replies", IXDP_MAX_BOOT_EXEMPT);
+		/* each entry also passes its replies: both count */
+		n = bootexempt_mirror(conf->exempt, conf->nexempt, mirrored,
+				      2 * IXDP_MAX_BOOT_EXEMPT);
+		if (n < 0 || n > IXDP_MAX_BOOT_EXEMPT)
+			return fail(EXIT_BAD_INPUT, "bootexemptions: limit exceeded: "
+				    "boot exemptions (IXDP_MAX_BOOT_EXEMPT): the %zu "
+				    "entries with the reply direction each one passes "
+				    "are %d; the limit is %d: remove some, or merge "
+				    "entries into one with port 0 (any)",
+				    conf->nexempt, n < 0 ? 2 * IXDP_MAX_BOOT_EXEMPT : n,
+				    IXDP_MAX_BOOT_EXEMPT);
 		return EXIT_OK;
 	}
 	if (argc != 1)

@@ -288,8 +288,10 @@ int bootexempt_parse(const char *text, struct ixdp_boot_exempt *out,
 		if (merge_duplicate(out, n, &e))
 			continue;
 		if (n == max) {
-			snprintf(errbuf, errlen, "too many boot exemptions: at most "
-				 "%zu", max);
+			snprintf(errbuf, errlen, "limit exceeded: too many boot "
+				 "exemptions (IXDP_MAX_BOOT_EXEMPT): more than %zu entries; the "
+				 "limit is %zu: remove some, or use one entry with "
+				 "port 0 (any) for several", max, max);
 			return -1;
 		}
 		out[n++] = e;

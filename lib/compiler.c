@@ -407,8 +407,9 @@ static void filter_template(const struct rule *r, int rule_idx,
 static int push_filter(struct compile_ctx *c, const struct specific_filter *f)
 {
 	if (c->out->n >= MAX_EXPANDED) {
-		set_error(c, "policy \"%s\" expands to more than %u specific "
-			  "filters; at most %u are supported",
+		set_error(c, "limit exceeded: specific filters "
+			  "(IXDP_MAX_FILTERS): policy \"%s\" expands to more "
+			  "than %u; at most %u fit the dataplane: use fewer or wider filters",
 			  c->pf->assigned->name, MAX_EXPANDED, IXDP_MAX_FILTERS);
 		return -1;
 	}
@@ -965,9 +966,11 @@ static int compile_into(struct compile_ctx *c, int ipsecexempt)
 		return -1;
 	}
 	if (c->out->n > IXDP_MAX_FILTERS) {
-		set_error(c, "policy \"%s\" expands to %zu specific filters; at "
-			  "most %u are supported", p->name, c->out->n,
-			  IXDP_MAX_FILTERS);
+		set_error(c, "limit exceeded: specific filters "
+			  "(IXDP_MAX_FILTERS): policy \"%s\" expands to %zu; at "
+			  "most %u fit the dataplane: use fewer or wider filters (a mirrored "
+			  "filter counts twice, 'any' once per family)", p->name,
+			  c->out->n, IXDP_MAX_FILTERS);
 		return -1;
 	}
 	return 0;

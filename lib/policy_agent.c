@@ -11,10 +11,46 @@
 
 #include "atomic_file.h"
 #include "policy_agent.h"
+#include "policy_limits.h"
 
 void agent_assigned_path(const char *confdir, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/policy.yaml", confdir);
+}
+
+/* The limits pf and its compiled table exceed (table NULL: it did not
+ * compile; cerr then says why, one more line).  0 when none. */
+static int limits_report(const char *path, const struct policy_file *pf,
+			 const struct filter_table *table, const char *cerr,
+			 char *err, size_t errlen)
+{
+	struct policy_limits lim = { 0 };
+	size_t used;
+	int n;
+
+	if (policy_limits_check(pf, &lim) < 0 ||
+	    (table && policy_limits_check_table(table, &lim) < 0)) {
+		policy_limits_free(&lim);
+		snprintf(err, errlen, "out of memory while checking the limits");
+		return -1;
+	}
+	/* the compiler stops at the specific filters' limit: one of them */
+	n = (int)lim.n + (cerr && strstr(cerr, "limit exceeded: ") ? 1 : 0);
+	if (!lim.n) {
+		policy_limits_free(&lim);
+		return 0;
+	}
+	used = (size_t)snprintf(err, errlen, "%s: the policy exceeds %d limit%s "
+				"(ipsec-xdp.policy(5), LIMITS):\n", path, n,
+				n == 1 ? "" : "s");
+	if (used < errlen)
+		policy_limits_join(&lim, err + used, errlen - used);
+	used = strlen(err);
+	if (cerr && used + 1 < errlen)
+		snprintf(err + used, errlen - used, "\n%s%s", n > (int)lim.n ? ""
+			 : "and it does not compile: ", cerr);
+	policy_limits_free(&lim);
+	return -1;
 }
 
 int agent_compile(const char *path, const struct bootconf *conf,
@@ -23,7 +59,7 @@ int agent_compile(const char *path, const struct bootconf *conf,
 {
 	struct policy_error perr;
 	struct host_info host = { 0 };
-	char herr[256];
+	char herr[256], cerr[700];
 	int ret;
 
 	memset(&perr, 0, sizeof(perr));
@@ -40,7 +76,15 @@ int agent_compile(const char *path, const struct bootconf *conf,
 	ret = compile_policy(*pf, &host, conf->ipsecexempt, table, diag, &perr);
 	host_info_free(&host);
 	if (ret) {
-		policy_error_format(&perr, err, errlen);
+		policy_error_format(&perr, cerr, sizeof(cerr));
+		/* every limit exceeded in one report, the compiler's too */
+		if (!limits_report(path, *pf, NULL, cerr, err, errlen))
+			snprintf(err, errlen, "%s", cerr);
+	} else if (limits_report(path, *pf, table, NULL, err, errlen)) {
+		filter_table_free(table);
+		ret = -1;
+	}
+	if (ret) {
 		policy_file_free(*pf);
 		*pf = NULL;
 	}

@@ -205,8 +205,8 @@ static int check_tunnels(struct policy_limits *l, const struct policy *p)
 		return 0;
 	return add(l, &p->pos, "limit exceeded: tunnel rules: policy '%s' has "
 		   "%zu active negotiate rules with a tunnel endpoint; the limit "
-		   "is %d (xfrm interface ids of ipsec-xdpd): merge rules that "
-		   "share an endpoint", p->name, n, POLICY_MAX_TUNNEL_RULES);
+		   "is %d (xfrm interface ids of ipsec-xdpd): use one rule per "
+		   "endpoint, its filter list naming every network behind it", p->name, n, POLICY_MAX_TUNNEL_RULES);
 }
 
 int policy_limits_check(const struct policy_file *pf, struct policy_limits *out)

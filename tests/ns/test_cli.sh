@@ -36,6 +36,17 @@ check_eq "ipsecexempt is kept" 0 "$(ixa -j show config | json_get 'd["ipsecexemp
 
 warn=$(SSH_CONNECTION="10.77.0.2 50000 10.77.0.1 22" ixa set config bootmode block 2>&1)
 check "bootmode block warns an SSH user" grep -q "drops this SSH session" <<<"$warn"
+# boot exemptions: 64 dataplane slots, an entry's reply direction counts too
+ex32=$(for p in $(seq 1001 1032); do printf 'TCP:0:%d:inbound ' "$p"; done)
+ex33=$(for p in $(seq 1001 1033); do printf 'TCP:0:%d:inbound ' "$p"; done)
+ex65=$(for p in $(seq 1001 1065); do printf 'TCP:0:%d:inbound ' "$p"; done)
+check "32 boot exemptions (64 with their replies) are set" ixa set config bootexemptions $ex32
+err=$(ixa set config bootexemptions $ex33 2>&1)
+check_eq "33 boot exemptions: exit 3" 3 "$(rc ixa set config bootexemptions $ex33)"
+check "33: the limit, the value and what to do" grep -q "limit exceeded: boot exemptions (IXDP_MAX_BOOT_EXEMPT): the 33 entries .* are 66; the limit is 64: remove some" <<<"$err"
+err=$(ixa set config bootexemptions $ex65 2>&1)
+check "65: the limit named" grep -q "limit exceeded: too many boot exemptions (IXDP_MAX_BOOT_EXEMPT): more than 64 entries" <<<"$err"
+check_eq "refused: the 32 are kept" 32 "$(ixa -j show config | json_get 'len(d["bootexemptions"])')"
 warn=$(SSH_CONNECTION="10.77.0.2 50000 10.77.0.1 22" ixa set config bootexemptions TCP:0:22:inbound 2>&1)
 refute "no warning once SSH is exempt" grep -q "warning" <<<"$warn"
 warn=$(SSH_CONNECTION="10.77.0.2 50000 10.77.0.1 22" ixa load "$IF_A" --xdp-mode "$XDP_MODE" 2>&1)

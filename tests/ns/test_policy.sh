@@ -105,6 +105,63 @@ check "the error names file, line and column" grep -q "bad.yaml:4:" <<<"$err"
 refute "after the refused policy, 8080 is still blocked" tcp_b_to_a 8080
 check_eq "the assigned policy is still block8080" web "$(ixa -j policy show | json_get 'd["name"]')"
 
+# ---- limits (ipsec-xdp.policy(5), LIMITS): every one exceeded is named at once,
+# and a large policy within them passes ----
+gen_policy() {	# $1: rules, $2: tunnel rules, $3: methods, $4: long rule name (0/1), $5: wide ranges
+	python3 - "$@" <<'PY'
+import sys
+rules, tunnels, methods, longname, wide = map(int, sys.argv[1:])
+print("filter-lists:")
+for r in range(rules):
+    fs = ", ".join("{ src: me, dst: 10.%d.%d.0/24, mirrored: no }" % (r % 250, f) for f in range(50))
+    print("  l%d: { filters: [ %s ] }" % (r, fs))
+if wide:
+    fs = ", ".join("{ src: 0.0.0.1-255.255.255.254, dst: 10.%d.%d.0/24 }" % (i // 250, i % 250) for i in range(wide))
+    print("  wide: { filters: [ %s ] }" % fs)
+print("filter-actions:")
+print("  secure: { action: negotiate, methods: [ %s ] }" % ", ".join(
+    "{ esp: aes256gcm16, lifetime: %d }" % (600 + m) for m in range(methods)))
+print("policies:\n  big:\n    rules:")
+for r in range(rules):
+    name = ("r%d-" % r + "x" * 40) if longname and r == 0 else "r%d" % r
+    tun = ", tunnel: 10.99.%d.%d" % (r // 250, 1 + r % 250) if r < tunnels else ""
+    print("      - { name: %s, filter-list: l%d, action: secure, authentication: [ { psk: lab } ]%s }" % (name, r, tun))
+if wide:
+    print("      - { name: wide, filter-list: wide, action: block }")
+PY
+}
+gen_policy 40 40 16 0 0 >"$T/large.yaml"
+gen_policy 70 65 17 1 600 >"$T/over.yaml"
+out=$(ixa policy check "$T/large.yaml" 2>&1)
+check "policy check: 40 negotiate rules of 50 filters, 40 tunnels, 16 methods pass" \
+	grep -q "policy 'big' is valid: 40 rules" <<<"$out"
+check_eq "policy check of an over-limit policy: exit 3" 3 \
+	"$(ixa policy check "$T/over.yaml" >/dev/null 2>&1; echo $?)"
+err=$(ixa policy check "$T/over.yaml" 2>&1)
+check "over-limit: the count of limits exceeded" grep -q "the policy exceeds 4 limits" <<<"$err"
+check "over-limit: methods named with value and limit" \
+	grep -q "limit exceeded: security methods per filter action: 'secure' has 17; the limit is 16" <<<"$err"
+check "over-limit: the long rule name" grep -q "limit exceeded: rule name length: 'r0-x*' has 43 characters; the limit is 31" <<<"$err"
+check "over-limit: tunnel rules" grep -q "limit exceeded: tunnel rules: .* has 65 .*the limit is 64" <<<"$err"
+check "over-limit: the filter count, in the same run" \
+	grep -q "limit exceeded: specific filters (IXDP_MAX_FILTERS): .*at most 65536" <<<"$err"
+check_eq "policy apply of it: exit 3" 3 "$(ixa policy apply "$T/over.yaml" >/dev/null 2>&1; echo $?)"
+err=$(ixa policy apply "$T/over.yaml" 2>&1)
+check "apply: the same messages" grep -q "limit exceeded: tunnel rules" <<<"$err"
+check "apply: the policy in force is unchanged" grep -q "the policy in force is unchanged" <<<"$err"
+check_eq "apply refused: the assigned policy is still block8080" web "$(ixa -j policy show | json_get 'd["name"]')"
+refute "apply refused: 8080 is still blocked" tcp_b_to_a 8080
+# 12 x 12 source and destination prefix lengths: 144 filter shapes in IPv4
+python3 - >"$T/shapes.yaml" <<'PY'
+fs = ", ".join("{ src: 10.0.0.0/%d, dst: 11.0.0.0/%d, mirrored: no }" % (8 + i, 8 + j)
+               for i in range(12) for j in range(12))
+print("filter-lists:\n  s: { filters: [ %s ] }" % fs)
+print("policies:\n  shapes:\n    rules:\n      - { name: s, filter-list: s, action: block }")
+PY
+err=$(ixa policy check "$T/shapes.yaml" 2>&1)
+check "shapes: exit 3 naming the limit" \
+	grep -q "limit exceeded: filter shapes per address family (IXDP_MAX_TUPLES): IPv4 filters have 14[4-9] distinct shapes.*the limit is 128" <<<"$err"
+
 check "policy unassign" ixa policy unassign
 check_eq "status: boot mode rules" stateful "$(ixa -j status | json_get 'd["enforcing"]')"
 check "load again restores the assigned policy" ixa policy apply "$T/block8080.yaml"
