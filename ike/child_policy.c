@@ -19,6 +19,8 @@
  * method is left out; an offer carries one proposal per method. */
 _Static_assert(CHP_MAX_METHODS == POLICY_MAX_METHODS,
 	       "a rule's methods are POLICY_MAX_METHODS");
+_Static_assert(CHP_MAX_TUNNEL_RULES == POLICY_MAX_TUNNEL_RULES,
+	       "policy check refuses the tunnel rules that get no if_id");
 
 /* peer.c keeps its struct private; this is its layout (one pointer).
  * TODO(peer.c owner): a peer_policy_file() accessor would replace it. */

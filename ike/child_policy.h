@@ -19,6 +19,8 @@
  * lib/policy_limits.h).  Rules and filters have no limit: they are
  * allocated as the policy needs. */
 #define CHP_MAX_METHODS 16
+/* Tunnel rules that get an xfrm if_id (dplink.c), POLICY_MAX_TUNNEL_RULES. */
+#define CHP_MAX_TUNNEL_RULES 64
 
 enum chp_method_kind { CHP_ESP = 0, CHP_AH, CHP_AH_ESP };
 

@@ -24,7 +24,7 @@
 #undef ike_proposal
 
 #define DPL_MAX        256	/* bundles we keep track of */
-#define DPL_MAX_TUN    64	/* tunnel rules with an if_id */
+#define DPL_MAX_TUN    CHP_MAX_TUNNEL_RULES	/* tunnel rules with an if_id */
 #define DPL_RETRY_MS   2000	/* after a failed start, per {rule, peer} */
 /* A CREATE_CHILD_SA we asked for on an IKE SA that is up has no outcome
  * call: after this long (past the retransmissions) the bundle's next

@@ -41,9 +41,12 @@ static int wrap(struct policy_file *pf, struct peer_policy **out, char *err,
 	int n = policy_limits_check(pf, &lim);
 
 	if (n) {
-		if (n > 0)
+		if (n > 0) {	/* one log line */
 			policy_limits_join(&lim, err, errlen);
-		else
+			for (char *c = err; *c; c++)
+				if (*c == '\n')
+					*c = ' ';
+		} else
 			snprintf(err, errlen, "out of memory");
 		policy_limits_free(&lim);
 		policy_file_free(pf);
