@@ -22,6 +22,7 @@
 #include "ikesa.h"
 #include "secrets.h"
 #include "child.h"
+#include "child_policy.h"
 #include "kernel.h"
 
 /* ---- two daemons, a fake clock, a wire and a recording kernel
@@ -557,10 +558,26 @@ static void test_many_rules_and_filters(void **state)
 	char *pb = big_policy("b", 100, 50, "192.0.2.1");
 	struct child_info ia, ib;
 
+	struct chp_rules rs;
+	struct chp_rule one;
+
 	set_policy(&A, pa);
 	set_policy(&B, pb);
 	free(pa);
 	free(pb);
+	/* every rule and every filter, as the dataplane link finds them */
+	assert_int_equal(chp_rules_load(B.d.policy, &rs), 0);
+	assert_int_equal(rs.n, 100);
+	for (size_t i = 0; i < rs.n; i++)
+		assert_int_equal(rs.v[i].nf, 50);
+	chp_rules_free(&rs);
+	assert_int_equal(chp_rule_find(B.d.policy, "r99", &one), 0);
+	assert_string_equal(one.name, "r99");
+	assert_int_equal(one.nf, 50);
+	assert_int_equal(one.f[49].dst.kind, CHP_ADDR_RANGE);
+	assert_memory_equal(one.f[49].dst.lo, "\xc0\x00\x02\x01", 4);
+	chp_rule_clear(&one);
+	assert_int_equal(chp_rule_find(B.d.policy, "r100", &one), 1);
 	up();
 	assert_int_equal(child_get(sa_of(&A, "192.0.2.2"), 0, &ia), 0);
 	assert_int_equal(child_get(sa_of(&B, "192.0.2.1"), 0, &ib), 0);
