@@ -8,7 +8,9 @@
  *   ipsec-xdp show ikestats     the IKE counters alone, flat (`show stats`,
  *                               cmd_stats.c, shows them in the monitor's
  *                               layout)
- *   ipsec-xdp sa initiate PEER  negotiate an IKE SA with PEER, wait for it
+ *   ipsec-xdp sa initiate PEER  negotiate an IKE SA with PEER, wait for it;
+ *                               non-zero unless it came up with the CHILD
+ *                               SA its rule wants (or one was up already)
  *   ipsec-xdp sa delete PEER|SPI
  */
 #include <arpa/inet.h>
@@ -397,9 +399,23 @@ static bool is_spi(const char *s)
 	return n > 0 && n <= 16;
 }
 
+/* -j: the failure as JSON too (the reason also goes to stderr). */
+static void print_initiate_failure(const char *peer, const char *err)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(0));
+	json_object_object_add(o, "peer", json_object_new_string(peer));
+	json_object_object_add(o, "error", json_object_new_string(err));
+	print_json(o);
+}
+
+/* The negotiation failed (no IKE SA, or one without the CHILD SA its rule
+ * wants: the daemon's reason says which): EXIT_FAIL. */
 static int sa_initiate(struct ctx *c, const char *peer)
 {
 	struct json_object *req = request("initiate"), *reply;
+	char err[700];
 	int rc;
 
 	if (!is_address(peer)) {
@@ -408,17 +424,22 @@ static int sa_initiate(struct ctx *c, const char *peer)
 			    peer);
 	}
 	json_object_object_add(req, "peer", json_object_new_string(peer));
-	rc = ask(req, INITIATE_TIMEOUT_S, &reply);
-	if (rc != EXIT_OK)
-		return rc;
+	rc = ask_quiet(req, INITIATE_TIMEOUT_S, &reply, err, sizeof(err));
+	if (rc != EXIT_OK) {
+		if (c->json)
+			print_initiate_failure(peer, err);
+		return fail(rc, "%s", err);
+	}
 	if (c->json) {
 		json_object_object_add(reply, "peer",
 				       json_object_new_string(peer));
 		print_json(reply);
 		return EXIT_OK;
 	}
-	printf("IKE SA with %s %s: %s\n", peer, jbool(reply, "existing")
-	       ? "already established" : "established", jstr(reply, "ike_sa"));
+	printf("IKE SA with %s %s: %s%s\n", peer, jbool(reply, "existing")
+	       ? "already established" : "established", jstr(reply, "ike_sa"),
+	       jbool(reply, "existing") && !jint(reply, "child_sas")
+	       ? " (no CHILD SA)" : "");
 	json_object_put(reply);
 	return EXIT_OK;
 }

@@ -67,7 +67,10 @@ static const struct command commands[] = {
 	  "$IPSEC_XDP_RUNDIR, default /run/ipsec-xdp):\n"
 	  "  initiate PEER   negotiate an IKE SA with PEER (an address) and wait\n"
 	  "                  for the outcome; the rule whose filters name PEER\n"
-	  "                  gives the pre-shared key and proposals\n"
+	  "                  gives the pre-shared key and proposals; exits 1\n"
+	  "                  (with the reason) unless the IKE SA came up with\n"
+	  "                  the CHILD SA that rule wants; not held back by\n"
+	  "                  the peer's backoff after failures\n"
 	  "  delete PEER|SPI delete the IKE SA(s) with PEER, or the one with that\n"
 	  "                  SPI (16 hex digits), telling the peer\n"
 	  "  show            the same as `show sa`\n" },

@@ -1193,7 +1193,11 @@ static void auth_response(struct daemon *d, struct ikesa *sa,
 		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"peer "
 		       "answered %s\"", notify_name(n.type));
 		ikesa_child_failed(sa, fail_stat_of_notify(n.type), "peer "
-				   "answered %s", notify_name(n.type));
+				   "answered %s%s", notify_name(n.type),
+				   n.type == IKEV2_N_NO_PROPOSAL_CHOSEN
+				   ? " (none of the rule's methods suits it, "
+				   "or its kernel refused the SA: its log "
+				   "says which)" : "");
 		child_offer_release(d, &o);
 		return;
 	}

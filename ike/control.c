@@ -103,7 +103,7 @@ static void reply_error(struct ctl_conn *c, const char *fmt, ...)
 static void reply_error(struct ctl_conn *c, const char *fmt, ...)
 {
 	struct json_object *o = json_object_new_object();
-	char text[600];
+	char text[800];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -265,8 +265,10 @@ static void reply_sa(struct ctl_conn *c, const struct ikesa *sa,
 	snprintf(spis, sizeof(spis), "%016" PRIx64 ":%016" PRIx64, sa->ispi,
 		 sa->rspi);
 	add_str(o, "ike_sa", spis);
-	if (existing)
+	if (existing) {
 		add_bool(o, "existing", true);
+		add_int(o, "child_sas", (int64_t)child_count(sa));
+	}
 	reply(c, o);
 }
 

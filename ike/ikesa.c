@@ -859,7 +859,7 @@ void ikesa_child_failed(struct ikesa *sa, enum ike_stat why,
 static void established_childless(struct daemon *d, struct ikesa *sa,
 				  const char *spis)
 {
-	char text[400];
+	char text[600];
 
 	d->stats.v[ST_NEG_FAILED]++;
 	d->stats.v[sa->child_fail_stat]++;

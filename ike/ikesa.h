@@ -133,7 +133,7 @@ struct ikesa {
 	 * negotiation counts as failed (ikesa_child_failed, child.c). */
 	bool child_failed;
 	enum ike_stat child_fail_stat;	/* its ST_FAIL_* counter */
-	char child_fail_why[200];
+	char child_fail_why[400];
 
 	LIST_ENTRY(ikesa) by_local, by_ispi, by_peer;
 	bool peer_listed;		/* on by_peer (not once CLOSED) */

@@ -52,7 +52,12 @@ check "and the message says how to fix it" grep -q "chmod 600" <<<"$out"
 start A "$NS_A" "$T/confA" "$T/runA" || exit 1
 start B "$NS_B" "$T/confB" "$T/runB" || exit 1
 
-check "certificates: sa initiate from A" xa sa initiate 10.77.0.2
+# The rule wants an ESP CHILD SA: a kernel without ESP (the host's) makes
+# `sa initiate` exit 1 with an IKE SA up all the same; the IKE SA is what
+# this test is about (test_ike_childless.sh checks the exit status).
+out=$(xa sa initiate 10.77.0.2 2>&1)
+check "certificates: sa initiate from A: an IKE SA, or only its CHILD SA missing" \
+	bash -c '[ $0 = 0 ] || grep -q "is up, but without the CHILD SA" <<<"$1"' "$?" "$out"
 check_eq "certificates: IKE SA established on A" established "$(sa_field state xa)"
 check_eq "certificates: IKE SA established on B" established "$(sa_field state xb)"
 check_eq "certificates: same SPIs" "$(sa_field ispi xa):$(sa_field rspi xa)" \
