@@ -203,15 +203,10 @@ swan_field() {
 # swan_count DIR: how many IKE SAs charon has (one raw event line each).
 swan_count() { swan_sas "$1" | grep -c '^list-sa event'; }
 
-# swan_wait DIR N: until DIR's charon has N IKE SAs (5 s).
-swan_wait() {
-	local i
-	for i in $(seq 1 50); do
-		[ "$(swan_count "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+# swan_wait DIR N: until DIR's charon has N IKE SAs (30 s at most: a
+# loaded machine or TCG is slow, a wrong count never comes).
+swan_has() { [ "$(swan_count "$1")" = "$2" ]; }
+swan_wait() { wait_until 30 swan_has "$@"; }
 
 # swan_clear DIR: terminate every IKE SA of DIR's charon (the first
 # uniqueid of an event line is the IKE SA's).

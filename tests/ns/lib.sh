@@ -192,9 +192,14 @@ capture_start() {
 }
 
 # capture_stop FILE: end the capture writing FILE; its packets as text in
-# FILE.txt.
+# FILE.txt.  First waits (10 s at most) until tcpdump sleeps: then it has
+# written every packet that passed before (a packet wakes it as it passes),
+# however late a loaded machine ran it.
+capture_sleeps() { [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" = S ]; }
 capture_stop() {
-	sleep 0.5
+	local dump
+	dump=$(pgrep -P "$CAP" -x tcpdump)	# timeout's child
+	[ -n "$dump" ] && wait_until 10 capture_sleeps "$dump"
 	kill -INT "$CAP" 2>/dev/null
 	wait "$CAP" 2>/dev/null
 	tcpdump -nn -r "$1" 2>/dev/null >"$1.txt"
