@@ -849,11 +849,19 @@ enum ike_crypto_err ike_dh_public(const struct ike_dh *dh, uint8_t *out,
 	return IKE_CRYPTO_OK;
 }
 
-/* A Curve25519 public value as a key, through the kept import context:
- * EVP_PKEY_new_raw_public_key_ex() looks the key type up by name every
- * time, twice the cost of the import itself. */
+/*
+ * A Curve25519 public value as a key (a reference the caller frees).  One
+ * key object is kept and given each new value (EVP_PKEY_set_params: a
+ * 32-byte copy): a new object per peer cost a tenth of a derivation, most
+ * of it OpenSSL 3.0 walking its whole name map to type the new key.  A
+ * derivation context that still refers to the kept key is only used after
+ * its peer is set again (derive()).  The first key is imported through the
+ * kept context (EVP_PKEY_new_raw_public_key_ex() looks the type up by
+ * name every time).
+ */
 static EVP_PKEY *x25519_public(const uint8_t *pub)
 {
+	static EVP_PKEY *kept;
 	EVP_PKEY_CTX *ctx = x25519_import_ctx();
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
@@ -862,9 +870,15 @@ static EVP_PKEY *x25519_public(const uint8_t *pub)
 	};
 	EVP_PKEY *key = NULL;
 
+	if (kept && EVP_PKEY_set_octet_string_param(kept,
+			OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pub, 32) &&
+	    EVP_PKEY_up_ref(kept))
+		return kept;
 	if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
 	    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) <= 0)
 		return NULL;
+	if (!kept && EVP_PKEY_up_ref(key))
+		kept = key;
 	return key;
 }
 
