@@ -75,39 +75,54 @@ void policy_limits_join(const struct policy_limits *l, char *buf, size_t len)
 
 /* The distinct PSK ids and CA files of a set of authentication methods
  * (as ike/peer.c keeps them: one entry per distinct key id or file). */
-struct auth_count {
-	const char *psk[POLICY_MAX_PSK_IDS + 1];
-	const char *ca[POLICY_MAX_CA_FILES + 1];
-	size_t npsk, nca;	/* may exceed the arrays: counted, not kept */
+struct names {
+	const char **v;
+	size_t n, cap;
 };
 
-static bool seen(const char *const *v, size_t n, size_t cap, const char *s)
+struct auth_count {
+	struct names psk, ca;
+};
+
+/* Add s unless it is there: 0, or -1 when out of memory. */
+static int add_name(struct names *ns, const char *s)
 {
-	for (size_t i = 0; i < n && i < cap; i++)
-		if (!strcmp(v[i], s))
-			return true;
-	return false;
+	for (size_t i = 0; i < ns->n; i++)
+		if (!strcmp(ns->v[i], s))
+			return 0;
+	if (ns->n == ns->cap) {
+		size_t cap = ns->cap ? ns->cap * 2 : 8;
+		const char **v = realloc(ns->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		ns->v = v;
+		ns->cap = cap;
+	}
+	ns->v[ns->n++] = s;
+	return 0;
 }
 
-/* Counting stops being exact once past a limit (later names are not
- * remembered), which only makes the reported value a lower bound. */
-static void count_auth(const struct rule *r, struct auth_count *c)
+static void auth_count_free(struct auth_count *c)
+{
+	free(c->psk.v);
+	free(c->ca.v);
+	memset(c, 0, sizeof(*c));
+}
+
+static int count_auth(const struct rule *r, struct auth_count *c)
 {
 	for (size_t i = 0; i < r->nauth; i++) {
 		const struct auth_method *a = &r->auth[i];
 
 		if (a->kind == AUTH_PSK && a->psk_id &&
-		    !seen(c->psk, c->npsk, POLICY_MAX_PSK_IDS + 1, a->psk_id)) {
-			if (c->npsk < POLICY_MAX_PSK_IDS + 1)
-				c->psk[c->npsk] = a->psk_id;
-			c->npsk++;
-		} else if (a->kind == AUTH_CERT && a->ca_file &&
-			   !seen(c->ca, c->nca, POLICY_MAX_CA_FILES + 1, a->ca_file)) {
-			if (c->nca < POLICY_MAX_CA_FILES + 1)
-				c->ca[c->nca] = a->ca_file;
-			c->nca++;
-		}
+		    add_name(&c->psk, a->psk_id))
+			return -1;
+		if (a->kind == AUTH_CERT && a->ca_file &&
+		    add_name(&c->ca, a->ca_file))
+			return -1;
 	}
+	return 0;
 }
 
 static bool negotiates(const struct rule *r)
@@ -120,17 +135,17 @@ static bool negotiates(const struct rule *r)
 static int check_auth(struct policy_limits *l, const struct srcpos *at,
 		      const char *who, const struct auth_count *c, size_t extra)
 {
-	size_t npsk = c->npsk + extra, nall = npsk + c->nca;
+	size_t npsk = c->psk.n + extra, nall = npsk + c->ca.n;
 
 	if (npsk > POLICY_MAX_PSK_IDS &&
 	    add(l, at, "limit exceeded: pre-shared key ids per peer: %s has %zu "
 		"distinct ids%s; the limit is %d: use fewer key ids", who, npsk,
 		extra ? " (with the peer's address)" : "", POLICY_MAX_PSK_IDS))
 		return -1;
-	if (c->nca > POLICY_MAX_CA_FILES &&
+	if (c->ca.n > POLICY_MAX_CA_FILES &&
 	    add(l, at, "limit exceeded: root CA files per peer: %s names %zu "
 		"distinct files; the limit is %d: put the CAs into fewer bundle "
-		"files", who, c->nca, POLICY_MAX_CA_FILES))
+		"files", who, c->ca.n, POLICY_MAX_CA_FILES))
 		return -1;
 	if (nall > POLICY_MAX_AUTH &&
 	    add(l, at, "limit exceeded: authentication methods per peer: %s has "
@@ -146,6 +161,7 @@ static int check_rule(struct policy_limits *l, const struct rule *r)
 	struct auth_count c = { 0 };
 	char who[128];
 	size_t len = r->name ? strlen(r->name) : 0;
+	int rc;
 
 	if (len > POLICY_MAX_RULE_NAME &&
 	    add(l, &r->pos, "limit exceeded: rule name length: '%s' has %zu "
@@ -164,9 +180,10 @@ static int check_rule(struct policy_limits *l, const struct rule *r)
 	}
 	if (!negotiates(r))
 		return 0;
-	count_auth(r, &c);
 	snprintf(who, sizeof(who), "rule '%.60s'", r->name ? r->name : "");
-	return check_auth(l, &r->pos, who, &c, 0);
+	rc = count_auth(r, &c) ? -1 : check_auth(l, &r->pos, who, &c, 0);
+	auth_count_free(&c);
+	return rc;
 }
 
 static int check_methods(struct policy_limits *l, const struct filter_action *fa)
@@ -185,14 +202,18 @@ static int check_default_response(struct policy_limits *l,
 				  const struct policy *p)
 {
 	struct auth_count c = { 0 };
+	int rc = 0;
 
 	if (!p->default_response)
 		return 0;
-	for (size_t i = 0; i < p->nrules; i++)
+	for (size_t i = 0; i < p->nrules && !rc; i++)
 		if (negotiates(&p->rules[i]))
-			count_auth(&p->rules[i], &c);
-	return check_auth(l, &p->pos, "the default response (every negotiate "
-			  "rule's authentication together)", &c, 1);
+			rc = count_auth(&p->rules[i], &c);
+	if (!rc)
+		rc = check_auth(l, &p->pos, "the default response (every "
+				"negotiate rule's authentication together)", &c, 1);
+	auth_count_free(&c);
+	return rc;
 }
 
 static int check_tunnels(struct policy_limits *l, const struct policy *p)
