@@ -1268,6 +1268,9 @@ static void child_response(struct daemon *d, struct ikesa *sa,
 		       kind_names[o.kind], why[0] ? why : dh != o.group
 		       ? "the answer's D-H group is not ours"
 		       : "bad Nonce or KE payload");
+		if (o.kind == CC_NEW)
+			backoff_failed(d, &sa->path.peer, "a new CHILD SA: the "
+				       "peer's answer does not fit");
 		out_clear(d, cc, false);
 		return;
 	}
@@ -1277,7 +1280,13 @@ static void child_response(struct daemon *d, struct ikesa *sa,
 	cc->out.offer.spi_in = 0;
 	out_clear(d, cc, true);
 	o.dh = NULL;
-	if (child_offer_install(d, sa, &o.offer, msg, &km, &new_spi) == 0) {
+	if (child_offer_install(d, sa, &o.offer, msg, &km, &new_spi)) {
+		if (o.kind == CC_NEW)
+			backoff_failed(d, &sa->path.peer, "a new CHILD SA: "
+				       "not installed");
+	} else {
+		if (o.kind == CC_NEW)
+			backoff_succeeded(d, &sa->path.peer);
 		if (o.kind == CC_REKEY_CHILD)
 			child_rekeyed(d, sa, &o, &nr, new_spi);
 		/* the peer has it too: a Delete tells it */
@@ -1387,6 +1396,13 @@ static void refused(struct daemon *d, struct ikesa *sa, struct cc_sa *cc,
 	       "peer: %s\"", kind_names[kind], notify_name(n->type));
 	if (n->type == IKEV2_N_NO_PROPOSAL_CHOSEN)
 		d->stats.v[ST_NO_PROPOSAL_CHOSEN]++;
+	if (kind == CC_NEW) {
+		char why[80];
+
+		snprintf(why, sizeof(why), "a new CHILD SA: peer answered %s",
+			 notify_name(n->type));
+		backoff_failed(d, &sa->path.peer, why);
+	}
 	out_clear(d, cc, false);
 	if (kind == CC_REKEY_CHILD && n->type == IKEV2_N_CHILD_SA_NOT_FOUND)
 		child_remove(d, sa, old_spi, "the peer does not know it");

@@ -326,6 +326,37 @@ static void test_reasons_add_up(void **state)
 	}
 }
 
+/* An IKE SA up without its CHILD SA (B refuses A's traffic): traffic
+ * asks for the CHILD SA on it only after the delay, and each refusal of
+ * CREATE_CHILD_SA doubles the delay too. */
+static void test_childless_backs_off(void **state)
+{
+	set_policy(&B, POLICY_F("b", "{ src: me, dst: 198.51.100.0/24 }, "
+				"{ src: 192.0.2.0/24, dst: 198.51.100.7, "
+				"mirrored: no }"));
+	assert_int_equal(traffic(), DPLINK_NEW_IKE);
+	pump();
+	assert_int_equal(sa_of(&A, B4)->state, IKESA_ESTABLISHED);
+	assert_int_equal(child_count(sa_of(&A, B4)), 0);
+	assert_int_equal(A.d.stats.v[ST_BACKOFF_STEPS], 1);
+	assert_int_equal(traffic(), HELD);
+	assert_int_equal(A.nq, 0);
+	advance(1000);
+	assert_int_equal(traffic(), DPLINK_NEW_CHILD);
+	assert_int_equal(A.nq, 1);		/* CREATE_CHILD_SA */
+	pump();
+	assert_int_equal(child_count(sa_of(&A, B4)), 0);
+	assert_int_equal(A.d.stats.v[ST_BACKOFF_STEPS], 2);
+	assert_int_equal(log_count("a new CHILD SA: peer answered "
+				   "TS_UNACCEPTABLE"), 1);
+	advance(1999);
+	assert_int_equal(traffic(), HELD);
+	assert_int_equal(A.nq, 0);
+	advance(1);
+	assert_int_equal(traffic(), DPLINK_NEW_CHILD);
+	assert_int_equal(A.nq, 1);
+}
+
 /* The SPI reserved for IKE_AUTH's CHILD SA goes back to the kernel as
  * soon as the negotiation fails, not when the larval SA times out. */
 static void test_spi_released_on_auth_failure(void **state)
@@ -377,6 +408,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failure_counted_both_sides,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reasons_add_up,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_childless_backs_off,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spi_released_on_auth_failure,
 						setup, teardown),
