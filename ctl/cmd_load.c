@@ -25,40 +25,148 @@ static int parse_xdp_mode(const char *s, enum dp_xdp_mode *mode)
 	return 0;
 }
 
-/* After attaching: the boot configuration always, the assigned policy if
- * there is one and the dataplane does not enforce a policy yet. */
-static int push_config(struct ctx *c, const struct bootconf *conf)
+/*
+ * What load enforces: the configuration, whatever pins an earlier run left.
+ * The boot mode and exemptions are written; the assigned policy, if there
+ * is one, is applied (an atomic swap: the SAs of unchanged rules stay); a
+ * policy still in force without an assigned one (CONFDIR/policy.yaml
+ * removed) is removed, so the boot mode rules.
+ */
+struct load_state {
+	struct ctx *c;
+	const struct bootconf *conf;
+	bool policy_failed;     /* the assigned policy did not apply */
+	bool stale_removed;     /* a policy nobody assigned was taken away */
+	size_t nfilters;
+	char policy_err[1024];
+};
+
+static int apply_config(struct dp *dp, struct load_state *st, char *err, size_t errlen)
 {
-	char err[1024], assigned[PATH_MAX];
+	char assigned[PATH_MAX];
 	struct compile_diag diag = { 0 };
 	struct ixdp_bank bank;
 	uint32_t live;
-	size_t n = 0;
-	struct dp dp;
-	int ret;
 
-	if ((ret = open_dataplane(c, &dp)))
-		return ret;
-	if (agent_apply_boot(&dp, conf, err, sizeof(err))) {
-		dp_close(&dp);
-		return fail(EXIT_FAIL, "cannot set the boot mode: %s", err);
+	if (agent_apply_boot(dp, st->conf, err, errlen))
+		return -1;
+	agent_assigned_path(st->c->confdir, assigned, sizeof(assigned));
+	if (access(assigned, F_OK)) {
+		if (dp_read_bank(dp, &live, &bank) || !bank.has_policy)
+			return 0;
+		st->stale_removed = true;
+		return agent_unassign(dp, st->c->confdir, err, errlen);
 	}
-	agent_assigned_path(c->confdir, assigned, sizeof(assigned));
-	if (access(assigned, F_OK) || (dp_read_bank(&dp, &live, &bank) == 0 && bank.has_policy)) {
-		dp_close(&dp);
-		return EXIT_OK;
-	}
-	ret = agent_apply(&dp, assigned, conf, &diag, &n, err, sizeof(err));
+	st->policy_failed = agent_apply(dp, assigned, st->conf, &diag, &st->nfilters,
+					st->policy_err, sizeof(st->policy_err)) != 0;
 	for (size_t i = 0; i < diag.nwarnings; i++)
 		warn_msg("%s", diag.warnings[i]);
 	compile_diag_free(&diag);
+	return 0;
+}
+
+/* dp_fill_fn: the maps a load creates get the configuration before they
+ * go live. */
+static int fill_new_maps(const char *root, void *arg, char *err, size_t errlen)
+{
+	struct dp dp;
+	int ret;
+
+	if (dp_open(&dp, root, err, errlen))
+		return -1;
+	ret = apply_config(&dp, arg, err, errlen);
+	dp_close(&dp);
+	return ret;
+}
+
+/* Pins reused: push the configuration into them. */
+static int push_config(struct load_state *st)
+{
+	char err[1024];
+	struct dp dp;
+	int ret;
+
+	if ((ret = open_dataplane(st->c, &dp)))
+		return ret;
+	ret = apply_config(&dp, st, err, sizeof(err));
 	dp_close(&dp);
 	if (ret)
-		return fail(EXIT_BAD_INPUT, "the assigned policy was not applied, the boot "
-			    "mode rules: %s", err);
-	if (!c->json)
-		printf("applied the assigned policy (%zu specific filters)\n", n);
+		return fail(EXIT_FAIL, "cannot set the boot mode or the policy: %s", err);
 	return EXIT_OK;
+}
+
+/* Say what the pinned maps enforce now (read back from them). */
+static int report_enforcing(struct load_state *st, struct json_object *o)
+{
+	struct ixdp_bank bank;
+	struct ixdp_boot boot;
+	const char *what;
+	uint32_t live;
+	struct dp dp;
+	int ret;
+
+	if ((ret = open_dataplane(st->c, &dp)))
+		return ret;
+	ret = dp_read_bank(&dp, &live, &bank) || dp_read_boot(&dp, &boot);
+	dp_close(&dp);
+	if (ret)
+		return fail(EXIT_FAIL, "cannot read the dataplane's state");
+	what = bank.has_policy ? "policy" : bootmode_name((enum ixdp_bootmode)boot.mode);
+	if (st->stale_removed && !st->c->json)
+		printf("removed the policy an earlier load left in force: none is assigned\n");
+	if (o) {
+		json_object_object_add(o, "enforcing", json_object_new_string(what));
+		json_object_object_add(o, "stale_policy_removed",
+				       json_object_new_boolean(st->stale_removed));
+	} else if (bank.has_policy) {
+		printf("enforcing: the assigned policy (%u specific filters)\n", bank.nfilters);
+	} else {
+		printf("enforcing: boot mode %s (no policy applied)\n", what);
+	}
+	if (!st->policy_failed)
+		return EXIT_OK;
+	if (bank.has_policy)
+		return fail(EXIT_BAD_INPUT, "the assigned policy was not applied, the policy "
+			    "applied before stays in force: %s", st->policy_err);
+	return fail(EXIT_BAD_INPUT, "the assigned policy was not applied, the boot mode "
+		    "rules: %s", st->policy_err);
+}
+
+/* After dp_load_iface: check from the pins that it holds; if not, take
+ * away what this command attached. */
+static int verify_loaded(struct ctx *c, const char *ifname, const struct dp_load_info *info,
+			 bool created)
+{
+	char err[1024], ignored[512];
+
+	if (dp_verify_iface(c->root, ifname, err, sizeof(err)) == 0)
+		return EXIT_OK;
+	if (info->attached)
+		dp_unload(c->root, ifname, ignored, sizeof(ignored));
+	if (created) {
+		char **names;
+		size_t n;
+
+		if (dp_list_ifaces(c->root, &names, &n) == 0 && n == 0)
+			dp_unload(c->root, NULL, ignored, sizeof(ignored));
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+	}
+	return fail(EXIT_FAIL, "%s: the dataplane does not hold after loading%s: %s", ifname,
+		    info->attached ? " (detached again)" : "", err);
+}
+
+static void say_loaded(struct ctx *c, const char *ifname, const struct dp_load_info *info)
+{
+	if (c->json)
+		return;
+	if (info->replaced)
+		printf("replaced the pinned maps of ABI version %u by version %d (filled with the "
+		       "configuration first; counters and stateful connections start afresh; "
+		       "restart ipsec-xdpd if it runs)\n", info->old_abi, IXDP_ABI_VERSION);
+	printf("loaded on %s (XDP, TC egress %s)\n", ifname,
+	       info->tcx ? "tcx link" : "tc filter");
 }
 
 static int load_locked(struct ctx *c, int argc, char **argv)
@@ -66,7 +174,11 @@ static int load_locked(struct ctx *c, int argc, char **argv)
 	enum dp_xdp_mode mode = DP_XDP_AUTO;
 	struct json_object *done = json_object_new_array();
 	struct bootconf conf;
-	char err[512];
+	struct load_state st = { .c = c, .conf = &conf };
+	struct dp_load_info info = { 0 };
+	bool created = false, replaced = false;
+	unsigned old_abi = 0;
+	char err[1024];
 	int nifaces = 0, ret;
 
 	for (int i = 1; i < argc; i++) {
@@ -92,26 +204,43 @@ static int load_locked(struct ctx *c, int argc, char **argv)
 			i++;
 			continue;
 		}
-		if (dp_load_iface(c->root, argv[i], mode, err, sizeof(err))) {
+		if (dp_load_iface(c->root, argv[i], mode, fill_new_maps, &st, &info, err,
+				  sizeof(err))) {
 			json_object_put(done);
 			return fail(EXIT_FAIL, "%s", err);
 		}
+		created |= info.created;
+		replaced |= info.replaced;
+		old_abi = info.replaced ? info.old_abi : old_abi;
+		if ((ret = verify_loaded(c, argv[i], &info, info.created))) {
+			json_object_put(done);
+			return ret;
+		}
 		json_object_array_add(done, json_object_new_string(argv[i]));
-		if (!c->json)
-			printf("loaded on %s\n", argv[i]);
+		say_loaded(c, argv[i], &info);
 	}
-	ret = push_config(c, &conf);
+	if (!created && (ret = push_config(&st))) {
+		json_object_put(done);
+		return ret;
+	}
 	if (c->json) {
 		struct json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "loaded", done);
+		json_object_object_add(o, "egress", json_object_new_string(info.tcx ? "tcx" : "tc"));
+		json_object_object_add(o, "maps", json_object_new_string(
+			replaced ? "replaced" : created ? "created" : "reused"));
+		if (replaced)
+			json_object_object_add(o, "replaced_abi", json_object_new_int64(old_abi));
+		json_object_object_add(o, "abi", json_object_new_int64(IXDP_ABI_VERSION));
 		json_object_object_add(o, "bootmode",
 			json_object_new_string(bootmode_name(bootconf_effective_mode(&conf))));
+		ret = report_enforcing(&st, o);
 		print_json(o);
-	} else {
-		json_object_put(done);
+		return ret;
 	}
-	return ret;
+	json_object_put(done);
+	return report_enforcing(&st, NULL);
 }
 
 static int unload_locked(struct ctx *c, int argc, char **argv)
@@ -121,6 +250,7 @@ static int unload_locked(struct ctx *c, int argc, char **argv)
 
 	if (!dp_is_loaded(c->root))
 		return fail(EXIT_NOT_LOADED, "the dataplane is not loaded");
+	libbpf_set_print(NULL); /* looking for a tc filter of ours is no error */
 	if (argc < 2) {
 		if (dp_unload(c->root, NULL, err, sizeof(err)))
 			return fail(EXIT_FAIL, "%s", err);

@@ -3,10 +3,11 @@
  * dataplane.h - load, attach, pin, update and read the BPF dataplane.
  *
  * Everything lives under the pin root (default /sys/fs/bpf/ipsec-xdp, or
- * $IPSEC_XDP_BPFFS):  maps/<name>, progs/<name>, links/xdp-<ifname>.
- * Egress programs are attached with a clsact qdisc + tc filter, which stays
- * on the interface without a pin.  Once loaded, enforcement outlives the
- * process that loaded it; dp_unload removes it all.
+ * $IPSEC_XDP_BPFFS):  maps/<name>, progs/<name>, links/xdp-<ifname> and
+ * links/tc-<ifname> (a tcx link; on kernels before 6.6 a clsact tc filter
+ * instead).  The pin root must lie on a BPF file system the host's mount
+ * namespace sees, or nothing is attached.  Once loaded, enforcement
+ * outlives the process that loaded it; dp_unload removes it all.
  */
 #ifndef IXDP_DATAPLANE_H
 #define IXDP_DATAPLANE_H
@@ -35,13 +36,44 @@ const char *dp_pin_root(void);
 /* Is the dataplane loaded (maps pinned)? */
 bool dp_is_loaded(const char *root);
 
-/* Load the BPF object and pin programs and maps if not yet pinned; then
- * attach XDP (pinned link) and TC egress to ifname.  Idempotent. */
+/* What one dp_load_iface() did. */
+struct dp_load_info {
+	bool created;      /* the maps were created (none pinned, or `replaced`) */
+	bool replaced;     /* pinned maps of another ABI version were replaced */
+	unsigned old_abi;  /* their IXDP_ABI_VERSION (0: from before versions) */
+	bool tcx;          /* egress through a tcx link, else a tc filter */
+	bool attached;     /* a program was newly attached to the interface */
+};
+
+/* Writes the configuration into maps a load creates, before they go live:
+ * dp_open(root) opens them. */
+typedef int (*dp_fill_fn)(const char *root, void *arg, char *errbuf, size_t errlen);
+
+/*
+ * Attach XDP and TC egress to ifname through pinned links, replacing the
+ * programs of an earlier load in place.  Pins of the current
+ * IXDP_ABI_VERSION are reused; otherwise new maps are created, filled by
+ * fill(), and swapped in (links updated atomically, then the pins), so
+ * that no packet meets empty maps.  Refuses (nothing attached) when the
+ * pin root is on no BPF file system whose pins outlive the command.  On
+ * failure nothing this call attached stays.
+ */
 int dp_load_iface(const char *root, const char *ifname, enum dp_xdp_mode mode,
+		  dp_fill_fn fill, void *arg, struct dp_load_info *info,
 		  char *errbuf, size_t errlen);
 
-/* Detach from one interface (ifname) or, with NULL, from all and remove
- * every pin. */
+/* Check, from the pins alone, that ifname runs the pinned programs through
+ * the pinned links (or our tc filter), on maps of this ABI version, and
+ * that the pins outlive this process. */
+int dp_verify_iface(const char *root, const char *ifname, char *errbuf, size_t errlen);
+
+/* The IXDP_ABI_VERSION of the pinned maps (0: from before versions):
+ * 0, or -ENOENT when no maps are pinned. */
+int dp_pinned_abi(const char *root, unsigned *abi);
+
+/* Detach from one interface (ifname: its links, and a tc filter of ours
+ * left by an earlier version) or, with NULL, from all and remove every
+ * pin. */
 int dp_unload(const char *root, const char *ifname, char *errbuf, size_t errlen);
 
 /* Interfaces the dataplane is attached to (from links/), malloc'd names. */

@@ -5,12 +5,22 @@
  *
  * Layout under the pin root:
  *   maps/<map name>        every map (LIBBPF_PIN_BY_NAME): shared by all
- *                          interfaces, reused by every later load
+ *                          interfaces, reused by every later load of the
+ *                          same layout (IXDP_ABI_VERSION)
  *   links/xdp-<ifname>     the XDP bpf_link of one interface
- *   progs/<program name>   the programs of the last load (for bpftool and
- *                          for anyone who wants to inspect what runs)
- * The TC egress program hangs off a clsact qdisc as a tc filter with our
- * handle; the kernel keeps it there without a pin.
+ *   links/tc-<ifname>      its TC egress bpf_link (tcx, kernel >= 6.6); on
+ *                          older kernels a tc filter with our handle on a
+ *                          clsact qdisc instead, which needs no pin
+ *   progs/<program name>   the programs of the last load
+ *   staging/maps/          maps a load creates, filled before they go live
+ *                          (bpffs allows no dot in a name)
+ *
+ * Nothing is attached unless its pins last: the pin root must lie on a BPF
+ * file system that the host's mount namespace sees too.  `ip netns exec`
+ * runs the command in a private mount namespace with its own /sys, where
+ * /sys/fs/bpf is no BPF file system and one mounted there would vanish with
+ * the command (and with it the pins: XDP detached, the egress program an
+ * orphan).  So a BPF file system is mounted only in the host's namespace.
  */
 #include <errno.h>
 #include <dirent.h>
@@ -36,10 +46,15 @@
 #include "ipsec_xdp.skel.h"
 
 #define BPF_FS_MAGIC_NUMBER 0xcafe4a11
-#define TC_HANDLE   0x1a5e  /* our tc filter's handle and priority */
+#define TC_HANDLE   0x1a5e  /* the legacy tc filter's handle and priority */
 #define TC_PRIORITY 0x1a5e
-#define LINK_PREFIX "xdp-"
+#define XDP_PREFIX "xdp-"
+#define TC_PREFIX  "tc-"
+#define TC_PROG_NAME "ixdp_tc_egress"
 
+/* From the kernel's uapi (6.6), newer than the headers we may build on. */
+#define IXDP_BPF_TCX_EGRESS     47 /* enum bpf_attach_type BPF_TCX_EGRESS */
+#define IXDP_BPF_LINK_TYPE_TCX  11 /* enum bpf_link_type BPF_LINK_TYPE_TCX */
 
 const char *dp_pin_root(void)
 {
@@ -71,37 +86,233 @@ static int mkdir_p(const char *path, mode_t mode)
 	return mkdir(tmp, mode) && errno != EEXIST ? -1 : 0;
 }
 
-/*
- * Make sure the pin root lies on a bpffs.  The default root's parent is
- * /sys/fs/bpf, which is mounted there if it is not (as on hosts without
- * systemd's mount); any other root gets a bpffs of its own if needed.
- */
-static int ensure_bpffs(const char *root, char *errbuf, size_t errlen)
+/* ---- where the pins may live ----------------------------------------------- */
+
+/* mountinfo escapes blanks and backslashes as \ooo. */
+static void unescape_octal(char *s)
 {
-	char parent[PATH_MAX];
+	char *o = s;
+
+	for (; *s; s++, o++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
+		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*o = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*o = *s;
+		}
+	}
+	*o = '\0';
+}
+
+static bool path_under(const char *path, const char *mnt)
+{
+	size_t n = strlen(mnt);
+
+	if (!strcmp(mnt, "/"))
+		return true;
+	return !strncmp(path, mnt, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+/*
+ * Read /proc/self/mountinfo: the mount that holds `path` (its mount point
+ * and file system type; the longest mount point above it, the later of two
+ * equal ones), and the mount points of BPF file systems ("A, B", at most
+ * three).  Either output may be NULL.
+ */
+static void scan_mountinfo(const char *path, char *mnt, char *fstype, size_t len,
+			   char *bpffs, size_t blen)
+{
+	char line[2 * PATH_MAX], point[PATH_MAX], type[64];
+	size_t best = 0;
+	int nbpf = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (mnt)
+		snprintf(mnt, len, "?");
+	if (fstype)
+		snprintf(fstype, len, "?");
+	if (bpffs && blen)
+		bpffs[0] = '\0';
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1 ||
+		    sscanf(sep + 3, "%63s", type) != 1)
+			continue;
+		unescape_octal(point);
+		if (bpffs && !strcmp(type, "bpf") && nbpf < 3 &&
+		    strlen(bpffs) + strlen(point) + 3 < blen) {
+			if (nbpf++)
+				strcat(bpffs, ", ");
+			strcat(bpffs, point);
+		}
+		if (path && mnt && path_under(path, point) && strlen(point) >= best) {
+			best = strlen(point);
+			snprintf(mnt, len, "%s", point);
+			snprintf(fstype, len, "%s", type);
+		}
+	}
+	fclose(f);
+}
+
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *rp;
+	int ppid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && (rp = strrchr(buf, ')')))
+		sscanf(rp + 1, " %*c %d", &ppid);
+	fclose(f);
+	return ppid;
+}
+
+/*
+ * The process whose mount namespace outlives this command: PID 1, or where
+ * PID 1 cannot be inspected (some sandboxes refuse it), the outermost
+ * ancestor that can.  0 if none can.
+ */
+static pid_t reference_pid(void)
+{
+	pid_t pid = getppid(), ref = 0;
+	struct stat st;
+
+	for (int depth = 0; pid > 0 && depth < 128; depth++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
+		if (stat(path, &st) == 0)
+			ref = pid;
+		if (pid == 1)
+			break;
+		pid = parent_of(pid);
+	}
+	return ref;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/* Is this command in the reference mount namespace?  (Yes if none can be
+ * inspected: then nothing tells otherwise.) */
+static bool in_reference_mount_ns(void)
+{
+	pid_t ref = reference_pid();
+	char path[64];
+
+	if (!ref)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", ref);
+	return same_file("/proc/self/ns/mnt", path);
+}
+
+/* Does the reference namespace see `root` (an existing absolute path) as
+ * this command does, the same directory of the same file system? */
+static bool visible_to_reference(const char *root)
+{
+	pid_t ref = reference_pid();
+	char path[PATH_MAX + 32];
+
+	if (!ref || in_reference_mount_ns())
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/root%s", ref, root);
+	return same_file(root, path);
+}
+
+/* The nearest existing directory at or above path. */
+static void existing_ancestor(const char *path, char *buf, size_t len)
+{
+	struct stat st;
 	char *slash;
 
-	if (is_bpffs(root))
-		return 0;
-	snprintf(parent, sizeof(parent), "%s", root);
-	slash = strrchr(parent, '/');
-	if (slash && slash != parent)
+	snprintf(buf, len, "%s", path);
+	while (stat(buf, &st) && (slash = strrchr(buf, '/'))) {
+		if (slash == buf) {
+			buf[1] = '\0';
+			break;
+		}
 		*slash = '\0';
-	if (mkdir_p(parent, 0700)) {
-		errbuf_set(errbuf, errlen, "cannot create %s: %s", parent, strerror(errno));
+	}
+}
+
+static int not_lasting(const char *root, char *errbuf, size_t errlen)
+{
+	char anc[PATH_MAX], mnt[PATH_MAX], type[PATH_MAX], found[512], what[3 * PATH_MAX];
+
+	existing_ancestor(root, anc, sizeof(anc));
+	scan_mountinfo(anc, mnt, type, sizeof(mnt), found, sizeof(found));
+	if (is_bpffs(anc))
+		snprintf(what, sizeof(what), "%s lies on a BPF file system mounted on %.1024s that "
+			 "the host's mount namespace does not see", root, mnt);
+	else
+		snprintf(what, sizeof(what), "%s is on no BPF file system here (%.1024s lies on "
+			 "%.63s mounted on %.1024s), and one mounted now", root, anc, type, mnt);
+	errbuf_set(errbuf, errlen,
+		   "%s would vanish with this command's private mount namespace (`ip netns "
+		   "exec` makes one), and the pins with it: nothing was attached.  Run "
+		   "`nsenter --net=/run/netns/NAME ipsec-xdp load IFACE` instead, or set "
+		   "IPSEC_XDP_BPFFS to a directory on a BPF file system mounted on the "
+		   "host%s%s%s", what, *found ? " (mounted here: " : "", found,
+		   *found ? ")" : "");
+	return -1;
+}
+
+/*
+ * Make sure the pin root lies on a BPF file system whose pins last.  If it
+ * is on none, one is mounted on its parent (/sys/fs/bpf for the default
+ * root, as on hosts without systemd's mount), but only in the host's mount
+ * namespace: anywhere else it would vanish with this command.
+ */
+static int prepare_pin_root(const char *root, char *errbuf, size_t errlen)
+{
+	char anc[PATH_MAX], parent[PATH_MAX];
+	char *slash;
+
+	if (root[0] != '/' || strlen(root) > 200) {
+		errbuf_set(errbuf, errlen, "the pin root must be an absolute path of at most "
+			   "200 bytes: %s", root);
 		return -1;
 	}
-	if (!is_bpffs(parent) && mount("bpf", parent, "bpf", 0, "mode=0700")) {
-		errbuf_set(errbuf, errlen, "cannot mount a BPF file system on %s: %s",
-			parent, strerror(errno));
-		return -1;
+	existing_ancestor(root, anc, sizeof(anc));
+	if (!is_bpffs(anc)) {
+		if (!in_reference_mount_ns())
+			return not_lasting(root, errbuf, errlen);
+		snprintf(parent, sizeof(parent), "%s", root);
+		slash = strrchr(parent, '/');
+		if (slash && slash != parent)
+			*slash = '\0';
+		if (mkdir_p(parent, 0700)) {
+			errbuf_set(errbuf, errlen, "cannot create %s: %s", parent, strerror(errno));
+			return -1;
+		}
+		if (!is_bpffs(parent) && mount("bpf", parent, "bpf", 0, "mode=0700")) {
+			errbuf_set(errbuf, errlen, "cannot mount a BPF file system on %s: %s",
+				   parent, strerror(errno));
+			return -1;
+		}
 	}
-	if (mkdir(root, 0700) && errno != EEXIST) {
+	if (mkdir_p(root, 0700)) {
 		errbuf_set(errbuf, errlen, "cannot create %s: %s", root, strerror(errno));
 		return -1;
 	}
+	if (!is_bpffs(root) || !visible_to_reference(root))
+		return not_lasting(root, errbuf, errlen);
 	return 0;
 }
+
+/* ---- pins ------------------------------------------------------------------ */
 
 bool dp_is_loaded(const char *root)
 {
@@ -111,10 +322,77 @@ bool dp_is_loaded(const char *root)
 	return access(path, F_OK) == 0;
 }
 
-static void link_path(const char *root, const char *ifname, char *buf, size_t len)
+static void link_path(const char *root, const char *prefix, const char *ifname,
+		      char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/links/" LINK_PREFIX "%s", root, ifname);
+	snprintf(buf, len, "%s/links/%s%s", root, prefix, ifname);
 }
+
+int dp_pinned_abi(const char *root, unsigned *abi)
+{
+	__u32 key = IXDP_STATE_ABI_VERSION, val = 0;
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/maps/ixdp_state", root);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_lookup_elem(fd, &key, &val))
+		val = 0; /* a state map without the index: before versioning */
+	close(fd);
+	*abi = val;
+	return 0;
+}
+
+/* Remove the files of one directory and the directory. */
+static void remove_dir(const char *path)
+{
+	struct dirent *de;
+	DIR *d = opendir(path);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+static void sub_path(const char *root, const char *sub, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", root, sub);
+}
+
+static void remove_staging(const char *root)
+{
+	char path[PATH_MAX];
+
+	sub_path(root, "staging/maps", path, sizeof(path));
+	remove_dir(path);
+	sub_path(root, "staging", path, sizeof(path));
+	remove_dir(path);
+	sub_path(root, "old-maps", path, sizeof(path));
+	remove_dir(path);
+}
+
+/* After a first load that failed: the directories it made, if empty. */
+static void remove_empty_root(const char *root)
+{
+	char path[PATH_MAX];
+
+	sub_path(root, "links", path, sizeof(path));
+	rmdir(path);
+	sub_path(root, "progs", path, sizeof(path));
+	rmdir(path);
+	sub_path(root, "maps", path, sizeof(path));
+	rmdir(path);
+	rmdir(root);
+}
+
+/* ---- attaching ------------------------------------------------------------- */
 
 static __u32 xdp_mode_flags(enum dp_xdp_mode mode)
 {
@@ -128,27 +406,47 @@ static __u32 xdp_mode_flags(enum dp_xdp_mode mode)
 	}
 }
 
+/* Replace the program inside a pinned link: 0, -ENOENT (no pin), or -errno. */
+static int update_pinned_link(const char *path, int prog_fd)
+{
+	int fd = bpf_obj_get(path), err;
+
+	if (fd < 0)
+		return -errno;
+	err = bpf_link_update(fd, prog_fd, NULL);
+	close(fd);
+	return err ? (err < 0 ? err : -EINVAL) : 0;
+}
+
+/* Detach the link pinned at path and remove the pin: true if there was one. */
+static bool detach_pinned_link(const char *path)
+{
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return false;
+	bpf_link_detach(fd); /* fails harmlessly if the interface is gone */
+	close(fd);
+	unlink(path);
+	return true;
+}
+
 /* A second load on one interface replaces the program inside its link. */
-static int attach_xdp(const char *root, const char *ifname, int ifindex,
-		      int prog_fd, enum dp_xdp_mode mode, char *errbuf, size_t errlen)
+static int attach_xdp(const char *root, const char *ifname, int ifindex, int prog_fd,
+		      enum dp_xdp_mode mode, bool *created, char *errbuf, size_t errlen)
 {
 	char path[PATH_MAX];
-	int link_fd;
+	int link_fd, err;
 
-	link_path(root, ifname, path, sizeof(path));
-	link_fd = bpf_obj_get(path);
-	if (link_fd >= 0) {
-		int err = bpf_link_update(link_fd, prog_fd, NULL);
-
-		close(link_fd);
-		if (err) {
+	*created = false;
+	link_path(root, XDP_PREFIX, ifname, path, sizeof(path));
+	err = update_pinned_link(path, prog_fd);
+	if (err != -ENOENT) {
+		if (err)
 			errbuf_set(errbuf, errlen, "cannot replace the XDP program on %s: %s",
-				ifname, strerror(-err));
-			return -1;
-		}
-		return 0;
+				   ifname, strerror(-err));
+		return err ? -1 : 0;
 	}
-
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_mode_flags(mode));
 	link_fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
 	if (link_fd < 0) {
@@ -162,15 +460,54 @@ static int attach_xdp(const char *root, const char *ifname, int ifindex,
 	}
 	if (bpf_obj_pin(link_fd, path)) {
 		errbuf_set(errbuf, errlen, "cannot pin %s: %s", path, strerror(errno));
+		bpf_link_detach(link_fd);
 		close(link_fd);
 		return -1;
 	}
 	close(link_fd);
+	*created = true;
 	return 0;
 }
 
-static int attach_tc(const char *ifname, int ifindex, int prog_fd, char *errbuf,
-		     size_t errlen)
+/* The program id of our legacy tc filter on ifindex, 0 if there is none. */
+static __u32 legacy_tc_prog(int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIORITY);
+
+	return bpf_tc_query(&hook, &opts) ? 0 : opts.prog_id;
+}
+
+static bool prog_named(__u32 id, const char *name)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+	bool same;
+
+	if (fd < 0)
+		return false;
+	memset(&info, 0, sizeof(info));
+	same = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && !strcmp(info.name, name);
+	close(fd);
+	return same;
+}
+
+/* Remove the tc filter an earlier version attached through netlink, if it
+ * is there and runs our program: true if it was. */
+static bool detach_legacy_tc(int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIORITY);
+	__u32 id = legacy_tc_prog(ifindex);
+
+	return id && prog_named(id, TC_PROG_NAME) && bpf_tc_detach(&hook, &opts) == 0;
+}
+
+/* Kernels before 6.6 (no tcx): a tc filter on a clsact qdisc (atomic
+ * replace of an earlier one). */
+static int attach_legacy_tc(const char *ifname, int ifindex, int prog_fd, char *errbuf,
+			    size_t errlen)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIORITY,
@@ -191,13 +528,124 @@ static int attach_tc(const char *ifname, int ifindex, int prog_fd, char *errbuf,
 	return 0;
 }
 
-static void detach_tc(int ifindex)
+/*
+ * TC egress through a pinned tcx link (replaced in place on a second load);
+ * a tc filter left by an earlier version goes once the link runs.  Without
+ * tcx (EINVAL: an attach type the kernel does not know), a tc filter.
+ * *created says whether a new link or filter was attached here.
+ */
+static int attach_egress(const char *root, const char *ifname, int ifindex, int prog_fd,
+			 bool *tcx, bool *created, char *errbuf, size_t errlen)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIORITY);
+	char path[PATH_MAX];
+	int fd, err;
 
-	bpf_tc_detach(&hook, &opts);
+	*created = false;
+	*tcx = true;
+	link_path(root, TC_PREFIX, ifname, path, sizeof(path));
+	err = update_pinned_link(path, prog_fd);
+	if (err != -ENOENT) {
+		if (err) {
+			errbuf_set(errbuf, errlen, "cannot replace the egress program on %s: %s",
+				   ifname, strerror(-err));
+			return -1;
+		}
+		detach_legacy_tc(ifindex);
+		return 0;
+	}
+	fd = bpf_link_create(prog_fd, ifindex, IXDP_BPF_TCX_EGRESS, NULL);
+	if (fd >= 0) {
+		if (bpf_obj_pin(fd, path)) {
+			errbuf_set(errbuf, errlen, "cannot pin %s: %s", path, strerror(errno));
+			bpf_link_detach(fd);
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		*created = true;
+		detach_legacy_tc(ifindex);
+		return 0;
+	}
+	if (errno != EINVAL) {
+		errbuf_set(errbuf, errlen, "cannot attach the egress program to %s (tcx): %s",
+			   ifname, strerror(errno));
+		return -1;
+	}
+	*tcx = false;
+	*created = !legacy_tc_prog(ifindex);
+	return attach_legacy_tc(ifname, ifindex, prog_fd, errbuf, errlen);
 }
+
+/* Take away one interface's programs: its links (by their pins) and our
+ * legacy tc filter.  True if anything of ours was there. */
+static bool detach_iface(const char *root, const char *ifname)
+{
+	char path[PATH_MAX];
+	int ifindex = (int)if_nametoindex(ifname);
+	bool found = false;
+
+	link_path(root, XDP_PREFIX, ifname, path, sizeof(path));
+	found |= detach_pinned_link(path);
+	link_path(root, TC_PREFIX, ifname, path, sizeof(path));
+	found |= detach_pinned_link(path);
+	if (ifindex && detach_legacy_tc(ifindex))
+		found = true;
+	return found;
+}
+
+/* Attach both programs to one interface; on failure nothing this call
+ * attached stays. */
+static int attach_iface(const char *root, const char *ifname, int ifindex,
+			struct ipsec_xdp_bpf *skel, enum dp_xdp_mode mode,
+			struct dp_load_info *info, char *errbuf, size_t errlen)
+{
+	bool xdp_new, tc_new;
+	char path[PATH_MAX];
+
+	if (attach_xdp(root, ifname, ifindex, bpf_program__fd(skel->progs.ixdp_xdp_ingress),
+		       mode, &xdp_new, errbuf, errlen))
+		return -1;
+	if (attach_egress(root, ifname, ifindex, bpf_program__fd(skel->progs.ixdp_tc_egress),
+			  &info->tcx, &tc_new, errbuf, errlen)) {
+		if (xdp_new) {
+			link_path(root, XDP_PREFIX, ifname, path, sizeof(path));
+			detach_pinned_link(path);
+		}
+		return -1;
+	}
+	info->attached = xdp_new || tc_new;
+	return 0;
+}
+
+/* Point an attached interface at other programs (every link in place, the
+ * legacy tc filter by an atomic replace). */
+static int retarget_iface(const char *root, const char *ifname, int xdp_fd, int tc_fd,
+			  char *errbuf, size_t errlen)
+{
+	char path[PATH_MAX];
+	int ifindex = (int)if_nametoindex(ifname);
+	int err;
+
+	link_path(root, XDP_PREFIX, ifname, path, sizeof(path));
+	err = update_pinned_link(path, xdp_fd);
+	if (err && err != -ENOENT) {
+		errbuf_set(errbuf, errlen, "cannot replace the XDP program on %s: %s", ifname,
+			   strerror(-err));
+		return -1;
+	}
+	link_path(root, TC_PREFIX, ifname, path, sizeof(path));
+	err = update_pinned_link(path, tc_fd);
+	if (err == -ENOENT && ifindex && legacy_tc_prog(ifindex))
+		return attach_legacy_tc(ifname, ifindex, tc_fd, errbuf, errlen);
+	if (err && err != -ENOENT) {
+		errbuf_set(errbuf, errlen, "cannot replace the egress program on %s: %s",
+			   ifname, strerror(-err));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- loading --------------------------------------------------------------- */
 
 /*
  * The tunnel hand-off calls the kfunc bpf_skb_set_xfrm_info(), which the
@@ -216,14 +664,13 @@ static void load_xfrm_interface_module(void)
 		waitpid(pid, &status, 0);
 }
 
-static struct ipsec_xdp_bpf *open_and_load(const char *root, char *errbuf, size_t errlen)
+/* Load the object with its maps pinned under maps (reused if there). */
+static struct ipsec_xdp_bpf *open_and_load(const char *maps, char *errbuf, size_t errlen)
 {
-	char maps[PATH_MAX];
 	struct ipsec_xdp_bpf *skel;
 	int err;
 
 	load_xfrm_interface_module();
-	snprintf(maps, sizeof(maps), "%s/maps", root);
 	if (mkdir_p(maps, 0700)) {
 		errbuf_set(errbuf, errlen, "cannot create %s: %s", maps, strerror(errno));
 		return NULL;
@@ -237,8 +684,9 @@ static struct ipsec_xdp_bpf *open_and_load(const char *root, char *errbuf, size_
 	err = ipsec_xdp_bpf__load(skel);
 	if (err) {
 		errbuf_set(errbuf, errlen,
-			"cannot load the BPF programs: %s (maps pinned under %s from another "
-			"version? run `ipsec-xdp unload` first)", strerror(-err), maps);
+			"cannot load the BPF programs: %s (maps pinned under %s of another "
+			"layout with the same ABI version %d? run `ipsec-xdp unload` first)",
+			strerror(-err), maps, IXDP_ABI_VERSION);
 		ipsec_xdp_bpf__destroy(skel);
 		return NULL;
 	}
@@ -252,11 +700,6 @@ static int pin_programs(const char *root, struct ipsec_xdp_bpf *skel, char *errb
 	struct bpf_program *progs[] = { skel->progs.ixdp_xdp_ingress, skel->progs.ixdp_tc_egress };
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/progs", root);
-	if (mkdir_p(path, 0700)) {
-		errbuf_set(errbuf, errlen, "cannot create %s: %s", path, strerror(errno));
-		return -1;
-	}
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/progs/%s", root, bpf_program__name(progs[i]));
 		unlink(path);
@@ -268,67 +711,308 @@ static int pin_programs(const char *root, struct ipsec_xdp_bpf *skel, char *errb
 	return 0;
 }
 
+/* Pins of the current layout: reuse the maps, attach, pin the programs. */
+static int load_reusing(const char *root, const char *ifname, int ifindex,
+			enum dp_xdp_mode mode, struct dp_load_info *info, char *errbuf,
+			size_t errlen)
+{
+	char maps[PATH_MAX];
+	struct ipsec_xdp_bpf *skel;
+	int ret = -1;
+
+	sub_path(root, "maps", maps, sizeof(maps));
+	skel = open_and_load(maps, errbuf, errlen);
+	if (!skel)
+		return -1;
+	if (attach_iface(root, ifname, ifindex, skel, mode, info, errbuf, errlen) == 0)
+		ret = pin_programs(root, skel, errbuf, errlen);
+	ipsec_xdp_bpf__destroy(skel); /* the links keep the programs */
+	return ret;
+}
+
+/* Point every interface of links/ but `skip` at the new programs; on a
+ * failure, back at the programs pinned in progs/. */
+static int retarget_all(const char *root, const char *skip, struct ipsec_xdp_bpf *skel,
+			char *errbuf, size_t errlen)
+{
+	int xdp_fd = bpf_program__fd(skel->progs.ixdp_xdp_ingress);
+	int tc_fd = bpf_program__fd(skel->progs.ixdp_tc_egress);
+	char **names, path[PATH_MAX];
+	size_t n, done = 0;
+	int ret = 0;
+
+	if (dp_list_ifaces(root, &names, &n))
+		return 0;
+	for (; done < n && !ret; done++) {
+		if (strcmp(names[done], skip))
+			ret = retarget_iface(root, names[done], xdp_fd, tc_fd, errbuf, errlen);
+	}
+	if (ret) {
+		int old_xdp, old_tc;
+
+		snprintf(path, sizeof(path), "%s/progs/ixdp_xdp_ingress", root);
+		old_xdp = bpf_obj_get(path);
+		snprintf(path, sizeof(path), "%s/progs/" TC_PROG_NAME, root);
+		old_tc = bpf_obj_get(path);
+		for (size_t i = 0; i < done && old_xdp >= 0 && old_tc >= 0; i++) {
+			char ignored[64];
+
+			if (strcmp(names[i], skip))
+				retarget_iface(root, names[i], old_xdp, old_tc, ignored,
+					       sizeof(ignored));
+		}
+		if (old_xdp >= 0)
+			close(old_xdp);
+		if (old_tc >= 0)
+			close(old_tc);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return ret;
+}
+
+/* Move the new maps' pins into place; the old ones (if any) go. */
+static int install_maps(const char *root, char *errbuf, size_t errlen)
+{
+	char next[PATH_MAX], maps[PATH_MAX], old[PATH_MAX];
+
+	sub_path(root, "staging/maps", next, sizeof(next));
+	sub_path(root, "maps", maps, sizeof(maps));
+	sub_path(root, "old-maps", old, sizeof(old));
+	if (renameat2(AT_FDCWD, next, AT_FDCWD, maps, RENAME_EXCHANGE) == 0) {
+		remove_staging(root); /* staging/maps now holds the old pins */
+		return 0;
+	}
+	remove_dir(old);
+	if ((rename(maps, old) && errno != ENOENT) || rename(next, maps)) {
+		errbuf_set(errbuf, errlen, "cannot move the new maps to %s: %s", maps,
+			   strerror(errno));
+		return -1;
+	}
+	remove_staging(root);
+	return 0;
+}
+
+/*
+ * No pins of this layout: create the maps under staging/maps, record the ABI
+ * version, let `fill` write the configuration into them, and only then make
+ * them live: every interface already attached is switched to the new
+ * programs (bpf_link_update: atomic), ifname is attached, and the pins move
+ * into place.
+ */
+static int load_creating(const char *root, const char *ifname, int ifindex,
+			 enum dp_xdp_mode mode, dp_fill_fn fill, void *arg,
+			 struct dp_load_info *info, char *errbuf, size_t errlen)
+{
+	__u32 key = IXDP_STATE_ABI_VERSION, ver = IXDP_ABI_VERSION;
+	char staging[PATH_MAX], maps[PATH_MAX];
+	struct ipsec_xdp_bpf *skel;
+	int ret = -1;
+
+	remove_staging(root); /* what an interrupted load left */
+	sub_path(root, "staging", staging, sizeof(staging));
+	sub_path(root, "staging/maps", maps, sizeof(maps));
+	skel = open_and_load(maps, errbuf, errlen);
+	if (!skel)
+		goto out;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.ixdp_state), &key, &ver, BPF_ANY)) {
+		errbuf_set(errbuf, errlen, "cannot write the ABI version: %s", strerror(errno));
+		goto out;
+	}
+	if (fill && fill(staging, arg, errbuf, errlen))
+		goto out;
+	if (info->replaced && retarget_all(root, ifname, skel, errbuf, errlen))
+		goto out;
+	if (attach_iface(root, ifname, ifindex, skel, mode, info, errbuf, errlen)) {
+		if (!info->replaced)
+			goto out;
+		/* the other interfaces run the new maps: keep them pinned */
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", errbuf);
+		if (pin_programs(root, skel, errbuf, errlen) == 0 &&
+		    install_maps(root, errbuf, errlen) == 0)
+			errbuf_set(errbuf, errlen, "%s", why);
+		goto out;
+	}
+	if (pin_programs(root, skel, errbuf, errlen) || install_maps(root, errbuf, errlen)) {
+		if (info->attached)
+			detach_iface(root, ifname);
+		goto out;
+	}
+	ret = 0;
+out:
+	ipsec_xdp_bpf__destroy(skel);
+	remove_staging(root);
+	if (ret && !info->replaced)
+		remove_empty_root(root);
+	return ret;
+}
+
 int dp_load_iface(const char *root, const char *ifname, enum dp_xdp_mode mode,
+		  dp_fill_fn fill, void *arg, struct dp_load_info *info,
 		  char *errbuf, size_t errlen)
 {
-	char links[PATH_MAX];
-	struct ipsec_xdp_bpf *skel;
 	int ifindex = (int)if_nametoindex(ifname);
-	int ret = -1;
+	char path[PATH_MAX];
+	unsigned abi = 0;
+	int found;
+
+	memset(info, 0, sizeof(*info));
+	if (!ifindex) {
+		errbuf_set(errbuf, errlen, "no interface named '%s'", ifname);
+		return -1;
+	}
+	if (prepare_pin_root(root, errbuf, errlen))
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		sub_path(root, i ? "progs" : "links", path, sizeof(path));
+		if (mkdir_p(path, 0700)) {
+			errbuf_set(errbuf, errlen, "cannot create %s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	found = dp_pinned_abi(root, &abi);
+	if (found == 0 && abi == IXDP_ABI_VERSION)
+		return load_reusing(root, ifname, ifindex, mode, info, errbuf, errlen);
+	info->created = true;
+	info->replaced = found == 0;
+	info->old_abi = abi;
+	return load_creating(root, ifname, ifindex, mode, fill, arg, info, errbuf, errlen);
+}
+
+/* ---- checking what is attached, from the pins alone ------------------------ */
+
+static __u32 pinned_prog_id(const char *root, const char *name)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/progs/%s", root, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+/* The link pinned at path: its type, program and the first two words of
+ * its type-specific part (XDP: ifindex; tcx: ifindex, attach type). */
+static int pinned_link(const char *path, __u32 *type, __u32 *prog, __u32 word[2])
+{
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path), err;
+
+	if (fd < 0)
+		return -errno;
+	memset(&info, 0, sizeof(info));
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (err)
+		return -EINVAL;
+	*type = info.type;
+	*prog = info.prog_id;
+	memcpy(word, &info.xdp, 2 * sizeof(__u32)); /* the union's start */
+	return 0;
+}
+
+static int check_xdp(const char *root, const char *ifname, int ifindex, __u32 prog,
+		     char *errbuf, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	__u32 type, id, w[2];
+	char path[PATH_MAX];
+
+	link_path(root, XDP_PREFIX, ifname, path, sizeof(path));
+	if (pinned_link(path, &type, &id, w) || type != BPF_LINK_TYPE_XDP || id != prog ||
+	    w[0] != (__u32)ifindex) {
+		errbuf_set(errbuf, errlen, "%s is no XDP link of %s running the pinned program",
+			   path, ifname);
+		return -1;
+	}
+	if (bpf_xdp_query(ifindex, 0, &q) ||
+	    (q.prog_id != prog && q.drv_prog_id != prog && q.skb_prog_id != prog)) {
+		errbuf_set(errbuf, errlen, "the XDP program is not attached to %s", ifname);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_egress(const char *root, const char *ifname, int ifindex, __u32 prog,
+			char *errbuf, size_t errlen)
+{
+	__u32 type, id, w[2];
+	char path[PATH_MAX];
+	int err;
+
+	link_path(root, TC_PREFIX, ifname, path, sizeof(path));
+	err = pinned_link(path, &type, &id, w);
+	if (err == -ENOENT) {
+		if (legacy_tc_prog(ifindex) == prog)
+			return 0;
+		errbuf_set(errbuf, errlen, "the egress program is not attached to %s", ifname);
+		return -1;
+	}
+	if (err || type != IXDP_BPF_LINK_TYPE_TCX || id != prog || w[0] != (__u32)ifindex ||
+	    w[1] != IXDP_BPF_TCX_EGRESS) {
+		errbuf_set(errbuf, errlen, "%s is no tcx egress link of %s running the pinned "
+			   "program", path, ifname);
+		return -1;
+	}
+	return 0;
+}
+
+int dp_verify_iface(const char *root, const char *ifname, char *errbuf, size_t errlen)
+{
+	int ifindex = (int)if_nametoindex(ifname);
+	__u32 xdp = pinned_prog_id(root, "ixdp_xdp_ingress");
+	__u32 tc = pinned_prog_id(root, TC_PROG_NAME);
+	unsigned abi = 0;
 
 	if (!ifindex) {
 		errbuf_set(errbuf, errlen, "no interface named '%s'", ifname);
 		return -1;
 	}
-	if (ensure_bpffs(root, errbuf, errlen))
-		return -1;
-	snprintf(links, sizeof(links), "%s/links", root);
-	if (mkdir_p(links, 0700)) {
-		errbuf_set(errbuf, errlen, "cannot create %s: %s", links, strerror(errno));
+	if (!xdp || !tc) {
+		errbuf_set(errbuf, errlen, "the programs are not pinned under %s/progs", root);
 		return -1;
 	}
-	skel = open_and_load(root, errbuf, errlen);
-	if (!skel)
+	if (dp_pinned_abi(root, &abi) || abi != IXDP_ABI_VERSION) {
+		errbuf_set(errbuf, errlen, "the maps under %s/maps are missing or of another "
+			   "layout", root);
 		return -1;
-	if (attach_tc(ifname, ifindex, bpf_program__fd(skel->progs.ixdp_tc_egress),
-		      errbuf, errlen))
-		goto out;
-	if (attach_xdp(root, ifname, ifindex,
-		       bpf_program__fd(skel->progs.ixdp_xdp_ingress), mode, errbuf, errlen)) {
-		detach_tc(ifindex);
-		goto out;
 	}
-	ret = pin_programs(root, skel, errbuf, errlen);
-out:
-	ipsec_xdp_bpf__destroy(skel); /* the link and the tc filter keep the programs */
-	return ret;
+	if (!visible_to_reference(root))
+		return not_lasting(root, errbuf, errlen);
+	if (check_xdp(root, ifname, ifindex, xdp, errbuf, errlen))
+		return -1;
+	return check_egress(root, ifname, ifindex, tc, errbuf, errlen);
 }
 
-/* Detach one interface's link (named by its pin) and its tc filter. */
-static int detach_link(const char *root, const char *ifname, char *errbuf, size_t errlen)
-{
-	struct bpf_link_info info;
-	__u32 len = sizeof(info);
-	char path[PATH_MAX];
-	int fd;
+/* ---- unloading ------------------------------------------------------------- */
 
-	link_path(root, ifname, path, sizeof(path));
-	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		errbuf_set(errbuf, errlen, "ipsec-xdp is not attached to '%s'", ifname);
+static int add_name(char ***v, size_t *n, const char *name)
+{
+	char **nv;
+
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp((*v)[i], name))
+			return 0;
+	nv = realloc(*v, (*n + 1) * sizeof(**v));
+	if (!nv)
 		return -1;
-	}
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.xdp.ifindex)
-		detach_tc((int)info.xdp.ifindex);
-	else if (if_nametoindex(ifname))
-		detach_tc((int)if_nametoindex(ifname));
-	bpf_link_detach(fd); /* fails harmlessly if the interface is gone */
-	close(fd);
-	if (unlink(path)) {
-		errbuf_set(errbuf, errlen, "cannot remove %s: %s", path, strerror(errno));
+	*v = nv;
+	nv[*n] = strdup(name);
+	if (!nv[*n])
 		return -1;
-	}
+	(*n)++;
 	return 0;
 }
 
@@ -336,8 +1020,6 @@ int dp_list_ifaces(const char *root, char ***names, size_t *n)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
-	char **v = NULL;
-	size_t cnt = 0;
 	DIR *d;
 
 	*names = NULL;
@@ -347,21 +1029,16 @@ int dp_list_ifaces(const char *root, char ***names, size_t *n)
 	if (!d)
 		return errno == ENOENT ? 0 : -1;
 	while ((de = readdir(d))) {
-		char **nv;
+		const char *name = NULL;
 
-		if (strncmp(de->d_name, LINK_PREFIX, strlen(LINK_PREFIX)))
-			continue;
-		nv = realloc(v, (cnt + 1) * sizeof(*v));
-		if (!nv)
+		if (!strncmp(de->d_name, XDP_PREFIX, strlen(XDP_PREFIX)))
+			name = de->d_name + strlen(XDP_PREFIX);
+		else if (!strncmp(de->d_name, TC_PREFIX, strlen(TC_PREFIX)))
+			name = de->d_name + strlen(TC_PREFIX);
+		if (name && add_name(names, n, name))
 			break;
-		v = nv;
-		v[cnt] = strdup(de->d_name + strlen(LINK_PREFIX));
-		if (v[cnt])
-			cnt++;
 	}
 	closedir(d);
-	*names = v;
-	*n = cnt;
 	return 0;
 }
 
@@ -370,20 +1047,10 @@ static void remove_pins(const char *root)
 	const char *subdirs[] = { "maps", "links", "progs" };
 	char path[PATH_MAX];
 
+	remove_staging(root);
 	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
-		struct dirent *de;
-		DIR *d;
-
-		snprintf(path, sizeof(path), "%s/%s", root, subdirs[i]);
-		d = opendir(path);
-		if (!d)
-			continue;
-		while ((de = readdir(d))) {
-			if (de->d_name[0] != '.')
-				unlinkat(dirfd(d), de->d_name, 0);
-		}
-		closedir(d);
-		rmdir(path);
+		sub_path(root, subdirs[i], path, sizeof(path));
+		remove_dir(path);
 	}
 	rmdir(root);
 }
@@ -392,20 +1059,22 @@ int dp_unload(const char *root, const char *ifname, char *errbuf, size_t errlen)
 {
 	char **names;
 	size_t n;
-	int ret = 0;
 
-	if (ifname)
-		return detach_link(root, ifname, errbuf, errlen);
+	if (ifname) {
+		if (detach_iface(root, ifname))
+			return 0;
+		errbuf_set(errbuf, errlen, "ipsec-xdp is not attached to '%s'", ifname);
+		return -1;
+	}
 	if (dp_list_ifaces(root, &names, &n)) {
 		errbuf_set(errbuf, errlen, "cannot read %s/links: %s", root, strerror(errno));
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (detach_link(root, names[i], errbuf, errlen))
-			ret = -1;
+		detach_iface(root, names[i]);
 		free(names[i]);
 	}
 	free(names);
 	remove_pins(root);
-	return ret;
+	return 0;
 }
