@@ -19,15 +19,19 @@ CHECKS=0
 ns_setup() {
 	[ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
 	[ -x "$IXDP" ] || { echo "build first: $IXDP is missing"; exit 1; }
-	local id=$$
+	# the pid and a random part: unique among the runs at the same time,
+	# and no clash with what a killed earlier run left (at most 15
+	# characters for an interface name)
+	NS_ID=$$$(printf %04x $((RANDOM % 65536)))
+	local id=$NS_ID
 	NS_A=ixa$id NS_B=ixb$id IF_A=vxa$id IF_B=vxb$id
 	T=$(mktemp -d /tmp/ixdp-ns.XXXXXX)
 	trap ns_teardown EXIT
 	mkdir -p "$T/bpffs" "$T/confA" "$T/confB"
-	mount -t bpf bpf "$T/bpffs"
-	ip netns add "$NS_A"
-	ip netns add "$NS_B"
-	ip link add "$IF_A" netns "$NS_A" type veth peer name "$IF_B" netns "$NS_B"
+	mount -t bpf bpf "$T/bpffs" || { echo "cannot mount a BPF file system on $T/bpffs"; exit 1; }
+	ip netns add "$NS_A" && ip netns add "$NS_B" &&
+		ip link add "$IF_A" netns "$NS_A" type veth peer name "$IF_B" netns "$NS_B" ||
+		{ echo "cannot create the namespaces $NS_A, $NS_B and veth $IF_A"; exit 1; }
 	ip -n "$NS_A" addr add 10.77.0.1/24 dev "$IF_A"
 	ip -n "$NS_B" addr add 10.77.0.2/24 dev "$IF_B"
 	ip -n "$NS_A" addr add fd77::1/64 dev "$IF_A" nodad
