@@ -383,7 +383,9 @@ static __always_inline void conn_key(const struct ixdp_pkt *p, bool egress,
 
 /* One entry of the sweep: delete it if idle.  Deleting the entry being
  * visited is allowed; when a CPU reuses the freed element at once, the walk
- * may skip a few entries, which the next sweep finds. */
+ * may skip a few entries, which the next sweep finds.  A flow refreshed by
+ * another CPU between the check and the delete (at the very end of its idle
+ * time) loses its entry; its next outbound packet makes it again. */
 static long sweep_one(void *map, struct ixdp_conn_key *k, struct ixdp_conn *c,
 		      __u64 *now)
 {
@@ -392,7 +394,9 @@ static long sweep_one(void *map, struct ixdp_conn_key *k, struct ixdp_conn *c,
 	return 0;
 }
 
-/* The sweeper's timer fired: delete the idle entries, then wait again. */
+/* The sweeper's timer fired: delete the idle entries, then wait again.
+ * Once started it runs for as long as the maps exist, in every mode (an
+ * empty table costs one pass over the buckets). */
 static int conn_sweep(void *map, __u32 *key, struct ixdp_conn_sweeper *sw)
 {
 	__u64 now = bpf_ktime_get_ns();
