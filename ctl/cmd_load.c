@@ -157,6 +157,25 @@ static int verify_loaded(struct ctx *c, const char *ifname, const struct dp_load
 		    info->attached ? " (detached again)" : "", err);
 }
 
+/* After a replacement of the maps: every interface attached before runs
+ * the new programs too. */
+static int verify_all(struct ctx *c)
+{
+	char **names, err[1024];
+	size_t n;
+	int ret = EXIT_OK;
+
+	if (dp_list_ifaces(c->root, &names, &n))
+		return fail(EXIT_FAIL, "cannot read %s/links", c->root);
+	for (size_t i = 0; i < n; i++) {
+		if (ret == EXIT_OK && dp_verify_iface(c->root, names[i], err, sizeof(err)))
+			ret = fail(EXIT_FAIL, "%s: after the maps were replaced: %s", names[i], err);
+		free(names[i]);
+	}
+	free(names);
+	return ret;
+}
+
 static void say_loaded(struct ctx *c, const char *ifname, const struct dp_load_info *info)
 {
 	if (c->json)
@@ -219,7 +238,7 @@ static int load_locked(struct ctx *c, int argc, char **argv)
 		json_object_array_add(done, json_object_new_string(argv[i]));
 		say_loaded(c, argv[i], &info);
 	}
-	if (!created && (ret = push_config(&st))) {
+	if ((replaced && (ret = verify_all(c))) || (!created && (ret = push_config(&st)))) {
 		json_object_put(done);
 		return ret;
 	}

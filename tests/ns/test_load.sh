@@ -100,12 +100,24 @@ check "unload removed the legacy filter too" no_tc_filter
 check "after unload: nothing enforces" ping_a_to_b
 
 # ---- pinned maps of another ABI version ---------------------------------------
-check "load" ixa load "$IF_A" --xdp-mode "$XDP_MODE"
+# A second interface in A: a replacement switches it to the new programs too.
+IF_C=vxc$$
+ip -n "$NS_A" link add "$IF_C" type veth peer name vxd$$
+ip -n "$NS_A" link set "$IF_C" up
+ip -n "$NS_A" link set vxd$$ up
+xdp_id() { ip -n "$NS_A" link show "$1" | grep -o 'prog/xdp id [0-9]*' | grep -o '[0-9]*$'; }
+pinned_id() { bpftool -j prog show pinned "$T/bpffs/a/progs/ixdp_xdp_ingress" | json_get 'd["id"]'; }
+check "load on two interfaces" ixa load "$IF_A" "$IF_C" --xdp-mode "$XDP_MODE"
+old_id=$(pinned_id)
 check "mark the pins as ABI 99" bpftool map update pinned "$T/bpffs/a/maps/ixdp_state" \
 	key 3 0 0 0 value 99 0 0 0
 out=$(ixa load "$IF_A" --xdp-mode "$XDP_MODE" 2>&1)
 check_eq "load over ABI 99: 0" 0 "$?"
 check "load says it replaced ABI 99" grep -q "replaced the pinned maps of ABI version 99 by version 1" <<<"$out"
+new_id=$(pinned_id)
+check "new programs pinned" test -n "$new_id" -a "$new_id" != "$old_id"
+check_eq "the interface loaded runs the new XDP program" "$new_id" "$(xdp_id "$IF_A")"
+check_eq "the other interface was switched to it too" "$new_id" "$(xdp_id "$IF_C")"
 check_eq "the new maps carry ABI 1" 1 "$(abi_of "$T/bpffs/a")"
 check_eq "the new maps have the configured boot mode" block \
 	"$(ixa -j status | json_get 'd["enforcing"]')"
