@@ -339,6 +339,7 @@ static void sa_outcome(struct daemon *d, uint64_t serial, bool ok,
 static void delete_sa(struct daemon *d, struct ikesa *sa)
 {
 	if (ikesa_half_open_state(sa)) {
+		sa->stopped = true;
 		ikesa_fail(d, sa, ST_COUNT, "stopped by the administrator");
 		return;
 	}

@@ -269,6 +269,7 @@ static void close_one(struct daemon *d, struct ikesa *sa, void *arg)
 			ikesa_request(d, sa, IKEV2_EXCH_INFORMATIONAL, b.first,
 				      buf, n, false);
 	}
+	sa->stopped = true;
 	ikesa_close(d, sa, "%s", reason);
 }
 

@@ -87,9 +87,12 @@ void exch_info_request(struct daemon *d, struct ikesa *sa,
 	if (msg->npl == 1)	/* the SK payload only */
 		ikelog(d, IKELOG_MESSAGES, sa, "liveness check answered");
 	if (refused) {
+		/* the negotiation failed after all: counted as such */
 		d->stats.v[ST_AUTH_FAILURES]++;
-		ikesa_close(d, sa, "authentication failed: the peer refused "
-			    "our AUTH (AUTHENTICATION_FAILED)");
+		d->stats.v[ST_NEG_FAILED]++;
+		d->stats.v[ST_FAIL_AUTH]++;
+		ikesa_close(d, sa, "authentication failed: peer answered "
+			    "AUTHENTICATION_FAILED (it refused our AUTH)");
 	} else if (delete_ike) {
 		ikesa_close(d, sa, "deleted by the peer");
 	}

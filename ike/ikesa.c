@@ -972,7 +972,7 @@ void ikesa_fail(struct daemon *d, struct ikesa *sa, enum ike_stat why,
 	/* its CHILD SAs, or the SPI reserved for the one it asked for */
 	if (d->child && d->child->ike_sa_down)
 		d->child->ike_sa_down(d, sa);
-	if (sa->initiator && !sa->rekeyed_from)
+	if (sa->initiator && !sa->rekeyed_from && !sa->stopped)
 		backoff_failed(d, &sa->path.peer, reason);
 	tell_waiter(d, sa, false, reason);
 	close_sa(d, sa, reason);

@@ -132,6 +132,8 @@ struct ikesa {
 	 * for (responder) was not made: the IKE SA comes up childless, the
 	 * negotiation counts as failed (ikesa_child_failed, child.c). */
 	bool child_failed;
+	bool stopped;			/* by the administrator or shutdown:
+					 * a failure that steps no backoff */
 	enum ike_stat child_fail_stat;	/* its ST_FAIL_* counter */
 	char child_fail_why[400];
 

@@ -269,6 +269,20 @@ static void test_initiate_overrides_and_success_clears(void **state)
 	assert_int_equal(A.nq, 1);
 }
 
+/* A negotiation under way that the daemon closes (shutdown, the
+ * administrator) counts as failed but steps no backoff. */
+static void test_stopped_is_no_backoff(void **state)
+{
+	assert_int_equal(traffic(), DPLINK_NEW_IKE);
+	daemon_close_all(&A.d, "shutting down");
+	assert_int_equal(A.d.stats.v[ST_NEG_FAILED], 1);
+	assert_int_equal(A.d.stats.v[ST_FAIL_OTHER], 1);
+	assert_int_equal(A.d.stats.v[ST_BACKOFF_STEPS], 0);
+	A.nq = 0;
+	assert_int_equal(traffic(), DPLINK_NEW_IKE);
+	assert_int_equal(A.nq, 1);
+}
+
 /* AUTHENTICATION_FAILED: counted on both sides under its reason; A's log
  * and the answer to `sa initiate` name the peer's notify. */
 static void test_failure_counted_both_sides(void **state)
@@ -404,6 +418,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_psk_mismatch_backs_off,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_initiate_overrides_and_success_clears,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stopped_is_no_backoff,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_counted_both_sides,
 						setup, teardown),

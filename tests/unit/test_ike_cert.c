@@ -963,6 +963,27 @@ static void test_daemons_wrong_ca(void **state)
 	assert_non_null(strstr(A.last_outcome, "authentication failed"));
 }
 
+/* A trusts another root: B, up already, is told AUTHENTICATION_FAILED
+ * (an INFORMATIONAL) and counts the failed negotiation too. */
+static void test_daemons_initiator_refuses(void **state)
+{
+	char auth[512];
+
+	cert_auth(auth, sizeof(auth), other_ca_file, "off");
+	set_policy(&A, "192.0.2.2", auth);
+	initiate();
+	assert_false(up(&A));
+	assert_false(up(&B));
+	assert_int_equal(A.d.stats.v[ST_NEG_FAILED], 1);
+	assert_int_equal(A.d.stats.v[ST_FAIL_AUTH], 1);
+	assert_int_equal(B.d.stats.v[ST_IKE_SA_ESTABLISHED], 1);
+	assert_int_equal(B.d.stats.v[ST_NEG_FAILED], 1);
+	assert_int_equal(B.d.stats.v[ST_FAIL_AUTH], 1);
+	assert_int_equal(B.d.stats.v[ST_AUTH_FAILURES], 1);
+	assert_non_null(strstr(last_reason(&B), "peer answered "
+			       "AUTHENTICATION_FAILED"));
+}
+
 /* A's certificate revoked: B refuses it. */
 static void test_daemons_revoked(void **state)
 {
@@ -1063,6 +1084,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_daemons_cert_ok,
 						daemons_setup, daemons_teardown),
 		cmocka_unit_test_setup_teardown(test_daemons_strong_with_crls,
+						daemons_setup, daemons_teardown),
+		cmocka_unit_test_setup_teardown(test_daemons_initiator_refuses,
 						daemons_setup, daemons_teardown),
 		cmocka_unit_test_setup_teardown(test_daemons_wrong_ca,
 						daemons_setup, daemons_teardown),
