@@ -575,6 +575,43 @@ static int compile_rule(struct compile_ctx *c, int rule_idx)
 
 /* ---- default exemptions ------------------------------------------------------ */
 
+/*
+ * Each default exemption is as narrow as its purpose (SPEC §3), because an
+ * exemption is tried before every filter of the policy and so overrides
+ * even a negotiate or block filter.
+ *
+ * Filters have no direction: a filter is matched against a packet's real
+ * source and destination, whichever way it travels.  An exemption written
+ * only with ports ("UDP with source port 500") therefore also matches a
+ * datagram that a peer -- or anyone spoofing it -- sends from remote port
+ * 500 to any local port: a plaintext path around the policy.  So the
+ * exemptions that serve this host name the host's own addresses, one /32
+ * or /128 each, as the side that owns the port:
+ *
+ *   inbound   { dst: ADDR, PROTO, dst-port: PORT }   (to this host's port)
+ *   outbound  { src: ADDR, PROTO, src-port: PORT }   (from this host's port)
+ *
+ * the other side's address and port being `any` (IKE peers behind a NAT
+ * come from any port).  A datagram from a remote port PORT to another
+ * local port matches neither: its destination port is not PORT, and its
+ * source is not this host (Linux drops arriving packets whose source is
+ * one of its own addresses as martians).
+ *
+ *   IKE        UDP 500 and 4500, every level (or nothing could negotiate)
+ *   Kerberos   TCP and UDP 88: a KDC on this host, reached by its clients.
+ *              Not this host as a Kerberos client: a KDC's replies come
+ *              from its port 88 to an arbitrary local port, and exempting
+ *              that is exactly the source-port-88 bypass; permit the KDC's
+ *              address in the policy instead.
+ *   RSVP       IP protocol 46 to and from this host's addresses.
+ *   multicast  by destination only: 224.0.0.0/4, ff00::/8.
+ *   broadcast  by destination only: 255.255.255.255 and the directed
+ *              broadcast of each of the host's IPv4 prefixes.
+ *
+ * With no host information (NULL, or no address) the exemptions bound to
+ * the host's addresses are left out rather than widened: fail closed.
+ */
+
 /* Which kinds of traffic each ipsecexempt level exempts (besides IKE). */
 static const struct exempt_level {
 	bool multicast, broadcast, rsvp, kerberos;
@@ -590,6 +627,30 @@ static const struct exempt_level {
 #define KERBEROS_PORT   88
 #define PROTO_RSVP      46
 
+/* A service of this host: a protocol, and a port of it (0: the protocol
+ * has none, e.g. RSVP). */
+struct exempt_service {
+	const char *name;
+	uint8_t proto;
+	uint16_t port;
+};
+
+static const struct exempt_service ike_services[] = {
+	{ "exempt:ike", IPPROTO_UDP, IKE_PORT },
+	{ "exempt:ike", IPPROTO_UDP, IKE_NATT_PORT },
+};
+
+static const struct exempt_service kerberos_services[] = {
+	{ "exempt:kerberos", IPPROTO_TCP, KERBEROS_PORT },
+	{ "exempt:kerberos", IPPROTO_UDP, KERBEROS_PORT },
+};
+
+static const struct exempt_service rsvp_services[] = {
+	{ "exempt:rsvp", PROTO_RSVP, 0 },
+};
+
+#define NSERVICES(a) (sizeof(a) / sizeof((a)[0]))
+
 static void exemption_base(struct specific_filter *f, uint8_t fam,
 			   const char *name)
 {
@@ -601,38 +662,54 @@ static void exemption_base(struct specific_filter *f, uint8_t fam,
 	f->name = name;
 }
 
-/* proto with `port` as source port, and again as destination port, in
- * both families. */
-static int exempt_port(struct filter_table *t, const char *name, uint8_t proto,
-		       uint16_t port)
+/* The two filters of one service on one of the host's addresses: to it
+ * (the address as destination, the port as destination port) and from it
+ * (as source, and source port). */
+static int exempt_service_at(struct filter_table *t, const struct exempt_service *s,
+			     uint8_t fam, const uint8_t *addr)
 {
-	for (uint8_t fam = IXDP_FAM_V4; fam <= IXDP_FAM_V6; fam++) {
-		struct specific_filter f;
+	struct specific_filter to, from;
 
-		exemption_base(&f, fam, name);
-		f.proto_exact = true;
-		f.proto = proto;
-		f.sport.lo = f.sport.hi = port;
-		if (filter_table_push(t, &f))
-			return -1;
-		f.sport.lo = f.sport.hi = 0;
-		f.dport.lo = f.dport.hi = port;
-		if (filter_table_push(t, &f))
-			return -1;
-	}
-	return 0;
+	exemption_base(&to, fam, s->name);
+	to.proto_exact = true;
+	to.proto = s->proto;
+	from = to;
+	memcpy(to.dst, addr, fam_bytes(fam));
+	to.dst_plen = (uint8_t)fam_bits(fam);
+	to.dport.lo = to.dport.hi = s->port;
+	memcpy(from.src, addr, fam_bytes(fam));
+	from.src_plen = (uint8_t)fam_bits(fam);
+	from.sport.lo = from.sport.hi = s->port;
+	if (filter_table_push(t, &to))
+		return -1;
+	return filter_table_push(t, &from);
 }
 
-static int exempt_proto(struct filter_table *t, const char *name, uint8_t proto)
+/* Has the host's address i been listed before (as another prefix)? */
+static bool host_addr_seen(const struct host_info *h, size_t i)
 {
-	for (uint8_t fam = IXDP_FAM_V4; fam <= IXDP_FAM_V6; fam++) {
-		struct specific_filter f;
+	const struct ip_addr *a = &h->me[i].addr;
 
-		exemption_base(&f, fam, name);
-		f.proto_exact = true;
-		f.proto = proto;
-		if (filter_table_push(t, &f))
-			return -1;
+	for (size_t j = 0; j < i; j++)
+		if (h->me[j].addr.family == a->family &&
+		    !memcmp(h->me[j].addr.bytes, a->bytes, fam_bytes(fam_of(a->family))))
+			return true;
+	return false;
+}
+
+/* Services s[0..n) on each of the host's own addresses (SPEC §3: to the
+ * host's port inbound, from it outbound).  No host information: none. */
+static int exempt_local_services(struct filter_table *t, const struct host_info *h,
+				 const struct exempt_service *s, size_t n)
+{
+	for (size_t i = 0; h && i < h->nme; i++) {
+		int fam = fam_of(h->me[i].addr.family);
+
+		if (fam < 0 || host_addr_seen(h, i))
+			continue;
+		for (size_t k = 0; k < n; k++)
+			if (exempt_service_at(t, &s[k], (uint8_t)fam, h->me[i].addr.bytes))
+				return -1;
 	}
 	return 0;
 }
@@ -684,14 +761,12 @@ static int add_exemptions(struct filter_table *t, int level,
 	const struct exempt_level *lv = &exempt_levels[level];
 
 	/* IKE at every level: without it no SA could ever be negotiated */
-	if (exempt_port(t, "exempt:ike", IPPROTO_UDP, IKE_PORT) ||
-	    exempt_port(t, "exempt:ike", IPPROTO_UDP, IKE_NATT_PORT))
+	if (exempt_local_services(t, h, ike_services, NSERVICES(ike_services)))
 		return -1;
 	if (lv->kerberos &&
-	    (exempt_port(t, "exempt:kerberos", IPPROTO_TCP, KERBEROS_PORT) ||
-	     exempt_port(t, "exempt:kerberos", IPPROTO_UDP, KERBEROS_PORT)))
+	    exempt_local_services(t, h, kerberos_services, NSERVICES(kerberos_services)))
 		return -1;
-	if (lv->rsvp && exempt_proto(t, "exempt:rsvp", PROTO_RSVP))
+	if (lv->rsvp && exempt_local_services(t, h, rsvp_services, NSERVICES(rsvp_services)))
 		return -1;
 	if (lv->multicast && exempt_multicast(t))
 		return -1;
@@ -705,11 +780,12 @@ static bool valid_exempt_level(int level)
 	return level >= 0 && level <= 3;
 }
 
-int compile_exemptions(int ipsecexempt, struct filter_table *out)
+int compile_exemptions(int ipsecexempt, const struct host_info *host,
+		       struct filter_table *out)
 {
 	out->n = 0;
 	if (!valid_exempt_level(ipsecexempt) ||
-	    add_exemptions(out, ipsecexempt, NULL) || filter_table_sort(out)) {
+	    add_exemptions(out, ipsecexempt, host) || filter_table_sort(out)) {
 		filter_table_free(out);
 		return -1;
 	}

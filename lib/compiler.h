@@ -9,7 +9,9 @@
  *    filter with `any` on a side that names one family elsewhere keeps that
  *    family only; `any`/`any` gives one filter per family;
  *  - the default exemptions chosen by `ipsecexempt` (0-3) are added, IKE
- *    always;
+ *    always; each as narrow as its purpose (compiler.c, "default
+ *    exemptions"): IKE, Kerberos and RSVP are bound to the host's own
+ *    addresses, so they are left out when there are none (fail closed);
  *  - the list is sorted by filter_weight() (most specific first);
  *  - filters with the same selectors and different actions are merged into
  *    the most restrictive one (block > negotiate > permit), with a warning.
@@ -82,8 +84,15 @@ int compile_policy(const struct policy_file *pf, const struct host_info *host,
 		   int ipsecexempt, struct filter_table *out,
 		   struct compile_diag *diag, struct policy_error *err);
 
-/* Only the default exemptions (for the boot-free "no policy" view). */
-int compile_exemptions(int ipsecexempt, struct filter_table *out);
+/*
+ * Only the default exemptions of level ipsecexempt, sorted, for the host
+ * (its addresses; NULL: no host information, then only the multicast and
+ * limited broadcast exemptions, which name no host address, can be
+ * produced -- never a wider IKE, Kerberos or RSVP exemption).  Returns 0,
+ * or -1 (bad level, out of memory) with out empty.
+ */
+int compile_exemptions(int ipsecexempt, const struct host_info *host,
+		       struct filter_table *out);
 
 void filter_table_free(struct filter_table *t);
 

@@ -285,7 +285,12 @@ static bool diag_has(const struct compile_diag *d, const char *a, const char *b)
 }
 
 #define NO_FILTER (-1)
-#define IKE_FILTERS 8  /* UDP 500 and 4500, as source and destination, x2 */
+/* The test host's IKE exemptions: UDP 500 and 4500, to and from each of
+ * its two addresses. */
+#define IKE_FILTERS 8
+/* Level 3 with no host information: no exemption at all (the IKE ones are
+ * bound to the host's addresses and fail closed). */
+#define NO_HOST_EXEMPTIONS 0
 
 /* ---- order and weights -------------------------------------------------- */
 
@@ -367,7 +372,7 @@ static void test_protocol_and_port_weights(void **state)
 	compile_ok(pf, NULL, 3, &c);
 
 	assert_sorted(&c.t);
-	assert_int_equal(c.t.n, 3 + IKE_FILTERS);
+	assert_int_equal(c.t.n, 3 + NO_HOST_EXEMPTIONS);
 	assert_true(find(&c.t, web, "10.0.0.1", "10.0.0.2")->weight >
 		    find(&c.t, tcp, "10.0.0.1", "10.0.0.2")->weight);
 	assert_true(find(&c.t, tcp, "10.0.0.1", "10.0.0.2")->weight >
@@ -714,7 +719,7 @@ static void test_conflict_most_restrictive(void **state)
 				blocker = i;
 		}
 		compile_ok(pf, NULL, 3, &c);
-		assert_int_equal(c.t.n, 2 + IKE_FILTERS);
+		assert_int_equal(c.t.n, 2 + NO_HOST_EXEMPTIONS);
 		f = hit(&c.t, "10.0.0.1", "10.0.0.2", 6, 1, 2);
 		assert_non_null(f);
 		assert_int_equal(f->action, IXDP_ACT_BLOCK);
@@ -770,7 +775,7 @@ static void test_identical_duplicates_merge_silently(void **state)
 	tp_filter(pf, b, "10.0.0.2", "10.0.0.1");
 	compile_ok(pf, NULL, 3, &c);
 
-	assert_int_equal(c.t.n, 2 + IKE_FILTERS);
+	assert_int_equal(c.t.n, 2 + NO_HOST_EXEMPTIONS);
 	assert_int_equal(count_rule(&c.t, a), 2); /* the earliest survives */
 	assert_int_equal(c.d.nwarnings, 0);
 	compiled_free(&c);
@@ -828,13 +833,28 @@ static bool exempt(const struct filter_table *t, const char *src,
 	       f->rule == -1 && !strncmp(f->name, "exempt:", 7);
 }
 
+/*
+ * IKE: UDP to the host's ports 500 and 4500 from any remote port (NAT), and
+ * from them to any remote port.  Never from a remote port 500 or 4500 to
+ * another local port (issue 15: `nc -u -p 500 A 9999` got through), never
+ * from another local port to a remote port 500, never between other hosts.
+ */
 static void check_ike_exempt(const struct filter_table *t)
 {
 	assert_true(exempt(t, "192.168.1.10", "10.0.0.1", 17, 500, 500));
+	assert_true(exempt(t, "10.0.0.1", "192.168.1.10", 17, 500, 500));
 	assert_true(exempt(t, "10.0.0.1", "192.168.1.10", 17, 40000, 500));
-	assert_true(exempt(t, "10.0.0.1", "192.168.1.10", 17, 4500, 1234));
+	assert_true(exempt(t, "10.0.0.1", "192.168.1.10", 17, 40000, 4500));
+	assert_true(exempt(t, "192.168.1.10", "10.0.0.1", 17, 4500, 40000));
 	assert_true(exempt(t, "2001:db8::10", "2001:db8::1", 17, 4500, 4500));
 	assert_true(exempt(t, "2001:db8::1", "2001:db8::10", 17, 1234, 500));
+	assert_false(exempt(t, "10.0.0.1", "192.168.1.10", 17, 500, 9999));
+	assert_false(exempt(t, "10.0.0.1", "192.168.1.10", 17, 4500, 9999));
+	assert_false(exempt(t, "10.0.0.1", "192.168.1.10", 17, 4500, 1234));
+	assert_false(exempt(t, "2001:db8::1", "2001:db8::10", 17, 500, 9999));
+	assert_false(exempt(t, "192.168.1.10", "10.0.0.1", 17, 40000, 500));
+	assert_false(exempt(t, "192.168.1.10", "10.0.0.1", 17, 40000, 4500));
+	assert_false(exempt(t, "10.0.0.1", "10.0.0.2", 17, 500, 500));
 	assert_false(exempt(t, "10.0.0.1", "192.168.1.10", 6, 500, 500));
 	assert_false(exempt(t, "10.0.0.1", "192.168.1.10", 17, 501, 4501));
 }
@@ -844,27 +864,180 @@ static void check_level(const struct filter_table *t, int level)
 	const struct exempt_expect *e = &exempt_expect[level];
 
 	check_ike_exempt(t);
-	assert_int_equal(exempt(t, "192.168.1.10", "10.0.0.1", 6, 1234, 88), e->kerberos);
-	assert_int_equal(exempt(t, "10.0.0.1", "192.168.1.10", 17, 88, 1234), e->kerberos);
-	assert_int_equal(exempt(t, "2001:db8::1", "2001:db8::10", 6, 88, 5), e->kerberos);
+	/* Kerberos: a KDC on this host, reached on its port 88 */
+	assert_int_equal(exempt(t, "10.0.0.1", "192.168.1.10", 6, 40000, 88), e->kerberos);
+	assert_int_equal(exempt(t, "10.0.0.1", "192.168.1.10", 17, 40000, 88), e->kerberos);
+	assert_int_equal(exempt(t, "192.168.1.10", "10.0.0.1", 17, 88, 40000), e->kerberos);
+	assert_int_equal(exempt(t, "2001:db8::1", "2001:db8::10", 6, 5, 88), e->kerberos);
+	/* ... never from a remote port 88 to any local port (the source-port-88
+	 * bypass), nor this host as a client of another KDC */
+	assert_false(exempt(t, "10.0.0.1", "192.168.1.10", 17, 88, 1234));
+	assert_false(exempt(t, "10.0.0.1", "192.168.1.10", 6, 88, 445));
+	assert_false(exempt(t, "2001:db8::1", "2001:db8::10", 6, 88, 5));
+	assert_false(exempt(t, "192.168.1.10", "10.0.0.1", 6, 1234, 88));
+	/* RSVP: to and from this host only */
 	assert_int_equal(exempt(t, "10.0.0.1", "192.168.1.10", 46, 0, 0), e->rsvp);
+	assert_int_equal(exempt(t, "192.168.1.10", "10.0.0.1", 46, 0, 0), e->rsvp);
 	assert_int_equal(exempt(t, "2001:db8::1", "2001:db8::10", 46, 0, 0), e->rsvp);
+	assert_false(exempt(t, "10.0.0.1", "10.0.0.2", 46, 0, 0));
+	/* multicast and broadcast: by destination only */
 	assert_int_equal(exempt(t, "192.168.1.10", "224.0.0.251", 17, 5353, 5353),
 			 e->multicast);
-	assert_int_equal(exempt(t, "192.168.1.10", "239.1.2.3", 17, 1, 2), e->multicast);
+	assert_int_equal(exempt(t, "10.0.0.1", "239.1.2.3", 17, 1, 2), e->multicast);
 	assert_int_equal(exempt(t, "fe80::2", "ff02::fb", 17, 5353, 5353), e->multicast);
 	assert_int_equal(exempt(t, "192.168.1.7", "255.255.255.255", 17, 68, 67),
 			 e->broadcast);
+	assert_false(exempt(t, "224.0.0.251", "192.168.1.10", 17, 5353, 9999));
 	assert_false(exempt(t, "192.168.1.10", "10.0.0.1", 6, 1234, 89));
 	assert_false(exempt(t, "10.0.0.1", "192.168.1.10", 50, 0, 0));
 }
 
+/* One filter as text: "NAME SRC DST PROTO SPORT DPORT". */
+static void filter_text(const struct specific_filter *f, char *buf, size_t len)
+{
+	char src[64], dst[64], sp[8] = "any", dp[8] = "any", proto[8] = "any";
+
+	format_prefix(f->fam, f->src, f->src_plen, src, sizeof(src));
+	format_prefix(f->fam, f->dst, f->dst_plen, dst, sizeof(dst));
+	if (f->proto_exact)
+		snprintf(proto, sizeof(proto), "%u", f->proto);
+	if (f->sport.lo || f->sport.hi)
+		snprintf(sp, sizeof(sp), "%u", f->sport.lo);
+	if (f->dport.lo || f->dport.hi)
+		snprintf(dp, sizeof(dp), "%u", f->dport.lo);
+	snprintf(buf, len, "%s %s %s %s %s %s", f->name, src, dst, proto, sp, dp);
+}
+
+/* The table holds exactly the filters of want (in any order), each an
+ * exemption that permits. */
+static void assert_exact_filters(const struct filter_table *t, const char *const *want,
+				 size_t nwant)
+{
+	bool *seen = calloc(nwant ? nwant : 1, sizeof(*seen));
+	char buf[256];
+
+	assert_non_null(seen);
+	for (size_t i = 0; i < t->n; i++) {
+		size_t k = 0;
+
+		filter_text(&t->v[i], buf, sizeof(buf));
+		while (k < nwant && (seen[k] || strcmp(buf, want[k])))
+			k++;
+		if (k == nwant)
+			fail_msg("unexpected exemption filter: %s", buf);
+		seen[k] = true;
+		assert_true(t->v[i].flags & IXDP_F_EXEMPTION);
+		assert_int_equal(t->v[i].action, IXDP_ACT_PERMIT);
+		assert_int_equal(t->v[i].rule, -1);
+	}
+	for (size_t k = 0; k < nwant; k++)
+		if (!seen[k])
+			fail_msg("missing exemption filter: %s", want[k]);
+	free(seen);
+}
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const exact_ike[] = {
+	"exempt:ike any4 192.168.1.10 17 any 500",
+	"exempt:ike 192.168.1.10 any4 17 500 any",
+	"exempt:ike any4 192.168.1.10 17 any 4500",
+	"exempt:ike 192.168.1.10 any4 17 4500 any",
+	"exempt:ike any6 2001:db8::10 17 any 500",
+	"exempt:ike 2001:db8::10 any6 17 500 any",
+	"exempt:ike any6 2001:db8::10 17 any 4500",
+	"exempt:ike 2001:db8::10 any6 17 4500 any",
+};
+
+static const char *const exact_kerberos_rsvp[] = {
+	"exempt:kerberos any4 192.168.1.10 6 any 88",
+	"exempt:kerberos 192.168.1.10 any4 6 88 any",
+	"exempt:kerberos any4 192.168.1.10 17 any 88",
+	"exempt:kerberos 192.168.1.10 any4 17 88 any",
+	"exempt:kerberos any6 2001:db8::10 6 any 88",
+	"exempt:kerberos 2001:db8::10 any6 6 88 any",
+	"exempt:kerberos any6 2001:db8::10 17 any 88",
+	"exempt:kerberos 2001:db8::10 any6 17 88 any",
+	"exempt:rsvp any4 192.168.1.10 46 any any",
+	"exempt:rsvp 192.168.1.10 any4 46 any any",
+	"exempt:rsvp any6 2001:db8::10 46 any any",
+	"exempt:rsvp 2001:db8::10 any6 46 any any",
+};
+
+static const char *const exact_multicast_broadcast[] = {
+	"exempt:multicast any4 224.0.0.0/4 any any any",
+	"exempt:multicast any6 ff00::/8 any any any",
+	"exempt:broadcast any4 255.255.255.255 any any any",
+	"exempt:broadcast any4 192.168.1.255 any any any",
+};
+
+/* The exact exemption filters of each level, for the test host. */
+static void test_exempt_filters_exact(void **state)
+{
+	const char *want[NELEM(exact_ike) + NELEM(exact_kerberos_rsvp) +
+			 NELEM(exact_multicast_broadcast)];
+	struct test_host th;
+
+	test_host_init(&th);
+	for (int level = 0; level <= 3; level++) {
+		const struct exempt_expect *e = &exempt_expect[level];
+		struct filter_table t = {0};
+		size_t n = 0;
+
+		for (size_t i = 0; i < NELEM(exact_ike); i++)
+			want[n++] = exact_ike[i];
+		for (size_t i = 0; e->kerberos && i < NELEM(exact_kerberos_rsvp); i++)
+			want[n++] = exact_kerberos_rsvp[i];
+		for (size_t i = 0; e->multicast && i < NELEM(exact_multicast_broadcast); i++)
+			want[n++] = exact_multicast_broadcast[i];
+		assert_int_equal(compile_exemptions(level, &th.h, &t), 0);
+		assert_int_equal(t.n, n);
+		assert_exact_filters(&t, want, n);
+		filter_table_free(&t);
+	}
+}
+
+/* No host information: the exemptions bound to the host's addresses are
+ * left out, never widened; multicast and the limited broadcast name no
+ * host address and stay.  An address listed twice gives its filters once. */
+static void test_exemptions_without_host(void **state)
+{
+	static const char *const dst_only[] = {
+		"exempt:multicast any4 224.0.0.0/4 any any any",
+		"exempt:multicast any6 ff00::/8 any any any",
+		"exempt:broadcast any4 255.255.255.255 any any any",
+	};
+	struct host_info none = { 0 };
+	struct filter_table t = {0};
+	struct test_host th;
+
+	assert_int_equal(compile_exemptions(3, NULL, &t), 0);
+	assert_int_equal(t.n, 0);
+	assert_int_equal(compile_exemptions(2, &none, &t), 0);
+	assert_int_equal(t.n, 0);
+	assert_int_equal(compile_exemptions(0, NULL, &t), 0);
+	assert_exact_filters(&t, dst_only, NELEM(dst_only));
+	assert_false(exempt(&t, "10.0.0.1", "192.168.1.10", 17, 500, 9999));
+	assert_false(exempt(&t, "10.0.0.1", "192.168.1.10", 17, 40000, 500));
+	filter_table_free(&t);
+
+	test_host_init(&th);
+	th.me[1] = th.me[0];
+	th.me[1].plen = 32;
+	assert_int_equal(compile_exemptions(3, &th.h, &t), 0);
+	assert_exact_filters(&t, exact_ike, 4);
+	filter_table_free(&t);
+}
+
 static void test_exemptions_only(void **state)
 {
+	struct test_host th;
+
+	test_host_init(&th);
 	for (int level = 0; level <= 3; level++) {
 		struct filter_table t = {0};
 
-		assert_int_equal(compile_exemptions(level, &t), 0);
+		assert_int_equal(compile_exemptions(level, &th.h, &t), 0);
 		assert_sorted(&t);
 		check_level(&t, level);
 		for (size_t i = 0; i < t.n; i++)
@@ -872,18 +1045,18 @@ static void test_exemptions_only(void **state)
 		filter_table_free(&t);
 	}
 	struct filter_table t = {0};
-	assert_int_equal(compile_exemptions(3, &t), 0);
+	assert_int_equal(compile_exemptions(3, &th.h, &t), 0);
 	assert_int_equal(t.n, IKE_FILTERS);
 	assert_int_equal(count_named(&t, "exempt:ike"), IKE_FILTERS);
 	filter_table_free(&t);
-	assert_int_equal(compile_exemptions(0, &t), 0);
+	assert_int_equal(compile_exemptions(0, &th.h, &t), 0);
 	assert_int_equal(count_named(&t, "exempt:kerberos"), 8);
-	assert_int_equal(count_named(&t, "exempt:rsvp"), 2);
+	assert_int_equal(count_named(&t, "exempt:rsvp"), 4);
 	assert_int_equal(count_named(&t, "exempt:multicast"), 2);
-	assert_int_equal(count_named(&t, "exempt:broadcast"), 1);
+	assert_int_equal(count_named(&t, "exempt:broadcast"), 2);
 	filter_table_free(&t);
-	assert_int_equal(compile_exemptions(4, &t), -1);
-	assert_int_equal(compile_exemptions(-1, &t), -1);
+	assert_int_equal(compile_exemptions(4, &th.h, &t), -1);
+	assert_int_equal(compile_exemptions(-1, &th.h, &t), -1);
 	assert_int_equal(t.n, 0);
 }
 
@@ -906,6 +1079,14 @@ static void test_exemptions_beat_block_all(void **state)
 		assert_int_equal(exempt(&c.t, "192.168.1.7", "192.168.1.255", 17, 137, 137),
 				 exempt_expect[level].broadcast);
 		assert_int_equal(action_of(&c.t, "192.168.1.10", "10.0.0.1", 6, 1234, 443),
+				 IXDP_ACT_BLOCK);
+		/* from a remote IKE or Kerberos port to another local port:
+		 * the policy decides, whatever the level */
+		assert_int_equal(action_of(&c.t, "10.0.0.1", "192.168.1.10", 17, 500, 9999),
+				 IXDP_ACT_BLOCK);
+		assert_int_equal(action_of(&c.t, "10.0.0.1", "192.168.1.10", 17, 4500, 9999),
+				 IXDP_ACT_BLOCK);
+		assert_int_equal(action_of(&c.t, "10.0.0.1", "192.168.1.10", 6, 88, 9999),
 				 IXDP_ACT_BLOCK);
 		if (!exempt_expect[level].multicast)
 			assert_int_equal(action_of(&c.t, "192.168.1.10", "224.0.0.251",
@@ -983,12 +1164,14 @@ static void test_inactive_rules_skipped(void **state)
 static void test_empty_policy_and_reuse(void **state)
 {
 	struct policy_file *pf = tp_new();
+	struct test_host th;
 	struct compiled c;
 
-	compile_ok(pf, NULL, 0, &c);
+	test_host_init(&th);
+	compile_ok(pf, &th.h, 0, &c);
 	size_t n0 = c.t.n;
 	assert_true(n0 > IKE_FILTERS);
-	assert_int_equal(compile_policy(pf, NULL, 3, &c.t, &c.d, &c.err), 0);
+	assert_int_equal(compile_policy(pf, &th.h, 3, &c.t, &c.d, &c.err), 0);
 	assert_int_equal(c.t.n, IKE_FILTERS);
 	compiled_free(&c);
 	tp_free(pf);
@@ -1169,6 +1352,8 @@ int main(void)
 		cmocka_unit_test(test_identical_duplicates_merge_silently),
 		cmocka_unit_test(test_fallback_flags),
 		cmocka_unit_test(test_exemptions_only),
+		cmocka_unit_test(test_exempt_filters_exact),
+		cmocka_unit_test(test_exemptions_without_host),
 		cmocka_unit_test(test_exemptions_beat_block_all),
 		cmocka_unit_test(test_directed_broadcasts),
 		cmocka_unit_test(test_bad_exempt_level),
