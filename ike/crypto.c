@@ -1586,6 +1586,7 @@ enum ike_crypto_err ike_nat_detection_hash(uint64_t spi_i, uint64_t spi_r,
 					   uint16_t port,
 					   uint8_t out[IKEV2_NAT_DETECTION_LEN])
 {
+	static EVP_MD *sha1;
 	uint8_t buf[8 + 8 + 16 + 2];
 	unsigned int len = 0;
 
@@ -1596,7 +1597,9 @@ enum ike_crypto_err ike_nat_detection_hash(uint64_t spi_i, uint64_t spi_r,
 	memcpy(buf + 16, addr, addr_len);
 	buf[16 + addr_len] = port >> 8;
 	buf[17 + addr_len] = port & 0xff;
-	if (!EVP_Digest(buf, 18 + addr_len, out, &len, EVP_sha1(), NULL) ||
+	if (!sha1)	/* fetched once: EVP_sha1() is looked up by name per use */
+		sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	if (!sha1 || !EVP_Digest(buf, 18 + addr_len, out, &len, sha1, NULL) ||
 	    len != IKEV2_NAT_DETECTION_LEN)
 		return IKE_CRYPTO_E_LIBCRYPTO;
 	return IKE_CRYPTO_OK;
