@@ -132,10 +132,14 @@ wait_listen() {
 	return 1
 }
 
+# The listeners below are started with ip netns exec itself (not ina/inb,
+# shell functions, whose background subshell is all that kill would end):
+# killed, timeout takes nc with it, and no listener of one probe is left to
+# take the packets of the next.
 # tcp_b_to_a PORT [ADDR]: listen in A, connect from B.
 tcp_b_to_a() {
 	local port=$1 addr=${2:-10.77.0.1}
-	ina timeout 5 nc -l -n "$port" >/dev/null 2>&1 &
+	ip netns exec "$NS_A" timeout 5 nc -l -n "$port" >/dev/null 2>&1 &
 	local l=$!
 	wait_listen "$NS_A" tcp "$port"
 	inb timeout 4 nc -n -z -w 2 "$addr" "$port"
@@ -146,7 +150,7 @@ tcp_b_to_a() {
 
 tcp_a_to_b() {
 	local port=$1 addr=${2:-10.77.0.2}
-	inb timeout 5 nc -l -n "$port" >/dev/null 2>&1 &
+	ip netns exec "$NS_B" timeout 5 nc -l -n "$port" >/dev/null 2>&1 &
 	local l=$!
 	wait_listen "$NS_B" tcp "$port"
 	ina timeout 4 nc -n -z -w 2 "$addr" "$port"
@@ -159,7 +163,7 @@ tcp_a_to_b() {
 udp_b_to_a() {
 	local port=$1
 	local out="$T/udp.$port.$RANDOM"
-	ina timeout 8 nc -u -l -n -W 1 "$port" >"$out" 2>/dev/null &
+	ip netns exec "$NS_A" timeout 8 nc -u -l -n -W 1 "$port" >"$out" 2>/dev/null &
 	local l=$!
 	wait_listen "$NS_A" udp "$port"
 	# generous timeouts: under the VM's emulated CPU, starting nc alone

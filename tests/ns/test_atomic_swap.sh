@@ -96,7 +96,7 @@ PY
 # short, so none counted lost for stopping it), until the file STOP exists.
 ping_rounds() {
 	while [ ! -e "$1" ]; do
-		inb ping -q -i 0.002 -c 100 -W 2 10.77.0.1
+		inb ping -q -i 0.002 -c 100 10.77.0.1
 	done
 }
 sent_so_far() { head -n 1 "$T/udp-sent" 2>/dev/null || echo 0; }
