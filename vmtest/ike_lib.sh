@@ -19,19 +19,17 @@ xa() { ip netns exec "$NS_A" env IPSEC_XDP_RUNDIR="$T/runA" IPSEC_XDP_CONFDIR="$
 	IPSEC_XDP_BPFFS="$BPFA" "$IXDP" "$@"; }
 xb() { ip netns exec "$NS_B" env IPSEC_XDP_RUNDIR="$T/runB" IPSEC_XDP_CONFDIR="$T/confB" "$IXDP" "$@"; }
 
-# wait_ike_sas N CMD...: until CMD's daemon (xa, xb) has N IKE SAs (5 s).
-wait_ike_sas() {
-	local n=$1 i
+# wait_ike_sas N CMD...: until CMD's daemon (xa, xb) has N IKE SAs (30 s
+# at most: a loaded machine or TCG is slow, a wrong count never comes).
+has_ike_sas() {
+	local n=$1
 	shift
-	for i in $(seq 1 50); do
-		[ "$("$@" -j show sa 2>/dev/null | json_get 'len(d["ike_sas"])' 2>/dev/null)" = "$n" ] &&
-			return 0
-		sleep 0.1
-	done
-	return 1
+	[ "$("$@" -j show sa 2>/dev/null | json_get 'len(d["ike_sas"])' 2>/dev/null)" = "$n" ]
 }
+wait_ike_sas() { wait_until 30 has_ike_sas "$@"; }
 
 PIDS=()
+declare -gA LOG_OF=()	# a daemon's pid -> its log
 stop_daemons() {
 	local p
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
@@ -70,11 +68,8 @@ start() {
 	ip netns exec "$ns" env "$@" "$IXDPD" -f -C "$cd" -R "$rd" ${IXDPD_ARGS:-} \
 		>"$T/$name.log" 2>&1 &
 	PIDS+=($!)
-	local i
-	for i in $(seq 1 100); do
-		[ -S "$rd/ipsec-xdpd.sock" ] && return 0
-		sleep 0.1
-	done
+	LOG_OF[$!]=$T/$name.log
+	wait_until 30 test -S "$rd/ipsec-xdpd.sock" && return 0
 	echo "ipsec-xdpd $name did not start:"; cat "$T/$name.log"
 	return 1
 }
@@ -110,10 +105,30 @@ YAML
 	echo "      - { name: closed, filter-list: closed, action: block }"
 }
 
+# reload PID...: SIGHUP each daemon started here, and wait (30 s at most)
+# until its log says it reloaded; 1 if one did not, or its reload failed.
+reload_lines() {	# LOG: the outcomes of reloads in it, one a line
+	grep -e "^ipsec-xdpd: reloaded: policy" -e "^ipsec-xdpd: reload: .*what was in force stays" "$1"
+}
+reloads_past() { [ "$(reload_lines "$1" | wc -l)" -gt "$2" ]; }	# LOG N
+reload() {
+	local p log n rc=0
+	for p; do
+		log=${LOG_OF[$p]}
+		n=$(reload_lines "$log" | wc -l)
+		kill -HUP "$p" || { rc=1; continue; }
+		if ! wait_until 30 reloads_past "$log" "$n"; then
+			echo "ipsec-xdpd $p: no reload in $log"; rc=1
+		elif ! reload_lines "$log" | tail -n 1 | grep -q "reloaded: policy"; then
+			reload_lines "$log" | tail -n 1; rc=1
+		fi
+	done
+	return $rc
+}
+
 # use_policy XA PID FILE: into the dataplane and CONFDIR with the command
 # XA (a function running ipsec-xdp on that side), then daemon PID rereads it.
 use_policy() {
 	"$1" policy apply "$3" >/dev/null || return 1
-	kill -HUP "$2"
-	sleep 0.5
+	reload "$2"
 }
