@@ -14,12 +14,17 @@ static const struct command commands[] = {
 	{ "load", cmd_load, "load IFACE... [--xdp-mode auto|native|generic]",
 	  "Attach the dataplane (XDP on ingress, TC on egress) to each interface.\n"
 	  "Programs and maps are pinned under the BPF file system, so enforcement\n"
-	  "outlives this command. The boot mode and exemptions of `set config`\n"
-	  "are pushed, and the assigned policy (if any) is compiled and applied.\n"
+	  "outlives this command; nothing is attached if the pins would not last\n"
+	  "(under `ip netns exec`: use nsenter --net=/run/netns/NAME, or set\n"
+	  "IPSEC_XDP_BPFFS to a BPF file system mounted on the host). The boot\n"
+	  "mode and exemptions of `set config` are pushed, and the assigned policy\n"
+	  "(if any) is compiled and applied; a policy in force that none assigned\n"
+	  "is removed. Pinned maps of another layout version are replaced.\n"
 	  "Loading an interface that is already loaded replaces its programs.\n"
 	  "  --xdp-mode MODE   native (driver), generic (skb) or auto (default)\n" },
 	{ "unload", cmd_unload, "unload [IFACE...]",
-	  "Detach the dataplane from the named interfaces; with none, from every\n"
+	  "Detach the dataplane (its links, and a tc filter of ours an earlier\n"
+	  "version left) from the named interfaces; with none, from every\n"
 	  "interface, and remove all pinned programs and maps (the traffic then\n"
 	  "passes unfiltered). The configuration under /etc/ipsec-xdp stays.\n" },
 	{ "status", cmd_status, "status",
