@@ -15,8 +15,8 @@
 #      VMTEST_KERNEL   default: newest /boot/vmlinuz-6.12*
 #      VMTEST_VNG_ARGS extra vng args, word-split (e.g. --qemu-opts="-cpu max")
 #      VMTEST_LOCK     lock file that serializes guests (default /tmp/ipsec-xdp-vm.lock)
-#      VMTEST_LOCK_WAIT seconds to wait for that lock at most (default: what
-#                      one other guest can take, 2 * (VMTEST_TIMEOUT + 15) + 60)
+#      VMTEST_LOCK_WAIT seconds to wait for that lock at most (default      
+#                      3600: several guests of other runs at a time)            
 set -euo pipefail
 
 die() { echo "vm.sh: $*" >&2; exit 1; }
@@ -53,10 +53,10 @@ done
 # other past the scenarios' timeouts.  The lock is dropped when we exit.
 # Another run of the suite waits here for the guest of this one (each run
 # takes the lock per guest, so two runs take turns guest by guest); the wait
-# is bounded by what one guest can take: its timeout, and once more when it
-# did not start.
+# is bounded (an hour: the guests of a few other runs, each at most its    
+# timeout).     
 lock=${VMTEST_LOCK:-/tmp/ipsec-xdp-vm.lock}
-lock_wait=${VMTEST_LOCK_WAIT:-$((2 * (timeout_s + 15) + 60))}
+lock_wait=${VMTEST_LOCK_WAIT:-$((6 * (timeout_s + 15) - 90))}
 exec 9>"$lock"
 if ! flock -n 9; then
 	echo "vm.sh: waiting for another guest to finish ($lock, ${lock_wait}s at most)" >&2
