@@ -278,6 +278,7 @@ static int not_lasting(const char *root, char *errbuf, size_t errlen)
 static int prepare_pin_root(const char *root, char *errbuf, size_t errlen)
 {
 	char anc[PATH_MAX], parent[PATH_MAX];
+	bool existed;
 	char *slash;
 
 	if (root[0] != '/' || strlen(root) > 200) {
@@ -303,12 +304,17 @@ static int prepare_pin_root(const char *root, char *errbuf, size_t errlen)
 			return -1;
 		}
 	}
+	existed = access(root, F_OK) == 0;
 	if (mkdir_p(root, 0700)) {
 		errbuf_set(errbuf, errlen, "cannot create %s: %s", root, strerror(errno));
 		return -1;
 	}
-	if (!is_bpffs(root) || !visible_to_reference(root))
-		return not_lasting(root, errbuf, errlen);
+	if (!is_bpffs(root) || !visible_to_reference(root)) {
+		not_lasting(root, errbuf, errlen);
+		if (!existed)
+			rmdir(root);
+		return -1;
+	}
 	return 0;
 }
 
