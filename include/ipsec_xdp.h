@@ -3,7 +3,7 @@
  * ipsec_xdp.h - the one header shared by the BPF programs and userspace.
  *
  * It fixes the layout of every pinned map and the enums both sides use.
- * BPF code includes it after vmlinux.h; userspace after <linux/types.h>.
+ * BPF code includes it after vmlinux.h; userspace gets <linux/types.h> here.
  *
  * How the dataplane is organised (see bpf/ipsec_xdp.bpf.c):
  *
@@ -23,6 +23,11 @@
  */
 #ifndef IPSEC_XDP_H
 #define IPSEC_XDP_H
+
+/* The fixed-size types: BPF has them from vmlinux.h, userspace from here. */
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
 
 #define IXDP_PIN_ROOT_DEFAULT "/sys/fs/bpf/ipsec-xdp"
 
