@@ -5,8 +5,10 @@
 #   make demo       install what the demo needs, then run it
 #   make bench      benchmarks (JSON lines on stdout)
 #
-# Files are found by wildcard: a new lib/*.c, ctl/*.c, bpf/*.bpf.c or
-# tests/unit/test_*.c is built without editing this file.
+# Files are found by wildcard, in every folder below lib/, ike/ and ctl/:
+# a new lib/**/*.c, ike/**/*.c, ctl/*.c, bpf/*.bpf.c or tests/unit/test_*.c
+# is built without editing this file.  Header dependencies are tracked by
+# the compiler (-MMD -MP: a .d file beside each object).
 
 # B: the build directory; exported, so the test scripts run what was built
 B        ?= build
@@ -20,22 +22,29 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla
-CPPFLAGS += -D_GNU_SOURCE -Iinclude -Ilib -I$(B) $(PKG_CFLAGS)
+DEPFLAGS := -MMD -MP
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -Ilib -I$(B) $(PKG_CFLAGS) $(DEPFLAGS)
 LDLIBS   += $(PKG_LIBS) -lelf -lz
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	     -fno-sanitize-recover=undefined
 
+# $(call rwildcard,DIR,PATTERN): files matching PATTERN in DIR and below.
+rwildcard = $(foreach d,$(wildcard $(1:=/*)),$(call rwildcard,$d,$2) \
+	    $(filter $(subst *,%,$2),$d))
+
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(B)/%.bpf.o,$(BPF_SRCS))
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(B)/%.skel.h,$(BPF_SRCS))
-LIB_SRCS  := $(wildcard lib/*.c)
+LIB_SRCS  := $(call rwildcard,lib,*.c)
 LIB_OBJS  := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRCS))
 SAN_OBJS  := $(patsubst lib/%.c,$(B)/san/lib/%.o,$(LIB_SRCS))
-IKE_SRCS  := $(filter-out ike/main.c ike/fuzz_%.c,$(wildcard ike/*.c))
+IKE_ALL   := $(call rwildcard,ike,*.c)
+IKE_MAIN  := $(filter %main.c,$(IKE_ALL))
+IKE_SRCS  := $(filter-out $(IKE_MAIN),$(IKE_ALL))
 IKE_OBJS  := $(patsubst ike/%.c,$(B)/ike/%.o,$(IKE_SRCS))
 IKE_SAN   := $(patsubst ike/%.c,$(B)/san/ike/%.o,$(IKE_SRCS))
-CTL_SRCS  := $(wildcard ctl/*.c)
+CTL_SRCS  := $(call rwildcard,ctl,*.c)
 CTL_OBJS  := $(patsubst ctl/%.c,$(B)/ctl/%.o,$(CTL_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
@@ -47,12 +56,17 @@ VMT_BINS  := $(patsubst tests/vm/%.c,$(B)/tests/vm_%,$(VMT_SRCS))
 BENCH_SRCS:= $(wildcard tests/bench/*.c)
 BENCH_BINS:= $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 
-PROGS := $(B)/ipsec-xdp $(if $(wildcard ike/main.c),$(B)/ipsec-xdpd)
-FUZZ_SRCS := $(wildcard ike/fuzz_*.c)
-FUZZ_BINS := $(patsubst ike/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
+# Every header compiles alone (make headers; part of unit and check-only).
+HDRS      := $(call rwildcard,include,*.h) $(call rwildcard,lib,*.h) \
+	     $(call rwildcard,ike,*.h) $(call rwildcard,ctl,*.h)
+HDR_OKS   := $(patsubst %.h,$(B)/headers/%.ok,$(HDRS))
+
+PROGS := $(B)/ipsec-xdp $(if $(IKE_MAIN),$(B)/ipsec-xdpd)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 
 .PHONY: all deps deps-vm check check-only unit unit-san bpf-tests ns-tests \
-	vmtest bench demo clean install
+	vmtest bench demo clean install headers
 
 all: $(PROGS)
 
@@ -74,14 +88,14 @@ $(B)/%.skel.h: $(B)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
 # ---- userspace -------------------------------------------------------------
-$(B)/lib/%.o: lib/%.c $(wildcard lib/*.h) include/ipsec_xdp.h $(BPF_SKELS)
+$(B)/lib/%.o: lib/%.c $(BPF_SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 
 $(B)/libixdp.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-$(B)/ike/%.o: ike/%.c $(wildcard ike/*.h) $(wildcard lib/*.h) include/ipsec_xdp.h
+$(B)/ike/%.o: ike/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -c $< -o $@
 
@@ -91,18 +105,18 @@ $(B)/libike.a: $(IKE_OBJS)
 	rm -f $@ && $(AR) rcs $@ $^
 
 # Only main.c talks to systemd (readiness, reloads: sd_notify).
-$(B)/ipsec-xdpd: ike/main.c $(B)/libike.a $(B)/libixdp.a
+$(B)/ipsec-xdpd: $(IKE_MAIN) $(B)/libike.a $(B)/libixdp.a
 	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $^ $(LDLIBS) -lcrypto -levent -lsystemd
 
-# libFuzzer targets (clang): one per ike/fuzz_*.c, over the wire-facing
+# libFuzzer targets (clang): one per tests/fuzz/fuzz_*.c, over the wire-facing
 # code only (the codec, the crypto, certificates and signatures), which has
 # no daemon dependencies.
 FUZZ_UNITS := ike/message.c ike/crypto.c ike/cert.c ike/signature.c ike/secrets.c
-$(B)/fuzz/%: ike/%.c $(FUZZ_UNITS) $(wildcard ike/*.h)
+$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_UNITS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(CPPFLAGS) -Iike -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_UNITS) -lcrypto
 
-$(B)/ctl/%.o: ctl/%.c $(wildcard ctl/*.h) $(wildcard lib/*.h) include/ipsec_xdp.h
+$(B)/ctl/%.o: ctl/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 
@@ -110,18 +124,27 @@ $(B)/ipsec-xdp: $(CTL_OBJS) $(B)/libixdp.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---- tests -----------------------------------------------------------------
+# A header compiles alone: it includes what it uses.
+$(B)/headers/%.ok: %.h $(BPF_SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out $(DEPFLAGS),$(CPPFLAGS)) -Iike $(CFLAGS) $(WARN) \
+		-MMD -MP -MT $@ -MF $(@:.ok=.d) -fsyntax-only -x c $<
+	@touch $@
+
+headers: $(HDR_OKS)
+
 $(B)/tests/test_%: tests/unit/test_%.c $(B)/libixdp.a $(B)/libike.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $< $(B)/libike.a $(B)/libixdp.a $(LDLIBS) -lcrypto -levent -lcmocka
 
-$(B)/san/lib/%.o: lib/%.c $(wildcard lib/*.h) include/ipsec_xdp.h $(BPF_SKELS)
+$(B)/san/lib/%.o: lib/%.c $(BPF_SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(SAN_FLAGS) $(WARN) -c $< -o $@
 
 $(B)/san/libixdp.a: $(SAN_OBJS)
 	$(AR) rcs $@ $^
 
-$(B)/san/ike/%.o: ike/%.c $(wildcard ike/*.h) $(wildcard lib/*.h) include/ipsec_xdp.h
+$(B)/san/ike/%.o: ike/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Iike $(SAN_FLAGS) $(WARN) -c $< -o $@
 
@@ -157,11 +180,11 @@ $(B)/bench/ike_load: tests/bench/ike_load.c $(B)/libike.a $(B)/libixdp.a
 check: deps-vm
 	@$(MAKE) --no-print-directory check-only
 
-check-only: all $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(FUZZ_BINS) $(VMT_BINS) $(B)/bench/ike_load
+check-only: all headers $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(FUZZ_BINS) $(VMT_BINS) $(B)/bench/ike_load
 	@tests/run.sh $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(wildcard tests/fuzz/run_*.sh) \
 		$(sort $(wildcard tests/ns/test_*.sh)) vmtest/run.sh
 
-unit: $(UNIT_BINS)
+unit: headers $(UNIT_BINS)
 	@tests/run.sh $(UNIT_BINS)
 unit-san: $(SAN_BINS)
 	@tests/run.sh $(SAN_BINS)
@@ -193,5 +216,8 @@ install: all
 
 clean:
 	rm -rf $(B)
+
+# The header dependencies the compiler wrote (-MMD -MP).
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 .SECONDARY:

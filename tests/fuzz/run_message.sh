@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzz the IKE message codec (ike/fuzz_message.c) for a bounded time.
+# Fuzz the IKE message codec (tests/fuzz/fuzz_message.c) for a bounded time.
 #
 #   tests/fuzz/run_message.sh [seconds]      default 30
 #

@@ -1003,7 +1003,7 @@ static void test_udp4500(void **state)
 
 /* ---- the fuzzer's seed corpus ------------------------------------------------------------ */
 
-/* Must match fixed_keys() in ike/fuzz_message.c: the fuzzer opens the
+/* Must match fixed_keys() in tests/fuzz/fuzz_message.c: the fuzzer opens the
  * sealed seeds with the same keys. */
 static void fixed_keys(struct ike_sa_keys *k, bool gcm)
 {
