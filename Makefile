@@ -93,7 +93,7 @@ $(B)/lib/%.o: lib/%.c $(BPF_SKELS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 
 $(B)/libixdp.a: $(LIB_OBJS)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(B)/ike/%.o: ike/%.c
 	@mkdir -p $(dir $@)
@@ -106,7 +106,7 @@ $(B)/libike.a: $(IKE_OBJS)
 
 # Only main.c talks to systemd (readiness, reloads: sd_notify).
 $(B)/ipsec-xdpd: $(IKE_MAIN) $(B)/libike.a $(B)/libixdp.a
-	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $^ $(LDLIBS) -lcrypto -levent -lsystemd
+	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $(filter %.c %.a,$^) $(LDLIBS) -lcrypto -levent -lsystemd
 
 # libFuzzer targets (clang): one per tests/fuzz/fuzz_*.c, over the wire-facing
 # code only (the codec, the crypto, certificates and signatures), which has
@@ -142,7 +142,7 @@ $(B)/san/lib/%.o: lib/%.c $(BPF_SKELS)
 	$(CC) $(CPPFLAGS) $(SAN_FLAGS) $(WARN) -c $< -o $@
 
 $(B)/san/libixdp.a: $(SAN_OBJS)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(B)/san/ike/%.o: ike/%.c
 	@mkdir -p $(dir $@)
