@@ -10,7 +10,7 @@
 #include <bpf/libbpf.h>
 
 #include "ctl.h"
-#include "policy_agent.h"
+#include "agent/agent.h"
 
 static int parse_xdp_mode(const char *s, enum dp_xdp_mode *mode)
 {

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "policy_agent.h"
+#include "agent/agent.h"
 #include "policy_view.h"
 
 static void print_warnings(const struct compile_diag *diag)

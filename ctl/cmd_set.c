@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "policy_agent.h"
+#include "agent/agent.h"
 
 static int parse_level(const char *key, const char *s, int max, int *out)
 {

@@ -8,7 +8,7 @@
 
 #include "ctl.h"
 #include "live.h"
-#include "policy_agent.h"
+#include "agent/agent.h"
 #include "policy_view.h"
 
 /* Each part either prints text or adds a member to the JSON object `out`. */

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "xfrmstat.h"
+#include "dataplane/dataplane_xfrmstat.h"
 
 enum source {
 	SRC_IKE,	/* the daemon's "stats" */

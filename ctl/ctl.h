@@ -6,9 +6,9 @@
 #include <stdbool.h>
 #include <json-c/json.h>
 
-#include "bootconf.h"
-#include "dataplane.h"
-#include "lockfile.h"
+#include "policy/policy_bootconf.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/dataplane_lock.h"
 
 /* Exit codes (documented in ipsec-xdp(8)). */
 enum {

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "live.h"
-#include "policy_agent.h"
+#include "agent/agent.h"
 
 const char *list_source_name(enum list_source s)
 {

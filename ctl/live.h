@@ -4,7 +4,7 @@
 #define IXDP_LIVE_H
 
 #include "ctl.h"
-#include "compiler.h"
+#include "compile/compiler.h"
 
 enum list_source {
 	LIST_NONE = 0,       /* no policy: the boot mode rules */

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "policy_agent.h"
+#include "agent/agent.h"
 #include "policy_view.h"
 
 int load_assigned_policy(struct ctx *c, struct policy_file **pf)

@@ -5,7 +5,7 @@
 
 #include <json-c/json.h>
 #include "ctl.h"
-#include "policy.h"
+#include "policy/policy.h"
 
 /* Parse CONFDIR/policy.yaml, or fail with an exit code. */
 int load_assigned_policy(struct ctx *c, struct policy_file **pf);

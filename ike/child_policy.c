@@ -12,8 +12,8 @@
 
 #include "ikev2.h"
 #include "child_policy.h"
-#include "policy.h"
-#include "policy_limits.h"
+#include "policy/policy.h"
+#include "compile/compile_limits.h"
 
 /* A policy the daemon loaded passed policy_limits_check() (peer.c), so no
  * method is left out; an offer carries one proposal per method. */

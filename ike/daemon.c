@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bootconf.h"
+#include "policy/policy_bootconf.h"
 #include "child.h"
 #include "child_policy.h"
 #include "ikelog.h"

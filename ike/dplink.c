@@ -20,7 +20,7 @@
 #include "kernel.h"
 /* lib/policy.h has its own struct ike_proposal (message.h's name). */
 #define ike_proposal lib_ike_proposal
-#include "dataplane.h"
+#include "dataplane/dataplane.h"
 #undef ike_proposal
 
 #define DPL_MAX        256	/* bundles we keep track of */

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "kernel.h"
-#include "xfrmstat.h"
+#include "dataplane/dataplane_xfrmstat.h"
 
 struct json_object;
 

@@ -14,9 +14,9 @@
 
 #include "ikev2.h"
 #include "peer.h"
-#include "policy.h"
-#include "policy_agent.h"
-#include "policy_limits.h"
+#include "policy/policy.h"
+#include "agent/agent.h"
+#include "compile/compile_limits.h"
 
 /* What policy_limits_check() lets through fits here: nothing is dropped. */
 _Static_assert(PEER_MAX_PROPOSALS >= POLICY_MAX_IKE_PROPOSALS &&

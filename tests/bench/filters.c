@@ -43,9 +43,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "compiler.h"
-#include "dataplane.h"
-#include "tuplespace.h"
+#include "compile/compiler.h"
+#include "dataplane/dataplane.h"
+#include "compile/compile_tuplespace.h"
 #include "ipsec_xdp.skel.h"
 
 #define BPF_FS_MAGIC 0xcafe4a11

@@ -17,7 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "dataplane.h"
+#include "dataplane/dataplane.h"
 #include "ipsec_xdp.skel.h"
 #include "pkt.h"
 

@@ -15,8 +15,8 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "compiler.h"
-#include "tuplespace.h"
+#include "compile/compiler.h"
+#include "compile/compile_tuplespace.h"
 #include "dp_env.h"
 
 #define IN  IXDP_DIR_IN

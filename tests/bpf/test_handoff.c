@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "compiler.h"
+#include "compile/compiler.h"
 #include "dp_env.h"
 
 #define IN  IXDP_DIR_IN

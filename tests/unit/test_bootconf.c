@@ -17,7 +17,7 @@
 
 #include "testutil.h"
 
-#include "bootconf.h"
+#include "policy/policy_bootconf.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 

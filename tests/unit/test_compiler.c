@@ -18,8 +18,8 @@
 #include <netinet/in.h>
 #include <cmocka.h>
 
-#include "compiler.h"
-#include "hostinfo.h"
+#include "compile/compiler.h"
+#include "compile/compile_hostinfo.h"
 
 /* ---- building policies -------------------------------------------------- */
 

@@ -20,7 +20,7 @@
 
 #include "testutil.h"
 
-#include "hostinfo.h"
+#include "compile/compile_hostinfo.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "policy_agent.h"
+#include "agent/agent.h"
 
 static void test_inbound_exemption_adds_outbound_reply(void **state)
 {

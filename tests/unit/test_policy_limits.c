@@ -18,8 +18,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "policy_agent.h"
-#include "policy_limits.h"
+#include "agent/agent.h"
+#include "compile/compile_limits.h"
 
 /* ---- a growing text buffer ------------------------------------------------------- */
 

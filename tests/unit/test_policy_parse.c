@@ -27,7 +27,7 @@
 #include <netinet/in.h>
 #include <cmocka.h>
 
-#include "policy.h"
+#include "policy/policy.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 

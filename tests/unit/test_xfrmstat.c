@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "xfrmstat.h"
+#include "dataplane/dataplane_xfrmstat.h"
 
 /* As a 6.12 kernel writes it (name, spaces, a tab, the value), with
  * distinct values so that a counter read from the wrong line shows. */

@@ -34,7 +34,7 @@
 #include <arpa/inet.h>
 
 #include "kernel.h"
-#include "dataplane.h"
+#include "dataplane/dataplane.h"
 
 #define SPI_BASE 0x1001u
 

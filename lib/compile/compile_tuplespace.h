@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "ipsec_xdp.h"
-#include "compiler.h"
+#include "compile/compiler.h"
 
 struct ts_entry {
 	struct ixdp_fkey key;   /* bank field left 0: set when written */

@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "errbuf.h"
-#include "lockfile.h"
+#include "util/util_errbuf.h"
+#include "dataplane/dataplane_lock.h"
 
 #define LOCK_WAIT_MAX_S 3600
 #define POLL_MIN_MS 1

@@ -41,8 +41,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "dataplane.h"
-#include "errbuf.h"
+#include "dataplane/dataplane.h"
+#include "util/util_errbuf.h"
 #include "ipsec_xdp.skel.h"
 
 #define BPF_FS_MAGIC_NUMBER 0xcafe4a11

@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errbuf.h"
-#include "tuplespace.h"
+#include "util/util_errbuf.h"
+#include "compile/compile_tuplespace.h"
 
 #define NPORTS 65536
 

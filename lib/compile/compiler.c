@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#include "compiler.h"
+#include "compile/compiler.h"
 
 /*
  * How many specific filters the expansion may produce before merging.

@@ -15,8 +15,8 @@
 #define IXDP_POLICY_LIMITS_H
 
 #include <stddef.h>
-#include "compiler.h"
-#include "policy.h"
+#include "compile/compiler.h"
+#include "policy/policy.h"
 
 /* A rule's name is kept in the dataplane's filter info (32 bytes with its
  * NUL): ixdp_filter_info.name. */

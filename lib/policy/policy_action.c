@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy_internal.h"
+#include "policy/policy_internal.h"
 
 #define METHOD_LIFETIME_DEFAULT    3600
 #define METHOD_LIFETIME_KB_DEFAULT 100000

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "policy_internal.h"
+#include "policy/policy_internal.h"
 
 static const char *const ROOT_KEYS[] = {
 	"assign", "filter-lists", "filter-actions", "policies", NULL

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "xfrmstat.h"
+#include "dataplane/dataplane_xfrmstat.h"
 
 #define XFRMSTAT_FILE_MAX 8192	/* 32 lines of 30 bytes today */
 

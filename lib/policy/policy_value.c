@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#include "policy_internal.h"
+#include "policy/policy_internal.h"
 
 #define ADDR_FORMS "any, me, dns, dhcp, gateway, an IPv4 or IPv6 address, " \
 	"ADDR/PREFIXLEN, IPv4ADDR/DOTTED-MASK or LOW-HIGH"

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "policy.h"
+#include "policy/policy.h"
 
 #define POLICY_MAX_BYTES (4u * 1024 * 1024)
 #define POLICY_NAME_MAX 63

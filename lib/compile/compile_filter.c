@@ -12,7 +12,7 @@
 #include <string.h>
 #include <netinet/in.h>
 
-#include "compiler.h"
+#include "compile/compiler.h"
 
 bool proto_has_ports(uint8_t proto)
 {

@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "ipsec_xdp.h"
-#include "policy.h"
+#include "policy/policy.h"
 
 /* One specific filter: one family, one prefix per side, one protocol. */
 struct specific_filter {

@@ -17,8 +17,8 @@
 #include <unistd.h>
 #include <netinet/in.h>
 
-#include "atomic_file.h"
-#include "bootconf.h"
+#include "util/util_atomic_file.h"
+#include "policy/policy_bootconf.h"
 
 #define CONFIG_NAME "config"
 

@@ -23,7 +23,7 @@
 #include <netlink/route/route.h>
 #include <netlink/route/nexthop.h>
 
-#include "hostinfo.h"
+#include "compile/compile_hostinfo.h"
 
 /* ---- addresses ------------------------------------------------------------ */
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "policy_internal.h"
+#include "policy/policy_internal.h"
 
 #define POLLING_INTERVAL_DEFAULT 180
 #define IKE_LIFETIME_DEFAULT     28800

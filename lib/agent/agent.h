@@ -10,10 +10,10 @@
 #define IXDP_POLICY_AGENT_H
 
 #include <stddef.h>
-#include "bootconf.h"
-#include "compiler.h"
-#include "dataplane.h"
-#include "policy.h"
+#include "policy/policy_bootconf.h"
+#include "compile/compiler.h"
+#include "dataplane/dataplane.h"
+#include "policy/policy.h"
 
 /* CONFDIR/policy.yaml: the assigned policy, a copy of the file applied. */
 void agent_assigned_path(const char *confdir, char *buf, size_t len);

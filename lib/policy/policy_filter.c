@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "compiler.h"
-#include "policy_internal.h"
+#include "compile/compiler.h"
+#include "policy/policy_internal.h"
 
 static const char *const LIST_KEYS[] = { "description", "filters", NULL };
 static const char *const FILTER_KEYS[] = {

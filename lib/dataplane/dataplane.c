@@ -20,8 +20,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "dataplane.h"
-#include "tuplespace.h"
+#include "dataplane/dataplane.h"
+#include "compile/compile_tuplespace.h"
 
 #ifndef ENOTSUPP
 #define ENOTSUPP 524    /* the kernel's "operation not supported" */

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
-#include "errbuf.h"
+#include "util/util_atomic_file.h"
+#include "util/util_errbuf.h"
 
 /* The directory part of path ("." when there is none). */
 static int dir_of(const char *path, char *dir, size_t len)

@@ -17,8 +17,8 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "ipsec_xdp.h"
-#include "bootconf.h"
-#include "compiler.h"
+#include "policy/policy_bootconf.h"
+#include "compile/compiler.h"
 
 enum dp_xdp_mode { DP_XDP_AUTO = 0, DP_XDP_NATIVE, DP_XDP_GENERIC };
 

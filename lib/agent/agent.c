@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
-#include "policy_agent.h"
-#include "policy_limits.h"
+#include "util/util_atomic_file.h"
+#include "agent/agent.h"
+#include "compile/compile_limits.h"
 
 void agent_assigned_path(const char *confdir, char *buf, size_t len)
 {

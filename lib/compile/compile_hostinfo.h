@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
-#include "compiler.h"
+#include "compile/compiler.h"
 
 #define HOSTINFO_RESOLV_CONF          "/etc/resolv.conf"
 /* systemd-resolved's list of the servers it really forwards to */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy_limits.h"
+#include "compile/compile_limits.h"
 
 _Static_assert(sizeof(((struct ixdp_filter_info *)0)->name) ==
 	       POLICY_MAX_RULE_NAME + 1, "a rule name fits the filter info");

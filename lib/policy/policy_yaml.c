@@ -14,7 +14,7 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "policy_internal.h"
+#include "policy/policy_internal.h"
 
 /* The deepest a valid policy nests is about 9; this leaves room and keeps
  * the recursive free bounded. */

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "policy_internal.h"
+#include "policy/policy_internal.h"
 
 #define RFC_ESP "RFC 8221"
 #define RFC_IKE "RFC 8247"
