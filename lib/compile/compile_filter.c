@@ -14,12 +14,6 @@
 
 #include "compile/compiler.h"
 
-bool proto_has_ports(uint8_t proto)
-{
-	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
-	       proto == IPPROTO_SCTP || proto == IPPROTO_UDPLITE;
-}
-
 enum ixdp_port_kind port_kind(const struct port_spec *p)
 {
 	if (p->lo == 0 && p->hi == 0)

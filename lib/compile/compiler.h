@@ -128,10 +128,6 @@ struct pkt_tuple {
 				   filters with both ports `any` can match */
 };
 
-/* Does the protocol carry ports that filters can name? (TCP, UDP, SCTP,
- * UDP-Lite) */
-bool proto_has_ports(uint8_t proto);
-
 /*
  * The reference matcher: the first filter of the sorted list that matches
  * (a linear scan, for `ipsec-xdp match` and as the tests' oracle for the

@@ -59,6 +59,10 @@ struct port_spec {
 
 #define PROTO_ANY (-1)
 
+/* Does the protocol carry ports that filters can name? (TCP, UDP, SCTP,
+ * UDP-Lite) */
+bool proto_has_ports(uint8_t proto);
+
 struct filter_spec {
 	struct addr_spec src, dst;
 	int proto;              /* PROTO_ANY or 0..255 */

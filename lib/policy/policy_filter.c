@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "compile/compiler.h"
 #include "policy/policy_internal.h"
 
 static const char *const LIST_KEYS[] = { "description", "filters", NULL };

@@ -381,6 +381,12 @@ const char *protocol_name(int proto)
 	return NULL;
 }
 
+bool proto_has_ports(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
+	       proto == IPPROTO_SCTP || proto == IPPROTO_UDPLITE;
+}
+
 int parse_protocol(struct pctx *c, const struct pnode *n, int *out)
 {
 	uint64_t v;
