@@ -41,7 +41,10 @@ LIB_OBJS  := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRCS))
 SAN_OBJS  := $(patsubst lib/%.c,$(B)/san/lib/%.o,$(LIB_SRCS))
 IKE_ALL   := $(call rwildcard,ike,*.c)
 IKE_MAIN  := $(filter %main.c,$(IKE_ALL))
-IKE_SRCS  := $(filter-out $(IKE_MAIN),$(IKE_ALL))
+WIRE_SRCS := $(call rwildcard,ike/wire,*.c)
+WIRE_OBJS := $(patsubst ike/%.c,$(B)/ike/%.o,$(WIRE_SRCS))
+WIRE_SAN  := $(patsubst ike/%.c,$(B)/san/ike/%.o,$(WIRE_SRCS))
+IKE_SRCS  := $(filter-out $(IKE_MAIN) $(WIRE_SRCS),$(IKE_ALL))
 IKE_OBJS  := $(patsubst ike/%.c,$(B)/ike/%.o,$(IKE_SRCS))
 IKE_SAN   := $(patsubst ike/%.c,$(B)/san/ike/%.o,$(IKE_SRCS))
 CTL_SRCS  := $(call rwildcard,ctl,*.c)
@@ -104,14 +107,20 @@ $(B)/libike.a: $(IKE_OBJS)
 	@mkdir -p $(B)
 	rm -f $@ && $(AR) rcs $@ $^
 
+# ike/wire/ (codec, crypto, signatures, certificates, secrets) is a library
+# of its own: the fuzzers and the IKE load generator link it alone.
+$(B)/libikewire.a: $(WIRE_OBJS)
+	@mkdir -p $(B)
+	rm -f $@ && $(AR) rcs $@ $^
+
 # Only main.c talks to systemd (readiness, reloads: sd_notify).
-$(B)/ipsec-xdpd: $(IKE_MAIN) $(B)/libike.a $(B)/libixdp.a
+$(B)/ipsec-xdpd: $(IKE_MAIN) $(B)/libike.a $(B)/libikewire.a $(B)/libixdp.a
 	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $(filter %.c %.a,$^) $(LDLIBS) -lcrypto -levent -lsystemd
 
-# libFuzzer targets (clang): one per tests/fuzz/fuzz_*.c, over the wire-facing
-# code only (the codec, the crypto, certificates and signatures), which has
-# no daemon dependencies.
-FUZZ_UNITS := ike/message.c ike/crypto.c ike/cert.c ike/signature.c ike/secrets.c
+# libFuzzer targets (clang): one per tests/fuzz/fuzz_*.c, over ike/wire/
+# only (the codec, the crypto, certificates and signatures), which has no
+# daemon dependencies.
+FUZZ_UNITS := $(WIRE_SRCS)
 $(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_UNITS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(CPPFLAGS) -Iike -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_UNITS) -lcrypto
@@ -133,9 +142,9 @@ $(B)/headers/%.ok: %.h $(BPF_SKELS)
 
 headers: $(HDR_OKS)
 
-$(B)/tests/test_%: tests/unit/test_%.c $(B)/libixdp.a $(B)/libike.a $(wildcard tests/unit/*.h)
+$(B)/tests/test_%: tests/unit/test_%.c $(B)/libixdp.a $(B)/libike.a $(B)/libikewire.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $< $(B)/libike.a $(B)/libixdp.a $(LDLIBS) -lcrypto -levent -lcmocka
+	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $< $(B)/libike.a $(B)/libikewire.a $(B)/libixdp.a $(LDLIBS) -lcrypto -levent -lcmocka
 
 $(B)/san/lib/%.o: lib/%.c $(BPF_SKELS)
 	@mkdir -p $(dir $@)
@@ -152,9 +161,13 @@ $(B)/san/libike.a: $(IKE_SAN)
 	@mkdir -p $(B)/san
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(B)/san/tests/test_%: tests/unit/test_%.c $(B)/san/libixdp.a $(B)/san/libike.a $(wildcard tests/unit/*.h)
+$(B)/san/libikewire.a: $(WIRE_SAN)
+	@mkdir -p $(B)/san
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/san/tests/test_%: tests/unit/test_%.c $(B)/san/libixdp.a $(B)/san/libike.a $(B)/san/libikewire.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Iike $(SAN_FLAGS) $(WARN) -o $@ $< $(B)/san/libike.a $(B)/san/libixdp.a $(LDLIBS) -lcrypto -levent -lcmocka
+	$(CC) $(CPPFLAGS) -Iike $(SAN_FLAGS) $(WARN) -o $@ $< $(B)/san/libike.a $(B)/san/libikewire.a $(B)/san/libixdp.a $(LDLIBS) -lcrypto -levent -lcmocka
 
 $(B)/tests/bpf_test_%: tests/bpf/test_%.c $(B)/libixdp.a $(BPF_SKELS) $(wildcard tests/bpf/*.h)
 	@mkdir -p $(dir $@)
@@ -162,19 +175,20 @@ $(B)/tests/bpf_test_%: tests/bpf/test_%.c $(B)/libixdp.a $(BPF_SKELS) $(wildcard
 
 # Helpers of the VM tests (vmtest/guest_*.sh): the guest runs what the
 # host built.
-$(B)/tests/vm_%: tests/vm/%.c $(B)/libike.a $(B)/libixdp.a
+$(B)/tests/vm_%: tests/vm/%.c $(B)/libike.a $(B)/libikewire.a $(B)/libixdp.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $< $(B)/libike.a $(B)/libixdp.a $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $< $(B)/libike.a $(B)/libikewire.a $(B)/libixdp.a $(LDLIBS)
 
 $(B)/bench/%: tests/bench/%.c $(B)/libixdp.a $(BPF_SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/libixdp.a $(LDLIBS)
 
-# The IKE load generator speaks IKEv2 with the daemon's codec and crypto;
-# tests/ns/test_ike_load.sh checks it, so check-only builds it too.
-$(B)/bench/ike_load: tests/bench/ike_load.c $(B)/libike.a $(B)/libixdp.a
+# The IKE load generator speaks IKEv2 with the daemon's codec and crypto
+# (ike/wire/ alone); tests/ns/test_ike_load.sh checks it, so check-only
+# builds it too.
+$(B)/bench/ike_load: tests/bench/ike_load.c $(B)/libikewire.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $< $(B)/libike.a $(B)/libixdp.a $(LDLIBS) -lcrypto -levent
+	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $< $(B)/libikewire.a -lcrypto
 
 # The test command of README: installs its own dependencies first.
 check: deps-vm

@@ -158,7 +158,7 @@ run_case 4 tunnel ipsec-xdpd aes128-sha256-ecp256 \
 # The PKI is tests/lib/mkcerts.sh's: host1 = A, host2 = B (charon).
 ecdsa_ready() {
 	[ "${SWAN_ECDSA:-}" = 1 ] && return 0
-	[ -f ike/cert.c ] && ! grep -q "does not do yet" ike/exchange_init.c
+	[ -f ike/wire/wire_cert.c ] && ! grep -q "does not do yet" ike/sa/sa_exchange_init.c
 }
 if ecdsa_ready; then
 	tests/lib/mkcerts.sh "$T/pki" $A $B >/dev/null

@@ -66,8 +66,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crypto.h"
-#include "message.h"
+#include "wire/wire_crypto.h"
+#include "wire/wire_message.h"
 
 #define NONCE_LEN	32
 #define MSG_MAX		1500

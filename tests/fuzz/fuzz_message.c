@@ -21,10 +21,10 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cert.h"
-#include "crypto.h"
-#include "message.h"
-#include "signature.h"
+#include "wire/wire_cert.h"
+#include "wire/wire_crypto.h"
+#include "wire/wire_message.h"
+#include "wire/wire_signature.h"
 
 static void require(bool ok)
 {

@@ -19,13 +19,13 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "daemon.h"
-#include "dplink.h"
-#include "ikelog.h"
-#include "ikesa.h"
-#include "secrets.h"
-#include "child.h"
-#include "kernel.h"
+#include "daemon/daemon.h"
+#include "daemon/daemon_dplink.h"
+#include "sa/sa_log.h"
+#include "sa/sa_ikesa.h"
+#include "wire/wire_secrets.h"
+#include "sa/sa_child.h"
+#include "kernel/kernel.h"
 
 #define IKE_TESTBED_KERNEL
 #include "ike_testbed.h"

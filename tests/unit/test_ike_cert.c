@@ -22,12 +22,12 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "cert.h"
-#include "daemon.h"
-#include "ikelog.h"
-#include "ikesa.h"
-#include "secrets.h"
-#include "signature.h"
+#include "wire/wire_cert.h"
+#include "daemon/daemon.h"
+#include "sa/sa_log.h"
+#include "sa/sa_ikesa.h"
+#include "wire/wire_secrets.h"
+#include "wire/wire_signature.h"
 
 #include "ike_testbed.h"
 

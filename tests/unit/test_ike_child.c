@@ -17,13 +17,13 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "daemon.h"
-#include "ikelog.h"
-#include "ikesa.h"
-#include "secrets.h"
-#include "child.h"
-#include "child_policy.h"
-#include "kernel.h"
+#include "daemon/daemon.h"
+#include "sa/sa_log.h"
+#include "sa/sa_ikesa.h"
+#include "wire/wire_secrets.h"
+#include "sa/sa_child.h"
+#include "sa/sa_child_policy.h"
+#include "kernel/kernel.h"
 
 /* ---- two daemons, a fake clock, a wire and a recording kernel
  * (ike_testbed.h) ------------------------------------------------------- */

@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "crypto.h"
+#include "wire/wire_crypto.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
 

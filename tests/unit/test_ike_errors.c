@@ -19,11 +19,11 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "crypto.h"
-#include "daemon.h"
-#include "ikelog.h"
-#include "ikesa.h"
-#include "secrets.h"
+#include "wire/wire_crypto.h"
+#include "daemon/daemon.h"
+#include "sa/sa_log.h"
+#include "sa/sa_ikesa.h"
+#include "wire/wire_secrets.h"
 
 #include "ike_testbed.h"
 

@@ -29,7 +29,7 @@
 #include <netlink/attr.h>
 #include <cmocka.h>
 
-#include "kernel.h"
+#include "kernel/kernel.h"
 
 static char eb[512];
 

@@ -20,10 +20,10 @@
 
 #include <openssl/x509.h>
 
-#include "cert.h"
-#include "crypto.h"
-#include "message.h"
-#include "signature.h"
+#include "wire/wire_cert.h"
+#include "wire/wire_crypto.h"
+#include "wire/wire_message.h"
+#include "wire/wire_signature.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -24,7 +24,7 @@
 #include <event2/event.h>
 #include <cmocka.h>
 
-#include "ikesa.h"
+#include "sa/sa_ikesa.h"
 
 struct bed {
 	struct daemon d;

@@ -17,10 +17,10 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "daemon.h"
-#include "ikelog.h"
-#include "ikesa.h"
-#include "secrets.h"
+#include "daemon/daemon.h"
+#include "sa/sa_log.h"
+#include "sa/sa_ikesa.h"
+#include "wire/wire_secrets.h"
 
 /* ---- two daemons, a fake clock and a wire (ike_testbed.h) ----------------- */
 

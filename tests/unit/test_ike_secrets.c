@@ -14,8 +14,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "daemon.h"
-#include "secrets.h"
+#include "daemon/daemon.h"
+#include "wire/wire_secrets.h"
 
 /* ---- secrets --------------------------------------------------------------- */
 

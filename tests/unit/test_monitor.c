@@ -28,14 +28,14 @@
 #include <json-c/json.h>
 #include <cmocka.h>
 
-#include "child.h"
-#include "daemon.h"
-#include "ikelog.h"
-#include "ikesa.h"
+#include "sa/sa_child.h"
+#include "daemon/daemon.h"
+#include "sa/sa_log.h"
+#include "sa/sa_ikesa.h"
 #include "ixdp_control.h"
-#include "kernel.h"
-#include "monitor.h"
-#include "secrets.h"
+#include "kernel/kernel.h"
+#include "kernel/kernel_monitor.h"
+#include "wire/wire_secrets.h"
 #include "testutil.h"
 
 #include "ike_testbed.h"

@@ -33,7 +33,7 @@
 #include <time.h>
 #include <arpa/inet.h>
 
-#include "kernel.h"
+#include "kernel/kernel.h"
 #include "dataplane/dataplane.h"
 
 #define SPI_BASE 0x1001u

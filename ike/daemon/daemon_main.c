@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * main.c - ipsec-xdpd, the IKEv2 daemon: options, the event loop,
+ * signals, a clean shutdown.
+ *
+ *   ipsec-xdpd [-f] [-d] [-C CONFDIR] [-R RUNDIR] [-p PORT] [--natt-port PORT]
+ *              [--peer-port PORT] [--id FQDN] [--liveness S] ...
+ *
+ * SIGTERM/SIGINT: tell every peer (one Delete each) and stop.
+ * SIGHUP: reload CONFDIR/config, the assigned policy and the secrets.
+ *
+ * Under systemd (systemd/ipsec-xdpd.service, Type=notify) it says READY
+ * once its sockets are open, RELOADING/READY around a reload and STOPPING;
+ * sd_notify does nothing where NOTIFY_SOCKET is not set.
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <event2/event.h>
+#include <systemd/sd-daemon.h>
+
+#include "sa/sa_log.h"
+#include "sa/sa_ikesa.h"
+#include "sa/sa_child.h"
+#include "daemon/daemon_dplink.h"
+
+#define VERSION "0.1"
+
+struct options {
+	bool foreground, debug;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: ipsec-xdpd [-f] [-d] [-C CONFDIR] [-R RUNDIR] [-p PORT] [--natt-port PORT]\n"
+"\n"
+"The IKEv2 daemon of ipsec-xdp.\n"
+"\n"
+"  -f, --foreground       stay in the foreground, log to stderr\n"
+"  -d, --debug            also debug lines\n"
+"  -C, --confdir DIR      configuration (default $IPSEC_XDP_CONFDIR or\n"
+"                         /etc/ipsec-xdp): config, policy.yaml, secrets\n"
+"  -R, --rundir DIR       control socket directory (default\n"
+"                         $IPSEC_XDP_RUNDIR or /run/ipsec-xdp)\n"
+"  -p, --port PORT        IKE port (default 500)\n"
+"      --natt-port PORT   NAT-T port (default 4500)\n"
+"      --peer-port PORT   the peers' IKE port we initiate to (default:\n"
+"                         the same as -p)\n"
+"      --id FQDN          our identity (default: our IP address)\n"
+"      --liveness SECONDS idle time before a liveness check (default 60,\n"
+"                         0 = never)\n"
+"      --cookie-threshold N  half-open negotiations before cookies are\n"
+"                         asked for (default 100)\n"
+"      --retransmit-ms MS first retransmission after MS (default 500),\n"
+"                         doubling, 5 transmissions in all\n"
+"      --natt-keepalive SECONDS  NAT-T keepalive period behind a NAT\n"
+"                         (default 20, 0 = never)\n"
+"  -h, --help             this help\n"
+"  -V, --version          the version\n");
+}
+
+static int number(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+enum { OPT_NATT = 256, OPT_PEER_PORT, OPT_ID, OPT_LIVENESS, OPT_COOKIE,
+       OPT_RETX, OPT_KEEPALIVE };
+
+static int option(struct daemon *d, struct options *o, int c,
+		  const char *arg)
+{
+	long v = 0;
+
+	switch (c) {
+	case 'f': o->foreground = true; return 0;
+	case 'd': o->debug = true; d->debug = true; return 0;
+	case 'C': snprintf(d->confdir, sizeof(d->confdir), "%s", arg); return 0;
+	case 'R': snprintf(d->rundir, sizeof(d->rundir), "%s", arg); return 0;
+	case 'p':
+		if (number(arg, 1, 65535, &v))
+			return -1;
+		d->port = (uint16_t)v;
+		return 0;
+	case OPT_NATT:
+		if (number(arg, 1, 65535, &v))
+			return -1;
+		d->natt_port = (uint16_t)v;
+		return 0;
+	case OPT_PEER_PORT:
+		if (number(arg, 1, 65535, &v))
+			return -1;
+		d->peer_port = (uint16_t)v;
+		return 0;
+	case OPT_ID:
+		if (!*arg || strlen(arg) >= sizeof(d->local_fqdn))
+			return -1;
+		snprintf(d->local_fqdn, sizeof(d->local_fqdn), "%s", arg);
+		return 0;
+	case OPT_LIVENESS:
+		if (number(arg, 0, 86400, &v))
+			return -1;
+		d->tun.liveness_s = (uint32_t)v;
+		return 0;
+	case OPT_COOKIE:
+		if (number(arg, 0, 1000000, &v))
+			return -1;
+		d->tun.cookie_threshold = (uint32_t)v;
+		return 0;
+	case OPT_RETX:
+		if (number(arg, 10, 60000, &v))
+			return -1;
+		d->tun.retransmit_base_ms = (uint32_t)v;
+		return 0;
+	case OPT_KEEPALIVE:
+		if (number(arg, 0, 3600, &v))
+			return -1;
+		d->tun.natt_keepalive_s = (uint32_t)v;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static const char *long_name(const struct option *longs, int c)
+{
+	for (; longs->name; longs++)
+		if (longs->val == c)
+			return longs->name;
+	return "?";
+}
+
+static int parse_options(struct daemon *d, struct options *o, int argc,
+			 char **argv)
+{
+	static const struct option longs[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "confdir", required_argument, NULL, 'C' },
+		{ "rundir", required_argument, NULL, 'R' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "natt-port", required_argument, NULL, OPT_NATT },
+		{ "peer-port", required_argument, NULL, OPT_PEER_PORT },
+		{ "id", required_argument, NULL, OPT_ID },
+		{ "liveness", required_argument, NULL, OPT_LIVENESS },
+		{ "cookie-threshold", required_argument, NULL, OPT_COOKIE },
+		{ "retransmit-ms", required_argument, NULL, OPT_RETX },
+		{ "natt-keepalive", required_argument, NULL, OPT_KEEPALIVE },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "fdC:R:p:hV", longs, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			exit(0);
+		}
+		if (c == 'V') {
+			printf("ipsec-xdpd %s\n", VERSION);
+			exit(0);
+		}
+		if (option(d, o, c, optarg)) {
+			if (c != '?')
+				fprintf(stderr, "ipsec-xdpd: bad value '%s' for "
+					"--%s\n", optarg ? optarg : "",
+					long_name(longs, c));
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "ipsec-xdpd: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		return -1;
+	}
+	if (d->port == d->natt_port) {
+		fprintf(stderr, "ipsec-xdpd: the IKE and NAT-T ports must "
+			"differ\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- signals ------------------------------------------------------------------ */
+
+struct loop {
+	struct daemon *d;
+	struct event_base *evb;
+	struct event *sig[3];
+};
+
+static void on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct loop *l = arg;
+
+	log_info("signal %d: stopping", (int)sig);
+	sd_notify(0, "STOPPING=1");
+	daemon_close_all(l->d, "ipsec-xdpd stopping");
+	event_base_loopbreak(l->evb);
+}
+
+static void on_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct loop *l = arg;
+	char err[700];
+
+	sd_notify(0, "RELOADING=1");
+	if (daemon_load(l->d, false, err, sizeof(err))) {
+		log_warn("reload: %s (what was in force stays)", err);
+		sd_notifyf(0, "READY=1\nSTATUS=reload failed, what was in "
+			   "force stays: %s", err);
+		return;
+	}
+	sd_notify(0, "READY=1\nSTATUS=policy reloaded");
+}
+
+static int add_signals(struct loop *l)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	size_t i;
+
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < 3; i++) {
+		l->sig[i] = evsignal_new(l->evb, sigs[i], sigs[i] == SIGHUP
+					 ? on_reload : on_stop, l);
+		if (!l->sig[i] || evsignal_add(l->sig[i], NULL))
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- main -------------------------------------------------------------------- */
+
+/* The daemon leaves the working directory when it goes to the
+ * background: keep the directories absolute. */
+static int make_absolute(char *dir, size_t len)
+{
+	char cwd[PATH_MAX], abs[PATH_MAX + 512];
+
+	if (dir[0] == '/')
+		return 0;
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -1;
+	if ((size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, dir) >= len)
+		return -1;
+	memcpy(dir, abs, strlen(abs) + 1);
+	return 0;
+}
+
+static int start(struct daemon *d, struct loop *l)
+{
+	char err[700];
+
+	if (daemon_load(d, true, err, sizeof(err))) {
+		log_err("%s", err);
+		return -1;
+	}
+	child_use(d);	/* CHILD SAs (child.c); childless when it fails */
+	if (net_open(d, l->evb, err, sizeof(err))) {
+		log_err("cannot open the IKE sockets: %s", err);
+		return -1;
+	}
+	if (control_open(d, l->evb, err, sizeof(err))) {
+		log_err("control socket: %s", err);
+		return -1;
+	}
+	dplink_open(d, l->evb);	/* need-SA events, bundles (dplink.h) */
+	if (add_signals(l)) {
+		log_err("cannot catch signals");
+		return -1;
+	}
+	d->send = net_send;
+	return 0;
+}
+
+static void stop(struct daemon *d, struct loop *l)
+{
+	size_t i;
+
+	dplink_close(d);
+	control_close(d);
+	net_close(d);
+	daemon_fini(d);
+	for (i = 0; i < 3; i++)
+		if (l->sig[i])
+			event_free(l->sig[i]);
+	log_unbatch();
+	event_base_free(l->evb);
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon d;
+	struct options o = { false, false };
+	struct loop l = { &d, NULL, { NULL } };
+	const char *rundir = getenv("IPSEC_XDP_RUNDIR");
+	int rc = 0;
+
+	daemon_init(&d);
+	if (rundir && *rundir)
+		snprintf(d.rundir, sizeof(d.rundir), "%s", rundir);
+	if (parse_options(&d, &o, argc, argv))
+		return 2;
+	if (make_absolute(d.confdir, sizeof(d.confdir)) ||
+	    make_absolute(d.rundir, sizeof(d.rundir))) {
+		fprintf(stderr, "ipsec-xdpd: directory path too long\n");
+		return 2;
+	}
+	log_open(true, o.debug, false);
+	l.evb = event_base_new();
+	if (!l.evb || log_batch(l.evb)) {
+		log_err("cannot create the event loop");
+		return 1;
+	}
+	evtimer_ops_use(&d, l.evb);
+	if (start(&d, &l)) {
+		stop(&d, &l);
+		return 1;
+	}
+	if (!o.foreground) {
+		if (daemon(0, 0) || event_reinit(l.evb)) {
+			log_err("cannot run in the background");
+			stop(&d, &l);
+			return 1;
+		}
+		log_open(false, o.debug, false);
+	}
+	log_info("listening on UDP %u and %u, control socket in %s", d.port,
+		 d.natt_port, d.rundir);
+	sd_notifyf(0, "READY=1\nSTATUS=listening on UDP %u and %u", d.port,
+		   d.natt_port);
+	if (event_base_dispatch(l.evb) < 0)
+		rc = 1;
+	stop(&d, &l);
+	log_info("stopped");
+	return rc;
+}

@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * net.c - the UDP sockets of IKE: the IKE port and the NAT-T port, IPv4
+ * and IPv6 each, bound to every address.  Each datagram is read with the
+ * address it was sent to (IP_PKTINFO), so that answers leave from that
+ * address and NAT detection hashes what the peer saw.  On the NAT-T port
+ * an IKE message follows the 4-byte non-ESP marker (RFC 3948 §2.2): it is
+ * removed on receipt and added on sending.  The NAT-T sockets are also
+ * where the kernel takes UDP-encapsulated ESP in (UDP_ENCAP_ESPINUDP):
+ * without that option it would hand ESP to us instead of to xfrm.
+ *
+ * Behind a NAT (our address rewritten, RFC 7296 §2.23) a one-byte 0xFF
+ * NAT-keepalive goes to each such peer's NAT-T port every
+ * d->tun.natt_keepalive_s seconds (RFC 3948 §2.3), so that the NAT keeps
+ * the mapping that the peer's IKE and UDP-encapsulated ESP come back on.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <event2/event.h>
+
+#include "sa/sa_log.h"
+#include "sa/sa_ikesa.h"
+
+#define NET_MAX_SOCKS   4
+#define NET_BURST       64	/* datagrams read per wakeup */
+#define NET_BUF         (IKEV2_MAX_MESSAGE_LEN + IKEV2_NON_ESP_MARKER_LEN)
+
+struct net_sock {
+	struct daemon *d;
+	int fd;
+	int family;
+	uint16_t port;
+	bool natt;
+	struct event *ev;
+};
+
+struct net {
+	struct net_sock s[NET_MAX_SOCKS];
+	size_t n;
+	struct ike_timer keepalive;
+};
+
+static uint8_t rx_buf[NET_BUF];
+
+/* ---- receiving ------------------------------------------------------------ */
+
+/* Where the datagram was sent to, from its IP_PKTINFO. */
+static void local_from_cmsg(struct msghdr *mh, struct net_sock *s,
+			    struct sockaddr_storage *local)
+{
+	struct cmsghdr *c;
+
+	memset(local, 0, sizeof(*local));
+	local->ss_family = (sa_family_t)s->family;
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			((struct sockaddr_in *)local)->sin_addr = pi.ipi_addr;
+		} else if (c->cmsg_level == IPPROTO_IPV6 &&
+			   c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			((struct sockaddr_in6 *)local)->sin6_addr = pi.ipi6_addr;
+		}
+	}
+	addr_set_port(local, s->port);
+}
+
+/* A datagram on the NAT-T port: IKE after the marker, else dropped. */
+static void natt_input(struct daemon *d, struct ike_dgram *dg)
+{
+	const uint8_t *ike;
+	size_t len;
+
+	switch (ike_udp4500_classify(dg->buf, dg->len, &ike, &len)) {
+	case IKE_UDP4500_IKE:
+		dg->buf = ike;
+		dg->len = len;
+		daemon_input(d, dg);
+		break;
+	case IKE_UDP4500_KEEPALIVE:
+		d->stats.v[ST_NATT_KEEPALIVES]++;
+		break;
+	case IKE_UDP4500_ESP:
+		ike_drop(d, ST_DROP_NATT_NOT_IKE, dg, NULL, "UDP-encapsulated "
+			 "ESP reached the IKE daemon");
+		break;
+	default:
+		ike_drop(d, ST_DROP_NATT_NOT_IKE, dg, NULL, "%zu bytes, neither "
+			 "IKE nor ESP", dg->len);
+		break;
+	}
+}
+
+static bool read_one(struct net_sock *s)
+{
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+			    CMSG_SPACE(sizeof(struct in_pktinfo))];
+	} ctl;
+	struct ike_dgram dg;
+	struct iovec iov = { rx_buf, sizeof(rx_buf) };
+	struct msghdr mh = {
+		.msg_name = &dg.path.peer, .msg_namelen = sizeof(dg.path.peer),
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	ssize_t n;
+
+	memset(&dg, 0, sizeof(dg));
+	n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			log_warn("receiving on UDP port %u: %s", s->port,
+				 strerror(errno));
+		return false;
+	}
+	local_from_cmsg(&mh, s, &dg.path.local);
+	dg.buf = rx_buf;
+	dg.len = (size_t)n;
+	if (mh.msg_flags & MSG_TRUNC)
+		ike_drop(s->d, ST_DROP_MALFORMED, &dg, NULL, "datagram larger "
+			 "than 64 KiB");
+	else if (s->natt)
+		natt_input(s->d, &dg);
+	else
+		daemon_input(s->d, &dg);
+	return true;
+}
+
+static void readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct net_sock *s = arg;
+	int i;
+
+	for (i = 0; i < NET_BURST; i++)
+		if (!read_one(s))
+			break;
+}
+
+/* ---- opening -------------------------------------------------------------- */
+
+static void keepalive_tick(struct daemon *d, void *arg);	/* below */
+
+static int sock_options(int fd, int family)
+{
+	int on = 1;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)))
+		return -1;
+	if (family == AF_INET)
+		return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)))
+		return -1;
+	return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
+}
+
+/* ESP in UDP on this socket goes to xfrm (RFC 3948); IKE after the
+ * non-ESP marker and keepalives still reach us.  A kernel without it can
+ * still do IKE: warn. */
+static void natt_encap(struct net_sock *s)
+{
+	int type = UDP_ENCAP_ESPINUDP;
+
+	if (setsockopt(s->fd, IPPROTO_UDP, UDP_ENCAP, &type, sizeof(type)))
+		log_warn("UDP port %u (%s): no UDP encapsulation of ESP (%s): "
+			 "ESP from peers behind a NAT will not be received",
+			 s->port, s->family == AF_INET ? "IPv4" : "IPv6",
+			 strerror(errno));
+}
+
+static int open_sock(struct daemon *d, struct event_base *evb,
+		     struct net_sock *s, int family, uint16_t port)
+{
+	struct sockaddr_storage any;
+
+	memset(&any, 0, sizeof(any));
+	any.ss_family = (sa_family_t)family;
+	addr_set_port(&any, port);
+	s->d = d;
+	s->family = family;
+	s->port = port;
+	s->natt = port == d->natt_port;
+	s->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0)
+		return -1;
+	if (sock_options(s->fd, family) ||
+	    bind(s->fd, (struct sockaddr *)&any, addr_len(&any))) {
+		int e = errno;
+
+		close(s->fd);
+		s->fd = -1;
+		errno = e;
+		return -1;
+	}
+	if (s->natt)
+		natt_encap(s);
+	s->ev = event_new(evb, s->fd, EV_READ | EV_PERSIST, readable, s);
+	if (!s->ev || event_add(s->ev, NULL)) {
+		close(s->fd);
+		s->fd = -1;
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+int net_open(struct daemon *d, struct event_base *evb, char *err,
+	     size_t errlen)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct net *net = calloc(1, sizeof(*net));
+	size_t f, p;
+
+	if (!net) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	d->net = net;
+	timer_init(d, &net->keepalive, keepalive_tick, net);
+	if (d->tun.natt_keepalive_s)
+		timer_arm(&net->keepalive,
+			  (uint64_t)d->tun.natt_keepalive_s * 1000);
+	for (f = 0; f < 2; f++) {
+		for (p = 0; p < 2; p++) {
+			uint16_t port = p ? d->natt_port : d->port;
+			struct net_sock *s = &net->s[net->n];
+
+			if (open_sock(d, evb, s, families[f], port) == 0) {
+				net->n++;
+				continue;
+			}
+			if (families[f] == AF_INET6 &&
+			    (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
+				log_warn("no IPv6 on UDP port %u: %s", port,
+					 strerror(errno));
+				continue;
+			}
+			snprintf(err, errlen, "UDP port %u (%s): %s", port,
+				 families[f] == AF_INET ? "IPv4" : "IPv6",
+				 strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void net_close(struct daemon *d)
+{
+	struct net *net = d->net;
+	size_t i;
+
+	if (!net)
+		return;
+	timer_release(&net->keepalive);
+	for (i = 0; i < net->n; i++) {
+		if (net->s[i].ev)
+			event_free(net->s[i].ev);
+		close(net->s[i].fd);
+	}
+	free(net);
+	d->net = NULL;
+}
+
+/* ---- sending ----------------------------------------------------------------- */
+
+static struct net_sock *sock_for(struct net *net, int family, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; i < net->n; i++)
+		if (net->s[i].family == family && net->s[i].port == port)
+			return &net->s[i];
+	return NULL;
+}
+
+/* Say which of our addresses the datagram leaves from. */
+static void set_source(struct msghdr *mh, uint8_t *ctl, size_t cap,
+		       const struct sockaddr_storage *local)
+{
+	struct cmsghdr *c;
+
+	memset(ctl, 0, cap);
+	mh->msg_control = ctl;
+	if (local->ss_family == AF_INET) {
+		struct in_pktinfo pi = { 0 };
+
+		pi.ipi_spec_dst = ((const struct sockaddr_in *)local)->sin_addr;
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(mh);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	} else {
+		struct in6_pktinfo pi = { 0 };
+
+		pi.ipi6_addr = ((const struct sockaddr_in6 *)local)->sin6_addr;
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(mh);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
+}
+
+int net_send(struct daemon *d, const struct ike_path *path,
+	     const uint8_t *msg, size_t len)
+{
+	static const uint8_t marker[IKEV2_NON_ESP_MARKER_LEN];
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} ctl;
+	struct net_sock *s = d->net ? sock_for(d->net, path->peer.ss_family,
+					       addr_port(&path->local)) : NULL;
+	struct iovec iov[2];
+	struct msghdr mh = { 0 };
+	char to[ADDR_STR_MAX + 8];
+	int n = 0;
+
+	if (!s) {
+		log_warn("no socket for UDP port %u to %s",
+			 addr_port(&path->local),
+			 addr_port_str(&path->peer, to, sizeof(to)));
+		return -1;
+	}
+	if (s->natt)
+		iov[n++] = (struct iovec){ (void *)marker, sizeof(marker) };
+	iov[n++] = (struct iovec){ (void *)msg, len };
+	mh.msg_name = (void *)&path->peer;
+	mh.msg_namelen = addr_len(&path->peer);
+	mh.msg_iov = iov;
+	mh.msg_iovlen = (size_t)n;
+	set_source(&mh, ctl.buf, sizeof(ctl.buf), &path->local);
+	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0) {
+		log_warn("sending %zu bytes to %s: %s", len,
+			 addr_port_str(&path->peer, to, sizeof(to)),
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- NAT keepalives (RFC 3948 §2.3) --------------------------------------- */
+
+/* One 0xFF byte, without the non-ESP marker, to an IKE SA's peer when a
+ * NAT rewrites our address and the SA is on the NAT-T port. */
+static void keepalive_one(struct daemon *d, struct ikesa *sa, void *arg)
+{
+	static const uint8_t ka = 0xff;	/* RFC 3948 §2.3 */
+	struct net *net = arg;
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} ctl;
+	struct iovec iov = { (void *)&ka, 1 };
+	struct msghdr mh = { 0 };
+	struct net_sock *s;
+
+	if (!sa->natt || !sa->nat_local || sa->state != IKESA_ESTABLISHED)
+		return;
+	s = sock_for(net, sa->path.peer.ss_family, addr_port(&sa->path.local));
+	if (!s || !s->natt)
+		return;
+	mh.msg_name = (void *)&sa->path.peer;
+	mh.msg_namelen = addr_len(&sa->path.peer);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	set_source(&mh, ctl.buf, sizeof(ctl.buf), &sa->path.local);
+	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) == 1)
+		d->stats.v[ST_NATT_KEEPALIVES_SENT]++;
+}
+
+static void keepalive_tick(struct daemon *d, void *arg)
+{
+	struct net *net = arg;
+
+	ikesa_foreach(d, keepalive_one, net);
+	timer_arm(&net->keepalive, (uint64_t)d->tun.natt_keepalive_s * 1000);
+}

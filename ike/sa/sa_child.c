@@ -1,0 +1,1919 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * child.c - CHILD SAs negotiated in IKE_AUTH, installed as xfrm SAs and
+ * policies, deleted with their IKE SA or by the peer's ESP Delete; see
+ * child.h.
+ *
+ *   initiator  IKE_AUTH request: SAi2 (one ESP proposal per security method
+ *              of the rule, in order; ESN off), TSi/TSr from the rule's
+ *              first filter that names us and the peer, USE_TRANSPORT_MODE
+ *              unless the rule has a tunnel endpoint.  Our inbound SPI is
+ *              reserved in the kernel (a larval SA) before the request.
+ *   responder  the first proposal of the peer we accept, the selectors
+ *              narrowed to one of our negotiate rules for that peer (the
+ *              rule that named the peer first), else TS_UNACCEPTABLE.
+ *
+ * Both derive KEYMAT (ike_child_keys_derive) and install, in order, the
+ * inbound SA (the larval one, updated), the outbound SA, then the out and
+ * in policies (and fwd in tunnel mode); on a failure what was installed is
+ * removed again.  Keys are wiped as soon as the SAs are in.  Each CHILD SA
+ * has its own reqid.  The first CHILD SA also installs bypass policies for
+ * our IKE ports, so that IKE itself never goes into ESP.
+ *
+ * The same offer, choice and installation serve CREATE_CHILD_SA
+ * (exchange_create.c): there the keys may carry a PFS secret, a rekey
+ * keeps the old reqid (so the kernel sends on the newest SA of it, and the
+ * policies pass to the survivor instead of being deleted), and a rekey's
+ * responder holds its outbound SA back until the old pair goes.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <json-c/json.h>
+
+#include "sa/sa_child.h"
+#include "sa/sa_child_policy.h"
+#include "sa/sa_log.h"
+#include "sa/sa_ikesa.h"
+
+#define CHILD_MAX      16		/* per IKE SA (a rekey doubles one) */
+#define PEND_MAX       64		/* initiators waiting for IKE_AUTH */
+#define REPLAY_WINDOW  32
+#define POL_PRIO_BASE  10000		/* minus the selectors' specificity */
+#define POL_PRIO_IKE   50		/* IKE bypass: before everything */
+
+struct child_state {			/* sa->child */
+	struct child_sa c[CHILD_MAX];
+	size_t n;
+};
+
+struct pending {			/* initiator, IKE_AUTH outstanding */
+	uint64_t serial;
+	struct child_offer o;
+};
+
+struct child_ctx {
+	struct child_hooks hooks;	/* first: d->child points here */
+	const struct child_kops *kops;
+	void *kops_ctx;
+	struct ikk *k;			/* child_use() */
+	void *watch;			/* its event socket on the loop */
+	uint32_t next_reqid;
+	bool bypass_done;
+	uint64_t added, deleted, failed;	/* CHILD SAs */
+	char why[400];			/* why establish() or an SPI failed */
+	enum ike_stat why_stat;		/* its ST_FAIL_* counter */
+	struct pending pend[PEND_MAX];
+};
+
+static struct child_ctx *ctx_of(struct daemon *d)
+{
+	return (struct child_ctx *)d->child;
+}
+
+static const char *kerr(struct child_ctx *c)
+{
+	return c->kops->error ? c->kops->error(c->kops_ctx) : "";
+}
+
+/* ---- traffic selectors --------------------------------------------------------- */
+
+static size_t fam_len(uint8_t family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+static uint8_t ts_family(const struct ike_ts *t)
+{
+	return t->type == IKEV2_TS_IPV4_ADDR_RANGE ? AF_INET : AF_INET6;
+}
+
+static void ts_host(uint8_t family, const uint8_t *ip, struct ike_ts *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->type = family == AF_INET ? IKEV2_TS_IPV4_ADDR_RANGE
+				    : IKEV2_TS_IPV6_ADDR_RANGE;
+	t->end_port = 65535;
+	memcpy(t->start, ip, fam_len(family));
+	memcpy(t->end, ip, fam_len(family));
+}
+
+/* One side of a filter as a TS; false when it cannot be one. */
+static bool ts_from(const struct chp_addr *a, uint8_t family,
+		    const uint8_t *me, int proto, uint16_t plo, uint16_t phi,
+		    struct ike_ts *t)
+{
+	size_t n = fam_len(family);
+
+	ts_host(family, me, t);
+	switch (a->kind) {
+	case CHP_ADDR_ANY:
+		memset(t->start, 0, n);
+		memset(t->end, 0xff, n);
+		break;
+	case CHP_ADDR_ME:
+		break;
+	case CHP_ADDR_RANGE:
+		if (a->family != family)
+			return false;
+		memcpy(t->start, a->lo, n);
+		memcpy(t->end, a->hi, n);
+		break;
+	default:
+		return false;
+	}
+	t->ip_proto = proto < 0 ? 0 : (uint8_t)proto;
+	if (plo || phi) {
+		t->start_port = plo;
+		t->end_port = phi ? phi : plo;
+	}
+	return true;
+}
+
+static bool ts_intersect(const struct ike_ts *a, const struct ike_ts *b,
+			 struct ike_ts *out)
+{
+	size_t n;
+
+	if (a->type != b->type || (a->type != IKEV2_TS_IPV4_ADDR_RANGE &&
+				   a->type != IKEV2_TS_IPV6_ADDR_RANGE))
+		return false;
+	n = fam_len(ts_family(a));
+	if (a->ip_proto && b->ip_proto && a->ip_proto != b->ip_proto)
+		return false;
+	*out = *a;
+	out->ip_proto = a->ip_proto ? a->ip_proto : b->ip_proto;
+	out->start_port = a->start_port > b->start_port ? a->start_port
+							: b->start_port;
+	out->end_port = a->end_port < b->end_port ? a->end_port : b->end_port;
+	if (out->start_port > out->end_port)
+		return false;
+	memcpy(out->start, memcmp(a->start, b->start, n) > 0 ? a->start
+							      : b->start, n);
+	memcpy(out->end, memcmp(a->end, b->end, n) < 0 ? a->end : b->end, n);
+	return memcmp(out->start, out->end, n) <= 0;
+}
+
+/* The prefix the address range is, or false. */
+static bool ts_prefix(const struct ike_ts *t, struct ikk_addr *a,
+		      uint8_t *plen)
+{
+	uint8_t family = ts_family(t);
+	size_t n = fam_len(family), i;
+	unsigned p;
+
+	for (p = 0; p <= n * 8; p++) {
+		bool ok = true;
+
+		for (i = 0; i < n && ok; i++) {
+			unsigned bits = p > i * 8 ? p - i * 8 : 0;
+			uint8_t mask = bits >= 8 ? 0xff
+				       : (uint8_t)(0xff << (8 - bits));
+
+			ok = (t->start[i] & (uint8_t)~mask) == 0 &&
+			     (t->end[i] | mask) == 0xff &&
+			     (t->start[i] & mask) == (t->end[i] & mask);
+		}
+		if (ok) {
+			memset(a, 0, sizeof(*a));
+			a->family = family;
+			memcpy(a->u.b, t->start, n);
+			*plen = (uint8_t)p;
+			return true;
+		}
+	}
+	return false;
+}
+
+static const char *ts_str(const struct ike_ts *t, char *buf, size_t len)
+{
+	char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN], a[100];
+	struct ikk_addr pa;
+	uint8_t family = ts_family(t), plen;
+
+	inet_ntop(family, t->start, lo, sizeof(lo));
+	inet_ntop(family, t->end, hi, sizeof(hi));
+	if (ts_prefix(t, &pa, &plen))
+		snprintf(a, sizeof(a), "%s/%u", lo, plen);
+	else
+		snprintf(a, sizeof(a), "%s-%s", lo, hi);
+	if (t->start_port == 0 && t->end_port == 65535)
+		snprintf(buf, len, "%s[%u]", a, t->ip_proto);
+	else if (t->start_port == t->end_port)
+		snprintf(buf, len, "%s[%u/%u]", a, t->ip_proto, t->start_port);
+	else
+		snprintf(buf, len, "%s[%u/%u-%u]", a, t->ip_proto,
+			 t->start_port, t->end_port);
+	return buf;
+}
+
+/* A filter of rule r, seen from our side (local = the initiator's side
+ * when we initiate): false when it does not fit this IKE SA. */
+static bool filter_sides(const struct chp_filter *f, bool swap, bool tunnel,
+			 uint8_t family, const uint8_t *me,
+			 const uint8_t *peer, struct ike_ts *l,
+			 struct ike_ts *r)
+{
+	const struct chp_addr *la = swap ? &f->dst : &f->src;
+	const struct chp_addr *ra = swap ? &f->src : &f->dst;
+	struct ike_ts hl, hr, t;
+
+	if (!ts_from(la, family, me, f->proto, swap ? f->dport_lo : f->sport_lo,
+		     swap ? f->dport_hi : f->sport_hi, l) ||
+	    !ts_from(ra, family, me, f->proto, swap ? f->sport_lo : f->dport_lo,
+		     swap ? f->sport_hi : f->dport_hi, r))
+		return false;
+	if (ra->kind == CHP_ADDR_ME)
+		return false;
+	if (tunnel)
+		return true;
+	/* transport mode: the two hosts only */
+	ts_host(family, me, &hl);
+	ts_host(family, peer, &hr);
+	if (!ts_intersect(l, &hl, &t))
+		return false;
+	*l = t;
+	if (!ts_intersect(r, &hr, &t))
+		return false;
+	*r = t;
+	return true;
+}
+
+/* ---- proposals -------------------------------------------------------------------- */
+
+static void put_spi(struct ike_proposal *p, uint32_t spi)
+{
+	p->spi_size = 4;
+	p->spi[0] = (uint8_t)(spi >> 24);
+	p->spi[1] = (uint8_t)(spi >> 16);
+	p->spi[2] = (uint8_t)(spi >> 8);
+	p->spi[3] = (uint8_t)spi;
+}
+
+static uint32_t get_spi(const struct ike_proposal *p)
+{
+	return (uint32_t)p->spi[0] << 24 | (uint32_t)p->spi[1] << 16 |
+	       (uint32_t)p->spi[2] << 8 | p->spi[3];
+}
+
+/* The IPsec protocol of a method (AH+ESP has none: see offer_rule). */
+static uint8_t method_proto(const struct chp_method *m)
+{
+	return m->kind == CHP_AH ? IPPROTO_AH : IPPROTO_ESP;
+}
+
+static uint8_t ike_proto_of(uint8_t proto)
+{
+	return proto == IPPROTO_AH ? IKEV2_PROTO_AH : IKEV2_PROTO_ESP;
+}
+
+/* The proposal for method m: ESP with ENCR (+ INTEG), or AH with INTEG
+ * alone; dh: a D-H transform for PFS (CREATE_CHILD_SA), 0 none. */
+static void method_proposal(uint8_t num, const struct chp_method *m,
+			    uint32_t spi, uint16_t dh, struct ike_proposal *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->num = num;
+	p->protocol = ike_proto_of(method_proto(m));
+	put_spi(p, spi);
+	if (m->kind == CHP_AH)
+		p->xf[p->ntransforms++] = (struct ike_transform){
+			.type = IKEV2_XFORM_INTEG, .id = m->ah };
+	else
+		p->xf[p->ntransforms++] = (struct ike_transform){
+			.type = IKEV2_XFORM_ENCR, .id = m->encr,
+			.key_bits = m->key_bits };
+	if (m->kind != CHP_AH && m->integ)
+		p->xf[p->ntransforms++] = (struct ike_transform){
+			.type = IKEV2_XFORM_INTEG, .id = m->integ };
+	if (dh)
+		p->xf[p->ntransforms++] = (struct ike_transform){
+			.type = IKEV2_XFORM_DH, .id = dh };
+	p->xf[p->ntransforms++] = (struct ike_transform){
+		.type = IKEV2_XFORM_ESN, .id = IKEV2_ESN_NO };
+}
+
+/*
+ * The D-H group to use with proposal p: want (our rule's PFS group) when
+ * p offers it; with want 0, none when p allows none, else p's first group
+ * we implement (PFS because the peer asks).  -1: nothing acceptable.
+ */
+static int proposal_dh(const struct ike_proposal *p, uint16_t want)
+{
+	bool any = false, none = false;
+	int first = -1;
+	size_t i;
+
+	for (i = 0; i < p->ntransforms; i++) {
+		const struct ike_transform *x = &p->xf[i];
+
+		if (x->type != IKEV2_XFORM_DH || x->unknown_attr)
+			continue;
+		any = true;
+		if (x->id == IKEV2_DH_NONE)
+			none = true;
+		else if (want && x->id == want)
+			return want;
+		else if (first < 0 && ike_dh_public_len(x->id))
+			first = x->id;
+	}
+	if (want)
+		return -1;
+	return !any || none ? 0 : first;
+}
+
+/* The CHILD SA's suite for method m (AH: ENCR_NULL, crypto.h). */
+static struct ike_suite method_suite(const struct chp_method *m, uint16_t dh)
+{
+	if (m->kind == CHP_AH)
+		return (struct ike_suite){ IKEV2_ENCR_NULL, 0, m->ah, 0, dh };
+	return (struct ike_suite){ m->encr, m->key_bits, m->integ, 0, dh };
+}
+
+/* AH+ESP cannot be negotiated: RFC 7296 §3.3 has one protocol per
+ * CHILD SA (offer_rule logs it). */
+static bool method_usable(const struct chp_method *m)
+{
+	struct ike_suite s = method_suite(m, 0);
+
+	if (m->kind == CHP_AH_ESP || (m->kind == CHP_ESP && !m->encr))
+		return false;
+	return ike_suite_usable(&s, false);
+}
+
+/* Does proposal p hold exactly method m (its protocol; ENCR, INTEG, or
+ * INTEG alone for AH; ESN off)? */
+static bool proposal_has(const struct ike_proposal *p,
+			 const struct chp_method *m)
+{
+	bool ah = m->kind == CHP_AH;
+	uint16_t want_integ = ah ? m->ah : m->integ;
+	bool encr = ah, integ = want_integ == 0, esn = true, esn_no = false;
+	size_t i;
+
+	if (p->protocol != ike_proto_of(method_proto(m)))
+		return false;
+	for (i = 0; i < p->ntransforms; i++) {
+		const struct ike_transform *x = &p->xf[i];
+
+		if (x->unknown_attr)
+			continue;
+		switch (x->type) {
+		case IKEV2_XFORM_ENCR:
+			if (ah)
+				return false;	/* AH does not encrypt */
+			if (x->id == m->encr && x->key_bits == m->key_bits)
+				encr = true;
+			break;
+		case IKEV2_XFORM_INTEG:
+			if (want_integ && x->id == want_integ)
+				integ = true;
+			break;
+		case IKEV2_XFORM_ESN:
+			esn = false;
+			if (x->id == IKEV2_ESN_NO)
+				esn_no = true;
+			break;
+		default:
+			break;
+		}
+	}
+	return encr && integ && (esn || esn_no);
+}
+
+/* ---- the kernel ------------------------------------------------------------------- */
+
+static void ikk_addr_of(const struct sockaddr_storage *ss, struct ikk_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	ikk_addr_from_sockaddr(ss, a);
+}
+
+static uint8_t ikk_encr(uint16_t encr)
+{
+	return encr == IKEV2_ENCR_AES_GCM_16 ? IKK_ENCR_AES_GCM16
+					     : IKK_ENCR_AES_CBC;
+}
+
+static uint8_t ikk_integ(uint16_t integ)
+{
+	switch (integ) {
+	case IKEV2_INTEG_HMAC_SHA2_256_128: return IKK_INTEG_HMAC_SHA256_128;
+	case IKEV2_INTEG_HMAC_SHA2_384_192: return IKK_INTEG_HMAC_SHA384_192;
+	case IKEV2_INTEG_HMAC_SHA2_512_256: return IKK_INTEG_HMAC_SHA512_256;
+	default:                            return IKK_INTEG_NONE;
+	}
+}
+
+/* The selector src -> dst of a CHILD SA (ports: the first block of each
+ * range here; policies get every block). */
+static bool selector(const struct ike_ts *src, const struct ike_ts *dst,
+		     struct ikk_selector *sel)
+{
+	memset(sel, 0, sizeof(*sel));
+	if (!ts_prefix(src, &sel->src, &sel->src_plen) ||
+	    !ts_prefix(dst, &sel->dst, &sel->dst_plen))
+		return false;
+	sel->family = sel->src.family;
+	sel->proto = src->ip_proto ? src->ip_proto : dst->ip_proto;
+	return true;
+}
+
+static void sa_common(struct ikesa *sa, const struct child_sa *c, bool in,
+		      struct ikk_sa *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->src = in ? c->remote : c->local;
+	k->dst = in ? c->local : c->remote;
+	k->spi = in ? c->spi_in : c->spi_out;
+	k->proto = c->proto;
+	k->mode = c->mode;
+	k->reqid = c->reqid;
+	k->encr = c->proto == IPPROTO_AH ? IKK_ENCR_NONE
+					 : ikk_encr(c->suite.encr);
+	k->encr_key_bits = c->suite.encr_key_bits;
+	k->integ = ikk_integ(c->suite.integ);
+	k->replay_window = in ? REPLAY_WINDOW : 0;
+	k->life.hard_secs = c->lifetime_s;
+	k->life.soft_secs = c->soft_s;
+	k->life.hard_bytes = c->lifetime_kb * 1024;
+	k->life.soft_bytes = c->lifetime_kb * 1024 / 10 * 9;
+	if (c->encap) {
+		uint16_t lp = addr_port(&sa->path.local);
+		uint16_t pp = addr_port(&sa->path.peer);
+
+		k->encap = true;
+		k->encap_sport = in ? pp : lp;
+		k->encap_dport = in ? lp : pp;
+	}
+	k->if_id = c->if_id;
+	k->acquire_seq = in ? 0 : c->acquire_seq;
+	if (in)
+		k->has_sel = selector(&c->ts_r, &c->ts_l, &k->sel);
+	else
+		k->has_sel = selector(&c->ts_l, &c->ts_r, &k->sel);
+}
+
+static void set_keys(struct ikk_sa *k, const uint8_t *encr, size_t elen,
+		     const uint8_t *integ, size_t ilen)
+{
+	memcpy(k->encr_key, encr, elen);
+	k->encr_key_len = elen;
+	memcpy(k->integ_key, integ, ilen);
+	k->integ_key_len = ilen;
+}
+
+static void policies_del(struct child_ctx *cx, struct child_sa *c)
+{
+	while (c->npol)
+		cx->kops->policy_delete(cx->kops_ctx, &c->pol[--c->npol]);
+}
+
+/* out, in (and fwd in tunnel mode) for every port block combination. */
+static int policies_add(struct child_ctx *cx, struct child_sa *c,
+			char *err, size_t errlen)
+{
+	uint16_t lp[4], lm[4], rp[4], rm[4];
+	size_t nl = 1, nr = 1, i, j, dir;
+	struct ikk_selector base;
+
+	if (!selector(&c->ts_l, &c->ts_r, &base)) {
+		snprintf(err, errlen, "an address range that is no prefix");
+		return -1;
+	}
+	lp[0] = lm[0] = rp[0] = rm[0] = 0;
+	if (!(c->ts_l.start_port == 0 && c->ts_l.end_port == 65535))
+		nl = ikk_port_range_split(c->ts_l.start_port, c->ts_l.end_port,
+					  lp, lm, 4);
+	if (!(c->ts_r.start_port == 0 && c->ts_r.end_port == 65535))
+		nr = ikk_port_range_split(c->ts_r.start_port, c->ts_r.end_port,
+					  rp, rm, 4);
+	if (nl > 4 || nr > 4 ||
+	    nl * nr * (c->mode == IKK_MODE_TUNNEL ? 3 : 2) > CHILD_POL_MAX) {
+		snprintf(err, errlen, "port ranges need too many policies");
+		return -1;
+	}
+	for (i = 0; i < nl; i++)
+		for (j = 0; j < nr; j++)
+			for (dir = 0; dir < 3; dir++) {
+				struct ikk_policy *p = &c->pol[c->npol];
+				bool out = dir == 0;
+
+				if (dir == 2 && c->mode != IKK_MODE_TUNNEL)
+					continue;
+				memset(p, 0, sizeof(*p));
+				p->sel = base;
+				if (!out) {
+					p->sel.src = base.dst;
+					p->sel.dst = base.src;
+					p->sel.src_plen = base.dst_plen;
+					p->sel.dst_plen = base.src_plen;
+				}
+				p->sel.sport = out ? lp[i] : rp[j];
+				p->sel.sport_mask = out ? lm[i] : rm[j];
+				p->sel.dport = out ? rp[j] : lp[i];
+				p->sel.dport_mask = out ? rm[j] : lm[i];
+				p->dir = dir == 0 ? IKK_DIR_OUT : dir == 1
+					 ? IKK_DIR_IN : IKK_DIR_FWD;
+				p->action = IKK_POL_IPSEC;
+				p->priority = POL_PRIO_BASE - base.src_plen -
+					      base.dst_plen -
+					      (base.proto ? 8 : 0) -
+					      (p->sel.sport_mask ? 4 : 0) -
+					      (p->sel.dport_mask ? 4 : 0);
+				p->if_id = c->if_id;
+				p->ntmpl = 1;
+				p->tmpl[0].proto = c->proto;
+				p->tmpl[0].mode = c->mode;
+				p->tmpl[0].reqid = c->reqid;
+				if (c->mode == IKK_MODE_TUNNEL) {
+					p->tmpl[0].src = out ? c->local : c->remote;
+					p->tmpl[0].dst = out ? c->remote : c->local;
+				}
+				if (cx->kops->policy_add(cx->kops_ctx, p, true)) {
+					snprintf(err, errlen, "%s", kerr(cx));
+					policies_del(cx, c);
+					return -1;
+				}
+				c->npol++;
+			}
+	return 0;
+}
+
+/* IKE (our ports, either way) never goes into ESP. */
+static void ike_bypass(struct daemon *d, struct child_ctx *cx)
+{
+	static const uint8_t fams[2] = { AF_INET, AF_INET6 };
+	uint16_t ports[2] = { d->port, d->natt_port };
+	size_t f, p, dir;
+
+	if (cx->bypass_done)
+		return;
+	cx->bypass_done = true;
+	for (f = 0; f < 2; f++)
+		for (p = 0; p < 2; p++)
+			for (dir = 0; dir < 2; dir++) {
+				struct ikk_policy pol;
+
+				memset(&pol, 0, sizeof(pol));
+				pol.sel.family = fams[f];
+				pol.sel.src.family = pol.sel.dst.family = fams[f];
+				pol.sel.proto = IPPROTO_UDP;
+				if (dir == 0) {		/* out: from our port */
+					pol.sel.sport = ports[p];
+					pol.sel.sport_mask = 0xffff;
+				} else {		/* in: to our port */
+					pol.sel.dport = ports[p];
+					pol.sel.dport_mask = 0xffff;
+				}
+				pol.dir = dir ? IKK_DIR_IN : IKK_DIR_OUT;
+				pol.action = IKK_POL_BYPASS;
+				pol.priority = POL_PRIO_IKE;
+				if (cx->kops->policy_add(cx->kops_ctx, &pol, true))
+					log_warn("IKE bypass policy: %s", kerr(cx));
+			}
+}
+
+/* Keys into the two SAs: _i is traffic from the exchange's initiator. */
+static void keys_to_sas(const struct ike_child_keys *keys, bool initiator,
+			struct ikk_sa *in, struct ikk_sa *out)
+{
+	if (initiator) {
+		set_keys(in, keys->encr_r, keys->encr_len, keys->integ_r,
+			 keys->integ_len);
+		set_keys(out, keys->encr_i, keys->encr_len, keys->integ_i,
+			 keys->integ_len);
+	} else {
+		set_keys(in, keys->encr_i, keys->encr_len, keys->integ_i,
+			 keys->integ_len);
+		set_keys(out, keys->encr_r, keys->encr_len, keys->integ_r,
+			 keys->integ_len);
+	}
+}
+
+/* Another CHILD SA of the same reqid (a rekey's other half), or NULL. */
+static struct child_sa *same_reqid(struct ikesa *sa, const struct child_sa *c)
+{
+	struct child_state *st = sa->child;
+	size_t i;
+
+	for (i = 0; st && i < st->n; i++)
+		if (&st->c[i] != c && st->c[i].reqid == c->reqid)
+			return &st->c[i];
+	return NULL;
+}
+
+static void out_pending_free(struct child_sa *c)
+{
+	if (!c->out_pending)
+		return;
+	ikk_sa_wipe(c->out_pending);
+	free(c->out_pending);
+	c->out_pending = NULL;
+}
+
+/* Keep the outbound SA for later (a rekey's responder). */
+static int defer_out(struct child_sa *c, const struct ikk_sa *out)
+{
+	c->out_pending = malloc(sizeof(*c->out_pending));
+	if (!c->out_pending)
+		return -1;
+	*c->out_pending = *out;
+	return 0;
+}
+
+/* Both SAs (the outbound one deferred when asked) and, for a new reqid,
+ * the policies.  keys: ours to wipe.  0, or -1 and err. */
+static int install(struct daemon *d, struct ikesa *sa, struct child_sa *c,
+		   const struct child_keymat *km, struct ike_child_keys *keys,
+		   bool later_out, char *err, size_t errlen)
+{
+	struct child_ctx *cx = ctx_of(d);
+	bool policies = !same_reqid(sa, c);
+	struct ikk_sa in, out;
+	int rc = -1;
+
+	sa_common(sa, c, true, &in);
+	sa_common(sa, c, false, &out);
+	keys_to_sas(keys, km->initiator, &in, &out);
+	c->encr_key_len = keys->encr_len;
+	c->integ_key_len = keys->integ_len;
+	ike_child_keys_wipe(keys);
+	ike_bypass(d, cx);
+	if (cx->kops->sa_add(cx->kops_ctx, &in, true)) {
+		snprintf(err, errlen, "inbound SA: %s", kerr(cx));
+		goto out;
+	}
+	if (later_out ? defer_out(c, &out)
+		      : cx->kops->sa_add(cx->kops_ctx, &out, false)) {
+		snprintf(err, errlen, "outbound SA: %s", kerr(cx));
+		cx->kops->sa_delete(cx->kops_ctx, &c->local, c->spi_in,
+				    c->proto);
+		goto out;
+	}
+	if (policies && policies_add(cx, c, err, errlen)) {
+		cx->kops->sa_delete(cx->kops_ctx, &c->local, c->spi_in,
+				    c->proto);
+		if (c->out_pending)
+			out_pending_free(c);
+		else
+			cx->kops->sa_delete(cx->kops_ctx, &c->remote,
+					    c->spi_out, c->proto);
+		goto out;
+	}
+	c->installed = time(NULL);
+	c->installed_ms = c->active_ms = daemon_now_ms(d);
+	cx->added++;
+	d->stats.v[ST_KEY_ADDITIONS]++;
+	rc = 0;
+out:
+	ikk_sa_wipe(&in);
+	ikk_sa_wipe(&out);
+	return rc;
+}
+
+/* Both SAs out of the kernel; the policies go to a CHILD SA of the same
+ * reqid when there is one, else they go too. */
+static void uninstall(struct daemon *d, struct ikesa *sa, struct child_sa *c)
+{
+	struct child_ctx *cx = ctx_of(d);
+	struct child_sa *heir = same_reqid(sa, c);
+
+	if (heir && c->npol) {
+		memcpy(heir->pol, c->pol, c->npol * sizeof(c->pol[0]));
+		heir->npol = c->npol;
+		c->npol = 0;
+	}
+	policies_del(cx, c);
+	cx->kops->sa_delete(cx->kops_ctx, &c->local, c->spi_in, c->proto);
+	if (c->out_pending)
+		out_pending_free(c);
+	else if (!c->dying)	/* a dying one's went first */
+		cx->kops->sa_delete(cx->kops_ctx, &c->remote, c->spi_out,
+				    c->proto);
+	cx->deleted++;
+	d->stats.v[ST_KEY_DELETIONS]++;
+	if (d->child_change)
+		d->child_change(d, c->rule, c->mode, c->remote.family,
+				c->remote.u.b, false);
+}
+
+static struct child_state *state_of(struct ikesa *sa, bool create)
+{
+	if (!sa->child && create)
+		sa->child = calloc(1, sizeof(struct child_state));
+	return sa->child;
+}
+
+static void state_drop_if_empty(struct ikesa *sa)
+{
+	struct child_state *st = sa->child;
+
+	if (st && st->n == 0) {
+		free(st);
+		sa->child = NULL;
+	}
+}
+
+/* The soft limit (a rekey starts there): 90 % of the lifetime less up to
+ * 5 % at random, so that the two peers rarely rekey at the same time. */
+static uint32_t soft_secs(uint32_t hard)
+{
+	uint32_t r = 0;
+
+	ike_random(&r, sizeof(r));
+	return (uint32_t)((uint64_t)hard * 9 / 10 -
+			  (uint64_t)hard / 20 * (r % 1000) / 1000);
+}
+
+/* Derive and install; on success the CHILD SA joins sa's. */
+static int establish(struct daemon *d, struct ikesa *sa, struct child_sa *c,
+		     const struct child_keymat *km, bool later_out)
+{
+	struct ike_child_keys keys;
+	struct child_state *st;
+	char err[300], l[128], r[128];
+
+	struct child_ctx *cx = ctx_of(d);
+
+	cx->why[0] = 0;
+	cx->why_stat = ST_FAIL_OTHER;
+	if (ike_child_keys_derive(&keys, &sa->keys, &c->suite, km->g_ir,
+				  km->g_ir_len, km->ni, km->ni_len, km->nr,
+				  km->nr_len) != IKE_CRYPTO_OK) {
+		snprintf(cx->why, sizeof(cx->why), "cannot derive its keys");
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"%s\"",
+		       cx->why);
+		return -1;
+	}
+	st = state_of(sa, true);
+	if (!st || st->n >= CHILD_MAX) {
+		ike_child_keys_wipe(&keys);
+		snprintf(cx->why, sizeof(cx->why), "too many CHILD SAs");
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"%s\"",
+		       cx->why);
+		return -1;
+	}
+	/* the dataplane hands traffic over by if_id (dplink.h) */
+	c->if_id = d->child_if_id_of ? d->child_if_id_of(d, c->rule, c->mode)
+		   : c->mode == IKK_MODE_TRANSPORT ? d->child_if_id : 0;
+	c->out_pending = NULL;
+	c->npol = 0;
+	c->soft_s = soft_secs(c->lifetime_s);
+	st->c[st->n] = *c;
+	if (install(d, sa, &st->c[st->n], km, &keys, later_out, err,
+		    sizeof(err))) {
+		state_drop_if_empty(sa);
+		cx->failed++;
+		cx->why_stat = ST_FAIL_KERNEL;
+		snprintf(cx->why, sizeof(cx->why), "the kernel refused the %s "
+			 "SA: %s", ikk_proto_name(c->proto), err);
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"%s\"",
+		       cx->why);
+		return -1;
+	}
+	*c = st->c[st->n++];
+	sa->children_keyed++;
+	ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA established rule=%s "
+	       "mode=%s spi-in=%08" PRIx32 " spi-out=%08" PRIx32 " reqid=%"
+	       PRIu32 " local=%s remote=%s%s%s", c->rule,
+	       ikk_mode_name(c->mode), c->spi_in, c->spi_out, c->reqid,
+	       ts_str(&c->ts_l, l, sizeof(l)), ts_str(&c->ts_r, r, sizeof(r)),
+	       c->encap ? " udp-encap" : "", c->suite.dh ? " pfs" : "");
+	if (d->child_change)
+		d->child_change(d, c->rule, c->mode, c->remote.family,
+				c->remote.u.b, true);
+	return 0;
+}
+
+/* ---- the rules ------------------------------------------------------------- */
+
+/* Every negotiate rule of the policy (none when out of memory, logged). */
+static void load_rules(struct daemon *d, struct chp_rules *rs)
+{
+	if (chp_rules_load(d->policy, rs))
+		log_err("out of memory for the policy's negotiate rules");
+}
+
+static uint32_t new_reqid(struct child_ctx *cx)
+{
+	if (++cx->next_reqid < 0x1000 || cx->next_reqid > 0x3fffffff)
+		cx->next_reqid = 0x1000;
+	return cx->next_reqid;
+}
+
+static void fill_common(struct ikesa *sa, struct child_sa *c)
+{
+	ikk_addr_of(&sa->path.local, &c->local);
+	ikk_addr_of(&sa->path.peer, &c->remote);
+	c->encap = sa->natt && (sa->nat_local || sa->nat_peer);
+}
+
+/* ---- initiator ------------------------------------------------------------------ */
+
+static void pending_gc(struct daemon *d, struct child_ctx *cx)
+{
+	size_t i;
+
+	for (i = 0; i < PEND_MAX; i++) {
+		struct pending *p = &cx->pend[i];
+		struct ikesa *sa;
+
+		if (!p->serial)
+			continue;
+		sa = ikesa_find_serial(d, p->serial);
+		if (sa && sa->state == IKESA_AUTH_SENT)
+			continue;
+		child_offer_release(d, &p->o);
+		memset(p, 0, sizeof(*p));
+	}
+}
+
+static struct pending *pending_find(struct child_ctx *cx, uint64_t serial)
+{
+	size_t i;
+
+	for (i = 0; i < PEND_MAX; i++)
+		if (cx->pend[i].serial == serial)
+			return &cx->pend[i];
+	return NULL;
+}
+
+/* Does t hold this end of a flow (address, protocol, port when the
+ * selector names one)? */
+static bool ts_has(const struct ike_ts *t, const struct ikk_addr *a,
+		   uint8_t proto, uint16_t port, uint16_t port_mask)
+{
+	size_t n = fam_len(ts_family(t));
+
+	if (a->family != ts_family(t) || memcmp(a->u.b, t->start, n) < 0 ||
+	    memcmp(a->u.b, t->end, n) > 0)
+		return false;
+	if (t->ip_proto && t->ip_proto != proto)
+		return false;
+	return !port_mask || (port >= t->start_port && port <= t->end_port);
+}
+
+static bool ts_hold_flow(const struct ike_ts *l, const struct ike_ts *r,
+			 const struct ikk_selector *sel)
+{
+	return ts_has(l, &sel->src, sel->proto, sel->sport, sel->sport_mask) &&
+	       ts_has(r, &sel->dst, sel->proto, sel->dport, sel->dport_mask);
+}
+
+/* The first filter of r for this peer (holding sel's flow when given):
+ * the offer's selectors.  false when none fits. */
+static bool rule_selectors(const struct chp_rule *r, struct ikesa *sa,
+			   const struct ikk_selector *sel,
+			   struct child_offer *o)
+{
+	uint8_t family = (uint8_t)sa->path.peer.ss_family;
+	const uint8_t *me, *peer;
+	size_t f, s, len;
+
+	me = addr_bytes(&sa->path.local, &len);
+	peer = addr_bytes(&sa->path.peer, &len);
+	for (f = 0; f < r->nf; f++)
+		for (s = 0; s < (r->f[f].mirrored ? 2u : 1u); s++) {
+			if (!filter_sides(&r->f[f], s == 1, r->tunnel, family,
+					  me, peer, &o->ts_l, &o->ts_r))
+				continue;
+			if (!sel || ts_hold_flow(&o->ts_l, &o->ts_r, sel))
+				return true;
+		}
+	return false;
+}
+
+/* An offer is one SA payload with a proposal per method. */
+_Static_assert(CHP_MAX_METHODS <= IKE_MAX_PROPOSALS,
+	       "an offer holds every method of a rule");
+
+/* r's usable methods, in order, into o: those of the first one's
+ * protocol (one SPI is reserved for the offer, so one protocol). */
+static void offer_methods(struct daemon *d, struct ikesa *sa,
+			  const struct chp_rule *r, struct child_offer *o)
+{
+	size_t i;
+
+	for (i = 0; i < r->nm; i++) {
+		const struct chp_method *m = &r->m[i];
+
+		if (m->kind == CHP_AH_ESP) {
+			ikelog(d, IKELOG_DETAIL, sa, "rule %s: an AH+ESP method "
+			       "is not offered: IKEv2 negotiates one protocol "
+			       "per CHILD SA (RFC 7296 §3.3)", r->name);
+			continue;
+		}
+		if (!method_usable(m))
+			continue;
+		if (!o->nm)
+			o->proto = method_proto(m);
+		if (method_proto(m) == o->proto)
+			o->m[o->nm++] = *m;
+	}
+}
+
+/* The rule and its selectors for the offer (name NULL: any rule whose
+ * filter holds sel's flow); false when none. */
+static bool offer_rule(struct daemon *d, struct ikesa *sa, const char *name,
+		       const struct ikk_selector *sel, struct child_offer *o)
+{
+	struct chp_rules rules;
+	struct chp_rule *r = NULL;
+	size_t i;
+
+	load_rules(d, &rules);
+	for (i = 0; i < rules.n && !r; i++) {
+		if ((!name || !strcmp(rules.v[i].name, name)) &&
+		    rule_selectors(&rules.v[i], sa, sel, o))
+			r = &rules.v[i];
+	}
+	if (r)
+		offer_methods(d, sa, r, o);
+	if (!r || !o->nm) {
+		ikelog(d, IKELOG_DETAIL, sa, "no CHILD SA: %s", !r ? "no "
+		       "negotiate rule with a filter for this peer and flow"
+		       : "the rule has no ESP or AH security method");
+		chp_rules_free(&rules);
+		return false;
+	}
+	o->mode = r->tunnel ? IKK_MODE_TUNNEL : IKK_MODE_TRANSPORT;
+	o->pfs_group = r->pfs ? (r->pfs_group ? r->pfs_group
+				 : sa->keys.suite.dh) : 0;
+	snprintf(o->rule, sizeof(o->rule), "%s", r->name);
+	chp_rules_free(&rules);
+	return true;
+}
+
+int child_offer_make(struct daemon *d, struct ikesa *sa, const char *rule,
+		     const struct ikk_selector *sel, uint32_t reqid,
+		     struct child_offer *o)
+{
+	struct child_ctx *cx = ctx_of(d);
+	struct ikk_addr remote;
+
+	memset(o, 0, sizeof(*o));
+	cx->why[0] = 0;
+	/* with a flow and no rule: whichever rule's filter holds it */
+	if (!offer_rule(d, sa, rule ? rule : sel ? NULL : sa->conf.rule, sel,
+			o))
+		return -1;
+	ikk_addr_of(&sa->path.local, &o->local);
+	ikk_addr_of(&sa->path.peer, &remote);
+	o->reqid = reqid ? reqid : new_reqid(cx);
+	if (cx->kops->spi_alloc(cx->kops_ctx, &remote, &o->local, o->proto,
+				o->mode, o->reqid, &o->spi_in)) {
+		cx->why_stat = ST_FAIL_KERNEL;
+		snprintf(cx->why, sizeof(cx->why), "the kernel refused an %s "
+			 "SPI: %s", ikk_proto_name(o->proto), kerr(cx));
+		ikelog(d, IKELOG_OUTCOME, sa, "no CHILD SA: %s", cx->why);
+		memset(o, 0, sizeof(*o));
+		return -1;
+	}
+	return 0;
+}
+
+void child_offer_add(const struct child_offer *o, uint16_t dh,
+		     struct ike_builder *b)
+{
+	struct ike_notify tm = { .type = IKEV2_N_USE_TRANSPORT_MODE };
+	struct ike_ts_set tsi, tsr;
+	struct ike_sa offer;
+	size_t i;
+
+	memset(&offer, 0, sizeof(offer));
+	for (i = 0; i < o->nm; i++)
+		method_proposal((uint8_t)(i + 1), &o->m[i], o->spi_in, dh,
+				&offer.prop[offer.nproposals++]);
+	memset(&tsi, 0, sizeof(tsi));
+	memset(&tsr, 0, sizeof(tsr));
+	tsi.ts[tsi.nts++] = o->ts_l;
+	tsr.ts[tsr.nts++] = o->ts_r;
+	if (o->mode == IKK_MODE_TRANSPORT)
+		ike_add_notify(b, &tm);
+	ike_add_sa(b, &offer);
+	ike_add_ts(b, IKEV2_PL_TSI, &tsi);
+	ike_add_ts(b, IKEV2_PL_TSR, &tsr);
+}
+
+void child_offer_release(struct daemon *d, const struct child_offer *o)
+{
+	struct child_ctx *cx = ctx_of(d);
+
+	if (cx && o->spi_in)
+		cx->kops->sa_delete(cx->kops_ctx, &o->local, o->spi_in,
+				    o->proto);
+}
+
+static bool auth_request(struct daemon *d, struct ikesa *sa,
+			 struct ike_builder *b)
+{
+	struct child_ctx *cx = ctx_of(d);
+	struct pending *p;
+
+	if (sa->conf.source != PEER_RULE)
+		return false;		/* default response: answer only */
+	pending_gc(d, cx);
+	p = pending_find(cx, 0);
+	if (!p) {
+		ikesa_child_failed(sa, ST_FAIL_OTHER, "%d negotiations already "
+				   "wait for their IKE_AUTH answer", PEND_MAX);
+		return false;
+	}
+	if (child_offer_make(d, sa, NULL, NULL, 0, &p->o)) {
+		if (cx->why[0])	/* the rule wants one: the kernel failed */
+			ikesa_child_failed(sa, cx->why_stat, "%s", cx->why);
+		return false;
+	}
+	/* IKE_AUTH's CHILD SA takes its keys from the IKE SA's D-H (§1.2) */
+	p->o.pfs_group = 0;
+	p->o.acquire_seq = sa->acquire_seq;
+	p->serial = sa->serial;
+	child_offer_add(&p->o, 0, b);
+	return true;
+}
+
+/* Is t inside w (addresses, ports, protocol)? */
+static bool ts_within(const struct ike_ts *t, const struct ike_ts *w)
+{
+	struct ike_ts x;
+
+	return ts_intersect(t, w, &x) && !memcmp(&x, t, sizeof(x)) &&
+	       (!w->ip_proto || w->ip_proto == t->ip_proto);
+}
+
+/* Transport mode across a NAT (RFC 7296 §2.23.1): the responder sees the
+ * initiator at the NAT's address, not at the one in its TSi, and puts that
+ * address in the TSi it answers (strongSwan does).  Each host address of
+ * the set becomes addr; ports and protocol stay. */
+static void ts_nat_host(struct ike_ts_set *set,
+			const struct sockaddr_storage *addr)
+{
+	size_t len, i;
+	const uint8_t *a = addr_bytes(addr, &len);
+
+	for (i = 0; i < set->nts; i++) {
+		struct ike_ts *t = &set->ts[i];
+
+		if ((t->type != IKEV2_TS_IPV4_ADDR_RANGE &&
+		     t->type != IKEV2_TS_IPV6_ADDR_RANGE) ||
+		    ts_family(t) != addr->ss_family ||
+		    memcmp(t->start, t->end, len))
+			continue;
+		memcpy(t->start, a, len);
+		memcpy(t->end, a, len);
+	}
+}
+
+/* Check the answer to o; fill c.  NULL, or why it cannot be taken. */
+static const char *answer_check(const struct ikesa *sa,
+				const struct child_offer *o,
+				const struct ike_msg *resp, struct child_sa *c)
+{
+	const struct ike_payload *psa, *pi, *pr;
+	struct ike_ts_set tsi, tsr;
+	struct ike_notify n;
+	struct ike_sa ans;
+	int dh;
+	size_t i;
+
+	psa = sealed_find(resp, IKEV2_PL_SA, NULL);
+	pi = sealed_find(resp, IKEV2_PL_TSI, NULL);
+	pr = sealed_find(resp, IKEV2_PL_TSR, NULL);
+	if (!psa || !pi || !pr)
+		return sealed_error(resp, &n) ? notify_name(n.type)
+					       : "no SA/TSi/TSr in the answer";
+	if (ike_decode_sa(psa, &ans) != IKE_MSG_OK ||
+	    ike_decode_ts(pi, &tsi) != IKE_MSG_OK ||
+	    ike_decode_ts(pr, &tsr) != IKE_MSG_OK || tsi.nts < 1 ||
+	    tsr.nts < 1)
+		return "malformed SA or TS payload";
+	if (ans.nproposals != 1 ||
+	    ans.prop[0].protocol != ike_proto_of(o->proto) ||
+	    ans.prop[0].spi_size != 4)
+		return o->proto == IPPROTO_AH ? "the answer is not one AH "
+		       "proposal" : "the answer is not one ESP proposal";
+	if (o->mode == IKK_MODE_TRANSPORT && sa->nat_local)
+		ts_nat_host(&tsi, &sa->path.local);	/* ours, not the NAT's */
+	if (!ts_within(&tsi.ts[0], &o->ts_l) || !ts_within(&tsr.ts[0], &o->ts_r))
+		return "the peer's traffic selectors are wider than ours";
+	if (o->mode == IKK_MODE_TRANSPORT &&
+	    !sealed_notify(resp, IKEV2_N_USE_TRANSPORT_MODE, &n))
+		return "the peer wants tunnel mode, our rule transport mode";
+	dh = proposal_dh(&ans.prop[0], 0);
+	if (dh < 0 || (o->pfs_group && dh != o->pfs_group))
+		return "the peer's answer drops the PFS group we asked for";
+	for (i = 0; i < o->nm; i++)
+		if (proposal_has(&ans.prop[0], &o->m[i])) {
+			memset(c, 0, sizeof(*c));
+			c->proto = o->proto;
+			c->suite = method_suite(&o->m[i], (uint16_t)dh);
+			c->lifetime_s = o->m[i].lifetime_s;
+			c->lifetime_kb = o->m[i].lifetime_kb;
+			c->spi_out = get_spi(&ans.prop[0]);
+			c->ts_l = tsi.ts[0];
+			c->ts_r = tsr.ts[0];
+			return NULL;
+		}
+	return "the peer chose a proposal we did not offer";
+}
+
+int child_offer_accept(struct daemon *d, struct ikesa *sa,
+		       const struct child_offer *o, const struct ike_msg *resp,
+		       uint16_t *dh, char *why, size_t whylen)
+{
+	struct child_sa c;
+	const char *bad = answer_check(sa, o, resp, &c);
+
+	*dh = 0;
+	if (bad) {
+		snprintf(why, whylen, "%s", bad);
+		return -1;
+	}
+	*dh = c.suite.dh;
+	return 0;
+}
+
+int child_offer_install(struct daemon *d, struct ikesa *sa,
+			const struct child_offer *o, const struct ike_msg *resp,
+			const struct child_keymat *km, uint32_t *spi_in)
+{
+	struct child_ctx *cx = ctx_of(d);
+	const char *bad;
+	struct child_sa c;
+
+	bad = answer_check(sa, o, resp, &c);
+	if (bad) {
+		cx->failed++;
+		cx->why_stat = ST_FAIL_OTHER;
+		snprintf(cx->why, sizeof(cx->why), "the peer's answer: %s", bad);
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"%s\"",
+		       bad);
+		child_offer_release(d, o);
+		return -1;
+	}
+	fill_common(sa, &c);
+	c.reqid = o->reqid;
+	c.spi_in = o->spi_in;
+	c.mode = o->mode;
+	c.acquire_seq = o->acquire_seq;
+	snprintf(c.rule, sizeof(c.rule), "%s", o->rule);
+	if (establish(d, sa, &c, km, false)) {
+		/* the larval SA went with the failed update */
+		child_offer_release(d, o);
+		return -1;
+	}
+	if (spi_in)
+		*spi_in = c.spi_in;
+	return 0;
+}
+
+static void auth_response(struct daemon *d, struct ikesa *sa,
+			  const struct ike_msg *resp)
+{
+	struct pending *p = pending_find(ctx_of(d), sa->serial);
+	struct child_keymat km = { sa->ni, sa->nr, sa->ni_len, sa->nr_len,
+				   NULL, 0, true };
+	struct child_ctx *cx = ctx_of(d);
+	struct child_offer o;
+	struct ike_notify n;
+
+	if (!p || !sa->serial)
+		return;
+	o = p->o;
+	memset(p, 0, sizeof(*p));
+	if (!sealed_find(resp, IKEV2_PL_SA, NULL) && sealed_error(resp, &n)) {
+		/* the peer's reason, in its words */
+		cx->failed++;
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"peer "
+		       "answered %s\"", notify_name(n.type));
+		ikesa_child_failed(sa, fail_stat_of_notify(n.type), "peer "
+				   "answered %s%s", notify_name(n.type),
+				   n.type == IKEV2_N_NO_PROPOSAL_CHOSEN
+				   ? " (none of the rule's methods suits it, "
+				   "or its kernel refused the SA: its log "
+				   "says which)" : "");
+		child_offer_release(d, &o);
+		return;
+	}
+	cx->why[0] = 0;
+	if (child_offer_install(d, sa, &o, resp, &km, NULL))
+		ikesa_child_failed(sa, cx->why_stat, "%s", cx->why);
+}
+
+/* ---- responder ------------------------------------------------------------------ */
+
+static void refuse(struct daemon *d, struct ikesa *sa, struct ike_builder *b,
+		   uint16_t type, const char *why)
+{
+	struct ike_notify n = { .type = type };
+
+	ctx_of(d)->failed++;
+	ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA refused (%s) reason=\"%s\"",
+	       notify_name(type), why);
+	ike_add_notify(b, &n);
+}
+
+/* The first TSi x TSr pair inside a filter of rule r: narrowed into c. */
+static bool narrow(const struct chp_rule *r, struct ikesa *sa,
+		   const struct ike_ts_set *tsi, const struct ike_ts_set *tsr,
+		   struct child_sa *c)
+{
+	uint8_t family = (uint8_t)sa->path.peer.ss_family;
+	const uint8_t *me, *peer;
+	size_t len, f, s, i, j;
+
+	me = addr_bytes(&sa->path.local, &len);
+	peer = addr_bytes(&sa->path.peer, &len);
+	for (f = 0; f < r->nf; f++)
+		for (s = 0; s < (r->f[f].mirrored ? 2u : 1u); s++) {
+			struct ike_ts l, rm;
+
+			if (!filter_sides(&r->f[f], s == 1, r->tunnel, family,
+					  me, peer, &l, &rm))
+				continue;
+			for (i = 0; i < tsi->nts; i++)
+				for (j = 0; j < tsr->nts; j++)
+					if (ts_intersect(&tsi->ts[i], &rm,
+							 &c->ts_r) &&
+					    ts_intersect(&tsr->ts[j], &l,
+							 &c->ts_l))
+						return true;
+		}
+	return false;
+}
+
+/* Our negotiate rule for the request: the one that named the peer first
+ * (or like's rule, a rekey), then the others. */
+static const struct chp_rule *pick_rule(struct ikesa *sa,
+					const struct chp_rule *rules, size_t nr,
+					bool transport, const char *first,
+					const struct ike_ts_set *tsi,
+					const struct ike_ts_set *tsr,
+					struct child_sa *c)
+{
+	uint8_t peer_ip[16];
+	size_t i, pass, len;
+	const uint8_t *pb = addr_bytes(&sa->path.peer, &len);
+
+	memcpy(peer_ip, pb, len);
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < nr; i++) {
+			const struct chp_rule *x = &rules[i];
+			bool named = !strcmp(x->name, first);
+
+			if (named != (pass == 0))
+				continue;
+			if (x->tunnel ? (x->tunnel_family != sa->path.peer.ss_family ||
+					 memcmp(x->tunnel_addr, peer_ip, len))
+				      : !transport)
+				continue;
+			if (narrow(x, sa, tsi, tsr, c))
+				return x;
+		}
+	return NULL;
+}
+
+/* The first proposal of the offer that one of r's methods matches. */
+static bool pick_proposal(const struct chp_rule *r, const struct ike_sa *offer,
+			  bool with_dh, uint16_t ike_group,
+			  struct child_choice *ch)
+{
+	/* PFS without a group: the IKE SA's (ipsec-xdp.policy(5)) */
+	uint16_t want = r->pfs ? (r->pfs_group ? r->pfs_group : ike_group)
+			       : 0;
+	size_t i, m;
+
+	for (i = 0; i < offer->nproposals; i++) {
+		const struct ike_proposal *p = &offer->prop[i];
+		int dh = with_dh ? proposal_dh(p, want) : 0;
+
+		if ((p->protocol != IKEV2_PROTO_ESP &&
+		     p->protocol != IKEV2_PROTO_AH) || p->spi_size != 4 ||
+		    dh < 0)
+			continue;
+		for (m = 0; m < r->nm; m++)
+			if (method_usable(&r->m[m]) &&
+			    proposal_has(p, &r->m[m])) {
+				struct child_sa *c = &ch->c;
+
+				c->proto = method_proto(&r->m[m]);
+				c->suite = method_suite(&r->m[m], (uint16_t)dh);
+				c->lifetime_s = r->m[m].lifetime_s;
+				c->lifetime_kb = r->m[m].lifetime_kb;
+				c->spi_out = get_spi(p);
+				ch->ans.nproposals = 1;
+				method_proposal(p->num, &r->m[m], 0,
+						(uint16_t)dh, &ch->ans.prop[0]);
+				return true;
+			}
+	}
+	return false;
+}
+
+uint16_t child_choose(struct daemon *d, struct ikesa *sa,
+		      const struct ike_msg *req, const struct child_sa *like,
+		      struct child_choice *ch)
+{
+	const struct ike_payload *psa, *pi, *pr;
+	struct ike_ts_set tsi, tsr;
+	struct chp_rules rules;
+	const struct chp_rule *r;
+	struct ike_notify n;
+	struct ike_sa offer;
+	bool transport = sealed_notify(req, IKEV2_N_USE_TRANSPORT_MODE, &n);
+	bool create = req->hdr.exchange == IKEV2_EXCH_CREATE_CHILD_SA;
+	const char *why = NULL;
+	uint16_t err = 0;
+
+	memset(ch, 0, sizeof(*ch));
+	psa = sealed_find(req, IKEV2_PL_SA, NULL);
+	pi = sealed_find(req, IKEV2_PL_TSI, NULL);
+	pr = sealed_find(req, IKEV2_PL_TSR, NULL);
+	if (!psa || !pi || !pr || ike_decode_sa(psa, &offer) != IKE_MSG_OK ||
+	    ike_decode_ts(pi, &tsi) != IKE_MSG_OK ||
+	    ike_decode_ts(pr, &tsr) != IKE_MSG_OK) {
+		ctx_of(d)->failed++;
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA refused "
+		       "(INVALID_SYNTAX) reason=\"malformed SA or TS\"");
+		return IKEV2_N_INVALID_SYNTAX;
+	}
+	if (transport && sa->nat_peer)	/* the peer as we see it */
+		ts_nat_host(&tsi, &sa->path.peer);
+	load_rules(d, &rules);
+	r = pick_rule(sa, rules.v, rules.n, transport, like ? like->rule
+		      : sa->conf.rule, &tsi, &tsr, &ch->c);
+	if (!r) {
+		err = IKEV2_N_TS_UNACCEPTABLE;
+		why = "no negotiate rule for this peer covers its traffic "
+		      "selectors";
+	} else if (!pick_proposal(r, &offer, create, sa->keys.suite.dh, ch)) {
+		err = IKEV2_N_NO_PROPOSAL_CHOSEN;
+		why = r->pfs && create ? "no ESP or AH proposal of the peer "
+		      "matches a security method of the rule with its PFS "
+		      "group" : "no ESP or AH proposal of the peer matches a "
+		      "security method of the rule";
+	} else {
+		snprintf(ch->c.rule, sizeof(ch->c.rule), "%s", r->name);
+		ch->c.mode = r->tunnel ? IKK_MODE_TUNNEL : IKK_MODE_TRANSPORT;
+		ch->pfs_required = r->pfs;
+	}
+	chp_rules_free(&rules);
+	if (err == IKEV2_N_NO_PROPOSAL_CHOSEN)
+		d->stats.v[ST_NO_PROPOSAL_CHOSEN]++;
+	if (err) {
+		ctx_of(d)->failed++;
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA refused (%s) "
+		       "reason=\"%s\"", notify_name(err), why);
+		return err;
+	}
+	fill_common(sa, &ch->c);
+	ch->c.reqid = like ? like->reqid : new_reqid(ctx_of(d));
+	return 0;
+}
+
+int child_choice_install(struct daemon *d, struct ikesa *sa,
+			 struct child_choice *ch,
+			 const struct child_keymat *km, bool later_out)
+{
+	struct child_ctx *cx = ctx_of(d);
+	struct child_sa *c = &ch->c;
+
+	if (cx->kops->spi_alloc(cx->kops_ctx, &c->remote, &c->local,
+				c->proto, c->mode, c->reqid, &c->spi_in)) {
+		cx->failed++;
+		cx->why_stat = ST_FAIL_KERNEL;
+		snprintf(cx->why, sizeof(cx->why), "the kernel refused an %s "
+			 "SPI: %s", ikk_proto_name(c->proto), kerr(cx));
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"%s\"",
+		       cx->why);
+		return -1;
+	}
+	if (establish(d, sa, c, km, later_out)) {
+		cx->kops->sa_delete(cx->kops_ctx, &c->local, c->spi_in,
+				    c->proto);
+		return -1;
+	}
+	put_spi(&ch->ans.prop[0], c->spi_in);
+	return 0;
+}
+
+void child_choice_add(const struct child_choice *ch, struct ike_builder *b)
+{
+	struct ike_notify tm = { .type = IKEV2_N_USE_TRANSPORT_MODE };
+	struct ike_ts_set oi, orr;
+
+	memset(&oi, 0, sizeof(oi));
+	memset(&orr, 0, sizeof(orr));
+	oi.ts[oi.nts++] = ch->c.ts_r;	/* TSi: the initiator's side */
+	orr.ts[orr.nts++] = ch->c.ts_l;
+	if (ch->c.mode == IKK_MODE_TRANSPORT)
+		ike_add_notify(b, &tm);
+	ike_add_sa(b, &ch->ans);
+	ike_add_ts(b, IKEV2_PL_TSI, &oi);
+	ike_add_ts(b, IKEV2_PL_TSR, &orr);
+}
+
+static void auth_respond(struct daemon *d, struct ikesa *sa,
+			 const struct ike_msg *req, struct ike_builder *b)
+{
+	struct child_keymat km = { sa->ni, sa->nr, sa->ni_len, sa->nr_len,
+				   NULL, 0, false };
+	struct child_choice ch;
+	struct ike_notify n;
+	struct child_ctx *cx = ctx_of(d);
+	uint16_t err = child_choose(d, sa, req, NULL, &ch);
+
+	if (err) {
+		n = (struct ike_notify){ .type = err };
+		ike_add_notify(b, &n);
+		ikesa_child_failed(sa, fail_stat_of_notify(err), "we answered "
+				   "%s", notify_name(err));
+		return;
+	}
+	cx->why[0] = 0;
+	if (child_choice_install(d, sa, &ch, &km, false)) {
+		refuse(d, sa, b, IKEV2_N_NO_PROPOSAL_CHOSEN, "cannot install "
+		       "the SAs");
+		ikesa_child_failed(sa, cx->why_stat, "%s; we answered "
+				   "NO_PROPOSAL_CHOSEN", cx->why);
+		return;
+	}
+	child_choice_add(&ch, b);
+}
+
+/* ---- finding, removing, moving ---------------------------------------------------- */
+
+struct child_sa *child_at(struct ikesa *sa, size_t i)
+{
+	struct child_state *st = sa->child;
+
+	return st && i < st->n ? &st->c[i] : NULL;
+}
+
+struct child_sa *child_find(struct ikesa *sa, uint32_t spi_in,
+			    uint32_t spi_out)
+{
+	struct child_sa *c;
+	size_t i;
+
+	for (i = 0; (c = child_at(sa, i)) != NULL; i++)
+		if ((spi_in && c->spi_in == spi_in) ||
+		    (spi_out && c->spi_out == spi_out))
+			return c;
+	return NULL;
+}
+
+struct owner_q {
+	uint32_t spi;
+	bool inbound;
+	struct ikesa *found;
+};
+
+static void owner_visit(struct daemon *d, struct ikesa *sa, void *arg)
+{
+	struct owner_q *q = arg;
+
+	if (q->found)
+		return;
+	if (child_find(sa, q->spi, 0)) {
+		q->found = sa;
+		q->inbound = true;
+	} else if (child_find(sa, 0, q->spi)) {
+		q->found = sa;
+		q->inbound = false;
+	}
+}
+
+struct ikesa *child_owner(struct daemon *d, uint32_t spi, bool *inbound)
+{
+	struct owner_q q = { spi, false, NULL };
+
+	ikesa_foreach(d, owner_visit, &q);
+	if (inbound)
+		*inbound = q.inbound;
+	return q.found;
+}
+
+void child_release_out(struct daemon *d, struct ikesa *sa, uint32_t spi_in)
+{
+	struct child_ctx *cx = ctx_of(d);
+	struct child_sa *c = child_find(sa, spi_in, 0);
+
+	if (!c || !c->out_pending)
+		return;
+	if (cx->kops->sa_add(cx->kops_ctx, c->out_pending, false))
+		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA spi-in=%08" PRIx32
+		       ": cannot install its outbound SA: %s", spi_in,
+		       kerr(cx));
+	out_pending_free(c);
+}
+
+/* Before c goes: a rekey's successor waiting for it sends from now on
+ * (unless another of the reqid already sends). */
+static void release_heir_out(struct daemon *d, struct ikesa *sa,
+			     struct child_sa *c)
+{
+	struct child_state *st = sa->child;
+	struct child_sa *waiting = NULL;
+	size_t i;
+
+	for (i = 0; st && i < st->n; i++) {
+		struct child_sa *x = &st->c[i];
+
+		if (x == c || x->reqid != c->reqid || x->dying)
+			continue;
+		if (!x->out_pending)
+			return;
+		if (!waiting)
+			waiting = x;
+	}
+	if (waiting)
+		child_release_out(d, sa, waiting->spi_in);
+}
+
+static void remove_at(struct daemon *d, struct ikesa *sa, size_t j,
+		      const char *why)
+{
+	struct child_state *st = sa->child;
+	struct child_sa *c = &st->c[j];
+
+	ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA deleted (%s) spi-in=%08"
+	       PRIx32 " spi-out=%08" PRIx32, why, c->spi_in, c->spi_out);
+	release_heir_out(d, sa, c);
+	uninstall(d, sa, c);
+	st->c[j] = st->c[--st->n];
+}
+
+void child_remove(struct daemon *d, struct ikesa *sa, uint32_t spi_in,
+		  const char *why)
+{
+	struct child_state *st = sa->child;
+	size_t j;
+
+	for (j = 0; st && j < st->n; j++)
+		if (st->c[j].spi_in == spi_in) {
+			remove_at(d, sa, j, why);
+			break;
+		}
+	state_drop_if_empty(sa);
+}
+
+void child_start_dying(struct daemon *d, struct ikesa *sa, uint32_t spi_in)
+{
+	struct child_ctx *cx = ctx_of(d);
+	struct child_sa *c = child_find(sa, spi_in, 0);
+
+	if (!c || c->dying)
+		return;
+	release_heir_out(d, sa, c);
+	if (c->out_pending)
+		out_pending_free(c);
+	else
+		cx->kops->sa_delete(cx->kops_ctx, &c->remote, c->spi_out,
+				    c->proto);
+	c->dying = true;
+}
+
+void child_move(struct ikesa *from, struct ikesa *to)
+{
+	struct child_state *a = from->child, *b;
+	size_t i;
+
+	if (!a)
+		return;
+	b = state_of(to, true);
+	for (i = 0; b && i < a->n && b->n < CHILD_MAX; i++)
+		b->c[b->n++] = a->c[i];
+	a->n = 0;
+	state_drop_if_empty(from);
+}
+
+int child_bytes(struct daemon *d, const struct child_sa *c, uint64_t *bytes)
+{
+	struct child_ctx *cx = ctx_of(d);
+	struct ikk_sa_counters in, out;
+
+	*bytes = 0;
+	if (!cx->kops->counters ||
+	    cx->kops->counters(cx->kops_ctx, &c->local, c->spi_in,
+			       c->proto, &in))
+		return -1;
+	memset(&out, 0, sizeof(out));
+	if (!c->out_pending && !c->dying &&
+	    cx->kops->counters(cx->kops_ctx, &c->remote, c->spi_out,
+			       c->proto, &out))
+		return -1;
+	*bytes = in.bytes + out.bytes;
+	return 0;
+}
+
+struct ikk *child_kernel(struct daemon *d)
+{
+	return d->child ? ctx_of(d)->k : NULL;
+}
+
+/* ---- Delete --------------------------------------------------------------------- */
+
+static void delete_request(struct daemon *d, struct ikesa *sa,
+			   const struct ike_delete *del, struct ike_builder *b)
+{
+	struct child_state *st = sa->child;
+	uint32_t ours[CHILD_MAX];
+	struct ike_delete out = { .protocol = del->protocol, .spi_size = 4 };
+	uint8_t spis[CHILD_MAX * 4];
+	size_t i, j, n = 0;
+
+	if ((del->protocol != IKEV2_PROTO_ESP &&
+	     del->protocol != IKEV2_PROTO_AH) || del->spi_size != 4 || !st)
+		return;
+	for (i = 0; i < del->nspi && sa->child; i++) {
+		uint32_t spi = ike_delete_spi(del, i);
+
+		st = sa->child;
+		for (j = 0; j < st->n; j++) {
+			if (st->c[j].spi_out != spi ||
+			    ike_proto_of(st->c[j].proto) != del->protocol)
+				continue;
+			/* both sides deleting it (§1.4.1): no SPI back */
+			if (n < CHILD_MAX && !st->c[j].dying)
+				ours[n++] = st->c[j].spi_in;
+			remove_at(d, sa, j, "by the peer");
+			break;
+		}
+		state_drop_if_empty(sa);
+	}
+	for (i = 0; i < n; i++) {
+		spis[i * 4] = (uint8_t)(ours[i] >> 24);
+		spis[i * 4 + 1] = (uint8_t)(ours[i] >> 16);
+		spis[i * 4 + 2] = (uint8_t)(ours[i] >> 8);
+		spis[i * 4 + 3] = (uint8_t)ours[i];
+	}
+	if (n) {
+		out.nspi = (uint16_t)n;
+		out.spis = spis;
+		ike_add_delete(b, &out);
+	}
+}
+
+static void ike_sa_down(struct daemon *d, struct ikesa *sa)
+{
+	struct child_state *st = sa->child;
+	size_t i;
+
+	struct pending *p = sa->serial ? pending_find(ctx_of(d), sa->serial)
+				       : NULL;
+
+	/* the SPI reserved for the CHILD SA IKE_AUTH asked for: given back
+	 * now, not when the kernel's larval SA times out */
+	if (p) {
+		child_offer_release(d, &p->o);
+		memset(p, 0, sizeof(*p));
+	}
+	/* all go: no waiting outbound SA is worth installing now */
+	for (i = 0; st && i < st->n; i++)
+		out_pending_free(&st->c[i]);
+	while (st && st->n)
+		remove_at(d, sa, st->n - 1, "with its IKE SA");
+	state_drop_if_empty(sa);
+}
+
+/* ---- set-up ------------------------------------------------------------------------ */
+
+static int k_spi_alloc(void *ctx, const struct ikk_addr *src,
+		       const struct ikk_addr *dst, uint8_t proto, uint8_t mode,
+		       uint32_t reqid, uint32_t *spi)
+{
+	return ikk_spi_alloc(ctx, src, dst, proto, mode, reqid, 0, 0, 0, spi);
+}
+
+static int k_sa_add(void *ctx, const struct ikk_sa *sa, bool update)
+{
+	return update ? ikk_sa_update(ctx, sa) : ikk_sa_add(ctx, sa);
+}
+
+static int k_sa_delete(void *ctx, const struct ikk_addr *dst, uint32_t spi,
+		       uint8_t proto)
+{
+	return ikk_sa_delete(ctx, dst, spi, proto, 0, 0);
+}
+
+static int k_policy_add(void *ctx, struct ikk_policy *pol, bool update)
+{
+	return update ? ikk_policy_update(ctx, pol) : ikk_policy_add(ctx, pol);
+}
+
+static int k_policy_delete(void *ctx, const struct ikk_policy *pol)
+{
+	return ikk_policy_delete(ctx, pol);
+}
+
+static const char *k_error(void *ctx)
+{
+	return ikk_error(ctx);
+}
+
+static int k_counters(void *ctx, const struct ikk_addr *dst, uint32_t spi,
+		      uint8_t proto, struct ikk_sa_counters *out)
+{
+	return ikk_sa_counters(ctx, dst, spi, proto, 0, 0, out);
+}
+
+static const struct child_kops kernel_kops = {
+	k_spi_alloc, k_sa_add, k_sa_delete, k_policy_add, k_policy_delete,
+	k_error, k_counters,
+};
+
+int child_use_ops(struct daemon *d, const struct child_kops *kops,
+		  void *kops_ctx)
+{
+	struct child_ctx *cx = calloc(1, sizeof(*cx));
+
+	if (!cx)
+		return -1;
+	cx->hooks.auth_request = auth_request;
+	cx->hooks.auth_respond = auth_respond;
+	cx->hooks.auth_response = auth_response;
+	cx->hooks.delete_request = delete_request;
+	cx->hooks.ike_sa_down = ike_sa_down;
+	cx->kops = kops;
+	cx->kops_ctx = kops_ctx;
+	cx->next_reqid = 0x1000 + ((uint32_t)time(NULL) & 0xffff);
+	d->child = &cx->hooks;
+	if (exch_create_use(d)) {
+		d->child = NULL;
+		free(cx);
+		return -1;
+	}
+	return 0;
+}
+
+static void kernel_event(void *ctx, const struct ikk_event *ev)
+{
+	exch_create_kernel_event(ctx, ev);
+}
+
+static void events_readable(struct daemon *d, void *arg)
+{
+	struct child_ctx *cx = arg;
+
+	if (ikk_events_process(cx->k) < 0)
+		log_warn("xfrm events: %s", ikk_error(cx->k));
+}
+
+/* ACQUIRE and EXPIRE from the kernel, read on the daemon's loop. */
+static void events_open(struct daemon *d, struct child_ctx *cx)
+{
+	if (ikk_events_open(cx->k, kernel_event, d)) {
+		log_warn("no xfrm ACQUIRE/EXPIRE events (no rekeying by "
+			 "lifetime, no negotiation by ACQUIRE): %s",
+			 ikk_error(cx->k));
+		return;
+	}
+	cx->watch = evtimer_watch(d, ikk_events_fd(cx->k), events_readable,
+				  cx);
+	if (!cx->watch)
+		log_warn("cannot watch the xfrm event socket");
+}
+
+int child_use(struct daemon *d)
+{
+	struct ikk *k = NULL;
+	char err[256] = "";
+
+	if (ikk_open(&k, err, sizeof(err))) {
+		log_warn("CHILD SAs off (childless IKE SAs only): cannot open "
+			 "xfrm netlink: %s", k ? ikk_error(k) : err);
+		if (k)
+			ikk_close(k);
+		return -1;
+	}
+	if (child_use_ops(d, &kernel_kops, k)) {
+		ikk_close(k);
+		return -1;
+	}
+	ctx_of(d)->k = k;
+	events_open(d, ctx_of(d));
+	return 0;
+}
+
+void child_release(struct daemon *d)
+{
+	struct child_ctx *cx;
+
+	if (!d->child)
+		return;
+	cx = ctx_of(d);
+	pending_gc(d, cx);
+	exch_create_release(d);
+	evtimer_unwatch(cx->watch);
+	if (cx->k)
+		ikk_close(cx->k);
+	d->child = NULL;
+	free(cx);
+}
+
+/* ---- show sa ---------------------------------------------------------------------- */
+
+size_t child_count(const struct ikesa *sa)
+{
+	const struct child_state *st = sa->child;
+
+	return st ? st->n : 0;
+}
+
+static void info(const struct child_sa *c, struct child_info *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->spi_in = c->spi_in;
+	o->spi_out = c->spi_out;
+	o->reqid = c->reqid;
+	o->proto = c->proto;
+	o->mode = c->mode;
+	o->encr = c->suite.encr;
+	o->key_bits = c->suite.encr_key_bits;
+	o->integ = c->suite.integ;
+	o->encr_key_len = c->encr_key_len;
+	o->integ_key_len = c->integ_key_len;
+	o->lifetime_s = c->lifetime_s;
+	o->lifetime_kb = c->lifetime_kb;
+	o->pfs_group = c->suite.dh;
+	ts_str(&c->ts_l, o->local_ts, sizeof(o->local_ts));
+	ts_str(&c->ts_r, o->remote_ts, sizeof(o->remote_ts));
+	snprintf(o->rule, sizeof(o->rule), "%s", c->rule);
+}
+
+int child_get(const struct ikesa *sa, size_t i, struct child_info *out)
+{
+	const struct child_state *st = sa->child;
+
+	if (!st || i >= st->n)
+		return -1;
+	info(&st->c[i], out);
+	return 0;
+}
+
+static void js(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static void ji(struct json_object *o, const char *k, int64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+static void child_json_one(struct daemon *d, struct ikesa *sa, void *arg)
+{
+	const struct child_state *st = sa->child;
+	uint64_t now = daemon_now_ms(d);
+	char buf[128];
+	size_t i;
+
+	for (i = 0; st && i < st->n; i++) {
+		const struct child_sa *c = &st->c[i];
+		struct json_object *o = json_object_new_object();
+
+		snprintf(buf, sizeof(buf), "%016" PRIx64, sa->ispi);
+		js(o, "ike_ispi", buf);
+		snprintf(buf, sizeof(buf), "%016" PRIx64, sa->rspi);
+		js(o, "ike_rspi", buf);
+		js(o, "rule", c->rule);
+		js(o, "protocol", c->proto == IPPROTO_AH ? "ah" : "esp");
+		js(o, "mode", ikk_mode_name(c->mode));
+		snprintf(buf, sizeof(buf), "%08" PRIx32, c->spi_in);
+		js(o, "spi_in", buf);
+		snprintf(buf, sizeof(buf), "%08" PRIx32, c->spi_out);
+		js(o, "spi_out", buf);
+		ji(o, "reqid", c->reqid);
+		js(o, "encr", c->proto == IPPROTO_AH ? "none"
+		   : ike_transform_name(IKEV2_XFORM_ENCR, c->suite.encr));
+		ji(o, "encr_key_bits", c->suite.encr_key_bits);
+		js(o, "integ", c->suite.integ
+		   ? ike_transform_name(IKEV2_XFORM_INTEG, c->suite.integ)
+		   : "none");
+		js(o, "esn", "no");
+		ji(o, "pfs_group", c->suite.dh);
+		js(o, "local", ikk_addr_str(&c->local, buf, sizeof(buf)));
+		js(o, "peer", ikk_addr_str(&c->remote, buf, sizeof(buf)));
+		js(o, "local_ts", ts_str(&c->ts_l, buf, sizeof(buf)));
+		js(o, "remote_ts", ts_str(&c->ts_r, buf, sizeof(buf)));
+		json_object_object_add(o, "udp_encap",
+				       json_object_new_boolean(c->encap));
+		ji(o, "lifetime_s", c->lifetime_s);
+		ji(o, "lifetime_kb", (int64_t)c->lifetime_kb);
+		ji(o, "installed", (int64_t)c->installed);
+		ji(o, "age_s", (int64_t)((now - c->installed_ms) / 1000));
+		json_object_array_add(arg, o);
+	}
+}
+
+void child_sas_json(struct daemon *d, struct json_object *arr)
+{
+	ikesa_foreach(d, child_json_one, arr);
+}
