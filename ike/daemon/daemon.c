@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * daemon.c - the daemon's state without its event loop: defaults, loading
- * the configuration, policy and secrets, shutting the IKE SAs, timers and
- * addresses.  main.c adds the loop, net.c and control.c.
+ * daemon.c - the daemon's state without its event loop: setting it up,
+ * loading the configuration, policy and secrets, shutting the IKE SAs.
+ * daemon_main.c adds the loop, daemon_net.c and daemon_control.c; the
+ * timers are in sa/sa_engine.c, the addresses in wire/wire_addr.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/daemon.h"
 #include "policy/policy_bootconf.h"
 #include "sa/sa_child.h"
 #include "sa/sa_child_policy.h"
@@ -20,24 +22,6 @@
 #include "sa/sa_ikesa.h"
 #include "ixdp_control.h"
 #include "wire/wire_secrets.h"
-
-void ike_tunables_default(struct ike_tunables *t)
-{
-	t->retransmit_base_ms = 500;
-	t->retransmit_tries = 5;
-	t->half_open_timeout_s = 30;
-	t->liveness_s = 60;
-	t->linger_ms = 10000;
-	t->half_open_per_addr = 35;
-	t->half_open_per_addr_port = 5;
-	t->cookie_threshold = 100;
-	t->half_open_max = 20000;
-	t->invalid_spi_per_s = 10;
-	t->natt_keepalive_s = 20;	/* RFC 3948 §2.3 */
-	t->child_idle_s = CHILD_IDLE_S;
-	t->dh_reuse_ms = DH_REUSE_MAX_AGE_MS;
-	t->fragment_size = FRAGMENT_SIZE_DEFAULT;
-}
 
 /* The environment variable name, if set to a number in min..max, into
  * *out; otherwise *out is kept (a warning when set but wrong).  For the
@@ -288,143 +272,6 @@ void daemon_fini(struct daemon *d)
 	peer_policy_free(d->policy);
 	d->policy = NULL;
 	ike_wipe(&d->cookie, sizeof(d->cookie));
-}
-
-/* ---- timers ------------------------------------------------------------------ */
-
-void timer_init(struct daemon *d, struct ike_timer *t, timer_cb cb, void *arg)
-{
-	memset(t, 0, sizeof(*t));
-	t->d = d;
-	t->cb = cb;
-	t->arg = arg;
-}
-
-void timer_arm(struct ike_timer *t, uint64_t ms)
-{
-	t->d->timers->arm(t, ms);
-	t->armed = true;
-}
-
-void timer_stop(struct ike_timer *t)
-{
-	if (t->armed)
-		t->d->timers->stop(t);
-	t->armed = false;
-}
-
-void timer_release(struct ike_timer *t)
-{
-	timer_stop(t);
-	t->d->timers->release(t);
-}
-
-void timer_fire(struct ike_timer *t)
-{
-	t->armed = false;
-	t->cb(t->d, t->arg);
-}
-
-uint64_t daemon_now_ms(struct daemon *d)
-{
-	return d->timers->now_ms(d);
-}
-
-/* ---- addresses ---------------------------------------------------------------- */
-
-socklen_t addr_len(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-					 : sizeof(struct sockaddr_in);
-}
-
-const uint8_t *addr_bytes(const struct sockaddr_storage *ss, size_t *len)
-{
-	if (ss->ss_family == AF_INET) {
-		*len = 4;
-		return (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
-	}
-	if (ss->ss_family == AF_INET6) {
-		*len = 16;
-		return (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
-	}
-	*len = 0;
-	return (const uint8_t *)ss;
-}
-
-uint16_t addr_port(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	if (ss->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-	return 0;
-}
-
-void addr_set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-	else if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-}
-
-bool addr_equal(const struct sockaddr_storage *a,
-		const struct sockaddr_storage *b)
-{
-	size_t la, lb;
-	const uint8_t *pa = addr_bytes(a, &la), *pb = addr_bytes(b, &lb);
-
-	return a->ss_family == b->ss_family && la == lb && la &&
-	       !memcmp(pa, pb, la);
-}
-
-bool addr_port_equal(const struct sockaddr_storage *a,
-		     const struct sockaddr_storage *b)
-{
-	return addr_equal(a, b) && addr_port(a) == addr_port(b);
-}
-
-const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	size_t alen;
-	const uint8_t *a = addr_bytes(ss, &alen);
-
-	if (!alen || !inet_ntop(ss->ss_family, a, buf, (socklen_t)len))
-		snprintf(buf, len, "?");
-	return buf;
-}
-
-const char *addr_port_str(const struct sockaddr_storage *ss, char *buf,
-			  size_t len)
-{
-	char a[ADDR_STR_MAX];
-
-	addr_str(ss, a, sizeof(a));
-	if (ss->ss_family == AF_INET6)
-		snprintf(buf, len, "[%s]:%u", a, addr_port(ss));
-	else
-		snprintf(buf, len, "%s:%u", a, addr_port(ss));
-	return buf;
-}
-
-int addr_parse(const char *text, uint16_t port, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, text, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, text, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		return 0;
-	}
-	return -1;
 }
 
 /* The kernel's choice of source address: connect a UDP socket (nothing is

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * daemon.h - what the parts of ipsec-xdpd share: the daemon itself, the
- * path a datagram took, timers, and the functions of each file that the
- * others call.  One process, one event loop, no threads.
+ * daemon.h - the daemon around the IKE engine (sa/sa_engine.h: struct
+ * daemon, timers, hooks): setting it up, loading the configuration,
+ * policy and secrets, closing it, and the files of daemon/ that main.c
+ * wires in.  One process, one event loop, no threads.
  *
  * Vocabulary:
  *   path      our address and port + the peer's address and port
@@ -20,218 +21,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <sys/socket.h>
 
-#include "wire/wire_ikev2.h"
-#include "wire/wire_message.h"
-#include "wire/wire_crypto.h"
-#include "wire/wire_dh_reuse.h"
-#include "sa/sa_backoff.h"
-#include "sa/sa_peer.h"
-#include "sa/sa_stats.h"
+#include "sa/sa_engine.h"
 
-struct daemon;
-struct ikesa;
-
-/* ---- addresses ----------------------------------------------------------- */
-
-struct ike_path {
-	struct sockaddr_storage local;	/* our address and port */
-	struct sockaddr_storage peer;	/* theirs */
-};
-
-struct ike_dgram {
-	const uint8_t *buf;		/* the IKE message, non-ESP marker removed */
-	size_t len;
-	struct ike_path path;		/* local: where it arrived */
-};
-
-#define ADDR_STR_MAX 64	/* "ffff:...:ffff" and a NUL */
-
-/* "10.0.0.1", "fd00::1" */
-const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len);
-/* "10.0.0.1:500", "[fd00::1]:4500" */
-const char *addr_port_str(const struct sockaddr_storage *ss, char *buf,
-			  size_t len);
-uint16_t addr_port(const struct sockaddr_storage *ss);
-void addr_set_port(struct sockaddr_storage *ss, uint16_t port);
-/* The 4 or 16 address bytes; *len 0 for another family. */
-const uint8_t *addr_bytes(const struct sockaddr_storage *ss, size_t *len);
-bool addr_equal(const struct sockaddr_storage *a,
-		const struct sockaddr_storage *b);		/* address only */
-bool addr_port_equal(const struct sockaddr_storage *a,
-		     const struct sockaddr_storage *b);	/* and port */
-/* Parse "10.0.0.1" or "fd00::1" (no port); -1 when it is neither. */
-int addr_parse(const char *text, uint16_t port, struct sockaddr_storage *ss);
-socklen_t addr_len(const struct sockaddr_storage *ss);
-
-/* ---- timers ------------------------------------------------------------- */
-
-typedef void (*timer_cb)(struct daemon *d, void *arg);
-
-struct ike_timer {
-	struct daemon *d;
-	timer_cb cb;
-	void *arg;
-	bool armed;
-	uint64_t deadline_ms;	/* for the fake clock of the tests */
-	void *impl;		/* the event loop's own (evtimer.c) */
-	struct ike_timer *next;	/* the fake clock's list */
-};
-
-/* How timers are run: evtimer.c (libevent) in the daemon, a fake clock in
- * the unit tests. */
-struct timer_ops {
-	void (*arm)(struct ike_timer *t, uint64_t ms);
-	void (*stop)(struct ike_timer *t);
-	void (*release)(struct ike_timer *t);	/* before the owner is freed */
-	uint64_t (*now_ms)(struct daemon *d);	/* a monotonic clock */
-};
-
-void timer_init(struct daemon *d, struct ike_timer *t, timer_cb cb, void *arg);
-void timer_arm(struct ike_timer *t, uint64_t ms);
-void timer_stop(struct ike_timer *t);
-void timer_release(struct ike_timer *t);
-/* For the timer operations: the time has come (disarm, call back). */
-void timer_fire(struct ike_timer *t);
-uint64_t daemon_now_ms(struct daemon *d);
-
-/* evtimer.c: timers on a libevent base */
+/* daemon_evtimer.c: timers (and the xfrm event socket's watch) on a
+ * libevent base */
 struct event_base;
 void evtimer_ops_use(struct daemon *d, struct event_base *evb);
-/* Call cb whenever fd is readable, on the timers' event loop: a handle
- * for evtimer_unwatch, NULL when there is no loop (the tests). */
-void *evtimer_watch(struct daemon *d, int fd,
-		    void (*cb)(struct daemon *d, void *arg), void *arg);
-void evtimer_unwatch(void *handle);
-
-/* ---- the CHILD SA extension point ----------------------------------------- */
-
-/*
- * The CHILD SA code plugs in here.  While d->child is NULL every IKE SA
- * is childless (RFC 6023): the initiator sends no SA/TSi/TSr in IKE_AUTH,
- * and a responder asked for a CHILD SA creates the IKE SA and answers the
- * CHILD SA part with NO_PROPOSAL_CHOSEN (RFC 7296 §1.2).
- */
-struct child_hooks {
-	/* Initiator, building IKE_AUTH: add SA, TSi, TSr (true), or add
-	 * nothing and go childless (false). */
-	bool (*auth_request)(struct daemon *d, struct ikesa *sa,
-			     struct ike_builder *b);
-	/* Responder: the IKE_AUTH request carries SA/TSi/TSr; the IKE SA is
-	 * authenticated.  Add the answer (SA, TSi, TSr or an error notify). */
-	void (*auth_respond)(struct daemon *d, struct ikesa *sa,
-			     const struct ike_msg *req, struct ike_builder *b);
-	/* Initiator: the IKE_AUTH response (IKE SA authenticated). */
-	void (*auth_response)(struct daemon *d, struct ikesa *sa,
-			      const struct ike_msg *resp);
-	/* ESP/AH Delete payloads received in an INFORMATIONAL request: add
-	 * the Delete payloads of the answer. */
-	void (*delete_request)(struct daemon *d, struct ikesa *sa,
-			       const struct ike_delete *del,
-			       struct ike_builder *b);
-	/* The IKE SA is going away: its CHILD SAs go with it. */
-	void (*ike_sa_down)(struct daemon *d, struct ikesa *sa);
-};
-
-/* ---- the daemon ----------------------------------------------------------- */
-
-struct ike_tunables {
-	uint32_t retransmit_base_ms;	/* first retransmission after this */
-	uint32_t retransmit_tries;	/* transmissions before giving up */
-	uint32_t half_open_timeout_s;	/* responder waiting for IKE_AUTH */
-	uint32_t liveness_s;		/* idle time before a liveness check; 0 off */
-	uint32_t linger_ms;		/* a closed SA answers retransmits this long */
-	uint32_t half_open_per_addr;	/* SPEC §6: no IKE SA with the address */
-	uint32_t half_open_per_addr_port; /* SPEC §6: one IKE SA exists */
-	uint32_t cookie_threshold;	/* half-open SAs before cookies are asked */
-	uint32_t half_open_max;		/* all peers together */
-	uint32_t invalid_spi_per_s;	/* INVALID_IKE_SPI answers per second */
-	uint32_t natt_keepalive_s;	/* behind a NAT: keepalive period; 0 off */
-	uint32_t child_idle_s;		/* CHILD SA removed after this idle; 0 never */
-	uint32_t dh_reuse_ms;		/* responder D-H pair shared this long; 0 off */
-	uint32_t fragment_size;		/* RFC 7383: largest IP datagram we send */
-};
-
-#define CHILD_IDLE_S 300	/* SPEC §6: 5 minutes */
-/* RFC 7383 §2.5.1: IKE fragments in IP datagrams of at most 1280 bytes
- * (the IPv6 minimum MTU; what strongSwan sends too) */
-#define FRAGMENT_SIZE_DEFAULT 1280
-#define FRAGMENT_SIZE_MIN 200
-
-void ike_tunables_default(struct ike_tunables *t);
-
-#define COOKIE_SECRET_LEN 32
-
-struct cookie_secret {
-	uint32_t version;
-	uint8_t cur[COOKIE_SECRET_LEN], prev[COOKIE_SECRET_LEN];
-	uint64_t changed_ms;
-};
-
-struct ikesa_table;	/* ikesa.c */
-struct secrets;		/* secrets.h */
-
-#define LOCAL_ID_MAX 255
-
-struct daemon {
-	char confdir[512];
-	char rundir[512];
-	uint16_t port;			/* IKE (500) */
-	uint16_t natt_port;		/* NAT-T (4500) */
-	uint16_t peer_port;		/* where we initiate to (the IKE port) */
-	bool debug;
-	struct ike_tunables tun;
-	char local_fqdn[LOCAL_ID_MAX + 1]; /* our ID; empty: our IP address */
-
-	struct ikesa_table *sas;
-	struct peer_policy *policy;	/* NULL: no policy assigned */
-	struct secrets *secrets;
-	struct ike_stats stats;
-	int ikelogging;			/* 0..2, CONFDIR/config */
-	int strongcrlcheck;		/* 0..2, CONFDIR/config: CRL floor */
-	struct cookie_secret cookie;
-	struct dh_reuse dh_reuse;	/* the responder's IKE_SA_INIT key pairs */
-	struct backoff backoff;		/* failed peers' delays (backoff.h) */
-	uint64_t next_serial;		/* names negotiations in the log */
-	uint64_t invalid_spi_window_ms;
-	uint32_t invalid_spi_sent;
-
-	const struct timer_ops *timers;
-	void *timer_ctx;
-	const struct child_hooks *child;	/* NULL: childless only */
-
-	/* Send one IKE message (net.c adds the non-ESP marker on NAT-T). */
-	int (*send)(struct daemon *d, const struct ike_path *path,
-		    const uint8_t *msg, size_t len);
-	/* Our source address toward peer (port untouched). */
-	int (*source_addr)(struct daemon *d,
-			   const struct sockaddr_storage *peer,
-			   struct sockaddr_storage *local);
-	/* A negotiation this daemon started ended (control.c answers the
-	 * `initiate` request waiting for it). */
-	void (*sa_outcome)(struct daemon *d, uint64_t serial, bool ok,
-			   const char *text);
-	void *ctl;			/* control.c */
-	void *create;			/* exchange_create.c (idle check) */
-	void *net;			/* net.c */
-
-	/* dplink.c, when the dataplane is loaded: the if_id the SAs and
-	 * policies of transport-mode CHILD SAs carry (0 = none, plain
-	 * kernel policies do the work), and a call when a CHILD SA is
-	 * installed (up) or removed; peer: the 4 or 16 address bytes. */
-	uint32_t child_if_id;
-	/* The if_id of a new CHILD SA of `rule` in `mode` (enum ikk_mode),
-	 * for tunnel mode too (one per tunnel rule); NULL: child_if_id in
-	 * transport mode, 0 in tunnel mode. */
-	uint32_t (*child_if_id_of)(struct daemon *d, const char *rule,
-				   uint8_t mode);
-	void (*child_change)(struct daemon *d, const char *rule,
-			     uint8_t mode, uint8_t family,
-			     const uint8_t *peer, bool up);
-	void *dplink;
-};
 
 /* daemon.c */
 void daemon_init(struct daemon *d);
@@ -249,9 +46,6 @@ void daemon_fini(struct daemon *d);
 int daemon_source_addr_route(struct daemon *d,
 			     const struct sockaddr_storage *peer,
 			     struct sockaddr_storage *local);
-/* Receive one datagram (net.c, the tests). */
-void daemon_input(struct daemon *d, const struct ike_dgram *dg);
-
 /* net.c: the UDP sockets */
 int net_open(struct daemon *d, struct event_base *evb, char *err,
 	     size_t errlen);
@@ -263,9 +57,5 @@ int net_send(struct daemon *d, const struct ike_path *path,
 int control_open(struct daemon *d, struct event_base *evb, char *err,
 		 size_t errlen);
 void control_close(struct daemon *d);
-
-/* Broken invariant: log and abort.  Never for bad input. */
-void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2),
-						noreturn));
 
 #endif /* IXDP_IKE_DAEMON_H */

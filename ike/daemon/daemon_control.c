@@ -27,6 +27,7 @@
 #include <event2/listener.h>
 #include <json-c/json.h>
 
+#include "daemon/daemon.h"
 #include "sa/sa_child.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"

@@ -53,14 +53,6 @@ static uint64_t now_ms(struct daemon *d)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static const struct timer_ops ev_ops = { arm, stop, release, now_ms };
-
-void evtimer_ops_use(struct daemon *d, struct event_base *evb)
-{
-	d->timers = &ev_ops;
-	d->timer_ctx = evb;
-}
-
 struct watch {
 	struct event *ev;
 	struct daemon *d;
@@ -75,12 +67,12 @@ static void fd_ready(evutil_socket_t fd, short what, void *arg)
 	w->cb(w->d, w->arg);
 }
 
-void *evtimer_watch(struct daemon *d, int fd,
-		    void (*cb)(struct daemon *d, void *arg), void *arg)
+static void *fd_watch(struct daemon *d, int fd,
+		      void (*cb)(struct daemon *d, void *arg), void *arg)
 {
 	struct watch *w;
 
-	if (d->timers != &ev_ops || fd < 0)
+	if (fd < 0)
 		return NULL;
 	w = calloc(1, sizeof(*w));
 	if (!w)
@@ -98,7 +90,7 @@ void *evtimer_watch(struct daemon *d, int fd,
 	return w;
 }
 
-void evtimer_unwatch(void *handle)
+static void fd_unwatch(void *handle)
 {
 	struct watch *w = handle;
 
@@ -106,4 +98,14 @@ void evtimer_unwatch(void *handle)
 		return;
 	event_free(w->ev);
 	free(w);
+}
+
+static const struct timer_ops ev_ops = {
+	arm, stop, release, now_ms, fd_watch, fd_unwatch,
+};
+
+void evtimer_ops_use(struct daemon *d, struct event_base *evb)
+{
+	d->timers = &ev_ops;
+	d->timer_ctx = evb;
 }

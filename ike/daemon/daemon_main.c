@@ -23,6 +23,7 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
+#include "daemon/daemon.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
 #include "sa/sa_child.h"

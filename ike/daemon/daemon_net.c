@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <event2/event.h>
 
+#include "daemon/daemon.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "sa/sa_backoff.h"
-#include "daemon/daemon.h"
+#include "sa/sa_engine.h"
 #include "sa/sa_log.h"
 
 uint64_t backoff_delay_ms(unsigned failures)

@@ -1775,8 +1775,7 @@ static void events_open(struct daemon *d, struct child_ctx *cx)
 			 ikk_error(cx->k));
 		return;
 	}
-	cx->watch = evtimer_watch(d, ikk_events_fd(cx->k), events_readable,
-				  cx);
+	cx->watch = loop_watch(d, ikk_events_fd(cx->k), events_readable, cx);
 	if (!cx->watch)
 		log_warn("cannot watch the xfrm event socket");
 }
@@ -1811,7 +1810,7 @@ void child_release(struct daemon *d)
 	cx = ctx_of(d);
 	pending_gc(d, cx);
 	exch_create_release(d);
-	evtimer_unwatch(cx->watch);
+	loop_unwatch(d, cx->watch);
 	if (cx->k)
 		ikk_close(cx->k);
 	d->child = NULL;

@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "daemon/daemon.h"
+#include "sa/sa_engine.h"
 #include "kernel/kernel.h"
 #include "sa/sa_child_policy.h"
 

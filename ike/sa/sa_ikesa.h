@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
-#include "daemon/daemon.h"
+#include "sa/sa_engine.h"
 
 enum ikesa_state {
 	IKESA_INIT_SENT,	/* initiator: IKE_SA_INIT request out */

@@ -23,7 +23,7 @@
 #include <stdbool.h>
 #include <syslog.h>
 
-#include "daemon/daemon.h"
+#include "sa/sa_engine.h"
 
 /* Where lines go; debug: also LOG_DEBUG lines.  quiet: nothing (tests). */
 void log_open(bool to_stderr, bool debug, bool quiet);

@@ -39,7 +39,7 @@ static void fake_release(struct ike_timer *t) { unlink_timer(t); }
 static uint64_t fake_now(struct daemon *d) { return now; }
 
 static const struct timer_ops fake_ops = {
-	fake_arm, fake_stop, fake_release, fake_now,
+	fake_arm, fake_stop, fake_release, fake_now, NULL, NULL,
 };
 
 /* Let ms pass, firing each timer that falls due, in order. */

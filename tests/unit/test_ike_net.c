@@ -24,6 +24,7 @@
 #include <event2/event.h>
 #include <cmocka.h>
 
+#include "daemon/daemon.h"
 #include "sa/sa_ikesa.h"
 
 struct bed {
