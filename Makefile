@@ -69,7 +69,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 
 .PHONY: all deps deps-vm check check-only unit unit-san bpf-tests ns-tests \
-	vmtest bench demo clean install headers
+	vmtest bench demo clean install headers layers
 
 all: $(PROGS)
 
@@ -142,6 +142,10 @@ $(B)/headers/%.ok: %.h $(BPF_SKELS)
 
 headers: $(HDR_OKS)
 
+# #include arrows between source folders point down only (docs/layout.md).
+layers:
+	@scripts/check-layers.sh >/dev/null || scripts/check-layers.sh
+
 $(B)/tests/test_%: tests/unit/test_%.c $(B)/libixdp.a $(B)/libike.a $(B)/libikewire.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $< $(B)/libike.a $(B)/libikewire.a $(B)/libixdp.a $(LDLIBS) -lcrypto -levent -lcmocka
@@ -194,11 +198,11 @@ $(B)/bench/ike_load: tests/bench/ike_load.c $(B)/libikewire.a
 check: deps-vm
 	@$(MAKE) --no-print-directory check-only
 
-check-only: all headers $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(FUZZ_BINS) $(VMT_BINS) $(B)/bench/ike_load
+check-only: all headers layers $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(FUZZ_BINS) $(VMT_BINS) $(B)/bench/ike_load
 	@tests/run.sh $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(wildcard tests/fuzz/run_*.sh) \
 		$(sort $(wildcard tests/ns/test_*.sh)) vmtest/run.sh
 
-unit: headers $(UNIT_BINS)
+unit: headers layers $(UNIT_BINS)
 	@tests/run.sh $(UNIT_BINS)
 unit-san: $(SAN_BINS)
 	@tests/run.sh $(SAN_BINS)

@@ -43,7 +43,7 @@ target_of() {
 
 bad=0
 edges=$(
-	git ls-files -- 'lib/*.[ch]' 'ike/*.[ch]' 'ctl/*.[ch]' 'include/*.h' |
+	find lib ike ctl include -name '*.[ch]' | sort |
 	while read -r f; do
 		from=$(dirname "$f")
 		sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f" |
