@@ -20,6 +20,7 @@
 #include "sa/sa_child_policy.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
+#include "sa/sa_exchange.h"
 #include "ixdp_control.h"
 #include "wire/wire_secrets.h"
 
@@ -64,6 +65,10 @@ void daemon_init(struct daemon *d)
 	d->sas = ikesa_table_new();
 	if (!d->sas)
 		fatal("out of memory for the IKE SA table");
+	ikesa_register_exchange(d, &exch_init_ops);
+	ikesa_register_exchange(d, &exch_auth_ops);
+	ikesa_register_exchange(d, &exch_create_ops);
+	ikesa_register_exchange(d, &exch_info_ops);
 	d->source_addr = daemon_source_addr_route;
 }
 

@@ -31,6 +31,7 @@
 #include "sa/sa_child.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
+#include "sa/sa_exchange.h"
 #include "ixdp_control.h"
 #include "kernel/kernel_monitor.h"
 

@@ -17,6 +17,7 @@
 #include "daemon/daemon_dplink.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
+#include "sa/sa_exchange.h"
 #include "kernel/kernel.h"
 /* lib/policy.h has its own struct ike_proposal (message.h's name). */
 #define ike_proposal lib_ike_proposal

@@ -40,6 +40,7 @@
 #include "sa/sa_child_policy.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
+#include "sa/sa_exchange.h"
 
 #define CHILD_MAX      16		/* per IKE SA (a rekey doubles one) */
 #define PEND_MAX       64		/* initiators waiting for IKE_AUTH */

@@ -27,6 +27,10 @@
 
 struct daemon;
 struct ikesa;
+struct exchange_ops;
+
+/* IKE_SA_INIT, IKE_AUTH, CREATE_CHILD_SA, INFORMATIONAL */
+#define IKE_EXCHANGE_TYPES 4
 
 /* ---- timers ------------------------------------------------------------- */
 
@@ -164,6 +168,8 @@ struct daemon {
 	const struct timer_ops *timers;
 	void *timer_ctx;
 	const struct child_hooks *child;	/* NULL: childless only */
+	/* The exchanges by type, IKE_SA_INIT first (sa_ikesa.h) */
+	const struct exchange_ops *exchanges[IKE_EXCHANGE_TYPES];
 
 	/* Send one IKE message (net.c adds the non-ESP marker on NAT-T). */
 	int (*send)(struct daemon *d, const struct ike_path *path,

@@ -37,6 +37,7 @@
 #include "wire/wire_cert.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
+#include "sa/sa_exchange.h"
 #include "wire/wire_secrets.h"
 #include "wire/wire_signature.h"
 
@@ -718,3 +719,23 @@ void exch_auth_request(struct daemon *d, struct ikesa *sa,
 	sa->initial_contact = sealed_notify(msg, IKEV2_N_INITIAL_CONTACT, &n);
 	auth_answer(d, sa, msg);
 }
+
+/* ---- the table for the SA table ---------------------------------------------- */
+
+static void auth_request(struct daemon *d, struct ikesa *sa,
+			 const struct ike_dgram *dg, const struct ike_msg *msg)
+{
+	exch_auth_request(d, sa, msg);
+}
+
+static void auth_response(struct daemon *d, struct ikesa *sa,
+			  const struct ike_dgram *dg, const struct ike_msg *msg)
+{
+	exch_auth_response(d, sa, msg);
+}
+
+const struct exchange_ops exch_auth_ops = {
+	.type = IKEV2_EXCH_IKE_AUTH,
+	.request = auth_request,
+	.response = auth_response,
+};

@@ -60,6 +60,7 @@
 #include "sa/sa_child.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
+#include "sa/sa_exchange.h"
 #include "kernel/kernel.h"
 
 #define CC_WANT_MAX   16
@@ -1591,3 +1592,26 @@ void exch_create_release(struct daemon *d)
 	free(cd);
 	d->create = NULL;
 }
+
+/* ---- the table for the SA table ---------------------------------------------- */
+
+static void create_request(struct daemon *d, struct ikesa *sa,
+			   const struct ike_dgram *dg, const struct ike_msg *msg)
+{
+	exch_create_request(d, sa, msg);
+}
+
+static void create_response(struct daemon *d, struct ikesa *sa,
+			    const struct ike_dgram *dg,
+			    const struct ike_msg *msg)
+{
+	exch_create_response(d, sa, msg);
+}
+
+const struct exchange_ops exch_create_ops = {
+	.type = IKEV2_EXCH_CREATE_CHILD_SA,
+	.request = create_request,
+	.response = create_response,
+	.sa_gone = exch_create_sa_gone,
+	.rekey_ike = exch_create_rekey_ike,
+};

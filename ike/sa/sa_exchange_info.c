@@ -23,6 +23,7 @@
 
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
+#include "sa/sa_exchange.h"
 
 #define INFO_BUF 1024
 
@@ -277,3 +278,27 @@ void exch_info_unreadable(struct daemon *d, const struct ike_dgram *dg,
 		 notify_name(n.type), n.len ? ": payload type " : ": version ",
 		 n.len ? type : (unsigned)hdr->version >> 4);
 }
+
+/* ---- the table for the SA table ---------------------------------------------- */
+
+static void info_request(struct daemon *d, struct ikesa *sa,
+			 const struct ike_dgram *dg, const struct ike_msg *msg)
+{
+	exch_info_request(d, sa, msg);
+}
+
+static void info_response(struct daemon *d, struct ikesa *sa,
+			  const struct ike_dgram *dg, const struct ike_msg *msg)
+{
+	exch_info_response(d, sa, msg);
+}
+
+const struct exchange_ops exch_info_ops = {
+	.type = IKEV2_EXCH_INFORMATIONAL,
+	.request = info_request,
+	.response = info_response,
+	.send_wanted = exch_info_send_wanted,
+	.respond_notify = exch_respond_notify,
+	.invalid_spi = exch_info_invalid_spi,
+	.unreadable = exch_info_unreadable,
+};

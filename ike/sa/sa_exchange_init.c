@@ -22,6 +22,7 @@
 
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
+#include "sa/sa_exchange.h"
 #include "wire/wire_secrets.h"
 #include "wire/wire_signature.h"
 
@@ -701,3 +702,17 @@ void exch_init_request(struct daemon *d, const struct ike_dgram *dg,
 		return;
 	accept_request(d, dg, msg, &r);
 }
+
+/* ---- the table for the SA table ---------------------------------------------- */
+
+static void init_request(struct daemon *d, struct ikesa *sa,
+			 const struct ike_dgram *dg, const struct ike_msg *msg)
+{
+	exch_init_request(d, dg, msg);
+}
+
+const struct exchange_ops exch_init_ops = {
+	.type = IKEV2_EXCH_IKE_SA_INIT,
+	.request = init_request,
+	.response = exch_init_response,
+};

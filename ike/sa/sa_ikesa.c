@@ -11,6 +11,7 @@
 
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
+#include "sa/sa_proposal.h"
 
 /* The hash tables grow with the SAs and tombs they hold (tombs of closed
  * SAs stay 10 s: tens of thousands under load), keeping chains at two
@@ -111,6 +112,49 @@ static uint64_t local_spi(const struct ikesa *sa)
 static uint64_t remote_spi(const struct ikesa *sa)
 {
 	return sa->initiator ? sa->rspi : sa->ispi;
+}
+
+/* ---- the exchanges' tables ------------------------------------------------ */
+
+static const struct exchange_ops no_exchange;	/* every hook NULL */
+
+int ikesa_register_exchange(struct daemon *d, const struct exchange_ops *ops)
+{
+	if (ops->type < IKEV2_EXCH_IKE_SA_INIT ||
+	    ops->type >= IKEV2_EXCH_IKE_SA_INIT + IKE_EXCHANGE_TYPES)
+		return -1;
+	d->exchanges[ops->type - IKEV2_EXCH_IKE_SA_INIT] = ops;
+	return 0;
+}
+
+/* The table of an exchange type: never NULL (no_exchange when none is
+ * registered or the type is unknown). */
+static const struct exchange_ops *exchange_of(struct daemon *d, uint8_t type)
+{
+	const struct exchange_ops *ops = NULL;
+
+	if (type >= IKEV2_EXCH_IKE_SA_INIT &&
+	    type < IKEV2_EXCH_IKE_SA_INIT + IKE_EXCHANGE_TYPES)
+		ops = d->exchanges[type - IKEV2_EXCH_IKE_SA_INIT];
+	return ops ? ops : &no_exchange;
+}
+
+static void exchanges_sa_gone(struct daemon *d, struct ikesa *sa)
+{
+	for (size_t i = 0; i < IKE_EXCHANGE_TYPES; i++)
+		if (d->exchanges[i] && d->exchanges[i]->sa_gone)
+			d->exchanges[i]->sa_gone(d, sa);
+}
+
+/* The next wanted request (Delete, liveness check: INFORMATIONAL's, which
+ * hands over to CREATE_CHILD_SA's own wants). */
+static void exchanges_send_wanted(struct daemon *d, struct ikesa *sa)
+{
+	const struct exchange_ops *info =
+		exchange_of(d, IKEV2_EXCH_INFORMATIONAL);
+
+	if (info->send_wanted)
+		info->send_wanted(d, sa);
 }
 
 /* ---- the table ------------------------------------------------------------- */
@@ -365,7 +409,7 @@ static void ikesa_free(struct daemon *d, struct ikesa *sa)
 	timer_release(&sa->t_retx);
 	timer_release(&sa->t_life);
 	timer_release(&sa->t_live);
-	exch_create_sa_gone(d, sa);
+	exchanges_sa_gone(d, sa);
 	ike_dh_free(sa->dh);
 	dh_reuse_forget(&d->dh_reuse, sa->dh_gen);
 	reasm_free(&sa->reasm[0]);
@@ -783,7 +827,7 @@ static void close_sa(struct daemon *d, struct ikesa *sa, const char *reason)
 	sa->want_delete = sa->want_liveness = false;
 	timer_stop(&sa->t_retx);
 	timer_stop(&sa->t_live);
-	exch_create_sa_gone(d, sa);
+	exchanges_sa_gone(d, sa);
 	blob_free(&sa->req);
 	ike_dh_free(sa->dh);
 	sa->dh = NULL;
@@ -1013,7 +1057,9 @@ static void life_timeout(struct daemon *d, void *arg)
 			   "within %u s", d->tun.half_open_timeout_s);
 		break;
 	case IKESA_ESTABLISHED:
-		exch_create_rekey_ike(d, sa);
+		if (exchange_of(d, IKEV2_EXCH_CREATE_CHILD_SA)->rekey_ike)
+			exchange_of(d, IKEV2_EXCH_CREATE_CHILD_SA)->rekey_ike(d,
+									      sa);
 		break;
 	default:
 		break;
@@ -1043,7 +1089,7 @@ void ikesa_want(struct daemon *d, struct ikesa *sa, bool del, bool live)
 	sa->want_delete |= del;
 	sa->want_liveness |= live;
 	if (!sa->req_out)
-		exch_info_send_wanted(d, sa);
+		exchanges_send_wanted(d, sa);
 }
 
 /* ---- sending ---------------------------------------------------------------- */
@@ -1442,9 +1488,10 @@ static bool add_decrypted(struct daemon *d, struct ikesa *sa,
 
 		sa->reply_path = dg->path;
 		d->stats.v[ST_UNSUPPORTED_CRITICAL_SENT]++;
-		exch_respond_notify(d, sa, &msg->hdr,
-				    IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD,
-				    &type, 1);
+		if (exchange_of(d, IKEV2_EXCH_INFORMATIONAL)->respond_notify)
+			exchange_of(d, IKEV2_EXCH_INFORMATIONAL)->respond_notify(
+				d, sa, &msg->hdr,
+				IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD, &type, 1);
 	}
 	if (merr != IKE_MSG_OK) {
 		ike_drop(d, ST_DROP_MALFORMED, dg, &msg->hdr,
@@ -1485,21 +1532,13 @@ static void resend_response(struct daemon *d, struct ikesa *sa,
 }
 
 static void dispatch_request(struct daemon *d, struct ikesa *sa,
+			     const struct ike_dgram *dg,
 			     const struct ike_msg *msg)
 {
-	switch (msg->hdr.exchange) {
-	case IKEV2_EXCH_IKE_AUTH:
-		exch_auth_request(d, sa, msg);
-		break;
-	case IKEV2_EXCH_INFORMATIONAL:
-		exch_info_request(d, sa, msg);
-		break;
-	case IKEV2_EXCH_CREATE_CHILD_SA:
-		exch_create_request(d, sa, msg);
-		break;
-	default:
-		break;
-	}
+	const struct exchange_ops *ops = exchange_of(d, msg->hdr.exchange);
+
+	if (ops->request)
+		ops->request(d, sa, dg, msg);
 }
 
 /* Which requests each state takes. */
@@ -1547,7 +1586,7 @@ static void handle_request(struct daemon *d, struct ikesa *sa,
 	ikelog_message(d, sa, false, msg);
 	follow_peer(d, sa, dg);
 	sa->reply_path = dg->path;
-	dispatch_request(d, sa, msg);
+	dispatch_request(d, sa, dg, msg);
 	ike_wipe(plain_buf, plain_len);
 }
 
@@ -1579,23 +1618,11 @@ static void handle_response(struct daemon *d, struct ikesa *sa,
 		follow_peer(d, sa, dg);
 	sa->req_out = false;
 	timer_stop(&sa->t_retx);
-	switch (msg->hdr.exchange) {
-	case IKEV2_EXCH_IKE_SA_INIT:
-		exch_init_response(d, sa, dg, msg);
-		break;
-	case IKEV2_EXCH_IKE_AUTH:
-		exch_auth_response(d, sa, msg);
-		break;
-	case IKEV2_EXCH_CREATE_CHILD_SA:
-		exch_create_response(d, sa, msg);
-		break;
-	default:
-		exch_info_response(d, sa, msg);
-		break;
-	}
+	if (exchange_of(d, msg->hdr.exchange)->response)
+		exchange_of(d, msg->hdr.exchange)->response(d, sa, dg, msg);
 	ike_wipe(plain_buf, plain_len);
 	if (!sa->req_out && sa->state != IKESA_CLOSED)
-		exch_info_send_wanted(d, sa);
+		exchanges_send_wanted(d, sa);
 }
 
 /* An IKE_SA_INIT request (message ID 0, no SPIr). */
@@ -1615,7 +1642,12 @@ static void input_init_request(struct daemon *d, const struct ike_dgram *dg,
 			 "IKE_SA_INIT request without the initiator flag");
 		return;
 	}
-	exch_init_request(d, dg, msg);
+	if (exchange_of(d, IKEV2_EXCH_IKE_SA_INIT)->request)
+		exchange_of(d, IKEV2_EXCH_IKE_SA_INIT)->request(d, NULL, dg,
+								msg);
+	else
+		ike_drop(d, ST_DROP_UNEXPECTED_EXCHANGE, dg, &msg->hdr,
+			 "IKE_SA_INIT is not served");
 }
 
 /* Where the message could not be read: count why. */
@@ -1628,7 +1660,9 @@ static void drop_unparsed(struct daemon *d, const struct ike_dgram *dg,
 
 	ike_drop(d, why, dg, header_ok ? &msg->hdr : NULL, "%s at byte %zu",
 		 ike_msg_strerror(err), msg->err_offset);
-	exch_info_unreadable(d, dg, msg, err);
+	if (exchange_of(d, IKEV2_EXCH_INFORMATIONAL)->unreadable)
+		exchange_of(d, IKEV2_EXCH_INFORMATIONAL)->unreadable(d, dg, msg,
+								     err);
 }
 
 static struct ike_msg in_msg;	/* too large for the stack of a test */
@@ -1663,8 +1697,10 @@ void daemon_input(struct daemon *d, const struct ike_dgram *dg)
 	if (!sa) {
 		ike_drop(d, ST_DROP_UNKNOWN_SPI, dg, &msg->hdr,
 			 "no IKE SA with these SPIs");
-		if (!response && msg->sk_index != IKE_MSG_NO_SK)
-			exch_info_invalid_spi(d, dg, &msg->hdr);
+		if (!response && msg->sk_index != IKE_MSG_NO_SK &&
+		    exchange_of(d, IKEV2_EXCH_INFORMATIONAL)->invalid_spi)
+			exchange_of(d, IKEV2_EXCH_INFORMATIONAL)->invalid_spi(
+				d, dg, &msg->hdr);
 		return;
 	}
 	if (response)

@@ -257,118 +257,43 @@ void ikesa_want(struct daemon *d, struct ikesa *sa, bool del, bool live);
 /* The retransmission timer's work (the tests call it). */
 void ikesa_retransmit(struct daemon *d, void *arg);
 
-/* Allowed exchange handlers (exchange_*.c), called by the dispatch with
- * the message decrypted (except IKE_SA_INIT). */
-void exch_init_request(struct daemon *d, const struct ike_dgram *dg,
-		       const struct ike_msg *msg);
-void exch_init_response(struct daemon *d, struct ikesa *sa,
+/*
+ * The exchanges as the SA table sees them: one table per exchange type,
+ * defined by its file (sa_exchange_init.c: exch_init_ops, ..._auth_,
+ * ..._create_, ..._info_) and registered by the daemon (daemon_init).
+ * ikesa.c reaches the exchanges only through these; a type not registered
+ * is dropped as an unexpected exchange.  Any hook may be NULL.
+ */
+struct exchange_ops {
+	uint8_t type;			/* IKEV2_EXCH_IKE_SA_INIT..INFORMATIONAL */
+	/* A request, decrypted (IKE_SA_INIT: plain, and sa NULL when it
+	 * starts a new IKE SA). */
+	void (*request)(struct daemon *d, struct ikesa *sa,
 			const struct ike_dgram *dg, const struct ike_msg *msg);
-void exch_auth_start(struct daemon *d, struct ikesa *sa);
-void exch_auth_request(struct daemon *d, struct ikesa *sa,
-		       const struct ike_msg *msg);
-void exch_auth_response(struct daemon *d, struct ikesa *sa,
-			const struct ike_msg *msg);
-void exch_info_request(struct daemon *d, struct ikesa *sa,
-		       const struct ike_msg *msg);
-void exch_info_response(struct daemon *d, struct ikesa *sa,
-			const struct ike_msg *msg);
-void exch_info_child_request(struct daemon *d, struct ikesa *sa,
-			     const struct ike_msg *msg);
-/* Send the next wanted request (Delete, liveness check), if any. */
-void exch_info_send_wanted(struct daemon *d, struct ikesa *sa);
-/* An unprotected INVALID_IKE_SPI answer to a request for no SA. */
-void exch_info_invalid_spi(struct daemon *d, const struct ike_dgram *dg,
-			   const struct ike_header *hdr);
-/* A request the codec refused with err: INVALID_MAJOR_VERSION or
- * UNSUPPORTED_CRITICAL_PAYLOAD where RFC 7296 §2.5 asks for one. */
-void exch_info_unreadable(struct daemon *d, const struct ike_dgram *dg,
-			  const struct ike_msg *msg, enum ike_msg_err err);
-/* One INFORMATIONAL with this error notify, not retransmitted. */
-void exch_info_notify_once(struct daemon *d, struct ikesa *sa,
-			   uint16_t notify);
-/* An encrypted answer holding one error notify. */
-void exch_respond_notify(struct daemon *d, struct ikesa *sa,
-			 const struct ike_header *req, uint16_t notify,
-			 const uint8_t *data, size_t len);
+	/* The response to our request, decrypted (IKE_SA_INIT: plain). */
+	void (*response)(struct daemon *d, struct ikesa *sa,
+			 const struct ike_dgram *dg, const struct ike_msg *msg);
+	/* The IKE SA closes or is freed: the exchange's state for it goes
+	 * (every registered exchange is told). */
+	void (*sa_gone)(struct daemon *d, struct ikesa *sa);
+	/* The IKE SA's lifetime is up: rekey it. */
+	void (*rekey_ike)(struct daemon *d, struct ikesa *sa);
+	/* The window is free: send the next wanted request, if any. */
+	void (*send_wanted)(struct daemon *d, struct ikesa *sa);
+	/* An encrypted answer holding one error notify. */
+	void (*respond_notify)(struct daemon *d, struct ikesa *sa,
+			       const struct ike_header *req, uint16_t notify,
+			       const uint8_t *data, size_t len);
+	/* An unprotected INVALID_IKE_SPI answer to a request for no SA. */
+	void (*invalid_spi)(struct daemon *d, const struct ike_dgram *dg,
+			    const struct ike_header *hdr);
+	/* A request the codec refused with err. */
+	void (*unreadable)(struct daemon *d, const struct ike_dgram *dg,
+			   const struct ike_msg *msg, enum ike_msg_err err);
+};
 
-/* exchange_create.c: CREATE_CHILD_SA (RFC 7296 §1.3, §2.8) and what
- * drives it: the kernel's ACQUIRE and EXPIRE, lifetimes, idle CHILD SAs. */
-struct ikk_selector;
-struct ikk_event;
-void exch_create_request(struct daemon *d, struct ikesa *sa,
-			 const struct ike_msg *msg);
-void exch_create_response(struct daemon *d, struct ikesa *sa,
-			  const struct ike_msg *msg);
-/* The answer to our ESP Delete (REQ_CHILD_DELETE). */
-void exch_create_delete_answered(struct daemon *d, struct ikesa *sa);
-/* Send the next wanted CREATE_CHILD_SA or ESP Delete, if any. */
-void exch_create_send_wanted(struct daemon *d, struct ikesa *sa);
-/* The IKE SA's lifetime is up: rekey it. */
-void exch_create_rekey_ike(struct daemon *d, struct ikesa *sa);
-/* Rekey / delete one CHILD SA (our inbound SPI), as soon as possible. */
-void exch_create_rekey_child(struct daemon *d, struct ikesa *sa,
-			     uint32_t spi_in);
-void exch_create_delete_child(struct daemon *d, struct ikesa *sa,
-			      uint32_t spi_in, const char *why);
-/* A CHILD SA on this established IKE SA for rule (NULL: the IKE SA's
- * rule, or with sel the first rule whose filter holds that flow; with
- * both, that rule's filter holding the flow). */
-void exch_create_new_child(struct daemon *d, struct ikesa *sa,
-			   const struct ikk_selector *sel, const char *rule);
-/* The rule of the CHILD SA our CREATE_CHILD_SA request in flight makes
- * (new or rekeyed), or NULL. */
-const char *exch_create_rule_in_flight(const struct ikesa *sa);
-/* A new policy has that rule no more, or changed (why): the CHILD SA is
- * deleted as soon as the answer makes it. */
-void exch_create_rule_gone(struct ikesa *sa, const char *why);
-/* The IKE SA closes or is freed: its CREATE_CHILD_SA state goes. */
-void exch_create_sa_gone(struct daemon *d, struct ikesa *sa);
-/* The daemon-wide part (idle check), from child_use_ops/child_release. */
-int exch_create_use(struct daemon *d);
-void exch_create_release(struct daemon *d);
-/* An xfrm event (kernel.h): ACQUIRE negotiates, EXPIRE rekeys/deletes. */
-void exch_create_kernel_event(struct daemon *d, const struct ikk_event *ev);
-/* The idle check's work (the tests call it). */
-void exch_create_idle_check(struct daemon *d, void *arg);
-
-/* exchange_init.c: start a negotiation with peer (the `initiate`
- * command, later the kernel's ACQUIRE).  *serial names it. */
-int exch_init_start(struct daemon *d, const struct sockaddr_storage *peer,
-		    uint64_t *serial, char *err, size_t errlen);
-/* Rotate the cookie secret when due (called on each IKE_SA_INIT). */
-void cookie_secret_refresh(struct daemon *d);
-
-/* proposal.c */
-void proposal_offer(const struct peer_conf *pc, struct ike_sa *out);
-/* Choose from the peer's offer; prefer a suite whose group is ke_group.
- * 0 and *out, *num; -1 when nothing is acceptable. */
-int proposal_select(const struct peer_conf *pc, const struct ike_sa *offer,
-		    uint16_t ke_group, struct ike_suite *out, uint8_t *num);
-void proposal_answer(const struct ike_suite *s, uint8_t num,
-		     struct ike_sa *out);
-/* The responder's choice must be one suite we offered. */
-int proposal_check_answer(const struct peer_conf *pc,
-			  const struct ike_sa *answer, struct ike_suite *out);
-/* "ENCR_AES_GCM_16/256 PRF_HMAC_SHA2_256 DH_CURVE25519" */
-const char *suite_str(const struct ike_suite *s, char *buf, size_t len);
-/* The transforms a peer offered, for the log of a refusal. */
-const char *offer_str(const struct ike_sa *offer, char *buf, size_t len);
-bool proposal_has_group(const struct peer_conf *pc, uint16_t group);
-
-/* Our identity on sa's path (FQDN when configured, else the address). */
-void ident_local(const struct daemon *d, const struct ikesa *sa,
-		 struct ike_ident *out);
-void ident_view(const struct ike_ident *in, struct ike_id *out);
-int ident_from(const struct ike_id *in, struct ike_ident *out);
-/* exchange_auth.c: how we authenticate to a peer: the first method of
- * pc we can use (a pre-shared key the secrets file holds: psk_id; our
- * certificate: *by_cert).  -1 and err when there is none. */
-int exch_auth_pick(struct daemon *d, const struct peer_conf *pc,
-		   char *psk_id, size_t psk_len, bool *by_cert, char *err,
-		   size_t errlen);
-/* A CERTREQ naming the roots of pc's certificate methods (when it has
- * any) and our SIGNATURE_HASH_ALGORITHMS, for IKE_SA_INIT. */
-void exch_auth_init_payloads(struct daemon *d, const struct peer_conf *pc,
-			     bool certreq, struct ike_builder *b);
+/* Register one exchange type's table; -1 for a type outside
+ * IKE_SA_INIT..INFORMATIONAL. */
+int ikesa_register_exchange(struct daemon *d, const struct exchange_ops *ops);
 
 #endif /* IXDP_IKE_IKESA_H */

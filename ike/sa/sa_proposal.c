@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "sa/sa_ikesa.h"
+#include "sa/sa_proposal.h"
 
 static void suite_from(const struct peer_proposal *p, struct ike_suite *s)
 {

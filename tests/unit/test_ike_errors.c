@@ -23,6 +23,7 @@
 #include "daemon/daemon.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
+#include "sa/sa_exchange.h"
 #include "wire/wire_secrets.h"
 
 #include "ike_testbed.h"

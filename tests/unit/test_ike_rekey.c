@@ -25,6 +25,7 @@
 #include "daemon/daemon.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
+#include "sa/sa_exchange.h"
 #include "wire/wire_secrets.h"
 #include "sa/sa_child.h"
 #include "kernel/kernel.h"

@@ -20,6 +20,7 @@
 #include "daemon/daemon.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
+#include "sa/sa_exchange.h"
 #include "wire/wire_secrets.h"
 
 /* ---- two daemons, a fake clock and a wire (ike_testbed.h) ----------------- */

@@ -32,6 +32,7 @@
 #include "daemon/daemon.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
+#include "sa/sa_exchange.h"
 #include "ixdp_control.h"
 #include "kernel/kernel.h"
 #include "kernel/kernel_monitor.h"
