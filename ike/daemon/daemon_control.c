@@ -28,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "daemon/daemon.h"
+#include "daemon/daemon_show.h"
 #include "sa/sa_child.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"

@@ -34,7 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <json-c/json.h>
 
 #include "sa/sa_child.h"
 #include "sa/sa_child_policy.h"
@@ -1846,6 +1845,11 @@ static void info(const struct child_sa *c, struct child_info *o)
 	ts_str(&c->ts_l, o->local_ts, sizeof(o->local_ts));
 	ts_str(&c->ts_r, o->remote_ts, sizeof(o->remote_ts));
 	snprintf(o->rule, sizeof(o->rule), "%s", c->rule);
+	ikk_addr_str(&c->local, o->local, sizeof(o->local));
+	ikk_addr_str(&c->remote, o->peer, sizeof(o->peer));
+	o->encap = c->encap;
+	o->installed = c->installed;
+	o->installed_ms = c->installed_ms;
 }
 
 int child_get(const struct ikesa *sa, size_t i, struct child_info *out)
@@ -1856,64 +1860,4 @@ int child_get(const struct ikesa *sa, size_t i, struct child_info *out)
 		return -1;
 	info(&st->c[i], out);
 	return 0;
-}
-
-static void js(struct json_object *o, const char *k, const char *v)
-{
-	json_object_object_add(o, k, json_object_new_string(v));
-}
-
-static void ji(struct json_object *o, const char *k, int64_t v)
-{
-	json_object_object_add(o, k, json_object_new_int64(v));
-}
-
-static void child_json_one(struct daemon *d, struct ikesa *sa, void *arg)
-{
-	const struct child_state *st = sa->child;
-	uint64_t now = daemon_now_ms(d);
-	char buf[128];
-	size_t i;
-
-	for (i = 0; st && i < st->n; i++) {
-		const struct child_sa *c = &st->c[i];
-		struct json_object *o = json_object_new_object();
-
-		snprintf(buf, sizeof(buf), "%016" PRIx64, sa->ispi);
-		js(o, "ike_ispi", buf);
-		snprintf(buf, sizeof(buf), "%016" PRIx64, sa->rspi);
-		js(o, "ike_rspi", buf);
-		js(o, "rule", c->rule);
-		js(o, "protocol", c->proto == IPPROTO_AH ? "ah" : "esp");
-		js(o, "mode", ikk_mode_name(c->mode));
-		snprintf(buf, sizeof(buf), "%08" PRIx32, c->spi_in);
-		js(o, "spi_in", buf);
-		snprintf(buf, sizeof(buf), "%08" PRIx32, c->spi_out);
-		js(o, "spi_out", buf);
-		ji(o, "reqid", c->reqid);
-		js(o, "encr", c->proto == IPPROTO_AH ? "none"
-		   : ike_transform_name(IKEV2_XFORM_ENCR, c->suite.encr));
-		ji(o, "encr_key_bits", c->suite.encr_key_bits);
-		js(o, "integ", c->suite.integ
-		   ? ike_transform_name(IKEV2_XFORM_INTEG, c->suite.integ)
-		   : "none");
-		js(o, "esn", "no");
-		ji(o, "pfs_group", c->suite.dh);
-		js(o, "local", ikk_addr_str(&c->local, buf, sizeof(buf)));
-		js(o, "peer", ikk_addr_str(&c->remote, buf, sizeof(buf)));
-		js(o, "local_ts", ts_str(&c->ts_l, buf, sizeof(buf)));
-		js(o, "remote_ts", ts_str(&c->ts_r, buf, sizeof(buf)));
-		json_object_object_add(o, "udp_encap",
-				       json_object_new_boolean(c->encap));
-		ji(o, "lifetime_s", c->lifetime_s);
-		ji(o, "lifetime_kb", (int64_t)c->lifetime_kb);
-		ji(o, "installed", (int64_t)c->installed);
-		ji(o, "age_s", (int64_t)((now - c->installed_ms) / 1000));
-		json_object_array_add(arg, o);
-	}
-}
-
-void child_sas_json(struct daemon *d, struct json_object *arr)
-{
-	ikesa_foreach(d, child_json_one, arr);
 }

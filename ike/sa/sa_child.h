@@ -22,7 +22,6 @@
 #include "kernel/kernel.h"
 #include "sa/sa_child_policy.h"
 
-struct json_object;
 struct ike_builder;
 struct ike_msg;
 
@@ -121,13 +120,10 @@ int child_use_ops(struct daemon *d, const struct child_kops *kops,
 /* Undo child_use (before daemon_fini; the IKE SAs must be closed). */
 void child_release(struct daemon *d);
 
-/* `show sa`: one object per CHILD SA of every IKE SA appended to arr
- * (a json-c array). */
-void child_sas_json(struct daemon *d, struct json_object *arr);
 /* CHILD SAs of one IKE SA. */
 size_t child_count(const struct ikesa *sa);
 
-/* What the tests look at. */
+/* One CHILD SA as `show sa` (daemon_show.c) and the tests see it. */
 struct child_info {
 	uint32_t spi_in, spi_out, reqid;
 	uint8_t proto;			/* IPPROTO_ESP or IPPROTO_AH */
@@ -139,6 +135,10 @@ struct child_info {
 	uint16_t pfs_group;		/* its keys' D-H group; 0 no PFS */
 	char local_ts[128], remote_ts[128];
 	char rule[PEER_NAME_MAX];
+	char local[64], peer[64];	/* the SA's addresses */
+	bool encap;			/* UDP encapsulation (NAT-T) */
+	time_t installed;		/* wall clock */
+	uint64_t installed_ms;		/* daemon_now_ms() */
 };
 int child_get(const struct ikesa *sa, size_t i, struct child_info *out);
 

@@ -30,6 +30,7 @@
 
 #include "sa/sa_child.h"
 #include "daemon/daemon.h"
+#include "daemon/daemon_show.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
 #include "sa/sa_exchange.h"
