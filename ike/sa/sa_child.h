@@ -7,9 +7,10 @@
  * selectors to one of its own negotiate rules (else TS_UNACCEPTABLE), and
  * both derive the keys and install two xfrm SAs and their policies.
  *
- * The kernel is reached through struct child_kops, so that the unit tests
- * record the calls instead of making them; child_use() wires ike/kernel.c
- * and feeds its ACQUIRE and EXPIRE events to exchange_create.c.
+ * The kernel is reached through struct child_kops (kernel/kernel_kops.h),
+ * so that the unit tests record the calls instead of making them;
+ * child_use() wires kernel_kops and feeds the kernel's ACQUIRE and EXPIRE
+ * events to sa_exchange_create.c.
  */
 #ifndef IXDP_IKE_CHILD_H
 #define IXDP_IKE_CHILD_H
@@ -20,28 +21,11 @@
 
 #include "sa/sa_engine.h"
 #include "kernel/kernel.h"
+#include "kernel/kernel_kops.h"
 #include "sa/sa_child_policy.h"
 
 struct ike_builder;
 struct ike_msg;
-
-/* The kernel calls, 0 or -errno (ctx is the kops_ctx given). */
-struct child_kops {
-	int (*spi_alloc)(void *ctx, const struct ikk_addr *src,
-			 const struct ikk_addr *dst, uint8_t proto,
-			 uint8_t mode, uint32_t reqid, uint32_t *spi);
-	/* update: fill the larval SA of spi_alloc */
-	int (*sa_add)(void *ctx, const struct ikk_sa *sa, bool update);
-	int (*sa_delete)(void *ctx, const struct ikk_addr *dst, uint32_t spi,
-			 uint8_t proto);
-	/* update: add or replace */
-	int (*policy_add)(void *ctx, struct ikk_policy *pol, bool update);
-	int (*policy_delete)(void *ctx, const struct ikk_policy *pol);
-	const char *(*error)(void *ctx);
-	/* the SA's byte and packet counters (idle removal) */
-	int (*counters)(void *ctx, const struct ikk_addr *dst, uint32_t spi,
-			uint8_t proto, struct ikk_sa_counters *out);
-};
 
 #define CHILD_POL_MAX 24		/* policies of one CHILD SA */
 
