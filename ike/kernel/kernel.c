@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * kernel.c - xfrm SAs, policies, counters and events, xfrm interfaces, over
- * netlink with libnl-3 (kernel.h says what and why).
+ * kernel.c - xfrm over netlink with libnl-3 (kernel.h says what and why):
+ * errors, addresses and selectors, messages, the handle, xfrm interfaces;
+ * SAs and policies are in kernel_sa.c, the events in kernel_events.c.
  *
  * Requests go out on a blocking NETLINK_XFRM (or NETLINK_ROUTE) socket with
  * acks capped and extended acks on; the answer is read with nl_recv() and
@@ -28,32 +29,12 @@
 #include <netlink/socket.h>
 
 #include "kernel/kernel.h"
-
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
-#ifndef UDP_ENCAP_ESPINUDP
-#define UDP_ENCAP_ESPINUDP 2
-#endif
-
-#define IKK_MSG_SIZE    4096            /* one request; no realloc, one buffer */
-#define IKK_SPI_MIN     0xc0000000u
-#define IKK_SPI_MAX     0xcfffffffu
-#define IKK_EV_RCVBUF   (1 << 20)
-
-struct ikk {
-	struct nl_sock *xfrm;           /* requests */
-	struct nl_sock *ev;             /* ACQUIRE + EXPIRE */
-	struct nl_sock *rt;             /* rtnetlink, opened when first needed */
-	ikk_event_cb cb;
-	void *cb_ctx;
-	char err[512];
-};
+#include "kernel/kernel_internal.h"
 
 /* ---- errors -------------------------------------------------------------------- */
 
 __attribute__((format(printf, 3, 4)))
-static int fail(struct ikk *k, int err, const char *fmt, ...)
+int ikk_fail(struct ikk *k, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -84,7 +65,7 @@ const char *ikk_error(const struct ikk *k)
 }
 
 /* libnl's error codes, for the few places that return them. */
-static int nle_errno(int nle)
+int ikk_nle_errno(int nle)
 {
 	switch (-nle) {
 	case NLE_NOMEM:
@@ -110,7 +91,7 @@ static int nle_errno(int nle)
 
 /* A hint for the errno of a failed request about an SA / a policy / an
  * interface. */
-static const char *hint(int err, char what)
+const char *ikk_hint(int err, char what)
 {
 	switch (-err) {
 	case EPERM:
@@ -180,14 +161,14 @@ static size_t alen(uint8_t family)
 	return family == AF_INET6 ? 16 : 4;
 }
 
-static void put_xaddr(xfrm_address_t *x, const struct ikk_addr *a)
+void ikk_put_xaddr(xfrm_address_t *x, const struct ikk_addr *a)
 {
 	memset(x, 0, sizeof(*x));
 	if (a->family)
 		memcpy(x, a->u.b, alen(a->family));
 }
 
-static void get_xaddr(struct ikk_addr *a, const xfrm_address_t *x, uint16_t family)
+void ikk_get_xaddr(struct ikk_addr *a, const xfrm_address_t *x, uint16_t family)
 {
 	memset(a, 0, sizeof(*a));
 	if (family != AF_INET && family != AF_INET6)
@@ -221,12 +202,12 @@ size_t ikk_port_range_split(uint16_t lo, uint16_t hi, uint16_t *ports,
 	return n;
 }
 
-static void put_sel(struct xfrm_selector *x, const struct ikk_selector *s)
+void ikk_put_sel(struct xfrm_selector *x, const struct ikk_selector *s)
 {
 	memset(x, 0, sizeof(*x));
 	x->family = s->family;
-	put_xaddr(&x->saddr, &s->src);
-	put_xaddr(&x->daddr, &s->dst);
+	ikk_put_xaddr(&x->saddr, &s->src);
+	ikk_put_xaddr(&x->daddr, &s->dst);
 	x->prefixlen_s = s->src_plen;
 	x->prefixlen_d = s->dst_plen;
 	x->proto = s->proto;
@@ -236,12 +217,12 @@ static void put_sel(struct xfrm_selector *x, const struct ikk_selector *s)
 	x->dport_mask = htons(s->dport_mask);
 }
 
-static void get_sel(struct ikk_selector *s, const struct xfrm_selector *x)
+void ikk_get_sel(struct ikk_selector *s, const struct xfrm_selector *x)
 {
 	memset(s, 0, sizeof(*s));
 	s->family = (uint8_t)x->family;
-	get_xaddr(&s->src, &x->saddr, x->family);
-	get_xaddr(&s->dst, &x->daddr, x->family);
+	ikk_get_xaddr(&s->src, &x->saddr, x->family);
+	ikk_get_xaddr(&s->dst, &x->daddr, x->family);
 	s->src_plen = x->prefixlen_s;
 	s->dst_plen = x->prefixlen_d;
 	s->proto = x->proto;
@@ -251,7 +232,7 @@ static void get_sel(struct ikk_selector *s, const struct xfrm_selector *x)
 	s->dport_mask = ntohs(x->dport_mask);
 }
 
-static int check_sel(const struct ikk_selector *s, char *eb, size_t el)
+int ikk_check_sel(const struct ikk_selector *s, char *eb, size_t el)
 {
 	unsigned max = s->family == AF_INET6 ? 128 : 32;
 
@@ -279,7 +260,7 @@ static void port_str(char *buf, size_t len, const char *what, uint16_t port,
 }
 
 /* "10.0.0.1/32 -> any udp dport 53" */
-static const char *sel_str(const struct ikk_selector *s, char *buf, size_t len)
+const char *ikk_sel_str(const struct ikk_selector *s, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN + 4], b[INET6_ADDRSTRLEN + 4];
 	const char *pn = s->proto == IPPROTO_TCP ? "tcp" : s->proto == IPPROTO_UDP ? "udp" :
@@ -336,7 +317,7 @@ static const struct {
 #define NINTEG (sizeof(integs) / sizeof(integs[0]))
 
 /* "ESP SA 0xc0000001 10.0.0.1->10.0.0.2 (transport, rfc4106(gcm(aes)) 128)" */
-static const char *sa_str(const struct ikk_sa *sa, char *buf, size_t len)
+const char *ikk_sa_str(const struct ikk_sa *sa, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
 
@@ -356,7 +337,7 @@ static int check_sa(const struct ikk_sa *sa, char *eb, size_t el)
 	char d[256];
 	size_t want;
 
-	sa_str(sa, d, sizeof(d));
+	ikk_sa_str(sa, d, sizeof(d));
 	if (sa->src.family != AF_INET && sa->src.family != AF_INET6)
 		return fail_buf(eb, el, EINVAL, "%s: no source address", d);
 	if (sa->dst.family != sa->src.family)
@@ -411,7 +392,7 @@ static int check_sa(const struct ikk_sa *sa, char *eb, size_t el)
 		return fail_buf(eb, el, EINVAL, "%s: only ESP is UDP-encapsulated", d);
 	if (sa->encap && (!sa->encap_sport || !sa->encap_dport))
 		return fail_buf(eb, el, EINVAL, "%s: UDP encapsulation needs both ports", d);
-	if (sa->has_sel && check_sel(&sa->sel, eb, el))
+	if (sa->has_sel && ikk_check_sel(&sa->sel, eb, el))
 		return -EINVAL;
 	if (sa->has_sel && sa->mode == IKK_MODE_TRANSPORT && sa->sel.family != sa->src.family)
 		return fail_buf(eb, el, EINVAL, "%s: a transport SA's selector is of its "
@@ -440,7 +421,7 @@ void ikk_msg_free(struct nl_msg *msg)
 	nlmsg_free(msg);
 }
 
-static struct nl_msg *msg_new(int type, int flags, const void *payload, size_t len)
+struct nl_msg *ikk_msg_new(int type, int flags, const void *payload, size_t len)
 {
 	struct nl_msg *msg = nlmsg_alloc_size(IKK_MSG_SIZE);
 	struct nlmsghdr *nlh;
@@ -457,12 +438,12 @@ static struct nl_msg *msg_new(int type, int flags, const void *payload, size_t l
 	return msg;
 }
 
-static int put_u32(struct nl_msg *msg, int type, uint32_t v)
+int ikk_put_u32(struct nl_msg *msg, int type, uint32_t v)
 {
 	return nla_put_u32(msg, type, v) ? -EMSGSIZE : 0;
 }
 
-static int put_mark_ifid(struct nl_msg *msg, uint32_t mark, uint32_t mask, uint32_t if_id)
+int ikk_put_mark_ifid(struct nl_msg *msg, uint32_t mark, uint32_t mask, uint32_t if_id)
 {
 	if (mask) {
 		struct xfrm_mark m = { .v = mark, .m = mask };
@@ -470,7 +451,7 @@ static int put_mark_ifid(struct nl_msg *msg, uint32_t mark, uint32_t mask, uint3
 		if (nla_put(msg, XFRMA_MARK, sizeof(m), &m))
 			return -EMSGSIZE;
 	}
-	if (if_id && put_u32(msg, XFRMA_IF_ID, if_id))
+	if (if_id && ikk_put_u32(msg, XFRMA_IF_ID, if_id))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -530,14 +511,14 @@ int ikk_build_sa_msg(const struct ikk_sa *sa, bool update, struct nl_msg **out,
 		return err;
 	memset(&p, 0, sizeof(p));
 	if (sa->has_sel) {
-		put_sel(&p.sel, &sa->sel);
+		ikk_put_sel(&p.sel, &sa->sel);
 	} else {
 		p.sel.family = sa->src.family;  /* everything of the family */
 	}
-	put_xaddr(&p.id.daddr, &sa->dst);
+	ikk_put_xaddr(&p.id.daddr, &sa->dst);
 	p.id.spi = htonl(sa->spi);
 	p.id.proto = sa->proto;
-	put_xaddr(&p.saddr, &sa->src);
+	ikk_put_xaddr(&p.saddr, &sa->src);
 	p.family = sa->src.family;
 	p.mode = sa->mode;
 	p.reqid = sa->reqid;
@@ -555,7 +536,7 @@ int ikk_build_sa_msg(const struct ikk_sa *sa, bool update, struct nl_msg **out,
 	if (sa->esn)
 		p.flags |= XFRM_STATE_ESN;
 
-	msg = msg_new(update ? XFRM_MSG_UPDSA : XFRM_MSG_NEWSA, 0, &p, sizeof(p));
+	msg = ikk_msg_new(update ? XFRM_MSG_UPDSA : XFRM_MSG_NEWSA, 0, &p, sizeof(p));
 	if (!msg)
 		return fail_buf(eb, el, ENOMEM, "out of memory");
 	err = put_algs(msg, sa);
@@ -582,12 +563,12 @@ int ikk_build_sa_msg(const struct ikk_sa *sa, bool update, struct nl_msg **out,
 		e.encap_type = UDP_ENCAP_ESPINUDP;
 		e.encap_sport = htons(sa->encap_sport);
 		e.encap_dport = htons(sa->encap_dport);
-		put_xaddr(&e.encap_oa, &sa->encap_oa);
+		ikk_put_xaddr(&e.encap_oa, &sa->encap_oa);
 		if (nla_put(msg, XFRMA_ENCAP, sizeof(e), &e))
 			err = -EMSGSIZE;
 	}
 	if (!err)
-		err = put_mark_ifid(msg, sa->mark, sa->mark_mask, sa->if_id);
+		err = ikk_put_mark_ifid(msg, sa->mark, sa->mark_mask, sa->if_id);
 	if (err) {
 		ikk_msg_free(msg);
 		return fail_buf(eb, el, err, "cannot build the request: message too long");
@@ -604,7 +585,7 @@ int ikk_build_policy_msg(const struct ikk_policy *pol, bool update,
 	int err;
 
 	*out = NULL;
-	if ((err = check_sel(&pol->sel, eb, el)))
+	if ((err = ikk_check_sel(&pol->sel, eb, el)))
 		return err;
 	if (pol->dir > IKK_DIR_FWD)
 		return fail_buf(eb, el, EINVAL, "policy: direction must be in, out or fwd");
@@ -628,7 +609,7 @@ int ikk_build_policy_msg(const struct ikk_policy *pol, bool update,
 			return fail_buf(eb, el, EINVAL, "policy template %zu: unknown mode", i);
 	}
 	memset(&p, 0, sizeof(p));
-	put_sel(&p.sel, &pol->sel);
+	ikk_put_sel(&p.sel, &pol->sel);
 	p.lft.soft_byte_limit = p.lft.hard_byte_limit = XFRM_INF;
 	p.lft.soft_packet_limit = p.lft.hard_packet_limit = XFRM_INF;
 	p.priority = pol->priority;
@@ -636,7 +617,7 @@ int ikk_build_policy_msg(const struct ikk_policy *pol, bool update,
 	p.action = pol->action == IKK_POL_BLOCK ? XFRM_POLICY_BLOCK : XFRM_POLICY_ALLOW;
 	p.share = XFRM_SHARE_ANY;
 
-	msg = msg_new(update ? XFRM_MSG_UPDPOLICY : XFRM_MSG_NEWPOLICY, 0, &p, sizeof(p));
+	msg = ikk_msg_new(update ? XFRM_MSG_UPDPOLICY : XFRM_MSG_NEWPOLICY, 0, &p, sizeof(p));
 	if (!msg)
 		return fail_buf(eb, el, ENOMEM, "out of memory");
 	if (pol->ntmpl) {
@@ -650,8 +631,8 @@ int ikk_build_policy_msg(const struct ikk_policy *pol, bool update,
 			t[i].id.spi = htonl(s->spi);
 			t[i].family = s->mode == IKK_MODE_TUNNEL ? s->dst.family : pol->sel.family;
 			if (s->mode == IKK_MODE_TUNNEL) {
-				put_xaddr(&t[i].id.daddr, &s->dst);
-				put_xaddr(&t[i].saddr, &s->src);
+				ikk_put_xaddr(&t[i].id.daddr, &s->dst);
+				ikk_put_xaddr(&t[i].saddr, &s->src);
 			}
 			t[i].reqid = s->reqid;
 			t[i].mode = s->mode;
@@ -663,7 +644,7 @@ int ikk_build_policy_msg(const struct ikk_policy *pol, bool update,
 			err = -EMSGSIZE;
 	}
 	if (!err)
-		err = put_mark_ifid(msg, pol->mark, pol->mark_mask, pol->if_id);
+		err = ikk_put_mark_ifid(msg, pol->mark, pol->mark_mask, pol->if_id);
 	if (err) {
 		ikk_msg_free(msg);
 		return fail_buf(eb, el, err, "cannot build the request: message too long");
@@ -674,7 +655,7 @@ int ikk_build_policy_msg(const struct ikk_policy *pol, bool update,
 
 /* ---- talking to the kernel --------------------------------------------------------- */
 
-static int open_sock(int proto, struct nl_sock **out)
+int ikk_open_sock(int proto, struct nl_sock **out)
 {
 	struct nl_sock *sk = nl_socket_alloc();
 	int one = 1, err;
@@ -686,7 +667,7 @@ static int open_sock(int proto, struct nl_sock **out)
 	nl_socket_enable_msg_peek(sk);      /* receive dumps whole */
 	err = nl_connect(sk, proto);
 	if (err) {
-		int e = errno ? -errno : nle_errno(err);
+		int e = errno ? -errno : ikk_nle_errno(err);
 
 		nl_socket_free(sk);
 		return e;
@@ -727,15 +708,13 @@ static int parse_nlerr(const struct nlmsghdr *h, char *kmsg, size_t kmlen)
 	return e->error;
 }
 
-typedef int (*reply_fn)(void *ctx, const struct nlmsghdr *h);
-
 /*
  * Send msg (it is wiped and freed here) and read the answer: an ack or
  * error, or (with on_reply) the reply messages until a single one, or
  * NLMSG_DONE for a dump.  0 or -errno; kmsg gets the kernel's words.
  */
-static int talk(struct nl_sock *sk, struct nl_msg *msg, bool ack, reply_fn on_reply,
-		void *ctx, char *kmsg, size_t kmlen)
+int ikk_talk(struct nl_sock *sk, struct nl_msg *msg, bool ack, reply_fn on_reply,
+	     void *ctx, char *kmsg, size_t kmlen)
 {
 	struct nlmsghdr *req = nlmsg_hdr(msg);
 	bool dump = req->nlmsg_flags & NLM_F_DUMP;
@@ -751,7 +730,7 @@ static int talk(struct nl_sock *sk, struct nl_msg *msg, bool ack, reply_fn on_re
 	err = nl_send(sk, msg);
 	ikk_msg_free(msg);
 	if (err < 0)
-		return errno ? -errno : nle_errno(err);
+		return errno ? -errno : ikk_nle_errno(err);
 	for (;;) {
 		struct sockaddr_nl nla;
 		unsigned char *buf = NULL;
@@ -762,7 +741,7 @@ static int talk(struct nl_sock *sk, struct nl_msg *msg, bool ack, reply_fn on_re
 			free(buf);
 			if (n == -NLE_INTR || n == -NLE_AGAIN)
 				continue;
-			return n == 0 ? -EIO : nle_errno(n);
+			return n == 0 ? -EIO : ikk_nle_errno(n);
 		}
 		len = n;
 		for (h = (struct nlmsghdr *)buf; nlmsg_ok(h, len); h = nlmsg_next(h, &len)) {
@@ -790,7 +769,7 @@ static int talk(struct nl_sock *sk, struct nl_msg *msg, bool ack, reply_fn on_re
 	}
 }
 
-static void with_kmsg(struct ikk *k, const char *kmsg)
+void ikk_with_kmsg(struct ikk *k, const char *kmsg)
 {
 	size_t l = strlen(k->err);
 
@@ -804,21 +783,21 @@ static void with_kmsg(struct ikk *k, const char *kmsg)
  * VERB WHAT: ...".  why is the caller's buffer, never k->err, which the
  * message is written into.
  */
-static int send_built(struct ikk *k, int built, const char *why, struct nl_msg *msg,
-		      const char *verb, const char *what, char hint_kind)
+int ikk_send_built(struct ikk *k, int built, const char *why, struct nl_msg *msg,
+		   const char *verb, const char *what, char hint_kind)
 {
 	char kmsg[256];
 	int err;
 
 	k->err[0] = 0;
 	if (built)
-		return fail(k, built, "cannot %s %s: %s", verb, what,
-			    why[0] ? why : strerror(-built));
-	err = talk(k->xfrm, msg, true, NULL, NULL, kmsg, sizeof(kmsg));
+		return ikk_fail(k, built, "cannot %s %s: %s", verb, what,
+				why[0] ? why : strerror(-built));
+	err = ikk_talk(k->xfrm, msg, true, NULL, NULL, kmsg, sizeof(kmsg));
 	if (err) {
-		fail(k, err, "cannot %s %s: %s%s", verb, what, strerror(-err),
-		     hint(err, hint_kind));
-		with_kmsg(k, kmsg);
+		ikk_fail(k, err, "cannot %s %s: %s%s", verb, what, strerror(-err),
+			 ikk_hint(err, hint_kind));
+		ikk_with_kmsg(k, kmsg);
 	}
 	return err;
 }
@@ -833,7 +812,7 @@ int ikk_open(struct ikk **out, char *errbuf, size_t errlen)
 	*out = NULL;
 	if (!k)
 		return fail_buf(errbuf, errlen, ENOMEM, "out of memory");
-	err = open_sock(NETLINK_XFRM, &k->xfrm);
+	err = ikk_open_sock(NETLINK_XFRM, &k->xfrm);
 	if (err) {
 		free(k);
 		return fail_buf(errbuf, errlen, err, "cannot open an xfrm netlink socket: %s%s",
@@ -855,515 +834,6 @@ void ikk_close(struct ikk *k)
 	free(k);
 }
 
-/* ---- SAs ---------------------------------------------------------------------------- */
-
-void ikk_sa_wipe(struct ikk_sa *sa)
-{
-	explicit_bzero(sa, sizeof(*sa));
-}
-
-static int sa_send(struct ikk *k, const struct ikk_sa *sa, bool update)
-{
-	char d[256], why[256] = "";
-	struct nl_msg *msg = NULL;
-	int built;
-
-	sa_str(sa, d, sizeof(d));
-	built = ikk_build_sa_msg(sa, update, &msg, why, sizeof(why));
-	return send_built(k, built, why, msg, update ? "update" : "add", d, 's');
-}
-
-int ikk_sa_add(struct ikk *k, const struct ikk_sa *sa)
-{
-	return sa_send(k, sa, false);
-}
-
-int ikk_sa_update(struct ikk *k, const struct ikk_sa *sa)
-{
-	return sa_send(k, sa, true);
-}
-
-static struct nl_msg *sa_id_msg(int type, const struct ikk_addr *dst, uint32_t spi,
-				uint8_t proto, uint32_t mark, uint32_t mark_mask)
-{
-	struct xfrm_usersa_id id;
-	struct nl_msg *msg;
-
-	memset(&id, 0, sizeof(id));
-	put_xaddr(&id.daddr, dst);
-	id.spi = htonl(spi);
-	id.family = dst->family;
-	id.proto = proto;
-	msg = msg_new(type, 0, &id, sizeof(id));
-	if (msg && put_mark_ifid(msg, mark, mark_mask, 0)) {
-		ikk_msg_free(msg);
-		msg = NULL;
-	}
-	return msg;
-}
-
-int ikk_sa_delete(struct ikk *k, const struct ikk_addr *dst, uint32_t spi,
-		  uint8_t proto, uint32_t mark, uint32_t mark_mask)
-{
-	char a[INET6_ADDRSTRLEN], kmsg[256];
-	struct nl_msg *msg;
-	int err;
-
-	k->err[0] = 0;
-	if (dst->family != AF_INET && dst->family != AF_INET6)
-		return fail(k, EINVAL, "cannot delete %s SA 0x%08x: no destination address",
-			    ikk_proto_name(proto), spi);
-	msg = sa_id_msg(XFRM_MSG_DELSA, dst, spi, proto, mark, mark_mask);
-	if (!msg)
-		return fail(k, ENOMEM, "out of memory");
-	err = talk(k->xfrm, msg, true, NULL, NULL, kmsg, sizeof(kmsg));
-	if (err) {
-		fail(k, err, "cannot delete %s SA 0x%08x to %s: %s%s", ikk_proto_name(proto),
-		     spi, ikk_addr_str(dst, a, sizeof(a)), strerror(-err), hint(err, 's'));
-		with_kmsg(k, kmsg);
-	}
-	return err;
-}
-
-static int got_spi(void *ctx, const struct nlmsghdr *h)
-{
-	const struct xfrm_usersa_info *p = NLMSG_DATA(h);
-
-	if (h->nlmsg_type != XFRM_MSG_NEWSA || h->nlmsg_len < NLMSG_LENGTH(sizeof(*p)))
-		return -EIO;
-	*(uint32_t *)ctx = ntohl(p->id.spi);
-	return 0;
-}
-
-int ikk_spi_alloc(struct ikk *k, const struct ikk_addr *src,
-		  const struct ikk_addr *dst, uint8_t proto, uint8_t mode,
-		  uint32_t reqid, uint32_t if_id, uint32_t min, uint32_t max,
-		  uint32_t *spi)
-{
-	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], kmsg[256];
-	struct xfrm_userspi_info u;
-	struct nl_msg *msg;
-	int err;
-
-	k->err[0] = 0;
-	if (!min && !max) {
-		min = IKK_SPI_MIN;
-		max = IKK_SPI_MAX;
-	}
-	if (src->family != dst->family || !dst->family || min < 256 || min > max)
-		return fail(k, EINVAL, "cannot allocate an SPI: bad addresses or range");
-	memset(&u, 0, sizeof(u));
-	put_xaddr(&u.info.id.daddr, dst);
-	u.info.id.proto = proto;
-	put_xaddr(&u.info.saddr, src);
-	u.info.family = dst->family;
-	u.info.mode = mode;
-	u.info.reqid = reqid;
-	u.info.sel.family = dst->family;
-	u.min = min;
-	u.max = max;
-	msg = msg_new(XFRM_MSG_ALLOCSPI, 0, &u, sizeof(u));
-	if (msg && if_id && put_u32(msg, XFRMA_IF_ID, if_id)) {
-		ikk_msg_free(msg);
-		msg = NULL;
-	}
-	if (!msg)
-		return fail(k, ENOMEM, "out of memory");
-	err = talk(k->xfrm, msg, false, got_spi, spi, kmsg, sizeof(kmsg));
-	if (err) {
-		fail(k, err, "cannot allocate an %s SPI for %s->%s: %s%s", ikk_proto_name(proto),
-		     ikk_addr_str(src, a, sizeof(a)), ikk_addr_str(dst, b, sizeof(b)),
-		     strerror(-err), hint(err, 's'));
-		with_kmsg(k, kmsg);
-	}
-	return err;
-}
-
-static void get_counters(struct ikk_sa_counters *c, const struct xfrm_usersa_info *p)
-{
-	memset(c, 0, sizeof(*c));
-	c->bytes = p->curlft.bytes;
-	c->packets = p->curlft.packets;
-	c->add_time = p->curlft.add_time;
-	c->use_time = p->curlft.use_time;
-	c->replay_window = p->stats.replay_window;
-	c->replay = p->stats.replay;
-	c->integrity_failed = p->stats.integrity_failed;
-}
-
-static int got_counters(void *ctx, const struct nlmsghdr *h)
-{
-	const struct xfrm_usersa_info *p = NLMSG_DATA(h);
-
-	if (h->nlmsg_type != XFRM_MSG_NEWSA || h->nlmsg_len < NLMSG_LENGTH(sizeof(*p)))
-		return -EIO;
-	get_counters(ctx, p);
-	return 0;
-}
-
-int ikk_sa_counters(struct ikk *k, const struct ikk_addr *dst, uint32_t spi,
-		    uint8_t proto, uint32_t mark, uint32_t mark_mask,
-		    struct ikk_sa_counters *out)
-{
-	char a[INET6_ADDRSTRLEN], kmsg[256];
-	struct nl_msg *msg;
-	int err;
-
-	k->err[0] = 0;
-	memset(out, 0, sizeof(*out));
-	if (dst->family != AF_INET && dst->family != AF_INET6)
-		return fail(k, EINVAL, "cannot read %s SA 0x%08x: no destination address",
-			    ikk_proto_name(proto), spi);
-	msg = sa_id_msg(XFRM_MSG_GETSA, dst, spi, proto, mark, mark_mask);
-	if (!msg)
-		return fail(k, ENOMEM, "out of memory");
-	err = talk(k->xfrm, msg, false, got_counters, out, kmsg, sizeof(kmsg));
-	if (err) {
-		fail(k, err, "cannot read %s SA 0x%08x to %s: %s%s", ikk_proto_name(proto), spi,
-		     ikk_addr_str(dst, a, sizeof(a)), strerror(-err), hint(err, 's'));
-		with_kmsg(k, kmsg);
-	}
-	return err;
-}
-
-struct dump_ctx {
-	int (*cb)(void *ctx, const struct ikk_sa_info *sa);
-	void *ctx;
-};
-
-static void alg_name(char *dst, size_t len, const struct nlattr *a)
-{
-	/* Every xfrm_algo* starts with the 64-byte name. */
-	if (a && nla_len(a) >= 64)
-		snprintf(dst, len, "%.*s", 63, (const char *)nla_data(a));
-}
-
-static int got_sa(void *vctx, const struct nlmsghdr *h)
-{
-	struct dump_ctx *d = vctx;
-	const struct xfrm_usersa_info *p = NLMSG_DATA(h);
-	struct nlattr *tb[XFRMA_MAX + 1];
-	struct ikk_sa_info s;
-
-	if (h->nlmsg_type != XFRM_MSG_NEWSA || h->nlmsg_len < NLMSG_LENGTH(sizeof(*p)))
-		return 0;
-	if (nlmsg_parse((struct nlmsghdr *)h, sizeof(*p), tb, XFRMA_MAX, NULL))
-		return 0;
-	memset(&s, 0, sizeof(s));
-	get_xaddr(&s.src, &p->saddr, p->family);
-	get_xaddr(&s.dst, &p->id.daddr, p->family);
-	s.spi = ntohl(p->id.spi);
-	s.proto = p->id.proto;
-	s.mode = p->mode;
-	s.reqid = p->reqid;
-	s.replay_window_size = p->replay_window;
-	s.esn = p->flags & XFRM_STATE_ESN;
-	get_sel(&s.sel, &p->sel);
-	s.life.soft_bytes = p->lft.soft_byte_limit == XFRM_INF ? 0 : p->lft.soft_byte_limit;
-	s.life.hard_bytes = p->lft.hard_byte_limit == XFRM_INF ? 0 : p->lft.hard_byte_limit;
-	s.life.soft_packets = p->lft.soft_packet_limit == XFRM_INF ? 0 : p->lft.soft_packet_limit;
-	s.life.hard_packets = p->lft.hard_packet_limit == XFRM_INF ? 0 : p->lft.hard_packet_limit;
-	s.life.soft_secs = p->lft.soft_add_expires_seconds;
-	s.life.hard_secs = p->lft.hard_add_expires_seconds;
-	get_counters(&s.ctr, p);
-	if (tb[XFRMA_ALG_AEAD] && nla_len(tb[XFRMA_ALG_AEAD]) >= (int)sizeof(struct xfrm_algo_aead)) {
-		const struct xfrm_algo_aead *x = nla_data(tb[XFRMA_ALG_AEAD]);
-
-		alg_name(s.encr, sizeof(s.encr), tb[XFRMA_ALG_AEAD]);
-		s.encr_key_bits = (uint16_t)(x->alg_key_len > 32 ? x->alg_key_len - 32 : 0);
-		s.integ_icv_bits = (uint16_t)x->alg_icv_len;
-	}
-	if (tb[XFRMA_ALG_CRYPT] && nla_len(tb[XFRMA_ALG_CRYPT]) >= (int)sizeof(struct xfrm_algo)) {
-		const struct xfrm_algo *x = nla_data(tb[XFRMA_ALG_CRYPT]);
-
-		alg_name(s.encr, sizeof(s.encr), tb[XFRMA_ALG_CRYPT]);
-		s.encr_key_bits = (uint16_t)x->alg_key_len;
-	}
-	if (tb[XFRMA_ALG_AUTH_TRUNC] &&
-	    nla_len(tb[XFRMA_ALG_AUTH_TRUNC]) >= (int)sizeof(struct xfrm_algo_auth)) {
-		const struct xfrm_algo_auth *x = nla_data(tb[XFRMA_ALG_AUTH_TRUNC]);
-
-		alg_name(s.integ, sizeof(s.integ), tb[XFRMA_ALG_AUTH_TRUNC]);
-		s.integ_icv_bits = (uint16_t)x->alg_trunc_len;
-	} else if (tb[XFRMA_ALG_AUTH]) {
-		alg_name(s.integ, sizeof(s.integ), tb[XFRMA_ALG_AUTH]);
-	}
-	if (tb[XFRMA_ENCAP] && nla_len(tb[XFRMA_ENCAP]) >= (int)sizeof(struct xfrm_encap_tmpl)) {
-		const struct xfrm_encap_tmpl *e = nla_data(tb[XFRMA_ENCAP]);
-
-		s.encap = true;
-		s.encap_sport = ntohs(e->encap_sport);
-		s.encap_dport = ntohs(e->encap_dport);
-	}
-	if (tb[XFRMA_IF_ID] && nla_len(tb[XFRMA_IF_ID]) >= 4)
-		s.if_id = nla_get_u32(tb[XFRMA_IF_ID]);
-	if (tb[XFRMA_REPLAY_ESN_VAL] &&
-	    nla_len(tb[XFRMA_REPLAY_ESN_VAL]) >= (int)sizeof(struct xfrm_replay_state_esn)) {
-		const struct xfrm_replay_state_esn *r = nla_data(tb[XFRMA_REPLAY_ESN_VAL]);
-
-		s.replay_window_size = r->replay_window;
-	}
-	return d->cb(d->ctx, &s);
-}
-
-int ikk_sa_dump(struct ikk *k, int (*cb)(void *ctx, const struct ikk_sa_info *sa),
-		void *ctx)
-{
-	struct dump_ctx d = { cb, ctx };
-	char kmsg[256];
-	struct nl_msg *msg;
-	int err;
-
-	k->err[0] = 0;
-	msg = msg_new(XFRM_MSG_GETSA, NLM_F_DUMP, NULL, 0);
-	if (!msg)
-		return fail(k, ENOMEM, "out of memory");
-	err = talk(k->xfrm, msg, false, got_sa, &d, kmsg, sizeof(kmsg));
-	if (err < 0) {
-		fail(k, err, "cannot list the SAs: %s%s", strerror(-err), hint(err, 's'));
-		with_kmsg(k, kmsg);
-	}
-	return err;
-}
-
-/* ---- policies ------------------------------------------------------------------------ */
-
-static const char *dir_name(uint8_t dir)
-{
-	return dir == IKK_DIR_IN ? "in" : dir == IKK_DIR_OUT ? "out" :
-	       dir == IKK_DIR_FWD ? "fwd" : "?";
-}
-
-static struct nl_msg *policy_id_msg(int type, const struct ikk_policy *pol)
-{
-	struct xfrm_userpolicy_id id;
-	struct nl_msg *msg;
-
-	memset(&id, 0, sizeof(id));
-	put_sel(&id.sel, &pol->sel);
-	id.dir = pol->dir;
-	msg = msg_new(type, 0, &id, sizeof(id));
-	if (msg && put_mark_ifid(msg, pol->mark, pol->mark_mask, pol->if_id)) {
-		ikk_msg_free(msg);
-		msg = NULL;
-	}
-	return msg;
-}
-
-static int got_policy(void *ctx, const struct nlmsghdr *h)
-{
-	const struct xfrm_userpolicy_info *p = NLMSG_DATA(h);
-
-	if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || h->nlmsg_len < NLMSG_LENGTH(sizeof(*p)))
-		return -EIO;
-	*(uint32_t *)ctx = p->index;
-	return 0;
-}
-
-static int policy_send(struct ikk *k, struct ikk_policy *pol, bool update)
-{
-	char d[256], kmsg[256], why[256] = "";
-	struct nl_msg *msg = NULL;
-	int err;
-
-	k->err[0] = 0;
-	snprintf(d, sizeof(d), "%s policy ", dir_name(pol->dir));
-	sel_str(&pol->sel, d + strlen(d), sizeof(d) - strlen(d));
-	if (pol->if_id)
-		snprintf(d + strlen(d), sizeof(d) - strlen(d), " if_id %u", pol->if_id);
-	err = ikk_build_policy_msg(pol, update, &msg, why, sizeof(why));
-	err = send_built(k, err, why, msg, update ? "update" : "add", d, 'p');
-	if (err)
-		return err;
-	/* The kernel's index (ACQUIRE names the policy by it). */
-	msg = policy_id_msg(XFRM_MSG_GETPOLICY, pol);
-	if (!msg)
-		return fail(k, ENOMEM, "out of memory");
-	err = talk(k->xfrm, msg, false, got_policy, &pol->index, kmsg, sizeof(kmsg));
-	if (err) {
-		fail(k, err, "added %s, but cannot read it back: %s", d, strerror(-err));
-		with_kmsg(k, kmsg);
-	}
-	return err;
-}
-
-int ikk_policy_add(struct ikk *k, struct ikk_policy *pol)
-{
-	return policy_send(k, pol, false);
-}
-
-int ikk_policy_update(struct ikk *k, struct ikk_policy *pol)
-{
-	return policy_send(k, pol, true);
-}
-
-int ikk_policy_delete(struct ikk *k, const struct ikk_policy *pol)
-{
-	char d[256], kmsg[256];
-	struct nl_msg *msg;
-	int err;
-
-	k->err[0] = 0;
-	snprintf(d, sizeof(d), "%s policy ", dir_name(pol->dir));
-	sel_str(&pol->sel, d + strlen(d), sizeof(d) - strlen(d));
-	if ((err = check_sel(&pol->sel, k->err, sizeof(k->err))))
-		return fail(k, err, "cannot delete %s: bad selector", d);
-	msg = policy_id_msg(XFRM_MSG_DELPOLICY, pol);
-	if (!msg)
-		return fail(k, ENOMEM, "out of memory");
-	err = talk(k->xfrm, msg, true, NULL, NULL, kmsg, sizeof(kmsg));
-	if (err) {
-		fail(k, err, "cannot delete %s%s%.0u: %s%s", d, pol->if_id ? " if_id " : "",
-		     pol->if_id, strerror(-err), hint(err, 'p'));
-		with_kmsg(k, kmsg);
-	}
-	return err;
-}
-
-/* ---- events ----------------------------------------------------------------------------- */
-
-int ikk_parse_event(const void *vnlh, size_t len, struct ikk_event *ev)
-{
-	const struct nlmsghdr *h = vnlh;
-	struct nlattr *tb[XFRMA_MAX + 1];
-
-	memset(ev, 0, sizeof(*ev));
-	if (len < sizeof(*h) || h->nlmsg_len > len)
-		return -EINVAL;
-	if (h->nlmsg_type == XFRM_MSG_ACQUIRE) {
-		const struct xfrm_user_acquire *a = NLMSG_DATA(h);
-
-		if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*a)) ||
-		    nlmsg_parse((struct nlmsghdr *)h, sizeof(*a), tb, XFRMA_MAX, NULL))
-			return -EINVAL;
-		ev->type = IKK_EV_ACQUIRE;
-		get_sel(&ev->sel, &a->sel);
-		ev->policy_index = a->policy.index;
-		ev->policy_dir = a->policy.dir;
-		ev->proto = a->id.proto;
-		ev->seq = a->seq;
-		ev->mode = IKK_MODE_TRANSPORT;
-		get_xaddr(&ev->src, &a->saddr, a->sel.family);
-		get_xaddr(&ev->dst, &a->id.daddr, a->sel.family);
-		if (tb[XFRMA_TMPL] && nla_len(tb[XFRMA_TMPL]) >= (int)sizeof(struct xfrm_user_tmpl)) {
-			const struct xfrm_user_tmpl *t = nla_data(tb[XFRMA_TMPL]);
-
-			ev->reqid = t->reqid;
-			ev->mode = t->mode;
-			ev->proto = t->id.proto;
-			/* The SA asked for: its endpoints are the acquire's id
-			 * and saddr, of the template's family. */
-			get_xaddr(&ev->src, &a->saddr, t->family);
-			get_xaddr(&ev->dst, &a->id.daddr, t->family);
-		}
-		if (tb[XFRMA_IF_ID] && nla_len(tb[XFRMA_IF_ID]) >= 4)
-			ev->if_id = nla_get_u32(tb[XFRMA_IF_ID]);
-		return 0;
-	}
-	if (h->nlmsg_type == XFRM_MSG_EXPIRE) {
-		const struct xfrm_user_expire *x = NLMSG_DATA(h);
-
-		if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*x)) ||
-		    nlmsg_parse((struct nlmsghdr *)h, sizeof(*x), tb, XFRMA_MAX, NULL))
-			return -EINVAL;
-		ev->type = IKK_EV_EXPIRE;
-		get_xaddr(&ev->src, &x->state.saddr, x->state.family);
-		get_xaddr(&ev->dst, &x->state.id.daddr, x->state.family);
-		ev->spi = ntohl(x->state.id.spi);
-		ev->proto = x->state.id.proto;
-		ev->mode = x->state.mode;
-		ev->reqid = x->state.reqid;
-		get_sel(&ev->sel, &x->state.sel);
-		ev->hard = x->hard;
-		if (tb[XFRMA_IF_ID] && nla_len(tb[XFRMA_IF_ID]) >= 4)
-			ev->if_id = nla_get_u32(tb[XFRMA_IF_ID]);
-		return 0;
-	}
-	return -EINVAL;
-}
-
-int ikk_events_open(struct ikk *k, ikk_event_cb cb, void *ctx)
-{
-	int err;
-
-	k->err[0] = 0;
-	if (k->ev)
-		return fail(k, EALREADY, "already subscribed to xfrm events");
-	err = open_sock(NETLINK_XFRM, &k->ev);
-	if (err)
-		return fail(k, err, "cannot open the xfrm event socket: %s", strerror(-err));
-	err = nl_socket_add_memberships(k->ev, XFRMNLGRP_ACQUIRE, XFRMNLGRP_EXPIRE, 0);
-	if (!err)
-		err = nl_socket_set_nonblocking(k->ev);
-	if (err) {
-		nl_socket_free(k->ev);
-		k->ev = NULL;
-		return fail(k, nle_errno(err), "cannot join the xfrm ACQUIRE/EXPIRE groups: %s",
-			    nl_geterror(err));
-	}
-	nl_socket_set_buffer_size(k->ev, IKK_EV_RCVBUF, 0);
-	k->cb = cb;
-	k->cb_ctx = ctx;
-	return 0;
-}
-
-int ikk_events_fd(const struct ikk *k)
-{
-	return k->ev ? nl_socket_get_fd(k->ev) : -1;
-}
-
-int ikk_events_process(struct ikk *k)
-{
-	int count = 0;
-
-	if (!k->ev)
-		return fail(k, EINVAL, "not subscribed to xfrm events (ikk_events_open)");
-	for (;;) {
-		struct sockaddr_nl nla;
-		unsigned char *buf = NULL;
-		struct nlmsghdr *h;
-		int n = nl_recv(k->ev, &nla, &buf, NULL), len;
-
-		if (n == -NLE_AGAIN || n == 0) {
-			free(buf);
-			return count;
-		}
-		if (n == -NLE_INTR) {
-			free(buf);
-			continue;
-		}
-		if (n < 0) {
-			free(buf);
-			if (n == -NLE_NOMEM) {    /* ENOBUFS: the socket overran */
-				struct ikk_event ev = { .type = IKK_EV_OVERRUN };
-
-				if (k->cb)
-					k->cb(k->cb_ctx, &ev);
-				count++;
-				continue;
-			}
-			return fail(k, nle_errno(n), "cannot read xfrm events: %s", nl_geterror(n));
-		}
-		if (nla.nl_pid != 0) {          /* only the kernel speaks here */
-			explicit_bzero(buf, (size_t)n);
-			free(buf);
-			continue;
-		}
-		len = n;
-		for (h = (struct nlmsghdr *)buf; nlmsg_ok(h, len); h = nlmsg_next(h, &len)) {
-			struct ikk_event ev;
-
-			if (ikk_parse_event(h, h->nlmsg_len, &ev))
-				continue;
-			if (k->cb)
-				k->cb(k->cb_ctx, &ev);
-			count++;
-		}
-		explicit_bzero(buf, (size_t)n);
-		free(buf);
-	}
-}
-
 /* ---- xfrm interfaces -------------------------------------------------------------------- */
 
 static int rt_sock(struct ikk *k)
@@ -1372,9 +842,9 @@ static int rt_sock(struct ikk *k)
 
 	if (k->rt)
 		return 0;
-	err = open_sock(NETLINK_ROUTE, &k->rt);
+	err = ikk_open_sock(NETLINK_ROUTE, &k->rt);
 	if (err)
-		return fail(k, err, "cannot open an rtnetlink socket: %s", strerror(-err));
+		return ikk_fail(k, err, "cannot open an rtnetlink socket: %s", strerror(-err));
 	return 0;
 }
 
@@ -1388,8 +858,8 @@ static int link_msg(struct ikk *k, int type, int flags, int ifindex, unsigned if
 	ifi.ifi_index = ifindex;
 	ifi.ifi_flags = ifflags;
 	ifi.ifi_change = change;
-	*out = msg_new(type, flags, &ifi, sizeof(ifi));
-	return *out ? 0 : fail(k, ENOMEM, "out of memory");
+	*out = ikk_msg_new(type, flags, &ifi, sizeof(ifi));
+	return *out ? 0 : ikk_fail(k, ENOMEM, "out of memory");
 }
 
 int ikk_xfrmi_add(struct ikk *k, const char *name, uint32_t if_id, bool external,
@@ -1404,12 +874,12 @@ int ikk_xfrmi_add(struct ikk *k, const char *name, uint32_t if_id, bool external
 	if (ifindex)
 		*ifindex = 0;
 	if (!name || !*name || strlen(name) >= IFNAMSIZ)
-		return fail(k, EINVAL, "cannot add xfrm interface: a name of 1 to %d characters",
-			    IFNAMSIZ - 1);
+		return ikk_fail(k, EINVAL, "cannot add xfrm interface: a name of 1 to %d characters",
+				IFNAMSIZ - 1);
 	if (external ? if_id != 0 : if_id == 0)
-		return fail(k, EINVAL, "cannot add xfrm interface %s: %s", name, external ?
-			    "an external interface has no if_id of its own" :
-			    "a plain interface needs an if_id other than 0");
+		return ikk_fail(k, EINVAL, "cannot add xfrm interface %s: %s", name, external ?
+				"an external interface has no if_id of its own" :
+				"a plain interface needs an if_id other than 0");
 	if ((err = rt_sock(k)))
 		return err;
 	if ((err = link_msg(k, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, 0, 0, &msg)))
@@ -1421,22 +891,22 @@ int ikk_xfrmi_add(struct ikk *k, const char *name, uint32_t if_id, bool external
 	    (external ? nla_put_flag(msg, IFLA_XFRM_COLLECT_METADATA)
 		      : nla_put_u32(msg, IFLA_XFRM_IF_ID, if_id))) {
 		ikk_msg_free(msg);
-		return fail(k, EMSGSIZE, "cannot build the request for %s", name);
+		return ikk_fail(k, EMSGSIZE, "cannot build the request for %s", name);
 	}
 	nla_nest_end(msg, data);
 	nla_nest_end(msg, info);
-	err = talk(k->rt, msg, true, NULL, NULL, kmsg, sizeof(kmsg));
+	err = ikk_talk(k->rt, msg, true, NULL, NULL, kmsg, sizeof(kmsg));
 	if (err) {
-		fail(k, err, "cannot add xfrm interface %s (%s%.0u): %s%s", name,
-		     external ? "external" : "if_id ", external ? 0 : if_id,
-		     strerror(-err), hint(err, 'i'));
-		with_kmsg(k, kmsg);
+		ikk_fail(k, err, "cannot add xfrm interface %s (%s%.0u): %s%s", name,
+			 external ? "external" : "if_id ", external ? 0 : if_id,
+			 strerror(-err), ikk_hint(err, 'i'));
+		ikk_with_kmsg(k, kmsg);
 		return err;
 	}
 	idx = (int)if_nametoindex(name);
 	if (!idx)
-		return fail(k, errno ? errno : ENODEV, "added xfrm interface %s, but it is gone",
-			    name);
+		return ikk_fail(k, errno ? errno : ENODEV, "added xfrm interface %s, but it is gone",
+				name);
 	/* Loose reverse-path filtering: decrypted packets arrive on this
 	 * interface, the route back to their source is via the real one, and
 	 * strict filtering (rp_filter 1 in net.ipv4.conf.all) would drop
@@ -1451,11 +921,11 @@ int ikk_xfrmi_add(struct ikk *k, const char *name, uint32_t if_id, bool external
 			nla_nest_end(msg, conf);
 			nla_nest_end(msg, af6);
 			nla_nest_end(msg, af);
-			err = talk(k->rt, msg, true, NULL, NULL, kmsg, sizeof(kmsg));
+			err = ikk_talk(k->rt, msg, true, NULL, NULL, kmsg, sizeof(kmsg));
 			if (err) {
-				fail(k, err, "added xfrm interface %s, but cannot make its "
-				     "rp_filter loose: %s", name, strerror(-err));
-				with_kmsg(k, kmsg);
+				ikk_fail(k, err, "added xfrm interface %s, but cannot make its "
+					 "rp_filter loose: %s", name, strerror(-err));
+				ikk_with_kmsg(k, kmsg);
 				return err;
 			}
 		} else {
@@ -1470,18 +940,18 @@ int ikk_xfrmi_add(struct ikk *k, const char *name, uint32_t if_id, bool external
 		    !nla_put_u8(msg, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE)) {
 			nla_nest_end(msg, af6);
 			nla_nest_end(msg, af);
-			talk(k->rt, msg, true, NULL, NULL, kmsg, sizeof(kmsg));
+			ikk_talk(k->rt, msg, true, NULL, NULL, kmsg, sizeof(kmsg));
 		} else {
 			ikk_msg_free(msg);
 		}
 	}
 	if ((err = link_msg(k, RTM_SETLINK, 0, idx, IFF_UP, IFF_UP, &msg)))
 		return err;
-	err = talk(k->rt, msg, true, NULL, NULL, kmsg, sizeof(kmsg));
+	err = ikk_talk(k->rt, msg, true, NULL, NULL, kmsg, sizeof(kmsg));
 	if (err) {
-		fail(k, err, "added xfrm interface %s, but cannot set it up: %s", name,
-		     strerror(-err));
-		with_kmsg(k, kmsg);
+		ikk_fail(k, err, "added xfrm interface %s, but cannot set it up: %s", name,
+			 strerror(-err));
+		ikk_with_kmsg(k, kmsg);
 		return err;
 	}
 	if (ifindex)
@@ -1498,14 +968,14 @@ int ikk_xfrmi_del(struct ikk *k, const char *name)
 	k->err[0] = 0;
 	idx = name ? (int)if_nametoindex(name) : 0;
 	if (!idx)
-		return fail(k, ENODEV, "cannot delete xfrm interface %s: no such interface",
-			    name ? name : "(null)");
+		return ikk_fail(k, ENODEV, "cannot delete xfrm interface %s: no such interface",
+				name ? name : "(null)");
 	if ((err = rt_sock(k)) || (err = link_msg(k, RTM_DELLINK, 0, idx, 0, 0, &msg)))
 		return err;
-	err = talk(k->rt, msg, true, NULL, NULL, kmsg, sizeof(kmsg));
+	err = ikk_talk(k->rt, msg, true, NULL, NULL, kmsg, sizeof(kmsg));
 	if (err) {
-		fail(k, err, "cannot delete interface %s: %s", name, strerror(-err));
-		with_kmsg(k, kmsg);
+		ikk_fail(k, err, "cannot delete interface %s: %s", name, strerror(-err));
+		ikk_with_kmsg(k, kmsg);
 	}
 	return err;
 }
