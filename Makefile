@@ -121,9 +121,10 @@ $(B)/ipsec-xdpd: $(IKE_MAIN) $(B)/libike.a $(B)/libikewire.a $(B)/libixdp.a
 # only (the codec, the crypto, certificates and signatures), which has no
 # daemon dependencies.
 FUZZ_UNITS := $(WIRE_SRCS)
-$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_UNITS)
+# (Dependencies listed here, not by -MMD: one command compiles many sources.)
+$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_UNITS) $(call rwildcard,ike/wire,*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(CPPFLAGS) -Iike -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_UNITS) -lcrypto
+	$(CLANG) $(filter-out $(DEPFLAGS),$(CPPFLAGS)) -Iike -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_UNITS) -lcrypto
 
 $(B)/ctl/%.o: ctl/%.c
 	@mkdir -p $(dir $@)
