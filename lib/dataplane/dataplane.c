@@ -2,7 +2,8 @@
 /*
  * dataplane.c - the map side of the dataplane: write a filter table or a
  * boot configuration into the inactive bank of the pinned maps, flip, and
- * read back what is live.  (Loading and attaching: dp_attach.c.)
+ * read back what is live (dataplane_read.c); SA bundles and need-SA events
+ * (dataplane_handoff.c).  (Loading and attaching: dataplane_attach.c.)
  *
  * An apply never changes what a running packet sees: everything is written
  * into the inactive bank, one 32-bit write of ixdp_state makes it live, and
@@ -22,15 +23,10 @@
 
 #include "dataplane/dataplane.h"
 #include "compile/compile_tuplespace.h"
-
-#ifndef ENOTSUPP
-#define ENOTSUPP 524    /* the kernel's "operation not supported" */
-#endif
-
-#define CHUNK 4096      /* elements per batch syscall */
+#include "dataplane/dataplane_internal.h"
 
 __attribute__((format(printf, 3, 4)))
-static int dp_err(char *errbuf, size_t errlen, const char *fmt, ...)
+int dp_err(char *errbuf, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -169,7 +165,7 @@ static int array_read_slow(int fd, __u32 start, size_t n, void *vals,
 }
 
 /* vals = array slots [start, start + n). */
-static int array_read(int fd, __u32 start, size_t n, void *vals, size_t esize)
+int dp_array_read(int fd, __u32 start, size_t n, void *vals, size_t esize)
 {
 	__u32 keys[CHUNK];
 
@@ -192,7 +188,7 @@ static int array_read(int fd, __u32 start, size_t n, void *vals, size_t esize)
 	return 0;
 }
 
-static int read_u32(int fd, __u32 idx, __u32 *v)
+int dp_read_u32(int fd, __u32 idx, __u32 *v)
 {
 	return bpf_map_lookup_elem(fd, &idx, v);
 }
@@ -202,7 +198,7 @@ static int write_u32(int fd, __u32 idx, __u32 v)
 	return bpf_map_update_elem(fd, &idx, &v, BPF_ANY);
 }
 
-static size_t percpu_size(size_t vsize)
+size_t dp_percpu_size(size_t vsize)
 {
 	int n = libbpf_num_possible_cpus();
 
@@ -490,9 +486,9 @@ static int copy_counters(struct dp *dp, __u32 live, __u32 target,
 		__u32 first = c[i].old;
 		size_t k = 0;
 
-		err = array_read(dp->counters_fd, live * IXDP_MAX_FILTERS + first,
-				 CHUNK < IXDP_MAX_FILTERS - first ? CHUNK :
-				 IXDP_MAX_FILTERS - first, buf, esize);
+		err = dp_array_read(dp->counters_fd, live * IXDP_MAX_FILTERS + first,
+				    CHUNK < IXDP_MAX_FILTERS - first ? CHUNK :
+				    IXDP_MAX_FILTERS - first, buf, esize);
 		for (; !err && i < n && c[i].old - first < CHUNK; i++, k++) {
 			keys[k] = target * IXDP_MAX_FILTERS + c[i].nw;
 			memcpy(vals + k * esize, buf + (c[i].old - first) * esize, esize);
@@ -510,7 +506,7 @@ static int copy_counters(struct dp *dp, __u32 live, __u32 target,
 static int write_bank_counters(struct dp *dp, __u32 live, __u32 target,
 			       const __u32 *from, size_t n)
 {
-	size_t esize = percpu_size(sizeof(struct ixdp_counter));
+	size_t esize = dp_percpu_size(sizeof(struct ixdp_counter));
 	char *buf = calloc(CHUNK, esize);
 	struct carry *c = malloc((n + 1) * sizeof(*c));
 	size_t nc = 0;
@@ -531,14 +527,14 @@ static int write_bank_counters(struct dp *dp, __u32 live, __u32 target,
 	return err;
 }
 
-static int read_bank_infos(struct dp *dp, __u32 bank, size_t n,
-			   struct ixdp_filter_info **out)
+int dp_read_bank_infos(struct dp *dp, __u32 bank, size_t n,
+		       struct ixdp_filter_info **out)
 {
 	*out = calloc(n + 1, sizeof(**out));
 	if (!*out)
 		return -ENOMEM;
-	return array_read(dp->info_fd, bank * IXDP_MAX_FILTERS, n, *out,
-			  sizeof(**out));
+	return dp_array_read(dp->info_fd, bank * IXDP_MAX_FILTERS, n, *out,
+			     sizeof(**out));
 }
 
 /* ---- rule ids: the keys of the SA bundles (ipsec_xdp.h "RULE IDS") ------------ */
@@ -608,7 +604,7 @@ static int assign_rule_ids(struct dp *dp, const struct ixdp_filter_info *old,
 	int err = id ? sign_rules(nw, n) : -ENOMEM;
 
 	if (!err)
-		err = read_u32(dp->state_fd, IXDP_STATE_NEXT_RULE_ID, &next);
+		err = dp_read_u32(dp->state_fd, IXDP_STATE_NEXT_RULE_ID, &next);
 	if (next == 0)
 		next = 1;		/* 0 means "no rule" */
 	for (size_t i = 0; !err && i < n; i++) {
@@ -704,7 +700,7 @@ static int wait_for_programs(struct dp *dp)
 int dp_read_bank(struct dp *dp, uint32_t *bank, struct ixdp_bank *b)
 {
 	__u32 live;
-	int err = read_u32(dp->state_fd, IXDP_STATE_POLICY_BANK, &live);
+	int err = dp_read_u32(dp->state_fd, IXDP_STATE_POLICY_BANK, &live);
 
 	if (err)
 		return err;
@@ -782,7 +778,7 @@ static int prepare_apply(struct dp *dp, struct apply *a, const struct filter_tab
 		return dp_err(errbuf, errlen, "out of memory");
 	for (size_t i = 0; i < t->n; i++)
 		info_from_filter(&t->v[i], &a->nw[i]);
-	if ((err = read_bank_infos(dp, a->live, a->nold, &a->old)))
+	if ((err = dp_read_bank_infos(dp, a->live, a->nold, &a->old)))
 		return dp_err(errbuf, errlen, "cannot read ixdp_info: %s",
 			      strerror(-err));
 	if ((err = assign_rule_ids(dp, a->old, a->nold, a->nw, t->n)))
@@ -879,7 +875,7 @@ int dp_apply_boot(struct dp *dp, enum ixdp_bootmode mode,
 	b.nexempt = (__u32)nexempt;
 	if (nexempt)
 		memcpy(b.exempt, ex, nexempt * sizeof(*ex));
-	if ((err = read_u32(dp->state_fd, IXDP_STATE_BOOT_BANK, &live)))
+	if ((err = dp_read_u32(dp->state_fd, IXDP_STATE_BOOT_BANK, &live)))
 		return dp_err(errbuf, errlen, "cannot read ixdp_state: %s",
 			      strerror(-err));
 	target = (live & 1) ^ 1;
@@ -894,443 +890,4 @@ int dp_apply_boot(struct dp *dp, enum ixdp_bootmode mode,
 		return dp_err(errbuf, errlen, "applied, but cannot wait for running "
 			      "programs (ixdp_sync): %s", strerror(-err));
 	return 0;
-}
-
-/* ---- reading ---------------------------------------------------------------- */
-
-int dp_read_boot(struct dp *dp, struct ixdp_boot *boot)
-{
-	__u32 live;
-	int err = read_u32(dp->state_fd, IXDP_STATE_BOOT_BANK, &live);
-
-	if (err)
-		return err;
-	live &= 1;
-	return bpf_map_lookup_elem(dp->boot_fd, &live, boot);
-}
-
-static void sum_counters(const char *percpu, size_t ncpu, struct ixdp_counter *sum)
-{
-	memset(sum, 0, sizeof(*sum));
-	for (size_t c = 0; c < ncpu; c++) {
-		const struct ixdp_counter *v =
-			(const struct ixdp_counter *)(percpu + c * sizeof(*v));
-
-		for (int d = 0; d < 2; d++) {
-			sum->packets[d] += v->packets[d];
-			sum->bytes[d] += v->bytes[d];
-		}
-	}
-}
-
-static int read_bank_counters(struct dp *dp, __u32 bank, size_t n,
-			      struct ixdp_counter *out)
-{
-	size_t esize = percpu_size(sizeof(struct ixdp_counter));
-	size_t ncpu = esize / sizeof(struct ixdp_counter);
-	char *buf = malloc(CHUNK * esize);
-	int err = buf ? 0 : -ENOMEM;
-
-	for (size_t off = 0; !err && off < n; off += CHUNK) {
-		size_t c = n - off < CHUNK ? n - off : CHUNK;
-
-		err = array_read(dp->counters_fd, bank * IXDP_MAX_FILTERS + (__u32)off,
-				 c, buf, esize);
-		for (size_t i = 0; !err && i < c; i++)
-			sum_counters(buf + i * esize, ncpu, &out[off + i]);
-	}
-	free(buf);
-	return err;
-}
-
-int dp_read_filters(struct dp *dp, struct ixdp_filter_info **info,
-		    struct ixdp_counter **ctr, size_t *n)
-{
-	struct ixdp_bank b;
-	__u32 live;
-	int err = dp_read_bank(dp, &live, &b);
-
-	*info = NULL;
-	*ctr = NULL;
-	*n = 0;
-	if (err)
-		return err;
-	if (b.nfilters > IXDP_MAX_FILTERS)
-		b.nfilters = IXDP_MAX_FILTERS;
-	*ctr = calloc(b.nfilters + 1, sizeof(**ctr));
-	err = *ctr ? read_bank_infos(dp, live, b.nfilters, info) : -ENOMEM;
-	if (!err)
-		err = read_bank_counters(dp, live, b.nfilters, *ctr);
-	if (err) {
-		free(*info);
-		free(*ctr);
-		*info = NULL;
-		*ctr = NULL;
-		return err;
-	}
-	*n = b.nfilters;
-	return 0;
-}
-
-/* Sum a per-CPU array of __u64 counters. */
-static int read_percpu_u64(int fd, size_t n, uint64_t *out)
-{
-	size_t esize = percpu_size(sizeof(__u64));
-	size_t ncpu = esize / sizeof(__u64);
-	__u64 *buf = malloc(esize);
-	int err = buf ? 0 : -ENOMEM;
-
-	for (size_t i = 0; !err && i < n; i++) {
-		__u32 k = (__u32)i;
-
-		out[i] = 0;
-		err = bpf_map_lookup_elem(fd, &k, buf);
-		for (size_t c = 0; !err && c < ncpu; c++)
-			out[i] += buf[c];
-	}
-	free(buf);
-	return err;
-}
-
-int dp_read_drops(struct dp *dp, uint64_t drops[IXDP_DROP__MAX])
-{
-	return read_percpu_u64(dp->drops_fd, IXDP_DROP__MAX, drops);
-}
-
-int dp_read_pkts(struct dp *dp, uint64_t pkts[IXDP_PKT__MAX])
-{
-	return read_percpu_u64(dp->pkts_fd, IXDP_PKT__MAX, pkts);
-}
-
-const char *drop_reason_name(enum ixdp_drop_reason r)
-{
-	static const char *const names[IXDP_DROP__MAX] = {
-		[IXDP_DROP_BLOCK_FILTER]    = "block_filter",
-		[IXDP_DROP_NEGOTIATE]       = "negotiate_no_sa",
-		[IXDP_DROP_BCAST_NEGOTIATE] = "bcast_negotiate",
-		[IXDP_DROP_BOOT_BLOCK]      = "boot_block",
-		[IXDP_DROP_BOOT_STATEFUL]   = "boot_stateful",
-		[IXDP_DROP_MALFORMED]       = "malformed",
-		[IXDP_DROP_FRAGMENT]        = "boot_fragment",
-	};
-
-	return (unsigned)r < IXDP_DROP__MAX ? names[r] : "unknown";
-}
-
-const char *pkt_counter_name(enum ixdp_pkt_counter c)
-{
-	static const char *const names[IXDP_PKT__MAX] = {
-		[IXDP_PKT_IN]        = "in",
-		[IXDP_PKT_OUT]       = "out",
-		[IXDP_PKT_NON_IP]    = "non_ip",
-		[IXDP_PKT_IPSEC]     = "ipsec",
-		[IXDP_PKT_UNMATCHED] = "unmatched",
-		[IXDP_PKT_CACHE_HIT] = "cache_hit",
-		[IXDP_PKT_BOOT_PASS] = "boot_pass",
-		[IXDP_PKT_ND]        = "nd",
-		[IXDP_PKT_CONN_FULL] = "conn_table_full",
-	};
-
-	return (unsigned)c < IXDP_PKT__MAX ? names[c] : "unknown";
-}
-
-/* ---- negotiate traffic and xfrm: SA bundles, events --------------------------
- *
- * The daemon fills ixdp_bundles (which xfrm interface and if_id carries a
- * negotiate flow's SA, or that the pair fell back to clear) and reads
- * ixdp_events (negotiate traffic that found no SA).  Layouts and meaning:
- * include/ipsec_xdp.h.
- */
-#include <sys/socket.h>
-
-static const struct {
-	const char *name;
-	size_t off;
-} dp_handoff_maps[] = {
-	{ "ixdp_bundles", offsetof(struct dp_handoff, bundles_fd) },
-	{ "ixdp_events", offsetof(struct dp_handoff, events_fd) },
-	{ "ixdp_event_last", offsetof(struct dp_handoff, event_last_fd) },
-	{ "ixdp_xfrm_stats", offsetof(struct dp_handoff, xstats_fd) },
-};
-
-#define NHANDOFF (sizeof(dp_handoff_maps) / sizeof(dp_handoff_maps[0]))
-
-static int *handoff_fd(struct dp_handoff *h, size_t i)
-{
-	return (int *)((char *)h + dp_handoff_maps[i].off);
-}
-
-int dp_handoff_open(struct dp_handoff *h, const char *root, char *errbuf,
-		    size_t errlen)
-{
-	char path[512];
-
-	memset(h, 0, sizeof(*h));
-	for (size_t i = 0; i < NHANDOFF; i++)
-		*handoff_fd(h, i) = -1;
-	for (size_t i = 0; i < NHANDOFF; i++) {
-		snprintf(path, sizeof(path), "%s/maps/%s", root, dp_handoff_maps[i].name);
-		*handoff_fd(h, i) = bpf_obj_get(path);
-		if (*handoff_fd(h, i) < 0) {
-			int e = errno;
-
-			dp_handoff_close(h);
-			return dp_err(errbuf, errlen, "cannot open %s: %s%s", path,
-				      strerror(e), e == ENOENT ?
-				      " (dataplane not loaded, or loaded by a version "
-				      "without SA bundles: `ipsec-xdp unload` and load "
-				      "again)" : "");
-		}
-	}
-	return 0;
-}
-
-void dp_handoff_close(struct dp_handoff *h)
-{
-	ring_buffer__free(h->rb);
-	h->rb = NULL;
-	for (size_t i = 0; i < NHANDOFF; i++) {
-		int *fd = handoff_fd(h, i);
-
-		if (*fd >= 0)
-			close(*fd);
-		*fd = -1;
-	}
-}
-
-void dp_bundle_key_init(struct ixdp_bundle_key *k, uint32_t rule, int af,
-			const void *peer)
-{
-	memset(k, 0, sizeof(*k));
-	k->rule = rule;
-	k->fam = af == AF_INET6 ? IXDP_FAM_V6 : IXDP_FAM_V4;
-	if (peer)
-		memcpy(k->peer, peer, af == AF_INET6 ? 16 : 4);
-}
-
-const char *bundle_state_name(uint32_t state)
-{
-	switch (state) {
-	case IXDP_BUNDLE_NONE:
-		return "none";
-	case IXDP_BUNDLE_NEGOTIATING:
-		return "negotiating";
-	case IXDP_BUNDLE_UP:
-		return "up";
-	case IXDP_BUNDLE_SOFT:
-		return "soft";
-	}
-	return "unknown";
-}
-
-int dp_bundle_set(struct dp_handoff *h, const struct ixdp_bundle_key *k,
-		  const struct ixdp_bundle *b, char *errbuf, size_t errlen)
-{
-	int err;
-
-	if (b->state < IXDP_BUNDLE_NEGOTIATING || b->state > IXDP_BUNDLE_SOFT)
-		return dp_err(errbuf, errlen, "SA bundle of rule %u: unknown state %u",
-			      k->rule, b->state);
-	if (b->state == IXDP_BUNDLE_UP && !b->ifindex)
-		return dp_err(errbuf, errlen, "SA bundle of rule %u: state up needs "
-			      "the ifindex of an xfrm interface", k->rule);
-	if (k->fam > IXDP_FAM_V6 || k->pad[0] || k->pad[1] || k->pad[2])
-		return dp_err(errbuf, errlen, "SA bundle of rule %u: bad key", k->rule);
-	err = bpf_map_update_elem(h->bundles_fd, k, b, BPF_ANY);
-	if (err)
-		return dp_err(errbuf, errlen, "cannot write SA bundle of rule %u "
-			      "(ixdp_bundles): %s%s", k->rule, strerror(-err),
-			      err == -E2BIG || err == -ENOMEM ? " (table full?)" : "");
-	return 0;
-}
-
-int dp_bundle_get(struct dp_handoff *h, const struct ixdp_bundle_key *k,
-		  struct ixdp_bundle *b)
-{
-	return bpf_map_lookup_elem(h->bundles_fd, k, b);
-}
-
-int dp_bundle_del(struct dp_handoff *h, const struct ixdp_bundle_key *k,
-		  char *errbuf, size_t errlen)
-{
-	int err = bpf_map_delete_elem(h->bundles_fd, k);
-
-	bpf_map_delete_elem(h->event_last_fd, k);  /* report at once next time */
-	if (err && err != -ENOENT)
-		return dp_err(errbuf, errlen, "cannot delete SA bundle of rule %u: %s",
-			      k->rule, strerror(-err));
-	return 0;
-}
-
-int dp_bundle_list(struct dp_handoff *h, struct ixdp_bundle_key **keys,
-		   struct ixdp_bundle **vals, size_t *n)
-{
-	struct ixdp_bundle_key k, next, *kv = NULL;
-	const struct ixdp_bundle_key *prev = NULL;
-	struct ixdp_bundle *vv = NULL;
-	size_t cnt = 0, cap = 0;
-	int err;
-
-	*keys = NULL;
-	*vals = NULL;
-	*n = 0;
-	while (!(err = bpf_map_get_next_key(h->bundles_fd, prev, &next))) {
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			void *a = realloc(kv, nc * sizeof(*kv));
-
-			if (a)
-				kv = a;
-			a = a ? realloc(vv, nc * sizeof(*vv)) : NULL;
-			if (!a) {
-				err = -ENOMEM;
-				break;
-			}
-			vv = a;
-			cap = nc;
-		}
-		/* Gone between the two calls: skip it. */
-		if (!bpf_map_lookup_elem(h->bundles_fd, &next, &vv[cnt]))
-			kv[cnt++] = next;
-		k = next;
-		prev = &k;
-	}
-	if (err != -ENOENT) {
-		free(kv);
-		free(vv);
-		return err;
-	}
-	*keys = kv;
-	*vals = vv;
-	*n = cnt;
-	return 0;
-}
-
-static int dp_event_sample(void *ctx, void *data, size_t size)
-{
-	struct dp_handoff *h = ctx;
-	struct ixdp_event ev;
-
-	if (size < sizeof(ev))
-		return 0;       /* not ours: skip */
-	memcpy(&ev, data, sizeof(ev));
-	return h->cb ? h->cb(h->ctx, &ev) : 0;
-}
-
-int dp_events_subscribe(struct dp_handoff *h, dp_event_cb cb, void *ctx,
-			char *errbuf, size_t errlen)
-{
-	if (h->rb)
-		return dp_err(errbuf, errlen, "already subscribed to ixdp_events");
-	h->cb = cb;
-	h->ctx = ctx;
-	h->rb = ring_buffer__new(h->events_fd, dp_event_sample, h, NULL);
-	if (!h->rb)
-		return dp_err(errbuf, errlen, "cannot read the ring buffer ixdp_events: %s",
-			      strerror(errno));
-	return 0;
-}
-
-int dp_events_fd(struct dp_handoff *h)
-{
-	return h->rb ? ring_buffer__epoll_fd(h->rb) : -1;
-}
-
-int dp_events_process(struct dp_handoff *h)
-{
-	int n;
-
-	if (!h->rb)
-		return -EINVAL;
-	n = ring_buffer__consume(h->rb);
-	return n < 0 ? (n == -EINTR ? 0 : n) : n;
-}
-
-int dp_read_xfrm_stats(struct dp_handoff *h, uint64_t xs[IXDP_XS__MAX])
-{
-	return read_percpu_u64(h->xstats_fd, IXDP_XS__MAX, xs);
-}
-
-const char *xfrm_stat_name(enum ixdp_xfrm_counter c)
-{
-	static const char *const names[IXDP_XS__MAX] = {
-		[IXDP_XS_REDIRECT]       = "redirect",
-		[IXDP_XS_SOFT_PASS]      = "soft_pass",
-		[IXDP_XS_NO_BUNDLE]      = "no_bundle",
-		[IXDP_XS_NEGOTIATING]    = "negotiating",
-		[IXDP_XS_PLAIN_REFUSED]  = "plain_refused",
-		[IXDP_XS_XFRM_INFO_FAIL] = "xfrm_info_fail",
-		[IXDP_XS_EVENTS]         = "events",
-		[IXDP_XS_EVENTS_LIMITED] = "events_limited",
-		[IXDP_XS_EVENTS_LOST]    = "events_lost",
-	};
-
-	return (unsigned)c < IXDP_XS__MAX ? names[c] : "unknown";
-}
-
-int dp_rule_index(struct dp *dp, const char *name, uint32_t *rule)
-{
-	struct ixdp_filter_info *info;
-	struct ixdp_counter *ctr;
-	size_t n;
-	int err = dp_read_filters(dp, &info, &ctr, &n);
-
-	if (err)
-		return err;
-	err = -ENOENT;
-	for (size_t i = 0; i < n; i++)
-		if (info[i].rule != ~0u && !strncmp(info[i].name, name, sizeof(info[i].name))) {
-			*rule = info[i].rule;
-			err = 0;
-			break;
-		}
-	free(info);
-	free(ctr);
-	return err;
-}
-
-/* The first live filter of a rule, by name (id 0) or by id. */
-static int find_live_rule(struct dp *dp, const char *name, uint32_t id,
-			  struct ixdp_filter_info *out)
-{
-	struct ixdp_filter_info *info;
-	struct ixdp_counter *ctr;
-	size_t n;
-	int err = dp_read_filters(dp, &info, &ctr, &n);
-
-	if (err)
-		return err;
-	err = -ENOENT;
-	for (size_t i = 0; i < n && err; i++) {
-		if (info[i].rule == ~0u || !info[i].rule_id)
-			continue;
-		if (name ? !strncmp(info[i].name, name, sizeof(info[i].name))
-			 : info[i].rule_id == id) {
-			*out = info[i];
-			err = 0;
-		}
-	}
-	free(info);
-	free(ctr);
-	return err;
-}
-
-int dp_rule_id(struct dp *dp, const char *name, uint32_t *id)
-{
-	struct ixdp_filter_info f;
-	int err = find_live_rule(dp, name, 0, &f);
-
-	if (!err)
-		*id = f.rule_id;
-	return err;
-}
-
-int dp_rule_by_id(struct dp *dp, uint32_t id, char *name, size_t len)
-{
-	struct ixdp_filter_info f;
-	int err = id ? find_live_rule(dp, NULL, id, &f) : -ENOENT;
-
-	if (!err)
-		snprintf(name, len, "%.*s", (int)sizeof(f.name), f.name);
-	return err;
 }

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dataplane_read.c - reading the live filter list, counters and state back from the maps
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dataplane/dataplane.h"
+#include "compile/compile_tuplespace.h"
+#include "dataplane/dataplane_internal.h"
+
+
+/* ---- reading ---------------------------------------------------------------- */
+
+int dp_read_boot(struct dp *dp, struct ixdp_boot *boot)
+{
+	__u32 live;
+	int err = dp_read_u32(dp->state_fd, IXDP_STATE_BOOT_BANK, &live);
+
+	if (err)
+		return err;
+	live &= 1;
+	return bpf_map_lookup_elem(dp->boot_fd, &live, boot);
+}
+
+static void sum_counters(const char *percpu, size_t ncpu, struct ixdp_counter *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (size_t c = 0; c < ncpu; c++) {
+		const struct ixdp_counter *v =
+			(const struct ixdp_counter *)(percpu + c * sizeof(*v));
+
+		for (int d = 0; d < 2; d++) {
+			sum->packets[d] += v->packets[d];
+			sum->bytes[d] += v->bytes[d];
+		}
+	}
+}
+
+static int read_bank_counters(struct dp *dp, __u32 bank, size_t n,
+			      struct ixdp_counter *out)
+{
+	size_t esize = dp_percpu_size(sizeof(struct ixdp_counter));
+	size_t ncpu = esize / sizeof(struct ixdp_counter);
+	char *buf = malloc(CHUNK * esize);
+	int err = buf ? 0 : -ENOMEM;
+
+	for (size_t off = 0; !err && off < n; off += CHUNK) {
+		size_t c = n - off < CHUNK ? n - off : CHUNK;
+
+		err = dp_array_read(dp->counters_fd, bank * IXDP_MAX_FILTERS + (__u32)off,
+				    c, buf, esize);
+		for (size_t i = 0; !err && i < c; i++)
+			sum_counters(buf + i * esize, ncpu, &out[off + i]);
+	}
+	free(buf);
+	return err;
+}
+
+int dp_read_filters(struct dp *dp, struct ixdp_filter_info **info,
+		    struct ixdp_counter **ctr, size_t *n)
+{
+	struct ixdp_bank b;
+	__u32 live;
+	int err = dp_read_bank(dp, &live, &b);
+
+	*info = NULL;
+	*ctr = NULL;
+	*n = 0;
+	if (err)
+		return err;
+	if (b.nfilters > IXDP_MAX_FILTERS)
+		b.nfilters = IXDP_MAX_FILTERS;
+	*ctr = calloc(b.nfilters + 1, sizeof(**ctr));
+	err = *ctr ? dp_read_bank_infos(dp, live, b.nfilters, info) : -ENOMEM;
+	if (!err)
+		err = read_bank_counters(dp, live, b.nfilters, *ctr);
+	if (err) {
+		free(*info);
+		free(*ctr);
+		*info = NULL;
+		*ctr = NULL;
+		return err;
+	}
+	*n = b.nfilters;
+	return 0;
+}
+
+/* Sum a per-CPU array of __u64 counters. */
+int dp_read_percpu_u64(int fd, size_t n, uint64_t *out)
+{
+	size_t esize = dp_percpu_size(sizeof(__u64));
+	size_t ncpu = esize / sizeof(__u64);
+	__u64 *buf = malloc(esize);
+	int err = buf ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !err && i < n; i++) {
+		__u32 k = (__u32)i;
+
+		out[i] = 0;
+		err = bpf_map_lookup_elem(fd, &k, buf);
+		for (size_t c = 0; !err && c < ncpu; c++)
+			out[i] += buf[c];
+	}
+	free(buf);
+	return err;
+}
+
+int dp_read_drops(struct dp *dp, uint64_t drops[IXDP_DROP__MAX])
+{
+	return dp_read_percpu_u64(dp->drops_fd, IXDP_DROP__MAX, drops);
+}
+
+int dp_read_pkts(struct dp *dp, uint64_t pkts[IXDP_PKT__MAX])
+{
+	return dp_read_percpu_u64(dp->pkts_fd, IXDP_PKT__MAX, pkts);
+}
+
+const char *drop_reason_name(enum ixdp_drop_reason r)
+{
+	static const char *const names[IXDP_DROP__MAX] = {
+		[IXDP_DROP_BLOCK_FILTER]    = "block_filter",
+		[IXDP_DROP_NEGOTIATE]       = "negotiate_no_sa",
+		[IXDP_DROP_BCAST_NEGOTIATE] = "bcast_negotiate",
+		[IXDP_DROP_BOOT_BLOCK]      = "boot_block",
+		[IXDP_DROP_BOOT_STATEFUL]   = "boot_stateful",
+		[IXDP_DROP_MALFORMED]       = "malformed",
+		[IXDP_DROP_FRAGMENT]        = "boot_fragment",
+	};
+
+	return (unsigned)r < IXDP_DROP__MAX ? names[r] : "unknown";
+}
+
+const char *pkt_counter_name(enum ixdp_pkt_counter c)
+{
+	static const char *const names[IXDP_PKT__MAX] = {
+		[IXDP_PKT_IN]        = "in",
+		[IXDP_PKT_OUT]       = "out",
+		[IXDP_PKT_NON_IP]    = "non_ip",
+		[IXDP_PKT_IPSEC]     = "ipsec",
+		[IXDP_PKT_UNMATCHED] = "unmatched",
+		[IXDP_PKT_CACHE_HIT] = "cache_hit",
+		[IXDP_PKT_BOOT_PASS] = "boot_pass",
+		[IXDP_PKT_ND]        = "nd",
+		[IXDP_PKT_CONN_FULL] = "conn_table_full",
+	};
+
+	return (unsigned)c < IXDP_PKT__MAX ? names[c] : "unknown";
+}
