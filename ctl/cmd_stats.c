@@ -6,7 +6,7 @@
  *
  * Sources: the daemon's `stats` reply (include/ixdp_control.h: its IKE
  * counters and the kernel's SAs summed), /proc/net/xfrm_stat (mapped as
- * lib/xfrmstat.h documents; read by the daemon in its own network
+ * lib/dataplane/dataplane_xfrmstat.h documents; read by the daemon in its own network
  * namespace, or here when the daemon is not running) and the pinned
  * dataplane maps.  A row whose source cannot be read is left out, never
  * shown as 0; what is missing and why is said once at the top.

@@ -36,7 +36,7 @@
  * key, value and size (the IXDP_MAX_* limits), the indexes of ixdp_state.
  * Bump it with any such change: `load` finds the version of the pins in
  * ixdp_state[IXDP_STATE_ABI_VERSION] and, when it differs, replaces the
- * maps instead of reusing them (lib/dp_attach.c).  The size checks at the
+ * maps instead of reusing them (lib/dataplane/dataplane_attach.c).  The size checks at the
  * end of this file fail to compile when a shared struct changes size, as a
  * reminder.  Version 0: pins from before versioning (no such index).
  */
@@ -371,7 +371,7 @@ struct ixdp_conn {
  * The daemon (ipsec-xdpd) tells the dataplane, per protected peer, where a
  * negotiate flow's SA lives; the dataplane tells the daemon, through a ring
  * buffer, which negotiate traffic found none.  (Userspace: dp_bundle_*,
- * dp_events_* in lib/dataplane.h.)
+ * dp_events_* in lib/dataplane/dataplane.h.)
  *
  * Outbound (TC egress), a packet whose filter is negotiate looks up its
  * bundle by {rule id of the filter, peer = destination address}, and if

@@ -14,12 +14,12 @@
  *         "soft_left_s","hard_left_s","soft_left_kb","hard_left_kb"}}
  *   {"cmd":"stats"}                -> {"ok":true,"stats":{name:number,...},
  *                                      "kernel":{...}}
- *        "stats": the IKE counters (ike/stats.h) and gauges; "kernel": the
+ *        "stats": the IKE counters (ike/sa/sa_stats.h) and gauges; "kernel": the
  *        SAs in force summed ("sas", "esp"/"ah"/"transport"/"tunnel":
  *        {"bytes_in","bytes_out","packets_in","packets_out"},
  *        "integrity_failed", "replay", "replay_window") and "xfrm_stat"
  *        (/proc/net/xfrm_stat by name); a part the daemon could not read
- *        is replaced by "sa_error" / "xfrm_stat_error" (ike/monitor.h)
+ *        is replaced by "sa_error" / "xfrm_stat_error" (ike/kernel/kernel_monitor.h)
  *   {"cmd":"initiate","peer":ADDR} -> {"ok":true,"ike_sa":"SPIi:SPIr"}
  *   {"cmd":"sa-delete","ike_sa":"SPIi"} or {"cmd":"sa-delete","peer":ADDR}
  *                                  -> {"ok":true,"deleted":N}

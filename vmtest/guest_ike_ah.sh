@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Inside the 6.12 VM: an AH CHILD SA (SPEC §6 "CHILD SAs: ESP or AH")
 # between two ipsec-xdpd.  A runs the dataplane, whose negotiate filter
-# hands the traffic to the SA (ike/dplink.c); B is a plain kernel IPsec
+# hands the traffic to the SA (ike/daemon/daemon_dplink.c); B is a plain kernel IPsec
 # peer.  The rule's methods are an AH+ESP method (not negotiable in IKEv2,
 # RFC 7296 §3.3: skipped with a log line) and AH with HMAC-SHA-256.  A
 # ping from A starts IKE; then the wire carries AH (protocol 51), no ESP

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Inside the 6.12 VM: two ipsec-xdpd in two namespaces negotiate a CHILD SA
-# in IKE_AUTH (ike/child.c) from a PSK policy whose negotiate rule names the
+# in IKE_AUTH (ike/sa/sa_child.c) from a PSK policy whose negotiate rule names the
 # peer; `ipsec-xdp sa initiate` brings it up, each side then has two ESP
 # states and out/in policies, ping goes through them (counters move, ESP
 # on the veth), `show sa` lists the CHILD SA, and deleting the IKE SA

@@ -4,7 +4,7 @@
 # negotiate an ESP CHILD SA (transport); ping through it makes the bytes
 # secured by ESP grow in both directions, in `show stats` and per SA in
 # `show sa`; then ESP packets sent from a third address count where
-# lib/xfrmstat.h says: an unknown SPI as a bad SPI packet, garbage under
+# lib/dataplane/dataplane_xfrmstat.h says: an unknown SPI as a bad SPI packet, garbage under
 # the right SPI as not decrypted and not authenticated, a captured packet
 # sent again as a replay.
 #

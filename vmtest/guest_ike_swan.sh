@@ -11,7 +11,7 @@
 #   2     transport  charon     aes128-sha256-modp2048             aes128-sha256
 #   3     tunnel     charon     aes256gcm16-prfsha256-ecp256       aes256gcm16
 #   4     tunnel     ipsec-xdpd aes128-sha256-ecp256               aes128-sha256
-#   5     transport  ipsec-xdpd ECDSA certificates (when ike/cert.c exists)
+#   5     transport  ipsec-xdpd ECDSA certificates (when ike/wire/wire_cert.c exists)
 #
 # Each case checks: the IKE SA and the CHILD SA are up on both sides with
 # the same SPIs and the suite asked for, ping goes both ways, a capture on
@@ -150,7 +150,7 @@ run_case 4 tunnel ipsec-xdpd aes128-sha256-ecp256 \
 	aes128-sha256-ecp256 aes128-sha256 aes128-sha256 ECP_256 AES_CBC
 
 # ---- ECDSA certificates --------------------------------------------------------------
-# Needs certificate authentication in ipsec-xdpd, both ways: ike/cert.c, and
+# Needs certificate authentication in ipsec-xdpd, both ways: ike/wire/wire_cert.c, and
 # exchange_init.c no longer refusing to initiate with a certificate rule
 # (its message "... does not do yet"); SWAN_ECDSA=1 runs the case anyway.
 # charon sends its certificate only when asked (send_cert = ifasked): as

@@ -4,7 +4,7 @@
 # A runs the dataplane (XDP + TC) with a policy: negotiate with B (secure-b),
 # a permit (tcp 8080) and a block (tcp 9090) inside it, and a tunnel rule
 # pair between the inner networks 10.78.1.0/24 (A) and 10.78.2.0/24 (B).
-# tests/vm/xfrm_pair (ike/kernel.c) installs SAs + policies with fixed test
+# tests/vm/xfrm_pair (ike/kernel/kernel.c) installs SAs + policies with fixed test
 # keys: on A with an if_id, on B as a plain kernel IPsec peer (no if_id, no
 # dataplane).  A's SA bundles send transport traffic into a plain xfrm
 # interface (if_id 20) and tunnel traffic into the external one (if_id 30,
@@ -117,7 +117,7 @@ evpid=$!
 for i in $(seq 150); do grep -q listening "$T/xev.out" && break; sleep 0.1; done
 echo x | inb timeout 1 nc -u -n -w 1 $A 9 2>/dev/null
 wait $evpid
-check "xfrm ACQUIRE event (ike/kernel.c)" grep -q "acquire ESP $B->$A reqid=9" "$T/xev.out"
+check "xfrm ACQUIRE event (ike/kernel/kernel.c)" grep -q "acquire ESP $B->$A reqid=9" "$T/xev.out"
 flush
 
 # ---- the bundles: a peer's (transport), the rule's (tunnel) ----------------------------
@@ -134,7 +134,7 @@ for mode in transport tunnel; do
 			ok=1
 			xa install $A $B transport $alg if_id=20 || ok=0
 			xb install $B $A transport $alg bypass=tcp:8080 || ok=0
-			check "$s: SAs + policies installed (ike/kernel.c)" test $ok = 1
+			check "$s: SAs + policies installed (ike/kernel/kernel.c)" test $ok = 1
 			check "$s: ping A->B" ping_a_to_b
 			check "$s: ping B->A" ping_b_to_a
 			check "$s: TCP A->B" tcp_in "$NS_B" $B "$NS_A" $A
@@ -143,7 +143,7 @@ for mode in transport tunnel; do
 			ok=1
 			xa install $A $B tunnel $alg if_id=30 inner=10.78.1.0/24,10.78.2.0/24 || ok=0
 			xb install $B $A tunnel $alg inner=10.78.2.0/24,10.78.1.0/24 || ok=0
-			check "$s: SAs + policies installed (ike/kernel.c)" test $ok = 1
+			check "$s: SAs + policies installed (ike/kernel/kernel.c)" test $ok = 1
 			check "$s: ping A->B" ina ping -c 1 -W 2 -I $AIN $BIN
 			check "$s: ping B->A" inb ping -c 1 -W 2 -I $BIN $AIN
 			check "$s: TCP A->B" tcp_in "$NS_B" $BIN "$NS_A" $AIN
@@ -254,7 +254,7 @@ check "inner check: ... dropped by the inbound policy check ($x0 -> $(xfrm_drops
 flush
 
 echo "# [${SECONDS}s] expire"
-# ---- the kernel's soft EXPIRE (ike/kernel.c events) -----------------------------------
+# ---- the kernel's soft EXPIRE (ike/kernel/kernel.c events) -----------------------------------
 xa install $A $B transport gcm128 if_id=20 >/dev/null
 xb install $B $A transport gcm128 soft_bytes=1 >/dev/null
 xb xevents 1 8000 >"$T/xev.out" 2>&1 &

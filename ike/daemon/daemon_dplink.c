@@ -19,7 +19,7 @@
 #include "sa/sa_ikesa.h"
 #include "sa/sa_exchange.h"
 #include "kernel/kernel.h"
-/* lib/policy.h has its own struct ike_proposal (message.h's name). */
+/* lib/policy/policy.h has its own struct ike_proposal (message.h's name). */
 #define ike_proposal lib_ike_proposal
 #include "dataplane/dataplane.h"
 #undef ike_proposal

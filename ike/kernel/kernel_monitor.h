@@ -3,7 +3,7 @@
  * monitor.h - what the kernel knows for the IP Security Monitor (SPEC §6):
  * the xfrm SAs in force with their counters and lifetimes, this host's
  * addresses (an SA whose destination is one of them is inbound), and
- * /proc/net/xfrm_stat (lib/xfrmstat.h says how it maps).  control.c puts
+ * /proc/net/xfrm_stat (lib/dataplane/dataplane_xfrmstat.h says how it maps).  control.c puts
  * it in the `stats` and `show-sa` replies.
  *
  * Bytes secured: the kernel's per-SA byte counters (curlft.bytes), summed

@@ -2,7 +2,7 @@
 /*
  * child_policy.c - the policy as the CHILD SA code sees it; see
  * child_policy.h.  With peer.c, the only daemon file that reads
- * lib/policy.h.
+ * lib/policy/policy.h.
  */
 #include <netinet/in.h>
 #include <stdio.h>

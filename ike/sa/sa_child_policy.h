@@ -3,7 +3,7 @@
  * child_policy.h - what the CHILD SA code (child.c) needs from the
  * assigned policy: each active negotiate rule's filters, security methods
  * and tunnel endpoint, as plain numbers (IKEv2 transform ids, address
- * ranges).  Like peer.h it includes neither lib/policy.h nor message.h.
+ * ranges).  Like peer.h it includes neither lib/policy/policy.h nor message.h.
  */
 #ifndef IXDP_IKE_CHILD_POLICY_H
 #define IXDP_IKE_CHILD_POLICY_H
@@ -16,7 +16,7 @@
 
 /* Security methods of one rule: one proposal each in an SA payload, which
  * holds IKE_MAX_PROPOSALS; `policy check` refuses more (POLICY_MAX_METHODS,
- * lib/policy_limits.h).  Rules and filters have no limit: they are
+ * lib/compile/compile_limits.h).  Rules and filters have no limit: they are
  * allocated as the policy needs. */
 #define CHP_MAX_METHODS 16
 /* Tunnel rules that get an xfrm if_id (dplink.c), POLICY_MAX_TUNNEL_RULES. */

@@ -2,7 +2,7 @@
 /*
  * peer.c - peer selection from the assigned policy; see peer.h.
  *
- * This is the one file of the daemon that reads lib/policy.h: it turns the
+ * This is the one file of the daemon that reads lib/policy/policy.h: it turns the
  * policy's names into IKEv2 numbers and strings for the rest.
  */
 #include <arpa/inet.h>

@@ -16,7 +16,7 @@
  * the default response: the address key, then each rule's in turn).
  *
  * The types here are plain numbers (IKEv2 transform ids) so that this
- * header includes neither lib/policy.h nor ike/message.h, whose struct
+ * header includes neither lib/policy/policy.h nor ike/wire/wire_message.h, whose struct
  * names overlap.
  */
 #ifndef IXDP_IKE_PEER_H

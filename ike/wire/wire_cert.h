@@ -49,7 +49,7 @@
 #define CERT_MAX_CHAIN  8	/* certificates per side, end entity first */
 #define CERT_SHA1_LEN   20	/* a CERTREQ entry */
 
-/* The CRL modes of a certificate method (lib/policy.h enum crl_mode and
+/* The CRL modes of a certificate method (lib/policy/policy.h enum crl_mode and
  * `ipsec-xdp set config strongcrlcheck`). */
 enum cert_crl { CERT_CRL_OFF = 0, CERT_CRL_WEAK = 1, CERT_CRL_STRONG = 2 };
 

@@ -74,7 +74,7 @@ void policy_limits_join(const struct policy_limits *l, char *buf, size_t len)
 /* ---- the written policy --------------------------------------------------------- */
 
 /* The distinct PSK ids and CA files of a set of authentication methods
- * (as ike/peer.c keeps them: one entry per distinct key id or file). */
+ * (as ike/sa/sa_peer.c keeps them: one entry per distinct key id or file). */
 struct names {
 	const char **v;
 	size_t n, cap;
@@ -197,7 +197,7 @@ static int check_methods(struct policy_limits *l, const struct filter_action *fa
 }
 
 /* A peer no rule names is offered every negotiate rule's authentication,
- * and the PSK id of its own address (ike/peer.c). */
+ * and the PSK id of its own address (ike/sa/sa_peer.c). */
 static int check_default_response(struct policy_limits *l,
 				  const struct policy *p)
 {

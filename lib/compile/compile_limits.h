@@ -26,7 +26,7 @@
 #define POLICY_MAX_METHODS       16
 /* IKE proposals (main mode methods) of a policy: PEER_MAX_PROPOSALS. */
 #define POLICY_MAX_IKE_PROPOSALS 16
-/* Authentication of one peer (ike/peer.h): methods (PEER_MAX_AUTH), distinct
+/* Authentication of one peer (ike/sa/sa_peer.h): methods (PEER_MAX_AUTH), distinct
  * pre-shared key ids (PEER_MAX_PSK), distinct root CA files (PEER_MAX_CA),
  * a CA file's path length (PEER_PATH_MAX with its NUL).  A peer that no
  * rule names (default response) is offered every negotiate rule's methods
@@ -36,7 +36,7 @@
 #define POLICY_MAX_CA_FILES      4
 #define POLICY_MAX_CA_PATH       255
 /* Active negotiate rules with a tunnel endpoint: each gets an xfrm if_id
- * from ipsec-xdpd (DPL_MAX_TUN, ike/dplink.c). */
+ * from ipsec-xdpd (DPL_MAX_TUN, ike/daemon/daemon_dplink.c). */
 #define POLICY_MAX_TUNNEL_RULES  64
 
 /* The messages, one per limit exceeded: "file:line:col: " where known,

@@ -47,7 +47,7 @@
  *   {"completed":1000,"setups_per_s":4321.0,"failed":0,...}
  * Exit 0 when the run ended, 1 on a setup error (bad options, sockets).
  *
- * Uses the project's own codec and crypto (ike/message.c, ike/crypto.c).
+ * Uses the project's own codec and crypto (ike/wire/wire_message.c, ike/wire/wire_crypto.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>

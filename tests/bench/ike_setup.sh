@@ -15,7 +15,7 @@
 # ipsec-xdpd makes a new D-H value for every IKE_SA_INIT it answers
 # (IPSEC_XDPD_DH_REUSE_MS=0), as charon always does: like for like; then
 # the suite itself, ipsec-xdpd at its default (the value shared until an SA
-# that used it closes, ike/dh_reuse.h).  charon is measured in both.
+# that used it closes, ike/wire/wire_dh_reuse.h).  charon is measured in both.
 #
 # With --child (run inside the VM by vmtest/vm.sh, see README.md): suite
 # "x25519-psk-child", each IKE_AUTH also negotiates an ESP transport CHILD

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_compiler.c - the filter compiler (lib/compiler.c): expansion of
+ * test_compiler.c - the filter compiler (lib/compile/compiler.c): expansion of
  * me/dns/dhcp/gateway, ranges and mirrors, conflicts, default exemptions,
  * and the resulting order, checked with the reference matcher.
  *

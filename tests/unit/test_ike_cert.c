@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_ike_cert.c - X.509 authentication: chains verified to configured
- * roots with the CRL modes, identities bound to certificates (ike/cert.c),
- * RFC 7427 signatures (ike/signature.c), and two daemons authenticating
- * with certificates through IKE_AUTH (ike/exchange_auth.c).
+ * roots with the CRL modes, identities bound to certificates (ike/wire/wire_cert.c),
+ * RFC 7427 signatures (ike/wire/wire_signature.c), and two daemons authenticating
+ * with certificates through IKE_AUTH (ike/sa/sa_exchange_auth.c).
  *
  * Every key, certificate and CRL is made here, at test time, with the
  * OpenSSL API: no key material lives in the tree.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_ike_crypto.c - ike/crypto.c against published known answers, plus
+ * test_ike_crypto.c - ike/wire/wire_crypto.c against published known answers, plus
  * round trips of the Encrypted payload for every suite.
  *
  * Every vector names its source.  Where no published vector exists (PSK

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_ike_kernel.c - ike/kernel.c: the xfrm messages it builds (read back
+ * test_ike_kernel.c - ike/kernel/kernel.c: the xfrm messages it builds (read back
  * attribute by attribute), its checks and error sentences, event decoding,
  * port ranges; then, as root in a private network namespace, the host
  * kernel: policies install and delete, an ACQUIRE event arrives, and an

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_ike_message.c - ike/message.c: a hand-built IKE_SA_INIT decodes to
+ * test_ike_message.c - ike/wire/wire_message.c: a hand-built IKE_SA_INIT decodes to
  * the expected fields and re-encodes to the same bytes; every payload
  * round-trips through its encoder and decoder; every truncation point and
  * a table of malformed inputs give their exact error code.

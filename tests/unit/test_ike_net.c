@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_ike_net.c - the daemon's UDP sockets (ike/net.c) on the loopback:
+ * test_ike_net.c - the daemon's UDP sockets (ike/daemon/daemon_net.c) on the loopback:
  * the NAT-T sockets hand UDP-encapsulated ESP to the kernel
  * (UDP_ENCAP_ESPINUDP, found missing in the NAT interop scenario: ESP
  * from charon reached the daemon instead of xfrm), the IKE port sockets

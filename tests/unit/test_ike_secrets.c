@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_ike_secrets.c - the pre-shared key file (ike/secrets.c) and peer
- * selection from the assigned policy (ike/peer.c).
+ * test_ike_secrets.c - the pre-shared key file (ike/wire/wire_secrets.c) and peer
+ * selection from the assigned policy (ike/sa/sa_peer.c).
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_monitor.c - the monitor view (ike/monitor.c) and the control
- * socket's `stats` and `show-sa` replies (ike/control.c).
+ * test_monitor.c - the monitor view (ike/kernel/kernel_monitor.c) and the control
+ * socket's `stats` and `show-sa` replies (ike/daemon/daemon_control.c).
  *
  * A snapshot of kernel SAs made here (the host kernel has no ESP) is
  * summed per protocol, direction and mode, and joined to the CHILD SAs

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_policy_limits.c - no silent limits (lib/policy_limits.c): a policy
+ * test_policy_limits.c - no silent limits (lib/compile/compile_limits.c): a policy
  * over several limits gets one message for each, naming the limit, the
  * value and the position; a large policy within every limit gets none;
  * the compiled list's limits (filter shapes per family, hash keys) are

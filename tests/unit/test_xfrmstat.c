@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_xfrmstat.c - lib/xfrmstat.c: /proc/net/xfrm_stat parsed (a sample
+ * test_xfrmstat.c - lib/dataplane/dataplane_xfrmstat.c: /proc/net/xfrm_stat parsed (a sample
  * of the 6.12 kernel's text, odd spacing, bad lines, overflow, too many
  * counters, a missing file) and mapped onto the monitor's quick mode
  * counters: each kernel counter lands in the one monitor counter

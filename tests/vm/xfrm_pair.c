@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * xfrm_pair.c - the VM test's hands (vmtest/guest_xfrm.sh): installs SAs and
- * policies with fixed test keys through ike/kernel.c, makes xfrm
+ * policies with fixed test keys through ike/kernel/kernel.c, makes xfrm
  * interfaces, sets the dataplane's SA bundles and reads its events, and
  * reads xfrm events and SA counters.  Not a tool for real keys.
  *
