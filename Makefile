@@ -114,8 +114,11 @@ $(B)/libikewire.a: $(WIRE_OBJS)
 	rm -f $@ && $(AR) rcs $@ $^
 
 # Only main.c talks to systemd (readiness, reloads: sd_notify).
-$(B)/ipsec-xdpd: $(IKE_MAIN) $(B)/libike.a $(B)/libikewire.a $(B)/libixdp.a
-	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $(filter %.c %.a,$^) $(LDLIBS) -lcrypto -levent -lsystemd
+# Linked from main's object, so that -MMD's file never names its source as
+# a prerequisite of the program (a moved source would break the next build).
+$(B)/ipsec-xdpd: $(patsubst ike/%.c,$(B)/ike/%.o,$(IKE_MAIN)) $(B)/libike.a \
+		 $(B)/libikewire.a $(B)/libixdp.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcrypto -levent -lsystemd
 
 # libFuzzer targets (clang): one per tests/fuzz/fuzz_*.c, over ike/wire/
 # only (the codec, the crypto, certificates and signatures), which has no
