@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "live.h"
+#include "ctl_live.h"
 #include "agent/agent.h"
-#include "policy_view.h"
+#include "ctl_policy_view.h"
 
 /* Each part either prints text or adds a member to the JSON object `out`. */
 

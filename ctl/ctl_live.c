@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "live.h"
+#include "ctl_live.h"
 #include "agent/agent.h"
 
 const char *list_source_name(enum list_source s)

@@ -12,7 +12,7 @@
 
 #include "ctl.h"
 #include "agent/agent.h"
-#include "policy_view.h"
+#include "ctl_policy_view.h"
 
 int load_assigned_policy(struct ctx *c, struct policy_file **pf)
 {

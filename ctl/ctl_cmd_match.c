@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "live.h"
+#include "ctl_live.h"
 
 #define MAX_ALSO 10
 

@@ -10,7 +10,7 @@
 
 #include "ctl.h"
 #include "agent/agent.h"
-#include "policy_view.h"
+#include "ctl_policy_view.h"
 
 static void print_warnings(const struct compile_diag *diag)
 {
