@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* cmd_load.c - `load`, `unload` and `status`. */
+/* ctl_cmd_load.c - `load`, `unload` and `status`. */
 #include <limits.h>
 #include <net/if.h>
 #include <stdio.h>

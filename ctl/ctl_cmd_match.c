@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * cmd_match.c - `match SRC DST PROTO [SPORT DPORT] [--in|--out]`: which
+ * ctl_cmd_match.c - `match SRC DST PROTO [SPORT DPORT] [--in|--out]`: which
  * filter a packet hits and why, decided by the reference matcher over the
  * same list the dataplane enforces.
  */

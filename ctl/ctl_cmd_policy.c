@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* cmd_policy.c - `policy check | apply | show | unassign`. */
+/* ctl_cmd_policy.c - `policy check | apply | show | unassign`. */
 #include <arpa/inet.h>
 #include <limits.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * cmd_sa.c - the IKE side of the command, through the daemon's control
+ * ctl_cmd_sa.c - the IKE side of the command, through the daemon's control
  * socket (include/ixdp_control.h):
  *
  *   ipsec-xdp show sa           IKE SAs and CHILD SAs of ipsec-xdpd, the

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * cmd_set.c - `set config KEY VALUE`: change the persistent configuration
+ * ctl_cmd_set.c - `set config KEY VALUE`: change the persistent configuration
  * and apply it at once: dataplane keys to a loaded dataplane, the daemon's
  * keys (ikelogging, strongcrlcheck) by asking a running ipsec-xdpd to
  * reload.  The value is validated before anything is written; the file is

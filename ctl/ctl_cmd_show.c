@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* cmd_show.c - `show filters [--specific] | stats | config | all`
+/* ctl_cmd_show.c - `show filters [--specific] | stats | config | all`
  * (`show stats` itself is cmd_stats.c; the dataplane part is here). */
 #include <limits.h>
 #include <stdio.h>

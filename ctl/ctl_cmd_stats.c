@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * cmd_stats.c - `show stats`: the IP Security Monitor's statistics (SPEC
+ * ctl_cmd_stats.c - `show stats`: the IP Security Monitor's statistics (SPEC
  * §6) in its two groups, main mode (IKE) and quick mode (IPsec), then the
  * dataplane's counters.
  *

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* live.c - see live.h. */
+/* ctl_live.c - see live.h. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* live.h - the specific filter list in force, for `show` and `match`. */
+/* ctl_live.h - the specific filter list in force, for `show` and `match`. */
 #ifndef IXDP_LIVE_H
 #define IXDP_LIVE_H
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * main.c - `ipsec-xdp`: global options and the command table.
+ * ctl_main.c - `ipsec-xdp`: global options and the command table.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * policy_view.c - the assigned policy as the administrator wrote it, in
+ * ctl_policy_view.c - the assigned policy as the administrator wrote it, in
  * text and JSON (`policy show`, `show filters`).
  */
 #include <arpa/inet.h>

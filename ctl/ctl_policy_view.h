@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* policy_view.h - render the assigned policy as written. */
+/* ctl_policy_view.h - render the assigned policy as written. */
 #ifndef IXDP_POLICY_VIEW_H
 #define IXDP_POLICY_VIEW_H
 

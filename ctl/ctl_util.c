@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* util.c - errors, JSON printing and small renderers for the command. */
+/* ctl_util.c - errors, JSON printing and small renderers for the command. */
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>

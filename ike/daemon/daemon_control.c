@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * control.c - the control socket RUNDIR/ipsec-xdpd.sock (mode 0600): one
+ * daemon_control.c - the control socket RUNDIR/ipsec-xdpd.sock (mode 0600): one
  * JSON request line in, one JSON reply line out, then the connection is
  * closed.  The vocabulary is include/ixdp_control.h.
  *

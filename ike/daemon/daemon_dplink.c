@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * dplink.c - the daemon and the dataplane: need-SA events start IKE, CHILD
+ * daemon_dplink.c - the daemon and the dataplane: need-SA events start IKE, CHILD
  * SAs set the SA bundles; see dplink.h.
  */
 #include <arpa/inet.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* evtimer.c - the daemon's timers on its libevent base (daemon.h), and
+/* daemon_evtimer.c - the daemon's timers on its libevent base (daemon.h), and
  * file descriptors watched on the same base (the xfrm events). */
 #include <stdlib.h>
 #include <time.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * main.c - ipsec-xdpd, the IKEv2 daemon: options, the event loop,
+ * daemon_main.c - ipsec-xdpd, the IKEv2 daemon: options, the event loop,
  * signals, a clean shutdown.
  *
  *   ipsec-xdpd [-f] [-d] [-C CONFDIR] [-R RUNDIR] [-p PORT] [--natt-port PORT]

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * net.c - the UDP sockets of IKE: the IKE port and the NAT-T port, IPv4
+ * daemon_net.c - the UDP sockets of IKE: the IKE port and the NAT-T port, IPv4
  * and IPv6 each, bound to every address.  Each datagram is read with the
  * address it was sent to (IP_PKTINFO), so that answers leave from that
  * address and NAT detection hashes what the peer saw.  On the NAT-T port

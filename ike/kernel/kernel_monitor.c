@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* monitor.c - the kernel's IPsec counters for `stats` and `show-sa`; see
+/* kernel_monitor.c - the kernel's IPsec counters for `stats` and `show-sa`; see
  * monitor.h. */
 #include <errno.h>
 #include <ifaddrs.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* backoff.c - the initiator's backoff per peer; see backoff.h. */
+/* sa_backoff.c - the initiator's backoff per peer; see backoff.h. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>

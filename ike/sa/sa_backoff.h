@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * backoff.h - the initiator's backoff per peer (ipsec-xdpd(8), BACKOFF).
+ * sa_backoff.h - the initiator's backoff per peer (ipsec-xdpd(8), BACKOFF).
  *
  * Every negotiation this daemon starts that fails (no IKE SA, or an IKE
  * SA without the CHILD SA its rule wants) doubles the time before traffic

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * child.h - CHILD SAs (RFC 7296 §1.2, §2.9, §2.17): the struct child_hooks
+ * sa_child.h - CHILD SAs (RFC 7296 §1.2, §2.9, §2.17): the struct child_hooks
  * of daemon.h.  In IKE_AUTH the initiator offers ESP proposals made from
  * its rule's security methods and traffic selectors made from the rule's
  * filters; the responder picks the first acceptable proposal, narrows the

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * child_policy.c - the policy as the CHILD SA code sees it; see
+ * sa_child_policy.c - the policy as the CHILD SA code sees it; see
  * child_policy.h.  With peer.c, the only daemon file that reads
  * lib/policy/policy.h.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * child_policy.h - what the CHILD SA code (child.c) needs from the
+ * sa_child_policy.h - what the CHILD SA code (child.c) needs from the
  * assigned policy: each active negotiate rule's filters, security methods
  * and tunnel endpoint, as plain numbers (IKEv2 transform ids, address
  * ranges).  Like peer.h it includes neither lib/policy/policy.h nor message.h.

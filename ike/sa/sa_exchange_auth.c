@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * exchange_auth.c - IKE_AUTH (RFC 7296 §1.2, §2.15) with pre-shared keys
+ * sa_exchange_auth.c - IKE_AUTH (RFC 7296 §1.2, §2.15) with pre-shared keys
  * or certificates:
  *
  *   HDR, SK {IDi, [CERT+], [N(INITIAL_CONTACT)], [CERTREQ], AUTH,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * exchange_info.c - INFORMATIONAL (RFC 7296 §1.4), and the answers to
+ * sa_exchange_info.c - INFORMATIONAL (RFC 7296 §1.4), and the answers to
  * messages no exchange of ours takes:
  *
  *   HDR, SK {[N,] [D,] ...}  -->  <--  HDR, SK {[N,] [D,] ...}

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * exchange_init.c - IKE_SA_INIT (RFC 7296 §1.2), both sides:
+ * sa_exchange_init.c - IKE_SA_INIT (RFC 7296 §1.2), both sides:
  *
  *   HDR, [N(COOKIE),] SAi1, KEi, Ni, N(NAT_DETECTION_*),
  *        N(SIGNATURE_HASH_ALGORITHMS), N(CHILDLESS) -->

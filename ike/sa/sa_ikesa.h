@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * ikesa.h - IKE SAs: the table (by our SPI, by the initiator's SPI, by
+ * sa_ikesa.h - IKE SAs: the table (by our SPI, by the initiator's SPI, by
  * peer address), their states, the message ID windows, retransmission,
  * and the dispatch of every received message to its exchange.
  *

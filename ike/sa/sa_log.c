@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* ikelog.c - the daemon's log and the negotiation log; see ikelog.h. */
+/* sa_log.c - the daemon's log and the negotiation log; see ikelog.h. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>

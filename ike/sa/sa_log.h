@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * ikelog.h - the daemon's log and the negotiation log (the seeds' Oakley
+ * sa_log.h - the daemon's log and the negotiation log (the seeds' Oakley
  * log).
  *
  * Lines go to stderr in the foreground, else to syslog (daemon facility).

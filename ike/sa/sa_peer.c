@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * peer.c - peer selection from the assigned policy; see peer.h.
+ * sa_peer.c - peer selection from the assigned policy; see peer.h.
  *
  * This is the one file of the daemon that reads lib/policy/policy.h: it turns the
  * policy's names into IKEv2 numbers and strings for the rest.

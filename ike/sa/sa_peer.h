@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * peer.h - peer selection: what the assigned policy (CONFDIR/policy.yaml)
+ * sa_peer.h - peer selection: what the assigned policy (CONFDIR/policy.yaml)
  * says about negotiating with one peer address.
  *
  * The settings of a peer come from the active negotiate rule whose filters

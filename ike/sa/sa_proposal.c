@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * proposal.c - IKE SA proposals (RFC 7296 §3.3): our offer from the
+ * sa_proposal.c - IKE SA proposals (RFC 7296 §3.3): our offer from the
  * policy's IKE settings, the responder's choice among the peer's offer,
  * and the initiator's check of that choice.
  *

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* stats.c - names of the IKE counters; see stats.h. */
+/* sa_stats.c - names of the IKE counters; see stats.h. */
 #include "sa/sa_stats.h"
 
 static const char *const names[ST_COUNT] = {

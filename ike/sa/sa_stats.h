@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * stats.h - the IKE counters (SPEC §6, the IP Security Monitor's IKE
+ * sa_stats.h - the IKE counters (SPEC §6, the IP Security Monitor's IKE
  * statistics) and the reasons a received message is dropped.
  *
  * Counters only grow.  The gauges (IKE SAs up, negotiations in progress)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * cert.c - X.509 certificates: our credential, CERTREQ hashes, a peer's
+ * wire_cert.c - X.509 certificates: our credential, CERTREQ hashes, a peer's
  * chain verified to the configured roots with CRL modes, identities bound
  * to certificates; see cert.h.
  *

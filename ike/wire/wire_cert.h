@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only
  *
- * cert.h - X.509 certificates for IKE_AUTH, through OpenSSL 3.
+ * wire_cert.h - X.509 certificates for IKE_AUTH, through OpenSSL 3.
  *
  * Our own credential (struct cert_host), read with the secrets:
  *

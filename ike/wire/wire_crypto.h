@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * crypto.h - IKEv2 cryptography over OpenSSL 3 EVP: the PRF and prf+,
+ * wire_crypto.h - IKEv2 cryptography over OpenSSL 3 EVP: the PRF and prf+,
  * IKE SA and CHILD SA key derivation (RFC 7296 §2.13-2.18), Diffie-Hellman
  * (groups 14, 19, 20, 31), the Encrypted payload (§3.14, RFC 5282), the
  * PSK AUTH value (§2.15) and the NAT detection hash (§2.23).

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * dh_reuse.c - the responder's IKE_SA_INIT key pair, shared until one of
+ * wire_dh_reuse.c - the responder's IKE_SA_INIT key pair, shared until one of
  * its IKE SAs closes (see dh_reuse.h for why that keeps forward secrecy).
  */
 #include <string.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * dh_reuse.h - the responder's Diffie-Hellman key pair of IKE_SA_INIT,
+ * wire_dh_reuse.h - the responder's Diffie-Hellman key pair of IKE_SA_INIT,
  * shared by the exchanges it answers close together, without losing
  * perfect forward secrecy (RFC 7296 §2.12).
  *

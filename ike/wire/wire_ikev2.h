@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * ikev2.h - IKEv2 protocol numbers (RFC 7296 and the IANA "IKEv2
+ * wire_ikev2.h - IKEv2 protocol numbers (RFC 7296 and the IANA "IKEv2
  * Parameters" registry).  Values only: no code, no state.
  *
  * Everything the codec (message.h) and the crypto (crypto.h) speak of is

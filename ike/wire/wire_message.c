@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * message.c - the IKEv2 message codec; see message.h.
+ * wire_message.c - the IKEv2 message codec; see message.h.
  *
  * Reading rule: every multi-byte field is read through get16/get32/get64
  * after a length check against the bytes that remain, never before.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * message.h - the IKEv2 message codec (RFC 7296 §3).
+ * wire_message.h - the IKEv2 message codec (RFC 7296 §3).
  *
  * Receiving: ike_msg_parse() checks the header and walks the payload chain
  * of one datagram into a struct ike_msg: the header plus the payloads in

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* secrets.c - the pre-shared key file and the host certificate
+/* wire_secrets.c - the pre-shared key file and the host certificate
  * (cert.c); see secrets.h. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * secrets.h - the pre-shared keys, CONFDIR/secrets.
+ * wire_secrets.h - the pre-shared keys, CONFDIR/secrets.
  *
  * One key a line:
  *

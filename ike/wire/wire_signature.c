@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * signature.c - signature AUTH (RFC 7296 §2.15, RFC 4754, RFC 7427); see
+ * wire_signature.c - signature AUTH (RFC 7296 §2.15, RFC 4754, RFC 7427); see
  * signature.h.  All through OpenSSL 3 EVP.
  *
  * The AlgorithmIdentifier we send is the one OpenSSL's signature context

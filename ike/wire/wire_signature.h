@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only
  *
- * signature.h - AUTH payloads made with a private key (RFC 7296 §2.15,
+ * wire_signature.h - AUTH payloads made with a private key (RFC 7296 §2.15,
  * RFC 7427): the signature over <SignedOctets> (crypto.h:
  * ike_signed_octets), its method number and, for method 14 (Digital
  * Signature), the DER AlgorithmIdentifier that names the scheme.

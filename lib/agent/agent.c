@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* policy_agent.c - see policy_agent.h. */
+/* agent.c - see policy_agent.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

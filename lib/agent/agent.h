@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * policy_agent.h - the policy agent's steps, shared by the command and the
+ * agent.h - the policy agent's steps, shared by the command and the
  * daemon: keep the assigned policy under CONFDIR, compile it against the
  * host's current addresses, and push it and the boot configuration into
  * the dataplane.  A policy that does not parse or compile never replaces

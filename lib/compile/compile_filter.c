@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * filter.c - specific filters: the weight function, the enforcement order
+ * compile_filter.c - specific filters: the weight function, the enforcement order
  * and the reference matcher.  The dataplane's tuple space search must give
  * the same answer as filter_table_match() for every packet; the tests hold
  * it to that.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * hostinfo.c - the host's current addresses, for `me`, `dns`, `dhcp` and
+ * compile_hostinfo.c - the host's current addresses, for `me`, `dns`, `dhcp` and
  * `gateway` in filters and for the broadcast exemptions (compiler.h):
  *
  *   me       every address of every interface (netlink), loopback left out

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * hostinfo.h - the pieces host_info_read() (compiler.h) is made of, for the
+ * compile_hostinfo.h - the pieces host_info_read() (compiler.h) is made of, for the
  * tests and for tools that read another root: each reads one source and
  * appends what it finds to a struct host_info, skipping duplicates.
  *

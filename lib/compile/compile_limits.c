@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* policy_limits.c - see policy_limits.h. */
+/* compile_limits.c - see policy_limits.h. */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>

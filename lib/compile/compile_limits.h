@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * policy_limits.h - every fixed limit a policy can meet, in one place, and
+ * compile_limits.h - every fixed limit a policy can meet, in one place, and
  * the check that reports each one a policy exceeds (ipsec-xdp.policy(5),
  * LIMITS).  `policy check`, `policy apply`, `load` (agent_compile) and
  * ipsec-xdpd (peer_policy_load) refuse a policy over any of them, so

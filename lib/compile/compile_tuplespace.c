@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * tuplespace.c - the sorted filter table laid out for tuple space search.
+ * compile_tuplespace.c - the sorted filter table laid out for tuple space search.
  *
  * A tuple is a filter shape (family, prefix lengths, protocol named or not,
  * each port any / exact / range).  Tuples are numbered per family in the

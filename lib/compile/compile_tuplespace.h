@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * tuplespace.h - lay the sorted filter table out as the dataplane's maps:
+ * compile_tuplespace.h - lay the sorted filter table out as the dataplane's maps:
  * tuples in weight order, one hash key per (filter, port class), and the
  * port -> class arrays for port ranges.  Pure computation: dataplane.c
  * writes the result into one bank of the pinned maps.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * dp_attach.c - load the BPF object, pin it, attach it to interfaces and
+ * dataplane_attach.c - load the BPF object, pin it, attach it to interfaces and
  * take it away again.
  *
  * Layout under the pin root:

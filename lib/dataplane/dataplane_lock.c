@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* lockfile.c - see lockfile.h. */
+/* dataplane_lock.c - see lockfile.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * lockfile.h - one writer at a time.  Whoever changes the stored state (the
+ * dataplane_lock.h - one writer at a time.  Whoever changes the stored state (the
  * configuration directory: config, policy.yaml) or the pinned dataplane
  * (the pin root's maps) holds an exclusive flock(2) on that directory
  * itself: no lock file is added to either.  `ipsec-xdp load`, `unload`,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* xfrmstat.c - /proc/net/xfrm_stat and its monitor mapping; see xfrmstat.h. */
+/* dataplane_xfrmstat.c - /proc/net/xfrm_stat and its monitor mapping; see xfrmstat.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * xfrmstat.h - the kernel's IPsec error counters, /proc/net/xfrm_stat (one
+ * dataplane_xfrmstat.h - the kernel's IPsec error counters, /proc/net/xfrm_stat (one
  * set per network namespace), and how they map onto the IP Security
  * Monitor's quick mode statistics of SPEC §6.  Shared by the daemon
  * (`stats` on the control socket) and the command (`show stats` when the

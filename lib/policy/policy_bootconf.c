@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * bootconf.c - the persistent configuration of `ipsec-xdp set config`
+ * policy_bootconf.c - the persistent configuration of `ipsec-xdp set config`
  * (bootconf.h): boot mode, boot exemptions, ipsecexempt, IKE logging, CRL
  * checking.  Kept in CONFDIR/config, one `key = value` per line.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * bootconf.h - the persistent configuration set with `ipsec-xdp set config`
+ * policy_bootconf.h - the persistent configuration set with `ipsec-xdp set config`
  * (SPEC §5, §7), kept in CONFDIR/config (default /etc/ipsec-xdp/config).
  *
  * File format, one `key = value` per line, `#` comments:

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* atomic_file.c - see atomic_file.h. */
+/* util_atomic_file.c - see atomic_file.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

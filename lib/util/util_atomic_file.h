@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * atomic_file.h - the one way the library writes a stored file (the boot
+ * util_atomic_file.h - the one way the library writes a stored file (the boot
  * configuration, the assigned policy): the bytes go to a fresh temporary
  * file in the same directory (mkstemp, so concurrent writers never share
  * one), are made durable (fsync), and replace the file by rename(2), after

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* errbuf.h - the library's one way to report an error into a caller's buffer. */
+/* util_errbuf.h - the library's one way to report an error into a caller's buffer. */
 #ifndef IXDP_ERRBUF_H
 #define IXDP_ERRBUF_H
 
