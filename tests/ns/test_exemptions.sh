@@ -5,6 +5,8 @@
 #
 #   - plaintext UDP from B's port 500 or 4500 to A's port 9999 is dropped
 #     and counted (it used to pass: the IKE exemption was "source port 500");
+#     so is a datagram forged with A's own address and port 500 as source
+#     (IPv4 and IPv6: exempt:spoofed-self);
 #   - UDP to A's ports 500 and 4500 still arrives, from any port of B;
 #   - A's port 500 reaches any port of B; another port of A does not reach
 #     B's port 500;
@@ -22,7 +24,8 @@
 A4=10.77.0.1 B4=10.77.0.2 A6=fd77::1 B6=fd77::2
 PORT=9999
 
-# $T/udp.py: one datagram from a chosen source port, and a receiver.
+# $T/udp.py: one datagram from a chosen source port (or forged source
+# address), and receivers.
 cat >"$T/udp.py" <<'PY'
 import socket, sys
 def recv(bind, port, secs):
