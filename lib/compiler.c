@@ -77,6 +77,11 @@ static void diag_add(struct compile_diag *d, const char *fmt, ...)
 	d->nwarnings++;
 }
 
+void compile_diag_add_text(struct compile_diag *d, const char *text)
+{
+	diag_add(d, "%s", text);
+}
+
 void compile_diag_free(struct compile_diag *d)
 {
 	if (!d)

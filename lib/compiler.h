@@ -119,6 +119,8 @@ bool specific_filter_same_selectors(const struct specific_filter *a,
 				    const struct specific_filter *b);
 
 enum ixdp_port_kind port_kind(const struct port_spec *p);
+/* Add a warning from outside the compiler (e.g. policy_warnings()). */
+void compile_diag_add_text(struct compile_diag *d, const char *text);
 void compile_diag_free(struct compile_diag *d);
 
 /* A packet's selectors, for matching. */
