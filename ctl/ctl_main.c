@@ -59,7 +59,9 @@ static const struct command commands[] = {
 	  "                 boot mode and for inpass\n" },
 	{ "set", cmd_set, "set config KEY VALUE",
 	  "Change the persistent configuration (kept in /etc/ipsec-xdp/config) and\n"
-	  "apply it at once to a loaded dataplane. KEYs:\n"
+	  "apply it at once: to a loaded dataplane, or (ikelogging, strongcrlcheck)\n"
+	  "by a running ipsec-xdpd's reload; the message says which was done.\n"
+	  "Waits for another writer ($IPSEC_XDP_LOCK_WAIT s, default 30). KEYs:\n"
 	  "  bootmode permit|block|stateful\n"
 	  "  bootexemptions LIST|none   LIST of PROTOCOL:SRCPORT:DSTPORT:DIRECTION,\n"
 	  "                             e.g. TCP:0:3389:inbound ICMP:0:0:inbound;\n"

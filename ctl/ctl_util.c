@@ -55,7 +55,7 @@ int lock_writers(struct ctx *c, struct writer_lock *l)
 	char err[600];
 
 	if (writer_lock_acquire(l, c->confdir, c->root, lock_wait_ms(), err, sizeof(err)))
-		return fail(EXIT_FAIL, "%s", err);
+		return fail(EXIT_FAIL, "%s (IPSEC_XDP_LOCK_WAIT=SECONDS sets the wait)", err);
 	return EXIT_OK;
 }
 

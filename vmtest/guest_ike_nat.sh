@@ -26,7 +26,7 @@ modprobe -a veth esp4 esp6 xfrm_user xfrm_interface sch_ingress cls_bpf \
 swan_scenario_start
 A=10.77.0.1 NAT_IN=10.77.0.2 NAT_OUT=192.0.2.1 C=192.0.2.2
 AIN=10.78.1.1 CIN=10.78.2.1
-NS_C=ixc$$ IF_BC=vbc$$ IF_C=vxc$$
+NS_C=ixc$NS_ID IF_BC=vbc$NS_ID IF_C=vxc$NS_ID
 SW=$T/swan
 KEY="correct horse battery staple"
 
@@ -107,6 +107,8 @@ our_nat_checks() {
 		"[ \$(ip -n $NS_A xfrm state | grep -c 'type espinudp sport 4500 dport 4500') -eq 2 ]"
 }
 
+keepalive_sent() { [ "$(ikestat xa natt_keepalives_sent)" -gt "$1" ]; }	# N: more than N
+
 # traffic_checks N SRC DST [SRC_SEEN]: ping through the SA (C pings A at
 # SRC_SEEN, the NAT's address in transport mode), only UDP 4500 on C's
 # wire, keepalives, the permit and block filters.
@@ -116,7 +118,8 @@ traffic_checks() {
 	capture_start "$NS_C" "$IF_C" "$T/wire$n.pcap" host $NAT_OUT and host $C
 	check "$n: ping A -> C through the SA" ina ping -c 3 -W 2 -I "$2" "$3"
 	check "$n: ping C -> A${4:+ (at $4)}" inc ping -c 2 -W 2 -I "$3" "${4:-$2}"
-	sleep 2.5	# one keepalive period
+	# a keepalive every 2 s: until one was sent (30 s at most)
+	wait_until 30 keepalive_sent "$k0"
 	capture_stop "$T/wire$n.pcap"
 	check "$n: UDP 4500 on C's wire" grep -q "$NAT_OUT.4500 > $C.4500" "$T/wire$n.pcap.txt"
 	check "$n: ESP inside UDP (UDP-encap)" grep -q "UDP-encap" "$T/wire$n.pcap.txt"
@@ -207,8 +210,7 @@ echo "# [${SECONDS}s] case 4: ipsec-xdpd behind the NAT -> ipsec-xdpd, transport
 policy_case transport aes128-sha256 aes128-sha256-ecp256 "{ psk: lab }" $A $C >"$T/p4.yaml"
 check "4: policy applied on A, daemon reloaded" use_policy xa "${PIDS[0]}" "$T/p4.yaml"
 policy_case transport aes128-sha256 aes128-sha256-ecp256 "{ psk: lab }" $C $NAT_OUT >"$T/confC/policy.yaml"
-kill -HUP "${PIDS[1]}"
-sleep 0.5
+check "4: C's daemon reloaded" reload "${PIDS[1]}"
 check "4: ipsec-xdp sa initiate $C" xa sa initiate $C
 check "4: CHILD SA up on A" wait_for 50 a_child_up
 check "4: CHILD SA up on C" wait_for 50 c_child_up

@@ -15,8 +15,8 @@
 #      VMTEST_KERNEL   default: newest /boot/vmlinuz-6.12*
 #      VMTEST_VNG_ARGS extra vng args, word-split (e.g. --qemu-opts="-cpu max")
 #      VMTEST_LOCK     lock file that serializes guests (default /tmp/ipsec-xdp-vm.lock)
-#      VMTEST_LOCK_WAIT seconds to wait for that lock at most (default      
-#                      3600: several guests of other runs at a time)            
+#      VMTEST_LOCK_WAIT seconds to wait for that lock at most (the default,
+#                      3600 s, is 6 * (VMTEST_TIMEOUT + 15) - 90: a few guests)
 set -euo pipefail
 
 die() { echo "vm.sh: $*" >&2; exit 1; }
@@ -53,8 +53,8 @@ done
 # other past the scenarios' timeouts.  The lock is dropped when we exit.
 # Another run of the suite waits here for the guest of this one (each run
 # takes the lock per guest, so two runs take turns guest by guest); the wait
-# is bounded (an hour: the guests of a few other runs, each at most its    
-# timeout).     
+# is bounded (by default an hour: the guests of a few other runs, each at
+# most its timeout).
 lock=${VMTEST_LOCK:-/tmp/ipsec-xdp-vm.lock}
 lock_wait=${VMTEST_LOCK_WAIT:-$((6 * (timeout_s + 15) - 90))}
 exec 9>"$lock"

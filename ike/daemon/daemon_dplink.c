@@ -23,6 +23,7 @@
 #define ike_proposal lib_ike_proposal
 #include "dataplane/dataplane.h"
 #undef ike_proposal
+#include "dataplane/dataplane_lock.h"
 
 #define DPL_MAX        256	/* bundles we keep track of */
 #define DPL_MAX_TUN    CHP_MAX_TUNNEL_RULES	/* tunnel rules with an if_id */
@@ -31,6 +32,11 @@
  * call: after this long (past the retransmissions) the bundle's next
  * need-SA event asks again. */
 #define DPL_CHILD_WAIT_MS 20000
+/* The pin root's writer lock (lockfile.h) around each bundle write: waited
+ * for this long at most, so the event loop never stalls behind a slow
+ * `ipsec-xdp load`; past it the write goes ahead alone (one map update is
+ * atomic by itself), counted and logged. */
+#define DPL_LOCK_WAIT_MS 20
 
 struct dplink;
 
@@ -68,6 +74,7 @@ struct dplink {
 	void (*prev_outcome)(struct daemon *d, uint64_t serial, bool ok,
 			     const char *text);
 	uint32_t soft_retry_s;	/* DPLINK_SOFT_RETRY_S or the environment's */
+	uint64_t lock_busy;	/* bundle writes made without the lock */
 	char tun[DPL_MAX_TUN][PEER_NAME_MAX];	/* if_id DPLINK_TUN_IF_ID + i */
 	struct dpl_bundle b[DPL_MAX];
 };
@@ -182,12 +189,28 @@ static void key_of(const struct dpl_bundle *b, struct ixdp_bundle_key *k)
 	dp_bundle_key_init(k, b->id, b->family, b->tunnel ? NULL : b->peer);
 }
 
+/* The lock's fd, or -1 (counted, logged) when it stayed busy or is gone. */
+static int lock_root(struct dplink *dl)
+{
+	char err[400];
+	int fd = lock_dir(dp_pin_root(), false, DPL_LOCK_WAIT_MS, err, sizeof(err));
+
+	if (fd == -1) {
+		dl->lock_busy++;
+		log_warn("dataplane: %s; the bundle is written without the lock "
+			 "(%" PRIu64 " time%s so far)", err, dl->lock_busy,
+			 dl->lock_busy == 1 ? "" : "s");
+	}
+	return fd;
+}
+
 static int bundle_set(struct dplink *dl, const struct dpl_bundle *b,
 		      uint32_t state)
 {
 	struct ixdp_bundle_key k;
 	struct ixdp_bundle v = { .state = state };
 	char err[300], p[INET6_ADDRSTRLEN];
+	int lock, rc;
 
 	if (state == IXDP_BUNDLE_UP && b->tunnel) {
 		v.if_id = tunnel_if_id(dl, b->rule);
@@ -198,7 +221,10 @@ static int bundle_set(struct dplink *dl, const struct dpl_bundle *b,
 		v.ifindex = (uint32_t)dl->ifindex;
 	}
 	key_of(b, &k);
-	if (dp_bundle_set(&dl->h, &k, &v, err, sizeof(err))) {
+	lock = lock_root(dl);
+	rc = dp_bundle_set(&dl->h, &k, &v, err, sizeof(err));
+	unlock_dir(lock);
+	if (rc) {
 		log_warn("dataplane: bundle rule=%s peer=%s: %s", b->rule,
 			 key_peer_str(b, p, sizeof(p)), err);
 		return -1;
@@ -214,9 +240,13 @@ static void bundle_drop(struct dplink *dl, struct dpl_bundle *b)
 {
 	struct ixdp_bundle_key k;
 	char err[300], p[INET6_ADDRSTRLEN];
+	int lock, rc;
 
 	key_of(b, &k);
-	if (dp_bundle_del(&dl->h, &k, err, sizeof(err)))
+	lock = lock_root(dl);
+	rc = dp_bundle_del(&dl->h, &k, err, sizeof(err));
+	unlock_dir(lock);
+	if (rc)
 		log_warn("dataplane: bundle rule=%s peer=%s: %s", b->rule,
 			 key_peer_str(b, p, sizeof(p)), err);
 	else

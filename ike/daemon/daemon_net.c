@@ -9,6 +9,14 @@
  * where the kernel takes UDP-encapsulated ESP in (UDP_ENCAP_ESPINUDP):
  * without that option it would hand ESP to us instead of to xfrm.
  *
+ * A readiness event drains the socket with recvmmsg() (up to NET_BURST
+ * datagrams, NET_RX_BATCH per call), each datagram handled on its own as
+ * before; what the daemon sends meanwhile is copied into a queue and
+ * leaves with sendmmsg() once the burst is handled, in the order it was
+ * sent (one system call, and one wake-up of a waiting peer, per burst
+ * instead of per message).  Sends from anywhere else (timers, the control
+ * socket) leave at once.
+ *
  * Behind a NAT (our address rewritten, RFC 7296 §2.23) a one-byte 0xFF
  * NAT-keepalive goes to each such peer's NAT-T port every
  * d->tun.natt_keepalive_s seconds (RFC 3948 §2.3), so that the NAT keeps
@@ -31,7 +39,28 @@
 
 #define NET_MAX_SOCKS   4
 #define NET_BURST       64	/* datagrams read per wakeup */
+#define NET_RX_BATCH    16	/* datagrams per recvmmsg() */
 #define NET_BUF         (IKEV2_MAX_MESSAGE_LEN + IKEV2_NON_ESP_MARKER_LEN)
+#define NET_TX_BATCH    64	/* datagrams queued during a burst */
+#define NET_TX_ARENA    32768	/* their bytes; a larger one leaves alone */
+
+/* The ancillary data of one datagram: IP_PKTINFO or IPV6_PKTINFO. */
+union net_ctl {
+	struct cmsghdr align;
+	uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+		    CMSG_SPACE(sizeof(struct in_pktinfo))];
+};
+
+struct net_sock;
+
+/* One datagram waiting for the end of the burst: its own copy of the
+ * message and of the addresses (the SA that sent it may be gone by then). */
+struct net_tx {
+	struct net_sock *s;
+	struct sockaddr_storage peer, local;
+	struct iovec iov[2];
+	union net_ctl ctl;
+};
 
 struct net_sock {
 	struct daemon *d;
@@ -46,9 +75,22 @@ struct net {
 	struct net_sock s[NET_MAX_SOCKS];
 	size_t n;
 	struct ike_timer keepalive;
+	/* receiving: NET_RX_BATCH buffers (pages are touched only as far
+	 * as datagrams fill them) */
+	uint8_t rx_buf[NET_RX_BATCH][NET_BUF];
+	struct mmsghdr rx_mh[NET_RX_BATCH];
+	struct iovec rx_iov[NET_RX_BATCH];
+	union net_ctl rx_ctl[NET_RX_BATCH];
+	struct sockaddr_storage rx_peer[NET_RX_BATCH];
+	/* sending: queued while a burst is handled (batching) */
+	bool batching;
+	struct net_tx tx[NET_TX_BATCH];
+	struct mmsghdr tx_mh[NET_TX_BATCH];
+	size_t ntx, tx_used;
+	uint8_t tx_arena[NET_TX_ARENA];
 };
 
-static uint8_t rx_buf[NET_BUF];
+static void tx_flush(struct net *net);	/* below */
 
 /* ---- receiving ------------------------------------------------------------ */
 
@@ -103,51 +145,82 @@ static void natt_input(struct daemon *d, struct ike_dgram *dg)
 	}
 }
 
-static bool read_one(struct net_sock *s)
+/* One datagram of a recvmmsg() batch: where it came from and went to,
+ * then the daemon. */
+static void handle_one(struct net_sock *s, struct mmsghdr *mm,
+		       const struct sockaddr_storage *peer, const uint8_t *buf)
 {
-	union {
-		struct cmsghdr align;
-		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-			    CMSG_SPACE(sizeof(struct in_pktinfo))];
-	} ctl;
 	struct ike_dgram dg;
-	struct iovec iov = { rx_buf, sizeof(rx_buf) };
-	struct msghdr mh = {
-		.msg_name = &dg.path.peer, .msg_namelen = sizeof(dg.path.peer),
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
-	};
-	ssize_t n;
 
 	memset(&dg, 0, sizeof(dg));
-	n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			log_warn("receiving on UDP port %u: %s", s->port,
-				 strerror(errno));
-		return false;
-	}
-	local_from_cmsg(&mh, s, &dg.path.local);
-	dg.buf = rx_buf;
-	dg.len = (size_t)n;
-	if (mh.msg_flags & MSG_TRUNC)
+	memcpy(&dg.path.peer, peer, sizeof(dg.path.peer));
+	local_from_cmsg(&mm->msg_hdr, s, &dg.path.local);
+	dg.buf = buf;
+	dg.len = mm->msg_len;
+	if (mm->msg_hdr.msg_flags & MSG_TRUNC)
 		ike_drop(s->d, ST_DROP_MALFORMED, &dg, NULL, "datagram larger "
 			 "than 64 KiB");
 	else if (s->natt)
 		natt_input(s->d, &dg);
 	else
 		daemon_input(s->d, &dg);
-	return true;
 }
 
+/* Read up to max datagrams with one recvmmsg() and handle them in turn;
+ * how many were read (0: none waiting, or an error). */
+static int read_batch(struct net_sock *s, struct net *net, unsigned max)
+{
+	unsigned i;
+	int n;
+
+	for (i = 0; i < max; i++) {
+		struct msghdr *mh = &net->rx_mh[i].msg_hdr;
+
+		net->rx_iov[i] = (struct iovec){ net->rx_buf[i], NET_BUF };
+		memset(&net->rx_peer[i], 0, sizeof(net->rx_peer[i]));
+		*mh = (struct msghdr){
+			.msg_name = &net->rx_peer[i],
+			.msg_namelen = sizeof(net->rx_peer[i]),
+			.msg_iov = &net->rx_iov[i], .msg_iovlen = 1,
+			.msg_control = net->rx_ctl[i].buf,
+			.msg_controllen = sizeof(net->rx_ctl[i].buf),
+		};
+	}
+	n = recvmmsg(s->fd, net->rx_mh, max, MSG_DONTWAIT, NULL);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			log_warn("receiving on UDP port %u: %s", s->port,
+				 strerror(errno));
+		return 0;
+	}
+	for (i = 0; i < (unsigned)n; i++)
+		handle_one(s, &net->rx_mh[i], &net->rx_peer[i],
+			   net->rx_buf[i]);
+	return n;
+}
+
+/* Drain the socket (at most NET_BURST datagrams, so that the other
+ * sockets and timers get their turn), then send the answers together. */
 static void readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct net_sock *s = arg;
-	int i;
+	struct net *net = s->d->net;
+	unsigned done = 0;
+	int n;
 
-	for (i = 0; i < NET_BURST; i++)
-		if (!read_one(s))
+	net->batching = true;
+	while (done < NET_BURST) {
+		unsigned want = NET_BURST - done;
+
+		if (want > NET_RX_BATCH)
+			want = NET_RX_BATCH;
+		n = read_batch(s, net, want);
+		done += (unsigned)n;
+		if ((unsigned)n < want)
 			break;
+	}
+	net->batching = false;
+	tx_flush(net);
 }
 
 /* ---- opening -------------------------------------------------------------- */
@@ -317,20 +390,118 @@ static void set_source(struct msghdr *mh, uint8_t *ctl, size_t cap,
 	}
 }
 
+static const uint8_t non_esp_marker[IKEV2_NON_ESP_MARKER_LEN];
+
+/* A datagram's header: to peer, from local, the non-ESP marker first on
+ * the NAT-T port.  iov has room for two. */
+static void fill_msghdr(struct msghdr *mh, const struct net_sock *s,
+			struct iovec *iov, union net_ctl *ctl,
+			const struct sockaddr_storage *peer,
+			const struct sockaddr_storage *local,
+			const uint8_t *msg, size_t len)
+{
+	int n = 0;
+
+	memset(mh, 0, sizeof(*mh));
+	if (s->natt)
+		iov[n++] = (struct iovec){ (void *)non_esp_marker,
+					   sizeof(non_esp_marker) };
+	iov[n++] = (struct iovec){ (void *)msg, len };
+	mh->msg_name = (void *)peer;
+	mh->msg_namelen = addr_len(peer);
+	mh->msg_iov = iov;
+	mh->msg_iovlen = (size_t)n;
+	set_source(mh, ctl->buf, sizeof(ctl->buf), local);
+}
+
+static void send_failed(struct daemon *d, const struct sockaddr_storage *peer,
+			size_t len, int err)
+{
+	char to[ADDR_STR_MAX + 8];
+
+	log_warn("sending %zu bytes to %s: %s", len,
+		 addr_port_str(peer, to, sizeof(to)), strerror(err));
+}
+
+static int send_now(struct net_sock *s, const struct ike_path *path,
+		    const uint8_t *msg, size_t len)
+{
+	union net_ctl ctl;
+	struct iovec iov[2];
+	struct msghdr mh;
+
+	fill_msghdr(&mh, s, iov, &ctl, &path->peer, &path->local, msg, len);
+	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0) {
+		send_failed(s->d, &path->peer, len, errno);
+		return -1;
+	}
+	return 0;
+}
+
+/* Send the queue: sendmmsg() per run of datagrams on the same socket, in
+ * queue order.  A datagram the kernel refuses is logged and counted as a
+ * send error (the caller was told 0 when it was queued); the rest go on. */
+static void tx_flush(struct net *net)
+{
+	size_t i = 0, run;
+	int r;
+
+	while (i < net->ntx) {
+		struct net_sock *s = net->tx[i].s;
+
+		for (run = 1; i + run < net->ntx && net->tx[i + run].s == s;)
+			run++;
+		r = sendmmsg(s->fd, &net->tx_mh[i], (unsigned)run, MSG_DONTWAIT);
+		if (r > 0) {
+			i += (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		send_failed(s->d, &net->tx[i].peer,
+			    net->tx_mh[i].msg_hdr.msg_iov[
+				net->tx_mh[i].msg_hdr.msg_iovlen - 1].iov_len,
+			    r < 0 ? errno : EIO);
+		s->d->stats.v[ST_SEND_ERRORS]++;
+		i++;
+	}
+	net->ntx = 0;
+	net->tx_used = 0;
+}
+
+/* Queue a datagram for the end of the burst: 0, or -1 when it does not
+ * fit (then it leaves at once, after what is queued). */
+static int tx_queue(struct net *net, struct net_sock *s,
+		    const struct ike_path *path, const uint8_t *msg, size_t len)
+{
+	struct net_tx *t;
+	uint8_t *copy;
+
+	if (len > NET_TX_ARENA)
+		return -1;
+	if (net->ntx == NET_TX_BATCH || NET_TX_ARENA - net->tx_used < len)
+		tx_flush(net);
+	t = &net->tx[net->ntx];
+	copy = net->tx_arena + net->tx_used;
+	memcpy(copy, msg, len);
+	t->s = s;
+	t->peer = path->peer;
+	t->local = path->local;
+	fill_msghdr(&net->tx_mh[net->ntx].msg_hdr, s, t->iov, &t->ctl,
+		    &t->peer, &t->local, copy, len);
+	net->tx_mh[net->ntx].msg_len = 0;
+	net->ntx++;
+	net->tx_used += len;
+	return 0;
+}
+
 int net_send(struct daemon *d, const struct ike_path *path,
 	     const uint8_t *msg, size_t len)
 {
-	static const uint8_t marker[IKEV2_NON_ESP_MARKER_LEN];
-	union {
-		struct cmsghdr align;
-		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	} ctl;
-	struct net_sock *s = d->net ? sock_for(d->net, path->peer.ss_family,
-					       addr_port(&path->local)) : NULL;
-	struct iovec iov[2];
-	struct msghdr mh = { 0 };
+	struct net *net = d->net;
+	struct net_sock *s = net ? sock_for(net, path->peer.ss_family,
+					    addr_port(&path->local)) : NULL;
 	char to[ADDR_STR_MAX + 8];
-	int n = 0;
 
 	if (!s) {
 		log_warn("no socket for UDP port %u to %s",
@@ -338,21 +509,11 @@ int net_send(struct daemon *d, const struct ike_path *path,
 			 addr_port_str(&path->peer, to, sizeof(to)));
 		return -1;
 	}
-	if (s->natt)
-		iov[n++] = (struct iovec){ (void *)marker, sizeof(marker) };
-	iov[n++] = (struct iovec){ (void *)msg, len };
-	mh.msg_name = (void *)&path->peer;
-	mh.msg_namelen = addr_len(&path->peer);
-	mh.msg_iov = iov;
-	mh.msg_iovlen = (size_t)n;
-	set_source(&mh, ctl.buf, sizeof(ctl.buf), &path->local);
-	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0) {
-		log_warn("sending %zu bytes to %s: %s", len,
-			 addr_port_str(&path->peer, to, sizeof(to)),
-			 strerror(errno));
-		return -1;
-	}
-	return 0;
+	if (net->batching && tx_queue(net, s, path, msg, len) == 0)
+		return 0;
+	if (net->ntx)
+		tx_flush(net);	/* keep the order */
+	return send_now(s, path, msg, len);
 }
 
 /* ---- NAT keepalives (RFC 3948 §2.3) --------------------------------------- */
@@ -363,10 +524,7 @@ static void keepalive_one(struct daemon *d, struct ikesa *sa, void *arg)
 {
 	static const uint8_t ka = 0xff;	/* RFC 3948 §2.3 */
 	struct net *net = arg;
-	union {
-		struct cmsghdr align;
-		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	} ctl;
+	union net_ctl ctl;
 	struct iovec iov = { (void *)&ka, 1 };
 	struct msghdr mh = { 0 };
 	struct net_sock *s;

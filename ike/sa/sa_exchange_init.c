@@ -663,8 +663,9 @@ static void accept_request(struct daemon *d, const struct ike_dgram *dg,
 	d->stats.v[ST_NEG_TOTAL]++;
 	ikelog(d, IKELOG_OUTCOME, sa, "negotiation started rule=%s policy=%s",
 	       r->conf.rule, r->conf.policy);
-	ikelog(d, IKELOG_DETAIL, sa, "chose proposal #%u: %s", r->num,
-	       suite_str(&r->suite, suite, sizeof(suite)));
+	if (d->ikelogging >= IKELOG_DETAIL)	/* no suite_str() for nothing */
+		ikelog(d, IKELOG_DETAIL, sa, "chose proposal #%u: %s", r->num,
+		       suite_str(&r->suite, suite, sizeof(suite)));
 	if (responder_keys(d, sa, r, &dh, &why)) {
 		ikesa_fail(d, sa, ST_COUNT, "peer's KE: %s", why);
 		return;

@@ -77,31 +77,36 @@ void log_unbatch(void)
 
 static void stderr_line(const char *line)
 {
-	size_t room;
-	int n;
+	static const char prefix[] = "ipsec-xdpd: ";
+	size_t len = strnlen(line, 1023);
+	bool first;
 
 	/* a line is under 1024 bytes: it always fits after a flush */
-	if (sizeof(pending) - pending_len < strlen(line) + 16)
+	if (sizeof(pending) - pending_len < len + sizeof(prefix) + 1)
 		log_flush();
-	room = sizeof(pending) - pending_len;
-	n = snprintf(pending + pending_len, room, "ipsec-xdpd: %s\n", line);
-	if (n > 0 && (size_t)n < room)
-		pending_len += (size_t)n;
+	first = pending_len == 0;
+	memcpy(pending + pending_len, prefix, sizeof(prefix) - 1);
+	pending_len += sizeof(prefix) - 1;
+	memcpy(pending + pending_len, line, len);
+	pending_len += len;
+	pending[pending_len++] = '\n';
 	if (!flush_ev)
 		log_flush();
-	else if (pending_len == (size_t)n)	/* the first line waiting */
+	else if (first)	/* the first line waiting */
 		event_active(flush_ev, 0, 0);
 }
 
-static void vlog(int prio, const char *fmt, va_list ap)
+/* Lines that would be written nowhere need not be formatted. */
+static bool log_wanted(int prio)
 {
-	char line[1024];
-
 	if (prio == LOG_DEBUG && !log_debug_on)
-		return;
-	if (log_quiet && !tap_fn)
-		return;
-	vsnprintf(line, sizeof(line), fmt, ap);
+		return false;
+	return !log_quiet || tap_fn;
+}
+
+/* A formatted line to the tap and to where lines go. */
+static void emit(int prio, const char *line)
+{
 	if (tap_fn)
 		tap_fn(prio, line, tap_arg);
 	if (log_quiet)
@@ -110,6 +115,16 @@ static void vlog(int prio, const char *fmt, va_list ap)
 		stderr_line(line);
 	else
 		syslog(prio, "%s", line);
+}
+
+static void vlog(int prio, const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	if (!log_wanted(prio))
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	emit(prio, line);
 }
 
 void log_msg(int prio, const char *fmt, ...)
@@ -190,25 +205,34 @@ const char *exchange_name(uint8_t exchange)
 
 /* ---- the negotiation log --------------------------------------------------- */
 
+/* Formatted once, straight into the line (the text at most 639 bytes). */
 void ikelog(struct daemon *d, enum ikelog_level level, const struct ikesa *sa,
 	    const char *fmt, ...)
 {
-	char text[640], peer[ADDR_STR_MAX + 8];
+	char line[1024], peer[ADDR_STR_MAX + 8];
+	size_t off;
 	va_list ap;
+	int n;
 
-	if ((int)level > d->ikelogging)
+	if ((int)level > d->ikelogging || !log_wanted(LOG_INFO))
 		return;
+	if (sa)
+		n = snprintf(line, sizeof(line), "ike[%" PRIu64 "] ", sa->serial);
+	else
+		n = snprintf(line, sizeof(line), "ike: ");
+	off = n > 0 ? (size_t)n : 0;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	n = vsnprintf(line + off, 640, fmt, ap);
 	va_end(ap);
-	if (!sa) {
-		log_info("ike: %s", text);
-		return;
-	}
-	log_info("ike[%" PRIu64 "] %s peer=%s spi=%016" PRIx64 ":%016" PRIx64
-		 " role=%s", sa->serial, text,
-		 addr_port_str(&sa->path.peer, peer, sizeof(peer)),
-		 sa->ispi, sa->rspi, sa->initiator ? "initiator" : "responder");
+	if (n > 0)
+		off += (size_t)n < 640 ? (size_t)n : 639;
+	if (sa)
+		snprintf(line + off, sizeof(line) - off, " peer=%s spi=%016"
+			 PRIx64 ":%016" PRIx64 " role=%s",
+			 addr_port_str(&sa->path.peer, peer, sizeof(peer)),
+			 sa->ispi, sa->rspi,
+			 sa->initiator ? "initiator" : "responder");
+	emit(LOG_INFO, line);
 }
 
 /* At most DROP_LOG_PER_S lines a second. */

@@ -53,6 +53,20 @@ static int limits_report(const char *path, const struct policy_file *pf,
 	return -1;
 }
 
+/* The settings pf has that this version accepts but does not act on. */
+static void add_policy_warnings(const struct policy_file *pf,
+				struct compile_diag *diag)
+{
+	struct policy_error w[1];
+	char line[sizeof(diag->warnings[0])];
+	size_t n = policy_warnings(pf, w, sizeof(w) / sizeof(w[0]));
+
+	for (size_t i = 0; i < n; i++) {
+		policy_error_format(&w[i], line, sizeof(line));
+		compile_diag_add_text(diag, line);
+	}
+}
+
 int agent_compile(const char *path, const struct bootconf *conf,
 		  struct policy_file **pf, struct filter_table *table,
 		  struct compile_diag *diag, char *err, size_t errlen)
@@ -73,6 +87,7 @@ int agent_compile(const char *path, const struct bootconf *conf,
 		*pf = NULL;
 		return -1;
 	}
+	add_policy_warnings(*pf, diag);
 	ret = compile_policy(*pf, &host, conf->ipsecexempt, table, diag, &perr);
 	host_info_free(&host);
 	if (ret) {

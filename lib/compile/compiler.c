@@ -77,6 +77,11 @@ static void diag_add(struct compile_diag *d, const char *fmt, ...)
 	d->nwarnings++;
 }
 
+void compile_diag_add_text(struct compile_diag *d, const char *text)
+{
+	diag_add(d, "%s", text);
+}
+
 void compile_diag_free(struct compile_diag *d)
 {
 	if (!d)
@@ -594,8 +599,13 @@ static int compile_rule(struct compile_ctx *c, int rule_idx)
  * the other side's address and port being `any` (IKE peers behind a NAT
  * come from any port).  A datagram from a remote port PORT to another
  * local port matches neither: its destination port is not PORT, and its
- * source is not this host (Linux drops arriving packets whose source is
- * one of its own addresses as martians).
+ * source is not this host.  Unless it is forged with this host's address
+ * as its source: Linux drops such IPv4 packets as martians (unless
+ * accept_local is set) but delivers such IPv6 packets.  So every packet
+ * from one of the host's addresses to one of its addresses (same family)
+ * is blocked, ahead of the exemptions ("exempt:spoofed-self": both
+ * prefixes full, so heavier than any exemption).  Genuine traffic from the
+ * host to itself goes through lo, where the dataplane is not attached.
  *
  *   IKE        UDP 500 and 4500, every level (or nothing could negotiate)
  *   Kerberos   TCP and UDP 88: a KDC on this host, reached by its clients.
@@ -610,6 +620,8 @@ static int compile_rule(struct compile_ctx *c, int rule_idx)
  *
  * With no host information (NULL, or no address) the exemptions bound to
  * the host's addresses are left out rather than widened: fail closed.
+ * The spoofed-self blocks come with the host's addresses (n*n filters per
+ * family for n addresses; IXDP_MAX_FILTERS bounds the total).
  */
 
 /* Which kinds of traffic each ipsecexempt level exempts (besides IKE). */
@@ -714,6 +726,34 @@ static int exempt_local_services(struct filter_table *t, const struct host_info 
 	return 0;
 }
 
+/* Block packets from each of the host's addresses to each of them (same
+ * family): only a forged packet can come in so, and it would otherwise match
+ * the "from this host" half of an exemption. */
+static int block_spoofed_self(struct filter_table *t, const struct host_info *h)
+{
+	for (size_t i = 0; h && i < h->nme; i++) {
+		int fam = fam_of(h->me[i].addr.family);
+
+		if (fam < 0 || host_addr_seen(h, i))
+			continue;
+		for (size_t j = 0; j < h->nme; j++) {
+			struct specific_filter f;
+
+			if (h->me[j].addr.family != h->me[i].addr.family ||
+			    host_addr_seen(h, j))
+				continue;
+			exemption_base(&f, (uint8_t)fam, "exempt:spoofed-self");
+			f.action = IXDP_ACT_BLOCK;
+			memcpy(f.src, h->me[i].addr.bytes, fam_bytes((uint8_t)fam));
+			memcpy(f.dst, h->me[j].addr.bytes, fam_bytes((uint8_t)fam));
+			f.src_plen = f.dst_plen = (uint8_t)fam_bits((uint8_t)fam);
+			if (filter_table_push(t, &f))
+				return -1;
+		}
+	}
+	return 0;
+}
+
 static int exempt_dst(struct filter_table *t, const char *name, uint8_t fam,
 		      const uint8_t *addr, uint8_t plen)
 {
@@ -761,7 +801,8 @@ static int add_exemptions(struct filter_table *t, int level,
 	const struct exempt_level *lv = &exempt_levels[level];
 
 	/* IKE at every level: without it no SA could ever be negotiated */
-	if (exempt_local_services(t, h, ike_services, NSERVICES(ike_services)))
+	if (block_spoofed_self(t, h) ||
+	    exempt_local_services(t, h, ike_services, NSERVICES(ike_services)))
 		return -1;
 	if (lv->kerberos &&
 	    exempt_local_services(t, h, kerberos_services, NSERVICES(kerberos_services)))

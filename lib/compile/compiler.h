@@ -11,7 +11,9 @@
  *  - the default exemptions chosen by `ipsecexempt` (0-3) are added, IKE
  *    always; each as narrow as its purpose (compiler.c, "default
  *    exemptions"): IKE, Kerberos and RSVP are bound to the host's own
- *    addresses, so they are left out when there are none (fail closed);
+ *    addresses, so they are left out when there are none (fail closed),
+ *    and packets forged with one of those addresses as source are
+ *    blocked ahead of them (exempt:spoofed-self);
  *  - the list is sorted by filter_weight() (most specific first);
  *  - filters with the same selectors and different actions are merged into
  *    the most restrictive one (block > negotiate > permit), with a warning.
@@ -88,7 +90,8 @@ int compile_policy(const struct policy_file *pf, const struct host_info *host,
  * Only the default exemptions of level ipsecexempt, sorted, for the host
  * (its addresses; NULL: no host information, then only the multicast and
  * limited broadcast exemptions, which name no host address, can be
- * produced -- never a wider IKE, Kerberos or RSVP exemption).  Returns 0,
+ * produced -- never a wider IKE, Kerberos or RSVP exemption).  The
+ * spoofed-self blocks are exemptions too (action block).  Returns 0,
  * or -1 (bad level, out of memory) with out empty.
  */
 int compile_exemptions(int ipsecexempt, const struct host_info *host,
@@ -116,6 +119,8 @@ bool specific_filter_same_selectors(const struct specific_filter *a,
 				    const struct specific_filter *b);
 
 enum ixdp_port_kind port_kind(const struct port_spec *p);
+/* Add a warning from outside the compiler (e.g. policy_warnings()). */
+void compile_diag_add_text(struct compile_diag *d, const char *text);
 void compile_diag_free(struct compile_diag *d);
 
 /* A packet's selectors, for matching. */

@@ -153,8 +153,7 @@ static int busy_error(const char *dir, unsigned wait_ms, char *err, size_t errle
 
 	lock_holder(dir, who, sizeof(who));
 	return errbuf_set(err, errlen, "%s is locked by %s, another writer; gave up "
-			  "after %u.%03u s (IPSEC_XDP_LOCK_WAIT sets the wait)", dir,
-			  who, wait_ms / 1000, wait_ms % 1000);
+			  "after %u.%03u s", dir, who, wait_ms / 1000, wait_ms % 1000);
 }
 
 /* One attempt: 1 locked (*fd), 0 busy (try again), LOCK_NO_DIR, -1 error. */

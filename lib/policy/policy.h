@@ -178,6 +178,7 @@ struct policy {
 	char *name;
 	char *description;
 	uint32_t polling_interval_s;    /* default 180 */
+	struct srcpos polling_interval_pos; /* line 0: not written */
 	struct ike_settings ike;
 	bool default_response;          /* default true */
 	struct rule *rules;
@@ -213,6 +214,14 @@ void policy_file_free(struct policy_file *pf);
 /* Names used in the file and in `show` output. */
 const char *addr_kind_name(enum addr_kind k);
 const char *filter_action_kind_name(enum filter_action_kind k);
+
+/*
+ * Settings of the assigned policy that are accepted but not acted on by
+ * this version (polling-interval), one warning each naming where it is
+ * written; at most max into w.  The count.
+ */
+size_t policy_warnings(const struct policy_file *pf, struct policy_error *w,
+		       size_t max);
 
 /* "file:line:col: msg" into buf. */
 void policy_error_format(const struct policy_error *e, char *buf, size_t len);

@@ -225,15 +225,31 @@ static int parse_rule_refs(struct parse *p, const struct pnode *n, struct rule *
 	return r->action ? 0 : -1;
 }
 
+/*
+ * connection-type lan/remote and interfaces would limit a rule to some
+ * interfaces; this version enforces every rule on every interface, so it
+ * refuses them rather than accept a limit it would not keep.
+ */
+#define NOT_ENFORCED "is not enforced by this version: every rule applies on " \
+	"every interface where the dataplane is loaded; remove it"
+
 static int parse_rule_options(struct parse *p, const struct pnode *n, struct rule *r)
 {
+	struct pnode *key;
 	const struct pnode *v;
 
-	if ((v = pmap_get(n, "connection-type", NULL)) &&
-	    parse_conn_type(p, v, &r->conn))
-		return -1;
-	if ((v = pmap_get(n, "interfaces", NULL)) && parse_interfaces(p, v, r))
-		return -1;
+	if ((v = pmap_get(n, "connection-type", NULL))) {
+		if (parse_conn_type(p, v, &r->conn))
+			return -1;
+		if (r->conn != CONN_ALL)
+			return perr(&p->c, v, "'connection-type: %s' " NOT_ENFORCED
+				    " (or write 'all')", v->text);
+	}
+	if ((v = pmap_get(n, "interfaces", &key))) {
+		if (parse_interfaces(p, v, r))
+			return -1;
+		return perr(&p->c, key, "'interfaces' " NOT_ENFORCED);
+	}
 	if ((v = pmap_get(n, "active", NULL)) &&
 	    parse_bool(&p->c, v, "'active'", &r->active))
 		return -1;
@@ -367,6 +383,7 @@ static int parse_ike(struct parse *p, const struct pnode *key,
 static int parse_policy_settings(struct parse *p, const struct pnode *body,
 				 struct policy *pol)
 {
+	struct pnode *key;
 	const struct pnode *v;
 
 	pol->polling_interval_s = POLLING_INTERVAL_DEFAULT;
@@ -374,10 +391,12 @@ static int parse_policy_settings(struct parse *p, const struct pnode *body,
 	if ((v = pmap_get(body, "description", NULL)) &&
 	    parse_text(&p->c, v, "'description'", &pol->description))
 		return -1;
-	if ((v = pmap_get(body, "polling-interval", NULL)) &&
-	    parse_u32(&p->c, v, "'polling-interval' (seconds)", 5, 86400,
-		      &pol->polling_interval_s))
-		return -1;
+	if ((v = pmap_get(body, "polling-interval", &key))) {
+		if (parse_u32(&p->c, v, "'polling-interval' (seconds)", 5, 86400,
+			      &pol->polling_interval_s))
+			return -1;
+		pol->polling_interval_pos = pos_of(p, key);
+	}
 	if ((v = pmap_get(body, "default-response", NULL)) &&
 	    parse_bool(&p->c, v, "'default-response'", &pol->default_response))
 		return -1;
@@ -411,4 +430,25 @@ int parse_policies(struct parse *p, const struct pnode *map)
 		if (parse_policy(p, pmap_key(map, i), pmap_val(map, i), &pf->policies[i]))
 			return -1;
 	return 0;
+}
+
+/* ---- settings accepted but not acted on ---------------------------------- */
+
+size_t policy_warnings(const struct policy_file *pf, struct policy_error *w,
+		       size_t max)
+{
+	const struct srcpos *at = &pf->assigned->polling_interval_pos;
+
+	if (!at->line || !max)
+		return 0;
+	memset(w, 0, sizeof(*w));
+	snprintf(w->file, sizeof(w->file), "%s", at->file ? at->file : "?");
+	w->line = at->line;
+	w->column = at->column;
+	snprintf(w->msg, sizeof(w->msg), "'polling-interval' is accepted but "
+		 "not acted on by this version: nothing polls the policy file; "
+		 "a changed policy takes effect through 'ipsec-xdp policy "
+		 "apply' (the stored copy is read again by 'ipsec-xdp load' and "
+		 "a daemon reload)");
+	return 1;
 }

@@ -134,8 +134,11 @@ one_round() {
 	read -r made shared < <(dh_keys "$impl")
 	ikeb_stop
 	log "$suite $impl round $round: $out"
-	[ "$mode" = fresh ] && [ "$impl" = ipsec-xdpd ] && [ "$shared" != 0 ] &&
-		die "ipsec-xdpd shared D-H values $shared times with IPSEC_XDPD_DH_REUSE_MS=0"
+	if [ "$impl" = ipsec-xdpd ]; then
+		[ -n "$shared" ] || die "cannot read ipsec-xdpd's D-H key counters (show ikestats)"
+		[ "$mode" = fresh ] && [ "$shared" != 0 ] &&
+			die "ipsec-xdpd shared D-H values $shared times with IPSEC_XDPD_DH_REUSE_MS=0"
+	fi
 	python3 - "$impl" "$round" "$((c1 - c0))" "$(getconf CLK_TCK)" "$left" \
 		"$t0" "$t1" "$out" "$suite" "${made:-null}" "${shared:-null}" >>"$RES" <<'PY' ||
 import json, sys

@@ -5,6 +5,8 @@
 #
 #   - plaintext UDP from B's port 500 or 4500 to A's port 9999 is dropped
 #     and counted (it used to pass: the IKE exemption was "source port 500");
+#     so is a datagram forged with A's own address and port 500 as source
+#     (IPv4 and IPv6: exempt:spoofed-self);
 #   - UDP to A's ports 500 and 4500 still arrives, from any port of B;
 #   - A's port 500 reaches any port of B; another port of A does not reach
 #     B's port 500;
@@ -22,7 +24,8 @@
 A4=10.77.0.1 B4=10.77.0.2 A6=fd77::1 B6=fd77::2
 PORT=9999
 
-# $T/udp.py: one datagram from a chosen source port, and a receiver.
+# $T/udp.py: one datagram from a chosen source port (or forged source
+# address), and receivers.
 cat >"$T/udp.py" <<'PY'
 import socket, sys
 def recv(bind, port, secs):
@@ -46,8 +49,62 @@ def send(dev, sport, dst, dport, text):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, dev.encode())
     s.bind(("", sport))
     s.sendto(text.encode(), (dst, dport))
-if sys.argv[1] == "recv":
+def checksum(b):
+    import struct
+    if len(b) % 2:
+        b += b"\0"
+    c = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while c >> 16:
+        c = (c & 0xffff) + (c >> 16)
+    return (~c & 0xffff) or 0xffff
+def spoof(dev, src, sport, dst, dport, text):
+    # IP + UDP with any source address, by hand (IPv4: no UDP checksum)
+    import struct
+    data = text.encode()
+    n = 8 + len(data)
+    if ":" in dst:
+        s6, d6 = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
+        udp = struct.pack("!HHHH", sport, dport, n, 0) + data
+        c = checksum(s6 + d6 + struct.pack("!I3xB", n, 17) + udp)
+        udp = udp[:6] + struct.pack("!H", c) + udp[8:]
+        pkt = struct.pack("!IHBB", 6 << 28, n, 17, 64) + s6 + d6 + udp
+        fam = socket.AF_INET6
+    else:
+        udp = struct.pack("!HHHH", sport, dport, n, 0) + data
+        pkt = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + n, 0, 0, 64, 17, 0,
+                          socket.inet_aton(src), socket.inet_aton(dst)) + udp
+        fam = socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, dev.encode())
+    s.sendto(pkt, (dst, 0))
+def recv_until_marker(port, marker_port, secs):
+    # what reached PORT by the time a datagram reached MARKER_PORT
+    a = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    a.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    a.bind(("::", port))
+    m = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    m.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    m.bind(("::", marker_port))
+    print("listening", flush=True)
+    m.settimeout(secs)
+    try:
+        m.recvfrom(2048)
+        print("marker", flush=True)
+    except socket.timeout:
+        return
+    a.setblocking(False)
+    try:
+        data, addr = a.recvfrom(2048)
+        print(data.decode(errors="replace"), addr[0], addr[1], flush=True)
+    except BlockingIOError:
+        pass
+cmd = sys.argv[1]
+if cmd == "recv":
     recv(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+elif cmd == "recv_until_marker":
+    recv_until_marker(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
+elif cmd == "spoof":
+    spoof(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], int(sys.argv[6]), sys.argv[7])
 else:
     send(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6])
 PY
@@ -104,6 +161,33 @@ arrives() { local what=$1; shift; check_eq "$what" arrived "$(udp_probe "$@")"; 
 dropped() {
 	local what=$1 drop=$2; shift 2
 	check_eq "$what" dropped "$(udp_probe "$@" "$drop")"
+}
+
+# spoof_probe ADDR: B sends a datagram with A's own address ADDR and port
+# 500 as its source to ADDR:PORT (it would match the exemption "from A's
+# port 500", which has no direction), then a marker to ADDR:500.  Prints
+# what A's socket on PORT had received once the marker was in: "arrived",
+# "lost", or "no marker".
+spoof_probe() {
+	local addr=$1
+	local out="$T/spoof.$RANDOM$RANDOM" text="spoof-$RANDOM$RANDOM" l i
+	: >"$out"
+	ip netns exec "$NS_A" python3 "$T/udp.py" recv_until_marker "$PORT" 500 60 >"$out" &
+	l=$!
+	for i in $(seq 1 300); do
+		grep -q listening "$out" && break
+		sleep 0.1
+	done
+	inb python3 "$T/udp.py" spoof "$IF_B" "$addr" 500 "$addr" "$PORT" "$text"
+	inb python3 "$T/udp.py" send "$IF_B" 40000 "$addr" 500 marker
+	wait $l
+	if ! grep -q "^marker" "$out"; then
+		echo "no marker"
+	elif grep -q "^$text " "$out"; then
+		echo arrived
+	else
+		echo lost
+	fi
 }
 
 drops() { ixa -j show stats | json_get "d['drops']['$1']"; }
@@ -180,9 +264,17 @@ print(sorted(rows))' "$1" "$2" "$a_addrs"
 }
 check_eq "show filters --specific: the IKE exemptions are A's addresses, to/from ports 500 and 4500" \
 	"$(expected_rows udp "500 4500")" "$(exempt_rows exempt:ike)"
+self_rows() {
+	python3 -c '
+import sys
+a = sys.argv[1].split()
+print(sorted("%s %s any any any block" % (x, y) for x in a for y in a if (":" in x) == (":" in y)))' "$a_addrs"
+}
+check_eq "show filters --specific: packets from A's addresses to A's addresses are blocked (only forged ones come in)" \
+	"$(self_rows)" "$(exempt_rows exempt:spoofed-self)"
 check_eq "show filters --specific: no other exemption at level 3" \
 	"$(spec_json | json_get "len([f for f in d['specific_filters'] if f['exemption']])")" \
-	"$(spec_json | json_get "len([f for f in d['specific_filters'] if f['rule'] == 'exempt:ike'])")"
+	"$(spec_json | json_get "len([f for f in d['specific_filters'] if f['rule'] in ('exempt:ike', 'exempt:spoofed-self')])")"
 text=$(ixa show filters --specific)
 check "show filters --specific (text): A:500 inbound row" \
 	grep -Eq "any4 +$A4 +udp +any +500 +permit +exempt:ike .*\[exemption\]" <<<"$text"
@@ -197,6 +289,16 @@ dropped "IPv6: [B]:500 -> [A]:$PORT in the clear is dropped" negotiate_no_sa b a
 dropped "IPv6: [B]:4500 -> [A]:$PORT in the clear is dropped" negotiate_no_sa b a 4500 "$A6" "$PORT" ::
 check "the four were counted as negotiate drops" test "$(drops negotiate_no_sa)" -ge $((d0 + 4))
 check "and inbound on the require-peer filters" test "$(in_counter require-peer)" -ge $((c0 + 4))
+# The one packet from outside that could match an exemption's "from this
+# host" half: one forged with A's own address as its source.  Linux would
+# deliver it over IPv6; the dataplane blocks it (exempt:spoofed-self).
+s0=$(in_counter exempt:spoofed-self) b0=$(drops block_filter)
+check_eq "a datagram forging A's address and port 500 as source does not reach A:$PORT" \
+	lost "$(spoof_probe "$A4")"
+check_eq "IPv6: the same forged from [A]:500 does not reach [A]:$PORT" \
+	lost "$(spoof_probe "$A6")"
+check "both blocked by exempt:spoofed-self" test "$(in_counter exempt:spoofed-self)" -ge $((s0 + 2))
+check "and counted as block_filter drops" test "$(drops block_filter)" -ge $((b0 + 2))
 
 # ---- IKE itself still passes ---------------------------------------------------------
 arrives "B:500 -> A:500 arrives" b a 500 "$A4" 500 ::

@@ -288,6 +288,10 @@ static bool diag_has(const struct compile_diag *d, const char *a, const char *b)
 /* The test host's IKE exemptions: UDP 500 and 4500, to and from each of
  * its two addresses. */
 #define IKE_FILTERS 8
+/* ... and the blocks of packets forged with its own address as the source
+ * (one per family: one address each); all of level 3. */
+#define SELF_BLOCKS 2
+#define HOST_EXEMPTIONS (IKE_FILTERS + SELF_BLOCKS)
 /* Level 3 with no host information: no exemption at all (the IKE ones are
  * bound to the host's addresses and fail closed). */
 #define NO_HOST_EXEMPTIONS 0
@@ -321,7 +325,7 @@ static void test_classic_order(void **state)
 	assert_int_equal(count_rule(&c.t, block), 2);
 	assert_int_equal(count_rule(&c.t, permit), 2);
 	assert_int_equal(count_rule(&c.t, nego), 6);
-	assert_int_equal(c.t.n, 2 + 2 + 6 + IKE_FILTERS);
+	assert_int_equal(c.t.n, 2 + 2 + 6 + HOST_EXEMPTIONS);
 	assert_int_equal(c.d.nwarnings, 0);
 
 	for (int h = 5; h <= 7; h++) {
@@ -857,6 +861,12 @@ static void check_ike_exempt(const struct filter_table *t)
 	assert_false(exempt(t, "10.0.0.1", "10.0.0.2", 17, 500, 500));
 	assert_false(exempt(t, "10.0.0.1", "192.168.1.10", 6, 500, 500));
 	assert_false(exempt(t, "10.0.0.1", "192.168.1.10", 17, 501, 4501));
+	/* forged with the host's own address as the source, it would match
+	 * "from the host's port 500": blocked ahead of the exemptions */
+	assert_int_equal(action_of(t, "192.168.1.10", "192.168.1.10", 17, 500, 9999),
+			 IXDP_ACT_BLOCK);
+	assert_int_equal(action_of(t, "2001:db8::10", "2001:db8::10", 17, 4500, 9999),
+			 IXDP_ACT_BLOCK);
 }
 
 static void check_level(const struct filter_table *t, int level)
@@ -892,7 +902,7 @@ static void check_level(const struct filter_table *t, int level)
 	assert_false(exempt(t, "10.0.0.1", "192.168.1.10", 50, 0, 0));
 }
 
-/* One filter as text: "NAME SRC DST PROTO SPORT DPORT". */
+/* One filter as text: "NAME SRC DST PROTO SPORT DPORT ACTION". */
 static void filter_text(const struct specific_filter *f, char *buf, size_t len)
 {
 	char src[64], dst[64], sp[8] = "any", dp[8] = "any", proto[8] = "any";
@@ -905,11 +915,13 @@ static void filter_text(const struct specific_filter *f, char *buf, size_t len)
 		snprintf(sp, sizeof(sp), "%u", f->sport.lo);
 	if (f->dport.lo || f->dport.hi)
 		snprintf(dp, sizeof(dp), "%u", f->dport.lo);
-	snprintf(buf, len, "%s %s %s %s %s %s", f->name, src, dst, proto, sp, dp);
+	snprintf(buf, len, "%s %s %s %s %s %s %s", f->name, src, dst, proto, sp, dp,
+		 f->action == IXDP_ACT_PERMIT ? "permit" : f->action == IXDP_ACT_BLOCK ?
+		 "block" : "negotiate");
 }
 
 /* The table holds exactly the filters of want (in any order), each an
- * exemption that permits. */
+ * exemption. */
 static void assert_exact_filters(const struct filter_table *t, const char *const *want,
 				 size_t nwant)
 {
@@ -927,7 +939,6 @@ static void assert_exact_filters(const struct filter_table *t, const char *const
 			fail_msg("unexpected exemption filter: %s", buf);
 		seen[k] = true;
 		assert_true(t->v[i].flags & IXDP_F_EXEMPTION);
-		assert_int_equal(t->v[i].action, IXDP_ACT_PERMIT);
 		assert_int_equal(t->v[i].rule, -1);
 	}
 	for (size_t k = 0; k < nwant; k++)
@@ -938,44 +949,49 @@ static void assert_exact_filters(const struct filter_table *t, const char *const
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+static const char *const exact_self[] = {
+	"exempt:spoofed-self 192.168.1.10 192.168.1.10 any any any block",
+	"exempt:spoofed-self 2001:db8::10 2001:db8::10 any any any block",
+};
+
 static const char *const exact_ike[] = {
-	"exempt:ike any4 192.168.1.10 17 any 500",
-	"exempt:ike 192.168.1.10 any4 17 500 any",
-	"exempt:ike any4 192.168.1.10 17 any 4500",
-	"exempt:ike 192.168.1.10 any4 17 4500 any",
-	"exempt:ike any6 2001:db8::10 17 any 500",
-	"exempt:ike 2001:db8::10 any6 17 500 any",
-	"exempt:ike any6 2001:db8::10 17 any 4500",
-	"exempt:ike 2001:db8::10 any6 17 4500 any",
+	"exempt:ike any4 192.168.1.10 17 any 500 permit",
+	"exempt:ike 192.168.1.10 any4 17 500 any permit",
+	"exempt:ike any4 192.168.1.10 17 any 4500 permit",
+	"exempt:ike 192.168.1.10 any4 17 4500 any permit",
+	"exempt:ike any6 2001:db8::10 17 any 500 permit",
+	"exempt:ike 2001:db8::10 any6 17 500 any permit",
+	"exempt:ike any6 2001:db8::10 17 any 4500 permit",
+	"exempt:ike 2001:db8::10 any6 17 4500 any permit",
 };
 
 static const char *const exact_kerberos_rsvp[] = {
-	"exempt:kerberos any4 192.168.1.10 6 any 88",
-	"exempt:kerberos 192.168.1.10 any4 6 88 any",
-	"exempt:kerberos any4 192.168.1.10 17 any 88",
-	"exempt:kerberos 192.168.1.10 any4 17 88 any",
-	"exempt:kerberos any6 2001:db8::10 6 any 88",
-	"exempt:kerberos 2001:db8::10 any6 6 88 any",
-	"exempt:kerberos any6 2001:db8::10 17 any 88",
-	"exempt:kerberos 2001:db8::10 any6 17 88 any",
-	"exempt:rsvp any4 192.168.1.10 46 any any",
-	"exempt:rsvp 192.168.1.10 any4 46 any any",
-	"exempt:rsvp any6 2001:db8::10 46 any any",
-	"exempt:rsvp 2001:db8::10 any6 46 any any",
+	"exempt:kerberos any4 192.168.1.10 6 any 88 permit",
+	"exempt:kerberos 192.168.1.10 any4 6 88 any permit",
+	"exempt:kerberos any4 192.168.1.10 17 any 88 permit",
+	"exempt:kerberos 192.168.1.10 any4 17 88 any permit",
+	"exempt:kerberos any6 2001:db8::10 6 any 88 permit",
+	"exempt:kerberos 2001:db8::10 any6 6 88 any permit",
+	"exempt:kerberos any6 2001:db8::10 17 any 88 permit",
+	"exempt:kerberos 2001:db8::10 any6 17 88 any permit",
+	"exempt:rsvp any4 192.168.1.10 46 any any permit",
+	"exempt:rsvp 192.168.1.10 any4 46 any any permit",
+	"exempt:rsvp any6 2001:db8::10 46 any any permit",
+	"exempt:rsvp 2001:db8::10 any6 46 any any permit",
 };
 
 static const char *const exact_multicast_broadcast[] = {
-	"exempt:multicast any4 224.0.0.0/4 any any any",
-	"exempt:multicast any6 ff00::/8 any any any",
-	"exempt:broadcast any4 255.255.255.255 any any any",
-	"exempt:broadcast any4 192.168.1.255 any any any",
+	"exempt:multicast any4 224.0.0.0/4 any any any permit",
+	"exempt:multicast any6 ff00::/8 any any any permit",
+	"exempt:broadcast any4 255.255.255.255 any any any permit",
+	"exempt:broadcast any4 192.168.1.255 any any any permit",
 };
 
 /* The exact exemption filters of each level, for the test host. */
 static void test_exempt_filters_exact(void **state)
 {
-	const char *want[NELEM(exact_ike) + NELEM(exact_kerberos_rsvp) +
-			 NELEM(exact_multicast_broadcast)];
+	const char *want[NELEM(exact_self) + NELEM(exact_ike) +
+			 NELEM(exact_kerberos_rsvp) + NELEM(exact_multicast_broadcast)];
 	struct test_host th;
 
 	test_host_init(&th);
@@ -984,6 +1000,8 @@ static void test_exempt_filters_exact(void **state)
 		struct filter_table t = {0};
 		size_t n = 0;
 
+		for (size_t i = 0; i < NELEM(exact_self); i++)
+			want[n++] = exact_self[i];
 		for (size_t i = 0; i < NELEM(exact_ike); i++)
 			want[n++] = exact_ike[i];
 		for (size_t i = 0; e->kerberos && i < NELEM(exact_kerberos_rsvp); i++)
@@ -1003,9 +1021,9 @@ static void test_exempt_filters_exact(void **state)
 static void test_exemptions_without_host(void **state)
 {
 	static const char *const dst_only[] = {
-		"exempt:multicast any4 224.0.0.0/4 any any any",
-		"exempt:multicast any6 ff00::/8 any any any",
-		"exempt:broadcast any4 255.255.255.255 any any any",
+		"exempt:multicast any4 224.0.0.0/4 any any any permit",
+		"exempt:multicast any6 ff00::/8 any any any permit",
+		"exempt:broadcast any4 255.255.255.255 any any any permit",
 	};
 	struct host_info none = { 0 };
 	struct filter_table t = {0};
@@ -1025,7 +1043,9 @@ static void test_exemptions_without_host(void **state)
 	th.me[1] = th.me[0];
 	th.me[1].plen = 32;
 	assert_int_equal(compile_exemptions(3, &th.h, &t), 0);
-	assert_exact_filters(&t, exact_ike, 4);
+	const char *v4_only[] = { exact_self[0], exact_ike[0], exact_ike[1],
+				  exact_ike[2], exact_ike[3] };
+	assert_exact_filters(&t, v4_only, NELEM(v4_only));
 	filter_table_free(&t);
 }
 
@@ -1046,7 +1066,8 @@ static void test_exemptions_only(void **state)
 	}
 	struct filter_table t = {0};
 	assert_int_equal(compile_exemptions(3, &th.h, &t), 0);
-	assert_int_equal(t.n, IKE_FILTERS);
+	assert_int_equal(t.n, HOST_EXEMPTIONS);
+	assert_int_equal(count_named(&t, "exempt:spoofed-self"), SELF_BLOCKS);
 	assert_int_equal(count_named(&t, "exempt:ike"), IKE_FILTERS);
 	filter_table_free(&t);
 	assert_int_equal(compile_exemptions(0, &th.h, &t), 0);
@@ -1115,6 +1136,11 @@ static void test_directed_broadcasts(void **state)
 	me[3].plen = 32;
 	compile_ok(pf, &h, 1, &c);
 	assert_int_equal(count_named(&c.t, "exempt:broadcast"), 2);
+	/* every (source, destination) pair of the host's 4 addresses */
+	assert_int_equal(count_named(&c.t, "exempt:spoofed-self"), 16);
+	assert_int_equal(action_of(&c.t, "10.1.2.3", "172.17.0.5", 17, 500, 9999),
+			 IXDP_ACT_BLOCK);
+	assert_true(exempt(&c.t, "172.17.0.5", "10.9.9.9", 17, 500, 500));
 	assert_true(exempt(&c.t, "10.1.2.3", "10.1.255.255", 17, 1, 2));
 	assert_true(exempt(&c.t, "10.1.2.3", "255.255.255.255", 17, 1, 2));
 	assert_false(exempt(&c.t, "172.16.0.0", "172.16.0.1", 17, 1, 2));
@@ -1172,7 +1198,7 @@ static void test_empty_policy_and_reuse(void **state)
 	size_t n0 = c.t.n;
 	assert_true(n0 > IKE_FILTERS);
 	assert_int_equal(compile_policy(pf, &th.h, 3, &c.t, &c.d, &c.err), 0);
-	assert_int_equal(c.t.n, IKE_FILTERS);
+	assert_int_equal(c.t.n, HOST_EXEMPTIONS);
 	compiled_free(&c);
 	tp_free(pf);
 }

@@ -6,7 +6,9 @@
  * from charon reached the daemon instead of xfrm), the IKE port sockets
  * do not; NAT keepalives (RFC 3948 §2.3) go out, one 0xFF byte without a
  * non-ESP marker, only for established IKE SAs whose own address a NAT
- * rewrites.  Ports come from the pid, so parallel runs do not collide.
+ * rewrites; a burst of requests waiting on both ports is answered
+ * (recvmmsg, then one sendmmsg) once each, in order, with the non-ESP
+ * marker on the NAT-T port.  Ports come from the pid, so parallel runs do not collide.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +27,7 @@
 #include <cmocka.h>
 
 #include "daemon/daemon.h"
+#include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
 
 struct bed {
@@ -179,6 +182,85 @@ static void test_no_keepalive_without_our_nat(void **state)
 	assert_int_equal(b->d.stats.v[ST_NATT_KEEPALIVES_SENT], 0);
 }
 
+/* An IKE header of a higher major version (3.0) with message ID id: the
+ * daemon answers it with INVALID_MAJOR_VERSION (RFC 7296 §2.5), same SPIs
+ * and ID, without any state: one answer per request. */
+static size_t v3_request(uint8_t *p, uint32_t id)
+{
+	memset(p, 0, 28);
+	memset(p, 0x5a, 8);		/* SPIi */
+	p[17] = 0x30;			/* version 3.0 */
+	p[18] = IKEV2_EXCH_IKE_SA_INIT;
+	p[19] = IKEV2_FLAG_INITIATOR;
+	p[20] = (uint8_t)(id >> 24);
+	p[21] = (uint8_t)(id >> 16);
+	p[22] = (uint8_t)(id >> 8);
+	p[23] = (uint8_t)id;
+	p[27] = 28;
+	return 28;
+}
+
+static void send_to(struct bed *b, uint16_t port, const uint8_t *p, size_t len)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				 .sin_port = htons(port) };
+
+	assert_int_equal(sendto(b->peer_fd, p, len, 0, (struct sockaddr *)&a,
+				sizeof(a)), (ssize_t)len);
+}
+
+/* A burst on both ports, all waiting before the loop runs: every request
+ * is answered once, from the port it went to, in the order sent on that
+ * port; on the NAT-T port each answer has the non-ESP marker first, as
+ * each request had. */
+static void test_burst_answered_in_order(void **state)
+{
+	enum { N = 40, NATT_ID = 1000 };
+	struct bed *b = *state;
+	struct timeval wait = { 0, 300000 };
+	uint32_t next_ike = 0, next_natt = NATT_ID;
+	uint8_t req[4 + 28], ans[256];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	ssize_t r;
+	uint32_t i;
+
+	b->d.tun.invalid_spi_per_s = 1000;	/* no rate limit in the way */
+	log_open(true, false, true);		/* 80 "answered" lines */
+	for (i = 0; i < N; i++) {
+		send_to(b, b->d.port, req, v3_request(req, i));
+		memset(req, 0, 4);		/* the non-ESP marker */
+		send_to(b, b->d.natt_port, req, 4 + v3_request(req + 4,
+							       NATT_ID + i));
+	}
+	event_base_loopexit(b->evb, &wait);
+	event_base_dispatch(b->evb);
+	while ((r = recvfrom(b->peer_fd, ans, sizeof(ans), MSG_DONTWAIT,
+			     (struct sockaddr *)&from, &fl)) >= 0) {
+		bool natt = ntohs(from.sin_port) == b->d.natt_port;
+		const uint8_t *h = natt ? ans + 4 : ans;
+		uint32_t id;
+
+		assert_true(natt || ntohs(from.sin_port) == b->d.port);
+		if (natt) {
+			assert_true(r >= 4 + 28);
+			assert_memory_equal(ans, "\0\0\0\0", 4);
+		}
+		assert_true(r - (h - ans) >= 28);
+		assert_int_equal(h[0], 0x5a);
+		assert_true(h[19] & IKEV2_FLAG_RESPONSE);
+		id = (uint32_t)h[20] << 24 | (uint32_t)h[21] << 16 |
+		     (uint32_t)h[22] << 8 | h[23];
+		assert_int_equal(id, natt ? next_natt++ : next_ike++);
+		fl = sizeof(from);
+	}
+	assert_int_equal(next_ike, N);
+	assert_int_equal(next_natt, NATT_ID + N);
+	assert_int_equal(b->d.stats.v[ST_INVALID_MAJOR_SENT], 2 * N);
+	assert_int_equal(b->d.stats.v[ST_SEND_ERRORS], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -187,6 +269,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keepalive_behind_nat,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_keepalive_without_our_nat,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_burst_answered_in_order,
 						setup, teardown),
 	};
 

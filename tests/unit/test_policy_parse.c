@@ -368,10 +368,8 @@ static void test_full_file_policy(void **state)
 	assert_string_equal(hq->auth[1].psk_id, "branch.key_1");
 	assert_true(hq->has_tunnel);
 	assert_ip(&hq->tunnel, "198.51.100.1");
-	assert_int_equal(hq->conn, CONN_REMOTE);
-	assert_int_equal(hq->ninterfaces, 2);
-	assert_string_equal(hq->interfaces[0], "wan0");
-	assert_string_equal(hq->interfaces[1], "ppp0");
+	assert_int_equal(hq->conn, CONN_ALL);   /* written as 'all' */
+	assert_int_equal(hq->ninterfaces, 0);
 	assert_false(hq->active);
 	assert_int_equal(v6->auth[0].crl, CRL_STRONG);
 	assert_string_equal(v6->auth[0].ca_file, "/etc/ca.pem");
@@ -399,8 +397,8 @@ static void test_example_file(void **state)
 	assert_int_equal(smb->auth[1].kind, AUTH_PSK);
 	assert_int_equal(repl->action->pfs_group, DH_CURVE25519);
 	assert_int_equal(repl->action->nmethods, 3);
-	assert_string_equal(repl->interfaces[0], "eth1");
-	assert_int_equal(ssh->conn, CONN_LAN);
+	assert_int_equal(repl->ninterfaces, 0);
+	assert_int_equal(ssh->conn, CONN_ALL);
 	assert_int_equal(admin->filters[0].dst.kind, ADDR_RANGE);
 	assert_ip(&admin->filters[0].dst.addr, "10.1.250.10");
 	assert_ip(&admin->filters[0].dst.hi, "10.1.250.29");
@@ -1267,6 +1265,20 @@ static const struct bad_case bad_cases[] = {
 	  9, 52, "unknown key 'comment' in a rule; expected one of: name, filter-list, action, authentication, tunnel, connection-type, interfaces, active" },
 	{ RULE_FILE("      - { name: r, filter-list: l, action: permit, connection-type: wan }\n"),
 	  9, 69, "'wan' is not a connection type; expected all, lan or remote" },
+	/* a limit to some interfaces is refused: this version enforces every
+	 * rule on every interface (a bad value is still named as such) */
+	{ RULE_FILE("      - { name: r, filter-list: l, action: permit, connection-type: lan }\n"),
+	  9, 69, "'connection-type: lan' is not enforced by this version: every rule applies on every interface where the dataplane is loaded; remove it" },
+	{ RULE_FILE("      - { name: r, filter-list: l, action: permit, active: no,\n"
+	  "          connection-type: remote }\n"),
+	  10, 28, "'connection-type: remote' is not enforced by this version" },
+	{ RULE_FILE("      - { name: r, filter-list: l, action: permit, interfaces: [eth0] }\n"),
+	  9, 52, "'interfaces' is not enforced by this version: every rule applies on every interface where the dataplane is loaded; remove it" },
+	{ RULE_FILE("      - name: r\n"
+	  "        filter-list: l\n"
+	  "        action: permit\n"
+	  "        interfaces: []\n"),
+	  12, 9, "'interfaces' is not enforced by this version" },
 	{ RULE_FILE("      - { name: r, filter-list: l, action: permit, interfaces: [eth0, eth1, eth0] }\n"),
 	  9, 77, "interface 'eth0' is listed twice" },
 	{ RULE_FILE("      - { name: r, filter-list: l, action: permit, interfaces: [averyveryverylongname] }\n"),
@@ -1570,6 +1582,62 @@ static void test_missing_file(void **state)
 			    "file: No such file or directory");
 }
 
+/* connection-type: all (the default, written out) is accepted. */
+static void test_connection_type_all(void **state)
+{
+	struct policy_file *pf = parse_ok("all.yaml", RULE_FILE(
+		"      - { name: r, filter-list: l, action: permit, connection-type: all }\n"));
+
+	(void)state;
+	assert_int_equal(pf->assigned->rules[0].conn, CONN_ALL);
+	assert_int_equal(pf->assigned->rules[0].ninterfaces, 0);
+	policy_file_free(pf);
+}
+
+/* polling-interval is accepted with a warning at the setting (nothing
+ * polls the file); none when the assigned policy does not have one. */
+static void test_polling_interval_warning(void **state)
+{
+	struct policy_file *pf = parse_ok("poll.yaml",
+		"assign: p\n"
+		"policies:\n"
+		"  q: { polling-interval: 30 }\n"
+		"  p:\n"
+		"    description: x\n"
+		"    polling-interval: 60\n");
+	struct policy_error w[2];
+
+	(void)state;
+	memset(w, 0x5a, sizeof(w));
+	assert_int_equal(pf->assigned->polling_interval_s, 60);
+	assert_int_equal(policy_warnings(pf, w, 2), 1);
+	assert_string_equal(w[0].file, "poll.yaml");
+	assert_int_equal(w[0].line, 6);
+	assert_int_equal(w[0].column, 5);
+	assert_non_null(strstr(w[0].msg, "'polling-interval' is accepted but not "
+			       "acted on by this version: nothing polls the "
+			       "policy file"));
+	assert_non_null(strstr(w[0].msg, "'ipsec-xdp policy apply'"));
+	assert_int_equal(policy_warnings(pf, w, 0), 0);
+	policy_file_free(pf);
+
+	/* only policy q has one, and p is assigned: no warning */
+	pf = parse_ok("poll.yaml", "assign: p\n"
+		      "policies:\n"
+		      "  q: { polling-interval: 30 }\n"
+		      "  p: { description: x }\n");
+	assert_int_equal(policy_warnings(pf, w, 2), 0);
+	policy_file_free(pf);
+	/* the example file has none; full.yaml has one at its line */
+	pf = parse_file_ok("examples/policy.yaml");
+	assert_int_equal(policy_warnings(pf, w, 2), 0);
+	policy_file_free(pf);
+	pf = parse_file_ok("tests/data/policies/full.yaml");
+	assert_int_equal(policy_warnings(pf, w, 2), 1);
+	assert_int_equal(w[0].line, 49);
+	policy_file_free(pf);
+}
+
 static void test_error_format(void **state)
 {
 	struct policy_error e = { .file = "p.yaml", .line = 7, .column = 12,
@@ -1640,6 +1708,8 @@ int main(void)
 		cmocka_unit_test(test_size_limit),
 		cmocka_unit_test(test_file_too_big),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_connection_type_all),
+		cmocka_unit_test(test_polling_interval_warning),
 		cmocka_unit_test(test_error_format),
 		cmocka_unit_test(test_long_name),
 		cmocka_unit_test(test_kind_names),
