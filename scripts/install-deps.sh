@@ -44,7 +44,7 @@ updated=0
 apt_update() {
 	[ "$updated" -eq 1 ] && return 0
 	say "apt-get update"
-	apt-get update -qq || die "apt-get update failed"
+	apt-get -o DPkg::Lock::Timeout=600 update -qq || die "apt-get update failed"
 	updated=1
 }
 
@@ -62,7 +62,7 @@ apt_install() {
 	local log
 	log=$(mktemp)
 	say "installing: $*"
-	if ! apt-get install -y --no-install-recommends "$@" >"$log" 2>&1; then
+	if ! apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$@" >"$log" 2>&1; then
 		tail -n 40 "$log" >&2
 		rm -f "$log"
 		die "apt-get install $* failed"

@@ -31,6 +31,7 @@ A=10.77.0.1 B=10.77.0.2 AIN=10.78.1.1 BIN=10.78.2.1
 xa() { ina env IPSEC_XDP_BPFFS="$T/bpffs/a" "$XP" "$@"; }
 xb() { inb "$XP" "$@"; }
 stat_of() { xa dpstats | awk -v k="$1" '$1 == k { print $2 }'; }
+refused_past() { [ "$(stat_of plain_refused)" -gt "$1" ]; }	# N: more than N
 drop_of() { ixa -j show stats | json_get "d[\"drops\"][\"$1\"]"; }
 flush() {
 	for ns in "$NS_A" "$NS_B"; do
@@ -211,9 +212,8 @@ smac = open('/sys/class/net/%s/address' % ifname).read().strip()
 eth = bytes.fromhex(dmac.replace(':', '')) + bytes.fromhex(smac.replace(':', '')) + b'\x08\x00'
 s.send(eth + ip + icmp)
 PY
-			sleep 0.3
 			check "$s: plaintext from B without ESP refused (plain_refused)" \
-				test "$(stat_of plain_refused)" -gt "$r0"
+				wait_until 10 refused_past "$r0"
 			first=0
 		fi
 		flush

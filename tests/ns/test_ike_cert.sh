@@ -55,9 +55,8 @@ start B "$NS_B" "$T/confB" "$T/runB" || exit 1
 # The rule wants an ESP CHILD SA: a kernel without ESP (the host's) makes
 # `sa initiate` exit 1 with an IKE SA up all the same; the IKE SA is what
 # this test is about (test_ike_childless.sh checks the exit status).
-out=$(xa sa initiate 10.77.0.2 2>&1)
 check "certificates: sa initiate from A: an IKE SA, or only its CHILD SA missing" \
-	bash -c '[ $0 = 0 ] || grep -q "is up, but without the CHILD SA" <<<"$1"' "$?" "$out"
+	ike_sa_up xa sa initiate 10.77.0.2
 check_eq "certificates: IKE SA established on A" established "$(sa_field state xa)"
 check_eq "certificates: IKE SA established on B" established "$(sa_field state xb)"
 check_eq "certificates: same SPIs" "$(sa_field ispi xa):$(sa_field rspi xa)" \

@@ -43,7 +43,7 @@ swan_start "$NS_B" "$SW" || exit 1
 # ---- we initiate; charon asks for another KE ----------------------------------------
 charon_conf aes256gcm16-prfsha256-modp2048 "$KEY" | swan_case "$SW" 1 || exit 1
 ke0=$(ikestat invalid_ke_received)
-check "we initiate" xa sa initiate $B
+check "we initiate (the IKE SA; its CHILD SA where the kernel has ESP)" ike_sa_up xa sa initiate $B
 check_eq "charon asked for MODP-2048 once (invalid_ke_received)" $((ke0 + 1)) "$(ikestat invalid_ke_received)"
 check_eq "charon: ESTABLISHED, MODP_2048" "ESTABLISHED MODP_2048" \
 	"$(swan_field "$SW" state) $(swan_field "$SW" dh-group)"

@@ -76,7 +76,7 @@ check "we took them (IKE_AUTH in, answered)" grep -q 'sent IKE_AUTH response' "$
 check "we delete" xa sa delete $B
 check "gone on charon" swan_wait "$SW" 0
 
-check "we initiate" xa sa initiate $B
+check "we initiate (the IKE SA; its CHILD SA where the kernel has ESP)" ike_sa_up xa sa initiate $B
 check "same IKE SPIs (we initiated)" same_spis
 check "we sent our IKE_AUTH in fragments" grep -q 'IKE_AUTH request.*in fragments' "$T/A.log"
 check "charon took them" grep -q 'received fragment #' "$SW/charon.log"
