@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * ctl_cmd_stats.c - `show stats`: the IP Security Monitor's statistics (SPEC
- * §6) in its two groups, main mode (IKE) and quick mode (IPsec), then the
+ * ctl_cmd_stats.c - `show stats`: the IP Security Monitor's statistics
+ * (docs/behaviour.md §6) in its two groups, main mode (IKE) and quick mode (IPsec), then the
  * dataplane's counters.
  *
  * Sources: the daemon's `stats` reply (include/ixdp_control.h: its IKE

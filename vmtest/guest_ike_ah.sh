@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Inside the 6.12 VM: an AH CHILD SA (SPEC §6 "CHILD SAs: ESP or AH")
+# Inside the 6.12 VM: an AH CHILD SA (docs/behaviour.md §6 "CHILD SAs: ESP or AH")
 # between two ipsec-xdpd.  A runs the dataplane, whose negotiate filter
 # hands the traffic to the SA (ike/daemon/daemon_dplink.c); B is a plain kernel IPsec
 # peer.  The rule's methods are an AH+ESP method (not negotiable in IKEv2,

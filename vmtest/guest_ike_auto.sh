@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Inside the 6.12 VM: SPEC §4 "with no SA yet, IKE is started", end to end.
+# Inside the 6.12 VM: docs/behaviour.md §4 "with no SA yet, IKE is started", end to end.
 # A runs the dataplane and ipsec-xdpd, which links to it (ike/daemon/daemon_dplink.c): it
 # creates the plain xfrm interface ixdp-xfrm0 (if_id 0x1a5e0001, transport
 # bundles) and the collect-metadata one ixdp-xfrm1 (tunnel bundles) and

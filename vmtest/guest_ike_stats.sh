@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Inside the 6.12 VM: the IP Security Monitor's kernel statistics (SPEC §6)
+# Inside the 6.12 VM: the IP Security Monitor's kernel statistics (docs/behaviour.md §6)
 # as `ipsec-xdp show stats` and `show sa` report them.  Two ipsec-xdpd
 # negotiate an ESP CHILD SA (transport); ping through it makes the bytes
 # secured by ESP grow in both directions, in `show stats` and per SA in

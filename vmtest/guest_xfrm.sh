@@ -221,7 +221,7 @@ PY
 done
 
 echo "# [${SECONDS}s] inner check"
-# ---- after decryption the inner packet must match its SA's filter (SPEC §4) ----------
+# ---- after decryption the inner packet must match its SA's filter (docs/behaviour.md §4) ----------
 # A's tunnel SA is tun-out/tun-in's (10.78.2.0/24 -> 10.78.1.0/24).  B gets the
 # same keys with a wider selector (10.78.0.0/16), so it also encrypts traffic
 # of 10.78.3.1 -- the permit filter other-net's -- into that SA.  A decrypts

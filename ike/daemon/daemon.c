@@ -103,7 +103,7 @@ static int load_secrets(struct daemon *d, char *err, size_t errlen)
  * cannot stay: how they are negotiated (methods with their lifetimes,
  * filters, tunnel endpoint, PFS) or the rest of its filter action (soft,
  * inpass), for which the dataplane too gives the rule a new id and drops
- * its bundles (SPEC §4: SAs of a filter whose action changed are
+ * its bundles (docs/behaviour.md §4: SAs of a filter whose action changed are
  * deleted).  chp_rules_load() zeroes each rule and filter before filling
  * it, so memcmp sees no stray padding. */
 static bool rule_differs(const struct chp_rule *a, bool a_inpass,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * daemon_dplink.h - ipsec-xdpd and the dataplane (SPEC §4: "with no SA yet, IKE
+ * daemon_dplink.h - ipsec-xdpd and the dataplane (docs/behaviour.md §4: "with no SA yet, IKE
  * is started").  When the dataplane is loaded (pinned under the root
  * ipsec-xdp uses, $IPSEC_XDP_BPFFS), the daemon
  *

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * kernel_monitor.h - what the kernel knows for the IP Security Monitor (SPEC §6):
+ * kernel_monitor.h - what the kernel knows for the IP Security Monitor (docs/behaviour.md §6):
  * the xfrm SAs in force with their counters and lifetimes, this host's
  * addresses (an SA whose destination is one of them is inbound), and
  * /proc/net/xfrm_stat (lib/dataplane/dataplane_xfrmstat.h says how it maps).  control.c puts

@@ -110,8 +110,8 @@ struct ike_tunables {
 	uint32_t half_open_timeout_s;	/* responder waiting for IKE_AUTH */
 	uint32_t liveness_s;		/* idle time before a liveness check; 0 off */
 	uint32_t linger_ms;		/* a closed SA answers retransmits this long */
-	uint32_t half_open_per_addr;	/* SPEC §6: no IKE SA with the address */
-	uint32_t half_open_per_addr_port; /* SPEC §6: one IKE SA exists */
+	uint32_t half_open_per_addr;	/* docs/behaviour.md §6: no IKE SA with the address */
+	uint32_t half_open_per_addr_port; /* docs/behaviour.md §6: one IKE SA exists */
 	uint32_t cookie_threshold;	/* half-open SAs before cookies are asked */
 	uint32_t half_open_max;		/* all peers together */
 	uint32_t invalid_spi_per_s;	/* INVALID_IKE_SPI answers per second */
@@ -121,7 +121,7 @@ struct ike_tunables {
 	uint32_t fragment_size;		/* RFC 7383: largest IP datagram we send */
 };
 
-#define CHILD_IDLE_S 300	/* SPEC §6: 5 minutes */
+#define CHILD_IDLE_S 300	/* docs/behaviour.md §6: 5 minutes */
 /* RFC 7383 §2.5.1: IKE fragments in IP datagrams of at most 1280 bytes
  * (the IPv6 minimum MTU; what strongSwan sends too) */
 #define FRAGMENT_SIZE_DEFAULT 1280

@@ -10,7 +10,7 @@
  * (CERTREQ when the rule has certificate methods: exchange_auth.c.)
  *
  * The responder keeps no state until the request passes the half-open
- * limits (SPEC §6), the cookie check when under load (§2.6), proposal
+ * limits (docs/behaviour.md §6), the cookie check when under load (§2.6), proposal
  * selection and the KE group check: those answers (COOKIE,
  * NO_PROPOSAL_CHOSEN, INVALID_KE_PAYLOAD) are sent and forgotten.  The
  * initiator restarts with the cookie or the group asked for (§1.2).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * sa_stats.h - the IKE counters (SPEC §6, the IP Security Monitor's IKE
+ * sa_stats.h - the IKE counters (docs/behaviour.md §6, the IP Security Monitor's IKE
  * statistics) and the reasons a received message is dropped.
  *
  * Counters only grow.  The gauges (IKE SAs up, negotiations in progress)
@@ -76,7 +76,7 @@ enum ike_stat {
 	ST_DROP_INTEGRITY,		/* Encrypted payload did not verify */
 	ST_DROP_MISSING_PAYLOAD,	/* a payload the exchange needs is absent */
 	ST_DROP_BAD_PAYLOAD,		/* a payload did not decode */
-	ST_DROP_HALF_OPEN_LIMIT,	/* SPEC §6 per-address limits */
+	ST_DROP_HALF_OPEN_LIMIT,	/* docs/behaviour.md §6 per-address limits */
 	ST_DROP_NO_POLICY,		/* no rule and no default response */
 	ST_DROP_WRONG_ADDRESS,		/* response from another address */
 	ST_DROP_SA_CLOSED,		/* for an IKE SA being torn down */

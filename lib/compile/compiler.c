@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * compiler.c - the filter compiler: the assigned policy of a policy file
- * becomes the ordered list of specific filters (SPEC §3, compiler.h).
+ * becomes the ordered list of specific filters (docs/behaviour.md §3, compiler.h).
  *
  * Steps: expand each side of every filter of every active rule into
  * prefixes of one family (any, me, dns, dhcp, gateway, ranges), pair the
@@ -581,7 +581,7 @@ static int compile_rule(struct compile_ctx *c, int rule_idx)
 /* ---- default exemptions ------------------------------------------------------ */
 
 /*
- * Each default exemption is as narrow as its purpose (SPEC §3), because an
+ * Each default exemption is as narrow as its purpose (docs/behaviour.md §3), because an
  * exemption is tried before every filter of the policy and so overrides
  * even a negotiate or block filter.
  *
@@ -709,7 +709,7 @@ static bool host_addr_seen(const struct host_info *h, size_t i)
 	return false;
 }
 
-/* Services s[0..n) on each of the host's own addresses (SPEC §3: to the
+/* Services s[0..n) on each of the host's own addresses (docs/behaviour.md §3: to the
  * host's port inbound, from it outbound).  No host information: none. */
 static int exempt_local_services(struct filter_table *t, const struct host_info *h,
 				 const struct exempt_service *s, size_t n)

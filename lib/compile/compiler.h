@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * compiler.h - the filter compiler: assigned policy -> the ordered list of
- * specific filters the dataplane enforces (SPEC §3).
+ * specific filters the dataplane enforces (docs/behaviour.md §3).
  *
  *  - mirrored filters become two (addresses and ports swapped);
  *  - `me`, `dns`, `dhcp`, `gateway` become the host's current addresses
@@ -79,7 +79,7 @@ struct compile_diag {
 uint32_t filter_weight(const struct specific_filter *f);
 
 /*
- * Compile the assigned policy of pf.  ipsecexempt is 0..3 (SPEC §3).
+ * Compile the assigned policy of pf.  ipsecexempt is 0..3 (docs/behaviour.md §3).
  * Returns 0, or -1 with err set (e.g. the list exceeds IXDP_MAX_FILTERS).
  */
 int compile_policy(const struct policy_file *pf, const struct host_info *host,

@@ -2,7 +2,7 @@
 /*
  * dataplane_xfrmstat.h - the kernel's IPsec error counters, /proc/net/xfrm_stat (one
  * set per network namespace), and how they map onto the IP Security
- * Monitor's quick mode statistics of SPEC §6.  Shared by the daemon
+ * Monitor's quick mode statistics of docs/behaviour.md §6.  Shared by the daemon
  * (`stats` on the control socket) and the command (`show stats` when the
  * daemon is not running).
  *

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * policy.h - an IPsec policy as the administrator wrote it (SPEC §2).
+ * policy.h - an IPsec policy as the administrator wrote it (docs/behaviour.md §2).
  *
  * A policy file (format: ipsec-xdp.policy(5)) holds named filter lists,
  * named filter actions, and one or more policies; exactly one policy is

@@ -3,7 +3,7 @@
  * policy_algo.c - algorithm names of a policy file: ESP and AH transforms
  * of security methods, IKE proposals and Diffie-Hellman groups.
  *
- * Only what SPEC §6 negotiates is accepted.  The legacy algorithms an
+ * Only what docs/behaviour.md §6 negotiates is accepted.  The legacy algorithms an
  * administrator of the modelled system knows (DES, 3DES, MD5, SHA-1, the
  * small MODP groups) are recognised so that the error can say why they are
  * refused and which RFC says so, instead of just "unknown".

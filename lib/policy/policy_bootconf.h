@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * policy_bootconf.h - the persistent configuration set with `ipsec-xdp set config`
- * (SPEC §5, §7), kept in CONFDIR/config (default /etc/ipsec-xdp/config).
+ * (docs/behaviour.md §5, §7), kept in CONFDIR/config (default /etc/ipsec-xdp/config).
  *
  * File format, one `key = value` per line, `#` comments:
  *   bootmode = permit | block | stateful     (absent: see bootconf_effective_mode)

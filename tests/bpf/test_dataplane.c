@@ -2,7 +2,7 @@
 /*
  * test_dataplane.c - the BPF dataplane under bpf_prog_test_run_opts():
  * crafted frames through the XDP (ingress) and TC (egress) programs, with
- * the maps filled by dataplane.c, against the verdicts of SPEC §4 and §5
+ * the maps filled by dataplane.c, against the verdicts of docs/behaviour.md §4 and §5
  * and, for random filter tables, against filter_table_match().
  *
  * Needs root (bpffs mount, BPF programs); exits 77 (skipped) otherwise.
@@ -1490,7 +1490,7 @@ static void random_packet(const struct filter_table *t, struct opkt *o)
 		   (fam == V6 && s->dst[0] == 0xff);
 }
 
-/* SPEC §4 verdict for a packet whose first matching filter is f (or none). */
+/* docs/behaviour.md §4 verdict for a packet whose first matching filter is f (or none). */
 static char expected_verdict(const struct opkt *o, const struct specific_filter *f)
 {
 	if (o->s.proto == IPPROTO_ESP || o->s.proto == IPPROTO_AH || !f)

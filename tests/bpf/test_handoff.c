@@ -4,7 +4,7 @@
  * SA bundles (up: redirect into the xfrm interface, soft: clear, none or
  * negotiating: drop) and the events that tell the daemon to start IKE, with
  * their rate limit; the userspace side (dp_bundle_*, dp_events_*); and the
- * rule ids that key the bundles across policy changes (SPEC §4: reordered
+ * rule ids that key the bundles across policy changes (docs/behaviour.md §4: reordered
  * rules keep their SAs, changed or deleted ones lose them).
  *
  * The redirect itself and the xfrm path run in the VM (vmtest/guest_xfrm.sh):
@@ -401,7 +401,7 @@ static bool bundle_exists(const char *rule_or_null, uint32_t id,
 	return dp_bundle_get(&H, &k, &b) == 0;
 }
 
-/* SPEC §4: a policy re-applied with its rules in another order keeps every
+/* docs/behaviour.md §4: a policy re-applied with its rules in another order keeps every
  * live SA working; a rule whose filters or action changed, or that is gone,
  * loses its bundles (and its traffic is refused until a new SA). */
 static void test_policy_change_and_bundles(void **state)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Atomic policy swap under traffic (SPEC §4): two policies that permit ping
+# Atomic policy swap under traffic (docs/behaviour.md §4): two policies that permit ping
 # and block UDP port 6000 in differently shaped filters are swapped back
 # and forth while B pings A and sends UDP to port 6000.  A packet sees the
 # old list or the new one, never a mix: no ping is lost, no datagram

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Boot modes on real traffic (SPEC §5): permit, block, stateful, DHCP-free
+# Boot modes on real traffic (docs/behaviour.md §5): permit, block, stateful, DHCP-free
 # exemptions, and that each `set config` applies at once to the loaded
 # dataplane.  The dataplane runs in namespace A; B is the peer.
 . "$(dirname "$0")/lib.sh"

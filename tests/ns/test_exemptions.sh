@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The default exemptions (SPEC §3, issue 15) on real packets: each is as
+# The default exemptions (docs/behaviour.md §3, issue 15) on real packets: each is as
 # narrow as its purpose and never a path around the policy.  With the
 # dataplane on A and a policy that requires security for all traffic with B:
 #

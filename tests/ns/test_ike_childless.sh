@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# IKEv2 between two ipsec-xdpd (SPEC §6): a childless IKE SA (RFC 6023)
+# IKEv2 between two ipsec-xdpd (docs/behaviour.md §6): a childless IKE SA (RFC 6023)
 # with pre-shared keys over IPv4 and IPv6, Delete from one side removing it
 # on both, a wrong key failing with an authentication failure counted on
 # both sides, and the secrets file refused when others may read it.  The

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Policy enforcement on real traffic (SPEC §3, §4): the classic case (block
+# Policy enforcement on real traffic (docs/behaviour.md §3, §4): the classic case (block
 # all, permit a subnet, negotiate with one host in it), IKE always exempt,
 # counters, `match`, inpass, an invalid policy never replacing the one in
 # force, and unassign returning to the boot mode.

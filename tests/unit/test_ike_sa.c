@@ -392,7 +392,7 @@ static void sc_liveness(void)
 	assert_int_equal(established(&A), 0);
 }
 
-/* SPEC §6: 35 negotiations at once per address without an IKE SA. */
+/* docs/behaviour.md §6: 35 negotiations at once per address without an IKE SA. */
 static void sc_half_open_per_address(void)
 {
 	size_t i, n;
@@ -521,7 +521,7 @@ static void sc_tunables_from_env(void)
 	unsetenv("IPSEC_XDPD_CHILD_IDLE");
 }
 
-/* SPEC §6: 5 per address and port when that address has an IKE SA. */
+/* docs/behaviour.md §6: 5 per address and port when that address has an IKE SA. */
 static void sc_half_open_with_sa(void)
 {
 	size_t i, n;
