@@ -28,6 +28,7 @@
 #include "sa/sa_ikesa.h"
 #include "sa/sa_child.h"
 #include "daemon/daemon_dplink.h"
+#include "daemon/daemon_hostwatch.h"
 
 #define VERSION "0.1"
 
@@ -202,6 +203,7 @@ struct loop {
 	struct daemon *d;
 	struct event_base *evb;
 	struct event *sig[3];
+	struct hostwatch *hw;	/* the host's addresses (daemon_hostwatch.h) */
 };
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
@@ -280,6 +282,7 @@ static int start(struct daemon *d, struct loop *l)
 		return -1;
 	}
 	dplink_open(d, l->evb);	/* need-SA events, bundles (dplink.h) */
+	l->hw = hostwatch_open(d, l->evb);
 	if (add_signals(l)) {
 		log_err("cannot catch signals");
 		return -1;
@@ -292,6 +295,7 @@ static void stop(struct daemon *d, struct loop *l)
 {
 	size_t i;
 
+	hostwatch_close(l->hw);
 	dplink_close(d);
 	control_close(d);
 	net_close(d);
@@ -307,7 +311,7 @@ int main(int argc, char **argv)
 {
 	static struct daemon d;
 	struct options o = { false, false };
-	struct loop l = { &d, NULL, { NULL } };
+	struct loop l = { &d, NULL, { NULL }, NULL };
 	const char *rundir = getenv("IPSEC_XDP_RUNDIR");
 	int rc = 0;
 

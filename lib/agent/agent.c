@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* agent.c - see policy_agent.h. */
+/* agent.c - see agent.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -67,13 +67,13 @@ static void add_policy_warnings(const struct policy_file *pf,
 	}
 }
 
-int agent_compile(const char *path, const struct bootconf *conf,
-		  struct policy_file **pf, struct filter_table *table,
-		  struct compile_diag *diag, char *err, size_t errlen)
+int agent_compile_host(const char *path, const struct bootconf *conf,
+		       const struct host_info *host, struct policy_file **pf,
+		       struct filter_table *table, struct compile_diag *diag,
+		       char *err, size_t errlen)
 {
 	struct policy_error perr;
-	struct host_info host = { 0 };
-	char herr[256], cerr[700];
+	char cerr[700];
 	int ret;
 
 	memset(&perr, 0, sizeof(perr));
@@ -81,15 +81,8 @@ int agent_compile(const char *path, const struct bootconf *conf,
 		policy_error_format(&perr, err, errlen);
 		return -1;
 	}
-	if (host_info_read(&host, herr, sizeof(herr))) {
-		snprintf(err, errlen, "cannot read the host's addresses: %s", herr);
-		policy_file_free(*pf);
-		*pf = NULL;
-		return -1;
-	}
 	add_policy_warnings(*pf, diag);
-	ret = compile_policy(*pf, &host, conf->ipsecexempt, table, diag, &perr);
-	host_info_free(&host);
+	ret = compile_policy(*pf, host, conf->ipsecexempt, table, diag, &perr);
 	if (ret) {
 		policy_error_format(&perr, cerr, sizeof(cerr));
 		/* every limit exceeded in one report, the compiler's too */
@@ -103,6 +96,25 @@ int agent_compile(const char *path, const struct bootconf *conf,
 		policy_file_free(*pf);
 		*pf = NULL;
 	}
+	return ret;
+}
+
+int agent_compile(const char *path, const struct bootconf *conf,
+		  struct policy_file **pf, struct filter_table *table,
+		  struct compile_diag *diag, char *err, size_t errlen)
+{
+	struct host_info host = { 0 };
+	char herr[256];
+	int ret;
+
+	*pf = NULL;
+	if (host_info_read(&host, herr, sizeof(herr))) {
+		snprintf(err, errlen, "cannot read the host's addresses: %s", herr);
+		return -1;
+	}
+	ret = agent_compile_host(path, conf, &host, pf, table, diag, err,
+				 errlen);
+	host_info_free(&host);
 	return ret;
 }
 
