@@ -616,13 +616,13 @@ static void append(char *buf, size_t len, const char *text)
 }
 
 static void append_addr(char *buf, size_t len, char sign,
-			const struct ip_addr *a, int plen)
+			const struct ip_addr *a, int plen)	/* -1: none */
 {
-	char ip[INET6_ADDRSTRLEN], item[INET6_ADDRSTRLEN + 8];
+	char ip[INET6_ADDRSTRLEN], item[INET6_ADDRSTRLEN + 16];
 
 	if (!inet_ntop(a->family, a->bytes, ip, sizeof(ip)))
 		snprintf(ip, sizeof(ip), "?");
-	if (plen >= 0)
+	if (plen >= 0 && plen <= 128)
 		snprintf(item, sizeof(item), " %c%s/%d", sign, ip, plen);
 	else
 		snprintf(item, sizeof(item), " %c%s", sign, ip);
