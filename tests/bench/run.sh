@@ -11,6 +11,9 @@
 #     as XDP live frames (bpf_prog_test_run_opts + BPF_F_TEST_XDP_LIVE_FRAMES,
 #     redirected into the sending veth: xdp_frames, no skb on the sending
 #     side), or from an AF_PACKET socket (BENCH_SOURCE=af_packet).
+#  4. agent_reaction: how long after `ip addr add` a packet to the new
+#     address gets the verdict of the policy's `me` filter, ipsec-xdpd
+#     running and no command (tests/bench/reaction.sh).
 #  3. ike_setup: IKEv2 setups per second, ipsec-xdpd and strongSwan's charon
 #     as responders driven by build/bench/ike_load (tests/bench/ike_setup.sh):
 #     childless IKE SAs on the host, then with CHILD SAs inside the VM.
@@ -20,7 +23,7 @@
 # BENCH_REPEAT (test_run repetitions, 1000000), BENCH_MISS_ITER (2000),
 # BENCH_SIZES (classify, "10,100,1000,10000"), BENCH_RULES ("10 1000 10000"),
 # BENCH_CHURN_RULES (1000; empty: skip the new-flow-per-packet run),
-# BENCH_ONLY (classify | pps | ike), BENCH_IKE_VM (1: also the CHILD SA
+# BENCH_ONLY (classify | pps | reaction | ike), BENCH_IKE_VM (1: also the CHILD SA
 # run in the VM, 0: not), BENCH_IKE_VM_TIMEOUT (its guest's seconds, 900),
 # BENCH_IKE_VM_LOCK_WAIT (seconds to wait for the VM lock, 3600),
 # IKE_BENCH_* (tests/bench/ike_setup.sh),
@@ -105,6 +108,14 @@ ike_setup() {
 	rm -f "$IKE_OUT"
 	[ "$rc" = 0 ] || die "ike_setup in the VM failed"
 }
+reaction() {
+	log "agent_reaction: an address added, ipsec-xdpd re-expands me (tests/bench/reaction.sh)"
+	B=$(abs_path "$B") "$TOP/tests/bench/reaction.sh" || die "agent_reaction failed"
+}
+if [ "$ONLY" = reaction ]; then
+	reaction
+	exit 0
+fi
 if [ "$ONLY" = ike ]; then
 	trap 'rm -f "$IKE_OUT"' EXIT
 	trap 'exit 130' INT
@@ -344,5 +355,5 @@ done
 # the medians over the rounds, and the ratios
 python3 "$REPORT" --summary "$T/raw.jsonl" --base-flows "$(wc -l <"$BASE_FRAMES")" ||
 	die "report failed"
-[ -z "$ONLY" ] && ike_setup
+[ -z "$ONLY" ] && reaction && ike_setup
 exit 0
