@@ -11,12 +11,12 @@
 #     as XDP live frames (bpf_prog_test_run_opts + BPF_F_TEST_XDP_LIVE_FRAMES,
 #     redirected into the sending veth: xdp_frames, no skb on the sending
 #     side), or from an AF_PACKET socket (BENCH_SOURCE=af_packet).
-#  4. agent_reaction: how long after `ip addr add` a packet to the new
-#     address gets the verdict of the policy's `me` filter, ipsec-xdpd
-#     running and no command (tests/bench/reaction.sh).
 #  3. ike_setup: IKEv2 setups per second, ipsec-xdpd and strongSwan's charon
 #     as responders driven by build/bench/ike_load (tests/bench/ike_setup.sh):
 #     childless IKE SAs on the host, then with CHILD SAs inside the VM.
+#  4. agent_reaction: how long after `ip addr add` a packet to the new
+#     address gets the verdict of the policy's `me` filter, ipsec-xdpd
+#     running and no command (tests/bench/reaction.sh).
 #
 # Knobs (environment): BENCH_SECS (measured interval, 2), BENCH_WARMUP (1),
 # BENCH_ROUNDS (3: every packet-rate measurement is repeated, medians kept),
