@@ -856,6 +856,33 @@ int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
 	return err ? -1 : 0;
 }
 
+/* What dp_apply_table writes is derived from the ordered infos (the
+ * tuples, port classes and keys are built from the same table), so equal
+ * infos up to the rule ids mean the same enforcement. */
+#define INFO_SAME_LEN offsetof(struct ixdp_filter_info, rule_id)
+
+int dp_table_is_live(struct dp *dp, const struct filter_table *t, bool has_policy)
+{
+	struct ixdp_filter_info *live = NULL, nw;
+	struct ixdp_bank b;
+	__u32 bank;
+	int same = 1;
+
+	if (dp_read_bank(dp, &bank, &b) || !b.has_policy != !has_policy ||
+	    b.nfilters != t->n || t->n > IXDP_MAX_FILTERS)
+		return 0;
+	if (dp_read_bank_infos(dp, bank, t->n, &live)) {
+		free(live);
+		return 0;
+	}
+	for (size_t i = 0; same && i < t->n; i++) {
+		info_from_filter(&t->v[i], &nw);
+		same = !memcmp(&nw, &live[i], INFO_SAME_LEN);
+	}
+	free(live);
+	return same;
+}
+
 int dp_apply_boot(struct dp *dp, enum ixdp_bootmode mode,
 		  const struct ixdp_boot_exempt *ex, size_t nexempt,
 		  char *errbuf, size_t errlen)

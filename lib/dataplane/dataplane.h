@@ -88,6 +88,11 @@ void dp_close(struct dp *dp);
 int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
 		   char *errbuf, size_t errlen);
 
+/* 1 when the live bank enforces exactly t (same filters in the same order,
+ * the same has_policy): applying t again would change nothing.  0 when it
+ * differs or cannot be read. */
+int dp_table_is_live(struct dp *dp, const struct filter_table *t, bool has_policy);
+
 /* Write boot mode + exemptions into the inactive boot bank and flip. */
 int dp_apply_boot(struct dp *dp, enum ixdp_bootmode mode,
 		  const struct ixdp_boot_exempt *ex, size_t nexempt,

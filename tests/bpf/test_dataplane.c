@@ -1202,6 +1202,47 @@ static void test_flow_cache_invalidated_by_apply(void **state)
 	assert_int_equal(pkts(IXDP_PKT_CACHE_HIT), hits + 3);
 }
 
+/* dp_table_is_live: what ipsec-xdpd's policy agent asks before a push, so
+ * that a policy the dataplane enforces already is not pushed again. */
+static void test_table_is_live(void **state)
+{
+	struct specific_filter two[] = {
+		flt("10.7.0.0/16", "0.0.0.0/0", IPPROTO_TCP, 0, "80", IXDP_ACT_PERMIT, 0, "p"),
+		flt("10.8.0.0/16", "0.0.0.0/0", -1, 0, 0, IXDP_ACT_BLOCK, 0, "b"),
+	};
+	struct filter_table a, b, c, none = { 0 };
+	struct ixdp_bank bank;
+
+	make_table(&a, two, 2);
+	make_table(&b, two, 1);			/* one filter fewer */
+	two[0].action = IXDP_ACT_BLOCK;
+	make_table(&c, two, 2);			/* same shape, other action */
+	apply_table(&a);
+	assert_int_equal(dp_table_is_live(&E.dp, &a, true), 1);
+	assert_int_equal(dp_table_is_live(&E.dp, &a, false), 0);
+	assert_int_equal(dp_table_is_live(&E.dp, &b, true), 0);
+	assert_int_equal(dp_table_is_live(&E.dp, &c, true), 0);
+	assert_int_equal(dp_table_is_live(&E.dp, &none, true), 0);
+	/* asking changes nothing: the same generation stays live */
+	assert_int_equal(dp_read_bank(&E.dp, NULL, &bank), 0);
+	{
+		uint32_t gen = bank.generation;
+
+		assert_int_equal(dp_table_is_live(&E.dp, &a, true), 1);
+		assert_int_equal(dp_read_bank(&E.dp, NULL, &bank), 0);
+		assert_int_equal(bank.generation, gen);
+	}
+	apply_table(&c);
+	assert_int_equal(dp_table_is_live(&E.dp, &c, true), 1);
+	assert_int_equal(dp_table_is_live(&E.dp, &a, true), 0);
+	apply_no_policy();
+	assert_int_equal(dp_table_is_live(&E.dp, &none, false), 1);
+	assert_int_equal(dp_table_is_live(&E.dp, &none, true), 0);
+	filter_table_free(&a);
+	filter_table_free(&b);
+	filter_table_free(&c);
+}
+
 static void test_apply_rejects_and_keeps_live(void **state)
 {
 	struct filter_table t = {0};
@@ -1729,6 +1770,7 @@ int main(void)
 		cmocka_unit_test_setup(test_counters, reset),
 		cmocka_unit_test_setup(test_atomic_swap, reset),
 		cmocka_unit_test_setup(test_flow_cache_invalidated_by_apply, reset),
+		cmocka_unit_test_setup(test_table_is_live, reset),
 		cmocka_unit_test_setup(test_apply_rejects_and_keeps_live, reset),
 		cmocka_unit_test(test_counter_names),
 		cmocka_unit_test_setup(test_oracle_random_tables, reset),
