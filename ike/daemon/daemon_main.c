@@ -8,6 +8,8 @@
  *
  * SIGTERM/SIGINT: tell every peer (one Delete each) and stop.
  * SIGHUP: reload CONFDIR/config, the assigned policy and the secrets.
+ * The assigned policy is also watched and applied when it changes
+ * (daemon_agent.h).
  *
  * Under systemd (systemd/ipsec-xdpd.service, Type=notify) it says READY
  * once its sockets are open, RELOADING/READY around a reload and STOPPING;
@@ -28,6 +30,7 @@
 #include "sa/sa_ikesa.h"
 #include "sa/sa_child.h"
 #include "daemon/daemon_dplink.h"
+#include "daemon/daemon_agent.h"
 #include "daemon/daemon_hostwatch.h"
 
 #define VERSION "0.1"
@@ -228,6 +231,7 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 			   "force stays: %s", err);
 		return;
 	}
+	dagent_reloaded(l->d);
 	sd_notify(0, "READY=1\nSTATUS=policy reloaded");
 }
 
@@ -282,6 +286,8 @@ static int start(struct daemon *d, struct loop *l)
 		return -1;
 	}
 	dplink_open(d, l->evb);	/* need-SA events, bundles (dplink.h) */
+	if (dagent_open(d, l->evb))	/* the assigned policy watched */
+		return -1;
 	l->hw = hostwatch_open(d, l->evb);
 	if (add_signals(l)) {
 		log_err("cannot catch signals");
@@ -295,6 +301,7 @@ static void stop(struct daemon *d, struct loop *l)
 {
 	size_t i;
 
+	dagent_close(d);	/* an unconfirmed policy is rolled back */
 	hostwatch_close(l->hw);
 	dplink_close(d);
 	control_close(d);

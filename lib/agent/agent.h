@@ -16,6 +16,8 @@
 #include "policy/policy.h"
 
 /* CONFDIR/policy.yaml: the assigned policy, a copy of the file applied. */
+/* A stored policy is a copy of a file an administrator wrote: far below. */
+#define STORED_POLICY_MAX (16u << 20)
 void agent_assigned_path(const char *confdir, char *buf, size_t len);
 
 /* Parse and compile a policy file for this host.  On failure err holds
@@ -23,6 +25,13 @@ void agent_assigned_path(const char *confdir, char *buf, size_t len);
 int agent_compile(const char *path, const struct bootconf *conf,
 		  struct policy_file **pf, struct filter_table *table,
 		  struct compile_diag *diag, char *err, size_t errlen);
+
+/* The same for a policy document in memory (len bytes of text); name
+ * stands for the file in errors. */
+int agent_compile_buffer(const char *name, const char *text, size_t len,
+			 const struct bootconf *conf, struct policy_file **pf,
+			 struct filter_table *table, struct compile_diag *diag,
+			 char *err, size_t errlen);
 
 /* The same for the host's addresses in host (agent_compile reads them). */
 int agent_compile_host(const char *path, const struct bootconf *conf,

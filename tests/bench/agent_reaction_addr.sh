@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/bench/reaction.sh - {"bench":"agent_reaction",...}: how long after
+# tests/bench/agent_reaction_addr.sh - {"bench":"agent_reaction",...}: how long after
 # `ip addr add` a packet to the new address gets the verdict of the
 # policy's `me` filter, with ipsec-xdpd running and no command
 # (ike/daemon/daemon_hostwatch.c).  See tests/bench/README.md.
