@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "policy/policy_bootconf.h"
+#include "policy/policy_state.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/dataplane_lock.h"
 
@@ -22,6 +23,7 @@ enum {
 struct ctx {
 	bool json;            /* -j: JSON on stdout */
 	const char *confdir;  /* $IPSEC_XDP_CONFDIR or /etc/ipsec-xdp */
+	const char *statedir; /* $IPSEC_XDP_STATEDIR or /var/lib/ipsec-xdp */
 	const char *root;     /* $IPSEC_XDP_BPFFS or /sys/fs/bpf/ipsec-xdp */
 };
 
@@ -82,7 +84,8 @@ int open_dataplane(struct ctx *c, struct dp *dp);
  * pin root), or fail with EXIT_FAIL naming who holds the lock. */
 int lock_writers(struct ctx *c, struct writer_lock *l);
 
-/* Load the boot configuration, or fail with EXIT_BAD_INPUT. */
+/* Load the boot configuration and the state (policy_state.h), or fail
+ * with EXIT_BAD_INPUT. */
 int load_config(struct ctx *c, struct bootconf *conf);
 
 /* Warn when the boot mode would cut the caller's own SSH session. */

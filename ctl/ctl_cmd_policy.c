@@ -137,8 +137,8 @@ static int mark_applied_once(struct ctx *c, struct bootconf *conf, bool loaded)
 	if (conf->policy_applied_once)
 		return EXIT_OK;
 	conf->policy_applied_once = true;
-	if (bootconf_save(c->confdir, conf, err, sizeof(err)))
-		return fail(EXIT_FAIL, "%s", err);
+	if (state_mark_applied_once(c->statedir, err, sizeof(err)))
+		return fail(EXIT_FAIL, "applied, but not recorded as applied once: %s", err);
 	if (!loaded || (ret = open_dataplane(c, &dp)))
 		return loaded ? ret : EXIT_OK;
 	if (agent_apply_boot(&dp, conf, err, sizeof(err)))

@@ -148,7 +148,8 @@ static int strip_json_flag(struct ctx *c, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct ctx c = { .confdir = ixdp_confdir(), .root = dp_pin_root() };
+	struct ctx c = { .confdir = ixdp_confdir(), .statedir = ixdp_statedir(),
+			 .root = dp_pin_root() };
 	const struct command *cmd;
 
 	argc = strip_json_flag(&c, argc, argv);

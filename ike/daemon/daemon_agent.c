@@ -24,6 +24,7 @@
 #define ike_proposal lib_ike_proposal
 #include "agent/agent.h"
 #include "dataplane/dataplane_lock.h"
+#include "policy/policy_state.h"
 #include "util/util_atomic_file.h"
 #undef ike_proposal
 
@@ -122,6 +123,22 @@ static uint32_t polling_s(const struct dagent *a)
 							  : POLLING_INTERVAL_DEFAULT;
 }
 
+/* The state directory (policy_state.h): $IPSEC_XDP_STATEDIR, else
+ * CONFDIR/state for a configuration directory of its own (-C), as the
+ * command does for $IPSEC_XDP_CONFDIR, else /var/lib/ipsec-xdp. */
+static const char *daemon_statedir(struct dagent *a)
+{
+	static char buf[PATH_MAX];
+	const char *env = getenv("IPSEC_XDP_STATEDIR");
+
+	if (env && *env)
+		return env;
+	if (strcmp(a->d->confdir, IXDP_CONFDIR_DEFAULT) == 0)
+		return ixdp_statedir();
+	snprintf(buf, sizeof(buf), "%s/state", a->d->confdir);
+	return buf;
+}
+
 /* ---- putting a policy in force -------------------------------------------- */
 
 /* The first policy ever applied turns the default boot mode from permit to
@@ -134,10 +151,20 @@ static void note_applied_once(struct dagent *a, struct bootconf *conf,
 	if (conf->policy_applied_once)
 		return;
 	conf->policy_applied_once = true;
-	if (bootconf_save(a->d->confdir, conf, err, sizeof(err)) ||
+	if (state_mark_applied_once(daemon_statedir(a), err, sizeof(err)) ||
 	    (dp && agent_apply_boot(dp, conf, err, sizeof(err))))
 		log_warn("policy agent: the boot mode after a first policy: %s",
 			 err);
+}
+
+/* The live list is table, under a policy: pushing it again would change
+ * nothing (a list that cannot be read counts as different). */
+static bool policy_is_live(struct dp *dp, const struct filter_table *table)
+{
+	bool has_policy, same;
+
+	return dp_table_is_live(dp, table, &has_policy, &same) == 0 &&
+	       has_policy && same;
 }
 
 /* Under the writers' lock: store (flags), then push table unless live. */
@@ -154,7 +181,7 @@ static int push_locked(struct dagent *a, const char *text, size_t len,
 	*loaded = dp_is_loaded(root);
 	if (*loaded && dp_open(&dp, root, err, errlen))
 		return -1;
-	if (*loaded && !dp_table_is_live(&dp, table, true)) {
+	if (*loaded && !policy_is_live(&dp, table)) {
 		rc = dp_apply_table(&dp, table, true, err, errlen);
 		*pushed = rc == 0;
 	}
@@ -203,6 +230,8 @@ static int compile_both(struct dagent *a, const char *text, size_t len,
 		snprintf(err, errlen, "%.200s/config: %.380s", a->d->confdir, why);
 		return -1;
 	}
+	if (state_load(daemon_statedir(a), conf, why, sizeof(why)))
+		log_warn("policy agent: %s", why);	/* conf still says so */
 	rc = agent_compile_buffer(source, text, len, conf, pf, table, &diag,
 				  err, errlen);
 	compile_diag_free(&diag);

@@ -31,6 +31,7 @@
 #include "sa/sa_child.h"
 #include "daemon/daemon_dplink.h"
 #include "daemon/daemon_agent.h"
+#include "daemon/daemon_hostwatch.h"
 
 #define VERSION "0.1"
 
@@ -205,6 +206,7 @@ struct loop {
 	struct daemon *d;
 	struct event_base *evb;
 	struct event *sig[3];
+	struct hostwatch *hw;	/* the host's addresses (daemon_hostwatch.h) */
 };
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
@@ -286,6 +288,7 @@ static int start(struct daemon *d, struct loop *l)
 	dplink_open(d, l->evb);	/* need-SA events, bundles (dplink.h) */
 	if (dagent_open(d, l->evb))	/* the assigned policy watched */
 		return -1;
+	l->hw = hostwatch_open(d, l->evb);
 	if (add_signals(l)) {
 		log_err("cannot catch signals");
 		return -1;
@@ -299,6 +302,7 @@ static void stop(struct daemon *d, struct loop *l)
 	size_t i;
 
 	dagent_close(d);	/* an unconfirmed policy is rolled back */
+	hostwatch_close(l->hw);
 	dplink_close(d);
 	control_close(d);
 	net_close(d);
@@ -314,7 +318,7 @@ int main(int argc, char **argv)
 {
 	static struct daemon d;
 	struct options o = { false, false };
-	struct loop l = { &d, NULL, { NULL } };
+	struct loop l = { &d, NULL, { NULL }, NULL };
 	const char *rundir = getenv("IPSEC_XDP_RUNDIR");
 	int rc = 0;
 

@@ -53,25 +53,31 @@ static int limits_report(const char *path, const struct policy_file *pf,
 	return -1;
 }
 
-/* Compile a parsed policy file (pf: freed and NULLed on failure). */
+/* Compile a parsed policy file (pf: freed and NULLed on failure) for the
+ * host's addresses in host, or those read now when host is NULL. */
 static int compile_parsed(const char *path, const struct bootconf *conf,
-			  struct policy_file **pf, struct filter_table *table,
-			  struct compile_diag *diag, char *err, size_t errlen)
+			  const struct host_info *host, struct policy_file **pf,
+			  struct filter_table *table, struct compile_diag *diag,
+			  char *err, size_t errlen)
 {
 	struct policy_error perr;
-	struct host_info host = { 0 };
+	struct host_info read_host = { 0 };
 	char herr[256], cerr[700];
 	int ret;
 
 	memset(&perr, 0, sizeof(perr));
-	if (host_info_read(&host, herr, sizeof(herr))) {
-		snprintf(err, errlen, "cannot read the host's addresses: %s", herr);
-		policy_file_free(*pf);
-		*pf = NULL;
-		return -1;
+	if (!host) {
+		if (host_info_read(&read_host, herr, sizeof(herr))) {
+			snprintf(err, errlen,
+				 "cannot read the host's addresses: %s", herr);
+			policy_file_free(*pf);
+			*pf = NULL;
+			return -1;
+		}
+		host = &read_host;
 	}
-	ret = compile_policy(*pf, &host, conf->ipsecexempt, table, diag, &perr);
-	host_info_free(&host);
+	ret = compile_policy(*pf, host, conf->ipsecexempt, table, diag, &perr);
+	host_info_free(&read_host);
 	if (ret) {
 		policy_error_format(&perr, cerr, sizeof(cerr));
 		/* every limit exceeded in one report, the compiler's too */
@@ -88,18 +94,28 @@ static int compile_parsed(const char *path, const struct bootconf *conf,
 	return ret;
 }
 
-int agent_compile(const char *path, const struct bootconf *conf,
-		  struct policy_file **pf, struct filter_table *table,
-		  struct compile_diag *diag, char *err, size_t errlen)
+int agent_compile_host(const char *path, const struct bootconf *conf,
+		       const struct host_info *host, struct policy_file **pf,
+		       struct filter_table *table, struct compile_diag *diag,
+		       char *err, size_t errlen)
 {
 	struct policy_error perr;
 
 	memset(&perr, 0, sizeof(perr));
+	*pf = NULL;
 	if (policy_parse_file(path, pf, &perr)) {
 		policy_error_format(&perr, err, errlen);
 		return -1;
 	}
-	return compile_parsed(path, conf, pf, table, diag, err, errlen);
+	return compile_parsed(path, conf, host, pf, table, diag, err, errlen);
+}
+
+int agent_compile(const char *path, const struct bootconf *conf,
+		  struct policy_file **pf, struct filter_table *table,
+		  struct compile_diag *diag, char *err, size_t errlen)
+{
+	return agent_compile_host(path, conf, NULL, pf, table, diag, err,
+				  errlen);
 }
 
 int agent_compile_buffer(const char *name, const char *text, size_t len,
@@ -114,7 +130,7 @@ int agent_compile_buffer(const char *name, const char *text, size_t len,
 		policy_error_format(&perr, err, errlen);
 		return -1;
 	}
-	return compile_parsed(name, conf, pf, table, diag, err, errlen);
+	return compile_parsed(name, conf, NULL, pf, table, diag, err, errlen);
 }
 
 int agent_apply(struct dp *dp, const char *path, const struct bootconf *conf,

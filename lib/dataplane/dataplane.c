@@ -377,8 +377,8 @@ static int write_bank_port_classes(struct dp *dp, __u32 bank,
 	return 0;
 }
 
-static void info_from_filter(const struct specific_filter *f,
-			     struct ixdp_filter_info *in)
+void dp_info_from_filter(const struct specific_filter *f,
+			 struct ixdp_filter_info *in)
 {
 	size_t alen = f->fam == IXDP_FAM_V4 ? 4 : 16;
 
@@ -777,7 +777,7 @@ static int prepare_apply(struct dp *dp, struct apply *a, const struct filter_tab
 	if (!a->nw || !a->from)
 		return dp_err(errbuf, errlen, "out of memory");
 	for (size_t i = 0; i < t->n; i++)
-		info_from_filter(&t->v[i], &a->nw[i]);
+		dp_info_from_filter(&t->v[i], &a->nw[i]);
 	if ((err = dp_read_bank_infos(dp, a->live, a->nold, &a->old)))
 		return dp_err(errbuf, errlen, "cannot read ixdp_info: %s",
 			      strerror(-err));
@@ -854,33 +854,6 @@ int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
 		delete_dead_bundles(dp, a.nw, t->n);
 	apply_free(&a);
 	return err ? -1 : 0;
-}
-
-/* What dp_apply_table writes is derived from the ordered infos (the
- * tuples, port classes and keys are built from the same table), so equal
- * infos up to the rule ids mean the same enforcement. */
-#define INFO_SAME_LEN offsetof(struct ixdp_filter_info, rule_id)
-
-int dp_table_is_live(struct dp *dp, const struct filter_table *t, bool has_policy)
-{
-	struct ixdp_filter_info *live = NULL, nw;
-	struct ixdp_bank b;
-	__u32 bank;
-	int same = 1;
-
-	if (dp_read_bank(dp, &bank, &b) || !b.has_policy != !has_policy ||
-	    b.nfilters != t->n || t->n > IXDP_MAX_FILTERS)
-		return 0;
-	if (dp_read_bank_infos(dp, bank, t->n, &live)) {
-		free(live);
-		return 0;
-	}
-	for (size_t i = 0; same && i < t->n; i++) {
-		info_from_filter(&t->v[i], &nw);
-		same = !memcmp(&nw, &live[i], INFO_SAME_LEN);
-	}
-	free(live);
-	return same;
 }
 
 int dp_apply_boot(struct dp *dp, enum ixdp_bootmode mode,

@@ -88,11 +88,6 @@ void dp_close(struct dp *dp);
 int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
 		   char *errbuf, size_t errlen);
 
-/* 1 when the live bank enforces exactly t (same filters in the same order,
- * the same has_policy): applying t again would change nothing.  0 when it
- * differs or cannot be read. */
-int dp_table_is_live(struct dp *dp, const struct filter_table *t, bool has_policy);
-
 /* Write boot mode + exemptions into the inactive boot bank and flip. */
 int dp_apply_boot(struct dp *dp, enum ixdp_bootmode mode,
 		  const struct ixdp_boot_exempt *ex, size_t nexempt,
@@ -106,6 +101,12 @@ int dp_read_boot(struct dp *dp, struct ixdp_boot *boot);
  * out arrays malloc'd, n filters. */
 int dp_read_filters(struct dp *dp, struct ixdp_filter_info **info,
 		    struct ixdp_counter **ctr, size_t *n);
+
+/* Is t, filter for filter in its order, the live list (the same selectors,
+ * actions, weights, rules and names)?  *has_policy: a policy is in force
+ * (not the boot mode).  0, or -errno when the maps cannot be read. */
+int dp_table_is_live(struct dp *dp, const struct filter_table *t,
+		     bool *has_policy, bool *same);
 
 int dp_read_drops(struct dp *dp, uint64_t drops[IXDP_DROP__MAX]);
 int dp_read_pkts(struct dp *dp, uint64_t pkts[IXDP_PKT__MAX]);

@@ -1202,47 +1202,6 @@ static void test_flow_cache_invalidated_by_apply(void **state)
 	assert_int_equal(pkts(IXDP_PKT_CACHE_HIT), hits + 3);
 }
 
-/* dp_table_is_live: what ipsec-xdpd's policy agent asks before a push, so
- * that a policy the dataplane enforces already is not pushed again. */
-static void test_table_is_live(void **state)
-{
-	struct specific_filter two[] = {
-		flt("10.7.0.0/16", "0.0.0.0/0", IPPROTO_TCP, 0, "80", IXDP_ACT_PERMIT, 0, "p"),
-		flt("10.8.0.0/16", "0.0.0.0/0", -1, 0, 0, IXDP_ACT_BLOCK, 0, "b"),
-	};
-	struct filter_table a, b, c, none = { 0 };
-	struct ixdp_bank bank;
-
-	make_table(&a, two, 2);
-	make_table(&b, two, 1);			/* one filter fewer */
-	two[0].action = IXDP_ACT_BLOCK;
-	make_table(&c, two, 2);			/* same shape, other action */
-	apply_table(&a);
-	assert_int_equal(dp_table_is_live(&E.dp, &a, true), 1);
-	assert_int_equal(dp_table_is_live(&E.dp, &a, false), 0);
-	assert_int_equal(dp_table_is_live(&E.dp, &b, true), 0);
-	assert_int_equal(dp_table_is_live(&E.dp, &c, true), 0);
-	assert_int_equal(dp_table_is_live(&E.dp, &none, true), 0);
-	/* asking changes nothing: the same generation stays live */
-	assert_int_equal(dp_read_bank(&E.dp, NULL, &bank), 0);
-	{
-		uint32_t gen = bank.generation;
-
-		assert_int_equal(dp_table_is_live(&E.dp, &a, true), 1);
-		assert_int_equal(dp_read_bank(&E.dp, NULL, &bank), 0);
-		assert_int_equal(bank.generation, gen);
-	}
-	apply_table(&c);
-	assert_int_equal(dp_table_is_live(&E.dp, &c, true), 1);
-	assert_int_equal(dp_table_is_live(&E.dp, &a, true), 0);
-	apply_no_policy();
-	assert_int_equal(dp_table_is_live(&E.dp, &none, false), 1);
-	assert_int_equal(dp_table_is_live(&E.dp, &none, true), 0);
-	filter_table_free(&a);
-	filter_table_free(&b);
-	filter_table_free(&c);
-}
-
 static void test_apply_rejects_and_keeps_live(void **state)
 {
 	struct filter_table t = {0};
@@ -1275,6 +1234,54 @@ static void test_apply_rejects_and_keeps_live(void **state)
 	assert_int_equal(dp_apply_boot(&E.dp, IXDP_BOOT_BLOCK, ex,
 				       IXDP_MAX_BOOT_EXEMPT + 1, errbuf,
 				       sizeof(errbuf)), -1);
+}
+
+/* dp_table_is_live: the question ipsec-xdpd asks before it re-expands a
+ * policy (agent_reexpand): only a different list is pushed. */
+static void test_table_is_live(void **state)
+{
+	struct specific_filter a[2] = {
+		flt("10.8.0.1/32", "0.0.0.0/0", IPPROTO_TCP, 0, "9000",
+		    IXDP_ACT_PERMIT, 0, "me-9000"),
+		flt("0.0.0.0/0", "0.0.0.0/0", IPPROTO_TCP, 0, "9000",
+		    IXDP_ACT_BLOCK, 0, "block-9000"),
+	};
+	struct specific_filter b[3] = {
+		a[0], a[1],
+		flt("10.8.0.2/32", "0.0.0.0/0", IPPROTO_TCP, 0, "9000",
+		    IXDP_ACT_PERMIT, 0, "me-9000"),
+	};
+	struct filter_table ta, tb, tc;
+	bool has_policy, same;
+
+	make_table(&ta, a, 2);
+	make_table(&tb, b, 3);
+	apply_no_policy();
+	assert_int_equal(dp_table_is_live(&E.dp, &ta, &has_policy, &same), 0);
+	assert_false(has_policy);
+	assert_false(same);
+	apply_table(&ta);
+	assert_int_equal(dp_table_is_live(&E.dp, &ta, &has_policy, &same), 0);
+	assert_true(has_policy);
+	assert_true(same);
+	/* one more address: another list */
+	assert_int_equal(dp_table_is_live(&E.dp, &tb, &has_policy, &same), 0);
+	assert_false(same);
+	/* the same selectors under another rule name, or another action */
+	make_table(&tc, a, 2);
+	tc.v[0].name = "other";
+	assert_int_equal(dp_table_is_live(&E.dp, &tc, &has_policy, &same), 0);
+	assert_false(same);
+	tc.v[0].name = ta.v[0].name;
+	tc.v[1].action = IXDP_ACT_PERMIT;
+	assert_int_equal(dp_table_is_live(&E.dp, &tc, &has_policy, &same), 0);
+	assert_false(same);
+	apply_table(&tb);
+	assert_int_equal(dp_table_is_live(&E.dp, &tb, &has_policy, &same), 0);
+	assert_true(same);
+	filter_table_free(&ta);
+	filter_table_free(&tb);
+	filter_table_free(&tc);
 }
 
 static void test_counter_names(void **state)
@@ -1770,8 +1777,8 @@ int main(void)
 		cmocka_unit_test_setup(test_counters, reset),
 		cmocka_unit_test_setup(test_atomic_swap, reset),
 		cmocka_unit_test_setup(test_flow_cache_invalidated_by_apply, reset),
-		cmocka_unit_test_setup(test_table_is_live, reset),
 		cmocka_unit_test_setup(test_apply_rejects_and_keeps_live, reset),
+		cmocka_unit_test_setup(test_table_is_live, reset),
 		cmocka_unit_test(test_counter_names),
 		cmocka_unit_test_setup(test_oracle_random_tables, reset),
 		cmocka_unit_test_setup(test_cost_per_packet, reset),
