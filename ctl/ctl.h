@@ -55,6 +55,14 @@ int show_dataplane_stats(struct ctx *c, struct json_object *out);
 int daemon_ask(const char *cmd, struct json_object **reply, char *err,
 	       size_t errlen);
 
+/* The same for a request of the caller's (released here). */
+int daemon_ask_req(struct json_object *req, struct json_object **reply,
+		   char *err, size_t errlen);
+
+/* The policy agent's part of `status` (ctl_cmd_policy.c): text, or the
+ * member "agent" of o (null when ipsec-xdpd does not run). */
+void status_agent(struct ctx *c, struct json_object *o);
+
 /* Does ipsec-xdpd answer on its control socket? */
 bool daemon_running(void);
 
