@@ -47,9 +47,10 @@ printf '\033[2mA$ ping -c 3 10.77.0.2\033[0m\n'
 ip netns exec "$NS_A" ping -c 3 -W 2 10.77.0.2 | grep -E 'bytes from|packets'
 capture_stop "$T/wire.pcap"
 
-say "What B's wire carried: IKE on UDP 500, then ESP (no plaintext ICMP)"
-sed -E 's/^[0-9:.]+ //' "$T/wire.pcap.txt" | head -12
-echo "   ESP packets: $(grep -c ESP "$T/wire.pcap.txt"), plaintext ICMP: $(grep -c ICMP "$T/wire.pcap.txt")"
+say "What B's wire carried: IKE on UDP 500, then ESP (no plaintext ping)"
+# (IKE_AUTH may show retransmissions: the VM's emulated CPU is slow)
+grep -E 'isakmp|ESP|ICMP echo' "$T/wire.pcap.txt" | sed -E 's/^[0-9:.]+ //' | head -16
+echo "   ESP packets: $(grep -c ESP "$T/wire.pcap.txt"), plaintext pings: $(grep -c 'ICMP echo' "$T/wire.pcap.txt")"
 
 say "The SAs: SPIs, algorithms, lifetimes, and the kernel's byte counters"
 ona show sa
@@ -62,4 +63,4 @@ ona show stats
 #   say "The monitor";  ona monitor ...
 #   say "The metrics";  ona show stats --openmetrics ...
 say "Done: two hosts negotiated IKEv2 and carried their traffic in ESP"
-grep -q ESP "$T/wire.pcap.txt" && ! grep -q ICMP "$T/wire.pcap.txt"
+grep -q ESP "$T/wire.pcap.txt" && ! grep -q 'ICMP echo' "$T/wire.pcap.txt"
