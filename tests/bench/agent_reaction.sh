@@ -59,4 +59,4 @@ import json, statistics, sys
 v = [int(x) for x in sys.stdin.read().split()]
 print(json.dumps({"bench": "agent_reaction", "event": "policy_file_changed",
                   "ms": int(statistics.median(v)), "ms_min": min(v),
-                  "ms_max": max(v), "rounds": len(v)}))'
+                  "ms_max": max(v), "rounds": len(v)}, separators=(",", ":")))'
