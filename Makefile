@@ -243,6 +243,11 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 
+# The demo with IPsec on the wire: a VM whose kernel has ESP (a few minutes).
+demo-vm: deps-vm
+	@$(MAKE) --no-print-directory all
+	@vmtest/vm.sh "bash scripts/demo-vm.sh"
+
 # Installed layout: PREFIX (default /usr/local) and DESTDIR (a staging
 # root, as packages use: `make install DESTDIR=/tmp/x PREFIX=/usr`).  The
 # units name the programs where SBINDIR puts them.

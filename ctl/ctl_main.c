@@ -127,6 +127,7 @@ static void usage(FILE *f)
 		   "  -h, --help     this help; `ipsec-xdp COMMAND --help` for a command\n"
 		   "  -V, --version  the version\n\n"
 		   "Environment: IPSEC_XDP_CONFDIR (default /etc/ipsec-xdp),\n"
+		   "IPSEC_XDP_STATEDIR (default /var/lib/ipsec-xdp),\n"
 		   "IPSEC_XDP_BPFFS (default /sys/fs/bpf/ipsec-xdp). See ipsec-xdp(8).\n");
 }
 

@@ -89,16 +89,20 @@ YAML
 }
 conf "$T/confA" 10.77.0.2
 conf "$T/confB" 10.77.0.1
-# a wrapper: start() runs one program
+# a wrapper: start() runs one program; A's system calls are recorded
+# (strace -f, each thread) when $STRACE_OUT is set
 cat >"$T/ixdpd-sandboxed" <<SH
 #!/bin/sh
+if [ -n "\${STRACE_OUT:-}" ]; then
+	exec setpriv --bounding-set "\$CAPS" --no-new-privs -- strace -f -qq -o "\$STRACE_OUT" "$IXDPD" "\$@"
+fi
 exec setpriv --bounding-set "\$CAPS" --no-new-privs -- "$IXDPD" "\$@"
 SH
 chmod +x "$T/ixdpd-sandboxed"
 REAL_IXDPD=$IXDPD
 IXDPD=$T/ixdpd-sandboxed
 export CAPS=$CAPS_D
-IPSEC_XDP_BPFFS=$T/bpffs/a start A "$NS_A" "$T/confA" "$T/runA" || exit 1
+STRACE_OUT=$T/A.strace IPSEC_XDP_BPFFS=$T/bpffs/a start A "$NS_A" "$T/confA" "$T/runA" || exit 1
 IPSEC_XDP_BPFFS=$T/bpffs/b start B "$NS_B" "$T/confB" "$T/runB" || exit 1
 check "ipsec-xdpd runs with only the unit's capabilities" \
 	grep -q "^CapBnd:[[:space:]]*$(sandboxed "$CAPS_D" grep CapBnd /proc/self/status | awk '{print $2}')$" \
@@ -113,6 +117,22 @@ check "ipsec-xdpd A opened the pinned maps" \
 check "an IKE SA comes up between two sandboxed daemons" ike_sa_up xa sa initiate 10.77.0.2
 check "both sides show it" bash -c "$(declare -f xa xb count_sas json_get); IXDP=$IXDP NS_A=$NS_A NS_B=$NS_B T=$T;
 	[ \$(count_sas xa) = 1 ] && [ \$(count_sas xb) = 1 ]"
+
+# Every system call daemon A made (start, the dataplane link, a
+# negotiation, a reload) is one SystemCallFilter= allows: @system-service
+# (its groups expanded) and bpf.
+kill -HUP "${PIDS[0]}"
+sleep 1
+expand_group() {
+	systemd-analyze syscall-filter "$1" | awk 'NR > 1 && $1 !~ /^#/ {print $1}' |
+		while read -r x; do case $x in @*) expand_group "$x" ;; *) echo "$x" ;; esac; done
+}
+{ expand_group @system-service; echo bpf; } | sort -u >"$T/allowed"
+check "the daemon used bpf(2) (the pinned maps)" grep -q "^[0-9]* *bpf(" "$T/A.strace"
+sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$T/A.strace" | sort -u >"$T/used"
+check "ipsec-xdpd made system calls (strace saw $(wc -l <"$T/used"))" test "$(wc -l <"$T/used")" -gt 20
+check "each is allowed by ipsec-xdpd.service's SystemCallFilter=" \
+	bash -c "comm -23 '$T/used' '$T/allowed' | grep . && exit 1 || exit 0"
 
 # Without CAP_NET_BIND_SERVICE the daemon cannot have UDP 500: the
 # bounding set is what the daemon gets, and the check above can fail.

@@ -22,9 +22,12 @@ trap 'rm -rf "$T"' EXIT
 # The tree's files (tracked or new, not ignored), for the copy.
 tree_files() { git -C "$TOP" ls-files -co --exclude-standard | grep -v '^build'; }
 
+# Stale: no package yet, or a file of the tree changed after it was made.
 stale() {
+	local newest
 	[ -f "$DEB" ] || return 0
-	[ -n "$(cd "$TOP" && tree_files | xargs -d '\n' find 2>/dev/null -newer "$DEB" -print -quit)" ]
+	newest=$(cd "$TOP" && tree_files | xargs -d '\n' stat -c %Y 2>/dev/null | sort -n | tail -1)
+	[ "$newest" -ge "$(stat -c %Y "$DEB")" ]
 }
 
 build_deb() {
@@ -106,7 +109,7 @@ check "the units start /usr/sbin's programs" \
 check "the packaged units pass systemd-analyze verify" \
 	bash -c "sed 's#/usr/sbin/#$R/usr/sbin/#' '$R/lib/systemd/system/ipsec-xdpd.service' >'$T/ipsec-xdpd.service' &&
 		 systemd-analyze verify --man=no '$T/ipsec-xdpd.service'"
-check "the manual page renders" bash -c "zcat '$R/usr/share/man/man8/ipsec-xdp.8.gz' | man -l - 2>/dev/null | grep -q STATEDIR"
+check "the manual page renders" bash -c "MANWIDTH=80 man -l '$R/usr/share/man/man8/ipsec-xdp.8.gz' 2>/dev/null | grep -q IPSEC_XDP_STATEDIR"
 check "the example policy is valid" bash -c "IPSEC_XDP_CONFDIR='$T/conf' '$R/usr/sbin/ipsec-xdp' policy check '$R/usr/share/doc/ipsec-xdp/examples/policy.yaml'"
 check "the packaged completion is the one the build made" \
 	cmp "$R/usr/share/bash-completion/completions/ipsec-xdp" "$TOP/$B/completion/ipsec-xdp.bash"
