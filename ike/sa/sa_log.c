@@ -235,6 +235,53 @@ void ikelog(struct daemon *d, enum ikelog_level level, const struct ikesa *sa,
 	emit(LOG_INFO, line);
 }
 
+void ikelog_event(struct daemon *d, const char *event, const struct ikesa *sa,
+		  const char *fmt, ...)
+{
+	char text[640];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (d->ike_event)
+		d->ike_event(d, event, sa, text);
+	ikelog(d, IKELOG_OUTCOME, sa, "%s", text);
+}
+
+bool log_field(const char *text, const char *key, char *out, size_t len)
+{
+	size_t klen = strlen(key);
+	const char *p = text;
+
+	if (!len)
+		return false;
+	while ((p = strstr(p, key)) != NULL) {
+		const char *v = p + klen;
+		size_t n;
+
+		/* a whole key: at the start or after a space, then '=' */
+		if ((p != text && p[-1] != ' ') || *v != '=') {
+			p = v;
+			continue;
+		}
+		v++;
+		if (*v == '"') {
+			const char *end = strchr(++v, '"');
+
+			n = end ? (size_t)(end - v) : strlen(v);
+		} else {
+			n = strcspn(v, " ");
+		}
+		if (n >= len)
+			n = len - 1;
+		memcpy(out, v, n);
+		out[n] = '\0';
+		return true;
+	}
+	return false;
+}
+
 /* At most DROP_LOG_PER_S lines a second. */
 static bool drop_log_allowed(struct daemon *d)
 {

@@ -54,6 +54,17 @@ enum ikelog_level {
 void ikelog(struct daemon *d, enum ikelog_level level, const struct ikesa *sa,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* An event `ipsec-xdp monitor` shows (d->ike_event, whatever ikelogging
+ * is): "started", "established", "failed", "rekeyed", "deleted" (of an
+ * IKE SA), "sa-added", "sa-rekeyed", "sa-deleted", "sa-failed" (of a CHILD
+ * SA), "policy"; also logged as ikelog at level 0. */
+void ikelog_event(struct daemon *d, const char *event, const struct ikesa *sa,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The value of key=VALUE or key="VALUE" in a log line's text, into out
+ * (at most len - 1 bytes): true if found. */
+bool log_field(const char *text, const char *key, char *out, size_t len);
+
 /* Count a dropped message under `reason` and log why (at most
  * DROP_LOG_PER_S lines a second; the rest are counted as suppressed).
  * hdr may be NULL (header unreadable). */
