@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/uio.h>
 
 #include <event2/event.h>
 
@@ -24,6 +25,7 @@ static struct event *flush_ev;
 static uint64_t drop_window_ms;
 static unsigned drop_lines, drop_suppressed;
 static void (*tap_fn)(int prio, const char *line, void *arg);
+static log_sendv_fn journal_sendv;
 static void *tap_arg;
 
 void log_tap(void (*tap)(int prio, const char *line, void *arg), void *arg)
@@ -96,6 +98,59 @@ static void stderr_line(const char *line)
 		event_active(flush_ev, 0, 0);
 }
 
+void log_journal(log_sendv_fn sendv)
+{
+	log_flush();
+	journal_sendv = sendv;
+}
+
+/* "NAME=value" into buf at *off, as the next iovec; false if it does not
+ * fit (the field is then left out). */
+static bool journal_field(char *buf, size_t *off, struct iovec *iov, int *n,
+			  const char *name, const char *value)
+{
+	size_t room = LOG_JOURNAL_BUF - *off;
+	int len = snprintf(buf + *off, room, "%s=%s", name, value);
+
+	if (len < 0 || (size_t)len >= room)
+		return false;
+	iov[*n].iov_base = buf + *off;
+	iov[*n].iov_len = (size_t)len;
+	(*n)++;
+	*off += (size_t)len + 1;
+	return true;
+}
+
+int log_journal_fields(int prio, const char *line, char *buf,
+		       struct iovec *iov)
+{
+	static const char *const fields[][2] = {
+		{ "peer", "PEER" }, { "rule", "RULE" }, { "spi", "SPI" },
+		{ "reason", "REASON" },
+	};
+	char prio_text[4], value[400];
+	size_t off = 0;
+	int n = 0;
+
+	snprintf(prio_text, sizeof(prio_text), "%d", prio & 7);
+	journal_field(buf, &off, iov, &n, "PRIORITY", prio_text);
+	journal_field(buf, &off, iov, &n, "MESSAGE", line);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (log_field(line, fields[i][0], value, sizeof(value)))
+			journal_field(buf, &off, iov, &n, fields[i][1], value);
+	return n;
+}
+
+static void journal_line(int prio, const char *line)
+{
+	char buf[LOG_JOURNAL_BUF];
+	struct iovec iov[LOG_JOURNAL_FIELDS];
+	int n = log_journal_fields(prio, line, buf, iov);
+
+	if (journal_sendv(iov, n) < 0)
+		stderr_line(line);      /* the journal refused: keep the line */
+}
+
 /* Lines that would be written nowhere need not be formatted. */
 static bool log_wanted(int prio)
 {
@@ -111,7 +166,9 @@ static void emit(int prio, const char *line)
 		tap_fn(prio, line, tap_arg);
 	if (log_quiet)
 		return;
-	if (log_stderr)
+	if (log_stderr && journal_sendv)
+		journal_line(prio, line);
+	else if (log_stderr)
 		stderr_line(line);
 	else
 		syslog(prio, "%s", line);

@@ -25,6 +25,26 @@
 
 #include "sa/sa_engine.h"
 
+/*
+ * Under systemd (stderr is the journal's stream), daemon_main.c hands in
+ * sd_journal_sendv: from then on each line goes to the journal as one
+ * entry with its PRIORITY (so `journalctl -p err` works), MESSAGE without
+ * the program name (the journal has it), and the fields the line names:
+ * PEER (peer=), RULE (rule=), SPI (spi=), REASON (reason="...").  NULL:
+ * back to stderr.
+ */
+struct iovec;
+typedef int (*log_sendv_fn)(const struct iovec *iov, int n);
+void log_journal(log_sendv_fn sendv);
+
+/* The journal entry of one line: at most LOG_JOURNAL_FIELDS iovecs into
+ * iov, their text in buf (LOG_JOURNAL_BUF bytes); how many.  Pure: the
+ * unit tests check it. */
+#define LOG_JOURNAL_FIELDS 7
+#define LOG_JOURNAL_BUF    2048
+int log_journal_fields(int prio, const char *line, char *buf,
+		       struct iovec *iov);
+
 /* Where lines go; debug: also LOG_DEBUG lines.  quiet: nothing (tests). */
 void log_open(bool to_stderr, bool debug, bool quiet);
 void log_msg(int prio, const char *fmt, ...)
