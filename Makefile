@@ -117,7 +117,8 @@ $(B)/libikewire.a: $(WIRE_OBJS)
 	@mkdir -p $(B)
 	rm -f $@ && $(AR) rcs $@ $^
 
-# Only main.c talks to systemd (readiness, reloads: sd_notify).
+# Only main.c talks to systemd (readiness, reloads: sd_notify; the
+# journal: it hands sd_journal_sendv to sa_log.c).
 # Linked from main's object, so that -MMD's file never names its source as
 # a prerequisite of the program (a moved source would break the next build).
 $(B)/ipsec-xdpd: $(patsubst ike/%.c,$(B)/ike/%.o,$(IKE_MAIN)) $(B)/libike.a \

@@ -43,6 +43,7 @@ int cmd_show(struct ctx *c, int argc, char **argv);
 int cmd_match(struct ctx *c, int argc, char **argv);
 int cmd_set(struct ctx *c, int argc, char **argv);
 int cmd_sa(struct ctx *c, int argc, char **argv);       /* cmd_sa.c */
+int cmd_monitor(struct ctx *c, int argc, char **argv);  /* cmd_monitor.c */
 int cmd_show_ike(struct ctx *c, int argc, char **argv); /* show sa | ikestats */
 int cmd_show_stats(struct ctx *c);                      /* cmd_stats.c */
 int show_monitor_stats(struct ctx *c, struct json_object *out); /* cmd_stats.c */
@@ -54,6 +55,10 @@ int show_dataplane_stats(struct ctx *c, struct json_object *out);
  * EXIT_OK, or EXIT_FAIL with the reason in err (nothing printed). */
 int daemon_ask(const char *cmd, struct json_object **reply, char *err,
 	       size_t errlen);
+
+/* Connect to ipsec-xdpd's control socket: EXIT_OK with *fd, or
+ * EXIT_FAIL with the reason in err. */
+int daemon_connect(int *fd, char *err, size_t errlen);
 
 /* The same for a request of the caller's (released here). */
 int daemon_ask_req(struct json_object *req, struct json_object **reply,

@@ -94,6 +94,15 @@ static const struct command commands[] = {
 	  "  delete PEER|SPI delete the IKE SA(s) with PEER, or the one with that\n"
 	  "                  SPI (16 hex digits), telling the peer\n"
 	  "  show            the same as `show sa`\n" },
+	{ "monitor", cmd_monitor, "monitor",
+	  "Print events as they happen, one line each (-j: one JSON object per\n"
+	  "line), until Ctrl-C: packets the dataplane dropped, with the reason\n"
+	  "and the rule (rate limited: at most 32 at once, then 100 a second,\n"
+	  "per CPU; each event says how many were not shown), policy changes,\n"
+	  "and, when ipsec-xdpd runs, its negotiations (started, established,\n"
+	  "failed and why), SAs added, rekeyed and deleted.  On exit, a summary\n"
+	  "of the drop events shown, suppressed and lost.  One monitor at a time\n"
+	  "sees the dropped packets.\n" },
 };
 
 const struct command *find_command(const char *name)

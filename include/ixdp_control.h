@@ -4,7 +4,7 @@
  * daemon `ipsec-xdpd`, over a unix stream socket.
  *
  * One request = one JSON object on one line; one reply = one JSON object on
- * one line, then the daemon closes the connection.  Every reply has
+ * one line, then the daemon closes the connection (except "monitor").  Every reply has
  * "ok": true|false and, when false, "error": "text".
  *
  *   {"cmd":"show-sa"}              -> {"ok":true,"ike_sas":[...],"child_sas":[...]}
@@ -34,6 +34,14 @@
  *        {"ok":true,"agent":{...}}
  *   {"cmd":"policy-confirm"}       -> cancel that rollback ("ok": false
  *        when none is pending)
+ *   {"cmd":"monitor"}              -> {"ok":true}, then the connection stays
+ *        open and carries one JSON object per line per event, until the
+ *        client closes it: {"source":"ike","event":E,"text":T} and, where
+ *        known, "ike" (serial), "peer", "spi" ("SPIi:SPIr"), "role",
+ *        "rule", "reason", "spi_in", "spi_out", "policy".  E: started,
+ *        established, failed, rekeyed, deleted, sa-added, sa-rekeyed,
+ *        sa-deleted, sa-failed, policy (ike/sa/sa_log.h ikelog_event).
+ *        A client that lets over 1 MiB wait is disconnected.
  *
  * The socket is root-only (0600).  No reply ever carries a secret.
  */

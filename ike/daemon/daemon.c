@@ -240,6 +240,9 @@ int daemon_load(struct daemon *d, bool initial, char *err, size_t errlen)
 			snprintf(err, errlen, "assigned policy: %s", why);
 		rc = -1;
 	}
+	if (rc == 0 && !initial)
+		ikelog_event(d, "policy", NULL, "policy reloaded: policy=%s",
+			     d->policy ? peer_policy_name(d->policy) : "(none)");
 	if (rc == 0)
 		log_info("%s: policy '%s', %zu pre-shared key%s, ikelogging %d",
 			 initial ? "started" : "reloaded",

@@ -13,7 +13,9 @@
  *
  * Under systemd (systemd/ipsec-xdpd.service, Type=notify) it says READY
  * once its sockets are open, RELOADING/READY around a reload and STOPPING;
- * sd_notify does nothing where NOTIFY_SOCKET is not set.
+ * sd_notify does nothing where NOTIFY_SOCKET is not set.  When its stderr
+ * is the journal's stream ($JOURNAL_STREAM names it), lines go to the
+ * journal with their priority and fields (sa_log.h log_journal).
  */
 #include <getopt.h>
 #include <limits.h>
@@ -22,8 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 
 #include "daemon/daemon.h"
 #include "sa/sa_log.h"
@@ -314,6 +318,21 @@ static void stop(struct daemon *d, struct loop *l)
 	event_base_free(l->evb);
 }
 
+/* Is stderr the journal's stream?  systemd sets JOURNAL_STREAM to its
+ * "device:inode" (systemd.exec(5)); a redirected stderr no longer matches. */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st))
+		return false;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
 int main(int argc, char **argv)
 {
 	static struct daemon d;
@@ -333,6 +352,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_open(true, o.debug, false);
+	if (stderr_is_journal())
+		log_journal(sd_journal_sendv);
 	l.evb = event_base_new();
 	if (!l.evb || log_batch(l.evb)) {
 		log_err("cannot create the event loop");

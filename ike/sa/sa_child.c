@@ -805,7 +805,7 @@ static void remove_at(struct daemon *d, struct ikesa *sa, size_t j,
 	struct child_state *st = sa->child;
 	struct child_sa *c = &st->c[j];
 
-	ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA deleted (%s) spi-in=%08"
+	ikelog_event(d, "sa-deleted", sa, "CHILD SA deleted (%s) spi-in=%08"
 	       PRIx32 " spi-out=%08" PRIx32, why, c->spi_in, c->spi_out);
 	release_heir_out(d, sa, c);
 	uninstall(d, sa, c);

@@ -182,6 +182,11 @@ struct daemon {
 	 * `initiate` request waiting for it). */
 	void (*sa_outcome)(struct daemon *d, uint64_t serial, bool ok,
 			   const char *text);
+	/* An event of a negotiation or an SA (ikelog_event, sa_log.h):
+	 * control.c streams it to `ipsec-xdp monitor`.  sa NULL: no IKE SA
+	 * yet (or a policy reload); text: the log line's text. */
+	void (*ike_event)(struct daemon *d, const char *event,
+			  const struct ikesa *sa, const char *text);
 	void *ctl;			/* control.c */
 	void *create;			/* exchange_create.c (idle check) */
 	void *net;			/* net.c */
