@@ -152,7 +152,6 @@ const char *keymsg_type_name(uint8_t type)
 		[KM_RELOAD] = "reload", [KM_IDS] = "ids",
 		[KM_HOST_CERT] = "host-cert", [KM_PSK_MAC] = "psk-mac",
 		[KM_PSK_VERIFY] = "psk-verify", [KM_SIGN] = "sign",
-		[KM_OPEN_POLICY] = "open-policy",
 	};
 
 	return type_known(type) ? names[type & ~KM_REPLY] : "unknown";

@@ -21,9 +21,6 @@
  *                    KM_ST_OK or KM_ST_MISMATCH, never the MAC
  *   KM_SIGN          sign data for a peer that announced the hashes u32
  *                    (wire_signature.h); reply: method and the AUTH data
- *   KM_OPEN_POLICY   open the assigned policy (root's, mode 0600) for
- *                    reading; reply: the descriptor as SCM_RIGHTS, or
- *                    KM_ST_NONE when there is none
  *
  * Layout (big-endian), the same for every type; unused fields are zero:
  *
@@ -58,15 +55,14 @@ enum km_type {
 	KM_PSK_MAC,
 	KM_PSK_VERIFY,
 	KM_SIGN,
-	KM_OPEN_POLICY,
-	KM_TYPE_MAX = KM_OPEN_POLICY,
+	KM_TYPE_MAX = KM_SIGN,
 	KM_REPLY = 0x80,		/* or'ed into a reply's type */
 };
 
 enum km_status {
 	KM_ST_OK = 0,
 	KM_ST_MISMATCH,		/* PSK_VERIFY: the AUTH does not verify */
-	KM_ST_NONE,		/* no such key, certificate or file */
+	KM_ST_NONE,		/* no such key or certificate */
 	KM_ST_FAILED,		/* the operation failed: data says why */
 	KM_ST_REFUSED,		/* a request the key holder does not take */
 };
