@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/daemon_keyholder.h"
 #include "policy/policy_bootconf.h"
 #include "sa/sa_child.h"
 #include "sa/sa_child_policy.h"
@@ -90,6 +91,8 @@ static int load_secrets(struct daemon *d, char *err, size_t errlen)
 {
 	struct secrets *s;
 
+	if (d->keyholder)	/* ids and certificates only (daemon_keyholder.h) */
+		return keyholder_reload(d, err, errlen);
 	if (secrets_load(d->confdir, &s, err, errlen))
 		return -1;
 	secrets_free(d->secrets);

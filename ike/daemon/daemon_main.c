@@ -36,6 +36,7 @@
 #include "daemon/daemon_dplink.h"
 #include "daemon/daemon_agent.h"
 #include "daemon/daemon_hostwatch.h"
+#include "daemon/daemon_keyholder.h"
 
 #define VERSION "0.1"
 
@@ -274,8 +275,14 @@ static int make_absolute(char *dir, size_t len)
 
 static int start(struct daemon *d, struct loop *l)
 {
-	char err[700];
+	char err[700] = "";
 
+	/* the keys live in a process of their own (daemon_keyholder.h) */
+	if (keyholder_start(d, err, sizeof(err)) ||
+	    keyholder_watch(d, l->evb)) {
+		log_err("%s", err[0] ? err : "key holder: cannot watch it");
+		return -1;
+	}
 	if (daemon_load(d, true, err, sizeof(err))) {
 		log_err("%s", err);
 		return -1;
@@ -311,6 +318,7 @@ static void stop(struct daemon *d, struct loop *l)
 	control_close(d);
 	net_close(d);
 	daemon_fini(d);
+	keyholder_stop(d);
 	for (i = 0; i < 3; i++)
 		if (l->sig[i])
 			event_free(l->sig[i]);

@@ -139,6 +139,8 @@ struct cookie_secret {
 
 struct ikesa_table;	/* ikesa.c */
 struct secrets;		/* secrets.h */
+struct key_ops;		/* sa_keys.h */
+struct keyholder;	/* daemon/daemon_keyholder.c */
 
 #define LOCAL_ID_MAX 255
 
@@ -155,6 +157,9 @@ struct daemon {
 	struct ikesa_table *sas;
 	struct peer_policy *policy;	/* NULL: no policy assigned */
 	struct secrets *secrets;
+	/* What needs a key (sa_keys.h); NULL: keys_local, from secrets */
+	const struct key_ops *keys;
+	struct keyholder *keyholder;	/* daemon_keyholder.c; NULL in tests */
 	struct ike_stats stats;
 	int ikelogging;			/* 0..2, CONFDIR/config */
 	int strongcrlcheck;		/* 0..2, CONFDIR/config: CRL floor */
