@@ -235,6 +235,9 @@ install: all
 	install -D -m 0644 man/ipsec-xdp.policy.5 $(DESTDIR)/usr/share/man/man5/ipsec-xdp.policy.5
 	install -D -m 0644 systemd/ipsec-xdp@.service $(DESTDIR)/lib/systemd/system/ipsec-xdp@.service
 	install -D -m 0644 systemd/ipsec-xdpd.service $(DESTDIR)/lib/systemd/system/ipsec-xdpd.service
+	for f in examples/predefined/*.yaml; do \
+		install -D -m 0644 $$f $(DESTDIR)/usr/share/ipsec-xdp/predefined/$${f##*/} || exit 1; \
+	done
 
 clean:
 	rm -rf $(B)
