@@ -212,6 +212,12 @@ int daemon_ask(const char *cmd, struct json_object **reply, char *err,
 	return ask_quiet(request(cmd), TIMEOUT_S, reply, err, errlen);
 }
 
+int daemon_ask_req(struct json_object *req, struct json_object **reply,
+		   char *err, size_t errlen)
+{
+	return ask_quiet(req, TIMEOUT_S, reply, err, errlen);
+}
+
 static const char *jstr(struct json_object *o, const char *key)
 {
 	struct json_object *v;

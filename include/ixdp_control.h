@@ -24,6 +24,16 @@
  *   {"cmd":"sa-delete","ike_sa":"SPIi"} or {"cmd":"sa-delete","peer":ADDR}
  *                                  -> {"ok":true,"deleted":N}
  *   {"cmd":"reload"}               -> re-read the assigned policy and config
+ *   {"cmd":"agent-status"}         -> {"ok":true,"agent":{"file","watch",
+ *        "polling_interval_s","in_force":{"sha256","since","source",
+ *        "policy","specific_filters","dataplane"}|null,"last":{"ok","at",
+ *        "source","result"|"error"}|null,"pending_confirmation":
+ *        {"deadline","seconds_left","restores"}|null}}  (times: Unix seconds)
+ *   {"cmd":"policy-arm","seconds":N} -> keep the stored policy; restore it
+ *        unless policy-confirm comes within N (1..86400) seconds;
+ *        {"ok":true,"agent":{...}}
+ *   {"cmd":"policy-confirm"}       -> cancel that rollback ("ok": false
+ *        when none is pending)
  *
  * The socket is root-only (0600).  No reply ever carries a secret.
  */

@@ -201,15 +201,22 @@ static void policy_changed(struct daemon *d, const struct peer_policy *old)
 	chp_rules_free(&rc.new);
 }
 
-static int load_policy(struct daemon *d, char *err, size_t errlen)
+void daemon_set_policy(struct daemon *d, struct peer_policy *pp)
 {
-	struct peer_policy *pp, *old = d->policy;
+	struct peer_policy *old = d->policy;
 
-	if (peer_policy_load(d->confdir, &pp, err, errlen))
-		return -1;
 	d->policy = pp;
 	policy_changed(d, old);
 	peer_policy_free(old);
+}
+
+static int load_policy(struct daemon *d, char *err, size_t errlen)
+{
+	struct peer_policy *pp;
+
+	if (peer_policy_load(d->confdir, &pp, err, errlen))
+		return -1;
+	daemon_set_policy(d, pp);
 	return 0;
 }
 

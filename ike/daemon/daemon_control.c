@@ -29,6 +29,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/daemon_show.h"
+#include "daemon/daemon_agent.h"
 #include "sa/sa_child.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
@@ -427,6 +428,50 @@ static void cmd_reload(struct ctl_conn *c, struct json_object *req)
 		reply_error(c, "%s", err);
 		return;
 	}
+	dagent_reloaded(c->ctl->d);
+	reply(c, ok_reply());
+}
+
+/* ---- the policy agent (daemon_agent.h) --------------------------------------- */
+
+static void cmd_agent_status(struct ctl_conn *c, struct json_object *req)
+{
+	struct json_object *o = ok_reply();
+
+	json_object_object_add(o, "agent", dagent_status_json(c->ctl->d));
+	reply(c, o);
+}
+
+static void cmd_policy_arm(struct ctl_conn *c, struct json_object *req)
+{
+	struct json_object *v, *o;
+	char err[600];
+	int64_t s;
+
+	if (!json_object_object_get_ex(req, "seconds", &v) ||
+	    !json_object_is_type(v, json_type_int) ||
+	    (s = json_object_get_int64(v)) < 1 || s > DAGENT_CONFIRM_MAX_S) {
+		reply_error(c, "\"seconds\" must be a whole number from 1 to %d",
+			    DAGENT_CONFIRM_MAX_S);
+		return;
+	}
+	if (dagent_arm(c->ctl->d, (unsigned)s, err, sizeof(err))) {
+		reply_error(c, "%s", err);
+		return;
+	}
+	o = ok_reply();
+	json_object_object_add(o, "agent", dagent_status_json(c->ctl->d));
+	reply(c, o);
+}
+
+static void cmd_policy_confirm(struct ctl_conn *c, struct json_object *req)
+{
+	char err[300];
+
+	if (dagent_confirm(c->ctl->d, err, sizeof(err))) {
+		reply_error(c, "%s", err);
+		return;
+	}
 	reply(c, ok_reply());
 }
 
@@ -441,6 +486,9 @@ static const struct {
 	{ "initiate", cmd_initiate },
 	{ "sa-delete", cmd_sa_delete },
 	{ "reload", cmd_reload },
+	{ "agent-status", cmd_agent_status },
+	{ "policy-arm", cmd_policy_arm },
+	{ "policy-confirm", cmd_policy_confirm },
 };
 
 static void handle_line(struct ctl_conn *c, const char *line, size_t len)

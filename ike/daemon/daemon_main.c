@@ -8,6 +8,8 @@
  *
  * SIGTERM/SIGINT: tell every peer (one Delete each) and stop.
  * SIGHUP: reload CONFDIR/config, the assigned policy and the secrets.
+ * The assigned policy is also watched and applied when it changes
+ * (daemon_agent.h).
  *
  * Under systemd (systemd/ipsec-xdpd.service, Type=notify) it says READY
  * once its sockets are open, RELOADING/READY around a reload and STOPPING;
@@ -28,6 +30,8 @@
 #include "sa/sa_ikesa.h"
 #include "sa/sa_child.h"
 #include "daemon/daemon_dplink.h"
+#include "daemon/daemon_agent.h"
+#include "daemon/daemon_hostwatch.h"
 
 #define VERSION "0.1"
 
@@ -202,6 +206,7 @@ struct loop {
 	struct daemon *d;
 	struct event_base *evb;
 	struct event *sig[3];
+	struct hostwatch *hw;	/* the host's addresses (daemon_hostwatch.h) */
 };
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
@@ -226,6 +231,7 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 			   "force stays: %s", err);
 		return;
 	}
+	dagent_reloaded(l->d);
 	sd_notify(0, "READY=1\nSTATUS=policy reloaded");
 }
 
@@ -280,6 +286,9 @@ static int start(struct daemon *d, struct loop *l)
 		return -1;
 	}
 	dplink_open(d, l->evb);	/* need-SA events, bundles (dplink.h) */
+	if (dagent_open(d, l->evb))	/* the assigned policy watched */
+		return -1;
+	l->hw = hostwatch_open(d, l->evb);
 	if (add_signals(l)) {
 		log_err("cannot catch signals");
 		return -1;
@@ -292,6 +301,8 @@ static void stop(struct daemon *d, struct loop *l)
 {
 	size_t i;
 
+	dagent_close(d);	/* an unconfirmed policy is rolled back */
+	hostwatch_close(l->hw);
 	dplink_close(d);
 	control_close(d);
 	net_close(d);
@@ -307,7 +318,7 @@ int main(int argc, char **argv)
 {
 	static struct daemon d;
 	struct options o = { false, false };
-	struct loop l = { &d, NULL, { NULL } };
+	struct loop l = { &d, NULL, { NULL }, NULL };
 	const char *rundir = getenv("IPSEC_XDP_RUNDIR");
 	int rc = 0;
 

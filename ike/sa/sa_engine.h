@@ -200,6 +200,7 @@ struct daemon {
 			     uint8_t mode, uint8_t family,
 			     const uint8_t *peer, bool up);
 	void *dplink;
+	void *agent;			/* daemon_agent.c */
 };
 
 /* Receive one datagram (net.c, the tests). */

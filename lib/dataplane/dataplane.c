@@ -377,8 +377,8 @@ static int write_bank_port_classes(struct dp *dp, __u32 bank,
 	return 0;
 }
 
-static void info_from_filter(const struct specific_filter *f,
-			     struct ixdp_filter_info *in)
+void dp_info_from_filter(const struct specific_filter *f,
+			 struct ixdp_filter_info *in)
 {
 	size_t alen = f->fam == IXDP_FAM_V4 ? 4 : 16;
 
@@ -777,7 +777,7 @@ static int prepare_apply(struct dp *dp, struct apply *a, const struct filter_tab
 	if (!a->nw || !a->from)
 		return dp_err(errbuf, errlen, "out of memory");
 	for (size_t i = 0; i < t->n; i++)
-		info_from_filter(&t->v[i], &a->nw[i]);
+		dp_info_from_filter(&t->v[i], &a->nw[i]);
 	if ((err = dp_read_bank_infos(dp, a->live, a->nold, &a->old)))
 		return dp_err(errbuf, errlen, "cannot read ixdp_info: %s",
 			      strerror(-err));

@@ -28,6 +28,10 @@ size_t dp_percpu_size(size_t vsize);
 int dp_read_bank_infos(struct dp *dp, __u32 bank, size_t n,
 		       struct ixdp_filter_info **out);
 
+/* A filter as ixdp_info holds it, but for its rule_id and rule_sig (0). */
+void dp_info_from_filter(const struct specific_filter *f,
+			 struct ixdp_filter_info *in);
+
 int dp_read_percpu_u64(int fd, size_t n, uint64_t *out);
 
 int dp_read_u32(int fd, __u32 idx, __u32 *v);

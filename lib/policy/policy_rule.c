@@ -10,7 +10,6 @@
 
 #include "policy/policy_internal.h"
 
-#define POLLING_INTERVAL_DEFAULT 180
 #define IKE_LIFETIME_DEFAULT     28800
 
 static const char *const POLICY_KEYS[] = {
@@ -518,25 +517,4 @@ int parse_policies(struct parse *p, const struct pnode *map)
 		if (parse_policy(p, pmap_key(map, i), pmap_val(map, i), &pf->policies[i]))
 			return -1;
 	return 0;
-}
-
-/* ---- settings accepted but not acted on ---------------------------------- */
-
-size_t policy_warnings(const struct policy_file *pf, struct policy_error *w,
-		       size_t max)
-{
-	const struct srcpos *at = &pf->assigned->polling_interval_pos;
-
-	if (!at->line || !max)
-		return 0;
-	memset(w, 0, sizeof(*w));
-	snprintf(w->file, sizeof(w->file), "%s", at->file ? at->file : "?");
-	w->line = at->line;
-	w->column = at->column;
-	snprintf(w->msg, sizeof(w->msg), "'polling-interval' is accepted but "
-		 "not acted on by this version: nothing polls the policy file; "
-		 "a changed policy takes effect through 'ipsec-xdp policy "
-		 "apply' (the stored copy is read again by 'ipsec-xdp load' and "
-		 "a daemon reload)");
-	return 1;
 }

@@ -1594,9 +1594,9 @@ static void test_connection_type_all(void **state)
 	policy_file_free(pf);
 }
 
-/* polling-interval is accepted with a warning at the setting (nothing
- * polls the file); none when the assigned policy does not have one. */
-static void test_polling_interval_warning(void **state)
+/* polling-interval: the assigned policy's, or the default (ipsec-xdpd
+ * reads the stored file again at that interval). */
+static void test_polling_interval(void **state)
 {
 	struct policy_file *pf = parse_ok("poll.yaml",
 		"assign: p\n"
@@ -1605,36 +1605,17 @@ static void test_polling_interval_warning(void **state)
 		"  p:\n"
 		"    description: x\n"
 		"    polling-interval: 60\n");
-	struct policy_error w[2];
 
 	(void)state;
-	memset(w, 0x5a, sizeof(w));
 	assert_int_equal(pf->assigned->polling_interval_s, 60);
-	assert_int_equal(policy_warnings(pf, w, 2), 1);
-	assert_string_equal(w[0].file, "poll.yaml");
-	assert_int_equal(w[0].line, 6);
-	assert_int_equal(w[0].column, 5);
-	assert_non_null(strstr(w[0].msg, "'polling-interval' is accepted but not "
-			       "acted on by this version: nothing polls the "
-			       "policy file"));
-	assert_non_null(strstr(w[0].msg, "'ipsec-xdp policy apply'"));
-	assert_int_equal(policy_warnings(pf, w, 0), 0);
+	assert_int_equal(pf->assigned->polling_interval_pos.line, 6);
 	policy_file_free(pf);
-
-	/* only policy q has one, and p is assigned: no warning */
 	pf = parse_ok("poll.yaml", "assign: p\n"
 		      "policies:\n"
 		      "  q: { polling-interval: 30 }\n"
 		      "  p: { description: x }\n");
-	assert_int_equal(policy_warnings(pf, w, 2), 0);
-	policy_file_free(pf);
-	/* the example file has none; full.yaml has one at its line */
-	pf = parse_file_ok("examples/policy.yaml");
-	assert_int_equal(policy_warnings(pf, w, 2), 0);
-	policy_file_free(pf);
-	pf = parse_file_ok("tests/data/policies/full.yaml");
-	assert_int_equal(policy_warnings(pf, w, 2), 1);
-	assert_int_equal(w[0].line, 49);
+	assert_int_equal(pf->assigned->polling_interval_s, POLLING_INTERVAL_DEFAULT);
+	assert_int_equal(pf->assigned->polling_interval_pos.line, 0);
 	policy_file_free(pf);
 }
 
@@ -1767,7 +1748,7 @@ int main(void)
 		cmocka_unit_test(test_file_too_big),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_connection_type_all),
-		cmocka_unit_test(test_polling_interval_warning),
+		cmocka_unit_test(test_polling_interval),
 		cmocka_unit_test(test_error_format),
 		cmocka_unit_test(test_long_name),
 		cmocka_unit_test(test_kind_names),
