@@ -273,6 +273,9 @@ install: all
 	install -D -m 0644 $(B)/completion/ipsec-xdp.bash $(DESTDIR)$(BASHCOMPDIR)/ipsec-xdp
 	install -D -m 0644 $(B)/completion/_ipsec-xdp $(DESTDIR)$(ZSHCOMPDIR)/_ipsec-xdp
 	install -D -m 0644 examples/policy.yaml $(DESTDIR)$(EXAMPLEDIR)/policy.yaml
+	for f in examples/predefined/*.yaml; do \
+		install -D -m 0644 $$f $(DESTDIR)$(EXAMPLEDIR)/predefined/$${f##*/} || exit 1; \
+	done
 
 clean:
 	rm -rf $(B)

@@ -570,6 +570,9 @@ static void child_gone(struct dplink *dl, const char *rule, bool tunnel,
 {
 	size_t i;
 
+	if (!strcmp(rule, CHP_RESPONSE_NAME))
+		return;		/* it had no bundle (on_child) */
+
 	for (i = 0; i < DPL_MAX; i++) {
 		struct dpl_bundle *b = &dl->b[i];
 
@@ -600,6 +603,16 @@ static void on_child(struct daemon *d, const char *rule, uint8_t mode,
 		return;
 	if (!up) {
 		child_gone(dl, rule, tunnel, family, peer);
+		return;
+	}
+	if (!strcmp(rule, CHP_RESPONSE_NAME)) {
+		/* No filter of the list covers a default response's traffic:
+		 * this version has no bundle for it, so the dataplane does
+		 * not hand its replies to xfrm (docs/behaviour.md §6). */
+		log_warn("dataplane: the default response's CHILD SA with %s "
+			 "has no bundle: this host's replies leave in clear "
+			 "while the dataplane is loaded",
+			 peer_str(family, peer, p, sizeof(p)));
 		return;
 	}
 	if (dp_rule_id(&dl->dp, rule, &id)) {

@@ -184,6 +184,15 @@ struct policy {
 	struct srcpos polling_interval_pos; /* line 0: not written */
 	struct ike_settings ike;
 	bool default_response;          /* default true */
+	/* The default response rule's own security methods (never empty
+	 * once parsed: the defaults of ipsec-xdp.policy(5)) and
+	 * authentication methods (none written: the daemon's choice, the
+	 * peer's own PSK id and every negotiate rule's methods). */
+	struct security_method *response_methods;
+	size_t nresponse_methods;
+	struct auth_method *response_auth;
+	size_t nresponse_auth;
+	struct srcpos response_pos;
 	struct rule *rules;
 	size_t nrules;
 	struct srcpos pos;

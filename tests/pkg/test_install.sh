@@ -23,7 +23,10 @@ for f in sbin/ipsec-xdp sbin/ipsec-xdpd share/man/man8/ipsec-xdp.8 \
 	 share/man/man8/ipsec-xdpd.8 share/man/man5/ipsec-xdp.policy.5 \
 	 lib/systemd/system/ipsec-xdpd.service lib/systemd/system/ipsec-xdp@.service \
 	 share/bash-completion/completions/ipsec-xdp share/zsh/site-functions/_ipsec-xdp \
-	 share/doc/ipsec-xdp/examples/policy.yaml; do
+	 share/doc/ipsec-xdp/examples/policy.yaml \
+	 share/doc/ipsec-xdp/examples/predefined/client-respond-only.yaml \
+	 share/doc/ipsec-xdp/examples/predefined/server-request-security.yaml \
+	 share/doc/ipsec-xdp/examples/predefined/secure-server-require-security.yaml; do
 	check "PREFIX=/usr: /usr/$f" test -s "$D/usr/usr/$f"
 done
 check "the programs are executable" test -x "$D/usr/usr/sbin/ipsec-xdp" -a -x "$D/usr/usr/sbin/ipsec-xdpd"
