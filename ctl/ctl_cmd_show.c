@@ -39,6 +39,8 @@ static int show_configured(struct ctx *c, struct json_object *out)
 
 static void print_specific_text(const struct live_list *l)
 {
+	struct spec_widths w;
+
 	if (l->source == LIST_NONE) {
 		printf("no policy applied: boot mode %s decides (see show config)\n",
 		       bootmode_name(l->bootmode));
@@ -46,9 +48,12 @@ static void print_specific_text(const struct live_list *l)
 	}
 	printf("specific filters (%s), tried in this order; unmatched traffic is permitted\n",
 	       list_source_name(l->source));
-	print_specific_header();
+	spec_widths_init(&w);
 	for (size_t i = 0; i < l->table.n; i++)
-		print_specific_row(i, &l->table.v[i], l->counters ? &l->counters[i] : NULL);
+		spec_widths_add(&w, i, &l->table.v[i]);
+	print_specific_header(&w);
+	for (size_t i = 0; i < l->table.n; i++)
+		print_specific_row(&w, i, &l->table.v[i], l->counters ? &l->counters[i] : NULL);
 }
 
 static int show_specific(struct ctx *c, struct json_object *out)
