@@ -202,7 +202,9 @@ int cmd_show(struct ctx *c, int argc, char **argv)
 		return show_one(c, show_config);
 	if (argc == 2 && !strcmp(argv[1], "all"))
 		return show_all(c);
-	if (argc == 2 && (!strcmp(argv[1], "sa") || !strcmp(argv[1], "ikestats")))
+	if ((argc == 2 || argc == 3) && !strcmp(argv[1], "sa"))
 		return cmd_show_ike(c, argc - 1, argv + 1);
-	return fail(EXIT_USAGE, "usage: ipsec-xdp show filters [--specific] | stats | config | all | sa | ikestats");
+	if (argc == 2 && !strcmp(argv[1], "ikestats"))
+		return cmd_show_ike(c, argc - 1, argv + 1);
+	return fail(EXIT_USAGE, "usage: ipsec-xdp show filters [--specific] | stats | config | all | sa [PEER|RULE] | ikestats");
 }
