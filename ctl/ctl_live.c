@@ -137,13 +137,13 @@ struct spec_cells {
 static void spec_cells(size_t idx, const struct specific_filter *f,
 		       struct spec_cells *c)
 {
+	char pb[16];
+
 	snprintf(c->idx, sizeof(c->idx), "%zu", idx);
 	format_prefix(f->fam, f->src, f->src_plen, c->src, sizeof(c->src));
 	format_prefix(f->fam, f->dst, f->dst_plen, c->dst, sizeof(c->dst));
-	if (f->proto_exact)
-		proto_name(f->proto, c->proto, sizeof(c->proto));
-	else
-		snprintf(c->proto, sizeof(c->proto), "any");
+	snprintf(c->proto, sizeof(c->proto), "%s",
+		 f->proto_exact ? proto_name(f->proto, pb, sizeof(pb)) : "any");
 	port_range_str(f->sport.lo, f->sport.hi, c->sport, sizeof(c->sport));
 	port_range_str(f->dport.lo, f->dport.hi, c->dport, sizeof(c->dport));
 	c->action = action_name(f->action);

@@ -87,9 +87,11 @@ struct spec_text {
 
 static void spec_text(const struct filter_spec *f, struct spec_text *t)
 {
+	char pb[16];
+
 	addr_spec_str(&f->src, t->src, sizeof(t->src));
 	addr_spec_str(&f->dst, t->dst, sizeof(t->dst));
-	filter_proto_str(f->proto, t->proto, sizeof(t->proto));
+	snprintf(t->proto, sizeof(t->proto), "%s", filter_proto_str(f->proto, pb, sizeof(pb)));
 	port_range_str(f->sport.lo, f->sport.hi, t->sport, sizeof(t->sport));
 	port_range_str(f->dport.lo, f->dport.hi, t->dport, sizeof(t->dport));
 }
