@@ -484,8 +484,17 @@ static int show_ikestats(struct ctx *c)
 		return fail(EXIT_FAIL, "ipsec-xdpd answered without \"stats\"");
 	}
 	printf("IKE statistics\n");
-	json_object_object_foreach(stats, key, val)
-		printf("  %-32s %" PRId64 "\n", key, json_object_get_int64(val));
+	{
+		int w = 1;      /* the longest name: counters are added over time */
+
+		json_object_object_foreach(stats, k, v0) {
+			(void)v0;
+			if ((int)strlen(k) > w)
+				w = (int)strlen(k);
+		}
+		json_object_object_foreach(stats, key, val)
+			printf("  %-*s %" PRId64 "\n", w, key, json_object_get_int64(val));
+	}
 	json_object_put(reply);
 	return EXIT_OK;
 }

@@ -78,11 +78,16 @@ static int show_specific(struct ctx *c, struct json_object *out)
 	return EXIT_OK;
 }
 
+static int max_len(int w, const char *s)
+{
+	return (int)strlen(s) > w ? (int)strlen(s) : w;
+}
+
 int show_dataplane_stats(struct ctx *c, struct json_object *out)
 {
 	uint64_t drops[IXDP_DROP__MAX], pkts[IXDP_PKT__MAX];
 	struct dp dp;
-	int ret;
+	int ret, w = 20;
 
 	if ((ret = open_dataplane(c, &dp)))
 		return ret;
@@ -101,12 +106,16 @@ int show_dataplane_stats(struct ctx *c, struct json_object *out)
 		json_object_object_add(out, "drops", d);
 		return EXIT_OK;
 	}
+	for (int i = 0; i < IXDP_PKT__MAX; i++)
+		w = max_len(w, pkt_counter_name(i));
+	for (int i = 0; i < IXDP_DROP__MAX; i++)
+		w = max_len(w, drop_reason_name(i));
 	printf("packets:\n");
 	for (int i = 0; i < IXDP_PKT__MAX; i++)
-		printf("  %-20s %llu\n", pkt_counter_name(i), (unsigned long long)pkts[i]);
+		printf("  %-*s %llu\n", w, pkt_counter_name(i), (unsigned long long)pkts[i]);
 	printf("drops:\n");
 	for (int i = 0; i < IXDP_DROP__MAX; i++)
-		printf("  %-20s %llu\n", drop_reason_name(i), (unsigned long long)drops[i]);
+		printf("  %-*s %llu\n", w, drop_reason_name(i), (unsigned long long)drops[i]);
 	return EXIT_OK;
 }
 

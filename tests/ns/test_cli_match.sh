@@ -45,6 +45,16 @@ print(checked, "rows aligned")
 ' "$@"
 }
 
+# values_aligned: in stdin's "  name   value" lines, every value starts in
+# the same column (and at least two such lines).
+values_aligned() {
+	python3 -c '
+import re, sys
+cols = {m.start(2) for m in (re.match(r"^  (\S+(?: \S+)*?) +(\d+)$", l) for l in sys.stdin) if m}
+sys.exit(0 if len(cols) == 1 else "values start in columns %s" % sorted(cols))
+'
+}
+
 # ---- match without a policy: the boot mode decides ---------------------------
 check "load the dataplane in A" m load "$IF_A" --xdp-mode "$XDP_MODE"
 check "boot mode block, SSH exempt" m set config bootmode block
@@ -134,6 +144,8 @@ check "policy show: columns aligned" aligned SOURCE DESTINATION PROTO SRC-PORT D
 mt=$(m match me 2001:db8:aaaa:bbbb:cccc:dddd:eeee:1 tcp 40000 80)
 check "match's table: columns aligned" aligned WEIGHT SOURCE DESTINATION PROTO SRC-PORT DST-PORT ACTION RULE <<<"$mt"
 
+check "show stats: the dataplane's counters aligned" values_aligned <<<"$(m show stats 2>/dev/null | sed -n '/^packets:/,$p')"
+
 # ---- show sa PEER|RULE: two daemons, childless IKE SAs --------------------------------
 ikeconf() {
 	mkdir -p "$1"
@@ -185,4 +197,5 @@ check_eq "neither an address nor a rule: exit 2" 2 "$r"
 check "neither an address nor a rule: a clear error" \
 	grep -q "'no-such-rule' is neither an IPv4 or IPv6 address nor a rule of the policy" <<<"$err"
 check_eq "show sa: all of them still" 2 "$(count_sas sa)"
+check "show ikestats: the values aligned (names of any length)" values_aligned <<<"$(sa show ikestats)"
 finish
