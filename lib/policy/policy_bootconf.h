@@ -9,7 +9,8 @@
  *   ipsecexempt = 0..3                       (default 3)
  *   ikelogging = 0..2                        (default 0)
  *   strongcrlcheck = 0..2                    (default 0)
- *   policy-applied-once = yes|no             (kept by the tool)
+ *   policy-applied-once = yes|no             (read for upgrades only: now
+ *                                            STATEDIR's, policy_state.h)
  */
 #ifndef IXDP_BOOTCONF_H
 #define IXDP_BOOTCONF_H
@@ -29,7 +30,8 @@ struct bootconf {
 	int ipsecexempt;            /* 0..3 */
 	int ikelogging;             /* 0..2 */
 	int strongcrlcheck;         /* 0..2 */
-	bool policy_applied_once;
+	bool policy_applied_once;   /* from STATEDIR (policy_state.h) */
+	bool applied_once_in_config; /* the old key, not yet carried over */
 };
 
 void bootconf_defaults(struct bootconf *c);
