@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Parse an OpenMetrics exposition (stdin) with prometheus_client's own
 parser and check assertions on it, for tests/ns/test_metrics.sh.
 
