@@ -51,6 +51,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: ipsec-xdpd [-f] [-d] [-C CONFDIR] [-R RUNDIR] [-p PORT] [--natt-port PORT]\n"
+"                  [--metrics-listen ADDR:PORT] [OPTION...]\n"
 "\n"
 "The IKEv2 daemon of ipsec-xdp.\n"
 "\n"
@@ -75,7 +76,8 @@ static void usage(FILE *f)
 "                         (default 20, 0 = never)\n"
 "      --metrics-listen ADDR:PORT  serve the statistics in the OpenMetrics\n"
 "                         text format on http://ADDR:PORT/metrics (numeric\n"
-"                         address, [IPv6]:PORT; off by default)\n"
+"                         address, [IPv6]:PORT; off by default); plain\n"
+"                         HTTP, no authentication: bind it to localhost\n"
 "  -h, --help             this help\n"
 "  -V, --version          the version\n");
 }

@@ -112,6 +112,7 @@ check "show stats --openmetrics has the daemon's families too" $OMC \
 	'"ipsec_xdp_ike_peer_sas" in fams' <"$T/om3.txt"
 check_eq "the command and the endpoint give the same families" \
 	"$(grep '^# TYPE' "$T/om2.txt")" "$(grep '^# TYPE' "$T/om3.txt")"
+check_eq "HEAD /metrics: 200" 200 "$(ina curl -s -I -o /dev/null -w '%{http_code}' http://127.0.0.1:9101/metrics)"
 check_eq "another path: 404" 404 "$(ina curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9101/other)"
 check_eq "POST: refused (501, only GET and HEAD)" 501 "$(ina curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:9101/metrics)"
 check_eq "a POST with a body: refused (413)" 413 "$(ina curl -s -o /dev/null -w '%{http_code}' -d x http://127.0.0.1:9101/metrics)"
