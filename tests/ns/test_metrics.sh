@@ -157,6 +157,9 @@ check "after a negotiation: SAs up, started, established, the peer's state" $OMC
 	"v('ipsec_xdp_ike_peer_sas', peer='10.77.0.2', rule='to-peer', state='established') == 1" \
 	<"$T/om4.txt" || sed 's/^/#   /' "$T/om4.txt"
 check "no secret in the endpoint's text" bash -c "! grep -q '$KEY' '$T/om4.txt'"
+xa2 -j show sa | grep -oE '[0-9a-f]{16}' | sort -u >"$T/spis"
+check "show sa gives the IKE SA's SPIs" test -s "$T/spis"
+check "no SPI in the endpoint's text" bash -c "! grep -qiFf '$T/spis' '$T/om4.txt'"
 
 # a wrong key: B restarts with another one, A's negotiation fails
 check "delete the SA" xa2 sa delete 10.77.0.2
