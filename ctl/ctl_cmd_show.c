@@ -83,10 +83,26 @@ static int max_len(int w, const char *s)
 	return (int)strlen(s) > w ? (int)strlen(s) : w;
 }
 
+/* The hand-off counters (negotiate traffic and xfrm: redirects, soft
+ * passes, held packets, events); false when their map cannot be read. */
+static bool read_handoff_stats(struct ctx *c, uint64_t xs[IXDP_XS__MAX])
+{
+	struct dp_handoff h;
+	char err[300];
+	bool ok;
+
+	if (dp_handoff_open(&h, c->root, err, sizeof(err)))
+		return false;
+	ok = dp_read_xfrm_stats(&h, xs) == 0;
+	dp_handoff_close(&h);
+	return ok;
+}
+
 int show_dataplane_stats(struct ctx *c, struct json_object *out)
 {
-	uint64_t drops[IXDP_DROP__MAX], pkts[IXDP_PKT__MAX];
+	uint64_t drops[IXDP_DROP__MAX], pkts[IXDP_PKT__MAX], xs[IXDP_XS__MAX];
 	struct dp dp;
+	bool has_xs;
 	int ret, w = 20;
 
 	if ((ret = open_dataplane(c, &dp)))
@@ -95,6 +111,7 @@ int show_dataplane_stats(struct ctx *c, struct json_object *out)
 	dp_close(&dp);
 	if (ret)
 		return fail(EXIT_FAIL, "cannot read the counters");
+	has_xs = read_handoff_stats(c, xs);
 	if (out) {
 		struct json_object *d = json_object_new_object(), *p = json_object_new_object();
 
@@ -104,18 +121,32 @@ int show_dataplane_stats(struct ctx *c, struct json_object *out)
 			json_object_object_add(d, drop_reason_name(i), json_object_new_int64((int64_t)drops[i]));
 		json_object_object_add(out, "packets", p);
 		json_object_object_add(out, "drops", d);
+		if (has_xs) {
+			struct json_object *x = json_object_new_object();
+
+			for (int i = 0; i < IXDP_XS__MAX; i++)
+				json_object_object_add(x, xfrm_stat_name(i), json_object_new_int64((int64_t)xs[i]));
+			json_object_object_add(out, "xfrm_handoff", x);
+		}
 		return EXIT_OK;
 	}
 	for (int i = 0; i < IXDP_PKT__MAX; i++)
 		w = max_len(w, pkt_counter_name(i));
 	for (int i = 0; i < IXDP_DROP__MAX; i++)
 		w = max_len(w, drop_reason_name(i));
+	for (int i = 0; has_xs && i < IXDP_XS__MAX; i++)
+		w = max_len(w, xfrm_stat_name(i));
 	printf("packets:\n");
 	for (int i = 0; i < IXDP_PKT__MAX; i++)
 		printf("  %-*s %llu\n", w, pkt_counter_name(i), (unsigned long long)pkts[i]);
 	printf("drops:\n");
 	for (int i = 0; i < IXDP_DROP__MAX; i++)
 		printf("  %-*s %llu\n", w, drop_reason_name(i), (unsigned long long)drops[i]);
+	if (!has_xs)
+		return EXIT_OK;
+	printf("xfrm hand-off:\n");
+	for (int i = 0; i < IXDP_XS__MAX; i++)
+		printf("  %-*s %llu\n", w, xfrm_stat_name(i), (unsigned long long)xs[i]);
 	return EXIT_OK;
 }
 
@@ -207,6 +238,8 @@ int cmd_show(struct ctx *c, int argc, char **argv)
 		return show_one(c, show_specific);
 	if (argc == 2 && !strcmp(argv[1], "stats"))
 		return cmd_show_stats(c);
+	if (argc == 3 && !strcmp(argv[1], "stats") && !strcmp(argv[2], "--openmetrics"))
+		return cmd_show_openmetrics(c);
 	if (argc == 2 && !strcmp(argv[1], "config"))
 		return show_one(c, show_config);
 	if (argc == 2 && !strcmp(argv[1], "all"))
@@ -215,5 +248,5 @@ int cmd_show(struct ctx *c, int argc, char **argv)
 		return cmd_show_ike(c, argc - 1, argv + 1);
 	if (argc == 2 && !strcmp(argv[1], "ikestats"))
 		return cmd_show_ike(c, argc - 1, argv + 1);
-	return fail(EXIT_USAGE, "usage: ipsec-xdp show filters [--specific] | stats | config | all | sa [PEER|RULE] | ikestats");
+	return fail(EXIT_USAGE, "usage: ipsec-xdp show filters [--specific] | stats [--openmetrics] | config | all | sa [PEER|RULE] | ikestats");
 }
