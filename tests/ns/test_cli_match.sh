@@ -128,6 +128,32 @@ check_eq "policy: negotiate outbound without an SA: exit 1" 1 "$r"
 check "policy: says the SA is missing" grep -q "^SA: none" <<<"$out"
 check_eq "policy -j: sa none" none "$(m -j match me fd77::2 udp 5000 53 | json_get 'd["sa"]')"
 check_eq "policy: negotiate inbound with inpass: exit 0" 0 "$(rc m match fd77::2 me udp 5000 domain --in)"
+
+# The SA bundle decides, as in the dataplane: one written into the pinned map
+# as ipsec-xdpd writes it ({rule id, IPv6, fd77::2} -> state, flags, if_id, ifindex).
+rule_id=$(bpftool -j map dump pinned "$T/bpffs/a/maps/ixdp_info" | python3 -c '
+import json, sys
+print(next(e["formatted"]["value"]["rule_id"] for e in json.load(sys.stdin)
+           if e["formatted"]["value"]["name"] == "peer"))')
+bundle() {   # bundle STATE: the bundle of rule peer with fd77::2
+	bpftool map update pinned "$T/bpffs/a/maps/ixdp_bundles" \
+		key $(printf '0x%02x 0x%02x 0x%02x 0x%02x' $((rule_id & 255)) $((rule_id >> 8 & 255)) \
+			$((rule_id >> 16 & 255)) $((rule_id >> 24 & 255))) 1 0 0 0 \
+			0xfd 0x77 0 0 0 0 0 0 0 0 0 0 0 0 0 2 \
+		value "$1" 0 0 0 0 0 0 0 1 0 0 0 1 0 0 0
+}
+check "an SA bundle up for the rule peer with fd77::2" bundle 2
+out=$(m match me fd77::2 udp 5000 domain 2>&1); r=$?
+check_eq "SA up: outbound passes (encrypted): exit 0" 0 "$r"
+check "SA up: says so" grep -q "^SA: up" <<<"$out"
+check "SA up: through the SA" grep -q "the packet leaves through it, encrypted" <<<"$out"
+check_eq "SA up: inbound plaintext with inpass: exit 0" 0 "$(rc m match fd77::2 me udp 5000 domain --in)"
+check "a soft bundle" bundle 3
+check_eq "soft: outbound passes in clear: exit 0" 0 "$(rc m match me fd77::2 udp 5000 domain)"
+check_eq "soft -j: sa soft" soft "$(m -j match me fd77::2 udp 5000 53 | json_get 'd["sa"]')"
+check "a bundle negotiating" bundle 1
+check_eq "negotiating: outbound is dropped: exit 1" 1 "$(rc m match me fd77::2 udp 5000 domain)"
+check_eq "another peer of the rule has no SA: exit 1" 1 "$(rc m match me $L2 udp 5000 domain)"
 check_eq "policy: ESP passes to xfrm: exit 0" 0 "$(rc m match fd77::2 me esp --in)"
 check_eq "policy: a specific address of this host works as well" 1 \
 	"$(rc m match fd77:1:2:3:4:5:6:7 2001:db8:aaaa:bbbb:cccc:dddd:eeee:1 tcp 1 80)"
