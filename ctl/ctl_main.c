@@ -132,7 +132,7 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %s\n", commands[i].usage);
 	fprintf(f, "\nOptions:\n"
-		   "  -j, --json     JSON output\n"
+		   "  -j, --json     JSON output (errors: {\"error\":MESSAGE,\"exit\":N})\n"
 		   "  -h, --help     this help; `ipsec-xdp COMMAND --help` for a command\n"
 		   "  -V, --version  the version\n\n"
 		   "Environment: IPSEC_XDP_CONFDIR (default /etc/ipsec-xdp),\n"
