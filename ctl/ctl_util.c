@@ -13,7 +13,7 @@ static struct {
 	bool on;
 	bool printed;		/* print_json wrote the command's result */
 	bool have_error;
-	char msg[1024];
+	char msg[16384];	/* the longest message: every limit a policy exceeds */
 } json_err;
 
 void json_errors(bool on)
