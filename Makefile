@@ -259,6 +259,7 @@ UNITDIR     ?= $(PREFIX)/lib/systemd/system
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 EXAMPLEDIR  ?= $(PREFIX)/share/doc/ipsec-xdp/examples
+SCHEMADIR   ?= $(PREFIX)/share/ipsec-xdp/schemas
 
 install: all
 	install -D -m 0755 $(B)/ipsec-xdp $(DESTDIR)$(SBINDIR)/ipsec-xdp
@@ -275,6 +276,9 @@ install: all
 	install -D -m 0644 examples/policy.yaml $(DESTDIR)$(EXAMPLEDIR)/policy.yaml
 	for f in examples/predefined/*.yaml; do \
 		install -D -m 0644 $$f $(DESTDIR)$(EXAMPLEDIR)/predefined/$${f##*/} || exit 1; \
+	done
+	for f in schemas/*.schema.json; do \
+		install -D -m 0644 $$f $(DESTDIR)$(SCHEMADIR)/$${f##*/} || exit 1; \
 	done
 
 clean:

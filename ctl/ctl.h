@@ -72,8 +72,15 @@ void status_agent(struct ctx *c, struct json_object *o);
 /* Does ipsec-xdpd answer on its control socket? */
 bool daemon_running(void);
 
-/* Errors go to stderr as "ipsec-xdp: ..." and return the exit code. */
+/* Errors go to stderr as "ipsec-xdp: ..." and return the exit code; with
+ * json_errors(true) (-j) the first one is also kept for json_finish. */
 int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void json_errors(bool on);
+
+/* The command's exit code rc, after printing (-j, rc not 0) the error kept
+ * by fail() as {"error":MESSAGE,"exit":rc} on stdout, one line, unless the
+ * command printed its result with print_json already. */
+int json_finish(int rc);
 void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* True if argv has --help or -h: prints the command's help. */

@@ -262,6 +262,19 @@ static int load_locked(struct ctx *c, int argc, char **argv)
 	return report_enforcing(&st, NULL);
 }
 
+/* -j: {"all":true,"interfaces":[]} or the interfaces named, once done. */
+static void print_unloaded_json(bool all, int argc, char **argv)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *arr = json_object_new_array();
+
+	for (int i = 1; !all && i < argc; i++)
+		json_object_array_add(arr, json_object_new_string(argv[i]));
+	json_object_object_add(o, "all", json_object_new_boolean(all));
+	json_object_object_add(o, "interfaces", arr);
+	print_json(o);
+}
+
 static int unload_locked(struct ctx *c, int argc, char **argv)
 {
 	char err[512];
@@ -273,7 +286,9 @@ static int unload_locked(struct ctx *c, int argc, char **argv)
 	if (argc < 2) {
 		if (dp_unload(c->root, NULL, err, sizeof(err)))
 			return fail(EXIT_FAIL, "%s", err);
-		if (!c->json)
+		if (c->json)
+			print_unloaded_json(true, argc, argv);
+		else
 			printf("unloaded from every interface\n");
 		return EXIT_OK;
 	}
@@ -283,6 +298,8 @@ static int unload_locked(struct ctx *c, int argc, char **argv)
 		else if (!c->json)
 			printf("unloaded from %s\n", argv[i]);
 	}
+	if (ret == EXIT_OK && c->json)
+		print_unloaded_json(false, argc, argv);
 	return ret;
 }
 

@@ -145,7 +145,7 @@ void print_specific_row(size_t idx, const struct specific_filter *f,
 	port_range_str(f->sport.lo, f->sport.hi, sp, sizeof(sp));
 	port_range_str(f->dport.lo, f->dport.hi, dpt, sizeof(dpt));
 	flags_str(f->flags, fl, sizeof(fl));
-	printf("%5zu 0x%08x %-22s %-22s %-7s %-11s %-11s %-9s %-16s", idx, f->weight, src,
+	printf("%5zu %10u %-22s %-22s %-7s %-11s %-11s %-9s %-16s", idx, f->weight, src,
 	       dst, f->proto_exact ? proto_name(f->proto, pb, sizeof(pb)) : "any", sp, dpt,
 	       action_name(f->action), f->name ? f->name : "");
 	if (ctr)

@@ -136,7 +136,7 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %s\n", commands[i].usage);
 	fprintf(f, "\nOptions:\n"
-		   "  -j, --json     JSON output\n"
+		   "  -j, --json     JSON output (errors: {\"error\":MESSAGE,\"exit\":N})\n"
 		   "  -h, --help     this help; `ipsec-xdp COMMAND --help` for a command\n"
 		   "  -V, --version  the version\n\n"
 		   "Environment: IPSEC_XDP_CONFDIR (default /etc/ipsec-xdp),\n"
@@ -167,9 +167,10 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 
 	argc = strip_json_flag(&c, argc, argv);
+	json_errors(c.json);
 	if (argc < 2) {
 		usage(stderr);
-		return EXIT_USAGE;
+		return json_finish(fail(EXIT_USAGE, "no command given (see ipsec-xdp --help)"));
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
@@ -181,8 +182,9 @@ int main(int argc, char **argv)
 	}
 	cmd = find_command(argv[1]);
 	if (!cmd)
-		return fail(EXIT_USAGE, "unknown command '%s' (see ipsec-xdp --help)", argv[1]);
+		return json_finish(fail(EXIT_USAGE, "unknown command '%s' (see ipsec-xdp --help)",
+					argv[1]));
 	if (wants_help(cmd, argc - 1, argv + 1))
 		return EXIT_OK;
-	return cmd->run(&c, argc - 1, argv + 1);
+	return json_finish(cmd->run(&c, argc - 1, argv + 1));
 }

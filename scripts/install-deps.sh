@@ -74,6 +74,9 @@ apt_install() {
 	fi
 	rm -f "$log"
 }
+# python3-jsonschema: tests/ns/test_json_schema.sh validates every -j output
+# against schemas/ (with /usr/bin/python3).
+HOST_PKGS+=(python3-jsonschema)
 
 # ---- host -------------------------------------------------------------------
 mapfile -t miss < <(missing "${HOST_PKGS[@]}")
