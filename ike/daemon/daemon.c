@@ -205,7 +205,8 @@ static int load_policy(struct daemon *d, char *err, size_t errlen)
 {
 	struct peer_policy *pp, *old = d->policy;
 
-	if (peer_policy_load(d->confdir, &pp, err, errlen))
+	if (d->policy_path ? peer_policy_load_file(d->policy_path, &pp, err, errlen)
+	    : peer_policy_load(d->confdir, &pp, err, errlen))
 		return -1;
 	d->policy = pp;
 	policy_changed(d, old);
@@ -233,6 +234,8 @@ int daemon_load(struct daemon *d, bool initial, char *err, size_t errlen)
 			snprintf(err, errlen, "assigned policy: %s", why);
 		rc = -1;
 	}
+	if (rc == 0 && !initial && d->reloaded)
+		d->reloaded(d);
 	if (rc == 0)
 		log_info("%s: policy '%s', %zu pre-shared key%s, ikelogging %d",
 			 initial ? "started" : "reloaded",

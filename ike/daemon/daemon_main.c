@@ -28,6 +28,7 @@
 #include "sa/sa_ikesa.h"
 #include "sa/sa_child.h"
 #include "daemon/daemon_dplink.h"
+#include "daemon/daemon_source.h"
 
 #define VERSION "0.1"
 
@@ -280,6 +281,9 @@ static int start(struct daemon *d, struct loop *l)
 		return -1;
 	}
 	dplink_open(d, l->evb);	/* need-SA events, bundles (dplink.h) */
+	if (source_open(d, l->evb))	/* a central policy (daemon_source.h) */
+		return -1;
+	d->reloaded = source_poll_now;
 	if (add_signals(l)) {
 		log_err("cannot catch signals");
 		return -1;
@@ -292,6 +296,7 @@ static void stop(struct daemon *d, struct loop *l)
 {
 	size_t i;
 
+	source_close(d);
 	dplink_close(d);
 	control_close(d);
 	net_close(d);

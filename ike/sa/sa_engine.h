@@ -145,6 +145,12 @@ struct secrets;		/* secrets.h */
 struct daemon {
 	char confdir[512];
 	char rundir[512];
+	/* the policy file in force when not CONFDIR/policy.yaml (NULL): a
+	 * central policy's cache (daemon/daemon_source.c) */
+	const char *policy_path;
+	/* after a reload (SIGHUP, `reload`): the central policy source polls
+	 * at once (its configuration may have changed); may be NULL */
+	void (*reloaded)(struct daemon *d);
 	uint16_t port;			/* IKE (500) */
 	uint16_t natt_port;		/* NAT-T (4500) */
 	uint16_t peer_port;		/* where we initiate to (the IKE port) */

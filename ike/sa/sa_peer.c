@@ -67,11 +67,18 @@ int peer_policy_load(const char *confdir, struct peer_policy **out,
 		     char *err, size_t errlen)
 {
 	char path[1024];
+
+	agent_assigned_path(confdir, path, sizeof(path));
+	return peer_policy_load_file(path, out, err, errlen);
+}
+
+int peer_policy_load_file(const char *path, struct peer_policy **out,
+			  char *err, size_t errlen)
+{
 	struct policy_error pe;
 	struct policy_file *pf;
 
 	*out = NULL;
-	agent_assigned_path(confdir, path, sizeof(path));
 	if (access(path, F_OK) != 0)
 		return 0;
 	if (policy_parse_file(path, &pf, &pe)) {
