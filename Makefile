@@ -3,6 +3,9 @@
 #   make            build BPF objects, skeletons, libixdp.a and ipsec-xdp
 #   make check      install what the tests need, then run every test
 #   make demo       install what the demo needs, then run it
+#   make demo-vm    the same in a VM whose kernel has ESP: IPsec on the wire
+#   make install    PREFIX=/usr/local, DESTDIR= a staging root
+#   make package-test  completion, staged install, Debian package
 #   make bench      benchmarks (JSON lines on stdout)
 #
 # Files are found by wildcard, in every folder below lib/, ike/ and ctl/:
@@ -65,13 +68,14 @@ HDRS      := $(call rwildcard,include,*.h) $(call rwildcard,lib,*.h) \
 HDR_OKS   := $(patsubst %.h,$(B)/headers/%.ok,$(HDRS))
 
 PROGS := $(B)/ipsec-xdp $(if $(IKE_MAIN),$(B)/ipsec-xdpd)
+COMPLETION := $(B)/completion/ipsec-xdp.bash $(B)/completion/_ipsec-xdp
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 
 .PHONY: all deps deps-vm check check-only unit unit-san bpf-tests ns-tests \
-	vmtest bench demo clean install headers layers
+	vmtest bench demo demo-vm clean install headers layers package-test
 
-all: $(PROGS)
+all: $(PROGS) $(COMPLETION)
 
 deps:
 	@scripts/install-deps.sh
@@ -113,7 +117,8 @@ $(B)/libikewire.a: $(WIRE_OBJS)
 	@mkdir -p $(B)
 	rm -f $@ && $(AR) rcs $@ $^
 
-# Only main.c talks to systemd (readiness, reloads: sd_notify).
+# Only main.c talks to systemd (readiness, reloads: sd_notify; the
+# journal: it hands sd_journal_sendv to sa_log.c).
 # Linked from main's object, so that -MMD's file never names its source as
 # a prerequisite of the program (a moved source would break the next build).
 $(B)/ipsec-xdpd: $(patsubst ike/%.c,$(B)/ike/%.o,$(IKE_MAIN)) $(B)/libike.a \
@@ -135,6 +140,14 @@ $(B)/ctl/%.o: ctl/%.c
 
 $(B)/ipsec-xdp: $(CTL_OBJS) $(B)/libixdp.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcrypto
+
+# Shell completion, from the command table --help prints.
+$(B)/completion/ipsec-xdp.bash: $(B)/ipsec-xdp scripts/gen-completion.py
+	@mkdir -p $(dir $@)
+	scripts/gen-completion.py $(B)/ipsec-xdp bash > $@.tmp && mv $@.tmp $@
+$(B)/completion/_ipsec-xdp: $(B)/ipsec-xdp scripts/gen-completion.py
+	@mkdir -p $(dir $@)
+	scripts/gen-completion.py $(B)/ipsec-xdp zsh > $@.tmp && mv $@.tmp $@
 
 # ---- tests -----------------------------------------------------------------
 # A header compiles alone: it includes what it uses.
@@ -204,7 +217,7 @@ check: deps-vm
 
 check-only: all headers layers $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(FUZZ_BINS) $(VMT_BINS) $(B)/bench/ike_load
 	@tests/run.sh $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(wildcard tests/fuzz/run_*.sh) \
-		$(sort $(wildcard tests/ns/test_*.sh)) vmtest/run.sh
+		$(sort $(wildcard tests/pkg/test_*.sh)) $(sort $(wildcard tests/ns/test_*.sh)) vmtest/run.sh
 
 unit: headers layers $(UNIT_BINS)
 	@tests/run.sh $(UNIT_BINS)
@@ -216,6 +229,10 @@ ns-tests: all $(B)/bench/ike_load
 	@tests/run.sh $(sort $(wildcard tests/ns/test_*.sh))
 vmtest: all $(VMT_BINS)
 	@tests/run.sh vmtest/run.sh
+# Completion, `make install DESTDIR=`, the Debian package (built once into
+# $(B)/deb/, then installed into a clean root).
+package-test: all
+	@tests/run.sh $(sort $(wildcard tests/pkg/test_*.sh))
 
 # stdout carries only the JSON lines; everything else goes to stderr.
 bench:
@@ -227,14 +244,38 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 
+# The demo with IPsec on the wire: a VM whose kernel has ESP (a few minutes).
+demo-vm: deps-vm
+	@$(MAKE) --no-print-directory all
+	@vmtest/vm.sh "bash scripts/demo-vm.sh"
+
+# Installed layout: PREFIX (default /usr/local) and DESTDIR (a staging
+# root, as packages use: `make install DESTDIR=/tmp/x PREFIX=/usr`).  The
+# units name the programs where SBINDIR puts them.
+PREFIX      ?= /usr/local
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+EXAMPLEDIR  ?= $(PREFIX)/share/doc/ipsec-xdp/examples
+
 install: all
-	install -D -m 0755 $(B)/ipsec-xdp $(DESTDIR)/usr/sbin/ipsec-xdp
-	install -D -m 0755 $(B)/ipsec-xdpd $(DESTDIR)/usr/sbin/ipsec-xdpd
-	install -D -m 0644 man/ipsec-xdp.8 $(DESTDIR)/usr/share/man/man8/ipsec-xdp.8
-	install -D -m 0644 man/ipsec-xdpd.8 $(DESTDIR)/usr/share/man/man8/ipsec-xdpd.8
-	install -D -m 0644 man/ipsec-xdp.policy.5 $(DESTDIR)/usr/share/man/man5/ipsec-xdp.policy.5
-	install -D -m 0644 systemd/ipsec-xdp@.service $(DESTDIR)/lib/systemd/system/ipsec-xdp@.service
-	install -D -m 0644 systemd/ipsec-xdpd.service $(DESTDIR)/lib/systemd/system/ipsec-xdpd.service
+	install -D -m 0755 $(B)/ipsec-xdp $(DESTDIR)$(SBINDIR)/ipsec-xdp
+	install -D -m 0755 $(B)/ipsec-xdpd $(DESTDIR)$(SBINDIR)/ipsec-xdpd
+	install -D -m 0644 man/ipsec-xdp.8 $(DESTDIR)$(MANDIR)/man8/ipsec-xdp.8
+	install -D -m 0644 man/ipsec-xdpd.8 $(DESTDIR)$(MANDIR)/man8/ipsec-xdpd.8
+	install -D -m 0644 man/ipsec-xdp.policy.5 $(DESTDIR)$(MANDIR)/man5/ipsec-xdp.policy.5
+	install -d $(DESTDIR)$(UNITDIR)
+	for u in ipsec-xdp@.service ipsec-xdpd.service; do \
+		sed 's#/usr/sbin/#$(SBINDIR)/#' systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	install -D -m 0644 $(B)/completion/ipsec-xdp.bash $(DESTDIR)$(BASHCOMPDIR)/ipsec-xdp
+	install -D -m 0644 $(B)/completion/_ipsec-xdp $(DESTDIR)$(ZSHCOMPDIR)/_ipsec-xdp
+	install -D -m 0644 examples/policy.yaml $(DESTDIR)$(EXAMPLEDIR)/policy.yaml
+	for f in examples/predefined/*.yaml; do \
+		install -D -m 0644 $$f $(DESTDIR)$(EXAMPLEDIR)/predefined/$${f##*/} || exit 1; \
+	done
 
 clean:
 	rm -rf $(B)

@@ -25,6 +25,8 @@
  *
  *   a policy applied:
  *     ESP or AH                        pass   pkts ipsec
+ *     matches no filter, egress, a default response bundle up
+ *                                      redirect into xfrm  xfrm default_response
  *     matches no filter                pass   pkts unmatched
  *     first matching filter permit     pass
  *     ... block                        drop   drops block_filter
@@ -56,7 +58,14 @@
 #define TC_ACT_OK   0
 #define TC_ACT_SHOT 2
 
-enum ixdp_verdict { IXDP_V_PASS = 0, IXDP_V_DROP = 1, IXDP_V_XFRM = 2 };
+/* What ixdp_decide returns.  Inside it, a drop is IXDP_V_DROP_WHY + the
+ * reason (drop()), so that the reason reaches the drop event it writes. */
+enum ixdp_verdict {
+	IXDP_V_PASS = 0,
+	IXDP_V_DROP = 1,
+	IXDP_V_XFRM = 2,
+	IXDP_V_DROP_WHY = 16,
+};
 
 /* Where an IXDP_V_XFRM packet goes: its bundle's interface. */
 struct ixdp_handoff {
@@ -200,6 +209,22 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ixdp_events SEC(".maps");
 
+/* Dropped packets described, for `ipsec-xdp monitor` (rate limited per
+ * CPU by ixdp_drop_limit; include/ipsec_xdp.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, IXDP_DROP_RING_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_drop_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ixdp_drop_limiter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_drop_limit SEC(".maps");
+
 /* When the last event of a {rule, peer} was sent (rate limit). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -264,7 +289,75 @@ static __always_inline int drop(__u32 reason)
 
 	if (c)
 		*c += 1;
-	return IXDP_V_DROP;
+	return IXDP_V_DROP_WHY + reason;
+}
+
+/* Which filter decided, for the drop event (IXDP_NO_FILTER: none). */
+struct ixdp_decider {
+	__u32 filter;
+	__u32 generation;
+	__u32 bank;
+};
+
+/*
+ * The token bucket of this CPU's drop events (GCRA): true when an event
+ * may be written now, which uses one token.  At most IXDP_DROP_EV_BURST
+ * events at once, then one per IXDP_DROP_EV_INTERVAL_NS.
+ */
+static __always_inline bool drop_event_allowed(struct ixdp_drop_limiter *l,
+					       __u64 now)
+{
+	const __u64 tolerance = (IXDP_DROP_EV_BURST - 1) * IXDP_DROP_EV_INTERVAL_NS;
+	__u64 tat = l->tat > now ? l->tat : now;
+
+	if (tat - now > tolerance)
+		return false;
+	l->tat = tat + IXDP_DROP_EV_INTERVAL_NS;
+	return true;
+}
+
+/* Describe one dropped packet in ixdp_drop_events, within the rate limit;
+ * over it, only count it (the next event carries the count). */
+static __always_inline void report_drop(const struct ixdp_pkt *p, __u32 dir,
+					__u32 reason,
+					const struct ixdp_decider *why)
+{
+	__u32 zero = 0;
+	struct ixdp_drop_limiter *l = bpf_map_lookup_elem(&ixdp_drop_limit, &zero);
+	struct ixdp_drop_event *ev;
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!l)
+		return;
+	if (!drop_event_allowed(l, now)) {
+		l->suppressed++;
+		l->pending++;
+		return;
+	}
+	ev = bpf_ringbuf_reserve(&ixdp_drop_events, sizeof(*ev), 0);
+	if (!ev) {      /* full: nobody reads, or too slowly */
+		l->lost++;
+		l->pending++;
+		return;
+	}
+	ev->ts_ns = now;
+	ev->reason = reason;
+	ev->filter = why->filter;
+	ev->generation = why->generation;
+	ev->suppressed = l->pending;
+	ev->fam = p->fam;
+	ev->proto = p->proto;
+	ev->dir = dir;
+	ev->bank = why->bank;
+	ev->sport = p->sport;
+	ev->dport = p->dport;
+	__builtin_memcpy(ev->src, p->src, 16);
+	__builtin_memcpy(ev->dst, p->dst, 16);
+	ev->cpu = bpf_get_smp_processor_id();
+	ev->pad = 0;
+	bpf_ringbuf_submit(ev, 0);
+	l->pending = 0;
+	l->events++;
 }
 
 static __always_inline void count_filter(__u32 bank, __u32 filter, __u32 dir,
@@ -786,17 +879,53 @@ static __always_inline int negotiate_verdict(const struct ixdp_pkt *p,
 	return inpass ? IXDP_V_PASS : drop(IXDP_DROP_NEGOTIATE);
 }
 
+/*
+ * An outbound packet that no filter covers, to a peer that asked this host
+ * for security: the default response's bundle (ipsec_xdp.h "DEFAULT
+ * RESPONSE") sends it into the SA the peer negotiated.  False when there
+ * is none: the packet passes in clear as any unmatched one.
+ */
+static __always_inline bool default_response_xfrm(const struct ixdp_pkt *p,
+						  __u32 dir,
+						  struct ixdp_handoff *h)
+{
+	struct ixdp_bundle_key k;
+	struct ixdp_bundle *bu;
+
+	if (dir != IXDP_DIR_OUT || !h || p->bcast)
+		return false;
+	__builtin_memset(&k, 0, sizeof(k));
+	k.rule = IXDP_RULE_ID_DEFAULT_RESPONSE;
+	k.fam = p->fam;
+	__builtin_memcpy(k.peer, p->dst, 16);
+	bu = bpf_map_lookup_elem(&ixdp_bundles, &k);
+	if (!bu || bu->state != IXDP_BUNDLE_UP || !bu->ifindex)
+		return false;
+	h->ifindex = bu->ifindex;
+	h->if_id = bu->if_id;
+	h->flags = bu->flags;
+	count_xs(IXDP_XS_DEFAULT_RESPONSE);
+	return true;
+}
+
 static __always_inline int policy_path(const struct ixdp_pkt *p, __u32 bank,
 				       const struct ixdp_bank *b, __u32 dir,
-				       __u32 bytes, struct ixdp_handoff *h)
+				       __u32 bytes, struct ixdp_handoff *h,
+				       struct ixdp_decider *why)
 {
 	struct ixdp_fval v;
 
 	if (p->proto == IXDP_PROTO_ESP || p->proto == IXDP_PROTO_AH)
 		return pass_counted(IXDP_PKT_IPSEC);
 	classify(p, bank, b, &v);
-	if (v.filter == IXDP_NO_FILTER)
+	if (v.filter == IXDP_NO_FILTER) {
+		if (default_response_xfrm(p, dir, h))
+			return IXDP_V_XFRM;
 		return pass_counted(IXDP_PKT_UNMATCHED);
+	}
+	why->filter = v.filter;
+	why->generation = b->generation;
+	why->bank = bank;
 	count_filter(bank, v.filter, dir, bytes);
 	switch (v.action) {
 	case IXDP_ACT_PERMIT:
@@ -807,19 +936,13 @@ static __always_inline int policy_path(const struct ixdp_pkt *p, __u32 bank,
 	return drop(IXDP_DROP_BLOCK_FILTER);  /* block, or an unknown action */
 }
 
-/*
- * Everything after parsing, for both directions.  A global (not inlined)
- * function: the verifier checks it once on its own instead of once for
- * every way the parser can end, which keeps verification small.
- */
-__noinline int ixdp_decide(int parsed, const struct ixdp_pkt *p, __u32 dir,
-			   __u32 bytes, struct ixdp_handoff *h)
+static __always_inline int decide(int parsed, const struct ixdp_pkt *p,
+				  __u32 dir, __u32 bytes,
+				  struct ixdp_handoff *h, struct ixdp_decider *why)
 {
 	__u32 bank;
 	struct ixdp_bank *b;
 
-	if (!p)
-		return drop(IXDP_DROP_MALFORMED);
 	if (parsed == IXDP_PARSE_NON_IP)
 		return pass_counted(IXDP_PKT_NON_IP);
 	if (parsed != IXDP_PARSE_OK)
@@ -830,7 +953,32 @@ __noinline int ixdp_decide(int parsed, const struct ixdp_pkt *p, __u32 dir,
 	b = bpf_map_lookup_elem(&ixdp_banks, &bank);
 	if (!b || !b->has_policy)
 		return boot_path(p, dir);
-	return policy_path(p, bank, b, dir, bytes, h);
+	return policy_path(p, bank, b, dir, bytes, h, why);
+}
+
+/*
+ * Everything after parsing, for both directions, and the drop event of a
+ * dropped packet.  A global (not inlined) function: the verifier checks
+ * it once on its own instead of once for every way the parser can end,
+ * which keeps verification small.
+ */
+__noinline int ixdp_decide(int parsed, const struct ixdp_pkt *p, __u32 dir,
+			   __u32 bytes, struct ixdp_handoff *h)
+{
+	struct ixdp_decider why = { .filter = IXDP_NO_FILTER };
+	int v;
+
+	if (!p) {
+		drop(IXDP_DROP_MALFORMED);
+		return IXDP_V_DROP;
+	}
+	v = decide(parsed, p, dir, bytes, h, &why);
+	if (v < IXDP_V_DROP_WHY)
+		return v;
+	/* A malformed packet's fields are what the parser reached (the
+	 * rest zero): still worth showing where it came from. */
+	report_drop(p, dir, (__u32)(v - IXDP_V_DROP_WHY), &why);
+	return IXDP_V_DROP;
 }
 
 /* ---- the programs -------------------------------------------------------- */
@@ -935,6 +1083,7 @@ extern int bpf_skb_set_xfrm_info(struct __sk_buff *skb_ctx,
 				 const struct bpf_xfrm_info___ixdp *from) __ksym __weak;
 
 static __always_inline int to_xfrm(struct __sk_buff *skb,
+				   const struct ixdp_pkt *p,
 				   const struct ixdp_handoff *h)
 {
 	if (h->flags & IXDP_BUNDLE_F_XFRM_INFO) {
@@ -945,8 +1094,11 @@ static __always_inline int to_xfrm(struct __sk_buff *skb,
 		 * kfunc call as dead code. */
 		if (!bpf_core_type_exists(struct bpf_xfrm_info___ixdp) ||
 		    bpf_skb_set_xfrm_info(skb, &info)) {
+			struct ixdp_decider why = { .filter = IXDP_NO_FILTER };
+
 			count_xs(IXDP_XS_XFRM_INFO_FAIL);
 			drop(IXDP_DROP_NEGOTIATE);
+			report_drop(p, IXDP_DIR_OUT, IXDP_DROP_NEGOTIATE, &why);
 			return TC_ACT_SHOT;
 		}
 	}
@@ -967,7 +1119,7 @@ int ixdp_tc_egress(struct __sk_buff *skb)
 	if (v == IXDP_V_PASS)
 		return TC_ACT_OK;
 	if (v == IXDP_V_XFRM)
-		return to_xfrm(skb, &h);
+		return to_xfrm(skb, &p, &h);
 	return TC_ACT_SHOT;
 }
 

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "policy/policy_bootconf.h"
+#include "policy/policy_state.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/dataplane_lock.h"
 
@@ -22,6 +23,7 @@ enum {
 struct ctx {
 	bool json;            /* -j: JSON on stdout */
 	const char *confdir;  /* $IPSEC_XDP_CONFDIR or /etc/ipsec-xdp */
+	const char *statedir; /* $IPSEC_XDP_STATEDIR or /var/lib/ipsec-xdp */
 	const char *root;     /* $IPSEC_XDP_BPFFS or /sys/fs/bpf/ipsec-xdp */
 };
 
@@ -41,6 +43,7 @@ int cmd_show(struct ctx *c, int argc, char **argv);
 int cmd_match(struct ctx *c, int argc, char **argv);
 int cmd_set(struct ctx *c, int argc, char **argv);
 int cmd_sa(struct ctx *c, int argc, char **argv);       /* cmd_sa.c */
+int cmd_monitor(struct ctx *c, int argc, char **argv);  /* cmd_monitor.c */
 int cmd_show_ike(struct ctx *c, int argc, char **argv); /* show sa | ikestats */
 int cmd_show_stats(struct ctx *c);                      /* cmd_stats.c */
 int show_monitor_stats(struct ctx *c, struct json_object *out); /* cmd_stats.c */
@@ -52,6 +55,18 @@ int show_dataplane_stats(struct ctx *c, struct json_object *out);
  * EXIT_OK, or EXIT_FAIL with the reason in err (nothing printed). */
 int daemon_ask(const char *cmd, struct json_object **reply, char *err,
 	       size_t errlen);
+
+/* Connect to ipsec-xdpd's control socket: EXIT_OK with *fd, or
+ * EXIT_FAIL with the reason in err. */
+int daemon_connect(int *fd, char *err, size_t errlen);
+
+/* The same for a request of the caller's (released here). */
+int daemon_ask_req(struct json_object *req, struct json_object **reply,
+		   char *err, size_t errlen);
+
+/* The policy agent's part of `status` (ctl_cmd_policy.c): text, or the
+ * member "agent" of o (null when ipsec-xdpd does not run). */
+void status_agent(struct ctx *c, struct json_object *o);
 
 /* Does ipsec-xdpd answer on its control socket? */
 bool daemon_running(void);
@@ -74,7 +89,8 @@ int open_dataplane(struct ctx *c, struct dp *dp);
  * pin root), or fail with EXIT_FAIL naming who holds the lock. */
 int lock_writers(struct ctx *c, struct writer_lock *l);
 
-/* Load the boot configuration, or fail with EXIT_BAD_INPUT. */
+/* Load the boot configuration and the state (policy_state.h), or fail
+ * with EXIT_BAD_INPUT. */
 int load_config(struct ctx *c, struct bootconf *conf);
 
 /* Warn when the boot mode would cut the caller's own SSH session. */

@@ -372,10 +372,12 @@ int cmd_status(struct ctx *c, int argc, char **argv)
 			struct json_object *o = json_object_new_object();
 
 			json_object_object_add(o, "loaded", json_object_new_boolean(0));
+			status_agent(c, o);
 			source_status(c, &conf, o);
 			print_json(o);
 		} else {
 			printf("dataplane: not loaded\n");
+			status_agent(c, NULL);
 			source_status(c, &conf, NULL);
 		}
 		return EXIT_NOT_LOADED;
@@ -409,10 +411,12 @@ int cmd_status(struct ctx *c, int argc, char **argv)
 			bank.has_policy ? "policy" : bootmode_name((enum ixdp_bootmode)boot.mode)));
 		json_object_object_add(o, "bootmode", json_object_new_string(
 			bootmode_name(bootconf_effective_mode(&conf))));
+		status_agent(c, o);
 		source_status(c, &conf, o);
 		print_json(o);
 	} else {
 		print_status_text(ifaces, n, &bank, &boot, &conf);
+		status_agent(c, NULL);
 		source_status(c, &conf, NULL);
 	}
 	for (size_t i = 0; i < n; i++)

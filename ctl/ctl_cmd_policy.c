@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* ctl_cmd_policy.c - `policy check | apply | show | unassign`. */
+/* ctl_cmd_policy.c - `policy check | apply | confirm | show | unassign`,
+ * and the policy agent's part of `status`. */
 #include <arpa/inet.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -29,7 +31,8 @@ static struct json_object *warnings_json(const struct compile_diag *diag)
 
 static void report(struct ctx *c, const char *verb, const char *path,
 		   const struct policy_file *pf, size_t nfilters,
-		   const struct compile_diag *diag, const char *daemon)
+		   const struct compile_diag *diag, const char *daemon,
+		   unsigned confirm_s, int64_t deadline)
 {
 	if (c->json) {
 		struct json_object *o = json_object_new_object();
@@ -44,6 +47,12 @@ static void report(struct ctx *c, const char *verb, const char *path,
 		json_object_object_add(o, "specific_filters", json_object_new_int64((int64_t)nfilters));
 		json_object_object_add(o, "result", json_object_new_string(verb));
 		json_object_object_add(o, "warnings", warnings_json(diag));
+		if (confirm_s) {
+			json_object_object_add(o, "confirm_within",
+					       json_object_new_int64(confirm_s));
+			json_object_object_add(o, "rollback_at",
+					       json_object_new_int64(deadline));
+		}
 		print_json(o);
 		return;
 	}
@@ -74,6 +83,27 @@ static const char *reload_daemon(void)
 	return "reloaded";
 }
 
+/* Valid for this host, or the error (EXIT_BAD_INPUT); prints nothing else. */
+static int policy_valid(struct ctx *c, const char *path)
+{
+	struct filter_table table = { 0 };
+	struct compile_diag diag = { 0 };
+	struct policy_file *pf = NULL;
+	struct bootconf conf;
+	char err[8192];
+	int ret;
+
+	if ((ret = load_config(c, &conf)))
+		return ret;
+	ret = agent_compile(path, &conf, &pf, &table, &diag, err, sizeof(err));
+	compile_diag_free(&diag);
+	if (ret)
+		return fail(EXIT_BAD_INPUT, "%s (nothing was changed)", err);
+	filter_table_free(&table);
+	policy_file_free(pf);
+	return EXIT_OK;
+}
+
 static int policy_check(struct ctx *c, const char *path)
 {
 	struct filter_table table = { 0 };
@@ -89,7 +119,7 @@ static int policy_check(struct ctx *c, const char *path)
 		compile_diag_free(&diag);
 		return fail(EXIT_BAD_INPUT, "%s", err);
 	}
-	report(c, "is valid", path, pf, table.n, &diag, NULL);
+	report(c, "is valid", path, pf, table.n, &diag, NULL, 0, 0);
 	filter_table_free(&table);
 	compile_diag_free(&diag);
 	policy_file_free(pf);
@@ -107,8 +137,8 @@ static int mark_applied_once(struct ctx *c, struct bootconf *conf, bool loaded)
 	if (conf->policy_applied_once)
 		return EXIT_OK;
 	conf->policy_applied_once = true;
-	if (bootconf_save(c->confdir, conf, err, sizeof(err)))
-		return fail(EXIT_FAIL, "%s", err);
+	if (state_mark_applied_once(c->statedir, err, sizeof(err)))
+		return fail(EXIT_FAIL, "applied, but not recorded as applied once: %s", err);
 	if (!loaded || (ret = open_dataplane(c, &dp)))
 		return loaded ? ret : EXIT_OK;
 	if (agent_apply_boot(&dp, conf, err, sizeof(err)))
@@ -147,15 +177,74 @@ static int apply_locked(struct ctx *c, const char *path, bool loaded,
 	return ret;
 }
 
-static int policy_apply(struct ctx *c, const char *path)
+/* ---- --confirm-within: ipsec-xdpd runs the timer (daemon_agent.h) ---------- */
+
+static int64_t jint_in(struct json_object *o, const char *a, const char *b)
+{
+	struct json_object *x, *v;
+
+	if (!json_object_object_get_ex(o, a, &x) ||
+	    !json_object_object_get_ex(x, b, &v))
+		return 0;
+	return json_object_get_int64(v);
+}
+
+/*
+ * Before anything changes: the file is valid, and ipsec-xdpd keeps the
+ * policy stored now and restores it unless `policy confirm` comes within
+ * seconds.  *deadline: when (Unix seconds).
+ */
+static int arm_rollback(struct ctx *c, const char *path, unsigned seconds,
+			int64_t *deadline)
+{
+	struct json_object *req = json_object_new_object(), *reply = NULL;
+	char err[800];
+	int ret;
+
+	if (!daemon_running()) {
+		json_object_put(req);
+		return fail(EXIT_FAIL, "--confirm-within needs a running ipsec-xdpd: "
+			    "it runs the timer that restores the previous policy "
+			    "(nothing was changed)");
+	}
+	if ((ret = policy_valid(c, path)))
+		return ret;
+	json_object_object_add(req, "cmd", json_object_new_string("policy-arm"));
+	json_object_object_add(req, "seconds", json_object_new_int64(seconds));
+	if (daemon_ask_req(req, &reply, err, sizeof(err)))
+		return fail(EXIT_FAIL, "ipsec-xdpd cannot keep the previous policy: "
+			    "%s (nothing was changed)", err);
+	*deadline = jint_in(json_object_object_get(reply, "agent"),
+			    "pending_confirmation", "deadline");
+	json_object_put(reply);
+	return EXIT_OK;
+}
+
+static void report_pending(struct ctx *c, unsigned seconds, int64_t deadline)
+{
+	char when[64];
+	time_t t = (time_t)deadline;
+	struct tm tm;
+
+	if (c->json)
+		return;
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", localtime_r(&t, &tm));
+	printf("ipsec-xdpd restores the previous policy at %s (in %u s) unless "
+	       "`ipsec-xdp policy confirm` comes first\n", when, seconds);
+}
+
+static int policy_apply(struct ctx *c, const char *path, unsigned confirm_s)
 {
 	struct filter_table table = { 0 };
 	struct compile_diag diag = { 0 };
 	struct policy_file *pf = NULL;
 	struct writer_lock lock;
+	int64_t deadline = 0;
 	bool loaded;
 	int ret;
 
+	if (confirm_s && (ret = arm_rollback(c, path, confirm_s, &deadline)))
+		return ret;
 	if ((ret = lock_writers(c, &lock)))
 		return ret;
 	if ((ret = ctl_refuse_if_central(c, "policy apply"))) {
@@ -166,14 +255,73 @@ static int policy_apply(struct ctx *c, const char *path)
 	ret = apply_locked(c, path, loaded, &pf, &table, &diag);
 	/* Unlocked before the daemon reloads: its bundle writes take the lock. */
 	writer_lock_release(&lock);
-	if (ret == EXIT_OK)
+	if (ret == EXIT_OK) {
 		report(c, loaded ? "applied" : "assigned (the dataplane is not loaded: "
 		       "it is applied by `ipsec-xdp load`)", path, pf, table.n, &diag,
-		       reload_daemon());
+		       reload_daemon(), confirm_s, deadline);
+		if (confirm_s)
+			report_pending(c, confirm_s, deadline);
+	} else if (confirm_s) {
+		warn_msg("the rollback stays armed: in %u s ipsec-xdpd restores the "
+			 "policy stored before (`ipsec-xdp policy confirm` cancels it)",
+			 confirm_s);
+	}
 	filter_table_free(&table);
 	compile_diag_free(&diag);
 	policy_file_free(pf);
 	return ret;
+}
+
+static int policy_confirm(struct ctx *c)
+{
+	struct json_object *reply = NULL;
+	char err[700];
+
+	if (!daemon_running())
+		return fail(EXIT_FAIL, "ipsec-xdpd is not running: no policy waits "
+			    "for confirmation");
+	if (daemon_ask("policy-confirm", &reply, err, sizeof(err)))
+		return fail(EXIT_FAIL, "%s", err);
+	json_object_put(reply);
+	if (c->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "result", json_object_new_string("confirmed"));
+		print_json(o);
+	} else {
+		printf("confirmed: the policy in force stays\n");
+	}
+	return EXIT_OK;
+}
+
+/* "apply [--confirm-within SECONDS] FILE", the option on either side. */
+static int parse_apply(int argc, char **argv, const char **path,
+		       unsigned *confirm_s)
+{
+	*path = NULL;
+	*confirm_s = 0;
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--confirm-within") && i + 1 < argc) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+
+			if (!*argv[i] || *end || v < 1 || v > 86400) {
+				fail(EXIT_USAGE, "--confirm-within takes a number of "
+				     "seconds from 1 to 86400, not '%s'", argv[i]);
+				return -1;
+			}
+			*confirm_s = (unsigned)v;
+		} else if (!*path && strncmp(argv[i], "--", 2)) {
+			*path = argv[i];
+		} else {
+			*path = NULL;	/* a second file, or an unknown option */
+			break;
+		}
+	}
+	if (*path)
+		return 0;
+	fail(EXIT_USAGE, "usage: ipsec-xdp policy apply [--confirm-within SECONDS] FILE");
+	return -1;
 }
 
 static int policy_show(struct ctx *c)
@@ -233,17 +381,106 @@ static int policy_unassign(struct ctx *c)
 	return EXIT_OK;
 }
 
+#define POLICY_USAGE "usage: ipsec-xdp policy check FILE | apply [--confirm-within " \
+	"SECONDS] FILE | confirm | show | unassign"
+
 int cmd_policy(struct ctx *c, int argc, char **argv)
 {
+	const char *path;
+	unsigned confirm_s;
+
 	if (argc < 2)
-		return fail(EXIT_USAGE, "usage: ipsec-xdp policy check FILE | apply FILE | show | unassign");
+		return fail(EXIT_USAGE, POLICY_USAGE);
 	if (!strcmp(argv[1], "check") && argc == 3)
 		return policy_check(c, argv[2]);
-	if (!strcmp(argv[1], "apply") && argc == 3)
-		return policy_apply(c, argv[2]);
+	if (!strcmp(argv[1], "apply") && argc >= 3)
+		return parse_apply(argc, argv, &path, &confirm_s) ? EXIT_USAGE
+			: policy_apply(c, path, confirm_s);
+	if (!strcmp(argv[1], "confirm") && argc == 2)
+		return policy_confirm(c);
 	if (!strcmp(argv[1], "show") && argc == 2)
 		return policy_show(c);
 	if (!strcmp(argv[1], "unassign") && argc == 2)
 		return policy_unassign(c);
-	return fail(EXIT_USAGE, "usage: ipsec-xdp policy check FILE | apply FILE | show | unassign");
+	return fail(EXIT_USAGE, POLICY_USAGE);
+}
+
+/* ---- status: what ipsec-xdpd's policy agent has in force ---------------------- */
+
+static const char *jstr_of(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) && v
+	       ? json_object_get_string(v) : "";
+}
+
+static int64_t jint_of(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+static const char *when_str(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", localtime_r(&tt, &tm));
+	return buf;
+}
+
+static void print_agent_text(struct json_object *a)
+{
+	struct json_object *f = json_object_object_get(a, "in_force");
+	struct json_object *l = json_object_object_get(a, "last");
+	struct json_object *p = json_object_object_get(a, "pending_confirmation");
+	char when[64];
+
+	printf("policy agent (ipsec-xdpd): %s, %s, read again every %lld s\n",
+	       jstr_of(a, "file"), !strcmp(jstr_of(a, "watch"), "inotify")
+	       ? "watched (inotify)" : "not watched", (long long)jint_of(a, "polling_interval_s"));
+	if (f)
+		printf("  in force: policy '%s' from %s since %s\n"
+		       "            sha256 %s, %lld specific filters, dataplane: %s\n",
+		       jstr_of(f, "policy"), jstr_of(f, "source"),
+		       when_str(jint_of(f, "since"), when, sizeof(when)),
+		       jstr_of(f, "sha256"), (long long)jint_of(f, "specific_filters"),
+		       jstr_of(f, "dataplane"));
+	else
+		printf("  in force: no policy\n");
+	if (l)
+		printf("  last: %s at %s: %s\n", jstr_of(l, "error")[0] ? "ERROR" : "ok",
+		       when_str(jint_of(l, "at"), when, sizeof(when)),
+		       jstr_of(l, "error")[0] ? jstr_of(l, "error") : jstr_of(l, "result"));
+	if (p)
+		printf("  waiting for `ipsec-xdp policy confirm`: %s is restored at "
+		       "%s (%lld s left)\n", jstr_of(p, "restores"),
+		       when_str(jint_of(p, "deadline"), when, sizeof(when)),
+		       (long long)jint_of(p, "seconds_left"));
+}
+
+void status_agent(struct ctx *c, struct json_object *o)
+{
+	struct json_object *reply = NULL, *a = NULL;
+	char err[700];
+
+	if (!daemon_running() || daemon_ask("agent-status", &reply, err, sizeof(err))) {
+		if (c->json)
+			json_object_object_add(o, "agent", NULL);
+		else
+			printf("policy agent: ipsec-xdpd is not running\n");
+		return;
+	}
+	if (json_object_object_get_ex(reply, "agent", &a))
+		json_object_get(a);
+	json_object_put(reply);
+	if (c->json) {
+		json_object_object_add(o, "agent", a);
+		return;
+	}
+	if (a)
+		print_agent_text(a);
+	json_object_put(a);
 }

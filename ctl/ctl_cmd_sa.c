@@ -48,7 +48,7 @@ static const char *rundir(void)
 	return r && *r ? r : IXDP_RUNDIR_DEFAULT;
 }
 
-static int connect_daemon(int *fd_out, char *err, size_t errlen)
+int daemon_connect(int *fd_out, char *err, size_t errlen)
 {
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	int fd;
@@ -84,7 +84,7 @@ bool daemon_running(void)
 	char err[300];
 	int fd;
 
-	if (connect_daemon(&fd, err, sizeof(err)) != EXIT_OK)
+	if (daemon_connect(&fd, err, sizeof(err)) != EXIT_OK)
 		return false;
 	close(fd);
 	return true;
@@ -157,7 +157,7 @@ static int ask_quiet(struct json_object *req, int timeout_s,
 	char *line = NULL;
 	int fd = -1, rc;
 
-	rc = connect_daemon(&fd, err, errlen);
+	rc = daemon_connect(&fd, err, errlen);
 	if (rc != EXIT_OK) {
 		json_object_put(req);
 		return rc;
@@ -210,6 +210,12 @@ int daemon_ask(const char *cmd, struct json_object **reply, char *err,
 	       size_t errlen)
 {
 	return ask_quiet(request(cmd), TIMEOUT_S, reply, err, errlen);
+}
+
+int daemon_ask_req(struct json_object *req, struct json_object **reply,
+		   char *err, size_t errlen)
+{
+	return ask_quiet(req, TIMEOUT_S, reply, err, errlen);
 }
 
 static const char *jstr(struct json_object *o, const char *key)

@@ -29,14 +29,27 @@ static const struct command commands[] = {
 	  "passes unfiltered). The configuration under /etc/ipsec-xdp stays.\n" },
 	{ "status", cmd_status, "status",
 	  "Show whether the dataplane is loaded, on which interfaces and in which\n"
-	  "XDP mode, whether a policy or the boot mode rules, and the policy name.\n" },
-	{ "policy", cmd_policy, "policy check FILE | apply FILE | show | unassign",
+	  "XDP mode, whether a policy or the boot mode rules, and the policy name.\n"
+	  "With ipsec-xdpd running, also its policy agent: the policy in force (its\n"
+	  "SHA-256, since when, from which file), the last result (an invalid\n"
+	  "file's error with file:line:column, the policy in force staying), and a\n"
+	  "policy waiting for `policy confirm` with its deadline.\n" },
+	{ "policy", cmd_policy, "policy check FILE | apply [--confirm-within SECONDS] FILE | confirm | show | unassign",
 	  "  check FILE    parse and compile FILE, print the result; change nothing\n"
 	  "  apply FILE    compile FILE, swap it into the dataplane atomically and\n"
 	  "                keep it as the assigned policy; an invalid FILE changes\n"
 	  "                nothing (the policy in force stays in force)\n"
+	  "    --confirm-within SECONDS  (1-86400) ipsec-xdpd keeps the policy\n"
+	  "                stored before and restores it (dataplane, IKE, the stored\n"
+	  "                file) unless `policy confirm` comes within SECONDS, so a\n"
+	  "                remote administrator cannot lock themselves out; refused\n"
+	  "                when ipsec-xdpd is not running\n"
+	  "  confirm       keep the policy applied with --confirm-within\n"
 	  "  show          the assigned policy: rules, filter lists and actions\n"
-	  "  unassign      forget the assigned policy; the boot mode rules again\n" },
+	  "  unassign      forget the assigned policy; the boot mode rules again\n"
+	  "A running ipsec-xdpd also applies the stored copy (CONFDIR/policy.yaml)\n"
+	  "by itself when it changes there (configuration management may write it\n"
+	  "directly); `status` shows the outcome.\n" },
 	{ "show", cmd_show, "show filters [--specific] | stats | config | all | sa | ikestats",
 	  "  filters             the filters as configured in the assigned policy\n"
 	  "  filters --specific  the expanded, weighted list the dataplane enforces,\n"
@@ -81,6 +94,15 @@ static const struct command commands[] = {
 	  "  delete PEER|SPI delete the IKE SA(s) with PEER, or the one with that\n"
 	  "                  SPI (16 hex digits), telling the peer\n"
 	  "  show            the same as `show sa`\n" },
+	{ "monitor", cmd_monitor, "monitor",
+	  "Print events as they happen, one line each (-j: one JSON object per\n"
+	  "line), until Ctrl-C: packets the dataplane dropped, with the reason\n"
+	  "and the rule (rate limited: at most 32 at once, then 100 a second,\n"
+	  "per CPU; each event says how many were not shown), policy changes,\n"
+	  "and, when ipsec-xdpd runs, its negotiations (started, established,\n"
+	  "failed and why), SAs added, rekeyed and deleted.  On exit, a summary\n"
+	  "of the drop events shown, suppressed and lost.  One monitor at a time\n"
+	  "sees the dropped packets.\n" },
 };
 
 const struct command *find_command(const char *name)
@@ -114,6 +136,7 @@ static void usage(FILE *f)
 		   "  -h, --help     this help; `ipsec-xdp COMMAND --help` for a command\n"
 		   "  -V, --version  the version\n\n"
 		   "Environment: IPSEC_XDP_CONFDIR (default /etc/ipsec-xdp),\n"
+		   "IPSEC_XDP_STATEDIR (default /var/lib/ipsec-xdp),\n"
 		   "IPSEC_XDP_BPFFS (default /sys/fs/bpf/ipsec-xdp). See ipsec-xdp(8).\n");
 }
 
@@ -135,7 +158,8 @@ static int strip_json_flag(struct ctx *c, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct ctx c = { .confdir = ixdp_confdir(), .root = dp_pin_root() };
+	struct ctx c = { .confdir = ixdp_confdir(), .statedir = ixdp_statedir(),
+			 .root = dp_pin_root() };
 	const struct command *cmd;
 
 	argc = strip_json_flag(&c, argc, argv);

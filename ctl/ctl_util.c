@@ -65,6 +65,10 @@ int load_config(struct ctx *c, struct bootconf *conf)
 
 	if (bootconf_load(c->confdir, conf, err, sizeof(err)))
 		return fail(EXIT_BAD_INPUT, "%s/config: %s", c->confdir, err);
+	/* A state that could not be carried over is still read right (and
+	 * the old key kept): a warning, so that reading never fails on it. */
+	if (state_load(c->statedir, conf, err, sizeof(err)))
+		warn_msg("%s", err);
 	return EXIT_OK;
 }
 

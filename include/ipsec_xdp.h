@@ -40,7 +40,8 @@
  * end of this file fail to compile when a shared struct changes size, as a
  * reminder.  Version 0: pins from before versioning (no such index).
  */
-#define IXDP_ABI_VERSION 1
+#define IXDP_ABI_VERSION 3	/* 2: the drop events (ixdp_drop_events);
+				   3: default-response bundles (IXDP_XS_DEFAULT_RESPONSE) */
 
 #define IXDP_MAX_TUPLES       128   /* distinct filter shapes per family */
 #define IXDP_MAX_FILTERS      65536 /* specific filters per bank */
@@ -408,6 +409,16 @@ struct ixdp_conn {
  * one whose filters or action changed, loses its bundles (fail closed: its
  * traffic finds none and asks for a new SA).
  */
+/*
+ * DEFAULT RESPONSE.  The CHILD SAs this host made because a peer asked
+ * (the policy's default response rule, docs/behaviour.md §6) belong to no
+ * filter.  Their bundles are keyed {IXDP_RULE_ID_DEFAULT_RESPONSE, peer}
+ * and consulted only by outbound packets that match no filter: the
+ * heaviest filter still wins, and a reply that no filter covers leaves
+ * through the SA the peer asked for instead of in clear.  Never a rule's
+ * id (ids count up from 1), never deleted by an apply.
+ */
+#define IXDP_RULE_ID_DEFAULT_RESPONSE 0xffffffffu
 #define IXDP_MAX_BUNDLES       16384
 #define IXDP_EVENT_RING_BYTES  (256 * 1024)
 #define IXDP_EVENT_INTERVAL_NS 100000000ull /* per {rule, peer}: 100 ms */
@@ -476,7 +487,58 @@ enum ixdp_xfrm_counter {
 	IXDP_XS_EVENTS,         /* events written */
 	IXDP_XS_EVENTS_LIMITED, /* events held back by the rate limit */
 	IXDP_XS_EVENTS_LOST,    /* ring buffer full */
+	IXDP_XS_DEFAULT_RESPONSE, /* outbound packet of no filter sent into
+				     xfrm: a default response's bundle */
 	IXDP_XS__MAX,
+};
+
+/*
+ * ---- Drop events, for `ipsec-xdp monitor` ----------------------------------
+ *
+ * Every dropped packet is counted (ixdp_drops); some are also described, one
+ * struct ixdp_drop_event each, in the ring buffer ixdp_drop_events, which
+ * `ipsec-xdp monitor` reads (its one reader: a ring buffer has one read
+ * position).  So that a flood cannot flood userspace nor cost more than a
+ * counter, each CPU may write at most IXDP_DROP_EV_BURST events at once and
+ * one every IXDP_DROP_EV_INTERVAL_NS after that (a token bucket, kept as
+ * the "theoretical arrival time" of GCRA in ixdp_drop_limit, per CPU: no
+ * atomics).  A drop over the limit is only counted: in the limiter's
+ * `suppressed`, and in `pending`, which the CPU's next event carries as its
+ * `suppressed` field.  With no reader the ring fills and further events are
+ * counted as `lost`; a reader skips those older than its start.
+ */
+#define IXDP_DROP_RING_BYTES      (256 * 1024)
+#define IXDP_DROP_EV_BURST        32          /* events at once, per CPU */
+#define IXDP_DROP_EV_INTERVAL_NS  10000000ull /* then one per 10 ms per CPU */
+
+/* One record of ixdp_drop_events. */
+struct ixdp_drop_event {
+	__u64 ts_ns;        /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 reason;       /* enum ixdp_drop_reason */
+	__u32 filter;       /* index of the specific filter in `bank`, or
+			     * IXDP_NO_FILTER (boot mode, malformed...) */
+	__u32 generation;   /* of that bank (0 with no filter) */
+	__u32 suppressed;   /* drops on this CPU not described since its
+			     * previous event (rate limit) */
+	__u8  fam;          /* enum ixdp_family_idx */
+	__u8  proto;
+	__u8  dir;          /* enum ixdp_dir */
+	__u8  bank;
+	__u16 sport, dport; /* host order; 0 when the protocol has none */
+	__u32 src[4];       /* network byte order; IPv4 in word 0 */
+	__u32 dst[4];
+	__u32 cpu;
+	__u32 pad;
+};
+
+/* ixdp_drop_limit[0] (per-CPU): the rate limit of drop events. */
+struct ixdp_drop_limiter {
+	__u64 tat;          /* GCRA: when the bucket is full again (ns) */
+	__u64 events;       /* events written */
+	__u64 suppressed;   /* drops held back by the rate limit */
+	__u64 lost;         /* events the full ring buffer refused */
+	__u32 pending;      /* suppressed since this CPU's last event */
+	__u32 pad;
 };
 
 /*
@@ -503,6 +565,8 @@ IXDP_ASSERT_SIZE(ixdp_conn, 8);
 IXDP_ASSERT_SIZE(ixdp_bundle_key, 24);
 IXDP_ASSERT_SIZE(ixdp_bundle, 16);
 IXDP_ASSERT_SIZE(ixdp_event, 72);
+IXDP_ASSERT_SIZE(ixdp_drop_event, 72);
+IXDP_ASSERT_SIZE(ixdp_drop_limiter, 40);
 _Static_assert(IXDP_STATE__MAX == 4, "ixdp_state changed: bump IXDP_ABI_VERSION");
 
 #endif /* IPSEC_XDP_H */

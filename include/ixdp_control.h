@@ -4,7 +4,7 @@
  * daemon `ipsec-xdpd`, over a unix stream socket.
  *
  * One request = one JSON object on one line; one reply = one JSON object on
- * one line, then the daemon closes the connection.  Every reply has
+ * one line, then the daemon closes the connection (except "monitor").  Every reply has
  * "ok": true|false and, when false, "error": "text".
  *
  *   {"cmd":"show-sa"}              -> {"ok":true,"ike_sas":[...],"child_sas":[...]}
@@ -24,6 +24,24 @@
  *   {"cmd":"sa-delete","ike_sa":"SPIi"} or {"cmd":"sa-delete","peer":ADDR}
  *                                  -> {"ok":true,"deleted":N}
  *   {"cmd":"reload"}               -> re-read the assigned policy and config
+ *   {"cmd":"agent-status"}         -> {"ok":true,"agent":{"file","watch",
+ *        "polling_interval_s","in_force":{"sha256","since","source",
+ *        "policy","specific_filters","dataplane"}|null,"last":{"ok","at",
+ *        "source","result"|"error"}|null,"pending_confirmation":
+ *        {"deadline","seconds_left","restores"}|null}}  (times: Unix seconds)
+ *   {"cmd":"policy-arm","seconds":N} -> keep the stored policy; restore it
+ *        unless policy-confirm comes within N (1..86400) seconds;
+ *        {"ok":true,"agent":{...}}
+ *   {"cmd":"policy-confirm"}       -> cancel that rollback ("ok": false
+ *        when none is pending)
+ *   {"cmd":"monitor"}              -> {"ok":true}, then the connection stays
+ *        open and carries one JSON object per line per event, until the
+ *        client closes it: {"source":"ike","event":E,"text":T} and, where
+ *        known, "ike" (serial), "peer", "spi" ("SPIi:SPIr"), "role",
+ *        "rule", "reason", "spi_in", "spi_out", "policy".  E: started,
+ *        established, failed, rekeyed, deleted, sa-added, sa-rekeyed,
+ *        sa-deleted, sa-failed, policy (ike/sa/sa_log.h ikelog_event).
+ *        A client that lets over 1 MiB wait is disconnected.
  *
  * The socket is root-only (0600).  No reply ever carries a secret.
  */

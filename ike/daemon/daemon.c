@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/daemon_keyholder.h"
 #include "policy/policy_bootconf.h"
 #include "sa/sa_child.h"
 #include "sa/sa_child_policy.h"
@@ -90,6 +91,8 @@ static int load_secrets(struct daemon *d, char *err, size_t errlen)
 {
 	struct secrets *s;
 
+	if (d->keyholder)	/* ids and certificates only (daemon_keyholder.h) */
+		return keyholder_reload(d, err, errlen);
 	if (secrets_load(d->confdir, &s, err, errlen))
 		return -1;
 	secrets_free(d->secrets);
@@ -201,16 +204,24 @@ static void policy_changed(struct daemon *d, const struct peer_policy *old)
 	chp_rules_free(&rc.new);
 }
 
-static int load_policy(struct daemon *d, char *err, size_t errlen)
+void daemon_set_policy(struct daemon *d, struct peer_policy *pp)
 {
-	struct peer_policy *pp, *old = d->policy;
+	struct peer_policy *old = d->policy;
 
-	if (d->policy_path ? peer_policy_load_file(d->policy_path, &pp, err, errlen)
-	    : peer_policy_load(d->confdir, &pp, err, errlen))
-		return -1;
 	d->policy = pp;
 	policy_changed(d, old);
 	peer_policy_free(old);
+}
+
+static int load_policy(struct daemon *d, char *err, size_t errlen)
+{
+	struct peer_policy *pp;
+
+	if (d->central_in_force)	/* it takes precedence: kept */
+		return 0;
+	if (peer_policy_load(d->confdir, &pp, err, errlen))
+		return -1;
+	daemon_set_policy(d, pp);
 	return 0;
 }
 
@@ -234,6 +245,9 @@ int daemon_load(struct daemon *d, bool initial, char *err, size_t errlen)
 			snprintf(err, errlen, "assigned policy: %s", why);
 		rc = -1;
 	}
+	if (rc == 0 && !initial)
+		ikelog_event(d, "policy", NULL, "policy reloaded: policy=%s",
+			     d->policy ? peer_policy_name(d->policy) : "(none)");
 	if (rc == 0 && !initial && d->reloaded)
 		d->reloaded(d);
 	if (rc == 0)

@@ -40,6 +40,10 @@ void daemon_init(struct daemon *d);
  * filter action (methods, PFS, soft, inpass) or tunnel endpoint changed;
  * those of unchanged rules stay, wherever the rules now are in the order. */
 int daemon_load(struct daemon *d, bool initial, char *err, size_t errlen);
+/* Put pp (NULL: none; taken over) in force for IKE, deleting the CHILD
+ * SAs of rules it changed or no longer has, as daemon_load does. */
+struct peer_policy;
+void daemon_set_policy(struct daemon *d, struct peer_policy *pp);
 /* Close every IKE SA, telling established peers (one Delete each). */
 void daemon_close_all(struct daemon *d, const char *reason);
 void daemon_fini(struct daemon *d);

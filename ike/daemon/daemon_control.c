@@ -29,6 +29,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/daemon_show.h"
+#include "daemon/daemon_agent.h"
 #include "sa/sa_child.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
@@ -38,12 +39,16 @@
 
 #define CTL_MAX_CONNS   64
 #define CTL_READ_TIMEOUT_S 10
+/* A monitor that reads slower than events come is cut off once this much
+ * waits for it (it says the stream ended), not kept at the daemon's cost. */
+#define CTL_MONITOR_BACKLOG (1024 * 1024)
 
 struct ctl_conn {
 	struct control *ctl;
 	struct bufferevent *bev;
 	uint64_t waiting;	/* serial of the `initiate` in progress */
 	char peer[ADDR_STR_MAX];	/* its peer, for the answer */
+	bool monitor;		/* receives the event stream */
 	TAILQ_ENTRY(ctl_conn) link;
 };
 
@@ -427,7 +432,136 @@ static void cmd_reload(struct ctl_conn *c, struct json_object *req)
 		reply_error(c, "%s", err);
 		return;
 	}
+	dagent_reloaded(c->ctl->d);
 	reply(c, ok_reply());
+}
+
+/* ---- the policy agent (daemon_agent.h) --------------------------------------- */
+
+static void cmd_agent_status(struct ctl_conn *c, struct json_object *req)
+{
+	struct json_object *o = ok_reply();
+
+	json_object_object_add(o, "agent", dagent_status_json(c->ctl->d));
+	reply(c, o);
+}
+
+static void cmd_policy_arm(struct ctl_conn *c, struct json_object *req)
+{
+	struct json_object *v, *o;
+	char err[600];
+	int64_t s;
+
+	if (!json_object_object_get_ex(req, "seconds", &v) ||
+	    !json_object_is_type(v, json_type_int) ||
+	    (s = json_object_get_int64(v)) < 1 || s > DAGENT_CONFIRM_MAX_S) {
+		reply_error(c, "\"seconds\" must be a whole number from 1 to %d",
+			    DAGENT_CONFIRM_MAX_S);
+		return;
+	}
+	if (dagent_arm(c->ctl->d, (unsigned)s, err, sizeof(err))) {
+		reply_error(c, "%s", err);
+		return;
+	}
+	o = ok_reply();
+	json_object_object_add(o, "agent", dagent_status_json(c->ctl->d));
+	reply(c, o);
+}
+
+static void cmd_policy_confirm(struct ctl_conn *c, struct json_object *req)
+{
+	char err[300];
+
+	if (dagent_confirm(c->ctl->d, err, sizeof(err))) {
+		reply_error(c, "%s", err);
+		return;
+	}
+	reply(c, ok_reply());
+}
+
+/* ---- monitor: the event stream --------------------------------------------- */
+
+/* Nothing is read from a monitor after its request; reading on is how its
+ * end (EOF) is seen. */
+static void monitor_discard(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void cmd_monitor(struct ctl_conn *c, struct json_object *req)
+{
+	struct json_object *o = ok_reply();
+
+	c->monitor = true;
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	bufferevent_setcb(c->bev, monitor_discard, NULL, conn_event, c);
+	evbuffer_add_printf(bufferevent_get_output(c->bev), "%s\n",
+			    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* One event as JSON: its kind, the IKE SA's serial, peer, SPIs and role,
+ * the rule, reason and CHILD SA SPIs named in the text, and the text. */
+static struct json_object *event_json(const char *event, const struct ikesa *sa,
+				      const char *text)
+{
+	static const char *const fields[][2] = {
+		{ "rule", "rule" }, { "reason", "reason" },
+		{ "spi-in", "spi_in" }, { "spi-out", "spi_out" },
+		{ "policy", "policy" },
+	};
+	struct json_object *o = json_object_new_object();
+	char v[400];
+
+	add_str(o, "source", "ike");
+	add_str(o, "event", event);
+	if (sa) {
+		add_int(o, "ike", (int64_t)sa->serial);
+		add_str(o, "peer", addr_port_str(&sa->path.peer, v, sizeof(v)));
+		snprintf(v, sizeof(v), "%016" PRIx64 ":%016" PRIx64, sa->ispi,
+			 sa->rspi);
+		add_str(o, "spi", v);
+		add_str(o, "role", sa->initiator ? "initiator" : "responder");
+	}
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (log_field(text, fields[i][0], v, sizeof(v)))
+			add_str(o, fields[i][1], v);
+	add_str(o, "text", text);
+	return o;
+}
+
+static void publish_event(struct daemon *d, const char *event,
+			  const struct ikesa *sa, const char *text)
+{
+	struct control *ctl = d->ctl;
+	struct ctl_conn *c, *next;
+	struct json_object *o = NULL;
+	const char *line = NULL;
+
+	for (c = TAILQ_FIRST(&ctl->conns); c; c = next) {
+		struct evbuffer *out;
+
+		next = TAILQ_NEXT(c, link);
+		if (!c->monitor)
+			continue;
+		out = bufferevent_get_output(c->bev);
+		if (evbuffer_get_length(out) > CTL_MONITOR_BACKLOG) {
+			log_warn("control: a monitor reads too slowly; "
+				 "its event stream is closed");
+			conn_free(c);
+			continue;
+		}
+		if (!o) {
+			o = event_json(event, sa, text);
+			line = json_object_to_json_string_ext(o,
+				JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		}
+		evbuffer_add_printf(out, "%s\n", line);
+	}
+	json_object_put(o);
 }
 
 /* ---- requests ------------------------------------------------------------------ */
@@ -441,6 +575,10 @@ static const struct {
 	{ "initiate", cmd_initiate },
 	{ "sa-delete", cmd_sa_delete },
 	{ "reload", cmd_reload },
+	{ "monitor", cmd_monitor },
+	{ "agent-status", cmd_agent_status },
+	{ "policy-arm", cmd_policy_arm },
+	{ "policy-confirm", cmd_policy_confirm },
 };
 
 static void handle_line(struct ctl_conn *c, const char *line, size_t len)
@@ -614,6 +752,7 @@ int control_open(struct daemon *d, struct event_base *evb, char *err,
 	}
 	d->ctl = ctl;
 	d->sa_outcome = sa_outcome;
+	d->ike_event = publish_event;
 	return 0;
 }
 
@@ -631,4 +770,5 @@ void control_close(struct daemon *d)
 	free(ctl);
 	d->ctl = NULL;
 	d->sa_outcome = NULL;
+	d->ike_event = NULL;
 }

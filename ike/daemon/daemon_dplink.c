@@ -602,7 +602,14 @@ static void on_child(struct daemon *d, const char *rule, uint8_t mode,
 		child_gone(dl, rule, tunnel, family, peer);
 		return;
 	}
-	if (dp_rule_id(&dl->dp, rule, &id)) {
+	if (!strcmp(rule, CHP_RESPONSE_NAME)) {
+		/* No filter covers it: the bundle the dataplane consults
+		 * for unmatched outbound packets (ipsec_xdp.h "DEFAULT
+		 * RESPONSE"); a default response is never a tunnel. */
+		if (tunnel)
+			return;
+		id = IXDP_RULE_ID_DEFAULT_RESPONSE;
+	} else if (dp_rule_id(&dl->dp, rule, &id)) {
 		log_warn("dataplane: rule %s of the CHILD SA with %s is not in "
 			 "the live filter list: no bundle", rule,
 			 peer_str(family, peer, p, sizeof(p)));

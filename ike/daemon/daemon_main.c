@@ -8,10 +8,14 @@
  *
  * SIGTERM/SIGINT: tell every peer (one Delete each) and stop.
  * SIGHUP: reload CONFDIR/config, the assigned policy and the secrets.
+ * The assigned policy is also watched and applied when it changes
+ * (daemon_agent.h).
  *
  * Under systemd (systemd/ipsec-xdpd.service, Type=notify) it says READY
  * once its sockets are open, RELOADING/READY around a reload and STOPPING;
- * sd_notify does nothing where NOTIFY_SOCKET is not set.
+ * sd_notify does nothing where NOTIFY_SOCKET is not set.  When its stderr
+ * is the journal's stream ($JOURNAL_STREAM names it), lines go to the
+ * journal with their priority and fields (sa_log.h log_journal).
  */
 #include <getopt.h>
 #include <limits.h>
@@ -20,14 +24,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 
 #include "daemon/daemon.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
 #include "sa/sa_child.h"
 #include "daemon/daemon_dplink.h"
+#include "daemon/daemon_agent.h"
+#include "daemon/daemon_hostwatch.h"
+#include "daemon/daemon_keyholder.h"
 #include "daemon/daemon_source.h"
 
 #define VERSION "0.1"
@@ -203,6 +212,7 @@ struct loop {
 	struct daemon *d;
 	struct event_base *evb;
 	struct event *sig[3];
+	struct hostwatch *hw;	/* the host's addresses (daemon_hostwatch.h) */
 };
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
@@ -227,6 +237,7 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 			   "force stays: %s", err);
 		return;
 	}
+	dagent_reloaded(l->d);
 	sd_notify(0, "READY=1\nSTATUS=policy reloaded");
 }
 
@@ -265,8 +276,14 @@ static int make_absolute(char *dir, size_t len)
 
 static int start(struct daemon *d, struct loop *l)
 {
-	char err[700];
+	char err[700] = "";
 
+	/* the keys live in a process of their own (daemon_keyholder.h) */
+	if (keyholder_start(d, err, sizeof(err)) ||
+	    keyholder_watch(d, l->evb)) {
+		log_err("%s", err[0] ? err : "key holder: cannot watch it");
+		return -1;
+	}
 	if (daemon_load(d, true, err, sizeof(err))) {
 		log_err("%s", err);
 		return -1;
@@ -281,6 +298,9 @@ static int start(struct daemon *d, struct loop *l)
 		return -1;
 	}
 	dplink_open(d, l->evb);	/* need-SA events, bundles (dplink.h) */
+	if (dagent_open(d, l->evb))	/* the assigned policy watched */
+		return -1;
+	l->hw = hostwatch_open(d, l->evb);
 	if (source_open(d, l->evb))	/* a central policy (daemon_source.h) */
 		return -1;
 	d->reloaded = source_poll_now;
@@ -297,10 +317,13 @@ static void stop(struct daemon *d, struct loop *l)
 	size_t i;
 
 	source_close(d);
+	dagent_close(d);	/* an unconfirmed policy is rolled back */
+	hostwatch_close(l->hw);
 	dplink_close(d);
 	control_close(d);
 	net_close(d);
 	daemon_fini(d);
+	keyholder_stop(d);
 	for (i = 0; i < 3; i++)
 		if (l->sig[i])
 			event_free(l->sig[i]);
@@ -308,11 +331,26 @@ static void stop(struct daemon *d, struct loop *l)
 	event_base_free(l->evb);
 }
 
+/* Is stderr the journal's stream?  systemd sets JOURNAL_STREAM to its
+ * "device:inode" (systemd.exec(5)); a redirected stderr no longer matches. */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st))
+		return false;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
 int main(int argc, char **argv)
 {
 	static struct daemon d;
 	struct options o = { false, false };
-	struct loop l = { &d, NULL, { NULL } };
+	struct loop l = { &d, NULL, { NULL }, NULL };
 	const char *rundir = getenv("IPSEC_XDP_RUNDIR");
 	int rc = 0;
 
@@ -327,6 +365,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_open(true, o.debug, false);
+	if (stderr_is_journal())
+		log_journal(sd_journal_sendv);
 	l.evb = event_base_new();
 	if (!l.evb || log_batch(l.evb)) {
 		log_err("cannot create the event loop");

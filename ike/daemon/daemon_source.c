@@ -31,16 +31,15 @@
 #define ike_proposal lib_ike_proposal
 #include "agent/agent.h"
 #include "agent/agent_source.h"
-#undef ike_proposal
-#include "dataplane/dataplane_lock.h"
 #include "util/util_atomic_file.h"
+#undef ike_proposal
 #include "daemon/daemon.h"
 #include "daemon/daemon_source.h"
+#include "daemon/daemon_agent.h"
 #include "sa/sa_log.h"
 
 #define FETCH_TIMEOUT_S   30
 #define CONNECT_TIMEOUT_S 10
-#define LOCK_WAIT_MS      2000	/* the writers' lock, held briefly by others */
 
 struct fetch {
 	CURL *easy;
@@ -59,7 +58,8 @@ struct source {
 	CURLM *multi;
 	struct event *curl_timer, *poll_timer;
 	struct fetch doc, sig;
-	bool polling, reverting, loading;
+	bool polling, reverting;
+	bool retry;		/* the writers' lock was busy: poll again soon */
 	struct bootconf conf;
 	struct source_state st;
 	char statedir[PATH_MAX];
@@ -255,6 +255,11 @@ static void schedule(struct source *s)
 	struct timeval tv = { s->st.interval_s ? s->st.interval_s
 			      : SOURCE_POLL_DEFAULT_S, 0 };
 
+	if (s->retry) {		/* after DAGENT_RETRY_MS */
+		tv.tv_sec = 0;
+		tv.tv_usec = DAGENT_RETRY_MS * 1000;
+		s->retry = false;
+	}
 	evtimer_add(s->poll_timer, &tv);
 }
 
@@ -276,70 +281,52 @@ static void poll_end(struct source *s, const char *fmt, ...)
 	schedule(s);
 }
 
-/* Compile path and put it in the dataplane when one is loaded (as the
- * one writer).  *interval gets the document's polling-interval.  Nothing
- * changes on failure. */
-static int enforce_dp(struct source *s, const char *path, uint32_t *interval,
-		      char *err, size_t errlen)
+/* Put a verified document in force through the policy agent (it is
+ * compiled there: an invalid one changes nothing).  0, DAGENT_BUSY, or -1
+ * with err. */
+static int enforce(struct source *s, const char *text, size_t len,
+		   const char *label, char *err, size_t errlen)
 {
-	struct filter_table table = { 0 };
-	struct compile_diag diag = { 0 };
-	struct policy_file *pf = NULL;
-	struct writer_lock lock;
-	const char *root = dp_pin_root();
-	struct dp dp;
 	int rc;
 
-	if (writer_lock_acquire(&lock, s->d->confdir, root, LOCK_WAIT_MS, err, errlen))
+	rc = dagent_apply(s->d, text, len, label, 0, err, errlen);
+	if (rc)
+		return rc;
+	s->d->central_in_force = true;
+	s->st.interval_s = dagent_polling_s(s->d);
+	return 0;
+}
+
+/* The cached document, checked again, in force.  0 when it is. */
+static int enforce_cache(struct source *s)
+{
+	char err[8192], label[BOOTCONF_URL_MAX + 16], *doc;
+	size_t len;
+	int rc;
+
+	rc = source_cache_load(s->statedir, &s->conf, &doc, &len, err,
+			       sizeof(err));
+	if (rc < 0)
+		log_err("central policy: the cache is refused: %s", err);
+	if (rc)
 		return -1;
-	rc = agent_compile(path, &s->conf, &pf, &table, &diag, err, errlen);
-	if (!rc && dp_is_loaded(root)) {
-		rc = dp_open(&dp, root, err, errlen);
-		if (!rc) {
-			rc = dp_apply_table(&dp, &table, true, err, errlen);
-			dp_close(&dp);
-		}
+	snprintf(label, sizeof(label), "%s (cached)", s->conf.policysource);
+	rc = enforce(s, doc, len, label, err, sizeof(err));
+	free(doc);
+	if (rc) {
+		log_err("central policy: the cached policy is not in force: %s",
+			rc == DAGENT_BUSY ? "the writers' lock is held" : err);
+		return -1;
 	}
-	writer_lock_release(&lock);
-	if (!rc && interval)
-		*interval = pf->assigned->polling_interval_s;
-	filter_table_free(&table);
-	compile_diag_free(&diag);
-	policy_file_free(pf);
-	return rc ? -1 : 0;
-}
-
-/* The daemon negotiates from the policy file `path` (NULL: the local one). */
-static void enforce_ike(struct source *s, const char *path)
-{
-	char why[700];
-
-	s->d->policy_path = path;
-	s->loading = true;	/* our own reload: no poll for it */
-	if (daemon_load(s->d, false, why, sizeof(why)))
-		log_warn("central policy: the daemon's IKE policy: %s", why);
-	s->loading = false;
-}
-
-static int enforce(struct source *s, const char *path, uint32_t *interval,
-		   char *err, size_t errlen)
-{
-	if (enforce_dp(s, path, interval, err, errlen))
-		return -1;
-	enforce_ike(s, path == s->cache ? s->cache : NULL);
+	s->st.in_force = true;
 	return 0;
 }
 
 /* The source cannot be reached: the cache, if nothing is in force yet. */
 static void unreachable(struct source *s, const char *why)
 {
-	char err[700], path[PATH_MAX];
-
-	if (!s->st.in_force &&
-	    source_cache_usable(s->statedir, &s->conf, path, sizeof(path), err,
-				sizeof(err)) == 0 &&
-	    enforce(s, s->cache, &s->st.interval_s, err, sizeof(err)) == 0)
-		s->st.in_force = true;
+	if (!s->st.in_force)
+		enforce_cache(s);
 	s->st.cache_in_use = s->st.in_force;
 	log_warn("central policy: %s unreachable: %s; %s", s->conf.policysource,
 		 why, s->st.in_force ? "the cached policy stays in force"
@@ -361,36 +348,36 @@ static bool same_as_cache(struct source *s)
 	return same;
 }
 
-/* A verified document: compiled from a file beside the cache, put in
- * force, then kept as the cache. */
+/* A verified document: put in force, then kept as the cache. */
 static void take(struct source *s)
 {
-	char incoming[PATH_MAX], err[8192];
-	uint32_t interval = 0;
+	char err[8192];
+	int rc;
 
-	source_path(s->statedir, "incoming.yaml", incoming, sizeof(incoming));
-	if (write_file_atomic(incoming, s->doc.buf, s->doc.len, 0600, err, sizeof(err)) ||
-	    enforce_dp(s, incoming, &interval, err, sizeof(err))) {
-		unlink(incoming);
-		log_err("central policy from %s refused: %s (what was in force stays)",
-			s->conf.policysource, err);
+	rc = enforce(s, s->doc.buf, s->doc.len, s->conf.policysource, err,
+		     sizeof(err));
+	if (rc == DAGENT_BUSY) {	/* `ipsec-xdp` at work: soon again */
+		s->retry = true;
+		poll_end(s, "waiting for the writers' lock");
+		return;
+	}
+	if (rc) {
+		log_err("central policy from %s refused: %s (what was in force "
+			"stays)", s->conf.policysource, err);
 		poll_end(s, "refused: %.250s", err);
 		return;
 	}
+	snprintf(s->st.url, sizeof(s->st.url), "%s", s->conf.policysource);
 	if (source_cache_store(s->statedir, s->doc.buf, s->doc.len, s->sig.buf,
 			       s->sig.len, err, sizeof(err)))
 		log_err("central policy: in force but not cached: %s", err);
-	unlink(incoming);
-	enforce_ike(s, s->cache);
-	snprintf(s->st.url, sizeof(s->st.url), "%s", s->conf.policysource);
 	memcpy(s->st.etag, s->doc.etag, sizeof(s->st.etag));
 	memcpy(s->st.last_modified, s->doc.last_modified, sizeof(s->st.last_modified));
 	s->st.changed = s->st.fetched;
-	s->st.interval_s = interval;
 	s->st.in_force = true;
 	s->st.cache_in_use = false;
 	log_info("central policy from %s in force (polled every %u s)",
-		 s->conf.policysource, interval);
+		 s->conf.policysource, s->st.interval_s);
 	poll_end(s, "new policy in force");
 }
 
@@ -469,36 +456,27 @@ static void check_done(struct source *s)
 
 /* ---- polls -------------------------------------------------------------------- */
 
-/* The source was removed: the local policy again. */
+/* The source was removed: the local policy again (none stored: the
+ * boot mode). */
 static void revert(struct source *s)
 {
 	char path[PATH_MAX], err[8192];
-	struct filter_table empty = { 0 };
-	struct writer_lock lock;
-	struct dp dp;
 	int rc = 0;
 
-	s->d->policy_path = NULL;
+	s->d->central_in_force = false;
 	s->st.in_force = s->st.cache_in_use = false;
 	agent_assigned_path(s->d->confdir, path, sizeof(path));
-	if (!access(path, F_OK)) {
-		rc = enforce_dp(s, path, NULL, err, sizeof(err));
-	} else if (!writer_lock_acquire(&lock, s->d->confdir, dp_pin_root(),
-				       LOCK_WAIT_MS, err, sizeof(err))) {
-		if (dp_is_loaded(dp_pin_root()) &&
-		    !(rc = dp_open(&dp, dp_pin_root(), err, sizeof(err)))) {
-			rc = dp_apply_table(&dp, &empty, false, err, sizeof(err));
-			dp_close(&dp);
-		}
-		writer_lock_release(&lock);
-	} else {
-		rc = -1;
-	}
+	if (access(path, F_OK))
+		rc = dagent_unassign(s->d, err, sizeof(err));
+	else
+		dagent_reloaded(s->d);	/* the local file, put in force */
 	if (rc)
-		log_err("central policy removed, but the local one is not in force: %s", err);
+		log_err("central policy removed, but the boot mode is not "
+			"restored: %s", rc == DAGENT_BUSY ? "the writers' "
+			"lock is held" : err);
 	else
 		log_info("central policy removed: the local policy is in force");
-	enforce_ike(s, NULL);
+	snprintf(s->st.result, sizeof(s->st.result), "the source was removed");
 }
 
 static void poll_start(struct source *s)
@@ -536,7 +514,7 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 
 void source_poll_now(struct daemon *d)
 {
-	if (src.d != d || src.reverting || src.loading || src.polling)
+	if (src.d != d || src.reverting || src.polling)
 		return;
 	evtimer_del(src.poll_timer);
 	poll_start(&src);
@@ -545,24 +523,14 @@ void source_poll_now(struct daemon *d)
 /* What the cache holds, put in force before the first poll. */
 static void cache_first(struct source *s)
 {
-	char err[700], path[PATH_MAX];
-	int rc;
+	char err[700];
 
 	if (bootconf_load(s->d->confdir, &s->conf, err, sizeof(err)) ||
 	    !s->conf.policysource[0])
 		return;
-	rc = source_cache_usable(s->statedir, &s->conf, path, sizeof(path), err, sizeof(err));
-	if (rc < 0)
-		log_err("central policy: the cache is refused: %s", err);
-	if (rc || enforce(s, s->cache, &s->st.interval_s, err, sizeof(err))) {
-		if (!rc)
-			log_err("central policy: the cache is refused: %s", err);
-		s->st.in_force = false;
-		return;
-	}
-	s->st.in_force = true;
-	log_info("central policy: the cached policy from %s is in force",
-		 s->conf.policysource);
+	if (enforce_cache(s) == 0)
+		log_info("central policy: the cached policy from %s is in force",
+			 s->conf.policysource);
 }
 
 int source_open(struct daemon *d, struct event_base *evb)
@@ -573,7 +541,7 @@ int source_open(struct daemon *d, struct event_base *evb)
 	memset(s, 0, sizeof(*s));
 	s->d = d;
 	s->evb = evb;
-	snprintf(s->statedir, sizeof(s->statedir), "%s", ixdp_statedir());
+	snprintf(s->statedir, sizeof(s->statedir), "%s", dagent_statedir(d));
 	source_path(s->statedir, "policy.yaml", s->cache, sizeof(s->cache));
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) ||
 	    !(s->multi = curl_multi_init()) ||
@@ -610,6 +578,5 @@ void source_close(struct daemon *d)
 	if (s->poll_timer)
 		event_free(s->poll_timer);
 	curl_global_cleanup();
-	d->policy_path = NULL;
 	memset(s, 0, sizeof(*s));
 }

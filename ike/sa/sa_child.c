@@ -191,6 +191,10 @@ static bool offer_rule(struct daemon *d, struct ikesa *sa, const char *name,
 
 	load_rules(d, &rules);
 	for (i = 0; i < rules.n && !r; i++) {
+		/* the default response answers; we offer it only to rekey
+		 * one of its CHILD SAs (asked for by name) */
+		if (!name && rules.v[i].response)
+			continue;
 		if ((!name || !strcmp(rules.v[i].name, name)) &&
 		    rule_selectors(&rules.v[i], sa, sel, o))
 			r = &rules.v[i];
@@ -511,7 +515,10 @@ static bool narrow(const struct chp_rule *r, struct ikesa *sa,
 }
 
 /* Our negotiate rule for the request: the one that named the peer first
- * (or like's rule, a rekey), then the others. */
+ * (or like's rule, a rekey), then the others; the default response rule,
+ * last of the list, only for a peer no rule names (an IKE SA of the
+ * default response) and when none of the rules covers the peer's
+ * selectors (or to rekey one of its own CHILD SAs). */
 static const struct chp_rule *pick_rule(struct ikesa *sa,
 					const struct chp_rule *rules, size_t nr,
 					bool transport, const char *first,
@@ -530,6 +537,10 @@ static const struct chp_rule *pick_rule(struct ikesa *sa,
 			bool named = !strcmp(x->name, first);
 
 			if (named != (pass == 0))
+				continue;
+			/* the default response answers only a peer that no
+			 * rule of ours names (ipsec-xdp.policy(5)) */
+			if (x->response && sa->conf.source != PEER_DEFAULT)
 				continue;
 			if (x->tunnel ? (x->tunnel_family != sa->path.peer.ss_family ||
 					 memcmp(x->tunnel_addr, peer_ip, len))
@@ -590,7 +601,7 @@ uint16_t child_choose(struct daemon *d, struct ikesa *sa,
 	struct ike_sa offer;
 	bool transport = sealed_notify(req, IKEV2_N_USE_TRANSPORT_MODE, &n);
 	bool create = req->hdr.exchange == IKEV2_EXCH_CREATE_CHILD_SA;
-	const char *why = NULL;
+	const char *why = NULL, *first;
 	uint16_t err = 0;
 
 	memset(ch, 0, sizeof(*ch));
@@ -608,12 +619,20 @@ uint16_t child_choose(struct daemon *d, struct ikesa *sa,
 	if (transport && sa->nat_peer)	/* the peer as we see it */
 		ts_nat_host(&tsi, &sa->path.peer);
 	load_rules(d, &rules);
-	r = pick_rule(sa, rules.v, rules.n, transport, like ? like->rule
-		      : sa->conf.rule, &tsi, &tsr, &ch->c);
+	/* an IKE SA of the default response prefers no rule: the rules come
+	 * first and the default response last */
+	first = like ? like->rule : sa->conf.source == PEER_RULE
+		? sa->conf.rule : "";
+	r = pick_rule(sa, rules.v, rules.n, transport, first, &tsi, &tsr,
+		      &ch->c);
 	if (!r) {
 		err = IKEV2_N_TS_UNACCEPTABLE;
-		why = "no negotiate rule for this peer covers its traffic "
-		      "selectors";
+		why = rules.n && rules.v[rules.n - 1].response &&
+		      sa->conf.source == PEER_DEFAULT ? "neither a negotiate rule for this peer nor the default "
+			"response (transport mode between this host's address "
+			"and the peer's) covers its traffic selectors"
+		      : "no negotiate rule for this peer covers its traffic "
+			"selectors";
 	} else if (!pick_proposal(r, &offer, create, sa->keys.suite.dh, ch)) {
 		err = IKEV2_N_NO_PROPOSAL_CHOSEN;
 		why = r->pfs && create ? "no ESP or AH proposal of the peer "
@@ -805,7 +824,7 @@ static void remove_at(struct daemon *d, struct ikesa *sa, size_t j,
 	struct child_state *st = sa->child;
 	struct child_sa *c = &st->c[j];
 
-	ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA deleted (%s) spi-in=%08"
+	ikelog_event(d, "sa-deleted", sa, "CHILD SA deleted (%s) spi-in=%08"
 	       PRIx32 " spi-out=%08" PRIx32, why, c->spi_in, c->spi_out);
 	release_heir_out(d, sa, c);
 	uninstall(d, sa, c);

@@ -379,7 +379,7 @@ int establish(struct daemon *d, struct ikesa *sa, struct child_sa *c,
 				  km->g_ir_len, km->ni, km->ni_len, km->nr,
 				  km->nr_len) != IKE_CRYPTO_OK) {
 		snprintf(cx->why, sizeof(cx->why), "cannot derive its keys");
-		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"%s\"",
+		ikelog_event(d, "sa-failed", sa, "CHILD SA failed reason=\"%s\"",
 		       cx->why);
 		return -1;
 	}
@@ -387,7 +387,7 @@ int establish(struct daemon *d, struct ikesa *sa, struct child_sa *c,
 	if (!st || st->n >= CHILD_MAX) {
 		ike_child_keys_wipe(&keys);
 		snprintf(cx->why, sizeof(cx->why), "too many CHILD SAs");
-		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"%s\"",
+		ikelog_event(d, "sa-failed", sa, "CHILD SA failed reason=\"%s\"",
 		       cx->why);
 		return -1;
 	}
@@ -405,13 +405,13 @@ int establish(struct daemon *d, struct ikesa *sa, struct child_sa *c,
 		cx->why_stat = ST_FAIL_KERNEL;
 		snprintf(cx->why, sizeof(cx->why), "the kernel refused the %s "
 			 "SA: %s", ikk_proto_name(c->proto), err);
-		ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA failed reason=\"%s\"",
+		ikelog_event(d, "sa-failed", sa, "CHILD SA failed reason=\"%s\"",
 		       cx->why);
 		return -1;
 	}
 	*c = st->c[st->n++];
 	sa->children_keyed++;
-	ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA established rule=%s "
+	ikelog_event(d, "sa-added", sa, "CHILD SA established rule=%s "
 	       "mode=%s spi-in=%08" PRIx32 " spi-out=%08" PRIx32 " reqid=%"
 	       PRIu32 " local=%s remote=%s%s%s", c->rule,
 	       ikk_mode_name(c->mode), c->spi_in, c->spi_out, c->reqid,

@@ -164,6 +164,27 @@ void chp_rules_free(struct chp_rules *rs)
 	rs->n = 0;
 }
 
+/* The default response rule (child_policy.h): 0, or -1 out of memory. */
+static int response_rule(const struct policy *pol, struct chp_rule *o)
+{
+	size_t i;
+
+	memset(o, 0, sizeof(*o));
+	snprintf(o->name, sizeof(o->name), "%s", CHP_RESPONSE_NAME);
+	o->response = true;
+	for (i = 0; i < pol->nresponse_methods && o->nm < CHP_MAX_METHODS; i++)
+		method(&pol->response_methods[i], &o->m[o->nm++]);
+	o->f = calloc(1, sizeof(*o->f));
+	if (!o->f)
+		return -1;
+	o->f->src.kind = CHP_ADDR_ME;
+	o->f->dst.kind = CHP_ADDR_ANY;
+	o->f->proto = -1;
+	o->f->mirrored = true;
+	o->nf = 1;
+	return 0;
+}
+
 int chp_rules_load(const struct peer_policy *pp, struct chp_rules *out)
 {
 	const struct policy *pol = assigned(pp);
@@ -173,6 +194,7 @@ int chp_rules_load(const struct peer_policy *pp, struct chp_rules *out)
 	out->n = 0;
 	for (i = 0; pol && i < pol->nrules; i++)
 		count += negotiates(&pol->rules[i]);
+	count += pol && pol->default_response;
 	if (!count)
 		return 0;
 	out->v = calloc(count, sizeof(*out->v));
@@ -185,6 +207,11 @@ int chp_rules_load(const struct peer_policy *pp, struct chp_rules *out)
 			chp_rules_free(out);
 			return -1;
 		}
+	}
+	if (pol->default_response &&
+	    response_rule(pol, &out->v[out->n++])) {
+		chp_rules_free(out);
+		return -1;
 	}
 	return 0;
 }

@@ -65,11 +65,19 @@ struct chp_rule {
 	bool pfs;
 	uint16_t pfs_group;
 	bool soft;			/* fall back to clear (dplink.c) */
+	bool response;			/* the default response rule */
 	uint32_t soft_timeout_s;	/* after this many seconds */
 };
 
+/* The name of the default response rule: its CHILD SAs carry it. */
+#define CHP_RESPONSE_NAME "default-response"
+
 /* The active negotiate rules of the assigned policy, in order, each with
- * all its filters.  Free with chp_rules_free. */
+ * all its filters, and last, when the policy answers peers no rule names
+ * (default-response), the default response rule (response set): its own
+ * security methods, transport mode, one mirrored filter between this
+ * host's address of the IKE SA and any address, which the CHILD SA code
+ * narrows to the peer's (RFC 7296 §2.9).  Free with chp_rules_free. */
 struct chp_rules {
 	struct chp_rule *v;
 	size_t n;

@@ -139,15 +139,18 @@ struct cookie_secret {
 
 struct ikesa_table;	/* ikesa.c */
 struct secrets;		/* secrets.h */
+struct key_ops;		/* sa_keys.h */
+struct keyholder;	/* daemon/daemon_keyholder.c */
 
 #define LOCAL_ID_MAX 255
 
 struct daemon {
 	char confdir[512];
 	char rundir[512];
-	/* the policy file in force when not CONFDIR/policy.yaml (NULL): a
-	 * central policy's cache (daemon/daemon_source.c) */
-	const char *policy_path;
+	/* a central policy is in force (daemon/daemon_source.c): it takes
+	 * precedence over CONFDIR/policy.yaml, which is neither read by a
+	 * reload nor put in force by the agent until the source is removed */
+	bool central_in_force;
 	/* after a reload (SIGHUP, `reload`): the central policy source polls
 	 * at once (its configuration may have changed); may be NULL */
 	void (*reloaded)(struct daemon *d);
@@ -161,6 +164,9 @@ struct daemon {
 	struct ikesa_table *sas;
 	struct peer_policy *policy;	/* NULL: no policy assigned */
 	struct secrets *secrets;
+	/* What needs a key (sa_keys.h); NULL: keys_local, from secrets */
+	const struct key_ops *keys;
+	struct keyholder *keyholder;	/* daemon_keyholder.c; NULL in tests */
 	struct ike_stats stats;
 	int ikelogging;			/* 0..2, CONFDIR/config */
 	int strongcrlcheck;		/* 0..2, CONFDIR/config: CRL floor */
@@ -188,6 +194,11 @@ struct daemon {
 	 * `initiate` request waiting for it). */
 	void (*sa_outcome)(struct daemon *d, uint64_t serial, bool ok,
 			   const char *text);
+	/* An event of a negotiation or an SA (ikelog_event, sa_log.h):
+	 * control.c streams it to `ipsec-xdp monitor`.  sa NULL: no IKE SA
+	 * yet (or a policy reload); text: the log line's text. */
+	void (*ike_event)(struct daemon *d, const char *event,
+			  const struct ikesa *sa, const char *text);
 	void *ctl;			/* control.c */
 	void *create;			/* exchange_create.c (idle check) */
 	void *net;			/* net.c */
@@ -206,6 +217,7 @@ struct daemon {
 			     uint8_t mode, uint8_t family,
 			     const uint8_t *peer, bool up);
 	void *dplink;
+	void *agent;			/* daemon_agent.c */
 };
 
 /* Receive one datagram (net.c, the tests). */

@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "wire/wire_cert.h"
+#include "sa/sa_keys.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
 #include "sa/sa_exchange.h"
@@ -292,34 +293,40 @@ static uint8_t *signed_octets(const struct ikesa *sa, bool ours, size_t *len)
 	return p;
 }
 
-static int psk_auth(struct ikesa *sa, const struct secret *psk,
-		    uint8_t *out, size_t *len)
+/* A PSK AUTH of ours, by whoever holds the key (sa_keys.h). */
+static int psk_auth(struct daemon *d, struct ikesa *sa, uint8_t *out,
+		    size_t *len, const char **why)
 {
-	struct ike_auth_input in;
-	struct ike_id id;
+	size_t olen = 0;
+	uint8_t *octets;
+	int rc;
 
-	auth_input(sa, true, &id, &in);
-	return ike_psk_auth(&sa->keys, psk->key, psk->len, &in, out, len) ==
-	       IKE_CRYPTO_OK ? 0 : -1;
+	*why = "out of memory";
+	octets = signed_octets(sa, true, &olen);
+	if (!octets)
+		return -1;
+	rc = keys_of(d)->psk_mac(d, sa->psk_id, sa->keys.suite.prf, octets,
+				 olen, out, len, why);
+	free(octets);
+	return rc;
 }
 
 static int sig_auth(struct daemon *d, struct ikesa *sa, uint8_t *method,
 		    uint8_t *out, size_t *len, const char **why)
 {
-	const struct cert_host *host = host_cert(d);
 	size_t olen = 0;
 	uint8_t *octets;
 	int rc;
 
 	*why = "there is no host certificate any more";
-	if (!host)
+	if (!host_cert(d))
 		return -1;
 	*why = "out of memory";
 	octets = signed_octets(sa, true, &olen);
 	if (!octets)
 		return -1;
-	rc = sig_auth_sign(cert_host_key(host), sa->peer_hashes, octets, olen,
-			   method, out, AUTH_DATA, len, why);
+	rc = keys_of(d)->sign(d, sa->peer_hashes, octets, olen, method, out,
+			      len, why);
 	free(octets);
 	return rc;
 }
@@ -328,27 +335,30 @@ static int sig_auth(struct daemon *d, struct ikesa *sa, uint8_t *method,
 static int our_auth(struct daemon *d, struct ikesa *sa, struct ike_auth *a,
 		    uint8_t *data, const char **why)
 {
-	const struct secret *psk;
-
 	memset(a, 0, sizeof(*a));
 	a->data = data;
 	if (sa->by_cert)
 		return sig_auth(d, sa, &a->method, data, &a->len, why);
 	a->method = IKEV2_AUTH_PSK;
-	psk = secrets_find(d->secrets, sa->psk_id);
 	*why = "the pre-shared key is gone from the secrets file";
-	return psk ? psk_auth(sa, psk, data, &a->len) : -1;
+	if (!secrets_find(d->secrets, sa->psk_id))
+		return -1;
+	return psk_auth(d, sa, data, &a->len, why);
 }
 
-static bool peer_auth_ok(const struct ikesa *sa, const struct secret *psk,
-			 const struct ike_auth *auth)
+/* Whether the peer's PSK AUTH verifies with the key named id. */
+static bool peer_auth_ok(struct daemon *d, const struct ikesa *sa,
+			 const char *id, const struct ike_auth *auth)
 {
-	struct ike_auth_input in;
-	struct ike_id id;
+	size_t len = 0;
+	uint8_t *octets = signed_octets(sa, false, &len);
+	enum keys_verdict v = KEYS_NO_KEY;
 
-	auth_input(sa, false, &id, &in);
-	return ike_psk_auth_verify(&sa->keys, psk->key, psk->len, &in,
-				   auth->data, auth->len) == IKE_CRYPTO_OK;
+	if (octets)
+		v = keys_of(d)->psk_verify(d, id, sa->keys.suite.prf, octets,
+					   len, auth->data, auth->len);
+	free(octets);
+	return v == KEYS_MATCH;
 }
 
 /* ID, our certificates, [INITIAL_CONTACT], [CERTREQ], AUTH. */
@@ -416,12 +426,12 @@ static const char *verify_peer_psk(struct daemon *d, struct ikesa *sa,
 	if (sa->conf.source == PEER_DEFAULT) {
 		ident_key(&sa->peer_id, key, sizeof(key));
 		s = secrets_find(d->secrets, key);
-		if (s && ++*tried && peer_auth_ok(sa, s, auth))
+		if (s && ++*tried && peer_auth_ok(d, sa, s->id, auth))
 			return s->id;
 	}
 	for (i = 0; i < sa->conf.npsk; i++) {
 		s = secrets_find(d->secrets, sa->conf.psk[i]);
-		if (s && ++*tried && peer_auth_ok(sa, s, auth))
+		if (s && ++*tried && peer_auth_ok(d, sa, s->id, auth))
 			return s->id;
 	}
 	return NULL;

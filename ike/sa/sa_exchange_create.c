@@ -869,7 +869,7 @@ void child_request(struct daemon *d, struct ikesa *sa,
 		return;
 	d->stats.v[ST_CHILD_REKEYS]++;
 	d->stats.v[ST_KEY_UPDATES]++;
-	ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA rekeyed by the peer "
+	ikelog_event(d, "sa-rekeyed", sa, "CHILD SA rekeyed by the peer "
 	       "old=%08" PRIx32 "/%08" PRIx32 " new=%08" PRIx32 "/%08" PRIx32
 	       "%s", old_spi, old_out, ch.c.spi_in, ch.c.spi_out,
 	       ch.c.suite.dh ? " pfs" : "");

@@ -99,7 +99,7 @@ static void child_rekeyed(struct daemon *d, struct ikesa *sa,
 {
 	d->stats.v[ST_CHILD_REKEYS]++;
 	d->stats.v[ST_KEY_UPDATES]++;
-	ikelog(d, IKELOG_OUTCOME, sa, "CHILD SA rekeyed old=%08" PRIx32
+	ikelog_event(d, "sa-rekeyed", sa, "CHILD SA rekeyed old=%08" PRIx32
 	       " new=%08" PRIx32 "%s", o->old_spi, new_spi,
 	       o->group ? " pfs" : "");
 	if (!o->peer_done) {

@@ -97,7 +97,7 @@ struct ikesa *take_over(struct daemon *d, struct ikesa *old,
 	if (!initiator)		/* the peer deletes it; if not, we do */
 		timer_arm(&old->t_life, CC_OLD_IKE_MS);
 	d->stats.v[ST_IKE_REKEYS]++;
-	ikelog(d, IKELOG_OUTCOME, n, "IKE SA rekeyed old=ike[%" PRIu64 "] "
+	ikelog_event(d, "rekeyed", n, "IKE SA rekeyed old=ike[%" PRIu64 "] "
 	       "%s suite=\"%s\" children=%zu", old->serial,
 	       initiator ? "by us" : "by the peer",
 	       suite_str(&n->keys.suite, suite, sizeof(suite)),

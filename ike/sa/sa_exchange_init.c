@@ -289,7 +289,7 @@ int exch_init_start(struct daemon *d, const struct sockaddr_storage *peer,
 	sa->initial_contact = first_contact;
 	sa->ni_len = NONCE_LEN;
 	d->stats.v[ST_NEG_TOTAL]++;
-	ikelog(d, IKELOG_OUTCOME, sa, "negotiation started rule=%s policy=%s",
+	ikelog_event(d, "started", sa, "negotiation started rule=%s policy=%s",
 	       pc.rule, pc.policy);
 	*serial = sa->serial;
 	if (ike_random(sa->ni, sa->ni_len) != IKE_CRYPTO_OK ||
@@ -561,7 +561,7 @@ static bool choose(struct daemon *d, const struct ike_dgram *dg,
 		d->stats.v[ST_NEG_FAILED]++;
 		d->stats.v[ST_NO_PROPOSAL_CHOSEN]++;
 		d->stats.v[ST_FAIL_NO_PROPOSAL]++;
-		ikelog(d, IKELOG_OUTCOME, NULL, "negotiation from %s failed "
+		ikelog_event(d, "failed", NULL, "negotiation from %s failed "
 		       "reason=\"no proposal chosen: rule %s allows none of "
 		       "what the peer offers (%s)\"",
 		       addr_port_str(&dg->path.peer, from, sizeof(from)),
@@ -661,7 +661,7 @@ static void accept_request(struct daemon *d, const struct ike_dgram *dg,
 		return;
 	}
 	d->stats.v[ST_NEG_TOTAL]++;
-	ikelog(d, IKELOG_OUTCOME, sa, "negotiation started rule=%s policy=%s",
+	ikelog_event(d, "started", sa, "negotiation started rule=%s policy=%s",
 	       r->conf.rule, r->conf.policy);
 	if (d->ikelogging >= IKELOG_DETAIL)	/* no suite_str() for nothing */
 		ikelog(d, IKELOG_DETAIL, sa, "chose proposal #%u: %s", r->num,

@@ -466,7 +466,7 @@ static void established_childless(struct daemon *d, struct ikesa *sa,
 	snprintf(text, sizeof(text), "IKE SA %s is up, but without the CHILD "
 		 "SA %s: %s", spis, sa->initiator ? "its rule wants"
 		 : "the peer asked for", sa->child_fail_why);
-	ikelog(d, IKELOG_OUTCOME, sa, "failed: no CHILD SA rule=%s "
+	ikelog_event(d, "failed", sa, "failed: no CHILD SA rule=%s "
 	       "reason=\"%s\"", sa->conf.rule, sa->child_fail_why);
 	if (sa->initiator)
 		backoff_failed(d, &sa->path.peer, sa->child_fail_why);
@@ -489,7 +489,7 @@ void ikesa_established(struct daemon *d, struct ikesa *sa)
 	timer_arm(&sa->t_life, ikesa_rekey_ms(sa));
 	if (d->tun.liveness_s)
 		timer_arm(&sa->t_live, (uint64_t)d->tun.liveness_s * 1000);
-	ikelog(d, IKELOG_OUTCOME, sa, "established rule=%s auth=%s%s "
+	ikelog_event(d, "established", sa, "established rule=%s auth=%s%s "
 	       "local-id=%s peer-id=%s suite=\"%s\"%s%s", sa->conf.rule,
 	       sa->by_cert ? "certificate" : "psk:", sa->psk_id, ident_str(&sa->local_id, lid, sizeof(lid)),
 	       ident_str(&sa->peer_id, pid, sizeof(pid)),
@@ -568,7 +568,7 @@ void ikesa_fail(struct daemon *d, struct ikesa *sa, enum ike_stat why,
 	if (why < ST_COUNT && fail_reason(why) != why)
 		d->stats.v[why]++;
 	d->stats.v[fail_reason(why)]++;
-	ikelog(d, IKELOG_OUTCOME, sa, "failed reason=\"%s\"", reason);
+	ikelog_event(d, "failed", sa, "failed reason=\"%s\"", reason);
 	/* its CHILD SAs, or the SPI reserved for the one it asked for */
 	if (d->child && d->child->ike_sa_down)
 		d->child->ike_sa_down(d, sa);
@@ -593,7 +593,7 @@ void ikesa_close(struct daemon *d, struct ikesa *sa, const char *fmt, ...)
 		return;
 	}
 	d->stats.v[ST_IKE_SA_DELETED]++;
-	ikelog(d, IKELOG_OUTCOME, sa, "deleted reason=\"%s\"", reason);
+	ikelog_event(d, "deleted", sa, "deleted reason=\"%s\"", reason);
 	if (d->child && d->child->ike_sa_down)
 		d->child->ike_sa_down(d, sa);
 	close_sa(d, sa, reason);

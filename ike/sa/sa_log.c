@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/uio.h>
 
 #include <event2/event.h>
 
@@ -24,6 +25,7 @@ static struct event *flush_ev;
 static uint64_t drop_window_ms;
 static unsigned drop_lines, drop_suppressed;
 static void (*tap_fn)(int prio, const char *line, void *arg);
+static log_sendv_fn journal_sendv;
 static void *tap_arg;
 
 void log_tap(void (*tap)(int prio, const char *line, void *arg), void *arg)
@@ -96,6 +98,59 @@ static void stderr_line(const char *line)
 		event_active(flush_ev, 0, 0);
 }
 
+void log_journal(log_sendv_fn sendv)
+{
+	log_flush();
+	journal_sendv = sendv;
+}
+
+/* "NAME=value" into buf at *off, as the next iovec; false if it does not
+ * fit (the field is then left out). */
+static bool journal_field(char *buf, size_t *off, struct iovec *iov, int *n,
+			  const char *name, const char *value)
+{
+	size_t room = LOG_JOURNAL_BUF - *off;
+	int len = snprintf(buf + *off, room, "%s=%s", name, value);
+
+	if (len < 0 || (size_t)len >= room)
+		return false;
+	iov[*n].iov_base = buf + *off;
+	iov[*n].iov_len = (size_t)len;
+	(*n)++;
+	*off += (size_t)len + 1;
+	return true;
+}
+
+int log_journal_fields(int prio, const char *line, char *buf,
+		       struct iovec *iov)
+{
+	static const char *const fields[][2] = {
+		{ "peer", "PEER" }, { "rule", "RULE" }, { "spi", "SPI" },
+		{ "reason", "REASON" },
+	};
+	char prio_text[4], value[400];
+	size_t off = 0;
+	int n = 0;
+
+	snprintf(prio_text, sizeof(prio_text), "%d", prio & 7);
+	journal_field(buf, &off, iov, &n, "PRIORITY", prio_text);
+	journal_field(buf, &off, iov, &n, "MESSAGE", line);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (log_field(line, fields[i][0], value, sizeof(value)))
+			journal_field(buf, &off, iov, &n, fields[i][1], value);
+	return n;
+}
+
+static void journal_line(int prio, const char *line)
+{
+	char buf[LOG_JOURNAL_BUF];
+	struct iovec iov[LOG_JOURNAL_FIELDS];
+	int n = log_journal_fields(prio, line, buf, iov);
+
+	if (journal_sendv(iov, n) < 0)
+		stderr_line(line);      /* the journal refused: keep the line */
+}
+
 /* Lines that would be written nowhere need not be formatted. */
 static bool log_wanted(int prio)
 {
@@ -111,7 +166,9 @@ static void emit(int prio, const char *line)
 		tap_fn(prio, line, tap_arg);
 	if (log_quiet)
 		return;
-	if (log_stderr)
+	if (log_stderr && journal_sendv)
+		journal_line(prio, line);
+	else if (log_stderr)
 		stderr_line(line);
 	else
 		syslog(prio, "%s", line);
@@ -233,6 +290,53 @@ void ikelog(struct daemon *d, enum ikelog_level level, const struct ikesa *sa,
 			 sa->ispi, sa->rspi,
 			 sa->initiator ? "initiator" : "responder");
 	emit(LOG_INFO, line);
+}
+
+void ikelog_event(struct daemon *d, const char *event, const struct ikesa *sa,
+		  const char *fmt, ...)
+{
+	char text[640];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (d->ike_event)
+		d->ike_event(d, event, sa, text);
+	ikelog(d, IKELOG_OUTCOME, sa, "%s", text);
+}
+
+bool log_field(const char *text, const char *key, char *out, size_t len)
+{
+	size_t klen = strlen(key);
+	const char *p = text;
+
+	if (!len)
+		return false;
+	while ((p = strstr(p, key)) != NULL) {
+		const char *v = p + klen;
+		size_t n;
+
+		/* a whole key: at the start or after a space, then '=' */
+		if ((p != text && p[-1] != ' ') || *v != '=') {
+			p = v;
+			continue;
+		}
+		v++;
+		if (*v == '"') {
+			const char *end = strchr(++v, '"');
+
+			n = end ? (size_t)(end - v) : strlen(v);
+		} else {
+			n = strcspn(v, " ");
+		}
+		if (n >= len)
+			n = len - 1;
+		memcpy(out, v, n);
+		out[n] = '\0';
+		return true;
+	}
+	return false;
 }
 
 /* At most DROP_LOG_PER_S lines a second. */

@@ -25,6 +25,26 @@
 
 #include "sa/sa_engine.h"
 
+/*
+ * Under systemd (stderr is the journal's stream), daemon_main.c hands in
+ * sd_journal_sendv: from then on each line goes to the journal as one
+ * entry with its PRIORITY (so `journalctl -p err` works), MESSAGE without
+ * the program name (the journal has it), and the fields the line names:
+ * PEER (peer=), RULE (rule=), SPI (spi=), REASON (reason="...").  NULL:
+ * back to stderr.
+ */
+struct iovec;
+typedef int (*log_sendv_fn)(const struct iovec *iov, int n);
+void log_journal(log_sendv_fn sendv);
+
+/* The journal entry of one line: at most LOG_JOURNAL_FIELDS iovecs into
+ * iov, their text in buf (LOG_JOURNAL_BUF bytes); how many.  Pure: the
+ * unit tests check it. */
+#define LOG_JOURNAL_FIELDS 7
+#define LOG_JOURNAL_BUF    2048
+int log_journal_fields(int prio, const char *line, char *buf,
+		       struct iovec *iov);
+
 /* Where lines go; debug: also LOG_DEBUG lines.  quiet: nothing (tests). */
 void log_open(bool to_stderr, bool debug, bool quiet);
 void log_msg(int prio, const char *fmt, ...)
@@ -53,6 +73,17 @@ enum ikelog_level {
 /* A line about one negotiation: "ike[serial] <text> peer=... spi=...". */
 void ikelog(struct daemon *d, enum ikelog_level level, const struct ikesa *sa,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* An event `ipsec-xdp monitor` shows (d->ike_event, whatever ikelogging
+ * is): "started", "established", "failed", "rekeyed", "deleted" (of an
+ * IKE SA), "sa-added", "sa-rekeyed", "sa-deleted", "sa-failed" (of a CHILD
+ * SA), "policy"; also logged as ikelog at level 0. */
+void ikelog_event(struct daemon *d, const char *event, const struct ikesa *sa,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The value of key=VALUE or key="VALUE" in a log line's text, into out
+ * (at most len - 1 bytes): true if found. */
+bool log_field(const char *text, const char *key, char *out, size_t len);
 
 /* Count a dropped message under `reason` and log why (at most
  * DROP_LOG_PER_S lines a second; the rest are counted as suppressed).

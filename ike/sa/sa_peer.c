@@ -67,18 +67,11 @@ int peer_policy_load(const char *confdir, struct peer_policy **out,
 		     char *err, size_t errlen)
 {
 	char path[1024];
-
-	agent_assigned_path(confdir, path, sizeof(path));
-	return peer_policy_load_file(path, out, err, errlen);
-}
-
-int peer_policy_load_file(const char *path, struct peer_policy **out,
-			  char *err, size_t errlen)
-{
 	struct policy_error pe;
 	struct policy_file *pf;
 
 	*out = NULL;
+	agent_assigned_path(confdir, path, sizeof(path));
 	if (access(path, F_OK) != 0)
 		return 0;
 	if (policy_parse_file(path, &pf, &pe)) {
@@ -388,6 +381,14 @@ enum peer_source peer_lookup(const struct peer_policy *pp,
 		return out->source = PEER_NONE;
 	out->source = PEER_DEFAULT;
 	snprintf(out->rule, sizeof(out->rule), "%s", default_rule_name);
+	if (pol->nresponse_auth) {	/* the default response's own methods */
+		struct rule own = { .auth = pol->response_auth,
+				    .nauth = pol->nresponse_auth };
+
+		add_rule_auth(&own, out);
+		out->cert_only = rule_cert_only(&own);
+		return out->source;
+	}
 	if (inet_ntop(ip.family, ip.bytes, text, sizeof(text)))
 		add_auth(out, PEER_AUTH_PSK, add_psk(out, text), 0);
 	for (i = 0; i < pol->nrules; i++)

@@ -81,9 +81,6 @@ struct peer_policy;	/* the parsed policy */
  * *out = NULL and 0 (no policy assigned); a bad one -1 and err. */
 int peer_policy_load(const char *confdir, struct peer_policy **out,
 		     char *err, size_t errlen);
-/* The same for the policy file path (a missing one: NULL and 0). */
-int peer_policy_load_file(const char *path, struct peer_policy **out,
-			  char *err, size_t errlen);
 int peer_policy_from_buffer(const char *name, const char *text, size_t len,
 			    struct peer_policy **out, char *err, size_t errlen);
 void peer_policy_free(struct peer_policy *pp);

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,6 +265,48 @@ int cert_host_load(const char *confdir, struct cert_host **out, char *err,
 		cert_host_free(h);
 		return -1;
 	}
+	*out = h;
+	return 0;
+}
+
+int cert_host_public(const uint8_t *const *der, const size_t *len,
+		     size_t n, struct cert_host **out, char *err,
+		     size_t errlen)
+{
+	struct cert_host *h;
+	const uint8_t *p;
+	X509 *x;
+	size_t i;
+
+	*out = NULL;
+	if (n == 0 || n > CERT_MAX_CHAIN) {
+		snprintf(err, errlen, "%zu certificates: 1 to %d expected", n,
+			 CERT_MAX_CHAIN);
+		return -1;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h || !(h->certs = sk_X509_new_null())) {
+		free(h);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		p = der[i];
+		x = len[i] <= LONG_MAX ? d2i_X509(NULL, &p, (long)len[i]) : NULL;
+		if (!x || p != der[i] + len[i] || !sk_X509_push(h->certs, x)) {
+			X509_free(x);
+			ERR_clear_error();
+			snprintf(err, errlen, "certificate %zu is not one", i);
+			cert_host_free(h);
+			return -1;
+		}
+	}
+	if (host_der(h, err, errlen)) {
+		cert_host_free(h);
+		return -1;
+	}
+	name_str(X509_get_subject_name(sk_X509_value(h->certs, 0)), h->subject,
+		 sizeof(h->subject));
 	*out = h;
 	return 0;
 }

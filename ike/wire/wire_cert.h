@@ -78,6 +78,13 @@ struct cert_host;
 int cert_host_load(const char *confdir, struct cert_host **out, char *err,
 		   size_t errlen);
 void cert_host_free(struct cert_host *h);
+/* Our credential without its key, from the DER certificates (ours first)
+ * the key holder sends: what the network process keeps (cert_host_key
+ * gives NULL).  0, or -1 and err. */
+int cert_host_public(const uint8_t *const *der, const size_t *len,
+		     size_t n, struct cert_host **out, char *err,
+		     size_t errlen);
+/* The private key; NULL in a credential made by cert_host_public. */
 EVP_PKEY *cert_host_key(const struct cert_host *h);
 /* The i-th certificate to send (0 ours, then intermediates), DER; false
  * past the end. */

@@ -885,6 +885,31 @@ enum ike_crypto_err ike_psk_auth(const struct ike_sa_keys *k,
 	return err;
 }
 
+enum ike_crypto_err ike_psk_auth_octets(uint16_t prf, const uint8_t *psk,
+					size_t psk_len, const uint8_t *octets,
+					size_t len, uint8_t *out,
+					size_t *out_len)
+{
+	uint8_t padded_key[IKE_PRF_MAX_LEN];
+	const struct piece all[] = { { octets, len } };
+	const char *digest = prf_digest(prf);
+	size_t plen = ike_prf_len(prf);
+	enum ike_crypto_err err;
+
+	if (!digest || !plen)
+		return IKE_CRYPTO_E_UNSUPPORTED;
+	if (psk_len == 0)
+		return IKE_CRYPTO_E_ARGUMENT;
+	err = ike_prf(prf, psk, psk_len, (const uint8_t *)key_pad,
+		      sizeof(key_pad) - 1, padded_key);
+	if (err == IKE_CRYPTO_OK)
+		err = hmac_pieces(digest, padded_key, plen, all, 1, out);
+	if (err == IKE_CRYPTO_OK)
+		*out_len = plen;
+	OPENSSL_cleanse(padded_key, sizeof(padded_key));
+	return err;
+}
+
 enum ike_crypto_err ike_psk_auth_verify(const struct ike_sa_keys *k,
 					const uint8_t *psk, size_t psk_len,
 					const struct ike_auth_input *in,

@@ -281,6 +281,13 @@ enum ike_crypto_err ike_psk_auth(const struct ike_sa_keys *k,
 				 const uint8_t *psk, size_t psk_len,
 				 const struct ike_auth_input *in,
 				 uint8_t *out, size_t *out_len);
+/* The same AUTH over <SignedOctets> already made (ike_signed_octets), with
+ * PRF prf: what the key holder computes for the network process, which
+ * has SK_p but not the key. */
+enum ike_crypto_err ike_psk_auth_octets(uint16_t prf, const uint8_t *psk,
+					size_t psk_len, const uint8_t *octets,
+					size_t len, uint8_t *out,
+					size_t *out_len);
 /* IKE_CRYPTO_OK when auth matches, IKE_CRYPTO_E_AUTH when it does not. */
 enum ike_crypto_err ike_psk_auth_verify(const struct ike_sa_keys *k,
 					const uint8_t *psk, size_t psk_len,

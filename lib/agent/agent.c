@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* agent.c - see policy_agent.h. */
+/* agent.c - see agent.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -53,43 +53,31 @@ static int limits_report(const char *path, const struct policy_file *pf,
 	return -1;
 }
 
-/* The settings pf has that this version accepts but does not act on. */
-static void add_policy_warnings(const struct policy_file *pf,
-				struct compile_diag *diag)
-{
-	struct policy_error w[1];
-	char line[sizeof(diag->warnings[0])];
-	size_t n = policy_warnings(pf, w, sizeof(w) / sizeof(w[0]));
-
-	for (size_t i = 0; i < n; i++) {
-		policy_error_format(&w[i], line, sizeof(line));
-		compile_diag_add_text(diag, line);
-	}
-}
-
-int agent_compile(const char *path, const struct bootconf *conf,
-		  struct policy_file **pf, struct filter_table *table,
-		  struct compile_diag *diag, char *err, size_t errlen)
+/* Compile a parsed policy file (pf: freed and NULLed on failure) for the
+ * host's addresses in host, or those read now when host is NULL. */
+static int compile_parsed(const char *path, const struct bootconf *conf,
+			  const struct host_info *host, struct policy_file **pf,
+			  struct filter_table *table, struct compile_diag *diag,
+			  char *err, size_t errlen)
 {
 	struct policy_error perr;
-	struct host_info host = { 0 };
+	struct host_info read_host = { 0 };
 	char herr[256], cerr[700];
 	int ret;
 
 	memset(&perr, 0, sizeof(perr));
-	if (policy_parse_file(path, pf, &perr)) {
-		policy_error_format(&perr, err, errlen);
-		return -1;
+	if (!host) {
+		if (host_info_read(&read_host, herr, sizeof(herr))) {
+			snprintf(err, errlen,
+				 "cannot read the host's addresses: %s", herr);
+			policy_file_free(*pf);
+			*pf = NULL;
+			return -1;
+		}
+		host = &read_host;
 	}
-	if (host_info_read(&host, herr, sizeof(herr))) {
-		snprintf(err, errlen, "cannot read the host's addresses: %s", herr);
-		policy_file_free(*pf);
-		*pf = NULL;
-		return -1;
-	}
-	add_policy_warnings(*pf, diag);
-	ret = compile_policy(*pf, &host, conf->ipsecexempt, table, diag, &perr);
-	host_info_free(&host);
+	ret = compile_policy(*pf, host, conf->ipsecexempt, table, diag, &perr);
+	host_info_free(&read_host);
 	if (ret) {
 		policy_error_format(&perr, cerr, sizeof(cerr));
 		/* every limit exceeded in one report, the compiler's too */
@@ -104,6 +92,45 @@ int agent_compile(const char *path, const struct bootconf *conf,
 		*pf = NULL;
 	}
 	return ret;
+}
+
+int agent_compile_host(const char *path, const struct bootconf *conf,
+		       const struct host_info *host, struct policy_file **pf,
+		       struct filter_table *table, struct compile_diag *diag,
+		       char *err, size_t errlen)
+{
+	struct policy_error perr;
+
+	memset(&perr, 0, sizeof(perr));
+	*pf = NULL;
+	if (policy_parse_file(path, pf, &perr)) {
+		policy_error_format(&perr, err, errlen);
+		return -1;
+	}
+	return compile_parsed(path, conf, host, pf, table, diag, err, errlen);
+}
+
+int agent_compile(const char *path, const struct bootconf *conf,
+		  struct policy_file **pf, struct filter_table *table,
+		  struct compile_diag *diag, char *err, size_t errlen)
+{
+	return agent_compile_host(path, conf, NULL, pf, table, diag, err,
+				  errlen);
+}
+
+int agent_compile_buffer(const char *name, const char *text, size_t len,
+			 const struct bootconf *conf, struct policy_file **pf,
+			 struct filter_table *table, struct compile_diag *diag,
+			 char *err, size_t errlen)
+{
+	struct policy_error perr;
+
+	memset(&perr, 0, sizeof(perr));
+	if (policy_parse_buffer(name, text, len, pf, &perr)) {
+		policy_error_format(&perr, err, errlen);
+		return -1;
+	}
+	return compile_parsed(name, conf, NULL, pf, table, diag, err, errlen);
 }
 
 int agent_apply(struct dp *dp, const char *path, const struct bootconf *conf,
@@ -122,9 +149,6 @@ int agent_apply(struct dp *dp, const char *path, const struct bootconf *conf,
 	policy_file_free(pf);
 	return ret;
 }
-
-/* A stored policy is a copy of a file an administrator wrote: far below. */
-#define STORED_POLICY_MAX (16u << 20)
 
 int agent_store_assigned(const char *confdir, const char *path, char *err, size_t errlen)
 {

@@ -17,13 +17,6 @@
 
 #define STATE_MAX 8192	/* the state file: a few short lines */
 
-const char *ixdp_statedir(void)
-{
-	const char *d = getenv("IPSEC_XDP_STATEDIR");
-
-	return d && *d ? d : IXDP_STATEDIR_DEFAULT;
-}
-
 void source_path(const char *statedir, const char *name, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/central%s%s", statedir, *name ? "/" : "", name);
@@ -237,19 +230,21 @@ int source_cache_store(const char *statedir, const void *doc, size_t len,
 	return write_file_atomic(path, doc, len, 0600, err, errlen);
 }
 
-int source_cache_usable(const char *statedir, const struct bootconf *conf,
-			char *path, size_t pathlen, char *err, size_t errlen)
+int source_cache_load(const char *statedir, const struct bootconf *conf,
+		      char **docp, size_t *lenp, char *err, size_t errlen)
 {
-	char sigpath[PATH_MAX], *doc = NULL, *sig = NULL;
+	char path[PATH_MAX], sigpath[PATH_MAX], *doc = NULL, *sig = NULL;
 	struct source_state st;
-	size_t len, siglen;
+	size_t len = 0, siglen = 0;
 	int rc;
 
+	*docp = NULL;
+	*lenp = 0;
 	if (!conf->policysource[0])
 		return 1;
 	if ((rc = source_state_read(statedir, &st, err, errlen)))
 		return rc;
-	source_path(statedir, "policy.yaml", path, pathlen);
+	source_path(statedir, "policy.yaml", path, sizeof(path));
 	source_path(statedir, "policy.yaml.sig", sigpath, sizeof(sigpath));
 	if (strcmp(st.url, conf->policysource) || access(path, F_OK))
 		return 1;
@@ -258,7 +253,24 @@ int source_cache_usable(const char *statedir, const struct bootconf *conf,
 	    !read_file_whole(sigpath, SOURCE_SIG_MAX, &sig, &siglen, err, errlen))
 		rc = source_verify(conf->policysourcekey, doc, len, sig, siglen,
 				   err, errlen);
-	free(doc);
 	free(sig);
+	if (rc) {
+		free(doc);
+		return -1;
+	}
+	*docp = doc;
+	*lenp = len;
+	return 0;
+}
+
+int source_cache_usable(const char *statedir, const struct bootconf *conf,
+			char *path, size_t pathlen, char *err, size_t errlen)
+{
+	char *doc;
+	size_t len;
+	int rc = source_cache_load(statedir, conf, &doc, &len, err, errlen);
+
+	free(doc);
+	source_path(statedir, "policy.yaml", path, pathlen);
 	return rc;
 }

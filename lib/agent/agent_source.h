@@ -23,15 +23,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "policy/policy_bootconf.h"
+#include "policy/policy_state.h"	/* ixdp_statedir() */
 
-#define IXDP_STATEDIR_DEFAULT "/var/lib/ipsec-xdp"
 #define SOURCE_DOC_MAX (1u << 20)	/* a policy document: 1 MiB at most */
 #define SOURCE_SIG_MAX 1024u		/* a signature: far below */
 #define SOURCE_TAG_MAX 256		/* an ETag or Last-Modified, with NUL */
 #define SOURCE_POLL_DEFAULT_S 180	/* until a document gives its own */
-
-/* $IPSEC_XDP_STATEDIR or IXDP_STATEDIR_DEFAULT. */
-const char *ixdp_statedir(void);
 
 /* STATEDIR/central/NAME */
 void source_path(const char *statedir, const char *name, char *buf, size_t len);
@@ -87,5 +84,10 @@ int source_cache_store(const char *statedir, const void *doc, size_t len,
  */
 int source_cache_usable(const char *statedir, const struct bootconf *conf,
 			char *path, size_t pathlen, char *err, size_t errlen);
+
+/* The same, with the verified document itself (malloc'd, *lenp bytes)
+ * in *docp when 0: what was checked is what is used (no second read). */
+int source_cache_load(const char *statedir, const struct bootconf *conf,
+		      char **docp, size_t *lenp, char *err, size_t errlen);
 
 #endif /* IXDP_AGENT_SOURCE_H */

@@ -5,13 +5,20 @@
  *
  *   me       every address of every interface (netlink), loopback left out
  *   gateway  the next hops of the default routes (netlink)
- *   dns      the nameservers of /etc/resolv.conf
- *   dhcp     the servers of the current DHCP leases (dhclient, networkd)
+ *   dns      the nameservers of /etc/resolv.conf ($IPSEC_XDP_RESOLV_CONF),
+ *            or systemd-resolved's when that has only a local stub
+ *   dhcp     the servers of the current DHCP leases (dhclient, dhclient run
+ *            by NetworkManager, systemd-networkd)
+ *
+ * Every file is read whole up to HOSTINFO_FILE_MAX: a line that does not
+ * parse is skipped (as the resolver and the DHCP clients themselves do),
+ * a file over the bound is an error, never read in part.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <glob.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,53 +140,71 @@ static int open_optional(const char *path, FILE **fp, char *errbuf, size_t errle
 	return -1;
 }
 
-static int finish_file(const char *path, FILE *fp, int rc, char *errbuf,
-		       size_t errlen)
-{
-	if (rc == 0 && ferror(fp)) {
-		snprintf(errbuf, errlen, "%s: read error", path);
-		rc = -1;
-	}
-	fclose(fp);
-	return rc;
-}
-
 static int oom(char *errbuf, size_t errlen)
 {
 	snprintf(errbuf, errlen, "out of memory reading the host's addresses");
 	return -1;
 }
 
-/* Append a to a list, or fail with the out-of-memory message. */
-static int list_add(struct ip_addr **v, size_t *n, const struct ip_addr *a,
-		    char *errbuf, size_t errlen)
-{
-	return ip_addr_list_add(v, n, a) ? oom(errbuf, errlen) : 0;
-}
+/* Called with each line of a file (NUL-terminated, newline kept); 0, or
+ * -1 when out of memory. */
+typedef int (*line_fn)(char *line, void *arg);
 
-int hostinfo_read_resolv_conf(const char *path, struct host_info *h,
-			      char *errbuf, size_t errlen)
+/*
+ * Feed every line of path to fn.  0 (also when path does not exist), or -1
+ * with errbuf naming the file: it cannot be read, it holds more than
+ * HOSTINFO_FILE_MAX bytes (nothing of it is used then: a file that large
+ * is no resolv.conf or lease file), or fn ran out of memory.
+ */
+static int for_each_line(const char *path, line_fn fn, void *arg,
+			 char *errbuf, size_t errlen)
 {
-	char *line = NULL, *save;
-	size_t cap = 0;
+	char *line = NULL;
+	size_t cap = 0, total = 0;
+	ssize_t len;
 	FILE *fp;
 	int rc = open_optional(path, &fp, errbuf, errlen);
 
 	if (rc <= 0)
 		return rc;
 	rc = 0;
-	while (rc == 0 && getline(&line, &cap, fp) > 0) {
-		char *key = strtok_r(line, " \t\r\n", &save);
-		char *val = strtok_r(NULL, " \t\r\n", &save);
-		struct ip_addr a;
-
-		if (!key || strcmp(key, "nameserver") || !val ||
-		    ip_addr_parse(val, &a) || ip_addr_is_loopback(&a))
-			continue;
-		rc = list_add(&h->dns, &h->ndns, &a, errbuf, errlen);
+	while (rc == 0 && (len = getline(&line, &cap, fp)) > 0) {
+		total += (size_t)len;
+		if (total > HOSTINFO_FILE_MAX) {
+			snprintf(errbuf, errlen, "%s: larger than %u bytes, not "
+				 "read", path, HOSTINFO_FILE_MAX);
+			rc = -1;
+		} else if (fn(line, arg)) {
+			rc = oom(errbuf, errlen);
+		}
+	}
+	if (rc == 0 && ferror(fp)) {
+		snprintf(errbuf, errlen, "%s: read error", path);
+		rc = -1;
 	}
 	free(line);
-	return finish_file(path, fp, rc, errbuf, errlen);
+	fclose(fp);
+	return rc;
+}
+
+static int resolv_line(char *line, void *arg)
+{
+	struct host_info *h = arg;
+	char *save;
+	char *key = strtok_r(line, " \t\r\n", &save);
+	char *val = strtok_r(NULL, " \t\r\n", &save);
+	struct ip_addr a;
+
+	if (!key || strcmp(key, "nameserver") || !val ||
+	    ip_addr_parse(val, &a) || ip_addr_is_loopback(&a))
+		return 0;
+	return ip_addr_list_add(&h->dns, &h->ndns, &a);
+}
+
+int hostinfo_read_resolv_conf(const char *path, struct host_info *h,
+			      char *errbuf, size_t errlen)
+{
+	return for_each_line(path, resolv_line, h, errbuf, errlen);
 }
 
 /* ---- dhclient leases ------------------------------------------------------------ */
@@ -250,25 +275,31 @@ static void dhclient_lease_line(struct dhclient_lease *cur, char *s, time_t now,
 	}
 }
 
+struct dhclient_file {
+	struct dhclient_lease cur, best;
+	time_t now;
+};
+
+static int dhclient_line(char *line, void *arg)
+{
+	struct dhclient_file *f = arg;
+
+	dhclient_lease_line(&f->cur, trim(line), f->now, &f->best);
+	return 0;
+}
+
 int hostinfo_read_dhclient_lease(const char *path, time_t now,
 				 struct host_info *h, char *errbuf,
 				 size_t errlen)
 {
-	struct dhclient_lease cur = {0}, best = {0};
-	char *line = NULL;
-	size_t cap = 0;
-	FILE *fp;
-	int rc = open_optional(path, &fp, errbuf, errlen);
+	struct dhclient_file f = { .now = now };
 
-	if (rc <= 0)
-		return rc;
-	while (getline(&line, &cap, fp) > 0)
-		dhclient_lease_line(&cur, trim(line), now, &best);
-	free(line);
-	rc = 0;
-	if (best.has_server)
-		rc = list_add(&h->dhcp, &h->ndhcp, &best.server, errbuf, errlen);
-	return finish_file(path, fp, rc, errbuf, errlen);
+	if (for_each_line(path, dhclient_line, &f, errbuf, errlen))
+		return -1;
+	if (f.best.has_server &&
+	    ip_addr_list_add(&h->dhcp, &h->ndhcp, &f.best.server))
+		return oom(errbuf, errlen);
+	return 0;
 }
 
 int hostinfo_read_dhclient_leases(const char *pattern, time_t now,
@@ -291,28 +322,22 @@ int hostinfo_read_dhclient_leases(const char *pattern, time_t now,
 
 /* ---- systemd-networkd leases ---------------------------------------------------- */
 
+static int networkd_line(char *line, void *arg)
+{
+	static const char key[] = "SERVER_ADDRESS=";
+	struct host_info *h = arg;
+	struct ip_addr a;
+
+	if (strncmp(line, key, sizeof(key) - 1) ||
+	    ip_addr_parse(trim(line + sizeof(key) - 1), &a))
+		return 0;
+	return ip_addr_list_add(&h->dhcp, &h->ndhcp, &a);
+}
+
 int hostinfo_read_networkd_lease(const char *path, struct host_info *h,
 				 char *errbuf, size_t errlen)
 {
-	static const char key[] = "SERVER_ADDRESS=";
-	char *line = NULL;
-	size_t cap = 0;
-	FILE *fp;
-	int rc = open_optional(path, &fp, errbuf, errlen);
-
-	if (rc <= 0)
-		return rc;
-	rc = 0;
-	while (rc == 0 && getline(&line, &cap, fp) > 0) {
-		struct ip_addr a;
-
-		if (strncmp(line, key, sizeof(key) - 1) ||
-		    ip_addr_parse(trim(line + sizeof(key) - 1), &a))
-			continue;
-		rc = list_add(&h->dhcp, &h->ndhcp, &a, errbuf, errlen);
-	}
-	free(line);
-	return finish_file(path, fp, rc, errbuf, errlen);
+	return for_each_line(path, networkd_line, h, errbuf, errlen);
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -491,6 +516,10 @@ static int read_netlink(struct host_info *h, char *errbuf, size_t errlen)
 
 static int read_dns(struct host_info *h, char *errbuf, size_t errlen)
 {
+	const char *own = getenv("IPSEC_XDP_RESOLV_CONF");
+
+	if (own && *own)	/* the one source, for tests and other roots */
+		return hostinfo_read_resolv_conf(own, h, errbuf, errlen);
 	if (hostinfo_read_resolv_conf(HOSTINFO_RESOLV_CONF, h, errbuf, errlen))
 		return -1;
 	/* Only a local stub resolver (systemd-resolved's 127.0.0.53, say):
@@ -508,6 +537,8 @@ static int read_dhcp(struct host_info *h, char *errbuf, size_t errlen)
 	if (hostinfo_read_dhclient_leases(HOSTINFO_DHCLIENT_LEASES, now, h,
 					  errbuf, errlen) ||
 	    hostinfo_read_dhclient_leases(HOSTINFO_DHCLIENT_LEASES_ALT, now, h,
+					  errbuf, errlen) ||
+	    hostinfo_read_dhclient_leases(HOSTINFO_NM_DHCLIENT_LEASES, now, h,
 					  errbuf, errlen))
 		return -1;
 	return hostinfo_read_networkd_leases(HOSTINFO_NETWORKD_LEASES, h,
@@ -525,4 +556,167 @@ int host_info_read(struct host_info *h, char *errbuf, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- what changed ------------------------------------------------------------------ */
+
+static bool prefix_listed(const struct host_prefix *v, size_t n,
+			  const struct host_prefix *p)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ip_addr_equal(&v[i].addr, &p->addr) && v[i].plen == p->plen)
+			return true;
+	return false;
+}
+
+static bool addr_listed(const struct ip_addr *v, size_t n,
+			const struct ip_addr *a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ip_addr_equal(&v[i], a))
+			return true;
+	return false;
+}
+
+static bool same_addrs(const struct ip_addr *a, size_t na,
+		       const struct ip_addr *b, size_t nb)
+{
+	for (size_t i = 0; i < na; i++)
+		if (!addr_listed(b, nb, &a[i]))
+			return false;
+	for (size_t i = 0; i < nb; i++)
+		if (!addr_listed(a, na, &b[i]))
+			return false;
+	return true;
+}
+
+bool host_info_equal(const struct host_info *a, const struct host_info *b)
+{
+	for (size_t i = 0; i < a->nme; i++)
+		if (!prefix_listed(b->me, b->nme, &a->me[i]))
+			return false;
+	for (size_t i = 0; i < b->nme; i++)
+		if (!prefix_listed(a->me, a->nme, &b->me[i]))
+			return false;
+	return same_addrs(a->dns, a->ndns, b->dns, b->ndns) &&
+	       same_addrs(a->dhcp, a->ndhcp, b->dhcp, b->ndhcp) &&
+	       same_addrs(a->gateway, a->ngateway, b->gateway, b->ngateway);
+}
+
+/* Append to buf (always NUL-terminated, "..." once it is full). */
+static void append(char *buf, size_t len, const char *text)
+{
+	size_t used = strlen(buf), n = strlen(text);
+
+	if (used + n + 4 <= len) {
+		memcpy(buf + used, text, n + 1);
+	} else if (used + 4 <= len && (used < 3 || strcmp(buf + used - 3, "..."))) {
+		memcpy(buf + used, "...", 4);
+	}
+}
+
+static void append_addr(char *buf, size_t len, char sign,
+			const struct ip_addr *a, int plen)	/* -1: none */
+{
+	char ip[INET6_ADDRSTRLEN], item[INET6_ADDRSTRLEN + 16];
+
+	if (!inet_ntop(a->family, a->bytes, ip, sizeof(ip)))
+		snprintf(ip, sizeof(ip), "?");
+	if (plen >= 0 && plen <= 128)
+		snprintf(item, sizeof(item), " %c%s/%d", sign, ip, plen);
+	else
+		snprintf(item, sizeof(item), " %c%s", sign, ip);
+	append(buf, len, item);
+}
+
+/* " word +A -B" for one list, nothing when it is the same. */
+static void describe_addrs(char *buf, size_t len, const char *word,
+			   const struct ip_addr *o, size_t no,
+			   const struct ip_addr *n, size_t nn)
+{
+	if (same_addrs(o, no, n, nn))
+		return;
+	append(buf, len, *buf ? "; " : "");
+	append(buf, len, word);
+	for (size_t i = 0; i < nn; i++)
+		if (!addr_listed(o, no, &n[i]))
+			append_addr(buf, len, '+', &n[i], -1);
+	for (size_t i = 0; i < no; i++)
+		if (!addr_listed(n, nn, &o[i]))
+			append_addr(buf, len, '-', &o[i], -1);
+}
+
+void host_info_describe_change(const struct host_info *o,
+			       const struct host_info *n, char *buf,
+			       size_t len)
+{
+	bool me_changed = false;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n->nme; i++)
+		if (!prefix_listed(o->me, o->nme, &n->me[i])) {
+			if (!me_changed)
+				append(buf, len, "me");
+			me_changed = true;
+			append_addr(buf, len, '+', &n->me[i].addr, n->me[i].plen);
+		}
+	for (size_t i = 0; i < o->nme; i++)
+		if (!prefix_listed(n->me, n->nme, &o->me[i])) {
+			if (!me_changed)
+				append(buf, len, "me");
+			me_changed = true;
+			append_addr(buf, len, '-', &o->me[i].addr, o->me[i].plen);
+		}
+	describe_addrs(buf, len, "dns", o->dns, o->ndns, n->dns, n->ndns);
+	describe_addrs(buf, len, "dhcp", o->dhcp, o->ndhcp, n->dhcp, n->ndhcp);
+	describe_addrs(buf, len, "gateway", o->gateway, o->ngateway,
+		       n->gateway, n->ngateway);
+	if (!*buf)
+		append(buf, len, "nothing");
+}
+
+/* ---- where the sources are ----------------------------------------------------------- */
+
+/* dir and name of path (dir "." when it has no slash). */
+static void source_of(const char *path, struct hostinfo_source *src)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash) {
+		snprintf(src->dir, sizeof(src->dir), ".");
+		snprintf(src->name, sizeof(src->name), "%s", path);
+		return;
+	}
+	snprintf(src->dir, sizeof(src->dir), "%.*s",
+		 slash == path ? 1 : (int)(slash - path), path);
+	snprintf(src->name, sizeof(src->name), "%s", slash + 1);
+}
+
+size_t hostinfo_sources(struct hostinfo_source *out, size_t max)
+{
+	static const char *const lease_dirs[] = {
+		"/var/lib/dhcp", "/var/lib/dhclient", "/var/lib/NetworkManager",
+		HOSTINFO_NETWORKD_LEASES,
+	};
+	const char *own = getenv("IPSEC_XDP_RESOLV_CONF");
+	const char *conf = own && *own ? own : HOSTINFO_RESOLV_CONF;
+	char real[PATH_MAX];
+	size_t n = 0;
+
+	/* resolv.conf itself, and where it points when it is a link (to
+	 * systemd-resolved's stub file, say, which is replaced in place) */
+	if (n < max)
+		source_of(conf, &out[n++]);
+	if (n < max && realpath(conf, real) && strcmp(real, conf))
+		source_of(real, &out[n++]);
+	if (n < max && !(own && *own))
+		source_of(HOSTINFO_RESOLVED_CONF, &out[n++]);
+	for (size_t i = 0; i < sizeof(lease_dirs) / sizeof(lease_dirs[0]) &&
+	     n < max; i++) {
+		snprintf(out[n].dir, sizeof(out[n].dir), "%s", lease_dirs[i]);
+		out[n++].name[0] = '\0';
+	}
+	return n;
 }

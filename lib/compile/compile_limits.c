@@ -206,6 +206,23 @@ static int check_default_response(struct policy_limits *l,
 
 	if (!p->default_response)
 		return 0;
+	if (p->nresponse_methods > POLICY_MAX_METHODS &&
+	    add(l, &p->response_pos, "limit exceeded: security methods of the "
+		"default response: %zu; the limit is %d (proposals in one IKEv2 "
+		"SA payload): keep the %d preferred", p->nresponse_methods,
+		POLICY_MAX_METHODS, POLICY_MAX_METHODS))
+		return -1;
+	if (p->nresponse_auth) {	/* its own methods only */
+		struct rule own = { .auth = p->response_auth,
+				    .nauth = p->nresponse_auth };
+
+		rc = count_auth(&own, &c);
+		if (!rc)
+			rc = check_auth(l, &p->response_pos, "the default "
+					"response", &c, 0);
+		auth_count_free(&c);
+		return rc;
+	}
 	for (size_t i = 0; i < p->nrules && !rc; i++)
 		if (negotiates(&p->rules[i]))
 			rc = count_auth(&p->rules[i], &c);

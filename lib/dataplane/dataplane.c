@@ -377,8 +377,8 @@ static int write_bank_port_classes(struct dp *dp, __u32 bank,
 	return 0;
 }
 
-static void info_from_filter(const struct specific_filter *f,
-			     struct ixdp_filter_info *in)
+void dp_info_from_filter(const struct specific_filter *f,
+			 struct ixdp_filter_info *in)
 {
 	size_t alen = f->fam == IXDP_FAM_V4 ? 4 : 16;
 
@@ -614,8 +614,11 @@ static int assign_rule_ids(struct dp *dp, const struct ixdp_filter_info *old,
 			continue;
 		if (!id[r])
 			id[r] = live_rule_id(old, nold, &nw[i]);
-		if (!id[r])
+		if (!id[r]) {
+			if (next == IXDP_RULE_ID_DEFAULT_RESPONSE)
+				next = 1;	/* after 4e9 applies; never reached */
 			id[r] = next++;
+		}
 		nw[i].rule_id = id[r];
 	}
 	if (!err)
@@ -650,7 +653,8 @@ static void delete_dead_bundles(struct dp *dp, const struct ixdp_filter_info *in
 	for (int err = bpf_map_get_next_key(fd, NULL, &next); !err;
 	     err = bpf_map_get_next_key(fd, &k, &next)) {
 		k = next;
-		if (rule_id_live(in, n, k.rule))
+		if (k.rule == IXDP_RULE_ID_DEFAULT_RESPONSE ||
+		    rule_id_live(in, n, k.rule))
 			continue;
 		if (ndead == cap) {
 			struct ixdp_bundle_key *m;
@@ -777,7 +781,7 @@ static int prepare_apply(struct dp *dp, struct apply *a, const struct filter_tab
 	if (!a->nw || !a->from)
 		return dp_err(errbuf, errlen, "out of memory");
 	for (size_t i = 0; i < t->n; i++)
-		info_from_filter(&t->v[i], &a->nw[i]);
+		dp_info_from_filter(&t->v[i], &a->nw[i]);
 	if ((err = dp_read_bank_infos(dp, a->live, a->nold, &a->old)))
 		return dp_err(errbuf, errlen, "cannot read ixdp_info: %s",
 			      strerror(-err));

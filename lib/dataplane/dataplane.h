@@ -102,6 +102,12 @@ int dp_read_boot(struct dp *dp, struct ixdp_boot *boot);
 int dp_read_filters(struct dp *dp, struct ixdp_filter_info **info,
 		    struct ixdp_counter **ctr, size_t *n);
 
+/* Is t, filter for filter in its order, the live list (the same selectors,
+ * actions, weights, rules and names)?  *has_policy: a policy is in force
+ * (not the boot mode).  0, or -errno when the maps cannot be read. */
+int dp_table_is_live(struct dp *dp, const struct filter_table *t,
+		     bool *has_policy, bool *same);
+
 int dp_read_drops(struct dp *dp, uint64_t drops[IXDP_DROP__MAX]);
 int dp_read_pkts(struct dp *dp, uint64_t pkts[IXDP_PKT__MAX]);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * dataplane_internal.h - what the map I/O files share (dataplane.c,
- * dataplane_read.c, dataplane_handoff.c) and no other.
+ * dataplane_read.c, dataplane_handoff.c, dataplane_dropev.c) and no other.
  */
 #ifndef IXDP_LIB_DATAPLANE_INTERNAL_H
 #define IXDP_LIB_DATAPLANE_INTERNAL_H
@@ -27,6 +27,10 @@ size_t dp_percpu_size(size_t vsize);
 
 int dp_read_bank_infos(struct dp *dp, __u32 bank, size_t n,
 		       struct ixdp_filter_info **out);
+
+/* A filter as ixdp_info holds it, but for its rule_id and rule_sig (0). */
+void dp_info_from_filter(const struct specific_filter *f,
+			 struct ixdp_filter_info *in);
 
 int dp_read_percpu_u64(int fd, size_t n, uint64_t *out);
 

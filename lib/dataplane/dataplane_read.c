@@ -19,6 +19,36 @@
 
 /* ---- reading ---------------------------------------------------------------- */
 
+/* What the compiler decides of a filter: everything but the rule's id and
+ * signature, which the apply adds. */
+#define INFO_COMPILED_LEN offsetof(struct ixdp_filter_info, rule_id)
+
+int dp_table_is_live(struct dp *dp, const struct filter_table *t,
+		     bool *has_policy, bool *same)
+{
+	struct ixdp_filter_info *live = NULL, nw;
+	struct ixdp_bank b;
+	__u32 bank;
+	int err = dp_read_bank(dp, &bank, &b);
+
+	*has_policy = *same = false;
+	if (err)
+		return err;
+	*has_policy = b.has_policy;
+	if (b.nfilters != t->n)
+		return 0;
+	if ((err = dp_read_bank_infos(dp, bank, t->n, &live)))
+		goto out;
+	*same = true;
+	for (size_t i = 0; *same && i < t->n; i++) {
+		dp_info_from_filter(&t->v[i], &nw);
+		*same = !memcmp(&nw, &live[i], INFO_COMPILED_LEN);
+	}
+out:
+	free(live);
+	return err;
+}
+
 int dp_read_boot(struct dp *dp, struct ixdp_boot *boot)
 {
 	__u32 live;

@@ -174,13 +174,25 @@ struct ike_settings {
 	uint32_t qmpermm;               /* CHILD SAs per IKE SA, 0 = unlimited */
 };
 
+/* seconds between two reads of the assigned policy by ipsec-xdpd */
+#define POLLING_INTERVAL_DEFAULT 180
+
 struct policy {
 	char *name;
 	char *description;
-	uint32_t polling_interval_s;    /* default 180 */
+	uint32_t polling_interval_s;    /* POLLING_INTERVAL_DEFAULT */
 	struct srcpos polling_interval_pos; /* line 0: not written */
 	struct ike_settings ike;
 	bool default_response;          /* default true */
+	/* The default response rule's own security methods (never empty
+	 * once parsed: the defaults of ipsec-xdp.policy(5)) and
+	 * authentication methods (none written: the daemon's choice, the
+	 * peer's own PSK id and every negotiate rule's methods). */
+	struct security_method *response_methods;
+	size_t nresponse_methods;
+	struct auth_method *response_auth;
+	size_t nresponse_auth;
+	struct srcpos response_pos;
 	struct rule *rules;
 	size_t nrules;
 	struct srcpos pos;
@@ -214,14 +226,6 @@ void policy_file_free(struct policy_file *pf);
 /* Names used in the file and in `show` output. */
 const char *addr_kind_name(enum addr_kind k);
 const char *filter_action_kind_name(enum filter_action_kind k);
-
-/*
- * Settings of the assigned policy that are accepted but not acted on by
- * this version (polling-interval), one warning each naming where it is
- * written; at most max into w.  The count.
- */
-size_t policy_warnings(const struct policy_file *pf, struct policy_error *w,
-		       size_t max);
 
 /* "file:line:col: msg" into buf. */
 void policy_error_format(const struct policy_error *e, char *buf, size_t len);

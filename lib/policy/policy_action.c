@@ -125,7 +125,7 @@ static int default_methods(struct parse *p, const struct pnode *at,
 	return 0;
 }
 
-static int parse_methods(struct parse *p, const struct pnode *key,
+int parse_action_methods(struct parse *p, const struct pnode *key,
 			 const struct pnode *body, struct filter_action *a)
 {
 	const struct pnode *seq = pmap_get(body, "methods", NULL);
@@ -191,7 +191,7 @@ static int parse_negotiate_settings(struct parse *p, const struct pnode *key,
 	const struct pnode *v;
 
 	a->soft_timeout_s = SOFT_TIMEOUT_DEFAULT;
-	if (parse_methods(p, key, body, a))
+	if (parse_action_methods(p, key, body, a))
 		return -1;
 	if ((v = pmap_get(body, "inpass", NULL)) &&
 	    parse_bool(&p->c, v, "'inpass'", &a->inpass))

@@ -38,6 +38,7 @@ void bootconf_defaults(struct bootconf *c)
 	c->ikelogging = 0;
 	c->strongcrlcheck = 0;
 	c->policy_applied_once = false;
+	c->applied_once_in_config = false;
 }
 
 /* ---- boot mode ------------------------------------------------------------ */
@@ -382,9 +383,9 @@ static int set_applied_once(struct bootconf *c, const char *v, char *why,
 			    size_t len)
 {
 	if (!strcasecmp(v, "yes"))
-		c->policy_applied_once = true;
+		c->policy_applied_once = c->applied_once_in_config = true;
 	else if (!strcasecmp(v, "no"))
-		c->policy_applied_once = false;
+		c->policy_applied_once = c->applied_once_in_config = false;
 	else {
 		snprintf(why, len, "policy-applied-once \"%s\": expected yes or "
 			 "no", v);
@@ -671,46 +672,16 @@ static void write_config(FILE *fp, const struct bootconf *c)
 	fprintf(fp, "ipsecexempt = %d\n", c->ipsecexempt);
 	fprintf(fp, "ikelogging = %d\n", c->ikelogging);
 	fprintf(fp, "strongcrlcheck = %d\n", c->strongcrlcheck);
-	fprintf(fp, "policy-applied-once = %s\n",
-		c->policy_applied_once ? "yes" : "no");
+	/* Kept in STATEDIR now (policy_state.h); the old key stays only
+	 * until state_load could carry it over. */
+	if (c->applied_once_in_config)
+		fputs("policy-applied-once = yes\n", fp);
 	if (c->policysourcekey[0])
 		fprintf(fp, "policysourcekey = %s\n", c->policysourcekey);
 	if (c->policysourceca[0])
 		fprintf(fp, "policysourceca = %s\n", c->policysourceca);
 	if (c->policysource[0])
 		fprintf(fp, "policysource = %s\n", c->policysource);
-}
-
-/* mkdir -p with mode 0755 for what is created. */
-static int make_dirs(const char *dir, char *errbuf, size_t errlen)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
-		snprintf(errbuf, errlen, "%s: path too long", dir);
-		return -1;
-	}
-	for (char *p = path + 1; ; p++) {
-		bool end = *p == '\0';
-
-		if (*p != '/' && !end)
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) && errno != EEXIST) {
-			snprintf(errbuf, errlen, "creating %s: %s", path,
-				 strerror(errno));
-			return -1;
-		}
-		if (end)
-			break;
-		*p = '/';
-	}
-	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-		snprintf(errbuf, errlen, "%s: not a directory", dir);
-		return -1;
-	}
-	return 0;
 }
 
 /* The file's text in a malloc'd buffer. */

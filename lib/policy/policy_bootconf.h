@@ -9,13 +9,14 @@
  *   ipsecexempt = 0..3                       (default 3)
  *   ikelogging = 0..2                        (default 0)
  *   strongcrlcheck = 0..2                    (default 0)
- *   policy-applied-once = yes|no             (kept by the tool)
  *   policysource = https://HOST/PATH | none  (a central policy, docs/behaviour.md §9)
  *   policysourcekey = /ABSOLUTE/key.pem | none  (its signer's public key)
  *   policysourceca = /ABSOLUTE/ca.pem | none    (the server's CA; none: the
  *                                               system's CA store)
  * A policysource needs a policysourcekey: each refuses what would leave
  * the other missing.
+ *   policy-applied-once = yes|no             (read for upgrades only: now
+ *                                            STATEDIR's, policy_state.h)
  */
 #ifndef IXDP_BOOTCONF_H
 #define IXDP_BOOTCONF_H
@@ -37,7 +38,8 @@ struct bootconf {
 	int ipsecexempt;            /* 0..3 */
 	int ikelogging;             /* 0..2 */
 	int strongcrlcheck;         /* 0..2 */
-	bool policy_applied_once;
+	bool policy_applied_once;   /* from STATEDIR (policy_state.h) */
+	bool applied_once_in_config; /* the old key, not yet carried over */
 	char policysource[BOOTCONF_URL_MAX];     /* "": none */
 	char policysourcekey[BOOTCONF_PATH_MAX]; /* "": none */
 	char policysourceca[BOOTCONF_PATH_MAX];  /* "": the system's CAs */

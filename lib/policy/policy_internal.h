@@ -133,6 +133,10 @@ void name_index_join(const struct name_ref *idx, size_t n, char *buf, size_t len
 int parse_filter_lists(struct parse *p, const struct pnode *map);
 int parse_filter_actions(struct parse *p, const struct pnode *map);
 int parse_policies(struct parse *p, const struct pnode *map);
+/* The `methods:` list of a mapping into a->methods (body without one: the
+ * negotiate action's default method). */
+int parse_action_methods(struct parse *p, const struct pnode *key,
+			 const struct pnode *body, struct filter_action *a);
 /* The action a rule names: one of the file or the built-in permit/block. */
 struct filter_action *resolve_action(struct parse *p, const struct pnode *ref);
 struct filter_list *resolve_list(struct parse *p, const struct pnode *ref);

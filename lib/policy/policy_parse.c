@@ -333,6 +333,12 @@ void policy_free_members(struct policy *pol)
 	for (size_t i = 0; i < pol->nrules; i++)
 		rule_free_members(&pol->rules[i]);
 	free(pol->rules);
+	for (size_t i = 0; i < pol->nresponse_auth; i++) {
+		free(pol->response_auth[i].psk_id);
+		free(pol->response_auth[i].ca_file);
+	}
+	free(pol->response_auth);
+	free(pol->response_methods);
 	free(pol->ike.proposals);
 	free(pol->name);
 	free(pol->description);

@@ -10,7 +10,6 @@
 
 #include "policy/policy_internal.h"
 
-#define POLLING_INTERVAL_DEFAULT 180
 #define IKE_LIFETIME_DEFAULT     28800
 
 static const char *const POLICY_KEYS[] = {
@@ -24,6 +23,9 @@ static const char *const RULE_KEYS[] = {
 	"connection-type", "interfaces", "active", NULL
 };
 static const char *const AUTH_KEYS[] = { "psk", "certificate", NULL };
+static const char *const RESPONSE_KEYS[] = {
+	"active", "methods", "authentication", NULL
+};
 static const char *const CERT_KEYS[] = { "ca", "crl", NULL };
 
 #define AUTH_FORMS "'- psk: KEYID' or '- certificate: { ca: FILE, crl: off|weak|strong }'"
@@ -270,8 +272,12 @@ static int parse_rule(struct parse *p, const struct pnode *n, struct rule *r)
 	if (!name)
 		return perr(&p->c, n, "a rule needs a 'name'; expected name: NAME, "
 			    "unique within the policy");
-	if (parse_name(&p->c, name, "rule name", &r->name) ||
-	    parse_rule_refs(p, n, r) || parse_rule_auth(p, n, r) ||
+	if (parse_name(&p->c, name, "rule name", &r->name))
+		return -1;
+	if (!strcmp(r->name, "default-response"))
+		return perr(&p->c, name, "'default-response' is the name of the "
+			    "policy's default response rule; expected another name");
+	if (parse_rule_refs(p, n, r) || parse_rule_auth(p, n, r) ||
 	    parse_rule_tunnel(p, n, r))
 		return -1;
 	return parse_rule_options(p, n, r);
@@ -378,6 +384,90 @@ static int parse_ike(struct parse *p, const struct pnode *key,
 	return 0;
 }
 
+/* ---- the default response rule ------------------------------------------ */
+
+/* Its security methods when none are written: the ESP methods of the
+ * modelled system's default response, in its order of preference
+ * (encryption with integrity, strongest first), with this version's
+ * algorithms. */
+static int default_response_methods(struct parse *p, const struct pnode *at,
+				    struct policy *pol)
+{
+	static const struct { enum xform_encr e; enum xform_integ i; } d[] = {
+		{ ENCR_AES_GCM_16_256, INTEG_NONE },
+		{ ENCR_AES_GCM_16_128, INTEG_NONE },
+		{ ENCR_AES_CBC_256, INTEG_HMAC_SHA2_256_128 },
+		{ ENCR_AES_CBC_128, INTEG_HMAC_SHA2_256_128 },
+	};
+	size_t n = sizeof(d) / sizeof(d[0]);
+
+	pol->response_methods = alloc_array(p, at, n, sizeof(*pol->response_methods));
+	if (!pol->response_methods)
+		return -1;
+	pol->nresponse_methods = n;
+	for (size_t i = 0; i < n; i++)
+		pol->response_methods[i] = (struct security_method){
+			.kind = SM_ESP, .encr = d[i].e, .integ = d[i].i,
+			.lifetime_s = 3600, .lifetime_kb = 100000,
+			.pos = pol->response_pos,
+		};
+	return 0;
+}
+
+static int parse_response_auth(struct parse *p, const struct pnode *seq,
+			       struct policy *pol)
+{
+	if (pexpect(&p->c, seq, PN_SEQ, "'authentication' (a list of methods)"))
+		return -1;
+	if (!seq->nkids)
+		return perr(&p->c, seq, "'authentication' is empty; expected at least "
+			    "one method: " AUTH_FORMS ", or leave it out");
+	pol->response_auth = alloc_array(p, seq, seq->nkids, sizeof(*pol->response_auth));
+	if (!pol->response_auth)
+		return -1;
+	pol->nresponse_auth = seq->nkids;
+	for (size_t i = 0; i < seq->nkids; i++)
+		if (parse_auth(p, seq->kids[i], &pol->response_auth[i]))
+			return -1;
+	return 0;
+}
+
+/* `default-response: BOOL`, or a mapping { active, methods,
+ * authentication } for the rule's own methods. */
+static int parse_default_response(struct parse *p, const struct pnode *body,
+				  struct policy *pol)
+{
+	struct pnode *key = NULL;
+	const struct pnode *n = pmap_get(body, "default-response", &key), *v;
+	struct filter_action fa = { .name = (char *)"default-response" };
+
+	pol->default_response = true;
+	pol->response_pos = key ? pos_of(p, key) : pol->pos;
+	if (n && n->type == PN_SCALAR)
+		return parse_bool(&p->c, n, "'default-response'", &pol->default_response) ||
+		       default_response_methods(p, key, pol) ? -1 : 0;
+	if (!n)
+		return default_response_methods(p, body, pol);
+	if (pexpect(&p->c, n, PN_MAP, "'default-response' (yes, no, or { active, "
+		    "methods, authentication })") ||
+	    pcheck_keys(&p->c, n, RESPONSE_KEYS, "'default-response'"))
+		return -1;
+	if ((v = pmap_get(n, "active", NULL)) &&
+	    parse_bool(&p->c, v, "'active'", &pol->default_response))
+		return -1;
+	if ((v = pmap_get(n, "authentication", NULL)) &&
+	    parse_response_auth(p, v, pol))
+		return -1;
+	if (!pmap_get(n, "methods", NULL))
+		return default_response_methods(p, key, pol);
+	fa.pos = pol->response_pos;
+	if (parse_action_methods(p, key, n, &fa))
+		return -1;
+	pol->response_methods = fa.methods;
+	pol->nresponse_methods = fa.nmethods;
+	return 0;
+}
+
 /* ---- policies ---------------------------------------------------------------- */
 
 static int parse_policy_settings(struct parse *p, const struct pnode *body,
@@ -397,10 +487,7 @@ static int parse_policy_settings(struct parse *p, const struct pnode *body,
 			return -1;
 		pol->polling_interval_pos = pos_of(p, key);
 	}
-	if ((v = pmap_get(body, "default-response", NULL)) &&
-	    parse_bool(&p->c, v, "'default-response'", &pol->default_response))
-		return -1;
-	return 0;
+	return parse_default_response(p, body, pol);
 }
 
 static int parse_policy(struct parse *p, const struct pnode *key,
@@ -430,25 +517,4 @@ int parse_policies(struct parse *p, const struct pnode *map)
 		if (parse_policy(p, pmap_key(map, i), pmap_val(map, i), &pf->policies[i]))
 			return -1;
 	return 0;
-}
-
-/* ---- settings accepted but not acted on ---------------------------------- */
-
-size_t policy_warnings(const struct policy_file *pf, struct policy_error *w,
-		       size_t max)
-{
-	const struct srcpos *at = &pf->assigned->polling_interval_pos;
-
-	if (!at->line || !max)
-		return 0;
-	memset(w, 0, sizeof(*w));
-	snprintf(w->file, sizeof(w->file), "%s", at->file ? at->file : "?");
-	w->line = at->line;
-	w->column = at->column;
-	snprintf(w->msg, sizeof(w->msg), "'polling-interval' is accepted but "
-		 "not acted on by this version: nothing polls the policy file; "
-		 "a changed policy takes effect through 'ipsec-xdp policy "
-		 "apply' (the stored copy is read again by 'ipsec-xdp load' and "
-		 "a daemon reload)");
-	return 1;
 }

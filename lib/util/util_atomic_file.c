@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* util_atomic_file.c - see atomic_file.h. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -149,5 +150,36 @@ int read_file_whole(const char *path, size_t max, char **data, size_t *len,
 	buf[used] = '\0';
 	*data = buf;
 	*len = used;
+	return 0;
+}
+
+int make_dirs(const char *dir, char *errbuf, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
+		snprintf(errbuf, errlen, "%s: path too long", dir);
+		return -1;
+	}
+	for (char *p = path + 1; ; p++) {
+		bool end = *p == '\0';
+
+		if (*p != '/' && !end)
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) && errno != EEXIST) {
+			snprintf(errbuf, errlen, "creating %s: %s", path,
+				 strerror(errno));
+			return -1;
+		}
+		if (end)
+			break;
+		*p = '/';
+	}
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		snprintf(errbuf, errlen, "%s: not a directory", dir);
+		return -1;
+	}
 	return 0;
 }

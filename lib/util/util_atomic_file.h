@@ -24,4 +24,8 @@ int write_file_atomic(const char *path, const void *data, size_t len,
 int read_file_whole(const char *path, size_t max, char **data, size_t *len,
 		    char *err, size_t errlen);
 
+/* mkdir -p: dir and its missing parents, mode 0755.  0, or -1 with err
+ * (also when dir exists but is not a directory). */
+int make_dirs(const char *dir, char *err, size_t errlen);
+
 #endif /* IXDP_ATOMIC_FILE_H */

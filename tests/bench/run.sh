@@ -14,13 +14,18 @@
 #  3. ike_setup: IKEv2 setups per second, ipsec-xdpd and strongSwan's charon
 #     as responders driven by build/bench/ike_load (tests/bench/ike_setup.sh):
 #     childless IKE SAs on the host, then with CHILD SAs inside the VM.
+#  4. agent_reaction: a policy file written into the configuration directory
+#     until a probe packet sees the new verdict (tests/bench/agent_reaction.sh),
+#     and an address added until a packet to it gets the verdict of the
+#     policy's `me` filter, ipsec-xdpd running and no command
+#     (tests/bench/agent_reaction_addr.sh); run before ike_setup.
 #
 # Knobs (environment): BENCH_SECS (measured interval, 2), BENCH_WARMUP (1),
 # BENCH_ROUNDS (3: every packet-rate measurement is repeated, medians kept),
 # BENCH_REPEAT (test_run repetitions, 1000000), BENCH_MISS_ITER (2000),
 # BENCH_SIZES (classify, "10,100,1000,10000"), BENCH_RULES ("10 1000 10000"),
 # BENCH_CHURN_RULES (1000; empty: skip the new-flow-per-packet run),
-# BENCH_ONLY (classify | pps | ike), BENCH_IKE_VM (1: also the CHILD SA
+# BENCH_ONLY (classify | pps | agent | ike), BENCH_IKE_VM (1: also the CHILD SA
 # run in the VM, 0: not), BENCH_IKE_VM_TIMEOUT (its guest's seconds, 900),
 # BENCH_IKE_VM_LOCK_WAIT (seconds to wait for the VM lock, 3600),
 # IKE_BENCH_* (tests/bench/ike_setup.sh),
@@ -105,6 +110,20 @@ ike_setup() {
 	rm -f "$IKE_OUT"
 	[ "$rc" = 0 ] || die "ike_setup in the VM failed"
 }
+# ---- 4. agent_reaction: tests/bench/agent_reaction*.sh (their own namespaces) ----
+agent_reaction() {
+	log "agent_reaction: a policy file written into CONFDIR until a packet sees it"
+	restore_affinity	# filter_pps kept this shell off a CPU
+	IXDP=$(abs_path "$IXDP") IXDPD=$(abs_path "$B")/ipsec-xdpd \
+		bash "$TOP/tests/bench/agent_reaction.sh" || die "agent_reaction failed"
+	log "agent_reaction: an address added until ipsec-xdpd's me filters cover it"
+	B=$(abs_path "$B") bash "$TOP/tests/bench/agent_reaction_addr.sh" ||
+		die "agent_reaction (address) failed"
+}
+if [ "$ONLY" = agent ]; then
+	agent_reaction
+	exit 0
+fi
 if [ "$ONLY" = ike ]; then
 	trap 'rm -f "$IKE_OUT"' EXIT
 	trap 'exit 130' INT
@@ -344,5 +363,6 @@ done
 # the medians over the rounds, and the ratios
 python3 "$REPORT" --summary "$T/raw.jsonl" --base-flows "$(wc -l <"$BASE_FRAMES")" ||
 	die "report failed"
+[ -z "$ONLY" ] && agent_reaction
 [ -z "$ONLY" ] && ike_setup
 exit 0

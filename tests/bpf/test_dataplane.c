@@ -1236,6 +1236,54 @@ static void test_apply_rejects_and_keeps_live(void **state)
 				       sizeof(errbuf)), -1);
 }
 
+/* dp_table_is_live: the question ipsec-xdpd asks before it re-expands a
+ * policy (agent_reexpand): only a different list is pushed. */
+static void test_table_is_live(void **state)
+{
+	struct specific_filter a[2] = {
+		flt("10.8.0.1/32", "0.0.0.0/0", IPPROTO_TCP, 0, "9000",
+		    IXDP_ACT_PERMIT, 0, "me-9000"),
+		flt("0.0.0.0/0", "0.0.0.0/0", IPPROTO_TCP, 0, "9000",
+		    IXDP_ACT_BLOCK, 0, "block-9000"),
+	};
+	struct specific_filter b[3] = {
+		a[0], a[1],
+		flt("10.8.0.2/32", "0.0.0.0/0", IPPROTO_TCP, 0, "9000",
+		    IXDP_ACT_PERMIT, 0, "me-9000"),
+	};
+	struct filter_table ta, tb, tc;
+	bool has_policy, same;
+
+	make_table(&ta, a, 2);
+	make_table(&tb, b, 3);
+	apply_no_policy();
+	assert_int_equal(dp_table_is_live(&E.dp, &ta, &has_policy, &same), 0);
+	assert_false(has_policy);
+	assert_false(same);
+	apply_table(&ta);
+	assert_int_equal(dp_table_is_live(&E.dp, &ta, &has_policy, &same), 0);
+	assert_true(has_policy);
+	assert_true(same);
+	/* one more address: another list */
+	assert_int_equal(dp_table_is_live(&E.dp, &tb, &has_policy, &same), 0);
+	assert_false(same);
+	/* the same selectors under another rule name, or another action */
+	make_table(&tc, a, 2);
+	tc.v[0].name = "other";
+	assert_int_equal(dp_table_is_live(&E.dp, &tc, &has_policy, &same), 0);
+	assert_false(same);
+	tc.v[0].name = ta.v[0].name;
+	tc.v[1].action = IXDP_ACT_PERMIT;
+	assert_int_equal(dp_table_is_live(&E.dp, &tc, &has_policy, &same), 0);
+	assert_false(same);
+	apply_table(&tb);
+	assert_int_equal(dp_table_is_live(&E.dp, &tb, &has_policy, &same), 0);
+	assert_true(same);
+	filter_table_free(&ta);
+	filter_table_free(&tb);
+	filter_table_free(&tc);
+}
+
 static void test_counter_names(void **state)
 {
 	for (int r = 0; r < IXDP_DROP__MAX; r++) {
@@ -1730,6 +1778,7 @@ int main(void)
 		cmocka_unit_test_setup(test_atomic_swap, reset),
 		cmocka_unit_test_setup(test_flow_cache_invalidated_by_apply, reset),
 		cmocka_unit_test_setup(test_apply_rejects_and_keeps_live, reset),
+		cmocka_unit_test_setup(test_table_is_live, reset),
 		cmocka_unit_test(test_counter_names),
 		cmocka_unit_test_setup(test_oracle_random_tables, reset),
 		cmocka_unit_test_setup(test_cost_per_packet, reset),

@@ -3,9 +3,12 @@
 # namespace tests.  Source it after lib.sh; it sets up the namespaces (ns_setup)
 # and a trap that stops the daemons before tearing them down.
 #
-#   start NAME NS CONFDIR RUNDIR   ipsec-xdpd -f in NS, its log in $T/NAME.log;
-#                                  1 (with the log) when its socket does not
-#                                  appear within 30 s (a loaded machine)
+#   start NAME NS CONFDIR RUNDIR [VAR=VALUE...]
+#                                  ipsec-xdpd -f in NS (with those variables
+#                                  in its environment), its log in
+#                                  $T/NAME.log; 1 (with the log) when its
+#                                  socket does not appear within 30 s (a
+#                                  loaded machine)
 #   stop_daemons                   TERM every daemon started, wait for each
 #   xa/xb CMD...                   ipsec-xdp in A/B, talking to that side's daemon
 #   count_sas CMD...               how many IKE SAs CMD's daemon has
@@ -28,10 +31,12 @@ stop_daemons() {
 trap 'rc=$?; stop_daemons; (exit $rc); ns_teardown' EXIT
 
 start() {
-	ip netns exec "$2" "$IXDPD" -f -C "$3" -R "$4" >"$T/$1.log" 2>&1 &
+	local name=$1 ns=$2 cd=$3 rd=$4
+	shift 4
+	ip netns exec "$ns" env "$@" "$IXDPD" -f -C "$cd" -R "$rd" >"$T/$name.log" 2>&1 &
 	PIDS+=($!)
-	wait_until 30 test -S "$4/ipsec-xdpd.sock" && return 0
-	echo "ipsec-xdpd $1 did not start:"; cat "$T/$1.log"
+	wait_until 30 test -S "$rd/ipsec-xdpd.sock" && return 0
+	echo "ipsec-xdpd $name did not start:"; cat "$T/$name.log"
 	return 1
 }
 

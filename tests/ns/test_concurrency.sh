@@ -42,8 +42,11 @@ print(" ".join(sorted({r["rule"] for r in d["specific_filters"] if not r["exempt
 }
 
 # Nothing but the stored files in the configuration directory (no temporary).
+# CONFDIR/state is the state directory of this configuration directory
+# (policy_state.c): it holds policy-applied-once and nothing else.
 only_stored_files() {
-	[ "$(ls -A "$CONF" | grep -v -x -e config -e policy.yaml)" = "" ]
+	[ "$(ls -A "$CONF" | grep -v -x -e config -e policy.yaml -e state)" = "" ] &&
+		[ "$(ls -A "$CONF/state" 2>/dev/null | grep -v -x policy-applied-once)" = "" ]
 }
 
 for i in $(seq 1 $N); do write_policy "$i"; done

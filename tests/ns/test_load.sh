@@ -15,6 +15,8 @@
 # The host's /sys/fs/bpf is never written: every load but the failing one
 # uses $T/bpffs (lib.sh).
 . "$(dirname "$0")/lib.sh"
+# The ABI version this build's maps carry (include/ipsec_xdp.h).
+ABI=$(sed -n 's/^#define IXDP_ABI_VERSION \([0-9]*\).*/\1/p' "$(dirname "$0")/../../include/ipsec_xdp.h")
 ns_setup
 
 XDP_MODE=${XDP_MODE:-native}
@@ -74,7 +76,7 @@ if [ "$egress" = tcx ]; then
 	check "the tcx egress link is pinned" test -e "$T/bpffs/a/links/tc-$IF_A"
 	check "no tc filter with tcx" no_tc_filter
 fi
-check_eq "the maps carry the ABI version" 1 "$(abi_of "$T/bpffs/a")"
+check_eq "the maps carry the ABI version" "$ABI" "$(abi_of "$T/bpffs/a")"
 check "unload" ixa unload
 check "unload: no XDP program left" no_xdp
 check "unload: no tc filter left" no_tc_filter
@@ -113,12 +115,12 @@ check "mark the pins as ABI 99" bpftool map update pinned "$T/bpffs/a/maps/ixdp_
 	key 3 0 0 0 value 99 0 0 0
 out=$(ixa load "$IF_A" --xdp-mode "$XDP_MODE" 2>&1)
 check_eq "load over ABI 99: 0" 0 "$?"
-check "load says it replaced ABI 99" grep -q "replaced the pinned maps of ABI version 99 by version 1" <<<"$out"
+check "load says it replaced ABI 99" grep -q "replaced the pinned maps of ABI version 99 by version $ABI" <<<"$out"
 new_id=$(pinned_id)
 check "new programs pinned" test -n "$new_id" -a "$new_id" != "$old_id"
 check_eq "the interface loaded runs the new XDP program" "$new_id" "$(xdp_id "$IF_A")"
 check_eq "the other interface was switched to it too" "$new_id" "$(xdp_id "$IF_C")"
-check_eq "the new maps carry ABI 1" 1 "$(abi_of "$T/bpffs/a")"
+check_eq "the new maps carry ABI $ABI" "$ABI" "$(abi_of "$T/bpffs/a")"
 check_eq "the new maps have the configured boot mode" block \
 	"$(ixa -j status | json_get 'd["enforcing"]')"
 refute "block mode enforced through the replacement (ping A->B dropped)" ping_a_to_b
@@ -133,7 +135,7 @@ check "pins of the old layout" bpftool map create "$T/bpffs/c/maps/ixdp_state" \
 	type array key 4 value 4 entries 3 name ixdp_state
 check_eq "load over pins from before versions: replaced ABI 0" "replaced 0" \
 	"$(ixc -j load "$IF_A" --xdp-mode "$XDP_MODE" | json_get 'd["maps"] + " " + str(d["replaced_abi"])')"
-check_eq "then ABI 1" 1 "$(abi_of "$T/bpffs/c")"
+check_eq "then ABI $ABI" "$ABI" "$(abi_of "$T/bpffs/c")"
 check "unload" ixc unload
 check "after unload: nothing enforces" ping_a_to_b
 

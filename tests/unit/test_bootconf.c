@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_bootconf.c - boot exemptions (parse, format), boot modes, and the
- * config file (load, save, errors), in a temporary directory.
+ * config file (load, save, errors), and the state kept in STATEDIR
+ * (policy-applied-once, and its upgrade from the config file), in a
+ * temporary directory.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -18,6 +21,7 @@
 #include "testutil.h"
 
 #include "policy/policy_bootconf.h"
+#include "policy/policy_state.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -286,7 +290,6 @@ static void test_save_load_round_trip(void **state)
 	c.ipsecexempt = 1;
 	c.ikelogging = 2;
 	c.strongcrlcheck = 1;
-	c.policy_applied_once = true;
 	if (bootconf_save(dir, &c, err, sizeof(err)))
 		fail_msg("save: %s", err);
 
@@ -402,6 +405,121 @@ static void test_save_errors(void **state)
 	remove_tree(t.path);
 }
 
+/* ---- the state in STATEDIR ------------------------------------------------------- */
+
+static bool file_has(const char *path, const char *text)
+{
+	char buf[2048];
+	size_t n;
+	FILE *fp = fopen(path, "r");
+
+	assert_non_null(fp);
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	return strstr(buf, text) != NULL;
+}
+
+static void test_statedir_env(void **state)
+{
+	unsetenv("IPSEC_XDP_STATEDIR");
+	unsetenv("IPSEC_XDP_CONFDIR");
+	assert_string_equal(ixdp_statedir(), IXDP_STATEDIR_DEFAULT);
+	assert_string_equal(ixdp_statedir(), "/var/lib/ipsec-xdp");
+	/* a configuration directory of its own keeps its state beside it */
+	setenv("IPSEC_XDP_CONFDIR", "/tmp/conf", 1);
+	assert_string_equal(ixdp_statedir(), "/tmp/conf/state");
+	setenv("IPSEC_XDP_STATEDIR", "/tmp/st", 1);
+	assert_string_equal(ixdp_statedir(), "/tmp/st");
+	setenv("IPSEC_XDP_STATEDIR", "", 1);
+	assert_string_equal(ixdp_statedir(), "/tmp/conf/state");
+	unsetenv("IPSEC_XDP_STATEDIR");
+	unsetenv("IPSEC_XDP_CONFDIR");
+}
+
+/* Applying a policy marks STATEDIR (made if missing), never the config. */
+static void test_state_applied_once(void **state)
+{
+	struct tmpdir t;
+	struct bootconf c;
+	char sdir[128], conf[160], file[192], err[256];
+
+	tmpdir_make(&t);
+	snprintf(sdir, sizeof(sdir), "%s/var/lib/ipsec-xdp", t.path);
+	snprintf(file, sizeof(file), "%s/policy-applied-once", sdir);
+	snprintf(conf, sizeof(conf), "%s/config", t.path);
+	bootconf_defaults(&c);
+	assert_int_equal(state_load(sdir, &c, err, sizeof(err)), 0);
+	assert_false(c.policy_applied_once);
+	assert_int_equal(bootconf_effective_mode(&c), IXDP_BOOT_PERMIT);
+	assert_int_not_equal(access(sdir, F_OK), 0); /* reading made nothing */
+
+	assert_int_equal(state_mark_applied_once(sdir, err, sizeof(err)), 0);
+	assert_int_equal(access(file, F_OK), 0);
+	assert_int_equal(bootconf_load(t.path, &c, err, sizeof(err)), 0);
+	assert_int_equal(state_load(sdir, &c, err, sizeof(err)), 0);
+	assert_true(c.policy_applied_once);
+	assert_int_equal(bootconf_effective_mode(&c), IXDP_BOOT_STATEFUL);
+	assert_int_equal(bootconf_save(t.path, &c, err, sizeof(err)), 0);
+	assert_false(file_has(conf, "policy-applied-once"));
+	remove_tree(t.path);
+}
+
+/* An upgrade: the old key in CONFDIR/config is carried over to STATEDIR
+ * once, then the next save drops it. */
+static void test_state_upgrade(void **state)
+{
+	struct tmpdir t;
+	struct bootconf c;
+	char sdir[128], conf[160], file[192], err[256];
+
+	tmpdir_make(&t);
+	snprintf(sdir, sizeof(sdir), "%s/state", t.path);
+	snprintf(file, sizeof(file), "%s/policy-applied-once", sdir);
+	snprintf(conf, sizeof(conf), "%s/config", t.path);
+	write_file(t.path, "config", "ipsecexempt = 2\npolicy-applied-once = yes\n");
+	assert_int_equal(bootconf_load(t.path, &c, err, sizeof(err)), 0);
+	assert_true(c.applied_once_in_config);
+	assert_int_equal(state_load(sdir, &c, err, sizeof(err)), 0);
+	assert_true(c.policy_applied_once);
+	assert_false(c.applied_once_in_config);
+	assert_int_equal(access(file, F_OK), 0);
+	assert_int_equal(bootconf_save(t.path, &c, err, sizeof(err)), 0);
+	assert_false(file_has(conf, "policy-applied-once"));
+	assert_true(file_has(conf, "ipsecexempt = 2"));
+	/* read again: still applied once, from STATEDIR alone */
+	assert_int_equal(bootconf_load(t.path, &c, err, sizeof(err)), 0);
+	assert_false(c.policy_applied_once);
+	assert_int_equal(state_load(sdir, &c, err, sizeof(err)), 0);
+	assert_true(c.policy_applied_once);
+	remove_tree(t.path);
+}
+
+/* A STATEDIR that cannot be made: the state is still read right, the
+ * error says why, and the config keeps the old key (nothing is lost). */
+static void test_state_upgrade_blocked(void **state)
+{
+	struct tmpdir t;
+	struct bootconf c;
+	char sdir[128], conf[160], err[256] = "";
+
+	tmpdir_make(&t);
+	write_file(t.path, "blocker", "a file where a directory should be");
+	snprintf(sdir, sizeof(sdir), "%s/blocker/state", t.path);
+	snprintf(conf, sizeof(conf), "%s/config", t.path);
+	write_file(t.path, "config", "policy-applied-once = yes\n");
+	assert_int_equal(bootconf_load(t.path, &c, err, sizeof(err)), 0);
+	assert_int_equal(state_load(sdir, &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not yet moved"));
+	assert_true(c.policy_applied_once);
+	assert_true(c.applied_once_in_config);
+	assert_int_equal(bootconf_effective_mode(&c), IXDP_BOOT_STATEFUL);
+	assert_int_equal(bootconf_save(t.path, &c, err, sizeof(err)), 0);
+	assert_true(file_has(conf, "policy-applied-once = yes"));
+	assert_int_equal(state_mark_applied_once(sdir, err, sizeof(err)), -1);
+	remove_tree(t.path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -418,6 +536,10 @@ int main(void)
 		cmocka_unit_test(test_load_hand_written),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_save_errors),
+		cmocka_unit_test(test_statedir_env),
+		cmocka_unit_test(test_state_applied_once),
+		cmocka_unit_test(test_state_upgrade),
+		cmocka_unit_test(test_state_upgrade_blocked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -280,6 +280,191 @@ static void test_networkd_leases(void **state)
 	assert_int_equal(h.ndhcp, 0);
 }
 
+/* ---- bad input ------------------------------------------------------------------ */
+
+/* Write n bytes (NULs and all) to tmp/name. */
+static const char *write_bytes(const char *name, const void *data, size_t n)
+{
+	static char path[512];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", tmp, name);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(data, 1, n, fp), n);
+	fclose(fp);
+	return path;
+}
+
+/* Binary noise, NUL bytes, cut lines and blocks: what parses is used,
+ * the rest skipped, never a crash. */
+static void test_garbage_is_skipped(void **state)
+{
+	static const char resolv[] =
+		"nameserver\0 192.0.2.1\n"		/* NUL cuts the line */
+		"\xff\xfe\x01nameserver 192.0.2.2\n"
+		"nameserver 192.0.2.3\0garbage\n"	/* the value ends at NUL */
+		"nameserver 192.0.2.4";			/* no final newline */
+	static const char lease[] =
+		"lease {\n  option dhcp-server-identifier 192.0.2.9;\n"
+		"  expire \xff\xff garbage;\n}\n"	/* unknown form: live */
+		"lease {\n  option dhcp-server-identifier 192.0.2.10;\n"
+		"  expire never;\n";			/* never closed: unused */
+	static const char networkd[] = "SERVER_ADDRESS=\0192.0.2.20\n"
+		"SERVER_ADDRESS=192.0.2.21\nSERVER_ADDRESS=192.0.2.22/24\n";
+	struct host_info h = {0};
+	unsigned char noise[4096];
+	char err[256], path[512];
+
+	assert_int_equal(hostinfo_read_resolv_conf(write_bytes("r", resolv,
+		sizeof(resolv) - 1), &h, err, sizeof(err)), 0);
+	assert_addrs(h.dns, h.ndns, "192.0.2.3 192.0.2.4");
+	assert_int_equal(hostinfo_read_dhclient_lease(write_bytes("l", lease,
+		sizeof(lease) - 1), NOW, &h, err, sizeof(err)), 0);
+	assert_addrs(h.dhcp, h.ndhcp, "192.0.2.9");
+	assert_int_equal(hostinfo_read_networkd_lease(write_bytes("n", networkd,
+		sizeof(networkd) - 1), &h, err, sizeof(err)), 0);
+	assert_addrs(h.dhcp, h.ndhcp, "192.0.2.9 192.0.2.21");
+	host_info_free(&h);
+
+	srand(7);
+	for (size_t i = 0; i < sizeof(noise); i++)
+		noise[i] = (unsigned char)rand();
+	snprintf(path, sizeof(path), "%s", write_bytes("noise", noise,
+						       sizeof(noise)));
+	assert_int_equal(hostinfo_read_resolv_conf(path, &h, err, sizeof(err)), 0);
+	assert_int_equal(hostinfo_read_dhclient_lease(path, NOW, &h, err,
+						      sizeof(err)), 0);
+	assert_int_equal(hostinfo_read_networkd_lease(path, &h, err, sizeof(err)), 0);
+	host_info_free(&h);
+}
+
+/* A file over HOSTINFO_FILE_MAX is an error naming it, and none of it is
+ * used (not even the server on its first line); one line that long too. */
+static void test_oversized_file_is_refused(void **state)
+{
+	size_t n = HOSTINFO_FILE_MAX + 100;
+	char *big = malloc(n);
+	struct host_info h = {0};
+	char err[256] = "";
+	const char *path;
+
+	assert_non_null(big);
+	memset(big, '#', n);
+	memcpy(big, "nameserver 192.0.2.1\n", 21);
+	big[n - 1] = '\n';
+	path = write_bytes("big", big, n);
+	assert_int_equal(hostinfo_read_resolv_conf(path, &h, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "larger than"));
+	assert_int_equal(hostinfo_read_dhclient_lease(path, NOW, &h, err,
+						      sizeof(err)), -1);
+	assert_int_equal(hostinfo_read_networkd_lease(path, &h, err,
+						      sizeof(err)), -1);
+	assert_int_equal(h.ndhcp, 0);
+	host_info_free(&h);
+
+	memset(big, 'x', n);		/* one line, no newline at all */
+	path = write_bytes("line", big, n);
+	assert_int_equal(hostinfo_read_resolv_conf(path, &h, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "larger than"));
+	host_info_free(&h);
+	free(big);
+}
+
+/* ---- what changed --------------------------------------------------------------- */
+
+static void add_me(struct host_info *h, const char *ip, uint8_t plen)
+{
+	struct host_prefix *v = realloc(h->me, (h->nme + 1) * sizeof(*v));
+
+	assert_non_null(v);
+	h->me = v;
+	assert_int_equal(ip_addr_parse(ip, &v[h->nme].addr), 0);
+	v[h->nme++].plen = plen;
+}
+
+static void add_to(struct ip_addr **v, size_t *n, const char *ip)
+{
+	struct ip_addr a;
+
+	assert_int_equal(ip_addr_parse(ip, &a), 0);
+	assert_int_equal(ip_addr_list_add(v, n, &a), 0);
+}
+
+static void test_equal_and_change(void **state)
+{
+	struct host_info a = {0}, b = {0};
+	char what[256];
+
+	add_me(&a, "10.0.0.1", 24);
+	add_me(&a, "fd00::1", 64);
+	add_to(&a.dns, &a.ndns, "192.0.2.53");
+	/* the same sets in another order */
+	add_me(&b, "fd00::1", 64);
+	add_me(&b, "10.0.0.1", 24);
+	add_to(&b.dns, &b.ndns, "192.0.2.53");
+	assert_true(host_info_equal(&a, &b));
+	host_info_describe_change(&a, &b, what, sizeof(what));
+	assert_string_equal(what, "nothing");
+
+	add_me(&b, "10.0.0.9", 24);
+	add_to(&b.gateway, &b.ngateway, "10.0.0.254");
+	b.ndns = 0;
+	add_to(&b.dns, &b.ndns, "192.0.2.54");
+	assert_false(host_info_equal(&a, &b));
+	assert_false(host_info_equal(&b, &a));
+	host_info_describe_change(&a, &b, what, sizeof(what));
+	assert_string_equal(what, "me +10.0.0.9/24; dns +192.0.2.54 -192.0.2.53; "
+			    "gateway +10.0.0.254");
+
+	/* the prefix length is part of the address */
+	b.me[1].plen = 16;
+	host_info_describe_change(&a, &b, what, sizeof(what));
+	assert_non_null(strstr(what, "me +10.0.0.1/16 +10.0.0.9/24 -10.0.0.1/24"));
+
+	/* a full buffer ends with "..." */
+	host_info_describe_change(&a, &b, what, 20);
+	assert_int_equal(strlen(what), 18);
+	assert_string_equal(what + strlen(what) - 3, "...");
+	host_info_free(&a);
+	host_info_free(&b);
+}
+
+/* ---- $IPSEC_XDP_RESOLV_CONF ------------------------------------------------------- */
+
+static void test_resolv_conf_from_environment(void **state)
+{
+	struct hostinfo_source src[8];
+	struct host_info h;
+	char err[256];
+	const char *path = write_file("etc/resolv.conf",
+				      "nameserver 198.51.100.53\n");
+	size_t n;
+
+	setenv("IPSEC_XDP_RESOLV_CONF", path, 1);
+	n = hostinfo_sources(src, 8);
+	assert_true(n >= 1);
+	assert_string_equal(src[0].name, "resolv.conf");
+	assert_non_null(strstr(src[0].dir, "/etc"));
+	for (size_t i = 1; i < n; i++)	/* the rest: lease directories */
+		assert_string_equal(src[i].name, "");
+	if (host_info_read(&h, err, sizeof(err))) {
+		unsetenv("IPSEC_XDP_RESOLV_CONF");
+		if (strstr(err, "netlink") || strstr(err, "reading the host"))
+			skip();
+		fail_msg("host_info_read: %s", err);
+	}
+	unsetenv("IPSEC_XDP_RESOLV_CONF");
+	assert_addrs(h.dns, h.ndns, "198.51.100.53");
+	host_info_free(&h);
+
+	n = hostinfo_sources(src, 8);	/* the host's own */
+	assert_string_equal(src[0].dir, "/etc");
+	assert_string_equal(src[0].name, "resolv.conf");
+	assert_int_equal(hostinfo_sources(src, 1), 1);
+}
+
 /* ---- the running host -------------------------------------------------------------- */
 
 /* Whatever the host, there is no loopback address among the results and
@@ -321,6 +506,13 @@ int main(void)
 						remove_tmp),
 		cmocka_unit_test_setup_teardown(test_dhclient_glob, make_tmp, remove_tmp),
 		cmocka_unit_test_setup_teardown(test_networkd_leases, make_tmp, remove_tmp),
+		cmocka_unit_test_setup_teardown(test_garbage_is_skipped, make_tmp,
+						remove_tmp),
+		cmocka_unit_test_setup_teardown(test_oversized_file_is_refused,
+						make_tmp, remove_tmp),
+		cmocka_unit_test(test_equal_and_change),
+		cmocka_unit_test_setup_teardown(test_resolv_conf_from_environment,
+						make_tmp, remove_tmp),
 		cmocka_unit_test(test_host_info_read),
 	};
 

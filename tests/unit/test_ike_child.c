@@ -314,6 +314,91 @@ static void test_ts_refused(void **state)
 	assert_int_equal(n_pols(&KA, IKK_DIR_OUT) + n_pols(&KB, IKK_DIR_OUT), 0);
 }
 
+/* ---- the default response (no rule of B names A) ------------------------------ */
+
+/* B only answers: its policy has no rule, its default response lists its
+ * own methods and authenticates with the key 'lab' (its own methods, not
+ * the peer's address key). */
+#define RESPOND_ONLY(METHODS)                                                   \
+	"policies:\n"                                                           \
+	"  respond-only:\n"                                                     \
+	"    default-response: { methods: [ " METHODS " ],\n"                     \
+	"                        authentication: [ { psk: lab } ] }\n"
+
+/* B's default response accepts A's selectors, narrowed to the two hosts,
+ * and chooses with its own methods: A's first offer (AES-256-GCM) is not
+ * among them, its second is. */
+static void test_default_response_accepts(void **state)
+{
+	struct child_info ia, ib;
+
+	set_policy(&A, POLICY("a", A_TO_B, "{ esp: aes256gcm16 }, { esp: aes128gcm16 }, { esp: aes128-sha256 }", ""));
+	set_policy(&B, RESPOND_ONLY("{ esp: aes128-sha256 }, { esp: aes128gcm16 }"));
+	up();
+	assert_int_equal(child_get(sa_of(&A, "192.0.2.2"), 0, &ia), 0);
+	assert_int_equal(child_get(sa_of(&B, "192.0.2.1"), 0, &ib), 0);
+	assert_string_equal(ib.rule, CHP_RESPONSE_NAME);
+	assert_int_equal(ib.mode, IKK_MODE_TRANSPORT);
+	assert_int_equal(ib.encr, IKEV2_ENCR_AES_GCM_16);
+	assert_int_equal(ib.key_bits, 128);
+	assert_int_equal(ia.key_bits, 128);
+	assert_string_equal(ib.local_ts, "192.0.2.2/32[0]");
+	assert_string_equal(ib.remote_ts, "192.0.2.1/32[0]");
+	/* installed through the kernel path, both directions */
+	assert_int_equal(n_sas(&KB), 2);
+	assert_int_equal(n_pols(&KB, IKK_DIR_OUT), 1);
+	assert_int_equal(n_pols(&KB, IKK_DIR_IN), 1);
+}
+
+/* A asks for TCP to port 5432 only: B takes exactly that. */
+static void test_default_response_keeps_narrow_offer(void **state)
+{
+	struct child_info ib;
+
+	set_policy(&A, POLICY("a", "{ src: me, dst: 192.0.2.2, protocol: tcp, dst-port: 5432 }", "{ esp: aes256gcm16 }", ""));
+	set_policy(&B, "policies:\n  p:\n    default-response: { authentication: [ { psk: lab } ] }\n");
+	up();
+	assert_int_equal(child_get(sa_of(&B, "192.0.2.1"), 0, &ib), 0);
+	assert_string_equal(ib.rule, CHP_RESPONSE_NAME);
+	assert_string_equal(ib.local_ts, "192.0.2.2/32[6/5432]");
+	assert_string_equal(ib.remote_ts, "192.0.2.1/32[6]");
+}
+
+/* The methods are the default response's only: an offer of none of them
+ * (its defaults have no AES-CBC with SHA-512) is NO_PROPOSAL_CHOSEN, the
+ * IKE SA stays. */
+static void test_default_response_methods_only(void **state)
+{
+	set_policy(&A, POLICY("a", A_TO_B, "{ esp: aes256-sha512 }", ""));
+	set_policy(&B, "policies:\n  p:\n    default-response: { authentication: [ { psk: lab } ] }\n");
+	up_childless("peer answered NO_PROPOSAL_CHOSEN", ST_FAIL_NO_PROPOSAL,
+		     ST_FAIL_NO_PROPOSAL);
+	assert_int_equal(n_sas(&KB), 0);
+}
+
+/* Traffic that does not involve B's own address (a tunnel to the network
+ * behind it) is refused: the default response answers for this host
+ * only, in transport mode.  Nothing is installed. */
+static void test_default_response_refuses_other_traffic(void **state)
+{
+	set_policy(&A, POLICY("a", "{ src: me, dst: 198.51.100.0/24, mirrored: no }", "{ esp: aes256gcm16 }", ", tunnel: 192.0.2.2"));
+	set_policy(&B, "policies:\n  p:\n    default-response: { authentication: [ { psk: lab } ] }\n");
+	up_childless("peer answered TS_UNACCEPTABLE", ST_FAIL_TS_UNACCEPTABLE,
+		     ST_FAIL_TS_UNACCEPTABLE);
+	assert_int_equal(n_sas(&KA) + n_sas(&KB), 0);
+}
+
+/* With default-response: no, the same request is refused. */
+static void test_default_response_off(void **state)
+{
+	set_policy(&A, POLICY("a", A_TO_B, "{ esp: aes256gcm16 }", ""));
+	set_policy(&B, "policies:\n  p:\n    default-response: no\n");
+	initiate("192.0.2.2");
+	pump();
+	assert_int_equal(A.outcomes_ok, 0);
+	assert_int_equal(n_sas(&KB), 0);
+}
+
 /* B's kernel cannot take ESP (no ESP in it): both sides stay childless;
  * B counts its kernel, A the NO_PROPOSAL_CHOSEN B answers. */
 static void test_kernel_refuses(void **state)
@@ -568,9 +653,11 @@ static void test_many_rules_and_filters(void **state)
 	free(pb);
 	/* every rule and every filter, as the dataplane link finds them */
 	assert_int_equal(chp_rules_load(B.d.policy, &rs), 0);
-	assert_int_equal(rs.n, 100);
-	for (size_t i = 0; i < rs.n; i++)
+	assert_int_equal(rs.n, 101);	/* and the default response, last */
+	for (size_t i = 0; i < 100; i++)
 		assert_int_equal(rs.v[i].nf, 50);
+	assert_true(rs.v[100].response);
+	assert_string_equal(rs.v[100].name, CHP_RESPONSE_NAME);
 	chp_rules_free(&rs);
 	assert_int_equal(chp_rule_find(B.d.policy, "r99", &one), 0);
 	assert_string_equal(one.name, "r99");
@@ -623,6 +710,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_proposal_choice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_proposal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ts_narrowed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_default_response_accepts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_default_response_keeps_narrow_offer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_default_response_methods_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_default_response_refuses_other_traffic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_default_response_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ts_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_own_kernel_refuses, setup, teardown),

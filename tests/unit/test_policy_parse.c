@@ -1594,9 +1594,9 @@ static void test_connection_type_all(void **state)
 	policy_file_free(pf);
 }
 
-/* polling-interval is accepted with a warning at the setting (nothing
- * polls the file); none when the assigned policy does not have one. */
-static void test_polling_interval_warning(void **state)
+/* polling-interval: the assigned policy's, or the default (ipsec-xdpd
+ * reads the stored file again at that interval). */
+static void test_polling_interval(void **state)
 {
 	struct policy_file *pf = parse_ok("poll.yaml",
 		"assign: p\n"
@@ -1605,36 +1605,17 @@ static void test_polling_interval_warning(void **state)
 		"  p:\n"
 		"    description: x\n"
 		"    polling-interval: 60\n");
-	struct policy_error w[2];
 
 	(void)state;
-	memset(w, 0x5a, sizeof(w));
 	assert_int_equal(pf->assigned->polling_interval_s, 60);
-	assert_int_equal(policy_warnings(pf, w, 2), 1);
-	assert_string_equal(w[0].file, "poll.yaml");
-	assert_int_equal(w[0].line, 6);
-	assert_int_equal(w[0].column, 5);
-	assert_non_null(strstr(w[0].msg, "'polling-interval' is accepted but not "
-			       "acted on by this version: nothing polls the "
-			       "policy file"));
-	assert_non_null(strstr(w[0].msg, "'ipsec-xdp policy apply'"));
-	assert_int_equal(policy_warnings(pf, w, 0), 0);
+	assert_int_equal(pf->assigned->polling_interval_pos.line, 6);
 	policy_file_free(pf);
-
-	/* only policy q has one, and p is assigned: no warning */
 	pf = parse_ok("poll.yaml", "assign: p\n"
 		      "policies:\n"
 		      "  q: { polling-interval: 30 }\n"
 		      "  p: { description: x }\n");
-	assert_int_equal(policy_warnings(pf, w, 2), 0);
-	policy_file_free(pf);
-	/* the example file has none; full.yaml has one at its line */
-	pf = parse_file_ok("examples/policy.yaml");
-	assert_int_equal(policy_warnings(pf, w, 2), 0);
-	policy_file_free(pf);
-	pf = parse_file_ok("tests/data/policies/full.yaml");
-	assert_int_equal(policy_warnings(pf, w, 2), 1);
-	assert_int_equal(w[0].line, 49);
+	assert_int_equal(pf->assigned->polling_interval_s, POLLING_INTERVAL_DEFAULT);
+	assert_int_equal(pf->assigned->polling_interval_pos.line, 0);
 	policy_file_free(pf);
 }
 
@@ -1683,6 +1664,64 @@ static void test_kind_names(void **state)
 	assert_string_equal(filter_action_kind_name((enum filter_action_kind)9), "unknown");
 }
 
+/* The three predefined policies (examples/predefined/): what each one
+ * means, as ipsec-xdp.policy(5) (PREDEFINED POLICIES) says. */
+static void test_predefined_policies(void **state)
+{
+	struct policy_file *c = parse_file_ok("examples/predefined/client-respond-only.yaml");
+	struct policy_file *s = parse_file_ok("examples/predefined/server-request-security.yaml");
+	struct policy_file *ss = parse_file_ok("examples/predefined/secure-server-require-security.yaml");
+	const struct rule *all;
+
+	/* respond only: no rule, the default response with its own methods */
+	assert_int_equal(c->assigned->nrules, 0);
+	assert_true(c->assigned->default_response);
+	assert_int_equal(c->assigned->nresponse_methods, 4);
+	assert_int_equal(c->assigned->response_methods[0].encr, ENCR_AES_GCM_16_256);
+	assert_int_equal(c->assigned->nresponse_auth, 1);
+	assert_string_equal(c->assigned->response_auth[0].psk_id, "predefined");
+	/* request: ICMP permitted, all IP traffic negotiated, inpass, soft 3 s */
+	assert_int_equal(s->assigned->nrules, 2);
+	assert_int_equal(s->assigned->rules[0].action->kind, FA_PERMIT);
+	all = &s->assigned->rules[1];
+	assert_int_equal(all->action->kind, FA_NEGOTIATE);
+	assert_true(all->action->inpass);
+	assert_true(all->action->soft);
+	assert_int_equal(all->action->soft_timeout_s, 3);
+	/* the default methods of the default response when none are written */
+	assert_int_equal(s->assigned->nresponse_methods, 4);
+	/* require: the same, never soft, ESP only */
+	all = &ss->assigned->rules[1];
+	assert_true(all->action->inpass);
+	assert_false(all->action->soft);
+	for (size_t i = 0; i < all->action->nmethods; i++)
+		assert_int_equal(all->action->methods[i].kind, SM_ESP);
+	policy_file_free(c);
+	policy_file_free(s);
+	policy_file_free(ss);
+}
+
+/* default-response: a mapping; errors at the key; a rule may not take
+ * the default response's name. */
+static void test_default_response_forms(void **state)
+{
+	struct policy_file *pf;
+	struct policy_error e;
+	static const char off[] = "policies:\n  p:\n    default-response: { active: no }\n";
+	static const char bad[] = "policies:\n  p:\n    default-response: { colour: red }\n";
+	static const char name[] =
+		"policies:\n  p:\n    rules:\n"
+		"      - { name: default-response, filter-list: l, action: permit }\n";
+
+	assert_int_equal(policy_parse_buffer("t.yaml", off, strlen(off), &pf, &e), 0);
+	assert_false(pf->assigned->default_response);
+	policy_file_free(pf);
+	assert_int_equal(policy_parse_buffer("t.yaml", bad, strlen(bad), &pf, &e), -1);
+	assert_non_null(strstr(e.msg, "colour"));
+	assert_int_equal(policy_parse_buffer("t.yaml", name, strlen(name), &pf, &e), -1);
+	assert_non_null(strstr(e.msg, "default response rule"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1709,10 +1748,12 @@ int main(void)
 		cmocka_unit_test(test_file_too_big),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_connection_type_all),
-		cmocka_unit_test(test_polling_interval_warning),
+		cmocka_unit_test(test_polling_interval),
 		cmocka_unit_test(test_error_format),
 		cmocka_unit_test(test_long_name),
 		cmocka_unit_test(test_kind_names),
+		cmocka_unit_test(test_predefined_policies),
+		cmocka_unit_test(test_default_response_forms),
 	};
 
 	/* e.g. TEST_FILTER='test_bad*' to run some of them */

@@ -1,0 +1,710 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * daemon_agent.c - the policy agent of ipsec-xdpd: the assigned policy
+ * watched and put in force, its state for `status`, the rollback of
+ * `policy apply --confirm-within`; see daemon_agent.h.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <time.h>
+#include <unistd.h>
+#include <event2/event.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#include "daemon/daemon_agent.h"
+#include "sa/sa_log.h"
+#include "sa/sa_peer.h"
+/* lib/policy/policy.h has its own struct ike_proposal (message.h's name). */
+#define ike_proposal lib_ike_proposal
+#include "agent/agent.h"
+#include "dataplane/dataplane_lock.h"
+#include "policy/policy_state.h"
+#include "util/util_atomic_file.h"
+#undef ike_proposal
+
+#define HASH_LEN 32
+#define TEXT_MAX 1024
+
+/* What is in force, and the outcome of the last attempt. */
+struct dagent_state {
+	bool valid;
+	uint8_t hash[HASH_LEN];
+	time_t at;
+	char source[PATH_MAX];
+	char policy[128];
+	size_t nfilters;
+	bool pushed;		/* the dataplane was written (not already live) */
+	bool loaded;		/* the dataplane was loaded */
+	uint32_t polling_s;
+};
+
+struct dagent_last {
+	bool valid, ok;
+	time_t at;
+	char source[PATH_MAX];
+	char text[TEXT_MAX];
+};
+
+struct dagent_pending {
+	bool armed;
+	bool absent;		/* no policy was stored: roll back = unassign */
+	char *text;
+	size_t len;
+	unsigned seconds;
+	time_t deadline;
+	uint8_t hash[HASH_LEN];
+};
+
+struct dagent {
+	struct daemon *d;
+	int ino_fd, wd;
+	struct event *ino_ev, *debounce, *poll, *rollback;
+	char path[PATH_MAX];		/* CONFDIR/policy.yaml */
+	struct dagent_state in_force;
+	struct dagent_last last;
+	bool bad_valid;			/* an invalid document seen: once */
+	uint8_t bad_hash[HASH_LEN];
+	bool missing_seen;
+	struct dagent_pending pending;
+};
+
+static struct dagent *ag_of(struct daemon *d)
+{
+	return d->agent;
+}
+
+static void hash_of(const char *text, size_t len, uint8_t out[HASH_LEN])
+{
+	unsigned n = HASH_LEN;
+
+	if (!EVP_Digest(text, len, out, &n, EVP_sha256(), NULL))
+		memset(out, 0, HASH_LEN);	/* never equal to a real hash's use */
+}
+
+static void hash_hex(const uint8_t h[HASH_LEN], char out[2 * HASH_LEN + 1])
+{
+	for (size_t i = 0; i < HASH_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+static void set_last(struct dagent *a, bool ok, const char *source,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void set_last(struct dagent *a, bool ok, const char *source,
+		     const char *fmt, ...)
+{
+	va_list ap;
+
+	a->last.valid = true;
+	a->last.ok = ok;
+	a->last.at = time(NULL);
+	snprintf(a->last.source, sizeof(a->last.source), "%s", source);
+	va_start(ap, fmt);
+	vsnprintf(a->last.text, sizeof(a->last.text), fmt, ap);
+	va_end(ap);
+}
+
+static void arm_ms(struct event *ev, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(ev, &tv);
+}
+
+static const char *daemon_statedir(struct dagent *a);
+
+static uint32_t polling_s(const struct dagent *a)
+{
+	return a->in_force.valid && a->in_force.polling_s ? a->in_force.polling_s
+							  : POLLING_INTERVAL_DEFAULT;
+}
+
+/* The state directory (policy_state.h): $IPSEC_XDP_STATEDIR, else
+ * CONFDIR/state for a configuration directory of its own (-C), as the
+ * command does for $IPSEC_XDP_CONFDIR, else /var/lib/ipsec-xdp. */
+const char *dagent_statedir(struct daemon *d)
+{
+	return daemon_statedir(ag_of(d));
+}
+
+static const char *daemon_statedir(struct dagent *a)
+{
+	static char buf[PATH_MAX];
+	const char *env = getenv("IPSEC_XDP_STATEDIR");
+
+	if (env && *env)
+		return env;
+	if (strcmp(a->d->confdir, IXDP_CONFDIR_DEFAULT) == 0)
+		return ixdp_statedir();
+	snprintf(buf, sizeof(buf), "%s/state", a->d->confdir);
+	return buf;
+}
+
+/* ---- putting a policy in force -------------------------------------------- */
+
+/* The first policy ever applied turns the default boot mode from permit to
+ * stateful (docs/behaviour.md §2), as `policy apply` does. */
+static void note_applied_once(struct dagent *a, struct bootconf *conf,
+			      struct dp *dp)
+{
+	char err[512];
+
+	if (conf->policy_applied_once)
+		return;
+	conf->policy_applied_once = true;
+	if (state_mark_applied_once(daemon_statedir(a), err, sizeof(err)) ||
+	    (dp && agent_apply_boot(dp, conf, err, sizeof(err))))
+		log_warn("policy agent: the boot mode after a first policy: %s",
+			 err);
+}
+
+/* The live list is table, under a policy: pushing it again would change
+ * nothing (a list that cannot be read counts as different). */
+static bool policy_is_live(struct dp *dp, const struct filter_table *table)
+{
+	bool has_policy, same;
+
+	return dp_table_is_live(dp, table, &has_policy, &same) == 0 &&
+	       has_policy && same;
+}
+
+/* Under the writers' lock: store (flags), then push table unless live. */
+static int push_locked(struct dagent *a, const char *text, size_t len,
+		       unsigned flags, struct filter_table *table,
+		       struct bootconf *conf, bool *pushed, bool *loaded,
+		       char *err, size_t errlen)
+{
+	const char *root = dp_pin_root();
+	struct dp dp;
+	int rc = 0;
+
+	*pushed = false;
+	*loaded = dp_is_loaded(root);
+	if (*loaded && dp_open(&dp, root, err, errlen))
+		return -1;
+	if (*loaded && !policy_is_live(&dp, table)) {
+		rc = dp_apply_table(&dp, table, true, err, errlen);
+		*pushed = rc == 0;
+	}
+	if (!rc && (flags & DAGENT_STORE))
+		rc = write_file_atomic(a->path, text, len, 0600, err, errlen);
+	if (!rc)
+		note_applied_once(a, conf, *loaded ? &dp : NULL);
+	if (*loaded)
+		dp_close(&dp);
+	return rc;
+}
+
+static void record_in_force(struct dagent *a, const uint8_t hash[HASH_LEN],
+			    const char *source, const struct policy_file *pf,
+			    size_t nfilters, bool pushed, bool loaded)
+{
+	struct dagent_state *s = &a->in_force;
+
+	s->valid = true;
+	memcpy(s->hash, hash, HASH_LEN);
+	s->at = time(NULL);
+	snprintf(s->source, sizeof(s->source), "%s", source);
+	snprintf(s->policy, sizeof(s->policy), "%s",
+		 pf->assigned->name ? pf->assigned->name : "");
+	s->nfilters = nfilters;
+	s->pushed = pushed;
+	s->loaded = loaded;
+	s->polling_s = pf->assigned->polling_interval_s;
+	a->bad_valid = false;
+	a->missing_seen = false;
+	if (a->poll)
+		arm_ms(a->poll, polling_s(a) * 1000u);
+}
+
+/* Parsed and compiled for the dataplane and for IKE, or -1 with err. */
+static int compile_both(struct dagent *a, const char *text, size_t len,
+			const char *source, struct bootconf *conf,
+			struct policy_file **pf, struct filter_table *table,
+			struct peer_policy **pp, char *err, size_t errlen)
+{
+	struct compile_diag diag = { 0 };
+	char why[600];
+	int rc;
+
+	if (bootconf_load(a->d->confdir, conf, why, sizeof(why))) {
+		snprintf(err, errlen, "%.200s/config: %.380s", a->d->confdir, why);
+		return -1;
+	}
+	if (state_load(daemon_statedir(a), conf, why, sizeof(why)))
+		log_warn("policy agent: %s", why);	/* conf still says so */
+	rc = agent_compile_buffer(source, text, len, conf, pf, table, &diag,
+				  err, errlen);
+	compile_diag_free(&diag);
+	if (!rc && peer_policy_from_buffer(source, text, len, pp, err, errlen)) {
+		filter_table_free(table);
+		policy_file_free(*pf);
+		*pf = NULL;
+		rc = -1;
+	}
+	return rc;
+}
+
+int dagent_apply(struct daemon *d, const char *text, size_t len,
+		 const char *source, unsigned flags, char *err, size_t errlen)
+{
+	struct dagent *a = ag_of(d);
+	struct filter_table table = { 0 };
+	struct policy_file *pf = NULL;
+	struct peer_policy *pp = NULL;
+	struct writer_lock lock;
+	struct bootconf conf;
+	uint8_t hash[HASH_LEN];
+	bool pushed, loaded;
+	int rc;
+
+	err[0] = '\0';
+	hash_of(text, len, hash);
+	if (!(flags & DAGENT_FORCE) && a->in_force.valid &&
+	    !memcmp(hash, a->in_force.hash, HASH_LEN))
+		return 0;
+	if (compile_both(a, text, len, source, &conf, &pf, &table, &pp, err,
+			 errlen)) {
+		/* logged once per content, shown by status until replaced */
+		if (!a->bad_valid || memcmp(hash, a->bad_hash, HASH_LEN))
+			log_warn("policy agent: %s: not applied, the policy in "
+				 "force stays: %s", source, err);
+		a->bad_valid = true;
+		memcpy(a->bad_hash, hash, HASH_LEN);
+		set_last(a, false, source, "%s", err);
+		return -1;
+	}
+	if (writer_lock_acquire(&lock, d->confdir, dp_pin_root(),
+				DAGENT_LOCK_WAIT_MS, err, errlen)) {
+		rc = DAGENT_BUSY;
+	} else {
+		rc = push_locked(a, text, len, flags, &table, &conf, &pushed,
+				 &loaded, err, errlen);
+		writer_lock_release(&lock);
+	}
+	if (rc == 0) {
+		daemon_set_policy(d, pp);	/* taken over */
+		pp = NULL;
+		record_in_force(a, hash, source, pf, table.n, pushed, loaded);
+		set_last(a, true, source, "policy '%s' in force: %zu specific "
+			 "filters, %s", a->in_force.policy, table.n, !loaded
+			 ? "the dataplane is not loaded (IKE only)" : pushed
+			 ? "pushed to the dataplane" : "the dataplane enforced "
+			 "it already (nothing pushed)");
+		log_info("policy agent: %s: %s", source, a->last.text);
+	} else if (rc < 0) {
+		log_warn("policy agent: %s: %s (the policy in force stays)",
+			 source, err);
+		set_last(a, false, source, "%s (the policy in force stays)", err);
+	}
+	peer_policy_free(pp);
+	filter_table_free(&table);
+	policy_file_free(pf);
+	return rc;
+}
+
+/* ---- the stored file --------------------------------------------------------- */
+
+/* The stored file is gone.  After `policy unassign` (explicit: its reload)
+ * nothing is assigned any more; seen by the watcher alone, the policy in
+ * force stays: only `policy unassign` removes it (fail closed). */
+static void file_missing(struct dagent *a, bool explicit)
+{
+	if (explicit) {
+		if (a->in_force.valid)
+			set_last(a, true, a->path, "no policy assigned");
+		a->in_force.valid = false;
+		return;
+	}
+	if (!a->in_force.valid || a->missing_seen)
+		return;
+	a->missing_seen = true;
+	log_warn("policy agent: %s is gone: the policy in force stays "
+		 "(`ipsec-xdp policy unassign` removes it)", a->path);
+	set_last(a, false, a->path, "the file is gone: the policy in force "
+		 "stays (`ipsec-xdp policy unassign` removes it)");
+}
+
+/* Read the stored file and put it in force if it changed. */
+static void sync_file(struct dagent *a, bool explicit)
+{
+	char err[8192], *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (a->d->central_in_force)	/* precedence: daemon_source.h */
+		return;
+	if (access(a->path, F_OK) && errno == ENOENT) {
+		file_missing(a, explicit);
+		return;
+	}
+	if (read_file_whole(a->path, STORED_POLICY_MAX, &text, &len, err,
+			    sizeof(err))) {
+		log_warn("policy agent: %s", err);
+		set_last(a, false, a->path, "%s (the policy in force stays)", err);
+		return;
+	}
+	a->missing_seen = false;
+	rc = dagent_apply(a->d, text, len, a->path, 0, err, sizeof(err));
+	free(text);
+	if (rc == DAGENT_BUSY) {	/* `policy apply` at work: look again soon */
+		set_last(a, false, a->path, "waiting for the writers' lock: %s",
+			 err);
+		arm_ms(a->debounce, DAGENT_RETRY_MS);
+	}
+}
+
+static void on_poll(evutil_socket_t fd, short what, void *arg);
+
+/* Watch CONFDIR for policy.yaml; a watch lost (the directory moved or
+ * removed) is set again by the next poll. */
+static void watch(struct dagent *a)
+{
+	if (a->ino_fd < 0 || a->wd >= 0)
+		return;
+	a->wd = inotify_add_watch(a->ino_fd, a->d->confdir,
+				  IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE |
+				  IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF |
+				  IN_ONLYDIR);
+	if (a->wd < 0)
+		log_debug("policy agent: no inotify watch on %s (%s): polling "
+			  "every %u s", a->d->confdir, strerror(errno),
+			  polling_s(a));
+}
+
+static void on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct dagent *a = arg;
+
+	watch(a);
+	sync_file(a, false);
+	arm_ms(a->poll, polling_s(a) * 1000u);
+}
+
+static void on_debounce(evutil_socket_t fd, short what, void *arg)
+{
+	struct dagent *a = arg;
+
+	watch(a);
+	sync_file(a, false);
+}
+
+static bool names_policy(const struct inotify_event *ev)
+{
+	return ev->len && !strcmp(ev->name, "policy.yaml");
+}
+
+static void on_inotify(evutil_socket_t fd, short what, void *arg)
+{
+	struct dagent *a = arg;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool changed = false;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const void *)p;
+
+			/* the directory moved or went: watch its path again */
+			if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF) &&
+			    ev->wd == a->wd) {
+				inotify_rm_watch(fd, a->wd);
+				a->wd = -1;
+				changed = true;
+			}
+			if (names_policy(ev) || ev->mask & IN_Q_OVERFLOW)
+				changed = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	if (changed)
+		arm_ms(a->debounce, DAGENT_DEBOUNCE_MS);
+}
+
+void dagent_reloaded(struct daemon *d)
+{
+	struct dagent *a = ag_of(d);
+
+	if (a)
+		sync_file(a, true);
+}
+
+/* ---- confirm-within ------------------------------------------------------ */
+
+static void pending_clear(struct dagent *a)
+{
+	free(a->pending.text);
+	memset(&a->pending, 0, sizeof(a->pending));
+	evtimer_del(a->rollback);
+}
+
+/* No policy was stored before: forget the assigned one again. */
+static int rollback_unassign(struct dagent *a, char *err, size_t errlen)
+{
+	const char *root = dp_pin_root();
+	struct writer_lock lock;
+	bool loaded;
+	struct dp dp;
+	int rc;
+
+	if (writer_lock_acquire(&lock, a->d->confdir, root, DAGENT_LOCK_WAIT_MS,
+				err, errlen))
+		return DAGENT_BUSY;
+	loaded = dp_is_loaded(root);
+	rc = loaded ? dp_open(&dp, root, err, errlen) : 0;
+	if (!rc) {
+		rc = agent_unassign(loaded ? &dp : NULL, a->d->confdir, err,
+				    errlen);
+		if (loaded)
+			dp_close(&dp);
+	}
+	writer_lock_release(&lock);
+	if (!rc) {
+		daemon_set_policy(a->d, NULL);
+		a->in_force.valid = false;
+	}
+	return rc;
+}
+
+uint32_t dagent_polling_s(struct daemon *d)
+{
+	return polling_s(ag_of(d));
+}
+
+int dagent_unassign(struct daemon *d, char *err, size_t errlen)
+{
+	return rollback_unassign(ag_of(d), err, errlen);
+}
+
+static void on_rollback(evutil_socket_t fd, short what, void *arg)
+{
+	struct dagent *a = arg;
+	char err[8192], source[PATH_MAX + 64];
+	int rc;
+
+	snprintf(source, sizeof(source), "%s (rolled back)", a->path);
+	if (a->pending.absent)
+		rc = rollback_unassign(a, err, sizeof(err));
+	else
+		rc = dagent_apply(a->d, a->pending.text, a->pending.len, source,
+				  DAGENT_STORE | DAGENT_FORCE, err, sizeof(err));
+	if (rc == DAGENT_BUSY) {
+		arm_ms(a->rollback, DAGENT_RETRY_MS);
+		return;
+	}
+	if (rc) {
+		/* the previous policy was valid when kept: only the
+		 * dataplane or the disk can refuse; try again */
+		log_err("policy agent: rollback failed: %s; trying again in "
+			"5 s", err);
+		arm_ms(a->rollback, 5000);
+		return;
+	}
+	log_warn("policy agent: no `ipsec-xdp policy confirm` within %u s: "
+		 "the previous policy is restored%s", a->pending.seconds,
+		 a->pending.absent ? " (none: the boot mode rules)" : "");
+	set_last(a, true, source, "no confirmation within %u s: the previous "
+		 "policy is restored%s", a->pending.seconds, a->pending.absent
+		 ? " (none was assigned: the boot mode rules)" : "");
+	pending_clear(a);
+}
+
+/* Stopping: a confirmation can no longer come, so the previous policy
+ * comes back now (one try). */
+static void rollback_on_stop(struct dagent *a)
+{
+	char err[8192];
+	int rc;
+
+	log_warn("policy agent: stopping before `ipsec-xdp policy confirm`: "
+		 "the previous policy is restored");
+	rc = a->pending.absent ? rollback_unassign(a, err, sizeof(err))
+	     : dagent_apply(a->d, a->pending.text, a->pending.len, a->path,
+			    DAGENT_STORE | DAGENT_FORCE, err, sizeof(err));
+	if (rc)
+		log_err("policy agent: the previous policy is not restored: %s",
+			rc == DAGENT_BUSY ? "the writers' lock is held" : err);
+}
+
+int dagent_arm(struct daemon *d, unsigned seconds, char *err, size_t errlen)
+{
+	struct dagent *a = ag_of(d);
+	char why[512];
+
+	if (a->pending.armed) {
+		snprintf(err, errlen, "a policy already waits for `ipsec-xdp "
+			 "policy confirm` (%ld s left)",
+			 (long)(a->pending.deadline - time(NULL)));
+		return -1;
+	}
+	if (seconds < 1 || seconds > DAGENT_CONFIRM_MAX_S) {
+		snprintf(err, errlen, "the confirmation time must be 1 to %d "
+			 "seconds", DAGENT_CONFIRM_MAX_S);
+		return -1;
+	}
+	memset(&a->pending, 0, sizeof(a->pending));
+	if (access(a->path, F_OK) && errno == ENOENT) {
+		a->pending.absent = true;
+	} else if (read_file_whole(a->path, STORED_POLICY_MAX, &a->pending.text,
+				   &a->pending.len, why, sizeof(why))) {
+		snprintf(err, errlen, "cannot keep the policy in force: %s", why);
+		return -1;
+	}
+	if (a->pending.text)
+		hash_of(a->pending.text, a->pending.len, a->pending.hash);
+	a->pending.armed = true;
+	a->pending.seconds = seconds;
+	a->pending.deadline = time(NULL) + seconds;
+	arm_ms(a->rollback, seconds * 1000u);
+	log_info("policy agent: the next policy stays only if confirmed within "
+		 "%u s", seconds);
+	return 0;
+}
+
+int dagent_confirm(struct daemon *d, char *err, size_t errlen)
+{
+	struct dagent *a = ag_of(d);
+
+	if (!a->pending.armed) {
+		snprintf(err, errlen, "no policy waits for confirmation");
+		return -1;
+	}
+	pending_clear(a);
+	log_info("policy agent: the policy in force is confirmed");
+	set_last(a, true, a->path, "confirmed: the policy in force stays");
+	return 0;
+}
+
+/* ---- status ------------------------------------------------------------------ */
+
+static void add_str(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static void add_int(struct json_object *o, const char *k, int64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+static struct json_object *in_force_json(const struct dagent_state *s)
+{
+	struct json_object *o = json_object_new_object();
+	char hex[2 * HASH_LEN + 1];
+
+	hash_hex(s->hash, hex);
+	add_str(o, "sha256", hex);
+	add_int(o, "since", (int64_t)s->at);
+	add_str(o, "source", s->source);
+	add_str(o, "policy", s->policy);
+	add_int(o, "specific_filters", (int64_t)s->nfilters);
+	add_str(o, "dataplane", !s->loaded ? "not loaded" : s->pushed
+		? "pushed" : "already enforced");
+	return o;
+}
+
+struct json_object *dagent_status_json(struct daemon *d)
+{
+	struct dagent *a = ag_of(d);
+	struct json_object *o = json_object_new_object(), *l, *p;
+
+	add_str(o, "file", a->path);
+	add_str(o, "watch", a->wd >= 0 ? "inotify" : "polling");
+	add_int(o, "polling_interval_s", polling_s(a));
+	json_object_object_add(o, "in_force", a->in_force.valid
+			       ? in_force_json(&a->in_force) : NULL);
+	l = NULL;
+	if (a->last.valid) {
+		l = json_object_new_object();
+		json_object_object_add(l, "ok", json_object_new_boolean(a->last.ok));
+		add_int(l, "at", (int64_t)a->last.at);
+		add_str(l, "source", a->last.source);
+		add_str(l, a->last.ok ? "result" : "error", a->last.text);
+	}
+	json_object_object_add(o, "last", l);
+	p = NULL;
+	if (a->pending.armed) {
+		time_t left = a->pending.deadline - time(NULL);
+
+		p = json_object_new_object();
+		add_int(p, "deadline", (int64_t)a->pending.deadline);
+		add_int(p, "seconds_left", left > 0 ? (int64_t)left : 0);
+		add_str(p, "restores", a->pending.absent ? "no policy (the boot "
+			"mode)" : "the policy stored before");
+	}
+	json_object_object_add(o, "pending_confirmation", p);
+	return o;
+}
+
+/* ---- setting up ------------------------------------------------------------- */
+
+static int make_events(struct dagent *a, struct event_base *evb)
+{
+	a->debounce = evtimer_new(evb, on_debounce, a);
+	a->poll = evtimer_new(evb, on_poll, a);
+	a->rollback = evtimer_new(evb, on_rollback, a);
+	if (!a->debounce || !a->poll || !a->rollback)
+		return -1;
+	a->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (a->ino_fd < 0) {
+		log_warn("policy agent: no inotify (%s): the policy file is "
+			 "polled only", strerror(errno));
+		return 0;
+	}
+	a->ino_ev = event_new(evb, a->ino_fd, EV_READ | EV_PERSIST, on_inotify, a);
+	if (!a->ino_ev || event_add(a->ino_ev, NULL))
+		return -1;
+	return 0;
+}
+
+int dagent_open(struct daemon *d, struct event_base *evb)
+{
+	struct dagent *a = calloc(1, sizeof(*a));
+
+	if (!a) {
+		log_err("policy agent: out of memory");
+		return -1;
+	}
+	a->d = d;
+	a->ino_fd = a->wd = -1;
+	agent_assigned_path(d->confdir, a->path, sizeof(a->path));
+	d->agent = a;
+	if (make_events(a, evb)) {
+		log_err("policy agent: cannot set up its events");
+		dagent_close(d);
+		return -1;
+	}
+	watch(a);
+	sync_file(a, true);
+	arm_ms(a->poll, polling_s(a) * 1000u);
+	return 0;
+}
+
+void dagent_close(struct daemon *d)
+{
+	struct dagent *a = ag_of(d);
+
+	if (!a)
+		return;
+	if (a->pending.armed)
+		rollback_on_stop(a);
+	free(a->pending.text);
+	if (a->ino_ev)
+		event_free(a->ino_ev);
+	if (a->debounce)
+		event_free(a->debounce);
+	if (a->poll)
+		event_free(a->poll);
+	if (a->rollback)
+		event_free(a->rollback);
+	if (a->ino_fd >= 0)
+		close(a->ino_fd);
+	free(a);
+	d->agent = NULL;
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The key holder of ipsec-xdpd (ike/daemon/daemon_keyholder.c,
+# ipsec-xdpd(8) SECURITY): the pre-shared keys are read by a process of
+# their own, never by the network-facing process.  Checked by what a user
+# relies on:
+#   - the daemon runs as two processes, the key holder its child;
+#   - the network process's memory (every readable mapping, through
+#     /proc/PID/mem) never holds the pre-shared key: at start, after an
+#     IKE SA with it came up, after a SIGHUP reload with a new key; the key
+#     holder's memory does (so the scan can find a key where there is one);
+#   - the IKE SA comes up through the key holder, and again after the
+#     reload with the new key;
+#   - fail closed: when the key holder dies, the daemon stops with exit 1
+#     and says why.
+# Not covered here (not built yet): dropping the network process's uid and
+# capabilities, and a seccomp filter.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ike_lib.sh"
+
+KEY1="privsep key one $RANDOM$RANDOM"
+KEY2="privsep key two $RANDOM$RANDOM"
+
+conf() {
+	mkdir -p "$1"
+	cat >"$1/policy.yaml" <<YAML
+filter-lists:
+  peer: { filters: [ { src: me, dst: $2 } ] }
+filter-actions:
+  secure: { action: negotiate, methods: [ { esp: aes256gcm16 } ] }
+policies:
+  lab:
+    ike: { proposals: [ aes256gcm16-prfsha256-curve25519 ] }
+    rules:
+      - { name: to-peer, filter-list: peer, action: secure,
+          authentication: [ { psk: lab } ] }
+YAML
+	keys "$1" "$3"
+}
+keys() {
+	printf 'lab = "%s"\n' "$2" >"$1/secrets.new"
+	chmod 600 "$1/secrets.new"
+	mv "$1/secrets.new" "$1/secrets"
+}
+
+# holds PID TEXT: TEXT is somewhere in PID's readable memory.
+holds() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+pid, needle = sys.argv[1], sys.argv[2].encode()
+found = False
+with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+    for line in maps:
+        f = line.split()
+        if "r" not in f[1] or (len(f) > 5 and f[5] in ("[vvar]", "[vsyscall]")):
+            continue
+        lo, hi = (int(x, 16) for x in f[0].split("-"))
+        try:
+            mem.seek(lo)
+            if needle in mem.read(hi - lo):
+                found = True
+                break
+        except (OSError, ValueError, OverflowError):
+            pass
+sys.exit(0 if found else 1)
+PY
+}
+
+# keyholder_of PID: the pid of PID's child named ipsec-xdpd-keys.
+keyholder_of() {
+	local s
+	for s in /proc/[0-9]*/status; do
+		grep -q "^PPid:[[:space:]]*$1$" "$s" 2>/dev/null &&
+			grep -q "^Name:[[:space:]]*ipsec-xdpd-keys$" "$s" &&
+			{ s=${s#/proc/}; echo "${s%/status}"; return 0; }
+	done
+	return 1
+}
+
+for ab in A:10.77.0.2 B:10.77.0.1; do
+	conf "$T/conf${ab%%:*}" "${ab#*:}" "$KEY1"
+done
+start A "$NS_A" "$T/confA" "$T/runA" || exit 1
+start B "$NS_B" "$T/confB" "$T/runB" || exit 1
+A=${PIDS[0]}
+KH=$(keyholder_of "$A")
+check "A has a key holder process" test -n "$KH"
+check "the key holder holds the key (the scan works)" holds "$KH" "$KEY1"
+refute "A's network process does not hold the key" holds "$A" "$KEY1"
+
+check "an IKE SA with the pre-shared key comes up" ike_sa_up xa sa initiate 10.77.0.2
+check_eq "one IKE SA on B" 1 "$(count_sas xb)"
+refute "after AUTH, A's network process still does not hold it" holds "$A" "$KEY1"
+
+keys "$T/confA" "$KEY2"
+keys "$T/confB" "$KEY2"
+kill -HUP "$A" "${PIDS[1]}"
+check "A reloaded" wait_until 20 grep -q "reloaded: policy" "$T/A.log"
+check "B reloaded" wait_until 20 grep -q "reloaded: policy" "$T/B.log"
+check "the SA is deleted" xa sa delete 10.77.0.2
+check "gone on B" wait_until 10 test "$(count_sas xb)" = 0
+check "with the new key an IKE SA comes up" ike_sa_up xa sa initiate 10.77.0.2
+refute "A's network process does not hold the new key" holds "$A" "$KEY2"
+check "the key holder has the new key" holds "$KH" "$KEY2"
+refute "no key in A's log" grep -q -e "$KEY1" -e "$KEY2" "$T/A.log"
+
+# Fail closed: without its key holder the daemon stops.
+kill -KILL "$KH"
+wait "$A"; rc=$?
+check_eq "A exits 1 when its key holder dies" 1 "$rc"
+check "and says why" grep -q "key holder: .*stopping" "$T/A.log"
+PIDS=("${PIDS[@]:1}")
+
+finish

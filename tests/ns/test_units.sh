@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The systemd units (systemd/ipsec-xdpd.service, systemd/ipsec-xdp@.service)
+# and their sandbox: both pass `systemd-analyze verify`; the daemon's unit
+# is rated at most 3.0 by `systemd-analyze security --offline=true`; and
+# the programs work with no more than the capabilities each unit's
+# CapabilityBoundingSet= allows and no new privileges (as systemd would
+# start them; PID 1 here is no systemd, so setpriv plays its part):
+# `ipsec-xdp load` attaches the dataplane, and ipsec-xdpd opens its pinned
+# maps and negotiates an IKE SA with a peer.  A daemon without
+# CAP_NET_BIND_SERVICE cannot start: the bounding set is enforced.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ike_lib.sh"
+
+UNITS=$TOP/systemd
+ns_setup
+# Daemon A runs under strace, which blocks fatal signals while it traces a
+# program it started (`-o FILE PROG`): its TERM goes to the daemon itself,
+# the child of the PID that start() recorded.
+stop_all() {
+	local p
+	for p in "${PIDS[@]}"; do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = strace ] && pkill -TERM -P "$p"
+	done
+	stop_daemons
+}
+trap 'rc=$?; stop_all; (exit $rc); ns_teardown' EXIT
+
+# The units as installed, with the programs of this build.
+sed "s#/usr/sbin/ipsec-xdpd#$IXDPD#" "$UNITS/ipsec-xdpd.service" >"$T/ipsec-xdpd.service"
+sed "s#/usr/sbin/ipsec-xdp #$IXDP #" "$UNITS/ipsec-xdp@.service" >"$T/ipsec-xdp@lo.service"
+check "ipsec-xdpd.service passes systemd-analyze verify" \
+	systemd-analyze verify --man=no "$T/ipsec-xdpd.service"
+check "ipsec-xdp@.service passes systemd-analyze verify" \
+	systemd-analyze verify --man=no "$T/ipsec-xdp@lo.service"
+
+# exposure UNITFILE: the overall exposure systemd-analyze gives it.
+exposure() {
+	systemd-analyze security --offline=true --no-pager "$1" 2>/dev/null |
+		sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p'
+}
+at_most() { awk -v v="$1" -v m="$2" 'BEGIN { exit !(v != "" && v <= m) }'; }
+EXP_D=$(exposure "$T/ipsec-xdpd.service")
+EXP_L=$(exposure "$T/ipsec-xdp@lo.service")
+echo "# exposure: ipsec-xdpd.service $EXP_D, ipsec-xdp@.service $EXP_L"
+check "ipsec-xdpd.service: exposure $EXP_D is at most 3.0" at_most "$EXP_D" 3.0
+# the loader needs CAP_SYS_ADMIN and the host's network: rated higher,
+# but still sandboxed (an unhardened unit is rated 9.6)
+check "ipsec-xdp@.service: exposure $EXP_L is at most 4.0" at_most "$EXP_L" 4.0
+check "ipsec-xdpd.service: runtime and state directories" \
+	grep -qzE 'RuntimeDirectory=ipsec-xdp.*StateDirectory=ipsec-xdp' "$T/ipsec-xdpd.service"
+check "the units allow setuid/setgid/capset (the daemon's own drop)" \
+	bash -c "systemd-analyze syscall-filter @system-service | grep -qw capset &&
+		 systemd-analyze syscall-filter @setuid | grep -qw setresuid &&
+		 grep -q '^SystemCallFilter=@system-service bpf$' '$T/ipsec-xdpd.service'"
+
+# setpriv's bounding set from a unit's CapabilityBoundingSet= line:
+# "CAP_NET_ADMIN CAP_BPF" -> "-all,+net_admin,+bpf".
+caps_of() {
+	local caps
+	caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$1" | tr 'A-Z' 'a-z' |
+		sed 's/cap_/+/g; s/ /,/g')
+	echo "-all,$caps"
+}
+CAPS_D=$(caps_of "$UNITS/ipsec-xdpd.service")
+CAPS_L=$(caps_of "$UNITS/ipsec-xdp@.service")
+echo "# bounding sets: daemon $CAPS_D, loader $CAPS_L"
+
+# sandboxed CAPS CMD...: CMD with that bounding set and no new privileges.
+sandboxed() {
+	local caps=$1; shift
+	setpriv --bounding-set "$caps" --no-new-privs -- "$@"
+}
+
+check "the loader's bounding set is not all capabilities" \
+	test "$(sandboxed "$CAPS_L" grep CapBnd /proc/self/status)" != \
+	     "$(grep CapBnd /proc/self/status)"
+check "ipsec-xdp load works within ipsec-xdp@.service's capabilities" \
+	ip netns exec "$NS_A" env IPSEC_XDP_CONFDIR="$T/confA" IPSEC_XDP_BPFFS="$T/bpffs/a" \
+	setpriv --bounding-set "$CAPS_L" --no-new-privs -- "$IXDP" load "$IF_A" --xdp-mode generic
+check "the dataplane is loaded" bash -c "$(declare -f ixa); NS_A=$NS_A T=$T IXDP=$IXDP; ixa status | grep -q loaded"
+
+# Two daemons, each with the daemon unit's bounding set; A with the
+# dataplane of $NS_A loaded, so it opens the pinned maps (CAP_BPF).
+conf() {
+	mkdir -p "$1"
+	cat >"$1/policy.yaml" <<YAML
+filter-lists:
+  peer: { filters: [ { src: me, dst: $2 } ] }
+filter-actions:
+  secure: { action: negotiate, methods: [ { esp: aes256gcm16 } ] }
+policies:
+  lab:
+    rules:
+      - { name: to-peer, filter-list: peer, action: secure,
+          authentication: [ { psk: lab } ] }
+YAML
+	printf 'lab = "units test key, long enough"\n' >"$1/secrets"
+	chmod 600 "$1/secrets"
+}
+conf "$T/confA" 10.77.0.2
+conf "$T/confB" 10.77.0.1
+# a wrapper: start() runs one program; A's system calls are recorded
+# (strace -f, each thread) when $STRACE_OUT is set
+cat >"$T/ixdpd-sandboxed" <<SH
+#!/bin/sh
+if [ -n "\${STRACE_OUT:-}" ]; then
+	exec setpriv --bounding-set "\$CAPS" --no-new-privs -- strace -f -qq -o "\$STRACE_OUT" "$IXDPD" "\$@"
+fi
+exec setpriv --bounding-set "\$CAPS" --no-new-privs -- "$IXDPD" "\$@"
+SH
+chmod +x "$T/ixdpd-sandboxed"
+REAL_IXDPD=$IXDPD
+IXDPD=$T/ixdpd-sandboxed
+export CAPS=$CAPS_D
+STRACE_OUT=$T/A.strace IPSEC_XDP_BPFFS=$T/bpffs/a start A "$NS_A" "$T/confA" "$T/runA" || exit 1
+IPSEC_XDP_BPFFS=$T/bpffs/b start B "$NS_B" "$T/confB" "$T/runB" || exit 1
+check "ipsec-xdpd runs with only the unit's capabilities" \
+	grep -q "^CapBnd:[[:space:]]*$(sandboxed "$CAPS_D" grep CapBnd /proc/self/status | awk '{print $2}')$" \
+	"/proc/${PIDS[0]}/status"
+# Opening the maps comes first; a kernel without xfrm interfaces (the
+# host's) stops the link at the next step, which is logged as such.
+# (CAP_BPF: kernels before 6.5 refuse every bpf() call without it while
+# kernel.unprivileged_bpf_disabled is set; later ones only map creation
+# and program loading, which the daemon does not do.)
+check "ipsec-xdpd A opened the pinned maps" \
+	bash -c "sleep 0.5; ! grep 'dataplane: ' '$T/A.log' | grep -v 'xfrm interface'"
+check "an IKE SA comes up between two sandboxed daemons" ike_sa_up xa sa initiate 10.77.0.2
+check "both sides show it" bash -c "$(declare -f xa xb count_sas json_get); IXDP=$IXDP NS_A=$NS_A NS_B=$NS_B T=$T;
+	[ \$(count_sas xa) = 1 ] && [ \$(count_sas xb) = 1 ]"
+
+# Every system call daemon A made (start, the dataplane link, a
+# negotiation, a reload) is one SystemCallFilter= allows: @system-service
+# (its groups expanded) and bpf.
+kill -HUP "${PIDS[0]}"
+sleep 1
+expand_group() {
+	systemd-analyze syscall-filter "$1" | awk 'NR > 1 && $1 !~ /^#/ {print $1}' |
+		while read -r x; do case $x in @*) expand_group "$x" ;; *) echo "$x" ;; esac; done
+}
+{ expand_group @system-service; echo bpf; } | sort -u >"$T/allowed"
+check "the daemon used bpf(2) (the pinned maps)" grep -q "^[0-9]* *bpf(" "$T/A.strace"
+sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$T/A.strace" | sort -u >"$T/used"
+check "ipsec-xdpd made system calls (strace saw $(wc -l <"$T/used"))" test "$(wc -l <"$T/used")" -gt 20
+check "each is allowed by ipsec-xdpd.service's SystemCallFilter=" \
+	bash -c "comm -23 '$T/used' '$T/allowed' | grep . && exit 1 || exit 0"
+
+# Without CAP_NET_BIND_SERVICE the daemon cannot have UDP 500: the
+# bounding set is what the daemon gets, and the check above can fail.
+export CAPS=$(sed 's/,+net_bind_service//' <<<"$CAPS_D")
+ip netns exec "$NS_B" "$IXDPD" -f -C "$T/confB" -R "$T/runC" >"$T/C.log" 2>&1
+check "without CAP_NET_BIND_SERVICE ipsec-xdpd exits" test $? != 0
+check "... saying it cannot bind" grep -qiE 'permission denied|not permitted' "$T/C.log"
+IXDPD=$REAL_IXDPD
+finish
