@@ -130,20 +130,20 @@ static uint32_t polling_s(const struct dagent *a)
  * command does for $IPSEC_XDP_CONFDIR, else /var/lib/ipsec-xdp. */
 const char *dagent_statedir(struct daemon *d)
 {
-	return daemon_statedir(ag_of(d));
-}
-
-static const char *daemon_statedir(struct dagent *a)
-{
 	static char buf[PATH_MAX];
 	const char *env = getenv("IPSEC_XDP_STATEDIR");
 
 	if (env && *env)
 		return env;
-	if (strcmp(a->d->confdir, IXDP_CONFDIR_DEFAULT) == 0)
+	if (strcmp(d->confdir, IXDP_CONFDIR_DEFAULT) == 0)
 		return ixdp_statedir();
-	snprintf(buf, sizeof(buf), "%s/state", a->d->confdir);
+	snprintf(buf, sizeof(buf), "%s/state", d->confdir);
 	return buf;
+}
+
+static const char *daemon_statedir(struct dagent *a)
+{
+	return dagent_statedir(a->d);
 }
 
 /* ---- putting a policy in force -------------------------------------------- */

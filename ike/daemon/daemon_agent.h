@@ -67,7 +67,8 @@ int dagent_apply(struct daemon *d, const char *text, size_t len,
  * file now.  A policy removed by `policy unassign` is forgotten. */
 void dagent_reloaded(struct daemon *d);
 
-/* The state directory the agent keeps its state in (policy_state.h). */
+/* The state directory the agent keeps its state in (policy_state.h);
+ * usable before dagent_open. */
 const char *dagent_statedir(struct daemon *d);
 /* The polling interval of the policy in force (its polling-interval). */
 uint32_t dagent_polling_s(struct daemon *d);

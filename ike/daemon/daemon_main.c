@@ -298,12 +298,13 @@ static int start(struct daemon *d, struct loop *l)
 		return -1;
 	}
 	dplink_open(d, l->evb);	/* need-SA events, bundles (dplink.h) */
-	if (dagent_open(d, l->evb))	/* the assigned policy watched */
-		return -1;
-	l->hw = hostwatch_open(d, l->evb);
 	if (source_open(d, l->evb))	/* a central policy (daemon_source.h) */
 		return -1;
+	if (dagent_open(d, l->evb))	/* the assigned policy watched */
+		return -1;
+	source_start(d);		/* the central one takes precedence */
 	d->reloaded = source_poll_now;
+	l->hw = hostwatch_open(d, l->evb);
 	if (add_signals(l)) {
 		log_err("cannot catch signals");
 		return -1;

@@ -60,6 +60,8 @@ struct source {
 	struct fetch doc, sig;
 	bool polling, reverting;
 	bool retry;		/* the writers' lock was busy: poll again soon */
+	char *first_doc;	/* the verified cache, until source_start */
+	size_t first_len;
 	struct bootconf conf;
 	struct source_state st;
 	char statedir[PATH_MAX];
@@ -297,10 +299,27 @@ static int enforce(struct source *s, const char *text, size_t len,
 	return 0;
 }
 
-/* The cached document, checked again, in force.  0 when it is. */
+/* A cached document (verified) in force.  0 when it is. */
+static int enforce_cached_doc(struct source *s, const char *doc, size_t len)
+{
+	char err[8192], label[BOOTCONF_URL_MAX + 16];
+	int rc;
+
+	snprintf(label, sizeof(label), "%s (cached)", s->conf.policysource);
+	rc = enforce(s, doc, len, label, err, sizeof(err));
+	if (rc) {
+		log_err("central policy: the cached policy is not in force: %s",
+			rc == DAGENT_BUSY ? "the writers' lock is held" : err);
+		return -1;
+	}
+	s->st.in_force = true;
+	return 0;
+}
+
+/* The cache, checked again (source_cache_load), in force.  0 when it is. */
 static int enforce_cache(struct source *s)
 {
-	char err[8192], label[BOOTCONF_URL_MAX + 16], *doc;
+	char err[8192], *doc;
 	size_t len;
 	int rc;
 
@@ -310,16 +329,9 @@ static int enforce_cache(struct source *s)
 		log_err("central policy: the cache is refused: %s", err);
 	if (rc)
 		return -1;
-	snprintf(label, sizeof(label), "%s (cached)", s->conf.policysource);
-	rc = enforce(s, doc, len, label, err, sizeof(err));
+	rc = enforce_cached_doc(s, doc, len);
 	free(doc);
-	if (rc) {
-		log_err("central policy: the cached policy is not in force: %s",
-			rc == DAGENT_BUSY ? "the writers' lock is held" : err);
-		return -1;
-	}
-	s->st.in_force = true;
-	return 0;
+	return rc;
 }
 
 /* The source cannot be reached: the cache, if nothing is in force yet. */
@@ -330,7 +342,8 @@ static void unreachable(struct source *s, const char *why)
 	s->st.cache_in_use = s->st.in_force;
 	log_warn("central policy: %s unreachable: %s; %s", s->conf.policysource,
 		 why, s->st.in_force ? "the cached policy stays in force"
-		 : "no cached policy: the local policy stays in force");
+		 : s->d->central_in_force ? "the previous source's policy stays "
+		 "in force" : "no cached policy: the local policy stays in force");
 	poll_end(s, "unreachable: %s", why);
 }
 
@@ -482,7 +495,6 @@ static void revert(struct source *s)
 static void poll_start(struct source *s)
 {
 	char err[600];
-	bool was = s->st.in_force;
 
 	if (s->polling)
 		return;
@@ -491,7 +503,7 @@ static void poll_start(struct source *s)
 		return schedule(s);
 	}
 	if (!s->conf.policysource[0]) {
-		if (was && !s->reverting) {
+		if (s->d->central_in_force && !s->reverting) {
 			s->reverting = true;
 			revert(s);
 			s->reverting = false;
@@ -520,17 +532,42 @@ void source_poll_now(struct daemon *d)
 	poll_start(&src);
 }
 
-/* What the cache holds, put in force before the first poll. */
-static void cache_first(struct source *s)
+/* A usable cache claims precedence before the policy agent starts
+ * (daemon_main.c opens this first): the agent then leaves the local file
+ * alone, and source_start() puts the cache in force. */
+static void cache_claim(struct source *s)
 {
-	char err[700];
+	char err[8192];
+	int rc;
 
 	if (bootconf_load(s->d->confdir, &s->conf, err, sizeof(err)) ||
 	    !s->conf.policysource[0])
 		return;
-	if (enforce_cache(s) == 0)
-		log_info("central policy: the cached policy from %s is in force",
-			 s->conf.policysource);
+	rc = source_cache_load(s->statedir, &s->conf, &s->first_doc,
+			       &s->first_len, err, sizeof(err));
+	if (rc < 0)
+		log_err("central policy: the cache is refused: %s", err);
+	s->d->central_in_force = rc == 0;
+}
+
+void source_start(struct daemon *d)
+{
+	struct source *s = &src;
+
+	if (s->d != d)
+		return;
+	if (s->first_doc) {
+		if (enforce_cached_doc(s, s->first_doc, s->first_len) == 0) {
+			log_info("central policy: the cached policy from %s is "
+				 "in force", s->conf.policysource);
+		} else {
+			d->central_in_force = false;
+			dagent_reloaded(d);	/* the local policy, then */
+		}
+		free(s->first_doc);
+		s->first_doc = NULL;
+	}
+	poll_start(s);
 }
 
 int source_open(struct daemon *d, struct event_base *evb)
@@ -558,8 +595,7 @@ int source_open(struct daemon *d, struct event_base *evb)
 		log_warn("central policy: %s", err);
 	s->st.in_force = s->st.cache_in_use = false;
 	s->st.result[0] = '\0';
-	cache_first(s);
-	poll_start(s);
+	cache_claim(s);
 	return 0;
 }
 
@@ -571,6 +607,7 @@ void source_close(struct daemon *d)
 		return;
 	fetch_reset(s, &s->doc);
 	fetch_reset(s, &s->sig);
+	free(s->first_doc);
 	if (s->multi)
 		curl_multi_cleanup(s->multi);
 	if (s->curl_timer)

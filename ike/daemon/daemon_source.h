@@ -16,10 +16,15 @@
 
 struct event_base;
 
-/* Start: a usable cache is put in force now, then the first poll runs.
- * Without a policysource nothing is polled (its removal is seen at the
- * next reload).  -1 only when libcurl cannot start. */
+/* Open before the policy agent (daemon_agent.h): a usable cache (its
+ * signature checked again) claims precedence (d->central_in_force), so
+ * the agent does not put the local policy in force first.  -1 only when
+ * libcurl cannot start. */
 int source_open(struct daemon *d, struct event_base *evb);
+/* After the agent is open: the claimed cache in force (failing that, the
+ * local policy), then the first poll.  Without a policysource nothing is
+ * polled (one set later is seen at the next reload). */
+void source_start(struct daemon *d);
 /* Poll now (after a reload: the configuration may have changed). */
 void source_poll_now(struct daemon *d);
 void source_close(struct daemon *d);

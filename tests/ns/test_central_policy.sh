@@ -176,10 +176,13 @@ check "... the cached policy stays: A cannot reach B" blocked
 check "... status: the last poll names the failure" result_has "unreachable"
 check "... status text: from the cache" status_text_has "cache in use: yes"
 stop_daemon
+lines=$(wc -l <"$T/d.log")
 check "ipsec-xdpd starts again, the server still down" start_daemon
 check "after a restart, the cache is in use" wait_until 20 cache_in_use
 check "... and enforced over the local policy: A cannot reach B" blocked
 check "... status: the cached document is in force" in_force_is "$T/closed.yaml"
+check "... the local policy was never put in force on the way" \
+	test "$(tail -n +"$((lines + 1))" "$T/d.log" | grep -c "policy agent: $T/confA/policy.yaml: policy")" = 0
 
 # 6. the source removed: the local policy again
 check "set config policysource none" ixr set config policysource none
@@ -187,4 +190,5 @@ check "the local policy is enforced again: A reaches B" wait_until 20 ping_a_to_
 check "status: the local policy is in force" in_force_is "$T/local.yaml"
 check "policy apply works again" ixr policy apply "$T/local.yaml"
 
+[ "$FAILS" -eq 0 ] || { echo "# ipsec-xdpd's log:"; tail -40 "$T/d.log" | sed 's/^/# /'; }
 finish
