@@ -45,7 +45,7 @@ struct fetch {
 	CURL *easy;
 	struct curl_slist *headers;
 	char *buf;
-	size_t len;
+	size_t len, max;	/* max: SOURCE_DOC_MAX, or SOURCE_SIG_MAX */
 	bool too_big;
 	long status;
 	char etag[SOURCE_TAG_MAX], last_modified[SOURCE_TAG_MAX];
@@ -137,7 +137,7 @@ static size_t body_cb(char *data, size_t size, size_t n, void *arg)
 	size_t add = size * n;
 	char *nb;
 
-	if (add > SOURCE_DOC_MAX - f->len) {
+	if (add > f->max - f->len) {
 		f->too_big = true;
 		return 0;	/* stops the transfer */
 	}
@@ -212,6 +212,7 @@ static int fetch_start(struct source *s, struct fetch *f, const char *url,
 	CURL *e;
 
 	fetch_reset(s, f);
+	f->max = f == &s->sig ? SOURCE_SIG_MAX : SOURCE_DOC_MAX;
 	if (!(e = f->easy = curl_easy_init()))
 		return -1;
 	if (conditional && s->st.etag[0] && add_header(f, "If-None-Match", s->st.etag))
@@ -227,7 +228,7 @@ static int fetch_start(struct source *s, struct fetch *f, const char *url,
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (s->conf.policysourceca[0])
 		curl_easy_setopt(e, CURLOPT_CAINFO, s->conf.policysourceca);
-	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)SOURCE_DOC_MAX);
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->max);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)FETCH_TIMEOUT_S);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -432,11 +433,20 @@ static void sig_done(struct source *s, CURLcode res)
 {
 	char err[600];
 
-	if (res != CURLE_OK || s->sig.status != 200) {
-		log_err("central policy from %s refused: its signature %s.sig: %s",
-			s->conf.policysource, s->conf.policysource,
-			res != CURLE_OK ? curl_easy_strerror(res) : "not found");
-		return poll_end(s, "refused: no signature (%s.sig)", s->conf.policysource);
+	char why[64];
+
+	if (s->sig.too_big || res == CURLE_FILESIZE_EXCEEDED)
+		snprintf(why, sizeof(why), "over %u bytes", SOURCE_SIG_MAX);
+	else if (res != CURLE_OK)
+		snprintf(why, sizeof(why), "%s", curl_easy_strerror(res));
+	else if (s->sig.status != 200)
+		snprintf(why, sizeof(why), "HTTP status %ld", s->sig.status);
+	if (s->sig.too_big || res != CURLE_OK || s->sig.status != 200) {
+		log_err("central policy from %s refused: its signature %s.sig: "
+			"%s (what was in force stays)", s->conf.policysource,
+			s->conf.policysource, why);
+		return poll_end(s, "refused: no signature (%s.sig: %s)",
+				s->conf.policysource, why);
 	}
 	if (source_verify(s->conf.policysourcekey, s->doc.buf, s->doc.len,
 			  s->sig.buf, s->sig.len, err, sizeof(err))) {
