@@ -179,6 +179,8 @@ capture_stop "$T/r.pcap"
 check "client with the dataplane: ESP on the wire" grep -q ESP "$T/r.pcap.txt"
 check_eq "client with the dataplane: no TCP in clear on the wire (A's replies secured)" \
 	0 "$(grep -c 'Flags' "$T/r.pcap.txt")"
+check "client with the dataplane: show stats counts A's replies sent into the SA" \
+	test "$(xa -j show stats | json_get 'd["xfrm_handoff"]["default_response"]')" -gt 0
 check "B: delete the SAs with A" xbd sa delete $A
 check "client with the dataplane: A's default response bundle goes with its SA" \
 	wait_until 20 grep -q "bundle rule=default-response peer=$B deleted" "$T/A.log"
