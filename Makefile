@@ -123,7 +123,7 @@ $(B)/libikewire.a: $(WIRE_OBJS)
 # a prerequisite of the program (a moved source would break the next build).
 $(B)/ipsec-xdpd: $(patsubst ike/%.c,$(B)/ike/%.o,$(IKE_MAIN)) $(B)/libike.a \
 		 $(B)/libikewire.a $(B)/libixdp.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcrypto -levent -lsystemd
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcurl -lcrypto -levent -lsystemd
 
 # libFuzzer targets (clang): one per tests/fuzz/fuzz_*.c, over ike/wire/
 # only (the codec, the crypto, certificates and signatures), which has no
@@ -139,7 +139,7 @@ $(B)/ctl/%.o: ctl/%.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 
 $(B)/ipsec-xdp: $(CTL_OBJS) $(B)/libixdp.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcrypto
 
 # Shell completion, from the command table --help prints.
 $(B)/completion/ipsec-xdp.bash: $(B)/ipsec-xdp scripts/gen-completion.py

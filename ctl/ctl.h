@@ -104,6 +104,18 @@ int load_config(struct ctx *c, struct bootconf *conf);
 /* Warn when the boot mode would cut the caller's own SSH session. */
 void warn_if_ssh_cut(const struct bootconf *conf);
 
+/* ctl_source.c: the central policy (docs/behaviour.md §9).  The policy
+ * file in force into path: the central cache (true) when a policysource's
+ * cached document checks, else CONFDIR/policy.yaml (false). */
+bool ctl_policy_path(struct ctx *c, const struct bootconf *conf, char *path,
+		     size_t len);
+/* EXIT_OK, or EXIT_FAIL saying why `what` is refused while a central
+ * policy is in force. */
+int ctl_refuse_if_central(struct ctx *c, const char *what);
+/* The policy source's lines of `status`, or its member of out (JSON). */
+void source_status(struct ctx *c, const struct bootconf *conf,
+		   struct json_object *out);
+
 /* Render pieces of filters. */
 const char *action_name(unsigned action);
 const char *proto_name(unsigned proto, char *buf, size_t len);

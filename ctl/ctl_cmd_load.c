@@ -50,7 +50,8 @@ static int apply_config(struct dp *dp, struct load_state *st, char *err, size_t 
 
 	if (agent_apply_boot(dp, st->conf, err, errlen))
 		return -1;
-	agent_assigned_path(st->c->confdir, assigned, sizeof(assigned));
+	/* a central policy's cache, when one is in force (ctl_source.c) */
+	ctl_policy_path(st->c, st->conf, assigned, sizeof(assigned));
 	if (access(assigned, F_OK)) {
 		if (dp_read_bank(dp, &live, &bank) || !bank.has_policy)
 			return 0;
@@ -389,10 +390,12 @@ int cmd_status(struct ctx *c, int argc, char **argv)
 
 			json_object_object_add(o, "loaded", json_object_new_boolean(0));
 			status_agent(c, o);
+			source_status(c, &conf, o);
 			print_json(o);
 		} else {
 			printf("dataplane: not loaded\n");
 			status_agent(c, NULL);
+			source_status(c, &conf, NULL);
 		}
 		return EXIT_NOT_LOADED;
 	}
@@ -426,10 +429,12 @@ int cmd_status(struct ctx *c, int argc, char **argv)
 		json_object_object_add(o, "bootmode", json_object_new_string(
 			bootmode_name(bootconf_effective_mode(&conf))));
 		status_agent(c, o);
+		source_status(c, &conf, o);
 		print_json(o);
 	} else {
 		print_status_text(ifaces, n, &bank, &boot, &conf);
 		status_agent(c, NULL);
+		source_status(c, &conf, NULL);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(ifaces[i]);

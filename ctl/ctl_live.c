@@ -85,9 +85,9 @@ static int compile_assigned(struct ctx *c, struct live_list *l)
 	struct bootconf conf;
 	int ret;
 
-	agent_assigned_path(c->confdir, path, sizeof(path));
 	if ((ret = load_config(c, &conf)))
 		return ret;
+	ctl_policy_path(c, &conf, path, sizeof(path));
 	l->bootmode = bootconf_effective_mode(&conf);
 	if (access(path, F_OK)) {
 		l->source = LIST_NONE;

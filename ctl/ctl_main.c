@@ -76,7 +76,8 @@ static const struct command commands[] = {
 	  "                 boot mode and for inpass\n" },
 	{ "set", cmd_set, "set config KEY VALUE",
 	  "Change the persistent configuration (kept in /etc/ipsec-xdp/config) and\n"
-	  "apply it at once: to a loaded dataplane, or (ikelogging, strongcrlcheck)\n"
+	  "apply it at once: to a loaded dataplane, or (ikelogging, strongcrlcheck,\n"
+	  "policysource*)\n"
 	  "by a running ipsec-xdpd's reload; the message says which was done.\n"
 	  "Waits for another writer ($IPSEC_XDP_LOCK_WAIT s, default 30). KEYs:\n"
 	  "  bootmode permit|block|stateful\n"
@@ -85,7 +86,12 @@ static const struct command commands[] = {
 	  "                             each set replaces the whole list\n"
 	  "  ipsecexempt 0|1|2|3        default exemptions (3: IKE only, the default)\n"
 	  "  ikelogging 0|1|2           IKE log level for ipsec-xdpd\n"
-	  "  strongcrlcheck 0|1|2       CRL checking: off, weak, strong\n" },
+	  "  strongcrlcheck 0|1|2       CRL checking: off, weak, strong\n"
+	  "  policysource URL|none      a central policy: https://HOST/PATH, signed\n"
+	  "                             (URL.sig), polled by ipsec-xdpd; it takes\n"
+	  "                             precedence over the local policy\n"
+	  "  policysourcekey PATH|none  the PEM public key that signs it (set first)\n"
+	  "  policysourceca PATH|none   the server's CA (none: the system's CAs)\n" },
 	{ "sa", cmd_sa, "sa initiate PEER | delete PEER|SPI | show",
 	  "Ask the IKE daemon ipsec-xdpd (through its control socket in\n"
 	  "$IPSEC_XDP_RUNDIR, default /run/ipsec-xdp):\n"
