@@ -104,7 +104,7 @@ int load_config(struct ctx *c, struct bootconf *conf);
 /* Warn when the boot mode would cut the caller's own SSH session. */
 void warn_if_ssh_cut(const struct bootconf *conf);
 
-/* ctl_source.c: the central policy (docs/behaviour.md §9).  The policy
+/* ctl_source.c: the central policy (docs/behaviour.md §8).  The policy
  * file in force into path: the central cache (true) when a policysource's
  * cached document checks, else CONFDIR/policy.yaml (false). */
 bool ctl_policy_path(struct ctx *c, const struct bootconf *conf, char *path,

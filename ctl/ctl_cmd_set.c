@@ -40,7 +40,7 @@ static void join_args(int argc, char **argv, char *buf, size_t len)
 		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? " " : "", argv[i]);
 }
 
-/* The central policy's keys (docs/behaviour.md §9): ipsec-xdpd polls. */
+/* The central policy's keys (docs/behaviour.md §8): ipsec-xdpd polls. */
 static bool is_source_key(const char *key)
 {
 	return !strcmp(key, "policysource") || !strcmp(key, "policysourcekey") ||

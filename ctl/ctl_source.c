@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * ctl_source.c - the central policy as the command sees it
- * (docs/behaviour.md §9): which policy file is in force (the central
+ * (docs/behaviour.md §8): which policy file is in force (the central
  * cache or the local one), the refusal of local changes while a central
  * policy is in force, and the `status` lines from the daemon's state file
  * (lib/agent/agent_source.h).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * daemon_source.h - the central policy source (docs/behaviour.md §9):
+ * daemon_source.h - the central policy source (docs/behaviour.md §8):
  * ipsec-xdpd polls the configured policysource over https with libcurl's
  * multi interface on the daemon's libevent loop (no fetch ever blocks the
  * loop), checks each new document's detached signature (URL + ".sig"),

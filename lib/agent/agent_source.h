@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * agent_source.h - a central policy (docs/behaviour.md §9): the signature
+ * agent_source.h - a central policy (docs/behaviour.md §8): the signature
  * check of a document fetched from the policysource, and its cache under
  * the state directory.  No network here: ipsec-xdpd fetches
  * (ike/daemon/daemon_source.c) and hands the bytes over.

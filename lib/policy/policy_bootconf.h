@@ -9,7 +9,7 @@
  *   ipsecexempt = 0..3                       (default 3)
  *   ikelogging = 0..2                        (default 0)
  *   strongcrlcheck = 0..2                    (default 0)
- *   policysource = https://HOST/PATH | none  (a central policy, docs/behaviour.md §9)
+ *   policysource = https://HOST/PATH | none  (a central policy, docs/behaviour.md §8)
  *   policysourcekey = /ABSOLUTE/key.pem | none  (its signer's public key)
  *   policysourceca = /ABSOLUTE/ca.pem | none    (the server's CA; none: the
  *                                               system's CA store)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The central policy (ipsec-xdpd(8) "CENTRAL POLICY", docs/behaviour.md
-# §9): ipsec-xdpd in A polls a real https server (python3's http.server
+# §8): ipsec-xdpd in A polls a real https server (python3's http.server
 # with a certificate from a CA made here, on A's loopback, a port of this
 # run) for a signed policy document, and every verdict is checked on real
 # packets between A and B:

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_policy_source.c - the central policy's checks (lib/agent/
- * agent_source.h, docs/behaviour.md §9): the detached signature (Ed25519
+ * agent_source.h, docs/behaviour.md §8): the detached signature (Ed25519
  * and ECDSA P-256, a changed byte, another key, sizes over the bounds, a
  * key of a type not accepted), the cache (used only when it came from the
  * configured source and its signature checks again; a tampered one is
