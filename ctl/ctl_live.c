@@ -85,9 +85,9 @@ static int compile_assigned(struct ctx *c, struct live_list *l)
 	struct bootconf conf;
 	int ret;
 
-	agent_assigned_path(c->confdir, path, sizeof(path));
 	if ((ret = load_config(c, &conf)))
 		return ret;
+	ctl_policy_path(c, &conf, path, sizeof(path));
 	l->bootmode = bootconf_effective_mode(&conf);
 	if (access(path, F_OK)) {
 		l->source = LIST_NONE;
@@ -186,7 +186,7 @@ void spec_widths_add(struct spec_widths *w, size_t idx,
 
 void print_specific_header(const struct spec_widths *w)
 {
-	printf("%*s %-10s %-*s %-*s %-*s %-*s %-*s %-*s %-*s %10s %10s\n", w->idx, "#",
+	printf("%*s %10s %-*s %-*s %-*s %-*s %-*s %-*s %-*s %10s %10s\n", w->idx, "#",
 	       "WEIGHT", w->src, "SOURCE", w->dst, "DESTINATION", w->proto, "PROTO",
 	       w->sport, "SRC-PORT", w->dport, "DST-PORT", w->action, "ACTION",
 	       w->rule, "RULE", "PKTS-IN", "PKTS-OUT");
@@ -201,7 +201,7 @@ void print_specific_row(const struct spec_widths *w, size_t idx,
 
 	spec_cells(idx, f, &c);
 	flags_str(f->flags, fl, sizeof(fl));
-	printf("%*s 0x%08x %-*s %-*s %-*s %-*s %-*s %-*s %-*s", w->idx, c.idx, f->weight,
+	printf("%*s %10u %-*s %-*s %-*s %-*s %-*s %-*s %-*s", w->idx, c.idx, f->weight,
 	       w->src, c.src, w->dst, c.dst, w->proto, c.proto, w->sport, c.sport,
 	       w->dport, c.dport, w->action, c.action, w->rule, c.rule);
 	if (ctr)

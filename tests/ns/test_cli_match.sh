@@ -161,14 +161,14 @@ check_eq "policy: a specific address of this host works as well" 1 \
 # ---- tables stay aligned with long IPv6 addresses -------------------------------------
 spec=$(m show filters --specific)
 check "show filters --specific has the long address" grep -q " $L1 " <<<"$spec"
-check "show filters --specific: columns aligned" aligned WEIGHT SOURCE DESTINATION PROTO SRC-PORT DST-PORT ACTION RULE <<<"$spec"
+check "show filters --specific: columns aligned" aligned SOURCE DESTINATION PROTO SRC-PORT DST-PORT ACTION RULE <<<"$spec"
 conf=$(m show filters)
 check "show filters: columns aligned" aligned SOURCE DESTINATION PROTO SRC-PORT DST-PORT <<<"$conf"
 # (without the lines about the rule's action and authentication under its table)
 check "policy show: columns aligned" aligned SOURCE DESTINATION PROTO SRC-PORT DST-PORT \
 	<<<"$(m policy show | grep -Ev '^    (negotiate|authentication|tunnel endpoint)')"
 mt=$(m match me 2001:db8:aaaa:bbbb:cccc:dddd:eeee:1 tcp 40000 80)
-check "match's table: columns aligned" aligned WEIGHT SOURCE DESTINATION PROTO SRC-PORT DST-PORT ACTION RULE <<<"$mt"
+check "match's table: columns aligned" aligned SOURCE DESTINATION PROTO SRC-PORT DST-PORT ACTION RULE <<<"$mt"
 
 check "show stats: the dataplane's counters aligned" values_aligned <<<"$(m show stats 2>/dev/null | sed -n '/^packets:/,$p')"
 
