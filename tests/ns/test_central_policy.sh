@@ -133,6 +133,12 @@ check_eq "status: the central policy is in force" True "$(src "['in_force']")"
 check_eq "status: the cache is not in use" False "$(src "['cache_in_use']")"
 check "status: a last fetch and a last change" \
 	test "$(src "['last_fetch']")" -gt 0 -a "$(src "['last_change']")" -gt 0
+status_schema_ok() {
+	ixr -j status >"$T/status.json"
+	/usr/bin/python3 "$TOP/tests/lib/json_schema_check.py" \
+		"$TOP/schemas/status.schema.json" <"$T/status.json"
+}
+check "status -j with a policy source matches schemas/status.schema.json" status_schema_ok
 status_text_has() { ixr status | grep -q -- "$1"; }
 check "status text shows the source" status_text_has "policy source: $URL"
 check "status text: in force, the cache not in use" status_text_has "cache in use: no"
