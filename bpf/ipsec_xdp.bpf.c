@@ -109,6 +109,23 @@ struct {
 } ixdp_filters SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, IXDP_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct ixdp_ifmask);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_ifmask SEC(".maps");
+
+/* Read by userspace only (see include/ipsec_xdp.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * IXDP_MAX_IFGROUPS);
+	__type(key, __u32);
+	__type(value, struct ixdp_ifgroup);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_ifgroup SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2 * 2 * IXDP_PORT_CLASSES);
 	__type(key, __u32);
@@ -602,6 +619,7 @@ struct tuple_walk {
 	__u16 sport, dport;
 	__u8 proto, frag, fam, hit;
 	__u8 protobit;
+	__u16 ifmask;       /* the interface's groups, bit 0 always set */
 	__u32 bank;
 	struct ixdp_fval val;
 	struct ixdp_fkey key;
@@ -628,6 +646,7 @@ static long tuple_one(__u32 i, void *ctx)
 	__u32 idx = (w->bank * 2 + w->fam) * IXDP_MAX_TUPLES + i;
 	struct ixdp_tuple *t;
 	struct ixdp_fval *v;
+	__u32 groups;
 
 	if (i >= IXDP_MAX_TUPLES)
 		return 1;
@@ -650,17 +669,29 @@ static long tuple_one(__u32 i, void *ctx)
 		w->key.src[j] = w->src[j] & t->src_mask[j];
 		w->key.dst[j] = w->dst[j] & t->dst_mask[j];
 	}
-	v = bpf_map_lookup_elem(&ixdp_filters, &w->key);
-	if (!v)
-		return 0;
-	w->val = *v;
-	w->hit = 1;
-	return 1;
+	/* One probe per interface group of the tuple that applies here
+	 * (usually group 0 alone); of the hits, the lowest filter index is
+	 * the first in enforcement order. */
+	groups = (t->groups ? t->groups : 1) & w->ifmask;
+#pragma clang loop unroll(disable)
+	for (__u32 g = 0; g < IXDP_MAX_IFGROUPS; g++) {
+		if (!(groups >> g))
+			break;
+		if (!((groups >> g) & 1))
+			continue;
+		w->key.ifgroup = g;
+		v = bpf_map_lookup_elem(&ixdp_filters, &w->key);
+		if (v && (!w->hit || v->filter < w->val.filter)) {
+			w->val = *v;
+			w->hit = 1;
+		}
+	}
+	return w->hit ? 1 : 0;
 }
 
 /* First hit in weight order, or val.filter = IXDP_NO_FILTER. */
 static __always_inline void tuple_search(const struct ixdp_pkt *p, __u32 bank,
-					 const struct ixdp_bank *b,
+					 const struct ixdp_bank *b, __u16 ifmask,
 					 struct ixdp_fval *out)
 {
 	struct tuple_walk w = {};
@@ -675,6 +706,7 @@ static __always_inline void tuple_search(const struct ixdp_pkt *p, __u32 bank,
 	w.protobit = ixdp_proto_bit(p->proto);
 	w.frag = p->frag;
 	w.fam = p->fam;
+	w.ifmask = ifmask | 1;
 	w.bank = bank;
 	w.key.bank = bank;
 	w.key.fam = p->fam;
@@ -690,10 +722,11 @@ static __always_inline void tuple_search(const struct ixdp_pkt *p, __u32 bank,
 	}
 }
 
-static __always_inline void flow_key(const struct ixdp_pkt *p,
+static __always_inline void flow_key(const struct ixdp_pkt *p, __u16 ifmask,
 				     struct ixdp_flow_key *k)
 {
 	__builtin_memset(k, 0, sizeof(*k));
+	k->ifmask = ifmask;
 	k->fam = p->fam;
 	k->proto = p->proto;
 	k->sport = p->sport;
@@ -714,26 +747,39 @@ static __always_inline bool flow_key_equal(const struct ixdp_flow_key *a,
 	return diff == 0;
 }
 
+/* The interface groups of the packet's interface in this bank, beyond
+ * group 0 (which applies everywhere): none without an ixdp_ifmask entry. */
+static __always_inline __u16 iface_groups(const struct ixdp_pkt *p, __u32 bank)
+{
+	__u32 ifindex = p->ifindex;
+	struct ixdp_ifmask *m = bpf_map_lookup_elem(&ixdp_ifmask, &ifindex);
+
+	if (!m)
+		return 0;
+	return (bank ? m->groups[1] : m->groups[0]) & ~1;
+}
+
 /* The matching filter, from the flow cache when its slot holds this flow
- * with this bank's answer.  Non-first fragments bypass the cache: their
- * key has no ports. */
+ * with this bank's answer for this interface's groups.  Non-first
+ * fragments bypass the cache: their key has no ports. */
 static __always_inline void classify(const struct ixdp_pkt *p, __u32 bank,
 				     const struct ixdp_bank *b,
 				     struct ixdp_fval *out)
 {
+	__u16 ifmask = iface_groups(p, bank);
 	struct ixdp_flow_entry *e;
 	struct ixdp_flow_key k;
 	__u32 slot;
 
 	if (p->frag) {
-		tuple_search(p, bank, b, out);
+		tuple_search(p, bank, b, ifmask, out);
 		return;
 	}
-	flow_key(p, &k);
+	flow_key(p, ifmask, &k);
 	slot = ixdp_flow_slot(&k);
 	e = bpf_map_lookup_elem(&ixdp_flow_cache, &slot);
 	if (!e) {       /* cannot happen: slot < IXDP_FLOW_CACHE_SIZE */
-		tuple_search(p, bank, b, out);
+		tuple_search(p, bank, b, ifmask, out);
 		return;
 	}
 	if (e->val.generation == b->generation && flow_key_equal(&e->key, &k)) {
@@ -744,7 +790,7 @@ static __always_inline void classify(const struct ixdp_pkt *p, __u32 bank,
 		count_pkt(IXDP_PKT_CACHE_HIT);
 		return;
 	}
-	tuple_search(p, bank, b, out);
+	tuple_search(p, bank, b, ifmask, out);
 	e->key = k;     /* a per-CPU slot: no other writer */
 	e->val.generation = b->generation;
 	e->val.filter = out->filter;
@@ -960,6 +1006,7 @@ int ixdp_xdp_ingress(struct xdp_md *ctx)
 
 	count_pkt(IXDP_PKT_IN);
 	parsed = parse_packet(data, data_end, len, &p);
+	p.ifindex = ctx->ingress_ifindex;
 	if (ixdp_decide(parsed, &p, IXDP_DIR_IN, len, NULL) == IXDP_V_PASS)
 		return XDP_PASS;
 	return XDP_DROP;
@@ -1081,6 +1128,7 @@ int ixdp_tc_egress(struct __sk_buff *skb)
 
 	count_pkt(IXDP_PKT_OUT);
 	parsed = parse_skb(skb, &p);
+	p.ifindex = skb->ifindex;
 	v = ixdp_decide(parsed, &p, IXDP_DIR_OUT, skb->len, &h);
 	if (v == IXDP_V_PASS)
 		return TC_ACT_OK;

@@ -60,6 +60,8 @@ struct ixdp_pkt {
 	__u8  bcast;            /* broadcast or multicast destination */
 	__u8  is_echo;          /* ICMP/ICMPv6 echo request or reply */
 	__u8  nd;               /* ICMPv6 neighbour discovery (133-137) */
+	__u32 ifindex;          /* the interface it came in or goes out on
+				 * (set by the program after parsing) */
 };
 
 /* Fail with TRUNCATED if [ptr, ptr + len) is not inside the linear data. */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * ctl_cmd_match.c - `match SRC DST PROTO [SPORT DPORT] [--in|--out]`: which
+ * ctl_cmd_match.c - `match SRC DST PROTO [SPORT DPORT] [--in|--out]
+ * [--interface IFACE]`: which
  * filter a packet hits and why, decided by the reference matcher over the
  * same list the dataplane enforces.
  */
@@ -14,6 +15,7 @@
 
 #include "ctl.h"
 #include "ctl_live.h"
+#include "dataplane/dataplane_iface.h"
 
 #define MAX_ALSO 10
 
@@ -21,6 +23,8 @@ struct match_query {
 	struct pkt_tuple pkt;
 	enum ixdp_dir dir;
 	bool bcast_mcast;
+	const char *iface;      /* --interface: NULL for "none named" */
+	enum ixdp_conn_type kind;
 };
 
 static int parse_proto(const char *s, uint8_t *proto)
@@ -93,6 +97,8 @@ static int parse_query(int argc, char **argv, struct match_query *q)
 			q->dir = IXDP_DIR_IN;
 		else if (!strcmp(argv[i], "--out"))
 			q->dir = IXDP_DIR_OUT;
+		else if (!strcmp(argv[i], "--interface") && i + 1 < argc)
+			q->iface = argv[++i];
 		else if (argv[i][0] == '-' && !isdigit((unsigned char)argv[i][1]))
 			return fail(EXIT_USAGE, "match: unknown option '%s'", argv[i]);
 		else if (npos < 5)
@@ -101,7 +107,10 @@ static int parse_query(int argc, char **argv, struct match_query *q)
 			return fail(EXIT_USAGE, "match: too many arguments");
 	}
 	if (npos != 3 && npos != 5)
-		return fail(EXIT_USAGE, "usage: ipsec-xdp match SRC DST PROTO [SPORT DPORT] [--in|--out]");
+		return fail(EXIT_USAGE, "usage: ipsec-xdp match SRC DST PROTO [SPORT DPORT] [--in|--out] "
+			    "[--interface IFACE]");
+	if (q->iface && dp_iface_kind(q->iface, &q->kind))
+		return fail(EXIT_USAGE, "match: no interface named '%s'", q->iface);
 	if (parse_addr(pos[0], &q->pkt.fam, q->pkt.src))
 		return fail(EXIT_USAGE, "match: '%s' is not an IPv4 or IPv6 address", pos[0]);
 	if (parse_addr(pos[1], &dfam, q->pkt.dst))
@@ -146,11 +155,23 @@ static const char *filter_verdict(const struct specific_filter *f,
 	}
 }
 
+/* Without --interface only the filters of every interface are tried. */
+static void print_iface_note(const struct live_list *l, const struct match_query *q)
+{
+	if (q->iface)
+		printf("on interface %s (%s)\n", q->iface,
+		       q->kind == IXDP_CONN_REMOTE ? "remote" : "lan");
+	else if (l->table.ngroups > 1)
+		printf("on an interface no rule's connection-type or interfaces selects "
+		       "(give --interface IFACE for another)\n");
+}
+
 static void print_text(const struct live_list *l, const struct match_query *q, long idx,
 		       const long *also, size_t nalso)
 {
 	const char *why, *verdict;
 
+	print_iface_note(l, q);
 	if (q->pkt.proto == 50 || q->pkt.proto == 51) {
 		printf("verdict: pass (ESP and AH go to the kernel's xfrm, unfiltered)\n");
 		return;
@@ -162,11 +183,11 @@ static void print_text(const struct live_list *l, const struct match_query *q, l
 	verdict = filter_verdict(&l->table.v[idx], q, &why);
 	printf("verdict: %s (%s)\nwinning filter, the heaviest that matches:\n", verdict, why);
 	print_specific_header();
-	print_specific_row((size_t)idx, &l->table.v[idx], NULL);
+	print_specific_row(&l->table, (size_t)idx, NULL);
 	if (nalso) {
 		printf("also matching, but lighter (tried later):\n");
 		for (size_t i = 0; i < nalso; i++)
-			print_specific_row((size_t)also[i], &l->table.v[also[i]], NULL);
+			print_specific_row(&l->table, (size_t)also[i], NULL);
 	}
 }
 
@@ -182,12 +203,13 @@ static void print_json_result(const struct live_list *l, const struct match_quer
 	else if (idx >= 0)
 		verdict = filter_verdict(&l->table.v[idx], q, &why);
 	json_object_object_add(o, "source", json_object_new_string(list_source_name(l->source)));
+	json_object_object_add(o, "interface", q->iface ? json_object_new_string(q->iface) : NULL);
 	json_object_object_add(o, "verdict", json_object_new_string(verdict));
 	json_object_object_add(o, "reason", json_object_new_string(why));
 	json_object_object_add(o, "filter", idx >= 0 ?
-			       specific_json((size_t)idx, &l->table.v[idx], NULL) : NULL);
+			       specific_json(&l->table, (size_t)idx, NULL) : NULL);
 	for (size_t i = 0; i < nalso; i++)
-		json_object_array_add(arr, specific_json((size_t)also[i], &l->table.v[also[i]], NULL));
+		json_object_array_add(arr, specific_json(&l->table, (size_t)also[i], NULL));
 	json_object_object_add(o, "also_matching", arr);
 	print_json(o);
 }
@@ -233,9 +255,12 @@ int cmd_match(struct ctx *c, int argc, char **argv)
 		live_list_free(&l);
 		return ret;
 	}
+	if (q.iface)
+		q.pkt.ifmask = ifgroups_of_iface(&l.table, q.iface, q.kind);
 	idx = filter_table_match(&l.table, &q.pkt);
 	for (size_t i = idx < 0 ? l.table.n : (size_t)idx + 1; i < l.table.n && nalso < MAX_ALSO; i++)
-		if (specific_filter_matches(&l.table.v[i], &q.pkt))
+		if (filter_applies(&l.table.v[i], q.pkt.ifmask) &&
+		    specific_filter_matches(&l.table.v[i], &q.pkt))
 			also[nalso++] = (long)i;
 	if (c->json)
 		print_json_result(&l, &q, idx, also, nalso);

@@ -48,7 +48,7 @@ static void print_specific_text(const struct live_list *l)
 	       list_source_name(l->source));
 	print_specific_header();
 	for (size_t i = 0; i < l->table.n; i++)
-		print_specific_row(i, &l->table.v[i], l->counters ? &l->counters[i] : NULL);
+		print_specific_row(&l->table, i, l->counters ? &l->counters[i] : NULL);
 }
 
 static int show_specific(struct ctx *c, struct json_object *out)
@@ -62,7 +62,7 @@ static int show_specific(struct ctx *c, struct json_object *out)
 		struct json_object *arr = json_object_new_array();
 
 		for (size_t i = 0; i < l.table.n; i++)
-			json_object_array_add(arr, specific_json(i, &l.table.v[i],
+			json_object_array_add(arr, specific_json(&l.table, i,
 						l.counters ? &l.counters[i] : NULL));
 		json_object_object_add(out, "source", json_object_new_string(list_source_name(l.source)));
 		json_object_object_add(out, "specific_filters", arr);

@@ -27,11 +27,12 @@ void live_list_free(struct live_list *l);
 
 const char *list_source_name(enum list_source s);
 
-/* One specific filter as a table row / JSON object; ctr may be NULL. */
+/* Filter idx of t as a table row / JSON object, with the interfaces it
+ * applies on (t->groups); ctr may be NULL. */
 void print_specific_header(void);
-void print_specific_row(size_t idx, const struct specific_filter *f,
+void print_specific_row(const struct filter_table *t, size_t idx,
 			const struct ixdp_counter *ctr);
-struct json_object *specific_json(size_t idx, const struct specific_filter *f,
+struct json_object *specific_json(const struct filter_table *t, size_t idx,
 				  const struct ixdp_counter *ctr);
 
 #endif

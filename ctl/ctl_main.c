@@ -63,13 +63,16 @@ static const struct command commands[] = {
 	  "  sa                  the IKE SAs of ipsec-xdpd and their CHILD SAs, with\n"
 	  "                      the kernel's bytes, packets and lifetimes left\n"
 	  "  ikestats            every IKE counter of ipsec-xdpd by name\n" },
-	{ "match", cmd_match, "match SRC DST PROTO [SPORT DPORT] [--in|--out]",
+	{ "match", cmd_match, "match SRC DST PROTO [SPORT DPORT] [--in|--out] [--interface IFACE]",
 	  "Tell which filter a packet hits and why: the winning filter, its weight,\n"
 	  "and the other filters that match it but weigh less. PROTO is a name\n"
 	  "(tcp, udp, icmp, icmpv6, ...) or a number. Uses the list the dataplane\n"
 	  "enforces when loaded, else the assigned policy compiled for this host.\n"
 	  "  --in / --out   the packet's direction (default --out); matters for the\n"
-	  "                 boot mode and for inpass\n" },
+	  "                 boot mode and for inpass\n"
+	  "  --interface IFACE  the interface it passes: the filters of rules whose\n"
+	  "                 connection-type or interfaces leave it out are absent\n"
+	  "                 (default: only the rules of every interface)\n" },
 	{ "set", cmd_set, "set config KEY VALUE",
 	  "Change the persistent configuration (kept in /etc/ipsec-xdp/config) and\n"
 	  "apply it at once: to a loaded dataplane, or (ikelogging, strongcrlcheck)\n"

@@ -32,6 +32,10 @@ int dp_read_bank_infos(struct dp *dp, __u32 bank, size_t n,
 void dp_info_from_filter(const struct specific_filter *f,
 			 struct ixdp_filter_info *in);
 
+/* The interface groups of t into bank `bank` (ixdp_ifgroup) and every
+ * interface's groups of that bank (ixdp_ifmask): 0 or -errno. */
+int dp_write_ifgroups(struct dp *dp, __u32 bank, const struct filter_table *t);
+
 int dp_read_percpu_u64(int fd, size_t n, uint64_t *out);
 
 int dp_read_u32(int fd, __u32 idx, __u32 *v);
