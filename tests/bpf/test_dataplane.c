@@ -17,6 +17,7 @@
 
 #include "compile/compiler.h"
 #include "compile/compile_tuplespace.h"
+#include "dataplane/dataplane_iface.h"
 #include "dp_env.h"
 
 #define IN  IXDP_DIR_IN
@@ -1437,6 +1438,25 @@ static struct specific_filter random_filter(const struct shape *sh)
 	return f;
 }
 
+/*
+ * The interface groups of a random table: the programs run under
+ * bpf_prog_test_run on lo (a lan interface), which is in groups 1 (lan)
+ * and 2 (named lo) but not in 3 (remote) or 4 (named eth9).
+ */
+static uint16_t oracle_ifmask;
+
+static void random_groups(struct filter_table *t)
+{
+	t->ngroups = 5;
+	t->groups[1].conn = IXDP_CONN_LAN;
+	t->groups[2].nnames = 1;
+	snprintf(t->groups[2].names[0], IXDP_IFNAMSIZ, "lo");
+	t->groups[3].conn = IXDP_CONN_REMOTE;
+	t->groups[4].nnames = 2;
+	snprintf(t->groups[4].names[0], IXDP_IFNAMSIZ, "eth9");
+	snprintf(t->groups[4].names[1], IXDP_IFNAMSIZ, "ppp0");
+}
+
 static void random_table(struct filter_table *t, size_t n)
 {
 	struct shape shapes[2][IXDP_MAX_TUPLES];
@@ -1457,12 +1477,21 @@ static void random_table(struct filter_table *t, size_t n)
 		for (uint32_t i = 0; i < nshapes[fam]; i++)
 			random_shape(fam, &shapes[fam][i]);
 	}
+	random_groups(t);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t fam = rnd_below(3) ? V4 : V6;
 		struct specific_filter f =
 			random_filter(&shapes[fam][rnd_below(nshapes[fam])]);
 
+		/* half the filters on every interface, the others in a group;
+		 * a copy in another group tests "as if absent" head on */
+		f.ifgroup = rnd_below(2) ? 0 : (uint8_t)(1 + rnd_below(4));
 		assert_int_equal(filter_table_push(t, &f), 0);
+		if (rnd_below(6) == 0) {
+			f.ifgroup = (uint8_t)((f.ifgroup + 1 + rnd_below(4)) % 5);
+			f.action = (uint8_t)rnd_below(3);
+			assert_int_equal(filter_table_push(t, &f), 0);
+		}
 	}
 	assert_int_equal(filter_table_sort(t), 0);
 }
@@ -1528,6 +1557,7 @@ static void random_packet(const struct filter_table *t, struct opkt *o)
 	memcpy(o->t.dst, s->dst, 16);
 	o->t.proto = s->proto;
 	o->t.frag = s->frag_off != 0;
+	o->t.ifmask = oracle_ifmask;
 	if (proto_has_ports(s->proto) && !o->t.frag) {
 		o->t.sport = s->sport;
 		o->t.dport = s->dport;
@@ -1595,6 +1625,13 @@ static void oracle_round(size_t nfilters, size_t npackets)
 	size_t n;
 
 	random_table(&t, nfilters);
+	{
+		enum ixdp_conn_type kind;
+
+		assert_int_equal(dp_iface_kind("lo", &kind), 0);
+		oracle_ifmask = ifgroups_of_iface(&t, "lo", kind);
+		assert_int_equal(oracle_ifmask, 0x7);
+	}
 	if (tuplespace_build(&t, &ts, errbuf, sizeof(errbuf)))
 		fail_msg("tuplespace_build: %s", errbuf);
 	apply_table(&t);
