@@ -747,18 +747,6 @@ static __always_inline bool flow_key_equal(const struct ixdp_flow_key *a,
 	return diff == 0;
 }
 
-/* The interface groups of the packet's interface in this bank, beyond
- * group 0 (which applies everywhere): none without an ixdp_ifmask entry. */
-static __always_inline __u16 iface_groups(const struct ixdp_pkt *p, __u32 bank)
-{
-	__u32 ifindex = p->ifindex;
-	struct ixdp_ifmask *m = bpf_map_lookup_elem(&ixdp_ifmask, &ifindex);
-
-	if (!m)
-		return 0;
-	return (bank ? m->groups[1] : m->groups[0]) & ~1;
-}
-
 /* The matching filter, from the flow cache when its slot holds this flow
  * with this bank's answer for this interface's groups.  Non-first
  * fragments bypass the cache: their key has no ports. */
@@ -766,7 +754,7 @@ static __always_inline void classify(const struct ixdp_pkt *p, __u32 bank,
 				     const struct ixdp_bank *b,
 				     struct ixdp_fval *out)
 {
-	__u16 ifmask = iface_groups(p, bank);
+	__u16 ifmask = (bank ? p->ifgroups[1] : p->ifgroups[0]) & ~1;
 	struct ixdp_flow_entry *e;
 	struct ixdp_flow_key k;
 	__u32 slot;
@@ -995,18 +983,41 @@ __noinline int ixdp_decide(int parsed, const struct ixdp_pkt *p, __u32 dir,
 
 /* ---- the programs -------------------------------------------------------- */
 
+/* The interface's entry: its groups and framing (none: group 0 alone,
+ * Ethernet). */
+static __always_inline const struct ixdp_ifmask *iface_of(__u32 ifindex)
+{
+	return bpf_map_lookup_elem(&ixdp_ifmask, &ifindex);
+}
+
+static __always_inline bool iface_l3(const struct ixdp_ifmask *m)
+{
+	return m && (m->flags & IXDP_IF_L3);
+}
+
+static __always_inline void iface_groups(const struct ixdp_ifmask *m,
+					 struct ixdp_pkt *p)
+{
+	if (m) {
+		p->ifgroups[0] = m->groups[0];
+		p->ifgroups[1] = m->groups[1];
+	}
+}
+
 SEC("xdp")
 int ixdp_xdp_ingress(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 len = data_end - data;
+	const struct ixdp_ifmask *iface;
 	struct ixdp_pkt p;
 	int parsed;
 
 	count_pkt(IXDP_PKT_IN);
-	parsed = parse_packet(data, data_end, len, &p);
-	p.ifindex = ctx->ingress_ifindex;
+	iface = iface_of(ctx->ingress_ifindex);
+	parsed = parse_packet(data, data_end, len, iface_l3(iface), &p);
+	iface_groups(iface, &p);
 	if (ixdp_decide(parsed, &p, IXDP_DIR_IN, len, NULL) == IXDP_V_PASS)
 		return XDP_PASS;
 	return XDP_DROP;
@@ -1017,7 +1028,8 @@ int ixdp_xdp_ingress(struct xdp_md *ctx)
  * and parse again.  The stack keeps the headers of what it sends linear
  * (GSO needs them there), so this is rare, and the pull is of one packet.
  */
-static __always_inline int parse_skb(struct __sk_buff *skb, struct ixdp_pkt *p)
+static __always_inline int parse_skb(struct __sk_buff *skb, bool l3dev,
+				     struct ixdp_pkt *p)
 {
 	int parsed = IXDP_PARSE_TRUNCATED;
 
@@ -1027,7 +1039,7 @@ static __always_inline int parse_skb(struct __sk_buff *skb, struct ixdp_pkt *p)
 		void *data_end = (void *)(long)skb->data_end;
 		__u32 linear = data_end - data;
 
-		parsed = parse_packet(data, data_end, skb->len, p);
+		parsed = parse_packet(data, data_end, skb->len, l3dev, p);
 		if (parsed != IXDP_PARSE_TRUNCATED || linear >= skb->len)
 			break;
 		if (bpf_skb_pull_data(skb, skb->len))
@@ -1122,13 +1134,15 @@ static __always_inline int to_xfrm(struct __sk_buff *skb,
 SEC("tc")
 int ixdp_tc_egress(struct __sk_buff *skb)
 {
+	const struct ixdp_ifmask *iface;
 	struct ixdp_handoff h = {};
 	struct ixdp_pkt p;
 	int parsed, v;
 
 	count_pkt(IXDP_PKT_OUT);
-	parsed = parse_skb(skb, &p);
-	p.ifindex = skb->ifindex;
+	iface = iface_of(skb->ifindex);
+	parsed = parse_skb(skb, iface_l3(iface), &p);
+	iface_groups(iface, &p);
 	v = ixdp_decide(parsed, &p, IXDP_DIR_OUT, skb->len, &h);
 	if (v == IXDP_V_PASS)
 		return TC_ACT_OK;

@@ -309,11 +309,18 @@ struct ixdp_ifgroup {
 	char  names[IXDP_IFGROUP_NAMES][IXDP_IFNAMSIZ];
 };
 
+enum ixdp_if_flags {
+	IXDP_IF_L3 = 1 << 0, /* no link-layer header: packets start with the
+				IP header (tun, WireGuard, PPP, IP tunnels) */
+};
+
 /* ixdp_ifmask (hash, key: __u32 ifindex): bit g of groups[bank] says that
  * group g applies on the interface.  Bit 0 is implied; an interface
- * without an entry has only group 0. */
+ * without an entry has only group 0 and Ethernet framing. */
 struct ixdp_ifmask {
 	__u16 groups[2];    /* [bank] */
+	__u16 flags;        /* enum ixdp_if_flags */
+	__u16 pad;
 };
 
 /* Boot configuration. */
@@ -597,7 +604,7 @@ IXDP_ASSERT_SIZE(ixdp_event, 72);
 IXDP_ASSERT_SIZE(ixdp_drop_event, 72);
 IXDP_ASSERT_SIZE(ixdp_drop_limiter, 40);
 IXDP_ASSERT_SIZE(ixdp_ifgroup, 4 + IXDP_IFGROUP_NAMES * IXDP_IFNAMSIZ);
-IXDP_ASSERT_SIZE(ixdp_ifmask, 4);
+IXDP_ASSERT_SIZE(ixdp_ifmask, 8);
 _Static_assert(IXDP_STATE__MAX == 4, "ixdp_state changed: bump IXDP_ABI_VERSION");
 
 #endif /* IPSEC_XDP_H */

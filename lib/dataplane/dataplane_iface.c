@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* dataplane_iface.c - see dataplane_iface.h. */
 #include <errno.h>
+#include <stdbool.h>
 #include <net/if.h>
 #include <net/if_arp.h>
+#ifndef ARPHRD_IP6GRE
+#define ARPHRD_IP6GRE 823 /* linux/if_arp.h: GRE over IPv6 */
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +22,28 @@ _Static_assert((int)IXDP_CONN_LAN == (int)CONN_LAN &&
 	       (int)IXDP_CONN_REMOTE == (int)CONN_REMOTE,
 	       "policy and dataplane number connection types alike");
 
-int dp_iface_kind(const char *name, enum ixdp_conn_type *kind)
+/* Link types whose packets carry no link-layer header. */
+static bool arphrd_is_l3(unsigned type)
+{
+	switch (type) {
+	case ARPHRD_NONE:
+	case ARPHRD_PPP:
+	case ARPHRD_RAWIP:
+	case ARPHRD_TUNNEL:
+	case ARPHRD_TUNNEL6:
+	case ARPHRD_SIT:
+	case ARPHRD_IPGRE:
+	case ARPHRD_IP6GRE:
+		return true;
+	}
+	return false;
+}
+
+int dp_iface_info(const char *name, enum ixdp_conn_type *kind, __u16 *flags)
 {
 	struct ifreq ifr;
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+	bool p2p;
 
 	if (fd < 0)
 		return -errno;
@@ -31,14 +53,28 @@ int dp_iface_kind(const char *name, enum ixdp_conn_type *kind)
 		err = -errno;
 		goto out;
 	}
-	*kind = (ifr.ifr_flags & IFF_POINTOPOINT) ? IXDP_CONN_REMOTE : IXDP_CONN_LAN;
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0 &&
-	    (ifr.ifr_hwaddr.sa_family == ARPHRD_NONE ||
-	     ifr.ifr_hwaddr.sa_family == ARPHRD_PPP))
+	p2p = ifr.ifr_flags & IFF_POINTOPOINT;
+	*kind = p2p ? IXDP_CONN_REMOTE : IXDP_CONN_LAN;
+	*flags = 0;
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (arphrd_is_l3(ifr.ifr_hwaddr.sa_family))
+		*flags |= IXDP_IF_L3;
+	if (ifr.ifr_hwaddr.sa_family == ARPHRD_NONE ||
+	    ifr.ifr_hwaddr.sa_family == ARPHRD_PPP)
 		*kind = IXDP_CONN_REMOTE;
 out:
 	close(fd);
 	return err;
+}
+
+int dp_iface_kind(const char *name, enum ixdp_conn_type *kind)
+{
+	__u16 flags;
+
+	return dp_iface_info(name, kind, &flags);
 }
 
 static void def_from_map(const struct ixdp_ifgroup *m, struct ifgroup_def *d)
@@ -77,13 +113,15 @@ int dp_read_ifgroups(struct dp *dp, struct filter_table *t)
 
 /* Set bank `bank` of interface ifindex's mask to `groups`, the other
  * bank kept. */
-static int write_mask(struct dp *dp, __u32 ifindex, __u32 bank, __u16 groups)
+static int write_mask(struct dp *dp, __u32 ifindex, __u32 bank, __u16 groups,
+		      __u16 flags)
 {
-	struct ixdp_ifmask m = { { 0, 0 } };
+	struct ixdp_ifmask m;
 
 	if (bpf_map_lookup_elem(dp->ifmask_fd, &ifindex, &m))
 		memset(&m, 0, sizeof(m));
 	m.groups[bank & 1] = groups;
+	m.flags = flags;
 	return bpf_map_update_elem(dp->ifmask_fd, &ifindex, &m, BPF_ANY) ? -errno : 0;
 }
 
@@ -134,11 +172,12 @@ int dp_write_ifgroups(struct dp *dp, __u32 bank, const struct filter_table *t)
 		return -errno;
 	for (i = ifs; i->if_index && !err; i++) {
 		enum ixdp_conn_type kind;
+		__u16 flags;
 
-		if (dp_iface_kind(i->if_name, &kind))
+		if (dp_iface_info(i->if_name, &kind, &flags))
 			continue;       /* gone meanwhile */
 		err = write_mask(dp, i->if_index, bank,
-				 ifgroups_of_iface(t, i->if_name, kind));
+				 ifgroups_of_iface(t, i->if_name, kind), flags);
 	}
 	if_freenameindex(ifs);
 	return err;
@@ -149,15 +188,16 @@ int dp_refresh_ifmask(struct dp *dp, const char *name, char *errbuf, size_t errl
 	unsigned ifindex = if_nametoindex(name);
 	enum ixdp_conn_type kind;
 	struct filter_table t;
+	__u16 flags;
 	int err;
 
 	memset(&t, 0, sizeof(t));
-	if (!ifindex || (err = dp_iface_kind(name, &kind)))
+	if (!ifindex || (err = dp_iface_info(name, &kind, &flags)))
 		return dp_err(errbuf, errlen, "no interface named '%s'", name);
 	for (__u32 bank = 0; bank < 2; bank++) {
 		if ((err = read_bank_groups(dp, bank, &t)) ||
 		    (err = write_mask(dp, ifindex, bank,
-				      ifgroups_of_iface(&t, name, kind))))
+				      ifgroups_of_iface(&t, name, kind), flags)))
 			return dp_err(errbuf, errlen, "cannot write the interface "
 				      "groups of %s (ixdp_ifmask): %s", name,
 				      strerror(-err));

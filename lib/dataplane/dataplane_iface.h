@@ -9,6 +9,10 @@
  * point-to-point (IFF_POINTOPOINT: ppp, GRE/IPIP/SIT tunnels with a
  * remote end, tun devices) or has no link layer (ARPHRD_NONE: tun,
  * WireGuard; ARPHRD_PPP); every other interface is *lan*.
+ *
+ * The programs parse Ethernet frames, except on interfaces without a link
+ * layer (tun, WireGuard, PPP, IPIP/SIT/GRE tunnels: IXDP_IF_L3), whose
+ * packets start with the IP header.
  */
 #ifndef IXDP_LIB_DATAPLANE_IFACE_H
 #define IXDP_LIB_DATAPLANE_IFACE_H
@@ -19,6 +23,9 @@
 /* The kind of interface `name`: 0 and *kind (IXDP_CONN_LAN or
  * IXDP_CONN_REMOTE), or -errno (no such interface). */
 int dp_iface_kind(const char *name, enum ixdp_conn_type *kind);
+
+/* The same, and the interface's ixdp_ifmask flags (IXDP_IF_L3). */
+int dp_iface_info(const char *name, enum ixdp_conn_type *kind, __u16 *flags);
 
 /* Recompute the ixdp_ifmask entry of interface `name` from the groups of
  * both banks (after a load, or when the interface changes name or
