@@ -45,6 +45,7 @@ filter-lists:
   tcp9002: { filters: [ { src: me, dst: any, protocol: tcp, dst-port: 9002 } ] }
   tcp9003: { filters: [ { src: me, dst: any, protocol: tcp, dst-port: 9003 } ] }
   ping: { filters: [ { src: me, dst: any, protocol: icmp } ] }
+  udp-in: { filters: [ { src: any, dst: me, protocol: udp, dst-port: 9101, mirrored: no } ] }
 policies:
   ifaces:
     rules:
@@ -56,7 +57,24 @@ policies:
       - { name: lan-only, filter-list: tcp9002, action: block, connection-type: lan }
       - { name: later, filter-list: tcp9003, action: block, interfaces: [@LATE@] }
       - { name: no-ping-a2, filter-list: ping, action: block, interfaces: [@IF_A2@] }
+      # inbound only: decided by XDP on ingress, nothing on egress
+      - { name: udp-in-remote, filter-list: udp-in, action: block, connection-type: remote }
 YAML
+
+# udp_from_b ADDR PORT: B sends one datagram to A's ADDR; 0 if A got it
+udp_from_b() {
+	local addr=$1 port=$2 out="$T/udp.$2.$RANDOM" i
+	ip netns exec "$NS_A" timeout 8 nc -u -l -n -W 1 "$port" >"$out" 2>/dev/null &
+	local l=$!
+	wait_listen "$NS_A" udp "$port"
+	echo hello | inb timeout 4 nc -u -n -w 1 "$addr" "$port" 2>/dev/null
+	for i in $(seq 1 20); do
+		grep -q hello "$out" && break
+		sleep 0.1
+	done
+	kill $l 2>/dev/null; wait $l 2>/dev/null
+	grep -q hello "$out"
+}
 
 check "load on $IF_A" ixa load "$IF_A" --xdp-mode "$XDP_MODE"
 check "load on $IF_A2" ixa load "$IF_A2" --xdp-mode "$XDP_MODE"
@@ -76,6 +94,9 @@ check "tcp 9001 to C on $IF_A2: passes (lan)" tcp_to "$NS_C" 10.78.0.2 9001
 refute "tcp 9002 to B on $IF_A: blocked (lan)" tcp_to "$NS_B" 10.77.0.2 9002
 refute "tcp 9002 to C on $IF_A2: blocked (lan)" tcp_to "$NS_C" 10.78.0.2 9002
 check "tcp 9002 to B over the tun: passes (remote)" tcp_to "$NS_B" 10.79.0.2 9002
+# inbound UDP: XDP on the tun sees IP packets without a link layer
+refute "udp 9101 from B over the tun: blocked on ingress (remote)" udp_from_b 10.79.0.1 9101
+check "udp 9101 from B on $IF_A: passes (lan)" udp_from_b 10.77.0.1 9101
 # ICMP blocked on IF_A2 alone
 refute "ping C on $IF_A2: blocked" ina ping -c 1 -W 1 10.78.0.2
 check "ping B on $IF_A: passes" ping_a_to_b
