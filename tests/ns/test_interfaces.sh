@@ -78,8 +78,7 @@ udp_from_b() {
 
 check "load on $IF_A" ixa load "$IF_A" --xdp-mode "$XDP_MODE"
 check "load on $IF_A2" ixa load "$IF_A2" --xdp-mode "$XDP_MODE"
-# XDP on a tun device runs in generic mode (no native XDP for IFF_TUN writes)
-check "load on the tun $TUN_A" ixa load "$TUN_A" --xdp-mode generic
+check "load on the tun $TUN_A" ixa load "$TUN_A"
 check "policy check accepts connection-type and interfaces" ixa policy check "$T/ifaces.yaml"
 check "policy apply" ixa policy apply "$T/ifaces.yaml"
 
