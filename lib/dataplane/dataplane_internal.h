@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * dataplane_internal.h - what the map I/O files share (dataplane.c,
- * dataplane_read.c, dataplane_handoff.c, dataplane_dropev.c) and no other.
+ * dataplane_read.c, dataplane_handoff.c, dataplane_dropev.c, dataplane_iface.c)
+ * and no other.
  */
 #ifndef IXDP_LIB_DATAPLANE_INTERNAL_H
 #define IXDP_LIB_DATAPLANE_INTERNAL_H
