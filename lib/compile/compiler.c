@@ -14,6 +14,7 @@
  */
 #include <arpa/inet.h>
 #include <stdarg.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -575,6 +576,21 @@ static bool rule_is_group(const struct rule *r, const struct ifgroup_def *g)
 	return true;
 }
 
+/* Compiling for this host: say which named interfaces it does not have
+ * (a typo, or one that comes later: the rule holds there once the
+ * dataplane is loaded on it). */
+static void warn_missing_ifaces(struct compile_ctx *c, const struct rule *r)
+{
+	if (!c->host)
+		return;
+	for (size_t i = 0; i < r->ninterfaces; i++)
+		if (!if_nametoindex(r->interfaces[i]))
+			diag_add(c->diag, "rule %s: this host has no interface '%s' "
+				 "now; the rule applies on it once it exists and "
+				 "the dataplane is loaded there", r->name,
+				 r->interfaces[i]);
+}
+
 /* The interface group of rule r: an existing one, or a new one. */
 static int rule_ifgroup(struct compile_ctx *c, const struct rule *r)
 {
@@ -598,6 +614,7 @@ static int rule_ifgroup(struct compile_ctx *c, const struct rule *r)
 			  r->name, IXDP_MAX_IFGROUPS - 1, IXDP_IFGROUP_NAMES);
 		return -1;
 	}
+	warn_missing_ifaces(c, r);
 	g = &t->groups[t->ngroups];
 	memset(g, 0, sizeof(*g));
 	g->conn = (uint8_t)r->conn;

@@ -80,6 +80,9 @@ check "load on $IF_A" ixa load "$IF_A" --xdp-mode "$XDP_MODE"
 check "load on $IF_A2" ixa load "$IF_A2" --xdp-mode "$XDP_MODE"
 check "load on the tun $TUN_A" ixa load "$TUN_A"
 check "policy check accepts connection-type and interfaces" ixa policy check "$T/ifaces.yaml"
+ixa policy check "$T/ifaces.yaml" >"$T/check.txt" 2>&1
+check "policy check warns that $LATE_A does not exist yet" \
+	grep -q "no interface '$LATE_A' now" "$T/check.txt"
 check "policy apply" ixa policy apply "$T/ifaces.yaml"
 
 # interfaces: [IF_A]
