@@ -46,6 +46,7 @@ int cmd_sa(struct ctx *c, int argc, char **argv);       /* cmd_sa.c */
 int cmd_monitor(struct ctx *c, int argc, char **argv);  /* cmd_monitor.c */
 int cmd_show_ike(struct ctx *c, int argc, char **argv); /* show sa | ikestats */
 int cmd_show_stats(struct ctx *c);                      /* cmd_stats.c */
+int cmd_show_openmetrics(struct ctx *c);                /* cmd_stats.c */
 int show_monitor_stats(struct ctx *c, struct json_object *out); /* cmd_stats.c */
 
 /* The dataplane's counters (cmd_show.c): text, or members of out. */

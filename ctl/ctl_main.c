@@ -50,7 +50,7 @@ static const struct command commands[] = {
 	  "A running ipsec-xdpd also applies the stored copy (CONFDIR/policy.yaml)\n"
 	  "by itself when it changes there (configuration management may write it\n"
 	  "directly); `status` shows the outcome.\n" },
-	{ "show", cmd_show, "show filters [--specific] | stats | config | all | sa | ikestats",
+	{ "show", cmd_show, "show filters [--specific] | stats [--openmetrics] | config | all | sa | ikestats",
 	  "  filters             the filters as configured in the assigned policy\n"
 	  "  filters --specific  the expanded, weighted list the dataplane enforces,\n"
 	  "                      in the order it is tried, with packet counters\n"
@@ -58,6 +58,10 @@ static const struct command commands[] = {
 	  "                      from ipsec-xdpd), quick mode (kernel ESP/AH: bad SPI,\n"
 	  "                      not decrypted, replays, bytes secured), then the\n"
 	  "                      dataplane's packet and drop counters\n"
+	  "  stats --openmetrics the same counters in the OpenMetrics text format\n"
+	  "                      (drops by reason, packets and bytes per rule and\n"
+	  "                      direction, SAs, negotiations, peers), as\n"
+	  "                      ipsec-xdpd --metrics-listen serves them\n"
 	  "  config              boot mode, boot exemptions, ipsecexempt, ...\n"
 	  "  all                 all of the above\n"
 	  "  sa                  the IKE SAs of ipsec-xdpd and their CHILD SAs, with\n"
