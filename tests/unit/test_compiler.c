@@ -1501,7 +1501,7 @@ static void test_interface_groups_tuplespace(void **state)
 /* More interface selections than the dataplane has groups: refused. */
 static void test_interface_groups_limit(void **state)
 {
-	static char names[IXDP_MAX_IFGROUPS + 1][8];
+	static char names[IXDP_MAX_IFGROUPS + 1][IXDP_IFNAMSIZ];
 	static char *lists[IXDP_MAX_IFGROUPS + 1][1];
 	struct policy_file *pf = tp_new();
 	struct filter_table t = { 0 };
