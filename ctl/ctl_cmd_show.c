@@ -156,6 +156,9 @@ static int show_config(struct ctx *c, struct json_object *out)
 		json_object_object_add(out, "ipsecexempt", json_object_new_int(conf.ipsecexempt));
 		json_object_object_add(out, "ikelogging", json_object_new_int(conf.ikelogging));
 		json_object_object_add(out, "strongcrlcheck", json_object_new_int(conf.strongcrlcheck));
+		json_object_object_add(out, "policysource", json_object_new_string(conf.policysource));
+		json_object_object_add(out, "policysourcekey", json_object_new_string(conf.policysourcekey));
+		json_object_object_add(out, "policysourceca", json_object_new_string(conf.policysourceca));
 		return EXIT_OK;
 	}
 	printf("bootmode        %s%s\n", bootmode_name(bootconf_effective_mode(&conf)),
@@ -170,6 +173,10 @@ static int show_config(struct ctx *c, struct json_object *out)
 	}
 	printf("\nipsecexempt     %d\nikelogging      %d\nstrongcrlcheck  %d\n",
 	       conf.ipsecexempt, conf.ikelogging, conf.strongcrlcheck);
+	printf("policysource    %s\npolicysourcekey %s\npolicysourceca  %s\n",
+	       conf.policysource[0] ? conf.policysource : "none",
+	       conf.policysourcekey[0] ? conf.policysourcekey : "none",
+	       conf.policysourceca[0] ? conf.policysourceca : "none (the system's CAs)");
 	return EXIT_OK;
 }
 

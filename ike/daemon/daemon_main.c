@@ -38,6 +38,7 @@
 #include "daemon/daemon_agent.h"
 #include "daemon/daemon_hostwatch.h"
 #include "daemon/daemon_keyholder.h"
+#include "daemon/daemon_source.h"
 
 #define VERSION "0.1"
 
@@ -317,8 +318,12 @@ static int start(struct daemon *d, struct loop *l, const struct options *o)
 		return -1;
 	}
 	dplink_open(d, l->evb);	/* need-SA events, bundles (dplink.h) */
+	if (source_open(d, l->evb))	/* a central policy (daemon_source.h) */
+		return -1;
 	if (dagent_open(d, l->evb))	/* the assigned policy watched */
 		return -1;
+	source_start(d);		/* the central one takes precedence */
+	d->reloaded = source_poll_now;
 	l->hw = hostwatch_open(d, l->evb);
 	if (o->metrics &&
 	    !(l->metrics = metrics_http_open(d, l->evb, &o->metrics_addr, err,
@@ -339,6 +344,7 @@ static void stop(struct daemon *d, struct loop *l)
 	size_t i;
 
 	metrics_http_close(l->metrics);
+	source_close(d);
 	dagent_close(d);	/* an unconfirmed policy is rolled back */
 	hostwatch_close(l->hw);
 	dplink_close(d);
