@@ -134,5 +134,4 @@ check "load on $LATE_A" ixa load "$LATE_A" --xdp-mode "$XDP_MODE"
 refute "tcp 9003 over $LATE_A: blocked (its rule names it)" tcp_to "$NS_C" 10.80.0.2 9003
 check "tcp 9003 to C on $IF_A2: passes" tcp_to "$NS_C" 10.78.0.2 9003
 
-echo "$CHECKS checks, $FAILS failed"
-[ "$FAILS" = 0 ]
+finish
