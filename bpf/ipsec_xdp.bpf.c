@@ -111,6 +111,23 @@ struct {
 } ixdp_filters SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, IXDP_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct ixdp_ifmask);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_ifmask SEC(".maps");
+
+/* Read by userspace only (see include/ipsec_xdp.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * IXDP_MAX_IFGROUPS);
+	__type(key, __u32);
+	__type(value, struct ixdp_ifgroup);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_ifgroup SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2 * 2 * IXDP_PORT_CLASSES);
 	__type(key, __u32);
@@ -604,6 +621,7 @@ struct tuple_walk {
 	__u16 sport, dport;
 	__u8 proto, frag, fam, hit;
 	__u8 protobit;
+	__u16 ifmask;       /* the interface's groups, bit 0 always set */
 	__u32 bank;
 	struct ixdp_fval val;
 	struct ixdp_fkey key;
@@ -630,6 +648,7 @@ static long tuple_one(__u32 i, void *ctx)
 	__u32 idx = (w->bank * 2 + w->fam) * IXDP_MAX_TUPLES + i;
 	struct ixdp_tuple *t;
 	struct ixdp_fval *v;
+	__u32 groups;
 
 	if (i >= IXDP_MAX_TUPLES)
 		return 1;
@@ -652,17 +671,29 @@ static long tuple_one(__u32 i, void *ctx)
 		w->key.src[j] = w->src[j] & t->src_mask[j];
 		w->key.dst[j] = w->dst[j] & t->dst_mask[j];
 	}
-	v = bpf_map_lookup_elem(&ixdp_filters, &w->key);
-	if (!v)
-		return 0;
-	w->val = *v;
-	w->hit = 1;
-	return 1;
+	/* One probe per interface group of the tuple that applies here
+	 * (usually group 0 alone); of the hits, the lowest filter index is
+	 * the first in enforcement order. */
+	groups = (t->groups ? t->groups : 1) & w->ifmask;
+#pragma clang loop unroll(disable)
+	for (__u32 g = 0; g < IXDP_MAX_IFGROUPS; g++) {
+		if (!(groups >> g))
+			break;
+		if (!((groups >> g) & 1))
+			continue;
+		w->key.ifgroup = g;
+		v = bpf_map_lookup_elem(&ixdp_filters, &w->key);
+		if (v && (!w->hit || v->filter < w->val.filter)) {
+			w->val = *v;
+			w->hit = 1;
+		}
+	}
+	return w->hit ? 1 : 0;
 }
 
 /* First hit in weight order, or val.filter = IXDP_NO_FILTER. */
 static __always_inline void tuple_search(const struct ixdp_pkt *p, __u32 bank,
-					 const struct ixdp_bank *b,
+					 const struct ixdp_bank *b, __u16 ifmask,
 					 struct ixdp_fval *out)
 {
 	struct tuple_walk w = {};
@@ -677,6 +708,7 @@ static __always_inline void tuple_search(const struct ixdp_pkt *p, __u32 bank,
 	w.protobit = ixdp_proto_bit(p->proto);
 	w.frag = p->frag;
 	w.fam = p->fam;
+	w.ifmask = ifmask | 1;
 	w.bank = bank;
 	w.key.bank = bank;
 	w.key.fam = p->fam;
@@ -692,10 +724,11 @@ static __always_inline void tuple_search(const struct ixdp_pkt *p, __u32 bank,
 	}
 }
 
-static __always_inline void flow_key(const struct ixdp_pkt *p,
+static __always_inline void flow_key(const struct ixdp_pkt *p, __u16 ifmask,
 				     struct ixdp_flow_key *k)
 {
 	__builtin_memset(k, 0, sizeof(*k));
+	k->ifmask = ifmask;
 	k->fam = p->fam;
 	k->proto = p->proto;
 	k->sport = p->sport;
@@ -717,25 +750,26 @@ static __always_inline bool flow_key_equal(const struct ixdp_flow_key *a,
 }
 
 /* The matching filter, from the flow cache when its slot holds this flow
- * with this bank's answer.  Non-first fragments bypass the cache: their
- * key has no ports. */
+ * with this bank's answer for this interface's groups.  Non-first
+ * fragments bypass the cache: their key has no ports. */
 static __always_inline void classify(const struct ixdp_pkt *p, __u32 bank,
 				     const struct ixdp_bank *b,
 				     struct ixdp_fval *out)
 {
+	__u16 ifmask = (bank ? p->ifgroups[1] : p->ifgroups[0]) & ~1;
 	struct ixdp_flow_entry *e;
 	struct ixdp_flow_key k;
 	__u32 slot;
 
 	if (p->frag) {
-		tuple_search(p, bank, b, out);
+		tuple_search(p, bank, b, ifmask, out);
 		return;
 	}
-	flow_key(p, &k);
+	flow_key(p, ifmask, &k);
 	slot = ixdp_flow_slot(&k);
 	e = bpf_map_lookup_elem(&ixdp_flow_cache, &slot);
 	if (!e) {       /* cannot happen: slot < IXDP_FLOW_CACHE_SIZE */
-		tuple_search(p, bank, b, out);
+		tuple_search(p, bank, b, ifmask, out);
 		return;
 	}
 	if (e->val.generation == b->generation && flow_key_equal(&e->key, &k)) {
@@ -746,7 +780,7 @@ static __always_inline void classify(const struct ixdp_pkt *p, __u32 bank,
 		count_pkt(IXDP_PKT_CACHE_HIT);
 		return;
 	}
-	tuple_search(p, bank, b, out);
+	tuple_search(p, bank, b, ifmask, out);
 	e->key = k;     /* a per-CPU slot: no other writer */
 	e->val.generation = b->generation;
 	e->val.filter = out->filter;
@@ -983,17 +1017,41 @@ __noinline int ixdp_decide(int parsed, const struct ixdp_pkt *p, __u32 dir,
 
 /* ---- the programs -------------------------------------------------------- */
 
+/* The interface's entry: its groups and framing (none: group 0 alone,
+ * Ethernet). */
+static __always_inline const struct ixdp_ifmask *iface_of(__u32 ifindex)
+{
+	return bpf_map_lookup_elem(&ixdp_ifmask, &ifindex);
+}
+
+static __always_inline bool iface_l3(const struct ixdp_ifmask *m)
+{
+	return m && (m->flags & IXDP_IF_L3);
+}
+
+static __always_inline void iface_groups(const struct ixdp_ifmask *m,
+					 struct ixdp_pkt *p)
+{
+	if (m) {
+		p->ifgroups[0] = m->groups[0];
+		p->ifgroups[1] = m->groups[1];
+	}
+}
+
 SEC("xdp")
 int ixdp_xdp_ingress(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 len = data_end - data;
+	const struct ixdp_ifmask *iface;
 	struct ixdp_pkt p;
 	int parsed;
 
 	count_pkt(IXDP_PKT_IN);
-	parsed = parse_packet(data, data_end, len, &p);
+	iface = iface_of(ctx->ingress_ifindex);
+	parsed = parse_packet(data, data_end, len, iface_l3(iface), &p);
+	iface_groups(iface, &p);
 	if (ixdp_decide(parsed, &p, IXDP_DIR_IN, len, NULL) == IXDP_V_PASS)
 		return XDP_PASS;
 	return XDP_DROP;
@@ -1004,7 +1062,8 @@ int ixdp_xdp_ingress(struct xdp_md *ctx)
  * and parse again.  The stack keeps the headers of what it sends linear
  * (GSO needs them there), so this is rare, and the pull is of one packet.
  */
-static __always_inline int parse_skb(struct __sk_buff *skb, struct ixdp_pkt *p)
+static __always_inline int parse_skb(struct __sk_buff *skb, bool l3dev,
+				     struct ixdp_pkt *p)
 {
 	int parsed = IXDP_PARSE_TRUNCATED;
 
@@ -1014,7 +1073,7 @@ static __always_inline int parse_skb(struct __sk_buff *skb, struct ixdp_pkt *p)
 		void *data_end = (void *)(long)skb->data_end;
 		__u32 linear = data_end - data;
 
-		parsed = parse_packet(data, data_end, skb->len, p);
+		parsed = parse_packet(data, data_end, skb->len, l3dev, p);
 		if (parsed != IXDP_PARSE_TRUNCATED || linear >= skb->len)
 			break;
 		if (bpf_skb_pull_data(skb, skb->len))
@@ -1109,12 +1168,15 @@ static __always_inline int to_xfrm(struct __sk_buff *skb,
 SEC("tc")
 int ixdp_tc_egress(struct __sk_buff *skb)
 {
+	const struct ixdp_ifmask *iface;
 	struct ixdp_handoff h = {};
 	struct ixdp_pkt p;
 	int parsed, v;
 
 	count_pkt(IXDP_PKT_OUT);
-	parsed = parse_skb(skb, &p);
+	iface = iface_of(skb->ifindex);
+	parsed = parse_skb(skb, iface_l3(iface), &p);
+	iface_groups(iface, &p);
 	v = ixdp_decide(parsed, &p, IXDP_DIR_OUT, skb->len, &h);
 	if (v == IXDP_V_PASS)
 		return TC_ACT_OK;

@@ -60,6 +60,8 @@ struct ixdp_pkt {
 	__u8  bcast;            /* broadcast or multicast destination */
 	__u8  is_echo;          /* ICMP/ICMPv6 echo request or reply */
 	__u8  nd;               /* ICMPv6 neighbour discovery (133-137) */
+	__u16 ifgroups[2];      /* its interface's groups per bank, beyond
+				 * group 0 (set by the program after parsing) */
 };
 
 /* Fail with TRUNCATED if [ptr, ptr + len) is not inside the linear data. */
@@ -301,9 +303,24 @@ static __always_inline int parse_ipv6(void *data_end, void *l3,
 	return parse_l4(data_end, w.cur, room - w.used, p);
 }
 
-/* frame_len: the whole frame (XDP: data_end - data; TC: skb->len). */
+/* A packet without a link-layer header: its IP version names its type. */
+static __always_inline int parse_no_l2(void *data, void *data_end, __u16 *ethertype)
+{
+	__u8 *v = data;
+
+	IXDP_NEED(v, 1, data_end);
+	if ((*v >> 4) == 4)
+		*ethertype = IXDP_ETH_P_IP;
+	else if ((*v >> 4) == 6)
+		*ethertype = IXDP_ETH_P_IPV6;
+	return IXDP_PARSE_OK;
+}
+
+/* frame_len: the whole frame (XDP: data_end - data; TC: skb->len).
+ * l3: the interface has no link layer (IXDP_IF_L3). */
 static __always_inline int parse_packet(void *data, void *data_end,
-					__u32 frame_len, struct ixdp_pkt *p)
+					__u32 frame_len, bool l3dev,
+					struct ixdp_pkt *p)
 {
 	__u16 ethertype = 0;
 	void *l3 = data;
@@ -311,7 +328,10 @@ static __always_inline int parse_packet(void *data, void *data_end,
 	int r;
 
 	__builtin_memset(p, 0, sizeof(*p));
-	r = parse_eth(data, data_end, p, &l3, &ethertype);
+	if (l3dev)
+		r = parse_no_l2(data, data_end, &ethertype);
+	else
+		r = parse_eth(data, data_end, p, &l3, &ethertype);
 	if (r != IXDP_PARSE_OK)
 		return r;
 	if (ethertype != IXDP_ETH_P_IP && ethertype != IXDP_ETH_P_IPV6)

@@ -11,6 +11,7 @@
 
 #include "ctl.h"
 #include "agent/agent.h"
+#include "dataplane/dataplane_iface.h"
 
 static int parse_xdp_mode(const char *s, enum dp_xdp_mode *mode)
 {
@@ -177,6 +178,22 @@ static int verify_all(struct ctx *c)
 	return ret;
 }
 
+/* The interface's groups (the rules' connection-type and interfaces) as
+ * the list in force has them: an apply writes every interface's, this
+ * covers an interface that appeared since. */
+static int refresh_ifmask(struct ctx *c, const char *ifname)
+{
+	char err[512];
+	struct dp dp;
+	int ret;
+
+	if ((ret = open_dataplane(c, &dp)))
+		return ret;
+	ret = dp_refresh_ifmask(&dp, ifname, err, sizeof(err));
+	dp_close(&dp);
+	return ret ? fail(EXIT_FAIL, "%s", err) : EXIT_OK;
+}
+
 static void say_loaded(struct ctx *c, const char *ifname, const struct dp_load_info *info)
 {
 	if (c->json)
@@ -232,7 +249,8 @@ static int load_locked(struct ctx *c, int argc, char **argv)
 		created |= info.created;
 		replaced |= info.replaced;
 		old_abi = info.replaced ? info.old_abi : old_abi;
-		if ((ret = verify_loaded(c, argv[i], &info, info.created))) {
+		if ((ret = verify_loaded(c, argv[i], &info, info.created)) ||
+		    (ret = refresh_ifmask(c, argv[i]))) {
 			json_object_put(done);
 			return ret;
 		}

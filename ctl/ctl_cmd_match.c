@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * ctl_cmd_match.c - `match SRC DST PROTO [SPORT DPORT] [--in|--out]`: which
+ * ctl_cmd_match.c - `match SRC DST PROTO [SPORT DPORT] [--in|--out]
+ * [--interface IFACE]`: which
  * filter a packet hits and why, decided by the reference matcher over the
  * same list the dataplane enforces, and for negotiate filters the SA bundle
  * the dataplane would look up.  SRC or DST may be `me` (an address of this
@@ -19,6 +20,7 @@
 #include "ctl.h"
 #include "ctl_live.h"
 #include "compile/compiler.h"
+#include "dataplane/dataplane_iface.h"
 
 #define MAX_ALSO 10
 
@@ -30,6 +32,8 @@ struct match_query {
 	int me_side;            /* 0: no `me`, 1: SRC was `me`, 2: DST was */
 	char me_addr[INET6_ADDRSTRLEN];
 	size_t me_count;        /* this host's addresses of the family */
+	const char *iface;      /* --interface: NULL for "none named" */
+	enum ixdp_conn_type kind;
 };
 
 /* What the dataplane does with the packet. */
@@ -190,6 +194,8 @@ static int parse_query(int argc, char **argv, struct match_query *q)
 			q->dir = IXDP_DIR_IN;
 		else if (!strcmp(argv[i], "--out"))
 			q->dir = IXDP_DIR_OUT;
+		else if (!strcmp(argv[i], "--interface") && i + 1 < argc)
+			q->iface = argv[++i];
 		else if (argv[i][0] == '-' && !isdigit((unsigned char)argv[i][1]))
 			return fail(EXIT_USAGE, "match: unknown option '%s'", argv[i]);
 		else if (npos < 5)
@@ -198,7 +204,10 @@ static int parse_query(int argc, char **argv, struct match_query *q)
 			return fail(EXIT_USAGE, "match: too many arguments");
 	}
 	if (npos != 3 && npos != 5)
-		return fail(EXIT_USAGE, "usage: ipsec-xdp match SRC DST PROTO [SPORT DPORT] [--in|--out]");
+		return fail(EXIT_USAGE, "usage: ipsec-xdp match SRC DST PROTO [SPORT DPORT] [--in|--out] "
+			    "[--interface IFACE]");
+	if (q->iface && dp_iface_kind(q->iface, &q->kind))
+		return fail(EXIT_USAGE, "match: no interface named '%s'", q->iface);
 	if (parse_proto(pos[2], &q->pkt.proto))
 		return fail(EXIT_USAGE, "match: '%s' is not a protocol name or number 0-255", pos[2]);
 	q->proto_word = pos[2];
@@ -338,12 +347,24 @@ static void print_me(const struct match_query *q)
 	putchar('\n');
 }
 
+/* Without --interface only the filters of every interface are tried. */
+static void print_iface_note(const struct live_list *l, const struct match_query *q)
+{
+	if (q->iface)
+		printf("on interface %s (%s)\n", q->iface,
+		       q->kind == IXDP_CONN_REMOTE ? "remote" : "lan");
+	else if (l->table.ngroups > 1)
+		printf("on an interface no rule's connection-type or interfaces selects "
+		       "(give --interface IFACE for another)\n");
+}
+
 static void print_text(const struct live_list *l, const struct match_query *q, long idx,
 		       const long *also, size_t nalso, const struct verdict *v)
 {
 	struct spec_widths w;
 
 	print_me(q);
+	print_iface_note(l, q);
 	printf("verdict: %s (%s)\n", v->pass ? "pass" : "drop", v->why);
 	if (idx < 0 || q->pkt.proto == 50 || q->pkt.proto == 51)
 		return;
@@ -355,11 +376,11 @@ static void print_text(const struct live_list *l, const struct match_query *q, l
 		spec_widths_add(&w, (size_t)also[i], &l->table.v[also[i]]);
 	printf("winning filter, the heaviest that matches:\n");
 	print_specific_header(&w);
-	print_specific_row(&w, (size_t)idx, &l->table.v[idx], NULL);
+	print_specific_row(&w, &l->table, (size_t)idx, NULL);
 	if (nalso) {
 		printf("also matching, but lighter (tried later):\n");
 		for (size_t i = 0; i < nalso; i++)
-			print_specific_row(&w, (size_t)also[i], &l->table.v[also[i]], NULL);
+			print_specific_row(&w, &l->table, (size_t)also[i], NULL);
 	}
 }
 
@@ -373,6 +394,7 @@ static void print_json_result(const struct live_list *l, const struct match_quer
 	if (q->pkt.proto == 50 || q->pkt.proto == 51)
 		idx = -1, nalso = 0;
 	json_object_object_add(o, "source", json_object_new_string(list_source_name(l->source)));
+	json_object_object_add(o, "interface", q->iface ? json_object_new_string(q->iface) : NULL);
 	json_object_object_add(o, "verdict", json_object_new_string(v->pass ? "pass" : "drop"));
 	json_object_object_add(o, "reason", json_object_new_string(v->why));
 	json_object_object_add(o, "sa", v->sa ? json_object_new_string(v->sa) : NULL);
@@ -380,9 +402,9 @@ static void print_json_result(const struct live_list *l, const struct match_quer
 		json_object_object_add(o, q->me_side == 1 ? "src_me" : "dst_me",
 				       json_object_new_string(q->me_addr));
 	json_object_object_add(o, "filter", idx >= 0 ?
-			       specific_json((size_t)idx, &l->table.v[idx], NULL) : NULL);
+			       specific_json(&l->table, (size_t)idx, NULL) : NULL);
 	for (size_t i = 0; i < nalso; i++)
-		json_object_array_add(arr, specific_json((size_t)also[i], &l->table.v[also[i]], NULL));
+		json_object_array_add(arr, specific_json(&l->table, (size_t)also[i], NULL));
 	json_object_object_add(o, "also_matching", arr);
 	print_json(o);
 }
@@ -476,9 +498,12 @@ int cmd_match(struct ctx *c, int argc, char **argv)
 		live_list_free(&l);
 		return ret == EXIT_OK || ret == EXIT_FAIL ? ret : EXIT_USAGE;
 	}
+	if (q.iface)
+		q.pkt.ifmask = ifgroups_of_iface(&l.table, q.iface, q.kind);
 	idx = filter_table_match(&l.table, &q.pkt);
 	for (size_t i = idx < 0 ? l.table.n : (size_t)idx + 1; i < l.table.n && nalso < MAX_ALSO; i++)
-		if (specific_filter_matches(&l.table.v[i], &q.pkt))
+		if (filter_applies(&l.table.v[i], q.pkt.ifmask) &&
+		    specific_filter_matches(&l.table.v[i], &q.pkt))
 			also[nalso++] = (long)i;
 	decide(c, &l, idx, &q, &v);
 	if (c->json)

@@ -53,7 +53,7 @@ static void print_specific_text(const struct live_list *l)
 		spec_widths_add(&w, i, &l->table.v[i]);
 	print_specific_header(&w);
 	for (size_t i = 0; i < l->table.n; i++)
-		print_specific_row(&w, i, &l->table.v[i], l->counters ? &l->counters[i] : NULL);
+		print_specific_row(&w, &l->table, i, l->counters ? &l->counters[i] : NULL);
 }
 
 static int show_specific(struct ctx *c, struct json_object *out)
@@ -67,7 +67,7 @@ static int show_specific(struct ctx *c, struct json_object *out)
 		struct json_object *arr = json_object_new_array();
 
 		for (size_t i = 0; i < l.table.n; i++)
-			json_object_array_add(arr, specific_json(i, &l.table.v[i],
+			json_object_array_add(arr, specific_json(&l.table, i,
 						l.counters ? &l.counters[i] : NULL));
 		json_object_object_add(out, "source", json_object_new_string(list_source_name(l.source)));
 		json_object_object_add(out, "specific_filters", arr);

@@ -8,6 +8,7 @@
 
 #include "ctl_live.h"
 #include "agent/agent.h"
+#include "dataplane/dataplane_iface.h"
 
 const char *list_source_name(enum list_source s)
 {
@@ -40,6 +41,7 @@ static void info_to_filter(const struct ixdp_filter_info *in, struct specific_fi
 	f->weight = in->weight;
 	f->rule = in->rule == ~0u ? -1 : (int)in->rule;
 	f->name = in->name;
+	f->ifgroup = in->ifgroup;
 }
 
 static int read_from_dataplane(struct ctx *c, struct live_list *l)
@@ -64,6 +66,8 @@ static int read_from_dataplane(struct ctx *c, struct live_list *l)
 		return EXIT_OK;
 	}
 	ret = dp_read_filters(&dp, &l->info, &l->counters, &n);
+	if (!ret)
+		ret = dp_read_ifgroups(&dp, &l->table);
 	dp_close(&dp);
 	if (ret)
 		return fail(EXIT_FAIL, "cannot read the filter list from the dataplane");
@@ -192,12 +196,26 @@ void print_specific_header(const struct spec_widths *w)
 	       w->rule, "RULE", "PKTS-IN", "PKTS-OUT");
 }
 
-void print_specific_row(const struct spec_widths *w, size_t idx,
-			const struct specific_filter *f,
+/* The interfaces a filter applies on: "all", "lan", "remote", "eth0,eth1",
+ * "remote:ppp0" (ipsec-xdp.policy(5), connection-type and interfaces). */
+static void ifaces_str(const struct filter_table *t, const struct specific_filter *f,
+		       char *buf, size_t len)
+{
+	if (f->ifgroup == 0)
+		snprintf(buf, len, "all");
+	else if (f->ifgroup < t->ngroups)
+		format_ifgroup(&t->groups[f->ifgroup], buf, len);
+	else
+		snprintf(buf, len, "group %u", f->ifgroup);
+}
+
+void print_specific_row(const struct spec_widths *w,
+			const struct filter_table *t, size_t idx,
 			const struct ixdp_counter *ctr)
 {
+	const struct specific_filter *f = &t->v[idx];
 	struct spec_cells c;
-	char fl[32];
+	char fl[32], on[300];
 
 	spec_cells(idx, f, &c);
 	flags_str(f->flags, fl, sizeof(fl));
@@ -209,14 +227,19 @@ void print_specific_row(const struct spec_widths *w, size_t idx,
 		       (unsigned long long)ctr->packets[IXDP_DIR_OUT]);
 	if (*fl)
 		printf("  [%s]", fl);
+	if (f->ifgroup) {
+		ifaces_str(t, f, on, sizeof(on));
+		printf("  on %s", on);
+	}
 	putchar('\n');
 }
 
-struct json_object *specific_json(size_t idx, const struct specific_filter *f,
+struct json_object *specific_json(const struct filter_table *t, size_t idx,
 				  const struct ixdp_counter *ctr)
 {
+	const struct specific_filter *f = &t->v[idx];
 	struct json_object *o = json_object_new_object();
-	char buf[64], pb[16];
+	char buf[300], pb[16];
 
 	json_object_object_add(o, "index", json_object_new_int64((int64_t)idx));
 	json_object_object_add(o, "weight", json_object_new_int64(f->weight));
@@ -236,6 +259,8 @@ struct json_object *specific_json(size_t idx, const struct specific_filter *f,
 	json_object_object_add(o, "soft", json_object_new_boolean(f->flags & IXDP_F_SOFT));
 	json_object_object_add(o, "exemption", json_object_new_boolean(f->flags & IXDP_F_EXEMPTION));
 	json_object_object_add(o, "rule", json_object_new_string(f->name ? f->name : ""));
+	ifaces_str(t, f, buf, sizeof(buf));
+	json_object_object_add(o, "interfaces", json_object_new_string(buf));
 	if (ctr) {
 		json_object_object_add(o, "packets_in", json_object_new_int64((int64_t)ctr->packets[0]));
 		json_object_object_add(o, "bytes_in", json_object_new_int64((int64_t)ctr->bytes[0]));

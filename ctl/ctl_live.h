@@ -36,12 +36,13 @@ void spec_widths_init(struct spec_widths *w);   /* the headers' widths */
 void spec_widths_add(struct spec_widths *w, size_t idx,
 		     const struct specific_filter *f);
 
-/* One specific filter as a table row / JSON object; ctr may be NULL. */
+/* Filter idx of t as a table row / JSON object, with the interfaces it
+ * applies on (t->groups); ctr may be NULL. */
 void print_specific_header(const struct spec_widths *w);
-void print_specific_row(const struct spec_widths *w, size_t idx,
-			const struct specific_filter *f,
+void print_specific_row(const struct spec_widths *w,
+			const struct filter_table *t, size_t idx,
 			const struct ixdp_counter *ctr);
-struct json_object *specific_json(size_t idx, const struct specific_filter *f,
+struct json_object *specific_json(const struct filter_table *t, size_t idx,
 				  const struct ixdp_counter *ctr);
 
 #endif

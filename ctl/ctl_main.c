@@ -70,7 +70,7 @@ static const struct command commands[] = {
 	  "                      (none is an empty list; neither an address nor a\n"
 	  "                      rule of the policy is an error)\n"
 	  "  ikestats            every IKE counter of ipsec-xdpd by name\n" },
-	{ "match", cmd_match, "match SRC DST PROTO [SPORT DPORT] [--in|--out]",
+	{ "match", cmd_match, "match SRC DST PROTO [SPORT DPORT] [--in|--out] [--interface IFACE]",
 	  "Tell which filter a packet hits and why: the verdict, the winning filter,\n"
 	  "its weight, and the other filters that match it but weigh less. SRC or DST\n"
 	  "may be `me`: this host's first address of the other's family (as the\n"
@@ -81,6 +81,9 @@ static const struct command commands[] = {
 	  "a negotiate filter's verdict follows its SA as the dataplane holds it.\n"
 	  "  --in / --out   the packet's direction (default --out); matters for the\n"
 	  "                 boot mode and for inpass\n"
+	  "  --interface IFACE  the interface it passes: the filters of rules whose\n"
+	  "                 connection-type or interfaces leave it out are absent\n"
+	  "                 (default: only the rules of every interface)\n"
 	  "Exit status: 0 the packet passes (permit, no filter, an exemption, ESP/AH,\n"
 	  "negotiate with its SA up outbound, soft, or inpass inbound); 1 it is\n"
 	  "dropped (block, negotiate without an SA, ...); 2 usage or other error.\n" },

@@ -40,8 +40,9 @@
  * end of this file fail to compile when a shared struct changes size, as a
  * reminder.  Version 0: pins from before versioning (no such index).
  */
-#define IXDP_ABI_VERSION 3	/* 2: the drop events (ixdp_drop_events);
-				   3: default-response bundles (IXDP_XS_DEFAULT_RESPONSE) */
+#define IXDP_ABI_VERSION 4	/* 2: the drop events (ixdp_drop_events);
+				 * 3: default-response bundles (IXDP_XS_DEFAULT_RESPONSE);
+				 * 4: interface groups (ixdp_ifmask, ixdp_ifgroup) */
 
 #define IXDP_MAX_TUPLES       128   /* distinct filter shapes per family */
 #define IXDP_MAX_FILTERS      65536 /* specific filters per bank */
@@ -53,6 +54,18 @@
 #define IXDP_PORT_CLASSES     65536 /* one entry per port value */
 
 #define IXDP_NO_FILTER        0xffffffffu /* flow cache: "matched no filter" */
+
+/*
+ * Interface groups: which interfaces a filter applies on.  Every rule's
+ * `connection-type` and `interfaces` (ipsec-xdp.policy(5)) make one group;
+ * group 0 is "every interface" (connection-type all, no interface list),
+ * and the rules that share a combination share its group.  A filter of
+ * group g is as if absent on an interface whose ixdp_ifmask lacks bit g.
+ */
+#define IXDP_MAX_IFGROUPS     16    /* groups per bank, group 0 included */
+#define IXDP_IFGROUP_NAMES    16    /* interface names per group */
+#define IXDP_IFNAMSIZ         16    /* the kernel's IFNAMSIZ */
+#define IXDP_MAX_IFACES       4096  /* ixdp_ifmask entries */
 
 enum ixdp_action {
 	IXDP_ACT_PERMIT    = 0,
@@ -140,6 +153,8 @@ struct ixdp_tuple {
 	__u8  protos;       /* enum ixdp_proto_bit: protocols of its filters;
 			       a packet of another skips the tuple (no hash
 			       lookup).  0 = all (tables written before it) */
+	__u16 groups;       /* bit g: a filter of interface group g is in the
+			       tuple; only those groups are probed */
 };
 
 enum ixdp_proto_bit {
@@ -171,7 +186,7 @@ struct ixdp_fkey {
 	__u8  fam;          /* enum ixdp_family_idx */
 	__u16 tuple;        /* index within the family's tuple list */
 	__u8  proto;
-	__u8  pad;
+	__u8  ifgroup;      /* the filter's interface group */
 	__u16 sport;        /* host byte order: port, or class id for ranges */
 	__u16 dport;
 	__u16 pad2;
@@ -215,7 +230,8 @@ struct ixdp_flow_key {
 	__u8  proto;
 	__u16 sport;
 	__u16 dport;
-	__u16 pad;
+	__u16 ifmask;       /* the groups of the packet's interface: the
+			       same flow may meet other filters elsewhere */
 	__u32 src[4];
 	__u32 dst[4];
 } __attribute__((aligned(8))); /* hashed and compared as 5 u64 words */
@@ -262,7 +278,7 @@ struct ixdp_filter_info {
 	__u8  flags;        /* enum ixdp_filter_flags */
 	__u8  src_plen;
 	__u8  dst_plen;
-	__u8  pad;
+	__u8  ifgroup;      /* interface group (ixdp_ifgroup); 0 = everywhere */
 	__u32 src[4];       /* network byte order */
 	__u32 dst[4];
 	__u16 sport_lo, sport_hi; /* 0,0 = any */
@@ -273,6 +289,39 @@ struct ixdp_filter_info {
 	__u32 rule_id;      /* the key of the rule's SA bundles (below); 0 for
 			       an exemption */
 	__u32 rule_sig;     /* hash of the rule's name, action and filters */
+};
+
+/* The kind of interface a connection type selects. */
+enum ixdp_conn_type {
+	IXDP_CONN_ALL    = 0,
+	IXDP_CONN_LAN    = 1, /* not point-to-point, with a link layer */
+	IXDP_CONN_REMOTE = 2, /* point-to-point, PPP, or no link layer */
+};
+
+/* ixdp_ifgroup[bank * IXDP_MAX_IFGROUPS + g]: what group g of a bank
+ * selects (userspace only: computing ixdp_ifmask for an interface that is
+ * loaded or changes later).  An interface is in the group when its kind
+ * fits `conn` and, if nnames > 0, its name is one of names. */
+struct ixdp_ifgroup {
+	__u8  used;         /* 1: the group exists in this bank */
+	__u8  conn;         /* enum ixdp_conn_type */
+	__u8  nnames;
+	__u8  pad;
+	char  names[IXDP_IFGROUP_NAMES][IXDP_IFNAMSIZ];
+};
+
+enum ixdp_if_flags {
+	IXDP_IF_L3 = 1 << 0, /* no link-layer header: packets start with the
+				IP header (tun, WireGuard, PPP, IP tunnels) */
+};
+
+/* ixdp_ifmask (hash, key: __u32 ifindex): bit g of groups[bank] says that
+ * group g applies on the interface.  Bit 0 is implied; an interface
+ * without an entry has only group 0 and Ethernet framing. */
+struct ixdp_ifmask {
+	__u16 groups[2];    /* [bank] */
+	__u16 flags;        /* enum ixdp_if_flags */
+	__u16 pad;
 };
 
 /* Boot configuration. */
@@ -550,7 +599,7 @@ struct ixdp_drop_limiter {
 	_Static_assert(sizeof(struct type) == (size), \
 		       "struct " #type " changed size: bump IXDP_ABI_VERSION")
 IXDP_ASSERT_SIZE(ixdp_bank, 24);
-IXDP_ASSERT_SIZE(ixdp_tuple, 40);
+IXDP_ASSERT_SIZE(ixdp_tuple, 44);
 IXDP_ASSERT_SIZE(ixdp_fkey, 44);
 IXDP_ASSERT_SIZE(ixdp_fval, 8);
 IXDP_ASSERT_SIZE(ixdp_counter, 32);
@@ -567,6 +616,8 @@ IXDP_ASSERT_SIZE(ixdp_bundle, 16);
 IXDP_ASSERT_SIZE(ixdp_event, 72);
 IXDP_ASSERT_SIZE(ixdp_drop_event, 72);
 IXDP_ASSERT_SIZE(ixdp_drop_limiter, 40);
+IXDP_ASSERT_SIZE(ixdp_ifgroup, 4 + IXDP_IFGROUP_NAMES * IXDP_IFNAMSIZ);
+IXDP_ASSERT_SIZE(ixdp_ifmask, 8);
 _Static_assert(IXDP_STATE__MAX == 4, "ixdp_state changed: bump IXDP_ABI_VERSION");
 
 #endif /* IPSEC_XDP_H */

@@ -158,7 +158,7 @@ bool specific_filter_same_selectors(const struct specific_filter *a,
 {
 	size_t len = addr_len(a->fam);
 
-	return specific_filter_same_shape(a, b) &&
+	return specific_filter_same_shape(a, b) && a->ifgroup == b->ifgroup &&
 	       !memcmp(a->src, b->src, len) && !memcmp(a->dst, b->dst, len) &&
 	       (!a->proto_exact || a->proto == b->proto) &&
 	       a->sport.lo == b->sport.lo && a->sport.hi == b->sport.hi &&
@@ -204,9 +204,55 @@ bool specific_filter_matches(const struct specific_filter *f,
 long filter_table_match(const struct filter_table *t, const struct pkt_tuple *p)
 {
 	for (size_t i = 0; i < t->n; i++)
-		if (specific_filter_matches(&t->v[i], p))
+		if (filter_applies(&t->v[i], p->ifmask) &&
+		    specific_filter_matches(&t->v[i], p))
 			return (long)i;
 	return -1;
+}
+
+static bool ifgroup_has(const struct ifgroup_def *g, const char *name,
+			enum ixdp_conn_type kind)
+{
+	if (g->conn != IXDP_CONN_ALL && g->conn != kind)
+		return false;
+	if (!g->nnames)
+		return true;
+	for (size_t i = 0; i < g->nnames && i < IXDP_IFGROUP_NAMES; i++)
+		if (!strncmp(g->names[i], name, IXDP_IFNAMSIZ))
+			return true;
+	return false;
+}
+
+uint16_t ifgroups_of_iface(const struct filter_table *t, const char *name,
+			   enum ixdp_conn_type kind)
+{
+	uint16_t mask = 1;
+
+	for (size_t g = 1; g < t->ngroups && g < IXDP_MAX_IFGROUPS; g++)
+		if (ifgroup_has(&t->groups[g], name, kind))
+			mask |= (uint16_t)(1u << g);
+	return mask;
+}
+
+void format_ifgroup(const struct ifgroup_def *g, char *buf, size_t len)
+{
+	static const char *const kinds[] = { "all", "lan", "remote" };
+	size_t used;
+
+	if (!len)
+		return;
+	if (!g->nnames) {
+		snprintf(buf, len, "%s", g->conn == IXDP_CONN_ALL ? "all" :
+			 kinds[g->conn <= IXDP_CONN_REMOTE ? g->conn : 0]);
+		return;
+	}
+	used = g->conn == IXDP_CONN_ALL ? 0 :
+	       (size_t)snprintf(buf, len, "%s:", kinds[g->conn <= IXDP_CONN_REMOTE ?
+						     g->conn : 0]);
+	buf[used < len ? used : len - 1] = '\0';
+	for (size_t i = 0; i < g->nnames && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%.*s",
+					 i ? "," : "", IXDP_IFNAMSIZ, g->names[i]);
 }
 
 void format_prefix(uint8_t fam, const uint8_t *addr, uint8_t plen, char *buf,

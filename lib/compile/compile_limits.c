@@ -247,6 +247,41 @@ static int check_tunnels(struct policy_limits *l, const struct policy *p)
 		   "endpoint, its filter list naming every network behind it", p->name, n, POLICY_MAX_TUNNEL_RULES);
 }
 
+static bool same_ifaces(const struct rule *a, const struct rule *b)
+{
+	if (a->conn != b->conn || a->ninterfaces != b->ninterfaces)
+		return false;
+	for (size_t i = 0; i < a->ninterfaces; i++)
+		if (strcmp(a->interfaces[i], b->interfaces[i]))
+			return false;
+	return true;
+}
+
+/* Each distinct connection-type and interface list of the active rules is
+ * one interface group of the dataplane (the compiler numbers them alike). */
+static int check_ifgroups(struct policy_limits *l, const struct policy *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct rule *r = &p->rules[i];
+		bool seen = false;
+
+		if (!r->active || (r->conn == CONN_ALL && !r->ninterfaces))
+			continue;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = p->rules[j].active && same_ifaces(&p->rules[j], r);
+		n += !seen;
+	}
+	if (n < IXDP_MAX_IFGROUPS)
+		return 0;
+	return add(l, &p->pos, "limit exceeded: interface selections: policy '%s' "
+		   "has %zu different combinations of connection-type and "
+		   "interfaces; the limit is %d (the dataplane's interface "
+		   "groups): give rules on the same interfaces the same list",
+		   p->name, n, IXDP_MAX_IFGROUPS - 1);
+}
+
 int policy_limits_check(const struct policy_file *pf, struct policy_limits *out)
 {
 	const struct policy *p = pf ? pf->assigned : NULL;
@@ -266,7 +301,8 @@ int policy_limits_check(const struct policy_file *pf, struct policy_limits *out)
 	for (size_t i = 0; i < p->nrules; i++)
 		if (check_rule(out, &p->rules[i]))
 			return -1;
-	if (check_default_response(out, p) || check_tunnels(out, p))
+	if (check_default_response(out, p) || check_tunnels(out, p) ||
+	    check_ifgroups(out, p))
 		return -1;
 	return (int)(out->n - before);
 }

@@ -61,6 +61,7 @@ static void tuple_from_filter(const struct specific_filter *f,
 	t->sport_kind = (uint8_t)port_kind(&f->sport);
 	t->dport_kind = (uint8_t)port_kind(&f->dport);
 	t->protos = f->proto_exact ? ixdp_proto_bit(f->proto) : IXDP_PB_ALL;
+	t->groups = (__u16)(1u << f->ifgroup);
 }
 
 /* Class of every port of one side: a new class starts at each range's low
@@ -159,6 +160,7 @@ static int add_filter_keys(struct tuplespace *ts, const struct specific_filter *
 			       "than the dataplane holds", idx);
 	memset(&e, 0, sizeof(e));
 	fill_key(&e.key, f->fam, tuple, t, src, dst, f->proto);
+	e.key.ifgroup = f->ifgroup;
 	e.val.filter = (uint32_t)idx;
 	e.val.action = f->action;
 	e.val.flags = f->flags;
@@ -201,12 +203,13 @@ static void sort_and_dedup(struct tuplespace *ts)
 	ts->nentries = out;
 }
 
-/* Same shape; the protocol bitmap is not part of it. */
+/* Same shape; the protocol and group bitmaps are not part of it. */
 static bool tuple_equal(const struct ixdp_tuple *a, const struct ixdp_tuple *b)
 {
 	struct ixdp_tuple x = *a, y = *b;
 
 	x.protos = y.protos = 0;
+	x.groups = y.groups = 0;
 	return !memcmp(&x, &y, sizeof(x));
 }
 
@@ -223,6 +226,7 @@ static int tuple_of(struct tuplespace *ts, const struct filter_table *t,
 		*tuple = (uint16_t)(n - 1);
 		ts->tuples[f->fam][n - 1].protos |=
 			f->proto_exact ? ixdp_proto_bit(f->proto) : IXDP_PB_ALL;
+		ts->tuples[f->fam][n - 1].groups |= (__u16)(1u << f->ifgroup);
 		return 0;
 	}
 	tuple_from_filter(f, &nt);
@@ -252,6 +256,8 @@ static int check_filter(const struct specific_filter *f, size_t i,
 		return errbuf_set(errbuf, errlen, "filter %zu: bad prefix length", i);
 	if (f->sport.lo > f->sport.hi || f->dport.lo > f->dport.hi)
 		return errbuf_set(errbuf, errlen, "filter %zu: port range low > high", i);
+	if (f->ifgroup >= IXDP_MAX_IFGROUPS)
+		return errbuf_set(errbuf, errlen, "filter %zu: bad interface group", i);
 	return 0;
 }
 
@@ -311,6 +317,7 @@ static uint16_t lookup_port(const struct tuplespace *ts, uint8_t kind, int side,
 
 uint32_t tuplespace_lookup(const struct tuplespace *ts, const struct pkt_tuple *p)
 {
+	uint32_t groups = (uint32_t)p->ifmask | 1, best = IXDP_NO_FILTER;
 	__u32 src[4], dst[4];
 	struct ixdp_fkey k;
 
@@ -330,9 +337,19 @@ uint32_t tuplespace_lookup(const struct tuplespace *ts, const struct pkt_tuple *
 		fill_key(&k, p->fam, (uint16_t)i, t, src, dst, p->proto);
 		k.sport = lookup_port(ts, t->sport_kind, 0, p->sport);
 		k.dport = lookup_port(ts, t->dport_kind, 1, p->dport);
-		e = bsearch(&k, ts->entries, ts->nentries, sizeof(*e), cmp_key_only);
-		if (e)
-			return e->val.filter;
+		/* as the program does: each group of the tuple that applies
+		 * on the interface; the lowest filter index wins */
+		for (unsigned g = 0; g < IXDP_MAX_IFGROUPS; g++) {
+			if (!((groups & t->groups) >> g & 1))
+				continue;
+			k.ifgroup = (__u8)g;
+			e = bsearch(&k, ts->entries, ts->nentries, sizeof(*e),
+				    cmp_key_only);
+			if (e && e->val.filter < best)
+				best = e->val.filter;
+		}
+		if (best != IXDP_NO_FILTER)
+			return best;
 	}
 	return IXDP_NO_FILTER;
 }

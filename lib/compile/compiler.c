@@ -14,6 +14,7 @@
  */
 #include <arpa/inet.h>
 #include <stdarg.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ struct compile_ctx {
 	struct filter_table *out;
 	struct compile_diag *diag;
 	struct policy_error *err;
+	uint8_t ifgroup;        /* the interface group of the rule compiled */
 };
 
 /* ---- diagnostics --------------------------------------------------------- */
@@ -529,6 +531,7 @@ static int compile_filter(struct compile_ctx *c, const struct rule *r,
 		goto out;
 	}
 	filter_template(r, rule_idx, fs, &tmpl);
+	tmpl.ifgroup = c->ifgroup;
 	rc = pair_sides(c, r, fs, &tmpl, &src, &dst);
 out:
 	free(src.v);
@@ -560,6 +563,68 @@ static void warn_ah_esp(struct compile_ctx *c, const struct rule *r)
 			 "can negotiate; its traffic never gets an SA", r->name);
 }
 
+/* Does the rule select the interfaces of group g? (names in order: the
+ * same list written in another order makes another group, which is
+ * harmless) */
+static bool rule_is_group(const struct rule *r, const struct ifgroup_def *g)
+{
+	if (g->conn != (uint8_t)r->conn || g->nnames != r->ninterfaces)
+		return false;
+	for (size_t i = 0; i < r->ninterfaces; i++)
+		if (strncmp(g->names[i], r->interfaces[i], IXDP_IFNAMSIZ))
+			return false;
+	return true;
+}
+
+/* Compiling for this host: say which named interfaces it does not have
+ * (a typo, or one that comes later: the rule holds there once the
+ * dataplane is loaded on it). */
+static void warn_missing_ifaces(struct compile_ctx *c, const struct rule *r)
+{
+	if (!c->host)
+		return;
+	for (size_t i = 0; i < r->ninterfaces; i++)
+		if (!if_nametoindex(r->interfaces[i]))
+			diag_add(c->diag, "rule %s: this host has no interface '%s' "
+				 "now; the rule applies on it once it exists and "
+				 "the dataplane is loaded there", r->name,
+				 r->interfaces[i]);
+}
+
+/* The interface group of rule r: an existing one, or a new one. */
+static int rule_ifgroup(struct compile_ctx *c, const struct rule *r)
+{
+	struct filter_table *t = c->out;
+	struct ifgroup_def *g;
+
+	if (r->conn == CONN_ALL && !r->ninterfaces) {
+		c->ifgroup = 0;
+		return 0;
+	}
+	for (size_t i = 1; i < t->ngroups; i++) {
+		if (rule_is_group(r, &t->groups[i])) {
+			c->ifgroup = (uint8_t)i;
+			return 0;
+		}
+	}
+	if (t->ngroups >= IXDP_MAX_IFGROUPS || r->ninterfaces > IXDP_IFGROUP_NAMES) {
+		set_error(c, "limit exceeded: rule \"%s\": at most %d different "
+			  "interface selections (connection-type and interfaces) "
+			  "and %d interface names per rule fit the dataplane",
+			  r->name, IXDP_MAX_IFGROUPS - 1, IXDP_IFGROUP_NAMES);
+		return -1;
+	}
+	warn_missing_ifaces(c, r);
+	g = &t->groups[t->ngroups];
+	memset(g, 0, sizeof(*g));
+	g->conn = (uint8_t)r->conn;
+	g->nnames = (uint8_t)r->ninterfaces;
+	for (size_t i = 0; i < r->ninterfaces; i++)
+		snprintf(g->names[i], IXDP_IFNAMSIZ, "%s", r->interfaces[i]);
+	c->ifgroup = (uint8_t)t->ngroups++;
+	return 0;
+}
+
 static int compile_rule(struct compile_ctx *c, int rule_idx)
 {
 	const struct rule *r = &c->pf->assigned->rules[rule_idx];
@@ -571,6 +636,8 @@ static int compile_rule(struct compile_ctx *c, int rule_idx)
 			  r->filters ? "filter action" : "filter list");
 		return -1;
 	}
+	if (rule_ifgroup(c, r))
+		return -1;
 	warn_ah_esp(c, r);
 	for (size_t i = 0; i < r->filters->nfilters; i++)
 		if (compile_filter(c, r, rule_idx, &r->filters->filters[i]))
@@ -869,7 +936,8 @@ static int cmp_selectors(const void *pa, const void *pb)
 	    (c = cmp_num(a->dport.lo, b->dport.lo)) ||
 	    (c = cmp_num(a->dport.hi, b->dport.hi)) ||
 	    (c = cmp_bytes(a->src, b->src, fam_bytes(a->fam))) ||
-	    (c = cmp_bytes(a->dst, b->dst, fam_bytes(a->fam))))
+	    (c = cmp_bytes(a->dst, b->dst, fam_bytes(a->fam))) ||
+	    (c = cmp_num(a->ifgroup, b->ifgroup)))
 		return c;
 	return a < b ? -1 : a > b;
 }
@@ -1102,6 +1170,8 @@ int compile_policy(const struct policy_file *pf, const struct host_info *host,
 	};
 
 	out->n = 0;
+	memset(out->groups, 0, sizeof(out->groups));
+	out->ngroups = 1;       /* group 0: every interface */
 	if (compile_into(&c, ipsecexempt)) {
 		filter_table_free(out);
 		return -1;

@@ -42,12 +42,47 @@ struct specific_filter {
 	int rule;               /* index in policy->rules; -1: exemption */
 	const char *name;       /* rule name or exemption name (static/owned by policy) */
 	bool mirror;            /* the mirrored half of a filter */
+	uint8_t ifgroup;        /* interface group (filter_table.groups); 0:
+				   every interface */
+};
+
+/*
+ * An interface group: the interfaces a rule applies on (its
+ * `connection-type` and `interfaces`).  Group 0 is every interface.  An
+ * interface is in a group when its kind fits conn and, if nnames > 0, its
+ * name is one of names.
+ */
+struct ifgroup_def {
+	uint8_t conn;           /* enum ixdp_conn_type */
+	uint8_t nnames;
+	char names[IXDP_IFGROUP_NAMES][IXDP_IFNAMSIZ];
 };
 
 struct filter_table {
 	struct specific_filter *v;  /* sorted: v[0] is tried first */
 	size_t n, cap;
+	/* groups[0] is every interface; 0 groups (a table built by hand)
+	 * means group 0 alone */
+	struct ifgroup_def groups[IXDP_MAX_IFGROUPS];
+	size_t ngroups;
 };
+
+/*
+ * The groups of filter table t that apply on the interface `name` of kind
+ * `kind` (IXDP_CONN_LAN or IXDP_CONN_REMOTE), as a bit mask; bit 0 (every
+ * interface) is always set.
+ */
+uint16_t ifgroups_of_iface(const struct filter_table *t, const char *name,
+			   enum ixdp_conn_type kind);
+
+/* "every interface", "lan", "remote", "eth0,eth1", "lan: eth0" ... */
+void format_ifgroup(const struct ifgroup_def *g, char *buf, size_t len);
+
+/* Does filter f apply on an interface whose groups are ifmask? */
+static inline bool filter_applies(const struct specific_filter *f, uint16_t ifmask)
+{
+	return f->ifgroup == 0 || ((ifmask >> f->ifgroup) & 1);
+}
 
 /* The host's current addresses, for me/dns/dhcp/gateway and broadcasts. */
 struct host_prefix {
@@ -114,7 +149,8 @@ int filter_table_sort(struct filter_table *t);
 bool specific_filter_same_shape(const struct specific_filter *a,
 				const struct specific_filter *b);
 
-/* Same selectors (shape and values); actions may differ. */
+/* Same selectors (shape and values) on the same interfaces (group);
+ * actions may differ. */
 bool specific_filter_same_selectors(const struct specific_filter *a,
 				    const struct specific_filter *b);
 
@@ -131,12 +167,16 @@ struct pkt_tuple {
 	uint16_t sport, dport;  /* host order; 0 when the protocol has none */
 	bool frag;              /* non-first fragment: ports unknown, so only
 				   filters with both ports `any` can match */
+	uint16_t ifmask;        /* the interface groups of the interface it
+				   passes (ifgroups_of_iface); 0: group 0 only */
 };
 
 /*
  * The reference matcher: the first filter of the sorted list that matches
- * (a linear scan, for `ipsec-xdp match` and as the tests' oracle for the
- * dataplane).  Returns its index, or -1 if none matches (= permitted).
+ * and applies on the packet's interface (p->ifmask): a filter of a group
+ * the interface is not in is as if absent.  A linear scan, for `ipsec-xdp
+ * match` and as the tests' oracle for the dataplane.  Returns its index,
+ * or -1 if none matches (= permitted).
  */
 long filter_table_match(const struct filter_table *t, const struct pkt_tuple *p);
 

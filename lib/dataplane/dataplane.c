@@ -56,6 +56,8 @@ static const struct {
 	{ "ixdp_flow_cache", offsetof(struct dp, flow_cache_fd) },
 	{ "ixdp_drops", offsetof(struct dp, drops_fd) },
 	{ "ixdp_pkts", offsetof(struct dp, pkts_fd) },
+	{ "ixdp_ifmask", offsetof(struct dp, ifmask_fd) },
+	{ "ixdp_ifgroup", offsetof(struct dp, ifgroup_fd) },
 };
 
 #define NMAPS (sizeof(dp_maps) / sizeof(dp_maps[0]))
@@ -390,6 +392,7 @@ void dp_info_from_filter(const struct specific_filter *f,
 	in->flags = f->flags;
 	in->src_plen = f->src_plen;
 	in->dst_plen = f->dst_plen;
+	in->ifgroup = f->ifgroup;
 	memcpy(in->src, f->src, alen);
 	memcpy(in->dst, f->dst, alen);
 	/* `any` is stored as 0,0 whichever way it was written. */
@@ -752,6 +755,9 @@ static int fill_target(struct dp *dp, struct apply *a, const struct filter_table
 	*what = "ixdp_info";
 	if ((err = array_write(dp->info_fd, a->target * IXDP_MAX_FILTERS, t->n,
 			       a->nw, sizeof(*a->nw))))
+		return err;
+	*what = "ixdp_ifgroup and ixdp_ifmask";
+	if ((err = dp_write_ifgroups(dp, a->target, t)))
 		return err;
 	*what = "ixdp_counters";
 	if ((err = match_old_filters(a->old, a->nold, a->nw, t->n, a->from)))

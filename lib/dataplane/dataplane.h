@@ -27,7 +27,7 @@ struct dp {
 	char root[256];
 	int state_fd, banks_fd, tuples_fd, filters_fd, port_class_fd;
 	int counters_fd, info_fd, boot_fd, conns_fd, flow_cache_fd;
-	int drops_fd, pkts_fd;
+	int drops_fd, pkts_fd, ifmask_fd, ifgroup_fd;
 };
 
 /* $IPSEC_XDP_BPFFS or the default. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * dataplane_internal.h - what the map I/O files share (dataplane.c,
- * dataplane_read.c, dataplane_handoff.c, dataplane_dropev.c) and no other.
+ * dataplane_read.c, dataplane_handoff.c, dataplane_dropev.c, dataplane_iface.c)
+ * and no other.
  */
 #ifndef IXDP_LIB_DATAPLANE_INTERNAL_H
 #define IXDP_LIB_DATAPLANE_INTERNAL_H
@@ -31,6 +32,10 @@ int dp_read_bank_infos(struct dp *dp, __u32 bank, size_t n,
 /* A filter as ixdp_info holds it, but for its rule_id and rule_sig (0). */
 void dp_info_from_filter(const struct specific_filter *f,
 			 struct ixdp_filter_info *in);
+
+/* The interface groups of t into bank `bank` (ixdp_ifgroup) and every
+ * interface's groups of that bank (ixdp_ifmask): 0 or -errno. */
+int dp_write_ifgroups(struct dp *dp, __u32 bank, const struct filter_table *t);
 
 int dp_read_percpu_u64(int fd, size_t n, uint64_t *out);
 

@@ -140,7 +140,11 @@ struct auth_method {
 	struct srcpos pos;
 };
 
+/* The numbers are enum ixdp_conn_type's (include/ipsec_xdp.h). */
 enum conn_type { CONN_ALL = 0, CONN_LAN, CONN_REMOTE };
+
+/* interfaces: per rule (IXDP_IFGROUP_NAMES) */
+#define POLICY_MAX_RULE_IFACES 16
 
 struct rule {
 	char *name;

@@ -194,6 +194,12 @@ static int parse_interfaces(struct parse *p, const struct pnode *seq, struct rul
 
 	if (pexpect(&p->c, seq, PN_SEQ, "'interfaces' (a list of interface names)"))
 		return -1;
+	if (!seq->nkids)
+		return perr(&p->c, seq, "'interfaces' is empty; expected at least one "
+			    "interface name (leave 'interfaces' out for every interface)");
+	if (seq->nkids > POLICY_MAX_RULE_IFACES)
+		return perr(&p->c, seq, "'interfaces' names %zu interfaces; the limit "
+			    "is %d per rule", seq->nkids, POLICY_MAX_RULE_IFACES);
 	r->interfaces = alloc_array(p, seq, seq->nkids, sizeof(char *));
 	if (!r->interfaces)
 		return -1;
@@ -227,31 +233,16 @@ static int parse_rule_refs(struct parse *p, const struct pnode *n, struct rule *
 	return r->action ? 0 : -1;
 }
 
-/*
- * connection-type lan/remote and interfaces would limit a rule to some
- * interfaces; this version enforces every rule on every interface, so it
- * refuses them rather than accept a limit it would not keep.
- */
-#define NOT_ENFORCED "is not enforced by this version: every rule applies on " \
-	"every interface where the dataplane is loaded; remove it"
-
 static int parse_rule_options(struct parse *p, const struct pnode *n, struct rule *r)
 {
 	struct pnode *key;
 	const struct pnode *v;
 
-	if ((v = pmap_get(n, "connection-type", NULL))) {
-		if (parse_conn_type(p, v, &r->conn))
-			return -1;
-		if (r->conn != CONN_ALL)
-			return perr(&p->c, v, "'connection-type: %s' " NOT_ENFORCED
-				    " (or write 'all')", v->text);
-	}
-	if ((v = pmap_get(n, "interfaces", &key))) {
-		if (parse_interfaces(p, v, r))
-			return -1;
-		return perr(&p->c, key, "'interfaces' " NOT_ENFORCED);
-	}
+	if ((v = pmap_get(n, "connection-type", NULL)) &&
+	    parse_conn_type(p, v, &r->conn))
+		return -1;
+	if ((v = pmap_get(n, "interfaces", &key)) && parse_interfaces(p, v, r))
+		return -1;
 	if ((v = pmap_get(n, "active", NULL)) &&
 	    parse_bool(&p->c, v, "'active'", &r->active))
 		return -1;

@@ -17,6 +17,7 @@
 
 #include "compile/compiler.h"
 #include "compile/compile_tuplespace.h"
+#include "dataplane/dataplane_iface.h"
 #include "dp_env.h"
 
 #define IN  IXDP_DIR_IN
@@ -637,6 +638,71 @@ static void test_policy_actions(void **state)
 	assert_int_equal(drops(IXDP_DROP_NEGOTIATE), d_neg + 3);
 	assert_int_equal(counter_of("inpass").packets[IN], 1);
 	assert_int_equal(counter_of("inpass").packets[OUT], 1);
+}
+
+/*
+ * Interface groups: the programs run on lo.  A filter of a group lo is in
+ * applies; one of another group is as if absent (the next filter decides),
+ * with the flow cache keyed by the interface's groups.  On an interface
+ * without a link layer (IXDP_IF_L3) packets start with the IP header.
+ */
+static void set_lo_entry(__u16 groups, __u16 flags)
+{
+	struct ixdp_ifmask m = { .groups = { groups, groups }, .flags = flags };
+	__u32 lo = 1;
+
+	assert_int_equal(bpf_map_update_elem(E.dp.ifmask_fd, &lo, &m, BPF_ANY), 0);
+}
+
+static void test_interface_groups(void **state)
+{
+	struct specific_filter f[3];
+	struct filter_table t;
+	struct pkt_spec on_lo = tcp4("10.9.1.1", "192.0.2.2", 40000, 80);
+	struct pkt_spec remote = tcp4("10.8.1.1", "192.0.2.2", 40000, 80);
+	uint8_t buf[PKT_MAX];
+	size_t len;
+	__u32 lo = 1;
+	struct ixdp_ifmask m;
+
+	f[0] = flt("10.9.0.0/16", "0.0.0.0/0", -1, "any", "any", IXDP_ACT_BLOCK, 0, "blk-lo");
+	f[0].ifgroup = 1;
+	f[1] = flt("10.9.0.0/16", "0.0.0.0/0", -1, "any", "any", IXDP_ACT_PERMIT, 0, "perm-all");
+	f[2] = flt("10.8.0.0/16", "0.0.0.0/0", -1, "any", "any", IXDP_ACT_BLOCK, 0, "blk-remote");
+	f[2].ifgroup = 2;
+	make_table(&t, f, 3);
+	t.ngroups = 3;
+	t.groups[1].nnames = 1;
+	snprintf(t.groups[1].names[0], IXDP_IFNAMSIZ, "lo");
+	t.groups[2].conn = IXDP_CONN_REMOTE;
+	apply_table(&t);
+	/* the apply gave lo its groups: named (1), not remote (2) */
+	assert_int_equal(bpf_map_lookup_elem(E.dp.ifmask_fd, &lo, &m), 0);
+	assert_int_equal(m.groups[0] | m.groups[1], 0x3);
+	assert_int_equal(m.flags, 0);
+	assert_int_equal(send_pkt(IN, &on_lo), 'D');
+	assert_int_equal(send_pkt(OUT, &on_lo), 'D');
+	assert_int_equal(counter_of("blk-lo").packets[IN], 1);
+	assert_int_equal(send_pkt(IN, &remote), 'P');
+	assert_int_equal(counter_of("blk-remote").packets[IN], 0);
+	/* lo in no group: the same flow (cached a moment ago) meets the
+	 * permit of every interface */
+	set_lo_entry(1, 0);
+	assert_int_equal(send_pkt(IN, &on_lo), 'P');
+	assert_int_equal(counter_of("perm-all").packets[IN], 1);
+	/* lo as remote: the remote block holds */
+	set_lo_entry(1 | 4, 0);
+	assert_int_equal(send_pkt(OUT, &remote), 'D');
+	/* no link layer: the IP header first */
+	set_lo_entry(1 | 2, IXDP_IF_L3);
+	len = pkt_build(&on_lo, buf);
+	assert_int_equal(dp_env_verdict(&E, IN, buf + 14, len - 14), 'D');
+	assert_int_equal(dp_env_verdict(&E, OUT, buf + 14, len - 14), 'D');
+	/* the same bytes read as Ethernet are no IP packet: passed */
+	set_lo_entry(1 | 2, 0);
+	assert_int_equal(dp_env_verdict(&E, IN, buf + 14, len - 14), 'P');
+	assert_int_equal(bpf_map_delete_elem(E.dp.ifmask_fd, &lo), 0);
+	filter_table_free(&t);
 }
 
 static void test_negotiate_broadcast_multicast_dropped(void **state)
@@ -1437,6 +1503,25 @@ static struct specific_filter random_filter(const struct shape *sh)
 	return f;
 }
 
+/*
+ * The interface groups of a random table: the programs run under
+ * bpf_prog_test_run on lo (a lan interface), which is in groups 1 (lan)
+ * and 2 (named lo) but not in 3 (remote) or 4 (named eth9).
+ */
+static uint16_t oracle_ifmask;
+
+static void random_groups(struct filter_table *t)
+{
+	t->ngroups = 5;
+	t->groups[1].conn = IXDP_CONN_LAN;
+	t->groups[2].nnames = 1;
+	snprintf(t->groups[2].names[0], IXDP_IFNAMSIZ, "lo");
+	t->groups[3].conn = IXDP_CONN_REMOTE;
+	t->groups[4].nnames = 2;
+	snprintf(t->groups[4].names[0], IXDP_IFNAMSIZ, "eth9");
+	snprintf(t->groups[4].names[1], IXDP_IFNAMSIZ, "ppp0");
+}
+
 static void random_table(struct filter_table *t, size_t n)
 {
 	struct shape shapes[2][IXDP_MAX_TUPLES];
@@ -1457,12 +1542,21 @@ static void random_table(struct filter_table *t, size_t n)
 		for (uint32_t i = 0; i < nshapes[fam]; i++)
 			random_shape(fam, &shapes[fam][i]);
 	}
+	random_groups(t);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t fam = rnd_below(3) ? V4 : V6;
 		struct specific_filter f =
 			random_filter(&shapes[fam][rnd_below(nshapes[fam])]);
 
+		/* half the filters on every interface, the others in a group;
+		 * a copy in another group tests "as if absent" head on */
+		f.ifgroup = rnd_below(2) ? 0 : (uint8_t)(1 + rnd_below(4));
 		assert_int_equal(filter_table_push(t, &f), 0);
+		if (rnd_below(6) == 0) {
+			f.ifgroup = (uint8_t)((f.ifgroup + 1 + rnd_below(4)) % 5);
+			f.action = (uint8_t)rnd_below(3);
+			assert_int_equal(filter_table_push(t, &f), 0);
+		}
 	}
 	assert_int_equal(filter_table_sort(t), 0);
 }
@@ -1528,6 +1622,7 @@ static void random_packet(const struct filter_table *t, struct opkt *o)
 	memcpy(o->t.dst, s->dst, 16);
 	o->t.proto = s->proto;
 	o->t.frag = s->frag_off != 0;
+	o->t.ifmask = oracle_ifmask;
 	if (proto_has_ports(s->proto) && !o->t.frag) {
 		o->t.sport = s->sport;
 		o->t.dport = s->dport;
@@ -1595,6 +1690,13 @@ static void oracle_round(size_t nfilters, size_t npackets)
 	size_t n;
 
 	random_table(&t, nfilters);
+	{
+		enum ixdp_conn_type kind;
+
+		assert_int_equal(dp_iface_kind("lo", &kind), 0);
+		oracle_ifmask = ifgroups_of_iface(&t, "lo", kind);
+		assert_int_equal(oracle_ifmask, 0x7);
+	}
 	if (tuplespace_build(&t, &ts, errbuf, sizeof(errbuf)))
 		fail_msg("tuplespace_build: %s", errbuf);
 	apply_table(&t);
@@ -1765,6 +1867,7 @@ int main(void)
 		cmocka_unit_test_setup(test_boot_stateful_flood_keeps_live_connections, reset),
 		cmocka_unit_test_setup(test_boot_stateful_sweeper_deletes_idle_entry, reset),
 		cmocka_unit_test_setup(test_policy_actions, reset),
+		cmocka_unit_test_setup(test_interface_groups, reset),
 		cmocka_unit_test_setup(test_negotiate_broadcast_multicast_dropped, reset),
 		cmocka_unit_test_setup(test_esp_ah_pass, reset),
 		cmocka_unit_test_setup(test_ike_exemption, reset),

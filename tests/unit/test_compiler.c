@@ -20,6 +20,7 @@
 
 #include "compile/compiler.h"
 #include "compile/compile_hostinfo.h"
+#include "compile/compile_tuplespace.h"
 
 /* ---- building policies -------------------------------------------------- */
 
@@ -1357,6 +1358,190 @@ static void test_too_many_filters(void **state)
 	tp_free(pf);
 }
 
+/* ---- connection-type and interfaces --------------------------------------------- */
+
+static void tp_ifaces(struct policy_file *pf, int rule, enum conn_type conn,
+		      char **names, size_t n)
+{
+	tp_get(pf, rule)->conn = conn;
+	tp_get(pf, rule)->interfaces = names;
+	tp_get(pf, rule)->ninterfaces = n;
+}
+
+static uint16_t mask_of(const struct filter_table *t, const char *name,
+			enum ixdp_conn_type kind)
+{
+	return ifgroups_of_iface(t, name, kind);
+}
+
+static const struct specific_filter *hit_on(const struct filter_table *t,
+					    uint16_t ifmask, const char *src,
+					    const char *dst)
+{
+	struct pkt_tuple p = pkt(src, dst, 6, 1000, 80);
+	long i;
+
+	p.ifmask = ifmask;
+	i = filter_table_match(t, &p);
+	return i < 0 ? NULL : &t->v[i];
+}
+
+/*
+ * A rule applies only on the interfaces it selects: elsewhere its filters
+ * are as if absent and the next matching filter decides -- even one with
+ * the very same selectors, which is then kept, not merged.
+ */
+static void test_interface_groups(void **state)
+{
+	static char *eth1[] = { "eth1" }, *eth0[] = { "eth0" };
+	struct policy_file *pf = tp_new();
+	struct compiled c;
+	int all, on_eth1, remote, lan_eth0, also_eth1;
+	uint16_t m_eth0, m_eth1, m_eth2, m_ppp0;
+
+	(void)state;
+	all = tp_rule(pf, "all", FA_PERMIT);
+	tp_filter(pf, all, "10.0.0.0/24", "any");
+	on_eth1 = tp_rule(pf, "on-eth1", FA_BLOCK);
+	tp_filter(pf, on_eth1, "10.0.0.1", "10.0.0.2");
+	tp_ifaces(pf, on_eth1, CONN_ALL, eth1, 1);
+	remote = tp_rule(pf, "remote", FA_NEGOTIATE);
+	tp_filter(pf, remote, "10.0.0.1", "10.0.0.2");
+	tp_ifaces(pf, remote, CONN_REMOTE, NULL, 0);
+	lan_eth0 = tp_rule(pf, "lan-eth0", FA_BLOCK);
+	tp_filter(pf, lan_eth0, "10.0.0.0/24", "any");
+	tp_ifaces(pf, lan_eth0, CONN_LAN, eth0, 1);
+	also_eth1 = tp_rule(pf, "also-eth1", FA_PERMIT);  /* shares a group */
+	tp_filter(pf, also_eth1, "10.0.9.0/24", "any");
+	tp_ifaces(pf, also_eth1, CONN_ALL, eth1, 1);
+	compile_ok(pf, NULL, 3, &c);
+
+	assert_int_equal(c.t.ngroups, 4);
+	m_eth0 = mask_of(&c.t, "eth0", IXDP_CONN_LAN);
+	m_eth1 = mask_of(&c.t, "eth1", IXDP_CONN_LAN);
+	m_eth2 = mask_of(&c.t, "eth2", IXDP_CONN_LAN);
+	m_ppp0 = mask_of(&c.t, "ppp0", IXDP_CONN_REMOTE);
+	assert_int_equal(m_eth2, 1);
+	/* a point-to-point eth0: the remote rule, not the lan one */
+	assert_int_equal(mask_of(&c.t, "eth0", IXDP_CONN_REMOTE), m_ppp0);
+	assert_int_equal(__builtin_popcount(m_eth0), 2);
+	assert_int_equal(__builtin_popcount(m_eth1), 2);
+	assert_int_equal(__builtin_popcount(m_ppp0), 2);
+	/* the host pair: a rule per interface kind or name, the /24 elsewhere */
+	assert_string_equal(hit_on(&c.t, m_eth1, "10.0.0.1", "10.0.0.2")->name, "on-eth1");
+	assert_string_equal(hit_on(&c.t, m_ppp0, "10.0.0.1", "10.0.0.2")->name, "remote");
+	assert_string_equal(hit_on(&c.t, m_eth2, "10.0.0.1", "10.0.0.2")->name, "all");
+	assert_string_equal(hit_on(&c.t, 0, "10.0.0.2", "10.0.0.1")->name, "all");
+	/* same selectors, other interfaces: both kept, block on eth0 only */
+	assert_string_equal(hit_on(&c.t, m_eth0, "10.0.0.1", "10.0.0.2")->name, "lan-eth0");
+	assert_int_equal(hit_on(&c.t, m_eth0, "10.0.0.7", "1.2.3.4")->action, IXDP_ACT_BLOCK);
+	assert_int_equal(hit_on(&c.t, m_eth2, "10.0.0.7", "1.2.3.4")->action, IXDP_ACT_PERMIT);
+	assert_false(diag_has(&c.d, "lan-eth0", "all"));
+	/* a second rule on the same interfaces shares the group */
+	assert_string_equal(hit_on(&c.t, m_eth1, "10.0.9.1", "1.2.3.4")->name, "also-eth1");
+	assert_null(hit_on(&c.t, m_eth2, "10.0.9.1", "1.2.3.4"));
+	compiled_free(&c);
+	tp_free(pf);
+}
+
+/* The tuple space search (as the dataplane does it) agrees with the
+ * reference matcher on every interface kind, packet by packet. */
+static void test_interface_groups_tuplespace(void **state)
+{
+	static char *eth1[] = { "eth1" }, *two[] = { "eth0", "eth1" };
+	static const char *const kinds[] = { "all", "lan", "remote" };
+	struct policy_file *pf = tp_new();
+	struct tuplespace ts;
+	struct compiled c;
+	char err[256], a[32], b[32];
+	unsigned seed = 7;
+	size_t hits = 0;
+
+	(void)state;
+	for (int r = 0; r < 9; r++) {
+		static const enum filter_action_kind k[] = { FA_PERMIT, FA_BLOCK, FA_NEGOTIATE };
+		char *name = malloc(16);
+		int ri;
+
+		snprintf(name, 16, "r%d-%s", r, kinds[r % 3]);
+		ri = tp_rule(pf, name, k[r % 3]);
+		snprintf(a, sizeof(a), "10.0.%d.0/%d", r % 2, 24 + (r % 3) * 4);
+		tp_filter(pf, ri, a, r % 4 ? "any" : "10.1.0.0/16");
+		tp_filter(pf, ri, "10.0.0.1", "10.1.0.2");
+		tp_ifaces(pf, ri, (enum conn_type)(r % 3), r == 4 ? eth1 : r == 5 ? two : NULL,
+			  r == 4 ? 1 : r == 5 ? 2 : 0);
+	}
+	compile_ok(pf, NULL, 3, &c);
+	assert_int_equal(tuplespace_build(&c.t, &ts, err, sizeof(err)), 0);
+	for (int i = 0; i < 4000; i++) {
+		static const char *const ifs[] = { "eth0", "eth1", "eth2", "ppp0" };
+		int which = rand_r(&seed) % 4;
+		uint16_t m = mask_of(&c.t, ifs[which], which == 3 ? IXDP_CONN_REMOTE
+								: IXDP_CONN_LAN);
+		struct pkt_tuple p;
+		long want;
+
+		snprintf(a, sizeof(a), "10.0.%d.%d", rand_r(&seed) % 2, rand_r(&seed) % 40);
+		snprintf(b, sizeof(b), "10.1.0.%d", rand_r(&seed) % 4);
+		p = pkt(a, b, 6, 1000, 80);
+		p.ifmask = m;
+		want = filter_table_match(&c.t, &p);
+		hits += want >= 0;
+		assert_int_equal(tuplespace_lookup(&ts, &p),
+				 want < 0 ? IXDP_NO_FILTER : (uint32_t)want);
+	}
+	assert_true(hits > 1000);
+	tuplespace_free(&ts);
+	for (size_t r = 0; r < pf->assigned->nrules; r++)
+		free(pf->assigned->rules[r].name);
+	compiled_free(&c);
+	tp_free(pf);
+}
+
+/* More interface selections than the dataplane has groups: refused. */
+static void test_interface_groups_limit(void **state)
+{
+	static char names[IXDP_MAX_IFGROUPS + 1][IXDP_IFNAMSIZ];
+	static char *lists[IXDP_MAX_IFGROUPS + 1][1];
+	struct policy_file *pf = tp_new();
+	struct filter_table t = { 0 };
+	struct compile_diag d = { 0 };
+	struct policy_error err = { 0 };
+
+	(void)state;
+	for (int r = 0; r < IXDP_MAX_IFGROUPS && r < MAX_RULES; r++) {
+		int ri = tp_rule(pf, "r", FA_BLOCK);
+
+		snprintf(names[r], sizeof(names[r]), "if%d", r);
+		lists[r][0] = names[r];
+		tp_filter(pf, ri, "10.0.0.1", "any");
+		tp_ifaces(pf, ri, CONN_ALL, lists[r], 1);
+	}
+	assert_int_equal(compile_policy(pf, NULL, 3, &t, &d, &err), -1);
+	assert_non_null(strstr(err.msg, "interface selections"));
+	compile_diag_free(&d);
+	tp_free(pf);
+}
+
+/* How `show filters` names a group. */
+static void test_format_ifgroup(void **state)
+{
+	struct ifgroup_def g = { .conn = IXDP_CONN_LAN, .nnames = 2,
+				 .names = { "eth0", "eth1" } };
+	char buf[128];
+
+	(void)state;
+	format_ifgroup(&g, buf, sizeof(buf));
+	assert_string_equal(buf, "lan:eth0,eth1");
+	g.conn = IXDP_CONN_ALL;
+	format_ifgroup(&g, buf, sizeof(buf));
+	assert_string_equal(buf, "eth0,eth1");
+	g.nnames = 0;
+	g.conn = IXDP_CONN_REMOTE;
+	format_ifgroup(&g, buf, sizeof(buf));
+	assert_string_equal(buf, "remote");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1388,6 +1573,10 @@ int main(void)
 		cmocka_unit_test(test_parsed_policy),
 		cmocka_unit_test(test_large_policy),
 		cmocka_unit_test(test_too_many_filters),
+		cmocka_unit_test(test_interface_groups),
+		cmocka_unit_test(test_interface_groups_tuplespace),
+		cmocka_unit_test(test_interface_groups_limit),
+		cmocka_unit_test(test_format_ifgroup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -237,6 +237,38 @@ static void test_only_active_negotiate_rules_count(void **state)
 	free(t.s);
 }
 
+/* 15 interface selections fit (each distinct connection-type and
+ * interfaces list is one interface group; the same list twice is one);
+ * 16 do not, and say so at the policy. */
+static void test_interface_groups(void **state)
+{
+	struct policy_limits l = { 0 };
+
+	(void)state;
+	for (size_t n = 15; n <= 16; n++) {
+		struct text t = { 0 };
+		struct policy_file *pf;
+
+		put(&t, "filter-lists:\n  l: { filters: [ { src: me, dst: any } ] }\n"
+		    "policies:\n  p:\n    rules:\n");
+		for (size_t r = 0; r < n; r++)
+			put(&t, "      - { name: r%zu, filter-list: l, action: block, "
+			    "interfaces: [eth%zu] }\n", r, r);
+		put(&t, "      - { name: again, filter-list: l, action: block, "
+		    "interfaces: [eth0] }\n"
+		    "      - { name: off, filter-list: l, action: block, active: no, "
+		    "connection-type: remote }\n");
+		pf = parse(&t);
+		assert_int_equal(policy_limits_check(pf, &l), n == 15 ? 0 : 1);
+		if (n == 16)
+			assert_non_null(strstr(message_with(&l, "interface selections"),
+					       "has 16 different combinations"));
+		policy_file_free(pf);
+		policy_limits_free(&l);
+		free(t.s);
+	}
+}
+
 /* ---- the compiled list ------------------------------------------------------- */
 
 static void push(struct filter_table *t, uint8_t fam, uint8_t splen,
@@ -394,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_default_response_keys),
 		cmocka_unit_test(test_every_limit_reported),
 		cmocka_unit_test(test_only_active_negotiate_rules_count),
+		cmocka_unit_test(test_interface_groups),
 		cmocka_unit_test(test_tuples_per_family),
 		cmocka_unit_test(test_hash_keys),
 		cmocka_unit_test(test_join_cut_says_how_many_more),

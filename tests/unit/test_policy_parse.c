@@ -1265,20 +1265,14 @@ static const struct bad_case bad_cases[] = {
 	  9, 52, "unknown key 'comment' in a rule; expected one of: name, filter-list, action, authentication, tunnel, connection-type, interfaces, active" },
 	{ RULE_FILE("      - { name: r, filter-list: l, action: permit, connection-type: wan }\n"),
 	  9, 69, "'wan' is not a connection type; expected all, lan or remote" },
-	/* a limit to some interfaces is refused: this version enforces every
-	 * rule on every interface (a bad value is still named as such) */
-	{ RULE_FILE("      - { name: r, filter-list: l, action: permit, connection-type: lan }\n"),
-	  9, 69, "'connection-type: lan' is not enforced by this version: every rule applies on every interface where the dataplane is loaded; remove it" },
-	{ RULE_FILE("      - { name: r, filter-list: l, action: permit, active: no,\n"
-	  "          connection-type: remote }\n"),
-	  10, 28, "'connection-type: remote' is not enforced by this version" },
-	{ RULE_FILE("      - { name: r, filter-list: l, action: permit, interfaces: [eth0] }\n"),
-	  9, 52, "'interfaces' is not enforced by this version: every rule applies on every interface where the dataplane is loaded; remove it" },
 	{ RULE_FILE("      - name: r\n"
 	  "        filter-list: l\n"
 	  "        action: permit\n"
 	  "        interfaces: []\n"),
-	  12, 9, "'interfaces' is not enforced by this version" },
+	  12, 21, "'interfaces' is empty; expected at least one interface name" },
+	{ RULE_FILE("      - { name: r, filter-list: l, action: permit, interfaces: [a0, a1, a2, "
+	  "a3, a4, a5, a6, a7, a8, a9, b0, b1, b2, b3, b4, b5, b6] }\n"),
+	  9, 64, "'interfaces' names 17 interfaces; the limit is 16 per rule" },
 	{ RULE_FILE("      - { name: r, filter-list: l, action: permit, interfaces: [eth0, eth1, eth0] }\n"),
 	  9, 77, "interface 'eth0' is listed twice" },
 	{ RULE_FILE("      - { name: r, filter-list: l, action: permit, interfaces: [averyveryverylongname] }\n"),
@@ -1594,6 +1588,26 @@ static void test_connection_type_all(void **state)
 	policy_file_free(pf);
 }
 
+/* connection-type lan/remote and an interface list are kept for the
+ * compiler, which limits the rule's filters to those interfaces. */
+static void test_connection_type_interfaces(void **state)
+{
+	struct policy_file *pf = parse_ok("ifaces.yaml", RULE_FILE(
+		"      - { name: r, filter-list: l, action: permit, connection-type: remote }\n"
+		"      - { name: s, filter-list: l, action: block, connection-type: lan,\n"
+		"          interfaces: [eth0, veth-x.1] }\n"));
+	const struct rule *r = pf->assigned->rules;
+
+	(void)state;
+	assert_int_equal(r[0].conn, CONN_REMOTE);
+	assert_int_equal(r[0].ninterfaces, 0);
+	assert_int_equal(r[1].conn, CONN_LAN);
+	assert_int_equal(r[1].ninterfaces, 2);
+	assert_string_equal(r[1].interfaces[0], "eth0");
+	assert_string_equal(r[1].interfaces[1], "veth-x.1");
+	policy_file_free(pf);
+}
+
 /* polling-interval: the assigned policy's, or the default (ipsec-xdpd
  * reads the stored file again at that interval). */
 static void test_polling_interval(void **state)
@@ -1748,6 +1762,7 @@ int main(void)
 		cmocka_unit_test(test_file_too_big),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_connection_type_all),
+		cmocka_unit_test(test_connection_type_interfaces),
 		cmocka_unit_test(test_polling_interval),
 		cmocka_unit_test(test_error_format),
 		cmocka_unit_test(test_long_name),
