@@ -159,6 +159,4 @@ ip netns exec "$NS_B" "$IXDPD" -f -C "$T/confB" -R "$T/runC" >"$T/C.log" 2>&1
 check "without CAP_NET_BIND_SERVICE ipsec-xdpd exits" test $? != 0
 check "... saying it cannot bind" grep -qiE 'permission denied|not permitted' "$T/C.log"
 IXDPD=$REAL_IXDPD
-# strace ignores SIGTERM (-o FILE PROG): stop A itself, strace follows
-kill -TERM "$A_PID"
 finish
