@@ -125,7 +125,7 @@ $(B)/libikewire.a: $(WIRE_OBJS)
 # a prerequisite of the program (a moved source would break the next build).
 $(B)/ipsec-xdpd: $(patsubst ike/%.c,$(B)/ike/%.o,$(IKE_MAIN)) $(B)/libike.a \
 		 $(B)/libikewire.a $(B)/libixdp.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcrypto -levent -lsystemd -lseccomp
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcurl -lcrypto -levent -lsystemd -lseccomp
 
 # libFuzzer targets (clang): one per tests/fuzz/fuzz_*.c, over ike/wire/
 # only (the codec, the crypto, certificates and signatures), which has no
@@ -141,7 +141,7 @@ $(B)/ctl/%.o: ctl/%.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 
 $(B)/ipsec-xdp: $(CTL_OBJS) $(B)/libixdp.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcrypto
 
 # Shell completion, from the command table --help prints.
 $(B)/completion/ipsec-xdp.bash: $(B)/ipsec-xdp scripts/gen-completion.py
@@ -261,6 +261,7 @@ UNITDIR     ?= $(PREFIX)/lib/systemd/system
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 EXAMPLEDIR  ?= $(PREFIX)/share/doc/ipsec-xdp/examples
+SCHEMADIR   ?= $(PREFIX)/share/ipsec-xdp/schemas
 
 install: all
 	install -D -m 0755 $(B)/ipsec-xdp $(DESTDIR)$(SBINDIR)/ipsec-xdp
@@ -277,6 +278,9 @@ install: all
 	install -D -m 0644 examples/policy.yaml $(DESTDIR)$(EXAMPLEDIR)/policy.yaml
 	for f in examples/predefined/*.yaml; do \
 		install -D -m 0644 $$f $(DESTDIR)$(EXAMPLEDIR)/predefined/$${f##*/} || exit 1; \
+	done
+	for f in schemas/*.schema.json; do \
+		install -D -m 0644 $$f $(DESTDIR)$(SCHEMADIR)/$${f##*/} || exit 1; \
 	done
 
 clean:

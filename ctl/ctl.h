@@ -46,6 +46,7 @@ int cmd_sa(struct ctx *c, int argc, char **argv);       /* cmd_sa.c */
 int cmd_monitor(struct ctx *c, int argc, char **argv);  /* cmd_monitor.c */
 int cmd_show_ike(struct ctx *c, int argc, char **argv); /* show sa | ikestats */
 int cmd_show_stats(struct ctx *c);                      /* cmd_stats.c */
+int cmd_show_openmetrics(struct ctx *c);                /* cmd_stats.c */
 int show_monitor_stats(struct ctx *c, struct json_object *out); /* cmd_stats.c */
 
 /* The dataplane's counters (cmd_show.c): text, or members of out. */
@@ -71,8 +72,15 @@ void status_agent(struct ctx *c, struct json_object *o);
 /* Does ipsec-xdpd answer on its control socket? */
 bool daemon_running(void);
 
-/* Errors go to stderr as "ipsec-xdp: ..." and return the exit code. */
+/* Errors go to stderr as "ipsec-xdp: ..." and return the exit code; with
+ * json_errors(true) (-j) the first one is also kept for json_finish. */
 int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void json_errors(bool on);
+
+/* The command's exit code rc, after printing (-j, rc not 0) the error kept
+ * by fail() as {"error":MESSAGE,"exit":rc} on stdout, one line, unless the
+ * command printed its result with print_json already. */
+int json_finish(int rc);
 void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* True if argv has --help or -h: prints the command's help. */
@@ -95,6 +103,18 @@ int load_config(struct ctx *c, struct bootconf *conf);
 
 /* Warn when the boot mode would cut the caller's own SSH session. */
 void warn_if_ssh_cut(const struct bootconf *conf);
+
+/* ctl_source.c: the central policy (docs/behaviour.md §8).  The policy
+ * file in force into path: the central cache (true) when a policysource's
+ * cached document checks, else CONFDIR/policy.yaml (false). */
+bool ctl_policy_path(struct ctx *c, const struct bootconf *conf, char *path,
+		     size_t len);
+/* EXIT_OK, or EXIT_FAIL saying why `what` is refused while a central
+ * policy is in force. */
+int ctl_refuse_if_central(struct ctx *c, const char *what);
+/* The policy source's lines of `status`, or its member of out (JSON). */
+void source_status(struct ctx *c, const struct bootconf *conf,
+		   struct json_object *out);
 
 /* Render pieces of filters. */
 const char *action_name(unsigned action);

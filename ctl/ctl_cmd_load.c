@@ -50,7 +50,8 @@ static int apply_config(struct dp *dp, struct load_state *st, char *err, size_t 
 
 	if (agent_apply_boot(dp, st->conf, err, errlen))
 		return -1;
-	agent_assigned_path(st->c->confdir, assigned, sizeof(assigned));
+	/* a central policy's cache, when one is in force (ctl_source.c) */
+	ctl_policy_path(st->c, st->conf, assigned, sizeof(assigned));
 	if (access(assigned, F_OK)) {
 		if (dp_read_bank(dp, &live, &bank) || !bank.has_policy)
 			return 0;
@@ -262,6 +263,19 @@ static int load_locked(struct ctx *c, int argc, char **argv)
 	return report_enforcing(&st, NULL);
 }
 
+/* -j: {"all":true,"interfaces":[]} or the interfaces named, once done. */
+static void print_unloaded_json(bool all, int argc, char **argv)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *arr = json_object_new_array();
+
+	for (int i = 1; !all && i < argc; i++)
+		json_object_array_add(arr, json_object_new_string(argv[i]));
+	json_object_object_add(o, "all", json_object_new_boolean(all));
+	json_object_object_add(o, "interfaces", arr);
+	print_json(o);
+}
+
 static int unload_locked(struct ctx *c, int argc, char **argv)
 {
 	char err[512];
@@ -273,7 +287,9 @@ static int unload_locked(struct ctx *c, int argc, char **argv)
 	if (argc < 2) {
 		if (dp_unload(c->root, NULL, err, sizeof(err)))
 			return fail(EXIT_FAIL, "%s", err);
-		if (!c->json)
+		if (c->json)
+			print_unloaded_json(true, argc, argv);
+		else
 			printf("unloaded from every interface\n");
 		return EXIT_OK;
 	}
@@ -283,6 +299,8 @@ static int unload_locked(struct ctx *c, int argc, char **argv)
 		else if (!c->json)
 			printf("unloaded from %s\n", argv[i]);
 	}
+	if (ret == EXIT_OK && c->json)
+		print_unloaded_json(false, argc, argv);
 	return ret;
 }
 
@@ -372,10 +390,12 @@ int cmd_status(struct ctx *c, int argc, char **argv)
 
 			json_object_object_add(o, "loaded", json_object_new_boolean(0));
 			status_agent(c, o);
+			source_status(c, &conf, o);
 			print_json(o);
 		} else {
 			printf("dataplane: not loaded\n");
 			status_agent(c, NULL);
+			source_status(c, &conf, NULL);
 		}
 		return EXIT_NOT_LOADED;
 	}
@@ -409,10 +429,12 @@ int cmd_status(struct ctx *c, int argc, char **argv)
 		json_object_object_add(o, "bootmode", json_object_new_string(
 			bootmode_name(bootconf_effective_mode(&conf))));
 		status_agent(c, o);
+		source_status(c, &conf, o);
 		print_json(o);
 	} else {
 		print_status_text(ifaces, n, &bank, &boot, &conf);
 		status_agent(c, NULL);
+		source_status(c, &conf, NULL);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(ifaces[i]);

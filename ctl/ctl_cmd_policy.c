@@ -247,6 +247,10 @@ static int policy_apply(struct ctx *c, const char *path, unsigned confirm_s)
 		return ret;
 	if ((ret = lock_writers(c, &lock)))
 		return ret;
+	if ((ret = ctl_refuse_if_central(c, "policy apply"))) {
+		writer_lock_release(&lock);
+		return ret;
+	}
 	loaded = dp_is_loaded(c->root);
 	ret = apply_locked(c, path, loaded, &pf, &table, &diag);
 	/* Unlocked before the daemon reloads: its bundle writes take the lock. */
@@ -358,7 +362,9 @@ static int policy_unassign(struct ctx *c)
 
 	if ((ret = lock_writers(c, &lock)))
 		return ret;
-	ret = unassign_locked(c);
+	ret = ctl_refuse_if_central(c, "policy unassign");
+	if (!ret)
+		ret = unassign_locked(c);
 	writer_lock_release(&lock);
 	if (ret)
 		return ret;

@@ -405,17 +405,6 @@ static bool is_spi(const char *s)
 	return n > 0 && n <= 16;
 }
 
-/* -j: the failure as JSON too (the reason also goes to stderr). */
-static void print_initiate_failure(const char *peer, const char *err)
-{
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "ok", json_object_new_boolean(0));
-	json_object_object_add(o, "peer", json_object_new_string(peer));
-	json_object_object_add(o, "error", json_object_new_string(err));
-	print_json(o);
-}
-
 /* The negotiation failed (no IKE SA, or one without the CHILD SA its rule
  * wants: the daemon's reason says which): EXIT_FAIL. */
 static int sa_initiate(struct ctx *c, const char *peer)
@@ -431,11 +420,8 @@ static int sa_initiate(struct ctx *c, const char *peer)
 	}
 	json_object_object_add(req, "peer", json_object_new_string(peer));
 	rc = ask_quiet(req, INITIATE_TIMEOUT_S, &reply, err, sizeof(err));
-	if (rc != EXIT_OK) {
-		if (c->json)
-			print_initiate_failure(peer, err);
+	if (rc != EXIT_OK)	/* -j: the error object (json_finish) */
 		return fail(rc, "%s", err);
-	}
 	if (c->json) {
 		json_object_object_add(reply, "peer",
 				       json_object_new_string(peer));
@@ -469,13 +455,15 @@ static int sa_delete(struct ctx *c, const char *what)
 	if (rc != EXIT_OK)
 		return rc;
 	n = jint(reply, "deleted");
+	if (!n) {
+		json_object_put(reply);
+		return fail(EXIT_FAIL, "no IKE SA matches %s", what);
+	}
 	if (c->json) {
 		print_json(reply);
-		return n ? EXIT_OK : EXIT_FAIL;
+		return EXIT_OK;
 	}
 	json_object_put(reply);
-	if (!n)
-		return fail(EXIT_FAIL, "no IKE SA matches %s", what);
 	printf("deleting %" PRId64 " IKE SA%s\n", n, n == 1 ? "" : "s");
 	return EXIT_OK;
 }

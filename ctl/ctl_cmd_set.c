@@ -40,6 +40,13 @@ static void join_args(int argc, char **argv, char *buf, size_t len)
 		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? " " : "", argv[i]);
 }
 
+/* The central policy's keys (docs/behaviour.md §8): ipsec-xdpd polls. */
+static bool is_source_key(const char *key)
+{
+	return !strcmp(key, "policysource") || !strcmp(key, "policysourcekey") ||
+	       !strcmp(key, "policysourceca");
+}
+
 static int set_value(struct bootconf *conf, const char *key, int argc, char **argv)
 {
 	struct ixdp_boot_exempt mirrored[2 * IXDP_MAX_BOOT_EXEMPT];
@@ -73,6 +80,11 @@ static int set_value(struct bootconf *conf, const char *key, int argc, char **ar
 	}
 	if (argc != 1)
 		return fail(EXIT_USAGE, "%s takes one value", key);
+	if (is_source_key(key)) {
+		if (bootconf_set_key(conf, key, argv[0], err, sizeof(err)))
+			return fail(EXIT_BAD_INPUT, "%s", err);
+		return EXIT_OK;
+	}
 	if (!strcmp(key, "ipsecexempt"))
 		return parse_level(key, argv[0], 3, &conf->ipsecexempt);
 	if (!strcmp(key, "ikelogging"))
@@ -80,7 +92,8 @@ static int set_value(struct bootconf *conf, const char *key, int argc, char **ar
 	if (!strcmp(key, "strongcrlcheck"))
 		return parse_level(key, argv[0], 2, &conf->strongcrlcheck);
 	return fail(EXIT_USAGE, "unknown key '%s' (bootmode, bootexemptions, ipsecexempt, "
-		    "ikelogging, strongcrlcheck)", key);
+		    "ikelogging, strongcrlcheck, policysource, policysourcekey, "
+		    "policysourceca)", key);
 }
 
 /* The exemptions compiled into the list depend on ipsecexempt: recompile
@@ -94,7 +107,7 @@ static int reapply_policy(struct ctx *c, struct dp *dp, const struct bootconf *c
 	uint32_t live;
 	int ret;
 
-	agent_assigned_path(c->confdir, path, sizeof(path));
+	ctl_policy_path(c, conf, path, sizeof(path));
 	if (dp_read_bank(dp, &live, &bank) || !bank.has_policy || access(path, F_OK))
 		return EXIT_OK;
 	ret = agent_apply(dp, path, conf, &diag, NULL, err, sizeof(err));
@@ -116,7 +129,8 @@ static bool is_boot_key(const char *key)
 /* Keys only ipsec-xdpd reads (when it starts or reloads). */
 static bool is_daemon_key(const char *key)
 {
-	return !strcmp(key, "ikelogging") || !strcmp(key, "strongcrlcheck");
+	return !strcmp(key, "ikelogging") || !strcmp(key, "strongcrlcheck") ||
+	       is_source_key(key);
 }
 
 /* Push a dataplane key to a loaded dataplane; *note says what was done. */
@@ -161,7 +175,9 @@ static int apply_daemon(const char *key, const char **note)
 		return fail(EXIT_FAIL, "%s saved, but ipsec-xdpd did not reload its "
 			    "configuration: %s", key, err);
 	json_object_put(reply);
-	*note = APPLIED " (ipsec-xdpd reloaded its configuration)";
+	*note = is_source_key(key)
+		? " (ipsec-xdpd polls the source now: `ipsec-xdp status` shows the outcome)"
+		: APPLIED " (ipsec-xdpd reloaded its configuration)";
 	return EXIT_OK;
 }
 
@@ -180,7 +196,7 @@ static int set_locked(struct ctx *c, int argc, char **argv, const char **note)
 	if (is_boot_key(argv[2]))
 		warn_if_ssh_cut(&conf);
 	if (bootconf_save(c->confdir, &conf, err, sizeof(err)))
-		return fail(EXIT_FAIL, "%s", err);
+		return fail(is_source_key(argv[2]) ? EXIT_BAD_INPUT : EXIT_FAIL, "%s", err);
 	return is_daemon_key(argv[2]) ? EXIT_OK : apply_dataplane(c, argv[2], &conf, note);
 }
 

@@ -222,11 +222,13 @@ int cmd_show(struct ctx *c, int argc, char **argv)
 		return show_one(c, show_specific);
 	if (argc == 2 && !strcmp(argv[1], "stats"))
 		return cmd_show_stats(c);
+	if (argc == 3 && !strcmp(argv[1], "stats") && !strcmp(argv[2], "--openmetrics"))
+		return cmd_show_openmetrics(c);
 	if (argc == 2 && !strcmp(argv[1], "config"))
 		return show_one(c, show_config);
 	if (argc == 2 && !strcmp(argv[1], "all"))
 		return show_all(c);
 	if (argc == 2 && (!strcmp(argv[1], "sa") || !strcmp(argv[1], "ikestats")))
 		return cmd_show_ike(c, argc - 1, argv + 1);
-	return fail(EXIT_USAGE, "usage: ipsec-xdp show filters [--specific] | stats | config | all | sa | ikestats");
+	return fail(EXIT_USAGE, "usage: ipsec-xdp show filters [--specific] | stats [--openmetrics] | config | all | sa | ikestats");
 }

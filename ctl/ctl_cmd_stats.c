@@ -17,6 +17,7 @@
 
 #include "ctl.h"
 #include "dataplane/dataplane_xfrmstat.h"
+#include "dataplane/dataplane_metrics.h"
 
 enum source {
 	SRC_IKE,	/* the daemon's "stats" */
@@ -265,5 +266,34 @@ int cmd_show_stats(struct ctx *c)
 
 	if (out)
 		print_json(out);
+	return rc;
+}
+
+/* `show stats --openmetrics`: the daemon's families (when it runs) and
+ * the dataplane's, written by lib/dataplane/dataplane_metrics.c, the same
+ * writer as ipsec-xdpd's --metrics-listen endpoint. */
+int cmd_show_openmetrics(struct ctx *c)
+{
+	struct json_object *reply = NULL, *fam = NULL;
+	char derr[700], err[300];
+	struct om_buf b;
+	int rc = EXIT_OK;
+
+	if (c->json)
+		return fail(EXIT_USAGE, "show stats: -j and --openmetrics exclude each other");
+	if (daemon_ask("metrics", &reply, derr, sizeof(derr)) == EXIT_OK &&
+	    (!json_object_object_get_ex(reply, "families", &fam) ||
+	     !json_object_is_type(fam, json_type_string))) {
+		json_object_put(reply);
+		return fail(EXIT_FAIL, "ipsec-xdpd answered without \"families\"");
+	}
+	om_init(&b);
+	if (dp_metrics_expose(&b, c->root, fam ? json_object_get_string(fam) : NULL,
+			      err, sizeof(err)))
+		rc = fail(EXIT_FAIL, "%s", err);
+	else
+		fputs(b.text, stdout);
+	om_free(&b);
+	json_object_put(reply);
 	return rc;
 }

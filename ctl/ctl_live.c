@@ -85,9 +85,9 @@ static int compile_assigned(struct ctx *c, struct live_list *l)
 	struct bootconf conf;
 	int ret;
 
-	agent_assigned_path(c->confdir, path, sizeof(path));
 	if ((ret = load_config(c, &conf)))
 		return ret;
+	ctl_policy_path(c, &conf, path, sizeof(path));
 	l->bootmode = bootconf_effective_mode(&conf);
 	if (access(path, F_OK)) {
 		l->source = LIST_NONE;
@@ -145,7 +145,7 @@ void print_specific_row(size_t idx, const struct specific_filter *f,
 	port_range_str(f->sport.lo, f->sport.hi, sp, sizeof(sp));
 	port_range_str(f->dport.lo, f->dport.hi, dpt, sizeof(dpt));
 	flags_str(f->flags, fl, sizeof(fl));
-	printf("%5zu 0x%08x %-22s %-22s %-7s %-11s %-11s %-9s %-16s", idx, f->weight, src,
+	printf("%5zu %10u %-22s %-22s %-7s %-11s %-11s %-9s %-16s", idx, f->weight, src,
 	       dst, f->proto_exact ? proto_name(f->proto, pb, sizeof(pb)) : "any", sp, dpt,
 	       action_name(f->action), f->name ? f->name : "");
 	if (ctr)

@@ -50,7 +50,7 @@ static const struct command commands[] = {
 	  "A running ipsec-xdpd also applies the stored copy (CONFDIR/policy.yaml)\n"
 	  "by itself when it changes there (configuration management may write it\n"
 	  "directly); `status` shows the outcome.\n" },
-	{ "show", cmd_show, "show filters [--specific] | stats | config | all | sa | ikestats",
+	{ "show", cmd_show, "show filters [--specific] | stats [--openmetrics] | config | all | sa | ikestats",
 	  "  filters             the filters as configured in the assigned policy\n"
 	  "  filters --specific  the expanded, weighted list the dataplane enforces,\n"
 	  "                      in the order it is tried, with packet counters\n"
@@ -58,6 +58,10 @@ static const struct command commands[] = {
 	  "                      from ipsec-xdpd), quick mode (kernel ESP/AH: bad SPI,\n"
 	  "                      not decrypted, replays, bytes secured), then the\n"
 	  "                      dataplane's packet and drop counters\n"
+	  "  stats --openmetrics the same counters in the OpenMetrics text format\n"
+	  "                      (drops by reason, packets and bytes per rule and\n"
+	  "                      direction, SAs, negotiations, peers), as\n"
+	  "                      ipsec-xdpd --metrics-listen serves them\n"
 	  "  config              boot mode, boot exemptions, ipsecexempt, ...\n"
 	  "  all                 all of the above\n"
 	  "  sa                  the IKE SAs of ipsec-xdpd and their CHILD SAs, with\n"
@@ -72,7 +76,8 @@ static const struct command commands[] = {
 	  "                 boot mode and for inpass\n" },
 	{ "set", cmd_set, "set config KEY VALUE",
 	  "Change the persistent configuration (kept in /etc/ipsec-xdp/config) and\n"
-	  "apply it at once: to a loaded dataplane, or (ikelogging, strongcrlcheck)\n"
+	  "apply it at once: to a loaded dataplane, or (ikelogging, strongcrlcheck,\n"
+	  "policysource*)\n"
 	  "by a running ipsec-xdpd's reload; the message says which was done.\n"
 	  "Waits for another writer ($IPSEC_XDP_LOCK_WAIT s, default 30). KEYs:\n"
 	  "  bootmode permit|block|stateful\n"
@@ -81,7 +86,12 @@ static const struct command commands[] = {
 	  "                             each set replaces the whole list\n"
 	  "  ipsecexempt 0|1|2|3        default exemptions (3: IKE only, the default)\n"
 	  "  ikelogging 0|1|2           IKE log level for ipsec-xdpd\n"
-	  "  strongcrlcheck 0|1|2       CRL checking: off, weak, strong\n" },
+	  "  strongcrlcheck 0|1|2       CRL checking: off, weak, strong\n"
+	  "  policysource URL|none      a central policy: https://HOST/PATH, signed\n"
+	  "                             (URL.sig), polled by ipsec-xdpd; it takes\n"
+	  "                             precedence over the local policy\n"
+	  "  policysourcekey PATH|none  the PEM public key that signs it (set first)\n"
+	  "  policysourceca PATH|none   the server's CA (none: the system's CAs)\n" },
 	{ "sa", cmd_sa, "sa initiate PEER | delete PEER|SPI | show",
 	  "Ask the IKE daemon ipsec-xdpd (through its control socket in\n"
 	  "$IPSEC_XDP_RUNDIR, default /run/ipsec-xdp):\n"
@@ -132,7 +142,7 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %s\n", commands[i].usage);
 	fprintf(f, "\nOptions:\n"
-		   "  -j, --json     JSON output\n"
+		   "  -j, --json     JSON output (errors: {\"error\":MESSAGE,\"exit\":N})\n"
 		   "  -h, --help     this help; `ipsec-xdp COMMAND --help` for a command\n"
 		   "  -V, --version  the version\n\n"
 		   "Environment: IPSEC_XDP_CONFDIR (default /etc/ipsec-xdp),\n"
@@ -163,9 +173,10 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 
 	argc = strip_json_flag(&c, argc, argv);
+	json_errors(c.json);
 	if (argc < 2) {
 		usage(stderr);
-		return EXIT_USAGE;
+		return json_finish(fail(EXIT_USAGE, "no command given (see ipsec-xdp --help)"));
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
@@ -177,8 +188,9 @@ int main(int argc, char **argv)
 	}
 	cmd = find_command(argv[1]);
 	if (!cmd)
-		return fail(EXIT_USAGE, "unknown command '%s' (see ipsec-xdp --help)", argv[1]);
+		return json_finish(fail(EXIT_USAGE, "unknown command '%s' (see ipsec-xdp --help)",
+					argv[1]));
 	if (wants_help(cmd, argc - 1, argv + 1))
 		return EXIT_OK;
-	return cmd->run(&c, argc - 1, argv + 1);
+	return json_finish(cmd->run(&c, argc - 1, argv + 1));
 }

@@ -8,6 +8,19 @@
 
 #include "ctl.h"
 
+/* -j: the first error, printed as {"error":...,"exit":N} by json_finish. */
+static struct {
+	bool on;
+	bool printed;		/* print_json wrote the command's result */
+	bool have_error;
+	char msg[16384];	/* the longest message: every limit a policy exceeds */
+} json_err;
+
+void json_errors(bool on)
+{
+	json_err.on = on;
+}
+
 int fail(int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -17,7 +30,29 @@ int fail(int code, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	if (json_err.on && !json_err.have_error) {
+		va_start(ap, fmt);
+		vsnprintf(json_err.msg, sizeof(json_err.msg), fmt, ap);
+		va_end(ap);
+		json_err.have_error = true;
+	}
 	return code;
+}
+
+int json_finish(int rc)
+{
+	struct json_object *o;
+
+	if (!json_err.on || rc == EXIT_OK || !json_err.have_error || json_err.printed)
+		return rc;
+	o = json_object_new_object();
+	json_object_object_add(o, "error", json_object_new_string(json_err.msg));
+	json_object_object_add(o, "exit", json_object_new_int(rc));
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+					       JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	fflush(stdout);
+	return rc;
 }
 
 void warn_msg(const char *fmt, ...)
@@ -33,6 +68,7 @@ void warn_msg(const char *fmt, ...)
 
 void print_json(struct json_object *o)
 {
+	json_err.printed = true;
 	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 					       JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);

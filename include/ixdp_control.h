@@ -20,6 +20,9 @@
  *        "integrity_failed", "replay", "replay_window") and "xfrm_stat"
  *        (/proc/net/xfrm_stat by name); a part the daemon could not read
  *        is replaced by "sa_error" / "xfrm_stat_error" (ike/kernel/kernel_monitor.h)
+ *   {"cmd":"metrics"}              -> {"ok":true,"families":TEXT}
+ *        the daemon's OpenMetrics families (no "# EOF"), for
+ *        `show stats --openmetrics` (ike/daemon/daemon_metrics.h)
  *   {"cmd":"initiate","peer":ADDR} -> {"ok":true,"ike_sa":"SPIi:SPIr"}
  *   {"cmd":"sa-delete","ike_sa":"SPIi"} or {"cmd":"sa-delete","peer":ADDR}
  *                                  -> {"ok":true,"deleted":N}

@@ -5,7 +5,8 @@
 # Host A (10.77.0.1, the dataplane loaded) and host B (10.77.0.2) are two
 # network namespaces in the VM, each with an ipsec-xdpd and a policy that
 # requires ESP between them.  They negotiate IKEv2, ESP is captured on the
-# wire, and `show sa` and `show stats` show the SA and its counters.
+# wire, `monitor` shows the negotiation as it happens, and `show sa` and
+# `show stats` (also as OpenMetrics) show the SA and its counters.
 # Nothing outlives the VM.
 set -u
 cd "$(dirname "$0")/.."
@@ -38,19 +39,30 @@ start A "$NS_A" "$T/confA" "$T/runA" IPSEC_XDP_BPFFS="$BPFA" || exit 1
 start B "$NS_B" "$T/confB" "$T/runB" || exit 1
 echo "   both listen on UDP 500 and 4500"
 
-say "Capture B's wire, then negotiate: IKE_SA_INIT, IKE_AUTH with a CHILD SA"
+say "Capture B's wire and start A's monitor, then negotiate: IKE_SA_INIT, IKE_AUTH with a CHILD SA"
 capture_start "$NS_B" "$IF_B" "$T/wire.pcap" || exit 1
+show A monitor "&"
+# the program itself in the background (not the xa function's subshell),
+# so that the SIGINT below reaches it, as Ctrl-C would
+ip netns exec "$NS_A" env IPSEC_XDP_RUNDIR="$T/runA" IPSEC_XDP_CONFDIR="$T/confA" \
+	IPSEC_XDP_BPFFS="$BPFA" "$IXDP" monitor >"$T/monitor.txt" 2>&1 &
+MONITOR=$!
+sleep 1		# a demo: give the monitor its second to subscribe
 ona sa initiate 10.77.0.2 || { tail -20 "$T/A.log"; exit 1; }
 
 say "Traffic from A to B now goes through the SA"
 printf '\033[2mA$ ping -c 3 10.77.0.2\033[0m\n'
 ip netns exec "$NS_A" ping -c 3 -W 2 10.77.0.2 | grep -E 'bytes from|packets'
 capture_stop "$T/wire.pcap"
+kill -INT "$MONITOR"; timeout 10 tail --pid="$MONITOR" -f /dev/null || kill -KILL "$MONITOR"
 
 say "What B's wire carried: IKE on UDP 500, then ESP (no plaintext ping)"
 # (IKE_AUTH may show retransmissions: the VM's emulated CPU is slow)
 grep -E 'isakmp|ESP|ICMP echo' "$T/wire.pcap.txt" | sed -E 's/^[0-9:.]+ //' | head -16
 echo "   ESP packets: $(grep -c ESP "$T/wire.pcap.txt"), plaintext pings: $(grep -c 'ICMP echo' "$T/wire.pcap.txt")"
+
+say "What A's monitor showed meanwhile (negotiation, SAs added; Ctrl-C ends it)"
+cat "$T/monitor.txt"
 
 say "The SAs: SPIs, algorithms, lifetimes, and the kernel's byte counters"
 ona show sa
@@ -59,8 +71,9 @@ onb show sa
 say "The IP Security Monitor's statistics on A: IKE, kernel ESP, dataplane"
 ona show stats
 
-# Where to add the monitor and the metrics once they exist:
-#   say "The monitor";  ona monitor ...
-#   say "The metrics";  ona show stats --openmetrics ...
+say "The same for Prometheus: OpenMetrics text (ipsec-xdpd --metrics-listen serves it over HTTP)"
+show A show stats --openmetrics "| grep -v '^#' | grep -v ' 0$' | head -20"
+xa show stats --openmetrics | grep -v '^#' | grep -v ' 0$' | head -20
+
 say "Done: two hosts negotiated IKEv2 and carried their traffic in ESP"
 grep -q ESP "$T/wire.pcap.txt" && ! grep -q 'ICMP echo' "$T/wire.pcap.txt"

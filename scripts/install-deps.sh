@@ -6,10 +6,11 @@ set -euo pipefail
 
 HOST_PKGS=(clang llvm libbpf-dev bpftool libnl-3-dev libnl-route-3-dev
 	libnl-xfrm-3-dev libcmocka-dev libyaml-dev libevent-dev libjson-c-dev
-	libssl-dev libseccomp-dev pkg-config make gcc iproute2 nftables iputils-ping
+	libssl-dev libcurl4-openssl-dev libseccomp-dev pkg-config make gcc iproute2 nftables iputils-ping
 	netcat-openbsd tcpdump python3 libclang-rt-14-dev libsystemd-dev systemd
-	zsh dpkg-dev debhelper man-db)
-# (zsh: the completion test; dpkg-dev, debhelper: the Debian package,
+	zsh dpkg-dev debhelper man-db python3-prometheus-client curl)
+# (python3-prometheus-client, curl: tests/ns/test_metrics.sh parses and scrapes the metrics,
+# run with /usr/bin/python3; zsh: the completion test; dpkg-dev, debhelper: the Debian package,
 # `dpkg-buildpackage -b` in tests/pkg/test_deb.sh; util-linux's setpriv,
 # always there, plays systemd's part in tests/ns/test_units.sh.)
 # vng builds its initramfs around a busybox binary and fails without one
@@ -73,6 +74,9 @@ apt_install() {
 	fi
 	rm -f "$log"
 }
+# python3-jsonschema: tests/ns/test_json_schema.sh validates every -j output
+# against schemas/ (with /usr/bin/python3).
+HOST_PKGS+=(python3-jsonschema)
 
 # ---- host -------------------------------------------------------------------
 mapfile -t miss < <(missing "${HOST_PKGS[@]}")

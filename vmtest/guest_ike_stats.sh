@@ -75,6 +75,10 @@ check "show sa: hard lifetime and time left" \
 	test "$(child '["out"]["lifetime"]["hard_left_s"]')" -le "$(child '["out"]["lifetime"]["hard_s"]')" -a \
 	"$(child '["out"]["lifetime"]["hard_s"]')" -gt 0
 check "show sa (text): the inbound line" has_line_in "in:" xa show sa
+# the -j outputs with a CHILD SA and the kernel's counters, against schemas/
+json_valid() { /usr/bin/python3 tests/lib/json_schema_check.py "schemas/$1.schema.json" <"$2"; }
+check "show sa -j: valid show-sa (a CHILD SA, both directions)" json_valid show-sa "$T/sa.json"
+check "show stats -j: valid show-stats (the kernel's counters)" json_valid show-stats "$T/stats.json"
 
 # ---- bad SPI, not decrypted / not authenticated, replays ----------------------
 bad0=$(quick bad_spi_packets)

@@ -217,6 +217,8 @@ static int load_policy(struct daemon *d, char *err, size_t errlen)
 {
 	struct peer_policy *pp;
 
+	if (d->central_in_force)	/* it takes precedence: kept */
+		return 0;
 	if (peer_policy_load(d->confdir, &pp, err, errlen))
 		return -1;
 	daemon_set_policy(d, pp);
@@ -246,6 +248,8 @@ int daemon_load(struct daemon *d, bool initial, char *err, size_t errlen)
 	if (rc == 0 && !initial)
 		ikelog_event(d, "policy", NULL, "policy reloaded: policy=%s",
 			     d->policy ? peer_policy_name(d->policy) : "(none)");
+	if (rc == 0 && !initial && d->reloaded)
+		d->reloaded(d);
 	if (rc == 0)
 		log_info("%s: policy '%s', %zu pre-shared key%s, ikelogging %d",
 			 initial ? "started" : "reloaded",

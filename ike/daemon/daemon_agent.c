@@ -117,6 +117,8 @@ static void arm_ms(struct event *ev, unsigned ms)
 	evtimer_add(ev, &tv);
 }
 
+static const char *daemon_statedir(struct dagent *a);
+
 static uint32_t polling_s(const struct dagent *a)
 {
 	return a->in_force.valid && a->in_force.polling_s ? a->in_force.polling_s
@@ -126,17 +128,22 @@ static uint32_t polling_s(const struct dagent *a)
 /* The state directory (policy_state.h): $IPSEC_XDP_STATEDIR, else
  * CONFDIR/state for a configuration directory of its own (-C), as the
  * command does for $IPSEC_XDP_CONFDIR, else /var/lib/ipsec-xdp. */
-static const char *daemon_statedir(struct dagent *a)
+const char *dagent_statedir(struct daemon *d)
 {
 	static char buf[PATH_MAX];
 	const char *env = getenv("IPSEC_XDP_STATEDIR");
 
 	if (env && *env)
 		return env;
-	if (strcmp(a->d->confdir, IXDP_CONFDIR_DEFAULT) == 0)
+	if (strcmp(d->confdir, IXDP_CONFDIR_DEFAULT) == 0)
 		return ixdp_statedir();
-	snprintf(buf, sizeof(buf), "%s/state", a->d->confdir);
+	snprintf(buf, sizeof(buf), "%s/state", d->confdir);
 	return buf;
+}
+
+static const char *daemon_statedir(struct dagent *a)
+{
+	return dagent_statedir(a->d);
 }
 
 /* ---- putting a policy in force -------------------------------------------- */
@@ -331,6 +338,8 @@ static void sync_file(struct dagent *a, bool explicit)
 	size_t len = 0;
 	int rc;
 
+	if (a->d->central_in_force)	/* precedence: daemon_source.h */
+		return;
 	if (access(a->path, F_OK) && errno == ENOENT) {
 		file_missing(a, explicit);
 		return;
@@ -461,6 +470,16 @@ static int rollback_unassign(struct dagent *a, char *err, size_t errlen)
 		a->in_force.valid = false;
 	}
 	return rc;
+}
+
+uint32_t dagent_polling_s(struct daemon *d)
+{
+	return polling_s(ag_of(d));
+}
+
+int dagent_unassign(struct daemon *d, char *err, size_t errlen)
+{
+	return rollback_unassign(ag_of(d), err, errlen);
 }
 
 static void on_rollback(evutil_socket_t fd, short what, void *arg)

@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "daemon/daemon.h"
 
@@ -65,6 +66,15 @@ int dagent_apply(struct daemon *d, const char *text, size_t len,
 /* After a reload (SIGHUP, the control socket's `reload`): read the stored
  * file now.  A policy removed by `policy unassign` is forgotten. */
 void dagent_reloaded(struct daemon *d);
+
+/* The state directory the agent keeps its state in (policy_state.h);
+ * usable before dagent_open. */
+const char *dagent_statedir(struct daemon *d);
+/* The polling interval of the policy in force (its polling-interval). */
+uint32_t dagent_polling_s(struct daemon *d);
+/* No policy any more: the dataplane back under the boot mode, IKE with
+ * none.  0, DAGENT_BUSY, or -1 with err. */
+int dagent_unassign(struct daemon *d, char *err, size_t errlen);
 
 /* `policy apply --confirm-within`: keep the stored policy as it is now and
  * restore it (with the dataplane and IKE) unless dagent_confirm() comes

@@ -29,6 +29,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/daemon_show.h"
+#include "daemon/daemon_metrics.h"
 #include "daemon/daemon_agent.h"
 #include "sa/sa_child.h"
 #include "sa/sa_log.h"
@@ -259,6 +260,26 @@ static void cmd_stats(struct ctl_conn *c, struct json_object *req)
 	monitor_kernel_read(&k);
 	json_object_object_add(o, "kernel", monitor_kernel_json(&k));
 	monitor_kernel_free(&k);
+	reply(c, o);
+}
+
+/* The IKE daemon's OpenMetrics families (daemon_metrics.h), which
+ * `ipsec-xdp show stats --openmetrics` places in its exposition. */
+static void cmd_metrics(struct ctl_conn *c, struct json_object *req)
+{
+	struct json_object *o;
+	struct om_buf b;
+
+	om_init(&b);
+	metrics_ike_write(c->ctl->d, &b);
+	if (om_failed(&b)) {
+		om_free(&b);
+		reply_error(c, "out of memory");
+		return;
+	}
+	o = ok_reply();
+	add_str(o, "families", b.text ? b.text : "");
+	om_free(&b);
 	reply(c, o);
 }
 
@@ -572,6 +593,7 @@ static const struct {
 } commands[] = {
 	{ "show-sa", cmd_show_sa },
 	{ "stats", cmd_stats },
+	{ "metrics", cmd_metrics },
 	{ "initiate", cmd_initiate },
 	{ "sa-delete", cmd_sa_delete },
 	{ "reload", cmd_reload },

@@ -5,6 +5,7 @@
  * (daemon_hostwatch.h).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,12 @@
 #include <event2/event.h>
 
 #include "daemon/daemon_hostwatch.h"
+#include "daemon/daemon_agent.h"
 #include "sa/sa_log.h"
 /* lib/policy/policy.h has its own struct ike_proposal (message.h's name). */
 #define ike_proposal lib_ike_proposal
 #include "agent/agent.h"
+#include "agent/agent_source.h"
 #include "compile/compile_hostinfo.h"
 #undef ike_proposal
 
@@ -95,12 +98,23 @@ static void failed(struct hostwatch *hw, const char *what, const char *err)
 	arm_check(hw, HOSTWATCH_RETRY_MS);
 }
 
+/* The file of the policy in force into buf: the central policy's cache
+ * while it is in force (daemon_source.h), else CONFDIR/policy.yaml. */
+static const char *policy_in_force(struct daemon *d, char *buf, size_t len)
+{
+	if (d->central_in_force)
+		source_path(dagent_statedir(d), "policy.yaml", buf, len);
+	else
+		agent_assigned_path(d->confdir, buf, len);
+	return buf;
+}
+
 static void run_check(evutil_socket_t fd, short what, void *arg)
 {
 	struct hostwatch *hw = arg;
 	struct agent_reexpand r;
 	struct host_info now;
-	char err[700];
+	char err[700], path[PATH_MAX];
 
 	if (host_info_read(&now, err, sizeof(err))) {
 		failed(hw, "cannot read them", err);
@@ -111,8 +125,11 @@ static void run_check(evutil_socket_t fd, short what, void *arg)
 		hw->failures = 0;
 		return;
 	}
-	if (agent_reexpand(hw->d->confdir, dp_pin_root(), &now,
-			   HOSTWATCH_LOCK_WAIT_MS, &r, err, sizeof(err))) {
+	/* the policy in force: a central one's cache takes precedence */
+	if (agent_reexpand_path(hw->d->confdir, policy_in_force(hw->d, path,
+							       sizeof(path)),
+				dp_pin_root(), &now, HOSTWATCH_LOCK_WAIT_MS, &r,
+				err, sizeof(err))) {
 		host_info_free(&now);
 		failed(hw, "the policy in force was not re-expanded", err);
 		return;

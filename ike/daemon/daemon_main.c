@@ -34,21 +34,26 @@
 #include "sa/sa_ikesa.h"
 #include "sa/sa_child.h"
 #include "daemon/daemon_dplink.h"
+#include "daemon/daemon_metrics.h"
 #include "daemon/daemon_agent.h"
 #include "daemon/daemon_hostwatch.h"
 #include "daemon/daemon_keyholder.h"
+#include "daemon/daemon_source.h"
 #include "daemon/daemon_sandbox.h"
 
 #define VERSION "0.1"
 
 struct options {
 	bool foreground, debug;
+	bool metrics;			/* --metrics-listen given */
+	struct sockaddr_storage metrics_addr;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: ipsec-xdpd [-f] [-d] [-C CONFDIR] [-R RUNDIR] [-p PORT] [--natt-port PORT]\n"
+"                  [--metrics-listen ADDR:PORT] [OPTION...]\n"
 "\n"
 "The IKEv2 daemon of ipsec-xdp.\n"
 "\n"
@@ -71,6 +76,10 @@ static void usage(FILE *f)
 "                         doubling, 5 transmissions in all\n"
 "      --natt-keepalive SECONDS  NAT-T keepalive period behind a NAT\n"
 "                         (default 20, 0 = never)\n"
+"      --metrics-listen ADDR:PORT  serve the statistics in the OpenMetrics\n"
+"                         text format on http://ADDR:PORT/metrics (numeric\n"
+"                         address, [IPv6]:PORT; off by default); plain\n"
+"                         HTTP, no authentication: bind it to localhost\n"
 "  -h, --help             this help\n"
 "  -V, --version          the version\n");
 }
@@ -87,7 +96,7 @@ static int number(const char *s, long min, long max, long *out)
 }
 
 enum { OPT_NATT = 256, OPT_PEER_PORT, OPT_ID, OPT_LIVENESS, OPT_COOKIE,
-       OPT_RETX, OPT_KEEPALIVE };
+       OPT_RETX, OPT_KEEPALIVE, OPT_METRICS };
 
 static int option(struct daemon *d, struct options *o, int c,
 		  const char *arg)
@@ -139,6 +148,16 @@ static int option(struct daemon *d, struct options *o, int c,
 			return -1;
 		d->tun.natt_keepalive_s = (uint32_t)v;
 		return 0;
+	case OPT_METRICS: {
+		char err[300];
+
+		if (metrics_parse_listen(arg, &o->metrics_addr, err, sizeof(err))) {
+			fprintf(stderr, "ipsec-xdpd: --metrics-listen: %s\n", err);
+			return -1;
+		}
+		o->metrics = true;
+		return 0;
+	}
 	default:
 		return -1;
 	}
@@ -168,6 +187,7 @@ static int parse_options(struct daemon *d, struct options *o, int argc,
 		{ "cookie-threshold", required_argument, NULL, OPT_COOKIE },
 		{ "retransmit-ms", required_argument, NULL, OPT_RETX },
 		{ "natt-keepalive", required_argument, NULL, OPT_KEEPALIVE },
+		{ "metrics-listen", required_argument, NULL, OPT_METRICS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -212,6 +232,7 @@ struct loop {
 	struct daemon *d;
 	struct event_base *evb;
 	struct event *sig[3];
+	struct metrics_http *metrics;	/* --metrics-listen */
 	struct hostwatch *hw;	/* the host's addresses (daemon_hostwatch.h) */
 };
 
@@ -274,7 +295,7 @@ static int make_absolute(char *dir, size_t len)
 	return 0;
 }
 
-static int start(struct daemon *d, struct loop *l)
+static int start(struct daemon *d, struct loop *l, const struct options *o)
 {
 	char err[700] = "";
 
@@ -298,9 +319,19 @@ static int start(struct daemon *d, struct loop *l)
 		return -1;
 	}
 	dplink_open(d, l->evb);	/* need-SA events, bundles (dplink.h) */
+	if (source_open(d, l->evb))	/* a central policy (daemon_source.h) */
+		return -1;
 	if (dagent_open(d, l->evb))	/* the assigned policy watched */
 		return -1;
+	source_start(d);		/* the central one takes precedence */
+	d->reloaded = source_poll_now;
 	l->hw = hostwatch_open(d, l->evb);
+	if (o->metrics &&
+	    !(l->metrics = metrics_http_open(d, l->evb, &o->metrics_addr, err,
+					     sizeof(err)))) {
+		log_err("--metrics-listen: %s", err);
+		return -1;
+	}
 	if (add_signals(l)) {
 		log_err("cannot catch signals");
 		return -1;
@@ -313,6 +344,8 @@ static void stop(struct daemon *d, struct loop *l)
 {
 	size_t i;
 
+	metrics_http_close(l->metrics);
+	source_close(d);
 	dagent_close(d);	/* an unconfirmed policy is rolled back */
 	hostwatch_close(l->hw);
 	dplink_close(d);
@@ -345,8 +378,8 @@ static bool stderr_is_journal(void)
 int main(int argc, char **argv)
 {
 	static struct daemon d;
-	struct options o = { false, false };
-	struct loop l = { &d, NULL, { NULL }, NULL };
+	struct options o = { .foreground = false };
+	struct loop l = { &d, NULL, { NULL }, NULL, NULL };
 	const char *rundir = getenv("IPSEC_XDP_RUNDIR");
 	char err[256];
 	int rc = 0;
@@ -370,7 +403,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	evtimer_ops_use(&d, l.evb);
-	if (start(&d, &l)) {
+	if (start(&d, &l, &o)) {
 		stop(&d, &l);
 		return 1;
 	}

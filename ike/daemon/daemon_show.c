@@ -48,7 +48,7 @@ static struct json_object *child_json(const struct ikesa *sa,
 	js(o, "integ", c->integ
 	   ? ike_transform_name(IKEV2_XFORM_INTEG, c->integ)
 	   : "none");
-	js(o, "esn", "no");
+	json_object_object_add(o, "esn", json_object_new_boolean(0));
 	ji(o, "pfs_group", c->pfs_group);
 	js(o, "local", c->local);
 	js(o, "peer", c->peer);

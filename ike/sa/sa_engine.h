@@ -147,6 +147,13 @@ struct keyholder;	/* daemon/daemon_keyholder.c */
 struct daemon {
 	char confdir[512];
 	char rundir[512];
+	/* a central policy is in force (daemon/daemon_source.c): it takes
+	 * precedence over CONFDIR/policy.yaml, which is neither read by a
+	 * reload nor put in force by the agent until the source is removed */
+	bool central_in_force;
+	/* after a reload (SIGHUP, `reload`): the central policy source polls
+	 * at once (its configuration may have changed); may be NULL */
+	void (*reloaded)(struct daemon *d);
 	uint16_t port;			/* IKE (500) */
 	uint16_t natt_port;		/* NAT-T (4500) */
 	uint16_t peer_port;		/* where we initiate to (the IKE port) */

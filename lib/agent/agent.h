@@ -91,4 +91,11 @@ int agent_reexpand(const char *confdir, const char *root,
 		   const struct host_info *host, unsigned wait_ms,
 		   struct agent_reexpand *out, char *err, size_t errlen);
 
+/* The same for the policy file at path (a central policy's cache,
+ * docs/behaviour.md §8) instead of the assigned one. */
+int agent_reexpand_path(const char *confdir, const char *path,
+			const char *root, const struct host_info *host,
+			unsigned wait_ms, struct agent_reexpand *out,
+			char *err, size_t errlen);
+
 #endif /* IXDP_POLICY_AGENT_H */

@@ -66,12 +66,22 @@ int agent_reexpand(const char *confdir, const char *root,
 		   const struct host_info *host, unsigned wait_ms,
 		   struct agent_reexpand *out, char *err, size_t errlen)
 {
-	struct writer_lock lock;
 	char path[PATH_MAX];
+
+	agent_assigned_path(confdir, path, sizeof(path));
+	return agent_reexpand_path(confdir, path, root, host, wait_ms, out,
+				   err, errlen);
+}
+
+int agent_reexpand_path(const char *confdir, const char *path,
+			const char *root, const struct host_info *host,
+			unsigned wait_ms, struct agent_reexpand *out,
+			char *err, size_t errlen)
+{
+	struct writer_lock lock;
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	agent_assigned_path(confdir, path, sizeof(path));
 	/* first without the lock: most hosts re-expand nothing */
 	if (!dp_is_loaded(root) || access(path, F_OK))
 		return 0;

@@ -394,6 +394,85 @@ static int set_applied_once(struct bootconf *c, const char *v, char *why,
 	return 0;
 }
 
+int bootconf_check_url(const char *url, char *why, size_t len)
+{
+	size_t n = strlen(url);
+
+	if (!strncasecmp(url, "http://", 7)) {
+		snprintf(why, len, "policysource \"%.100s\": http:// is refused, "
+			 "only https:// (the document must come from the server "
+			 "its certificate names)", url);
+		return -1;
+	}
+	if (strncasecmp(url, "https://", 8) || n <= 8) {
+		snprintf(why, len, "policysource \"%.100s\": expected "
+			 "https://HOST/PATH or none", url);
+		return -1;
+	}
+	if (n >= BOOTCONF_URL_MAX) {
+		snprintf(why, len, "policysource: longer than %d characters",
+			 BOOTCONF_URL_MAX - 1);
+		return -1;
+	}
+	if (memchr(url + 8, '@', strcspn(url + 8, "/?"))) {
+		snprintf(why, len, "policysource: credentials in the URL are "
+			 "refused (they would be stored and shown)");
+		return -1;
+	}
+	for (const char *p = url; *p; p++)
+		if (*p <= ' ' || *p > '~' || *p == '#') {
+			snprintf(why, len, "policysource \"%.100s\": a space, a "
+				 "control character, '#' or a byte above ASCII",
+				 url);
+			return -1;
+		}
+	return 0;
+}
+
+static int set_source(struct bootconf *c, const char *v, char *why, size_t len)
+{
+	if (!strcasecmp(v, "none")) {
+		c->policysource[0] = '\0';
+		return 0;
+	}
+	if (bootconf_check_url(v, why, len))
+		return -1;
+	snprintf(c->policysource, sizeof(c->policysource), "%s", v);
+	return 0;
+}
+
+/* An absolute path to a file, or none. */
+static int set_path(const char *key, char *dst, size_t dstlen, const char *v,
+		    char *why, size_t len)
+{
+	if (!strcasecmp(v, "none")) {
+		dst[0] = '\0';
+		return 0;
+	}
+	if (v[0] != '/' || strlen(v) >= dstlen || strpbrk(v, " \t")) {
+		snprintf(why, len, "%s \"%.100s\": expected an absolute path "
+			 "without spaces, shorter than %zu, or none", key, v,
+			 dstlen);
+		return -1;
+	}
+	snprintf(dst, dstlen, "%s", v);
+	return 0;
+}
+
+static int set_source_key(struct bootconf *c, const char *v, char *why,
+			  size_t len)
+{
+	return set_path("policysourcekey", c->policysourcekey,
+			sizeof(c->policysourcekey), v, why, len);
+}
+
+static int set_source_ca(struct bootconf *c, const char *v, char *why,
+			 size_t len)
+{
+	return set_path("policysourceca", c->policysourceca,
+			sizeof(c->policysourceca), v, why, len);
+}
+
 static const struct config_key {
 	const char *name;
 	int (*set)(struct bootconf *c, const char *v, char *why, size_t len);
@@ -404,6 +483,9 @@ static const struct config_key {
 	{ "ikelogging", set_ikelogging },
 	{ "strongcrlcheck", set_strongcrlcheck },
 	{ "policy-applied-once", set_applied_once },
+	{ "policysource", set_source },
+	{ "policysourcekey", set_source_key },
+	{ "policysourceca", set_source_ca },
 };
 
 #define NCONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -426,6 +508,18 @@ static const struct config_key *find_key(const char *name)
 		if (!strcmp(config_keys[i].name, name))
 			return &config_keys[i];
 	return NULL;
+}
+
+int bootconf_set_key(struct bootconf *c, const char *key, const char *value,
+		     char *why, size_t len)
+{
+	const struct config_key *k = find_key(key);
+
+	if (!k) {
+		snprintf(why, len, "unknown key \"%s\"", key);
+		return -1;
+	}
+	return k->set(c, value, why, len);
 }
 
 /*
@@ -455,7 +549,8 @@ static int parse_config_line(struct bootconf *c, char *line, unsigned lineno,
 	if (!k) {
 		snprintf(why, len, "unknown key \"%s\" (expected bootmode, "
 			 "bootexemptions, ipsecexempt, ikelogging, "
-			 "strongcrlcheck or policy-applied-once)", key);
+			 "strongcrlcheck, policysource, policysourcekey, "
+			 "policysourceca or policy-applied-once)", key);
 		return -1;
 	}
 	if (seen_at[k - config_keys]) {
@@ -489,6 +584,11 @@ static int parse_config(FILE *fp, const char *path, struct bootconf *c,
 	free(line);
 	if (rc == 0 && ferror(fp)) {
 		snprintf(errbuf, errlen, "%s: read error", path);
+		rc = -1;
+	}
+	if (rc == 0 && c->policysource[0] && !c->policysourcekey[0]) {
+		snprintf(errbuf, errlen, "%s: policysource is set without "
+			 "policysourcekey (its signer's public key)", path);
 		rc = -1;
 	}
 	return rc;
@@ -534,6 +634,12 @@ static int check_config(const struct bootconf *c, char *errbuf, size_t errlen)
 		bad = "ikelogging";
 	else if (c->strongcrlcheck < 0 || c->strongcrlcheck > 2)
 		bad = "strongcrlcheck";
+	if (!bad && c->policysource[0] && !c->policysourcekey[0]) {
+		snprintf(errbuf, errlen, "not saving the configuration: a "
+			 "policysource needs a policysourcekey (set the key "
+			 "first; remove the source before the key)");
+		return -1;
+	}
 	if (bad)
 		snprintf(errbuf, errlen, "not saving the configuration: %s is "
 			 "out of range", bad);
@@ -570,6 +676,12 @@ static void write_config(FILE *fp, const struct bootconf *c)
 	 * until state_load could carry it over. */
 	if (c->applied_once_in_config)
 		fputs("policy-applied-once = yes\n", fp);
+	if (c->policysourcekey[0])
+		fprintf(fp, "policysourcekey = %s\n", c->policysourcekey);
+	if (c->policysourceca[0])
+		fprintf(fp, "policysourceca = %s\n", c->policysourceca);
+	if (c->policysource[0])
+		fprintf(fp, "policysource = %s\n", c->policysource);
 }
 
 /* The file's text in a malloc'd buffer. */

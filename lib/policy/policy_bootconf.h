@@ -9,6 +9,12 @@
  *   ipsecexempt = 0..3                       (default 3)
  *   ikelogging = 0..2                        (default 0)
  *   strongcrlcheck = 0..2                    (default 0)
+ *   policysource = https://HOST/PATH | none  (a central policy, docs/behaviour.md §8)
+ *   policysourcekey = /ABSOLUTE/key.pem | none  (its signer's public key)
+ *   policysourceca = /ABSOLUTE/ca.pem | none    (the server's CA; none: the
+ *                                               system's CA store)
+ * A policysource needs a policysourcekey: each refuses what would leave
+ * the other missing.
  *   policy-applied-once = yes|no             (read for upgrades only: now
  *                                            STATEDIR's, policy_state.h)
  */
@@ -21,6 +27,8 @@
 #include "ipsec_xdp.h"
 
 #define IXDP_CONFDIR_DEFAULT "/etc/ipsec-xdp"
+#define BOOTCONF_URL_MAX  512	/* with its NUL */
+#define BOOTCONF_PATH_MAX 256	/* with its NUL */
 
 struct bootconf {
 	bool bootmode_set;          /* false: no mode configured */
@@ -32,6 +40,9 @@ struct bootconf {
 	int strongcrlcheck;         /* 0..2 */
 	bool policy_applied_once;   /* from STATEDIR (policy_state.h) */
 	bool applied_once_in_config; /* the old key, not yet carried over */
+	char policysource[BOOTCONF_URL_MAX];     /* "": none */
+	char policysourcekey[BOOTCONF_PATH_MAX]; /* "": none */
+	char policysourceca[BOOTCONF_PATH_MAX];  /* "": the system's CAs */
 };
 
 void bootconf_defaults(struct bootconf *c);
@@ -64,6 +75,15 @@ const char *bootmode_name(enum ixdp_bootmode m);
 /* With no mode configured: permit until a policy was applied once, then
  * stateful (so a newcomer on SSH is not locked out). */
 enum ixdp_bootmode bootconf_effective_mode(const struct bootconf *c);
+
+/* Set one key as a line `key = value` of the file would (the names
+ * above); -1 + why on an unknown key or a bad value. */
+int bootconf_set_key(struct bootconf *c, const char *key, const char *value,
+		     char *why, size_t len);
+
+/* Is url one a policysource may be: https://, printable ASCII without
+ * spaces or '#', shorter than BOOTCONF_URL_MAX?  -1 + why otherwise. */
+int bootconf_check_url(const char *url, char *why, size_t len);
 
 /* Confdir from $IPSEC_XDP_CONFDIR or the default. */
 const char *ixdp_confdir(void);

@@ -175,8 +175,8 @@ check "wrong key: A's log names B's reason" \
 	grep -q 'failed reason="authentication failed: peer answered AUTHENTICATION_FAILED' "$T/A.log"
 check "wrong key: show stats names the reason" \
 	has_line 'by AUTHENTICATION_FAILED  *[1-9]' xa show stats
-check_eq "wrong key: -j says it too" False \
-	"$(xa -j sa initiate 10.77.0.2 2>/dev/null | json_get 'd["ok"]')"
+check_eq "wrong key: -j says it too, exit 1" "1 True" \
+	"$(xa -j sa initiate 10.77.0.2 2>/dev/null | json_get 'str(d["exit"]) + " " + str("authentication" in d["error"])')"
 check_eq "wrong key: no IKE SA on A" 0 "$(count_sas xa)"
 check_eq "wrong key: no IKE SA on B" 0 "$(count_sas xb)"
 check "wrong key: B's log says why" grep -q 'failed reason="authentication failed' "$T/B.log"

@@ -78,6 +78,7 @@ check "load's --xdp-mode is offered" offers load - -- --xdp-mode
 check "--xdp-mode's values" offers load --xdp-mode "" -- auto native generic
 check "global options" offers - -- --json --help --version
 check "show filters --specific" offers show filters - -- --specific
+check "show stats --openmetrics" offers show stats - -- --openmetrics
 check "set config's keys" offers set config "" -- bootmode bootexemptions ipsecexempt ikelogging strongcrlcheck
 check "set config bootmode's values" offers set config bootmode "" -- permit block stateful
 check "-j is skipped" offers -j policy "" -- check apply show unassign

@@ -101,7 +101,8 @@ for f in lib/systemd/system/ipsec-xdpd.service lib/systemd/system/ipsec-xdp@.ser
 	 usr/share/man/man5/ipsec-xdp.policy.5.gz \
 	 usr/share/bash-completion/completions/ipsec-xdp \
 	 usr/share/zsh/vendor-completions/_ipsec-xdp \
-	 usr/share/doc/ipsec-xdp/examples/policy.yaml usr/share/doc/ipsec-xdp/copyright; do
+	 usr/share/doc/ipsec-xdp/examples/policy.yaml usr/share/doc/ipsec-xdp/copyright \
+	 usr/share/ipsec-xdp/schemas/error.schema.json usr/share/ipsec-xdp/schemas/show-sa.schema.json; do
 	check "the package has /$f" test -s "$R/$f"
 done
 check "the units start /usr/sbin's programs" \

@@ -26,7 +26,8 @@ for f in sbin/ipsec-xdp sbin/ipsec-xdpd share/man/man8/ipsec-xdp.8 \
 	 share/doc/ipsec-xdp/examples/policy.yaml \
 	 share/doc/ipsec-xdp/examples/predefined/client-respond-only.yaml \
 	 share/doc/ipsec-xdp/examples/predefined/server-request-security.yaml \
-	 share/doc/ipsec-xdp/examples/predefined/secure-server-require-security.yaml; do
+	 share/doc/ipsec-xdp/examples/predefined/secure-server-require-security.yaml \
+	 share/ipsec-xdp/schemas/error.schema.json share/ipsec-xdp/schemas/status.schema.json; do
 	check "PREFIX=/usr: /usr/$f" test -s "$D/usr/usr/$f"
 done
 check "the programs are executable" test -x "$D/usr/usr/sbin/ipsec-xdp" -a -x "$D/usr/usr/sbin/ipsec-xdpd"
