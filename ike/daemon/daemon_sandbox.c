@@ -11,11 +11,13 @@
  * the policy, the atomic writes of CONFDIR/state and of a rolled-back
  * policy), certificates and CRLs read by path (OpenSSL), the journal or
  * syslog, and what glibc, OpenSSL and libbpf call underneath (memory,
- * futexes, getrandom, time).  Nothing the started daemon does needs
- * clone, execve, ptrace, mount, setuid or module and key management:
- * those stop it.
+ * futexes, getrandom, time), the central policy source (libcurl: https,
+ * its resolver thread) and the metrics endpoint (evhttp).  Nothing the
+ * started daemon does needs fork, execve, ptrace, mount, setuid or module
+ * and key management: those stop it.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -236,7 +238,8 @@ static int allow_conditional(scmp_filter_ctx ctx, const uint64_t *fam,
 }
 
 static int load_filter(const char *const *extra, const uint64_t *fam,
-		       size_t nfam, char *err, size_t errlen)
+		       size_t nfam, int (*more)(scmp_filter_ctx ctx),
+		       char *err, size_t errlen)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigsys,
 				.sa_flags = SA_SIGINFO };
@@ -252,11 +255,25 @@ static int load_filter(const char *const *extra, const uint64_t *fam,
 	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
 	rc = allow_list(ctx, base_calls) ||
 	     (extra && allow_list(ctx, extra)) ||
-	     allow_conditional(ctx, fam, nfam) ? -EINVAL : 0;
+	     allow_conditional(ctx, fam, nfam) ||
+	     (more && more(ctx)) ? -EINVAL : 0;
 	if (!rc)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);
 	return rc ? fail(err, errlen, "seccomp filter", -rc) : 0;
+}
+
+/* Threads, not processes: libcurl (the central policy source) resolves
+ * names in a thread of its own.  clone() only with CLONE_THREAD; clone3()
+ * answers ENOSYS (its flags are behind a pointer the filter cannot read),
+ * so that glibc falls back to clone(). */
+static int allow_threads(scmp_filter_ctx ctx)
+{
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD,
+					CLONE_THREAD)) ||
+	       seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3),
+				0) ? -1 : 0;
 }
 
 int sandbox_network(char *err, size_t errlen)
@@ -266,8 +283,8 @@ int sandbox_network(char *err, size_t errlen)
 
 	if (keep_caps(SANDBOX_NET_CAPS, err, errlen))
 		return -1;
-	return load_filter(net_calls, fam, sizeof(fam) / sizeof(fam[0]), err,
-			   errlen);
+	return load_filter(net_calls, fam, sizeof(fam) / sizeof(fam[0]),
+			   allow_threads, err, errlen);
 }
 
 int sandbox_keyholder(char *err, size_t errlen)
@@ -277,5 +294,5 @@ int sandbox_keyholder(char *err, size_t errlen)
 
 	if (keep_caps(0, err, errlen))
 		return -1;
-	return load_filter(NULL, fam, 1, err, errlen);
+	return load_filter(NULL, fam, 1, NULL, err, errlen);
 }

@@ -5,7 +5,8 @@
  * looks at what it may still do.
  *   - the network process keeps CAP_NET_ADMIN and CAP_BPF (of those it
  *     had) and nothing else, has no new privileges and a seccomp filter;
- *     what it does at run time still works (UDP and netlink sockets, files);
+ *     what it does at run time still works (UDP and netlink sockets, files,
+ *     a thread: libcurl's resolver);
  *   - a system call outside its filter (execve, fork, a packet socket)
  *     stops it: exit 1, "seccomp: system call N not allowed" on stderr;
  *   - the key holder keeps no capability and cannot open a network socket.
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/if_ether.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -44,6 +46,11 @@ static unsigned long long self_status(const char *field)
 				     !strncmp(field, "Cap", 3) ? 16 : 10);
 	fclose(f);
 	return v;
+}
+
+static void *thread_main(void *arg)
+{
+	return arg;
 }
 
 enum after { AFTER_NOTHING, AFTER_EXECVE, AFTER_FORK, AFTER_PACKET,
@@ -84,7 +91,17 @@ static int confined_child(bool net, enum after what)
 		if (fd < 0 || close(fd))
 			return 13;
 		fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-		return fd >= 0 && !close(fd) ? 0 : 14;
+		if (fd < 0 || close(fd))
+			return 14;
+		{
+			pthread_t t;
+			void *back = NULL;
+
+			if (pthread_create(&t, NULL, thread_main, &fd) ||
+			    pthread_join(t, &back) || back != &fd)
+				return 15;
+		}
+		return 0;
 	default:
 		return 0;
 	}
