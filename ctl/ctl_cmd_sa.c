@@ -3,8 +3,10 @@
  * ctl_cmd_sa.c - the IKE side of the command, through the daemon's control
  * socket (include/ixdp_control.h):
  *
- *   ipsec-xdp show sa           IKE SAs and CHILD SAs of ipsec-xdpd, the
- *                               CHILD SAs with the kernel's counters
+ *   ipsec-xdp show sa [PEER|RULE]
+ *                               IKE SAs and CHILD SAs of ipsec-xdpd (those
+ *                               of one peer address or rule), the CHILD
+ *                               SAs with the kernel's counters
  *   ipsec-xdp show ikestats     the IKE counters alone, flat (`show stats`,
  *                               cmd_stats.c, shows them in the monitor's
  *                               layout)
@@ -16,6 +18,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +28,8 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "agent/agent.h"
+#include "policy/policy.h"
 #include "ixdp_control.h"
 
 #define REPLY_MAX        (64u << 20)
@@ -318,15 +323,123 @@ static void print_child_sa(struct json_object *ch)
 		printf("      (the kernel has no SA with these SPIs)\n");
 }
 
-static int show_sa(struct ctx *c)
+/* Which SAs `show sa ARG` shows: those of a peer address, or of a rule. */
+struct sa_select {
+	const char *arg;        /* NULL: every SA */
+	bool by_peer;
+	int af;
+	unsigned char peer[16];
+};
+
+static bool same_address(const struct sa_select *sel, const char *text)
+{
+	unsigned char buf[16];
+
+	return inet_pton(sel->af, text, buf) == 1 &&
+	       !memcmp(buf, sel->peer, sel->af == AF_INET ? 4 : 16);
+}
+
+static bool sa_selected(const struct sa_select *sel, struct json_object *sa)
+{
+	if (!sel->arg)
+		return true;
+	if (sel->by_peer)
+		return same_address(sel, jstr(sa, "peer"));
+	return !strcmp(jstr(sa, "rule"), sel->arg);
+}
+
+/* Keep the selected members of reply's array `key` (absent: left alone). */
+static void select_sas(struct json_object *reply, const char *key,
+		       const struct sa_select *sel)
+{
+	struct json_object *list, *kept;
+
+	if (!sel->arg || !json_object_object_get_ex(reply, key, &list) ||
+	    !json_object_is_type(list, json_type_array))
+		return;
+	kept = json_object_new_array();
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		struct json_object *sa = json_object_array_get_idx(list, i);
+
+		if (sa_selected(sel, sa))
+			json_object_array_add(kept, json_object_get(sa));
+	}
+	json_object_object_add(reply, key, kept);
+}
+
+/* Is name a rule of the assigned policy (CONFDIR/policy.yaml)? */
+static bool policy_has_rule(struct ctx *c, const char *name)
+{
+	struct policy_error perr;
+	struct policy_file *pf;
+	char path[PATH_MAX];
+	bool found = false;
+
+	agent_assigned_path(c->confdir, path, sizeof(path));
+	memset(&perr, 0, sizeof(perr));
+	if (access(path, F_OK) || policy_parse_file(path, &pf, &perr))
+		return false;
+	for (size_t i = 0; i < pf->assigned->nrules; i++)
+		if (!strcmp(pf->assigned->rules[i].name, name))
+			found = true;
+	policy_file_free(pf);
+	return found;
+}
+
+/* Does any SA of reply's array `key` belong to the rule name? */
+static bool reply_has_rule(struct json_object *reply, const char *key,
+			   const char *name)
+{
+	struct json_object *list;
+
+	if (!json_object_object_get_ex(reply, key, &list) ||
+	    !json_object_is_type(list, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(list); i++)
+		if (!strcmp(jstr(json_object_array_get_idx(list, i), "rule"), name))
+			return true;
+	return false;
+}
+
+/* arg: an address, or a rule of the policy or of a live SA; else EXIT_USAGE. */
+static int sa_select_init(struct ctx *c, const char *arg, struct json_object *reply,
+			  struct sa_select *sel)
+{
+	memset(sel, 0, sizeof(*sel));
+	sel->arg = arg;
+	if (!arg)
+		return EXIT_OK;
+	if (inet_pton(AF_INET, arg, sel->peer) == 1 ||
+	    inet_pton(AF_INET6, arg, sel->peer) == 1) {
+		sel->by_peer = true;
+		sel->af = strchr(arg, ':') ? AF_INET6 : AF_INET;
+		return EXIT_OK;
+	}
+	if (policy_has_rule(c, arg) || reply_has_rule(reply, "ike_sas", arg) ||
+	    reply_has_rule(reply, "child_sas", arg))
+		return EXIT_OK;
+	return fail(EXIT_USAGE, "show sa: '%s' is neither an IPv4 or IPv6 address nor "
+		    "a rule of the policy (see ipsec-xdp policy show)", arg);
+}
+
+static int show_sa(struct ctx *c, const char *arg)
 {
 	struct json_object *reply, *list, *child;
+	struct sa_select sel;
 	size_t i, n;
 	int rc = ask(request("show-sa"), TIMEOUT_S, &reply);
 
 	if (rc != EXIT_OK)
 		return rc;
+	if ((rc = sa_select_init(c, arg, reply, &sel)) != EXIT_OK) {
+		json_object_put(reply);
+		return rc;
+	}
+	select_sas(reply, "ike_sas", &sel);
+	select_sas(reply, "child_sas", &sel);
 	if (c->json) {
+		if (arg)
+			json_object_object_add(reply, "selected", json_object_new_string(arg));
 		print_json(reply);
 		return EXIT_OK;
 	}
@@ -336,6 +449,8 @@ static int show_sa(struct ctx *c)
 		return fail(EXIT_FAIL, "ipsec-xdpd answered without \"ike_sas\"");
 	}
 	n = json_object_array_length(list);
+	if (arg)
+		printf("%s %s\n", sel.by_peer ? "peer" : "rule", arg);
 	printf("IKE SAs: %zu\n", n);
 	for (i = 0; i < n; i++)
 		print_ike_sa(json_object_array_get_idx(list, i));
@@ -369,19 +484,28 @@ static int show_ikestats(struct ctx *c)
 		return fail(EXIT_FAIL, "ipsec-xdpd answered without \"stats\"");
 	}
 	printf("IKE statistics\n");
-	json_object_object_foreach(stats, key, val)
-		printf("  %-32s %" PRId64 "\n", key, json_object_get_int64(val));
+	{
+		int w = 1;      /* the longest name: counters are added over time */
+
+		json_object_object_foreach(stats, k, v0) {
+			(void)v0;
+			if ((int)strlen(k) > w)
+				w = (int)strlen(k);
+		}
+		json_object_object_foreach(stats, key, val)
+			printf("  %-*s %" PRId64 "\n", w, key, json_object_get_int64(val));
+	}
 	json_object_put(reply);
 	return EXIT_OK;
 }
 
 int cmd_show_ike(struct ctx *c, int argc, char **argv)
 {
-	if (argc == 1 && !strcmp(argv[0], "sa"))
-		return show_sa(c);
+	if ((argc == 1 || argc == 2) && !strcmp(argv[0], "sa"))
+		return show_sa(c, argc == 2 ? argv[1] : NULL);
 	if (argc == 1 && !strcmp(argv[0], "ikestats"))
 		return show_ikestats(c);
-	return fail(EXIT_USAGE, "usage: ipsec-xdp show sa | ikestats");
+	return fail(EXIT_USAGE, "usage: ipsec-xdp show sa [PEER|RULE] | ikestats");
 }
 
 /* ---- sa initiate / delete ----------------------------------------------------------- */
@@ -474,8 +598,8 @@ int cmd_sa(struct ctx *c, int argc, char **argv)
 		return sa_initiate(c, argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "delete"))
 		return sa_delete(c, argv[2]);
-	if (argc == 2 && !strcmp(argv[1], "show"))
-		return show_sa(c);
+	if ((argc == 2 || argc == 3) && !strcmp(argv[1], "show"))
+		return show_sa(c, argc == 3 ? argv[2] : NULL);
 	return fail(EXIT_USAGE, "usage: ipsec-xdp sa initiate PEER | delete "
-		    "PEER|SPI | show");
+		    "PEER|SPI | show [PEER|RULE]");
 }

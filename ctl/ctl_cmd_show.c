@@ -39,6 +39,8 @@ static int show_configured(struct ctx *c, struct json_object *out)
 
 static void print_specific_text(const struct live_list *l)
 {
+	struct spec_widths w;
+
 	if (l->source == LIST_NONE) {
 		printf("no policy applied: boot mode %s decides (see show config)\n",
 		       bootmode_name(l->bootmode));
@@ -46,9 +48,12 @@ static void print_specific_text(const struct live_list *l)
 	}
 	printf("specific filters (%s), tried in this order; unmatched traffic is permitted\n",
 	       list_source_name(l->source));
-	print_specific_header();
+	spec_widths_init(&w);
 	for (size_t i = 0; i < l->table.n; i++)
-		print_specific_row(i, &l->table.v[i], l->counters ? &l->counters[i] : NULL);
+		spec_widths_add(&w, i, &l->table.v[i]);
+	print_specific_header(&w);
+	for (size_t i = 0; i < l->table.n; i++)
+		print_specific_row(&w, i, &l->table.v[i], l->counters ? &l->counters[i] : NULL);
 }
 
 static int show_specific(struct ctx *c, struct json_object *out)
@@ -73,6 +78,11 @@ static int show_specific(struct ctx *c, struct json_object *out)
 	return EXIT_OK;
 }
 
+static int max_len(int w, const char *s)
+{
+	return (int)strlen(s) > w ? (int)strlen(s) : w;
+}
+
 /* The hand-off counters (negotiate traffic and xfrm: redirects, soft
  * passes, held packets, events); false when their map cannot be read. */
 static bool read_handoff_stats(struct ctx *c, uint64_t xs[IXDP_XS__MAX])
@@ -93,7 +103,7 @@ int show_dataplane_stats(struct ctx *c, struct json_object *out)
 	uint64_t drops[IXDP_DROP__MAX], pkts[IXDP_PKT__MAX], xs[IXDP_XS__MAX];
 	struct dp dp;
 	bool has_xs;
-	int ret;
+	int ret, w = 20;
 
 	if ((ret = open_dataplane(c, &dp)))
 		return ret;
@@ -120,17 +130,23 @@ int show_dataplane_stats(struct ctx *c, struct json_object *out)
 		}
 		return EXIT_OK;
 	}
+	for (int i = 0; i < IXDP_PKT__MAX; i++)
+		w = max_len(w, pkt_counter_name(i));
+	for (int i = 0; i < IXDP_DROP__MAX; i++)
+		w = max_len(w, drop_reason_name(i));
+	for (int i = 0; has_xs && i < IXDP_XS__MAX; i++)
+		w = max_len(w, xfrm_stat_name(i));
 	printf("packets:\n");
 	for (int i = 0; i < IXDP_PKT__MAX; i++)
-		printf("  %-20s %llu\n", pkt_counter_name(i), (unsigned long long)pkts[i]);
+		printf("  %-*s %llu\n", w, pkt_counter_name(i), (unsigned long long)pkts[i]);
 	printf("drops:\n");
 	for (int i = 0; i < IXDP_DROP__MAX; i++)
-		printf("  %-20s %llu\n", drop_reason_name(i), (unsigned long long)drops[i]);
+		printf("  %-*s %llu\n", w, drop_reason_name(i), (unsigned long long)drops[i]);
 	if (!has_xs)
 		return EXIT_OK;
 	printf("xfrm hand-off:\n");
 	for (int i = 0; i < IXDP_XS__MAX; i++)
-		printf("  %-20s %llu\n", xfrm_stat_name(i), (unsigned long long)xs[i]);
+		printf("  %-*s %llu\n", w, xfrm_stat_name(i), (unsigned long long)xs[i]);
 	return EXIT_OK;
 }
 
@@ -156,6 +172,9 @@ static int show_config(struct ctx *c, struct json_object *out)
 		json_object_object_add(out, "ipsecexempt", json_object_new_int(conf.ipsecexempt));
 		json_object_object_add(out, "ikelogging", json_object_new_int(conf.ikelogging));
 		json_object_object_add(out, "strongcrlcheck", json_object_new_int(conf.strongcrlcheck));
+		json_object_object_add(out, "policysource", json_object_new_string(conf.policysource));
+		json_object_object_add(out, "policysourcekey", json_object_new_string(conf.policysourcekey));
+		json_object_object_add(out, "policysourceca", json_object_new_string(conf.policysourceca));
 		return EXIT_OK;
 	}
 	printf("bootmode        %s%s\n", bootmode_name(bootconf_effective_mode(&conf)),
@@ -170,6 +189,10 @@ static int show_config(struct ctx *c, struct json_object *out)
 	}
 	printf("\nipsecexempt     %d\nikelogging      %d\nstrongcrlcheck  %d\n",
 	       conf.ipsecexempt, conf.ikelogging, conf.strongcrlcheck);
+	printf("policysource    %s\npolicysourcekey %s\npolicysourceca  %s\n",
+	       conf.policysource[0] ? conf.policysource : "none",
+	       conf.policysourcekey[0] ? conf.policysourcekey : "none",
+	       conf.policysourceca[0] ? conf.policysourceca : "none (the system's CAs)");
 	return EXIT_OK;
 }
 
@@ -228,7 +251,9 @@ int cmd_show(struct ctx *c, int argc, char **argv)
 		return show_one(c, show_config);
 	if (argc == 2 && !strcmp(argv[1], "all"))
 		return show_all(c);
-	if (argc == 2 && (!strcmp(argv[1], "sa") || !strcmp(argv[1], "ikestats")))
+	if ((argc == 2 || argc == 3) && !strcmp(argv[1], "sa"))
 		return cmd_show_ike(c, argc - 1, argv + 1);
-	return fail(EXIT_USAGE, "usage: ipsec-xdp show filters [--specific] | stats [--openmetrics] | config | all | sa | ikestats");
+	if (argc == 2 && !strcmp(argv[1], "ikestats"))
+		return cmd_show_ike(c, argc - 1, argv + 1);
+	return fail(EXIT_USAGE, "usage: ipsec-xdp show filters [--specific] | stats [--openmetrics] | config | all | sa [PEER|RULE] | ikestats");
 }

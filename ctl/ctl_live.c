@@ -128,26 +128,82 @@ static void flags_str(uint8_t flags, char *buf, size_t len)
 		buf[strlen(buf) - 1] = '\0';
 }
 
-void print_specific_header(void)
+/* One row's cells, as text. */
+struct spec_cells {
+	char idx[24], src[64], dst[64], proto[16], sport[16], dport[16];
+	const char *action, *rule;
+};
+
+static void spec_cells(size_t idx, const struct specific_filter *f,
+		       struct spec_cells *c)
 {
-	printf("%5s %-10s %-22s %-22s %-7s %-11s %-11s %-9s %-16s %10s %10s\n", "#",
-	       "WEIGHT", "SOURCE", "DESTINATION", "PROTO", "SRC-PORT", "DST-PORT",
-	       "ACTION", "RULE", "PKTS-IN", "PKTS-OUT");
+	char pb[16];
+
+	snprintf(c->idx, sizeof(c->idx), "%zu", idx);
+	format_prefix(f->fam, f->src, f->src_plen, c->src, sizeof(c->src));
+	format_prefix(f->fam, f->dst, f->dst_plen, c->dst, sizeof(c->dst));
+	snprintf(c->proto, sizeof(c->proto), "%s",
+		 f->proto_exact ? proto_name(f->proto, pb, sizeof(pb)) : "any");
+	port_range_str(f->sport.lo, f->sport.hi, c->sport, sizeof(c->sport));
+	port_range_str(f->dport.lo, f->dport.hi, c->dport, sizeof(c->dport));
+	c->action = action_name(f->action);
+	c->rule = f->name ? f->name : "";
 }
 
-void print_specific_row(size_t idx, const struct specific_filter *f,
+static void widen(int *w, const char *s)
+{
+	int n = (int)strlen(s);
+
+	if (n > *w)
+		*w = n;
+}
+
+void spec_widths_init(struct spec_widths *w)
+{
+	*w = (struct spec_widths){
+		.idx = 1, .src = (int)strlen("SOURCE"), .dst = (int)strlen("DESTINATION"),
+		.proto = (int)strlen("PROTO"), .sport = (int)strlen("SRC-PORT"),
+		.dport = (int)strlen("DST-PORT"), .action = (int)strlen("ACTION"),
+		.rule = (int)strlen("RULE"),
+	};
+}
+
+void spec_widths_add(struct spec_widths *w, size_t idx,
+		     const struct specific_filter *f)
+{
+	struct spec_cells c;
+
+	spec_cells(idx, f, &c);
+	widen(&w->idx, c.idx);
+	widen(&w->src, c.src);
+	widen(&w->dst, c.dst);
+	widen(&w->proto, c.proto);
+	widen(&w->sport, c.sport);
+	widen(&w->dport, c.dport);
+	widen(&w->action, c.action);
+	widen(&w->rule, c.rule);
+}
+
+void print_specific_header(const struct spec_widths *w)
+{
+	printf("%*s %10s %-*s %-*s %-*s %-*s %-*s %-*s %-*s %10s %10s\n", w->idx, "#",
+	       "WEIGHT", w->src, "SOURCE", w->dst, "DESTINATION", w->proto, "PROTO",
+	       w->sport, "SRC-PORT", w->dport, "DST-PORT", w->action, "ACTION",
+	       w->rule, "RULE", "PKTS-IN", "PKTS-OUT");
+}
+
+void print_specific_row(const struct spec_widths *w, size_t idx,
+			const struct specific_filter *f,
 			const struct ixdp_counter *ctr)
 {
-	char src[64], dst[64], sp[16], dpt[16], pb[16], fl[32];
+	struct spec_cells c;
+	char fl[32];
 
-	format_prefix(f->fam, f->src, f->src_plen, src, sizeof(src));
-	format_prefix(f->fam, f->dst, f->dst_plen, dst, sizeof(dst));
-	port_range_str(f->sport.lo, f->sport.hi, sp, sizeof(sp));
-	port_range_str(f->dport.lo, f->dport.hi, dpt, sizeof(dpt));
+	spec_cells(idx, f, &c);
 	flags_str(f->flags, fl, sizeof(fl));
-	printf("%5zu %10u %-22s %-22s %-7s %-11s %-11s %-9s %-16s", idx, f->weight, src,
-	       dst, f->proto_exact ? proto_name(f->proto, pb, sizeof(pb)) : "any", sp, dpt,
-	       action_name(f->action), f->name ? f->name : "");
+	printf("%*s %10u %-*s %-*s %-*s %-*s %-*s %-*s %-*s", w->idx, c.idx, f->weight,
+	       w->src, c.src, w->dst, c.dst, w->proto, c.proto, w->sport, c.sport,
+	       w->dport, c.dport, w->action, c.action, w->rule, c.rule);
 	if (ctr)
 		printf(" %10llu %10llu", (unsigned long long)ctr->packets[IXDP_DIR_IN],
 		       (unsigned long long)ctr->packets[IXDP_DIR_OUT]);

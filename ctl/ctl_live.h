@@ -27,9 +27,19 @@ void live_list_free(struct live_list *l);
 
 const char *list_source_name(enum list_source s);
 
+/* The widths of the text table's columns, measured over the rows it will
+ * show (an IPv6 prefix is up to 43 characters: no fixed width fits). */
+struct spec_widths {
+	int idx, src, dst, proto, sport, dport, action, rule;
+};
+void spec_widths_init(struct spec_widths *w);   /* the headers' widths */
+void spec_widths_add(struct spec_widths *w, size_t idx,
+		     const struct specific_filter *f);
+
 /* One specific filter as a table row / JSON object; ctr may be NULL. */
-void print_specific_header(void);
-void print_specific_row(size_t idx, const struct specific_filter *f,
+void print_specific_header(const struct spec_widths *w);
+void print_specific_row(const struct spec_widths *w, size_t idx,
+			const struct specific_filter *f,
 			const struct ixdp_counter *ctr);
 struct json_object *specific_json(size_t idx, const struct specific_filter *f,
 				  const struct ixdp_counter *ctr);

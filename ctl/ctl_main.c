@@ -50,7 +50,7 @@ static const struct command commands[] = {
 	  "A running ipsec-xdpd also applies the stored copy (CONFDIR/policy.yaml)\n"
 	  "by itself when it changes there (configuration management may write it\n"
 	  "directly); `status` shows the outcome.\n" },
-	{ "show", cmd_show, "show filters [--specific] | stats [--openmetrics] | config | all | sa | ikestats",
+	{ "show", cmd_show, "show filters [--specific] | stats [--openmetrics] | config | all | sa [PEER|RULE] | ikestats",
 	  "  filters             the filters as configured in the assigned policy\n"
 	  "  filters --specific  the expanded, weighted list the dataplane enforces,\n"
 	  "                      in the order it is tried, with packet counters\n"
@@ -64,16 +64,26 @@ static const struct command commands[] = {
 	  "                      ipsec-xdpd --metrics-listen serves them\n"
 	  "  config              boot mode, boot exemptions, ipsecexempt, ...\n"
 	  "  all                 all of the above\n"
-	  "  sa                  the IKE SAs of ipsec-xdpd and their CHILD SAs, with\n"
-	  "                      the kernel's bytes, packets and lifetimes left\n"
+	  "  sa [PEER|RULE]      the IKE SAs of ipsec-xdpd and their CHILD SAs, with\n"
+	  "                      the kernel's bytes, packets and lifetimes left; only\n"
+	  "                      those of the peer address PEER or of the rule RULE\n"
+	  "                      (none is an empty list; neither an address nor a\n"
+	  "                      rule of the policy is an error)\n"
 	  "  ikestats            every IKE counter of ipsec-xdpd by name\n" },
 	{ "match", cmd_match, "match SRC DST PROTO [SPORT DPORT] [--in|--out]",
-	  "Tell which filter a packet hits and why: the winning filter, its weight,\n"
-	  "and the other filters that match it but weigh less. PROTO is a name\n"
-	  "(tcp, udp, icmp, icmpv6, ...) or a number. Uses the list the dataplane\n"
-	  "enforces when loaded, else the assigned policy compiled for this host.\n"
+	  "Tell which filter a packet hits and why: the verdict, the winning filter,\n"
+	  "its weight, and the other filters that match it but weigh less. SRC or DST\n"
+	  "may be `me`: this host's first address of the other's family (as the\n"
+	  "policy's `me` expands; the one used is printed). PROTO is a name (tcp,\n"
+	  "udp, icmp, icmpv6, ...) or a number; SPORT and DPORT numbers or service\n"
+	  "names of /etc/services (ssh, https, ...). Uses the list the dataplane\n"
+	  "enforces when loaded, else the assigned policy compiled for this host;\n"
+	  "a negotiate filter's verdict follows its SA as the dataplane holds it.\n"
 	  "  --in / --out   the packet's direction (default --out); matters for the\n"
-	  "                 boot mode and for inpass\n" },
+	  "                 boot mode and for inpass\n"
+	  "Exit status: 0 the packet passes (permit, no filter, an exemption, ESP/AH,\n"
+	  "negotiate with its SA up outbound, soft, or inpass inbound); 1 it is\n"
+	  "dropped (block, negotiate without an SA, ...); 2 usage or other error.\n" },
 	{ "set", cmd_set, "set config KEY VALUE",
 	  "Change the persistent configuration (kept in /etc/ipsec-xdp/config) and\n"
 	  "apply it at once: to a loaded dataplane, or (ikelogging, strongcrlcheck,\n"
@@ -92,7 +102,7 @@ static const struct command commands[] = {
 	  "                             precedence over the local policy\n"
 	  "  policysourcekey PATH|none  the PEM public key that signs it (set first)\n"
 	  "  policysourceca PATH|none   the server's CA (none: the system's CAs)\n" },
-	{ "sa", cmd_sa, "sa initiate PEER | delete PEER|SPI | show",
+	{ "sa", cmd_sa, "sa initiate PEER | delete PEER|SPI | show [PEER|RULE]",
 	  "Ask the IKE daemon ipsec-xdpd (through its control socket in\n"
 	  "$IPSEC_XDP_RUNDIR, default /run/ipsec-xdp):\n"
 	  "  initiate PEER   negotiate an IKE SA with PEER (an address) and wait\n"
@@ -103,7 +113,7 @@ static const struct command commands[] = {
 	  "                  the peer's backoff after failures\n"
 	  "  delete PEER|SPI delete the IKE SA(s) with PEER, or the one with that\n"
 	  "                  SPI (16 hex digits), telling the peer\n"
-	  "  show            the same as `show sa`\n" },
+	  "  show [PEER|RULE] the same as `show sa [PEER|RULE]`\n" },
 	{ "monitor", cmd_monitor, "monitor",
 	  "Print events as they happen, one line each (-j: one JSON object per\n"
 	  "line), until Ctrl-C: packets the dataplane dropped, with the reason\n"

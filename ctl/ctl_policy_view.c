@@ -80,16 +80,55 @@ static struct json_object *filter_spec_json(const struct filter_spec *f)
 	return o;
 }
 
-static void print_filter_spec(const struct filter_spec *f, const char *indent)
-{
-	char src[128], dst[128], sp[32], dpt[32], pb[16];
+/* A configured filter's cells, as text. */
+struct spec_text {
+	char src[128], dst[128], proto[16], sport[32], dport[32];
+};
 
-	addr_spec_str(&f->src, src, sizeof(src));
-	addr_spec_str(&f->dst, dst, sizeof(dst));
-	port_range_str(f->sport.lo, f->sport.hi, sp, sizeof(sp));
-	port_range_str(f->dport.lo, f->dport.hi, dpt, sizeof(dpt));
-	printf("%s%-24s %-24s %-7s %-11s %-11s %s\n", indent, src, dst,
-	       filter_proto_str(f->proto, pb, sizeof(pb)), sp, dpt,
+static void spec_text(const struct filter_spec *f, struct spec_text *t)
+{
+	char pb[16];
+
+	addr_spec_str(&f->src, t->src, sizeof(t->src));
+	addr_spec_str(&f->dst, t->dst, sizeof(t->dst));
+	snprintf(t->proto, sizeof(t->proto), "%s", filter_proto_str(f->proto, pb, sizeof(pb)));
+	port_range_str(f->sport.lo, f->sport.hi, t->sport, sizeof(t->sport));
+	port_range_str(f->dport.lo, f->dport.hi, t->dport, sizeof(t->dport));
+}
+
+/* Column widths from the headers and every row (long IPv6 addresses). */
+struct spec_text_widths {
+	int src, dst, proto, sport, dport;
+};
+
+static int max_int(int a, size_t b)
+{
+	return (size_t)a > b ? a : (int)b;
+}
+
+static void measure_filters(const struct filter_list *fl, struct spec_text_widths *w)
+{
+	struct spec_text t;
+
+	*w = (struct spec_text_widths){ 6, 11, 5, 8, 8 }; /* SOURCE ... DST-PORT */
+	for (size_t i = 0; i < fl->nfilters; i++) {
+		spec_text(&fl->filters[i], &t);
+		w->src = max_int(w->src, strlen(t.src));
+		w->dst = max_int(w->dst, strlen(t.dst));
+		w->proto = max_int(w->proto, strlen(t.proto));
+		w->sport = max_int(w->sport, strlen(t.sport));
+		w->dport = max_int(w->dport, strlen(t.dport));
+	}
+}
+
+static void print_filter_spec(const struct filter_spec *f, const char *indent,
+			      const struct spec_text_widths *w)
+{
+	struct spec_text t;
+
+	spec_text(f, &t);
+	printf("%s%-*s %-*s %-*s %-*s %-*s %s\n", indent, w->src, t.src, w->dst, t.dst,
+	       w->proto, t.proto, w->sport, t.sport, w->dport, t.dport,
 	       f->mirrored ? "mirrored" : "one-way");
 }
 
@@ -155,10 +194,13 @@ static void print_rule_filters(const struct rule *r)
 	printf("rule %s%s: filter list %s, action %s (%s)\n", r->name,
 	       r->active ? "" : " (inactive)", r->filters->name, r->action->name,
 	       filter_action_kind_name(r->action->kind));
-	printf("    %-24s %-24s %-7s %-11s %-11s\n", "SOURCE", "DESTINATION", "PROTO",
-	       "SRC-PORT", "DST-PORT");
+	struct spec_text_widths w;
+
+	measure_filters(r->filters, &w);
+	printf("    %-*s %-*s %-*s %-*s %-*s\n", w.src, "SOURCE", w.dst, "DESTINATION",
+	       w.proto, "PROTO", w.sport, "SRC-PORT", w.dport, "DST-PORT");
 	for (size_t j = 0; j < r->filters->nfilters; j++)
-		print_filter_spec(&r->filters->filters[j], "    ");
+		print_filter_spec(&r->filters->filters[j], "    ", &w);
 }
 
 void print_configured_filters(const struct policy_file *pf)

@@ -132,7 +132,11 @@ check "request/none: the first packets were held (negotiate_no_sa)" \
 	test "$(drop_of negotiate_no_sa)" -gt "${d0:-0}"
 check "request/none: the pair went soft (fall back to clear)" \
 	grep -q "soft SA rule=all-ip-traffic peer=$B" "$T/A.log"
+check "request/none: A's dataplane let it out in clear (soft_pass)" \
+	test "$(xa -j show stats | json_get 'd["xfrm_handoff"]["soft_pass"]')" -gt 0
 check "request/none: TCP in clear on the wire" grep -q "Flags" "$T/n.pcap.txt"
+grep -q "Flags" "$T/n.pcap.txt" ||
+	{ echo "# the capture:"; cat "$T/n.pcap.err" "$T/n.pcap.txt"; ls -l "$T/n.pcap"; }
 
 # ---- 4. secure server, B without IPsec: no communication -----------------------------
 check "A: apply Secure Server (Require Security), daemon reloaded" use_policy xa "$PID_A" "$SECURE"

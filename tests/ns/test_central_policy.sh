@@ -120,6 +120,8 @@ check "set config policysourceca" ixr set config policysourceca "$K/ca.pem"
 refute "set config policysource http:// is refused" \
 	ixr set config policysource "http://127.0.0.1:$PORT/policy.yaml"
 check "set config policysource" ixr set config policysource "$URL"
+check_eq "show config shows the source" "$URL" "$(ixr -j show config | json_get 'd["policysource"]')"
+check_eq "show config shows its key" "$K/sign.pub" "$(ixr -j show config | json_get 'd["policysourcekey"]')"
 
 # 1. precedence: the central policy, not the local one
 check "start ipsec-xdpd" start_daemon

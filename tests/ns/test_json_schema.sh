@@ -121,6 +121,8 @@ check_eq "match: the verdict and the rule" "drop to-peer" \
 	"$(jget 'd["verdict"]+" "+d["filter"]["rule"]' <<<"$OUT")"
 jcheck match - match 10.77.0.2 10.77.0.1 tcp 1 8080 --in
 jcheck match - match 10.77.0.1 10.77.0.9 udp 1 2
+jcheck match - match me 10.77.0.2 tcp 40000 https	# me, a service name
+check_eq "match me: src_me is A's address" 10.77.0.1 "$(jget 'd["src_me"]' <<<"$OUT")"
 jcheck set-config 0 set config ipsecexempt 3
 check_eq "set config ipsecexempt: applied to the dataplane" True \
 	"$(jget 'd["applied"]' <<<"$OUT")"
@@ -186,6 +188,8 @@ check_eq "sa initiate again: existing is a boolean" True "$(jget 'd["existing"]'
 jcheck show-sa 0 show sa
 check_eq "show sa: one IKE SA" 1 "$(jget 'len(d["ike_sas"])' <<<"$OUT")"
 jcheck show-sa 0 sa show
+jcheck show-sa 0 show sa 10.77.0.2
+check_eq "show sa PEER: selected" 10.77.0.2 "$(jget 'd["selected"]' <<<"$OUT")"
 jcheck show-stats 0 show stats
 check_eq "show stats: the daemon is running" True "$(jget 'd["daemon_running"]' <<<"$OUT")"
 jcheck show-all 0 show all
