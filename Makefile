@@ -118,12 +118,14 @@ $(B)/libikewire.a: $(WIRE_OBJS)
 	rm -f $@ && $(AR) rcs $@ $^
 
 # Only main.c talks to systemd (readiness, reloads: sd_notify; the
-# journal: it hands sd_journal_sendv to sa_log.c).
+# journal: it hands sd_journal_sendv to sa_log.c) and calls
+# daemon_sandbox.c (libseccomp; the unit tests link it for
+# test_ike_sandbox).
 # Linked from main's object, so that -MMD's file never names its source as
 # a prerequisite of the program (a moved source would break the next build).
 $(B)/ipsec-xdpd: $(patsubst ike/%.c,$(B)/ike/%.o,$(IKE_MAIN)) $(B)/libike.a \
 		 $(B)/libikewire.a $(B)/libixdp.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcurl -lcrypto -levent -lsystemd
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcurl -lcrypto -levent -lsystemd -lseccomp
 
 # libFuzzer targets (clang): one per tests/fuzz/fuzz_*.c, over ike/wire/
 # only (the codec, the crypto, certificates and signatures), which has no
@@ -165,7 +167,7 @@ layers:
 
 $(B)/tests/test_%: tests/unit/test_%.c $(B)/libixdp.a $(B)/libike.a $(B)/libikewire.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $< $(B)/libike.a $(B)/libikewire.a $(B)/libixdp.a $(LDLIBS) -lcrypto -levent -lcmocka
+	$(CC) $(CPPFLAGS) -Iike $(CFLAGS) $(WARN) -o $@ $< $(B)/libike.a $(B)/libikewire.a $(B)/libixdp.a $(LDLIBS) -lcrypto -levent -lseccomp -lcmocka
 
 $(B)/san/lib/%.o: lib/%.c $(BPF_SKELS)
 	@mkdir -p $(dir $@)
@@ -188,7 +190,7 @@ $(B)/san/libikewire.a: $(WIRE_SAN)
 
 $(B)/san/tests/test_%: tests/unit/test_%.c $(B)/san/libixdp.a $(B)/san/libike.a $(B)/san/libikewire.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Iike $(SAN_FLAGS) $(WARN) -o $@ $< $(B)/san/libike.a $(B)/san/libikewire.a $(B)/san/libixdp.a $(LDLIBS) -lcrypto -levent -lcmocka
+	$(CC) $(CPPFLAGS) -Iike $(SAN_FLAGS) $(WARN) -o $@ $< $(B)/san/libike.a $(B)/san/libikewire.a $(B)/san/libixdp.a $(LDLIBS) -lcrypto -levent -lseccomp -lcmocka
 
 $(B)/tests/bpf_test_%: tests/bpf/test_%.c $(B)/libixdp.a $(BPF_SKELS) $(wildcard tests/bpf/*.h)
 	@mkdir -p $(dir $@)

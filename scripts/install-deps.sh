@@ -6,7 +6,7 @@ set -euo pipefail
 
 HOST_PKGS=(clang llvm libbpf-dev bpftool libnl-3-dev libnl-route-3-dev
 	libnl-xfrm-3-dev libcmocka-dev libyaml-dev libevent-dev libjson-c-dev
-	libssl-dev libcurl4-openssl-dev pkg-config make gcc iproute2 nftables iputils-ping
+	libssl-dev libcurl4-openssl-dev libseccomp-dev pkg-config make gcc iproute2 nftables iputils-ping
 	netcat-openbsd tcpdump python3 libclang-rt-14-dev libsystemd-dev systemd
 	zsh dpkg-dev debhelper man-db python3-prometheus-client curl)
 # (python3-prometheus-client, curl: tests/ns/test_metrics.sh parses and scrapes the metrics,

@@ -389,7 +389,9 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	kh_gone("it closed its end or spoke out of turn");
 }
 
-int keyholder_start(struct daemon *d, char *err, size_t errlen)
+int keyholder_start(struct daemon *d,
+		    int (*confine)(char *err, size_t errlen), char *err,
+		    size_t errlen)
 {
 	struct keyholder *kh;
 	int sv[2], rc;
@@ -414,6 +416,10 @@ int keyholder_start(struct daemon *d, char *err, size_t errlen)
 		/* no core dump of the keys, no ptrace by a same-uid process */
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		prctl(PR_SET_NAME, "ipsec-xdpd-keys", 0, 0, 0);
+		if (confine && confine(err, errlen)) {
+			log_err("key holder: %s", err);
+			_exit(1);
+		}
 		rc = keyholder_serve(sv[1], d->confdir);
 		_exit(rc ? 1 : 0);
 	}

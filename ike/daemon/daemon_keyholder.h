@@ -23,9 +23,12 @@ struct event_base;
 struct secrets;
 struct keymsg;
 
-/* Fork the key holder for d->confdir and set d->keys to its client.
- * 0, or -1 and err. */
-int keyholder_start(struct daemon *d, char *err, size_t errlen);
+/* Fork the key holder for d->confdir and set d->keys to its client;
+ * confine (NULL: none) is called in the key holder before it serves, and
+ * its failure ends it (daemon_sandbox.h).  0, or -1 and err. */
+int keyholder_start(struct daemon *d,
+		    int (*confine)(char *err, size_t errlen), char *err,
+		    size_t errlen);
 /* Watch its socket on evb: its end of file while idle is fatal. */
 int keyholder_watch(struct daemon *d, struct event_base *evb);
 /* Have it read the secrets again, then take their public view (ids, host

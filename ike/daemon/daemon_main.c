@@ -39,6 +39,7 @@
 #include "daemon/daemon_hostwatch.h"
 #include "daemon/daemon_keyholder.h"
 #include "daemon/daemon_source.h"
+#include "daemon/daemon_sandbox.h"
 
 #define VERSION "0.1"
 
@@ -299,7 +300,7 @@ static int start(struct daemon *d, struct loop *l, const struct options *o)
 	char err[700] = "";
 
 	/* the keys live in a process of their own (daemon_keyholder.h) */
-	if (keyholder_start(d, err, sizeof(err)) ||
+	if (keyholder_start(d, sandbox_keyholder, err, sizeof(err)) ||
 	    keyholder_watch(d, l->evb)) {
 		log_err("%s", err[0] ? err : "key holder: cannot watch it");
 		return -1;
@@ -380,6 +381,7 @@ int main(int argc, char **argv)
 	struct options o = { .foreground = false };
 	struct loop l = { &d, NULL, { NULL }, NULL, NULL };
 	const char *rundir = getenv("IPSEC_XDP_RUNDIR");
+	char err[256];
 	int rc = 0;
 
 	daemon_init(&d);
@@ -412,6 +414,12 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		log_open(false, o.debug, false);
+	}
+	/* from here on: only what it needs (daemon_sandbox.h) */
+	if (sandbox_network(err, sizeof(err))) {
+		log_err("%s", err);
+		stop(&d, &l);
+		return 1;
 	}
 	log_info("listening on UDP %u and %u, control socket in %s", d.port,
 		 d.natt_port, d.rundir);

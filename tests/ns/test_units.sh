@@ -48,10 +48,9 @@ check "ipsec-xdpd.service: exposure $EXP_D is at most 3.0" at_most "$EXP_D" 3.0
 check "ipsec-xdp@.service: exposure $EXP_L is at most 4.0" at_most "$EXP_L" 4.0
 check "ipsec-xdpd.service: runtime and state directories" \
 	grep -qzE 'RuntimeDirectory=ipsec-xdp.*StateDirectory=ipsec-xdp' "$T/ipsec-xdpd.service"
-check "the units allow setuid/setgid/capset (the daemon's own drop)" \
+check "the unit allows capset and seccomp (the daemon's own drop and filters)" \
 	bash -c "systemd-analyze syscall-filter @system-service | grep -qw capset &&
-		 systemd-analyze syscall-filter @setuid | grep -qw setresuid &&
-		 grep -q '^SystemCallFilter=@system-service bpf$' '$T/ipsec-xdpd.service'"
+		 grep -q '^SystemCallFilter=@system-service bpf seccomp$' '$T/ipsec-xdpd.service'"
 
 # setpriv's bounding set from a unit's CapabilityBoundingSet= line:
 # "CAP_NET_ADMIN CAP_BPF" -> "-all,+net_admin,+bpf".
@@ -122,6 +121,15 @@ check "ipsec-xdpd runs with only the unit's capabilities" \
 # (CAP_BPF: kernels before 6.5 refuse every bpf() call without it while
 # kernel.unprivileged_bpf_disabled is set; later ones only map creation
 # and program loading, which the daemon does not do.)
+# A's daemon is strace's child; once started it keeps CAP_NET_ADMIN and
+# CAP_BPF only, in its bounding set too (the unit's CAP_SETPCAP lets it),
+# with no new privileges and its own seccomp filter (ipsec-xdpd(8) SECURITY).
+A_PID=$(ps -o pid= --ppid "${PIDS[0]}" | head -n 1 | tr -d ' ')
+check "ipsec-xdpd A, started: CAP_NET_ADMIN and CAP_BPF only, bounding set too" \
+	bash -c "grep -q '^CapEff:[[:space:]]*0000008000001000$' /proc/$A_PID/status &&
+		 grep -q '^CapBnd:[[:space:]]*0000008000001000$' /proc/$A_PID/status &&
+		 grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/$A_PID/status &&
+		 grep -q '^Seccomp:[[:space:]]*2$' /proc/$A_PID/status"
 check "ipsec-xdpd A opened the pinned maps" \
 	bash -c "sleep 0.5; ! grep 'dataplane: ' '$T/A.log' | grep -v 'xfrm interface'"
 check "an IKE SA comes up between two sandboxed daemons" ike_sa_up xa sa initiate 10.77.0.2
@@ -130,14 +138,14 @@ check "both sides show it" bash -c "$(declare -f xa xb count_sas json_get); IXDP
 
 # Every system call daemon A made (start, the dataplane link, a
 # negotiation, a reload) is one SystemCallFilter= allows: @system-service
-# (its groups expanded) and bpf.
-kill -HUP "${PIDS[0]}"
-sleep 1
+# (its groups expanded), bpf and seccomp.
+kill -HUP "$A_PID"	# (strace, PIDS[0], ignores SIGHUP)
+check "A reloads (SIGHUP) within its filter" wait_until 20 grep -q "reloaded: policy" "$T/A.log"
 expand_group() {
 	systemd-analyze syscall-filter "$1" | awk 'NR > 1 && $1 !~ /^#/ {print $1}' |
 		while read -r x; do case $x in @*) expand_group "$x" ;; *) echo "$x" ;; esac; done
 }
-{ expand_group @system-service; echo bpf; } | sort -u >"$T/allowed"
+{ expand_group @system-service; echo bpf; echo seccomp; } | sort -u >"$T/allowed"
 check "the daemon used bpf(2) (the pinned maps)" grep -q "^[0-9]* *bpf(" "$T/A.strace"
 sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$T/A.strace" | sort -u >"$T/used"
 check "ipsec-xdpd made system calls (strace saw $(wc -l <"$T/used"))" test "$(wc -l <"$T/used")" -gt 20

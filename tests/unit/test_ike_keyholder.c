@@ -147,7 +147,7 @@ static int holder_up(void **state)
 	write_secrets(0);
 	memset(&D, 0, sizeof(D));
 	snprintf(D.confdir, sizeof(D.confdir), "%s", confdir);
-	if (keyholder_start(&D, err, sizeof(err)))
+	if (keyholder_start(&D, NULL, err, sizeof(err)))
 		fail_msg("%s", err);
 	return 0;
 }
@@ -264,7 +264,7 @@ static void test_holder_death_stops(void **state)
 		struct daemon c = { 0 };
 
 		snprintf(c.confdir, sizeof(c.confdir), "%s", confdir);
-		if (keyholder_start(&c, err, sizeof(err)))
+		if (keyholder_start(&c, NULL, err, sizeof(err)))
 			_exit(3);
 		kill(keyholder_pid(&c), SIGKILL);
 		waitpid(keyholder_pid(&c), NULL, 0);
