@@ -3,7 +3,9 @@
 # progress and diagnostics on stderr.  See tests/bench/README.md.
 #
 #  1. classify: the XDP program under bpf_prog_test_run_opts() with
-#     generated policies of 10, 100, 1000, 10000 filters (build/bench/filters).
+#     generated policies of 10, 100, 1000, 10000 filters (build/bench/filters);
+#     then dataplane_memory: the loaded maps' sizes per CPU and shared
+#     (bpf_map_info), 10000 filters applied.
 #  2. filter_pps: real packets through a veth pair between two namespaces,
 #     the same rule set enforced by ipsec-xdp (XDP, native mode) and by
 #     nftables (netdev family, ingress hook of the same veth), one after the
@@ -25,7 +27,7 @@
 # BENCH_REPEAT (test_run repetitions, 1000000), BENCH_MISS_ITER (2000),
 # BENCH_SIZES (classify, "10,100,1000,10000"), BENCH_RULES ("10 1000 10000"),
 # BENCH_CHURN_RULES (1000; empty: skip the new-flow-per-packet run),
-# BENCH_ONLY (classify | pps | agent | ike), BENCH_IKE_VM (1: also the CHILD SA
+# BENCH_ONLY (classify | memory | pps | agent | ike), BENCH_IKE_VM (1: also the CHILD SA
 # run in the VM, 0: not), BENCH_IKE_VM_TIMEOUT (its guest's seconds, 900),
 # BENCH_IKE_VM_LOCK_WAIT (seconds to wait for the VM lock, 3600),
 # IKE_BENCH_* (tests/bench/ike_setup.sh),
@@ -183,12 +185,16 @@ ixr() {
 }
 
 # ---- 1. classify --------------------------------------------------------------
-if [ "$ONLY" != pps ]; then
+if [ -z "$ONLY" ] || [ "$ONLY" = classify ]; then
 	log "classify: bpf_prog_test_run_opts, repeat $REPEAT, sizes $SIZES"
 	"$FB" classify --bpffs "$T/bpffs/classify" --repeat "$REPEAT" \
 		--miss-iter "$MISS_ITER" --sizes "$SIZES" || die "classify failed"
 fi
-[ "$ONLY" = classify ] && exit 0
+if [ -z "$ONLY" ] || [ "$ONLY" = classify ] || [ "$ONLY" = memory ]; then
+	log "dataplane_memory: the loaded maps' sizes (bpf_map_info), 10000 filters"
+	"$FB" memory 10000 "$T/bpffs/memory" || die "dataplane_memory failed"
+fi
+case $ONLY in classify|memory) exit 0 ;; esac
 
 # ---- 2. filter_pps ------------------------------------------------------------
 # this shell and what it starts (the samplers, nft, ipsec-xdp) stay off the
