@@ -21,13 +21,16 @@
 #     and an address added until a packet to it gets the verdict of the
 #     policy's `me` filter, ipsec-xdpd running and no command
 #     (tests/bench/agent_reaction_addr.sh); run before ike_setup.
+#  5. policy_update: `policy apply` over 10000 specific filters, from the
+#     command's start until a probe packet sees the new verdict
+#     (tests/bench/policy_update.sh); run before ike_setup.
 #
 # Knobs (environment): BENCH_SECS (measured interval, 2), BENCH_WARMUP (1),
 # BENCH_ROUNDS (3: every packet-rate measurement is repeated, medians kept),
 # BENCH_REPEAT (test_run repetitions, 1000000), BENCH_MISS_ITER (2000),
 # BENCH_SIZES (classify, "10,100,1000,10000"), BENCH_RULES ("10 1000 10000"),
 # BENCH_CHURN_RULES (1000; empty: skip the new-flow-per-packet run),
-# BENCH_ONLY (classify | memory | pps | agent | ike), BENCH_IKE_VM (1: also the CHILD SA
+# BENCH_ONLY (classify | memory | pps | agent | update | ike), BENCH_IKE_VM (1: also the CHILD SA
 # run in the VM, 0: not), BENCH_IKE_VM_TIMEOUT (its guest's seconds, 900),
 # BENCH_IKE_VM_LOCK_WAIT (seconds to wait for the VM lock, 3600),
 # IKE_BENCH_* (tests/bench/ike_setup.sh),
@@ -122,8 +125,19 @@ agent_reaction() {
 	B=$(abs_path "$B") bash "$TOP/tests/bench/agent_reaction_addr.sh" ||
 		die "agent_reaction (address) failed"
 }
+# ---- 5. policy_update: tests/bench/policy_update.sh (its own namespaces) ----
+policy_update() {
+	log "policy_update: policy apply over 10000 filters until a packet sees it"
+	restore_affinity	# filter_pps kept this shell off a CPU
+	IXDP=$(abs_path "$IXDP") bash "$TOP/tests/bench/policy_update.sh" ||
+		die "policy_update failed"
+}
 if [ "$ONLY" = agent ]; then
 	agent_reaction
+	exit 0
+fi
+if [ "$ONLY" = update ]; then
+	policy_update
 	exit 0
 fi
 if [ "$ONLY" = ike ]; then
@@ -370,5 +384,6 @@ done
 python3 "$REPORT" --summary "$T/raw.jsonl" --base-flows "$(wc -l <"$BASE_FRAMES")" ||
 	die "report failed"
 [ -z "$ONLY" ] && agent_reaction
+[ -z "$ONLY" ] && policy_update
 [ -z "$ONLY" ] && ike_setup
 exit 0
