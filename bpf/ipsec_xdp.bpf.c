@@ -25,6 +25,8 @@
  *
  *   a policy applied:
  *     ESP or AH                        pass   pkts ipsec
+ *     matches no filter, egress, a default response bundle up
+ *                                      redirect into xfrm  xfrm default_response
  *     matches no filter                pass   pkts unmatched
  *     first matching filter permit     pass
  *     ... block                        drop   drops block_filter
@@ -879,6 +881,35 @@ static __always_inline int negotiate_verdict(const struct ixdp_pkt *p,
 	return inpass ? IXDP_V_PASS : drop(IXDP_DROP_NEGOTIATE);
 }
 
+/*
+ * An outbound packet that no filter covers, to a peer that asked this host
+ * for security: the default response's bundle (ipsec_xdp.h "DEFAULT
+ * RESPONSE") sends it into the SA the peer negotiated.  False when there
+ * is none: the packet passes in clear as any unmatched one.
+ */
+static __always_inline bool default_response_xfrm(const struct ixdp_pkt *p,
+						  __u32 dir,
+						  struct ixdp_handoff *h)
+{
+	struct ixdp_bundle_key k;
+	struct ixdp_bundle *bu;
+
+	if (dir != IXDP_DIR_OUT || !h || p->bcast)
+		return false;
+	__builtin_memset(&k, 0, sizeof(k));
+	k.rule = IXDP_RULE_ID_DEFAULT_RESPONSE;
+	k.fam = p->fam;
+	__builtin_memcpy(k.peer, p->dst, 16);
+	bu = bpf_map_lookup_elem(&ixdp_bundles, &k);
+	if (!bu || bu->state != IXDP_BUNDLE_UP || !bu->ifindex)
+		return false;
+	h->ifindex = bu->ifindex;
+	h->if_id = bu->if_id;
+	h->flags = bu->flags;
+	count_xs(IXDP_XS_DEFAULT_RESPONSE);
+	return true;
+}
+
 static __always_inline int policy_path(const struct ixdp_pkt *p, __u32 bank,
 				       const struct ixdp_bank *b, __u32 dir,
 				       __u32 bytes, struct ixdp_handoff *h,
@@ -889,8 +920,11 @@ static __always_inline int policy_path(const struct ixdp_pkt *p, __u32 bank,
 	if (p->proto == IXDP_PROTO_ESP || p->proto == IXDP_PROTO_AH)
 		return pass_counted(IXDP_PKT_IPSEC);
 	classify(p, bank, b, &v);
-	if (v.filter == IXDP_NO_FILTER)
+	if (v.filter == IXDP_NO_FILTER) {
+		if (default_response_xfrm(p, dir, h))
+			return IXDP_V_XFRM;
 		return pass_counted(IXDP_PKT_UNMATCHED);
+	}
 	why->filter = v.filter;
 	why->generation = b->generation;
 	why->bank = bank;

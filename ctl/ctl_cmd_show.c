@@ -73,10 +73,26 @@ static int show_specific(struct ctx *c, struct json_object *out)
 	return EXIT_OK;
 }
 
+/* The hand-off counters (negotiate traffic and xfrm: redirects, soft
+ * passes, held packets, events); false when their map cannot be read. */
+static bool read_handoff_stats(struct ctx *c, uint64_t xs[IXDP_XS__MAX])
+{
+	struct dp_handoff h;
+	char err[300];
+	bool ok;
+
+	if (dp_handoff_open(&h, c->root, err, sizeof(err)))
+		return false;
+	ok = dp_read_xfrm_stats(&h, xs) == 0;
+	dp_handoff_close(&h);
+	return ok;
+}
+
 int show_dataplane_stats(struct ctx *c, struct json_object *out)
 {
-	uint64_t drops[IXDP_DROP__MAX], pkts[IXDP_PKT__MAX];
+	uint64_t drops[IXDP_DROP__MAX], pkts[IXDP_PKT__MAX], xs[IXDP_XS__MAX];
 	struct dp dp;
+	bool has_xs;
 	int ret;
 
 	if ((ret = open_dataplane(c, &dp)))
@@ -85,6 +101,7 @@ int show_dataplane_stats(struct ctx *c, struct json_object *out)
 	dp_close(&dp);
 	if (ret)
 		return fail(EXIT_FAIL, "cannot read the counters");
+	has_xs = read_handoff_stats(c, xs);
 	if (out) {
 		struct json_object *d = json_object_new_object(), *p = json_object_new_object();
 
@@ -94,6 +111,13 @@ int show_dataplane_stats(struct ctx *c, struct json_object *out)
 			json_object_object_add(d, drop_reason_name(i), json_object_new_int64((int64_t)drops[i]));
 		json_object_object_add(out, "packets", p);
 		json_object_object_add(out, "drops", d);
+		if (has_xs) {
+			struct json_object *x = json_object_new_object();
+
+			for (int i = 0; i < IXDP_XS__MAX; i++)
+				json_object_object_add(x, xfrm_stat_name(i), json_object_new_int64((int64_t)xs[i]));
+			json_object_object_add(out, "xfrm_handoff", x);
+		}
 		return EXIT_OK;
 	}
 	printf("packets:\n");
@@ -102,6 +126,11 @@ int show_dataplane_stats(struct ctx *c, struct json_object *out)
 	printf("drops:\n");
 	for (int i = 0; i < IXDP_DROP__MAX; i++)
 		printf("  %-20s %llu\n", drop_reason_name(i), (unsigned long long)drops[i]);
+	if (!has_xs)
+		return EXIT_OK;
+	printf("xfrm hand-off:\n");
+	for (int i = 0; i < IXDP_XS__MAX; i++)
+		printf("  %-20s %llu\n", xfrm_stat_name(i), (unsigned long long)xs[i]);
 	return EXIT_OK;
 }
 

@@ -40,8 +40,9 @@
  * end of this file fail to compile when a shared struct changes size, as a
  * reminder.  Version 0: pins from before versioning (no such index).
  */
-#define IXDP_ABI_VERSION 3	/* 2: the drop events (ixdp_drop_events);
-				 * 3: shared counters, 8192-slot flow cache */
+#define IXDP_ABI_VERSION 4	/* 2: the drop events (ixdp_drop_events);
+				   3: default-response bundles (IXDP_XS_DEFAULT_RESPONSE);
+				   4: shared counters, 8192-slot flow cache */
 
 #define IXDP_MAX_TUPLES       128   /* distinct filter shapes per family */
 #define IXDP_MAX_FILTERS      65536 /* specific filters per bank */
@@ -412,6 +413,16 @@ struct ixdp_conn {
  * one whose filters or action changed, loses its bundles (fail closed: its
  * traffic finds none and asks for a new SA).
  */
+/*
+ * DEFAULT RESPONSE.  The CHILD SAs this host made because a peer asked
+ * (the policy's default response rule, docs/behaviour.md §6) belong to no
+ * filter.  Their bundles are keyed {IXDP_RULE_ID_DEFAULT_RESPONSE, peer}
+ * and consulted only by outbound packets that match no filter: the
+ * heaviest filter still wins, and a reply that no filter covers leaves
+ * through the SA the peer asked for instead of in clear.  Never a rule's
+ * id (ids count up from 1), never deleted by an apply.
+ */
+#define IXDP_RULE_ID_DEFAULT_RESPONSE 0xffffffffu
 #define IXDP_MAX_BUNDLES       16384
 #define IXDP_EVENT_RING_BYTES  (256 * 1024)
 #define IXDP_EVENT_INTERVAL_NS 100000000ull /* per {rule, peer}: 100 ms */
@@ -480,6 +491,8 @@ enum ixdp_xfrm_counter {
 	IXDP_XS_EVENTS,         /* events written */
 	IXDP_XS_EVENTS_LIMITED, /* events held back by the rate limit */
 	IXDP_XS_EVENTS_LOST,    /* ring buffer full */
+	IXDP_XS_DEFAULT_RESPONSE, /* outbound packet of no filter sent into
+				     xfrm: a default response's bundle */
 	IXDP_XS__MAX,
 };
 

@@ -22,6 +22,10 @@
 #  4. secure server A, B without IPsec: A's packets never leave.
 #                                                       no communication
 #  5. client A, client B: nobody asks, clear at once, no IKE SA.    clear
+#  6. client A with the dataplane loaded, server (request) B (with a
+#     dataplane of its own): B -> A.  A's replies match no filter; its
+#     default response's bundle sends them through the SA B asked for.
+#                                                                 secured
 #
 # Not run (their outcome follows from the same rules): request/request,
 # request/secure, secure/secure (secured, as any two negotiate rules);
@@ -149,6 +153,37 @@ check "client/client: in clear" grep -q "Flags" "$T/c.pcap.txt"
 check "client/client: no ESP" sh -c "! grep -q ESP $T/c.pcap.txt"
 check_eq "client/client: no IKE SA on A" 0 "$(xa -j show sa | json_get 'len(d["ike_sas"])')"
 check_eq "client/client: no IKE SA on B" 0 "$(xb -j show sa | json_get 'len(d["ike_sas"])')"
+
+# ---- 6. respond-only client with the dataplane (A), server (request) B ---------------
+a_rules() { xa -j show sa | json_get '" ".join(sorted(c["rule"] for c in d["child_sas"]))'; }
+BPFB="$T/bpffs/b"
+xbd() { ip netns exec "$NS_B" env IPSEC_XDP_RUNDIR="$T/runB" IPSEC_XDP_CONFDIR="$T/confB" \
+	IPSEC_XDP_BPFFS="$BPFB" "$IXDP" "$@"; }
+stop_one "${PIDS[-1]}"
+PIDS=("$PID_A")
+check "B: load the dataplane" xbd load "$IF_B" --xdp-mode "$XDP_MODE"
+check "B: apply Server (Request Security)" xbd policy apply "$SERVER"
+rm -f "$T/runB/ipsec-xdpd.sock"
+start B "$NS_B" "$T/confB" "$T/runB" IPSEC_XDP_BPFFS="$BPFB" IPSEC_XDPD_SOFT_RETRY_S=3600 || exit 1
+check "B: daemon linked to the dataplane" grep -q "dataplane: linked" "$T/B.log"
+tries 8 tcp_b_to_a 5008 $A
+echo "# B -> A:5008 connected at try $TRIED"
+check "client with the dataplane: TCP server -> client connects" test "$TRIED" -gt 0
+check_eq "client with the dataplane: A's CHILD SA is its default response's" \
+	default-response "$(a_rules)"
+check "client with the dataplane: A's default response bundle is up" \
+	grep -q "bundle rule=default-response peer=$B up" "$T/A.log"
+capture_start "$NS_A" "$IF_A" "$T/r.pcap" esp or tcp
+check "client with the dataplane: TCP server -> client again" tries 3 tcp_b_to_a 5009 $A
+capture_stop "$T/r.pcap"
+check "client with the dataplane: ESP on the wire" grep -q ESP "$T/r.pcap.txt"
+check_eq "client with the dataplane: no TCP in clear on the wire (A's replies secured)" \
+	0 "$(grep -c 'Flags' "$T/r.pcap.txt")"
+check "client with the dataplane: show stats counts A's replies sent into the SA" \
+	test "$(xa -j show stats | json_get 'd["xfrm_handoff"]["default_response"]')" -gt 0
+check "B: delete the SAs with A" xbd sa delete $A
+check "client with the dataplane: A's default response bundle goes with its SA" \
+	wait_until 20 grep -q "bundle rule=default-response peer=$B deleted" "$T/A.log"
 
 echo "---- A.log"; grep -h "dataplane\|CHILD SA" "$T/A.log" | head -40
 echo "---- B.log"; grep -h "CHILD SA" "$T/B.log" | head -8

@@ -570,9 +570,6 @@ static void child_gone(struct dplink *dl, const char *rule, bool tunnel,
 {
 	size_t i;
 
-	if (!strcmp(rule, CHP_RESPONSE_NAME))
-		return;		/* it had no bundle (on_child) */
-
 	for (i = 0; i < DPL_MAX; i++) {
 		struct dpl_bundle *b = &dl->b[i];
 
@@ -606,16 +603,13 @@ static void on_child(struct daemon *d, const char *rule, uint8_t mode,
 		return;
 	}
 	if (!strcmp(rule, CHP_RESPONSE_NAME)) {
-		/* No filter of the list covers a default response's traffic:
-		 * this version has no bundle for it, so the dataplane does
-		 * not hand its replies to xfrm (docs/behaviour.md §6). */
-		log_warn("dataplane: the default response's CHILD SA with %s "
-			 "has no bundle: this host's replies leave in clear "
-			 "while the dataplane is loaded",
-			 peer_str(family, peer, p, sizeof(p)));
-		return;
-	}
-	if (dp_rule_id(&dl->dp, rule, &id)) {
+		/* No filter covers it: the bundle the dataplane consults
+		 * for unmatched outbound packets (ipsec_xdp.h "DEFAULT
+		 * RESPONSE"); a default response is never a tunnel. */
+		if (tunnel)
+			return;
+		id = IXDP_RULE_ID_DEFAULT_RESPONSE;
+	} else if (dp_rule_id(&dl->dp, rule, &id)) {
 		log_warn("dataplane: rule %s of the CHILD SA with %s is not in "
 			 "the live filter list: no bundle", rule,
 			 peer_str(family, peer, p, sizeof(p)));

@@ -614,8 +614,11 @@ static int assign_rule_ids(struct dp *dp, const struct ixdp_filter_info *old,
 			continue;
 		if (!id[r])
 			id[r] = live_rule_id(old, nold, &nw[i]);
-		if (!id[r])
+		if (!id[r]) {
+			if (next == IXDP_RULE_ID_DEFAULT_RESPONSE)
+				next = 1;	/* after 4e9 applies; never reached */
 			id[r] = next++;
+		}
 		nw[i].rule_id = id[r];
 	}
 	if (!err)
@@ -650,7 +653,8 @@ static void delete_dead_bundles(struct dp *dp, const struct ixdp_filter_info *in
 	for (int err = bpf_map_get_next_key(fd, NULL, &next); !err;
 	     err = bpf_map_get_next_key(fd, &k, &next)) {
 		k = next;
-		if (rule_id_live(in, n, k.rule))
+		if (k.rule == IXDP_RULE_ID_DEFAULT_RESPONSE ||
+		    rule_id_live(in, n, k.rule))
 			continue;
 		if (ndead == cap) {
 			struct ixdp_bundle_key *m;

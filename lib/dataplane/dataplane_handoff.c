@@ -245,6 +245,7 @@ const char *xfrm_stat_name(enum ixdp_xfrm_counter c)
 		[IXDP_XS_EVENTS]         = "events",
 		[IXDP_XS_EVENTS_LIMITED] = "events_limited",
 		[IXDP_XS_EVENTS_LOST]    = "events_lost",
+		[IXDP_XS_DEFAULT_RESPONSE] = "default_response",
 	};
 
 	return (unsigned)c < IXDP_XS__MAX ? names[c] : "unknown";

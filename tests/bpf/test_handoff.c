@@ -257,6 +257,56 @@ static void test_metadata_bundle(void **state)
 	assert_int_equal(xs(IXDP_XS_XFRM_INFO_FAIL), fail + 1);
 }
 
+/* A default response's bundle (ipsec_xdp.h "DEFAULT RESPONSE"): only
+ * outbound packets that match no filter use it; a filter still wins, the
+ * bundle outlives policy applies, and inbound is untouched. */
+static void set_default_response(int af, const char *peer, uint32_t state)
+{
+	struct ixdp_bundle_key k;
+	struct ixdp_bundle b = { .state = state, .if_id = 77, .ifindex = 42 };
+	uint8_t a[16] = {0};
+
+	assert_int_equal(inet_pton(af, peer, a), 1);
+	dp_bundle_key_init(&k, IXDP_RULE_ID_DEFAULT_RESPONSE, af, a);
+	if (dp_bundle_set(&H, &k, &b, errbuf, sizeof(errbuf)))
+		fail_msg("dp_bundle_set: %s", errbuf);
+}
+
+static void test_default_response_bundle(void **state)
+{
+	struct pkt_spec reply = tcp4("10.9.0.1", "192.0.2.50");
+	struct pkt_spec other = tcp4("10.9.0.1", "192.0.2.51");
+	struct pkt_spec in = tcp4("192.0.2.50", "10.9.0.1");
+	struct pkt_spec permitted = tcp4("10.3.9.1", "192.0.2.50");
+	struct pkt_spec negotiated = tcp4("10.3.0.1", "192.0.2.50");
+	struct pkt_spec v6 = pkt_spec_of(V6, "2001:db8:7::1", "2001:db8:9::50",
+					 IPPROTO_UDP, 1, 2);
+	uint64_t dr = xs(IXDP_XS_DEFAULT_RESPONSE);
+
+	/* No bundle: an unmatched reply passes in clear. */
+	assert_int_equal(run(OUT, &reply), TC_ACT_OK);
+	set_default_response(AF_INET, "192.0.2.50", IXDP_BUNDLE_UP);
+	assert_int_equal(run(OUT, &reply), TC_ACT_REDIRECT);
+	assert_int_equal(xs(IXDP_XS_DEFAULT_RESPONSE), dr + 1);
+	/* Only to that peer; inbound clear is as before (no filter: pass). */
+	assert_int_equal(run(OUT, &other), TC_ACT_OK);
+	assert_int_equal(run(IN, &in), XDP_PASS);
+	/* A matching filter wins: permit stays clear, negotiate without its
+	 * own bundle stays held. */
+	assert_int_equal(run(OUT, &permitted), TC_ACT_OK);
+	assert_int_equal(run(OUT, &negotiated), TC_ACT_SHOT);
+	/* A policy apply that changes every rule keeps it. */
+	apply_table(5, 24, IXDP_F_INPASS);
+	assert_int_equal(run(OUT, &reply), TC_ACT_REDIRECT);
+	/* Not up: clear, as with none. */
+	set_default_response(AF_INET, "192.0.2.50", IXDP_BUNDLE_NEGOTIATING);
+	assert_int_equal(run(OUT, &reply), TC_ACT_OK);
+	/* IPv6 the same. */
+	set_default_response(AF_INET6, "2001:db8:9::50", IXDP_BUNDLE_UP);
+	assert_int_equal(run(OUT, &v6), TC_ACT_REDIRECT);
+	assert_int_equal(xs(IXDP_XS_DEFAULT_RESPONSE), dr + 3);
+}
+
 static void test_soft_bundle_passes_both_ways(void **state)
 {
 	struct pkt_spec out = tcp4("10.5.0.1", "192.0.2.9");
@@ -451,6 +501,7 @@ int main(void)
 		cmocka_unit_test_setup(test_rule_wide_bundle_and_ipv6, reset),
 		cmocka_unit_test_setup(test_metadata_bundle, reset),
 		cmocka_unit_test_setup(test_soft_bundle_passes_both_ways, reset),
+		cmocka_unit_test_setup(test_default_response_bundle, reset),
 		cmocka_unit_test_setup(test_events, reset),
 		cmocka_unit_test_setup(test_bundle_api, reset),
 		cmocka_unit_test_setup(test_rule_index, reset),

@@ -13,7 +13,17 @@
 
 UNITS=$TOP/systemd
 ns_setup
-trap 'rc=$?; stop_daemons; (exit $rc); ns_teardown' EXIT
+# Daemon A runs under strace, which blocks fatal signals while it traces a
+# program it started (`-o FILE PROG`): its TERM goes to the daemon itself,
+# the child of the PID that start() recorded.
+stop_all() {
+	local p
+	for p in "${PIDS[@]}"; do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = strace ] && pkill -TERM -P "$p"
+	done
+	stop_daemons
+}
+trap 'rc=$?; stop_all; (exit $rc); ns_teardown' EXIT
 
 # The units as installed, with the programs of this build.
 sed "s#/usr/sbin/ipsec-xdpd#$IXDPD#" "$UNITS/ipsec-xdpd.service" >"$T/ipsec-xdpd.service"
