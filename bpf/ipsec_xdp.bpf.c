@@ -136,7 +136,7 @@ struct {
 } ixdp_port_class SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);	/* shared: atomic adds */
 	__uint(max_entries, 2 * IXDP_MAX_FILTERS);
 	__type(key, __u32);
 	__type(value, struct ixdp_counter);
@@ -388,12 +388,14 @@ static __always_inline void count_filter(__u32 bank, __u32 filter, __u32 dir,
 	c = bpf_map_lookup_elem(&ixdp_counters, &idx);
 	if (!c)
 		return;
+	/* one array for all CPUs (a per-CPU copy would cost 4 MiB per CPU):
+	 * atomic adds, so that no CPU's count is lost */
 	if (dir == IXDP_DIR_IN) {
-		c->packets[IXDP_DIR_IN] += 1;
-		c->bytes[IXDP_DIR_IN] += bytes;
+		__sync_fetch_and_add(&c->packets[IXDP_DIR_IN], 1);
+		__sync_fetch_and_add(&c->bytes[IXDP_DIR_IN], bytes);
 	} else {
-		c->packets[IXDP_DIR_OUT] += 1;
-		c->bytes[IXDP_DIR_OUT] += bytes;
+		__sync_fetch_and_add(&c->packets[IXDP_DIR_OUT], 1);
+		__sync_fetch_and_add(&c->bytes[IXDP_DIR_OUT], bytes);
 	}
 }
 

@@ -40,9 +40,10 @@
  * end of this file fail to compile when a shared struct changes size, as a
  * reminder.  Version 0: pins from before versioning (no such index).
  */
-#define IXDP_ABI_VERSION 4	/* 2: the drop events (ixdp_drop_events);
+#define IXDP_ABI_VERSION 5	/* 2: the drop events (ixdp_drop_events);
 				 * 3: default-response bundles (IXDP_XS_DEFAULT_RESPONSE);
-				 * 4: interface groups (ixdp_ifmask, ixdp_ifgroup) */
+				 * 4: interface groups (ixdp_ifmask, ixdp_ifgroup);
+				 * 5: shared counters, 8192-slot flow cache */
 
 #define IXDP_MAX_TUPLES       128   /* distinct filter shapes per family */
 #define IXDP_MAX_FILTERS      65536 /* specific filters per bank */
@@ -50,7 +51,9 @@
 #define IXDP_MAX_BOOT_EXEMPT  64
 #define IXDP_MAX_CONNS        65536 /* stateful boot mode connection table
 				     * (see struct ixdp_conn) */
-#define IXDP_FLOW_CACHE_SIZE  65536 /* slots per CPU; a power of 2 */
+#define IXDP_FLOW_CACHE_SIZE  8192  /* slots per CPU; a power of 2
+				     * (docs/classifier.md, "Memory per CPU") */
+#define IXDP_PERCPU_BUDGET    (1u << 20) /* bytes of per-CPU maps, at most */
 #define IXDP_PORT_CLASSES     65536 /* one entry per port value */
 
 #define IXDP_NO_FILTER        0xffffffffu /* flow cache: "matched no filter" */
@@ -211,7 +214,8 @@ struct ixdp_fval {
  * 1 = destination port: the class (elementary interval) a port falls in,
  * used for the tuples whose port kind is IXDP_PORT_RANGE. */
 
-/* ixdp_counters[bank * IXDP_MAX_FILTERS + filter] (per-CPU). */
+/* ixdp_counters[bank * IXDP_MAX_FILTERS + filter]: one shared array, added
+ * to atomically (not per CPU: 2 x 65536 filters would cost 4 MiB per CPU). */
 struct ixdp_counter {
 	__u64 packets[2];   /* [ixdp_dir] */
 	__u64 bytes[2];

@@ -509,7 +509,7 @@ static int copy_counters(struct dp *dp, __u32 live, __u32 target,
 static int write_bank_counters(struct dp *dp, __u32 live, __u32 target,
 			       const __u32 *from, size_t n)
 {
-	size_t esize = dp_percpu_size(sizeof(struct ixdp_counter));
+	size_t esize = sizeof(struct ixdp_counter);	/* a shared array */
 	char *buf = calloc(CHUNK, esize);
 	struct carry *c = malloc((n + 1) * sizeof(*c));
 	size_t nc = 0;

@@ -171,4 +171,22 @@ int dp_rule_id(struct dp *dp, const char *name, uint32_t *id);
 /* The name of the live rule with this id: 0, or -ENOENT. */
 int dp_rule_by_id(struct dp *dp, uint32_t id, char *name, size_t len);
 
+/* What the maps cost at their maximum (dataplane_mem.c): bytes on every
+ * CPU (per-CPU maps) and bytes once. */
+struct dp_memory {
+	uint64_t bytes_per_cpu, bytes_shared;
+	unsigned maps;
+};
+
+/* Is a map of this type per CPU? */
+bool dp_map_type_percpu(uint32_t type);
+
+/* Add one map's cost, from its definition, to m. */
+void dp_map_cost(uint32_t type, uint32_t key_size, uint32_t value_size,
+		 uint32_t max_entries, struct dp_memory *m);
+
+/* The cost of every map pinned under root/maps (bpf_map_info of the loaded
+ * maps): 0 or -errno. */
+int dp_memory(const char *root, struct dp_memory *m);
+
 #endif /* IXDP_DATAPLANE_H */

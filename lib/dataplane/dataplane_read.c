@@ -60,25 +60,10 @@ int dp_read_boot(struct dp *dp, struct ixdp_boot *boot)
 	return bpf_map_lookup_elem(dp->boot_fd, &live, boot);
 }
 
-static void sum_counters(const char *percpu, size_t ncpu, struct ixdp_counter *sum)
-{
-	memset(sum, 0, sizeof(*sum));
-	for (size_t c = 0; c < ncpu; c++) {
-		const struct ixdp_counter *v =
-			(const struct ixdp_counter *)(percpu + c * sizeof(*v));
-
-		for (int d = 0; d < 2; d++) {
-			sum->packets[d] += v->packets[d];
-			sum->bytes[d] += v->bytes[d];
-		}
-	}
-}
-
 static int read_bank_counters(struct dp *dp, __u32 bank, size_t n,
 			      struct ixdp_counter *out)
 {
-	size_t esize = dp_percpu_size(sizeof(struct ixdp_counter));
-	size_t ncpu = esize / sizeof(struct ixdp_counter);
+	size_t esize = sizeof(struct ixdp_counter);	/* a shared array */
 	char *buf = malloc(CHUNK * esize);
 	int err = buf ? 0 : -ENOMEM;
 
@@ -88,7 +73,7 @@ static int read_bank_counters(struct dp *dp, __u32 bank, size_t n,
 		err = dp_array_read(dp->counters_fd, bank * IXDP_MAX_FILTERS + (__u32)off,
 				    c, buf, esize);
 		for (size_t i = 0; !err && i < c; i++)
-			sum_counters(buf + i * esize, ncpu, &out[off + i]);
+			memcpy(&out[off + i], buf + i * esize, sizeof(out[0]));
 	}
 	free(buf);
 	return err;

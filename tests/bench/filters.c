@@ -6,6 +6,9 @@
  *   filters classify [--bpffs DIR] [--repeat R] [--miss-iter M] [--sizes N,N..]
  *       JSON lines {"bench":"classify",...}: the XDP program under
  *       bpf_prog_test_run_opts() with a generated policy of N filters.
+ *   filters memory N DIR          JSON line {"bench":"dataplane_memory",...}:
+ *                                 the maps' sizes (bpf_map_info) with policy N
+ *                                 applied, the dataplane pinned under DIR
  *   filters apply N ROOT          write policy N into the dataplane at ROOT
  *   filters nft N DEV             policy N as an nftables ruleset (stdout)
  *   filters frames N SMAC DMAC [--per-filter K]
@@ -1015,6 +1018,43 @@ static size_t arg_size(const char *s)
 	return v;
 }
 
+/* The maps' real sizes, from bpf_map_info of the loaded, pinned maps, with
+ * policy N in force (the maps are sized for the limits: N changes nothing,
+ * it is printed to show which list was applied). */
+static int cmd_memory(int argc, char **argv)
+{
+	struct ipsec_xdp_bpf *skel;
+	struct filter_table t;
+	struct dp_memory m;
+	struct dp dp;
+	char err[512];
+	size_t n;
+	int rc;
+
+	if (argc != 3)
+		die("usage: filters memory N DIR");
+	n = arg_size(argv[1]);
+	skel = env_up(argv[2], &dp);
+	gen_table(n, &t);
+	if (dp_apply_table(&dp, &t, true, err, sizeof(err)))
+		die("dp_apply_table (%zu filters): %s", n, err);
+	rc = dp_memory(argv[2], &m);
+	if (rc)
+		die("cannot read the maps' sizes: %s", strerror(-rc));
+	printf("{\"bench\":\"dataplane_memory\",\"filters\":%zu,\"maps\":%u,"
+	       "\"bytes_per_cpu\":%" PRIu64 ",\"bytes_shared\":%" PRIu64 ","
+	       "\"target_per_cpu\":%u,\"target_ok\":%s}\n",
+	       n, m.maps, m.bytes_per_cpu, m.bytes_shared, IXDP_PERCPU_BUDGET,
+	       m.bytes_per_cpu <= IXDP_PERCPU_BUDGET ? "true" : "false");
+	fflush(stdout);
+	filter_table_free(&t);
+	dp_close(&dp);
+	ipsec_xdp_bpf__destroy(skel);
+	env_cleanup();
+	rmdir(argv[2]);
+	return 0;
+}
+
 static int cmd_apply(int argc, char **argv)
 {
 	struct filter_table t;
@@ -1383,7 +1423,8 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{ "classify", cmd_classify }, { "apply", cmd_apply },
+		{ "classify", cmd_classify }, { "memory", cmd_memory },
+		{ "apply", cmd_apply },
 		{ "nft", cmd_nft }, { "frames", cmd_frames },
 		{ "xdp-drop", cmd_xdp_drop }, { "xdp-off", cmd_xdp_off },
 		{ "gro", cmd_gro },

@@ -3,7 +3,9 @@
 # progress and diagnostics on stderr.  See tests/bench/README.md.
 #
 #  1. classify: the XDP program under bpf_prog_test_run_opts() with
-#     generated policies of 10, 100, 1000, 10000 filters (build/bench/filters).
+#     generated policies of 10, 100, 1000, 10000 filters (build/bench/filters);
+#     then dataplane_memory: the loaded maps' sizes per CPU and shared
+#     (bpf_map_info), 10000 filters applied.
 #  2. filter_pps: real packets through a veth pair between two namespaces,
 #     the same rule set enforced by ipsec-xdp (XDP, native mode) and by
 #     nftables (netdev family, ingress hook of the same veth), one after the
@@ -19,13 +21,16 @@
 #     and an address added until a packet to it gets the verdict of the
 #     policy's `me` filter, ipsec-xdpd running and no command
 #     (tests/bench/agent_reaction_addr.sh); run before ike_setup.
+#  5. policy_update: `policy apply` over 10000 specific filters, from the
+#     command's start until a probe packet sees the new verdict
+#     (tests/bench/policy_update.sh); run before ike_setup.
 #
 # Knobs (environment): BENCH_SECS (measured interval, 2), BENCH_WARMUP (1),
 # BENCH_ROUNDS (3: every packet-rate measurement is repeated, medians kept),
 # BENCH_REPEAT (test_run repetitions, 1000000), BENCH_MISS_ITER (2000),
 # BENCH_SIZES (classify, "10,100,1000,10000"), BENCH_RULES ("10 1000 10000"),
 # BENCH_CHURN_RULES (1000; empty: skip the new-flow-per-packet run),
-# BENCH_ONLY (classify | pps | agent | ike), BENCH_IKE_VM (1: also the CHILD SA
+# BENCH_ONLY (classify | memory | pps | agent | update | ike), BENCH_IKE_VM (1: also the CHILD SA
 # run in the VM, 0: not), BENCH_IKE_VM_TIMEOUT (its guest's seconds, 900),
 # BENCH_IKE_VM_LOCK_WAIT (seconds to wait for the VM lock, 3600),
 # IKE_BENCH_* (tests/bench/ike_setup.sh),
@@ -120,8 +125,19 @@ agent_reaction() {
 	B=$(abs_path "$B") bash "$TOP/tests/bench/agent_reaction_addr.sh" ||
 		die "agent_reaction (address) failed"
 }
+# ---- 5. policy_update: tests/bench/policy_update.sh (its own namespaces) ----
+policy_update() {
+	log "policy_update: policy apply over 10000 filters until a packet sees it"
+	restore_affinity	# filter_pps kept this shell off a CPU
+	IXDP=$(abs_path "$IXDP") bash "$TOP/tests/bench/policy_update.sh" ||
+		die "policy_update failed"
+}
 if [ "$ONLY" = agent ]; then
 	agent_reaction
+	exit 0
+fi
+if [ "$ONLY" = update ]; then
+	policy_update
 	exit 0
 fi
 if [ "$ONLY" = ike ]; then
@@ -183,12 +199,16 @@ ixr() {
 }
 
 # ---- 1. classify --------------------------------------------------------------
-if [ "$ONLY" != pps ]; then
+if [ -z "$ONLY" ] || [ "$ONLY" = classify ]; then
 	log "classify: bpf_prog_test_run_opts, repeat $REPEAT, sizes $SIZES"
 	"$FB" classify --bpffs "$T/bpffs/classify" --repeat "$REPEAT" \
 		--miss-iter "$MISS_ITER" --sizes "$SIZES" || die "classify failed"
 fi
-[ "$ONLY" = classify ] && exit 0
+if [ -z "$ONLY" ] || [ "$ONLY" = classify ] || [ "$ONLY" = memory ]; then
+	log "dataplane_memory: the loaded maps' sizes (bpf_map_info), 10000 filters"
+	"$FB" memory 10000 "$T/bpffs/memory" || die "dataplane_memory failed"
+fi
+case $ONLY in classify|memory) exit 0 ;; esac
 
 # ---- 2. filter_pps ------------------------------------------------------------
 # this shell and what it starts (the samplers, nft, ipsec-xdp) stay off the
@@ -364,5 +384,6 @@ done
 python3 "$REPORT" --summary "$T/raw.jsonl" --base-flows "$(wc -l <"$BASE_FRAMES")" ||
 	die "report failed"
 [ -z "$ONLY" ] && agent_reaction
+[ -z "$ONLY" ] && policy_update
 [ -z "$ONLY" ] && ike_setup
 exit 0

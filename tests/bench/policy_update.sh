@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# tests/bench/policy_update.sh - how long a policy change over 10000
+# specific filters takes, end to end: from the command's start until a
+# probe packet sees the new verdict.  JSON lines on stdout:
+#   {"bench":"policy_update","filters":N,"op":OP,"ms":MEDIAN,"ms_min":..,
+#    "ms_max":..,"rounds":R}
+# with OP
+#   apply_file_one_change  `policy apply` of the file in force with one
+#                          rule's action changed (the probe's filter)
+#   apply_file_full        `policy apply` of a wholly different file of as
+#                          many filters (and the probe's new verdict)
+# (`filter add` / `filter delete` of issue 11 do not exist yet: no line.)
+#
+# Two namespaces (tests/ns/lib.sh), the dataplane on A, no daemon.  The
+# policies: 5000 mirrored host filters me(10.77.0.1) <-> 10.S.x.y (10000
+# specific filters, action permit) and the probe rule, 10.77.0.1 <->
+# 10.77.0.2, block or permit.  Each round starts with the probe blocked;
+# at t0 the apply starts in the background and A pings B every 1 ms
+# (`ping -i 0.001`) until the first reply (an answer needs both directions
+# to pass the new list): ms = reply - t0.  Then the blocking policy is put
+# back (not measured).  BENCH_UPDATE_ROUNDS (default 5) rounds.
+. "$(dirname "$0")/../ns/lib.sh"
+ROUNDS=${BENCH_UPDATE_ROUNDS:-5}
+HOSTS=5000
+log() { echo "bench: policy_update: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+ns_setup >&2
+trap 'ns_teardown' EXIT
+
+policy() { # SECOND-OCTET PROBE-ACTION: 2 x HOSTS + 2 specific filters
+	local s=$1 act=$2
+	printf 'filter-lists:\n  bulk:\n    filters:\n'
+	python3 -c '
+import sys
+s, n = int(sys.argv[1]), int(sys.argv[2])
+for i in range(n):
+    print("      - { src: 10.77.0.1, dst: 10.%d.%d.%d }" % (s, i // 250, i % 250 + 1))
+' "$s" "$HOSTS"
+	printf '  probe: { filters: [ { src: 10.77.0.1, dst: 10.77.0.2 } ] }\n'
+	printf 'policies:\n  p:\n    rules:\n'
+	printf '      - { name: probe, filter-list: probe, action: %s }\n' "$act"
+	printf '      - { name: bulk, filter-list: bulk, action: permit }\n'
+}
+policy 1 block >"$T/closed.yaml"
+policy 1 permit >"$T/open.yaml"
+policy 2 permit >"$T/other.yaml"
+blocked() { ! ina ping -c 1 -W 1 10.77.0.2 >/dev/null 2>&1; }
+now_ns() { date +%s%N; }
+
+ixa load "$IF_A" --xdp-mode "$XDP_MODE" >/dev/null || die "load failed"
+ixa policy apply "$T/closed.yaml" >/dev/null || die "policy apply failed"
+N=$(ixa show filters --specific | grep -c '^ *[0-9]') ||
+	die "cannot count the specific filters"
+blocked || die "the blocking policy does not block"
+
+# OP FILE: ROUNDS timed applies of FILE over closed.yaml, one JSON line
+measure() {
+	local op=$1 file=$2 ms=() r t0 t1 apid
+	for r in $(seq 1 "$ROUNDS"); do
+		t0=$(now_ns)
+		ixa policy apply "$file" >"$T/apply.out" 2>&1 &
+		apid=$!
+		ina ping -c 1 -i 0.001 -W 1 -w 30 10.77.0.2 >/dev/null 2>&1 ||
+			die "$op round $r: no reply within 30 s"
+		t1=$(now_ns)
+		wait "$apid" || die "$op round $r: policy apply failed: $(cat "$T/apply.out")"
+		ms+=($(( (t1 - t0) / 1000000 )))
+		log "$op round $r: ${ms[-1]} ms"
+		ixa policy apply "$T/closed.yaml" >/dev/null || die "re-apply failed"
+		wait_until 10 blocked || die "$op round $r: the block did not come back"
+	done
+	printf '%s\n' "${ms[@]}" | python3 -c '
+import json, statistics, sys
+v = [int(x) for x in sys.stdin.read().split()]
+print(json.dumps({"bench": "policy_update", "filters": int(sys.argv[1]),
+                  "op": sys.argv[2], "ms": int(statistics.median(v)),
+                  "ms_min": min(v), "ms_max": max(v), "rounds": len(v)},
+                 separators=(",", ":")))' "$N" "$op"
+}
+log "$N specific filters in force"
+measure apply_file_one_change "$T/open.yaml"
+measure apply_file_full "$T/other.yaml"
