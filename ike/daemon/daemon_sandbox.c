@@ -214,14 +214,15 @@ static int allow_args(scmp_filter_ctx ctx, int nr, unsigned arg,
 }
 
 /* socket() of the given families, ioctl() of a few read-only requests
- * (FIONREAD for libevent, the interface lookups, stdio's isatty), prctl()
+ * (FIONREAD for libevent, the interface lookups and an interface's kind
+ * for connection-type, dataplane_iface.c; stdio's isatty), prctl()
  * that only reads, tgkill() of ourselves (abort). */
 static int allow_conditional(scmp_filter_ctx ctx, const uint64_t *fam,
 			     size_t nfam)
 {
 	static const uint64_t ioctls[] = { FIONREAD, FIONBIO, TCGETS,
 		TIOCGWINSZ, SIOCGIFINDEX, SIOCGIFNAME, SIOCGIFFLAGS,
-		SIOCGIFMTU };
+		SIOCGIFMTU, SIOCGIFHWADDR };
 	static const uint64_t prctls[] = { PR_CAPBSET_READ, PR_GET_NAME,
 		PR_GET_DUMPABLE, PR_GET_SECUREBITS, PR_GET_NO_NEW_PRIVS,
 		PR_CAP_AMBIENT };
