@@ -314,10 +314,6 @@ static int start(struct daemon *d, struct loop *l, const struct options *o)
 		log_err("cannot open the IKE sockets: %s", err);
 		return -1;
 	}
-	if (control_open(d, l->evb, err, sizeof(err))) {
-		log_err("control socket: %s", err);
-		return -1;
-	}
 	dplink_open(d, l->evb);	/* need-SA events, bundles (dplink.h) */
 	if (source_open(d, l->evb))	/* a central policy (daemon_source.h) */
 		return -1;
@@ -330,6 +326,13 @@ static int start(struct daemon *d, struct loop *l, const struct options *o)
 	    !(l->metrics = metrics_http_open(d, l->evb, &o->metrics_addr, err,
 					     sizeof(err)))) {
 		log_err("--metrics-listen: %s", err);
+		return -1;
+	}
+	/* Last: a control socket in place means everything above is done
+	 * (the dataplane linked, the policy in force), for whoever waits
+	 * for it to appear. */
+	if (control_open(d, l->evb, err, sizeof(err))) {
+		log_err("control socket: %s", err);
 		return -1;
 	}
 	if (add_signals(l)) {
