@@ -13,6 +13,9 @@
 #   xa/xb CMD...                   ipsec-xdp in A/B, talking to that side's daemon
 #   count_sas CMD...               how many IKE SAs CMD's daemon has
 #   ikestat CMD NAME               one of CMD's daemon's IKE counters
+#   psk_conf DIR PEER KEY          DIR/policy.yaml negotiating ESP with PEER
+#                                  (rule to-peer of policy lab, PSK id lab)
+#                                  and DIR/secrets with KEY
 IXDPD=${IXDPD:-$TOP/${B:-build}/ipsec-xdpd}
 [ -x "$IXDPD" ] || { echo "build first: $IXDPD is missing"; exit 1; }
 ns_setup
@@ -44,3 +47,22 @@ xa() { ip netns exec "$NS_A" env IPSEC_XDP_RUNDIR="$T/runA" "$IXDP" "$@"; }
 xb() { ip netns exec "$NS_B" env IPSEC_XDP_RUNDIR="$T/runB" "$IXDP" "$@"; }
 count_sas() { "$@" -j show sa | json_get 'len(d["ike_sas"])'; }
 ikestat() { "$1" -j show ikestats | json_get "d['stats']['$2']"; }
+
+psk_conf() {
+	mkdir -p "$1"
+	cat >"$1/policy.yaml" <<YAML
+filter-lists:
+  peer:
+    filters:
+      - { src: me, dst: $2 }
+filter-actions:
+  secure: { action: negotiate, methods: [ { esp: aes256gcm16 } ] }
+policies:
+  lab:
+    rules:
+      - { name: to-peer, filter-list: peer, action: secure,
+          authentication: [ { psk: lab } ] }
+YAML
+	printf '# test keys\nlab = "%s"\n' "$3" >"$1/secrets"
+	chmod 600 "$1/secrets"
+}

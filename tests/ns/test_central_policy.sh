@@ -12,18 +12,10 @@
 #   - with the server down the cached policy stays, also across a restart
 #     of ipsec-xdpd, and `status` says the cache is in use.
 . "$(dirname "$0")/lib.sh"
-ns_setup
-IXDPD=${IXDPD:-$TOP/${B:-build}/ipsec-xdpd}
-[ -x "$IXDPD" ] || { echo "build first: $IXDPD is missing"; exit 1; }
+. "$(dirname "$0")/daemon_lib.sh"
 command -v openssl >/dev/null || { echo "needs openssl"; exit 77; }
 
-DPID= SPID=
-stop_daemon() {
-	[ -n "$DPID" ] || return 0
-	kill -TERM "$DPID" 2>/dev/null
-	wait "$DPID" 2>/dev/null
-	DPID=
-}
+SPID=
 stop_server() {
 	[ -n "$SPID" ] || return 0
 	kill -TERM "$SPID" 2>/dev/null
@@ -31,19 +23,6 @@ stop_server() {
 	SPID=
 }
 trap 'rc=$?; stop_daemon; stop_server; (exit $rc); ns_teardown' EXIT
-
-ixr() {
-	ip netns exec "$NS_A" env IPSEC_XDP_CONFDIR="$T/confA" \
-		IPSEC_XDP_BPFFS="$T/bpffs/a" IPSEC_XDP_RUNDIR="$T/runA" "$IXDP" "$@"
-}
-start_daemon() {
-	ip netns exec "$NS_A" env IPSEC_XDP_BPFFS="$T/bpffs/a" \
-		"$IXDPD" -f -C "$T/confA" -R "$T/runA" >>"$T/d.log" 2>&1 &
-	DPID=$!
-	wait_until 30 test -S "$T/runA/ipsec-xdpd.sock" && return 0
-	echo "ipsec-xdpd did not start:"; cat "$T/d.log"
-	return 1
-}
 
 # ---- a CA, the server's certificate, the signer's key ------------------------
 K=$T/keys

@@ -120,27 +120,9 @@ check "the daemon still runs" kill -0 "${PIDS[0]}"
 stop_daemons
 
 # ---- two daemons negotiate: SAs up, outcomes, the peer's state ---------------
-conf() {	# conf DIR PEER KEY
-	mkdir -p "$1"
-	cat >"$1/policy.yaml" <<YAML
-filter-lists:
-  peer:
-    filters:
-      - { src: me, dst: $2 }
-filter-actions:
-  secure: { action: negotiate, methods: [ { esp: aes256gcm16 } ] }
-policies:
-  lab:
-    rules:
-      - { name: to-peer, filter-list: peer, action: secure,
-          authentication: [ { psk: lab } ] }
-YAML
-	printf '# test keys\nlab = "%s"\n' "$3" >"$1/secrets"
-	chmod 600 "$1/secrets"
-}
 KEY="correct horse battery staple"
-conf "$T/ikeA" 10.77.0.2 "$KEY"
-conf "$T/ikeB" 10.77.0.1 "$KEY"
+psk_conf "$T/ikeA" 10.77.0.2 "$KEY"
+psk_conf "$T/ikeB" 10.77.0.1 "$KEY"
 # no dataplane here (a pin root of their own, empty): IKE only
 check "start A with --metrics-listen" start_m A "$T/ikeA" "$T/runA2" "$T/bpffs/none"
 check "start B without it" start B "$NS_B" "$T/ikeB" "$T/runB" IPSEC_XDP_BPFFS="$T/bpffs/none"
@@ -164,7 +146,7 @@ check "no SPI in the endpoint's text" bash -c "! grep -qiFf '$T/spis' '$T/om4.tx
 # a wrong key: B restarts with another one, A's negotiation fails
 check "delete the SA" xa2 sa delete 10.77.0.2
 kill -TERM "${PIDS[1]}"; wait "${PIDS[1]}" 2>/dev/null
-conf "$T/ikeB" 10.77.0.1 "not the same key"
+psk_conf "$T/ikeB" 10.77.0.1 "not the same key"
 check "start B with another key" start B "$NS_B" "$T/ikeB" "$T/runB" IPSEC_XDP_BPFFS="$T/bpffs/none"
 refute "initiate with a wrong key fails" xa2 sa initiate 10.77.0.2
 scrape /metrics >"$T/om5.txt"

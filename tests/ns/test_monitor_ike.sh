@@ -7,24 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ike_lib.sh"
 
-conf() {	# conf DIR PEER KEY
-	mkdir -p "$1"
-	cat >"$1/policy.yaml" <<YAML
-filter-lists:
-  peer:
-    filters:
-      - { src: me, dst: $2 }
-filter-actions:
-  secure: { action: negotiate, methods: [ { esp: aes256gcm16 } ] }
-policies:
-  lab:
-    rules:
-      - { name: to-peer, filter-list: peer, action: secure,
-          authentication: [ { psk: lab } ] }
-YAML
-	printf '# test keys\nlab = "%s"\n' "$3" >"$1/secrets"
-	chmod 600 "$1/secrets"
-}
 events() {	# events FILE: the "event" of every line, space separated
 	python3 -c '
 import json, sys
@@ -35,8 +17,8 @@ first_event() {	# first_event FILE EVENT: that event's line
 }
 has_event() { events "$1" | tr ' ' '\n' | grep -qx "$2"; }
 
-conf "$T/confA" 10.77.0.2 "correct horse battery staple"
-conf "$T/confB" 10.77.0.1 "correct horse battery staple"
+psk_conf "$T/confA" 10.77.0.2 "correct horse battery staple"
+psk_conf "$T/confB" 10.77.0.1 "correct horse battery staple"
 check "start A" start A "$NS_A" "$T/confA" "$T/runA"
 check "start B" start B "$NS_B" "$T/confB" "$T/runB"
 
@@ -66,7 +48,7 @@ fi
 # A wrong key: B restarts with another one.
 check "delete the SA" xa sa delete 10.77.0.2
 kill -TERM "${PIDS[1]}"; wait "${PIDS[1]}" 2>/dev/null
-conf "$T/confB" 10.77.0.1 "not the same key"
+psk_conf "$T/confB" 10.77.0.1 "not the same key"
 check "start B with another key" start B "$NS_B" "$T/confB" "$T/runB"
 refute "initiate with a wrong key fails" xa sa initiate 10.77.0.2
 check "monitor: a failure naming authentication" wait_until 10 \

@@ -7,32 +7,9 @@
 # file elsewhere, written in place); `policy apply --confirm-within` rolls
 # back without `policy confirm` and keeps the policy with it.
 . "$(dirname "$0")/lib.sh"
-ns_setup
-IXDPD=${IXDPD:-$TOP/${B:-build}/ipsec-xdpd}
-[ -x "$IXDPD" ] || { echo "build first: $IXDPD is missing"; exit 1; }
+. "$(dirname "$0")/daemon_lib.sh"
 
-DPID=
-stop_daemon() {
-	[ -n "$DPID" ] || return 0
-	kill -TERM "$DPID" 2>/dev/null
-	wait "$DPID" 2>/dev/null
-	DPID=
-}
 trap 'rc=$?; stop_daemon; (exit $rc); ns_teardown' EXIT
-
-# ipsec-xdp in A with the daemon's run directory too
-ixr() {
-	ip netns exec "$NS_A" env IPSEC_XDP_CONFDIR="$T/confA" \
-		IPSEC_XDP_BPFFS="$T/bpffs/a" IPSEC_XDP_RUNDIR="$T/runA" "$IXDP" "$@"
-}
-start_daemon() {
-	ip netns exec "$NS_A" env IPSEC_XDP_BPFFS="$T/bpffs/a" \
-		"$IXDPD" -f -C "$T/confA" -R "$T/runA" >>"$T/d.log" 2>&1 &
-	DPID=$!
-	wait_until 30 test -S "$T/runA/ipsec-xdpd.sock" && return 0
-	echo "ipsec-xdpd did not start:"; cat "$T/d.log"
-	return 1
-}
 
 policy() { # NAME ACTION [POLLING]: one rule on the traffic to B
 	printf 'filter-lists:\n  b: { filters: [ { src: me, dst: 10.77.0.2 } ] }\n'
