@@ -17,8 +17,10 @@
  * is the journal's stream ($JOURNAL_STREAM names it), lines go to the
  * journal with their priority and fields (sa_log.h log_journal).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,13 +49,15 @@ struct options {
 	bool foreground, debug;
 	bool metrics;			/* --metrics-listen given */
 	struct sockaddr_storage metrics_addr;
+	const char *user;		/* --user: the network process's */
+	struct sandbox_user as;		/* ... looked up */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: ipsec-xdpd [-f] [-d] [-C CONFDIR] [-R RUNDIR] [-p PORT] [--natt-port PORT]\n"
-"                  [--metrics-listen ADDR:PORT] [OPTION...]\n"
+"                  [--metrics-listen ADDR:PORT] [-u USER] [OPTION...]\n"
 "\n"
 "The IKEv2 daemon of ipsec-xdp.\n"
 "\n"
@@ -80,6 +84,11 @@ static void usage(FILE *f)
 "                         text format on http://ADDR:PORT/metrics (numeric\n"
 "                         address, [IPv6]:PORT; off by default); plain\n"
 "                         HTTP, no authentication: bind it to localhost\n"
+"  -u, --user NAME        once started, the network process runs as user\n"
+"                         NAME and its group (e.g. ipsec-xdp), which must\n"
+"                         exist and not be root: it can then no longer\n"
+"                         open the secrets or the private key (default:\n"
+"                         it stays root; see ipsec-xdpd(8) SECURITY)\n"
 "  -h, --help             this help\n"
 "  -V, --version          the version\n");
 }
@@ -108,6 +117,11 @@ static int option(struct daemon *d, struct options *o, int c,
 	case 'd': o->debug = true; d->debug = true; return 0;
 	case 'C': snprintf(d->confdir, sizeof(d->confdir), "%s", arg); return 0;
 	case 'R': snprintf(d->rundir, sizeof(d->rundir), "%s", arg); return 0;
+	case 'u':
+		if (!*arg)
+			return -1;
+		o->user = arg;
+		return 0;
 	case 'p':
 		if (number(arg, 1, 65535, &v))
 			return -1;
@@ -163,6 +177,34 @@ static int option(struct daemon *d, struct options *o, int c,
 	}
 }
 
+/* --user NAME: an existing user other than root (fail closed: the
+ * daemon does not start as root instead). */
+static int lookup_user(const char *name, struct sandbox_user *u)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	pw = getpwnam(name);
+	if (!pw) {
+		fprintf(stderr, "ipsec-xdpd: --user %s: %s\n", name, errno
+			? strerror(errno) : "no such user (systemd-sysusers "
+			"creates ipsec-xdp from ipsec-xdp.conf; see "
+			"ipsec-xdpd(8) SECURITY)");
+		return -1;
+	}
+	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+		fprintf(stderr, "ipsec-xdpd: --user %s: uid %u, gid %u: the "
+			"user must be neither root nor in root's group (it "
+			"would still open the secrets)\n", name,
+			(unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+		return -1;
+	}
+	u->name = name;
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	return 0;
+}
+
 static const char *long_name(const struct option *longs, int c)
 {
 	for (; longs->name; longs++)
@@ -188,13 +230,14 @@ static int parse_options(struct daemon *d, struct options *o, int argc,
 		{ "retransmit-ms", required_argument, NULL, OPT_RETX },
 		{ "natt-keepalive", required_argument, NULL, OPT_KEEPALIVE },
 		{ "metrics-listen", required_argument, NULL, OPT_METRICS },
+		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "fdC:R:p:hV", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fdC:R:p:u:hV", longs, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
 			exit(0);
@@ -218,6 +261,8 @@ static int parse_options(struct daemon *d, struct options *o, int argc,
 		usage(stderr);
 		return -1;
 	}
+	if (o->user && lookup_user(o->user, &o->as))
+		return -1;
 	if (d->port == d->natt_port) {
 		fprintf(stderr, "ipsec-xdpd: the IKE and NAT-T ports must "
 			"differ\n");
@@ -419,7 +464,7 @@ int main(int argc, char **argv)
 		log_open(false, o.debug, false);
 	}
 	/* from here on: only what it needs (daemon_sandbox.h) */
-	if (sandbox_network(err, sizeof(err))) {
+	if (sandbox_network(o.user ? &o.as : NULL, err, sizeof(err))) {
 		log_err("%s", err);
 		stop(&d, &l);
 		return 1;

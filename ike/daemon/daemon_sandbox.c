@@ -17,6 +17,7 @@
  * and key management: those stop it.
  */
 #include <errno.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -93,20 +94,61 @@ static int drop_bounding(uint64_t keep, char *err, size_t errlen)
 	return 0;
 }
 
-/* Keep only the capabilities of want (of those permitted), everywhere. */
-static int keep_caps(uint64_t want, char *err, size_t errlen)
+/* Become user (uid, gid, no supplementary group) and keep the permitted
+ * capabilities across the change: with the securebits drop_bounding
+ * locked (SECBIT_NO_SETUID_FIXUP) the kernel leaves them alone, else
+ * PR_SET_KEEPCAPS keeps the permitted ones (the caller sets them all
+ * again).  Needs CAP_SETUID and CAP_SETGID effective. */
+static int become(const struct sandbox_user *u, char *err, size_t errlen)
 {
+	int bits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+	uid_t r, e, s;
+	gid_t gr, ge, gs;
+
+	if ((bits < 0 || !(bits & SECBIT_NO_SETUID_FIXUP)) &&
+	    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0))
+		return fail(err, errlen, "keeping the capabilities across the "
+			    "change of user", errno);
+	if (setgroups(0, NULL))
+		return fail(err, errlen, "dropping the supplementary groups",
+			    errno);
+	if (setresgid(u->gid, u->gid, u->gid))
+		return fail(err, errlen, "changing the group", errno);
+	if (setresuid(u->uid, u->uid, u->uid))
+		return fail(err, errlen, "changing the user", errno);
+	if (getresuid(&r, &e, &s) || getresgid(&gr, &ge, &gs) ||
+	    r != u->uid || e != u->uid || s != u->uid || gr != u->gid ||
+	    ge != u->gid || gs != u->gid || getgroups(0, NULL) != 0) {
+		snprintf(err, errlen, "sandbox: still another user or group "
+			 "after changing them");
+		return -1;
+	}
+	return 0;
+}
+
+/* Keep only the capabilities of want (of those permitted), everywhere;
+ * become user u first when given. */
+static int keep_caps(uint64_t want, const struct sandbox_user *u,
+		     char *err, size_t errlen)
+{
+	const uint64_t setid = 1ULL << CAP_SETUID | 1ULL << CAP_SETGID;
 	uint64_t eff, prm, keep;
 
 	if (caps_get(&eff, &prm))
 		return fail(err, errlen, "capget", errno);
 	keep = want & prm;
-	if (prm & (1ULL << CAP_SETPCAP)) {
-		if (caps_set(prm, prm))	/* CAP_SETPCAP effective */
-			return fail(err, errlen, "capset", errno);
-		if (drop_bounding(keep, err, errlen))
-			return -1;
+	if (u && (prm & setid) != setid) {
+		snprintf(err, errlen, "sandbox: becoming user %s needs "
+			 "CAP_SETUID and CAP_SETGID, which the daemon was not "
+			 "given", u->name);
+		return -1;
 	}
+	if (caps_set(prm, prm))	/* CAP_SETPCAP, CAP_SET[UG]ID effective */
+		return fail(err, errlen, "capset", errno);
+	if ((prm & (1ULL << CAP_SETPCAP)) && drop_bounding(keep, err, errlen))
+		return -1;
+	if (u && become(u, err, errlen))
+		return -1;
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) &&
 	    errno != EINVAL)
 		return fail(err, errlen, "clearing the ambient set", errno);
@@ -277,12 +319,12 @@ static int allow_threads(scmp_filter_ctx ctx)
 				0) ? -1 : 0;
 }
 
-int sandbox_network(char *err, size_t errlen)
+int sandbox_network(const struct sandbox_user *u, char *err, size_t errlen)
 {
 	static const uint64_t fam[] = { AF_UNIX, AF_INET, AF_INET6,
 					AF_NETLINK };
 
-	if (keep_caps(SANDBOX_NET_CAPS, err, errlen))
+	if (keep_caps(SANDBOX_NET_CAPS, u, err, errlen))
 		return -1;
 	return load_filter(net_calls, fam, sizeof(fam) / sizeof(fam[0]),
 			   allow_threads, err, errlen);
@@ -293,7 +335,7 @@ int sandbox_keyholder(char *err, size_t errlen)
 	/* AF_UNIX: the journal's or syslog's socket, for its error lines */
 	static const uint64_t fam[] = { AF_UNIX };
 
-	if (keep_caps(0, err, errlen))
+	if (keep_caps(0, NULL, err, errlen))
 		return -1;
 	return load_filter(NULL, fam, 1, NULL, err, errlen);
 }

@@ -3,7 +3,8 @@
  * daemon_sandbox.h - what ipsec-xdpd's processes keep once started
  * (ipsec-xdpd(8) SECURITY):
  *
- *   the network process  CAP_NET_ADMIN and CAP_BPF (of those it was given)
+ *   the network process  the user of --user (ipsec-xdpd(8) SECURITY), and
+ *                        CAP_NET_ADMIN and CAP_BPF (of those it was given)
  *                        and no other capability, effective, permitted,
  *                        inheritable, ambient or in the bounding set;
  *                        no new privileges; a seccomp filter that allows
@@ -22,15 +23,26 @@
 #define IXDP_IKE_DAEMON_SANDBOX_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* The capabilities the network process keeps (linux/capability.h
  * numbers), as the CapEff mask of /proc/PID/status. */
 #define SANDBOX_NET_CAPS ((1ULL << 12 /* CAP_NET_ADMIN */) | \
 			  (1ULL << 39 /* CAP_BPF */))
 
+/* The user the network process becomes (--user), looked up at start-up. */
+struct sandbox_user {
+	const char *name;
+	uid_t uid;
+	gid_t gid;
+};
+
 /* Confine the network process: call once start-up is over (sockets open,
- * in the background already).  0, or -1 and err: the caller stops. */
-int sandbox_network(char *err, size_t errlen);
+ * in the background already); with u, it becomes that user and group (no
+ * supplementary group) first, keeping the capabilities above across the
+ * change (it needs CAP_SETUID and CAP_SETGID for it, dropped with the
+ * others).  0, or -1 and err: the caller stops. */
+int sandbox_network(const struct sandbox_user *u, char *err, size_t errlen);
 /* Confine the key holder (its child of keyholder_start). */
 int sandbox_keyholder(char *err, size_t errlen);
 

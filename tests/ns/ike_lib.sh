@@ -8,7 +8,8 @@
 #                                  in its environment), its log in
 #                                  $T/NAME.log; 1 (with the log) when its
 #                                  socket does not appear within 30 s (a
-#                                  loaded machine)
+#                                  loaded machine); the daemon also gets
+#                                  the options in the array IXDPD_ARGS
 #   stop_daemons                   TERM every daemon started, wait for each
 #   xa/xb CMD...                   ipsec-xdp in A/B, talking to that side's daemon
 #   count_sas CMD...               how many IKE SAs CMD's daemon has
@@ -36,7 +37,8 @@ trap 'rc=$?; stop_daemons; (exit $rc); ns_teardown' EXIT
 start() {
 	local name=$1 ns=$2 cd=$3 rd=$4
 	shift 4
-	ip netns exec "$ns" env "$@" "$IXDPD" -f -C "$cd" -R "$rd" >"$T/$name.log" 2>&1 &
+	ip netns exec "$ns" env "$@" "$IXDPD" -f -C "$cd" -R "$rd" \
+		${IXDPD_ARGS[@]+"${IXDPD_ARGS[@]}"} >"$T/$name.log" 2>&1 &
 	PIDS+=($!)
 	wait_until 30 test -S "$rd/ipsec-xdpd.sock" && return 0
 	echo "ipsec-xdpd $name did not start:"; cat "$T/$name.log"

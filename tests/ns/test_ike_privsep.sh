@@ -15,12 +15,25 @@
 #     ambient), has no new privileges and runs under a seccomp filter; the
 #     key holder keeps no capability at all, under a filter of its own
 #     (daemon_sandbox.h) -- and still negotiates, reloads, answers;
+#   - with --user ipsec-xdp (A), the network process runs as that user and
+#     its group, no supplementary group, while the key holder stays root;
+#     a process with exactly its credentials (uid, gid, groups, effective,
+#     permitted and bounding capabilities; setpriv) cannot open
+#     CONFDIR/secrets nor CONFDIR/private/host.key (root's, 0600), also
+#     after the secrets were replaced by a rename, while it does open the
+#     policy (so the check can tell); B runs as root (no --user);
+#   - --user with a user that does not exist, or root, stops the daemon
+#     at once with a clear error;
 #   - fail closed: when the key holder dies, the daemon stops with exit 1
 #     and says why.
-# Not covered here (not built yet): the network process still runs as
-# uid 0, so the secrets' file mode alone does not keep it from them.
 . "$(dirname "$0")/lib.sh"
+command -v openssl >/dev/null || { echo "needs the openssl command"; exit 77; }
 . "$(dirname "$0")/ike_lib.sh"
+DUSER=ipsec-xdp
+getent passwd "$DUSER" >/dev/null ||
+	{ echo "needs the user $DUSER (make deps creates it: scripts/install-deps.sh)"; exit 1; }
+# the daemon's user must reach CONFDIR (mktemp made $T 0700)
+chmod 0711 "$T"
 
 KEY1="privsep key one $RANDOM$RANDOM"
 KEY2="privsep key two $RANDOM$RANDOM"
@@ -99,10 +112,47 @@ keyholder_of() {
 	return 1
 }
 
+# as_net PID CMD...: CMD with PID's credentials: its uid and gid, no
+# supplementary group, CAP_NET_ADMIN and CAP_BPF (effective, permitted,
+# bounding; the inheritable and ambient sets carry them over the execve).
+as_net() {
+	local uid gid
+	uid=$(status "$1" Uid) gid=$(status "$1" Gid)
+	shift
+	setpriv --reuid="$uid" --regid="$gid" --clear-groups \
+		--inh-caps=-all,+net_admin,+bpf --ambient-caps=-all,+net_admin,+bpf \
+		--bounding-set=-all,+net_admin,+bpf "$@"
+}
+# creds FILE: the lines of a /proc/PID/status that decide a file's access.
+creds() {
+	grep -E '^(Uid|Gid|Groups|CapPrm|CapEff|CapBnd):' "$1" | tr -s ' \t' ' '
+}
+# opens_as PID FILE: a process with PID's credentials opens FILE for
+# reading (what it could not open: on stderr, in the test's output).
+opens_as() {
+	as_net "$1" /usr/bin/python3 -c 'import sys; open(sys.argv[1], "rb").close()' "$2"
+}
+
+# --user: a user that is not there, or root, is refused before anything
+for u in "no-such-user-$RANDOM" root; do
+	ip netns exec "$NS_A" "$IXDPD" -f -C "$T/confA" -R "$T/runX" --user "$u" \
+		>"$T/user.log" 2>&1
+	check_eq "--user $u: exit 2" 2 "$?"
+	check "--user $u: says why" grep -q -e "no such user" -e "neither root" "$T/user.log"
+	refute "--user $u: no control socket" test -e "$T/runX/ipsec-xdpd.sock"
+done
+
 for ab in A:10.77.0.2 B:10.77.0.1; do
 	conf "$T/conf${ab%%:*}" "${ab#*:}" "$KEY1"
 done
+# A also has a host certificate and key, which its key holder reads
+"$TOP/tests/lib/mkcerts.sh" "$T/pki" 10.77.0.1 10.77.0.2 >/dev/null || exit 1
+mkdir -p "$T/confA/certs" "$T/confA/private"
+cp "$T/pki/host1.pem" "$T/confA/certs/host.pem"
+install -m 600 "$T/pki/host1.key" "$T/confA/private/host.key"
+IXDPD_ARGS=(--user "$DUSER")
 start A "$NS_A" "$T/confA" "$T/runA" || exit 1
+IXDPD_ARGS=()
 start B "$NS_B" "$T/confB" "$T/runB" || exit 1
 A=${PIDS[0]}
 KH=$(keyholder_of "$A")
@@ -116,12 +166,31 @@ check "A's network process: CAP_NET_ADMIN and CAP_BPF only, no new privileges, s
 check "A's key holder: no capability, no new privileges, seccomp" \
 	confined "$KH" 0000000000000000
 
+# the network process is the user's, the key holder root's
+DUID=$(id -u "$DUSER") DGID=$(id -g "$DUSER")
+check_eq "A's network process: uid $DUSER (real, effective, saved, fs)" \
+	"$DUID $DUID $DUID $DUID" "$(grep '^Uid:' "/proc/$A/status" | cut -f2- | tr '\t' ' ')"
+check_eq "A's network process: gid $DUSER" \
+	"$DGID $DGID $DGID $DGID" "$(grep '^Gid:' "/proc/$A/status" | cut -f2- | tr '\t' ' ')"
+check_eq "A's network process: no supplementary group" "" "$(status "$A" Groups)"
+check_eq "A's key holder stays root" 0 "$(status "$KH" Uid)"
+check_eq "B (no --user) stays root" 0 "$(status "${PIDS[1]}" Uid)"
+check "a process with A's credentials has them exactly" \
+	test "$(creds "/proc/$A/status")" = "$(as_net "$A" cat /proc/self/status | creds /dev/stdin)"
+check "with them, the policy opens (the check can tell)" \
+	opens_as "$A" "$T/confA/policy.yaml"
+refute "with them, CONFDIR/secrets does not open" opens_as "$A" "$T/confA/secrets"
+refute "with them, CONFDIR/private/host.key does not open" \
+	opens_as "$A" "$T/confA/private/host.key"
+
 check "an IKE SA with the pre-shared key comes up" ike_sa_up xa sa initiate 10.77.0.2
 check_eq "one IKE SA on B" 1 "$(count_sas xb)"
 refute "after AUTH, A's network process still does not hold it" holds "$A" "$KEY1"
 
 keys "$T/confA" "$KEY2"
 keys "$T/confB" "$KEY2"
+refute "the secrets replaced by a rename: still they do not open" \
+	opens_as "$A" "$T/confA/secrets"
 kill -HUP "$A" "${PIDS[1]}"
 check "A reloaded" wait_until 20 grep -q "reloaded: policy" "$T/A.log"
 check "B reloaded" wait_until 20 grep -q "reloaded: policy" "$T/B.log"
