@@ -258,6 +258,7 @@ PREFIX      ?= /usr/local
 SBINDIR     ?= $(PREFIX)/sbin
 MANDIR      ?= $(PREFIX)/share/man
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 EXAMPLEDIR  ?= $(PREFIX)/share/doc/ipsec-xdp/examples
@@ -273,6 +274,7 @@ install: all
 	for u in ipsec-xdp@.service ipsec-xdpd.service; do \
 		sed 's#/usr/sbin/#$(SBINDIR)/#' systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u && \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	install -D -m 0644 systemd/ipsec-xdp.sysusers $(DESTDIR)$(SYSUSERSDIR)/ipsec-xdp.conf
 	install -D -m 0644 $(B)/completion/ipsec-xdp.bash $(DESTDIR)$(BASHCOMPDIR)/ipsec-xdp
 	install -D -m 0644 $(B)/completion/_ipsec-xdp $(DESTDIR)$(ZSHCOMPDIR)/_ipsec-xdp
 	install -D -m 0644 examples/policy.yaml $(DESTDIR)$(EXAMPLEDIR)/policy.yaml

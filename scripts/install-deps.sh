@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the host build+test dependencies; with --vm also the pieces for the
 # VM tests (bookworm-backports kernel, virtme-ng from trixie, qemu, strongSwan).
+# Also creates the system user ipsec-xdp (systemd/ipsec-xdp.sysusers).
 # Idempotent: when everything is present it neither writes nor calls apt-get.
 set -euo pipefail
 
@@ -86,6 +87,23 @@ else
 	apt_update
 	apt_install "${miss[@]}"
 fi
+
+# The user of `ipsec-xdpd --user ipsec-xdp` (tests/ns/test_ike_privsep.sh),
+# as the package makes it: from systemd/ipsec-xdp.sysusers, or with
+# useradd where systemd-sysusers is missing.
+SYSUSERS=$(cd "$(dirname "$0")/.." && pwd)/systemd/ipsec-xdp.sysusers
+if getent passwd ipsec-xdp >/dev/null; then
+	say "user ipsec-xdp: there"
+elif command -v systemd-sysusers >/dev/null; then
+	say "creating the user ipsec-xdp (systemd-sysusers)"
+	systemd-sysusers "$SYSUSERS" || die "systemd-sysusers $SYSUSERS failed"
+else
+	say "creating the user ipsec-xdp (useradd)"
+	useradd --system --user-group --no-create-home --home-dir / \
+		--shell /usr/sbin/nologin --comment "ipsec-xdp IKEv2 daemon (network process)" \
+		ipsec-xdp || die "useradd ipsec-xdp failed"
+fi
+getent passwd ipsec-xdp >/dev/null || die "the user ipsec-xdp was not created"
 [ "$want_vm" -eq 1 ] || exit 0
 
 # ---- VM ---------------------------------------------------------------------

@@ -97,6 +97,7 @@ check "ipsec-xdpd --help runs in the clean root" \
 	bash -c "chroot '$R' /usr/sbin/ipsec-xdpd --help | grep -q ipsec-xdpd"
 
 for f in lib/systemd/system/ipsec-xdpd.service lib/systemd/system/ipsec-xdp@.service \
+	 usr/lib/sysusers.d/ipsec-xdp.conf \
 	 usr/share/man/man8/ipsec-xdp.8.gz usr/share/man/man8/ipsec-xdpd.8.gz \
 	 usr/share/man/man5/ipsec-xdp.policy.5.gz \
 	 usr/share/bash-completion/completions/ipsec-xdp \
@@ -114,6 +115,8 @@ check "the manual page renders" bash -c "MANWIDTH=80 man -l '$R/usr/share/man/ma
 check "the example policy is valid" bash -c "IPSEC_XDP_CONFDIR='$T/conf' '$R/usr/sbin/ipsec-xdp' policy check '$R/usr/share/doc/ipsec-xdp/examples/policy.yaml'"
 check "the packaged completion is the one the build made" \
 	cmp "$R/usr/share/bash-completion/completions/ipsec-xdp" "$TOP/$B/completion/ipsec-xdp.bash"
+check "installing creates the user ipsec-xdp (systemd-sysusers)" \
+	bash -c "dpkg-deb -I '$DEB' postinst | grep -q 'systemd-sysusers.*ipsec-xdp.conf'"
 check "installing neither enables nor starts the daemon" \
 	bash -c "! dpkg-deb -I '$DEB' postinst | grep -qE 'systemctl.*start|deb-systemd-helper enable'\"'\"' *$'"
 finish

@@ -22,6 +22,7 @@ check "make install DESTDIR=... PREFIX=/usr" install_into "$D/usr" /usr
 for f in sbin/ipsec-xdp sbin/ipsec-xdpd share/man/man8/ipsec-xdp.8 \
 	 share/man/man8/ipsec-xdpd.8 share/man/man5/ipsec-xdp.policy.5 \
 	 lib/systemd/system/ipsec-xdpd.service lib/systemd/system/ipsec-xdp@.service \
+	 lib/sysusers.d/ipsec-xdp.conf \
 	 share/bash-completion/completions/ipsec-xdp share/zsh/site-functions/_ipsec-xdp \
 	 share/doc/ipsec-xdp/examples/policy.yaml \
 	 share/doc/ipsec-xdp/examples/predefined/client-respond-only.yaml \
@@ -34,6 +35,8 @@ check "the programs are executable" test -x "$D/usr/usr/sbin/ipsec-xdp" -a -x "$
 check "the staged ipsec-xdp runs" bash -c "'$D/usr/usr/sbin/ipsec-xdp' --version | grep -qx 'ipsec-xdp [0-9.]*'"
 check "the units start /usr/sbin's programs" \
 	grep -qx 'ExecStart=/usr/sbin/ipsec-xdpd --foreground' "$D/usr/usr/lib/systemd/system/ipsec-xdpd.service"
+check "the sysusers file declares the user ipsec-xdp" \
+	grep -q '^u ipsec-xdp ' "$D/usr/usr/lib/sysusers.d/ipsec-xdp.conf"
 check "nothing outside PREFIX" bash -c "[ \"\$(ls '$D/usr')\" = usr ]"
 
 check "make install DESTDIR=... (PREFIX defaults to /usr/local)" install_into "$D/local" /usr/local
