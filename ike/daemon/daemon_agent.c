@@ -141,6 +141,12 @@ const char *dagent_statedir(struct daemon *d)
 	return buf;
 }
 
+bool dagent_dataplane_loaded(const char **root)
+{
+	*root = dp_pin_root();
+	return dp_is_loaded(*root);
+}
+
 static const char *daemon_statedir(struct dagent *a)
 {
 	return dagent_statedir(a->d);

@@ -408,6 +408,23 @@ static void stop(struct daemon *d, struct loop *l)
 	event_base_free(l->evb);
 }
 
+/* --user with the dataplane loaded: its pinned maps are root's (under
+ * /sys/fs/bpf, mode 0700), out of reach of a network process run as
+ * another user, which could then not keep the policy in force: refused
+ * (ipsec-xdpd(8) SECURITY). */
+static bool user_refused(const struct options *o)
+{
+	const char *root;
+
+	if (!dagent_dataplane_loaded(&root))
+		return false;
+	log_err("--user %s: the dataplane is loaded (%s), and its pinned "
+		"maps are root's: a network process run as %s could not reach "
+		"them; run the daemon without --user (ipsec-xdpd(8) SECURITY)",
+		o->user, root, o->user);
+	return true;
+}
+
 /* Is stderr the journal's stream?  systemd sets JOURNAL_STREAM to its
  * "device:inode" (systemd.exec(5)); a redirected stderr no longer matches. */
 static bool stderr_is_journal(void)
@@ -451,6 +468,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	evtimer_ops_use(&d, l.evb);
+	if (o.user && user_refused(&o)) {
+		log_unbatch();
+		event_base_free(l.evb);
+		return 1;
+	}
 	if (start(&d, &l, &o)) {
 		stop(&d, &l);
 		return 1;

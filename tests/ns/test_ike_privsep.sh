@@ -22,8 +22,9 @@
 #     CONFDIR/secrets nor CONFDIR/private/host.key (root's, 0600), also
 #     after the secrets were replaced by a rename, while it does open the
 #     policy (so the check can tell); B runs as root (no --user);
-#   - --user with a user that does not exist, or root, stops the daemon
-#     at once with a clear error;
+#   - --user with a user that does not exist, or root, or with the
+#     dataplane loaded (its pins are root's), stops the daemon at once
+#     with a clear error;
 #   - fail closed: when the key holder dies, the daemon stops with exit 1
 #     and says why.
 . "$(dirname "$0")/lib.sh"
@@ -141,6 +142,13 @@ for u in "no-such-user-$RANDOM" root; do
 	check "--user $u: says why" grep -q -e "no such user" -e "neither root" "$T/user.log"
 	refute "--user $u: no control socket" test -e "$T/runX/ipsec-xdpd.sock"
 done
+# ... and so is --user with the dataplane loaded: its pins are root's
+check "the dataplane loads in A" ixa load "$IF_A"
+ip netns exec "$NS_A" env IPSEC_XDP_BPFFS="$T/bpffs/a" "$IXDPD" -f -C "$T/confA" \
+	-R "$T/runX" --user "$DUSER" >"$T/user.log" 2>&1
+check_eq "--user with the dataplane loaded: exit 1" 1 "$?"
+check "... says why" grep -q "the dataplane is loaded.*could not reach" "$T/user.log"
+check "the dataplane unloads" ixa unload "$IF_A"
 
 for ab in A:10.77.0.2 B:10.77.0.1; do
 	conf "$T/conf${ab%%:*}" "${ab#*:}" "$KEY1"
