@@ -554,6 +554,15 @@ int dagent_arm(struct daemon *d, unsigned seconds, char *err, size_t errlen)
 			 "seconds", DAGENT_CONFIRM_MAX_S);
 		return -1;
 	}
+	/* the rollback writes CONFDIR/policy.yaml: not when this process
+	 * may not (its user of --user, a read-only CONFDIR) */
+	if (access(a->d->confdir, W_OK)) {
+		snprintf(err, errlen, "the daemon could not roll the policy "
+			 "back: it may not write %s (%s; ipsec-xdpd(8) "
+			 "SECURITY); apply without a confirmation time",
+			 a->d->confdir, strerror(errno));
+		return -1;
+	}
 	memset(&a->pending, 0, sizeof(a->pending));
 	if (access(a->path, F_OK) && errno == ENOENT) {
 		a->pending.absent = true;

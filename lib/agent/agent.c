@@ -2,6 +2,7 @@
 /* agent.c - see agent.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,7 @@ int agent_apply(struct dp *dp, const char *path, const struct bootconf *conf,
 
 int agent_store_assigned(const char *confdir, const char *path, char *err, size_t errlen)
 {
+	struct group *gr;
 	char dst[PATH_MAX], *text;
 	size_t len;
 	int ret;
@@ -163,7 +165,13 @@ int agent_store_assigned(const char *confdir, const char *path, char *err, size_
 	if (read_file_whole(path, STORED_POLICY_MAX, &text, &len, err, errlen))
 		return -1;
 	agent_assigned_path(confdir, dst, sizeof(dst));
-	ret = write_file_atomic(dst, text, len, 0600, err, errlen);
+	/* readable by the daemon's network process run as that group's user
+	 * (ipsec-xdpd --user, ipsec-xdpd(8) SECURITY); root's alone without
+	 * it */
+	gr = getgrnam(AGENT_DAEMON_GROUP);
+	ret = gr ? write_file_atomic_group(dst, text, len, 0640, gr->gr_gid,
+					   err, errlen)
+		 : write_file_atomic(dst, text, len, 0600, err, errlen);
 	free(text);
 	return ret;
 }

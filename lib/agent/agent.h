@@ -43,7 +43,12 @@ int agent_compile_host(const char *path, const struct bootconf *conf,
 int agent_apply(struct dp *dp, const char *path, const struct bootconf *conf,
 		struct compile_diag *diag, size_t *nfilters, char *err, size_t errlen);
 
-/* Copy path to the assigned policy file (temp file + rename). */
+/* The group of the user ipsec-xdpd's network process runs as with
+ * --user (systemd/ipsec-xdp.sysusers). */
+#define AGENT_DAEMON_GROUP "ipsec-xdp"
+
+/* Copy path to the assigned policy file (temp file + rename): mode 0640,
+ * group AGENT_DAEMON_GROUP when that group exists, else 0600. */
 int agent_store_assigned(const char *confdir, const char *path, char *err, size_t errlen);
 
 /* Forget the assigned policy: remove the file and put the dataplane (if

@@ -59,11 +59,13 @@ static int sync_dir(const char *dir)
 	return ret;
 }
 
-/* Fill the temporary file and make it durable; closes fd. */
+/* Fill the temporary file and make it durable; closes fd.  gid: its
+ * group, or (gid_t)-1 for the one it got. */
 static int fill_temp(int fd, const char *tmp, const void *data, size_t len,
-		     mode_t mode, char *err, size_t errlen)
+		     mode_t mode, gid_t gid, char *err, size_t errlen)
 {
-	if (fchmod(fd, mode) || write_all(fd, data, len) || fsync(fd)) {
+	if ((gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid)) ||
+	    fchmod(fd, mode) || write_all(fd, data, len) || fsync(fd)) {
 		errbuf_set(err, errlen, "writing %s: %s", tmp, strerror(errno));
 		close(fd);
 		return -1;
@@ -75,6 +77,13 @@ static int fill_temp(int fd, const char *tmp, const void *data, size_t len,
 
 int write_file_atomic(const char *path, const void *data, size_t len,
 		      mode_t mode, char *err, size_t errlen)
+{
+	return write_file_atomic_group(path, data, len, mode, (gid_t)-1, err,
+				       errlen);
+}
+
+int write_file_atomic_group(const char *path, const void *data, size_t len,
+			    mode_t mode, gid_t gid, char *err, size_t errlen)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX];
 	const char *base = strrchr(path, '/');
@@ -88,7 +97,7 @@ int write_file_atomic(const char *path, const void *data, size_t len,
 	if (fd < 0)
 		return errbuf_set(err, errlen, "creating a file in %s: %s", dir,
 				  strerror(errno));
-	if (fill_temp(fd, tmp, data, len, mode, err, errlen)) {
+	if (fill_temp(fd, tmp, data, len, mode, gid, err, errlen)) {
 		unlink(tmp);
 		return -1;
 	}

@@ -18,6 +18,9 @@
  * umask).  0, or -1 with err naming the file and the reason. */
 int write_file_atomic(const char *path, const void *data, size_t len,
 		      mode_t mode, char *err, size_t errlen);
+/* The same, the file's group gid (needs CAP_CHOWN or membership). */
+int write_file_atomic_group(const char *path, const void *data, size_t len,
+			    mode_t mode, gid_t gid, char *err, size_t errlen);
 
 /* Read a whole regular file of at most max bytes into a malloc'd buffer.
  * 0 with *data (NUL-terminated, for convenience) and *len, or -1 and err. */

@@ -22,6 +22,9 @@
 #     CONFDIR/secrets nor CONFDIR/private/host.key (root's, 0600), also
 #     after the secrets were replaced by a rename, while it does open the
 #     policy (so the check can tell); B runs as root (no --user);
+#   - `policy apply` stores the policy mode 0640, group ipsec-xdp, which
+#     A then reads and puts in force; --confirm-within is refused with the
+#     reason (A may not write the rollback into CONFDIR);
 #   - --user with a user that does not exist, or root, or with the
 #     dataplane loaded (its pins are root's), stops the daemon at once
 #     with a clear error;
@@ -211,6 +214,25 @@ refute "no key in A's log" grep -q -e "$KEY1" -e "$KEY2" "$T/A.log"
 check "after all that, both still confined (no system call stopped them)" \
 	bash -c "$(declare -f status confined); confined $A $NET_CAPS && confined $KH 0000000000000000"
 refute "no system call was refused" grep -q "seccomp" "$T/A.log"
+
+# `ipsec-xdp policy apply` stores the policy for the daemon's group to
+# read: A, run as that group's user, puts it in force; a confirmation
+# time is refused (A could not write the rollback into CONFDIR)
+xac() {
+	ip netns exec "$NS_A" env IPSEC_XDP_CONFDIR="$T/confA" IPSEC_XDP_RUNDIR="$T/runA" \
+		IPSEC_XDP_BPFFS="$T/bpffs/a" "$IXDP" "$@"
+}
+in_force() { xac -j status | json_get "d['agent']['in_force']['policy']"; }
+sed 's/^  lab:$/  lab2:/' "$T/confA/policy.yaml" >"$T/lab2.yaml"
+check "policy apply, with A run as $DUSER" xac policy apply "$T/lab2.yaml"
+check_eq "the stored policy: mode 640, group $DUSER" "640 $DUSER" \
+	"$(stat -c '%a %G' "$T/confA/policy.yaml")"
+check "A reads it and puts it in force" wait_until 20 test "$(in_force)" = lab2
+xac policy apply --confirm-within 30 "$T/lab2.yaml" >"$T/confirm.log" 2>&1
+check_eq "policy apply --confirm-within: refused (exit 1)" 1 "$?"
+check "... saying why" grep -q "could not roll the policy back: it may not write" "$T/confirm.log"
+check "no policy waits for a confirmation" \
+	test "$(xac -j status | json_get "d['agent']['pending_confirmation']")" = None
 
 # Fail closed: without its key holder the daemon stops.
 kill -KILL "$KH"
