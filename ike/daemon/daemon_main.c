@@ -182,6 +182,7 @@ static int option(struct daemon *d, struct options *o, int c,
 static int lookup_user(const char *name, struct sandbox_user *u)
 {
 	struct passwd *pw;
+	char err[256];
 
 	errno = 0;
 	pw = getpwnam(name);
@@ -202,6 +203,10 @@ static int lookup_user(const char *name, struct sandbox_user *u)
 	u->name = name;
 	u->uid = pw->pw_uid;
 	u->gid = pw->pw_gid;
+	if (sandbox_user_possible(u, err, sizeof(err))) {
+		fprintf(stderr, "ipsec-xdpd: --user %s: %s\n", name, err);
+		return -1;
+	}
 	return 0;
 }
 

@@ -126,23 +126,35 @@ static int become(const struct sandbox_user *u, char *err, size_t errlen)
 	return 0;
 }
 
-/* Keep only the capabilities of want (of those permitted), everywhere;
- * become user u first when given. */
-static int keep_caps(uint64_t want, const struct sandbox_user *u,
-		     char *err, size_t errlen)
+int sandbox_user_possible(const struct sandbox_user *u, char *err,
+			  size_t errlen)
 {
 	const uint64_t setid = 1ULL << CAP_SETUID | 1ULL << CAP_SETGID;
-	uint64_t eff, prm, keep;
+	uint64_t eff, prm;
 
 	if (caps_get(&eff, &prm))
 		return fail(err, errlen, "capget", errno);
-	keep = want & prm;
-	if (u && (prm & setid) != setid) {
+	if ((prm & setid) != setid) {
 		snprintf(err, errlen, "sandbox: becoming user %s needs "
 			 "CAP_SETUID and CAP_SETGID, which the daemon was not "
 			 "given", u->name);
 		return -1;
 	}
+	return 0;
+}
+
+/* Keep only the capabilities of want (of those permitted), everywhere;
+ * become user u first when given. */
+static int keep_caps(uint64_t want, const struct sandbox_user *u,
+		     char *err, size_t errlen)
+{
+	uint64_t eff, prm, keep;
+
+	if (u && sandbox_user_possible(u, err, errlen))
+		return -1;
+	if (caps_get(&eff, &prm))
+		return fail(err, errlen, "capget", errno);
+	keep = want & prm;
 	if (caps_set(prm, prm))	/* CAP_SETPCAP, CAP_SET[UG]ID effective */
 		return fail(err, errlen, "capset", errno);
 	if ((prm & (1ULL << CAP_SETPCAP)) && drop_bounding(keep, err, errlen))

@@ -43,6 +43,11 @@ struct sandbox_user {
  * change (it needs CAP_SETUID and CAP_SETGID for it, dropped with the
  * others).  0, or -1 and err: the caller stops. */
 int sandbox_network(const struct sandbox_user *u, char *err, size_t errlen);
+/* Can the network process become u (CAP_SETUID and CAP_SETGID
+ * permitted)?  0, or -1 and err saying what is missing: checked at start,
+ * before anything is opened, and again by sandbox_network. */
+int sandbox_user_possible(const struct sandbox_user *u, char *err,
+			  size_t errlen);
 /* Confine the key holder (its child of keyholder_start). */
 int sandbox_keyholder(char *err, size_t errlen);
 

@@ -151,7 +151,7 @@ ip netns exec "$NS_A" env IPSEC_XDP_BPFFS="$T/bpffs/a" "$IXDPD" -f -C "$T/confA"
 	-R "$T/runX" --user "$DUSER" >"$T/user.log" 2>&1
 check_eq "--user with the dataplane loaded: exit 1" 1 "$?"
 check "... says why" grep -q "the dataplane is loaded.*could not reach" "$T/user.log"
-check "the dataplane unloads" ixa unload "$IF_A"
+check "the dataplane unloads" ixa unload
 
 for ab in A:10.77.0.2 B:10.77.0.1; do
 	conf "$T/conf${ab%%:*}" "${ab#*:}" "$KEY1"
@@ -162,7 +162,7 @@ mkdir -p "$T/confA/certs" "$T/confA/private"
 cp "$T/pki/host1.pem" "$T/confA/certs/host.pem"
 install -m 600 "$T/pki/host1.key" "$T/confA/private/host.key"
 IXDPD_ARGS=(--user "$DUSER")
-start A "$NS_A" "$T/confA" "$T/runA" || exit 1
+IPSEC_XDP_BPFFS=$T/bpffs/a start A "$NS_A" "$T/confA" "$T/runA" || exit 1
 IXDPD_ARGS=()
 start B "$NS_B" "$T/confB" "$T/runB" || exit 1
 A=${PIDS[0]}

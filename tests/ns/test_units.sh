@@ -7,7 +7,9 @@
 # start them; PID 1 here is no systemd, so setpriv plays its part):
 # `ipsec-xdp load` attaches the dataplane, and ipsec-xdpd opens its pinned
 # maps and negotiates an IKE SA with a peer.  A daemon without
-# CAP_NET_BIND_SERVICE cannot start: the bounding set is enforced.
+# CAP_NET_BIND_SERVICE cannot start: the bounding set is enforced.  With
+# the drop-in of ipsec-xdpd(8) (CAP_SETUID, CAP_SETGID added), --user
+# works within the unit's system call filter; without it, it is refused.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ike_lib.sh"
 
@@ -151,6 +153,34 @@ sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$T/A.strace" | sort -u >"$T/used"
 check "ipsec-xdpd made system calls (strace saw $(wc -l <"$T/used"))" test "$(wc -l <"$T/used")" -gt 20
 check "each is allowed by ipsec-xdpd.service's SystemCallFilter=" \
 	bash -c "comm -23 '$T/used' '$T/allowed' | grep . && exit 1 || exit 0"
+
+# The drop-in of ipsec-xdpd(8) for --user: the unit's bounding set and
+# CAP_SETUID, CAP_SETGID.  U, in B's namespace on other ports, becomes the
+# user ipsec-xdp once started, keeps CAP_NET_ADMIN and CAP_BPF only, and
+# makes only system calls the unit allows.  With the unit's set alone,
+# --user is refused at start, saying why.
+chmod 0711 "$T"		# (the user reaches CONFDIR)
+export CAPS="$CAPS_D,+setuid,+setgid"
+IXDPD_ARGS=(--user ipsec-xdp -p 1500 --natt-port 14500)
+STRACE_OUT=$T/U.strace IPSEC_XDP_BPFFS=$T/bpffs/u start U "$NS_B" "$T/confB" "$T/runU" || exit 1
+IXDPD_ARGS=()
+U_PID=$(ps -o pid= --ppid "${PIDS[2]}" | head -n 1 | tr -d ' ')
+check_eq "with the drop-in, U runs as ipsec-xdp" "$(id -u ipsec-xdp)" \
+	"$(awk '$1 == "Uid:" {print $3}' "/proc/$U_PID/status")"
+check "... with CAP_NET_ADMIN and CAP_BPF only, bounding set too" \
+	bash -c "grep -q '^CapEff:[[:space:]]*0000008000001000$' /proc/$U_PID/status &&
+		 grep -q '^CapBnd:[[:space:]]*0000008000001000$' /proc/$U_PID/status"
+sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$T/U.strace" | sort -u >"$T/used_u"
+check "... having changed its user and group (setresuid, setresgid, setgroups)" \
+	bash -c "grep -qx setresuid '$T/used_u' && grep -qx setresgid '$T/used_u' &&
+		 grep -qx setgroups '$T/used_u'"
+check "... each system call allowed by ipsec-xdpd.service's SystemCallFilter=" \
+	bash -c "comm -23 '$T/used_u' '$T/allowed' | grep . && exit 1 || exit 0"
+export CAPS=$CAPS_D
+ip netns exec "$NS_B" "$IXDPD" -f -C "$T/confB" -R "$T/runV" --user ipsec-xdp \
+	-p 1501 --natt-port 14501 >"$T/V.log" 2>&1
+check_eq "--user with the unit's bounding set alone: exit 2" 2 "$?"
+check "... saying what it needs" grep -q "needs CAP_SETUID and CAP_SETGID" "$T/V.log"
 
 # Without CAP_NET_BIND_SERVICE the daemon cannot have UDP 500: the
 # bounding set is what the daemon gets, and the check above can fail.
