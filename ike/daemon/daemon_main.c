@@ -430,6 +430,18 @@ static bool user_refused(const struct options *o)
 	return true;
 }
 
+/* --user: a RUNDIR the daemon made (not systemd's RuntimeDirectory=,
+ * removed at stop) becomes the user's, so that it removes its control
+ * socket when it stops: a socket left behind would pass for a started
+ * daemon.  Failing that (no CAP_CHOWN), a warning. */
+static void give_rundir(const struct daemon *d, const struct sandbox_user *u)
+{
+	if (chown(d->rundir, u->uid, u->gid))
+		log_warn("--user %s: %s stays root's (%s): the control socket "
+			 "stays there when the daemon stops", u->name,
+			 d->rundir, strerror(errno));
+}
+
 /* Is stderr the journal's stream?  systemd sets JOURNAL_STREAM to its
  * "device:inode" (systemd.exec(5)); a redirected stderr no longer matches. */
 static bool stderr_is_journal(void)
@@ -451,6 +463,7 @@ int main(int argc, char **argv)
 	struct options o = { .foreground = false };
 	struct loop l = { &d, NULL, { NULL }, NULL, NULL };
 	const char *rundir = getenv("IPSEC_XDP_RUNDIR");
+	bool rundir_made;
 	char err[256];
 	int rc = 0;
 
@@ -478,10 +491,13 @@ int main(int argc, char **argv)
 		event_base_free(l.evb);
 		return 1;
 	}
+	rundir_made = access(d.rundir, F_OK) != 0;
 	if (start(&d, &l, &o)) {
 		stop(&d, &l);
 		return 1;
 	}
+	if (o.user && rundir_made)
+		give_rundir(&d, &o.as);
 	if (!o.foreground) {
 		if (daemon(0, 0) || event_reinit(l.evb)) {
 			log_err("cannot run in the background");

@@ -28,6 +28,7 @@
 #   - --user with a user that does not exist, or root, or with the
 #     dataplane loaded (its pins are root's), stops the daemon at once
 #     with a clear error;
+#   - a RUNDIR the daemon made is the user's: stopped, it removes its socket;
 #   - fail closed: when the key holder dies, the daemon stops with exit 1
 #     and says why.
 . "$(dirname "$0")/lib.sh"
@@ -233,6 +234,20 @@ check_eq "policy apply --confirm-within: refused (exit 1)" 1 "$?"
 check "... saying why" grep -q "could not roll the policy back: it may not write" "$T/confirm.log"
 check "no policy waits for a confirmation" \
 	test "$(xac -j status | json_get "d['agent']['pending_confirmation']")" = None
+
+# A third daemon, C, run as the user too (other ports): stopped, it
+# removes its control socket (its RUNDIR, which it made, is the user's)
+IXDPD_ARGS=(--user "$DUSER" -p 1500 --natt-port 14500)
+IPSEC_XDP_BPFFS=$T/bpffs/a start C "$NS_A" "$T/confA" "$T/runC" || exit 1
+IXDPD_ARGS=()
+C=${PIDS[2]}
+check_eq "C runs as $DUSER" "$DUID" "$(status "$C" Uid)"
+check_eq "C's RUNDIR is the user's" "$DUSER" "$(stat -c %U "$T/runC")"
+kill -TERM "$C"
+wait "$C"
+check_eq "C stops (TERM): exit 0" 0 "$?"
+refute "... and removed its control socket" test -e "$T/runC/ipsec-xdpd.sock"
+PIDS=("${PIDS[@]:0:2}")
 
 # Fail closed: without its key holder the daemon stops.
 kill -KILL "$KH"
