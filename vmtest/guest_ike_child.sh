@@ -4,7 +4,8 @@
 # peer; `ipsec-xdp sa initiate` brings it up, each side then has two ESP
 # states and out/in policies, ping goes through them (counters move, ESP
 # on the veth), `show sa` lists the CHILD SA, and deleting the IKE SA
-# removes the kernel state on both sides.  Transport mode.
+# removes the kernel state on both sides.  Transport mode.  A's network
+# process runs as the user ipsec-xdp (--user), B's as root.
 # Then (exchange_create.c), with short lifetimes and PFS: an xfrm policy
 # without state and traffic make the kernel's ACQUIRE start the
 # negotiation; a continuous ping lives through CHILD SA rekeys (soft
@@ -31,8 +32,14 @@ npols() { ip -n "$1" xfrm policy | grep -B3 'tmpl' | grep -c '^src'; }
 
 conf "$T/confA" 10.77.0.2
 conf "$T/confB" 10.77.0.1
-start A "$NS_A" "$T/confA" "$T/runA" || exit 1
+# A's network process runs as the user ipsec-xdp (--user; no dataplane
+# here): its CHILD SAs, the ACQUIREs and the rekeys go through xfrm
+# netlink with the CAP_NET_ADMIN it kept across the change; B stays root.
+chmod 0711 "$T"		# (the user reaches CONFDIR)
+IXDPD_ARGS="--user ipsec-xdp" start A "$NS_A" "$T/confA" "$T/runA" || exit 1
 start B "$NS_B" "$T/confB" "$T/runB" || exit 1
+uid_of() { awk '$1 == "Uid:" { print $2 }' "/proc/$1/status"; }
+check_eq "A runs as ipsec-xdp" "$(id -u ipsec-xdp)" "$(uid_of "${PIDS[0]}")"
 
 check "sa initiate from A" xa sa initiate 10.77.0.2
 # (initiate answers when A is done; B installed its SAs before answering)
@@ -84,7 +91,9 @@ IDLE=10
 stop_daemons
 short_policy 10.77.0.2 >"$T/confA/policy.yaml"
 short_policy 10.77.0.1 >"$T/confB/policy.yaml"
-start A2 "$NS_A" "$T/confA" "$T/runA" IPSEC_XDPD_CHILD_IDLE=$IDLE || exit 1
+IXDPD_ARGS="--user ipsec-xdp" start A2 "$NS_A" "$T/confA" "$T/runA" \
+	IPSEC_XDPD_CHILD_IDLE=$IDLE || exit 1
+check_eq "A2 runs as ipsec-xdp" "$(id -u ipsec-xdp)" "$(uid_of "${PIDS[0]}")"
 start B2 "$NS_B" "$T/confB" "$T/runB" IPSEC_XDPD_CHILD_IDLE=$IDLE || exit 1
 
 sa_field() {	# SIDE-FUNCTION EXPR

@@ -14,7 +14,8 @@
  * futexes, getrandom, time), the central policy source (libcurl: https,
  * its resolver thread) and the metrics endpoint (evhttp).  Nothing the
  * started daemon does needs fork, execve, ptrace, mount, setuid or module
- * and key management: those stop it.
+ * and key management: those stop it.  With --user the network process
+ * changes its user and group before its filter is installed (become()).
  */
 #include <errno.h>
 #include <grp.h>
