@@ -28,6 +28,8 @@
 #   - --user with a user that does not exist, or root, or with the
 #     dataplane loaded (its pins are root's), stops the daemon at once
 #     with a clear error;
+#   - the dataplane loaded after A started is out of A's reach: a new
+#     policy waits, status says "Permission denied", the old one stays;
 #   - a RUNDIR the daemon made is the user's: stopped, it removes its socket;
 #   - fail closed: when the key holder dies, the daemon stops with exit 1
 #     and says why.
@@ -234,6 +236,19 @@ check_eq "policy apply --confirm-within: refused (exit 1)" 1 "$?"
 check "... saying why" grep -q "could not roll the policy back: it may not write" "$T/confirm.log"
 check "no policy waits for a confirmation" \
 	test "$(xac -j status | json_get "d['agent']['pending_confirmation']")" = None
+
+# The dataplane loaded after A started: its pins are out of A's reach;
+# a new policy is not put in force, and status says why
+check "the dataplane loads in A after the daemon started" ixa load "$IF_A"
+sed 's/^  lab2:$/  lab3:/' "$T/lab2.yaml" >"$T/confA/policy.yaml.new"
+chmod 644 "$T/confA/policy.yaml.new"
+mv "$T/confA/policy.yaml.new" "$T/confA/policy.yaml"
+last_error() { xac -j status | json_get "(d['agent']['last'] or {}).get('error', '')"; }
+check "A: the new policy waits, Permission denied on the pins (status)" \
+	wait_until 20 bash -c "$(declare -f xac last_error json_get); IXDP=$IXDP NS_A=$NS_A T=$T;
+		last_error | grep -q 'Permission denied'"
+check_eq "A: the policy in force stays" lab2 "$(in_force)"
+check "the dataplane unloads" ixa unload
 
 # A third daemon, C, run as the user too (other ports): stopped, it
 # removes its control socket (its RUNDIR, which it made, is the user's)
