@@ -136,6 +136,8 @@ creds() {
 }
 # opens_as PID FILE: a process with PID's credentials opens FILE for
 # reading (what it could not open: on stderr, in the test's output).
+# (/usr/bin/python3: root's PATH may find a shim under /root first, which
+# the user cannot run)
 opens_as() {
 	as_net "$1" /usr/bin/python3 -c 'import sys; open(sys.argv[1], "rb").close()' "$2"
 }
