@@ -26,7 +26,7 @@
 #include "compile/compile_hostinfo.h"
 #undef ike_proposal
 
-#define HW_MAX_SOURCES 8
+#define HW_MAX_SOURCES 12
 #define HW_FILE_EVENTS (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | \
 			IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF)
 

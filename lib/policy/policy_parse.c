@@ -380,6 +380,8 @@ const char *addr_kind_name(enum addr_kind k)
 		return "dhcp";
 	case ADDR_GATEWAY:
 		return "gateway";
+	case ADDR_WINS:
+		return "wins";
 	}
 	return "unknown";
 }
