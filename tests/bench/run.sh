@@ -314,7 +314,7 @@ for o in json.load(sys.stdin)["nftables"]:
 
 # measure IMPL RULES FRAMES HOOK [NFT_FORM]: one raw record (JSON) into $T/raw.jsonl
 measure() {
-	local impl=$1 rules=$2 frames=$3 hook=$4 form=${5:-} flows a b z c
+	local impl=$1 rules=$2 frames=$3 hook=$4 form=${5:-} flows a b z c rc
 	flows=$(wc -l <"$frames")
 	z=$(sample "$hook")     # totals before the generator starts
 	# a little ahead of the other processes of a shared machine
@@ -327,8 +327,14 @@ measure() {
 	b=$(sample "$hook")
 	kill -TERM "$PG_PID" 2>/dev/null
 	wait "$PG_PID"
+	rc=$?
 	PG_PID=
-	[ -s "$T/pg.out" ] || { cat "$T/pg.err" >&2; die "pktgen failed"; }
+	if [ "$rc" != 0 ] || [ ! -s "$T/pg.out" ]; then
+		cat "$T/pg.err" >&2
+		[ "$SOURCE" = live ] && log "(a kernel that refuses BPF_F_TEST_XDP_LIVE_FRAMES" \
+			"answers EPERM: BENCH_SOURCE=af_packet)"
+		die "pktgen failed"
+	fi
 	sleep 0.2
 	c=$(sample "$hook")     # totals after it stopped: did the hook count every packet?
 	printf '{"round":%d,"impl":"%s","rules":%d,"flows":%d,"hook":"%s","nft_form":"%s","a":"%s","b":"%s","z":"%s","c":"%s","gen":%s}\n' \
