@@ -1109,6 +1109,19 @@ static const char *nft_verdict(const struct specific_filter *f)
 	return "drop";  /* block; negotiate without an SA refuses plaintext */
 }
 
+/* The base chain of both forms: it counts every frame, passes ESP and AH
+ * before any filter, as the dataplane does, and jumps to the family's chain
+ * (v4, v6); what no rule drops or accepts is accepted.  Ends the table. */
+static void emit_nft_ingress(const char *dev)
+{
+	printf("\tchain ingress {\n"
+	       "\t\ttype filter hook ingress device \"%s\" priority 0; policy accept;\n"
+	       "\t\tcounter name \"seen\"\n"
+	       "\t\tmeta l4proto { esp, ah } accept\n"
+	       "\t\tmeta protocol vmap { ip : jump v4, ip6 : jump v6 }\n"
+	       "\t}\n}\n", dev);
+}
+
 struct elem {
 	char *key;
 	size_t order;
@@ -1249,12 +1262,7 @@ static void emit_nft(const struct filter_table *t, const char *dev)
 	fclose(rf[1]);
 	printf("\tchain v4 {\n%s\t}\n", rules[0]);
 	printf("\tchain v6 {\n%s\t}\n", rules[1]);
-	printf("\tchain ingress {\n"
-	       "\t\ttype filter hook ingress device \"%s\" priority 0; policy accept;\n"
-	       "\t\tcounter name \"seen\"\n"
-	       "\t\tmeta l4proto { esp, ah } accept\n"
-	       "\t\tmeta protocol vmap { ip : jump v4, ip6 : jump v6 }\n"
-	       "\t}\n}\n", dev);
+	emit_nft_ingress(dev);
 	free(rules[0]);
 	free(rules[1]);
 }
@@ -1447,12 +1455,7 @@ static void emit_nft_layers(const struct filter_table *t, const char *dev)
 		free(pbuf);
 		free(nbuf);
 	}
-	printf("\tchain ingress {\n"
-	       "\t\ttype filter hook ingress device \"%s\" priority 0; policy accept;\n"
-	       "\t\tcounter name \"seen\"\n"
-	       "\t\tmeta l4proto { esp, ah } accept\n"
-	       "\t\tmeta protocol vmap { ip : jump v4, ip6 : jump v6 }\n"
-	       "\t}\n}\n", dev);
+	emit_nft_ingress(dev);
 }
 
 static int cmd_nft(int argc, char **argv)
