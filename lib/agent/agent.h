@@ -43,8 +43,10 @@ int agent_compile_host(const char *path, const struct bootconf *conf,
 int agent_apply(struct dp *dp, const char *path, const struct bootconf *conf,
 		struct compile_diag *diag, size_t *nfilters, char *err, size_t errlen);
 
-/* Copy path to the assigned policy file (temp file + rename). */
-int agent_store_assigned(const char *confdir, const char *path, char *err, size_t errlen);
+/* Keep len bytes of text (the policy compiled and applied) as the assigned
+ * policy file (temp file + rename). */
+int agent_store_assigned(const char *confdir, const char *text, size_t len,
+			 char *err, size_t errlen);
 
 /* Forget the assigned policy: remove the file and put the dataplane (if
  * dp is not NULL) back under the boot mode. */

@@ -450,21 +450,41 @@ struct edit {
 	size_t at;			/* the filter's index in the list */
 };
 
-static int check_request(struct edit *e, char *err, size_t errlen)
+/* "a, b, c" of the file's list names, for messages. */
+static void list_names(const struct policy_file *pf, char *buf, size_t len)
 {
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < pf->nlists && used + 6 < len; i++) {
+		int w = snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
+				 pf->lists[i].name);
+
+		if (w < 0 || (size_t)w >= len - used) {
+			snprintf(buf + used, len - used, ", ...");
+			break;
+		}
+		used += (size_t)w;
+	}
+}
+
+static int check_request(struct edit *e, const char *shown, char *err, size_t errlen)
+{
+	char names[300];
+
 	if (!(e->l = find_list(e->pf, e->list))) {
-		snprintf(err, errlen, "%s defines no filter list '%.60s'%s", e->name,
-			 e->list, e->pf->nlists ? " (`ipsec-xdp show filters` lists "
-			 "them)" : ": it has no filter-lists section");
+		list_names(e->pf, names, sizeof(names));
+		snprintf(err, errlen, "%s defines no filter list '%.60s'; %s%s", e->name,
+			 e->list, e->pf->nlists ? "its lists: " : "it has no "
+			 "filter-lists section", names);
 		return POLICY_EDIT_BAD;
 	}
 	for (e->at = 0; e->at < e->l->nfilters; e->at++)
 		if (filter_spec_same(&e->l->filters[e->at], &e->f))
 			break;
 	if (e->op == POLICY_FILTER_ADD && e->at < e->l->nfilters) {
-		snprintf(err, errlen, "filter list '%s' has this filter already (%s, "
-			 "line %u); nothing to add", e->list, e->name,
-			 e->l->filters[e->at].pos.line);
+		snprintf(err, errlen, "filter list '%s' has %s already (%s, line %u)",
+			 e->list, shown, e->name, e->l->filters[e->at].pos.line);
 		return POLICY_EDIT_BAD;
 	}
 	if (e->op == POLICY_FILTER_ADD) {
@@ -472,15 +492,17 @@ static int check_request(struct edit *e, char *err, size_t errlen)
 		return 0;
 	}
 	if (e->at == e->l->nfilters) {
-		snprintf(err, errlen, "filter list '%s' has no such filter (the "
-			 "filter's src, dst, protocol, ports and mirrored must all "
-			 "be equal; `ipsec-xdp show filters` lists them)", e->list);
+		snprintf(err, errlen, "filter list '%s' has no filter %s: src, dst, "
+			 "protocol, ports and mirrored must all be equal to a "
+			 "filter's of the list (`ipsec-xdp show filters`)", e->list,
+			 shown);
 		return POLICY_EDIT_BAD;
 	}
 	if (e->l->nfilters == 1) {
-		snprintf(err, errlen, "it is the only filter of list '%s', and a "
+		snprintf(err, errlen, "%s is the only filter of list '%s', and a "
 			 "filter list needs at least one: add another first, or "
-			 "remove the list and its rules from the policy file", e->list);
+			 "remove the list and its rules from the policy file",
+			 shown, e->list);
 		return POLICY_EDIT_BAD;
 	}
 	return 0;
@@ -569,8 +591,6 @@ int policy_edit_filter(const char *name, const char *text, size_t len,
 		rc = POLICY_EDIT_FAIL;
 		goto out;
 	}
-	if ((rc = check_request(&e, err, errlen)))
-		goto out;
 	render_node(&s, e.fnode);
 	if (s.oom) {
 		snprintf(err, errlen, "out of memory while editing %s", name);
@@ -579,6 +599,8 @@ int policy_edit_filter(const char *name, const char *text, size_t len,
 	}
 	out->filter = s.p;
 	s.p = NULL;
+	if ((rc = check_request(&e, out->filter, err, errlen)))
+		goto out;
 	rc = edit_text(&e, out, err, errlen);
 out:
 	if (rc)

@@ -224,7 +224,7 @@ static void test_refusals(void **state)
 {
 	static const struct refusal cases[] = {
 		{ POLICY_FILTER_ADD, "nope", "{src: me, dst: any}", POLICY_EDIT_BAD,
-		  "defines no filter list 'nope'" },
+		  "defines no filter list 'nope'; its lists: lab, db" },
 		{ POLICY_FILTER_ADD, "lab", "{src: me, dst: any, dport: 22}", POLICY_EDIT_BAD,
 		  "FILTER:1:21: unknown key 'dport' in a filter" },
 		{ POLICY_FILTER_ADD, "lab", "{src: me}", POLICY_EDIT_BAD,
@@ -238,11 +238,12 @@ static void test_refusals(void **state)
 		{ POLICY_FILTER_ADD, "lab", "{src: me, dst: [", POLICY_EDIT_BAD,
 		  "FILTER:" },
 		{ POLICY_FILTER_ADD, "lab", "{src: me, dst: 10.3.0.1/32, protocol: 17, "
-		  "dst-port: 53}", POLICY_EDIT_BAD, "has this filter already" },
+		  "dst-port: 53}", POLICY_EDIT_BAD, "has { src: me, dst: 10.3.0.1/32, protocol: 17, dst-port: 53 } already "
+		  "(policy.yaml, line 11)" },
 		{ POLICY_FILTER_DELETE, "lab", "{src: me, dst: 10.1.0.0/16, mirrored: no}",
-		  POLICY_EDIT_BAD, "has no such filter" },
+		  POLICY_EDIT_BAD, "has no filter { src: me, dst: 10.1.0.0/16, mirrored: no }" },
 		{ POLICY_FILTER_DELETE, "db", "{src: me, dst: 10.1.2.3, protocol: tcp, "
-		  "dst-port: 5432}", POLICY_EDIT_BAD, "the only filter of list 'db'" },
+		  "dst-port: 5432}", POLICY_EDIT_BAD, "dst-port: 5432 } is the only filter of list 'db'" },
 	};
 	struct policy_edit e;
 	char err[800];
