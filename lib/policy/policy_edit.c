@@ -447,6 +447,7 @@ struct edit {
 	const struct filter_list *l;	/* the edited list in it */
 	struct filter_spec f;		/* FILTER */
 	struct pnode *fnode;		/* FILTER's nodes */
+	struct pnode *root;		/* the text's nodes */
 	size_t at;			/* the filter's index in the list */
 };
 
@@ -513,19 +514,17 @@ static int edit_text(struct edit *e, struct policy_edit *out, char *err, size_t 
 {
 	struct splice sp = { 0 };
 	struct textmap m = { 0 };
-	struct pnode *root = NULL;
 	struct policy_file *now = NULL;
 	struct policy_error perr;
-	struct pctx c = { e->name, &perr };
 	const struct pnode *seq;
 	int rc = POLICY_EDIT_FAIL;
 
 	memset(&perr, 0, sizeof(perr));
-	if (textmap_build(&m, e->text, e->len) || pnode_load(&c, e->text, e->len, &root)) {
+	if (textmap_build(&m, e->text, e->len)) {
 		snprintf(err, errlen, "out of memory while editing %s", e->name);
 		goto out;
 	}
-	seq = filters_node(root, e->list);
+	seq = filters_node(e->root, e->list);
 	if (!seq || (e->op == POLICY_FILTER_ADD ? plan_add(&m, seq, out->filter, &sp)
 		     : plan_delete(&m, seq, e->at, &sp))) {
 		snprintf(err, errlen, "%s: the filters of list '%s' are written in a "
@@ -559,7 +558,6 @@ static int edit_text(struct edit *e, struct policy_edit *out, char *err, size_t 
 	}
 out:
 	policy_file_free(now);
-	pnode_free(root);
 	free(sp.ins.p);
 	free(m.start);
 	return rc;
@@ -573,6 +571,7 @@ int policy_edit_filter(const char *name, const char *text, size_t len,
 	struct edit e = { .name = name, .text = text, .len = len, .list = list,
 			  .op = op };
 	struct policy_error perr;
+	struct pctx c = { name, &perr };
 	struct sbuf s = { 0 };
 	int rc;
 
@@ -582,7 +581,12 @@ int policy_edit_filter(const char *name, const char *text, size_t len,
 		rc = POLICY_EDIT_BAD;
 		goto out;
 	}
-	if (policy_parse_buffer(name, text, len, &e.pf, &perr)) {
+	/* one reading of the text for its model and for the positions */
+	if (len > POLICY_MAX_BYTES)
+		perr_at(&c, 1, 1, "the file is %zu bytes; a policy file may be at "
+			"most 4 MiB (%u bytes)", len, POLICY_MAX_BYTES);
+	if (len > POLICY_MAX_BYTES || pnode_load(&c, text, len, &e.root) ||
+	    policy_parse_nodes(name, e.root, &e.pf, &perr)) {
 		char why[700];
 
 		policy_error_format(&perr, why, sizeof(why));
@@ -608,6 +612,7 @@ out:
 	free(s.p);
 	free(e.f.description);
 	pnode_free(e.fnode);
+	pnode_free(e.root);
 	policy_file_free(e.pf);
 	return rc;
 }

@@ -52,6 +52,10 @@ int perr(struct pctx *c, const struct pnode *n, const char *fmt, ...)
  * no document at all), or -1 with the error set.
  */
 int pnode_load(struct pctx *c, const char *buf, size_t len, struct pnode **root);
+/* policy_parse_buffer's second half (policy_parse.c): the tree of a file
+ * (root NULL: an empty one) into *out, or -1 with err. */
+int policy_parse_nodes(const char *name, const struct pnode *root,
+		       struct policy_file **out, struct policy_error *err);
 void pnode_free(struct pnode *n);
 const char *pnode_type_name(enum pnode_type t);
 
