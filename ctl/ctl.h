@@ -119,8 +119,9 @@ void source_status(struct ctx *c, const struct bootconf *conf,
 /* ctl_cmd_policy.c, shared with `filter add|delete` (ctl_cmd_filter.c). */
 struct policy_file;
 /* Under the writers' lock: compile len bytes of policy text (name in
- * errors), swap it into the dataplane if loaded, keep it as the assigned
- * policy; EXIT_BAD_INPUT when it does not compile (nothing changed). */
+ * errors; *pf, when not NULL, is that text parsed already), swap it into
+ * the dataplane if loaded, keep it as the assigned policy; EXIT_BAD_INPUT
+ * when it does not compile (nothing changed).  *pf is the caller's to free. */
 int ctl_apply_text_locked(struct ctx *c, const char *name, const char *text,
 			  size_t len, bool loaded, struct policy_file **pf,
 			  struct filter_table *table, struct compile_diag *diag);

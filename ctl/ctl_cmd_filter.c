@@ -73,6 +73,8 @@ static int edit_locked(struct ctx *c, struct filter_req *r)
 		return fail(ret == POLICY_EDIT_BAD ? EXIT_BAD_INPUT : EXIT_FAIL,
 			    "%s; nothing was changed", err);
 	r->loaded = dp_is_loaded(c->root);
+	r->pf = r->edit.pf;	/* the edit's check parsed the text: compile that */
+	r->edit.pf = NULL;
 	return ctl_apply_text_locked(c, r->path, r->edit.text, r->edit.len,
 				     r->loaded, &r->pf, &r->table, &r->diag);
 }

@@ -164,8 +164,9 @@ int ctl_apply_text_locked(struct ctx *c, const char *name, const char *text,
 
 	if ((ret = load_config(c, &conf)))
 		return ret;
-	if (agent_compile_buffer(name, text, len, &conf, pf, table, diag, err,
-				 sizeof(err)))
+	if (*pf ? agent_compile_parsed(name, &conf, pf, table, diag, err, sizeof(err))
+		: agent_compile_buffer(name, text, len, &conf, pf, table, diag, err,
+				       sizeof(err)))
 		return fail(EXIT_BAD_INPUT, "%s (the policy in force is unchanged)", err);
 	if (loaded && (ret = open_dataplane(c, &dp)) == EXIT_OK) {
 		if (dp_apply_table(&dp, table, true, err, sizeof(err)))

@@ -133,6 +133,13 @@ int agent_compile_buffer(const char *name, const char *text, size_t len,
 	return compile_parsed(name, conf, NULL, pf, table, diag, err, errlen);
 }
 
+int agent_compile_parsed(const char *name, const struct bootconf *conf,
+			 struct policy_file **pf, struct filter_table *table,
+			 struct compile_diag *diag, char *err, size_t errlen)
+{
+	return compile_parsed(name, conf, NULL, pf, table, diag, err, errlen);
+}
+
 int agent_apply(struct dp *dp, const char *path, const struct bootconf *conf,
 		struct compile_diag *diag, size_t *nfilters, char *err, size_t errlen)
 {

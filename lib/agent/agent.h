@@ -33,6 +33,12 @@ int agent_compile_buffer(const char *name, const char *text, size_t len,
 			 struct filter_table *table, struct compile_diag *diag,
 			 char *err, size_t errlen);
 
+/* The same for a policy already parsed (*pf: freed and NULLed when it
+ * does not compile); name stands for its file in errors. */
+int agent_compile_parsed(const char *name, const struct bootconf *conf,
+			 struct policy_file **pf, struct filter_table *table,
+			 struct compile_diag *diag, char *err, size_t errlen);
+
 /* The same for the host's addresses in host (agent_compile reads them). */
 int agent_compile_host(const char *path, const struct bootconf *conf,
 		       const struct host_info *host, struct policy_file **pf,

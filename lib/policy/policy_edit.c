@@ -554,6 +554,8 @@ static int edit_text(struct edit *e, struct policy_edit *out, char *err, size_t 
 		out->index = e->at;
 		out->nfilters = e->l->nfilters + (e->op == POLICY_FILTER_ADD ? 1 : 0) -
 				(e->op == POLICY_FILTER_DELETE ? 1 : 0);
+		out->pf = now;	/* the caller compiles it: no third reading */
+		now = NULL;
 		rc = 0;
 	}
 out:
@@ -621,5 +623,6 @@ void policy_edit_free(struct policy_edit *e)
 {
 	free(e->text);
 	free(e->filter);
+	policy_file_free(e->pf);
 	memset(e, 0, sizeof(*e));
 }

@@ -34,6 +34,7 @@ struct policy_edit {
 	size_t index;		/* 0-based: where the filter was added, or was */
 	size_t nfilters;	/* the list's filters after the edit */
 	char *filter;		/* FILTER as one flow mapping (malloc) */
+	struct policy_file *pf;	/* text parsed (as policy_parse_buffer does) */
 };
 
 /*

@@ -104,6 +104,9 @@ static void test_add_block(void **state)
 	assert_int_equal(e.len, strlen(BLOCK) + strlen(added));
 	assert_memory_equal(e.text, BLOCK, (size_t)(at - e.text));
 	assert_string_equal(at + strlen(added), BLOCK + (at - e.text));
+	/* the model handed back is the edited text's */
+	assert_non_null(e.pf);
+	assert_int_equal(list_of(e.pf, "lab")->nfilters, 4);
 	pf = parse(&e);
 	l = list_of(pf, "lab");
 	assert_int_equal(l->nfilters, 4);
