@@ -12,7 +12,9 @@
  *    a duplicate, not found, the last filter, a mirrored filter in a
  *    tunnel rule's list, an invalid stored file) says why and returns no
  *    text;
- *  - a 2000-filter list: the edit still lands at the right place.
+ *  - a 2000-filter list: the edit still lands at the right place;
+ *  - every filter of every valid policy file of the tree deleted (named in
+ *    other words than the file's), and one added to every list.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <cmocka.h>
 
 #include "policy/policy_edit.h"
@@ -319,6 +322,121 @@ static void test_large_list(void **state)
 	free(text);
 }
 
+static void addr_text(const struct addr_spec *a, char *buf, size_t len)
+{
+	static const char *const kw[] = {
+		[ADDR_ANY] = "any", [ADDR_ME] = "me", [ADDR_DNS] = "dns",
+		[ADDR_DHCP] = "dhcp", [ADDR_GATEWAY] = "gateway",
+	};
+	char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN];
+	int fam = a->addr.family;
+
+	if (a->kind != ADDR_PREFIX && a->kind != ADDR_RANGE) {
+		snprintf(buf, len, "%s", kw[a->kind]);
+		return;
+	}
+	inet_ntop(fam, a->addr.bytes, lo, sizeof(lo));
+	if (a->kind == ADDR_PREFIX) {
+		snprintf(buf, len, "\"%s/%u\"", lo, a->plen);
+		return;
+	}
+	inet_ntop(fam, a->hi.bytes, hi, sizeof(hi));
+	snprintf(buf, len, "\"%s-%s\"", lo, hi);
+}
+
+/* A parsed filter back as FILTER text, in other words than the file's. */
+static void filter_text(const struct filter_spec *f, char *buf, size_t len)
+{
+	char src[120], dst[120];
+	int n;
+
+	addr_text(&f->src, src, sizeof(src));
+	addr_text(&f->dst, dst, sizeof(dst));
+	n = snprintf(buf, len, "{dst: %s, src: %s, mirrored: %s", dst, src,
+		     f->mirrored ? "yes" : "no");
+	if (f->proto != PROTO_ANY)
+		n += snprintf(buf + n, len - (size_t)n, ", protocol: %d", f->proto);
+	if (f->sport.lo || f->sport.hi)
+		n += snprintf(buf + n, len - (size_t)n, ", src-port: %u-%u",
+			      f->sport.lo, f->sport.hi);
+	if (f->dport.lo || f->dport.hi)
+		n += snprintf(buf + n, len - (size_t)n, ", dst-port: %u-%u",
+			      f->dport.lo, f->dport.hi);
+	snprintf(buf + n, len - (size_t)n, "}");
+}
+
+/* Every filter of every valid file of the tree deleted, and one added to
+ * every list: each edit lands (the form is handled) or is refused for
+ * what it asks (the list's only filter), never for the file's form. */
+static void test_every_file_every_filter(void **state)
+{
+	static const char *const files[] = {
+		"tests/data/policies/classic.yaml", "tests/data/policies/full.yaml",
+		"examples/policy.yaml", "examples/predefined/client-respond-only.yaml",
+		"examples/predefined/secure-server-require-security.yaml",
+		"examples/predefined/server-request-security.yaml",
+	};
+	const char *dir = getenv("IXDP_SRCDIR");
+	size_t edits = 0;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
+		struct policy_error perr;
+		struct policy_file *pf = NULL;
+		char path[512], err[800], *text;
+		struct policy_edit e;
+		long n;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", dir ? dir : ".", files[k]);
+		f = fopen(path, "rb");
+		if (!f)
+			fail_msg("cannot open %s (run from the top of the tree or set "
+				 "IXDP_SRCDIR)", path);
+		assert_int_equal(fseek(f, 0, SEEK_END), 0);
+		n = ftell(f);
+		rewind(f);
+		text = calloc(1, (size_t)n + 1);
+		assert_non_null(text);
+		assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+		fclose(f);
+		assert_int_equal(policy_parse_buffer(path, text, (size_t)n, &pf, &perr), 0);
+		for (size_t i = 0; i < pf->nlists; i++) {
+			const struct filter_list *l = &pf->lists[i];
+			/* a filter no file has, not mirrored (tunnel rules' lists) */
+			int rc = edit(text, POLICY_FILTER_ADD, l->name,
+				      "{src: 192.0.2.77, dst: 198.51.100.0/24, mirrored: no}",
+				      &e, err, sizeof(err));
+
+			if (rc)
+				fail_msg("%s: add to %s: %s", files[k], l->name, err);
+			assert_int_equal(e.nfilters, l->nfilters + 1);
+			policy_edit_free(&e);
+			edits++;
+			for (size_t j = 0; j < l->nfilters; j++) {
+				char spec[400];
+
+				filter_text(&l->filters[j], spec, sizeof(spec));
+				rc = edit(text, POLICY_FILTER_DELETE, l->name, spec, &e,
+					  err, sizeof(err));
+				if (l->nfilters == 1 && rc == POLICY_EDIT_BAD &&
+				    strstr(err, "is the only filter"))
+					continue;
+				if (rc)
+					fail_msg("%s: delete %s from %s: %s", files[k], spec,
+						 l->name, err);
+				assert_int_equal(e.index, j);
+				policy_edit_free(&e);
+				edits++;
+			}
+		}
+		policy_file_free(pf);
+		free(text);
+	}
+	printf("# %zu edits\n", edits);
+	assert_true(edits > 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_tunnel_and_invalid_stored),
 		cmocka_unit_test(test_large_list),
+		cmocka_unit_test(test_every_file_every_filter),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
