@@ -324,15 +324,11 @@ static void test_large_list(void **state)
 
 static void addr_text(const struct addr_spec *a, char *buf, size_t len)
 {
-	static const char *const kw[] = {
-		[ADDR_ANY] = "any", [ADDR_ME] = "me", [ADDR_DNS] = "dns",
-		[ADDR_DHCP] = "dhcp", [ADDR_GATEWAY] = "gateway",
-	};
 	char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN];
 	int fam = a->addr.family;
 
 	if (a->kind != ADDR_PREFIX && a->kind != ADDR_RANGE) {
-		snprintf(buf, len, "%s", kw[a->kind]);
+		snprintf(buf, len, "%s", addr_kind_name(a->kind)); /* me, dns, ... */
 		return;
 	}
 	inet_ntop(fam, a->addr.bytes, lo, sizeof(lo));
