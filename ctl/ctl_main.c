@@ -50,6 +50,22 @@ static const struct command commands[] = {
 	  "A running ipsec-xdpd also applies the stored copy (CONFDIR/policy.yaml)\n"
 	  "by itself when it changes there (configuration management may write it\n"
 	  "directly); `status` shows the outcome.\n" },
+	{ "filter", cmd_filter, "filter add LIST FILTER | delete LIST FILTER",
+	  "Change one filter of the assigned policy (CONFDIR/policy.yaml), as\n"
+	  "netsh's `add|delete filter`, and apply it as `policy apply` does (atomic\n"
+	  "swap of the whole list; a running ipsec-xdpd reloads). FILTER is one\n"
+	  "filter in the policy file's syntax, a YAML mapping in quotes:\n"
+	  "  '{src: me, dst: 10.1.2.3, protocol: tcp, dst-port: 5432}'\n"
+	  "  add LIST FILTER     append FILTER to filter list LIST\n"
+	  "  delete LIST FILTER  delete LIST's filter whose src, dst, protocol,\n"
+	  "                      ports and mirrored equal FILTER's (not its\n"
+	  "                      description)\n"
+	  "The file is edited in place (comments and layout stay; the new filter\n"
+	  "is the list's last line or item) and replaced atomically, under the\n"
+	  "writers' lock. Refused, with nothing changed: an unknown LIST, a FILTER\n"
+	  "that does not parse, adding a filter LIST has, deleting one it has not,\n"
+	  "deleting a list's only filter, a result that is not a valid policy\n"
+	  "(exit 3); no assigned policy, or a central one in force (exit 1).\n" },
 	{ "show", cmd_show, "show filters [--specific] | stats [--openmetrics] | config | all | sa [PEER|RULE] | ikestats",
 	  "  filters             the filters as configured in the assigned policy\n"
 	  "  filters --specific  the expanded, weighted list the dataplane enforces,\n"

@@ -23,8 +23,9 @@
 #     and an address added until a packet to it gets the verdict of the
 #     policy's `me` filter, ipsec-xdpd running and no command
 #     (tests/bench/agent_reaction_addr.sh); run before ike_setup.
-#  5. policy_update: `policy apply` over 10000 specific filters, from the
-#     command's start until a probe packet sees the new verdict
+#  5. policy_update: `policy apply`, `filter add` and `filter delete` over
+#     10000 specific filters, from the command's start until a probe packet
+#     sees the new verdict
 #     (tests/bench/policy_update.sh); run before ike_setup.
 #
 # Knobs (environment): BENCH_SECS (measured interval, 2), BENCH_WARMUP (1),
@@ -132,7 +133,7 @@ agent_reaction() {
 }
 # ---- 5. policy_update: tests/bench/policy_update.sh (its own namespaces) ----
 policy_update() {
-	log "policy_update: policy apply over 10000 filters until a packet sees it"
+	log "policy_update: policy apply, filter add|delete over 10000 filters until a packet sees it"
 	restore_affinity	# filter_pps kept this shell off a CPU
 	IXDP=$(abs_path "$IXDP") bash "$TOP/tests/bench/policy_update.sh" ||
 		die "policy_update failed"
