@@ -37,6 +37,7 @@
 #include "daemon/daemon_metrics.h"
 #include "daemon/daemon_agent.h"
 #include "daemon/daemon_hostwatch.h"
+#include "daemon/daemon_autoload.h"
 #include "daemon/daemon_keyholder.h"
 #include "daemon/daemon_source.h"
 #include "daemon/daemon_sandbox.h"
@@ -234,7 +235,19 @@ struct loop {
 	struct event *sig[3];
 	struct metrics_http *metrics;	/* --metrics-listen */
 	struct hostwatch *hw;	/* the host's addresses (daemon_hostwatch.h) */
+	struct autoload *al;	/* interfaces that appear (daemon_autoload.h) */
 };
+
+/* The one loop, for d->reloaded. */
+static struct loop *the_loop;
+
+/* After a reload: the central source polled, the interfaces looked at
+ * (loadinterfaces may have changed). */
+static void on_reloaded(struct daemon *d)
+{
+	source_poll_now(d);
+	autoload_check(the_loop ? the_loop->al : NULL);
+}
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
@@ -320,8 +333,9 @@ static int start(struct daemon *d, struct loop *l, const struct options *o)
 	if (dagent_open(d, l->evb))	/* the assigned policy watched */
 		return -1;
 	source_start(d);		/* the central one takes precedence */
-	d->reloaded = source_poll_now;
+	d->reloaded = on_reloaded;
 	l->hw = hostwatch_open(d, l->evb);
+	l->al = autoload_open(d, l->evb);
 	if (o->metrics &&
 	    !(l->metrics = metrics_http_open(d, l->evb, &o->metrics_addr, err,
 					     sizeof(err)))) {
@@ -351,6 +365,7 @@ static void stop(struct daemon *d, struct loop *l)
 	source_close(d);
 	dagent_close(d);	/* an unconfirmed policy is rolled back */
 	hostwatch_close(l->hw);
+	autoload_close(l->al);
 	dplink_close(d);
 	control_close(d);
 	net_close(d);
@@ -382,7 +397,7 @@ int main(int argc, char **argv)
 {
 	static struct daemon d;
 	struct options o = { .foreground = false };
-	struct loop l = { &d, NULL, { NULL }, NULL, NULL };
+	struct loop l = { &d, NULL, { NULL }, NULL, NULL, NULL };
 	const char *rundir = getenv("IPSEC_XDP_RUNDIR");
 	char err[256];
 	int rc = 0;
@@ -406,6 +421,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	evtimer_ops_use(&d, l.evb);
+	the_loop = &l;
 	if (start(&d, &l, &o)) {
 		stop(&d, &l);
 		return 1;

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Interfaces that appear later get the dataplane when the configuration
+# says so (`set config loadinterfaces`, `load --all`): ipsec-xdpd attaches
+# the loaded dataplane to them (ike/daemon/daemon_autoload.h), checked in
+# the kernel (the XDP program on the link) and with real packets through
+# the new interface; with the setting off (the default) nothing is; a bad
+# value is refused and the value in force stays; an interface removed
+# leaves no stale pins, and one made again under the same name attaches
+# afresh; `load --all` loads every interface but loopback and records
+# `all`.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/daemon_lib.sh"
+trap 'stop_daemon; ns_teardown' EXIT
+
+# TCP 9000 blocked everywhere, the rest permitted
+cat >"$T/auto.yaml" <<'YAML'
+filter-lists:
+  tcp-9000: { filters: [ { src: any, dst: any, protocol: tcp, dst-port: 9000 } ] }
+policies:
+  auto:
+    rules:
+      - { name: block-9000, filter-list: tcp-9000, action: block }
+YAML
+
+# a second veth pair between A and B: A's end NAME_A, B's end NAME_B,
+# 10.78.N.1/24 in A and 10.78.N.2/24 in B
+pair() { # N NAME_A NAME_B
+	ip link add "$2" netns "$NS_A" type veth peer name "$3" netns "$NS_B" || return 1
+	ip -n "$NS_A" addr add "10.78.$1.1/24" dev "$2"
+	ip -n "$NS_B" addr add "10.78.$1.2/24" dev "$3"
+	ip -n "$NS_A" link set "$2" up
+	ip -n "$NS_B" link set "$3" up
+	ina ethtool -K "$2" gro on >/dev/null 2>&1
+	inb ethtool -K "$3" gro on >/dev/null 2>&1
+	return 0
+}
+# the id of the XDP program on interface $1 in A ("" when none)
+xdp_id() { ina ip -j link show dev "$1" | json_get 'd[0].get("xdp", {}).get("prog", {}).get("id", "")' 2>/dev/null; }
+# the id of the pinned XDP program (what `load` attached)
+pinned_id() { bpftool -j prog show pinned "$T/bpffs/a/progs/ixdp_xdp_ingress" | json_get 'd["id"]'; }
+ours_on() { [ -n "$(xdp_id "$1")" ] && [ "$(xdp_id "$1")" = "$(pinned_id)" ]; }
+# an XDP program of ours, of whichever load (each `load` of an interface
+# loads the object again)
+xdp_ours() { local id; id=$(xdp_id "$1"); [ -n "$id" ] &&
+	[ "$(bpftool -j prog show id "$id" | json_get 'd["name"]')" = ixdp_xdp_ingress ]; }
+fails_tcp_out() { ! tcp_a_to_b "$@"; }
+cfg() { ixr -j show config | json_get 'd["loadinterfaces"]'; }
+pins_of() { ls "$T/bpffs/a/links" | grep -c -- "-$1\$"; }
+no_pins_of() { [ "$(pins_of "$1")" = 0 ]; }
+attached_logged() { grep -q "dataplane attached to $1 " "$T/d.log"; }
+fails_tcp() { ! tcp_b_to_a "$@"; }
+status_lists() { ixr status | grep -q "interface $1 "; }
+match_rule() { ixr -j match "$@" | json_get 'd["filter"]["rule"] if d.get("filter") else "none"'; }
+all_json_skips_lo() { ixr -j load --all --xdp-mode "$XDP_MODE" |
+	json_get '[s["name"] for s in d["skipped"]] == ["lo"] and d["loadinterfaces"] == "all"' | grep -q True; }
+
+A1=vn1$NS_ID B1=vm1$NS_ID A2=vn2$NS_ID B2=vm2$NS_ID A3=vn3$NS_ID B3=vm3$NS_ID
+A1=${A1:0:15} B1=${B1:0:15} A2=${A2:0:15} B2=${B2:0:15} A3=${A3:0:15} B3=${B3:0:15}
+
+check "load on A's first interface" ixr load "$IF_A" --xdp-mode "$XDP_MODE"
+check "policy applied" ixr policy apply "$T/auto.yaml"
+check_eq "loadinterfaces is none by default" none "$(cfg)"
+check "ipsec-xdpd starts in A" start_daemon
+
+# ---- (c) the setting off: nothing is attached ----------------------------------
+check "a new veth pair (1) appears" pair 1 "$A1" "$B1"
+check "TCP 9001 through it passes" tcp_b_to_a 9001 10.78.1.1
+check "and TCP 9000 too: the new interface has no dataplane" tcp_b_to_a 9000 10.78.1.1
+# a setting naming only a second interface: once the daemon attached that
+# one, it has looked at the first one too (no waiting on time)
+check "set config loadinterfaces names interface 2 only" ixr set config loadinterfaces "$A2"
+check "a second pair (2) appears" pair 2 "$A2" "$B2"
+check "the daemon attaches interface 2, named (bounded wait)" wait_until 30 ours_on "$A2"
+check "it says so, after checking" wait_until 10 attached_logged "$A2"
+refute "interface 1, not named, has no XDP program" ours_on "$A1"
+check_eq "nor any pins" 0 "$(pins_of "$A1")"
+check "TCP 9000 still passes through interface 1 (setting off for it)" tcp_b_to_a 9000 10.78.1.1
+check "TCP 9000 through interface 2 is blocked" fails_tcp 9000 10.78.2.1
+check "TCP 9001 through interface 2 passes" tcp_b_to_a 9001 10.78.2.1
+
+# ---- (d) bad values are refused, the value in force stays ----------------------
+for bad in "" "a,,b" ",$A1" "all,$A1" "none,x" "a/b" "x:1" "waytoolongname16" \
+	   "$A1,$A1" "$(printf 'i%d,' $(seq 1 17))i18"; do
+	out=$(ixr set config loadinterfaces "$bad" 2>&1)
+	rc=$?
+	CHECKS=$((CHECKS + 1))
+	if [ $rc != 0 ] && grep -q "loadinterfaces" <<<"$out"; then
+		echo "ok   - loadinterfaces '$bad' refused: $out"
+	else
+		echo "FAIL - loadinterfaces '$bad' not refused (rc $rc): $out"
+		FAILS=$((FAILS + 1))
+	fi
+done
+check_eq "the value in force stays" "$A2" "$(cfg)"
+printf 'loadinterfaces = all,%s\n' "$A1" >>"$T/confA/config"
+refute "a bad line in the file is refused by show config" ixr show config
+sed -i '$d' "$T/confA/config"
+check_eq "the file as it was reads again" "$A2" "$(cfg)"
+
+# ---- (a) all: the interfaces there and those that appear -----------------------
+check "set config loadinterfaces all" ixr set config loadinterfaces all
+check_eq "show config says all" all "$(cfg)"
+check "the daemon attaches interface 1 at its reload" wait_until 30 ours_on "$A1"
+check "a third pair (3) appears" pair 3 "$A3" "$B3"
+check "the daemon attaches interface 3 as it appears (bounded wait)" wait_until 30 ours_on "$A3"
+check "the log says it was attached" wait_until 10 attached_logged "$A3"
+check "loopback is left out, and said so" grep -q "loadinterfaces all leaves lo out: loopback" "$T/d.log"
+refute "loopback has no XDP program" ours_on lo
+check "status lists interface 3" status_lists "$A3"
+
+# ---- (b) real packets through the new interface get the policy's verdict -------
+check "TCP 9000 through interface 3 is blocked (block-9000)" fails_tcp 9000 10.78.3.1
+check "TCP 9001 through interface 3 passes" tcp_b_to_a 9001 10.78.3.1
+check "TCP 9000 out of A through interface 3 is blocked (TC egress)" fails_tcp_out 9000 10.78.3.2
+check "TCP 9001 out of A through interface 3 passes" tcp_a_to_b 9001 10.78.3.2
+check "TCP 9000 through interface 1 is blocked now" fails_tcp 9000 10.78.1.1
+check_eq "match names the rule for interface 3's address" block-9000 \
+	"$(match_rule 10.78.3.2 10.78.3.1 tcp 40000 9000 --in --interface "$A3")"
+
+# ---- removal: no stale state ---------------------------------------------------
+ip -n "$NS_A" link del "$A3"
+check "interface 3 removed: its pins go" wait_until 30 no_pins_of "$A3"
+check "and the daemon says so" grep -q "link pins tidied" "$T/d.log"
+check "made again under the same name" pair 3 "$A3" "$B3"
+check "it is attached afresh" wait_until 30 ours_on "$A3"
+check "and blocks TCP 9000 again" fails_tcp 9000 10.78.3.1
+check "the daemon still runs" kill -0 "$DPID"
+refute "no seccomp stop in the log" grep -q "seccomp" "$T/d.log"
+
+# ---- load --all ----------------------------------------------------------------
+stop_daemon
+check "unload everything" ixr unload
+check "set config loadinterfaces none" ixr set config loadinterfaces none
+out=$(ixr load --all --xdp-mode "$XDP_MODE" 2>&1)
+check "load --all succeeds" test $? = 0
+echo "$out" | sed 's/^/# /'
+check "it names loopback as left out" grep -q "skipped lo: loopback" <<<"$out"
+for i in "$IF_A" "$A1" "$A2" "$A3"; do
+	check "load --all attached $i" xdp_ours "$i"
+done
+refute "but not loopback" xdp_ours lo
+check_eq "load --all recorded loadinterfaces all" all "$(cfg)"
+check "TCP 9000 through interface 1 is blocked" fails_tcp 9000 10.78.1.1
+refute "load --all with an interface is a usage error" ixr load --all "$A1"
+check "load --all -j: lo skipped, all recorded" all_json_skips_lo
+
+finish
