@@ -105,7 +105,7 @@ static void attach_one(struct autoload *al, const char *root, const struct dp_ne
 				"its traffic is not filtered (tried again at the next "
 				"interface change)", i->name, err);
 		else
-			log_debug("dataplane: %s still cannot be attached: %s", i->name, err);
+			log_debug("loadinterfaces: %s still cannot be attached: %s", i->name, err);
 		say(al, i->ifindex);
 		return;
 	}
@@ -114,9 +114,9 @@ static void attach_one(struct autoload *al, const char *root, const struct dp_ne
 			 "checked on the interface", i->name,
 			 al->conf.loadifs == BOOTCONF_LOAD_ALL ? "all" : "names it");
 	else if (said(al, i->ifindex))
-		log_info("dataplane: %s carries it now", i->name);
+		log_info("dataplane attached to %s now", i->name);
 	else
-		log_debug("dataplane: %s runs the pinned programs now", i->name);
+		log_debug("loadinterfaces: %s runs the pinned programs now", i->name);
 	unsay(al, i->ifindex);
 }
 
@@ -126,7 +126,7 @@ static void excluded_one(struct autoload *al, const struct dp_netif *i)
 
 	if (al->conf.loadifs != BOOTCONF_LOAD_ALL || !why || said(al, -i->ifindex))
 		return;
-	log_info("dataplane: loadinterfaces all leaves %s out: %s", i->name, why);
+	log_info("loadinterfaces: all leaves %s out: %s", i->name, why);
 	say(al, -i->ifindex);
 }
 
@@ -138,11 +138,11 @@ static int pass_locked(struct autoload *al, const char *root)
 	size_t n;
 
 	if (dp_tidy_links(root, note, sizeof(note)))
-		log_info("dataplane: link pins tidied (%s)", note);
+		log_info("loadinterfaces: link pins of interfaces gone or renamed tidied (%s)", note);
 	if (al->conf.loadifs == BOOTCONF_LOAD_NONE)
 		return 0;
 	if (dp_netifs_read(&v, &n, err, sizeof(err))) {
-		log_warn("dataplane: %s (tried again in %u ms)", err, AUTOLOAD_RETRY_MS);
+		log_warn("loadinterfaces: %s (tried again in %u ms)", err, AUTOLOAD_RETRY_MS);
 		return -1;
 	}
 	forget_gone(al, v, n);
@@ -166,13 +166,13 @@ static void run_pass(evutil_socket_t fd, short what, void *arg)
 	unsigned abi = 0;
 
 	if (bootconf_load(al->d->confdir, &conf, err, sizeof(err)))
-		log_warn("dataplane: loadinterfaces: %s (the last one read stays)", err);
+		log_warn("loadinterfaces: %s (the last one read stays)", err);
 	else
 		al->conf = conf;
 	if (dp_pinned_abi(root, &abi) || abi != IXDP_ABI_VERSION) {
 		if (al->conf.loadifs != BOOTCONF_LOAD_NONE && !al->said_unloaded)
-			log_info("dataplane: not loaded under %s (`ipsec-xdp load` loads it): "
-				 "loadinterfaces attaches nothing until then", root);
+			log_info("loadinterfaces: the dataplane is not loaded under %s (`ipsec-xdp "
+				 "load` loads it): nothing is attached until then", root);
 		al->said_unloaded = true;
 		return;
 	}
@@ -180,7 +180,7 @@ static void run_pass(evutil_socket_t fd, short what, void *arg)
 	if (writer_lock_acquire(&lock, al->d->confdir, root, AUTOLOAD_LOCK_WAIT_MS, err,
 				sizeof(err))) {
 		if (!al->lock_logged)
-			log_debug("dataplane: %s (interfaces looked at again in %u ms)", err,
+			log_debug("loadinterfaces: %s (interfaces looked at again in %u ms)", err,
 				  AUTOLOAD_RETRY_MS);
 		al->lock_logged = true;
 		arm_pass(al, AUTOLOAD_RETRY_MS);
@@ -233,7 +233,7 @@ struct autoload *autoload_open(struct daemon *d, struct event_base *evb)
 	struct autoload *al = calloc(1, sizeof(*al));
 
 	if (!al || !(al->pass = evtimer_new(evb, run_pass, al))) {
-		log_err("dataplane: out of memory: interfaces that appear are not attached");
+		log_err("loadinterfaces: out of memory: interfaces that appear are not attached");
 		free(al);
 		return NULL;
 	}
@@ -243,8 +243,8 @@ struct autoload *autoload_open(struct daemon *d, struct event_base *evb)
 	if (al->nl_fd < 0 || bind(al->nl_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    !(al->nl_ev = event_new(evb, al->nl_fd, EV_READ | EV_PERSIST, on_netlink, al)) ||
 	    event_add(al->nl_ev, NULL))
-		log_warn("dataplane: no netlink link events (%s): interfaces that appear get "
-			 "the dataplane (loadinterfaces) only at a reload", strerror(errno));
+		log_warn("loadinterfaces: no netlink link events (%s): interfaces that "
+			 "appear get the dataplane only at a reload", strerror(errno));
 	arm_pass(al, 0);
 	return al;
 }
