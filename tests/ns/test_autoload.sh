@@ -120,12 +120,24 @@ check_eq "match names the rule for interface 3's address" block-9000 \
 # ---- removal: no stale state ---------------------------------------------------
 ip -n "$NS_A" link del "$A3"
 check "interface 3 removed: its pins go" wait_until 30 no_pins_of "$A3"
-check "and the daemon says so" grep -q "link pins tidied" "$T/d.log"
+check "and the daemon says so" grep -q "tidied (xdp-$A3: interface gone; tc-$A3: interface gone)" "$T/d.log"
 check "made again under the same name" pair 3 "$A3" "$B3"
 check "it is attached afresh" wait_until 30 ours_on "$A3"
 check "and blocks TCP 9000 again" fails_tcp 9000 10.78.3.1
 check "the daemon still runs" kill -0 "$DPID"
 refute "no seccomp stop in the log" grep -q "seccomp" "$T/d.log"
+
+# ---- renamed: the pins follow the name ------------------------------------------
+R2=vr2$NS_ID
+R2=${R2:0:15}
+pins_moved() { no_pins_of "$A2" && [ "$(pins_of "$R2")" = 2 ]; }
+ip -n "$NS_A" link set "$A2" name "$R2"
+check "interface 2 renamed: its pins move to the new name" wait_until 30 pins_moved
+check "it still runs our XDP program" ours_on "$R2"
+check "status lists the new name" status_lists "$R2"
+check "TCP 9000 through it is still blocked" fails_tcp 9000 10.78.2.1
+refute "no attach failed on the way" grep -q "could not be attached" "$T/d.log"
+check "the daemon says so" grep -q "tidied (xdp-$A2 renamed $R2; tc-$A2 renamed $R2)" "$T/d.log"
 
 # ---- load --all ----------------------------------------------------------------
 stop_daemon
@@ -135,7 +147,7 @@ out=$(ixr load --all --xdp-mode "$XDP_MODE" 2>&1)
 check "load --all succeeds" test $? = 0
 echo "$out" | sed 's/^/# /'
 check "it names loopback as left out" grep -q "skipped lo: loopback" <<<"$out"
-for i in "$IF_A" "$A1" "$A2" "$A3"; do
+for i in "$IF_A" "$A1" "$R2" "$A3"; do
 	check "load --all attached $i" xdp_ours "$i"
 done
 refute "but not loopback" xdp_ours lo
