@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "daemon/daemon_autoload.h"
+#include "daemon/daemon_hostwatch.h"
 #include "sa/sa_log.h"
 /* lib/policy/policy.h has its own struct ike_proposal (message.h's name). */
 #define ike_proposal lib_ike_proposal
@@ -199,31 +200,16 @@ static void run_pass(evutil_socket_t fd, short what, void *arg)
 
 /* ---- netlink: links ------------------------------------------------------------------ */
 
+static bool link_event(const struct nlmsghdr *h)
+{
+	return h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK;
+}
+
 static void on_netlink(evutil_socket_t fd, short what, void *arg)
 {
 	struct autoload *al = arg;
-	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
-	bool matters = false;
-	ssize_t n;
 
-	while ((n = recv(al->nl_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			matters |= errno == ENOBUFS;	/* events lost: look again */
-			break;
-		}
-		if ((size_t)n > sizeof(buf)) {
-			matters = true;
-			continue;
-		}
-		int len = (int)n;
-
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len);
-		     h = NLMSG_NEXT(h, len))
-			matters |= h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK;
-	}
-	if (matters)
+	if (hostwatch_nl_drain(al->nl_fd, link_event))
 		autoload_check(al);
 }
 
