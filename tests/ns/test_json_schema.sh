@@ -109,6 +109,13 @@ check_eq "set config: applied is a boolean" False "$(jget 'd["applied"]' <<<"$OU
 
 # ---- the dataplane loaded with a policy ----------------------------------------
 jcheck load 0 load "$IF_A" --xdp-mode "$XDP_MODE"
+jcheck load 0 load --all --xdp-mode "$XDP_MODE"
+check_eq "load --all: loopback skipped, loadinterfaces all" "['lo'] all" \
+	"$(jget '"%s %s" % ([x["name"] for x in d["skipped"]], d["loadinterfaces"])' <<<"$OUT")"
+jcheck set-config 0 set config loadinterfaces "$IF_A,eth9"
+jcheck show-config 0 show config
+check_eq "show config: loadinterfaces as set" "$IF_A,eth9" "$(jget 'd["loadinterfaces"]' <<<"$OUT")"
+jcheck set-config 0 set config loadinterfaces none
 jcheck policy-check 0 policy check "$T/src/policy.yaml"
 jcheck policy-apply 0 policy apply "$T/src/policy.yaml"
 jcheck policy-show 0 policy show
