@@ -462,7 +462,7 @@ static int attach_xdp(const char *root, const char *ifname, int ifindex, int pro
 		int e = errno;
 
 		errbuf_set(errbuf, errlen, "cannot attach XDP to %s: %s%s", ifname, strerror(e),
-			e == EBUSY ? " (another XDP program is attached)" :
+			e == EBUSY || e == EEXIST ? " (another XDP program is attached)" :
 			e == EOPNOTSUPP && mode == DP_XDP_NATIVE ?
 			" (the driver has no native XDP: try --xdp-mode generic)" : "");
 		return -1;

@@ -117,10 +117,38 @@ check "TCP 9000 through interface 1 is blocked now" fails_tcp 9000 10.78.1.1
 check_eq "match names the rule for interface 3's address" block-9000 \
 	"$(match_rule 10.78.3.2 10.78.3.1 tcp 40000 9000 --in --interface "$A3")"
 
+# ---- an interface that refuses the dataplane: said, with the reason -----------
+# another XDP program (attached without a link, before the daemon may look
+# at the interface) keeps ours off: EBUSY
+check "set config loadinterfaces names interface 1 only" ixr set config loadinterfaces "$A1"
+A4=vn4$NS_ID B4=vm4$NS_ID
+A4=${A4:0:15} B4=${B4:0:15}
+# (its maps auto-pin under /sys/fs/bpf: a BPF file system of this command's
+# own mount namespace, gone with it; the program keeps them)
+other_xdp() {
+	ina sh -c "mount -t bpf bpf /sys/fs/bpf &&
+		bpftool prog loadall '$TOP/${B:-build}/ipsec_xdp.bpf.o' '$T/bpffs/other' &&
+		bpftool net attach xdpgeneric pinned '$T/bpffs/other/ixdp_xdp_ingress' dev '$A4'"
+}
+check "a fourth pair (4) appears" pair 4 "$A4" "$B4"
+check "another XDP program is attached to it (bpftool, no link)" other_xdp
+other=$(xdp_id "$A4")
+check "set config loadinterfaces all" ixr set config loadinterfaces all
+refused_logged() { grep -q "dataplane: $A4 (loadinterfaces) could not be attached: .*another XDP program is attached" "$T/d.log"; }
+check "the daemon says interface 4 could not be attached, and why" wait_until 30 refused_logged
+check "the other program stays on it" test "$(xdp_id "$A4")" = "$other"
+check_eq "nothing of ours is pinned for it" 0 "$(pins_of "$A4")"
+check_eq "the refusal is said once" 1 "$(grep -c "dataplane: $A4 (loadinterfaces) could not" "$T/d.log")"
+ina bpftool net detach xdpgeneric dev "$A4"
+check "once free, interface 4 gets the dataplane (next link event)" wait_until 30 ours_on "$A4"
+check "and the daemon says so" grep -q "dataplane attached to $A4 " "$T/d.log"
+ip -n "$NS_A" link del "$A4"
+rm -rf "$T/bpffs/other"
+
 # ---- removal: no stale state ---------------------------------------------------
 ip -n "$NS_A" link del "$A3"
 check "interface 3 removed: its pins go" wait_until 30 no_pins_of "$A3"
-check "and the daemon says so" grep -q "tidied (xdp-$A3: interface gone; tc-$A3: interface gone)" "$T/d.log"
+check "and the daemon says so" grep -q "tidied (.*xdp-$A3: interface gone" "$T/d.log"
 check "made again under the same name" pair 3 "$A3" "$B3"
 check "it is attached afresh" wait_until 30 ours_on "$A3"
 check "and blocks TCP 9000 again" fails_tcp 9000 10.78.3.1
@@ -136,7 +164,7 @@ check "interface 2 renamed: its pins move to the new name" wait_until 30 pins_mo
 check "it still runs our XDP program" ours_on "$R2"
 check "status lists the new name" status_lists "$R2"
 check "TCP 9000 through it is still blocked" fails_tcp 9000 10.78.2.1
-refute "no attach failed on the way" grep -q "could not be attached" "$T/d.log"
+refute "no attach failed on the way" grep -Eq "($A2|$R2) \(loadinterfaces\) could not be attached" "$T/d.log"
 check "the daemon says so" grep -q "tidied (xdp-$A2 renamed $R2; tc-$A2 renamed $R2)" "$T/d.log"
 
 # ---- load --all ----------------------------------------------------------------
