@@ -337,7 +337,7 @@ static int load_locked(struct ctx *c, int argc, char **argv)
 	struct bootconf conf;
 	struct load_state st = { .c = c, .conf = &conf };
 	struct dp_load_info info = { 0 };
-	bool created = false, replaced = false;
+	bool created = false, replaced = false, tcx = false;
 	unsigned old_abi = 0;
 	char err[1024];
 	int ret;
@@ -366,6 +366,7 @@ static int load_locked(struct ctx *c, int argc, char **argv)
 			continue;
 		}
 		json_object_array_add(done, json_object_new_string(name));
+		tcx = info.tcx;
 		say_loaded(c, name, &info);
 	}
 	if (!json_object_array_length(done)) {
@@ -380,7 +381,7 @@ static int load_locked(struct ctx *c, int argc, char **argv)
 
 		json_object_object_add(o, "loaded", done);
 		done = NULL;
-		json_object_object_add(o, "egress", json_object_new_string(info.tcx ? "tcx" : "tc"));
+		json_object_object_add(o, "egress", json_object_new_string(tcx ? "tcx" : "tc"));
 		json_object_object_add(o, "maps", json_object_new_string(
 			replaced ? "replaced" : created ? "created" : "reused"));
 		if (replaced)
