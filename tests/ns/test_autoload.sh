@@ -184,4 +184,13 @@ check "TCP 9000 through interface 1 is blocked" fails_tcp 9000 10.78.1.1
 refute "load --all with an interface is a usage error" ixr load --all "$A1"
 check "load --all -j: lo skipped, all recorded" all_json_skips_lo
 
+# ---- at start: an interface that appeared while no daemon ran ------------------
+A5=vn5$NS_ID B5=vm5$NS_ID
+A5=${A5:0:15} B5=${B5:0:15}
+check "a fifth pair (5) appears, no daemon running" pair 5 "$A5" "$B5"
+refute "it has no XDP program" ours_on "$A5"
+check "ipsec-xdpd starts again (loadinterfaces all, recorded by load --all)" start_daemon
+check "it attaches interface 5 at its start" wait_until 30 ours_on "$A5"
+check "TCP 9000 through interface 5 is blocked" fails_tcp 9000 10.78.5.1
+
 finish
