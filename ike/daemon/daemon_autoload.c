@@ -35,6 +35,7 @@ struct autoload {
 	int said[AUTOLOAD_MAX_SAID];
 	size_t nsaid;
 	bool said_unloaded;		/* "not loaded" logged */
+	bool conf_bad;			/* a malformed configuration logged */
 	bool lock_logged;
 	struct bootconf conf;		/* the last configuration read */
 };
@@ -166,15 +167,21 @@ static void run_pass(evutil_socket_t fd, short what, void *arg)
 	char err[700];
 	unsigned abi = 0;
 
-	if (bootconf_load(al->d->confdir, &conf, err, sizeof(err)))
-		log_warn("loadinterfaces: %s (the last one read stays)", err);
-	else
+	if (bootconf_load(al->d->confdir, &conf, err, sizeof(err))) {
+		if (!al->conf_bad)
+			log_warn("loadinterfaces: %s (the last configuration read stays)", err);
+		al->conf_bad = true;
+	} else {
 		al->conf = conf;
+		al->conf_bad = false;
+	}
 	if (dp_pinned_abi(root, &abi) || abi != IXDP_ABI_VERSION) {
-		if (al->conf.loadifs != BOOTCONF_LOAD_NONE && !al->said_unloaded)
-			log_info("loadinterfaces: the dataplane is not loaded under %s (`ipsec-xdp "
-				 "load` loads it): nothing is attached until then", root);
-		al->said_unloaded = true;
+		if (al->conf.loadifs != BOOTCONF_LOAD_NONE && !al->said_unloaded) {
+			log_info("loadinterfaces: no dataplane of this version is loaded under "
+				 "%s (`ipsec-xdp load` loads it): nothing is attached until "
+				 "then", root);
+			al->said_unloaded = true;
+		}
 		return;
 	}
 	al->said_unloaded = false;

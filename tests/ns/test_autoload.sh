@@ -192,5 +192,13 @@ refute "it has no XDP program" ours_on "$A5"
 check "ipsec-xdpd starts again (loadinterfaces all, recorded by load --all)" start_daemon
 check "it attaches interface 5 at its start" wait_until 30 ours_on "$A5"
 check "TCP 9000 through interface 5 is blocked" fails_tcp 9000 10.78.5.1
+check "unload everything, the daemon running" ixr unload
+unloaded_logged() { grep -q "loadinterfaces: no dataplane of this version is loaded under" "$T/d.log"; }
+A6=vn6$NS_ID B6=vm6$NS_ID
+check "a sixth pair (6) appears" pair 6 "${A6:0:15}" "${B6:0:15}"
+check "the daemon says it has nothing to attach to" wait_until 30 unloaded_logged
+check "the daemon still runs" kill -0 "$DPID"
+refute "nothing attached to interface 6: the daemon never loads the dataplane" \
+	bash -c "ls '$T/bpffs/a/links' 2>/dev/null | grep -q ."
 
 finish
