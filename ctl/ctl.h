@@ -116,6 +116,23 @@ int ctl_refuse_if_central(struct ctx *c, const char *what);
 void source_status(struct ctx *c, const struct bootconf *conf,
 		   struct json_object *out);
 
+/* ctl_cmd_policy.c, shared with `filter add|delete` (ctl_cmd_filter.c). */
+struct policy_file;
+/* Under the writers' lock: compile len bytes of policy text (name in
+ * errors; *pf, when not NULL, is that text parsed already), swap it into
+ * the dataplane if loaded, keep it as the assigned policy; EXIT_BAD_INPUT
+ * when it does not compile (nothing changed).  *pf is the caller's to free. */
+int ctl_apply_text_locked(struct ctx *c, const char *name, const char *text,
+			  size_t len, bool loaded, struct policy_file **pf,
+			  struct filter_table *table, struct compile_diag *diag);
+/* A running ipsec-xdpd reads the assigned policy again: "reloaded",
+ * "not running" or "reload failed" (warned). */
+const char *ctl_reload_daemon(void);
+void ctl_print_warnings(const struct compile_diag *diag);
+struct json_object *ctl_warnings_json(const struct compile_diag *diag);
+
+int cmd_filter(struct ctx *c, int argc, char **argv);	/* ctl_cmd_filter.c */
+
 /* Render pieces of filters. */
 const char *action_name(unsigned action);
 const char *proto_name(unsigned proto, char *buf, size_t len);

@@ -11,6 +11,7 @@
 
 #include "ctl.h"
 #include "agent/agent.h"
+#include "dataplane/dataplane_autoload.h"
 #include "dataplane/dataplane_iface.h"
 
 static int parse_xdp_mode(const char *s, enum dp_xdp_mode *mode)
@@ -206,66 +207,181 @@ static void say_loaded(struct ctx *c, const char *ifname, const struct dp_load_i
 	       info->tcx ? "tcx link" : "tc filter");
 }
 
-static int load_locked(struct ctx *c, int argc, char **argv)
+/* What `load` was asked: the interfaces named, or with --all every one but
+ * those "all" leaves out (dataplane_autoload.h), which are said. */
+struct load_args {
+	enum dp_xdp_mode mode;
+	bool all;
+	char **names;
+	size_t n;
+	struct json_object *skipped;    /* --all: [{name, reason}] */
+};
+
+static void load_args_free(struct load_args *a)
 {
-	enum dp_xdp_mode mode = DP_XDP_AUTO;
-	struct json_object *done = json_object_new_array();
-	struct bootconf conf;
-	struct load_state st = { .c = c, .conf = &conf };
-	struct dp_load_info info = { 0 };
-	bool created = false, replaced = false;
-	unsigned old_abi = 0;
-	char err[1024];
-	int nifaces = 0, ret;
+	for (size_t i = 0; i < a->n; i++)
+		free(a->names[i]);
+	free(a->names);
+	json_object_put(a->skipped);
+}
+
+static int add_load_name(struct load_args *a, const char *name)
+{
+	char **nv = realloc(a->names, (a->n + 1) * sizeof(*nv));
+
+	if (!nv || !(nv[a->n] = strdup(name))) {
+		if (nv)
+			a->names = nv;
+		return fail(EXIT_FAIL, "out of memory");
+	}
+	a->names = nv;
+	a->n++;
+	return EXIT_OK;
+}
+
+/* --all: the namespace's interfaces, loopback and xfrm ones left out. */
+static int all_ifaces(struct ctx *c, struct load_args *a)
+{
+	struct dp_netif *v;
+	char err[512];
+	size_t n;
+	int ret = EXIT_OK;
+
+	if (dp_netifs_read(&v, &n, err, sizeof(err)))
+		return fail(EXIT_FAIL, "load --all: %s", err);
+	a->skipped = json_object_new_array();
+	for (size_t i = 0; i < n && ret == EXIT_OK; i++) {
+		const char *why = dp_autoload_excluded(&v[i]);
+		struct json_object *e;
+
+		if (!why) {
+			ret = add_load_name(a, v[i].name);
+			continue;
+		}
+		if (!c->json)
+			printf("skipped %s: %s\n", v[i].name, why);
+		e = json_object_new_object();
+		json_object_object_add(e, "name", json_object_new_string(v[i].name));
+		json_object_object_add(e, "reason", json_object_new_string(why));
+		json_object_array_add(a->skipped, e);
+	}
+	free(v);
+	if (ret == EXIT_OK && !a->n)
+		ret = fail(EXIT_FAIL, "load --all: no interface but loopback and xfrm ones");
+	return ret;
+}
+
+static int parse_load_args(struct ctx *c, int argc, char **argv, struct load_args *a)
+{
+	int ret;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--xdp-mode")) {
-			if (i + 1 >= argc || parse_xdp_mode(argv[++i], &mode))
+			if (i + 1 >= argc || parse_xdp_mode(argv[++i], &a->mode))
 				return fail(EXIT_USAGE, "--xdp-mode takes auto, native or generic");
+		} else if (!strcmp(argv[i], "--all")) {
+			a->all = true;
 		} else if (argv[i][0] == '-') {
 			return fail(EXIT_USAGE, "load: unknown option '%s'", argv[i]);
 		} else if (!if_nametoindex(argv[i])) {
 			return fail(EXIT_USAGE, "load: no interface named '%s'", argv[i]);
-		} else {
-			nifaces++;
+		} else if ((ret = add_load_name(a, argv[i]))) {
+			return ret;
 		}
 	}
-	if (!nifaces)
-		return fail(EXIT_USAGE, "usage: ipsec-xdp load IFACE... [--xdp-mode MODE]");
-	if ((ret = load_config(c, &conf)))
-		return ret;
+	if (a->all && a->n)
+		return fail(EXIT_USAGE, "load: --all or interfaces, not both");
+	if (!a->all && !a->n)
+		return fail(EXIT_USAGE, "usage: ipsec-xdp load IFACE...|--all [--xdp-mode MODE]");
+	return a->all ? all_ifaces(c, a) : EXIT_OK;
+}
+
+/* --all: loadinterfaces = all, for ipsec-xdpd to follow (the writers'
+ * lock is held). */
+static int record_all(struct ctx *c, struct bootconf *conf)
+{
+	char err[512];
+
+	conf->loadifs = BOOTCONF_LOAD_ALL;
+	conf->nloadif = 0;
+	if (bootconf_save(c->confdir, conf, err, sizeof(err)))
+		return fail(EXIT_FAIL, "loaded, but loadinterfaces = all was not recorded: %s",
+			    err);
+	if (!c->json)
+		printf("recorded loadinterfaces = all: ipsec-xdpd attaches the dataplane to "
+		       "interfaces that appear\n");
+	return EXIT_OK;
+}
+
+/* With --all an interface that cannot take the dataplane is said and the
+ * others loaded; otherwise the load stops there. */
+static int load_one_failed(struct load_args *a, struct json_object *failed, const char *name,
+			   const char *err)
+{
+	struct json_object *e;
+
+	if (!a->all)
+		return fail(EXIT_FAIL, "%s", err);
+	warn_msg("load --all: %s did not take the dataplane: %s", name, err);
+	e = json_object_new_object();
+	json_object_object_add(e, "name", json_object_new_string(name));
+	json_object_object_add(e, "error", json_object_new_string(err));
+	json_object_array_add(failed, e);
+	return EXIT_OK;
+}
+
+static int load_locked(struct ctx *c, int argc, char **argv)
+{
+	struct json_object *done = json_object_new_array(), *failed = json_object_new_array();
+	struct load_args a = { .mode = DP_XDP_AUTO };
+	struct bootconf conf;
+	struct load_state st = { .c = c, .conf = &conf };
+	struct dp_load_info info = { 0 };
+	bool created = false, replaced = false, tcx = false;
+	unsigned old_abi = 0;
+	char err[1024];
+	int ret;
+
+	if ((ret = parse_load_args(c, argc, argv, &a)) || (ret = load_config(c, &conf)))
+		goto out;
 	warn_if_ssh_cut(&conf);
 	libbpf_set_print(NULL);
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--xdp-mode")) {
-			i++;
-			continue;
-		}
-		if (dp_load_iface(c->root, argv[i], mode, fill_new_maps, &st, &info, err,
+	for (size_t i = 0; i < a.n; i++) {
+		const char *name = a.names[i];
+
+		if (dp_load_iface(c->root, name, a.mode, fill_new_maps, &st, &info, err,
 				  sizeof(err))) {
-			json_object_put(done);
-			return fail(EXIT_FAIL, "%s", err);
+			if ((ret = load_one_failed(&a, failed, name, err)))
+				goto out;
+			continue;
 		}
 		created |= info.created;
 		replaced |= info.replaced;
 		old_abi = info.replaced ? info.old_abi : old_abi;
-		if ((ret = verify_loaded(c, argv[i], &info, info.created)) ||
-		    (ret = refresh_ifmask(c, argv[i]))) {
-			json_object_put(done);
-			return ret;
+		if ((ret = verify_loaded(c, name, &info, info.created)) ||
+		    (ret = refresh_ifmask(c, name))) {
+			if (!a.all)
+				goto out;
+			load_one_failed(&a, failed, name, "see the error above");
+			continue;
 		}
-		json_object_array_add(done, json_object_new_string(argv[i]));
-		say_loaded(c, argv[i], &info);
+		json_object_array_add(done, json_object_new_string(name));
+		tcx = info.tcx;
+		say_loaded(c, name, &info);
 	}
-	if ((replaced && (ret = verify_all(c))) || (!created && (ret = push_config(&st)))) {
-		json_object_put(done);
-		return ret;
+	if (!json_object_array_length(done)) {
+		ret = fail(EXIT_FAIL, "load --all: no interface took the dataplane");
+		goto out;
 	}
+	if ((replaced && (ret = verify_all(c))) || (!created && (ret = push_config(&st))) ||
+	    (a.all && (ret = record_all(c, &conf))))
+		goto out;
 	if (c->json) {
 		struct json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "loaded", done);
-		json_object_object_add(o, "egress", json_object_new_string(info.tcx ? "tcx" : "tc"));
+		done = NULL;
+		json_object_object_add(o, "egress", json_object_new_string(tcx ? "tcx" : "tc"));
 		json_object_object_add(o, "maps", json_object_new_string(
 			replaced ? "replaced" : created ? "created" : "reused"));
 		if (replaced)
@@ -273,12 +389,25 @@ static int load_locked(struct ctx *c, int argc, char **argv)
 		json_object_object_add(o, "abi", json_object_new_int64(IXDP_ABI_VERSION));
 		json_object_object_add(o, "bootmode",
 			json_object_new_string(bootmode_name(bootconf_effective_mode(&conf))));
+		if (a.all) {
+			json_object_object_add(o, "skipped", json_object_get(a.skipped));
+			json_object_object_add(o, "failed", json_object_get(failed));
+			json_object_object_add(o, "loadinterfaces", json_object_new_string("all"));
+		}
 		ret = report_enforcing(&st, o);
 		print_json(o);
-		return ret;
+	} else {
+		ret = report_enforcing(&st, NULL);
 	}
+	if (ret == EXIT_OK && json_object_array_length(failed))
+		ret = fail(EXIT_FAIL, "load --all: %zu interface%s did not take the dataplane "
+			   "(said above); the others carry it", json_object_array_length(failed),
+			   json_object_array_length(failed) == 1 ? "" : "s");
+out:
 	json_object_put(done);
-	return report_enforcing(&st, NULL);
+	json_object_put(failed);
+	load_args_free(&a);
+	return ret;
 }
 
 /* -j: {"all":true,"interfaces":[]} or the interfaces named, once done. */

@@ -12,15 +12,16 @@
 
 #include "ctl.h"
 #include "agent/agent.h"
+#include "util/util_atomic_file.h"
 #include "ctl_policy_view.h"
 
-static void print_warnings(const struct compile_diag *diag)
+void ctl_print_warnings(const struct compile_diag *diag)
 {
 	for (size_t i = 0; i < diag->nwarnings; i++)
 		warn_msg("%s", diag->warnings[i]);
 }
 
-static struct json_object *warnings_json(const struct compile_diag *diag)
+struct json_object *ctl_warnings_json(const struct compile_diag *diag)
 {
 	struct json_object *a = json_object_new_array();
 
@@ -46,7 +47,7 @@ static void report(struct ctx *c, const char *verb, const char *path,
 		json_object_object_add(o, "rules", json_object_new_int64((int64_t)pf->assigned->nrules));
 		json_object_object_add(o, "specific_filters", json_object_new_int64((int64_t)nfilters));
 		json_object_object_add(o, "result", json_object_new_string(verb));
-		json_object_object_add(o, "warnings", warnings_json(diag));
+		json_object_object_add(o, "warnings", ctl_warnings_json(diag));
 		if (confirm_s) {
 			json_object_object_add(o, "confirm_within",
 					       json_object_new_int64(confirm_s));
@@ -56,7 +57,7 @@ static void report(struct ctx *c, const char *verb, const char *path,
 		print_json(o);
 		return;
 	}
-	print_warnings(diag);
+	ctl_print_warnings(diag);
 	printf("%s: policy '%s' %s: %zu rules, %zu specific filters\n", path,
 	       pf->assigned->name, verb, pf->assigned->nrules, nfilters);
 	if (daemon && strcmp(daemon, "reloaded") == 0)
@@ -68,7 +69,7 @@ static void report(struct ctx *c, const char *verb, const char *path,
  * the new one (it then deletes the CHILD SAs of deleted or changed rules).
  * The dataplane already has the policy, so a refusal is a warning.
  */
-static const char *reload_daemon(void)
+const char *ctl_reload_daemon(void)
 {
 	struct json_object *reply = NULL;
 	char err[700];
@@ -148,13 +149,13 @@ static int mark_applied_once(struct ctx *c, struct bootconf *conf, bool loaded)
 }
 
 /*
- * Compile first: an invalid file is refused before anything changes.  Then
+ * Compile first: an invalid text is refused before anything changes.  Then
  * swap it into the dataplane (if loaded) and keep it as the assigned policy.
  * The caller holds the writers' lock, so what is kept is what is enforced.
  */
-static int apply_locked(struct ctx *c, const char *path, bool loaded,
-			struct policy_file **pf, struct filter_table *table,
-			struct compile_diag *diag)
+int ctl_apply_text_locked(struct ctx *c, const char *name, const char *text,
+			  size_t len, bool loaded, struct policy_file **pf,
+			  struct filter_table *table, struct compile_diag *diag)
 {
 	struct bootconf conf;
 	char err[8192];		/* every limit the policy exceeds, one a line */
@@ -163,17 +164,36 @@ static int apply_locked(struct ctx *c, const char *path, bool loaded,
 
 	if ((ret = load_config(c, &conf)))
 		return ret;
-	if (agent_compile(path, &conf, pf, table, diag, err, sizeof(err)))
+	if (*pf ? agent_compile_parsed(name, &conf, pf, table, diag, err, sizeof(err))
+		: agent_compile_buffer(name, text, len, &conf, pf, table, diag, err,
+				       sizeof(err)))
 		return fail(EXIT_BAD_INPUT, "%s (the policy in force is unchanged)", err);
 	if (loaded && (ret = open_dataplane(c, &dp)) == EXIT_OK) {
 		if (dp_apply_table(&dp, table, true, err, sizeof(err)))
 			ret = fail(EXIT_FAIL, "%s (the policy in force is unchanged)", err);
 		dp_close(&dp);
 	}
-	if (ret == EXIT_OK && agent_store_assigned(c->confdir, path, err, sizeof(err)))
+	if (ret == EXIT_OK && agent_store_assigned(c->confdir, text, len, err, sizeof(err)))
 		ret = fail(EXIT_FAIL, "applied, but not kept as the assigned policy: %s", err);
 	if (ret == EXIT_OK)
 		ret = mark_applied_once(c, &conf, loaded);
+	return ret;
+}
+
+/* The file is read once: what is compiled is what is kept. */
+static int apply_locked(struct ctx *c, const char *path, bool loaded,
+			struct policy_file **pf, struct filter_table *table,
+			struct compile_diag *diag)
+{
+	char err[600], *text;
+	size_t len;
+	int ret;
+
+	if (read_file_whole(path, STORED_POLICY_MAX, &text, &len, err, sizeof(err)))
+		return fail(EXIT_BAD_INPUT, "cannot read the policy file: %s (the "
+			    "policy in force is unchanged)", err);
+	ret = ctl_apply_text_locked(c, path, text, len, loaded, pf, table, diag);
+	free(text);
 	return ret;
 }
 
@@ -258,7 +278,7 @@ static int policy_apply(struct ctx *c, const char *path, unsigned confirm_s)
 	if (ret == EXIT_OK) {
 		report(c, loaded ? "applied" : "assigned (the dataplane is not loaded: "
 		       "it is applied by `ipsec-xdp load`)", path, pf, table.n, &diag,
-		       reload_daemon(), confirm_s, deadline);
+		       ctl_reload_daemon(), confirm_s, deadline);
 		if (confirm_s)
 			report_pending(c, confirm_s, deadline);
 	} else if (confirm_s) {
@@ -368,7 +388,7 @@ static int policy_unassign(struct ctx *c)
 	writer_lock_release(&lock);
 	if (ret)
 		return ret;
-	daemon = reload_daemon();
+	daemon = ctl_reload_daemon();
 	if (c->json) {
 		struct json_object *o = json_object_new_object();
 

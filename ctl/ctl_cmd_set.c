@@ -80,7 +80,7 @@ static int set_value(struct bootconf *conf, const char *key, int argc, char **ar
 	}
 	if (argc != 1)
 		return fail(EXIT_USAGE, "%s takes one value", key);
-	if (is_source_key(key)) {
+	if (is_source_key(key) || !strcmp(key, "loadinterfaces")) {
 		if (bootconf_set_key(conf, key, argv[0], err, sizeof(err)))
 			return fail(EXIT_BAD_INPUT, "%s", err);
 		return EXIT_OK;
@@ -93,7 +93,7 @@ static int set_value(struct bootconf *conf, const char *key, int argc, char **ar
 		return parse_level(key, argv[0], 2, &conf->strongcrlcheck);
 	return fail(EXIT_USAGE, "unknown key '%s' (bootmode, bootexemptions, ipsecexempt, "
 		    "ikelogging, strongcrlcheck, policysource, policysourcekey, "
-		    "policysourceca)", key);
+		    "policysourceca, loadinterfaces)", key);
 }
 
 /* The exemptions compiled into the list depend on ipsecexempt: recompile
@@ -126,11 +126,12 @@ static bool is_boot_key(const char *key)
 	return !strcmp(key, "bootmode") || !strcmp(key, "bootexemptions");
 }
 
-/* Keys only ipsec-xdpd reads (when it starts or reloads). */
+/* Keys only ipsec-xdpd reads (when it starts or reloads; loadinterfaces
+ * also at every interface change). */
 static bool is_daemon_key(const char *key)
 {
 	return !strcmp(key, "ikelogging") || !strcmp(key, "strongcrlcheck") ||
-	       is_source_key(key);
+	       !strcmp(key, "loadinterfaces") || is_source_key(key);
 }
 
 /* Push a dataplane key to a loaded dataplane; *note says what was done. */
@@ -177,6 +178,9 @@ static int apply_daemon(const char *key, const char **note)
 	json_object_put(reply);
 	*note = is_source_key(key)
 		? " (ipsec-xdpd polls the source now: `ipsec-xdp status` shows the outcome)"
+		: !strcmp(key, "loadinterfaces")
+		? APPLIED " (ipsec-xdpd reloaded its configuration: it attaches a loaded "
+		  "dataplane to the interfaces covered, now and when they appear)"
 		: APPLIED " (ipsec-xdpd reloaded its configuration)";
 	return EXIT_OK;
 }

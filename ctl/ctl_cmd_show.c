@@ -152,12 +152,13 @@ int show_dataplane_stats(struct ctx *c, struct json_object *out)
 
 static int show_config(struct ctx *c, struct json_object *out)
 {
+	char buf[64], ifs[BOOTCONF_LOADIF_MAX * BOOTCONF_IFNAME_MAX];
 	struct bootconf conf;
-	char buf[64];
 	int ret;
 
 	if ((ret = load_config(c, &conf)))
 		return ret;
+	bootconf_loadifs_format(&conf, ifs, sizeof(ifs));
 	if (out) {
 		struct json_object *ex = json_object_new_array();
 
@@ -175,6 +176,7 @@ static int show_config(struct ctx *c, struct json_object *out)
 		json_object_object_add(out, "policysource", json_object_new_string(conf.policysource));
 		json_object_object_add(out, "policysourcekey", json_object_new_string(conf.policysourcekey));
 		json_object_object_add(out, "policysourceca", json_object_new_string(conf.policysourceca));
+		json_object_object_add(out, "loadinterfaces", json_object_new_string(ifs));
 		return EXIT_OK;
 	}
 	printf("bootmode        %s%s\n", bootmode_name(bootconf_effective_mode(&conf)),
@@ -193,6 +195,11 @@ static int show_config(struct ctx *c, struct json_object *out)
 	       conf.policysource[0] ? conf.policysource : "none",
 	       conf.policysourcekey[0] ? conf.policysourcekey : "none",
 	       conf.policysourceca[0] ? conf.policysourceca : "none (the system's CAs)");
+	printf("loadinterfaces  %s%s\n", ifs, conf.loadifs == BOOTCONF_LOAD_NONE
+	       ? " (only `ipsec-xdp load` attaches the dataplane)" : conf.loadifs ==
+	       BOOTCONF_LOAD_ALL ? " (every interface but loopback and xfrm ones, "
+	       "attached by ipsec-xdpd as it appears)" : " (attached by ipsec-xdpd as "
+	       "they appear)");
 	return EXIT_OK;
 }
 

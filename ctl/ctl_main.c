@@ -11,7 +11,7 @@
 #define VERSION "0.1"
 
 static const struct command commands[] = {
-	{ "load", cmd_load, "load IFACE... [--xdp-mode auto|native|generic]",
+	{ "load", cmd_load, "load IFACE...|--all [--xdp-mode auto|native|generic]",
 	  "Attach the dataplane (XDP on ingress, TC on egress) to each interface.\n"
 	  "Programs and maps are pinned under the BPF file system, so enforcement\n"
 	  "outlives this command; nothing is attached if the pins would not last\n"
@@ -21,6 +21,11 @@ static const struct command commands[] = {
 	  "(if any) is compiled and applied; a policy in force that none assigned\n"
 	  "is removed. Pinned maps of another layout version are replaced.\n"
 	  "Loading an interface that is already loaded replaces its programs.\n"
+	  "  --all             every interface but loopback and xfrm ones (each one\n"
+	  "                    left out is named; one that refuses the dataplane is\n"
+	  "                    reported and the others loaded, exit status 1), and\n"
+	  "                    record `loadinterfaces all`: a running ipsec-xdpd\n"
+	  "                    attaches the dataplane to interfaces that appear\n"
 	  "  --xdp-mode MODE   native (driver), generic (skb) or auto (default)\n" },
 	{ "unload", cmd_unload, "unload [IFACE...]",
 	  "Detach the dataplane (its links, and a tc filter of ours an earlier\n"
@@ -50,6 +55,22 @@ static const struct command commands[] = {
 	  "A running ipsec-xdpd also applies the stored copy (CONFDIR/policy.yaml)\n"
 	  "by itself when it changes there (configuration management may write it\n"
 	  "directly); `status` shows the outcome.\n" },
+	{ "filter", cmd_filter, "filter add LIST FILTER | delete LIST FILTER",
+	  "Change one filter of the assigned policy (CONFDIR/policy.yaml), as\n"
+	  "netsh's `add|delete filter`, and apply it as `policy apply` does (atomic\n"
+	  "swap of the whole list; a running ipsec-xdpd reloads). FILTER is one\n"
+	  "filter in the policy file's syntax, a YAML mapping in quotes:\n"
+	  "  '{src: me, dst: 10.1.2.3, protocol: tcp, dst-port: 5432}'\n"
+	  "  add LIST FILTER     append FILTER to filter list LIST\n"
+	  "  delete LIST FILTER  delete LIST's filter whose src, dst, protocol,\n"
+	  "                      ports and mirrored equal FILTER's (not its\n"
+	  "                      description)\n"
+	  "The file is edited in place (comments and layout stay; the new filter\n"
+	  "is the list's last line or item) and replaced atomically, under the\n"
+	  "writers' lock. Refused, with nothing changed: an unknown LIST, a FILTER\n"
+	  "that does not parse, adding a filter LIST has, deleting one it has not,\n"
+	  "deleting a list's only filter, a result that is not a valid policy\n"
+	  "(exit 3); no assigned policy, or a central one in force (exit 1).\n" },
 	{ "show", cmd_show, "show filters [--specific] | stats [--openmetrics] | config | all | sa [PEER|RULE] | ikestats",
 	  "  filters             the filters as configured in the assigned policy\n"
 	  "  filters --specific  the expanded, weighted list the dataplane enforces,\n"
@@ -90,7 +111,7 @@ static const struct command commands[] = {
 	{ "set", cmd_set, "set config KEY VALUE",
 	  "Change the persistent configuration (kept in /etc/ipsec-xdp/config) and\n"
 	  "apply it at once: to a loaded dataplane, or (ikelogging, strongcrlcheck,\n"
-	  "policysource*)\n"
+	  "policysource*, loadinterfaces)\n"
 	  "by a running ipsec-xdpd's reload; the message says which was done.\n"
 	  "Waits for another writer ($IPSEC_XDP_LOCK_WAIT s, default 30). KEYs:\n"
 	  "  bootmode permit|block|stateful\n"
@@ -104,7 +125,12 @@ static const struct command commands[] = {
 	  "                             (URL.sig), polled by ipsec-xdpd; it takes\n"
 	  "                             precedence over the local policy\n"
 	  "  policysourcekey PATH|none  the PEM public key that signs it (set first)\n"
-	  "  policysourceca PATH|none   the server's CA (none: the system's CAs)\n" },
+	  "  policysourceca PATH|none   the server's CA (none: the system's CAs)\n"
+	  "  loadinterfaces none|all|IFACE[,IFACE...]\n"
+	  "                             interfaces ipsec-xdpd attaches the loaded\n"
+	  "                             dataplane to, now and when they appear (all:\n"
+	  "                             every one but loopback and xfrm interfaces;\n"
+	  "                             none, the default: only `load` attaches)\n" },
 	{ "sa", cmd_sa, "sa initiate PEER | delete PEER|SPI | show [PEER|RULE]",
 	  "Ask the IKE daemon ipsec-xdpd (through its control socket in\n"
 	  "$IPSEC_XDP_RUNDIR, default /run/ipsec-xdp):\n"

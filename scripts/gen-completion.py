@@ -8,6 +8,7 @@
 #   lowercase words      subcommands, one level under the other
 #   [--opt a|b|c]        an option and its values; [--a|--b] two options
 #   FILE                 a file name;  IFACE... / [IFACE...]  interfaces
+#   IFACE...|--all       a bare option among the alternatives of a word
 #   KEY                  the keys the command's help lists, one a line as
 #                        "  key v1|v2|v3" (values in lowercase are offered)
 # Other words in capitals (PEER, SRC, ...) are free text: nothing offered.
@@ -91,6 +92,9 @@ def parse_alternative(prog, table, path, alt):
     bare = re.sub(r"\[[^\]]*\]", lambda m: m.group(0).strip("[]")
                   if "--" not in m.group(0) else "", rest).split()
     for w in bare:
+        bare_opts = [p for p in w.split("|") if p.startswith("--")]
+        if bare_opts:
+            table.add(table.opts, path, bare_opts)
         if w == "FILE":
             table.args[path] = "file"
         elif w.startswith("IFACE"):

@@ -26,7 +26,7 @@
 #include "compile/compile_hostinfo.h"
 #undef ike_proposal
 
-#define HW_MAX_SOURCES 8
+#define HW_MAX_SOURCES 12
 #define HW_FILE_EVENTS (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | \
 			IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF)
 
@@ -171,23 +171,22 @@ static bool nl_message_matters(const struct nlmsghdr *h)
 	}
 }
 
-static void on_netlink(evutil_socket_t fd, short what, void *arg)
+bool hostwatch_nl_drain(int fd, bool (*matters)(const struct nlmsghdr *h))
 {
-	struct hostwatch *hw = arg;
 	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
-	bool matters = false;
+	bool any = false;
 	ssize_t n;
 
-	while ((n = recv(hw->nl_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC)) != 0) {
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			/* ENOBUFS: events were lost, so look again */
-			matters |= errno == ENOBUFS;
+			any |= errno == ENOBUFS;
 			break;
 		}
 		if ((size_t)n > sizeof(buf)) {	/* cut: look again */
-			matters = true;
+			any = true;
 			continue;
 		}
 		/* int: NLMSG_NEXT may take it below 0, which ends the walk */
@@ -195,9 +194,16 @@ static void on_netlink(evutil_socket_t fd, short what, void *arg)
 
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf;
 		     NLMSG_OK(h, len); h = NLMSG_NEXT(h, len))
-			matters |= nl_message_matters(h);
+			any |= matters(h);
 	}
-	if (matters)
+	return any;
+}
+
+static void on_netlink(evutil_socket_t fd, short what, void *arg)
+{
+	struct hostwatch *hw = arg;
+
+	if (hostwatch_nl_drain(hw->nl_fd, nl_message_matters))
 		changed(hw);
 }
 

@@ -43,4 +43,10 @@ struct hostwatch;
 struct hostwatch *hostwatch_open(struct daemon *d, struct event_base *evb);
 void hostwatch_close(struct hostwatch *hw);
 
+struct nlmsghdr;
+/* Read a non-blocking netlink socket empty: does matters() hold for one of
+ * its messages (or were events lost or cut, so that one must look again)?
+ * Also for daemon_autoload.c's link events. */
+bool hostwatch_nl_drain(int fd, bool (*matters)(const struct nlmsghdr *h));
+
 #endif /* IXDP_IKE_HOSTWATCH_H */

@@ -39,6 +39,7 @@
 #include "daemon/daemon_metrics.h"
 #include "daemon/daemon_agent.h"
 #include "daemon/daemon_hostwatch.h"
+#include "daemon/daemon_autoload.h"
 #include "daemon/daemon_keyholder.h"
 #include "daemon/daemon_source.h"
 #include "daemon/daemon_sandbox.h"
@@ -284,7 +285,19 @@ struct loop {
 	struct event *sig[3];
 	struct metrics_http *metrics;	/* --metrics-listen */
 	struct hostwatch *hw;	/* the host's addresses (daemon_hostwatch.h) */
+	struct autoload *al;	/* interfaces that appear (daemon_autoload.h) */
 };
+
+/* The one loop, for d->reloaded. */
+static struct loop *the_loop;
+
+/* After a reload: the central source polled, the interfaces looked at
+ * (loadinterfaces may have changed). */
+static void on_reloaded(struct daemon *d)
+{
+	source_poll_now(d);
+	autoload_check(the_loop ? the_loop->al : NULL);
+}
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
@@ -370,8 +383,9 @@ static int start(struct daemon *d, struct loop *l, const struct options *o)
 	if (dagent_open(d, l->evb))	/* the assigned policy watched */
 		return -1;
 	source_start(d);		/* the central one takes precedence */
-	d->reloaded = source_poll_now;
+	d->reloaded = on_reloaded;
 	l->hw = hostwatch_open(d, l->evb);
+	l->al = autoload_open(d, l->evb);
 	if (o->metrics &&
 	    !(l->metrics = metrics_http_open(d, l->evb, &o->metrics_addr, err,
 					     sizeof(err)))) {
@@ -401,6 +415,7 @@ static void stop(struct daemon *d, struct loop *l)
 	source_close(d);
 	dagent_close(d);	/* an unconfirmed policy is rolled back */
 	hostwatch_close(l->hw);
+	autoload_close(l->al);
 	dplink_close(d);
 	control_close(d);
 	net_close(d);
@@ -461,7 +476,7 @@ int main(int argc, char **argv)
 {
 	static struct daemon d;
 	struct options o = { .foreground = false };
-	struct loop l = { &d, NULL, { NULL }, NULL, NULL };
+	struct loop l = { &d, NULL, { NULL }, NULL, NULL, NULL };
 	const char *rundir = getenv("IPSEC_XDP_RUNDIR");
 	bool rundir_made;
 	char err[256];
@@ -491,6 +506,7 @@ int main(int argc, char **argv)
 		event_base_free(l.evb);
 		return 1;
 	}
+	the_loop = &l;
 	rundir_made = access(d.rundir, F_OK) != 0;
 	if (start(&d, &l, &o)) {
 		stop(&d, &l);

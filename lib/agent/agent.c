@@ -134,6 +134,13 @@ int agent_compile_buffer(const char *name, const char *text, size_t len,
 	return compile_parsed(name, conf, NULL, pf, table, diag, err, errlen);
 }
 
+int agent_compile_parsed(const char *name, const struct bootconf *conf,
+			 struct policy_file **pf, struct filter_table *table,
+			 struct compile_diag *diag, char *err, size_t errlen)
+{
+	return compile_parsed(name, conf, NULL, pf, table, diag, err, errlen);
+}
+
 int agent_apply(struct dp *dp, const char *path, const struct bootconf *conf,
 		struct compile_diag *diag, size_t *nfilters, char *err, size_t errlen)
 {
@@ -151,29 +158,24 @@ int agent_apply(struct dp *dp, const char *path, const struct bootconf *conf,
 	return ret;
 }
 
-int agent_store_assigned(const char *confdir, const char *path, char *err, size_t errlen)
+int agent_store_assigned(const char *confdir, const char *text, size_t len,
+			 char *err, size_t errlen)
 {
 	struct group *gr;
-	char dst[PATH_MAX], *text;
-	size_t len;
-	int ret;
+	char dst[PATH_MAX];
 
 	if (mkdir(confdir, 0755) && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", confdir, strerror(errno));
 		return -1;
 	}
-	if (read_file_whole(path, STORED_POLICY_MAX, &text, &len, err, errlen))
-		return -1;
 	agent_assigned_path(confdir, dst, sizeof(dst));
 	/* readable by the daemon's network process run as that group's user
 	 * (ipsec-xdpd --user, ipsec-xdpd(8) SECURITY); root's alone without
 	 * it */
 	gr = getgrnam(AGENT_DAEMON_GROUP);
-	ret = gr ? write_file_atomic_group(dst, text, len, 0640, gr->gr_gid,
-					   err, errlen)
-		 : write_file_atomic(dst, text, len, 0600, err, errlen);
-	free(text);
-	return ret;
+	return gr ? write_file_atomic_group(dst, text, len, 0640, gr->gr_gid,
+					    err, errlen)
+		  : write_file_atomic(dst, text, len, 0600, err, errlen);
 }
 
 int agent_unassign(struct dp *dp, const char *confdir, char *err, size_t errlen)

@@ -33,6 +33,12 @@ int agent_compile_buffer(const char *name, const char *text, size_t len,
 			 struct filter_table *table, struct compile_diag *diag,
 			 char *err, size_t errlen);
 
+/* The same for a policy already parsed (*pf: freed and NULLed when it
+ * does not compile); name stands for its file in errors. */
+int agent_compile_parsed(const char *name, const struct bootconf *conf,
+			 struct policy_file **pf, struct filter_table *table,
+			 struct compile_diag *diag, char *err, size_t errlen);
+
 /* The same for the host's addresses in host (agent_compile reads them). */
 int agent_compile_host(const char *path, const struct bootconf *conf,
 		       const struct host_info *host, struct policy_file **pf,
@@ -47,9 +53,11 @@ int agent_apply(struct dp *dp, const char *path, const struct bootconf *conf,
  * --user (systemd/ipsec-xdp.sysusers). */
 #define AGENT_DAEMON_GROUP "ipsec-xdp"
 
-/* Copy path to the assigned policy file (temp file + rename): mode 0640,
- * group AGENT_DAEMON_GROUP when that group exists, else 0600. */
-int agent_store_assigned(const char *confdir, const char *path, char *err, size_t errlen);
+/* Keep len bytes of text (the policy compiled and applied) as the assigned
+ * policy file (temp file + rename): mode 0640, group AGENT_DAEMON_GROUP
+ * when that group exists, else 0600. */
+int agent_store_assigned(const char *confdir, const char *text, size_t len,
+			 char *err, size_t errlen);
 
 /* Forget the assigned policy: remove the file and put the dataplane (if
  * dp is not NULL) back under the boot mode. */

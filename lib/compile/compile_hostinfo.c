@@ -9,12 +9,16 @@
  *            or systemd-resolved's when that has only a local stub
  *   dhcp     the servers of the current DHCP leases (dhclient, dhclient run
  *            by NetworkManager, systemd-networkd)
+ *   wins     the WINS (NetBIOS name) servers: those the current dhclient
+ *            leases name (DHCP option 44) and Samba's `wins server`
+ *            ($IPSEC_XDP_SMB_CONF, or /etc/samba/smb.conf)
  *
  * Every file is read whole up to HOSTINFO_FILE_MAX: a line that does not
  * parse is skipped (as the resolver and the DHCP clients themselves do),
  * a file over the bound is an error, never read in part.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <glob.h>
@@ -22,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <linux/rtnetlink.h>
 #include <netlink/netlink.h>
@@ -110,6 +115,7 @@ void host_info_free(struct host_info *h)
 	free(h->dns);
 	free(h->dhcp);
 	free(h->gateway);
+	free(h->wins);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -209,12 +215,17 @@ int hostinfo_read_resolv_conf(const char *path, struct host_info *h,
 
 /* ---- dhclient leases ------------------------------------------------------------ */
 
+/* The most WINS servers one lease is read for (DHCP gives two, usually). */
+#define LEASE_WINS_MAX 8
+
 /* One `lease { ... }` block as it is read. */
 struct dhclient_lease {
 	bool open;
 	bool has_server;
 	bool expired;
 	struct ip_addr server;
+	struct ip_addr wins[LEASE_WINS_MAX];
+	size_t nwins;
 };
 
 /*
@@ -249,12 +260,29 @@ static bool starts_with_word(const char *s, const char *word)
 					s[n] == '{' || s[n] == '\0');
 }
 
+/* `option netbios-name-servers A, B;` after the option's name: every
+ * address that parses, up to LEASE_WINS_MAX. */
+static void lease_wins(struct dhclient_lease *cur, char *v)
+{
+	char *save = NULL;
+
+	v[strcspn(v, ";")] = '\0';
+	for (char *tok = strtok_r(v, ", \t", &save); tok;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		struct ip_addr a;
+
+		if (cur->nwins < LEASE_WINS_MAX && ip_addr_parse(tok, &a) == 0)
+			cur->wins[cur->nwins++] = a;
+	}
+}
+
 /* Feed one trimmed line; a closed lease with a live server becomes *best
  * (the file is in time order, so the last one is the newest). */
 static void dhclient_lease_line(struct dhclient_lease *cur, char *s, time_t now,
 				struct dhclient_lease *best)
 {
 	static const char server_opt[] = "option dhcp-server-identifier ";
+	static const char wins_opt[] = "option netbios-name-servers ";
 
 	if (starts_with_word(s, "lease")) {
 		memset(cur, 0, sizeof(*cur));
@@ -266,6 +294,8 @@ static void dhclient_lease_line(struct dhclient_lease *cur, char *s, time_t now,
 
 		v[strcspn(v, "; \t")] = '\0';
 		cur->has_server = ip_addr_parse(v, &cur->server) == 0;
+	} else if (!strncmp(s, wins_opt, sizeof(wins_opt) - 1)) {
+		lease_wins(cur, s + sizeof(wins_opt) - 1);
 	} else if (starts_with_word(s, "expire")) {
 		cur->expired = lease_expired(trim(s + strlen("expire")), now);
 	} else if (s[0] == '}') {
@@ -296,9 +326,13 @@ int hostinfo_read_dhclient_lease(const char *path, time_t now,
 
 	if (for_each_line(path, dhclient_line, &f, errbuf, errlen))
 		return -1;
-	if (f.best.has_server &&
-	    ip_addr_list_add(&h->dhcp, &h->ndhcp, &f.best.server))
+	if (!f.best.has_server)
+		return 0;
+	if (ip_addr_list_add(&h->dhcp, &h->ndhcp, &f.best.server))
 		return oom(errbuf, errlen);
+	for (size_t i = 0; i < f.best.nwins; i++)
+		if (ip_addr_list_add(&h->wins, &h->nwins, &f.best.wins[i]))
+			return oom(errbuf, errlen);
 	return 0;
 }
 
@@ -318,6 +352,86 @@ int hostinfo_read_dhclient_leases(const char *pattern, time_t now,
 						  errlen);
 	globfree(&g);
 	return rc;
+}
+
+/* ---- Samba's smb.conf ------------------------------------------------------------- */
+
+struct smb_conf {
+	struct host_info *h;
+	bool in_global;   /* [global], or before any section */
+	bool continued;   /* the last `wins server` line ended in a backslash */
+};
+
+/* A parameter name as Samba compares it: case and blanks do not count. */
+static bool smb_key_is(const char *key, size_t len, const char *want)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (key[i] == ' ' || key[i] == '\t')
+			continue;
+		if (!want[j] || tolower((unsigned char)key[i]) != want[j])
+			return false;
+		j++;
+	}
+	return want[j] == '\0';
+}
+
+/* The entries of a `wins server` value: "A", "tag:A" (several servers
+ * per tag), blank or comma separated.  A name (not an address) is
+ * skipped: the dataplane matches addresses, and resolving a name would
+ * make the policy depend on a lookup. */
+static int smb_wins_values(struct smb_conf *c, char *v)
+{
+	char *save = NULL;
+
+	for (char *tok = strtok_r(v, ", \t", &save); tok;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		char *colon = strchr(tok, ':');
+		struct ip_addr a;
+
+		/* "tag:10.0.0.1", "tag:2001:db8::1": a tag has no colon */
+		if (ip_addr_parse(tok, &a) && (!colon ||
+					       ip_addr_parse(colon + 1, &a)))
+			continue;
+		if (ip_addr_list_add(&c->h->wins, &c->h->nwins, &a))
+			return -1;
+	}
+	return 0;
+}
+
+static int smb_line(char *line, void *arg)
+{
+	struct smb_conf *c = arg;
+	char *s = trim(line), *eq;
+	size_t len = strlen(s);
+	bool more = len && s[len - 1] == '\\';
+
+	if (more)
+		s[len - 1] = '\0';
+	if (c->continued) {
+		c->continued = more;
+		return smb_wins_values(c, s);
+	}
+	if (s[0] == '#' || s[0] == ';' || s[0] == '\0')
+		return 0;
+	if (s[0] == '[') {
+		c->in_global = !strncasecmp(s, "[global]", 8);
+		return 0;
+	}
+	eq = strchr(s, '=');
+	if (!c->in_global || !eq || !smb_key_is(s, (size_t)(eq - s), "winsserver"))
+		return 0;
+	c->continued = more;
+	return smb_wins_values(c, eq + 1);
+}
+
+int hostinfo_read_smb_conf(const char *path, struct host_info *h,
+			   char *errbuf, size_t errlen)
+{
+	struct smb_conf c = { .h = h, .in_global = true };
+
+	return for_each_line(path, smb_line, &c, errbuf, errlen);
 }
 
 /* ---- systemd-networkd leases ---------------------------------------------------- */
@@ -545,13 +659,22 @@ static int read_dhcp(struct host_info *h, char *errbuf, size_t errlen)
 					     errbuf, errlen);
 }
 
+/* The WINS servers of the leases were read with them (read_dhcp). */
+static const char *smb_conf_path(void)
+{
+	const char *own = getenv("IPSEC_XDP_SMB_CONF");
+
+	return own && *own ? own : HOSTINFO_SMB_CONF;
+}
+
 int host_info_read(struct host_info *h, char *errbuf, size_t errlen)
 {
 	memset(h, 0, sizeof(*h));
 	if (errlen)
 		errbuf[0] = '\0';
 	if (read_netlink(h, errbuf, errlen) || read_dns(h, errbuf, errlen) ||
-	    read_dhcp(h, errbuf, errlen)) {
+	    read_dhcp(h, errbuf, errlen) ||
+	    hostinfo_read_smb_conf(smb_conf_path(), h, errbuf, errlen)) {
 		host_info_free(h);
 		return -1;
 	}
@@ -600,7 +723,8 @@ bool host_info_equal(const struct host_info *a, const struct host_info *b)
 			return false;
 	return same_addrs(a->dns, a->ndns, b->dns, b->ndns) &&
 	       same_addrs(a->dhcp, a->ndhcp, b->dhcp, b->ndhcp) &&
-	       same_addrs(a->gateway, a->ngateway, b->gateway, b->ngateway);
+	       same_addrs(a->gateway, a->ngateway, b->gateway, b->ngateway) &&
+	       same_addrs(a->wins, a->nwins, b->wins, b->nwins);
 }
 
 /* Append to buf (always NUL-terminated, "..." once it is full). */
@@ -673,6 +797,7 @@ void host_info_describe_change(const struct host_info *o,
 	describe_addrs(buf, len, "dhcp", o->dhcp, o->ndhcp, n->dhcp, n->ndhcp);
 	describe_addrs(buf, len, "gateway", o->gateway, o->ngateway,
 		       n->gateway, n->ngateway);
+	describe_addrs(buf, len, "wins", o->wins, o->nwins, n->wins, n->nwins);
 	if (!*buf)
 		append(buf, len, "nothing");
 }
@@ -713,6 +838,8 @@ size_t hostinfo_sources(struct hostinfo_source *out, size_t max)
 		source_of(real, &out[n++]);
 	if (n < max && !(own && *own))
 		source_of(HOSTINFO_RESOLVED_CONF, &out[n++]);
+	if (n < max)
+		source_of(smb_conf_path(), &out[n++]);
 	for (size_t i = 0; i < sizeof(lease_dirs) / sizeof(lease_dirs[0]) &&
 	     n < max; i++) {
 		snprintf(out[n].dir, sizeof(out[n].dir), "%s", lease_dirs[i]);

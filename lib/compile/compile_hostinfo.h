@@ -26,6 +26,8 @@
  * own internal client keeps no server identifier in a file */
 #define HOSTINFO_NM_DHCLIENT_LEASES   "/var/lib/NetworkManager/dhclient*.lease"
 #define HOSTINFO_NETWORKD_LEASES      "/run/systemd/netif/leases"
+/* Samba's configuration: its [global] `wins server` */
+#define HOSTINFO_SMB_CONF             "/etc/samba/smb.conf"
 
 /* The most a resolv.conf or lease file may hold: a larger one is an error,
  * and none of it is used. */
@@ -53,7 +55,8 @@ int hostinfo_read_resolv_conf(const char *path, struct host_info *h,
 			      char *errbuf, size_t errlen);
 
 /* The server identifier of the newest unexpired lease of one dhclient
- * lease file (`option dhcp-server-identifier A;`). */
+ * lease file (`option dhcp-server-identifier A;`), and its WINS servers
+ * (`option netbios-name-servers A, B;`). */
 int hostinfo_read_dhclient_lease(const char *path, time_t now,
 				 struct host_info *h, char *errbuf,
 				 size_t errlen);
@@ -62,6 +65,12 @@ int hostinfo_read_dhclient_lease(const char *path, time_t now,
 int hostinfo_read_dhclient_leases(const char *pattern, time_t now,
 				  struct host_info *h, char *errbuf,
 				  size_t errlen);
+
+/* The addresses of `wins server` in the [global] section of a Samba
+ * smb.conf(5) ("A", "tag:A"; names skipped; $IPSEC_XDP_SMB_CONF, when
+ * set, is the file host_info_read() reads instead of /etc/samba/smb.conf). */
+int hostinfo_read_smb_conf(const char *path, struct host_info *h,
+			   char *errbuf, size_t errlen);
 
 /* SERVER_ADDRESS= of one systemd-networkd lease file. */
 int hostinfo_read_networkd_lease(const char *path, struct host_info *h,

@@ -348,6 +348,8 @@ static int expand_side(const struct addr_spec *s, const struct host_info *h,
 		return h ? add_hosts(l, h->dhcp, h->ndhcp) : 0;
 	case ADDR_GATEWAY:
 		return h ? add_hosts(l, h->gateway, h->ngateway) : 0;
+	case ADDR_WINS:
+		return h ? add_hosts(l, h->wins, h->nwins) : 0;
 	}
 	return 0;
 }
@@ -364,6 +366,8 @@ static const char *side_word(const struct addr_spec *s)
 		return "dhcp";
 	case ADDR_GATEWAY:
 		return "gateway";
+	case ADDR_WINS:
+		return "wins";
 	case ADDR_RANGE:
 		return "the address range";
 	default:

@@ -84,7 +84,7 @@ static inline bool filter_applies(const struct specific_filter *f, uint16_t ifma
 	return f->ifgroup == 0 || ((ifmask >> f->ifgroup) & 1);
 }
 
-/* The host's current addresses, for me/dns/dhcp/gateway and broadcasts. */
+/* The host's current addresses, for me/dns/dhcp/gateway/wins and broadcasts. */
 struct host_prefix {
 	struct ip_addr addr;
 	uint8_t plen;
@@ -99,6 +99,8 @@ struct host_info {
 	size_t ndhcp;
 	struct ip_addr *gateway;
 	size_t ngateway;
+	struct ip_addr *wins;
+	size_t nwins;
 };
 
 /* Warnings collected while compiling (conflicts, empty expansions). */

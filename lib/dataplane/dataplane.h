@@ -62,6 +62,20 @@ int dp_load_iface(const char *root, const char *ifname, enum dp_xdp_mode mode,
 		  dp_fill_fn fill, void *arg, struct dp_load_info *info,
 		  char *errbuf, size_t errlen);
 
+/*
+ * Attach the programs pinned under progs/ (maps of this ABI version
+ * pinned) to ifname, as dp_load_iface does but with no BPF object loaded
+ * and nothing else changed: ipsec-xdpd, for an interface that appeared
+ * (dataplane_autoload.h).  On failure nothing this call attached stays.
+ */
+int dp_attach_pinned(const char *root, const char *ifname, enum dp_xdp_mode mode,
+		     struct dp_load_info *info, char *errbuf, size_t errlen);
+
+/* The link pins of interfaces that went (removed) or were renamed (moved
+ * to the new name), so that a new interface of the old name attaches
+ * afresh.  The count changed; what was done into note ("" if nothing). */
+int dp_tidy_links(const char *root, char *note, size_t len);
+
 /* Check, from the pins alone, that ifname runs the pinned programs through
  * the pinned links (or our tc filter), on maps of this ABI version, and
  * that the pins outlive this process. */

@@ -412,7 +412,8 @@ static __u32 xdp_mode_flags(enum dp_xdp_mode mode)
 	}
 }
 
-/* Replace the program inside a pinned link: 0, -ENOENT (no pin), or -errno. */
+/* Replace the program inside a pinned link: 0, -ENOENT (no pin, or the
+ * pin of a link whose interface went: removed), or -errno. */
 static int update_pinned_link(const char *path, int prog_fd)
 {
 	int fd = bpf_obj_get(path), err;
@@ -421,6 +422,8 @@ static int update_pinned_link(const char *path, int prog_fd)
 		return -errno;
 	err = bpf_link_update(fd, prog_fd, NULL);
 	close(fd);
+	if (err == -ENOLINK && unlink(path) == 0)
+		return -ENOENT;
 	return err ? (err < 0 ? err : -EINVAL) : 0;
 }
 
@@ -459,7 +462,7 @@ static int attach_xdp(const char *root, const char *ifname, int ifindex, int pro
 		int e = errno;
 
 		errbuf_set(errbuf, errlen, "cannot attach XDP to %s: %s%s", ifname, strerror(e),
-			e == EBUSY ? " (another XDP program is attached)" :
+			e == EBUSY || e == EEXIST ? " (another XDP program is attached)" :
 			e == EOPNOTSUPP && mode == DP_XDP_NATIVE ?
 			" (the driver has no native XDP: try --xdp-mode generic)" : "");
 		return -1;
@@ -599,20 +602,18 @@ static bool detach_iface(const char *root, const char *ifname)
 	return found;
 }
 
-/* Attach both programs to one interface; on failure nothing this call
- * attached stays. */
-static int attach_iface(const char *root, const char *ifname, int ifindex,
-			struct ipsec_xdp_bpf *skel, enum dp_xdp_mode mode,
-			struct dp_load_info *info, char *errbuf, size_t errlen)
+/* Attach both programs (by fd) to one interface; on failure nothing this
+ * call attached stays. */
+static int attach_iface(const char *root, const char *ifname, int ifindex, int xdp_fd,
+			int tc_fd, enum dp_xdp_mode mode, struct dp_load_info *info,
+			char *errbuf, size_t errlen)
 {
 	bool xdp_new, tc_new;
 	char path[PATH_MAX];
 
-	if (attach_xdp(root, ifname, ifindex, bpf_program__fd(skel->progs.ixdp_xdp_ingress),
-		       mode, &xdp_new, errbuf, errlen))
+	if (attach_xdp(root, ifname, ifindex, xdp_fd, mode, &xdp_new, errbuf, errlen))
 		return -1;
-	if (attach_egress(root, ifname, ifindex, bpf_program__fd(skel->progs.ixdp_tc_egress),
-			  &info->tcx, &tc_new, errbuf, errlen)) {
+	if (attach_egress(root, ifname, ifindex, tc_fd, &info->tcx, &tc_new, errbuf, errlen)) {
 		if (xdp_new) {
 			link_path(root, XDP_PREFIX, ifname, path, sizeof(path));
 			detach_pinned_link(path);
@@ -621,6 +622,16 @@ static int attach_iface(const char *root, const char *ifname, int ifindex,
 	}
 	info->attached = xdp_new || tc_new;
 	return 0;
+}
+
+static int attach_skel(const char *root, const char *ifname, int ifindex,
+		       struct ipsec_xdp_bpf *skel, enum dp_xdp_mode mode,
+		       struct dp_load_info *info, char *errbuf, size_t errlen)
+{
+	return attach_iface(root, ifname, ifindex,
+			    bpf_program__fd(skel->progs.ixdp_xdp_ingress),
+			    bpf_program__fd(skel->progs.ixdp_tc_egress), mode, info, errbuf,
+			    errlen);
 }
 
 /* Point an attached interface at other programs (every link in place, the
@@ -730,7 +741,7 @@ static int load_reusing(const char *root, const char *ifname, int ifindex,
 	skel = open_and_load(maps, errbuf, errlen);
 	if (!skel)
 		return -1;
-	if (attach_iface(root, ifname, ifindex, skel, mode, info, errbuf, errlen) == 0)
+	if (attach_skel(root, ifname, ifindex, skel, mode, info, errbuf, errlen) == 0)
 		ret = pin_programs(root, skel, errbuf, errlen);
 	ipsec_xdp_bpf__destroy(skel); /* the links keep the programs */
 	return ret;
@@ -830,7 +841,7 @@ static int load_creating(const char *root, const char *ifname, int ifindex,
 		goto out;
 	if (info->replaced && retarget_all(root, ifname, skel, errbuf, errlen))
 		goto out;
-	if (attach_iface(root, ifname, ifindex, skel, mode, info, errbuf, errlen)) {
+	if (attach_skel(root, ifname, ifindex, skel, mode, info, errbuf, errlen)) {
 		if (!info->replaced)
 			goto out;
 		/* the other interfaces run the new maps: keep them pinned */
@@ -886,6 +897,45 @@ int dp_load_iface(const char *root, const char *ifname, enum dp_xdp_mode mode,
 	info->replaced = found == 0;
 	info->old_abi = abi;
 	return load_creating(root, ifname, ifindex, mode, fill, arg, info, errbuf, errlen);
+}
+
+/*
+ * The programs pinned under progs/, on maps of this ABI version, attached
+ * to one more interface (ipsec-xdpd, for an interface that appeared): no
+ * BPF object loaded, nothing else changed.
+ */
+int dp_attach_pinned(const char *root, const char *ifname, enum dp_xdp_mode mode,
+		     struct dp_load_info *info, char *errbuf, size_t errlen)
+{
+	int ifindex = (int)if_nametoindex(ifname), xdp_fd, tc_fd, ret = -1;
+	char path[PATH_MAX];
+	unsigned abi = 0;
+
+	memset(info, 0, sizeof(*info));
+	if (!ifindex) {
+		errbuf_set(errbuf, errlen, "no interface named '%s'", ifname);
+		return -1;
+	}
+	if (dp_pinned_abi(root, &abi) || abi != IXDP_ABI_VERSION) {
+		errbuf_set(errbuf, errlen, "no maps of ABI version %d are pinned under %s/maps "
+			   "(`ipsec-xdp load` loads the dataplane)", IXDP_ABI_VERSION, root);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/progs/ixdp_xdp_ingress", root);
+	xdp_fd = bpf_obj_get(path);
+	snprintf(path, sizeof(path), "%s/progs/" TC_PROG_NAME, root);
+	tc_fd = bpf_obj_get(path);
+	if (xdp_fd < 0 || tc_fd < 0)
+		errbuf_set(errbuf, errlen, "the programs are not pinned under %s/progs: %s",
+			   root, strerror(errno));
+	else
+		ret = attach_iface(root, ifname, ifindex, xdp_fd, tc_fd, mode, info, errbuf,
+				   errlen);
+	if (xdp_fd >= 0)
+		close(xdp_fd);
+	if (tc_fd >= 0)
+		close(tc_fd);
+	return ret;
 }
 
 /* ---- checking what is attached, from the pins alone ------------------------ */
@@ -1046,6 +1096,55 @@ int dp_list_ifaces(const char *root, char ***names, size_t *n)
 	}
 	closedir(d);
 	return 0;
+}
+
+/* One link pin of an interface that went (the link's ifindex 0: detached
+ * with it) or was renamed (the link's interface has another name now):
+ * removed, or moved to the new name.  Appends what it did to note. */
+static bool tidy_pin(const char *root, const char *prefix, const char *name,
+		     char *note, size_t len)
+{
+	char path[PATH_MAX], to[PATH_MAX], now[IF_NAMESIZE];
+	__u32 type, prog, w[2];
+	size_t used = strlen(note);
+
+	link_path(root, prefix, name, path, sizeof(path));
+	if (pinned_link(path, &type, &prog, w) ||
+	    (w[0] && w[0] == if_nametoindex(name)))
+		return false;
+	if (w[0] && if_indextoname(w[0], now)) {
+		link_path(root, prefix, now, to, sizeof(to));
+		if (access(to, F_OK) && rename(path, to) == 0) {
+			snprintf(note + used, len - used, "%s%s%s renamed %s", used ? "; " : "",
+				 prefix, name, now);
+			return true;
+		}
+		/* its new name has links of its own: this one is surplus */
+		detach_pinned_link(path);
+	}
+	unlink(path);
+	snprintf(note + used, len - used, "%s%s%s: interface gone", used ? "; " : "", prefix,
+		 name);
+	return true;
+}
+
+int dp_tidy_links(const char *root, char *note, size_t len)
+{
+	static const char *const prefixes[] = { XDP_PREFIX, TC_PREFIX };
+	char **names;
+	size_t n;
+	int changed = 0;
+
+	note[0] = '\0';
+	if (dp_list_ifaces(root, &names, &n))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t p = 0; p < 2; p++)
+			changed += tidy_pin(root, prefixes[p], names[i], note, len);
+		free(names[i]);
+	}
+	free(names);
+	return changed;
 }
 
 static void remove_pins(const char *root)

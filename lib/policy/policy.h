@@ -43,6 +43,7 @@ enum addr_kind {
 	ADDR_DNS,       /* the configured DNS servers */
 	ADDR_DHCP,      /* the DHCP servers of the current leases */
 	ADDR_GATEWAY,   /* the default gateways */
+	ADDR_WINS,      /* the WINS (NetBIOS name) servers */
 };
 
 struct addr_spec {

@@ -2,7 +2,7 @@
 /*
  * policy_bootconf.c - the persistent configuration of `ipsec-xdp set config`
  * (bootconf.h): boot mode, boot exemptions, ipsecexempt, IKE logging, CRL
- * checking.  Kept in CONFDIR/config, one `key = value` per line.
+ * checking, the central policy source, the interfaces loaded on sight.  Kept in CONFDIR/config, one `key = value` per line.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -473,6 +473,100 @@ static int set_source_ca(struct bootconf *c, const char *v, char *why,
 			sizeof(c->policysourceca), v, why, len);
 }
 
+/* ---- loadinterfaces ------------------------------------------------------ */
+
+/* A name the kernel would take for an interface (dev_valid_name): 1..15
+ * bytes, not "." or "..", no '/', ':' or white space; "all" and "none"
+ * are this key's words. */
+static int check_ifname(const char *n, char *why, size_t len)
+{
+	size_t l = strlen(n);
+
+	if (!l || l >= BOOTCONF_IFNAME_MAX || !strcmp(n, ".") || !strcmp(n, "..")) {
+		snprintf(why, len, "loadinterfaces: \"%.40s\" is no interface name "
+			 "(1 to %d characters, not . or ..)", n, BOOTCONF_IFNAME_MAX - 1);
+		return -1;
+	}
+	for (const char *p = n; *p; p++)
+		if (*p == '/' || *p == ':' || isspace((unsigned char)*p) ||
+		    (unsigned char)*p < ' ' || (unsigned char)*p > '~') {
+			snprintf(why, len, "loadinterfaces: \"%.40s\" is no interface "
+				 "name (no '/', ':', space or control character)", n);
+			return -1;
+		}
+	if (!strcasecmp(n, "all") || !strcasecmp(n, "none")) {
+		snprintf(why, len, "loadinterfaces: %s stands alone, not in a list", n);
+		return -1;
+	}
+	return 0;
+}
+
+/* none | all | IFACE[,IFACE...]; the value in force changes only when all
+ * of it is good. */
+static int set_loadifs(struct bootconf *c, const char *v, char *why, size_t len)
+{
+	char names[BOOTCONF_LOADIF_MAX][BOOTCONF_IFNAME_MAX];
+	char copy[BOOTCONF_LOADIF_MAX * BOOTCONF_IFNAME_MAX + 64], *tok, *save;
+	size_t n = 0;
+
+	if (!strcasecmp(v, "none") || !strcasecmp(v, "all")) {
+		c->loadifs = !strcasecmp(v, "all") ? BOOTCONF_LOAD_ALL : BOOTCONF_LOAD_NONE;
+		c->nloadif = 0;
+		return 0;
+	}
+	if (!*v || strlen(v) >= sizeof(copy)) {
+		snprintf(why, len, "loadinterfaces: expected none, all or "
+			 "IFACE[,IFACE...] (at most %d)", BOOTCONF_LOADIF_MAX);
+		return -1;
+	}
+	snprintf(copy, sizeof(copy), "%s", v);
+	if (copy[0] == ',' || copy[strlen(copy) - 1] == ',' || strstr(copy, ",,")) {
+		snprintf(why, len, "loadinterfaces \"%.100s\": an empty name in the "
+			 "list", v);
+		return -1;
+	}
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (check_ifname(tok, why, len))
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(names[i], tok)) {
+				snprintf(why, len, "loadinterfaces: %s is named twice", tok);
+				return -1;
+			}
+		if (n == BOOTCONF_LOADIF_MAX) {
+			snprintf(why, len, "loadinterfaces: more than %d interfaces "
+				 "(all covers every one)", BOOTCONF_LOADIF_MAX);
+			return -1;
+		}
+		snprintf(names[n++], BOOTCONF_IFNAME_MAX, "%s", tok);
+	}
+	memcpy(c->loadif, names, sizeof(names));
+	c->nloadif = n;
+	c->loadifs = BOOTCONF_LOAD_LIST;
+	return 0;
+}
+
+void bootconf_loadifs_format(const struct bootconf *c, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	snprintf(buf, len, "%s", c->loadifs == BOOTCONF_LOAD_ALL ? "all" : "none");
+	if (c->loadifs != BOOTCONF_LOAD_LIST)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < c->nloadif && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "," : "",
+					 c->loadif[i]);
+}
+
+bool bootconf_loadifs_names(const struct bootconf *c, const char *ifname)
+{
+	for (size_t i = 0; c->loadifs == BOOTCONF_LOAD_LIST && i < c->nloadif; i++)
+		if (!strcmp(c->loadif[i], ifname))
+			return true;
+	return false;
+}
+
 static const struct config_key {
 	const char *name;
 	int (*set)(struct bootconf *c, const char *v, char *why, size_t len);
@@ -486,6 +580,7 @@ static const struct config_key {
 	{ "policysource", set_source },
 	{ "policysourcekey", set_source_key },
 	{ "policysourceca", set_source_ca },
+	{ "loadinterfaces", set_loadifs },
 };
 
 #define NCONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -550,7 +645,7 @@ static int parse_config_line(struct bootconf *c, char *line, unsigned lineno,
 		snprintf(why, len, "unknown key \"%s\" (expected bootmode, "
 			 "bootexemptions, ipsecexempt, ikelogging, "
 			 "strongcrlcheck, policysource, policysourcekey, "
-			 "policysourceca or policy-applied-once)", key);
+			 "policysourceca, loadinterfaces or policy-applied-once)", key);
 		return -1;
 	}
 	if (seen_at[k - config_keys]) {
@@ -682,6 +777,12 @@ static void write_config(FILE *fp, const struct bootconf *c)
 		fprintf(fp, "policysourceca = %s\n", c->policysourceca);
 	if (c->policysource[0])
 		fprintf(fp, "policysource = %s\n", c->policysource);
+	if (c->loadifs != BOOTCONF_LOAD_NONE) {
+		char ifs[BOOTCONF_LOADIF_MAX * BOOTCONF_IFNAME_MAX];
+
+		bootconf_loadifs_format(c, ifs, sizeof(ifs));
+		fprintf(fp, "loadinterfaces = %s\n", ifs);
+	}
 }
 
 /* The file's text in a malloc'd buffer. */

@@ -13,6 +13,10 @@
  *   policysourcekey = /ABSOLUTE/key.pem | none  (its signer's public key)
  *   policysourceca = /ABSOLUTE/ca.pem | none    (the server's CA; none: the
  *                                               system's CA store)
+ *   loadinterfaces = none | all | IFACE[,IFACE...]  (default none: which
+ *                    interfaces ipsec-xdpd gives the loaded dataplane when
+ *                    they appear; all: every one but loopback and xfrm
+ *                    interfaces, dataplane_autoload.h)
  * A policysource needs a policysourcekey: each refuses what would leave
  * the other missing.
  *   policy-applied-once = yes|no             (read for upgrades only: now
@@ -29,6 +33,11 @@
 #define IXDP_CONFDIR_DEFAULT "/etc/ipsec-xdp"
 #define BOOTCONF_URL_MAX  512	/* with its NUL */
 #define BOOTCONF_PATH_MAX 256	/* with its NUL */
+#define BOOTCONF_LOADIF_MAX 16	/* interfaces named by loadinterfaces */
+#define BOOTCONF_IFNAME_MAX 16	/* IFNAMSIZ: an interface name with its NUL */
+
+/* loadinterfaces: none (the default), all, or the interfaces named */
+enum bootconf_loadifs { BOOTCONF_LOAD_NONE = 0, BOOTCONF_LOAD_ALL, BOOTCONF_LOAD_LIST };
 
 struct bootconf {
 	bool bootmode_set;          /* false: no mode configured */
@@ -43,6 +52,9 @@ struct bootconf {
 	char policysource[BOOTCONF_URL_MAX];     /* "": none */
 	char policysourcekey[BOOTCONF_PATH_MAX]; /* "": none */
 	char policysourceca[BOOTCONF_PATH_MAX];  /* "": the system's CAs */
+	enum bootconf_loadifs loadifs;
+	char loadif[BOOTCONF_LOADIF_MAX][BOOTCONF_IFNAME_MAX]; /* LOAD_LIST */
+	size_t nloadif;
 };
 
 void bootconf_defaults(struct bootconf *c);
@@ -84,6 +96,13 @@ int bootconf_set_key(struct bootconf *c, const char *key, const char *value,
 /* Is url one a policysource may be: https://, printable ASCII without
  * spaces or '#', shorter than BOOTCONF_URL_MAX?  -1 + why otherwise. */
 int bootconf_check_url(const char *url, char *why, size_t len);
+
+/* loadinterfaces as written in the file: "none", "all" or "eth0,usb0". */
+void bootconf_loadifs_format(const struct bootconf *c, char *buf, size_t len);
+
+/* Does loadinterfaces name `ifname` (LOAD_LIST only; "all" is decided
+ * with the interface's kind, dataplane_autoload.h)? */
+bool bootconf_loadifs_names(const struct bootconf *c, const char *ifname);
 
 /* Confdir from $IPSEC_XDP_CONFDIR or the default. */
 const char *ixdp_confdir(void);

@@ -113,7 +113,7 @@ static int parse_filter_protocol(struct parse *p, const struct pnode *n,
 	return check_icmp_family(p, f, proto);
 }
 
-static int parse_filter(struct parse *p, const struct pnode *n, struct filter_spec *f)
+int parse_filter(struct parse *p, const struct pnode *n, struct filter_spec *f)
 {
 	const struct pnode *v;
 

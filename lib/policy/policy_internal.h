@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * policy_internal.h - shared by the files of the policy parser only
- * (policy_yaml.c, policy_value.c, policy_algo.c, policy_parse.c).
+ * (policy_yaml.c, policy_value.c, policy_algo.c, policy_parse.c, and
+ * policy_edit.c, which edits a file's text at the nodes' positions).
  *
  * The YAML text is first loaded into a small tree of nodes that remember
  * where they were written; the schema code then walks that tree and fills
@@ -23,6 +24,9 @@ enum pnode_type { PN_SCALAR, PN_SEQ, PN_MAP };
 struct pnode {
 	enum pnode_type type;
 	unsigned line, col;       /* 1-based */
+	unsigned end_line, end_col; /* just after it (libyaml's end mark):
+				     * exact for scalars and flow collections */
+	bool flow;                /* PN_SEQ, PN_MAP: written in [ ] or { } */
 	char *text;               /* PN_SCALAR, NUL-terminated */
 	bool is_null;             /* an empty plain scalar, `~` or `null` */
 	struct pnode **kids;      /* PN_SEQ: items; PN_MAP: key, value, ... */
@@ -48,6 +52,10 @@ int perr(struct pctx *c, const struct pnode *n, const char *fmt, ...)
  * no document at all), or -1 with the error set.
  */
 int pnode_load(struct pctx *c, const char *buf, size_t len, struct pnode **root);
+/* policy_parse_buffer's second half (policy_parse.c): the tree of a file
+ * (root NULL: an empty one) into *out, or -1 with err. */
+int policy_parse_nodes(const char *name, const struct pnode *root,
+		       struct policy_file **out, struct policy_error *err);
 void pnode_free(struct pnode *n);
 const char *pnode_type_name(enum pnode_type t);
 
@@ -131,6 +139,8 @@ long name_index_find(const struct name_ref *idx, size_t n, const char *name);
 void name_index_join(const struct name_ref *idx, size_t n, char *buf, size_t len);
 
 int parse_filter_lists(struct parse *p, const struct pnode *map);
+/* One filter (a mapping of FILTER_KEYS) into f (zeroed by the caller). */
+int parse_filter(struct parse *p, const struct pnode *n, struct filter_spec *f);
 int parse_filter_actions(struct parse *p, const struct pnode *map);
 int parse_policies(struct parse *p, const struct pnode *map);
 /* The `methods:` list of a mapping into a->methods (body without one: the

@@ -213,8 +213,17 @@ int policy_parse_buffer(const char *name, const char *buf, size_t len,
 		return perr_at(&p.c, 1, 1, "no text given");
 	if (pnode_load(&p.c, buf ? buf : "", len, &root))
 		return -1;
-	rc = parse_tree(&p, p.c.file, root);
+	rc = policy_parse_nodes(p.c.file, root, out, err);
 	pnode_free(root);
+	return rc;
+}
+
+int policy_parse_nodes(const char *name, const struct pnode *root,
+		       struct policy_file **out, struct policy_error *err)
+{
+	struct parse p = { .c = { name ? name : "<buffer>", err } };
+	int rc = parse_tree(&p, p.c.file, root);
+
 	free(p.list_index);
 	free(p.action_index);
 	free(p.first_mirrored);
@@ -380,6 +389,8 @@ const char *addr_kind_name(enum addr_kind k)
 		return "dhcp";
 	case ADDR_GATEWAY:
 		return "gateway";
+	case ADDR_WINS:
+		return "wins";
 	}
 	return "unknown";
 }

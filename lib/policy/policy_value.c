@@ -310,6 +310,7 @@ static const struct {
 } addr_keywords[] = {
 	{ "any", ADDR_ANY }, { "me", ADDR_ME }, { "dns", ADDR_DNS },
 	{ "dhcp", ADDR_DHCP }, { "gateway", ADDR_GATEWAY },
+	{ "wins", ADDR_WINS },
 };
 
 int parse_addr_spec(struct pctx *c, const struct pnode *n, const char *what,

@@ -88,6 +88,12 @@ struct loader {
 	unsigned ndocs;
 };
 
+static void set_end(struct pnode *n, yaml_mark_t m)
+{
+	n->end_line = (unsigned)m.line + 1;
+	n->end_col = (unsigned)m.column + 1;
+}
+
 static struct pnode *pnode_new(enum pnode_type t, yaml_mark_t m)
 {
 	struct pnode *n = calloc(1, sizeof(*n));
@@ -169,6 +175,7 @@ static int on_scalar(struct loader *l, const yaml_event_t *ev)
 		return perr_at(l->c, 1, 1, "out of memory while reading the file");
 	}
 	n->is_null = plain_null(ev);
+	set_end(n, ev->end_mark);
 	return attach(l, n);
 }
 
@@ -185,6 +192,8 @@ static int on_collection_start(struct loader *l, const yaml_event_t *ev,
 	n = pnode_new(t, ev->start_mark);
 	if (!n)
 		return perr_at(l->c, 1, 1, "out of memory while reading the file");
+	n->flow = t == PN_MAP ? ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
+			      : ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
 	if (attach(l, n))
 		return -1;
 	l->stack[l->depth++] = n;
@@ -211,13 +220,14 @@ static int check_duplicate_keys(struct loader *l, const struct pnode *m)
 		    pmap_key(m, first)->col);
 }
 
-static int on_collection_end(struct loader *l)
+static int on_collection_end(struct loader *l, const yaml_event_t *ev)
 {
 	struct pnode *n;
 
 	if (!l->depth)
 		return 0; /* libyaml balances its events; never trust blindly */
 	n = l->stack[--l->depth];
+	set_end(n, ev->end_mark);
 
 	return n->type == PN_MAP ? check_duplicate_keys(l, n) : 0;
 }
@@ -246,7 +256,7 @@ static int on_event(struct loader *l, const yaml_event_t *ev)
 		return on_collection_start(l, ev, PN_MAP);
 	case YAML_SEQUENCE_END_EVENT:
 	case YAML_MAPPING_END_EVENT:
-		return on_collection_end(l);
+		return on_collection_end(l, ev);
 	default:
 		return 0;
 	}

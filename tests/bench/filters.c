@@ -11,9 +11,16 @@
  *                                 applied, the dataplane pinned under DIR
  *   filters apply N ROOT          write policy N into the dataplane at ROOT
  *   filters nft N DEV             policy N as an nftables ruleset (stdout)
+ *   filters nft N DEV --form concat-interval-layers
+ *                                 the same as layered concatenated-interval
+ *                                 verdict maps (default: per-shape-maps)
  *   filters frames N SMAC DMAC [--per-filter K]
  *                                 probe frames (hex, one a line) that all end
  *                                 in block filters of policy N
+ *   filters frames N SMAC DMAC --cover
+ *                                 a frame for every filter, and 16 for none
+ *   filters expect N FILE         the reference matcher's verdict on each
+ *                                 frame of FILE ("drop|pass HEX TUPLE")
  *   filters xdp-drop IFNAME       attach a 2-instruction XDP_DROP program
  *   filters xdp-off IFNAME        detach whatever XDP program IFNAME has
  *   filters gro IFNAME on|off     GRO (so NAPI, on a veth) on or off
@@ -1102,6 +1109,19 @@ static const char *nft_verdict(const struct specific_filter *f)
 	return "drop";  /* block; negotiate without an SA refuses plaintext */
 }
 
+/* The base chain of both forms: it counts every frame, passes ESP and AH
+ * before any filter, as the dataplane does, and jumps to the family's chain
+ * (v4, v6); what no rule drops or accepts is accepted.  Ends the table. */
+static void emit_nft_ingress(const char *dev)
+{
+	printf("\tchain ingress {\n"
+	       "\t\ttype filter hook ingress device \"%s\" priority 0; policy accept;\n"
+	       "\t\tcounter name \"seen\"\n"
+	       "\t\tmeta l4proto { esp, ah } accept\n"
+	       "\t\tmeta protocol vmap { ip : jump v4, ip6 : jump v6 }\n"
+	       "\t}\n}\n", dev);
+}
+
 struct elem {
 	char *key;
 	size_t order;
@@ -1242,24 +1262,216 @@ static void emit_nft(const struct filter_table *t, const char *dev)
 	fclose(rf[1]);
 	printf("\tchain v4 {\n%s\t}\n", rules[0]);
 	printf("\tchain v6 {\n%s\t}\n", rules[1]);
-	printf("\tchain ingress {\n"
-	       "\t\ttype filter hook ingress device \"%s\" priority 0; policy accept;\n"
-	       "\t\tcounter name \"seen\"\n"
-	       "\t\tmeta l4proto { esp, ah } accept\n"
-	       "\t\tmeta protocol vmap { ip : jump v4, ip6 : jump v6 }\n"
-	       "\t}\n}\n", dev);
+	emit_nft_ingress(dev);
 	free(rules[0]);
 	free(rules[1]);
+}
+
+/* ---- the second nftables form: layered concatenated-interval verdict maps ---- */
+
+/* Do the first n bits of a and b agree? */
+static bool bits_equal(const uint8_t *a, const uint8_t *b, unsigned n)
+{
+	unsigned full = n / 8, rest = n % 8;
+
+	if (memcmp(a, b, full))
+		return false;
+	return !rest || !((a[full] ^ b[full]) & (uint8_t)(0xff << (8 - rest)));
+}
+
+static uint16_t port_lo(const struct port_spec *ps)
+{
+	return port_kind(ps) == IXDP_PORT_ANY ? 0 : ps->lo;
+}
+
+static uint16_t port_hi(const struct port_spec *ps)
+{
+	return port_kind(ps) == IXDP_PORT_ANY ? 65535 : ps->hi;
+}
+
+/* Filters g and f (one family) seen as boxes over (source, destination,
+ * protocol[, source port, destination port]): do they share a packet?
+ * ports: whether the ports count (the maps of TCP, UDP, SCTP, UDP-Lite). */
+static bool boxes_overlap(const struct specific_filter *g,
+			  const struct specific_filter *f, bool ports)
+{
+	if (!bits_equal(g->src, f->src, g->src_plen < f->src_plen ? g->src_plen : f->src_plen) ||
+	    !bits_equal(g->dst, f->dst, g->dst_plen < f->dst_plen ? g->dst_plen : f->dst_plen))
+		return false;
+	if (g->proto_exact && f->proto_exact && g->proto != f->proto)
+		return false;
+	if (!ports)
+		return true;
+	return port_lo(&g->sport) <= port_hi(&f->sport) && port_lo(&f->sport) <= port_hi(&g->sport) &&
+	       port_lo(&g->dport) <= port_hi(&f->dport) && port_lo(&f->dport) <= port_hi(&g->dport);
+}
+
+/* Does g's box hold all of f's (so f can never be the first match)? */
+static bool box_covers(const struct specific_filter *g, const struct specific_filter *f,
+		       bool ports)
+{
+	if (g->src_plen > f->src_plen || !bits_equal(g->src, f->src, g->src_plen) ||
+	    g->dst_plen > f->dst_plen || !bits_equal(g->dst, f->dst, g->dst_plen))
+		return false;
+	if (g->proto_exact && (!f->proto_exact || g->proto != f->proto))
+		return false;
+	if (!ports)
+		return true;
+	return port_lo(&g->sport) <= port_lo(&f->sport) && port_hi(&f->sport) <= port_hi(&g->sport) &&
+	       port_lo(&g->dport) <= port_lo(&f->dport) && port_hi(&f->dport) <= port_hi(&g->dport);
+}
+
+static void put_port_range(FILE *o, const struct port_spec *ps)
+{
+	if (port_lo(ps) == port_hi(ps))
+		fprintf(o, " . %u", port_lo(ps));
+	else
+		fprintf(o, " . %u-%u", port_lo(ps), port_hi(ps));
+}
+
+/* One element: prefixes (0.0.0.0/0, ::/0 for any), the protocol (0-255 for
+ * any), the port ranges (0-65535 for any) when the map has ports. */
+static void put_box(FILE *o, const struct specific_filter *f, bool ports)
+{
+	char a[80];
+
+	fmt_addr(f->fam, f->src, f->src_plen, a, sizeof(a));
+	fprintf(o, "%s", a);
+	fmt_addr(f->fam, f->dst, f->dst_plen, a, sizeof(a));
+	fprintf(o, " . %s", a);
+	if (f->proto_exact)
+		fprintf(o, " . %u", f->proto);
+	else
+		fprintf(o, " . 0-255");
+	if (ports) {
+		put_port_range(o, &f->sport);
+		put_port_range(o, &f->dport);
+	}
+}
+
+/*
+ * Layers for one family and one class of packets (ports: TCP, UDP, SCTP,
+ * UDP-Lite, keyed by the 5-tuple; otherwise by addresses and protocol):
+ * the filters that can match that class, in enforcement order, each put in
+ * the layer after the last layer that holds a heavier filter it overlaps,
+ * so no two elements of a layer overlap and the layers, looked up in order
+ * (first hit wins), give every packet the verdict of its first matching
+ * filter.  A filter whose box a heavier one holds whole is left out (it
+ * can never be the first match).  Prints the maps; returns how many.
+ */
+static unsigned emit_layers(const struct filter_table *t, uint8_t fam, bool ports,
+			    FILE *chain)
+{
+	const char *ipn = fam == IXDP_FAM_V4 ? "ip" : "ip6";
+	const char *aty = fam == IXDP_FAM_V4 ? "ipv4_addr" : "ipv6_addr";
+	const char *cls = ports ? "p" : "n";
+	size_t *idx = calloc(t->n ? t->n : 1, sizeof(*idx));
+	int *layer = calloc(t->n ? t->n : 1, sizeof(*layer));
+	size_t m = 0, shadowed = 0;
+	int nlayers = 0;
+
+	if (!idx || !layer)
+		die("out of memory");
+	for (size_t i = 0; i < t->n; i++) {
+		const struct specific_filter *f = &t->v[i];
+		int l = 0;
+		bool dead = false;
+
+		if (f->fam != fam || (f->proto_exact && proto_has_ports(f->proto) != ports))
+			continue;
+		for (size_t k = 0; k < m && !dead; k++) {
+			const struct specific_filter *g = &t->v[idx[k]];
+
+			if (box_covers(g, f, ports))
+				dead = true;
+			else if (layer[k] >= l && boxes_overlap(g, f, ports))
+				l = layer[k] + 1;
+		}
+		if (dead) {
+			shadowed++;
+			continue;
+		}
+		idx[m] = i;
+		layer[m++] = l;
+		if (l + 1 > nlayers)
+			nlayers = l + 1;
+	}
+	for (int l = 0; l < nlayers; l++) {
+		size_t out = 0;
+
+		printf("\tmap %s%s_%d {\n\t\ttype %s . %s . inet_proto%s : verdict\n"
+		       "\t\tflags interval\n\t\telements = {",
+		       fam == IXDP_FAM_V4 ? "v4" : "v6", cls, l, aty, aty,
+		       ports ? " . inet_service . inet_service" : "");
+		for (size_t k = 0; k < m; k++) {
+			if (layer[k] != l)
+				continue;
+			printf("%s\n\t\t\t", out++ ? "," : "");
+			put_box(stdout, &t->v[idx[k]], ports);
+			printf(" : %s", nft_verdict(&t->v[idx[k]]));
+		}
+		printf("\n\t\t}\n\t}\n");
+		fprintf(chain, "\t\t%s saddr . %s daddr . meta l4proto%s vmap @%s%s_%d\n",
+			ipn, ipn, ports ? " . th sport . th dport" : "",
+			fam == IXDP_FAM_V4 ? "v4" : "v6", cls, l);
+	}
+	fprintf(stderr, "nft concat-interval-layers: %s %s ports: %d maps, %zu "
+		"filters (%zu more that heavier ones hold whole: left out)\n",
+		fam == IXDP_FAM_V4 ? "IPv4" : "IPv6", ports ? "with" : "without",
+		nlayers, m, shadowed);
+	free(idx);
+	free(layer);
+	return (unsigned)nlayers;
+}
+
+/*
+ * The same verdicts as emit_nft(), as layered concatenated-interval verdict
+ * maps: per family, the packets with ports (TCP, UDP, SCTP, UDP-Lite) go to
+ * a chain of maps keyed by saddr . daddr . l4proto . sport . dport, the
+ * others through maps keyed by saddr . daddr . l4proto.  A miss in a layer
+ * falls through to the next; a miss in all is accepted by the policy, as a
+ * packet that matches no filter passes the dataplane.
+ */
+static void emit_nft_layers(const struct filter_table *t, const char *dev)
+{
+	printf("table netdev ixbench {\n\tcounter seen { }\n");
+	for (uint8_t fam = 0; fam < 2; fam++) {
+		const char *fn = fam == IXDP_FAM_V4 ? "v4" : "v6";
+		char *pbuf = NULL, *nbuf = NULL;
+		size_t plen = 0, nlen = 0;
+		FILE *pc = open_memstream(&pbuf, &plen), *nc = open_memstream(&nbuf, &nlen);
+
+		if (!pc || !nc)
+			die("out of memory");
+		emit_layers(t, fam, true, pc);
+		emit_layers(t, fam, false, nc);
+		fclose(pc);
+		fclose(nc);
+		printf("\tchain %s_ports {\n%s\t}\n", fn, pbuf);
+		printf("\tchain %s {\n"
+		       "\t\tmeta l4proto vmap { tcp : goto %s_ports, udp : goto %s_ports, "
+		       "sctp : goto %s_ports, udplite : goto %s_ports }\n%s\t}\n",
+		       fn, fn, fn, fn, fn, nbuf);
+		free(pbuf);
+		free(nbuf);
+	}
+	emit_nft_ingress(dev);
 }
 
 static int cmd_nft(int argc, char **argv)
 {
 	struct filter_table t;
 
-	if (argc != 3)
-		die("usage: filters nft N DEV");
+	if (!(argc == 3 || (argc == 5 && !strcmp(argv[3], "--form"))))
+		die("usage: filters nft N DEV [--form per-shape-maps|concat-interval-layers]");
+	if (argc == 5 && strcmp(argv[4], "per-shape-maps") &&
+	    strcmp(argv[4], "concat-interval-layers"))
+		die("--form: per-shape-maps or concat-interval-layers, not %s", argv[4]);
 	gen_table(arg_size(argv[1]), &t);
-	emit_nft(&t, argv[2]);
+	if (argc == 5 && !strcmp(argv[4], "concat-interval-layers"))
+		emit_nft_layers(&t, argv[2]);
+	else
+		emit_nft(&t, argv[2]);
 	filter_table_free(&t);
 	return 0;
 }
@@ -1284,6 +1496,38 @@ static void parse_mac(const char *s, uint8_t mac[6])
  * the source port free).  Every frame is dropped by a block filter, in the
  * dataplane and in nftables.
  */
+static void print_frame(const uint8_t *frame, size_t len)
+{
+	for (size_t b = 0; b < len; b++)
+		printf("%02x", frame[b]);
+	putchar('\n');
+}
+
+/*
+ * The check set (--cover): a packet of every filter of policy N (whatever
+ * filter the reference matcher then says it meets first) and 16 that match
+ * none, every action, protocol and shape: what run.sh checks each
+ * nftables form against, with the probes, before measuring it.
+ */
+static void cover_frames(const struct filter_table *t, const uint8_t smac[6],
+			 const uint8_t dmac[6])
+{
+	uint8_t frame[FRAME_MAX];
+	struct pkt_tuple p;
+	struct rng r;
+	uint16_t id = 0;
+
+	rng_seed(&r, t->n * 131 + 17);
+	for (size_t i = 0; i < t->n; i++) {
+		packet_for(&r, &t->v[i], &p);
+		print_frame(frame, build_frame(&p, dmac, smac, id++, frame));
+	}
+	for (int i = 0; i < 16; i++) {
+		packet_nomatch(&r, i % 4 == 3 ? IXDP_FAM_V6 : IXDP_FAM_V4, &p);
+		print_frame(frame, build_frame(&p, dmac, smac, id++, frame));
+	}
+}
+
 static int cmd_frames(int argc, char **argv)
 {
 	struct filter_table t;
@@ -1294,8 +1538,9 @@ static int cmd_frames(int argc, char **argv)
 	struct rng r;
 	uint16_t id = 0;
 
-	if (argc != 4 && !(argc == 6 && !strcmp(argv[4], "--per-filter")))
-		die("usage: filters frames N SRCMAC DSTMAC [--per-filter K]");
+	if (argc != 4 && !(argc == 6 && !strcmp(argv[4], "--per-filter")) &&
+	    !(argc == 5 && !strcmp(argv[4], "--cover")))
+		die("usage: filters frames N SRCMAC DSTMAC [--per-filter K | --cover]");
 	if (argc == 6)
 		per = strtoul(argv[5], NULL, 10);
 	if (!per || per > 60000)
@@ -1303,6 +1548,11 @@ static int cmd_frames(int argc, char **argv)
 	gen_table(arg_size(argv[1]), &t);
 	parse_mac(argv[2], smac);
 	parse_mac(argv[3], dmac);
+	if (argc == 5) {
+		cover_frames(&t, smac, dmac);
+		filter_table_free(&t);
+		return 0;
+	}
 	rng_seed(&r, t.n * 31 + 5);
 	for (size_t i = 0; i < t.n && i < IXDP_MAX_FILTERS; i++) {
 		const struct specific_filter *f = &t.v[i];
@@ -1356,11 +1606,92 @@ static int cmd_frames(int argc, char **argv)
 			if (expected_xdp(&t, &p, NULL) != XDP_DROP)
 				continue;       /* a heavier filter claims this port */
 			len = build_frame(&p, dmac, smac, id++, frame);
-			for (size_t b = 0; b < len; b++)
-				printf("%02x", frame[b]);
-			putchar('\n');
+			print_frame(frame, len);
 		}
 	}
+	filter_table_free(&t);
+	return 0;
+}
+
+/* The tuple of one of build_frame()'s frames (Ethernet, IPv4 without
+ * options or IPv6 without extension headers).  0: not such a frame. */
+static int parse_frame(const uint8_t *b, size_t len, struct pkt_tuple *p)
+{
+	size_t l4;
+
+	memset(p, 0, sizeof(*p));
+	if (len < 14 + 20)
+		return 0;
+	if (b[12] == 0x08 && b[13] == 0x00 && (b[14] >> 4) == 4 && (b[14] & 15) == 5) {
+		p->fam = IXDP_FAM_V4;
+		p->proto = b[14 + 9];
+		memcpy(p->src, b + 14 + 12, 4);
+		memcpy(p->dst, b + 14 + 16, 4);
+		l4 = 14 + 20;
+	} else if (b[12] == 0x86 && b[13] == 0xdd && len >= 14 + 40 && (b[14] >> 4) == 6) {
+		p->fam = IXDP_FAM_V6;
+		p->proto = b[14 + 6];
+		memcpy(p->src, b + 14 + 8, 16);
+		memcpy(p->dst, b + 14 + 24, 16);
+		l4 = 14 + 40;
+	} else {
+		return 0;
+	}
+	if (proto_has_ports(p->proto)) {
+		if (len < l4 + 4)
+			return 0;
+		p->sport = (uint16_t)(b[l4] << 8 | b[l4 + 1]);
+		p->dport = (uint16_t)(b[l4 + 2] << 8 | b[l4 + 3]);
+	}
+	return 1;
+}
+
+/*
+ * The reference matcher's verdict on each frame of FILE (hex, one a line,
+ * as `filters frames` writes them): "drop HEX TUPLE" or "pass HEX TUPLE",
+ * TUPLE being "src dst proto sport dport filter-index" (-1: no filter).
+ * run.sh checks every nftables form against these before measuring it.
+ */
+static int cmd_expect(int argc, char **argv)
+{
+	struct filter_table t;
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t n;
+	FILE *in;
+
+	if (argc != 3)
+		die("usage: filters expect N FILE");
+	gen_table(arg_size(argv[1]), &t);
+	in = fopen(argv[2], "r");
+	if (!in)
+		die("%s: %s", argv[2], strerror(errno));
+	while ((n = getline(&line, &cap, in)) > 0) {
+		uint8_t frame[FRAME_MAX];
+		struct pkt_tuple p;
+		char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+		size_t len = 0;
+		long idx;
+		int v;
+
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (n % 2 || n / 2 > FRAME_MAX)
+			die("%s:%zu: not a frame", argv[2], lineno);
+		for (; len < (size_t)n / 2; len++)
+			if (sscanf(line + 2 * len, "%2hhx", &frame[len]) != 1)
+				die("%s:%zu: not hex", argv[2], lineno);
+		if (!parse_frame(frame, len, &p))
+			die("%s:%zu: not an IPv4/IPv6 frame of `filters frames`", argv[2], lineno);
+		v = expected_xdp(&t, &p, &idx);
+		inet_ntop(p.fam == IXDP_FAM_V4 ? AF_INET : AF_INET6, p.src, s, sizeof(s));
+		inet_ntop(p.fam == IXDP_FAM_V4 ? AF_INET : AF_INET6, p.dst, d, sizeof(d));
+		printf("%s %s %s %s %u %u %u %ld\n", v == XDP_DROP ? "drop" : "pass", line,
+		       s, d, p.proto, p.sport, p.dport, idx);
+	}
+	free(line);
+	fclose(in);
 	filter_table_free(&t);
 	return 0;
 }
@@ -1425,7 +1756,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "classify", cmd_classify }, { "memory", cmd_memory },
 		{ "apply", cmd_apply },
-		{ "nft", cmd_nft }, { "frames", cmd_frames },
+		{ "nft", cmd_nft }, { "frames", cmd_frames }, { "expect", cmd_expect },
 		{ "xdp-drop", cmd_xdp_drop }, { "xdp-off", cmd_xdp_off },
 		{ "gro", cmd_gro },
 	};
@@ -1434,7 +1765,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < NELEM(cmds); i++)
 			if (!strcmp(argv[1], cmds[i].name))
 				return cmds[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "usage: filters classify|apply|nft|frames|xdp-drop|xdp-off|gro ...\n"
+	fprintf(stderr, "usage: filters classify|memory|apply|nft|frames|expect|xdp-drop|xdp-off|gro ...\n"
 		"(see the head of tests/bench/filters.c)\n");
 	return 2;
 }

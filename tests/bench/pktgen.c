@@ -3,7 +3,7 @@
  * pktgen.c - a small packet generator for the packet-rate benchmark.
  *
  *   pktgen -i IFACE -f FRAMES [-d SECONDS] [-c FIRST_CPU] [-t THREADS] [-b BATCH]
- *          [-m af_packet|live] [-r REPEAT]
+ *          [-m af_packet|live] [-r REPEAT] [-o]
  *
  * FRAMES holds precomputed Ethernet frames, one a line in hex (as written
  * by `filters frames`).  Each thread, pinned to its own CPU, sends them
@@ -29,6 +29,10 @@
  * test runs (a signal ends the current one early; SECONDS is checked
  * between runs), frames that the veth ring refused not subtracted: the
  * receiver's counters are the measurement.
+ *
+ * -o (af_packet, one thread): send every frame once, in order, then exit
+ * (1 when not all were sent within SECONDS): for the benchmark's checks of
+ * nftables' verdicts (tests/bench/run.sh).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -64,6 +68,7 @@ static atomic_int stop;
 static int live;                /* -m live */
 static unsigned int repeat = 1000000;
 static int live_prog = -1;
+static int once;                /* -o */
 
 struct worker {
 	pthread_t th;
@@ -192,7 +197,16 @@ static void *work(void *arg)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-		int n = sendmmsg(fd, &msgs[pos], (unsigned)batch, 0);
+		size_t want = (size_t)batch;
+		int n;
+
+		if (once && w->sent + want > nframes)
+			want = nframes - w->sent;
+		if (!want) {
+			atomic_store(&stop, 1);     /* -o: every frame sent */
+			break;
+		}
+		n = sendmmsg(fd, &msgs[pos], (unsigned)want, 0);
 
 		if (n <= 0) {
 			w->errors++;
@@ -387,7 +401,7 @@ static double now(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: pktgen -i IFACE -f FRAMES [-d SECONDS] [-c FIRST_CPU] "
-		"[-t THREADS] [-b BATCH] [-m af_packet|live] [-r REPEAT]\n");
+		"[-t THREADS] [-b BATCH] [-m af_packet|live] [-r REPEAT] [-o]\n");
 	exit(2);
 }
 
@@ -401,7 +415,7 @@ int main(int argc, char **argv)
 	struct worker *w;
 	struct sigaction sa;
 
-	while ((opt = getopt(argc, argv, "i:f:d:c:t:b:m:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "i:f:d:c:t:b:m:r:o")) != -1) {
 		switch (opt) {
 		case 'i': ifname = optarg; break;
 		case 'f': path = optarg; break;
@@ -416,11 +430,13 @@ int main(int argc, char **argv)
 				usage();
 			break;
 		case 'r': repeat = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'o': once = 1; break;
 		default: usage();
 		}
 	}
 	if (!ifname || !path || secs <= 0 || threads < 1 || threads > 64 ||
-	    batch < 1 || batch > 1024 || repeat < 1 || (live && batch > 256))
+	    batch < 1 || batch > 1024 || repeat < 1 || (live && batch > 256) ||
+	    (once && (live || threads != 1)))
 		usage();
 	ifindex = (int)if_nametoindex(ifname);
 	if (!ifindex) {
@@ -473,5 +489,10 @@ int main(int argc, char **argv)
 	for (int i = 0; i < threads; i++)
 		if (w[i].err)
 			return 1;
+	if (once && sent != nframes) {
+		fprintf(stderr, "pktgen: -o: sent %llu of %zu frames in %.1f s\n",
+			sent, nframes, secs);
+		return 1;
+	}
 	return 0;
 }

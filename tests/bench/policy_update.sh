@@ -9,7 +9,14 @@
 #                          rule's action changed (the probe's filter)
 #   apply_file_full        `policy apply` of a wholly different file of as
 #                          many filters (and the probe's new verdict)
-# (`filter add` / `filter delete` of issue 11 do not exist yet: no line.)
+#   filter_add             `filter add opener '{src: 10.77.0.1, dst:
+#                          10.77.0.2}'`: a permit filter heavier than the
+#                          block rule `wall` (10.77.0.1 <-> 10.77.0.0/24)
+#   filter_delete          `filter delete closer '{...}'`: the block
+#                          filter of the probe taken out of its list
+# The filter edits rewrite the whole inactive bank as `policy apply` does
+# (docs/classifier.md, "Incremental updates"): what they add is the edit
+# of the stored file (read, parsed twice, written).
 #
 # Two namespaces (tests/ns/lib.sh), the dataplane on A, no daemon.  The
 # policies: 5000 mirrored host filters me(10.77.0.1) <-> 10.S.x.y (10000
@@ -41,32 +48,62 @@ for i in range(n):
 	printf '      - { name: probe, filter-list: probe, action: %s }\n' "$act"
 	printf '      - { name: bulk, filter-list: bulk, action: permit }\n'
 }
+bulk() { # the bulk list and the lists of the filter edits' policies
+	printf 'filter-lists:\n  bulk:\n    filters:\n'
+	python3 -c '
+import sys
+for i in range(int(sys.argv[1])):
+    print("      - { src: 10.77.0.1, dst: 10.1.%d.%d }" % (i // 250, i % 250 + 1))
+' "$HOSTS"
+	printf '  wall: { filters: [ { src: 10.77.0.1, dst: 10.77.0.0/24 } ] }\n'
+	printf '  opener:\n    filters:\n      - { src: 10.77.0.1, dst: 10.77.0.250 }\n'
+	printf '  closer:\n    filters:\n      - { src: 10.77.0.1, dst: 10.77.0.250 }\n'
+	printf '      - { src: 10.77.0.1, dst: 10.77.0.2 }\n'
+	printf 'policies:\n  p:\n    rules:\n'
+	printf '      - { name: bulk, filter-list: bulk, action: permit }\n'
+}
+PROBE='{src: 10.77.0.1, dst: 10.77.0.2}'
+{ bulk; printf '      - { name: wall, filter-list: wall, action: block }\n'
+  printf '      - { name: opener, filter-list: opener, action: permit }\n'; } >"$T/add.yaml"
+{ bulk; printf '      - { name: closer, filter-list: closer, action: block }\n'; } >"$T/delete.yaml"
 policy 1 block >"$T/closed.yaml"
 policy 1 permit >"$T/open.yaml"
 policy 2 permit >"$T/other.yaml"
 blocked() { ! ina ping -c 1 -W 1 10.77.0.2 >/dev/null 2>&1; }
 now_ns() { date +%s%N; }
 
-ixa load "$IF_A" --xdp-mode "$XDP_MODE" >/dev/null || die "load failed"
-ixa policy apply "$T/closed.yaml" >/dev/null || die "policy apply failed"
-N=$(ixa show filters --specific | grep -c '^ *[0-9]') ||
-	die "cannot count the specific filters"
-blocked || die "the blocking policy does not block"
+# What each OP does (timed), and what puts the probe's block back (not).
+apply_file_one_change_do() { ixa policy apply "$T/open.yaml"; }
+apply_file_one_change_undo() { ixa policy apply "$T/closed.yaml"; }
+apply_file_full_do() { ixa policy apply "$T/other.yaml"; }
+apply_file_full_undo() { ixa policy apply "$T/closed.yaml"; }
+filter_add_do() { ixa filter add opener "$PROBE"; }
+filter_add_undo() { ixa filter delete opener "$PROBE"; }
+filter_delete_do() { ixa filter delete closer "$PROBE"; }
+filter_delete_undo() { ixa filter add closer "$PROBE"; }
 
-# OP FILE: ROUNDS timed applies of FILE over closed.yaml, one JSON line
+ixa load "$IF_A" --xdp-mode "$XDP_MODE" >/dev/null || die "load failed"
+
+# OP FILE: FILE applied (the probe blocked), then ROUNDS timed OPs over it,
+# one JSON line
 measure() {
-	local op=$1 file=$2 ms=() r t0 t1 apid
+	local op=$1 file=$2 ms=() r t0 t1 apid n
+	ixa policy apply "$file" >/dev/null || die "$op: policy apply $file failed"
+	n=$(ixa show filters --specific | grep -c '^ *[0-9]') ||
+		die "cannot count the specific filters"
+	wait_until 10 blocked || die "$op: the blocking policy does not block"
+	log "$op: $n specific filters in force"
 	for r in $(seq 1 "$ROUNDS"); do
 		t0=$(now_ns)
-		ixa policy apply "$file" >"$T/apply.out" 2>&1 &
+		"${op}_do" >"$T/apply.out" 2>&1 &
 		apid=$!
 		ina ping -c 1 -i 0.001 -W 1 -w 30 10.77.0.2 >/dev/null 2>&1 ||
 			die "$op round $r: no reply within 30 s"
 		t1=$(now_ns)
-		wait "$apid" || die "$op round $r: policy apply failed: $(cat "$T/apply.out")"
+		wait "$apid" || die "$op round $r: $op failed: $(cat "$T/apply.out")"
 		ms+=($(( (t1 - t0) / 1000000 )))
 		log "$op round $r: ${ms[-1]} ms"
-		ixa policy apply "$T/closed.yaml" >/dev/null || die "re-apply failed"
+		"${op}_undo" >"$T/undo.out" 2>&1 || die "$op round $r: undo failed: $(cat "$T/undo.out")"
 		wait_until 10 blocked || die "$op round $r: the block did not come back"
 	done
 	printf '%s\n' "${ms[@]}" | python3 -c '
@@ -75,8 +112,9 @@ v = [int(x) for x in sys.stdin.read().split()]
 print(json.dumps({"bench": "policy_update", "filters": int(sys.argv[1]),
                   "op": sys.argv[2], "ms": int(statistics.median(v)),
                   "ms_min": min(v), "ms_max": max(v), "rounds": len(v)},
-                 separators=(",", ":")))' "$N" "$op"
+                 separators=(",", ":")))' "$n" "$op"
 }
-log "$N specific filters in force"
-measure apply_file_one_change "$T/open.yaml"
-measure apply_file_full "$T/other.yaml"
+measure apply_file_one_change "$T/closed.yaml"
+measure apply_file_full "$T/closed.yaml"
+measure filter_add "$T/add.yaml"
+measure filter_delete "$T/delete.yaml"

@@ -9,7 +9,9 @@
 #  2. filter_pps: real packets through a veth pair between two namespaces,
 #     the same rule set enforced by ipsec-xdp (XDP, native mode) and by
 #     nftables (netdev family, ingress hook of the same veth), one after the
-#     other in this one run; traffic from build/bench/pktgen, by default
+#     other in this one run; nftables in each of its forms (BENCH_NFT_FORMS),
+#     each first checked frame by frame against the reference matcher
+#     (filters expect); traffic from build/bench/pktgen, by default
 #     as XDP live frames (bpf_prog_test_run_opts + BPF_F_TEST_XDP_LIVE_FRAMES,
 #     redirected into the sending veth: xdp_frames, no skb on the sending
 #     side), or from an AF_PACKET socket (BENCH_SOURCE=af_packet).
@@ -21,15 +23,18 @@
 #     and an address added until a packet to it gets the verdict of the
 #     policy's `me` filter, ipsec-xdpd running and no command
 #     (tests/bench/agent_reaction_addr.sh); run before ike_setup.
-#  5. policy_update: `policy apply` over 10000 specific filters, from the
-#     command's start until a probe packet sees the new verdict
+#  5. policy_update: `policy apply`, `filter add` and `filter delete` over
+#     10000 specific filters, from the command's start until a probe packet
+#     sees the new verdict
 #     (tests/bench/policy_update.sh); run before ike_setup.
 #
 # Knobs (environment): BENCH_SECS (measured interval, 2), BENCH_WARMUP (1),
 # BENCH_ROUNDS (3: every packet-rate measurement is repeated, medians kept),
 # BENCH_REPEAT (test_run repetitions, 1000000), BENCH_MISS_ITER (2000),
 # BENCH_SIZES (classify, "10,100,1000,10000"), BENCH_RULES ("10 1000 10000"),
-# BENCH_CHURN_RULES (1000; empty: skip the new-flow-per-packet run),
+# BENCH_CHURN_RULES ("1000 10000"; empty: skip the new-flow-per-packet runs),
+# BENCH_NFT_FORMS ("per-shape-maps concat-interval-layers": the nftables
+# rule sets measured; the ratio is against the fastest),
 # BENCH_ONLY (classify | memory | pps | agent | update | ike), BENCH_IKE_VM (1: also the CHILD SA
 # run in the VM, 0: not), BENCH_IKE_VM_TIMEOUT (its guest's seconds, 900),
 # BENCH_IKE_VM_LOCK_WAIT (seconds to wait for the VM lock, 3600),
@@ -52,7 +57,8 @@ REPEAT=${BENCH_REPEAT:-1000000}
 MISS_ITER=${BENCH_MISS_ITER:-2000}
 SIZES=${BENCH_SIZES:-10,100,1000,10000}
 RULES=${BENCH_RULES:-10 1000 10000}
-CHURN_RULES=${BENCH_CHURN_RULES-1000}
+CHURN_RULES=${BENCH_CHURN_RULES-1000 10000}
+NFT_FORMS=${BENCH_NFT_FORMS:-per-shape-maps concat-interval-layers}
 ONLY=${BENCH_ONLY:-}
 ROUNDS=${BENCH_ROUNDS:-3}
 SOURCE=${BENCH_SOURCE:-live}
@@ -127,7 +133,7 @@ agent_reaction() {
 }
 # ---- 5. policy_update: tests/bench/policy_update.sh (its own namespaces) ----
 policy_update() {
-	log "policy_update: policy apply over 10000 filters until a packet sees it"
+	log "policy_update: policy apply, filter add|delete over 10000 filters until a packet sees it"
 	restore_affinity	# filter_pps kept this shell off a CPU
 	IXDP=$(abs_path "$IXDP") bash "$TOP/tests/bench/policy_update.sh" ||
 		die "policy_update failed"
@@ -152,6 +158,12 @@ live) PG_MODE=(-m live -r "$LIVE_REPEAT" -b "$LIVE_BATCH") ;;
 af_packet) PG_MODE=(-m af_packet) ;;
 *) die "BENCH_SOURCE: live or af_packet" ;;
 esac
+for form in $NFT_FORMS; do
+	case $form in
+	per-shape-maps|concat-interval-layers) ;;
+	*) die "BENCH_NFT_FORMS: per-shape-maps and/or concat-interval-layers, not $form" ;;
+	esac
+done
 for f in "$IXDP" "$FB" "$PG"; do
 	[ -x "$f" ] || die "build first: $f is missing (make bench builds it)"
 done
@@ -247,10 +259,10 @@ for n in $RULES $CHURN_RULES; do
 	"$FB" frames "$n" "$MAC_S" "$MAC_R" --per-filter "$FLOWS_PER_FILTER" \
 		>"$T/frames.$n" 2>"$T/frames.$n.log" || die "filters frames $n failed"
 done
-if [ -n "$CHURN_RULES" ]; then
-	"$FB" frames "$CHURN_RULES" "$MAC_S" "$MAC_R" --per-filter "$CHURN_PER_FILTER" \
-		>"$T/churn.$CHURN_RULES" 2>/dev/null || die "filters frames (churn) failed"
-fi
+for n in $CHURN_RULES; do
+	"$FB" frames "$n" "$MAC_S" "$MAC_R" --per-filter "$CHURN_PER_FILTER" \
+		>"$T/churn.$n" 2>/dev/null || die "filters frames (churn, $n rules) failed"
+done
 # the baselines send the probes of 1000 rules (or of the first size)
 BASE_N=1000
 case " $RULES " in *" 1000 "*) ;; *) BASE_N=${RULES%% *} ;; esac
@@ -301,9 +313,9 @@ for o in json.load(sys.stdin)["nftables"]:
 	echo "$(((t0 + t1) / 2)) $rx $cpu ${hk:-0} ${ch:-0} ${ipr:-0} $(((t2 + t3) / 2))"
 }
 
-# measure IMPL RULES FRAMES HOOK: one raw record (JSON) into $T/raw.jsonl
+# measure IMPL RULES FRAMES HOOK [NFT_FORM]: one raw record (JSON) into $T/raw.jsonl
 measure() {
-	local impl=$1 rules=$2 frames=$3 hook=$4 flows a b z c
+	local impl=$1 rules=$2 frames=$3 hook=$4 form=${5:-} flows a b z c rc
 	flows=$(wc -l <"$frames")
 	z=$(sample "$hook")     # totals before the generator starts
 	# a little ahead of the other processes of a shared machine
@@ -316,20 +328,103 @@ measure() {
 	b=$(sample "$hook")
 	kill -TERM "$PG_PID" 2>/dev/null
 	wait "$PG_PID"
+	rc=$?
 	PG_PID=
-	[ -s "$T/pg.out" ] || { cat "$T/pg.err" >&2; die "pktgen failed"; }
+	if [ "$rc" != 0 ] || [ ! -s "$T/pg.out" ]; then
+		cat "$T/pg.err" >&2
+		[ "$SOURCE" = live ] && log "(a kernel that refuses BPF_F_TEST_XDP_LIVE_FRAMES" \
+			"answers EPERM: BENCH_SOURCE=af_packet)"
+		die "pktgen failed"
+	fi
 	sleep 0.2
 	c=$(sample "$hook")     # totals after it stopped: did the hook count every packet?
-	printf '{"round":%d,"impl":"%s","rules":%d,"flows":%d,"hook":"%s","a":"%s","b":"%s","z":"%s","c":"%s","gen":%s}\n' \
-		"$round" "$impl" "$rules" "$flows" "$hook" "$a" "$b" "$z" "$c" "$(cat "$T/pg.out")" >>"$T/raw.jsonl"
+	printf '{"round":%d,"impl":"%s","rules":%d,"flows":%d,"hook":"%s","nft_form":"%s","a":"%s","b":"%s","z":"%s","c":"%s","gen":%s}\n' \
+		"$round" "$impl" "$rules" "$flows" "$hook" "$form" "$a" "$b" "$z" "$c" "$(cat "$T/pg.out")" >>"$T/raw.jsonl"
 	python3 "$REPORT" --last "$T/raw.jsonl" >&2
 }
 
-nft_load() { # RULES
-	"$FB" nft "$1" "$IF_R" >"$T/rules.nft" || die "filters nft $1 failed"
-	ip netns exec "$NS_R" nft -f "$T/rules.nft" || die "nft -f (rules $1) failed"
+nft_load() { # RULES FORM
+	"$FB" nft "$1" "$IF_R" --form "$2" >"$T/rules.nft" 2>"$T/rules.log" ||
+		{ cat "$T/rules.log" >&2; die "filters nft $1 --form $2 failed"; }
+	ip netns exec "$NS_R" nft -f "$T/rules.nft" || die "nft -f (rules $1, $2) failed"
 }
 nft_unload() { ip netns exec "$NS_R" nft delete table netdev ixbench; }
+
+# ---- each nftables form against the reference matcher, frame by frame ----
+# A second base chain on the same hook, after ixbench's (priority 10),
+# counts what ixbench accepted: a dropped frame never reaches it.  The
+# frames of one expected verdict are sent once each (pktgen -o) and the
+# counts must be all or nothing; on a mismatch a bisection finds a frame.
+nft_count() { # TABLE COUNTER: its packets
+	ip netns exec "$NS_R" nft list counter netdev "$1" "$2" |
+		awk '{ for (i = 1; i < NF; i++) if ($i == "packets") { print $(i + 1); exit } }'
+}
+# check_send FILE: sends its frames once; ARRIVED and ACCEPTED: how many
+# reached the hook and how many it accepted
+ARRIVED=0 ACCEPTED=0
+check_send() {
+	local s0 p0 s1 p1 want
+	want=$(wc -l <"$1")
+	s0=$(nft_count ixbench seen) p0=$(nft_count ixcheck passed)
+	ip netns exec "$NS_S" "$PG" -i "$IF_S" -f "$1" -m af_packet -o -b 8 -d 120 \
+		-c "${CPUS[0]}" >/dev/null || die "pktgen -o $1 failed"
+	for _ in $(seq 1 200); do     # the veth delivers in a softirq: a moment
+		s1=$(nft_count ixbench seen)
+		[ $((s1 - s0)) -ge "$want" ] && break
+		sleep 0.05
+	done
+	p1=$(nft_count ixcheck passed)
+	[ $((s1 - s0)) = "$want" ] ||
+		die "nft check: sent $want frames, the ingress hook saw $((s1 - s0)): cannot check"
+	ARRIVED=$((s1 - s0)) ACCEPTED=$((p1 - p0))
+}
+check_wrong() { # VERDICT: did nftables get any of check_send's frames wrong?
+	case $1 in
+	drop) [ "$ACCEPTED" != 0 ] ;;
+	pass) [ "$ACCEPTED" != "$ARRIVED" ] ;;
+	esac
+}
+nft_check() { # RULES FORM: every frame of $T/check.RULES.{drop,pass}
+	local n=$1 form=$2 v half
+	nft_load "$n" "$form"
+	sed 's/^/bench: /' "$T/rules.log" >&2
+	ip netns exec "$NS_R" nft -f - <<EOF || die "nft -f (check table) failed"
+table netdev ixcheck {
+	counter passed { }
+	chain ingress {
+		type filter hook ingress device "$IF_R" priority 10; policy accept;
+		counter name "passed"
+	}
+}
+EOF
+	for v in drop pass; do
+		[ -s "$T/check.$n.$v" ] || continue
+		check_send "$T/check.$n.$v"
+		check_wrong "$v" || continue
+		# bisect: keep a half that holds a wrong verdict
+		cp "$T/check.$n.$v" "$T/bisect"
+		while [ "$(wc -l <"$T/bisect")" -gt 1 ]; do
+			half=$(( ($(wc -l <"$T/bisect") + 1) / 2 ))
+			head -n "$half" "$T/bisect" >"$T/bisect.a"
+			tail -n "+$((half + 1))" "$T/bisect" >"$T/bisect.b"
+			check_send "$T/bisect.a"
+			if check_wrong "$v"; then
+				mv "$T/bisect.a" "$T/bisect"
+			else
+				mv "$T/bisect.b" "$T/bisect"
+			fi
+		done
+		set -- $(grep -F "$(cat "$T/bisect")" "$T/check.$n.expect" | head -n 1)
+		die "nftables ($form, $n rules) $([ "$v" = drop ] && echo "lets pass" || echo drops)" \
+			"a frame that the reference matcher $([ "$v" = drop ] && echo drops || echo "lets pass")" \
+			"(its filter $8, -1: none):" \
+			"$3 -> $4, protocol $5, ports $6 -> $7"
+	done
+	ip netns exec "$NS_R" nft delete table netdev ixcheck
+	nft_unload
+	log "nft check: $form, $n rules: $(wc -l <"$T/check.$n.drop") frames dropped," \
+		"$(wc -l <"$T/check.$n.pass") passed, as the reference matcher says"
+}
 
 ixdp_attach() { ixr load "$IF_R" >/dev/null || die "ipsec-xdp load $IF_R failed"; }
 ixdp_detach() { ixr unload "$IF_R" >/dev/null || die "ipsec-xdp unload $IF_R failed"; }
@@ -354,11 +449,29 @@ pair() { # RULES FRAMES WHAT
 	ixdp_apply "$1"
 	measure ipsec-xdp "$1" "$2" xdp
 	ixdp_detach
-	log "round $round: rules $1$3: nftables"
-	nft_load "$1"
-	measure nftables "$1" "$2" nft
-	nft_unload
+	for form in $NFT_FORMS; do
+		log "round $round: rules $1$3: nftables ($form)"
+		nft_load "$1" "$form"
+		measure nftables "$1" "$2" nft "$form"
+		nft_unload
+	done
 }
+
+# the check sets: the probes (and the new-flow probes) of each rule count,
+# and a frame for every filter and for none (filters frames --cover)
+for n in $(echo $RULES $CHURN_RULES | tr ' ' '\n' | sort -un); do
+	"$FB" frames "$n" "$MAC_S" "$MAC_R" --cover >"$T/cover.$n" ||
+		die "filters frames --cover $n failed"
+	churn=
+	case " $CHURN_RULES " in *" $n "*) churn=$T/churn.$n ;; esac
+	cat "$T/frames.$n" "$T/cover.$n" $churn >"$T/check.$n"
+	"$FB" expect "$n" "$T/check.$n" >"$T/check.$n.expect" || die "filters expect $n failed"
+	awk '$1 == "drop" { print $2 }' "$T/check.$n.expect" >"$T/check.$n.drop"
+	awk '$1 == "pass" { print $2 }' "$T/check.$n.expect" >"$T/check.$n.pass"
+	for form in $NFT_FORMS; do
+		nft_check "$n" "$form"
+	done
+done
 
 log "filter_pps: veth $IF_S ($NS_S) -> $IF_R ($NS_R), source $SOURCE," \
 	"generator on CPU $GEN_CPU, ${SECS}s per measurement, $ROUNDS rounds"
@@ -375,9 +488,9 @@ for round in $(seq 1 "$ROUNDS"); do
 	for n in $RULES; do
 		pair "$n" "$T/frames.$n" ""
 	done
-	if [ -n "$CHURN_RULES" ]; then
-		pair "$CHURN_RULES" "$T/churn.$CHURN_RULES" " (a new flow almost every packet)"
-	fi
+	for n in $CHURN_RULES; do
+		pair "$n" "$T/churn.$n" " (a new flow almost every packet)"
+	done
 done
 
 # the medians over the rounds, and the ratios

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # daemon_lib.sh - one ipsec-xdpd in namespace A with the dataplane pinned
-# under $T/bpffs/a, for the tests of its policy agent and policy sources.
+# under $T/bpffs/a, for the tests of its policy agent, policy sources and
+# loadinterfaces (test_autoload.sh).
 # Source it after lib.sh; it sets up the namespaces (ns_setup).  The caller
 # sets its own EXIT trap and calls stop_daemon in it.
 #

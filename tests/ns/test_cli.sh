@@ -8,7 +8,7 @@ ns_setup
 rc() { "$@" >/dev/null 2>&1; echo $?; }
 has_text() { local t=$1; shift; "$@" 2>&1 | grep -q -- "$t"; }
 
-for cmd in load unload status policy show match set; do
+for cmd in load unload status policy filter show match set; do
 	check "$cmd --help prints its usage" bash -c "'$IXDP' $cmd --help | grep -q '^usage: ipsec-xdp $cmd'"
 done
 check "--help lists the commands" bash -c "'$IXDP' --help | grep -q 'set config KEY VALUE'"

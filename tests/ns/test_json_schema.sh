@@ -90,6 +90,8 @@ jerror 2 set config colour blue
 jerror 3 set config ipsecexempt 4
 jerror 3 policy check "$T/none.yaml"
 jerror 1 policy show
+jerror 1 filter add web '{src: any, dst: me}'	# no policy assigned
+jerror 2 filter add web
 jerror 4 unload
 jerror 1 show sa			# ipsec-xdpd is not running
 jerror 2 sa initiate not-an-address
@@ -107,9 +109,24 @@ check_eq "set config: applied is a boolean" False "$(jget 'd["applied"]' <<<"$OU
 
 # ---- the dataplane loaded with a policy ----------------------------------------
 jcheck load 0 load "$IF_A" --xdp-mode "$XDP_MODE"
+jcheck load 0 load --all --xdp-mode "$XDP_MODE"
+check_eq "load --all: loopback skipped, loadinterfaces all" "['lo'] all" \
+	"$(jget '"%s %s" % ([x["name"] for x in d["skipped"]], d["loadinterfaces"])' <<<"$OUT")"
+jcheck set-config 0 set config loadinterfaces "$IF_A,eth9"
+jcheck show-config 0 show config
+check_eq "show config: loadinterfaces as set" "$IF_A,eth9" "$(jget 'd["loadinterfaces"]' <<<"$OUT")"
+jcheck set-config 0 set config loadinterfaces none
 jcheck policy-check 0 policy check "$T/src/policy.yaml"
 jcheck policy-apply 0 policy apply "$T/src/policy.yaml"
 jcheck policy-show 0 policy show
+jcheck filter-edit 0 filter add web '{src: any, dst: me, protocol: tcp, dst-port: 8081}'
+check_eq "filter add: added, the list's second" "added 1 2" \
+	"$(jget 'd["result"]+" "+str(d["index"])+" "+str(d["list_filters"])' <<<"$OUT")"
+jerror 3 filter add web '{src: any, dst: me, protocol: tcp, dst-port: 8081}'
+jerror 3 filter add nolist '{src: any, dst: me}'
+jcheck filter-edit 0 filter delete web '{src: any, dst: me, protocol: tcp, dst-port: 8081}'
+check_eq "filter delete: deleted" deleted "$(jget 'd["result"]' <<<"$OUT")"
+jerror 3 filter delete web '{src: any, dst: me, protocol: tcp, dst-port: 8081}'
 jcheck show-filters 0 show filters
 jcheck show-filters-specific 0 show filters --specific
 spec=$OUT

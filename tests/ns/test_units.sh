@@ -100,6 +100,8 @@ YAML
 }
 conf "$T/confA" 10.77.0.2
 conf "$T/confB" 10.77.0.1
+# A gives the dataplane to interfaces that appear (daemon_autoload.h)
+check "set config loadinterfaces all in A" ixa set config loadinterfaces all
 # a wrapper: start() runs one program; A's system calls are recorded
 # (strace -f, each thread) when $STRACE_OUT is set
 cat >"$T/ixdpd-sandboxed" <<SH
@@ -138,8 +140,23 @@ check "an IKE SA comes up between two sandboxed daemons" ike_sa_up xa sa initiat
 check "both sides show it" bash -c "$(declare -f xa xb count_sas json_get); IXDP=$IXDP NS_A=$NS_A NS_B=$NS_B T=$T;
 	[ \$(count_sas xa) = 1 ] && [ \$(count_sas xb) = 1 ]"
 
+# An interface appearing in A: the sandboxed daemon attaches the loaded
+# dataplane to it (link pins, XDP and tcx links: CAP_NET_ADMIN and CAP_BPF
+# within its seccomp filter), and tidies its pins when it goes.
+NEWIF=vnu$NS_ID
+NEWIF=${NEWIF:0:15}
+ip link add "$NEWIF" netns "$NS_A" type veth peer name "${NEWIF}p" netns "$NS_B"
+check "a sandboxed ipsec-xdpd attaches the dataplane to an interface that appears" \
+	wait_until 30 grep -q "dataplane attached to $NEWIF " "$T/A.log"
+check "the kernel shows an XDP program on it" \
+	bash -c "ip netns exec '$NS_A' ip -d link show dev '$NEWIF' | grep -q 'prog/xdp'"
+ip -n "$NS_A" link del "$NEWIF"
+check "its pins go with it" wait_until 30 bash -c "! ls '$T/bpffs/a/links' | grep -q -- '-$NEWIF\$'"
+check "no attach failed and the filter stopped nothing" \
+	bash -c "! grep -E 'could not be attached|seccomp' '$T/A.log'"
+
 # Every system call daemon A made (start, the dataplane link, a
-# negotiation, a reload) is one SystemCallFilter= allows: @system-service
+# negotiation, a reload, an interface attached) is one SystemCallFilter= allows: @system-service
 # (its groups expanded), bpf and seccomp.
 kill -HUP "$A_PID"	# (strace, PIDS[0], ignores SIGHUP)
 check "A reloads (SIGHUP) within its filter" wait_until 20 grep -q "reloaded: policy" "$T/A.log"

@@ -75,6 +75,8 @@ check "zsh's file names every command" bash -c 'for c in "$@"; do grep -q "\b$c\
 
 # Options, their values, keys and values of set config, arguments.
 check "load's --xdp-mode is offered" offers load - -- --xdp-mode
+check "load's --all (an alternative to IFACE...) is offered" offers load - -- --all
+check "set config loadinterfaces' words" offers set config loadinterfaces "" -- none all
 check "--xdp-mode's values" offers load --xdp-mode "" -- auto native generic
 check "global options" offers - -- --json --help --version
 check "show filters --specific" offers show filters - -- --specific

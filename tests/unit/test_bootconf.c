@@ -94,6 +94,10 @@ static void assert_conf_equal(const struct bootconf *a, const struct bootconf *b
 	assert_int_equal(a->ikelogging, b->ikelogging);
 	assert_int_equal(a->strongcrlcheck, b->strongcrlcheck);
 	assert_int_equal(a->policy_applied_once, b->policy_applied_once);
+	assert_int_equal(a->loadifs, b->loadifs);
+	assert_int_equal(a->nloadif, b->nloadif);
+	for (size_t i = 0; i < a->nloadif; i++)
+		assert_string_equal(a->loadif[i], b->loadif[i]);
 }
 
 /* ---- boot exemptions ---------------------------------------------------------- */
@@ -382,6 +386,57 @@ static void test_load_errors(void **state)
 			      "already set on line 1");
 }
 
+/* loadinterfaces: the three forms, set, formatted, saved and read back;
+ * a bad value leaves the one in force. */
+static void test_loadinterfaces(void **state)
+{
+	static const char *const bad[] = {
+		"", ",", "eth0,", ",eth0", "eth0,,eth1", "all,eth0", "eth0,none",
+		"a/b", "eth0:1", "a b", "..", "sixteen-chars-xx", "eth0,eth0",
+		"i1,i2,i3,i4,i5,i6,i7,i8,i9,i10,i11,i12,i13,i14,i15,i16,i17",
+	};
+	struct tmpdir t;
+	struct bootconf c, back;
+	char err[256], buf[300];
+
+	bootconf_defaults(&c);
+	assert_int_equal(c.loadifs, BOOTCONF_LOAD_NONE);
+	bootconf_loadifs_format(&c, buf, sizeof(buf));
+	assert_string_equal(buf, "none");
+	assert_int_equal(bootconf_set_key(&c, "loadinterfaces", "ALL", err, sizeof(err)), 0);
+	assert_int_equal(c.loadifs, BOOTCONF_LOAD_ALL);
+	bootconf_loadifs_format(&c, buf, sizeof(buf));
+	assert_string_equal(buf, "all");
+	assert_false(bootconf_loadifs_names(&c, "eth0"));
+	assert_int_equal(bootconf_set_key(&c, "loadinterfaces", "eth0,usb0,wg-home", err,
+					  sizeof(err)), 0);
+	assert_int_equal(c.loadifs, BOOTCONF_LOAD_LIST);
+	assert_int_equal(c.nloadif, 3);
+	assert_true(bootconf_loadifs_names(&c, "usb0"));
+	assert_false(bootconf_loadifs_names(&c, "usb"));
+	bootconf_loadifs_format(&c, buf, sizeof(buf));
+	assert_string_equal(buf, "eth0,usb0,wg-home");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (bootconf_set_key(&c, "loadinterfaces", bad[i], err, sizeof(err)) != -1 ||
+		    !strstr(err, "loadinterfaces"))
+			fail_msg("\"%s\" not refused: \"%s\"", bad[i], err);
+		assert_int_equal(c.loadifs, BOOTCONF_LOAD_LIST);
+		assert_int_equal(c.nloadif, 3);
+	}
+	tmpdir_make(&t);
+	assert_int_equal(bootconf_save(t.path, &c, err, sizeof(err)), 0);
+	assert_int_equal(bootconf_load(t.path, &back, err, sizeof(err)), 0);
+	assert_conf_equal(&c, &back);
+	assert_int_equal(bootconf_set_key(&c, "loadinterfaces", "none", err, sizeof(err)), 0);
+	assert_int_equal(c.nloadif, 0);
+	assert_int_equal(bootconf_save(t.path, &c, err, sizeof(err)), 0);
+	assert_int_equal(bootconf_load(t.path, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.loadifs, BOOTCONF_LOAD_NONE);
+	remove_tree(t.path);
+	assert_config_refused("loadinterfaces = all,eth0\n", "config:1: ", "stands alone");
+}
+
 static void test_save_errors(void **state)
 {
 	struct tmpdir t;
@@ -536,6 +591,7 @@ int main(void)
 		cmocka_unit_test(test_load_hand_written),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_save_errors),
+		cmocka_unit_test(test_loadinterfaces),
 		cmocka_unit_test(test_statedir_env),
 		cmocka_unit_test(test_state_applied_once),
 		cmocka_unit_test(test_state_upgrade),

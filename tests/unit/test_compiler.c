@@ -76,12 +76,13 @@ static void parse_ip(const char *s, struct ip_addr *a)
 	assert_int_equal(ip_addr_parse(s, a), 0);
 }
 
-/* "any", "me", "dns", "dhcp", "gateway", "A", "A/N" or "A-B". */
+/* "any", "me", "dns", "dhcp", "gateway", "wins", "A", "A/N" or "A-B". */
 static void parse_side(const char *s, struct addr_spec *a)
 {
 	static const struct { const char *word; enum addr_kind kind; } words[] = {
 		{ "any", ADDR_ANY }, { "me", ADDR_ME }, { "dns", ADDR_DNS },
 		{ "dhcp", ADDR_DHCP }, { "gateway", ADDR_GATEWAY },
+		{ "wins", ADDR_WINS },
 	};
 	char buf[128];
 	char *sep;
@@ -146,11 +147,12 @@ static void tp_free(struct policy_file *pf)
 }
 
 /* The host of most tests: one IPv4 /24 and one IPv6 /64 address, two IPv4
- * DNS servers and one IPv6, a DHCP server, a gateway per family. */
+ * DNS servers and one IPv6, a DHCP server, a gateway per family, a WINS
+ * server. */
 struct test_host {
 	struct host_info h;
 	struct host_prefix me[2];
-	struct ip_addr dns[3], dhcp[1], gw[2];
+	struct ip_addr dns[3], dhcp[1], gw[2], wins[1];
 };
 
 static void test_host_init(struct test_host *t)
@@ -166,9 +168,11 @@ static void test_host_init(struct test_host *t)
 	parse_ip("192.168.1.1", &t->dhcp[0]);
 	parse_ip("192.168.1.254", &t->gw[0]);
 	parse_ip("fe80::1", &t->gw[1]);
+	parse_ip("192.168.1.137", &t->wins[0]);
 	t->h = (struct host_info){
 		.me = t->me, .nme = 2, .dns = t->dns, .ndns = 3,
 		.dhcp = t->dhcp, .ndhcp = 1, .gateway = t->gw, .ngateway = 2,
+		.wins = t->wins, .nwins = 1,
 	};
 }
 
@@ -507,6 +511,35 @@ static void test_expand_dhcp_and_gateway(void **state)
 	assert_non_null(find(&c.t, gw, "2001:db8::10", "fe80::1"));
 	assert_int_equal(action_of(&c.t, "fe80::1", "2001:db8::10", 58, 0, 0),
 			 IXDP_ACT_BLOCK);
+	compiled_free(&c);
+	tp_free(pf);
+}
+
+/* `wins` is the host's WINS servers, as `dns` is its DNS servers; a host
+ * with none gets no filter and a warning naming `wins`. */
+static void test_expand_wins(void **state)
+{
+	struct policy_file *pf = tp_new();
+	struct test_host th;
+	struct compiled c;
+	int r;
+
+	test_host_init(&th);
+	r = tp_rule(pf, "netbios names", FA_PERMIT);
+	tp_filter(pf, r, "me", "wins");
+	compile_ok(pf, &th.h, 3, &c);
+	assert_int_equal(count_rule(&c.t, r), 2);
+	assert_non_null(find(&c.t, r, "192.168.1.10", "192.168.1.137"));
+	assert_non_null(find(&c.t, r, "192.168.1.137", "192.168.1.10"));
+	assert_int_equal(action_of(&c.t, "192.168.1.10", "192.168.1.137", 17,
+				   137, 137), IXDP_ACT_PERMIT);
+	compiled_free(&c);
+
+	th.h.nwins = 0;
+	compile_ok(pf, &th.h, 3, &c);
+	assert_int_equal(count_rule(&c.t, r), 0);
+	assert_true(c.d.nwarnings >= 1);
+	assert_non_null(strstr(c.d.warnings[0], "wins"));
 	compiled_free(&c);
 	tp_free(pf);
 }
@@ -1551,6 +1584,7 @@ int main(void)
 		cmocka_unit_test(test_symmetric_filter_not_doubled),
 		cmocka_unit_test(test_expand_me_and_dns),
 		cmocka_unit_test(test_expand_dhcp_and_gateway),
+		cmocka_unit_test(test_expand_wins),
 		cmocka_unit_test(test_empty_expansion_warns),
 		cmocka_unit_test(test_ah_esp_warns),
 		cmocka_unit_test(test_no_common_family_warns),

@@ -171,6 +171,7 @@ static const char dhclient_leases[] =
 	"  fixed-address 192.0.2.10;\n"
 	"  option subnet-mask 255.255.255.0;\n"
 	"  option dhcp-server-identifier 192.0.2.1;\n"
+	"  option netbios-name-servers 192.0.2.137;\n"
 	"  renew 2 2024/01/02 00:00:00;\n"
 	"  expire 3 2024/01/03 00:00:00;\n"
 	"}\n"
@@ -178,6 +179,7 @@ static const char dhclient_leases[] =
 	"  interface \"eth0\";\n"
 	"  fixed-address 192.0.2.11;\n"
 	"  option dhcp-server-identifier 192.0.2.2;\n"
+	"  option netbios-name-servers 192.0.2.138, 192.0.2.139;\n"
 	"  expire 1 2024/06/03 12:00:00;\n"
 	"}\n"
 	"lease {\n"
@@ -197,11 +199,14 @@ static void test_dhclient_lease(void **state)
 	assert_int_equal(hostinfo_read_dhclient_lease(path, NOW, &h, err,
 						      sizeof(err)), 0);
 	assert_addrs(h.dhcp, h.ndhcp, "192.0.2.2");
+	/* the WINS servers are the newest live lease's only */
+	assert_addrs(h.wins, h.nwins, "192.0.2.138 192.0.2.139");
 	host_info_free(&h);
 	/* a month later every lease has expired */
 	assert_int_equal(hostinfo_read_dhclient_lease(path, NOW + 30 * 86400, &h,
 						      err, sizeof(err)), 0);
 	assert_int_equal(h.ndhcp, 0);
+	assert_int_equal(h.nwins, 0);
 	host_info_free(&h);
 }
 
@@ -410,13 +415,14 @@ static void test_equal_and_change(void **state)
 
 	add_me(&b, "10.0.0.9", 24);
 	add_to(&b.gateway, &b.ngateway, "10.0.0.254");
+	add_to(&b.wins, &b.nwins, "10.0.0.137");
 	b.ndns = 0;
 	add_to(&b.dns, &b.ndns, "192.0.2.54");
 	assert_false(host_info_equal(&a, &b));
 	assert_false(host_info_equal(&b, &a));
 	host_info_describe_change(&a, &b, what, sizeof(what));
 	assert_string_equal(what, "me +10.0.0.9/24; dns +192.0.2.54 -192.0.2.53; "
-			    "gateway +10.0.0.254");
+			    "gateway +10.0.0.254; wins +10.0.0.137");
 
 	/* the prefix length is part of the address */
 	b.me[1].plen = 16;
@@ -429,6 +435,36 @@ static void test_equal_and_change(void **state)
 	assert_string_equal(what + strlen(what) - 3, "...");
 	host_info_free(&a);
 	host_info_free(&b);
+}
+
+/* ---- Samba's wins server ------------------------------------------------------- */
+
+/* Only [global] counts; case and blanks of the key do not; tags, commas,
+ * continuation lines and IPv6 are understood; names are skipped. */
+static void test_smb_conf(void **state)
+{
+	struct host_info h = {0};
+	char err[256];
+	const char *path = write_file("smb.conf",
+		"# wins server = 10.9.9.9\n"
+		"[global]\n"
+		"   workgroup = WOODGROVE\n"
+		"   ; wins server = 10.9.9.8\n"
+		"   WINS  Server = 192.0.2.5 mary:192.0.2.6,wins.example \\\n"
+		"      2001:db8::5 fred:2001:db8::6\n"
+		"   winsserver = 192.0.2.5\n"
+		"[homes]\n"
+		"   wins server = 10.9.9.7\n");
+
+	assert_int_equal(hostinfo_read_smb_conf(path, &h, err, sizeof(err)), 0);
+	assert_addrs(h.wins, h.nwins,
+		     "192.0.2.5 192.0.2.6 2001:db8::5 2001:db8::6");
+	host_info_free(&h);
+
+	/* no Samba: nothing, no error */
+	assert_int_equal(hostinfo_read_smb_conf("/nonexistent/smb.conf", &h,
+						err, sizeof(err)), 0);
+	assert_int_equal(h.nwins, 0);
 }
 
 /* ---- $IPSEC_XDP_RESOLV_CONF ------------------------------------------------------- */
@@ -447,8 +483,9 @@ static void test_resolv_conf_from_environment(void **state)
 	assert_true(n >= 1);
 	assert_string_equal(src[0].name, "resolv.conf");
 	assert_non_null(strstr(src[0].dir, "/etc"));
-	for (size_t i = 1; i < n; i++)	/* the rest: lease directories */
-		assert_string_equal(src[i].name, "");
+	for (size_t i = 1; i < n; i++)	/* Samba's, then lease directories */
+		assert_true(!strcmp(src[i].name, "smb.conf") ||
+			    !strcmp(src[i].name, ""));
 	if (host_info_read(&h, err, sizeof(err))) {
 		unsetenv("IPSEC_XDP_RESOLV_CONF");
 		if (strstr(err, "netlink") || strstr(err, "reading the host"))
@@ -510,6 +547,7 @@ int main(void)
 						remove_tmp),
 		cmocka_unit_test_setup_teardown(test_oversized_file_is_refused,
 						make_tmp, remove_tmp),
+		cmocka_unit_test_setup_teardown(test_smb_conf, make_tmp, remove_tmp),
 		cmocka_unit_test(test_equal_and_change),
 		cmocka_unit_test_setup_teardown(test_resolv_conf_from_environment,
 						make_tmp, remove_tmp),

@@ -529,6 +529,7 @@ static const struct addr_case addr_cases[] = {
 	{ "dns", ADDR_DNS, NULL, NULL, 0 },
 	{ "dhcp", ADDR_DHCP, NULL, NULL, 0 },
 	{ "gateway", ADDR_GATEWAY, NULL, NULL, 0 },
+	{ "wins", ADDR_WINS, NULL, NULL, 0 },
 	{ "10.1.2.3", ADDR_PREFIX, "10.1.2.3", NULL, 32 },
 	{ "10.1.0.0/16", ADDR_PREFIX, "10.1.0.0", NULL, 16 },
 	{ "10.1.0.0/255.255.0.0", ADDR_PREFIX, "10.1.0.0", NULL, 16 },
@@ -1671,6 +1672,7 @@ static void test_kind_names(void **state)
 	assert_string_equal(addr_kind_name(ADDR_DNS), "dns");
 	assert_string_equal(addr_kind_name(ADDR_DHCP), "dhcp");
 	assert_string_equal(addr_kind_name(ADDR_GATEWAY), "gateway");
+	assert_string_equal(addr_kind_name(ADDR_WINS), "wins");
 	assert_string_equal(addr_kind_name((enum addr_kind)99), "unknown");
 	assert_string_equal(filter_action_kind_name(FA_PERMIT), "permit");
 	assert_string_equal(filter_action_kind_name(FA_NEGOTIATE), "negotiate");

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ctl_cmd_filter.c - `filter add LIST FILTER` and `filter delete LIST
+ * FILTER` (the seeds' `netsh ipsec static add|delete filter`): one filter
+ * of the assigned policy (CONFDIR/policy.yaml) added or deleted in the
+ * file's text (policy/policy_edit.h), then applied as `policy apply`
+ * applies a file, all under the writers' lock, so two edits at once both
+ * land, one after the other.  Anything refused leaves the file and the
+ * policy in force as they were.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ctl.h"
+#include "agent/agent.h"
+#include "policy/policy_edit.h"
+#include "util/util_atomic_file.h"
+
+#define FILTER_USAGE "usage: ipsec-xdp filter add LIST FILTER | delete LIST FILTER " \
+	"(FILTER: '{src: ..., dst: ..., protocol: ..., dst-port: ...}')"
+
+struct filter_req {
+	enum policy_edit_op op;
+	const char *list, *filter;
+	struct policy_edit edit;
+	struct policy_file *pf;
+	struct filter_table table;
+	struct compile_diag diag;
+	bool loaded;
+	char path[PATH_MAX];
+};
+
+static const char *verb(const struct filter_req *r)
+{
+	return r->op == POLICY_FILTER_ADD ? "add" : "delete";
+}
+
+/* The stored policy's text, or why there is none. */
+static int read_assigned(struct ctx *c, struct filter_req *r, char **text, size_t *len)
+{
+	char err[600];
+	struct stat st;
+
+	agent_assigned_path(c->confdir, r->path, sizeof(r->path));
+	if (stat(r->path, &st) && errno == ENOENT)
+		return fail(EXIT_FAIL, "no policy is assigned (%s does not exist), so "
+			    "there is no filter list to edit: `ipsec-xdp policy "
+			    "apply FILE` assigns one", r->path);
+	if (read_file_whole(r->path, STORED_POLICY_MAX, text, len, err, sizeof(err)))
+		return fail(EXIT_FAIL, "cannot read the assigned policy: %s (nothing "
+			    "was changed)", err);
+	return EXIT_OK;
+}
+
+static int edit_locked(struct ctx *c, struct filter_req *r)
+{
+	char what[32], err[1200], *text = NULL;
+	size_t len = 0;
+	int ret;
+
+	snprintf(what, sizeof(what), "filter %s", verb(r));
+	if ((ret = ctl_refuse_if_central(c, what)) ||
+	    (ret = read_assigned(c, r, &text, &len)))
+		return ret;
+	ret = policy_edit_filter(r->path, text, len, r->op, r->list, r->filter,
+				 &r->edit, err, sizeof(err));
+	free(text);
+	if (ret)
+		return fail(ret == POLICY_EDIT_BAD ? EXIT_BAD_INPUT : EXIT_FAIL,
+			    "%s; nothing was changed", err);
+	r->loaded = dp_is_loaded(c->root);
+	r->pf = r->edit.pf;	/* the edit's check parsed the text: compile that */
+	r->edit.pf = NULL;
+	return ctl_apply_text_locked(c, r->path, r->edit.text, r->edit.len,
+				     r->loaded, &r->pf, &r->table, &r->diag);
+}
+
+static void report(struct ctx *c, const struct filter_req *r, const char *daemon)
+{
+	const char *done = r->op == POLICY_FILTER_ADD ? "added" : "deleted";
+
+	if (c->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "result", json_object_new_string(done));
+		json_object_object_add(o, "list", json_object_new_string(r->list));
+		json_object_object_add(o, "filter", json_object_new_string(r->edit.filter));
+		json_object_object_add(o, "index", json_object_new_int64((int64_t)r->edit.index));
+		json_object_object_add(o, "list_filters",
+				       json_object_new_int64((int64_t)r->edit.nfilters));
+		json_object_object_add(o, "file", json_object_new_string(r->path));
+		json_object_object_add(o, "policy",
+				       json_object_new_string(r->pf->assigned->name));
+		json_object_object_add(o, "rules",
+				       json_object_new_int64((int64_t)r->pf->assigned->nrules));
+		json_object_object_add(o, "specific_filters",
+				       json_object_new_int64((int64_t)r->table.n));
+		json_object_object_add(o, "dataplane", json_object_new_string(
+					       r->loaded ? "applied" : "not loaded"));
+		json_object_object_add(o, "warnings", ctl_warnings_json(&r->diag));
+		json_object_object_add(o, "daemon", json_object_new_string(daemon));
+		print_json(o);
+		return;
+	}
+	ctl_print_warnings(&r->diag);
+	if (r->op == POLICY_FILTER_ADD)
+		printf("filter list '%s': added %s (filter %zu of %zu)\n", r->list,
+		       r->edit.filter, r->edit.index + 1, r->edit.nfilters);
+	else
+		printf("filter list '%s': deleted %s (was filter %zu of %zu)\n",
+		       r->list, r->edit.filter, r->edit.index + 1, r->edit.nfilters + 1);
+	printf("%s: policy '%s' %s: %zu rules, %zu specific filters\n", r->path,
+	       r->pf->assigned->name, r->loaded ? "applied" : "assigned (the "
+	       "dataplane is not loaded: it is applied by `ipsec-xdp load`)",
+	       r->pf->assigned->nrules, r->table.n);
+	if (!strcmp(daemon, "reloaded"))
+		printf("ipsec-xdpd reloaded the policy\n");
+}
+
+static int filter_edit(struct ctx *c, struct filter_req *r)
+{
+	struct writer_lock lock;
+	int ret;
+
+	if ((ret = lock_writers(c, &lock)))
+		return ret;
+	ret = edit_locked(c, r);
+	/* Unlocked before the daemon reloads: its bundle writes take the lock. */
+	writer_lock_release(&lock);
+	if (ret == EXIT_OK)
+		report(c, r, ctl_reload_daemon());
+	policy_edit_free(&r->edit);
+	filter_table_free(&r->table);
+	compile_diag_free(&r->diag);
+	policy_file_free(r->pf);
+	return ret;
+}
+
+int cmd_filter(struct ctx *c, int argc, char **argv)
+{
+	struct filter_req r = { 0 };
+
+	if (argc != 4)
+		return fail(EXIT_USAGE, FILTER_USAGE);
+	if (!strcmp(argv[1], "add"))
+		r.op = POLICY_FILTER_ADD;
+	else if (!strcmp(argv[1], "delete"))
+		r.op = POLICY_FILTER_DELETE;
+	else
+		return fail(EXIT_USAGE, FILTER_USAGE);
+	r.list = argv[2];
+	r.filter = argv[3];
+	return filter_edit(c, &r);
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * policy_edit.h - one filter added to or deleted from a filter list of a
+ * policy file's text (`ipsec-xdp filter add|delete LIST FILTER`, the
+ * seeds' `netsh ipsec static add|delete filter`).
+ *
+ * The edit is made in the text, at the positions the YAML parser reports,
+ * so the administrator's comments, order and layout stay; only the
+ * filter's item of the list's `filters:` sequence is written or removed.
+ * The result is parsed again and must be the old model with exactly that
+ * one filter added (at the end of the list) or removed; otherwise nothing
+ * is returned.  Pure: no file is read or written here.
+ */
+#ifndef IXDP_POLICY_EDIT_H
+#define IXDP_POLICY_EDIT_H
+
+#include <stddef.h>
+#include "policy/policy.h"
+
+enum policy_edit_op { POLICY_FILTER_ADD, POLICY_FILTER_DELETE };
+
+/* What policy_edit_filter returns besides 0. */
+enum {
+	POLICY_EDIT_BAD = -1,	/* the request: unknown list, a filter that
+				 * does not parse, a duplicate, not found, the
+				 * last filter of a list, an invalid result */
+	POLICY_EDIT_FAIL = -2,	/* the stored text does not parse, it has a
+				 * form the edit cannot handle, out of memory */
+};
+
+struct policy_edit {
+	char *text;		/* the edited file, NUL-terminated (malloc) */
+	size_t len;
+	size_t index;		/* 0-based: where the filter was added, or was */
+	size_t nfilters;	/* the list's filters after the edit */
+	char *filter;		/* FILTER as one flow mapping (malloc) */
+	struct policy_file *pf;	/* text parsed (as policy_parse_buffer does) */
+};
+
+/*
+ * Add FILTER (YAML text: a mapping with a filter's keys, as in a policy
+ * file, e.g. "{src: me, dst: 10.1.2.3, protocol: tcp, dst-port: 5432}")
+ * at the end of filter list `list` of the policy text (len bytes, `name`
+ * for messages), or delete the filter of that list equal to it.  Two
+ * filters are equal when their parsed src, dst, protocol, ports and
+ * mirrored are (10.0.0.1 is 10.0.0.1/32, tcp is 6); the description is
+ * not compared.  0 and *out (free with policy_edit_free), or
+ * POLICY_EDIT_BAD / POLICY_EDIT_FAIL and err.
+ */
+int policy_edit_filter(const char *name, const char *text, size_t len,
+		       enum policy_edit_op op, const char *list,
+		       const char *filter, struct policy_edit *out,
+		       char *err, size_t errlen);
+void policy_edit_free(struct policy_edit *e);
+
+/* Two filters select the same packets as written (description aside). */
+bool filter_spec_same(const struct filter_spec *a, const struct filter_spec *b);
+
+#endif /* IXDP_POLICY_EDIT_H */

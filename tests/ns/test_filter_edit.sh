@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# `ipsec-xdp filter add|delete LIST FILTER` on real traffic (issue 11; the
+# seeds' `netsh ipsec static add|delete filter`): a block filter added to
+# the assigned policy drops the flow, deleted it passes again; the
+# counters of another filter survive both; the stored file keeps its
+# comments and re-reads as the policy with the one change; every refused
+# edit leaves the stored file byte-identical and the verdicts as they
+# were; two edits at once both land; a running ipsec-xdpd reloads and has
+# the edited file in force; with no assigned policy the edit is refused.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/daemon_lib.sh"	# ns_setup; ipsec-xdpd started below
+
+trap 'rc=$?; stop_daemon; (exit $rc); ns_teardown' EXIT
+
+cat >"$T/edit.yaml" <<'YAML'
+# the administrator's comment: it must survive every edit
+filter-lists:
+  blocked:
+    filters:
+      - { src: me, dst: 10.77.0.99 }   # a placeholder: a list needs a filter
+  web:
+    filters: [ { src: me, dst: 10.77.0.2, protocol: tcp, dst-port: 8080 } ]
+  lab:
+    filters:
+      - { src: me, dst: 10.77.0.0/24 }
+policies:
+  edit:
+    rules:
+      - { name: blocker, filter-list: blocked, action: block }
+      - { name: web, filter-list: web, action: permit }
+      - { name: lab, filter-list: lab, action: permit }
+YAML
+STORED=$T/confA/policy.yaml
+ICMP_B='{src: me, dst: 10.77.0.2, protocol: icmp}'
+
+# rule_count RULE: the packets the rule's specific filters counted.
+rule_count() {
+	ixr -j show filters --specific | json_get \
+		"sum(f['packets_out'] + f['packets_in'] for f in d['specific_filters'] if f['rule'] == '$1')"
+}
+verdicts_before_block() { ping_a_to_b && tcp_a_to_b 8080; }
+verdicts_blocked() { ! ping_a_to_b && tcp_a_to_b 8080; }
+
+check "load on A" ixr load "$IF_A" --xdp-mode "$XDP_MODE"
+check "policy apply" ixr policy apply "$T/edit.yaml"
+check "before: ping A->B passes, TCP 8080 passes" verdicts_before_block
+web0=$(rule_count web)
+check "the web filter counted the TCP connection ($web0)" test "$web0" -gt 0
+
+# ---- add a block filter: the flow is dropped ---------------------------------
+out=$(ixr filter add blocked "$ICMP_B" 2>&1)
+check_eq "filter add: exit 0" 0 $?
+check "filter add says what it added" grep -q "added { src: me, dst: 10.77.0.2, protocol: icmp }" <<<"$out"
+web1=$(rule_count web)	# read before any more traffic: carried, not counted again
+check "web's counter survived the add ($web0 -> $web1)" test "$web1" -ge "$web0"
+check "after add: ping A->B dropped, TCP 8080 still passes" verdicts_blocked
+check_eq "match: ICMP A->B hits blocker" blocker \
+	"$(ixr -j match 10.77.0.1 10.77.0.2 icmp | json_get 'd["filter"]["rule"]')"
+check "blocker counted the pings" test "$(rule_count blocker)" -gt 0
+check "the stored file keeps the comment" grep -q "administrator's comment" "$STORED"
+check "the new filter is the list's last line, indented as the others" \
+	grep -qx "      - { src: me, dst: 10.77.0.2, protocol: icmp }" "$STORED"
+check "policy check accepts the stored file" ixr policy check "$STORED"
+# blocked_filters: the filters of rule blocker as `show filters` reads them
+blocked_filters() {
+	ixr -j show filters | json_get \
+		"' '.join(f['dst'] + '/' + f['protocol'] + '/' + f['dst_port'] for r in d['filters'] if r['name'] == 'blocker' for f in r['filters'])"
+}
+echo "# show filters: $(blocked_filters)"
+check_eq "show filters: rule blocker has the placeholder and the new filter" 2 \
+	"$(blocked_filters | wc -w)"
+
+# ---- refused edits: the file byte-identical, the verdicts unchanged ----------
+cp "$STORED" "$T/before.yaml"
+refused() { # WANT-EXIT MESSAGE-PART ARGS...: refused as said, nothing changed
+	local want=$1 msg=$2 out rc
+	shift 2
+	out=$(ixr filter "$@" 2>&1); rc=$?
+	check_eq "filter $* : exit $want" "$want" "$rc"
+	check "filter $* : the message says '$msg'" grep -qF -- "$msg" <<<"$out"
+	check "filter $* : the stored file is byte-identical" cmp -s "$STORED" "$T/before.yaml"
+}
+refused 3 "defines no filter list 'nope'; its lists: blocked, web, lab" add nope "$ICMP_B"
+refused 3 "unknown key 'dport' in a filter" add blocked '{src: me, dst: any, dport: 22}'
+refused 3 "'dst-port' needs a protocol" add blocked '{src: me, dst: any, dst-port: 22}'
+refused 3 "FILTER:2:1: YAML syntax error" add blocked '{src: me, dst: [10.0.0.1'
+# the same filter in another spelling and order is a duplicate
+refused 3 "has { protocol: 1, dst: 10.77.0.2/32, src: me } already" add blocked \
+	'{ protocol: 1, dst: 10.77.0.2/32, src: me }'
+refused 3 "has no filter { src: me, dst: 10.77.0.2, protocol: tcp }" delete blocked \
+	'{src: me, dst: 10.77.0.2, protocol: tcp}'
+refused 3 "is the only filter of list 'web'" delete web \
+	'{src: me, dst: 10.77.0.2, protocol: tcp, dst-port: 8080}'
+refused 2 "usage: ipsec-xdp filter add LIST FILTER" add blocked
+refused 2 "usage: ipsec-xdp filter add LIST FILTER" remove blocked "$ICMP_B"
+err=$(ixr -j filter add nope "$ICMP_B" 2>/dev/null)
+check_eq "-j: the error as JSON with its exit" 3 "$(json_get 'd["exit"]' <<<"$err")"
+check "the refused edits changed no verdict" verdicts_blocked
+
+# ---- delete it: the flow passes again ----------------------------------------
+web2=$(rule_count web)
+out=$(ixr -j filter delete blocked '{src: me, dst: 10.77.0.2, protocol: 1}' 2>&1)
+check_eq "filter delete (-j): deleted" deleted "$(json_get 'd["result"]' <<<"$out")"
+check_eq "filter delete: it was the second filter" 1 "$(json_get 'd["index"]' <<<"$out")"
+web3=$(rule_count web)
+check "web's counter survived the delete ($web2 -> $web3)" test "$web3" -ge "$web2"
+check "after delete: ping A->B passes again" verdicts_before_block
+check "add then delete gives back the applied file" cmp -s "$STORED" "$T/edit.yaml"
+
+# ---- two adds at once: both land ----------------------------------------------
+ixr filter add blocked '{src: me, dst: 10.77.0.2, protocol: tcp, dst-port: 8081}' \
+	>"$T/add1.out" 2>&1 &
+p1=$!
+ixr filter add blocked '{src: me, dst: 10.77.0.2, protocol: tcp, dst-port: 8082}' \
+	>"$T/add2.out" 2>&1 &
+p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+check_eq "two concurrent filter add: both succeeded" "0 0" "$r1 $r2"
+check "the stored file has both" bash -c "grep -q 'dst-port: 8081' '$STORED' && grep -q 'dst-port: 8082' '$STORED'"
+check_eq "show filters: rule blocker has 3 filters" 3 "$(blocked_filters | wc -w)"
+refute "TCP 8081 is dropped" tcp_a_to_b 8081
+refute "TCP 8082 is dropped" tcp_a_to_b 8082
+check "TCP 8080 passes" tcp_a_to_b 8080
+check "no temporary file left in the configuration directory" \
+	test "$(find "$T/confA" -maxdepth 1 -name '.policy.yaml.*' | wc -l)" = 0
+
+# ---- with ipsec-xdpd running: it reloads, and the edited file is in force ----
+agent() { ixr -j status | json_get "d['agent']$1"; }
+in_force_is_stored() {
+	[ "$(agent "['in_force']['sha256']")" = "$(sha256sum <"$STORED" | cut -d' ' -f1)" ]
+}
+check "start ipsec-xdpd" start_daemon
+check "the agent has the stored policy in force" wait_until 10 in_force_is_stored
+out=$(ixr -j filter add blocked "$ICMP_B" 2>&1)
+check_eq "filter add with ipsec-xdpd: it reloaded" reloaded "$(json_get 'd["daemon"]' <<<"$out")"
+check "the agent has the edited file in force" wait_until 10 in_force_is_stored
+check_eq "the agent's specific filters are the edit's" \
+	"$(json_get 'd["specific_filters"]' <<<"$out")" "$(agent "['in_force']['specific_filters']")"
+check "ping A->B dropped again" verdicts_blocked
+check "filter delete with ipsec-xdpd" ixr filter delete blocked "$ICMP_B"
+check "the agent has that file in force" wait_until 10 in_force_is_stored
+check "ping A->B passes" verdicts_before_block
+stop_daemon
+
+# ---- no assigned policy --------------------------------------------------------
+check "policy unassign" ixr policy unassign
+out=$(ixr filter add blocked "$ICMP_B" 2>&1)
+check_eq "no assigned policy: exit 1" 1 $?
+check "no assigned policy: the message says so" grep -q "no policy is assigned" <<<"$out"
+check "no assigned policy: no file was created" test ! -e "$STORED"
+
+finish
