@@ -14,9 +14,11 @@
  *   filters nft N DEV --form concat-interval-layers
  *                                 the same as layered concatenated-interval
  *                                 verdict maps (default: per-shape-maps)
- *   filters frames N SMAC DMAC [--per-filter K]
- *                                 probe frames (hex, one a line) that all end
- *                                 in block filters of policy N
+ *   filters frames N SMAC DMAC [--per-filter K] [--mix MIX]
+ *                                 probe frames (hex, one a line) of one
+ *                                 traffic mix (block, the default: all end
+ *                                 in block filters of policy N; permit,
+ *                                 negotiate, nomatch: see cmd_frames)
  *   filters frames N SMAC DMAC --cover
  *                                 a frame for every filter, and 16 for none
  *   filters expect N FILE         the reference matcher's verdict on each
@@ -1488,14 +1490,6 @@ static void parse_mac(const char *s, uint8_t mac[6])
 
 #define PROBE_FILTERS 8
 
-/*
- * Probe traffic for the packet-rate benchmark: PROBE_FILTERS block filters
- * spread evenly over the enforcement order (so both early and late shapes
- * are hit), 6 of them IPv4 and 2 IPv6 where the policy has them, each with
- * per_filter flows that differ in the source port (the filters chosen leave
- * the source port free).  Every frame is dropped by a block filter, in the
- * dataplane and in nftables.
- */
 static void print_frame(const uint8_t *frame, size_t len)
 {
 	for (size_t b = 0; b < len; b++)
@@ -1528,83 +1522,169 @@ static void cover_frames(const struct filter_table *t, const uint8_t smac[6],
 	}
 }
 
-static int cmd_frames(int argc, char **argv)
+/*
+ * Probe traffic for the packet-rate benchmark, one traffic mix a file:
+ *   block      established flows on block filters (dropped),
+ *   permit     on permit filters (passed to the stack),
+ *   negotiate  on negotiate filters, no SA: half of them with inbound
+ *              pass-through (inpass: passed, the dataplane reports the
+ *              need for an SA), half without (dropped),
+ *   nomatch    flows that match no filter (passed).
+ * PROBE_FILTERS filters of the mix's action spread evenly over the
+ * enforcement order (so both early and late shapes are hit), 3/4 IPv4 and
+ * 1/4 IPv6 where the policy has them, each with per_filter flows that
+ * differ in the source port (the filters chosen leave the source port
+ * free); nomatch: PROBE_FILTERS such packets of the host.  Every frame's
+ * first matching filter (reference matcher) is one of the mix's action.
+ */
+enum mix { MIX_BLOCK, MIX_PERMIT, MIX_NEGOTIATE, MIX_NOMATCH };
+static const char *const mix_names[] = { "block", "permit", "negotiate", "nomatch" };
+static const uint8_t mix_action[] = { IXDP_ACT_BLOCK, IXDP_ACT_PERMIT, IXDP_ACT_NEGOTIATE };
+
+/* Is p's first matching filter (idx: its index, -1 none) one of mix m? */
+static bool in_mix(const struct filter_table *t, const struct pkt_tuple *p,
+		   enum mix m, long *idx)
 {
-	struct filter_table t;
-	uint8_t smac[6], dmac[6], frame[FRAME_MAX];
+	long i = filter_table_match(t, p);
+
+	*idx = i;
+	if (m == MIX_NOMATCH)
+		return i < 0;
+	return i >= 0 && !(t->v[i].flags & IXDP_F_EXEMPTION) &&
+	       t->v[i].action == mix_action[m];
+}
+
+/*
+ * Up to want filters of action `action` (inpass: 0 without the flag, 1 with
+ * it, -1 either) whose source port is free and whose protocol has ports or
+ * is any, spread over the enforcement order, 3/4 of them IPv4 and 1/4 IPv6
+ * (fewer of a family the policy lacks, more of the other).  Into pick[].
+ */
+static size_t pick_filters(const struct filter_table *t, uint8_t action, int inpass,
+			   size_t want_all, size_t *pick)
+{
 	static size_t cand[2][IXDP_MAX_FILTERS];
-	size_t ncand[2] = { 0, 0 }, per = 4;
-	size_t pick[PROBE_FILTERS], npick = 0;
-	struct rng r;
-	uint16_t id = 0;
+	size_t ncand[2] = { 0, 0 }, npick = 0;
 
-	if (argc != 4 && !(argc == 6 && !strcmp(argv[4], "--per-filter")) &&
-	    !(argc == 5 && !strcmp(argv[4], "--cover")))
-		die("usage: filters frames N SRCMAC DSTMAC [--per-filter K | --cover]");
-	if (argc == 6)
-		per = strtoul(argv[5], NULL, 10);
-	if (!per || per > 60000)
-		die("--per-filter: 1..60000");
-	gen_table(arg_size(argv[1]), &t);
-	parse_mac(argv[2], smac);
-	parse_mac(argv[3], dmac);
-	if (argc == 5) {
-		cover_frames(&t, smac, dmac);
-		filter_table_free(&t);
-		return 0;
-	}
-	rng_seed(&r, t.n * 31 + 5);
-	for (size_t i = 0; i < t.n && i < IXDP_MAX_FILTERS; i++) {
-		const struct specific_filter *f = &t.v[i];
+	for (size_t i = 0; i < t->n && i < IXDP_MAX_FILTERS; i++) {
+		const struct specific_filter *f = &t->v[i];
 
-		if (f->action != IXDP_ACT_BLOCK || (f->flags & IXDP_F_EXEMPTION) ||
+		if (f->action != action || (f->flags & IXDP_F_EXEMPTION) ||
 		    port_kind(&f->sport) != IXDP_PORT_ANY)
+			continue;
+		if (inpass >= 0 && !!(f->flags & IXDP_F_INPASS) != inpass)
 			continue;
 		if (f->proto_exact && !proto_has_ports(f->proto))
 			continue;       /* ICMP: the flow key has no ports to vary */
 		cand[f->fam][ncand[f->fam]++] = i;
 	}
 	for (int fam = 0; fam < 2; fam++) {
-		size_t want = fam == IXDP_FAM_V4 ? PROBE_FILTERS * 3 / 4 : PROBE_FILTERS / 4;
+		size_t want = fam == IXDP_FAM_V4 ? want_all - want_all / 4 : want_all / 4;
 
 		if (fam == IXDP_FAM_V6 && ncand[1] < want)
 			want = ncand[1];
-		if (fam == IXDP_FAM_V4 && ncand[1] < PROBE_FILTERS / 4)
-			want = PROBE_FILTERS - ncand[1];
+		if (fam == IXDP_FAM_V4 && ncand[1] < want_all / 4)
+			want = want_all - ncand[1];
 		if (want > ncand[fam])
 			want = ncand[fam];
 		for (size_t k = 0; k < want; k++)
 			pick[npick++] = cand[fam][(2 * k + 1) * ncand[fam] / (2 * want)];
 	}
-	if (!npick)
-		die("policy %s has no block filter to probe", argv[1]);
-	for (size_t k = 0; k < npick; k++) {
-		const struct specific_filter *f = &t.v[pick[k]];
+	return npick;
+}
+
+static enum mix parse_mix(const char *s)
+{
+	for (size_t m = 0; m < NELEM(mix_names); m++)
+		if (!strcmp(s, mix_names[m]))
+			return (enum mix)m;
+	die("--mix: block, permit, negotiate or nomatch, not %s", s);
+	return MIX_BLOCK;
+}
+
+static int cmd_frames(int argc, char **argv)
+{
+	struct filter_table t;
+	uint8_t smac[6], dmac[6], frame[FRAME_MAX];
+	size_t per = 4, pick[PROBE_FILTERS], npick = 0, nbase;
+	enum mix mix = MIX_BLOCK;
+	bool cover = false;
+	struct rng r;
+	uint16_t id = 0;
+
+	if (argc < 4)
+		die("usage: filters frames N SRCMAC DSTMAC [--per-filter K] [--mix MIX] | --cover");
+	for (int i = 4; i < argc; i++) {
+		if (!strcmp(argv[i], "--per-filter") && i + 1 < argc) {
+			char *end;
+
+			per = strtoul(argv[++i], &end, 10);
+			if (*end || !per || per > 60000)
+				die("--per-filter: 1..60000, not %s", argv[i]);
+		} else if (!strcmp(argv[i], "--mix") && i + 1 < argc) {
+			mix = parse_mix(argv[++i]);
+		} else if (!strcmp(argv[i], "--cover") && argc == 5) {
+			cover = true;
+		} else {
+			die("usage: filters frames N SRCMAC DSTMAC [--per-filter K] [--mix MIX] | --cover");
+		}
+	}
+	gen_table(arg_size(argv[1]), &t);
+	parse_mac(argv[2], smac);
+	parse_mac(argv[3], dmac);
+	if (cover) {
+		cover_frames(&t, smac, dmac);
+		filter_table_free(&t);
+		return 0;
+	}
+	rng_seed(&r, t.n * 31 + 5 + (uint64_t)mix * 7919);
+	if (mix == MIX_NEGOTIATE) {     /* half with inpass, half without */
+		npick = pick_filters(&t, IXDP_ACT_NEGOTIATE, 1, PROBE_FILTERS / 2, pick);
+		npick += pick_filters(&t, IXDP_ACT_NEGOTIATE, 0, PROBE_FILTERS - npick,
+				      pick + npick);
+	} else if (mix != MIX_NOMATCH) {
+		npick = pick_filters(&t, mix_action[mix], -1, PROBE_FILTERS, pick);
+	}
+	nbase = mix == MIX_NOMATCH ? PROBE_FILTERS : npick;
+	if (!nbase)
+		die("policy %s has no %s filter to probe", argv[1], mix_names[mix]);
+	for (size_t k = 0; k < nbase; k++) {
+		const struct specific_filter *f = mix == MIX_NOMATCH ? NULL : &t.v[pick[k]];
 		struct pkt_tuple base, p;
 		long idx;
 		int tries = 0;
 
-		/* a packet whose first matching filter drops it */
+		/* a packet whose first matching filter is one of the mix */
 		do {
-			packet_for(&r, f, &base);
+			if (f) {
+				packet_for(&r, f, &base);
+			} else {
+				packet_nomatch(&r, k % 4 == 3 ? IXDP_FAM_V6 : IXDP_FAM_V4,
+					       &base);
+			}
 			if (!proto_has_ports(base.proto)) {
 				base.proto = IPPROTO_UDP;
 				base.sport = 40000;
 				base.dport = 9;
 			}
-		} while (expected_xdp(&t, &base, &idx) != XDP_DROP && ++tries < 100);
+		} while (!in_mix(&t, &base, mix, &idx) && ++tries < 100);
 		if (tries == 100)
-			die("no dropped packet for filter %zu", pick[k]);
-		fprintf(stderr, "frames: probe %zu: filter %zu of %zu (%s, weight %#x)\n",
-			k, (size_t)idx, t.n, f->fam == IXDP_FAM_V4 ? "IPv4" : "IPv6",
-			t.v[idx].weight);
+			die("no %s packet for probe %zu", mix_names[mix], k);
+		if (idx >= 0)
+			fprintf(stderr, "frames: %s probe %zu: filter %ld of %zu (%s, weight %#x%s)\n",
+				mix_names[mix], k, idx, t.n,
+				base.fam == IXDP_FAM_V4 ? "IPv4" : "IPv6", t.v[idx].weight,
+				t.v[idx].flags & IXDP_F_INPASS ? ", inpass" : "");
+		else
+			fprintf(stderr, "frames: %s probe %zu: no filter (%s)\n", mix_names[mix],
+				k, base.fam == IXDP_FAM_V4 ? "IPv4" : "IPv6");
 		for (size_t q = 0; q < per; q++) {
 			size_t len;
 
 			p = base;
 			p.sport = (uint16_t)(1024 + (base.sport - 1024 + q * 1) % 64512);
-			if (expected_xdp(&t, &p, NULL) != XDP_DROP)
-				continue;       /* a heavier filter claims this port */
+			if (!in_mix(&t, &p, mix, &idx))
+				continue;       /* another filter claims this port */
 			len = build_frame(&p, dmac, smac, id++, frame);
 			print_frame(frame, len);
 		}

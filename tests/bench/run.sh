@@ -11,7 +11,9 @@
 #     nftables (netdev family, ingress hook of the same veth), one after the
 #     other in this one run; nftables in each of its forms (BENCH_NFT_FORMS),
 #     each first checked frame by frame against the reference matcher
-#     (filters expect); traffic from build/bench/pktgen, by default
+#     (filters expect); traffic mixes (BENCH_MIXES): established flows on
+#     block, permit and negotiate filters, flows that match no filter, and
+#     a new flow on nearly every packet; traffic from build/bench/pktgen, by default
 #     as XDP live frames (bpf_prog_test_run_opts + BPF_F_TEST_XDP_LIVE_FRAMES,
 #     redirected into the sending veth: xdp_frames, no skb on the sending
 #     side), or from an AF_PACKET socket (BENCH_SOURCE=af_packet).
@@ -31,8 +33,12 @@
 # Knobs (environment): BENCH_SECS (measured interval, 2), BENCH_WARMUP (1),
 # BENCH_ROUNDS (3: every packet-rate measurement is repeated, medians kept),
 # BENCH_REPEAT (test_run repetitions, 1000000), BENCH_MISS_ITER (2000),
-# BENCH_SIZES (classify, "10,100,1000,10000"), BENCH_RULES ("10 1000 10000"),
-# BENCH_CHURN_RULES ("1000 10000"; empty: skip the new-flow-per-packet runs),
+# BENCH_SIZES (classify, "10,100,1000,10000"), BENCH_MIXES ("block permit
+# negotiate nomatch newflows": the traffic mixes of filter_pps),
+# BENCH_RULES ("10 1000 10000": the rule counts of the block mix),
+# BENCH_MIX_RULES ("1000 10000": those of permit, negotiate and nomatch),
+# BENCH_CHURN_RULES ("1000 10000": those of newflows, a new flow almost
+# every packet; empty: none),
 # BENCH_NFT_FORMS ("per-shape-maps concat-interval-layers": the nftables
 # rule sets measured; the ratio is against the fastest),
 # BENCH_ONLY (classify | memory | pps | agent | update | ike), BENCH_IKE_VM (1: also the CHILD SA
@@ -58,6 +64,8 @@ MISS_ITER=${BENCH_MISS_ITER:-2000}
 SIZES=${BENCH_SIZES:-10,100,1000,10000}
 RULES=${BENCH_RULES:-10 1000 10000}
 CHURN_RULES=${BENCH_CHURN_RULES-1000 10000}
+MIX_RULES=${BENCH_MIX_RULES-1000 10000}
+MIXES=${BENCH_MIXES-block permit negotiate nomatch newflows}
 NFT_FORMS=${BENCH_NFT_FORMS:-per-shape-maps concat-interval-layers}
 ONLY=${BENCH_ONLY:-}
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -158,6 +166,17 @@ live) PG_MODE=(-m live -r "$LIVE_REPEAT" -b "$LIVE_BATCH") ;;
 af_packet) PG_MODE=(-m af_packet) ;;
 *) die "BENCH_SOURCE: live or af_packet" ;;
 esac
+for mix in $MIXES; do
+	case $mix in
+	block|permit|negotiate|nomatch|newflows) ;;
+	*) die "BENCH_MIXES: block, permit, negotiate, nomatch and/or newflows, not $mix" ;;
+	esac
+done
+for n in $RULES $MIX_RULES $CHURN_RULES; do
+	case $n in
+	''|*[!0-9]*) die "BENCH_RULES, BENCH_MIX_RULES, BENCH_CHURN_RULES: numbers of filters, not $n" ;;
+	esac
+done
 for form in $NFT_FORMS; do
 	case $form in
 	per-shape-maps|concat-interval-layers) ;;
@@ -254,19 +273,46 @@ fi
 MAC_S=$(ip netns exec "$NS_S" cat "/sys/class/net/$IF_S/address")
 MAC_R=$(ip netns exec "$NS_R" cat "/sys/class/net/$IF_R/address")
 
-for n in $RULES $CHURN_RULES; do
-	[ -f "$T/frames.$n" ] && continue
-	"$FB" frames "$n" "$MAC_S" "$MAC_R" --per-filter "$FLOWS_PER_FILTER" \
-		>"$T/frames.$n" 2>"$T/frames.$n.log" || die "filters frames $n failed"
-done
-for n in $CHURN_RULES; do
-	"$FB" frames "$n" "$MAC_S" "$MAC_R" --per-filter "$CHURN_PER_FILTER" \
-		>"$T/churn.$n" 2>/dev/null || die "filters frames (churn, $n rules) failed"
-done
-# the baselines send the probes of 1000 rules (or of the first size)
+# the rule counts of a mix
+mix_rules() {
+	case $1 in
+	block) echo $RULES ;;
+	newflows) echo $CHURN_RULES ;;
+	*) echo $MIX_RULES ;;
+	esac
+}
+# the frames of MIX at N rules: $T/frames.MIX.N (newflows: new flows on
+# block filters, more than the flow cache holds)
+mix_frames() { # MIX N
+	local mix=$1 n=$2 per=$FLOWS_PER_FILTER
+	[ -f "$T/frames.$mix.$n" ] && return 0
+	if [ "$mix" = newflows ]; then
+		mix=block per=$CHURN_PER_FILTER
+	fi
+	"$FB" frames "$n" "$MAC_S" "$MAC_R" --per-filter "$per" --mix "$mix" \
+		>"$T/frames.$1.$n" 2>"$T/frames.$1.$n.log" ||
+		{ cat "$T/frames.$1.$n.log" >&2; die "filters frames $n --mix $mix failed"; }
+	# the share of them the reference matcher passes
+	"$FB" expect "$n" "$T/frames.$1.$n" >"$T/frames.$1.$n.expect" ||
+		die "filters expect $n (the $1 frames) failed"
+	awk '$1 == "pass" { p++ } END { printf "%.6f\n", NR ? p / NR : 0 }' \
+		"$T/frames.$1.$n.expect" >"$T/frames.$1.$n.pass"
+}
+# the baselines send the block probes of 1000 rules (or of the first count)
 BASE_N=1000
-case " $RULES " in *" 1000 "*) ;; *) BASE_N=${RULES%% *} ;; esac
-BASE_FRAMES=$T/frames.$BASE_N
+case " $RULES $MIX_RULES $CHURN_RULES " in
+*" 1000 "*) ;;
+*) set -- $RULES $MIX_RULES $CHURN_RULES; BASE_N=${1:-1000} ;;
+esac
+mix_frames block "$BASE_N"
+BASE_FRAMES=$T/frames.block.$BASE_N
+ALL_RULES=
+for mix in $MIXES; do
+	for n in $(mix_rules "$mix"); do
+		mix_frames "$mix" "$n"
+		ALL_RULES="$ALL_RULES $n"
+	done
+done
 
 # CPU time (ns) of the generator's threads and of the ksoftirqd of its CPU:
 # veth delivers in softirq context on the sending CPU (live source: the
@@ -307,15 +353,19 @@ for o in json.load(sys.stdin)["nftables"]:
 	esac
 	t3=$(date +%s%N)
 	ipr=$(ip netns exec "$NS_R" awk '
-		/^Ip: / && $3 ~ /^[0-9]+$/ { s += $3 }
+		/^Ip: / && $4 ~ /^[0-9]+$/ { s += $4 }   # InReceives (the values line)
 		/^Ip6InReceives/ { s += $2 }
 		END { print s + 0 }' /proc/net/snmp /proc/net/snmp6 2>/dev/null)
 	echo "$(((t0 + t1) / 2)) $rx $cpu ${hk:-0} ${ch:-0} ${ipr:-0} $(((t2 + t3) / 2))"
 }
 
-# measure IMPL RULES FRAMES HOOK [NFT_FORM]: one raw record (JSON) into $T/raw.jsonl
+# measure IMPL RULES MIX HOOK [NFT_FORM]: one raw record (JSON) into
+# $T/raw.jsonl, the frames of MIX at RULES rules (the baselines: RULES 0,
+# the block frames of BASE_N)
 measure() {
-	local impl=$1 rules=$2 frames=$3 hook=$4 form=${5:-} flows a b z c rc
+	local impl=$1 rules=$2 mix=$3 hook=$4 form=${5:-} flows a b z c rc frames
+	frames=$T/frames.$mix.$rules
+	[ "$rules" = 0 ] && frames=$BASE_FRAMES
 	flows=$(wc -l <"$frames")
 	z=$(sample "$hook")     # totals before the generator starts
 	# a little ahead of the other processes of a shared machine
@@ -338,8 +388,9 @@ measure() {
 	fi
 	sleep 0.2
 	c=$(sample "$hook")     # totals after it stopped: did the hook count every packet?
-	printf '{"round":%d,"impl":"%s","rules":%d,"flows":%d,"hook":"%s","nft_form":"%s","a":"%s","b":"%s","z":"%s","c":"%s","gen":%s}\n' \
-		"$round" "$impl" "$rules" "$flows" "$hook" "$form" "$a" "$b" "$z" "$c" "$(cat "$T/pg.out")" >>"$T/raw.jsonl"
+	printf '{"round":%d,"impl":"%s","rules":%d,"mix":"%s","flows":%d,"pass_expected":%s,"hook":"%s","nft_form":"%s","a":"%s","b":"%s","z":"%s","c":"%s","gen":%s}\n' \
+		"$round" "$impl" "$rules" "$mix" "$flows" "$(cat "$frames.pass")" "$hook" "$form" \
+		"$a" "$b" "$z" "$c" "$(cat "$T/pg.out")" >>"$T/raw.jsonl"
 	python3 "$REPORT" --last "$T/raw.jsonl" >&2
 }
 
@@ -443,28 +494,29 @@ table netdev ixbench {
 EOF
 
 # one pair: ipsec-xdp, then nftables, same rules and frames
-pair() { # RULES FRAMES WHAT
-	log "round $round: rules $1$3: ipsec-xdp"
+pair() { # RULES MIX
+	log "round $round: rules $1, mix $2: ipsec-xdp"
 	ixdp_attach
 	ixdp_apply "$1"
 	measure ipsec-xdp "$1" "$2" xdp
 	ixdp_detach
 	for form in $NFT_FORMS; do
-		log "round $round: rules $1$3: nftables ($form)"
+		log "round $round: rules $1, mix $2: nftables ($form)"
 		nft_load "$1" "$form"
 		measure nftables "$1" "$2" nft "$form"
 		nft_unload
 	done
 }
 
-# the check sets: the probes (and the new-flow probes) of each rule count,
-# and a frame for every filter and for none (filters frames --cover)
-for n in $(echo $RULES $CHURN_RULES | tr ' ' '\n' | sort -un); do
+# the check sets: the frames of every mix of each rule count, and a frame
+# for every filter and for none (filters frames --cover)
+for n in $(echo $ALL_RULES | tr ' ' '\n' | sort -un); do
 	"$FB" frames "$n" "$MAC_S" "$MAC_R" --cover >"$T/cover.$n" ||
 		die "filters frames --cover $n failed"
-	churn=
-	case " $CHURN_RULES " in *" $n "*) churn=$T/churn.$n ;; esac
-	cat "$T/frames.$n" "$T/cover.$n" $churn >"$T/check.$n"
+	cat "$T/cover.$n" >"$T/check.$n"
+	for mix in $MIXES; do
+		[ -f "$T/frames.$mix.$n" ] && cat "$T/frames.$mix.$n" >>"$T/check.$n"
+	done
 	"$FB" expect "$n" "$T/check.$n" >"$T/check.$n.expect" || die "filters expect $n failed"
 	awk '$1 == "drop" { print $2 }' "$T/check.$n.expect" >"$T/check.$n.drop"
 	awk '$1 == "pass" { print $2 }' "$T/check.$n.expect" >"$T/check.$n.pass"
@@ -479,17 +531,16 @@ for round in $(seq 1 "$ROUNDS"); do
 	# baselines: the cheapest drop at each hook = generator + veth + hook
 	log "round $round: baseline: a 2-instruction XDP_DROP program"
 	ip netns exec "$NS_R" "$FB" xdp-drop "$IF_R" || die "cannot attach XDP_DROP"
-	measure xdp-drop-only 0 "$BASE_FRAMES" none
+	measure xdp-drop-only 0 block none
 	ip netns exec "$NS_R" "$FB" xdp-off "$IF_R"
 	log "round $round: baseline: nftables ingress chain with one drop rule"
 	ip netns exec "$NS_R" nft -f "$T/drop.nft" || die "nft -f (drop only) failed"
-	measure nftables-drop-only 0 "$BASE_FRAMES" nft
+	measure nftables-drop-only 0 block nft
 	nft_unload
-	for n in $RULES; do
-		pair "$n" "$T/frames.$n" ""
-	done
-	for n in $CHURN_RULES; do
-		pair "$n" "$T/churn.$n" " (a new flow almost every packet)"
+	for mix in $MIXES; do
+		for n in $(mix_rules "$mix"); do
+			pair "$n" "$mix"
+		done
 	done
 done
 
