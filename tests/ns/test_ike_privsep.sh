@@ -90,11 +90,6 @@ sys.exit(0 if found else 1)
 PY
 }
 
-# status PID FIELD: FIELD's value in /proc/PID/status.
-status() {
-	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
-}
-
 # confined PID EFF: PID's capabilities are exactly the mask EFF
 # (effective, permitted, bounding set; no inheritable or ambient one), no
 # new privileges, a seccomp filter.
@@ -119,29 +114,10 @@ keyholder_of() {
 	return 1
 }
 
-# as_net PID CMD...: CMD with PID's credentials: its uid and gid, no
-# supplementary group, CAP_NET_ADMIN and CAP_BPF (effective, permitted,
-# bounding; the inheritable and ambient sets carry them over the execve).
-as_net() {
-	local uid gid
-	uid=$(status "$1" Uid) gid=$(status "$1" Gid)
-	shift
-	setpriv --reuid="$uid" --regid="$gid" --clear-groups \
-		--inh-caps=-all,+net_admin,+bpf --ambient-caps=-all,+net_admin,+bpf \
-		--bounding-set=-all,+net_admin,+bpf "$@"
-}
 # creds FILE: the lines of a /proc/PID/status that decide a file's access.
 creds() {
 	grep -E '^(Uid|Gid|Groups|CapPrm|CapEff|CapBnd):' "$1" | tr -s ' \t' ' '
 }
-# opens_as PID FILE: a process with PID's credentials opens FILE for
-# reading (what it could not open: on stderr, in the test's output).
-# (/usr/bin/python3: root's PATH may find a shim under /root first, which
-# the user cannot run)
-opens_as() {
-	as_net "$1" /usr/bin/python3 -c 'import sys; open(sys.argv[1], "rb").close()' "$2"
-}
-
 # --user: a user that is not there, or root, is refused before anything
 for u in "no-such-user-$RANDOM" root; do
 	ip netns exec "$NS_A" "$IXDPD" -f -C "$T/confA" -R "$T/runX" --user "$u" \
