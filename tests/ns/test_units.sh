@@ -172,12 +172,13 @@ check "each is allowed by ipsec-xdpd.service's SystemCallFilter=" \
 	bash -c "comm -23 '$T/used' '$T/allowed' | grep . && exit 1 || exit 0"
 
 # The drop-in of ipsec-xdpd(8) for --user: the unit's bounding set and
-# CAP_SETUID, CAP_SETGID.  U, in B's namespace on other ports, becomes the
-# user ipsec-xdp once started, keeps CAP_NET_ADMIN and CAP_BPF only, and
-# makes only system calls the unit allows.  With the unit's set alone,
+# CAP_SETUID, CAP_SETGID, CAP_CHOWN.  U, in B's namespace on other ports,
+# becomes the user ipsec-xdp once started, keeps CAP_NET_ADMIN and CAP_BPF
+# only, its STATEDIR/central the user's, and makes only system calls the
+# unit allows.  With the unit's set alone,
 # --user is refused at start, saying why.
 chmod 0711 "$T"		# (the user reaches CONFDIR)
-export CAPS="$CAPS_D,+setuid,+setgid"
+export CAPS="$CAPS_D,+setuid,+setgid,+chown"
 IXDPD_ARGS=(--user ipsec-xdp -p 1500 --natt-port 14500)
 STRACE_OUT=$T/U.strace IPSEC_XDP_BPFFS=$T/bpffs/u start U "$NS_B" "$T/confB" "$T/runU" || exit 1
 IXDPD_ARGS=()
@@ -187,6 +188,8 @@ check_eq "with the drop-in, U runs as ipsec-xdp" "$(id -u ipsec-xdp)" \
 check "... with CAP_NET_ADMIN and CAP_BPF only, bounding set too" \
 	bash -c "grep -q '^CapEff:[[:space:]]*0000008000001000$' /proc/$U_PID/status &&
 		 grep -q '^CapBnd:[[:space:]]*0000008000001000$' /proc/$U_PID/status"
+check_eq "... its STATEDIR/central the user's (CAP_CHOWN)" ipsec-xdp \
+	"$(stat -c %U "$T/confB/state/central")"
 sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$T/U.strace" | sort -u >"$T/used_u"
 check "... having changed its user and group (setresuid, setresgid, setgroups)" \
 	bash -c "grep -qx setresuid '$T/used_u' && grep -qx setresgid '$T/used_u' &&
