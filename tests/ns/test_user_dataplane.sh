@@ -18,7 +18,8 @@
 #   - STATEDIR/central is the user's, STATEDIR itself root's;
 #   - pins out of its reach: a new policy waits, status says the path,
 #     "Permission denied" and the directory it may not search, and the
-#     policy in force stays on packets; back in reach, it goes in force.
+#     policy in force stays on packets; loadinterfaces says why it attaches
+#     nothing; back in reach, the new policy goes in force.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon_lib.sh"
 trap 'rc=$?; stop_daemon; [ -n "${KEEPLOG:-}" ] && cp "$T/d.log" "$KEEPLOG"; (exit $rc); ns_teardown' EXIT
@@ -132,6 +133,13 @@ check "status: the new policy waits: the path, Permission denied, the directory"
 		last_error | grep -q 'cannot open $P/maps/[a-z_]*: Permission denied ($P/maps may not be searched'"
 check_eq "the policy in force stays" closed "$(in_force)"
 check "and on packets: A still does not reach B" blocked
+A2=vn2$NS_ID B2=vm2$NS_ID
+A2=${A2:0:15} B2=${B2:0:15}
+ip link add "$A2" netns "$NS_A" type veth peer name "$B2" netns "$NS_B" && ip -n "$NS_A" link set "$A2" up
+check_eq "another veth appears" 0 "$?"
+check "loadinterfaces says why it attaches nothing: the pin, Permission denied" \
+	wait_until 30 grep -q "loadinterfaces: cannot open $P/maps/ixdp_state: Permission denied" "$T/d.log"
+refute "... and pins nothing for it" test -e "$P/links/xdp-$A2"
 chmod 0750 "$P/maps"
 install_policy "$T/closed.yaml"
 install_policy "$T/open.yaml"
