@@ -202,6 +202,10 @@ static void say_loaded(struct ctx *c, const char *ifname, const struct dp_load_i
 		fprintf(stderr, "ipsec-xdp: made %s searchable by all (o+x), so that "
 			"the group %s (ipsec-xdpd --user) reaches the pins "
 			"(ipsec-xdpd(8) SECURITY)\n", info->searchable, IXDP_DAEMON_GROUP);
+	if (info->unshared[0])
+		fprintf(stderr, "ipsec-xdp: warning: cannot share %s with the group %s: "
+			"ipsec-xdpd --user will not reach the dataplane (ipsec-xdpd(8) "
+			"SECURITY)\n", info->unshared, IXDP_DAEMON_GROUP);
 	if (c->json)
 		return;
 	if (info->replaced)

@@ -45,6 +45,7 @@ struct dp_load_info {
 	bool tcx;          /* egress through a tcx link, else a tc filter */
 	bool attached;     /* a program was newly attached to the interface */
 	char searchable[256]; /* the pin root's ancestors dp_share made searchable */
+	char unshared[320];   /* the first path dp_share could not share, and why */
 };
 
 /* Writes the configuration into maps a load creates, before they go live:
@@ -70,10 +71,11 @@ int dp_load_iface(const char *root, const char *ifname, enum dp_xdp_mode mode,
  * that group's, mode 0750, links/ 0770 (the daemon attaches interfaces and
  * tidies their link pins), every pin in them 0660; the pin root's
  * ancestors on the BPF file system the group cannot search get o+x (only
- * the search bit), named in note ("" if none).  Anything else stays
- * root's.  Best effort; dp_load_iface does it after every load.
+ * the search bit), named in info->searchable ("" if none); the first path
+ * that could not be shared (no CAP_CHOWN), and why, in info->unshared.
+ * Anything else stays root's.  dp_load_iface does it after every load.
  */
-void dp_share(const char *root, char *note, size_t len);
+void dp_share(const char *root, struct dp_load_info *info);
 
 /*
  * Attach the programs pinned under progs/ (maps of this ABI version

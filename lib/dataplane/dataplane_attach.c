@@ -403,31 +403,41 @@ static void remove_empty_root(const char *root)
 
 /* ---- shared with ipsec-xdpd's group ---------------------------------------- */
 
-/* path: group gid, mode (best effort: what stays root's, the daemon run
- * with --user says when it cannot open it, with the path and errno). */
-static void share_path(const char *path, gid_t gid, mode_t mode)
+/* The first path that could not be shared, and why, into failed. */
+static void share_failed(char *failed, size_t len, const char *path, const char *name)
 {
-	if (chown(path, (uid_t)-1, gid) == 0)
-		chmod(path, mode);
+	if (!failed[0])
+		errbuf_set(failed, len, "%s%s%s: %s", path, name ? "/" : "", name ? name : "",
+			   strerror(errno));
 }
 
-/* Every pin in root/sub, and the directory itself. */
-static void share_dir(const char *root, const char *sub, gid_t gid, mode_t dmode)
+/* name in the directory dirfd (path, shown): group gid, mode mode. */
+static void share_at(int dirfd, const char *path, const char *name, gid_t gid, mode_t mode,
+		     char *failed, size_t len)
+{
+	if (fchownat(dirfd, name, (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) ||
+	    fchmodat(dirfd, name, mode, 0))
+		share_failed(failed, len, path, dirfd == AT_FDCWD ? NULL : name);
+}
+
+/* root/sub (mode dmode) and every pin in it (0660). */
+static void share_dir(const char *root, const char *sub, gid_t gid, mode_t dmode,
+		      char *failed, size_t len)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
 
 	sub_path(root, sub, path, sizeof(path));
-	share_path(path, gid, dmode);
+	share_at(AT_FDCWD, path, path, gid, dmode, failed, len);
 	d = opendir(path);
-	if (!d)
+	if (!d) {
+		share_failed(failed, len, path, NULL);
 		return;
-	while ((de = readdir(d))) {
-		if (de->d_type == DT_REG &&
-		    fchownat(dirfd(d), de->d_name, (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) == 0)
-			fchmodat(dirfd(d), de->d_name, 0660, 0);
 	}
+	while ((de = readdir(d)))
+		if (de->d_type == DT_REG)
+			share_at(dirfd(d), path, de->d_name, gid, 0660, failed, len);
 	closedir(d);
 }
 
@@ -435,7 +445,8 @@ static void share_dir(const char *root, const char *sub, gid_t gid, mode_t dmode
  * /sys/fs/bpf made 0700 by systemd, included) that the group cannot
  * search get the search bit for all (o+x: names, no listing); what was
  * changed is said in note. */
-static void share_ancestors(const char *root, gid_t gid, char *note, size_t len)
+static void share_ancestors(const char *root, gid_t gid, char *note, size_t len,
+			    char *failed, size_t flen)
 {
 	char dir[PATH_MAX], *slash;
 	struct stat st;
@@ -451,6 +462,8 @@ static void share_ancestors(const char *root, gid_t gid, char *note, size_t len)
 			size_t used = strlen(note);
 
 			snprintf(note + used, len - used, "%s%s", used ? ", " : "", dir);
+		} else {
+			share_failed(failed, flen, dir, NULL);
 		}
 	}
 }
@@ -475,19 +488,21 @@ static void share_links(const char *root, const char *ifname)
 	}
 }
 
-void dp_share(const char *root, char *note, size_t len)
+void dp_share(const char *root, struct dp_load_info *info)
 {
+	char *failed = info->unshared;
+	size_t flen = sizeof(info->unshared);
 	gid_t gid;
 
-	if (len)
-		note[0] = '\0';
+	info->searchable[0] = '\0';
+	failed[0] = '\0';
 	if (!daemon_group(&gid))
 		return;
-	share_path(root, gid, 0750);
-	share_dir(root, "maps", gid, 0750);
-	share_dir(root, "progs", gid, 0750);
-	share_dir(root, "links", gid, 0770);  /* ipsec-xdpd attaches, tidies */
-	share_ancestors(root, gid, note, len);
+	share_at(AT_FDCWD, root, root, gid, 0750, failed, flen);
+	share_dir(root, "maps", gid, 0750, failed, flen);
+	share_dir(root, "progs", gid, 0750, failed, flen);
+	share_dir(root, "links", gid, 0770, failed, flen);  /* ipsec-xdpd attaches, tidies */
+	share_ancestors(root, gid, info->searchable, sizeof(info->searchable), failed, flen);
 }
 
 /* ---- attaching ------------------------------------------------------------- */
@@ -993,7 +1008,7 @@ int dp_load_iface(const char *root, const char *ifname, enum dp_xdp_mode mode,
 	ret = load_creating(root, ifname, ifindex, mode, fill, arg, info, errbuf, errlen);
 out:
 	if (ret == 0)
-		dp_share(root, info->searchable, sizeof(info->searchable));
+		dp_share(root, info);
 	return ret;
 }
 

@@ -75,10 +75,21 @@ sandboxed() {
 check "the loader's bounding set is not all capabilities" \
 	test "$(sandboxed "$CAPS_L" grep CapBnd /proc/self/status)" != \
 	     "$(grep CapBnd /proc/self/status)"
+# without CAP_CHOWN the pins cannot be the group's: said; the load
+# within the unit's capabilities (again: the pins reused) shares them
+ip netns exec "$NS_A" env IPSEC_XDP_CONFDIR="$T/confA" IPSEC_XDP_BPFFS="$T/bpffs/a" \
+	setpriv --bounding-set "$(sed 's/,+chown//' <<<"$CAPS_L")" --no-new-privs -- \
+	"$IXDP" load "$IF_A" --xdp-mode generic >/dev/null 2>"$T/nochown.err"
+check_eq "without CAP_CHOWN, load works" 0 "$?"
+check "... and warns that it cannot share the pins with the group ipsec-xdp" \
+	grep -q "warning: cannot share $T/bpffs/a: Operation not permitted" "$T/nochown.err"
 check "ipsec-xdp load works within ipsec-xdp@.service's capabilities" \
 	ip netns exec "$NS_A" env IPSEC_XDP_CONFDIR="$T/confA" IPSEC_XDP_BPFFS="$T/bpffs/a" \
 	setpriv --bounding-set "$CAPS_L" --no-new-privs -- "$IXDP" load "$IF_A" --xdp-mode generic
 check "the dataplane is loaded" bash -c "$(declare -f ixa); NS_A=$NS_A T=$T IXDP=$IXDP; ixa status | grep -q loaded"
+check_eq "... its pins shared with the group ipsec-xdp (CAP_CHOWN)" "660 ipsec-xdp" \
+	"$(stat -c '%a %G' "$T/bpffs/a/maps/ixdp_state")"
+
 
 # Two daemons, each with the daemon unit's bounding set; A with the
 # dataplane of $NS_A loaded, so it opens the pinned maps (CAP_BPF).
