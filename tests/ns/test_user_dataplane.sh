@@ -131,6 +131,8 @@ install_policy "$T/open.yaml"
 check "status: the new policy waits: the path, Permission denied, the directory" \
 	wait_until 20 bash -c "$(declare -f ixr agent last_error json_get); IXDP=$IXDP NS_A=$NS_A T=$T;
 		last_error | grep -q 'cannot open $P/maps/[a-z_]*: Permission denied ($P/maps may not be searched'"
+check "... and its log, saying the policy in force stays" \
+	grep -q "policy agent: .*cannot open $P/maps/[a-z_]*: Permission denied .*(the policy in force stays)" "$T/d.log"
 check_eq "the policy in force stays" closed "$(in_force)"
 check "and on packets: A still does not reach B" blocked
 A2=vn2$NS_ID B2=vm2$NS_ID
