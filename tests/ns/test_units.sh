@@ -5,11 +5,13 @@
 # the programs work with no more than the capabilities each unit's
 # CapabilityBoundingSet= allows and no new privileges (as systemd would
 # start them; PID 1 here is no systemd, so setpriv plays its part):
-# `ipsec-xdp load` attaches the dataplane, and ipsec-xdpd opens its pinned
-# maps and negotiates an IKE SA with a peer.  A daemon without
+# `ipsec-xdp load` attaches the dataplane and shares its pins with the
+# group ipsec-xdp (CAP_CHOWN; without it a warning), and ipsec-xdpd opens
+# its pinned maps and negotiates an IKE SA with a peer.  A daemon without
 # CAP_NET_BIND_SERVICE cannot start: the bounding set is enforced.  With
-# the drop-in of ipsec-xdpd(8) (CAP_SETUID, CAP_SETGID added), --user
-# works within the unit's system call filter; without it, it is refused.
+# the drop-in of ipsec-xdpd(8) (CAP_SETUID, CAP_SETGID, CAP_CHOWN added),
+# --user works within the unit's system call filter; without it, it is
+# refused.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ike_lib.sh"
 
