@@ -13,6 +13,7 @@
 #include "agent/agent.h"
 #include "dataplane/dataplane_autoload.h"
 #include "dataplane/dataplane_iface.h"
+#include "util/util_daemon_group.h"
 
 static int parse_xdp_mode(const char *s, enum dp_xdp_mode *mode)
 {
@@ -197,6 +198,14 @@ static int refresh_ifmask(struct ctx *c, const char *ifname)
 
 static void say_loaded(struct ctx *c, const char *ifname, const struct dp_load_info *info)
 {
+	if (info->searchable[0])   /* once: then they are */
+		fprintf(stderr, "ipsec-xdp: made %s searchable by all (o+x), so that "
+			"the group %s (ipsec-xdpd --user) reaches the pins "
+			"(ipsec-xdpd(8) SECURITY)\n", info->searchable, IXDP_DAEMON_GROUP);
+	if (info->unshared[0])
+		fprintf(stderr, "ipsec-xdp: warning: cannot share %s with the group %s: "
+			"ipsec-xdpd --user will not reach the dataplane (ipsec-xdpd(8) "
+			"SECURITY)\n", info->unshared, IXDP_DAEMON_GROUP);
 	if (c->json)
 		return;
 	if (info->replaced)

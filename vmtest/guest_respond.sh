@@ -3,7 +3,9 @@
 # ipsec-xdp.policy(5) PREDEFINED POLICIES) on two hosts, and the default
 # response rule answering with CHILD SAs (docs/behaviour.md §6).
 #
-# A (10.77.0.1) is the server: the dataplane and ipsec-xdpd, with Secure
+# A (10.77.0.1) is the server: the dataplane and ipsec-xdpd, its network
+# process run as the user ipsec-xdp (--user: it reaches the pins `load`
+# shared with the group ipsec-xdp, ipsec-xdpd(8) SECURITY), with Secure
 # Server (Require Security) or Server (Request Security) or, last, Client
 # (Respond Only).  B (10.77.0.2) is the client: ipsec-xdpd without the
 # dataplane (kernel policies secure its replies) with Client (Respond
@@ -77,8 +79,11 @@ cp "$CLIENT" "$T/confB/policy.yaml"
 check "A: load the dataplane" xa load "$IF_A" --xdp-mode "$XDP_MODE"
 check "A: apply Secure Server (Require Security)" xa policy apply "$SECURE"
 # a soft pair retries IKE after an hour, not within this scenario
-start A "$NS_A" "$T/confA" "$T/runA" IPSEC_XDP_BPFFS="$BPFA" IPSEC_XDPD_SOFT_RETRY_S=3600 || exit 1
+chmod 0711 "$T"		# (the user reaches CONFDIR and the pins)
+IXDPD_ARGS="--user ipsec-xdp" start A "$NS_A" "$T/confA" "$T/runA" IPSEC_XDP_BPFFS="$BPFA" \
+	IPSEC_XDPD_SOFT_RETRY_S=3600 || exit 1
 PID_A=${PIDS[-1]}
+check_eq "A's network process runs as ipsec-xdp" "$(id -u ipsec-xdp)" "$(status "$PID_A" Uid)"
 start B "$NS_B" "$T/confB" "$T/runB" || exit 1
 PID_B=${PIDS[-1]}
 check "A: daemon linked to the dataplane" grep -q "dataplane: linked" "$T/A.log"
@@ -189,6 +194,8 @@ check "B: delete the SAs with A" xbd sa delete $A
 check "client with the dataplane: A's default response bundle goes with its SA" \
 	wait_until 20 grep -q "bundle rule=default-response peer=$B deleted" "$T/A.log"
 
+refute "A (run as ipsec-xdp): nothing refused it (Permission denied, seccomp)" \
+	grep -qE "Permission denied|seccomp" "$T/A.log"
 echo "---- A.log"; grep -h "dataplane\|CHILD SA" "$T/A.log" | head -40
 echo "---- B.log"; grep -h "CHILD SA" "$T/B.log" | head -8
 finish

@@ -141,12 +141,6 @@ const char *dagent_statedir(struct daemon *d)
 	return buf;
 }
 
-bool dagent_dataplane_loaded(const char **root)
-{
-	*root = dp_pin_root();
-	return dp_is_loaded(*root);
-}
-
 static const char *daemon_statedir(struct dagent *a)
 {
 	return dagent_statedir(a->d);
@@ -164,8 +158,12 @@ static void note_applied_once(struct dagent *a, struct bootconf *conf,
 	if (conf->policy_applied_once)
 		return;
 	conf->policy_applied_once = true;
-	if (state_mark_applied_once(daemon_statedir(a), err, sizeof(err)) ||
-	    (dp && agent_apply_boot(dp, conf, err, sizeof(err))))
+	/* in force now even where it cannot be kept (--user: STATEDIR is
+	 * root's; `policy apply` keeps it) */
+	if (state_mark_applied_once(daemon_statedir(a), err, sizeof(err)))
+		log_warn("policy agent: cannot keep that a policy was applied "
+			 "(the boot mode after it): %s", err);
+	if (dp && agent_apply_boot(dp, conf, err, sizeof(err)))
 		log_warn("policy agent: the boot mode after a first policy: %s",
 			 err);
 }

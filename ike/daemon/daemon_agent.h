@@ -70,9 +70,6 @@ void dagent_reloaded(struct daemon *d);
 /* The state directory the agent keeps its state in (policy_state.h);
  * usable before dagent_open. */
 const char *dagent_statedir(struct daemon *d);
-/* Is the dataplane loaded (its pinned maps there)?  The pin root it asks
- * about is named into *root. */
-bool dagent_dataplane_loaded(const char **root);
 /* The polling interval of the policy in force (its polling-interval). */
 uint32_t dagent_polling_s(struct daemon *d);
 /* No policy any more: the dataplane back under the boot mode, IKE with

@@ -166,6 +166,7 @@ static void run_pass(evutil_socket_t fd, short what, void *arg)
 	struct bootconf conf;
 	char err[700];
 	unsigned abi = 0;
+	int rc;
 
 	if (bootconf_load(al->d->confdir, &conf, err, sizeof(err))) {
 		if (!al->conf_bad)
@@ -175,11 +176,17 @@ static void run_pass(evutil_socket_t fd, short what, void *arg)
 		al->conf = conf;
 		al->conf_bad = false;
 	}
-	if (dp_pinned_abi(root, &abi) || abi != IXDP_ABI_VERSION) {
+	rc = dp_pinned_abi(root, &abi);
+	if (rc || abi != IXDP_ABI_VERSION) {
 		if (al->conf.loadifs != BOOTCONF_LOAD_NONE && !al->said_unloaded) {
-			log_info("loadinterfaces: no dataplane of this version is loaded under "
-				 "%s (`ipsec-xdp load` loads it): nothing is attached until "
-				 "then", root);
+			if (rc && rc != -ENOENT)	/* --user: out of its reach */
+				log_warn("loadinterfaces: cannot open %s/maps/ixdp_state: "
+					 "%s: nothing is attached (ipsec-xdpd(8) SECURITY)",
+					 root, strerror(-rc));
+			else
+				log_info("loadinterfaces: no dataplane of this version is "
+					 "loaded under %s (`ipsec-xdp load` loads it): nothing "
+					 "is attached until then", root);
 			al->said_unloaded = true;
 		}
 		return;

@@ -17,7 +17,9 @@
  * is the journal's stream ($JOURNAL_STREAM names it), lines go to the
  * journal with their priority and fields (sa_log.h log_journal).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
@@ -43,6 +45,8 @@
 #include "daemon/daemon_keyholder.h"
 #include "daemon/daemon_source.h"
 #include "daemon/daemon_sandbox.h"
+#include "agent/agent_source.h"
+#include "util/util_atomic_file.h"
 
 #define VERSION "0.1"
 
@@ -428,23 +432,6 @@ static void stop(struct daemon *d, struct loop *l)
 	event_base_free(l->evb);
 }
 
-/* --user with the dataplane loaded: its pinned maps are root's (under
- * /sys/fs/bpf, mode 0700), out of reach of a network process run as
- * another user, which could then not keep the policy in force: refused
- * (ipsec-xdpd(8) SECURITY). */
-static bool user_refused(const struct options *o)
-{
-	const char *root;
-
-	if (!dagent_dataplane_loaded(&root))
-		return false;
-	log_err("--user %s: the dataplane is loaded (%s), and its pinned "
-		"maps are root's: a network process run as %s could not reach "
-		"them; run the daemon without --user (ipsec-xdpd(8) SECURITY)",
-		o->user, root, o->user);
-	return true;
-}
-
 /* --user: a RUNDIR the daemon made (not systemd's RuntimeDirectory=,
  * removed at stop) becomes the user's, so that it removes its control
  * socket when it stops: a socket left behind would pass for a started
@@ -455,6 +442,40 @@ static void give_rundir(const struct daemon *d, const struct sandbox_user *u)
 		log_warn("--user %s: %s stays root's (%s): the control socket "
 			 "stays there when the daemon stops", u->name,
 			 d->rundir, strerror(errno));
+}
+
+/* --user: the daemon's own writable state, STATEDIR/central (the central
+ * policy's cache and state, which the network process fetches and writes
+ * anyway), becomes the user's, made if missing: the directory and the files
+ * in it.  STATEDIR itself and everything else there stay root's.  Failing
+ * that, a warning (the writes then fail, each said). */
+static void give_statedir(struct daemon *d, const struct sandbox_user *u)
+{
+	char dir[PATH_MAX], err[256] = "";
+	const char *statedir = dagent_statedir(d);
+	struct dirent *de;
+	DIR *dp;
+
+	source_path(statedir, "", dir, sizeof(dir));
+	if (make_dirs(statedir, err, sizeof(err)) ||
+	    (mkdir(dir, 0700) && errno != EEXIST)) {
+		log_warn("--user %s: cannot create %s: %s", u->name, dir,
+			 err[0] ? err : strerror(errno));
+		return;
+	}
+	if (chown(dir, u->uid, u->gid) || !(dp = opendir(dir))) {
+		log_warn("--user %s: %s stays root's (%s): the central policy's "
+			 "cache and state cannot be written", u->name, dir,
+			 strerror(errno));
+		return;
+	}
+	while ((de = readdir(dp)))
+		if (de->d_type == DT_REG &&
+		    fchownat(dirfd(dp), de->d_name, u->uid, u->gid,
+			     AT_SYMLINK_NOFOLLOW))
+			log_warn("--user %s: %s/%s stays root's: %s", u->name,
+				 dir, de->d_name, strerror(errno));
+	closedir(dp);
 }
 
 /* Is stderr the journal's stream?  systemd sets JOURNAL_STREAM to its
@@ -501,11 +522,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	evtimer_ops_use(&d, l.evb);
-	if (o.user && user_refused(&o)) {
-		log_unbatch();
-		event_base_free(l.evb);
-		return 1;
-	}
 	the_loop = &l;
 	rundir_made = access(d.rundir, F_OK) != 0;
 	if (start(&d, &l, &o)) {
@@ -514,6 +530,8 @@ int main(int argc, char **argv)
 	}
 	if (o.user && rundir_made)
 		give_rundir(&d, &o.as);
+	if (o.user)
+		give_statedir(&d, &o.as);
 	if (!o.foreground) {
 		if (daemon(0, 0) || event_reinit(l.evb)) {
 			log_err("cannot run in the background");

@@ -2,7 +2,6 @@
 /* agent.c - see agent.h. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "util/util_atomic_file.h"
+#include "util/util_daemon_group.h"
 #include "agent/agent.h"
 #include "compile/compile_limits.h"
 
@@ -161,8 +161,8 @@ int agent_apply(struct dp *dp, const char *path, const struct bootconf *conf,
 int agent_store_assigned(const char *confdir, const char *text, size_t len,
 			 char *err, size_t errlen)
 {
-	struct group *gr;
 	char dst[PATH_MAX];
+	gid_t gid;
 
 	if (mkdir(confdir, 0755) && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", confdir, strerror(errno));
@@ -172,10 +172,9 @@ int agent_store_assigned(const char *confdir, const char *text, size_t len,
 	/* readable by the daemon's network process run as that group's user
 	 * (ipsec-xdpd --user, ipsec-xdpd(8) SECURITY); root's alone without
 	 * it */
-	gr = getgrnam(AGENT_DAEMON_GROUP);
-	return gr ? write_file_atomic_group(dst, text, len, 0640, gr->gr_gid,
-					    err, errlen)
-		  : write_file_atomic(dst, text, len, 0600, err, errlen);
+	return daemon_group(&gid) ? write_file_atomic_group(dst, text, len, 0640,
+							    gid, err, errlen)
+				  : write_file_atomic(dst, text, len, 0600, err, errlen);
 }
 
 int agent_unassign(struct dp *dp, const char *confdir, char *err, size_t errlen)

@@ -49,13 +49,9 @@ int agent_compile_host(const char *path, const struct bootconf *conf,
 int agent_apply(struct dp *dp, const char *path, const struct bootconf *conf,
 		struct compile_diag *diag, size_t *nfilters, char *err, size_t errlen);
 
-/* The group of the user ipsec-xdpd's network process runs as with
- * --user (systemd/ipsec-xdp.sysusers). */
-#define AGENT_DAEMON_GROUP "ipsec-xdp"
-
 /* Keep len bytes of text (the policy compiled and applied) as the assigned
- * policy file (temp file + rename): mode 0640, group AGENT_DAEMON_GROUP
- * when that group exists, else 0600. */
+ * policy file (temp file + rename): mode 0640, group IXDP_DAEMON_GROUP
+ * (util_daemon_group.h) when that group exists, else 0600. */
 int agent_store_assigned(const char *confdir, const char *text, size_t len,
 			 char *err, size_t errlen);
 

@@ -67,6 +67,24 @@ static int *dp_fd(struct dp *dp, size_t i)
 	return (int *)((char *)dp + dp_maps[i].off);
 }
 
+/* Why this process may not open the pin at path (EACCES): the first
+ * directory on the way it cannot search, else the pin itself. */
+static const char *denied_why(const char *path, char *buf, size_t len)
+{
+	char dir[512];
+
+	for (const char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(p - path), path);
+		if (access(dir, X_OK)) {
+			snprintf(buf, len, " (%s may not be searched by this process: "
+				 "ipsec-xdpd(8) SECURITY)", dir);
+			return buf;
+		}
+	}
+	return " (the pin is not shared with this process's group: `ipsec-xdp load` "
+	       "shares the pins with the group ipsec-xdp, ipsec-xdpd(8) SECURITY)";
+}
+
 int dp_open(struct dp *dp, const char *root, char *errbuf, size_t errlen)
 {
 	char path[512];
@@ -81,11 +99,13 @@ int dp_open(struct dp *dp, const char *root, char *errbuf, size_t errlen)
 		*dp_fd(dp, i) = bpf_obj_get(path);
 		if (*dp_fd(dp, i) < 0) {
 			int e = errno;
+			char why[600];
 
 			dp_close(dp);
 			return dp_err(errbuf, errlen, "cannot open %s: %s%s", path,
 				      strerror(e), e == ENOENT ?
-				      " (is the dataplane loaded? `ipsec-xdp load IFACE`)" : "");
+				      " (is the dataplane loaded? `ipsec-xdp load IFACE`)" :
+				      e == EACCES ? denied_why(path, why, sizeof(why)) : "");
 		}
 	}
 	return 0;

@@ -33,7 +33,8 @@ struct dp {
 /* $IPSEC_XDP_BPFFS or the default. */
 const char *dp_pin_root(void);
 
-/* Is the dataplane loaded (maps pinned)? */
+/* Is the dataplane loaded (maps pinned; also when this process may not
+ * tell: a pin out of its reach, EACCES)? */
 bool dp_is_loaded(const char *root);
 
 /* What one dp_load_iface() did. */
@@ -43,6 +44,8 @@ struct dp_load_info {
 	unsigned old_abi;  /* their IXDP_ABI_VERSION (0: from before versions) */
 	bool tcx;          /* egress through a tcx link, else a tc filter */
 	bool attached;     /* a program was newly attached to the interface */
+	char searchable[256]; /* the pin root's ancestors dp_share made searchable */
+	char unshared[320];   /* the first path dp_share could not share, and why */
 };
 
 /* Writes the configuration into maps a load creates, before they go live:
@@ -61,6 +64,18 @@ typedef int (*dp_fill_fn)(const char *root, void *arg, char *errbuf, size_t errl
 int dp_load_iface(const char *root, const char *ifname, enum dp_xdp_mode mode,
 		  dp_fill_fn fill, void *arg, struct dp_load_info *info,
 		  char *errbuf, size_t errlen);
+
+/*
+ * ipsec-xdpd run with --user (ipsec-xdpd(8) SECURITY): when the group
+ * IXDP_DAEMON_GROUP exists, the pin root and its maps/ and progs/ become
+ * that group's, mode 0750, links/ 0770 (the daemon attaches interfaces and
+ * tidies their link pins), every pin in them 0660; the pin root's
+ * ancestors on the BPF file system the group cannot search get o+x (only
+ * the search bit), named in info->searchable ("" if none); the first path
+ * that could not be shared (no CAP_CHOWN), and why, in info->unshared.
+ * Anything else stays root's.  dp_load_iface does it after every load.
+ */
+void dp_share(const char *root, struct dp_load_info *info);
 
 /*
  * Attach the programs pinned under progs/ (maps of this ABI version

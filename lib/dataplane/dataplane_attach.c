@@ -42,6 +42,7 @@
 #include <bpf/libbpf.h>
 
 #include "dataplane/dataplane.h"
+#include "util/util_daemon_group.h"
 #include "util/util_errbuf.h"
 #include "ipsec_xdp.skel.h"
 
@@ -325,7 +326,9 @@ bool dp_is_loaded(const char *root)
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/maps/ixdp_state", root);
-	return access(path, F_OK) == 0;
+	/* a pin this process may not see may be there (EACCES: ipsec-xdpd
+	 * --user): loaded, so that opening it says why (fail closed) */
+	return access(path, F_OK) == 0 || (errno != ENOENT && errno != ENOTDIR);
 }
 
 static void link_path(const char *root, const char *prefix, const char *ifname,
@@ -396,6 +399,110 @@ static void remove_empty_root(const char *root)
 	sub_path(root, "maps", path, sizeof(path));
 	rmdir(path);
 	rmdir(root);
+}
+
+/* ---- shared with ipsec-xdpd's group ---------------------------------------- */
+
+/* The first path that could not be shared, and why, into failed. */
+static void share_failed(char *failed, size_t len, const char *path, const char *name)
+{
+	if (!failed[0])
+		errbuf_set(failed, len, "%s%s%s: %s", path, name ? "/" : "", name ? name : "",
+			   strerror(errno));
+}
+
+/* name in the directory dirfd (path, shown): group gid, mode mode. */
+static void share_at(int dirfd, const char *path, const char *name, gid_t gid, mode_t mode,
+		     char *failed, size_t len)
+{
+	if (fchownat(dirfd, name, (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) ||
+	    fchmodat(dirfd, name, mode, 0))
+		share_failed(failed, len, path, dirfd == AT_FDCWD ? NULL : name);
+}
+
+/* root/sub (mode dmode) and every pin in it (0660). */
+static void share_dir(const char *root, const char *sub, gid_t gid, mode_t dmode,
+		      char *failed, size_t len)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	sub_path(root, sub, path, sizeof(path));
+	share_at(AT_FDCWD, path, path, gid, dmode, failed, len);
+	d = opendir(path);
+	if (!d) {
+		share_failed(failed, len, path, NULL);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (de->d_type == DT_REG)
+			share_at(dirfd(d), path, de->d_name, gid, 0660, failed, len);
+	closedir(d);
+}
+
+/* The pin root's ancestors on the BPF file system (the mount point, e.g.
+ * /sys/fs/bpf made 0700 by systemd, included) that the group cannot
+ * search get the search bit for all (o+x: names, no listing); what was
+ * changed is said in note. */
+static void share_ancestors(const char *root, gid_t gid, char *note, size_t len,
+			    char *failed, size_t flen)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", root);
+	while ((slash = strrchr(dir, '/')) && slash != dir) {
+		*slash = '\0';
+		if (!is_bpffs(dir) || stat(dir, &st))
+			break;
+		if ((st.st_mode & S_IXOTH) || (st.st_gid == gid && (st.st_mode & S_IXGRP)))
+			continue;
+		if (chmod(dir, (st.st_mode & 07777) | S_IXOTH) == 0) {
+			size_t used = strlen(note);
+
+			snprintf(note + used, len - used, "%s%s", used ? ", " : "", dir);
+		} else {
+			share_failed(failed, flen, dir, NULL);
+		}
+	}
+}
+
+/* The link pins of ifname made by ipsec-xdpd run with --user: its group
+ * already (the user's own), 0660 like those `load` made (chmod only: the
+ * daemon's system calls have no chown; a daemon run as root leaves them
+ * root's, shared by the next `load`). */
+static void share_links(const char *root, const char *ifname)
+{
+	static const char *const prefixes[] = { XDP_PREFIX, TC_PREFIX };
+	char path[PATH_MAX];
+	struct stat st;
+	gid_t gid;
+
+	if (!daemon_group(&gid))
+		return;
+	for (size_t p = 0; p < 2; p++) {
+		link_path(root, prefixes[p], ifname, path, sizeof(path));
+		if (stat(path, &st) == 0 && st.st_gid == gid)
+			chmod(path, 0660);
+	}
+}
+
+void dp_share(const char *root, struct dp_load_info *info)
+{
+	char *failed = info->unshared;
+	size_t flen = sizeof(info->unshared);
+	gid_t gid;
+
+	info->searchable[0] = '\0';
+	failed[0] = '\0';
+	if (!daemon_group(&gid))
+		return;
+	share_at(AT_FDCWD, root, root, gid, 0750, failed, flen);
+	share_dir(root, "maps", gid, 0750, failed, flen);
+	share_dir(root, "progs", gid, 0750, failed, flen);
+	share_dir(root, "links", gid, 0770, failed, flen);  /* ipsec-xdpd attaches, tidies */
+	share_ancestors(root, gid, info->searchable, sizeof(info->searchable), failed, flen);
 }
 
 /* ---- attaching ------------------------------------------------------------- */
@@ -874,7 +981,7 @@ int dp_load_iface(const char *root, const char *ifname, enum dp_xdp_mode mode,
 	int ifindex = (int)if_nametoindex(ifname);
 	char path[PATH_MAX];
 	unsigned abi = 0;
-	int found;
+	int found, ret;
 
 	memset(info, 0, sizeof(*info));
 	if (!ifindex) {
@@ -891,12 +998,18 @@ int dp_load_iface(const char *root, const char *ifname, enum dp_xdp_mode mode,
 		}
 	}
 	found = dp_pinned_abi(root, &abi);
-	if (found == 0 && abi == IXDP_ABI_VERSION)
-		return load_reusing(root, ifname, ifindex, mode, info, errbuf, errlen);
+	if (found == 0 && abi == IXDP_ABI_VERSION) {
+		ret = load_reusing(root, ifname, ifindex, mode, info, errbuf, errlen);
+		goto out;
+	}
 	info->created = true;
 	info->replaced = found == 0;
 	info->old_abi = abi;
-	return load_creating(root, ifname, ifindex, mode, fill, arg, info, errbuf, errlen);
+	ret = load_creating(root, ifname, ifindex, mode, fill, arg, info, errbuf, errlen);
+out:
+	if (ret == 0)
+		dp_share(root, info);
+	return ret;
 }
 
 /*
@@ -926,11 +1039,13 @@ int dp_attach_pinned(const char *root, const char *ifname, enum dp_xdp_mode mode
 	snprintf(path, sizeof(path), "%s/progs/" TC_PROG_NAME, root);
 	tc_fd = bpf_obj_get(path);
 	if (xdp_fd < 0 || tc_fd < 0)
-		errbuf_set(errbuf, errlen, "the programs are not pinned under %s/progs: %s",
+		errbuf_set(errbuf, errlen, "cannot open the programs pinned under %s/progs: %s",
 			   root, strerror(errno));
 	else
 		ret = attach_iface(root, ifname, ifindex, xdp_fd, tc_fd, mode, info, errbuf,
 				   errlen);
+	if (ret == 0)
+		share_links(root, ifname);
 	if (xdp_fd >= 0)
 		close(xdp_fd);
 	if (tc_fd >= 0)

@@ -5,7 +5,8 @@
 # Source it after lib.sh; it sets up the namespaces (ns_setup).  The caller
 # sets its own EXIT trap and calls stop_daemon in it.
 #
-#   start_daemon   ipsec-xdpd -f in A (CONFDIR $T/confA, RUNDIR $T/runA),
+#   start_daemon   ipsec-xdpd -f in A (CONFDIR $T/confA, RUNDIR $T/runA,
+#                  and the options in the array IXDPD_ARGS, if set),
 #                  its log appended to $T/d.log; 1 (with the log) when its
 #                  control socket does not appear within 30 s
 #   stop_daemon    TERM it and wait (nothing when none runs)
@@ -29,7 +30,8 @@ ixr() {
 
 start_daemon() {
 	ip netns exec "$NS_A" env IPSEC_XDP_BPFFS="$T/bpffs/a" \
-		"$IXDPD" -f -C "$T/confA" -R "$T/runA" >>"$T/d.log" 2>&1 &
+		"$IXDPD" -f -C "$T/confA" -R "$T/runA" ${IXDPD_ARGS[@]+"${IXDPD_ARGS[@]}"} \
+		>>"$T/d.log" 2>&1 &
 	DPID=$!
 	wait_until 30 test -S "$T/runA/ipsec-xdpd.sock" && return 0
 	echo "ipsec-xdpd did not start:"; cat "$T/d.log"

@@ -227,6 +227,31 @@ ike_sa_up() {
 	[ $rc = 1 ] && grep -q "is up, but without the CHILD SA" <<<"$out"
 }
 
+# The credentials of a daemon's network process (ipsec-xdpd --user):
+# status PID FIELD: FIELD's value in /proc/PID/status.
+status() {
+	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
+}
+
+# as_net PID CMD...: CMD with PID's credentials: its uid and gid, no
+# supplementary group, CAP_NET_ADMIN and CAP_BPF (effective, permitted,
+# bounding; the inheritable and ambient sets carry them over the execve).
+as_net() {
+	local uid gid
+	uid=$(status "$1" Uid) gid=$(status "$1" Gid)
+	shift
+	setpriv --reuid="$uid" --regid="$gid" --clear-groups \
+		--inh-caps=-all,+net_admin,+bpf --ambient-caps=-all,+net_admin,+bpf \
+		--bounding-set=-all,+net_admin,+bpf "$@"
+}
+# opens_as PID FILE: a process with PID's credentials opens FILE for
+# reading (what it could not open: on stderr, in the test's output).
+# (/usr/bin/python3: root's PATH may find a shim under /root first, which
+# the user cannot run)
+opens_as() {
+	as_net "$1" /usr/bin/python3 -c 'import sys; open(sys.argv[1], "rb").close()' "$2"
+}
+
 finish() {
 	echo "$((CHECKS - FAILS)) passed, $FAILS failed"
 	[ "$FAILS" -eq 0 ]

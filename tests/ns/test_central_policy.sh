@@ -10,10 +10,14 @@
 #   - a bad signature and an invalid document are refused and logged, and
 #     the policy in force stays;
 #   - with the server down the cached policy stays, also across a restart
-#     of ipsec-xdpd, and `status` says the cache is in use.
+#     of ipsec-xdpd (run then as the user ipsec-xdp, --user: STATEDIR/central
+#     becomes its own, it reads the cache root's daemon wrote and writes the
+#     state), and `status` says the cache is in use.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon_lib.sh"
 command -v openssl >/dev/null || { echo "needs openssl"; exit 77; }
+getent passwd ipsec-xdp >/dev/null ||
+	{ echo "needs the user ipsec-xdp (make deps creates it: scripts/install-deps.sh)"; exit 1; }
 
 SPID=
 stop_server() {
@@ -165,8 +169,16 @@ check "... status: the last poll names the failure" result_has "unreachable"
 check "... status text: from the cache" status_text_has "cache in use: yes"
 stop_daemon
 lines=$(wc -l <"$T/d.log")
-check "ipsec-xdpd starts again, the server still down" start_daemon
+chmod 0711 "$T"		# (the user reaches CONFDIR and the keys)
+IXDPD_ARGS=(--user ipsec-xdp)
+check "ipsec-xdpd starts again, as the user ipsec-xdp, the server still down" start_daemon
+IXDPD_ARGS=()
+check_eq "its network process runs as ipsec-xdp" "$(id -u ipsec-xdp)" "$(status "$DPID" Uid)"
+check_eq "STATEDIR/central and the cache in it are the user's" ipsec-xdp \
+	"$(stat -c %U "$T/confA/state/central" "$T/confA/state/central/"* | sort -u)"
 check "after a restart, the cache is in use" wait_until 20 cache_in_use
+state_by_daemon() { grep -qx "pid = $DPID" "$T/confA/state/central/state"; }
+check "the daemon run as the user writes the central policy's state" wait_until 20 state_by_daemon
 check "... and enforced over the local policy: A cannot reach B" blocked
 check "... status: the cached document is in force" in_force_is "$T/closed.yaml"
 check "... the local policy was never put in force on the way" \

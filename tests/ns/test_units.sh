@@ -5,11 +5,13 @@
 # the programs work with no more than the capabilities each unit's
 # CapabilityBoundingSet= allows and no new privileges (as systemd would
 # start them; PID 1 here is no systemd, so setpriv plays its part):
-# `ipsec-xdp load` attaches the dataplane, and ipsec-xdpd opens its pinned
-# maps and negotiates an IKE SA with a peer.  A daemon without
+# `ipsec-xdp load` attaches the dataplane and shares its pins with the
+# group ipsec-xdp (CAP_CHOWN; without it a warning), and ipsec-xdpd opens
+# its pinned maps and negotiates an IKE SA with a peer.  A daemon without
 # CAP_NET_BIND_SERVICE cannot start: the bounding set is enforced.  With
-# the drop-in of ipsec-xdpd(8) (CAP_SETUID, CAP_SETGID added), --user
-# works within the unit's system call filter; without it, it is refused.
+# the drop-in of ipsec-xdpd(8) (CAP_SETUID, CAP_SETGID, CAP_CHOWN added),
+# --user works within the unit's system call filter; without it, it is
+# refused.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ike_lib.sh"
 
@@ -75,10 +77,21 @@ sandboxed() {
 check "the loader's bounding set is not all capabilities" \
 	test "$(sandboxed "$CAPS_L" grep CapBnd /proc/self/status)" != \
 	     "$(grep CapBnd /proc/self/status)"
+# without CAP_CHOWN the pins cannot be the group's: said; the load
+# within the unit's capabilities (again: the pins reused) shares them
+ip netns exec "$NS_A" env IPSEC_XDP_CONFDIR="$T/confA" IPSEC_XDP_BPFFS="$T/bpffs/a" \
+	setpriv --bounding-set "$(sed 's/,+chown//' <<<"$CAPS_L")" --no-new-privs -- \
+	"$IXDP" load "$IF_A" --xdp-mode generic >/dev/null 2>"$T/nochown.err"
+check_eq "without CAP_CHOWN, load works" 0 "$?"
+check "... and warns that it cannot share the pins with the group ipsec-xdp" \
+	grep -q "warning: cannot share $T/bpffs/a: Operation not permitted" "$T/nochown.err"
 check "ipsec-xdp load works within ipsec-xdp@.service's capabilities" \
 	ip netns exec "$NS_A" env IPSEC_XDP_CONFDIR="$T/confA" IPSEC_XDP_BPFFS="$T/bpffs/a" \
 	setpriv --bounding-set "$CAPS_L" --no-new-privs -- "$IXDP" load "$IF_A" --xdp-mode generic
 check "the dataplane is loaded" bash -c "$(declare -f ixa); NS_A=$NS_A T=$T IXDP=$IXDP; ixa status | grep -q loaded"
+check_eq "... its pins shared with the group ipsec-xdp (CAP_CHOWN)" "660 ipsec-xdp" \
+	"$(stat -c '%a %G' "$T/bpffs/a/maps/ixdp_state")"
+
 
 # Two daemons, each with the daemon unit's bounding set; A with the
 # dataplane of $NS_A loaded, so it opens the pinned maps (CAP_BPF).
@@ -172,12 +185,13 @@ check "each is allowed by ipsec-xdpd.service's SystemCallFilter=" \
 	bash -c "comm -23 '$T/used' '$T/allowed' | grep . && exit 1 || exit 0"
 
 # The drop-in of ipsec-xdpd(8) for --user: the unit's bounding set and
-# CAP_SETUID, CAP_SETGID.  U, in B's namespace on other ports, becomes the
-# user ipsec-xdp once started, keeps CAP_NET_ADMIN and CAP_BPF only, and
-# makes only system calls the unit allows.  With the unit's set alone,
+# CAP_SETUID, CAP_SETGID, CAP_CHOWN.  U, in B's namespace on other ports,
+# becomes the user ipsec-xdp once started, keeps CAP_NET_ADMIN and CAP_BPF
+# only, its STATEDIR/central the user's, and makes only system calls the
+# unit allows.  With the unit's set alone,
 # --user is refused at start, saying why.
 chmod 0711 "$T"		# (the user reaches CONFDIR)
-export CAPS="$CAPS_D,+setuid,+setgid"
+export CAPS="$CAPS_D,+setuid,+setgid,+chown"
 IXDPD_ARGS=(--user ipsec-xdp -p 1500 --natt-port 14500)
 STRACE_OUT=$T/U.strace IPSEC_XDP_BPFFS=$T/bpffs/u start U "$NS_B" "$T/confB" "$T/runU" || exit 1
 IXDPD_ARGS=()
@@ -187,6 +201,8 @@ check_eq "with the drop-in, U runs as ipsec-xdp" "$(id -u ipsec-xdp)" \
 check "... with CAP_NET_ADMIN and CAP_BPF only, bounding set too" \
 	bash -c "grep -q '^CapEff:[[:space:]]*0000008000001000$' /proc/$U_PID/status &&
 		 grep -q '^CapBnd:[[:space:]]*0000008000001000$' /proc/$U_PID/status"
+check_eq "... its STATEDIR/central the user's (CAP_CHOWN)" ipsec-xdp \
+	"$(stat -c %U "$T/confB/state/central")"
 sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$T/U.strace" | sort -u >"$T/used_u"
 check "... having changed its user and group (setresuid, setresgid, setgroups)" \
 	bash -c "grep -qx setresuid '$T/used_u' && grep -qx setresgid '$T/used_u' &&
