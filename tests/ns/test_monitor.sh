@@ -18,16 +18,22 @@ policies:
       - { name: no-udp9, filter-list: udp9, action: block }
 YAML
 
-# send_udp COUNT: B sends COUNT datagrams to A's UDP port 9999.
+# send_udp COUNT [GAP]: B sends COUNT datagrams to A's UDP port 9999, GAP
+# seconds apart (default none).  The sender is pinned to CPU 0: a veth
+# runs the receiver's XDP on the sender's CPU, so every drop is counted in
+# one CPU's rate-limit state (the one a later event reports).
 send_udp() {
-	inb python3 -c '
-import socket, sys
+	inb taskset -c 0 python3 -c '
+import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+gap = float(sys.argv[2])
 for i in range(int(sys.argv[1])):
     try:
         s.sendto(b"x", ("10.77.0.1", 9999))
     except OSError:
-        pass' "$1"
+        pass
+    if gap:
+        time.sleep(gap)' "$1" "${2:-0}"
 }
 block_drops() { ixa -j show stats | json_get 'd["drops"]["block_filter"]'; }
 # monitor_start FILE: `monitor -j` in A in the background (pid in MON),
@@ -75,6 +81,10 @@ before=$(block_drops)
 t0=$(date +%s%N)
 check "monitor starts again" monitor_start "$T/m2"
 check "flood: 5000 blocked datagrams" send_udp 5000
+# After the flood a token comes back every 10 ms: a few datagrams 30 ms
+# apart get events, and the first carries what the flood left suppressed
+# (however fast the flood was).
+check "after the flood: 5 datagrams 30 ms apart" send_udp 5 0.03
 after=$(block_drops)
 check "monitor stops on SIGTERM with 0" monitor_stop TERM
 t1=$(date +%s%N)
