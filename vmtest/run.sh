@@ -19,7 +19,12 @@ for guest in vmtest/guest_*.sh; do
 	failed+=("$guest (exit $st)")
 	{
 		echo "## $guest failed (exit $st):"
-		grep -E '^(FAIL|not ok)|FAIL -|vm\.sh:' "$out" || tail -n 15 "$out"
+		grep -E '^(FAIL|not ok)|FAIL -|vm\.sh:' "$out"
+		# no exit code from the guest: its last lines say where it died
+		if [ "$st" -eq 255 ] || ! grep -qE '^(FAIL|not ok)|FAIL -' "$out"; then
+			echo "## the guest's last lines:"
+			tail -n 30 "$out"
+		fi
 	} >>"$out.summary"
 done
 if [ $rc -ne 0 ]; then

@@ -69,20 +69,40 @@ start=$(date +%s)
 # with O_TRUNC, so when they are a log file it overwrites what was written
 # before (also by the caller). The guest's stderr comes out on stdout.
 set +e
+guest_log=$(mktemp /tmp/ixdp-vmguest.XXXXXX)
+trap 'rm -f "$guest_log"' EXIT
 run_guest() {
 	# shellcheck disable=SC2086
 	timeout -k 15 "$timeout_s" vng --run "$kernel" --disable-kvm --memory 2G --cpus 2 \
-		"${rw[@]}" ${VMTEST_VNG_ARGS:-} --exec "$cmd" 2>&1 | cat
+		"${rw[@]}" ${VMTEST_VNG_ARGS:-} --exec "$cmd" 2>&1 | tee "$guest_log"
 	return "${PIPESTATUS[0]}"
 }
+# A failed check in the guest's output ("not ok", "FAIL"): then the test
+# failed, whatever became of the guest afterwards.
+failed_check() { grep -qE '^(FAIL|not ok)|FAIL -' "$guest_log"; }
 run_guest
 rc=$?
 elapsed=$(($(date +%s) - start))
 # A guest that ends without an exit code within seconds never ran the
 # command (vng or qemu failed to start, e.g. next to another VM starting):
 # that is the machine, not the test, so try once more.
+# A guest that dies later without an exit code and without a failed check
+# (the TCG guest crashed or lost its serial port on a loaded machine) is
+# the machine too, once: it is said loudly with the guest's last lines, and
+# the scenario runs again from the start in a new guest.  A second death
+# fails the scenario.
 if [ "$rc" -eq 255 ] && [ "$elapsed" -lt 30 ]; then
 	echo "vm.sh: the guest did not start (after ${elapsed}s); trying once more" >&2
+	start=$(date +%s)
+	run_guest
+	rc=$?
+	elapsed=$(($(date +%s) - start))
+elif [ "$rc" -eq 255 ] && ! failed_check; then
+	{
+		echo "vm.sh: RETRY: the guest died without an exit code after ${elapsed}s, no check had failed; its last lines:"
+		tail -n 30 "$guest_log" | sed 's/^/vm.sh:   | /'
+		echo "vm.sh: RETRY: running the scenario once more in a new guest"
+	} >&2
 	start=$(date +%s)
 	run_guest
 	rc=$?
