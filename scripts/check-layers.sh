@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Check that #include arrows between source folders point down only.
+# Check that #include arrows between source folders point down only, that
+# each layer folder's files share its prefix (lib/policy/policy_*.c), and
+# that no product C file is over 1200 lines.
 #
 #   scripts/check-layers.sh          list each folder-to-folder edge, fail on
 #                                    an upward one (exit 1)
@@ -64,8 +66,24 @@ while read -r from arrow to rest; do
 	fi
 done <<<"$edges"
 echo "$edges" | awk '{print $1, $2, $3}' | sort | uniq -c | sed 's/^ */  /'
+# Every file of a layer folder is named after it: lib/dataplane/dataplane*.
+for dir in lib/* ike/*; do
+	[ -d "$dir" ] || continue
+	prefix=${dir##*/}
+	for f in "$dir"/*.[ch]; do
+		case ${f##*/} in
+		"$prefix"*) ;;
+		*) echo "misnamed: $f (the files of $dir/ start with $prefix)"; bad=1 ;;
+		esac
+	done
+done
+# A file over 1200 lines holds more than one job (docs/layout.md).
+while read -r n f; do
+	[ "$f" = total ] && continue
+	[ "$n" -gt 1200 ] && { echo "too long: $f ($n lines, at most 1200)"; bad=1; }
+done < <(find lib ike ctl bpf -name '*.c' -print0 | xargs -0 wc -l)
 if [ $bad -ne 0 ]; then
-	echo "check-layers: FAIL (an include points up; see docs/layout.md)"
+	echo "check-layers: FAIL (an include points up, a file misnamed or too long; see docs/layout.md)"
 	exit 1
 fi
 echo "check-layers: ok"
