@@ -307,6 +307,10 @@ static int policy_confirm(struct ctx *c)
 	struct json_object *reply = NULL;
 	char err[700];
 
+	if (!daemon_running() && agent_rollback_kept(c->confdir) != AGENT_KEPT_NOTHING)
+		return fail(EXIT_FAIL, "ipsec-xdpd is not running: it stopped before the "
+			    "confirmation, and restores the policy kept in %s when it "
+			    "starts (a policy is confirmed while it runs)", c->confdir);
 	if (!daemon_running())
 		return fail(EXIT_FAIL, "ipsec-xdpd is not running: no policy waits "
 			    "for confirmation");
