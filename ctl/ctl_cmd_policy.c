@@ -12,6 +12,7 @@
 
 #include "ctl.h"
 #include "agent/agent.h"
+#include "agent/agent_rollback.h"
 #include "util/util_atomic_file.h"
 #include "ctl_policy_view.h"
 
@@ -209,31 +210,39 @@ static int64_t jint_in(struct json_object *o, const char *a, const char *b)
 	return json_object_get_int64(v);
 }
 
-/*
- * Before anything changes: the file is valid, and ipsec-xdpd keeps the
- * policy stored now and restores it unless `policy confirm` comes within
- * seconds.  *deadline: when (Unix seconds).
- */
-static int arm_rollback(struct ctx *c, const char *path, unsigned seconds,
-			int64_t *deadline)
+/* Before the lock: the file is valid, and a daemon runs the timer. */
+static int rollback_possible(struct ctx *c, const char *path)
 {
-	struct json_object *req = json_object_new_object(), *reply = NULL;
-	char err[800];
-	int ret;
-
-	if (!daemon_running()) {
-		json_object_put(req);
+	if (!daemon_running())
 		return fail(EXIT_FAIL, "--confirm-within needs a running ipsec-xdpd: "
 			    "it runs the timer that restores the previous policy "
 			    "(nothing was changed)");
-	}
-	if ((ret = policy_valid(c, path)))
-		return ret;
+	return policy_valid(c, path);
+}
+
+/*
+ * Under the writers' lock, before anything changes: keep the policy stored
+ * now in CONFDIR (agent_rollback.h: root writes it, the daemon's key holder
+ * puts it back), and have ipsec-xdpd restore it unless `policy confirm`
+ * comes within seconds.  *deadline: when (Unix seconds).
+ */
+static int arm_rollback(struct ctx *c, unsigned seconds, int64_t *deadline)
+{
+	struct json_object *req, *reply = NULL;
+	char err[800], why[600];
+
+	if (agent_rollback_save(c->confdir, err, sizeof(err)))
+		return fail(EXIT_FAIL, "cannot keep the policy stored now for the "
+			    "rollback: %s (nothing was changed)", err);
+	req = json_object_new_object();
 	json_object_object_add(req, "cmd", json_object_new_string("policy-arm"));
 	json_object_object_add(req, "seconds", json_object_new_int64(seconds));
-	if (daemon_ask_req(req, &reply, err, sizeof(err)))
+	if (daemon_ask_req(req, &reply, err, sizeof(err))) {
+		if (agent_rollback_drop(c->confdir, why, sizeof(why)))
+			warn_msg("%s", why);
 		return fail(EXIT_FAIL, "ipsec-xdpd cannot keep the previous policy: "
 			    "%s (nothing was changed)", err);
+	}
 	*deadline = jint_in(json_object_object_get(reply, "agent"),
 			    "pending_confirmation", "deadline");
 	json_object_put(reply);
@@ -263,11 +272,12 @@ static int policy_apply(struct ctx *c, const char *path, unsigned confirm_s)
 	bool loaded;
 	int ret;
 
-	if (confirm_s && (ret = arm_rollback(c, path, confirm_s, &deadline)))
+	if (confirm_s && (ret = rollback_possible(c, path)))
 		return ret;
 	if ((ret = lock_writers(c, &lock)))
 		return ret;
-	if ((ret = ctl_refuse_if_central(c, "policy apply"))) {
+	if ((ret = ctl_refuse_if_central(c, "policy apply")) ||
+	    (confirm_s && (ret = arm_rollback(c, confirm_s, &deadline)))) {
 		writer_lock_release(&lock);
 		return ret;
 	}
@@ -297,6 +307,10 @@ static int policy_confirm(struct ctx *c)
 	struct json_object *reply = NULL;
 	char err[700];
 
+	if (!daemon_running() && agent_rollback_kept(c->confdir) != AGENT_KEPT_NOTHING)
+		return fail(EXIT_FAIL, "ipsec-xdpd is not running: it stopped before the "
+			    "confirmation, and restores the policy kept in %s when it "
+			    "starts (a policy is confirmed while it runs)", c->confdir);
 	if (!daemon_running())
 		return fail(EXIT_FAIL, "ipsec-xdpd is not running: no policy waits "
 			    "for confirmation");

@@ -18,11 +18,13 @@
 #include <openssl/evp.h>
 
 #include "daemon/daemon_agent.h"
+#include "daemon/daemon_keyholder.h"
 #include "sa/sa_log.h"
 #include "sa/sa_peer.h"
 /* lib/policy/policy.h has its own struct ike_proposal (message.h's name). */
 #define ike_proposal lib_ike_proposal
 #include "agent/agent.h"
+#include "agent/agent_rollback.h"
 #include "dataplane/dataplane_lock.h"
 #include "policy/policy_state.h"
 #include "util/util_atomic_file.h"
@@ -51,14 +53,14 @@ struct dagent_last {
 	char text[TEXT_MAX];
 };
 
+/* The rollback copy itself is root's, in CONFDIR (agent_rollback.h). */
 struct dagent_pending {
 	bool armed;
 	bool absent;		/* no policy was stored: roll back = unassign */
-	char *text;
-	size_t len;
+	bool restored;		/* the key holder put the file back already */
+	bool stale;		/* left from before this daemon started */
 	unsigned seconds;
 	time_t deadline;
-	uint8_t hash[HASH_LEN];
 };
 
 struct dagent {
@@ -178,9 +180,8 @@ static bool policy_is_live(struct dp *dp, const struct filter_table *table)
 	       has_policy && same;
 }
 
-/* Under the writers' lock: store (flags), then push table unless live. */
-static int push_locked(struct dagent *a, const char *text, size_t len,
-		       unsigned flags, struct filter_table *table,
+/* Under the writers' lock: push table unless live. */
+static int push_locked(struct dagent *a, struct filter_table *table,
 		       struct bootconf *conf, bool *pushed, bool *loaded,
 		       char *err, size_t errlen)
 {
@@ -196,8 +197,6 @@ static int push_locked(struct dagent *a, const char *text, size_t len,
 		rc = dp_apply_table(&dp, table, true, err, errlen);
 		*pushed = rc == 0;
 	}
-	if (!rc && (flags & DAGENT_STORE))
-		rc = write_file_atomic(a->path, text, len, 0600, err, errlen);
 	if (!rc)
 		note_applied_once(a, conf, *loaded ? &dp : NULL);
 	if (*loaded)
@@ -288,8 +287,8 @@ int dagent_apply(struct daemon *d, const char *text, size_t len,
 				DAGENT_LOCK_WAIT_MS, err, errlen)) {
 		rc = DAGENT_BUSY;
 	} else {
-		rc = push_locked(a, text, len, flags, &table, &conf, &pushed,
-				 &loaded, err, errlen);
+		rc = push_locked(a, &table, &conf, &pushed, &loaded, err,
+				 errlen);
 		writer_lock_release(&lock);
 	}
 	if (rc == 0) {
@@ -443,7 +442,6 @@ void dagent_reloaded(struct daemon *d)
 
 static void pending_clear(struct dagent *a)
 {
-	free(a->pending.text);
 	memset(&a->pending, 0, sizeof(a->pending));
 	evtimer_del(a->rollback);
 }
@@ -486,6 +484,75 @@ int dagent_unassign(struct daemon *d, char *err, size_t errlen)
 	return rollback_unassign(ag_of(d), err, errlen);
 }
 
+/* Under the writers' lock, the key holder (root, CONFDIR's owner) puts
+ * back what `policy apply --confirm-within` kept: this process may not
+ * write CONFDIR (--user).  Once: a retry of the push does not ask again. */
+static int restore_file(struct dagent *a, char *err, size_t errlen)
+{
+	struct writer_lock lock;
+	bool had = false;
+	int rc;
+
+	if (a->pending.restored)
+		return 0;
+	if (writer_lock_acquire(&lock, a->d->confdir, dp_pin_root(),
+				DAGENT_LOCK_WAIT_MS, err, errlen))
+		return DAGENT_BUSY;
+	rc = keyholder_rollback(a->d, false, &had, err, errlen);
+	writer_lock_release(&lock);
+	if (!rc) {
+		a->pending.restored = true;
+		a->pending.absent = !had;
+	}
+	return rc;
+}
+
+/* The file put back (or its absence) in force: the dataplane and IKE. */
+static int apply_restored(struct dagent *a, const char *source, char *err,
+			  size_t errlen)
+{
+	char *text;
+	size_t len;
+	int rc;
+
+	if (a->pending.absent)
+		return rollback_unassign(a, err, errlen);
+	if (read_file_whole(a->path, STORED_POLICY_MAX, &text, &len, err,
+			    errlen))
+		return -1;
+	rc = dagent_apply(a->d, text, len, source, DAGENT_FORCE, err, errlen);
+	free(text);
+	return rc;
+}
+
+/* 0, DAGENT_BUSY, KEYHOLDER_NOTHING_KEPT, or -1 with err. */
+static int roll_back(struct dagent *a, const char *source, char *err,
+		     size_t errlen)
+{
+	int rc = restore_file(a, err, errlen);
+
+	return rc ? rc : apply_restored(a, source, err, errlen);
+}
+
+static void log_restored(struct dagent *a, const char *source)
+{
+	const char *none = a->pending.absent ? " (none was assigned: the boot "
+					       "mode rules)" : "";
+
+	if (a->pending.stale) {
+		log_warn("policy agent: a policy applied with --confirm-within "
+			 "before ipsec-xdpd stopped was never confirmed: the "
+			 "previous policy is restored%s", none);
+		set_last(a, true, source, "never confirmed before ipsec-xdpd "
+			 "stopped: the previous policy is restored%s", none);
+		return;
+	}
+	log_warn("policy agent: no `ipsec-xdp policy confirm` within %u s: "
+		 "the previous policy is restored%s", a->pending.seconds, none);
+	set_last(a, true, source, "no confirmation within %u s: the previous "
+		 "policy is restored%s", a->pending.seconds, none);
+}
+
 static void on_rollback(evutil_socket_t fd, short what, void *arg)
 {
 	struct dagent *a = arg;
@@ -493,13 +560,18 @@ static void on_rollback(evutil_socket_t fd, short what, void *arg)
 	int rc;
 
 	snprintf(source, sizeof(source), "%s (rolled back)", a->path);
-	if (a->pending.absent)
-		rc = rollback_unassign(a, err, sizeof(err));
-	else
-		rc = dagent_apply(a->d, a->pending.text, a->pending.len, source,
-				  DAGENT_STORE | DAGENT_FORCE, err, sizeof(err));
+	rc = roll_back(a, source, err, sizeof(err));
 	if (rc == DAGENT_BUSY) {
 		arm_ms(a->rollback, DAGENT_RETRY_MS);
+		return;
+	}
+	if (rc == KEYHOLDER_NOTHING_KEPT) {
+		log_err("policy agent: the rollback copy in %s is gone: the "
+			"previous policy cannot be restored, the policy in "
+			"force stays", a->d->confdir);
+		set_last(a, false, source, "the rollback copy in %s is gone: "
+			 "the policy in force stays", a->d->confdir);
+		pending_clear(a);
 		return;
 	}
 	if (rc) {
@@ -510,17 +582,13 @@ static void on_rollback(evutil_socket_t fd, short what, void *arg)
 		arm_ms(a->rollback, 5000);
 		return;
 	}
-	log_warn("policy agent: no `ipsec-xdp policy confirm` within %u s: "
-		 "the previous policy is restored%s", a->pending.seconds,
-		 a->pending.absent ? " (none: the boot mode rules)" : "");
-	set_last(a, true, source, "no confirmation within %u s: the previous "
-		 "policy is restored%s", a->pending.seconds, a->pending.absent
-		 ? " (none was assigned: the boot mode rules)" : "");
+	log_restored(a, source);
 	pending_clear(a);
 }
 
 /* Stopping: a confirmation can no longer come, so the previous policy
- * comes back now (one try). */
+ * comes back now (one try; what is kept still is put back at the next
+ * start). */
 static void rollback_on_stop(struct dagent *a)
 {
 	char err[8192];
@@ -528,18 +596,33 @@ static void rollback_on_stop(struct dagent *a)
 
 	log_warn("policy agent: stopping before `ipsec-xdp policy confirm`: "
 		 "the previous policy is restored");
-	rc = a->pending.absent ? rollback_unassign(a, err, sizeof(err))
-	     : dagent_apply(a->d, a->pending.text, a->pending.len, a->path,
-			    DAGENT_STORE | DAGENT_FORCE, err, sizeof(err));
+	rc = roll_back(a, a->path, err, sizeof(err));
 	if (rc)
 		log_err("policy agent: the previous policy is not restored: %s",
-			rc == DAGENT_BUSY ? "the writers' lock is held" : err);
+			rc == DAGENT_BUSY ? "the writers' lock is held"
+			: rc == KEYHOLDER_NOTHING_KEPT ? "its copy is gone" : err);
+}
+
+/* A rollback copy left by a daemon that stopped without putting it back
+ * (killed, or its rollback failed): that confirmation never came, so the
+ * previous policy is restored now (ipsec-xdpd(8) POLICY AGENT). */
+static void arm_stale(struct dagent *a)
+{
+	enum agent_kept kept = agent_rollback_kept(a->d->confdir);
+
+	if (kept == AGENT_KEPT_NOTHING)
+		return;
+	memset(&a->pending, 0, sizeof(a->pending));
+	a->pending.armed = a->pending.stale = true;
+	a->pending.absent = kept == AGENT_KEPT_NONE;
+	a->pending.deadline = time(NULL);
+	arm_ms(a->rollback, 0);
 }
 
 int dagent_arm(struct daemon *d, unsigned seconds, char *err, size_t errlen)
 {
 	struct dagent *a = ag_of(d);
-	char why[512];
+	enum agent_kept kept;
 
 	if (a->pending.armed) {
 		snprintf(err, errlen, "a policy already waits for `ipsec-xdp "
@@ -552,25 +635,16 @@ int dagent_arm(struct daemon *d, unsigned seconds, char *err, size_t errlen)
 			 "seconds", DAGENT_CONFIRM_MAX_S);
 		return -1;
 	}
-	/* the rollback writes CONFDIR/policy.yaml: not when this process
-	 * may not (its user of --user, a read-only CONFDIR) */
-	if (access(a->d->confdir, W_OK)) {
-		snprintf(err, errlen, "the daemon could not roll the policy "
-			 "back: it may not write %s (%s; ipsec-xdpd(8) "
-			 "SECURITY); apply without a confirmation time",
-			 a->d->confdir, strerror(errno));
+	/* the command kept the policy stored now, as root (agent_rollback.h) */
+	kept = agent_rollback_kept(a->d->confdir);
+	if (kept == AGENT_KEPT_NOTHING) {
+		snprintf(err, errlen, "nothing to roll back to: %s holds no "
+			 "rollback copy (`ipsec-xdp policy apply "
+			 "--confirm-within` saves it first)", a->d->confdir);
 		return -1;
 	}
 	memset(&a->pending, 0, sizeof(a->pending));
-	if (access(a->path, F_OK) && errno == ENOENT) {
-		a->pending.absent = true;
-	} else if (read_file_whole(a->path, STORED_POLICY_MAX, &a->pending.text,
-				   &a->pending.len, why, sizeof(why))) {
-		snprintf(err, errlen, "cannot keep the policy in force: %s", why);
-		return -1;
-	}
-	if (a->pending.text)
-		hash_of(a->pending.text, a->pending.len, a->pending.hash);
+	a->pending.absent = kept == AGENT_KEPT_NONE;
 	a->pending.armed = true;
 	a->pending.seconds = seconds;
 	a->pending.deadline = time(NULL) + seconds;
@@ -583,9 +657,16 @@ int dagent_arm(struct daemon *d, unsigned seconds, char *err, size_t errlen)
 int dagent_confirm(struct daemon *d, char *err, size_t errlen)
 {
 	struct dagent *a = ag_of(d);
+	char why[700];
 
-	if (!a->pending.armed) {
+	if (!a->pending.armed || a->pending.stale) {
 		snprintf(err, errlen, "no policy waits for confirmation");
+		return -1;
+	}
+	if (!a->pending.restored &&
+	    keyholder_rollback(d, true, NULL, why, sizeof(why))) {
+		snprintf(err, errlen, "cannot remove the rollback copy: %s (the "
+			 "rollback stays armed)", why);
 		return -1;
 	}
 	pending_clear(a);
@@ -696,6 +777,7 @@ int dagent_open(struct daemon *d, struct event_base *evb)
 	watch(a);
 	sync_file(a, true);
 	arm_ms(a->poll, polling_s(a) * 1000u);
+	arm_stale(a);
 	return 0;
 }
 
@@ -707,7 +789,6 @@ void dagent_close(struct daemon *d)
 		return;
 	if (a->pending.armed)
 		rollback_on_stop(a);
-	free(a->pending.text);
 	if (a->ino_ev)
 		event_free(a->ino_ev);
 	if (a->debounce)

@@ -48,7 +48,6 @@ int dagent_open(struct daemon *d, struct event_base *evb);
 void dagent_close(struct daemon *d);
 
 /* dagent_apply's flags */
-#define DAGENT_STORE 1u	/* write the document as CONFDIR/policy.yaml too */
 #define DAGENT_FORCE 2u	/* even when its hash is the one in force */
 #define DAGENT_BUSY  1	/* dagent_apply: the writers' lock is held */
 
@@ -76,11 +75,16 @@ uint32_t dagent_polling_s(struct daemon *d);
  * none.  0, DAGENT_BUSY, or -1 with err. */
 int dagent_unassign(struct daemon *d, char *err, size_t errlen);
 
-/* `policy apply --confirm-within`: keep the stored policy as it is now and
- * restore it (with the dataplane and IKE) unless dagent_confirm() comes
- * within seconds.  0, or -1 with err (one is pending already). */
+/* `policy apply --confirm-within`: the command kept the stored policy as
+ * it is now in CONFDIR (lib/agent/agent_rollback.h); unless
+ * dagent_confirm() comes within seconds, the key holder puts it back
+ * (keyholder_rollback) and the agent puts it in force (the dataplane and
+ * IKE), without writing CONFDIR itself.  A copy left when the daemon
+ * starts is put back at once.  0, or -1 with err (one is pending already,
+ * or nothing was kept). */
 int dagent_arm(struct daemon *d, unsigned seconds, char *err, size_t errlen);
-/* 0: the pending rollback is cancelled; -1 with err: none was pending. */
+/* 0: the pending rollback is cancelled and the key holder removed the
+ * rollback copy; -1 with err: none was pending, or the copy stays. */
 int dagent_confirm(struct daemon *d, char *err, size_t errlen);
 
 /* {"in_force":{...}|null,"last":{...}|null,"pending":{...}|null,

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "daemon/daemon_keyholder.h"
+#include "agent/agent_rollback.h"
 #include "sa/sa_engine.h"
 #include "sa/sa_keys.h"
 #include "sa/sa_log.h"
@@ -81,6 +82,25 @@ static size_t answer_cert(const struct secrets *s, uint32_t i,
 	return keymsg_encode(r, out, cap);
 }
 
+/* KM_ROLLBACK, KM_ROLLBACK_DROP: only what the command kept in confdir
+ * (agent_rollback.h), named by nothing the network process sends. */
+static size_t answer_rollback(const char *confdir, bool drop,
+			      struct keymsg *r, uint8_t *out, size_t cap)
+{
+	char err[700];
+	bool had = false;
+	int rc;
+
+	rc = drop ? agent_rollback_drop(confdir, err, sizeof(err))
+		  : agent_rollback_restore(confdir, &had, err, sizeof(err));
+	if (rc == AGENT_ROLLBACK_NOTHING && !drop)
+		return reply_failed(r, KM_ST_NONE, NULL, out, cap);
+	if (rc)
+		return reply_failed(r, KM_ST_FAILED, err, out, cap);
+	r->u32 = had;
+	return keymsg_encode(r, out, cap);
+}
+
 size_t keyholder_answer(const char *confdir, struct secrets **s,
 			const struct keymsg *q, uint8_t *out, size_t cap)
 {
@@ -109,6 +129,10 @@ size_t keyholder_answer(const char *confdir, struct secrets **s,
 		default:            r.status = KM_ST_NONE; break;
 		}
 		return keymsg_encode(&r, out, cap);
+	case KM_ROLLBACK:
+	case KM_ROLLBACK_DROP:
+		return answer_rollback(confdir, q->type == KM_ROLLBACK_DROP, &r,
+				       out, cap);
 	case KM_SIGN:
 		if (keys_sign(*s, q->u32, q->data, q->data_len, &r.method, buf,
 			      &len, &why))
@@ -379,6 +403,28 @@ int keyholder_reload(struct daemon *d, char *err, size_t errlen)
 	}
 	secrets_free(d->secrets);
 	d->secrets = s;
+	return 0;
+}
+
+int keyholder_rollback(struct daemon *d, bool drop, bool *had_policy,
+		       char *err, size_t errlen)
+{
+	struct keymsg q = { .type = drop ? KM_ROLLBACK_DROP : KM_ROLLBACK }, r;
+
+	if (!kh_of(d)) {
+		snprintf(err, errlen, "no key holder runs");
+		return -1;
+	}
+	kh_call(kh_of(d), &q, &r);
+	if (r.status == KM_ST_NONE)
+		return KEYHOLDER_NOTHING_KEPT;
+	if (r.status != KM_ST_OK) {
+		snprintf(err, errlen, "%.*s", (int)r.data_len, r.data
+			 ? (const char *)r.data : "the key holder failed");
+		return -1;
+	}
+	if (had_policy)
+		*had_policy = r.u32 != 0;
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #ifndef IXDP_IKE_DAEMON_KEYHOLDER_H
 #define IXDP_IKE_DAEMON_KEYHOLDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -34,6 +35,15 @@ int keyholder_watch(struct daemon *d, struct event_base *evb);
 /* Have it read the secrets again, then take their public view (ids, host
  * certificates) into d->secrets.  -1 and err: the set in force stays. */
 int keyholder_reload(struct daemon *d, char *err, size_t errlen);
+/* `policy apply --confirm-within` (lib/agent/agent_rollback.h): have it
+ * put back the policy the command kept in CONFDIR (*had_policy: a file, or
+ * false when none was stored and policy.yaml is now gone), or, with drop
+ * (confirmed), forget it.  The key holder is root, CONFDIR's owner; the
+ * network process (ipsec-xdpd --user) may not write CONFDIR.  0,
+ * KEYHOLDER_NOTHING_KEPT (not with drop), or -1 and err. */
+#define KEYHOLDER_NOTHING_KEPT 2	/* not DAGENT_BUSY */
+int keyholder_rollback(struct daemon *d, bool drop, bool *had_policy,
+		       char *err, size_t errlen);
 /* Its pid (for the tests). */
 pid_t keyholder_pid(const struct daemon *d);
 /* Close our end (the key holder exits) and reap it. */

@@ -8,8 +8,7 @@
  * through a socketpair), the IKE and control sockets, xfrm and route
  * netlink (libnl opens a socket per operation), the pinned maps (bpf, and
  * the dataplane's flock, /proc/locks), the policy agent (inotify, reading
- * the policy, the atomic writes of CONFDIR/state and of a rolled-back
- * policy), certificates and CRLs read by path (OpenSSL), the journal or
+ * the policy, the atomic writes of the state directory), certificates and CRLs read by path (OpenSSL), the journal or
  * syslog, and what glibc, OpenSSL and libbpf call underneath (memory,
  * futexes, getrandom, time), the central policy source (libcurl: https,
  * its resolver thread) and the metrics endpoint (evhttp).  Nothing the
@@ -343,6 +342,16 @@ int sandbox_network(const struct sandbox_user *u, char *err, size_t errlen)
 			   allow_threads, err, errlen);
 }
 
+/* The key holder's own: it puts back, or forgets, the rollback copy of
+ * `policy apply --confirm-within` in CONFDIR (rename over policy.yaml,
+ * unlink, the directory synced: lib/agent/agent_rollback.h), which the
+ * network process may not write under --user.  Still no mkdir, chmod or
+ * chown: the copy is written by the command, as root. */
+static const char *const keyholder_calls[] = {
+	"rename", "renameat", "renameat2", "unlink", "unlinkat", "fsync",
+	NULL
+};
+
 int sandbox_keyholder(char *err, size_t errlen)
 {
 	/* AF_UNIX: the journal's or syslog's socket, for its error lines */
@@ -350,5 +359,5 @@ int sandbox_keyholder(char *err, size_t errlen)
 
 	if (keep_caps(0, NULL, err, errlen))
 		return -1;
-	return load_filter(NULL, fam, 1, NULL, err, errlen);
+	return load_filter(keyholder_calls, fam, 1, NULL, err, errlen);
 }

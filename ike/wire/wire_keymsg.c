@@ -36,13 +36,25 @@ static bool type_known(uint8_t type)
 	return t >= KM_RELOAD && t <= KM_TYPE_MAX;
 }
 
+/* A rollback request (wire_keymsg.h) is fixed: all its fields zero. */
+static bool payload_free_ok(uint8_t type, uint8_t status, uint8_t method,
+			    uint16_t prf, uint32_t u32, size_t idl, size_t dl,
+			    size_t d2l)
+{
+	if (type != KM_ROLLBACK && type != KM_ROLLBACK_DROP)
+		return true;
+	return !status && !method && !prf && !u32 && !idl && !dl && !d2l;
+}
+
 size_t keymsg_len(const struct keymsg *m)
 {
 	size_t idl = strnlen(m->id, sizeof(m->id));
 
 	if (idl > KM_ID_MAX || m->data_len > KM_DATA_MAX ||
 	    m->data2_len > KM_DATA2_MAX || !type_known(m->type) ||
-	    (m->data_len && !m->data) || (m->data2_len && !m->data2))
+	    (m->data_len && !m->data) || (m->data2_len && !m->data2) ||
+	    !payload_free_ok(m->type, m->status, m->method, m->prf, m->u32, idl,
+			     m->data_len, m->data2_len))
 		return 0;
 	return KM_HDR_LEN + idl + m->data_len + m->data2_len;
 }
@@ -102,6 +114,10 @@ int keymsg_decode(const uint8_t *buf, size_t len, struct keymsg *m,
 	*why = "a NUL in the id";
 	if (memchr(buf + KM_HDR_LEN, 0, idl))
 		return -1;
+	*why = "a rollback request that carries something";
+	if (!payload_free_ok(buf[1], buf[2], buf[3], get16(buf + 8),
+			     get32(buf + 12), idl, dl, d2l))
+		return -1;
 	m->type = buf[1];
 	m->status = buf[2];
 	m->method = buf[3];
@@ -152,6 +168,7 @@ const char *keymsg_type_name(uint8_t type)
 		[KM_RELOAD] = "reload", [KM_IDS] = "ids",
 		[KM_HOST_CERT] = "host-cert", [KM_PSK_MAC] = "psk-mac",
 		[KM_PSK_VERIFY] = "psk-verify", [KM_SIGN] = "sign",
+		[KM_ROLLBACK] = "rollback", [KM_ROLLBACK_DROP] = "rollback-drop",
 	};
 
 	return type_known(type) ? names[type & ~KM_REPLY] : "unknown";

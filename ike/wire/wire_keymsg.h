@@ -21,6 +21,18 @@
  *                    KM_ST_OK or KM_ST_MISMATCH, never the MAC
  *   KM_SIGN          sign data for a peer that announced the hashes u32
  *                    (wire_signature.h); reply: method and the AUTH data
+ *   KM_ROLLBACK      put back the policy `ipsec-xdp policy apply
+ *                    --confirm-within` kept in CONFDIR (lib/agent/agent.h,
+ *                    agent_rollback_restore); reply: status KM_ST_OK with
+ *                    u32 1 when a policy file was put back, 0 when none had
+ *                    been stored (policy.yaml removed), KM_ST_NONE when
+ *                    nothing was kept, KM_ST_FAILED with the error in data
+ *   KM_ROLLBACK_DROP the policy was confirmed: remove what was kept;
+ *                    reply: KM_ST_OK, or KM_ST_FAILED with the error
+ *
+ * The two rollback requests are fixed: every field but version, type and
+ * seq is zero, and nothing follows the header (the network process can
+ * only trigger what root prepared, never name a file).
  *
  * Layout (big-endian), the same for every type; unused fields are zero:
  *
@@ -31,8 +43,9 @@
  *   24 id, data, data2
  *
  * keymsg_decode checks every length against the datagram's and the
- * bounds below, the version, the type and that the id holds no NUL:
- * a message that fails any is refused whole.
+ * bounds below, the version, the type, that the id holds no NUL and
+ * that a rollback request carries nothing: a message that fails any is
+ * refused whole.
  */
 #ifndef IXDP_IKE_KEYMSG_H
 #define IXDP_IKE_KEYMSG_H
@@ -55,7 +68,9 @@ enum km_type {
 	KM_PSK_MAC,
 	KM_PSK_VERIFY,
 	KM_SIGN,
-	KM_TYPE_MAX = KM_SIGN,
+	KM_ROLLBACK,
+	KM_ROLLBACK_DROP,
+	KM_TYPE_MAX = KM_ROLLBACK_DROP,
 	KM_REPLY = 0x80,		/* or'ed into a reply's type */
 };
 

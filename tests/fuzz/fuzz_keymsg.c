@@ -7,8 +7,10 @@
  * One input is one datagram.  A message that decodes is encoded again and
  * must give the same bytes (the layout has no slack); the data of a KM_IDS
  * reply is walked as a list of ids, and every id read is appended to a
- * fresh list that must read back the same.  Crashes, sanitizer reports and
- * a failed round trip (abort) are findings.
+ * fresh list that must read back the same; a rollback request that decodes
+ * is the bare header with nothing in any field but its seq.  Crashes,
+ * sanitizer reports, a failed round trip and a rollback request carrying
+ * anything (abort) are findings.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -54,6 +56,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = keymsg_encode(&m, again, sizeof(again));
 	require(n == size && !memcmp(again, data, size));
 	(void)keymsg_type_name(m.type);
+	if (m.type == KM_ROLLBACK || m.type == KM_ROLLBACK_DROP)
+		require(size == KM_HDR_LEN && !m.status && !m.method && !m.prf &&
+			!m.u32 && !m.id[0]);
 	if (m.data_len)
 		walk_ids(&m);
 	return 0;

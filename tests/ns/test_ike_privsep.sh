@@ -23,8 +23,10 @@
 #     after the secrets were replaced by a rename, while it does open the
 #     policy (so the check can tell); B runs as root (no --user);
 #   - `policy apply` stores the policy mode 0640, group ipsec-xdp, which
-#     A then reads and puts in force; --confirm-within is refused with the
-#     reason (A may not write the rollback into CONFDIR);
+#     A then reads and puts in force; --confirm-within works although A may
+#     not write CONFDIR: the command keeps the rollback copy as root, and
+#     `policy confirm` has A's key holder remove it (the rollback itself,
+#     on packets: test_policy_agent.sh);
 #   - --user with a user that does not exist, or root, stops the daemon
 #     at once with a clear error;
 #   - the dataplane loaded after A started is in A's reach (`load` shares
@@ -190,8 +192,9 @@ check "after all that, both still confined (no system call stopped them)" \
 refute "no system call was refused" grep -q "seccomp" "$T/A.log"
 
 # `ipsec-xdp policy apply` stores the policy for the daemon's group to
-# read: A, run as that group's user, puts it in force; a confirmation
-# time is refused (A could not write the rollback into CONFDIR)
+# read: A, run as that group's user, puts it in force; with a confirmation
+# time the rollback copy is root's, and the key holder removes it once
+# confirmed
 xac() {
 	ip netns exec "$NS_A" env IPSEC_XDP_CONFDIR="$T/confA" IPSEC_XDP_RUNDIR="$T/runA" \
 		IPSEC_XDP_BPFFS="$T/bpffs/a" "$IXDP" "$@"
@@ -202,9 +205,14 @@ check "policy apply, with A run as $DUSER" xac policy apply "$T/lab2.yaml"
 check_eq "the stored policy: mode 640, group $DUSER" "640 $DUSER" \
 	"$(stat -c '%a %G' "$T/confA/policy.yaml")"
 check "A reads it and puts it in force" wait_until 20 test "$(in_force)" = lab2
-xac policy apply --confirm-within 30 "$T/lab2.yaml" >"$T/confirm.log" 2>&1
-check_eq "policy apply --confirm-within: refused (exit 1)" 1 "$?"
-check "... saying why" grep -q "could not roll the policy back: it may not write" "$T/confirm.log"
+check "policy apply --confirm-within, with A run as $DUSER" \
+	xac policy apply --confirm-within 30 "$T/lab2.yaml"
+check_eq "the rollback copy is root's, as the policy: mode 640, group $DUSER" \
+	"640 root $DUSER" "$(stat -c '%a %U %G' "$T/confA/policy.yaml.rollback")"
+check "a policy waits for a confirmation" \
+	test "$(xac -j status | json_get "d['agent']['pending_confirmation']")" != None
+check "policy confirm" xac policy confirm
+refute "A's key holder removed the rollback copy" test -e "$T/confA/policy.yaml.rollback"
 check "no policy waits for a confirmation" \
 	test "$(xac -j status | json_get "d['agent']['pending_confirmation']")" = None
 

@@ -6,12 +6,13 @@
 # CapabilityBoundingSet= allows and no new privileges (as systemd would
 # start them; PID 1 here is no systemd, so setpriv plays its part):
 # `ipsec-xdp load` attaches the dataplane and shares its pins with the
-# group ipsec-xdp (CAP_CHOWN; without it a warning), and ipsec-xdpd opens
-# its pinned maps and negotiates an IKE SA with a peer.  A daemon without
-# CAP_NET_BIND_SERVICE cannot start: the bounding set is enforced.  With
-# the drop-in of ipsec-xdpd(8) (CAP_SETUID, CAP_SETGID, CAP_CHOWN added),
-# --user works within the unit's system call filter; without it, it is
-# refused.
+# group ipsec-xdp (CAP_CHOWN; without it a warning), and ipsec-xdpd, with
+# the unit's options (--user ipsec-xdp: its network process runs as that
+# user), opens its pinned maps and negotiates an IKE SA with a peer,
+# within the unit's system call filter.  A daemon without
+# CAP_NET_BIND_SERVICE cannot start, nor --user without CAP_SETUID and
+# CAP_SETGID: the bounding set is enforced.  With the drop-in of
+# ipsec-xdpd(8) that runs it as root (no --user) it works as well.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ike_lib.sh"
 
@@ -52,6 +53,12 @@ check "ipsec-xdpd.service: exposure $EXP_D is at most 3.0" at_most "$EXP_D" 3.0
 check "ipsec-xdp@.service: exposure $EXP_L is at most 4.0" at_most "$EXP_L" 4.0
 check "ipsec-xdpd.service: runtime and state directories" \
 	grep -qzE 'RuntimeDirectory=ipsec-xdp.*StateDirectory=ipsec-xdp' "$T/ipsec-xdpd.service"
+# the options the unit gives the daemon (after --foreground, which start() gives)
+read -ra UNIT_OPTS <<<"$(sed -n 's#^ExecStart=/usr/sbin/ipsec-xdpd --foreground##p' "$UNITS/ipsec-xdpd.service")"
+check_eq "the unit runs the network process as the user ipsec-xdp" "--user ipsec-xdp" "${UNIT_OPTS[*]}"
+getent passwd ipsec-xdp >/dev/null ||
+	{ echo "needs the user ipsec-xdp (scripts/install-deps.sh makes it)"; exit 1; }
+chmod 0711 "$T"		# (the user reaches CONFDIR; mktemp made $T 0700)
 check "the unit allows capset and seccomp (the daemon's own drop and filters)" \
 	bash -c "systemd-analyze syscall-filter @system-service | grep -qw capset &&
 		 grep -q '^SystemCallFilter=@system-service bpf seccomp$' '$T/ipsec-xdpd.service'"
@@ -93,8 +100,8 @@ check_eq "... its pins shared with the group ipsec-xdp (CAP_CHOWN)" "660 ipsec-x
 	"$(stat -c '%a %G' "$T/bpffs/a/maps/ixdp_state")"
 
 
-# Two daemons, each with the daemon unit's bounding set; A with the
-# dataplane of $NS_A loaded, so it opens the pinned maps (CAP_BPF).
+# Two daemons, each with the daemon unit's bounding set and options; A
+# with the dataplane of $NS_A loaded, so it opens the pinned maps (CAP_BPF).
 conf() {
 	mkdir -p "$1"
 	cat >"$1/policy.yaml" <<YAML
@@ -128,8 +135,10 @@ chmod +x "$T/ixdpd-sandboxed"
 REAL_IXDPD=$IXDPD
 IXDPD=$T/ixdpd-sandboxed
 export CAPS=$CAPS_D
+IXDPD_ARGS=("${UNIT_OPTS[@]}")
 STRACE_OUT=$T/A.strace IPSEC_XDP_BPFFS=$T/bpffs/a start A "$NS_A" "$T/confA" "$T/runA" || exit 1
 IPSEC_XDP_BPFFS=$T/bpffs/b start B "$NS_B" "$T/confB" "$T/runB" || exit 1
+IXDPD_ARGS=()
 check "ipsec-xdpd runs with only the unit's capabilities" \
 	grep -q "^CapBnd:[[:space:]]*$(sandboxed "$CAPS_D" grep CapBnd /proc/self/status | awk '{print $2}')$" \
 	"/proc/${PIDS[0]}/status"
@@ -147,6 +156,10 @@ check "ipsec-xdpd A, started: CAP_NET_ADMIN and CAP_BPF only, bounding set too" 
 		 grep -q '^CapBnd:[[:space:]]*0000008000001000$' /proc/$A_PID/status &&
 		 grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/$A_PID/status &&
 		 grep -q '^Seccomp:[[:space:]]*2$' /proc/$A_PID/status"
+check_eq "... as the user ipsec-xdp" "$(id -u ipsec-xdp)" \
+	"$(awk '$1 == "Uid:" {print $3}' "/proc/$A_PID/status")"
+check_eq "... its STATEDIR/central the user's (CAP_CHOWN)" ipsec-xdp \
+	"$(stat -c %U "$T/confA/state/central")"
 check "ipsec-xdpd A opened the pinned maps" \
 	bash -c "sleep 0.5; ! grep 'dataplane: ' '$T/A.log' | grep -v 'xfrm interface'"
 check "an IKE SA comes up between two sandboxed daemons" ike_sa_up xa sa initiate 10.77.0.2
@@ -168,8 +181,24 @@ check "its pins go with it" wait_until 30 bash -c "! ls '$T/bpffs/a/links' | gre
 check "no attach failed and the filter stopped nothing" \
 	bash -c "! grep -E 'could not be attached|seccomp' '$T/A.log'"
 
+# The rollback of `policy apply --confirm-within` with the unit's options
+# and filters: the command (root) keeps the copy, A's key holder (root,
+# no capability) renames it back, A (the user) puts it in force.
+ixr_a() {
+	ip netns exec "$NS_A" env IPSEC_XDP_CONFDIR="$T/confA" IPSEC_XDP_BPFFS="$T/bpffs/a" \
+		IPSEC_XDP_RUNDIR="$T/runA" "$IXDP" "$@"
+}
+cp -p "$T/confA/policy.yaml" "$T/kept.yaml"
+sed 's/^  lab:$/  lab2:/' "$T/kept.yaml" >"$T/lab2.yaml"
+check "policy apply --confirm-within 2 with A run as ipsec-xdp" \
+	ixr_a policy apply --confirm-within 2 "$T/lab2.yaml"
+check "without confirm, A's key holder puts the policy back" \
+	wait_until 20 cmp -s "$T/kept.yaml" "$T/confA/policy.yaml"
+check "... and A puts it in force again" \
+	wait_until 10 grep -q "the previous policy is restored" "$T/A.log"
+
 # Every system call daemon A made (start, the dataplane link, a
-# negotiation, a reload, an interface attached) is one SystemCallFilter= allows: @system-service
+# negotiation, a reload, an interface attached, a rollback) is one SystemCallFilter= allows: @system-service
 # (its groups expanded), bpf and seccomp.
 kill -HUP "$A_PID"	# (strace, PIDS[0], ignores SIGHUP)
 check "A reloads (SIGHUP) within its filter" wait_until 20 grep -q "reloaded: policy" "$T/A.log"
@@ -183,36 +212,32 @@ sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$T/A.strace" | sort -u >"$T/used"
 check "ipsec-xdpd made system calls (strace saw $(wc -l <"$T/used"))" test "$(wc -l <"$T/used")" -gt 20
 check "each is allowed by ipsec-xdpd.service's SystemCallFilter=" \
 	bash -c "comm -23 '$T/used' '$T/allowed' | grep . && exit 1 || exit 0"
+check "... having changed its user and group (setresuid, setresgid, setgroups)" \
+	bash -c "grep -qx setresuid '$T/used' && grep -qx setresgid '$T/used' &&
+		 grep -qx setgroups '$T/used'"
 
-# The drop-in of ipsec-xdpd(8) for --user: the unit's bounding set and
-# CAP_SETUID, CAP_SETGID, CAP_CHOWN.  U, in B's namespace on other ports,
-# becomes the user ipsec-xdp once started, keeps CAP_NET_ADMIN and CAP_BPF
-# only, its STATEDIR/central the user's, and makes only system calls the
-# unit allows.  With the unit's set alone,
-# --user is refused at start, saying why.
-chmod 0711 "$T"		# (the user reaches CONFDIR)
-export CAPS="$CAPS_D,+setuid,+setgid,+chown"
-IXDPD_ARGS=(--user ipsec-xdp -p 1500 --natt-port 14500)
+# The drop-in of ipsec-xdpd(8) that runs the network process as root (an
+# ExecStart= without --user): U, in B's namespace on other ports, stays
+# root once started, keeps CAP_NET_ADMIN and CAP_BPF only, and makes only
+# system calls the unit allows.  --user with a bounding set without
+# CAP_SETUID and CAP_SETGID is refused at start, saying why.
+IXDPD_ARGS=(-p 1500 --natt-port 14500)
 STRACE_OUT=$T/U.strace IPSEC_XDP_BPFFS=$T/bpffs/u start U "$NS_B" "$T/confB" "$T/runU" || exit 1
 IXDPD_ARGS=()
 U_PID=$(ps -o pid= --ppid "${PIDS[2]}" | head -n 1 | tr -d ' ')
-check_eq "with the drop-in, U runs as ipsec-xdp" "$(id -u ipsec-xdp)" \
+check_eq "with the drop-in, U stays root" 0 \
 	"$(awk '$1 == "Uid:" {print $3}' "/proc/$U_PID/status")"
 check "... with CAP_NET_ADMIN and CAP_BPF only, bounding set too" \
 	bash -c "grep -q '^CapEff:[[:space:]]*0000008000001000$' /proc/$U_PID/status &&
 		 grep -q '^CapBnd:[[:space:]]*0000008000001000$' /proc/$U_PID/status"
-check_eq "... its STATEDIR/central the user's (CAP_CHOWN)" ipsec-xdp \
-	"$(stat -c %U "$T/confB/state/central")"
 sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$T/U.strace" | sort -u >"$T/used_u"
-check "... having changed its user and group (setresuid, setresgid, setgroups)" \
-	bash -c "grep -qx setresuid '$T/used_u' && grep -qx setresgid '$T/used_u' &&
-		 grep -qx setgroups '$T/used_u'"
 check "... each system call allowed by ipsec-xdpd.service's SystemCallFilter=" \
 	bash -c "comm -23 '$T/used_u' '$T/allowed' | grep . && exit 1 || exit 0"
-export CAPS=$CAPS_D
-ip netns exec "$NS_B" "$IXDPD" -f -C "$T/confB" -R "$T/runV" --user ipsec-xdp \
+export CAPS=$(sed 's/,+setuid//; s/,+setgid//' <<<"$CAPS_D")
+check "(a bounding set without them: $CAPS)" test "$CAPS" != "$CAPS_D"
+ip netns exec "$NS_B" "$IXDPD" -f -C "$T/confB" -R "$T/runV" "${UNIT_OPTS[@]}" \
 	-p 1501 --natt-port 14501 >"$T/V.log" 2>&1
-check_eq "--user with the unit's bounding set alone: exit 2" 2 "$?"
+check_eq "--user without CAP_SETUID and CAP_SETGID: exit 2" 2 "$?"
 check "... saying what it needs" grep -q "needs CAP_SETUID and CAP_SETGID" "$T/V.log"
 
 # Without CAP_NET_BIND_SERVICE the daemon cannot have UDP 500: the

@@ -107,7 +107,7 @@ for f in lib/systemd/system/ipsec-xdpd.service lib/systemd/system/ipsec-xdp@.ser
 	check "the package has /$f" test -s "$R/$f"
 done
 check "the units start /usr/sbin's programs" \
-	grep -qx 'ExecStart=/usr/sbin/ipsec-xdpd --foreground' "$R/lib/systemd/system/ipsec-xdpd.service"
+	grep -qx 'ExecStart=/usr/sbin/ipsec-xdpd --foreground --user ipsec-xdp' "$R/lib/systemd/system/ipsec-xdpd.service"
 check "the packaged units pass systemd-analyze verify" \
 	bash -c "sed 's#/usr/sbin/#$R/usr/sbin/#' '$R/lib/systemd/system/ipsec-xdpd.service' >'$T/ipsec-xdpd.service' &&
 		 systemd-analyze verify --man=no '$T/ipsec-xdpd.service'"

@@ -34,7 +34,7 @@ done
 check "the programs are executable" test -x "$D/usr/usr/sbin/ipsec-xdp" -a -x "$D/usr/usr/sbin/ipsec-xdpd"
 check "the staged ipsec-xdp runs" bash -c "'$D/usr/usr/sbin/ipsec-xdp' --version | grep -qx 'ipsec-xdp [0-9.]*'"
 check "the units start /usr/sbin's programs" \
-	grep -qx 'ExecStart=/usr/sbin/ipsec-xdpd --foreground' "$D/usr/usr/lib/systemd/system/ipsec-xdpd.service"
+	grep -qx 'ExecStart=/usr/sbin/ipsec-xdpd --foreground --user ipsec-xdp' "$D/usr/usr/lib/systemd/system/ipsec-xdpd.service"
 check "the sysusers file declares the user ipsec-xdp" \
 	grep -q '^u ipsec-xdp ' "$D/usr/usr/lib/sysusers.d/ipsec-xdp.conf"
 check "nothing outside PREFIX" bash -c "[ \"\$(ls '$D/usr')\" = usr ]"

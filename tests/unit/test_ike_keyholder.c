@@ -4,7 +4,9 @@
  * and the key holder itself (ike/daemon/daemon_keyholder.c): a real one,
  * forked over a socketpair, gives the network process the ids but never
  * a key, computes the same AUTH as the keys would in-process, and its
- * death stops the caller (fail closed).
+ * death stops the caller (fail closed); under its own seccomp filter it
+ * puts back, or forgets, the rollback copy of `policy apply
+ * --confirm-within` on the two payload-free requests, and only that.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,8 @@
 
 #include "daemon/daemon.h"
 #include "daemon/daemon_keyholder.h"
+#include "daemon/daemon_sandbox.h"
+#include "agent/agent_rollback.h"
 #include "sa/sa_keys.h"
 #include "wire/wire_crypto.h"
 #include "wire/wire_ikev2.h"
@@ -92,6 +96,59 @@ static void test_keymsg_refused(void **state)
 	m.data_len = 0;
 	m.type = 0;
 	assert_int_equal(keymsg_encode(&m, bad, sizeof(bad)), 0);
+}
+
+/* The rollback requests are fixed: nothing in any field but type and seq. */
+static void test_keymsg_rollback(void **state)
+{
+	static const uint8_t why_text[] = "cannot rename";
+	static const size_t fields[] = { 2, 3, 8, 9, 12, 13, 14, 15 };
+	struct keymsg m = { .type = KM_ROLLBACK, .seq = 3 }, d;
+	uint8_t buf[KM_MSG_MAX], bad[KM_MSG_MAX];
+	const char *why;
+	size_t n;
+
+	n = keymsg_encode(&m, buf, sizeof(buf));
+	assert_int_equal(n, KM_HDR_LEN);
+	assert_int_equal(keymsg_decode(buf, n, &d, &why), 0);
+	assert_int_equal(d.type, KM_ROLLBACK);
+	assert_int_equal(d.seq, 3);
+	assert_string_equal(keymsg_type_name(KM_ROLLBACK), "rollback");
+	assert_string_equal(keymsg_type_name(KM_ROLLBACK_DROP | KM_REPLY),
+			    "rollback-drop");
+	/* status, method, prf, u32: each set in turn, refused */
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		memcpy(bad, buf, n);
+		bad[fields[i]] = 1;
+		assert_int_equal(keymsg_decode(bad, n, &d, &why), -1);
+		assert_string_equal(why, "a rollback request that carries "
+				    "something");
+	}
+	memcpy(bad, buf, n);
+	bad[KM_HDR_LEN] = 'x';		/* a byte of data */
+	bad[19] = 1;
+	assert_int_equal(keymsg_decode(bad, n + 1, &d, &why), -1);
+	assert_string_equal(why, "a rollback request that carries something");
+	bad[19] = 0;
+	bad[10] = 1;			/* an id */
+	assert_int_equal(keymsg_decode(bad, n + 1, &d, &why), -1);
+	assert_string_equal(why, "a rollback request that carries something");
+	m.type = KM_ROLLBACK_DROP;
+	m.u32 = 1;
+	assert_int_equal(keymsg_encode(&m, bad, sizeof(bad)), 0);
+	m.u32 = 0;
+	snprintf(m.id, sizeof(m.id), "../secrets");
+	assert_int_equal(keymsg_encode(&m, bad, sizeof(bad)), 0);
+	/* a reply carries its status and error text */
+	memset(&m, 0, sizeof(m));
+	m.type = KM_ROLLBACK | KM_REPLY;
+	m.status = KM_ST_FAILED;
+	m.data = why_text;
+	m.data_len = sizeof(why_text) - 1;
+	n = keymsg_encode(&m, buf, sizeof(buf));
+	assert_int_equal(n, KM_HDR_LEN + sizeof(why_text) - 1);
+	assert_int_equal(keymsg_decode(buf, n, &d, &why), 0);
+	assert_int_equal(d.status, KM_ST_FAILED);
 }
 
 static void test_keymsg_ids(void **state)
@@ -277,6 +334,112 @@ static void test_holder_death_stops(void **state)
 	assert_int_equal(WEXITSTATUS(status), 1);
 }
 
+/* ---- the rollback copy, put back by a confined key holder -------------------- */
+
+static void put(const char *name, const char *text, mode_t mode)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", confdir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* name holds exactly text, mode mode (0: it is not there). */
+static void holds(const char *name, const char *text, mode_t mode)
+{
+	char path[128], buf[256] = "";
+	struct stat st;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", confdir, name);
+	if (!mode) {
+		assert_int_equal(lstat(path, &st), -1);
+		return;
+	}
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, mode);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	assert_int_equal(n, strlen(text));
+	assert_memory_equal(buf, text, n);
+}
+
+static int confined_holder_up(void **state)
+{
+	char err[700];
+
+	snprintf(confdir, sizeof(confdir), "/tmp/ixdp-keyholder.XXXXXX");
+	assert_non_null(mkdtemp(confdir));
+	memset(&D, 0, sizeof(D));
+	snprintf(D.confdir, sizeof(D.confdir), "%s", confdir);
+	if (keyholder_start(&D, sandbox_keyholder, err, sizeof(err)))
+		fail_msg("%s", err);
+	return 0;
+}
+
+static void test_holder_rollback(void **state)
+{
+	char err[700];
+	bool had = false;
+
+	put("policy.yaml", "policies: { old: {} }\n", 0640);
+	assert_int_equal(agent_rollback_save(confdir, err, sizeof(err)), 0);
+	holds("policy.yaml.rollback", "policies: { old: {} }\n", 0640);
+	/* one at a time */
+	assert_int_equal(agent_rollback_save(confdir, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "already waits"));
+	put("policy.yaml", "policies: { new: {} }\n", 0600);
+	assert_int_equal(keyholder_rollback(&D, false, &had, err, sizeof(err)), 0);
+	assert_true(had);
+	holds("policy.yaml", "policies: { old: {} }\n", 0640);
+	holds("policy.yaml.rollback", "", 0);
+	assert_int_equal(agent_rollback_kept(confdir), AGENT_KEPT_NOTHING);
+	/* nothing kept: nothing put back */
+	assert_int_equal(keyholder_rollback(&D, false, &had, err, sizeof(err)),
+			 KEYHOLDER_NOTHING_KEPT);
+	holds("policy.yaml", "policies: { old: {} }\n", 0640);
+	/* confirmed: the copy goes, the policy stays */
+	assert_int_equal(agent_rollback_save(confdir, err, sizeof(err)), 0);
+	put("policy.yaml", "policies: { new: {} }\n", 0640);
+	assert_int_equal(keyholder_rollback(&D, true, NULL, err, sizeof(err)), 0);
+	assert_int_equal(agent_rollback_kept(confdir), AGENT_KEPT_NOTHING);
+	holds("policy.yaml", "policies: { new: {} }\n", 0640);
+}
+
+static void test_holder_rollback_none(void **state)
+{
+	char err[700], path[128];
+	bool had = true;
+
+	assert_int_equal(agent_rollback_save(confdir, err, sizeof(err)), 0);
+	assert_int_equal(agent_rollback_kept(confdir), AGENT_KEPT_NONE);
+	put("policy.yaml", "policies: { new: {} }\n", 0640);
+	assert_int_equal(keyholder_rollback(&D, false, &had, err, sizeof(err)), 0);
+	assert_false(had);
+	holds("policy.yaml", "", 0);
+	assert_int_equal(agent_rollback_kept(confdir), AGENT_KEPT_NOTHING);
+	/* a copy that is not a regular file (a link to the secrets): kept */
+	put("secrets", "lab = \"key\"\n", 0600);
+	put("policy.yaml", "policies: { new: {} }\n", 0640);
+	snprintf(path, sizeof(path), "%s/policy.yaml.rollback", confdir);
+	assert_int_equal(symlink("secrets", path), 0);
+	assert_int_equal(keyholder_rollback(&D, false, &had, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a regular file"));
+	holds("policy.yaml", "policies: { new: {} }\n", 0640);
+	/* the key holder is still there and confined: it forgets it */
+	assert_int_equal(keyholder_rollback(&D, true, NULL, err, sizeof(err)), 0);
+	holds("secrets", "lab = \"key\"\n", 0600);
+	assert_int_equal(agent_rollback_kept(confdir), AGENT_KEPT_NOTHING);
+}
+
 /* A reply sent to the key holder is refused, not answered. */
 static void test_holder_refuses_replies(void **state)
 {
@@ -297,6 +460,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keymsg_round_trip),
 		cmocka_unit_test(test_keymsg_refused),
+		cmocka_unit_test(test_keymsg_rollback),
 		cmocka_unit_test(test_keymsg_ids),
 		cmocka_unit_test_setup_teardown(test_holder_ids_not_keys,
 						holder_up, holder_down),
@@ -308,6 +472,10 @@ int main(void)
 						holder_up, holder_down),
 		cmocka_unit_test_setup_teardown(test_holder_refuses_replies,
 						holder_up, holder_down),
+		cmocka_unit_test_setup_teardown(test_holder_rollback,
+						confined_holder_up, holder_down),
+		cmocka_unit_test_setup_teardown(test_holder_rollback_none,
+						confined_holder_up, holder_down),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
