@@ -322,6 +322,7 @@ static int sync_port_classes(struct dp *dp, __u32 bank, const struct ixdp_bank *
 struct order_diff {
 	__u32 *cur;             /* the bank's slots by position, as it holds them */
 	__u32 *pos_of;          /* [IXDP_MAX_SLOTS]: their positions, ~0 none */
+	size_t ncur;
 	__u32 *k, *v;
 	size_t n;
 };
@@ -340,6 +341,7 @@ static int order_diff_init(struct dp *dp, __u32 bank, const struct ixdp_bank *ol
 	size_t nold = old->nfilters < IXDP_MAX_FILTERS ? old->nfilters : IXDP_MAX_FILTERS;
 	int err;
 
+	o->ncur = nold;
 	o->cur = malloc((nold + 1) * sizeof(*o->cur));
 	o->pos_of = malloc(IXDP_MAX_SLOTS * sizeof(*o->pos_of));
 	o->k = malloc((n + 1) * sizeof(*o->k));
@@ -362,7 +364,7 @@ static int sync_order(struct dp *dp, __u32 bank, const struct ixdp_bank *old,
 	int err = order_diff_init(dp, bank, old, img->n, &o);
 
 	for (size_t p = 0; !err && p < img->n; p++)
-		if (p >= old->nfilters || o.cur[p] != img->slot[p]) {
+		if (p >= o.ncur || o.cur[p] != img->slot[p]) {
 			o.k[o.n] = bank * IXDP_MAX_FILTERS + (__u32)p;
 			o.v[o.n++] = img->slot[p];
 		}
