@@ -137,7 +137,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);	/* shared: atomic adds */
-	__uint(max_entries, 2 * IXDP_MAX_FILTERS);
+	__uint(max_entries, IXDP_MAX_SLOTS);
 	__type(key, __u32);
 	__type(value, struct ixdp_counter);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -145,11 +145,28 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2 * IXDP_MAX_FILTERS);
+	__uint(max_entries, IXDP_MAX_SLOTS);
 	__type(key, __u32);
 	__type(value, struct ixdp_filter_info);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ixdp_info SEC(".maps");
+
+/* Read by userspace only: each bank's slots in enforcement order. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * IXDP_MAX_FILTERS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_order SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * IXDP_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_slot_pos SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -309,9 +326,21 @@ static __always_inline int drop(__u32 reason)
 	return IXDP_V_DROP_WHY + reason;
 }
 
+/* The position of a slot in the bank's list (IXDP_NO_FILTER: none). */
+static __always_inline __u32 slot_pos(__u32 bank, __u32 slot)
+{
+	__u32 idx = bank * IXDP_MAX_SLOTS + slot;
+	__u32 *pos;
+
+	if (slot >= IXDP_MAX_SLOTS)
+		return IXDP_NO_FILTER;
+	pos = bpf_map_lookup_elem(&ixdp_slot_pos, &idx);
+	return pos ? *pos : IXDP_NO_FILTER;
+}
+
 /* Which filter decided, for the drop event (IXDP_NO_FILTER: none). */
 struct ixdp_decider {
-	__u32 filter;
+	__u32 slot;
 	__u32 generation;
 	__u32 bank;
 };
@@ -359,7 +388,9 @@ static __always_inline void report_drop(const struct ixdp_pkt *p, __u32 dir,
 	}
 	ev->ts_ns = now;
 	ev->reason = reason;
-	ev->filter = why->filter;
+	ev->filter = why->slot == IXDP_NO_FILTER ? IXDP_NO_FILTER
+						 : slot_pos(why->bank, why->slot);
+	ev->slot = why->slot;
 	ev->generation = why->generation;
 	ev->suppressed = l->pending;
 	ev->fam = p->fam;
@@ -371,21 +402,18 @@ static __always_inline void report_drop(const struct ixdp_pkt *p, __u32 dir,
 	__builtin_memcpy(ev->src, p->src, 16);
 	__builtin_memcpy(ev->dst, p->dst, 16);
 	ev->cpu = bpf_get_smp_processor_id();
-	ev->pad = 0;
 	bpf_ringbuf_submit(ev, 0);
 	l->pending = 0;
 	l->events++;
 }
 
-static __always_inline void count_filter(__u32 bank, __u32 filter, __u32 dir,
-					 __u32 bytes)
+static __always_inline void count_filter(__u32 slot, __u32 dir, __u32 bytes)
 {
-	__u32 idx = bank * IXDP_MAX_FILTERS + filter;
 	struct ixdp_counter *c;
 
-	if (filter >= IXDP_MAX_FILTERS)
+	if (slot >= IXDP_MAX_SLOTS)
 		return;
-	c = bpf_map_lookup_elem(&ixdp_counters, &idx);
+	c = bpf_map_lookup_elem(&ixdp_counters, &slot);
 	if (!c)
 		return;
 	/* one array for all CPUs (a per-CPU copy would cost 4 MiB per CPU):
@@ -665,7 +693,7 @@ static long tuple_one(__u32 i, void *ctx)
 	/* No filter of this tuple has the packet's protocol: no lookup. */
 	if (t->protos && !(t->protos & w->protobit))
 		return 0;
-	w->key.tuple = i;
+	w->key.shape = t->shape;
 	w->key.proto = t->proto_exact ? w->proto : 0;
 	w->key.sport = tuple_port(w, t->sport_kind, 0, w->sport);
 	w->key.dport = tuple_port(w, t->dport_kind, 1, w->dport);
@@ -674,8 +702,8 @@ static long tuple_one(__u32 i, void *ctx)
 		w->key.dst[j] = w->dst[j] & t->dst_mask[j];
 	}
 	/* One probe per interface group of the tuple that applies here
-	 * (usually group 0 alone); of the hits, the lowest filter index is
-	 * the first in enforcement order. */
+	 * (usually group 0 alone); of two hits, the one of lower position
+	 * (ixdp_slot_pos) is the first in enforcement order. */
 	groups = (t->groups ? t->groups : 1) & w->ifmask;
 #pragma clang loop unroll(disable)
 	for (__u32 g = 0; g < IXDP_MAX_IFGROUPS; g++) {
@@ -685,7 +713,8 @@ static long tuple_one(__u32 i, void *ctx)
 			continue;
 		w->key.ifgroup = g;
 		v = bpf_map_lookup_elem(&ixdp_filters, &w->key);
-		if (v && (!w->hit || v->filter < w->val.filter)) {
+		if (v && (!w->hit || slot_pos(w->bank, v->slot) <
+				     slot_pos(w->bank, w->val.slot))) {
 			w->val = *v;
 			w->hit = 1;
 		}
@@ -693,7 +722,7 @@ static long tuple_one(__u32 i, void *ctx)
 	return w->hit ? 1 : 0;
 }
 
-/* First hit in weight order, or val.filter = IXDP_NO_FILTER. */
+/* First hit in weight order, or val.slot = IXDP_NO_FILTER. */
 static __always_inline void tuple_search(const struct ixdp_pkt *p, __u32 bank,
 					 const struct ixdp_bank *b, __u16 ifmask,
 					 struct ixdp_fval *out)
@@ -722,7 +751,7 @@ static __always_inline void tuple_search(const struct ixdp_pkt *p, __u32 bank,
 		*out = w.val;
 	} else {
 		__builtin_memset(out, 0, sizeof(*out));
-		out->filter = IXDP_NO_FILTER;
+		out->slot = IXDP_NO_FILTER;
 	}
 }
 
@@ -775,7 +804,7 @@ static __always_inline void classify(const struct ixdp_pkt *p, __u32 bank,
 		return;
 	}
 	if (e->val.generation == b->generation && flow_key_equal(&e->key, &k)) {
-		out->filter = e->val.filter;
+		out->slot = e->val.slot;
 		out->action = e->val.action;
 		out->flags = e->val.flags;
 		out->pad = 0;
@@ -785,7 +814,7 @@ static __always_inline void classify(const struct ixdp_pkt *p, __u32 bank,
 	tuple_search(p, bank, b, ifmask, out);
 	e->key = k;     /* a per-CPU slot: no other writer */
 	e->val.generation = b->generation;
-	e->val.filter = out->filter;
+	e->val.slot = out->slot;
 	e->val.action = out->action;
 	e->val.flags = out->flags;
 	e->val.pad = 0;
@@ -818,7 +847,7 @@ find_bundle(const struct ixdp_pkt *p, __u32 rule, __u32 dir,
 /* Tell the daemon, at most once per IXDP_EVENT_INTERVAL_NS per key. */
 static __always_inline void report_need_sa(const struct ixdp_pkt *p,
 					   const struct ixdp_bundle_key *k,
-					   __u32 filter, __u32 generation,
+					   __u32 bank, __u32 slot, __u32 generation,
 					   __u8 flags, __u32 dir,
 					   __u32 bstate, bool passed)
 {
@@ -838,7 +867,7 @@ static __always_inline void report_need_sa(const struct ixdp_pkt *p,
 	ev.ts_ns = now;
 	ev.type = IXDP_EV_NEED_SA;
 	ev.rule = k->rule;
-	ev.filter = filter;
+	ev.filter = slot_pos(bank, slot);
 	ev.generation = generation;
 	ev.fam = p->fam;
 	ev.proto = p->proto;
@@ -867,7 +896,7 @@ static __always_inline int negotiate_verdict(const struct ixdp_pkt *p,
 					     const struct ixdp_fval *v,
 					     __u32 dir, struct ixdp_handoff *h)
 {
-	__u32 idx = bank * IXDP_MAX_FILTERS + v->filter;
+	__u32 idx = v->slot;
 	struct ixdp_filter_info *info;
 	struct ixdp_bundle_key k;
 	struct ixdp_bundle *bu;
@@ -878,7 +907,7 @@ static __always_inline int negotiate_verdict(const struct ixdp_pkt *p,
 		return drop(IXDP_DROP_BCAST_NEGOTIATE);
 	inpass = dir == IXDP_DIR_IN && (v->flags & IXDP_F_INPASS);
 	info = bpf_map_lookup_elem(&ixdp_info, &idx);
-	if (!info)      /* cannot happen (filter < IXDP_MAX_FILTERS) */
+	if (!info)      /* cannot happen (slot < IXDP_MAX_SLOTS) */
 		return inpass ? IXDP_V_PASS : drop(IXDP_DROP_NEGOTIATE);
 	bu = find_bundle(p, info->rule_id, dir, &k);
 	if (bu) {
@@ -910,7 +939,7 @@ static __always_inline int negotiate_verdict(const struct ixdp_pkt *p,
 	/* Inbound without inpass: the peer must come with ESP, or ask first;
 	 * only a soft action makes starting IKE from here worth it. */
 	if (dir == IXDP_DIR_OUT || inpass || (v->flags & IXDP_F_SOFT))
-		report_need_sa(p, &k, v->filter, b->generation, v->flags, dir,
+		report_need_sa(p, &k, bank, v->slot, b->generation, v->flags, dir,
 			       bstate, inpass);
 	return inpass ? IXDP_V_PASS : drop(IXDP_DROP_NEGOTIATE);
 }
@@ -954,15 +983,15 @@ static __always_inline int policy_path(const struct ixdp_pkt *p, __u32 bank,
 	if (p->proto == IXDP_PROTO_ESP || p->proto == IXDP_PROTO_AH)
 		return pass_counted(IXDP_PKT_IPSEC);
 	classify(p, bank, b, &v);
-	if (v.filter == IXDP_NO_FILTER) {
+	if (v.slot == IXDP_NO_FILTER) {
 		if (default_response_xfrm(p, dir, h))
 			return IXDP_V_XFRM;
 		return pass_counted(IXDP_PKT_UNMATCHED);
 	}
-	why->filter = v.filter;
+	why->slot = v.slot;
 	why->generation = b->generation;
 	why->bank = bank;
-	count_filter(bank, v.filter, dir, bytes);
+	count_filter(v.slot, dir, bytes);
 	switch (v.action) {
 	case IXDP_ACT_PERMIT:
 		return IXDP_V_PASS;
@@ -1001,7 +1030,7 @@ static __always_inline int decide(int parsed, const struct ixdp_pkt *p,
 __noinline int ixdp_decide(int parsed, const struct ixdp_pkt *p, __u32 dir,
 			   __u32 bytes, struct ixdp_handoff *h)
 {
-	struct ixdp_decider why = { .filter = IXDP_NO_FILTER };
+	struct ixdp_decider why = { .slot = IXDP_NO_FILTER };
 	int v;
 
 	if (!p) {
@@ -1155,7 +1184,7 @@ static __always_inline int to_xfrm(struct __sk_buff *skb,
 		 * kfunc call as dead code. */
 		if (!bpf_core_type_exists(struct bpf_xfrm_info___ixdp) ||
 		    bpf_skb_set_xfrm_info(skb, &info)) {
-			struct ixdp_decider why = { .filter = IXDP_NO_FILTER };
+			struct ixdp_decider why = { .slot = IXDP_NO_FILTER };
 
 			count_xs(IXDP_XS_XFRM_INFO_FAIL);
 			drop(IXDP_DROP_NEGOTIATE);

@@ -113,14 +113,15 @@ static bool rule_of(struct monitor *m, const struct ixdp_drop_event *e,
 {
 	struct ixdp_filter_info info;
 	struct ixdp_bank b;
-	uint32_t bank, idx;
+	uint32_t bank, slot = e->slot;
 
-	if (!m->have_dp || e->filter >= IXDP_MAX_FILTERS ||
+	/* ixdp_info is per slot; while the bank is still live with that
+	 * generation, the slot still holds that filter */
+	if (!m->have_dp || e->filter == IXDP_NO_FILTER || slot >= IXDP_MAX_SLOTS ||
 	    dp_read_bank(&m->dp, &bank, &b) || bank != e->bank ||
 	    b.generation != e->generation)
 		return false;
-	idx = bank * IXDP_MAX_FILTERS + e->filter;
-	if (bpf_map_lookup_elem(m->dp.info_fd, &idx, &info))
+	if (bpf_map_lookup_elem(m->dp.info_fd, &slot, &info))
 		return false;
 	snprintf(name, len, "%.*s", (int)sizeof(info.name), info.name);
 	return true;

@@ -7,10 +7,17 @@
  *
  * How the dataplane is organised (see bpf/ipsec_xdp.bpf.c):
  *
- *  - Two "banks" of classifier tables.  Userspace fills the inactive bank
- *    completely, then flips IXDP_STATE_POLICY_BANK with one 32-bit write.
- *    A packet reads the bank number once and uses only that bank, so it
- *    sees the old filter list or the new one, never a mix.
+ *  - Two "banks" of classifier tables, both kept equal to the live list.
+ *    Userspace writes the difference into the inactive bank, flips
+ *    IXDP_STATE_POLICY_BANK with one 32-bit write, waits for the readers
+ *    of the old bank and writes the same difference into it
+ *    (lib/dataplane/dataplane_diff.c).  A packet reads the bank number
+ *    once and uses only that bank, so it sees the old filter list or the
+ *    new one, never a mix.
+ *  - Every specific filter has a *slot*, which it keeps while it is
+ *    unchanged: the key values, ixdp_info and ixdp_counters name the slot
+ *    (shared by both banks), and ixdp_order / ixdp_slot_pos give each
+ *    bank's enforcement order.
  *  - The boot configuration (mode + exemptions) is double-buffered the same
  *    way, flipped by IXDP_STATE_BOOT_BANK.
  *  - Classification is tuple space search: every specific filter belongs to a
@@ -40,13 +47,18 @@
  * end of this file fail to compile when a shared struct changes size, as a
  * reminder.  Version 0: pins from before versioning (no such index).
  */
-#define IXDP_ABI_VERSION 5	/* 2: the drop events (ixdp_drop_events);
+#define IXDP_ABI_VERSION 6	/* 2: the drop events (ixdp_drop_events);
 				 * 3: default-response bundles (IXDP_XS_DEFAULT_RESPONSE);
 				 * 4: interface groups (ixdp_ifmask, ixdp_ifgroup);
-				 * 5: shared counters, 8192-slot flow cache */
+				 * 5: shared counters, 8192-slot flow cache;
+				 * 6: filter slots (ixdp_order, ixdp_slot_pos),
+				 *    keys naming their tuple by shape */
 
 #define IXDP_MAX_TUPLES       128   /* distinct filter shapes per family */
 #define IXDP_MAX_FILTERS      65536 /* specific filters per bank */
+#define IXDP_MAX_SLOTS        (2 * IXDP_MAX_FILTERS) /* filter slots: the
+				     * live list's and, during an apply, the
+				     * new filters' */
 #define IXDP_MAX_KEYS         262144 /* hash entries, both banks (port ranges expand) */
 #define IXDP_MAX_BOOT_EXEMPT  64
 #define IXDP_MAX_CONNS        65536 /* stateful boot mode connection table
@@ -142,7 +154,8 @@ struct ixdp_bank {
 	__u32 generation;  /* unique per apply; flow cache entries carry it */
 	__u32 ntuples[2];  /* [ixdp_family_idx] */
 	__u32 nfilters;
-	__u32 pad;
+	__u32 port_class_sig; /* userspace only: a hash of the bank's
+				 ixdp_port_class entries, 0 = unknown */
 };
 
 /* ixdp_tuples[(bank * 2 + fam) * IXDP_MAX_TUPLES + i], i in weight order. */
@@ -158,7 +171,21 @@ struct ixdp_tuple {
 			       lookup).  0 = all (tables written before it) */
 	__u16 groups;       /* bit g: a filter of interface group g is in the
 			       tuple; only those groups are probed */
+	__u32 shape;        /* ixdp_shape(): what its keys' `shape` holds */
 };
+
+/* The shape of a tuple as its keys name it, so that a tuple added or
+ * removed does not change the keys of the others: everything that makes
+ * two tuples differ (the weight too: an exemption's tuple and a rule's of
+ * the same prefixes and ports are two tuples, and must not find each
+ * other's keys). */
+static inline __u32 ixdp_shape(__u8 src_plen, __u8 dst_plen, __u8 proto_exact,
+			       __u8 sport_kind, __u8 dport_kind, __u8 exemption)
+{
+	return (__u32)src_plen | (__u32)dst_plen << 8 |
+	       (__u32)(proto_exact & 1) << 16 | (__u32)(sport_kind & 3) << 17 |
+	       (__u32)(dport_kind & 3) << 19 | (__u32)(exemption & 1) << 21;
+}
 
 enum ixdp_proto_bit {
 	IXDP_PB_TCP   = 1 << 0,
@@ -187,12 +214,11 @@ static inline __u8 ixdp_proto_bit(__u8 proto)
 struct ixdp_fkey {
 	__u8  bank;
 	__u8  fam;          /* enum ixdp_family_idx */
-	__u16 tuple;        /* index within the family's tuple list */
 	__u8  proto;
 	__u8  ifgroup;      /* the filter's interface group */
 	__u16 sport;        /* host byte order: port, or class id for ranges */
 	__u16 dport;
-	__u16 pad2;
+	__u32 shape;        /* the tuple's shape (ixdp_tuple.shape) */
 	__u32 src[4];       /* masked, network byte order */
 	__u32 dst[4];
 };
@@ -204,7 +230,8 @@ enum ixdp_filter_flags {
 };
 
 struct ixdp_fval {
-	__u32 filter;       /* index of the specific filter in its bank */
+	__u32 slot;         /* the filter's slot (ixdp_info, ixdp_counters);
+			       in a userspace tuplespace, its position */
 	__u8  action;       /* enum ixdp_action */
 	__u8  flags;        /* enum ixdp_filter_flags */
 	__u16 pad;
@@ -214,8 +241,15 @@ struct ixdp_fval {
  * 1 = destination port: the class (elementary interval) a port falls in,
  * used for the tuples whose port kind is IXDP_PORT_RANGE. */
 
-/* ixdp_counters[bank * IXDP_MAX_FILTERS + filter]: one shared array, added
- * to atomically (not per CPU: 2 x 65536 filters would cost 4 MiB per CPU). */
+/* ixdp_counters[slot]: one shared array for both banks, added to
+ * atomically (not per CPU: 2 x 65536 slots would cost 4 MiB per CPU).
+ * A filter keeps its slot, so its counter, while it is unchanged.
+ *
+ * ixdp_order[bank * IXDP_MAX_FILTERS + position] = slot: the bank's list
+ * in enforcement order (userspace: show, match, the live list).
+ * ixdp_slot_pos[bank * IXDP_MAX_SLOTS + slot] = position, for the slots
+ * of the bank's list (the programs: two hits of one tuple in different
+ * interface groups, and the drop and need-SA events' `filter`). */
 struct ixdp_counter {
 	__u64 packets[2];   /* [ixdp_dir] */
 	__u64 bytes[2];
@@ -242,7 +276,7 @@ struct ixdp_flow_key {
 
 struct ixdp_flow_val {
 	__u32 generation;   /* valid only while equal to the live bank's */
-	__u32 filter;       /* IXDP_NO_FILTER: unmatched */
+	__u32 slot;         /* IXDP_NO_FILTER: unmatched */
 	__u8  action;
 	__u8  flags;
 	__u16 pad;
@@ -272,8 +306,9 @@ ixdp_flow_slot(const struct ixdp_flow_key *k)
 	return (__u32)(h >> 32) & (IXDP_FLOW_CACHE_SIZE - 1);
 }
 
-/* ixdp_filter_info[bank * IXDP_MAX_FILTERS + filter]: what each specific
- * filter is, so that `show` reads the list the dataplane really enforces. */
+/* ixdp_info[slot]: what each specific filter is, so that `show` reads the
+ * list the dataplane really enforces.  Shared by both banks: a slot is
+ * written only while no bank's list holds it. */
 struct ixdp_filter_info {
 	__u8  fam;          /* enum ixdp_family_idx */
 	__u8  proto_exact;
@@ -456,7 +491,8 @@ struct ixdp_conn {
  * rule's index, so that a policy re-applied with its rules in another order
  * keeps every live SA working with no bundle to move: dp_apply_table()
  * gives a rule the id it had in the live bank when its name and signature
- * (rule_sig: name, action, flags and every specific filter) are unchanged,
+ * (rule_sig: name, action, flags and, for a negotiate rule, every specific
+ * filter) are unchanged,
  * and a fresh id (IXDP_STATE_NEXT_RULE_ID, never reused) otherwise.  After
  * the flip it deletes the bundles of ids no longer live: a deleted rule, or
  * one whose filters or action changed, loses its bundles (fail closed: its
@@ -513,7 +549,7 @@ struct ixdp_event {
 	__u64 ts_ns;        /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u32 type;         /* enum ixdp_event_type */
 	__u32 rule;         /* ixdp_filter_info.rule_id (the bundle key's) */
-	__u32 filter;       /* index of the specific filter in its bank */
+	__u32 filter;       /* position of the specific filter in its bank */
 	__u32 generation;   /* of that bank */
 	__u8  fam;          /* enum ixdp_family_idx */
 	__u8  proto;
@@ -568,7 +604,7 @@ enum ixdp_xfrm_counter {
 struct ixdp_drop_event {
 	__u64 ts_ns;        /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u32 reason;       /* enum ixdp_drop_reason */
-	__u32 filter;       /* index of the specific filter in `bank`, or
+	__u32 filter;       /* position of the specific filter in `bank`, or
 			     * IXDP_NO_FILTER (boot mode, malformed...) */
 	__u32 generation;   /* of that bank (0 with no filter) */
 	__u32 suppressed;   /* drops on this CPU not described since its
@@ -581,7 +617,7 @@ struct ixdp_drop_event {
 	__u32 src[4];       /* network byte order; IPv4 in word 0 */
 	__u32 dst[4];
 	__u32 cpu;
-	__u32 pad;
+	__u32 slot;         /* the filter's slot (ixdp_info), or IXDP_NO_FILTER */
 };
 
 /* ixdp_drop_limit[0] (per-CPU): the rate limit of drop events. */
@@ -603,7 +639,7 @@ struct ixdp_drop_limiter {
 	_Static_assert(sizeof(struct type) == (size), \
 		       "struct " #type " changed size: bump IXDP_ABI_VERSION")
 IXDP_ASSERT_SIZE(ixdp_bank, 24);
-IXDP_ASSERT_SIZE(ixdp_tuple, 44);
+IXDP_ASSERT_SIZE(ixdp_tuple, 48);
 IXDP_ASSERT_SIZE(ixdp_fkey, 44);
 IXDP_ASSERT_SIZE(ixdp_fval, 8);
 IXDP_ASSERT_SIZE(ixdp_counter, 32);

@@ -7,7 +7,10 @@
  * order they first appear in the sorted table, which is weight order, and
  * filter_table_sort() keeps the filters of one shape adjacent.  So the
  * first tuple whose masked key is in the hash holds the filter that
- * filter_table_match() would return.
+ * filter_table_match() would return.  A key names its tuple by shape
+ * (ixdp_shape), not by number, so a shape added or removed leaves the
+ * other tuples' keys as they were (an incremental apply writes only the
+ * keys that change).
  *
  * Port ranges: per side (source, destination), all RANGE endpoints cut the
  * port space into elementary intervals ("classes"); every port maps to its
@@ -62,6 +65,9 @@ static void tuple_from_filter(const struct specific_filter *f,
 	t->dport_kind = (uint8_t)port_kind(&f->dport);
 	t->protos = f->proto_exact ? ixdp_proto_bit(f->proto) : IXDP_PB_ALL;
 	t->groups = (__u16)(1u << f->ifgroup);
+	t->shape = ixdp_shape(f->src_plen, f->dst_plen, t->proto_exact,
+			      t->sport_kind, t->dport_kind,
+			      (f->flags & IXDP_F_EXEMPTION) != 0);
 }
 
 /* Class of every port of one side: a new class starts at each range's low
@@ -126,13 +132,13 @@ static void port_values(const struct tuplespace *ts, int side,
 	}
 }
 
-static void fill_key(struct ixdp_fkey *k, uint8_t fam, uint16_t tuple,
+static void fill_key(struct ixdp_fkey *k, uint8_t fam,
 		     const struct ixdp_tuple *t, const __u32 src[4],
 		     const __u32 dst[4], uint8_t proto)
 {
 	memset(k, 0, sizeof(*k));
 	k->fam = fam;
-	k->tuple = tuple;
+	k->shape = t->shape;
 	k->proto = t->proto_exact ? proto : 0;
 	for (int j = 0; j < 4; j++) {
 		k->src[j] = src[j] & t->src_mask[j];
@@ -159,9 +165,9 @@ static int add_filter_keys(struct tuplespace *ts, const struct specific_filter *
 			       "filter %zu: its port ranges need more hash keys "
 			       "than the dataplane holds", idx);
 	memset(&e, 0, sizeof(e));
-	fill_key(&e.key, f->fam, tuple, t, src, dst, f->proto);
+	fill_key(&e.key, f->fam, t, src, dst, f->proto);
 	e.key.ifgroup = f->ifgroup;
-	e.val.filter = (uint32_t)idx;
+	e.val.slot = (uint32_t)idx;	/* the position; see ts_entry */
 	e.val.action = f->action;
 	e.val.flags = f->flags;
 	for (unsigned s = slo; s <= shi; s++) {
@@ -184,7 +190,7 @@ static int cmp_entry(const void *pa, const void *pb)
 
 	if (c)
 		return c;
-	return a->val.filter < b->val.filter ? -1 : a->val.filter > b->val.filter;
+	return a->val.slot < b->val.slot ? -1 : a->val.slot > b->val.slot;
 }
 
 static void sort_and_dedup(struct tuplespace *ts)
@@ -334,7 +340,7 @@ uint32_t tuplespace_lookup(const struct tuplespace *ts, const struct pkt_tuple *
 			continue;
 		if (t->protos && !(t->protos & ixdp_proto_bit(p->proto)))
 			continue;
-		fill_key(&k, p->fam, (uint16_t)i, t, src, dst, p->proto);
+		fill_key(&k, p->fam, t, src, dst, p->proto);
 		k.sport = lookup_port(ts, t->sport_kind, 0, p->sport);
 		k.dport = lookup_port(ts, t->dport_kind, 1, p->dport);
 		/* as the program does: each group of the tuple that applies
@@ -345,8 +351,8 @@ uint32_t tuplespace_lookup(const struct tuplespace *ts, const struct pkt_tuple *
 			k.ifgroup = (__u8)g;
 			e = bsearch(&k, ts->entries, ts->nentries, sizeof(*e),
 				    cmp_key_only);
-			if (e && e->val.filter < best)
-				best = e->val.filter;
+			if (e && e->val.slot < best)
+				best = e->val.slot;
 		}
 		if (best != IXDP_NO_FILTER)
 			return best;

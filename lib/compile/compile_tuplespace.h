@@ -16,7 +16,8 @@
 
 struct ts_entry {
 	struct ixdp_fkey key;   /* bank field left 0: set when written */
-	struct ixdp_fval val;
+	struct ixdp_fval val;   /* val.slot holds the filter's position in the
+				 * table; the dataplane writes its slot */
 };
 
 struct tuplespace {

@@ -5,11 +5,20 @@
  * read back what is live (dataplane_read.c); SA bundles and need-SA events
  * (dataplane_handoff.c).  (Loading and attaching: dataplane_attach.c.)
  *
- * An apply never changes what a running packet sees: everything is written
- * into the inactive bank, one 32-bit write of ixdp_state makes it live, and
- * the old bank is cleared only after an RCU grace period, obtained by
- * replacing the inner map of ixdp_sync: the kernel waits for running BPF
- * programs after a map-in-map update from a syscall.
+ * An apply never changes what a running packet sees: the new list's
+ * difference from what the inactive bank holds is written into it
+ * (dataplane_diff.c), one 32-bit write of ixdp_state makes it live, and
+ * after an RCU grace period (obtained by replacing the inner map of
+ * ixdp_sync: the kernel waits for running BPF programs after a map-in-map
+ * update from a syscall) the old bank gets the same difference, so both
+ * banks hold the live list for the next apply.
+ *
+ * Slots: every filter of the list has a slot (ixdp_info, ixdp_counters,
+ * the key values).  A filter unchanged since the live list (same
+ * selectors, action, rule and names) keeps its slot, and so its counter;
+ * any other takes a slot no live filter holds, so nothing a running packet
+ * reads changes.  A slot freed by an apply is free for the next one, after
+ * the flip and its grace period.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -58,6 +67,8 @@ static const struct {
 	{ "ixdp_pkts", offsetof(struct dp, pkts_fd) },
 	{ "ixdp_ifmask", offsetof(struct dp, ifmask_fd) },
 	{ "ixdp_ifgroup", offsetof(struct dp, ifgroup_fd) },
+	{ "ixdp_order", offsetof(struct dp, order_fd) },
+	{ "ixdp_slot_pos", offsetof(struct dp, slot_pos_fd) },
 };
 
 #define NMAPS (sizeof(dp_maps) / sizeof(dp_maps[0]))
@@ -124,15 +135,15 @@ void dp_close(struct dp *dp)
 
 /* ---- batched map access ---------------------------------------------------- */
 
-static bool batch_unsupported(int err)
+bool dp_batch_unsupported(int err)
 {
 	return err == -EINVAL || err == -ENOTSUPP || err == -EOPNOTSUPP;
 }
 
 /* Write n (key, value) pairs: one batch syscall, or one by one where the
  * kernel has no batch operation for the map. */
-static int update_pairs(int fd, const void *keys, const void *vals, size_t n,
-			size_t ksize, size_t vsize)
+int dp_update_pairs(int fd, const void *keys, const void *vals, size_t n,
+		    size_t ksize, size_t vsize)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
 	__u32 count = (__u32)n;
@@ -141,7 +152,7 @@ static int update_pairs(int fd, const void *keys, const void *vals, size_t n,
 	if (!n)
 		return 0;
 	err = bpf_map_update_batch(fd, keys, vals, &count, &opts);
-	if (!err || !batch_unsupported(err))
+	if (!err || !dp_batch_unsupported(err))
 		return err;
 	for (size_t i = 0; i < n; i++) {
 		err = bpf_map_update_elem(fd, (const char *)keys + i * ksize,
@@ -154,8 +165,8 @@ static int update_pairs(int fd, const void *keys, const void *vals, size_t n,
 
 /* Array slots [start, start + n) = vals (esize bytes each as userspace sees
  * them: for per-CPU maps, one value per possible CPU). */
-static int array_write(int fd, __u32 start, size_t n, const void *vals,
-		       size_t esize)
+int dp_array_write(int fd, __u32 start, size_t n, const void *vals,
+		   size_t esize)
 {
 	__u32 keys[CHUNK];
 
@@ -165,8 +176,20 @@ static int array_write(int fd, __u32 start, size_t n, const void *vals,
 
 		for (size_t i = 0; i < c; i++)
 			keys[i] = start + (__u32)(off + i);
-		err = update_pairs(fd, keys, (const char *)vals + off * esize, c,
-				   sizeof(__u32), esize);
+		err = dp_update_pairs(fd, keys, (const char *)vals + off * esize, c,
+				      sizeof(__u32), esize);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int dp_update_pairs_chunked(int fd, const __u32 *keys, const __u32 *vals, size_t n)
+{
+	for (size_t off = 0; off < n; off += CHUNK) {
+		int err = dp_update_pairs(fd, keys + off, vals + off,
+					  n - off < CHUNK ? n - off : CHUNK,
+					  sizeof(__u32), sizeof(__u32));
 		if (err)
 			return err;
 	}
@@ -202,7 +225,7 @@ int dp_array_read(int fd, __u32 start, size_t n, void *vals, size_t esize)
 
 		if (err == -ENOENT && count == c)
 			err = 0;        /* the range ends at the last slot */
-		if (batch_unsupported(err))
+		if (dp_batch_unsupported(err))
 			err = array_read_slow(fd, first, c, dst, esize);
 		if (err)
 			return err;
@@ -226,179 +249,6 @@ size_t dp_percpu_size(size_t vsize)
 
 	return ((vsize + 7) & ~(size_t)7) * (size_t)(n > 0 ? n : 1);
 }
-
-/* ---- the filter keys of one bank ------------------------------------------- */
-
-struct key_list {
-	struct ixdp_fkey *v;
-	size_t n, cap;
-};
-
-static int key_list_push(struct key_list *l, const struct ixdp_fkey *k)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 1024;
-		struct ixdp_fkey *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *k;
-	return 0;
-}
-
-static int collect_keys_slow(int fd, __u8 bank, struct key_list *out)
-{
-	struct ixdp_fkey k, next;
-	const struct ixdp_fkey *prev = NULL;
-	int err;
-
-	while (!(err = bpf_map_get_next_key(fd, prev, &next))) {
-		if (next.bank == bank && key_list_push(out, &next))
-			return -ENOMEM;
-		k = next;
-		prev = &k;
-	}
-	return err == -ENOENT ? 0 : err;
-}
-
-/* Every key of ixdp_filters that belongs to bank. */
-static int collect_bank_keys(int fd, __u8 bank, struct key_list *out)
-{
-	struct ixdp_fkey *keys = malloc(CHUNK * sizeof(*keys));
-	struct ixdp_fval *vals = malloc(CHUNK * sizeof(*vals));
-	__u32 in = 0, next = 0;
-	bool first = true;
-	int err = -ENOMEM;
-
-	while (keys && vals) {
-		__u32 count = CHUNK;
-
-		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &next, keys,
-					   vals, &count, NULL);
-		if (err && err != -ENOENT)
-			break;
-		for (__u32 i = 0; i < count; i++)
-			if (keys[i].bank == bank && key_list_push(out, &keys[i])) {
-				err = -ENOMEM;
-				goto out;
-			}
-		if (err == -ENOENT) {
-			err = 0;
-			break;
-		}
-		in = next;
-		first = false;
-	}
-	if (batch_unsupported(err) || err == -ENOSPC) {
-		out->n = 0;
-		err = collect_keys_slow(fd, bank, out);
-	}
-out:
-	free(keys);
-	free(vals);
-	return err;
-}
-
-static int delete_keys(int fd, const struct key_list *l)
-{
-	for (size_t off = 0; off < l->n; off += CHUNK) {
-		__u32 c = (__u32)(l->n - off < CHUNK ? l->n - off : CHUNK);
-		__u32 count = c;
-		int err = bpf_map_delete_batch(fd, l->v + off, &count, NULL);
-
-		if (!err)
-			continue;
-		/* One by one, not minding keys that are already gone. */
-		for (__u32 i = 0; i < c; i++) {
-			err = bpf_map_delete_elem(fd, &l->v[off + i]);
-			if (err && err != -ENOENT)
-				return err;
-		}
-	}
-	return 0;
-}
-
-static int clear_bank_keys(struct dp *dp, __u8 bank)
-{
-	struct key_list l = {0};
-	int err = collect_bank_keys(dp->filters_fd, bank, &l);
-
-	if (!err)
-		err = delete_keys(dp->filters_fd, &l);
-	free(l.v);
-	return err;
-}
-
-static int write_bank_keys(struct dp *dp, __u8 bank, const struct tuplespace *ts)
-{
-	struct ixdp_fkey *keys = malloc((ts->nentries + 1) * sizeof(*keys));
-	struct ixdp_fval *vals = malloc((ts->nentries + 1) * sizeof(*vals));
-	int err = -ENOMEM;
-
-	if (keys && vals) {
-		for (size_t i = 0; i < ts->nentries; i++) {
-			keys[i] = ts->entries[i].key;
-			keys[i].bank = bank;
-			vals[i] = ts->entries[i].val;
-		}
-		err = 0;
-		for (size_t off = 0; !err && off < ts->nentries; off += CHUNK) {
-			size_t c = ts->nentries - off < CHUNK ? ts->nentries - off : CHUNK;
-
-			err = update_pairs(dp->filters_fd, keys + off, vals + off, c,
-					   sizeof(*keys), sizeof(*vals));
-		}
-	}
-	free(keys);
-	free(vals);
-	return err;
-}
-
-/* ---- the rest of one bank -------------------------------------------------- */
-
-static int write_bank_tuples(struct dp *dp, __u32 bank, const struct tuplespace *ts)
-{
-	for (__u32 fam = 0; fam < 2; fam++) {
-		int err = array_write(dp->tuples_fd, (bank * 2 + fam) * IXDP_MAX_TUPLES,
-				      ts->ntuples[fam], ts->tuples[fam],
-				      sizeof(struct ixdp_tuple));
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static bool has_range_tuple(const struct tuplespace *ts)
-{
-	for (int fam = 0; fam < 2; fam++)
-		for (uint32_t i = 0; i < ts->ntuples[fam]; i++)
-			if (ts->tuples[fam][i].sport_kind == IXDP_PORT_RANGE ||
-			    ts->tuples[fam][i].dport_kind == IXDP_PORT_RANGE)
-				return true;
-	return false;
-}
-
-static int write_bank_port_classes(struct dp *dp, __u32 bank,
-				   const struct tuplespace *ts)
-{
-	/* Only RANGE tuples read the classes: without one, skip 2 x 64 Ki
-	 * writes. */
-	if (!has_range_tuple(ts))
-		return 0;
-	for (__u32 side = 0; side < 2; side++) {
-		int err = array_write(dp->port_class_fd,
-				      (bank * 2 + side) * IXDP_PORT_CLASSES,
-				      IXDP_PORT_CLASSES, ts->port_class[side],
-				      sizeof(__u16));
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
 void dp_info_from_filter(const struct specific_filter *f,
 			 struct ixdp_filter_info *in)
 {
@@ -442,9 +292,49 @@ static int cmp_sig_idx(const void *pa, const void *pb, void *base)
 	return c ? c : (a < b ? -1 : a > b);
 }
 
+/* The first of order[] (old filters sorted by selectors) whose selectors
+ * are nw's. */
+static size_t first_same_sig(const struct ixdp_filter_info *old, const __u32 *order,
+			     size_t nold, const struct ixdp_filter_info *nw)
+{
+	size_t lo = 0, hi = nold;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (memcmp(&old[order[mid]], nw, INFO_SIG_LEN) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* One pass of match_old_filters: each new filter not paired yet takes an
+ * unused old one with its selectors and action, and with whole = true
+ * only one equal in every field. */
+static void pair_filters(const struct ixdp_filter_info *old, const __u32 *order,
+			 size_t nold, const struct ixdp_filter_info *nw, size_t nnew,
+			 bool *used, __u32 *from, bool whole)
+{
+	for (size_t j = 0; j < nnew; j++) {
+		if (from[j] != ~0u)
+			continue;
+		for (size_t k = first_same_sig(old, order, nold, &nw[j]);
+		     k < nold && !memcmp(&old[order[k]], &nw[j], INFO_SIG_LEN); k++)
+			if (!used[k] && (!whole || !memcmp(&old[order[k]], &nw[j],
+							   sizeof(nw[j])))) {
+				used[k] = true;
+				from[j] = order[k];
+				break;
+			}
+	}
+}
+
 /*
- * For each new filter, the live slot of an old filter with the same
- * selectors and action (each old filter used once), or ~0u.
+ * For each new filter, the position in the live list of an old filter with
+ * the same selectors and action (each old filter used once), or ~0u: an
+ * equal one in every field first (it keeps its slot), then any.
  */
 static int match_old_filters(const struct ixdp_filter_info *old, size_t nold,
 			     const struct ixdp_filter_info *nw, size_t nnew,
@@ -461,103 +351,108 @@ static int match_old_filters(const struct ixdp_filter_info *old, size_t nold,
 	for (size_t i = 0; i < nold; i++)
 		order[i] = (__u32)i;
 	qsort_r(order, nold, sizeof(*order), cmp_sig_idx, (void *)old);
-	for (size_t j = 0; j < nnew; j++) {
-		size_t lo = 0, hi = nold;
-
+	for (size_t j = 0; j < nnew; j++)
 		from[j] = ~0u;
-		while (lo < hi) {       /* first old >= new[j] */
-			size_t mid = (lo + hi) / 2;
-
-			if (memcmp(&old[order[mid]], &nw[j], INFO_SIG_LEN) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (; lo < nold && !memcmp(&old[order[lo]], &nw[j], INFO_SIG_LEN); lo++)
-			if (!used[lo]) {
-				used[lo] = true;
-				from[j] = order[lo];
-				break;
-			}
-	}
+	pair_filters(old, order, nold, nw, nnew, used, from, true);
+	pair_filters(old, order, nold, nw, nnew, used, from, false);
 	free(order);
 	free(used);
 	return 0;
 }
 
-struct carry {
-	__u32 old, nw;  /* live slot -> target slot */
+/* ---- slots ------------------------------------------------------------------ */
+
+/* Where the new list's filters go: a[j] = the slot of position j. */
+struct slots {
+	__u32 *slot;
+	__u32 *fresh;           /* positions that take a slot no live filter has */
+	__u32 *carry;           /* [nfresh]: the live slot whose counter comes
+				 * along (same selectors, other rule or name),
+				 * or ~0u: a new counter */
+	size_t nfresh;
 };
 
-static int cmp_carry(const void *pa, const void *pb)
+static void slots_free(struct slots *s)
 {
-	const struct carry *a = pa, *b = pb;
-
-	return a->old < b->old ? -1 : a->old > b->old;
+	free(s->slot);
+	free(s->fresh);
+	free(s->carry);
 }
 
-/* Copy the carried counters: the live bank's slots are read a chunk at a
- * time, in slot order, and written to their new slots in one batch. */
-static int copy_counters(struct dp *dp, __u32 live, __u32 target,
-			 const struct carry *c, size_t n, char *buf, size_t esize)
+/* An unchanged filter keeps its live slot; any other takes the lowest slot
+ * that no live filter holds. */
+static int assign_slots(const struct ixdp_filter_info *old, const __u32 *old_slot,
+			size_t nold, const struct ixdp_filter_info *nw, size_t n,
+			struct slots *s)
 {
-	__u32 keys[CHUNK];
-	char *vals = malloc(CHUNK * esize);
-	int err = vals ? 0 : -ENOMEM;
+	uint8_t *used = calloc(IXDP_MAX_SLOTS, 1);
+	__u32 *from = malloc((n + 1) * sizeof(*from)), next = 0;
+	int err = used && from ? 0 : -ENOMEM;
 
-	for (size_t i = 0; !err && i < n;) {
-		__u32 first = c[i].old;
-		size_t k = 0;
-
-		err = dp_array_read(dp->counters_fd, live * IXDP_MAX_FILTERS + first,
-				    CHUNK < IXDP_MAX_FILTERS - first ? CHUNK :
-				    IXDP_MAX_FILTERS - first, buf, esize);
-		for (; !err && i < n && c[i].old - first < CHUNK; i++, k++) {
-			keys[k] = target * IXDP_MAX_FILTERS + c[i].nw;
-			memcpy(vals + k * esize, buf + (c[i].old - first) * esize, esize);
+	s->slot = malloc((n + 1) * sizeof(*s->slot));
+	s->fresh = malloc((n + 1) * sizeof(*s->fresh));
+	s->carry = malloc((n + 1) * sizeof(*s->carry));
+	if (!s->slot || !s->fresh || !s->carry)
+		err = -ENOMEM;
+	for (size_t i = 0; !err && i < nold; i++)
+		if (old_slot[i] < IXDP_MAX_SLOTS)
+			used[old_slot[i]] = 1;
+	if (!err)
+		err = match_old_filters(old, nold, nw, n, from);
+	for (size_t j = 0; !err && j < n; j++) {
+		if (from[j] != ~0u && !memcmp(&old[from[j]], &nw[j], sizeof(nw[j]))) {
+			s->slot[j] = old_slot[from[j]];
+			continue;
 		}
+		while (next < IXDP_MAX_SLOTS && used[next])
+			next++;
+		if (next == IXDP_MAX_SLOTS) {
+			err = -ENOSPC;  /* cannot happen: n + nold <= IXDP_MAX_SLOTS */
+			break;
+		}
+		used[next] = 1;
+		s->slot[j] = next;
+		s->carry[s->nfresh] = from[j] == ~0u ? ~0u : old_slot[from[j]];
+		s->fresh[s->nfresh++] = (__u32)j;
+	}
+	free(used);
+	free(from);
+	return err;
+}
+
+/* ixdp_info and ixdp_counters of the fresh slots: no live filter holds
+ * them, so no running packet reads what is written here. */
+static int write_fresh_slots(struct dp *dp, const struct ixdp_filter_info *nw,
+			     const struct slots *s)
+{
+	size_t n = s->nfresh;
+	__u32 *keys = malloc((n + 1) * sizeof(*keys));
+	struct ixdp_filter_info *in = malloc((n + 1) * sizeof(*in));
+	struct ixdp_counter *ctr = calloc(n + 1, sizeof(*ctr)), one;
+	int err = keys && in && ctr ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !err && i < n; i++) {
+		keys[i] = s->slot[s->fresh[i]];
+		in[i] = nw[s->fresh[i]];
+		if (s->carry[i] != ~0u &&
+		    !(err = dp_read_slots(dp->counters_fd, &s->carry[i], 1, &one,
+					  sizeof(one))))
+			ctr[i] = one;
+	}
+	for (size_t off = 0; !err && off < n; off += CHUNK) {
+		size_t c = n - off < CHUNK ? n - off : CHUNK;
+
+		err = dp_update_pairs(dp->info_fd, keys + off, in + off, c,
+				      sizeof(*keys), sizeof(*in));
 		if (!err)
-			err = update_pairs(dp->counters_fd, keys, vals, k,
-					   sizeof(__u32), esize);
+			err = dp_update_pairs(dp->counters_fd, keys + off, ctr + off, c,
+					      sizeof(*keys), sizeof(*ctr));
 	}
-	free(vals);
+	dp->stats.slots_written += err ? 0 : n;
+	free(keys);
+	free(in);
+	free(ctr);
 	return err;
-}
-
-/* The target bank's counters: carried over from the live slot where
- * from[i] names one, zero otherwise. */
-static int write_bank_counters(struct dp *dp, __u32 live, __u32 target,
-			       const __u32 *from, size_t n)
-{
-	size_t esize = sizeof(struct ixdp_counter);	/* a shared array */
-	char *buf = calloc(CHUNK, esize);
-	struct carry *c = malloc((n + 1) * sizeof(*c));
-	size_t nc = 0;
-	int err = buf && c ? 0 : -ENOMEM;
-
-	for (size_t off = 0; !err && off < n; off += CHUNK)
-		err = array_write(dp->counters_fd, target * IXDP_MAX_FILTERS + (__u32)off,
-				  n - off < CHUNK ? n - off : CHUNK, buf, esize);
-	for (size_t i = 0; !err && i < n; i++)
-		if (from[i] != ~0u)
-			c[nc++] = (struct carry){ .old = from[i], .nw = (__u32)i };
-	if (!err && nc) {
-		qsort(c, nc, sizeof(*c), cmp_carry);
-		err = copy_counters(dp, live, target, c, nc, buf, esize);
-	}
-	free(c);
-	free(buf);
-	return err;
-}
-
-int dp_read_bank_infos(struct dp *dp, __u32 bank, size_t n,
-		       struct ixdp_filter_info **out)
-{
-	*out = calloc(n + 1, sizeof(**out));
-	if (!*out)
-		return -ENOMEM;
-	return dp_array_read(dp->info_fd, bank * IXDP_MAX_FILTERS, n, *out,
-			     sizeof(**out));
 }
 
 /* ---- rule ids: the keys of the SA bundles (ipsec_xdp.h "RULE IDS") ------------ */
@@ -584,9 +479,12 @@ static size_t rule_slots(const struct ixdp_filter_info *in, size_t n)
 	return max;
 }
 
-/* rule_sig of every filter: the name's hash plus the sum of its filters'
- * hashes (selectors, action, flags), so the order of the filters does not
- * matter but any filter added, removed or changed does. */
+/* rule_sig of every filter: the name's hash plus, for a negotiate rule,
+ * the sum of its filters' hashes (selectors, action, flags), so the order
+ * of the filters does not matter but any filter added, removed or changed
+ * does: the rule's SAs were negotiated for its filters.  A permit or block
+ * rule has no SAs; its signature is its action's, so a filter added to it
+ * leaves its other filters (their slots, keys and counters) as they are. */
 static int sign_rules(struct ixdp_filter_info *in, size_t n)
 {
 	size_t nr = rule_slots(in, n);
@@ -594,9 +492,15 @@ static int sign_rules(struct ixdp_filter_info *in, size_t n)
 
 	if (!sum)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (in[i].rule != ~0u)
+	for (size_t i = 0; i < n; i++) {
+		if (in[i].rule == ~0u)
+			continue;
+		if (in[i].action == IXDP_ACT_NEGOTIATE)
 			sum[in[i].rule] += fnv1a(2166136261u, &in[i], INFO_SIG_LEN);
+		else
+			sum[in[i].rule] = fnv1a(2166136261u, &in[i].action,
+						sizeof(in[i].action));
+	}
 	for (size_t i = 0; i < n; i++)
 		if (in[i].rule != ~0u)
 			in[i].rule_sig = sum[in[i].rule] +
@@ -695,7 +599,6 @@ static void delete_dead_bundles(struct dp *dp, const struct ixdp_filter_info *in
 	free(dead);
 	close(fd);
 }
-
 /* ---- flipping -------------------------------------------------------------- */
 
 /* Return only when no BPF program can still be running with what it read
@@ -737,13 +640,17 @@ int dp_read_bank(struct dp *dp, uint32_t *bank, struct ixdp_bank *b)
 	return b ? bpf_map_lookup_elem(dp->banks_fd, &live, b) : 0;
 }
 
+
 struct apply {
 	__u32 live, target;
 	struct ixdp_bank live_bank, target_bank;
 	struct tuplespace ts;
 	struct ixdp_filter_info *old, *nw;
-	__u32 *from;
+	__u32 *old_slot;
 	size_t nold;
+	struct slots slots;
+	struct dp_bank_keys keys[2];
+	struct dp_bank_image img;
 };
 
 static void apply_free(struct apply *a)
@@ -751,38 +658,26 @@ static void apply_free(struct apply *a)
 	tuplespace_free(&a->ts);
 	free(a->old);
 	free(a->nw);
-	free(a->from);
+	free(a->old_slot);
+	slots_free(&a->slots);
+	dp_bank_keys_free(a->keys);
 }
 
-/* Everything of the target bank but its ixdp_banks entry. */
-static int fill_target(struct dp *dp, struct apply *a, const struct filter_table *t,
-		       const char **what)
+/* The live list, by position: its slots and their ixdp_info. */
+static int read_live_list(struct dp *dp, struct apply *a)
 {
 	int err;
 
-	*what = "ixdp_filters (stale keys)";
-	if ((err = clear_bank_keys(dp, (__u8)a->target)))
+	a->nold = a->live_bank.nfilters;
+	if (a->nold > IXDP_MAX_FILTERS)
+		a->nold = IXDP_MAX_FILTERS;
+	a->old = calloc(a->nold + 1, sizeof(*a->old));
+	if (!a->old)
+		return -ENOMEM;
+	if ((err = dp_read_bank_slots(dp, a->live, a->nold, &a->old_slot)))
 		return err;
-	*what = "ixdp_tuples";
-	if ((err = write_bank_tuples(dp, a->target, &a->ts)))
-		return err;
-	*what = "ixdp_port_class";
-	if ((err = write_bank_port_classes(dp, a->target, &a->ts)))
-		return err;
-	*what = "ixdp_filters";
-	if ((err = write_bank_keys(dp, (__u8)a->target, &a->ts)))
-		return err;
-	*what = "ixdp_info";
-	if ((err = array_write(dp->info_fd, a->target * IXDP_MAX_FILTERS, t->n,
-			       a->nw, sizeof(*a->nw))))
-		return err;
-	*what = "ixdp_ifgroup and ixdp_ifmask";
-	if ((err = dp_write_ifgroups(dp, a->target, t)))
-		return err;
-	*what = "ixdp_counters";
-	if ((err = match_old_filters(a->old, a->nold, a->nw, t->n, a->from)))
-		return err;
-	return write_bank_counters(dp, a->live, a->target, a->from, t->n);
+	return dp_read_slots(dp->info_fd, a->old_slot, a->nold, a->old,
+			     sizeof(*a->old));
 }
 
 static int prepare_apply(struct dp *dp, struct apply *a, const struct filter_table *t,
@@ -799,24 +694,42 @@ static int prepare_apply(struct dp *dp, struct apply *a, const struct filter_tab
 	if ((err = bpf_map_lookup_elem(dp->banks_fd, &a->target, &a->target_bank)))
 		return dp_err(errbuf, errlen, "cannot read ixdp_banks: %s",
 			      strerror(-err));
-	a->nold = a->live_bank.nfilters;
-	if (a->nold > IXDP_MAX_FILTERS)
-		a->nold = IXDP_MAX_FILTERS;
 	a->nw = calloc(t->n + 1, sizeof(*a->nw));
-	a->from = calloc(t->n + 1, sizeof(*a->from));
-	if (!a->nw || !a->from)
+	if (!a->nw)
 		return dp_err(errbuf, errlen, "out of memory");
 	for (size_t i = 0; i < t->n; i++)
 		dp_info_from_filter(&t->v[i], &a->nw[i]);
-	if ((err = dp_read_bank_infos(dp, a->live, a->nold, &a->old)))
-		return dp_err(errbuf, errlen, "cannot read ixdp_info: %s",
-			      strerror(-err));
+	if ((err = read_live_list(dp, a)))
+		return dp_err(errbuf, errlen, "cannot read the live list (ixdp_order, "
+			      "ixdp_info): %s", strerror(-err));
 	if ((err = assign_rule_ids(dp, a->old, a->nold, a->nw, t->n)))
 		return dp_err(errbuf, errlen, "cannot give the rules their ids: %s%s",
 			      strerror(-err), err == -ENOENT ? " (dataplane loaded "
 			      "by an older version: `ipsec-xdp unload` and load "
 			      "again)" : "");
+	if ((err = assign_slots(a->old, a->old_slot, a->nold, a->nw, t->n, &a->slots)))
+		return dp_err(errbuf, errlen, "cannot give the filters their slots: %s",
+			      strerror(-err));
+	if ((err = dp_read_all_keys(dp, a->keys)))
+		return dp_err(errbuf, errlen, "cannot read ixdp_filters: %s",
+			      strerror(-err));
+	a->img = (struct dp_bank_image){
+		.table = t, .ts = &a->ts, .slot = a->slots.slot, .n = t->n,
+		.port_class_sig = dp_port_class_sig(&a->ts),
+	};
 	return 0;
+}
+
+/* Everything of the target bank but its ixdp_banks entry, which *nb gets. */
+static int fill_target(struct dp *dp, struct apply *a, struct ixdp_bank *nb,
+		       const char **what)
+{
+	int err;
+
+	*what = "ixdp_info and ixdp_counters";
+	if ((err = write_fresh_slots(dp, a->nw, &a->slots)))
+		return err;
+	return dp_sync_bank(dp, a->target, &a->img, &a->keys[a->target], nb, what);
 }
 
 static __u32 next_generation(const struct apply *a)
@@ -827,33 +740,48 @@ static __u32 next_generation(const struct apply *a)
 	return g + 1;
 }
 
-/* Make the target bank live, wait out the readers of the old one, clear it. */
-static int flip_policy_bank(struct dp *dp, struct apply *a, bool has_policy,
-			    size_t nfilters, char *errbuf, size_t errlen)
+/* After the flip and its grace period: the old bank gets the same
+ * difference, so that both banks hold the live list. */
+static int mirror_old_bank(struct dp *dp, struct apply *a, const struct ixdp_bank *nb)
 {
-	struct ixdp_bank nb = {0}, zero = {0};
+	struct ixdp_bank mb;
+	const char *what;
+	int err = dp_sync_bank(dp, a->live, &a->img, &a->keys[a->live], &mb, &what);
+
+	if (err)
+		return err;
+	mb.has_policy = nb->has_policy;
+	mb.generation = nb->generation;
+	if (bpf_map_update_elem(dp->banks_fd, &a->live, &mb, BPF_ANY))
+		return -errno;
+	dp->stats.mirrored = true;
+	return 0;
+}
+
+/* Make the target bank live, wait out the readers of the old one, bring it
+ * up to date. */
+static int flip_policy_bank(struct dp *dp, struct apply *a, struct ixdp_bank *nb,
+			    bool has_policy, char *errbuf, size_t errlen)
+{
 	int err;
 
-	nb.has_policy = has_policy;
-	nb.generation = next_generation(a);
-	nb.ntuples[IXDP_FAM_V4] = a->ts.ntuples[IXDP_FAM_V4];
-	nb.ntuples[IXDP_FAM_V6] = a->ts.ntuples[IXDP_FAM_V6];
-	nb.nfilters = (__u32)nfilters;
-	if ((err = bpf_map_update_elem(dp->banks_fd, &a->target, &nb, BPF_ANY)))
+	nb->has_policy = has_policy;
+	nb->generation = next_generation(a);
+	if ((err = bpf_map_update_elem(dp->banks_fd, &a->target, nb, BPF_ANY)))
 		return dp_err(errbuf, errlen, "cannot write ixdp_banks: %s",
 			      strerror(-err));
 	if ((err = write_u32(dp->state_fd, IXDP_STATE_POLICY_BANK, a->target)))
 		return dp_err(errbuf, errlen, "cannot flip ixdp_state: %s",
 			      strerror(-err));
-	/* Live from here on: what fails below leaves stale data in the
-	 * inactive bank only, which the next apply clears first. */
+	/* Live from here on: what fails below leaves the inactive bank
+	 * marked unknown (a zero ixdp_banks entry), which the next apply
+	 * rewrites whole. */
 	if ((err = wait_for_programs(dp)))
 		return dp_err(errbuf, errlen, "applied, but cannot wait for running "
 			      "programs (ixdp_sync): %s", strerror(-err));
-	if ((err = clear_bank_keys(dp, (__u8)a->live)) ||
-	    (err = bpf_map_update_elem(dp->banks_fd, &a->live, &zero, BPF_ANY)))
-		return dp_err(errbuf, errlen, "applied, but cannot clear the old "
-			      "bank: %s", strerror(-err));
+	if ((err = mirror_old_bank(dp, a, nb)))
+		return dp_err(errbuf, errlen, "applied, but cannot bring the old "
+			      "bank up to date: %s", strerror(-err));
 	return 0;
 }
 
@@ -861,25 +789,25 @@ int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
 		   char *errbuf, size_t errlen)
 {
 	static const struct filter_table empty;
+	struct ixdp_bank nb;
 	struct apply a;
 	const char *what = "";
 	int err;
 
 	memset(&a, 0, sizeof(a));
+	memset(&dp->stats, 0, sizeof(dp->stats));
 	if (!t)
 		t = &empty;
 	err = prepare_apply(dp, &a, t, errbuf, errlen);
 	if (!err) {
-		err = fill_target(dp, &a, t, &what);
-		if (err) {
-			clear_bank_keys(dp, (__u8)a.target);   /* best effort */
+		err = fill_target(dp, &a, &nb, &what);
+		if (err)
 			err = dp_err(errbuf, errlen, "cannot write %s: %s%s", what,
 				     strerror(-err), err == -E2BIG || err == -ENOMEM ?
 				     " (too many filter keys?)" : "");
-		}
 	}
 	if (!err)
-		err = flip_policy_bank(dp, &a, has_policy, t->n, errbuf, errlen);
+		err = flip_policy_bank(dp, &a, &nb, has_policy, errbuf, errlen);
 	if (!err)
 		delete_dead_bundles(dp, a.nw, t->n);
 	apply_free(&a);

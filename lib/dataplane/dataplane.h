@@ -22,12 +22,24 @@
 
 enum dp_xdp_mode { DP_XDP_AUTO = 0, DP_XDP_NATIVE, DP_XDP_GENERIC };
 
+/* What the last dp_apply_table() wrote, both banks together (the
+ * inactive bank, then the old one brought up to date): map entries. */
+struct dp_apply_stats {
+	size_t keys_added, keys_deleted, keys_changed;  /* ixdp_filters */
+	size_t slots_written;   /* ixdp_info and ixdp_counters, per slot */
+	size_t order_written;   /* ixdp_order and ixdp_slot_pos */
+	size_t tuples_written;  /* ixdp_tuples */
+	size_t port_class_written; /* ixdp_port_class */
+	bool mirrored;          /* the old bank was brought up to date */
+};
+
 /* File descriptors of the pinned maps. */
 struct dp {
 	char root[256];
 	int state_fd, banks_fd, tuples_fd, filters_fd, port_class_fd;
 	int counters_fd, info_fd, boot_fd, conns_fd, flow_cache_fd;
-	int drops_fd, pkts_fd, ifmask_fd, ifgroup_fd;
+	int drops_fd, pkts_fd, ifmask_fd, ifgroup_fd, order_fd, slot_pos_fd;
+	struct dp_apply_stats stats;
 };
 
 /* $IPSEC_XDP_BPFFS or the default. */
@@ -111,9 +123,11 @@ int dp_list_ifaces(const char *root, char ***names, size_t *n);
 int dp_open(struct dp *dp, const char *root, char *errbuf, size_t errlen);
 void dp_close(struct dp *dp);
 
-/* Write the filter table into the inactive bank, carry counters of
- * unchanged filters over, flip with one write, clear the old bank.
- * has_policy = false installs "no policy" (the boot mode rules). */
+/* Write into the inactive bank what differs between it and the filter
+ * table (unchanged filters keep their slots and counters), flip with one
+ * write, wait for the old bank's readers and write the same difference
+ * into it (both banks then hold the table).  dp->stats counts what was
+ * written.  has_policy = false installs "no policy" (the boot mode rules). */
 int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
 		   char *errbuf, size_t errlen);
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * dataplane_internal.h - what the map I/O files share (dataplane.c,
- * dataplane_read.c, dataplane_handoff.c, dataplane_dropev.c, dataplane_iface.c)
- * and no other.
+ * dataplane_diff.c, dataplane_read.c, dataplane_handoff.c,
+ * dataplane_dropev.c, dataplane_iface.c) and no other.
  */
 #ifndef IXDP_LIB_DATAPLANE_INTERNAL_H
 #define IXDP_LIB_DATAPLANE_INTERNAL_H
@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "dataplane/dataplane.h"
+#include "compile/compile_tuplespace.h"
 
 #ifndef ENOTSUPP
 #define ENOTSUPP 524    /* the kernel's "operation not supported" */
@@ -20,6 +21,55 @@
 #define CHUNK 4096      /* elements per batch syscall */
 
 int dp_array_read(int fd, __u32 start, size_t n, void *vals, size_t esize);
+
+/* Array slots [start, start + n) = vals: 0 or -errno. */
+int dp_array_write(int fd, __u32 start, size_t n, const void *vals, size_t esize);
+
+/* n (key, value) pairs in one batch (or one by one where the map has no
+ * batch operation); the _chunked one for any n of __u32 keys and values. */
+int dp_update_pairs(int fd, const void *keys, const void *vals, size_t n,
+		    size_t ksize, size_t vsize);
+int dp_update_pairs_chunked(int fd, const __u32 *keys, const __u32 *vals, size_t n);
+
+bool dp_batch_unsupported(int err);
+
+/* The slot of each of the first n positions of a bank (ixdp_order). */
+int dp_read_bank_slots(struct dp *dp, __u32 bank, size_t n, __u32 **slots);
+
+/* out[i] = array entry slots[i] (esize bytes each, a shared array). */
+int dp_read_slots(int fd, const __u32 *slots, size_t n, void *out, size_t esize);
+
+/* ---- dataplane_diff.c: one bank brought to a list ------------------------- */
+
+/* The keys a bank of ixdp_filters holds, sorted; val.slot is the slot. */
+struct dp_bank_keys {
+	struct ts_entry *v;
+	size_t n, cap;
+};
+
+/* Every key of ixdp_filters, by bank ([0], [1]): 0 or -errno. */
+int dp_read_all_keys(struct dp *dp, struct dp_bank_keys out[2]);
+void dp_bank_keys_free(struct dp_bank_keys k[2]);
+
+/* What a bank is to hold. */
+struct dp_bank_image {
+	const struct filter_table *table;
+	const struct tuplespace *ts;    /* entries' val.slot: the position */
+	const __u32 *slot;              /* the slot of each position */
+	size_t n;                       /* filters */
+	__u32 port_class_sig;           /* dp_port_class_sig(ts) */
+};
+
+/* A hash of the port classes when a tuple reads them, else 0. */
+__u32 dp_port_class_sig(const struct tuplespace *ts);
+
+/* Make the inactive bank `bank`, whose keys are *cur, hold img, writing
+ * only what differs (counted in dp->stats).  Its ixdp_banks entry is zero
+ * meanwhile; *nb gets the entry's ntuples, nfilters and port_class_sig for
+ * the caller to complete and write.  0 or -errno, *what naming the map. */
+int dp_sync_bank(struct dp *dp, __u32 bank, const struct dp_bank_image *img,
+		 const struct dp_bank_keys *cur, struct ixdp_bank *nb,
+		 const char **what);
 
 __attribute__((format(printf, 3, 4)))
 int dp_err(char *errbuf, size_t errlen, const char *fmt, ...);

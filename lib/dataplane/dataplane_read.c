@@ -19,6 +19,60 @@
 
 /* ---- reading ---------------------------------------------------------------- */
 
+int dp_read_bank_slots(struct dp *dp, __u32 bank, size_t n, __u32 **slots)
+{
+	*slots = calloc(n + 1, sizeof(**slots));
+	if (!*slots)
+		return -ENOMEM;
+	return n ? dp_array_read(dp->order_fd, bank * IXDP_MAX_FILTERS, n, *slots,
+				 sizeof(**slots)) : 0;
+}
+
+/* The entries of a shared array for the given slots: the span from the
+ * lowest to the highest slot is read a chunk at a time (slots are handed
+ * out lowest first, so the span is about the list's length). */
+int dp_read_slots(int fd, const __u32 *slots, size_t n, void *out, size_t esize)
+{
+	__u32 lo = IXDP_MAX_SLOTS, hi = 0;
+	char *buf;
+	int err = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (slots[i] >= IXDP_MAX_SLOTS)
+			return -ERANGE;
+		lo = slots[i] < lo ? slots[i] : lo;
+		hi = slots[i] > hi ? slots[i] : hi;
+	}
+	if (!n)
+		return 0;
+	buf = malloc((size_t)(hi - lo + 1) * esize);
+	if (!buf)
+		return -ENOMEM;
+	err = dp_array_read(fd, lo, hi - lo + 1, buf, esize);
+	for (size_t i = 0; !err && i < n; i++)
+		memcpy((char *)out + i * esize, buf + (size_t)(slots[i] - lo) * esize,
+		       esize);
+	free(buf);
+	return err;
+}
+
+/* The first n filters of a bank's list, by position. */
+int dp_read_bank_infos(struct dp *dp, __u32 bank, size_t n,
+		       struct ixdp_filter_info **out)
+{
+	__u32 *slots = NULL;
+	int err;
+
+	*out = calloc(n + 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	err = dp_read_bank_slots(dp, bank, n, &slots);
+	if (!err)
+		err = dp_read_slots(dp->info_fd, slots, n, *out, sizeof(**out));
+	free(slots);
+	return err;
+}
+
 /* What the compiler decides of a filter: everything but the rule's id and
  * signature, which the apply adds. */
 #define INFO_COMPILED_LEN offsetof(struct ixdp_filter_info, rule_id)
@@ -63,19 +117,13 @@ int dp_read_boot(struct dp *dp, struct ixdp_boot *boot)
 static int read_bank_counters(struct dp *dp, __u32 bank, size_t n,
 			      struct ixdp_counter *out)
 {
-	size_t esize = sizeof(struct ixdp_counter);	/* a shared array */
-	char *buf = malloc(CHUNK * esize);
-	int err = buf ? 0 : -ENOMEM;
+	__u32 *slots = NULL;
+	int err = dp_read_bank_slots(dp, bank, n, &slots);
 
-	for (size_t off = 0; !err && off < n; off += CHUNK) {
-		size_t c = n - off < CHUNK ? n - off : CHUNK;
-
-		err = dp_array_read(dp->counters_fd, bank * IXDP_MAX_FILTERS + (__u32)off,
-				    c, buf, esize);
-		for (size_t i = 0; !err && i < c; i++)
-			memcpy(&out[off + i], buf + i * esize, sizeof(out[0]));
-	}
-	free(buf);
+	/* one shared array for both banks, indexed by slot */
+	if (!err)
+		err = dp_read_slots(dp->counters_fd, slots, n, out, sizeof(*out));
+	free(slots);
 	return err;
 }
 

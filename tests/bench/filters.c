@@ -763,7 +763,7 @@ static void cache_slot_fill(struct cache_io *io, const struct ixdp_flow_key *k,
 	memset(&e, 0, sizeof(e));
 	filler_key(i, &e.key);
 	e.val.generation = io->generation;
-	e.val.filter = IXDP_NO_FILTER;
+	e.val.slot = IXDP_NO_FILTER;
 	cache_slot_write(io, k, &e);
 }
 

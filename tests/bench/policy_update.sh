@@ -14,9 +14,10 @@
 #                          block rule `wall` (10.77.0.1 <-> 10.77.0.0/24)
 #   filter_delete          `filter delete closer '{...}'`: the block
 #                          filter of the probe taken out of its list
-# The filter edits rewrite the whole inactive bank as `policy apply` does
-# (docs/classifier.md, "Incremental updates"): what they add is the edit
-# of the stored file (read, parsed twice, written).
+# The filter edits push the list as `policy apply` does, only the
+# difference from the list in force (docs/classifier.md, "Incremental
+# updates"): what they add is the edit of the stored file (read, parsed
+# twice, written).
 #
 # Two namespaces (tests/ns/lib.sh), the dataplane on A, no daemon.  The
 # policies: 5000 mirrored host filters me(10.77.0.1) <-> 10.S.x.y (10000

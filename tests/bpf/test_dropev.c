@@ -113,7 +113,7 @@ static void test_event_contents(void **state)
 					    IPPROTO_UDP, 5353, 53);
 	struct ixdp_filter_info info;
 	struct ixdp_bank b;
-	uint32_t bank, idx;
+	uint32_t bank, idx, slot;
 
 	drain();
 	assert_int_equal(dp_env_send(&E, IXDP_DIR_IN, &other), 'P');
@@ -134,8 +134,10 @@ static void test_event_contents(void **state)
 	assert_int_equal(evs[0].suppressed, 0);
 	assert_true(evs[0].ts_ns > 0 && evs[0].ts_ns <= mono_ns());
 	/* the filter it names is the block filter of the rule */
-	idx = bank * IXDP_MAX_FILTERS + evs[0].filter;
-	assert_int_equal(bpf_map_lookup_elem(E.dp.info_fd, &idx, &info), 0);
+	idx = bank * IXDP_MAX_FILTERS + evs[0].filter;	/* the position */
+	assert_int_equal(bpf_map_lookup_elem(E.dp.order_fd, &idx, &slot), 0);
+	assert_int_equal(slot, evs[0].slot);
+	assert_int_equal(bpf_map_lookup_elem(E.dp.info_fd, &slot, &info), 0);
 	assert_string_equal(info.name, "no-udp9");
 	assert_int_equal(info.action, IXDP_ACT_BLOCK);
 }

@@ -54,7 +54,7 @@ static void test_counters_and_cache_sizes(void **state)
 	assert_non_null(skel);
 	assert_false(dp_map_type_percpu(bpf_map__type(skel->maps.ixdp_counters)));
 	assert_int_equal(bpf_map__max_entries(skel->maps.ixdp_counters),
-			 2 * IXDP_MAX_FILTERS);
+			 IXDP_MAX_SLOTS);
 	/* the slot hash masks with IXDP_FLOW_CACHE_SIZE - 1 */
 	assert_int_equal(bpf_map__max_entries(skel->maps.ixdp_flow_cache),
 			 IXDP_FLOW_CACHE_SIZE);
