@@ -30,7 +30,8 @@ struct pnode {
 	char *text;               /* PN_SCALAR, NUL-terminated */
 	bool is_null;             /* an empty plain scalar, `~` or `null` */
 	struct pnode **kids;      /* PN_SEQ: items; PN_MAP: key, value, ... */
-	size_t nkids, cap;
+	size_t nkids;
+	struct pnode_arena *arena; /* the root's: the memory of the whole tree */
 };
 
 /* The parse in progress: where errors go. */
@@ -56,7 +57,9 @@ int pnode_load(struct pctx *c, const char *buf, size_t len, struct pnode **root)
  * (root NULL: an empty one) into *out, or -1 with err. */
 int policy_parse_nodes(const char *name, const struct pnode *root,
 		       struct policy_file **out, struct policy_error *err);
-void pnode_free(struct pnode *n);
+/* Frees a tree that pnode_load returned (root may be NULL): its nodes,
+ * texts and kid arrays live in one arena that the root holds. */
+void pnode_free(struct pnode *root);
 const char *pnode_type_name(enum pnode_type t);
 
 static inline size_t pmap_len(const struct pnode *m) { return m->nkids / 2; }
