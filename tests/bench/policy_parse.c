@@ -18,10 +18,16 @@
  *   edit_filter_add  policy_edit_filter() of `filter add opener '{src:
  *                    10.77.0.1, dst: 10.77.0.2}'` (the bench's filter_add):
  *                    the stored text parsed, edited and parsed again
- * for N = 1000 and 10000 (edit_filter_add: 10000 only).  Each figure is the
- * median of R runs (BENCH_PARSE_RUNS, 15) after one warm-up run.
+ *   parse_cold, edit_filter_add_cold
+ *                    the same, each run the first of a new process (this
+ *                    program again, --once STAGE N): what a command pays,
+ *                    its memory mapped as it goes
+ * for N = 1000 and 10000 (the edit: 10000 only).  Each figure is the median
+ * of R runs (BENCH_PARSE_RUNS, 15); the warm ones after one warm-up run in
+ * the same process (what a daemon pays).
  *
  * Usage: policy_parse [N...]   (default: 1000 10000)
+ *        policy_parse --once parse_cold|edit_filter_add_cold N
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -29,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "policy/policy.h"
@@ -166,6 +173,21 @@ static int cmp_double(const void *pa, const void *pb)
 	return (a > b) - (a < b);
 }
 
+static void report(const char *stage, double *ms, const struct text *t,
+		   size_t filters, size_t hosts, int runs)
+{
+	qsort(ms, (size_t)runs, sizeof(ms[0]), cmp_double);
+	printf("{\"bench\":\"policy_parse\",\"stage\":\"%s\",\"filters\":%zu,"
+	       "\"yaml_filters\":%zu,\"bytes\":%zu,\"ms_median\":%.3f,"
+	       "\"ms_min\":%.3f,\"ms_max\":%.3f,\"runs\":%d}\n",
+	       stage, filters, hosts, t->len,
+	       runs % 2 ? ms[runs / 2] : (ms[runs / 2 - 1] + ms[runs / 2]) / 2,
+	       ms[0], ms[runs - 1], runs);
+	fflush(stdout);
+}
+
+/* Warm: runs in this process after a warm-up run, its memory already
+ * mapped (a daemon's parse). */
 static void measure(const char *stage, void (*fn)(const struct text *),
 		    const struct text *t, size_t filters, size_t hosts, int runs)
 {
@@ -178,14 +200,61 @@ static void measure(const char *stage, void (*fn)(const struct text *),
 		fn(t);
 		ms[i] = now_ms() - t0;
 	}
-	qsort(ms, (size_t)runs, sizeof(ms[0]), cmp_double);
-	printf("{\"bench\":\"policy_parse\",\"stage\":\"%s\",\"filters\":%zu,"
-	       "\"yaml_filters\":%zu,\"bytes\":%zu,\"ms_median\":%.3f,"
-	       "\"ms_min\":%.3f,\"ms_max\":%.3f,\"runs\":%d}\n",
-	       stage, filters, hosts, t->len,
-	       runs % 2 ? ms[runs / 2] : (ms[runs / 2 - 1] + ms[runs / 2]) / 2,
-	       ms[0], ms[runs - 1], runs);
-	fflush(stdout);
+	report(stage, ms, t, filters, hosts, runs);
+}
+
+/* Cold: each run the first of a new process (this program run again with
+ * --once STAGE N, which prints its one time): what a command pays, its
+ * memory mapped as it goes. */
+static void measure_cold(const char *stage, const struct text *t, size_t filters,
+			 size_t hosts, int runs)
+{
+	double ms[MAX_RUNS];
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "/proc/%d/exe --once %s %zu", (int)getpid(),
+		 stage, filters);
+	for (int i = 0; i < runs; i++) {
+		FILE *f = popen(cmd, "r");
+
+		if (!f)
+			die("popen failed");
+		if (fscanf(f, "%lf", &ms[i]) != 1) {
+			pclose(f);
+			die("a cold run failed");
+		}
+		if (pclose(f))
+			die("a cold run failed");
+	}
+	report(stage, ms, t, filters, hosts, runs);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(const struct text *);
+} stages[] = {
+	{ "parse_cold", stage_parse },
+	{ "edit_filter_add_cold", stage_edit },
+};
+
+/* --once STAGE N: one run, its time (ms) on stdout. */
+static int run_once(const char *stage, size_t n)
+{
+	struct text t;
+	double t0;
+
+	for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]); i++) {
+		if (strcmp(stage, stages[i].name))
+			continue;
+		policy_text(n / 2, &t);
+		t0 = now_ms();
+		stages[i].fn(&t);
+		printf("%.6f\n", now_ms() - t0);
+		free(t.buf);
+		return 0;
+	}
+	die("--once: unknown stage");
+	return 1;
 }
 
 static long arg_num(const char *s, long min, long max, const char *what)
@@ -209,6 +278,9 @@ int main(int argc, char **argv)
 	size_t nsizes = argc > 1 ? (size_t)argc - 1 : 2;
 	int runs = env && *env ? (int)arg_num(env, 1, MAX_RUNS, "BENCH_PARSE_RUNS") : 15;
 
+	if (argc == 4 && !strcmp(argv[1], "--once"))
+		return run_once(argv[2], (size_t)arg_num(argv[3], 2, 200000, "filters"));
+
 	for (size_t i = 0; i < nsizes; i++) {
 		size_t n = (size_t)arg_num(sizes[i], 2, 200000, "filters (even)");
 		struct text t;
@@ -219,8 +291,11 @@ int main(int argc, char **argv)
 		measure("libyaml_events", stage_events, &t, n, n / 2, runs);
 		measure("tree", stage_tree, &t, n, n / 2, runs);
 		measure("parse", stage_parse, &t, n, n / 2, runs);
-		if (n == 10000 || argc > 1)
+		measure_cold("parse_cold", &t, n, n / 2, runs);
+		if (n == 10000 || argc > 1) {
 			measure("edit_filter_add", stage_edit, &t, n, n / 2, runs);
+			measure_cold("edit_filter_add_cold", &t, n, n / 2, runs);
+		}
 		free(t.buf);
 	}
 	return 0;

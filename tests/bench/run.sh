@@ -31,8 +31,9 @@
 #     (tests/bench/policy_update.sh); run before ike_setup.
 #  6. policy_parse: the policy parser in process (build/bench/policy_parse:
 #     libyaml's events alone, the node tree, the whole parse, the edit of
-#     `filter add`) over the policy of policy_update at 1000 and 10000
-#     filters; run first, alone with BENCH_ONLY=parse (no root needed).
+#     `filter add`, warm and as the first of a new process) over the
+#     policy of policy_update at 1000 and 10000 filters; run first, alone
+#     with BENCH_ONLY=parse (no root needed).
 #
 # Knobs (environment): BENCH_SECS (measured interval, 2), BENCH_WARMUP (1),
 # BENCH_ROUNDS (3: every packet-rate measurement is repeated, medians kept),
