@@ -27,8 +27,8 @@ struct pnode {
 	unsigned end_line, end_col; /* just after it (libyaml's end mark):
 				     * exact for scalars and flow collections */
 	bool flow;                /* PN_SEQ, PN_MAP: written in [ ] or { } */
-	char *text;               /* PN_SCALAR, NUL-terminated */
 	bool is_null;             /* an empty plain scalar, `~` or `null` */
+	char *text;               /* PN_SCALAR, NUL-terminated */
 	struct pnode **kids;      /* PN_SEQ: items; PN_MAP: key, value, ... */
 	size_t nkids;
 	struct pnode_arena *arena; /* the root's: the memory of the whole tree */

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,23 +215,27 @@ static struct arena_block *arena_grow(struct pnode_arena *a, size_t need)
 	return b;
 }
 
-static void *arena_alloc(struct pnode_arena *a, size_t size)
+/* size bytes aligned to `align` (a power of two): nodes and kid arrays to
+ * a pointer's, texts to 1. */
+static void *arena_alloc(struct pnode_arena *a, size_t size, size_t align)
 {
-	const size_t align = _Alignof(max_align_t);
-	size_t need = (size + align - 1) & ~(align - 1);
 	struct arena_block *b = a->head;
-	void *p;
+	size_t at;
 
-	if (need < size)
+	if (size > SIZE_MAX / 2)
 		return NULL;
-	if (!b || b->size - b->used < need) {
-		b = arena_grow(a, need);
-		if (!b)
-			return NULL;
+	if (b) {
+		at = (b->used + align - 1) & ~(align - 1);
+		if (at <= b->size && b->size - at >= size) {
+			b->used = at + size;
+			return (char *)b->data + at;
+		}
 	}
-	p = (char *)b->data + b->used;
-	b->used += need;
-	return p;
+	b = arena_grow(a, size);
+	if (!b)
+		return NULL;
+	b->used += size;
+	return (char *)b->data + b->used - size;
 }
 
 void pnode_free(struct pnode *root)
@@ -265,7 +270,7 @@ static void set_end(struct pnode *n, yaml_mark_t m)
 
 static struct pnode *pnode_new(struct loader *l, enum pnode_type t, yaml_mark_t m)
 {
-	struct pnode *n = arena_alloc(l->arena, sizeof(*n));
+	struct pnode *n = arena_alloc(l->arena, sizeof(*n), _Alignof(struct pnode));
 
 	if (!n)
 		return NULL;
@@ -299,7 +304,8 @@ static int kids_close(struct loader *l, struct pnode *n)
 	size_t base = l->base[l->depth], k = l->nkids - base;
 
 	if (k) {
-		n->kids = arena_alloc(l->arena, k * sizeof(*n->kids));
+		n->kids = arena_alloc(l->arena, k * sizeof(*n->kids),
+				      _Alignof(struct pnode *));
 		if (!n->kids)
 			return -1;
 		memcpy(n->kids, l->kids + base, k * sizeof(*n->kids));
@@ -352,7 +358,7 @@ static int on_scalar(struct loader *l, const yaml_event_t *ev)
 			       (unsigned)ev->start_mark.column + 1,
 			       "a value contains a NUL character; expected text");
 	n = pnode_new(l, PN_SCALAR, ev->start_mark);
-	if (!n || !(n->text = arena_alloc(l->arena, len + 1)))
+	if (!n || !(n->text = arena_alloc(l->arena, len + 1, 1)))
 		return perr_at(l->c, 1, 1, "out of memory while reading the file");
 	memcpy(n->text, v, len + 1);
 	n->is_null = plain_null(ev);
