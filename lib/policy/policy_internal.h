@@ -80,6 +80,14 @@ int pcheck_keys(struct pctx *c, const struct pnode *m, const char *const *valid,
 		const char *where);
 
 /*
+ * pcheck_keys and pmap_get in one pass: the same error for the first
+ * unknown key, else vals[i] is the value of valid[i] in m, or NULL (vals
+ * has a slot for every name of valid).
+ */
+int pmap_pick(struct pctx *c, const struct pnode *m, const char *const *valid,
+	      const char *where, const struct pnode **vals);
+
+/*
  * Index of the first string of v[0..n) that repeats an earlier one (and
  * of that earlier one in *first), or (size_t)-1.  O(n log n).
  */

@@ -647,6 +647,27 @@ int pcheck_keys(struct pctx *c, const struct pnode *m, const char *const *valid,
 	return 0;
 }
 
+int pmap_pick(struct pctx *c, const struct pnode *m, const char *const *valid,
+	      const char *where, const struct pnode **vals)
+{
+	size_t nvalid = 0;
+
+	while (valid[nvalid])
+		vals[nvalid++] = NULL;
+	for (size_t i = 0; i < pmap_len(m); i++) {
+		const char *k = pmap_key(m, i)->text;
+		size_t j = 0;
+
+		while (j < nvalid && strcmp(k, valid[j]))
+			j++;
+		if (j == nvalid) /* the first unknown key: pcheck_keys says so */
+			return pcheck_keys(c, m, valid, where);
+		if (!vals[j])
+			vals[j] = pmap_val(m, i);
+	}
+	return 0;
+}
+
 /* ---- duplicates ---------------------------------------------------------- */
 
 struct dup_item {
