@@ -15,6 +15,11 @@ static const char *const FILTER_KEYS[] = {
 	"src", "dst", "protocol", "src-port", "dst-port", "mirrored",
 	"description", NULL
 };
+/* FILTER_KEYS' indexes: a filter's values (pmap_pick) */
+enum { FK_SRC, FK_DST, FK_PROTOCOL, FK_SRC_PORT, FK_DST_PORT, FK_MIRRORED,
+       FK_DESCRIPTION, FK_N };
+_Static_assert(sizeof(FILTER_KEYS) / sizeof(FILTER_KEYS[0]) == FK_N + 1,
+	       "FK_* names every key of FILTER_KEYS");
 
 /* The family an address names, or 0 for any/me/dns/dhcp/gateway, which
  * stand for addresses of both families. */
@@ -55,10 +60,10 @@ static int check_icmp_family(struct parse *p, const struct filter_spec *f,
 	return 0;
 }
 
-static int parse_filter_port(struct parse *p, const struct pnode *filter,
+/* n: the value of `key`, or NULL */
+static int parse_filter_port(struct parse *p, const struct pnode *n,
 			     const char *key, int proto, struct port_spec *out)
 {
-	const struct pnode *n = pmap_get(filter, key, NULL);
 	char what[32], ptext[32];
 	const char *pname;
 
@@ -85,10 +90,9 @@ static int parse_filter_port(struct parse *p, const struct pnode *filter,
 }
 
 static int parse_filter_addresses(struct parse *p, const struct pnode *n,
-				  struct filter_spec *f)
+				  const struct pnode *const *v, struct filter_spec *f)
 {
-	const struct pnode *src = pmap_get(n, "src", NULL);
-	const struct pnode *dst = pmap_get(n, "dst", NULL);
+	const struct pnode *src = v[FK_SRC], *dst = v[FK_DST];
 
 	if (!src || !dst)
 		return perr(&p->c, n, "a filter needs '%s'; expected src and dst, "
@@ -100,11 +104,9 @@ static int parse_filter_addresses(struct parse *p, const struct pnode *n,
 	return check_same_family(p, f, dst);
 }
 
-static int parse_filter_protocol(struct parse *p, const struct pnode *n,
+static int parse_filter_protocol(struct parse *p, const struct pnode *proto,
 				 struct filter_spec *f)
 {
-	const struct pnode *proto = pmap_get(n, "protocol", NULL);
-
 	f->proto = PROTO_ANY;
 	if (!proto)
 		return 0;
@@ -115,22 +117,23 @@ static int parse_filter_protocol(struct parse *p, const struct pnode *n,
 
 int parse_filter(struct parse *p, const struct pnode *n, struct filter_spec *f)
 {
-	const struct pnode *v;
+	const struct pnode *v[FK_N];
 
 	if (pexpect(&p->c, n, PN_MAP, "a filter (src, dst, protocol, ports)") ||
-	    pcheck_keys(&p->c, n, FILTER_KEYS, "a filter"))
+	    pmap_pick(&p->c, n, FILTER_KEYS, "a filter", v))
 		return -1;
 	f->pos = pos_of(p, n);
 	f->mirrored = true;
-	if (parse_filter_addresses(p, n, f) || parse_filter_protocol(p, n, f) ||
-	    parse_filter_port(p, n, "src-port", f->proto, &f->sport) ||
-	    parse_filter_port(p, n, "dst-port", f->proto, &f->dport))
+	if (parse_filter_addresses(p, n, v, f) ||
+	    parse_filter_protocol(p, v[FK_PROTOCOL], f) ||
+	    parse_filter_port(p, v[FK_SRC_PORT], "src-port", f->proto, &f->sport) ||
+	    parse_filter_port(p, v[FK_DST_PORT], "dst-port", f->proto, &f->dport))
 		return -1;
-	if ((v = pmap_get(n, "mirrored", NULL)) &&
-	    parse_bool(&p->c, v, "'mirrored'", &f->mirrored))
+	if (v[FK_MIRRORED] &&
+	    parse_bool(&p->c, v[FK_MIRRORED], "'mirrored'", &f->mirrored))
 		return -1;
-	if ((v = pmap_get(n, "description", NULL)) &&
-	    parse_text(&p->c, v, "'description'", &f->description))
+	if (v[FK_DESCRIPTION] &&
+	    parse_text(&p->c, v[FK_DESCRIPTION], "'description'", &f->description))
 		return -1;
 	return 0;
 }

@@ -27,10 +27,11 @@ struct pnode {
 	unsigned end_line, end_col; /* just after it (libyaml's end mark):
 				     * exact for scalars and flow collections */
 	bool flow;                /* PN_SEQ, PN_MAP: written in [ ] or { } */
-	char *text;               /* PN_SCALAR, NUL-terminated */
 	bool is_null;             /* an empty plain scalar, `~` or `null` */
+	char *text;               /* PN_SCALAR, NUL-terminated */
 	struct pnode **kids;      /* PN_SEQ: items; PN_MAP: key, value, ... */
-	size_t nkids, cap;
+	size_t nkids;
+	struct pnode_arena *arena; /* the root's: the memory of the whole tree */
 };
 
 /* The parse in progress: where errors go. */
@@ -56,7 +57,9 @@ int pnode_load(struct pctx *c, const char *buf, size_t len, struct pnode **root)
  * (root NULL: an empty one) into *out, or -1 with err. */
 int policy_parse_nodes(const char *name, const struct pnode *root,
 		       struct policy_file **out, struct policy_error *err);
-void pnode_free(struct pnode *n);
+/* Frees a tree that pnode_load returned (root may be NULL): its nodes,
+ * texts and kid arrays live in one arena that the root holds. */
+void pnode_free(struct pnode *root);
 const char *pnode_type_name(enum pnode_type t);
 
 static inline size_t pmap_len(const struct pnode *m) { return m->nkids / 2; }
@@ -75,6 +78,14 @@ int pexpect(struct pctx *c, const struct pnode *n, enum pnode_type t, const char
  */
 int pcheck_keys(struct pctx *c, const struct pnode *m, const char *const *valid,
 		const char *where);
+
+/*
+ * pcheck_keys and pmap_get in one pass: the same error for the first
+ * unknown key, else vals[i] is the value of valid[i] in m, or NULL (vals
+ * has a slot for every name of valid).
+ */
+int pmap_pick(struct pctx *c, const struct pnode *m, const char *const *valid,
+	      const char *where, const struct pnode **vals);
 
 /*
  * Index of the first string of v[0..n) that repeats an earlier one (and

@@ -322,7 +322,9 @@ int parse_addr_spec(struct pctx *c, const struct pnode *n, const char *what,
 		return -1;
 	s = n->text;
 	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < sizeof(addr_keywords) / sizeof(addr_keywords[0]); i++) {
+	/* the keywords are words: an address starts with a digit or ':' */
+	for (size_t i = 0; isalpha((unsigned char)*s) &&
+			   i < sizeof(addr_keywords) / sizeof(addr_keywords[0]); i++) {
 		if (!strcmp(s, addr_keywords[i].name)) {
 			out->kind = addr_keywords[i].kind;
 			return 0;

@@ -8,7 +8,10 @@
  * are refused, the nesting depth is bounded, and duplicate keys are caught
  * while the positions are at hand.
  */
+#include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,10 @@
 /* The deepest a valid policy nests is about 9; this leaves room and keeps
  * the recursive free bounded. */
 #define PNODE_MAX_DEPTH 32
+
+/* Up to this many strings, comparing every pair is cheaper than sorting
+ * (a mapping's keys: a filter has at most 7). */
+#define DUP_PAIRWISE_MAX 16
 
 static int perr_va(struct pctx *c, unsigned line, unsigned col,
 		   const char *fmt, va_list ap)
@@ -65,15 +72,176 @@ const char *pnode_type_name(enum pnode_type t)
 	return "?";
 }
 
-void pnode_free(struct pnode *n)
+/* ---- the tree's memory ------------------------------------------------------
+ * A tree is built once and freed whole: its nodes, texts and kid arrays come
+ * from a chain of 32 KiB blocks, not one malloc each (a request of more
+ * than a quarter of a block gets a block of its own). */
+
+#define ARENA_BLOCK (32u * 1024)
+#define ARENA_SPARE_MAX (8u * 1024 * 1024)
+
+struct arena_block {
+	struct arena_block *next;
+	size_t used, size;
+	max_align_t data[];
+};
+
+struct pnode_arena {
+	struct arena_block *head;	/* the block being filled, then the full ones */
+};
+
+/*
+ * The blocks of freed trees wait here for the next trees, up to
+ * ARENA_SPARE_MAX bytes (an edit holds two trees at once): malloc keeps
+ * the small chunks of a freed tree for reuse too, but gives whole free
+ * blocks back to the system, and the next parse would touch fresh pages
+ * again (slower than the parse itself on a virtual machine).  Not under
+ * AddressSanitizer, which must see every tree's memory freed.
+ */
+static struct {
+	pthread_mutex_t lock;
+	struct arena_block *blocks;
+	size_t bytes;
+} spare = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void blocks_free(struct arena_block *b)
 {
-	if (!n)
+	while (b) {
+		struct arena_block *next = b->next;
+
+		free(b);
+		b = next;
+	}
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+static struct arena_block *spare_take(void)
+{
+	return NULL;
+}
+
+static void spare_give(struct arena_block *chain)
+{
+	blocks_free(chain);
+}
+#else
+/* One empty standard block, or NULL. */
+static struct arena_block *spare_take(void)
+{
+	struct arena_block *b;
+
+	pthread_mutex_lock(&spare.lock);
+	b = spare.blocks;
+	if (b) {
+		spare.blocks = b->next;
+		spare.bytes -= b->size;
+	}
+	pthread_mutex_unlock(&spare.lock);
+	return b;
+}
+
+/* A chain of empty standard blocks: kept while there is room, the rest
+ * freed. */
+static void spare_give(struct arena_block *chain)
+{
+	struct arena_block *b;
+
+	pthread_mutex_lock(&spare.lock);
+	while (chain && spare.bytes + ARENA_BLOCK <= ARENA_SPARE_MAX) {
+		b = chain;
+		chain = b->next;
+		b->next = spare.blocks;
+		spare.blocks = b;
+		spare.bytes += b->size;
+	}
+	pthread_mutex_unlock(&spare.lock);
+	blocks_free(chain);
+}
+#endif
+
+/* Every block of the arena: the standard ones kept for the next tree
+ * (spare_give), the others freed. */
+static void arena_free(struct pnode_arena *a)
+{
+	struct arena_block *keep = NULL, *b, *next;
+
+	if (!a)
 		return;
-	for (size_t i = 0; i < n->nkids; i++)
-		pnode_free(n->kids[i]);
-	free(n->kids);
-	free(n->text);
-	free(n);
+	for (b = a->head; b; b = next) {
+		next = b->next;
+		if (b->size != ARENA_BLOCK) {
+			free(b);
+			continue;
+		}
+		b->used = 0;
+		b->next = keep;
+		keep = b;
+	}
+	spare_give(keep);
+	free(a);
+}
+
+static struct arena_block *block_new(size_t size)
+{
+	struct arena_block *b = size == ARENA_BLOCK ? spare_take() : NULL;
+
+	if (b)
+		return b;
+	b = malloc(sizeof(*b) + size);
+	if (b) {
+		b->used = 0;
+		b->size = size;
+	}
+	return b;
+}
+
+/* A new block for `need` bytes: the one to fill next, or one of its own
+ * behind the current one when the request is big, so that the rest of the
+ * current one stays in use. */
+static struct arena_block *arena_grow(struct pnode_arena *a, size_t need)
+{
+	bool big = need > ARENA_BLOCK / 4;
+	struct arena_block *b = block_new(big ? need : ARENA_BLOCK);
+
+	if (!b)
+		return NULL;
+	if (big && a->head) {
+		b->next = a->head->next;
+		a->head->next = b;
+		return b;
+	}
+	b->next = a->head;
+	a->head = b;
+	return b;
+}
+
+/* size bytes aligned to `align` (a power of two): nodes and kid arrays to
+ * a pointer's, texts to 1. */
+static void *arena_alloc(struct pnode_arena *a, size_t size, size_t align)
+{
+	struct arena_block *b = a->head;
+	size_t at;
+
+	if (size > SIZE_MAX / 2)
+		return NULL;
+	if (b) {
+		at = (b->used + align - 1) & ~(align - 1);
+		if (at <= b->size && b->size - at >= size) {
+			b->used = at + size;
+			return (char *)b->data + at;
+		}
+	}
+	b = arena_grow(a, size);
+	if (!b)
+		return NULL;
+	b->used += size;
+	return (char *)b->data + b->used - size;
+}
+
+void pnode_free(struct pnode *root)
+{
+	if (root)
+		arena_free(root->arena);
 }
 
 /* ---- loading ---------------------------------------------------------- */
@@ -82,10 +250,16 @@ struct loader {
 	struct pctx *c;
 	const char *buf;
 	size_t len;
+	struct pnode_arena *arena;
 	struct pnode *root;
 	struct pnode *stack[PNODE_MAX_DEPTH];
 	size_t depth;
 	unsigned ndocs;
+	/* the kids of the open collections, innermost last; stack[i]'s start
+	 * at base[i] and move into the arena when it ends */
+	struct pnode **kids;
+	size_t nkids, cap;
+	size_t base[PNODE_MAX_DEPTH];
 };
 
 static void set_end(struct pnode *n, yaml_mark_t m)
@@ -94,30 +268,50 @@ static void set_end(struct pnode *n, yaml_mark_t m)
 	n->end_col = (unsigned)m.column + 1;
 }
 
-static struct pnode *pnode_new(enum pnode_type t, yaml_mark_t m)
+static struct pnode *pnode_new(struct loader *l, enum pnode_type t, yaml_mark_t m)
 {
-	struct pnode *n = calloc(1, sizeof(*n));
+	struct pnode *n = arena_alloc(l->arena, sizeof(*n), _Alignof(struct pnode));
 
 	if (!n)
 		return NULL;
+	memset(n, 0, sizeof(*n));
 	n->type = t;
 	n->line = (unsigned)m.line + 1;
 	n->col = (unsigned)m.column + 1;
 	return n;
 }
 
-static int pnode_append(struct pnode *parent, struct pnode *kid)
+/* A kid of the innermost open collection. */
+static int kids_push(struct loader *l, struct pnode *kid)
 {
-	if (parent->nkids == parent->cap) {
-		size_t cap = parent->cap ? parent->cap * 2 : 8;
-		struct pnode **v = realloc(parent->kids, cap * sizeof(*v));
+	if (l->nkids == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct pnode **v = realloc(l->kids, cap * sizeof(*v));
 
 		if (!v)
 			return -1;
-		parent->kids = v;
-		parent->cap = cap;
+		l->kids = v;
+		l->cap = cap;
 	}
-	parent->kids[parent->nkids++] = kid;
+	l->kids[l->nkids++] = kid;
+	return 0;
+}
+
+/* The open collection n (stack[l->depth], just popped) ends: its kids
+ * into the arena. */
+static int kids_close(struct loader *l, struct pnode *n)
+{
+	size_t base = l->base[l->depth], k = l->nkids - base;
+
+	if (k) {
+		n->kids = arena_alloc(l->arena, k * sizeof(*n->kids),
+				      _Alignof(struct pnode *));
+		if (!n->kids)
+			return -1;
+		memcpy(n->kids, l->kids + base, k * sizeof(*n->kids));
+	}
+	n->nkids = k;
+	l->nkids = base;
 	return 0;
 }
 
@@ -125,28 +319,21 @@ static bool in_key_position(const struct loader *l)
 {
 	const struct pnode *p = l->depth ? l->stack[l->depth - 1] : NULL;
 
-	return p && p->type == PN_MAP && p->nkids % 2 == 0;
+	return p && p->type == PN_MAP && (l->nkids - l->base[l->depth - 1]) % 2 == 0;
 }
 
-/* Hang a new node on the tree at once, so that an error later frees it
- * with the rest. */
+/* Hang a new node on the tree at once (its memory is the arena's). */
 static int attach(struct loader *l, struct pnode *n)
 {
 	if (!l->depth) {
 		l->root = n;
 		return 0;
 	}
-	if (in_key_position(l) && n->type != PN_SCALAR) {
-		int rc = perr(l->c, n, "a mapping key must be a plain name, not %s",
-			      pnode_type_name(n->type));
-
-		pnode_free(n);
-		return rc;
-	}
-	if (pnode_append(l->stack[l->depth - 1], n)) {
-		pnode_free(n);
+	if (in_key_position(l) && n->type != PN_SCALAR)
+		return perr(l->c, n, "a mapping key must be a plain name, not %s",
+			    pnode_type_name(n->type));
+	if (kids_push(l, n))
 		return perr_at(l->c, 1, 1, "out of memory while reading the file");
-	}
 	return 0;
 }
 
@@ -162,18 +349,18 @@ static bool plain_null(const yaml_event_t *ev)
 
 static int on_scalar(struct loader *l, const yaml_event_t *ev)
 {
+	const char *v = (const char *)ev->data.scalar.value;
 	size_t len = ev->data.scalar.length;
 	struct pnode *n;
 
-	if (strlen((const char *)ev->data.scalar.value) != len)
+	if (memchr(v, '\0', len))
 		return perr_at(l->c, (unsigned)ev->start_mark.line + 1,
 			       (unsigned)ev->start_mark.column + 1,
 			       "a value contains a NUL character; expected text");
-	n = pnode_new(PN_SCALAR, ev->start_mark);
-	if (!n || !(n->text = strdup((const char *)ev->data.scalar.value))) {
-		free(n);
+	n = pnode_new(l, PN_SCALAR, ev->start_mark);
+	if (!n || !(n->text = arena_alloc(l->arena, len + 1, 1)))
 		return perr_at(l->c, 1, 1, "out of memory while reading the file");
-	}
+	memcpy(n->text, v, len + 1);
 	n->is_null = plain_null(ev);
 	set_end(n, ev->end_mark);
 	return attach(l, n);
@@ -189,13 +376,14 @@ static int on_collection_start(struct loader *l, const yaml_event_t *ev,
 			       (unsigned)ev->start_mark.column + 1,
 			       "lists and mappings nest deeper than %d levels; "
 			       "a policy file never needs that", PNODE_MAX_DEPTH);
-	n = pnode_new(t, ev->start_mark);
+	n = pnode_new(l, t, ev->start_mark);
 	if (!n)
 		return perr_at(l->c, 1, 1, "out of memory while reading the file");
 	n->flow = t == PN_MAP ? ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
 			      : ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
 	if (attach(l, n))
 		return -1;
+	l->base[l->depth] = l->nkids;
 	l->stack[l->depth++] = n;
 	return 0;
 }
@@ -203,14 +391,16 @@ static int on_collection_start(struct loader *l, const yaml_event_t *ev,
 static int check_duplicate_keys(struct loader *l, const struct pnode *m)
 {
 	size_t n = pmap_len(m), first, dup;
-	const char **keys = malloc((n ? n : 1) * sizeof(*keys));
+	const char *few[DUP_PAIRWISE_MAX];
+	const char **keys = n <= DUP_PAIRWISE_MAX ? few : malloc(n * sizeof(*keys));
 
 	if (!keys)
 		return perr_at(l->c, 1, 1, "out of memory while reading the file");
 	for (size_t i = 0; i < n; i++)
 		keys[i] = pmap_key(m, i)->text;
 	dup = find_duplicate(keys, n, &first);
-	free(keys);
+	if (keys != few)
+		free(keys);
 	if (dup == (size_t)-1)
 		return 0;
 	return perr(l->c, pmap_key(m, dup),
@@ -228,6 +418,8 @@ static int on_collection_end(struct loader *l, const yaml_event_t *ev)
 		return 0; /* libyaml balances its events; never trust blindly */
 	n = l->stack[--l->depth];
 	set_end(n, ev->end_mark);
+	if (kids_close(l, n))
+		return perr_at(l->c, 1, 1, "out of memory while reading the file");
 
 	return n->type == PN_MAP ? check_duplicate_keys(l, n) : 0;
 }
@@ -360,8 +552,13 @@ int pnode_load(struct pctx *c, const char *buf, size_t len, struct pnode **root)
 	bool done = false;
 	int rc = 0;
 
-	if (!yaml_parser_initialize(&parser))
+	l.arena = calloc(1, sizeof(*l.arena));
+	if (!l.arena)
 		return perr_at(c, 1, 1, "out of memory while reading the file");
+	if (!yaml_parser_initialize(&parser)) {
+		arena_free(l.arena);
+		return perr_at(c, 1, 1, "out of memory while reading the file");
+	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	while (!done && !rc) {
 		yaml_event_t ev;
@@ -375,10 +572,13 @@ int pnode_load(struct pctx *c, const char *buf, size_t len, struct pnode **root)
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&parser);
-	if (rc) {
-		pnode_free(l.root);
-		return -1;
+	free(l.kids);
+	if (rc || !l.root) {
+		arena_free(l.arena);
+		*root = NULL;
+		return rc ? -1 : 0;
 	}
+	l.root->arena = l.arena;
 	*root = l.root;
 	return 0;
 }
@@ -447,6 +647,27 @@ int pcheck_keys(struct pctx *c, const struct pnode *m, const char *const *valid,
 	return 0;
 }
 
+int pmap_pick(struct pctx *c, const struct pnode *m, const char *const *valid,
+	      const char *where, const struct pnode **vals)
+{
+	size_t nvalid = 0;
+
+	while (valid[nvalid])
+		vals[nvalid++] = NULL;
+	for (size_t i = 0; i < pmap_len(m); i++) {
+		const char *k = pmap_key(m, i)->text;
+		size_t j = 0;
+
+		while (j < nvalid && strcmp(k, valid[j]))
+			j++;
+		if (j == nvalid) /* the first unknown key: pcheck_keys says so */
+			return pcheck_keys(c, m, valid, where);
+		if (!vals[j])
+			vals[j] = pmap_val(m, i);
+	}
+	return 0;
+}
+
 /* ---- duplicates ---------------------------------------------------------- */
 
 struct dup_item {
@@ -464,6 +685,19 @@ static int cmp_dup_item(const void *pa, const void *pb)
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
+/* The first string that repeats an earlier one is the second occurrence of
+ * its string: the earlier one is unique. */
+static size_t find_duplicate_pairwise(const char *const *v, size_t n, size_t *first)
+{
+	for (size_t j = 1; j < n; j++)
+		for (size_t i = 0; i < j; i++)
+			if (!strcmp(v[i], v[j])) {
+				*first = i;
+				return j;
+			}
+	return (size_t)-1;
+}
+
 size_t find_duplicate(const char *const *v, size_t n, size_t *first)
 {
 	struct dup_item *items;
@@ -471,17 +705,11 @@ size_t find_duplicate(const char *const *v, size_t n, size_t *first)
 
 	if (n < 2)
 		return best;
+	if (n <= DUP_PAIRWISE_MAX)
+		return find_duplicate_pairwise(v, n, first);
 	items = malloc(n * sizeof(*items));
-	if (!items) {
-		/* Too little memory to sort: fall back to pairwise. */
-		for (size_t j = 1; j < n; j++)
-			for (size_t i = 0; i < j; i++)
-				if (!strcmp(v[i], v[j])) {
-					*first = i;
-					return j;
-				}
-		return best;
-	}
+	if (!items) /* too little memory to sort */
+		return find_duplicate_pairwise(v, n, first);
 	for (size_t i = 0; i < n; i++)
 		items[i] = (struct dup_item){ v[i], i };
 	qsort(items, n, sizeof(*items), cmp_dup_item);

@@ -29,6 +29,11 @@
 #     10000 specific filters, from the command's start until a probe packet
 #     sees the new verdict
 #     (tests/bench/policy_update.sh); run before ike_setup.
+#  6. policy_parse: the policy parser in process (build/bench/policy_parse:
+#     libyaml's events alone, the node tree, the whole parse, the edit of
+#     `filter add`, warm and as the first of a new process) over the
+#     policy of policy_update at 1000 and 10000 filters; run first, alone
+#     with BENCH_ONLY=parse (no root needed).
 #
 # Knobs (environment): BENCH_SECS (measured interval, 2), BENCH_WARMUP (1),
 # BENCH_ROUNDS (3: every packet-rate measurement is repeated, medians kept),
@@ -41,7 +46,8 @@
 # every packet; empty: none),
 # BENCH_NFT_FORMS ("per-shape-maps concat-interval-layers": the nftables
 # rule sets measured; the ratio is against the fastest),
-# BENCH_ONLY (classify | memory | pps | agent | update | ike), BENCH_IKE_VM (1: also the CHILD SA
+# BENCH_ONLY (classify | memory | pps | agent | update | ike | parse),
+# BENCH_PARSE_RUNS (policy_parse's runs per figure, 15), BENCH_IKE_VM (1: also the CHILD SA
 # run in the VM, 0: not), BENCH_IKE_VM_TIMEOUT (its guest's seconds, 900),
 # BENCH_IKE_VM_LOCK_WAIT (seconds to wait for the VM lock, 3600),
 # IKE_BENCH_* (tests/bench/ike_setup.sh),
@@ -79,7 +85,20 @@ CHURN_PER_FILTER=16384      # 8 x 16384 = 131072 flows: more than the flow cache
 log() { echo "bench: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+# ---- 6. policy_parse: in process, no root (run first) -------------------------
+policy_parse() {
+	log "policy_parse: libyaml, the node tree, the parse and the filter edit, 1000 and 10000 filters"
+	[ -x "$B/bench/policy_parse" ] ||
+		die "build first: $B/bench/policy_parse is missing (make bench builds it)"
+	"$B/bench/policy_parse" || die "policy_parse failed"
+}
+if [ "$ONLY" = parse ]; then
+	policy_parse
+	exit 0
+fi
+
 [ "$(id -u)" = 0 ] || die "needs root (BPF, namespaces, nftables)"
+[ -z "$ONLY" ] && policy_parse
 
 # The CPUs: every online one (/sys/devices/system/cpu/online), not nproc,
 # which counts only those this shell may run on.  The filter_pps part keeps
