@@ -30,6 +30,7 @@
 #include "wire/wire_ikev2.h"
 #include "wire/wire_keymsg.h"
 #include "wire/wire_secrets.h"
+#include "testutil.h"
 
 /* ---- the codec --------------------------------------------------------------- */
 
@@ -338,15 +339,7 @@ static void test_holder_death_stops(void **state)
 
 static void put(const char *name, const char *text, mode_t mode)
 {
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", confdir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(chmod(path, mode), 0);
+	write_test_file(confdir, name, text, mode);
 }
 
 /* name holds exactly text, mode mode (0: it is not there). */

@@ -32,6 +32,7 @@
 
 #define IKE_TESTBED_KERNEL
 #include "ike_testbed.h"
+#include "testutil.h"
 
 #define A4 "192.0.2.1"
 #define B4 "192.0.2.2"
@@ -341,15 +342,7 @@ static char confdir[64];
 
 static void write_file(const char *name, const char *text, mode_t mode)
 {
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", confdir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	assert_int_equal(chmod(path, mode), 0);
+	write_test_file(confdir, name, text, mode);
 }
 
 static int reload(const char *policy)
