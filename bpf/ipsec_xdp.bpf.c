@@ -563,8 +563,27 @@ static __always_inline bool flow_key_equal(const struct ixdp_flow_key *a,
 	return diff == 0;
 }
 
+/* Whether a cached answer still holds for bank b (include/ipsec_xdp.h, the
+ * flow cache).  Memory order: the packet read IXDP_STATE_POLICY_BANK, then
+ * b, and reads ixdp_cache_gen here, after them; userspace writes
+ * ixdp_cache_gen, then the bank, then IXDP_STATE_POLICY_BANK, each with
+ * its own bpf() call.  As for the bank's own tables, a packet that sees the
+ * new bank number is assumed to see what was written before it. */
+static __always_inline bool flow_entry_valid(const struct ixdp_flow_val *v,
+					     const struct ixdp_bank *b)
+{
+	__u32 i = v->slot < IXDP_MAX_SLOTS ? v->slot : IXDP_CACHE_NO_MATCH;
+	__u32 *from;
+
+	if (!v->generation || v->generation < b->cache_min_gen)
+		return false;
+	from = bpf_map_lookup_elem(&ixdp_cache_gen, &i);
+	return from && v->generation >= *from;
+}
+
 /* The matching filter, from the flow cache when its slot holds this flow
- * with this bank's answer for this interface's groups.  Non-first
+ * with an answer still valid for this bank (flow_entry_valid()) for this
+ * interface's groups.  Non-first
  * fragments bypass the cache: their key has no ports. */
 static __always_inline void classify(const struct ixdp_pkt *p, __u32 bank,
 				     const struct ixdp_bank *b,
@@ -586,7 +605,7 @@ static __always_inline void classify(const struct ixdp_pkt *p, __u32 bank,
 		tuple_search(p, bank, b, ifmask, out);
 		return;
 	}
-	if (e->val.generation == b->generation && flow_key_equal(&e->key, &k)) {
+	if (flow_key_equal(&e->key, &k) && flow_entry_valid(&e->val, b)) {
 		out->slot = e->val.slot;
 		out->action = e->val.action;
 		out->flags = e->val.flags;

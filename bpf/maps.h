@@ -102,6 +102,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ixdp_slot_pos SEC(".maps");
 
+/* Shared, written by userspace only: one entry per slot and one for
+ * "no match" (IXDP_CACHE_NO_MATCH). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IXDP_MAX_SLOTS + 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_cache_gen SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2);

@@ -47,12 +47,14 @@
  * end of this file fail to compile when a shared struct changes size, as a
  * reminder.  Version 0: pins from before versioning (no such index).
  */
-#define IXDP_ABI_VERSION 6	/* 2: the drop events (ixdp_drop_events);
+#define IXDP_ABI_VERSION 7	/* 2: the drop events (ixdp_drop_events);
 				 * 3: default-response bundles (IXDP_XS_DEFAULT_RESPONSE);
 				 * 4: interface groups (ixdp_ifmask, ixdp_ifgroup);
 				 * 5: shared counters, 8192-slot flow cache;
 				 * 6: filter slots (ixdp_order, ixdp_slot_pos),
-				 *    keys naming their tuple by shape */
+				 *    keys naming their tuple by shape;
+				 * 7: flow cache validity per slot
+				 *    (ixdp_cache_gen, ixdp_bank.cache_min_gen) */
 
 #define IXDP_MAX_TUPLES       128   /* distinct filter shapes per family */
 #define IXDP_MAX_FILTERS      65536 /* specific filters per bank */
@@ -69,6 +71,8 @@
 #define IXDP_PORT_CLASSES     65536 /* one entry per port value */
 
 #define IXDP_NO_FILTER        0xffffffffu /* flow cache: "matched no filter" */
+#define IXDP_CACHE_NO_MATCH   IXDP_MAX_SLOTS /* ixdp_cache_gen's entry for
+					      * "matched no filter" */
 
 /*
  * Interface groups: which interfaces a filter applies on.  Every rule's
@@ -151,11 +155,14 @@ enum ixdp_state_idx {
 /* ixdp_banks[bank]: written before the flip, never while live. */
 struct ixdp_bank {
 	__u32 has_policy;  /* 0: the boot mode rules; 1: the filter list rules */
-	__u32 generation;  /* unique per apply; flow cache entries carry it */
+	__u32 generation;  /* grows by one per apply; flow cache entries carry it */
 	__u32 ntuples[2];  /* [ixdp_family_idx] */
 	__u32 nfilters;
 	__u32 port_class_sig; /* userspace only: a hash of the bank's
 				 ixdp_port_class entries, 0 = unknown */
+	__u32 cache_min_gen; /* flow cache entries of an older generation
+				are invalid (set to `generation` by an apply
+				that empties the cache) */
 };
 
 /* ixdp_tuples[(bank * 2 + fam) * IXDP_MAX_TUPLES + i], i in weight order. */
@@ -249,7 +256,10 @@ struct ixdp_fval {
  * in enforcement order (userspace: show, match, the live list).
  * ixdp_slot_pos[bank * IXDP_MAX_SLOTS + slot] = position, for the slots
  * of the bank's list (the programs: two hits of one tuple in different
- * interface groups, and the drop and need-SA events' `filter`). */
+ * interface groups, and the drop and need-SA events' `filter`).
+ * ixdp_cache_gen[slot], and [IXDP_CACHE_NO_MATCH]: the generation from
+ * which the flow cache's entries of that slot are valid (shared by both
+ * banks; see the flow cache below). */
 struct ixdp_counter {
 	__u64 packets[2];   /* [ixdp_dir] */
 	__u64 bytes[2];
@@ -260,8 +270,21 @@ struct ixdp_counter {
  * array: ixdp_flow_cache[ixdp_flow_slot(key)] holds one key and its
  * verdict.  A hit costs a cheap hash, an inlined array access and a key
  * compare (no hash-map helper, no LRU bookkeeping); a colliding flow
- * simply takes the slot.  Entries are valid only while their generation is
- * the live bank's.
+ * simply takes the slot.
+ *
+ * Validity (docs/classifier.md, "Flow cache"): an entry
+ * carries the generation of the bank that computed it, and a packet
+ * classifying with bank b takes it only if
+ *     entry.generation >= b.cache_min_gen  and
+ *     entry.generation >= ixdp_cache_gen[entry's slot, or
+ *                                       IXDP_CACHE_NO_MATCH]
+ * (and entry.generation != 0: a never-written entry).  An apply raises
+ * ixdp_cache_gen[s] to its new generation for every slot whose flows may
+ * now get another answer (deleted slots, fresh slots, the slots at or after
+ * the first fresh or reordered one in the new order, and "no match" when a
+ * filter is fresh), before it flips the bank; the entries of every other slot give
+ * the same answer in the old and the new bank, and stay.  An apply that
+ * cannot tell sets cache_min_gen: the whole cache is invalid.
  */
 struct ixdp_flow_key {
 	__u8  fam;
@@ -275,7 +298,7 @@ struct ixdp_flow_key {
 } __attribute__((aligned(8))); /* hashed and compared as 5 u64 words */
 
 struct ixdp_flow_val {
-	__u32 generation;   /* valid only while equal to the live bank's */
+	__u32 generation;   /* of the bank that computed it (see above) */
 	__u32 slot;         /* IXDP_NO_FILTER: unmatched */
 	__u8  action;
 	__u8  flags;
@@ -638,7 +661,7 @@ struct ixdp_drop_limiter {
 #define IXDP_ASSERT_SIZE(type, size) \
 	_Static_assert(sizeof(struct type) == (size), \
 		       "struct " #type " changed size: bump IXDP_ABI_VERSION")
-IXDP_ASSERT_SIZE(ixdp_bank, 24);
+IXDP_ASSERT_SIZE(ixdp_bank, 28);
 IXDP_ASSERT_SIZE(ixdp_tuple, 48);
 IXDP_ASSERT_SIZE(ixdp_fkey, 44);
 IXDP_ASSERT_SIZE(ixdp_fval, 8);

@@ -69,6 +69,7 @@ static const struct {
 	{ "ixdp_ifgroup", offsetof(struct dp, ifgroup_fd) },
 	{ "ixdp_order", offsetof(struct dp, order_fd) },
 	{ "ixdp_slot_pos", offsetof(struct dp, slot_pos_fd) },
+	{ "ixdp_cache_gen", offsetof(struct dp, cache_gen_fd) },
 };
 
 #define NMAPS (sizeof(dp_maps) / sizeof(dp_maps[0]))
@@ -740,6 +741,106 @@ static __u32 next_generation(const struct apply *a)
 	return g + 1;
 }
 
+/* ---- the flow cache across an apply ---------------------------------------- */
+
+/*
+ * The slots whose cached flows may get another answer from the new list
+ * than from the live one: out gets them (IXDP_CACHE_NO_MATCH for "no
+ * match"), the others' entries stay valid.  Why they may: an entry of slot
+ * s holds the first filter of the live list that matches its flow.  Let
+ * the cut be the first position of the new list that holds a fresh slot
+ * (a filter added or changed) or a kept slot out of the live list's
+ * relative order.  A kept slot s before the cut has before it only kept
+ * filters, which were before it in the live list too and did not match
+ * its flows: s is still their first match.  So are bumped the slots at and
+ * after the cut (an added filter may take their flows), the deleted slots
+ * (their flows go elsewhere), the fresh ones (their number may be a
+ * deleted filter's), and "no match" when a filter is fresh (an added
+ * filter may match).  Deleting a filter moves only its own flows.
+ */
+static int cache_bumps(const struct apply *a, size_t n, __u32 **out, size_t *nout)
+{
+	__u32 *oldpos = malloc(IXDP_MAX_SLOTS * sizeof(*oldpos));
+	uint8_t *innew = calloc(IXDP_MAX_SLOTS, 1);
+	bool cut = false, fresh = false;
+	long last = -1;
+
+	*nout = 0;
+	*out = malloc((n + a->nold + 1) * sizeof(**out));
+	if (!oldpos || !innew || !*out) {
+		free(oldpos);
+		free(innew);
+		return -ENOMEM;
+	}
+	memset(oldpos, 0xff, IXDP_MAX_SLOTS * sizeof(*oldpos));
+	for (size_t i = 0; i < a->nold; i++)
+		if (a->old_slot[i] < IXDP_MAX_SLOTS)
+			oldpos[a->old_slot[i]] = (__u32)i;
+	for (size_t j = 0; j < n; j++) {
+		__u32 s = a->slots.slot[j];
+
+		if (s >= IXDP_MAX_SLOTS)
+			continue;       /* cannot happen: assign_slots() */
+		innew[s] = 1;
+		fresh |= oldpos[s] == ~0u;
+		if (!cut && (oldpos[s] == ~0u || (long)oldpos[s] <= last))
+			cut = true;
+		if (cut)
+			(*out)[(*nout)++] = s;
+		else
+			last = (long)oldpos[s];
+	}
+	for (size_t i = 0; i < a->nold; i++)
+		if (a->old_slot[i] < IXDP_MAX_SLOTS && !innew[a->old_slot[i]])
+			(*out)[(*nout)++] = a->old_slot[i];
+	if (fresh)
+		(*out)[(*nout)++] = IXDP_CACHE_NO_MATCH;
+	free(oldpos);
+	free(innew);
+	return 0;
+}
+
+/*
+ * Before the flip: ixdp_cache_gen[s] = the new generation for the slots
+ * cache_bumps() gives, or the new bank's cache_min_gen = its generation
+ * (every entry invalid) on the first apply, or when the bank switches
+ * between the filter list and the boot mode.  Written before the bank
+ * and the flip (the order flow_entry_valid() relies on): a packet still on
+ * the live bank only misses on a bumped slot, and stores its answer under
+ * the live generation, older than the new one, so no entry computed from
+ * the live list is taken for a bumped slot after the flip.  Generations
+ * only grow (next_generation()), so neither do the entries of ixdp_cache_gen
+ * go back.  They are 32 bits: 2^32 applies would wrap them.
+ */
+static int invalidate_cache(struct dp *dp, const struct apply *a, size_t n,
+			    struct ixdp_bank *nb, bool has_policy)
+{
+	__u32 *slots, *gens;
+	size_t nb_slots;
+	int err;
+
+	nb->cache_min_gen = a->live_bank.cache_min_gen;
+	if (!a->live_bank.generation || !a->live_bank.has_policy != !has_policy) {
+		nb->cache_min_gen = nb->generation;
+		dp->stats.cache_emptied = true;
+		return 0;
+	}
+	if ((err = cache_bumps(a, n, &slots, &nb_slots)))
+		return err;
+	gens = malloc((nb_slots + 1) * sizeof(*gens));
+	if (!gens) {
+		free(slots);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nb_slots; i++)
+		gens[i] = nb->generation;
+	err = dp_update_pairs_chunked(dp->cache_gen_fd, slots, gens, nb_slots);
+	dp->stats.cache_bumped = err ? 0 : nb_slots;
+	free(slots);
+	free(gens);
+	return err;
+}
+
 /* After the flip and its grace period: the old bank gets the same
  * difference, so that both banks hold the live list. */
 static int mirror_old_bank(struct dp *dp, struct apply *a, const struct ixdp_bank *nb)
@@ -752,6 +853,7 @@ static int mirror_old_bank(struct dp *dp, struct apply *a, const struct ixdp_ban
 		return err;
 	mb.has_policy = nb->has_policy;
 	mb.generation = nb->generation;
+	mb.cache_min_gen = nb->cache_min_gen;
 	if (bpf_map_update_elem(dp->banks_fd, &a->live, &mb, BPF_ANY))
 		return -errno;
 	dp->stats.mirrored = true;
@@ -760,13 +862,17 @@ static int mirror_old_bank(struct dp *dp, struct apply *a, const struct ixdp_ban
 
 /* Make the target bank live, wait out the readers of the old one, bring it
  * up to date. */
-static int flip_policy_bank(struct dp *dp, struct apply *a, struct ixdp_bank *nb,
-			    bool has_policy, char *errbuf, size_t errlen)
+static int flip_policy_bank(struct dp *dp, struct apply *a, size_t n,
+			    struct ixdp_bank *nb, bool has_policy,
+			    char *errbuf, size_t errlen)
 {
 	int err;
 
 	nb->has_policy = has_policy;
 	nb->generation = next_generation(a);
+	if ((err = invalidate_cache(dp, a, n, nb, has_policy)))
+		return dp_err(errbuf, errlen, "cannot write ixdp_cache_gen: %s",
+			      strerror(-err));
 	if ((err = bpf_map_update_elem(dp->banks_fd, &a->target, nb, BPF_ANY)))
 		return dp_err(errbuf, errlen, "cannot write ixdp_banks: %s",
 			      strerror(-err));
@@ -807,7 +913,7 @@ int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
 				     " (too many filter keys?)" : "");
 	}
 	if (!err)
-		err = flip_policy_bank(dp, &a, &nb, has_policy, errbuf, errlen);
+		err = flip_policy_bank(dp, &a, t->n, &nb, has_policy, errbuf, errlen);
 	if (!err)
 		delete_dead_bundles(dp, a.nw, t->n);
 	apply_free(&a);

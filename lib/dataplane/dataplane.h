@@ -31,6 +31,9 @@ struct dp_apply_stats {
 	size_t tuples_written;  /* ixdp_tuples */
 	size_t port_class_written; /* ixdp_port_class */
 	bool mirrored;          /* the old bank was brought up to date */
+	size_t cache_bumped;    /* ixdp_cache_gen entries raised: the slots
+				   whose cached flows were invalidated */
+	bool cache_emptied;     /* every cached flow was invalidated */
 };
 
 /* File descriptors of the pinned maps. */
@@ -39,6 +42,7 @@ struct dp {
 	int state_fd, banks_fd, tuples_fd, filters_fd, port_class_fd;
 	int counters_fd, info_fd, boot_fd, conns_fd, flow_cache_fd;
 	int drops_fd, pkts_fd, ifmask_fd, ifgroup_fd, order_fd, slot_pos_fd;
+	int cache_gen_fd;
 	struct dp_apply_stats stats;
 };
 

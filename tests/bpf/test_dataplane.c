@@ -8,6 +8,7 @@
  * Needs root (bpffs mount, BPF programs); exits 77 (skipped) otherwise.
  * IXDP_SEED=N replays the random (oracle) test with another seed.
  */
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1270,6 +1271,78 @@ static void test_flow_cache_invalidated_by_apply(void **state)
 	assert_int_equal(pkts(IXDP_PKT_CACHE_HIT), hits + 3);
 }
 
+/* The flow cache is per CPU: keep this process on one, so that a packet
+ * sent twice meets its own entry. */
+static void stay_on_this_cpu(void)
+{
+	int cpu = sched_getcpu();
+	cpu_set_t set;
+
+	assert_true(cpu >= 0);
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	assert_int_equal(sched_setaffinity(0, sizeof(set), &set), 0);
+}
+
+/* Sends s, expects verdict want and the flow cache hit (or miss). */
+static void send_expect(const struct pkt_spec *s, char want, bool hit)
+{
+	uint64_t hits = pkts(IXDP_PKT_CACHE_HIT);
+
+	assert_int_equal(send_pkt(IN, s), want);
+	assert_int_equal(pkts(IXDP_PKT_CACHE_HIT), hits + (hit ? 1 : 0));
+}
+
+/* An incremental apply keeps the cached flows of the filters it cannot
+ * move (heavier than every added one, in the same order), and invalidates
+ * the others': lighter filters, "no match", deleted and changed filters.
+ * Weights: h (48 bits of prefix) > a (32) > l (16). */
+static void test_flow_cache_kept_across_incremental_apply(void **state)
+{
+	struct specific_filter h = flt("10.7.1.0/24", "192.0.2.0/24", IPPROTO_TCP,
+				       0, "80", IXDP_ACT_PERMIT, 0, "h");
+	struct specific_filter l = flt("10.7.0.0/16", "0.0.0.0/0", IPPROTO_TCP,
+				       0, 0, IXDP_ACT_PERMIT, 0, "l");
+	struct specific_filter a = flt("10.0.0.0/8", "192.0.2.0/24", IPPROTO_TCP,
+				       0, 0, IXDP_ACT_BLOCK, 0, "a");
+	struct specific_filter f[3] = { h, l, a };
+	struct pkt_spec fh = tcp4("10.7.1.5", "192.0.2.2", 40000, 80);
+	struct pkt_spec fl = tcp4("10.7.2.5", "192.0.2.2", 40000, 22);
+	struct pkt_spec fn = tcp4("10.9.0.1", "192.0.2.2", 40000, 22);
+
+	stay_on_this_cpu();
+	apply(f, 2);
+	assert_true(E.dp.stats.cache_emptied || E.dp.stats.cache_bumped > 0);
+	send_expect(&fh, 'P', false);
+	send_expect(&fh, 'P', true);
+	send_expect(&fl, 'P', false);
+	send_expect(&fl, 'P', true);
+	send_expect(&fn, 'P', false);
+	send_expect(&fn, 'P', true);
+
+	apply(f, 3);            /* a added: lighter than h, heavier than l */
+	assert_false(E.dp.stats.cache_emptied);
+	send_expect(&fh, 'P', true);    /* h unchanged and heavier: kept */
+	assert_int_equal(counter_of("h").packets[IN], 3);
+	send_expect(&fl, 'D', false);   /* l's flow taken by a */
+	send_expect(&fn, 'D', false);   /* "no match" taken by a */
+	send_expect(&fl, 'D', true);
+	assert_int_equal(counter_of("a").packets[IN], 3);
+
+	apply(f + 1, 2);        /* h deleted: only its flows move */
+	assert_false(E.dp.stats.cache_emptied);
+	send_expect(&fl, 'D', true);
+	send_expect(&fh, 'D', false);
+	send_expect(&fh, 'D', true);
+
+	f[2].action = IXDP_ACT_PERMIT;  /* a changed */
+	apply(f + 1, 2);
+	send_expect(&fl, 'P', false);
+	send_expect(&fh, 'P', false);
+	send_expect(&fn, 'P', false);
+	send_expect(&fn, 'P', true);
+}
+
 static void test_apply_rejects_and_keeps_live(void **state)
 {
 	struct filter_table t = {0};
@@ -2043,12 +2116,42 @@ static void random_edit(struct filter_table *t)
 	assert_int_equal(filter_table_sort(t), 0);
 }
 
-/* Probes against the reference matcher on the live list: the verdict and
- * the filter (its counter moves, by slot through ixdp_order). */
-static void probe_round(const struct filter_table *t, size_t npackets)
+/* One probe against the reference matcher on the live list: the verdict
+ * and the filter (its counter moves, by slot through ixdp_order). */
+static void probe_one(const struct filter_table *t, const struct opkt *o,
+		      uint32_t live, uint64_t (*want)[2])
+{
+	struct ixdp_counter c;
+	long idx = filter_table_match(t, &o->t);
+	char exp = expected_verdict(o, idx < 0 ? NULL : &t->v[idx]);
+	char got = send_pkt(o->dir, &o->s);
+
+	if (got != exp)
+		describe(o, "incremental: wrong verdict", idx, got, exp);
+	if (idx < 0 || o->s.proto == IPPROTO_ESP || o->s.proto == IPPROTO_AH)
+		return;
+	want[idx][o->dir]++;
+	read_live_counter(live, idx, &c);
+	if (c.packets[o->dir] != want[idx][o->dir])
+		describe(o, "incremental: not the filter's counter", idx, got, exp);
+}
+
+/* The probes of the last round, sent again after the next edit: their
+ * cached answers were computed from the list before it. */
+#define NPROBES 400
+static struct opkt probes[NPROBES];
+static size_t nprobes;
+static uint64_t replay_hits;    /* cache hits of the probes sent again */
+
+/* Each probe twice (the second from the flow cache unless a fragment),
+ * after the last round's probes again, against t, the live list; the new
+ * probes aim at aim's filters.  Returns the cache hits. */
+static uint64_t probe_round(const struct filter_table *t,
+			    const struct filter_table *aim, size_t npackets)
 {
 	struct ixdp_counter c;
 	uint64_t (*want)[2] = calloc(t->n + 1, sizeof(*want));
+	uint64_t hits = pkts(IXDP_PKT_CACHE_HIT);
 	uint32_t live;
 
 	assert_non_null(want);
@@ -2058,25 +2161,64 @@ static void probe_round(const struct filter_table *t, size_t npackets)
 		want[i][IN] = c.packets[IN];
 		want[i][OUT] = c.packets[OUT];
 	}
+	for (size_t i = 0; i < nprobes; i++)
+		probe_one(t, &probes[i], live, want);
+	replay_hits += pkts(IXDP_PKT_CACHE_HIT) - hits;
+	nprobes = 0;
 	for (size_t i = 0; i < npackets; i++) {
 		struct opkt o;
-		long idx;
-		char exp, got;
 
-		random_packet(t, &o);
-		idx = filter_table_match(t, &o.t);
-		exp = expected_verdict(&o, idx < 0 ? NULL : &t->v[idx]);
-		got = send_pkt(o.dir, &o.s);
-		if (got != exp)
-			describe(&o, "incremental: wrong verdict", idx, got, exp);
-		if (idx < 0 || o.s.proto == IPPROTO_ESP || o.s.proto == IPPROTO_AH)
-			continue;
-		want[idx][o.dir]++;
-		read_live_counter(live, idx, &c);
-		if (c.packets[o.dir] != want[idx][o.dir])
-			describe(&o, "incremental: not the filter's counter", idx, got, exp);
+		random_packet(aim, &o);
+		probe_one(t, &o, live, want);
+		probe_one(t, &o, live, want);
+		if (nprobes < NPROBES)
+			probes[nprobes++] = o;
 	}
 	free(want);
+	return pkts(IXDP_PKT_CACHE_HIT) - hits;
+}
+
+static bool table_has(const struct filter_table *t, const struct specific_filter *f)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (!memcmp(&t->v[i], f, sizeof(*f)))
+			return true;
+	return false;
+}
+
+/* The filters of a that b lacks, pushed into out. */
+static void push_missing(const struct filter_table *a, const struct filter_table *b,
+			 struct filter_table *out)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (!table_has(b, &a->v[i]))
+			assert_int_equal(filter_table_push(out, &a->v[i]), 0);
+}
+
+static void copy_table(struct filter_table *dst, const struct filter_table *src)
+{
+	*dst = *src;
+	dst->v = malloc((src->cap ? src->cap : 1) * sizeof(*dst->v));
+	assert_non_null(dst->v);
+	memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
+}
+
+/* One edit: probes aimed at the filters it adds, deletes or changes are
+ * cached under the live list's answers first, then sent again after the
+ * apply (probe_round() sends the last round's probes first). */
+static void edit_and_probe(struct filter_table *t)
+{
+	struct filter_table prev, aim = {0};
+	uint64_t kept = replay_hits;    /* these count only across an apply */
+
+	copy_table(&prev, t);
+	random_edit(t);
+	push_missing(t, &prev, &aim);
+	push_missing(&prev, t, &aim);
+	probe_round(&prev, aim.n ? &aim : &prev, NPROBES / 2);
+	replay_hits = kept;
+	filter_table_free(&aim);
+	filter_table_free(&prev);
 }
 
 static void test_oracle_incremental_edits(void **state)
@@ -2084,7 +2226,8 @@ static void test_oracle_incremental_edits(void **state)
 	const char *env = getenv("IXDP_SEED");
 	uint64_t seed = env ? strtoull(env, NULL, 0) : 20261206;
 	struct filter_table t;
-	size_t kept = 0, keys = 0;
+	size_t kept = 0, keys = 0, bumped = 0;
+	uint64_t hits = 0;
 
 	printf("incremental oracle seed %llu (IXDP_SEED=%llu to replay)\n",
 	       (unsigned long long)seed, (unsigned long long)seed);
@@ -2096,12 +2239,15 @@ static void test_oracle_incremental_edits(void **state)
 		assert_int_equal(dp_iface_kind("lo", &kind), 0);
 		oracle_ifmask = ifgroups_of_iface(&t, "lo", kind);
 	}
+	stay_on_this_cpu();
+	nprobes = 0;
+	replay_hits = 0;
 	apply_table(&t);
-	probe_round(&t, 1500);
+	assert_true(probe_round(&t, &t, 1500) > 0);
 	for (int round = 0; round < 25; round++) {
 		struct snapshot before;
 
-		random_edit(&t);
+		edit_and_probe(&t);
 		snapshot_take(&before);
 		apply_table(&t);
 		assert_true(E.dp.stats.mirrored);
@@ -2110,12 +2256,18 @@ static void test_oracle_incremental_edits(void **state)
 		kept += assert_counters_kept(&before);
 		snapshot_free(&before);
 		assert_banks_equal();
-		probe_round(&t, 400);
+		assert_false(E.dp.stats.cache_emptied);
+		bumped += E.dp.stats.cache_bumped;
+		hits += probe_round(&t, &t, NPROBES);
 	}
 	printf("incremental oracle: 25 edits, %zu filters at the end, %zu keys "
-	       "written in all, %zu counted filters kept their counters\n",
-	       t.n, keys, kept);
+	       "written in all, %zu counted filters kept their counters, "
+	       "%zu cached slots invalidated, %llu cache hits (%llu of flows "
+	       "cached before an edit)\n", t.n, keys, kept, bumped,
+	       (unsigned long long)hits, (unsigned long long)replay_hits);
 	assert_true(kept > 0);
+	assert_true(hits > 0);
+	assert_true(replay_hits > 0);
 	filter_table_free(&t);
 }
 
@@ -2231,6 +2383,7 @@ int main(void)
 		cmocka_unit_test_setup(test_counters, reset),
 		cmocka_unit_test_setup(test_atomic_swap, reset),
 		cmocka_unit_test_setup(test_flow_cache_invalidated_by_apply, reset),
+		cmocka_unit_test_setup(test_flow_cache_kept_across_incremental_apply, reset),
 		cmocka_unit_test_setup(test_apply_rejects_and_keeps_live, reset),
 		cmocka_unit_test_setup(test_table_is_live, reset),
 		cmocka_unit_test(test_counter_names),
