@@ -1242,6 +1242,19 @@ static void test_atomic_swap(void **state)
 	assert_int_equal(send_pkt(IN, &p1), 'P');
 }
 
+/* The flow cache is per CPU: keep this process on one, so that a packet
+ * sent twice meets its own entry. */
+static void stay_on_this_cpu(void)
+{
+	int cpu = sched_getcpu();
+	cpu_set_t set;
+
+	assert_true(cpu >= 0);
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	assert_int_equal(sched_setaffinity(0, sizeof(set), &set), 0);
+}
+
 static void test_flow_cache_invalidated_by_apply(void **state)
 {
 	struct specific_filter permit = flt("10.7.0.0/16", "0.0.0.0/0", IPPROTO_TCP,
@@ -1251,6 +1264,7 @@ static void test_flow_cache_invalidated_by_apply(void **state)
 	struct pkt_spec s = tcp4("10.7.0.1", "192.0.2.2", 40000, 80);
 	uint64_t hits;
 
+	stay_on_this_cpu();
 	apply(&permit, 1);
 	hits = pkts(IXDP_PKT_CACHE_HIT);
 	assert_int_equal(send_pkt(IN, &s), 'P');
@@ -1269,19 +1283,6 @@ static void test_flow_cache_invalidated_by_apply(void **state)
 	assert_int_equal(send_pkt(IN, &s), 'P');
 	assert_int_equal(send_pkt(IN, &s), 'P');
 	assert_int_equal(pkts(IXDP_PKT_CACHE_HIT), hits + 3);
-}
-
-/* The flow cache is per CPU: keep this process on one, so that a packet
- * sent twice meets its own entry. */
-static void stay_on_this_cpu(void)
-{
-	int cpu = sched_getcpu();
-	cpu_set_t set;
-
-	assert_true(cpu >= 0);
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	assert_int_equal(sched_setaffinity(0, sizeof(set), &set), 0);
 }
 
 /* Sends s, expects verdict want and the flow cache hit (or miss). */
