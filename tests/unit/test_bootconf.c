@@ -35,17 +35,9 @@ static void tmpdir_make(struct tmpdir *t)
 	assert_non_null(mkdtemp(t->path));
 }
 
-
 static void write_file(const char *dir, const char *name, const char *text)
 {
-	char path[512];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs(text, fp);
-	fclose(fp);
+	write_test_file(dir, name, text, 0644);
 }
 
 static int parse(const char *text, struct ixdp_boot_exempt *out, char *err)
