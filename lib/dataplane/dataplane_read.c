@@ -213,6 +213,8 @@ const char *pkt_counter_name(enum ixdp_pkt_counter c)
 		[IXDP_PKT_BOOT_PASS] = "boot_pass",
 		[IXDP_PKT_ND]        = "nd",
 		[IXDP_PKT_CONN_FULL] = "conn_table_full",
+		[IXDP_PKT_TREE_SEARCH] = "tree_search",
+		[IXDP_PKT_TUPLE_SEARCH] = "tuple_search",
 	};
 
 	return (unsigned)c < IXDP_PKT__MAX ? names[c] : "unknown";
