@@ -538,6 +538,175 @@ static __always_inline void tuple_search(const struct ixdp_pkt *p, __u32 bank,
 	}
 }
 
+/* ---- policy: the decision tree ------------------------------------------ */
+
+/* The packet's field a cut reads, in host byte order. */
+static __always_inline __u32 tree_field(const struct ixdp_pkt *p, __u8 field)
+{
+	if (field < IXDP_TF_DST0)
+		return bpf_ntohl(p->src[field & 3]);
+	if (field < IXDP_TF_SPORT)
+		return bpf_ntohl(p->dst[field & 3]);
+	if (field == IXDP_TF_SPORT)
+		return p->sport;
+	if (field == IXDP_TF_DPORT)
+		return p->dport;
+	return p->proto;
+}
+
+/* The leaf of the packet's region, or NULL (a broken tree: fail closed). */
+static __always_inline const struct ixdp_tnode *
+tree_leaf(const struct ixdp_pkt *p, __u32 bank)
+{
+	__u32 base = bank * IXDP_TREE_NODES, i = p->fam & 1, idx, v;
+	const struct ixdp_tnode *n;
+
+#pragma clang loop unroll(disable)
+	for (int d = 0; d <= IXDP_TREE_DEPTH; d++) {
+		idx = base + i;
+		n = bpf_map_lookup_elem(&ixdp_tnodes, &idx);
+		if (!n || n->leaf)
+			return n;
+		v = tree_field(p, n->field) >> (n->shift & 31);
+		i = n->base + (v & ((1u << (n->bits & 15)) - 1));
+		if (i >= IXDP_TREE_NODES)
+			return NULL;
+	}
+	return NULL;
+}
+
+static __always_inline __u32 plen_mask(__u8 plen, int word)
+{
+	int bits = (int)plen - 32 * word;
+
+	if (bits <= 0)
+		return 0;
+	return bits >= 32 ? 0xffffffffu : ~0u << (32 - bits);
+}
+
+static __always_inline bool prefix_has(const __u32 *net, __u8 plen,
+				       const __u32 *addr, __u8 fam)
+{
+	int words = fam == IXDP_FAM_V4 ? 1 : 4;
+
+#pragma clang loop unroll(full)
+	for (int j = 0; j < 4; j++) {
+		__u32 m = plen_mask(plen, j);
+
+		if (j < words &&
+		    ((bpf_ntohl(addr[j]) ^ bpf_ntohl(net[j])) & m))
+			return false;
+	}
+	return true;
+}
+
+static __always_inline bool port_any(__u16 lo, __u16 hi)
+{
+	return lo == 0 && (hi == 0 || hi == 0xffff);
+}
+
+static __always_inline bool port_has(__u16 lo, __u16 hi, __u16 port)
+{
+	return port_any(lo, hi) || (port >= lo && port <= hi);
+}
+
+struct leaf_walk {
+	const struct ixdp_pkt *p;
+	__u32 base;         /* the leaf's first ixdp_tleaf index */
+	__u32 slot;         /* the answer, or IXDP_NO_FILTER */
+	__u16 ifmask;
+	__u8 action, flags;
+};
+
+/* Does the filter in slot apply on this interface and match the packet
+ * (specific_filter_matches() and filter_applies(), in BPF)? */
+static __always_inline bool leaf_filter_matches(const struct ixdp_filter_info *f,
+						const struct leaf_walk *w)
+{
+	const struct ixdp_pkt *p = w->p;
+
+	if (!((w->ifmask >> (f->ifgroup & 15)) & 1) || f->fam != p->fam)
+		return false;
+	if (!prefix_has(f->src, f->src_plen, p->src, p->fam) ||
+	    !prefix_has(f->dst, f->dst_plen, p->dst, p->fam))
+		return false;
+	if (f->proto_exact && f->proto != p->proto)
+		return false;
+	if (p->frag)
+		return port_any(f->sport_lo, f->sport_hi) &&
+		       port_any(f->dport_lo, f->dport_hi);
+	return port_has(f->sport_lo, f->sport_hi, p->sport) &&
+	       port_has(f->dport_lo, f->dport_hi, p->dport);
+}
+
+static long leaf_one(__u32 i, void *ctx)
+{
+	struct leaf_walk *w = ctx;
+	__u32 idx = w->base + i, *slot;
+	const struct ixdp_filter_info *f;
+
+	slot = bpf_map_lookup_elem(&ixdp_tleaf, &idx);
+	if (!slot)
+		return 1;
+	f = bpf_map_lookup_elem(&ixdp_info, slot);
+	if (!f || !leaf_filter_matches(f, w))
+		return 0;
+	w->slot = *slot;
+	w->action = f->action;
+	w->flags = f->flags;
+	return 1;
+}
+
+/* The first filter of the packet's leaf that applies and matches; false
+ * when the tree is broken (the caller fails closed). */
+static __always_inline bool tree_search(const struct ixdp_pkt *p, __u32 bank,
+					__u16 ifmask, struct ixdp_fval *out)
+{
+	const struct ixdp_tnode *leaf = tree_leaf(p, bank);
+	struct leaf_walk w = {
+		.p = p, .slot = IXDP_NO_FILTER, .ifmask = ifmask | 1,
+	};
+	__u32 n;
+
+	if (!leaf || leaf->base >= IXDP_TREE_LEAF_REFS)
+		return false;
+	w.base = bank * IXDP_TREE_LEAF_REFS + leaf->base;
+	n = leaf->n;
+	if (n > IXDP_TREE_LEAF_MAX)
+		n = IXDP_TREE_LEAF_MAX;
+	if (n)
+		bpf_loop(n, leaf_one, &w, 0);
+	__builtin_memset(out, 0, sizeof(*out));
+	out->slot = w.slot;
+	out->action = w.action;
+	out->flags = w.flags;
+	return true;
+}
+
+/* Whether the bank's tree holds the bank's list (written after it). */
+static __always_inline bool tree_ready(__u32 bank, const struct ixdp_bank *b)
+{
+	__u32 idx = IXDP_STATE_TREE_GEN0 + (bank & 1);
+	__u32 *gen = bpf_map_lookup_elem(&ixdp_state, &idx);
+
+	return gen && b->generation && *gen == b->generation;
+}
+
+/* A new flow's filter: from the tree when it is ready, else (the tree of
+ * the bank not yet written, or a broken one) from the tuple space, which
+ * holds the same list. */
+static __always_inline void search(const struct ixdp_pkt *p, __u32 bank,
+				   const struct ixdp_bank *b, __u16 ifmask,
+				   struct ixdp_fval *out)
+{
+	if (tree_ready(bank, b) && tree_search(p, bank, ifmask, out)) {
+		count_pkt(IXDP_PKT_TREE_SEARCH);
+		return;
+	}
+	count_pkt(IXDP_PKT_TUPLE_SEARCH);
+	tuple_search(p, bank, b, ifmask, out);
+}
+
 static __always_inline void flow_key(const struct ixdp_pkt *p, __u16 ifmask,
 				     struct ixdp_flow_key *k)
 {
@@ -595,14 +764,14 @@ static __always_inline void classify(const struct ixdp_pkt *p, __u32 bank,
 	__u32 slot;
 
 	if (p->frag) {
-		tuple_search(p, bank, b, ifmask, out);
+		search(p, bank, b, ifmask, out);
 		return;
 	}
 	flow_key(p, ifmask, &k);
 	slot = ixdp_flow_slot(&k);
 	e = bpf_map_lookup_elem(&ixdp_flow_cache, &slot);
 	if (!e) {       /* cannot happen: slot < IXDP_FLOW_CACHE_SIZE */
-		tuple_search(p, bank, b, ifmask, out);
+		search(p, bank, b, ifmask, out);
 		return;
 	}
 	if (flow_key_equal(&e->key, &k) && flow_entry_valid(&e->val, b)) {
@@ -613,7 +782,7 @@ static __always_inline void classify(const struct ixdp_pkt *p, __u32 bank,
 		count_pkt(IXDP_PKT_CACHE_HIT);
 		return;
 	}
-	tuple_search(p, bank, b, ifmask, out);
+	search(p, bank, b, ifmask, out);
 	e->key = k;     /* a per-CPU slot: no other writer */
 	e->val.generation = b->generation;
 	e->val.slot = out->slot;

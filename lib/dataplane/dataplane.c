@@ -70,6 +70,8 @@ static const struct {
 	{ "ixdp_order", offsetof(struct dp, order_fd) },
 	{ "ixdp_slot_pos", offsetof(struct dp, slot_pos_fd) },
 	{ "ixdp_cache_gen", offsetof(struct dp, cache_gen_fd) },
+	{ "ixdp_tnodes", offsetof(struct dp, tnodes_fd) },
+	{ "ixdp_tleaf", offsetof(struct dp, tleaf_fd) },
 };
 
 #define NMAPS (sizeof(dp_maps) / sizeof(dp_maps[0]))
@@ -239,7 +241,7 @@ int dp_read_u32(int fd, __u32 idx, __u32 *v)
 	return bpf_map_lookup_elem(fd, &idx, v);
 }
 
-static int write_u32(int fd, __u32 idx, __u32 v)
+int dp_write_u32(int fd, __u32 idx, __u32 v)
 {
 	return bpf_map_update_elem(fd, &idx, &v, BPF_ANY);
 }
@@ -550,7 +552,7 @@ static int assign_rule_ids(struct dp *dp, const struct ixdp_filter_info *old,
 		nw[i].rule_id = id[r];
 	}
 	if (!err)
-		err = write_u32(dp->state_fd, IXDP_STATE_NEXT_RULE_ID, next);
+		err = dp_write_u32(dp->state_fd, IXDP_STATE_NEXT_RULE_ID, next);
 	free(id);
 	return err;
 }
@@ -876,7 +878,7 @@ static int flip_policy_bank(struct dp *dp, struct apply *a, size_t n,
 	if ((err = bpf_map_update_elem(dp->banks_fd, &a->target, nb, BPF_ANY)))
 		return dp_err(errbuf, errlen, "cannot write ixdp_banks: %s",
 			      strerror(-err));
-	if ((err = write_u32(dp->state_fd, IXDP_STATE_POLICY_BANK, a->target)))
+	if ((err = dp_write_u32(dp->state_fd, IXDP_STATE_POLICY_BANK, a->target)))
 		return dp_err(errbuf, errlen, "cannot flip ixdp_state: %s",
 			      strerror(-err));
 	/* Live from here on: what fails below leaves the inactive bank
@@ -912,6 +914,11 @@ int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
 				     strerror(-err), err == -E2BIG || err == -ENOMEM ?
 				     " (too many filter keys?)" : "");
 	}
+	/* The tree goes in with the rest of the bank, before the flip.  One
+	 * that cannot be built or written leaves the bank's tuple space to
+	 * answer new flows (dp->stats.tree_error says why). */
+	if (!err)
+		dp_write_tree(dp, a.target, next_generation(&a), t, a.slots.slot);
 	if (!err)
 		err = flip_policy_bank(dp, &a, t->n, &nb, has_policy, errbuf, errlen);
 	if (!err)
@@ -946,7 +953,7 @@ int dp_apply_boot(struct dp *dp, enum ixdp_bootmode mode,
 	if ((err = bpf_map_update_elem(dp->boot_fd, &target, &b, BPF_ANY)))
 		return dp_err(errbuf, errlen, "cannot write ixdp_boot: %s",
 			      strerror(-err));
-	if ((err = write_u32(dp->state_fd, IXDP_STATE_BOOT_BANK, target)))
+	if ((err = dp_write_u32(dp->state_fd, IXDP_STATE_BOOT_BANK, target)))
 		return dp_err(errbuf, errlen, "cannot flip ixdp_state: %s",
 			      strerror(-err));
 	/* The next apply rewrites the other bank: nobody may still read it. */

@@ -90,5 +90,13 @@ int dp_write_ifgroups(struct dp *dp, __u32 bank, const struct filter_table *t);
 int dp_read_percpu_u64(int fd, size_t n, uint64_t *out);
 
 int dp_read_u32(int fd, __u32 idx, __u32 *v);
+int dp_write_u32(int fd, __u32 idx, __u32 v);
+
+/* Build the decision tree of t, the list bank `bank` holds at
+ * `generation` (slot_of_pos[i]: the slot of t->v[i]), write it into the
+ * bank and mark it ready.  0, or -errno with dp->stats.tree_error saying
+ * why (the bank's tuple space answers meanwhile). */
+int dp_write_tree(struct dp *dp, __u32 bank, __u32 generation,
+		  const struct filter_table *t, const __u32 *slot_of_pos);
 
 #endif /* IXDP_LIB_DATAPLANE_INTERNAL_H */

@@ -19,6 +19,7 @@
 #include "compile/compiler.h"
 #include "compile/compile_tuplespace.h"
 #include "dataplane/dataplane_iface.h"
+#include "dataplane/dataplane_internal.h"
 #include "dp_env.h"
 
 #define IN  IXDP_DIR_IN
@@ -94,6 +95,21 @@ static void apply_table(const struct filter_table *t)
 {
 	if (dp_apply_table(&E.dp, t, true, errbuf, sizeof(errbuf)))
 		fail_msg("dp_apply_table: %s", errbuf);
+	if (!E.dp.stats.tree_ready)
+		fail_msg("the decision tree was not written: %s",
+			 E.dp.stats.tree_error);
+}
+
+/* Whether the live bank's new flows go to its decision tree (else to its
+ * tuple space, which the tests then check on their own). */
+static void tree_enable(bool on)
+{
+	struct ixdp_bank b;
+	uint32_t live;
+
+	assert_int_equal(dp_read_bank(&E.dp, &live, &b), 0);
+	assert_int_equal(dp_write_u32(E.dp.state_fd, IXDP_STATE_TREE_GEN0 + live,
+				      on ? b.generation : 0), 0);
 }
 
 static void apply(const struct specific_filter *fs, size_t n)
@@ -639,6 +655,50 @@ static void test_policy_actions(void **state)
 	assert_int_equal(drops(IXDP_DROP_NEGOTIATE), d_neg + 3);
 	assert_int_equal(counter_of("inpass").packets[IN], 1);
 	assert_int_equal(counter_of("inpass").packets[OUT], 1);
+}
+
+/*
+ * A broken tree (a cut whose child is out of the nodes, a leaf whose
+ * entries are out of the leaf array) must not decide: the programs fall
+ * back to the bank's tuple space, which holds the same list.
+ */
+static void corrupt_root(uint32_t bank, uint8_t fam, const struct ixdp_tnode *n)
+{
+	__u32 idx = bank * IXDP_TREE_NODES + fam;
+
+	assert_int_equal(bpf_map_update_elem(E.dp.tnodes_fd, &idx, n, BPF_ANY), 0);
+}
+
+static void test_broken_tree_falls_back_to_tuples(void **state)
+{
+	struct specific_filter f[4];
+	struct pkt_spec blk = udp4("10.2.3.4", "192.0.2.2", 1, 2);
+	struct pkt_spec web = tcp4("10.1.0.5", "192.0.2.2", 40000, 80);
+	struct ixdp_tnode bad_cut = { .leaf = 0, .field = IXDP_TF_SRC0,
+				      .shift = 24, .bits = 8,
+				      .base = IXDP_TREE_NODES - 1 };
+	struct ixdp_tnode bad_leaf = { .leaf = 1, .base = IXDP_TREE_LEAF_REFS,
+				       .n = 3 };
+	uint64_t tuple0;
+	uint32_t live;
+
+	action_filters(f);
+	apply(f, 4);
+	assert_int_equal(dp_read_bank(&E.dp, &live, NULL), 0);
+	corrupt_root(live, V4, &bad_cut);
+	tuple0 = pkts(IXDP_PKT_TUPLE_SEARCH);
+	assert_int_equal(send_pkt(IN, &blk), 'D');
+	assert_int_equal(pkts(IXDP_PKT_TUPLE_SEARCH), tuple0 + 1);
+	corrupt_root(live, V4, &bad_leaf);
+	assert_int_equal(send_pkt(IN, &web), 'P');
+	assert_int_equal(pkts(IXDP_PKT_TUPLE_SEARCH), tuple0 + 2);
+	assert_int_equal(counter_of("web").packets[IN], 1);
+	/* The next apply writes the tree whole again: the tree answers. */
+	apply(f, 3);
+	tuple0 = pkts(IXDP_PKT_TUPLE_SEARCH);
+	blk.sport = 3;
+	assert_int_equal(send_pkt(IN, &blk), 'D');
+	assert_int_equal(pkts(IXDP_PKT_TUPLE_SEARCH), tuple0);
 }
 
 /*
@@ -1774,11 +1834,20 @@ static void oracle_round(size_t nfilters, size_t npackets)
 	want = calloc(t.n + 1, sizeof(*want));
 	assert_non_null(want);
 	size_t matched = 0, dropped = 0;
+	uint64_t tree0 = pkts(IXDP_PKT_TREE_SEARCH), tuple0 = pkts(IXDP_PKT_TUPLE_SEARCH);
 	for (size_t i = 0; i < npackets; i++) {
 		struct opkt o;
 		long idx;
 		char exp, got;
 
+		/* The first half through the decision tree, the second through
+		 * the tuple space (the tree's fallback) alone. */
+		if (i == npackets / 2) {
+			assert_true(pkts(IXDP_PKT_TREE_SEARCH) > tree0);
+			assert_int_equal(pkts(IXDP_PKT_TUPLE_SEARCH), tuple0);
+			tree_enable(false);
+			tree0 = pkts(IXDP_PKT_TREE_SEARCH);
+		}
 		random_packet(&t, &o);
 		idx = filter_table_match(&t, &o.t);
 		matched += idx >= 0;
@@ -1796,8 +1865,13 @@ static void oracle_round(size_t nfilters, size_t npackets)
 		if (c.packets[o.dir] != want[idx][o.dir])
 			describe(&o, "filter counter not incremented", idx, got, exp);
 	}
-	printf("oracle: %zu filters, %u+%u tuples, %zu packets: %zu matched a "
-	       "filter, %zu dropped\n", t.n, ts.ntuples[V4], ts.ntuples[V6],
+	assert_true(pkts(IXDP_PKT_TUPLE_SEARCH) > tuple0);
+	assert_int_equal(pkts(IXDP_PKT_TREE_SEARCH), tree0);
+	tree_enable(true);
+	printf("oracle: %zu filters, %u+%u tuples, tree of %zu nodes (depth %u, "
+	       "longest leaf %u), %zu packets: %zu matched a filter, %zu dropped\n",
+	       t.n, ts.ntuples[V4], ts.ntuples[V6], E.dp.stats.tree_nodes,
+	       E.dp.stats.tree_depth, E.dp.stats.tree_leaf_longest,
 	       npackets, matched, dropped);
 	/* No packet was counted against a filter it did not match. */
 	assert_int_equal(dp_read_filters(&E.dp, &info, &ctr, &n), 0);
@@ -2371,6 +2445,7 @@ int main(void)
 		cmocka_unit_test_setup(test_boot_stateful_flood_keeps_live_connections, reset),
 		cmocka_unit_test_setup(test_boot_stateful_sweeper_deletes_idle_entry, reset),
 		cmocka_unit_test_setup(test_policy_actions, reset),
+		cmocka_unit_test_setup(test_broken_tree_falls_back_to_tuples, reset),
 		cmocka_unit_test_setup(test_interface_groups, reset),
 		cmocka_unit_test_setup(test_negotiate_broadcast_multicast_dropped, reset),
 		cmocka_unit_test_setup(test_esp_ah_pass, reset),

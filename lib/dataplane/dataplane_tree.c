@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dataplane_tree.c - write the decision tree of the live list into its
+ * bank (include/ipsec_xdp.h, "The decision tree"; docs/classifier.md).
+ *
+ * The tree is written with the rest of the new list into the inactive
+ * bank, before the flip, and marked as the tree of the bank's next
+ * generation: the programs use a bank's tree only while
+ * ixdp_state[IXDP_STATE_TREE_GEN0 + bank] names the bank's generation,
+ * else its tuple space, which holds the same list.  After the flip the
+ * old bank gets the new list's difference (the mirror) and the new
+ * generation, so its tree, of the older list, is no longer used; the next
+ * apply, which writes that bank, writes its tree too.
+ *
+ * Only the entries that differ from what the bank holds are written: the
+ * arrays are read back first (a tree built from a list one filter apart
+ * differs in few nodes; its leaves' entries move when a leaf grows).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "compile/compile_tree.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/dataplane_internal.h"
+
+/* Write vals[0..n) (esize bytes each) at fd's [start, start + n) where
+ * they differ from what the array holds; *written counts them. */
+static int write_changed(int fd, __u32 start, const void *vals, size_t n,
+			 size_t esize, size_t *written)
+{
+	char *cur = malloc(n ? n * esize : 1);
+	size_t i = 0;
+	int err = 0;
+
+	if (!cur)
+		return -ENOMEM;
+	if (n && dp_array_read(fd, start, n, cur, esize))
+		memset(cur, 0xff, n * esize);   /* unknown: write them all */
+	while (!err && i < n) {
+		size_t j;
+
+		if (!memcmp(cur + i * esize, (const char *)vals + i * esize, esize)) {
+			i++;
+			continue;
+		}
+		for (j = i + 1; j < n && memcmp(cur + j * esize,
+			(const char *)vals + j * esize, esize); j++)
+			;
+		err = dp_array_write(fd, start + (__u32)i,  j - i,
+				     (const char *)vals + i * esize, esize);
+		*written += j - i;
+		i = j;
+	}
+	free(cur);
+	return err;
+}
+
+static int write_tree(struct dp *dp, __u32 bank, const struct ctree *tr,
+		      const __u32 *slot_of_pos, size_t npos)
+{
+	__u32 *slots = malloc((tr->nleaf + 1) * sizeof(*slots));
+	int err;
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < tr->nleaf; i++)
+		slots[i] = tr->leaf[i] < npos ? slot_of_pos[tr->leaf[i]]
+					      : IXDP_NO_FILTER;
+	err = write_changed(dp->tleaf_fd, bank * IXDP_TREE_LEAF_REFS, slots,
+			    tr->nleaf, sizeof(*slots), &dp->stats.tree_written);
+	if (!err)
+		err = write_changed(dp->tnodes_fd, bank * IXDP_TREE_NODES,
+				    tr->nodes, tr->nnodes, sizeof(*tr->nodes),
+				    &dp->stats.tree_written);
+	free(slots);
+	return err;
+}
+
+int dp_write_tree(struct dp *dp, __u32 bank, __u32 generation,
+		  const struct filter_table *t, const __u32 *slot_of_pos)
+{
+	struct ctree tr;
+	int err;
+
+	memset(&tr, 0, sizeof(tr));
+	dp->stats.tree_error[0] = '\0';
+	/* Whatever the bank's tree held, it is not this list's: a failure
+	 * below must not leave an older tree marked with this generation
+	 * (an apply that failed after this point reuses the number). */
+	if ((err = dp_write_u32(dp->state_fd, IXDP_STATE_TREE_GEN0 + (bank & 1), 0)))
+		return dp_err(dp->stats.tree_error, sizeof(dp->stats.tree_error),
+			      "cannot write ixdp_state: %s", strerror(-err)), err;
+	if (ctree_build(t, &tr, dp->stats.tree_error,
+			sizeof(dp->stats.tree_error)))
+		return -E2BIG;
+	dp->stats.tree_nodes = tr.nnodes;
+	dp->stats.tree_entries = tr.nleaf;
+	dp->stats.tree_depth = tr.depth;
+	dp->stats.tree_leaf_longest = tr.leaf_longest;
+	err = write_tree(dp, bank & 1, &tr, slot_of_pos, t->n);
+	if (!err)
+		err = dp_write_u32(dp->state_fd, IXDP_STATE_TREE_GEN0 + (bank & 1),
+				   generation);
+	if (err)
+		dp_err(dp->stats.tree_error, sizeof(dp->stats.tree_error),
+		       "cannot write the decision tree: %s", strerror(-err));
+	else
+		dp->stats.tree_ready = true;
+	ctree_free(&tr);
+	return err;
+}
