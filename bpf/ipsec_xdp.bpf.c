@@ -703,6 +703,13 @@ static __always_inline void search(const struct ixdp_pkt *p, __u32 bank,
 		count_pkt(IXDP_PKT_TREE_SEARCH);
 		return;
 	}
+	if (b->tss_off) {       /* no structure holds the list: fail closed */
+		__builtin_memset(out, 0, sizeof(*out));
+		out->slot = IXDP_NO_FILTER;
+		out->action = IXDP_ACT_BLOCK;
+		out->flags = IXDP_F_UNCLASSIFIED;
+		return;
+	}
 	count_pkt(IXDP_PKT_TUPLE_SEARCH);
 	tuple_search(p, bank, b, ifmask, out);
 }
@@ -783,6 +790,8 @@ static __always_inline void classify(const struct ixdp_pkt *p, __u32 bank,
 		return;
 	}
 	search(p, bank, b, ifmask, out);
+	if (out->flags & IXDP_F_UNCLASSIFIED)
+		return;         /* not an answer: never cached */
 	e->key = k;     /* a per-CPU slot: no other writer */
 	e->val.generation = b->generation;
 	e->val.slot = out->slot;
@@ -954,6 +963,8 @@ static __always_inline int policy_path(const struct ixdp_pkt *p, __u32 bank,
 	if (p->proto == IXDP_PROTO_ESP || p->proto == IXDP_PROTO_AH)
 		return pass_counted(IXDP_PKT_IPSEC);
 	classify(p, bank, b, &v);
+	if (v.flags & IXDP_F_UNCLASSIFIED)
+		return drop(IXDP_DROP_UNCLASSIFIED);
 	if (v.slot == IXDP_NO_FILTER) {
 		if (default_response_xfrm(p, dir, h))
 			return IXDP_V_XFRM;

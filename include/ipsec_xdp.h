@@ -125,6 +125,8 @@ enum ixdp_drop_reason {
 	IXDP_DROP_BOOT_STATEFUL,    /* boot mode stateful: unsolicited inbound */
 	IXDP_DROP_MALFORMED,        /* truncated or inconsistent headers */
 	IXDP_DROP_FRAGMENT,         /* non-first fragment in stateful boot mode */
+	IXDP_DROP_UNCLASSIFIED,     /* policy mode: the bank's decision tree
+				     * unusable and its tuple space off */
 	IXDP_DROP__MAX,
 };
 
@@ -170,6 +172,10 @@ struct ixdp_bank {
 	__u32 cache_min_gen; /* flow cache entries of an older generation
 				are invalid (set to `generation` by an apply
 				that empties the cache) */
+	__u32 tss_off;      /* 1: the list is over the tuple space's limits
+			       and the bank's tuple space is empty: new flows
+			       go to the decision tree alone, and without a
+			       ready tree are dropped (fail closed) */
 };
 
 /* ixdp_tuples[(bank * 2 + fam) * IXDP_MAX_TUPLES + i], i in weight order. */
@@ -241,6 +247,8 @@ enum ixdp_filter_flags {
 	IXDP_F_INPASS    = 1 << 0, /* negotiate: accept inbound plaintext */
 	IXDP_F_SOFT      = 1 << 1, /* negotiate: fall back to clear */
 	IXDP_F_EXEMPTION = 1 << 2, /* a default exemption, not a policy rule */
+	IXDP_F_UNCLASSIFIED = 1 << 3, /* the programs only: no structure could
+				       * classify the packet (fail closed) */
 };
 
 struct ixdp_fval {
@@ -714,7 +722,7 @@ struct ixdp_drop_limiter {
 #define IXDP_ASSERT_SIZE(type, size) \
 	_Static_assert(sizeof(struct type) == (size), \
 		       "struct " #type " changed size: bump IXDP_ABI_VERSION")
-IXDP_ASSERT_SIZE(ixdp_bank, 28);
+IXDP_ASSERT_SIZE(ixdp_bank, 32);
 IXDP_ASSERT_SIZE(ixdp_tuple, 48);
 IXDP_ASSERT_SIZE(ixdp_fkey, 44);
 IXDP_ASSERT_SIZE(ixdp_fval, 8);

@@ -648,6 +648,10 @@ struct apply {
 	__u32 live, target;
 	struct ixdp_bank live_bank, target_bank;
 	struct tuplespace ts;
+	struct ctree tree;
+	bool tss_off;           /* the list is over the tuple space's limits:
+				   the tree alone answers new flows */
+	bool tree_ok;           /* the tree was built */
 	struct ixdp_filter_info *old, *nw;
 	__u32 *old_slot;
 	size_t nold;
@@ -659,6 +663,7 @@ struct apply {
 static void apply_free(struct apply *a)
 {
 	tuplespace_free(&a->ts);
+	ctree_free(&a->tree);
 	free(a->old);
 	free(a->nw);
 	free(a->old_slot);
@@ -683,12 +688,42 @@ static int read_live_list(struct dp *dp, struct apply *a)
 			     sizeof(*a->old));
 }
 
+/*
+ * The two forms of the list: the decision tree, which answers new flows,
+ * and the tuple space, which answers while a bank's tree is not written
+ * (or is broken).  A list over the tuple space's limits (shapes, keys)
+ * goes in with an empty tuple space if the tree holds it; a list the tree
+ * cannot hold is answered by the tuple space alone (dp->stats.tree_error
+ * says why); a list neither holds is refused.
+ */
+static int build_forms(struct dp *dp, struct apply *a, const struct filter_table *t,
+		       char *errbuf, size_t errlen)
+{
+	static const struct filter_table empty;
+	char tserr[256];
+
+	if (tuplespace_build(t, &a->ts, tserr, sizeof(tserr))) {
+		if (!a->ts.over_limit)
+			return dp_err(errbuf, errlen, "%s", tserr);
+		a->tss_off = true;
+		if (tuplespace_build(&empty, &a->ts, errbuf, errlen))
+			return -1;
+	}
+	a->tree_ok = !ctree_build(t, &a->tree, dp->stats.tree_error,
+				  sizeof(dp->stats.tree_error));
+	if (!a->tree_ok && a->tss_off)
+		return dp_err(errbuf, errlen, "the filter list fits neither the "
+			      "decision tree (%s) nor the tuple space (%s)",
+			      dp->stats.tree_error, tserr);
+	return 0;
+}
+
 static int prepare_apply(struct dp *dp, struct apply *a, const struct filter_table *t,
 			 char *errbuf, size_t errlen)
 {
 	int err;
 
-	if (tuplespace_build(t, &a->ts, errbuf, errlen))
+	if (build_forms(dp, a, t, errbuf, errlen))
 		return -1;
 	if ((err = dp_read_bank(dp, &a->live, &a->live_bank)))
 		return dp_err(errbuf, errlen, "cannot read the live bank: %s",
@@ -855,6 +890,7 @@ static int mirror_old_bank(struct dp *dp, struct apply *a, const struct ixdp_ban
 		return err;
 	mb.has_policy = nb->has_policy;
 	mb.generation = nb->generation;
+	mb.tss_off = nb->tss_off;
 	mb.cache_min_gen = nb->cache_min_gen;
 	if (bpf_map_update_elem(dp->banks_fd, &a->live, &mb, BPF_ANY))
 		return -errno;
@@ -872,6 +908,7 @@ static int flip_policy_bank(struct dp *dp, struct apply *a, size_t n,
 
 	nb->has_policy = has_policy;
 	nb->generation = next_generation(a);
+	nb->tss_off = a->tss_off;
 	if ((err = invalidate_cache(dp, a, n, nb, has_policy)))
 		return dp_err(errbuf, errlen, "cannot write ixdp_cache_gen: %s",
 			      strerror(-err));
@@ -890,6 +927,33 @@ static int flip_policy_bank(struct dp *dp, struct apply *a, size_t n,
 	if ((err = mirror_old_bank(dp, a, nb)))
 		return dp_err(errbuf, errlen, "applied, but cannot bring the old "
 			      "bank up to date: %s", strerror(-err));
+	return 0;
+}
+
+/* The tree goes in with the rest of the bank, before the flip.  One that
+ * cannot be built or written leaves the bank's tuple space to answer new
+ * flows (dp->stats.tree_error says why), unless the tuple space is off:
+ * then nothing is flipped. */
+static int write_target_tree(struct dp *dp, struct apply *a, size_t n,
+			     char *errbuf, size_t errlen)
+{
+	int err;
+
+	if (!a->tree_ok) {
+		err = dp_tree_unready(dp, a->target);
+		return err ? dp_err(errbuf, errlen, "cannot write ixdp_state: %s",
+				    strerror(-err)) : 0;
+	}
+	err = dp_write_tree(dp, a->target, next_generation(a), &a->tree,
+			    a->slots.slot, n);
+	if (!err)
+		return 0;
+	dp_err(dp->stats.tree_error, sizeof(dp->stats.tree_error),
+	       "cannot write the decision tree: %s", strerror(-err));
+	if (a->tss_off)
+		return dp_err(errbuf, errlen, "%s (the list is over the tuple "
+			      "space's limits, so nothing was changed)",
+			      dp->stats.tree_error);
 	return 0;
 }
 
@@ -914,11 +978,8 @@ int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
 				     strerror(-err), err == -E2BIG || err == -ENOMEM ?
 				     " (too many filter keys?)" : "");
 	}
-	/* The tree goes in with the rest of the bank, before the flip.  One
-	 * that cannot be built or written leaves the bank's tuple space to
-	 * answer new flows (dp->stats.tree_error says why). */
 	if (!err)
-		dp_write_tree(dp, a.target, next_generation(&a), t, a.slots.slot);
+		err = write_target_tree(dp, &a, t->n, errbuf, errlen);
 	if (!err)
 		err = flip_policy_bank(dp, &a, t->n, &nb, has_policy, errbuf, errlen);
 	if (!err)

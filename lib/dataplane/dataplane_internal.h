@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "dataplane/dataplane.h"
+#include "compile/compile_tree.h"
 #include "compile/compile_tuplespace.h"
 
 #ifndef ENOTSUPP
@@ -92,11 +93,14 @@ int dp_read_percpu_u64(int fd, size_t n, uint64_t *out);
 int dp_read_u32(int fd, __u32 idx, __u32 *v);
 int dp_write_u32(int fd, __u32 idx, __u32 v);
 
-/* Build the decision tree of t, the list bank `bank` holds at
- * `generation` (slot_of_pos[i]: the slot of t->v[i]), write it into the
- * bank and mark it ready.  0, or -errno with dp->stats.tree_error saying
- * why (the bank's tuple space answers meanwhile). */
+/* Write tr, the decision tree of the list bank `bank` will hold at
+ * `generation` (slot_of_pos[i]: the slot of position i, npos of them),
+ * into the bank, and mark it as that generation's.  0 or -errno (the
+ * bank's tree then unmarked). */
 int dp_write_tree(struct dp *dp, __u32 bank, __u32 generation,
-		  const struct filter_table *t, const __u32 *slot_of_pos);
+		  const struct ctree *tr, const __u32 *slot_of_pos, size_t npos);
+
+/* The bank's tree holds no generation's list (its tuple space answers). */
+int dp_tree_unready(struct dp *dp, __u32 bank);
 
 #endif /* IXDP_LIB_DATAPLANE_INTERNAL_H */

@@ -196,6 +196,7 @@ const char *drop_reason_name(enum ixdp_drop_reason r)
 		[IXDP_DROP_BOOT_STATEFUL]   = "boot_stateful",
 		[IXDP_DROP_MALFORMED]       = "malformed",
 		[IXDP_DROP_FRAGMENT]        = "boot_fragment",
+		[IXDP_DROP_UNCLASSIFIED]    = "unclassified",
 	};
 
 	return (unsigned)r < IXDP_DROP__MAX ? names[r] : "unknown";

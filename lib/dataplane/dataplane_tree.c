@@ -78,36 +78,31 @@ static int write_tree(struct dp *dp, __u32 bank, const struct ctree *tr,
 	return err;
 }
 
-int dp_write_tree(struct dp *dp, __u32 bank, __u32 generation,
-		  const struct filter_table *t, const __u32 *slot_of_pos)
+int dp_tree_unready(struct dp *dp, __u32 bank)
 {
-	struct ctree tr;
+	return dp_write_u32(dp->state_fd, IXDP_STATE_TREE_GEN0 + (bank & 1), 0);
+}
+
+int dp_write_tree(struct dp *dp, __u32 bank, __u32 generation,
+		  const struct ctree *tr, const __u32 *slot_of_pos, size_t npos)
+{
 	int err;
 
-	memset(&tr, 0, sizeof(tr));
-	dp->stats.tree_error[0] = '\0';
 	/* Whatever the bank's tree held, it is not this list's: a failure
-	 * below must not leave an older tree marked with this generation
-	 * (an apply that failed after this point reuses the number). */
-	if ((err = dp_write_u32(dp->state_fd, IXDP_STATE_TREE_GEN0 + (bank & 1), 0)))
-		return dp_err(dp->stats.tree_error, sizeof(dp->stats.tree_error),
-			      "cannot write ixdp_state: %s", strerror(-err)), err;
-	if (ctree_build(t, &tr, dp->stats.tree_error,
-			sizeof(dp->stats.tree_error)))
-		return -E2BIG;
-	dp->stats.tree_nodes = tr.nnodes;
-	dp->stats.tree_entries = tr.nleaf;
-	dp->stats.tree_depth = tr.depth;
-	dp->stats.tree_leaf_longest = tr.leaf_longest;
-	err = write_tree(dp, bank & 1, &tr, slot_of_pos, t->n);
+	 * below must not leave it marked with this generation (an apply
+	 * that fails after this point reuses the number). */
+	if ((err = dp_tree_unready(dp, bank)))
+		return err;
+	dp->stats.tree_nodes = tr->nnodes;
+	dp->stats.tree_entries = tr->nleaf;
+	dp->stats.tree_depth = tr->depth;
+	dp->stats.tree_leaf_longest = tr->leaf_longest;
+	err = write_tree(dp, bank & 1, tr, slot_of_pos, npos);
 	if (!err)
 		err = dp_write_u32(dp->state_fd, IXDP_STATE_TREE_GEN0 + (bank & 1),
 				   generation);
 	if (err)
-		dp_err(dp->stats.tree_error, sizeof(dp->stats.tree_error),
-		       "cannot write the decision tree: %s", strerror(-err));
-	else
-		dp->stats.tree_ready = true;
-	ctree_free(&tr);
-	return err;
+		return err;
+	dp->stats.tree_ready = true;
+	return 0;
 }
