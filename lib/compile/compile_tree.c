@@ -562,9 +562,11 @@ out:
 
 /* The attempts, best lookups first: a table whose tree does not fit the
  * nodes or leaf entries is tried again with longer leaves and less room
- * for filters copied into several children. */
-static const struct { unsigned binth, spfac; } attempts[] = {
-	{ 8, 4 }, { 8, 2 }, { 16, 1 }, { 64, 1 },
+ * for filters copied into several children.  The roomiest is for tables
+ * of up to max_filters only: a larger one would mostly fail it, slowly. */
+static const struct { unsigned binth, spfac; size_t max_filters; } attempts[] = {
+	{ 8, 4, 2048 }, { 8, 2, IXDP_MAX_FILTERS }, { 16, 1, IXDP_MAX_FILTERS },
+	{ 64, 1, IXDP_MAX_FILTERS },
 };
 
 int ctree_build(const struct filter_table *t, struct ctree *tr,
@@ -580,9 +582,10 @@ int ctree_build(const struct filter_table *t, struct ctree *tr,
 				      .binth = attempts[i].binth,
 				      .spfac = attempts[i].spfac };
 
-		if (!build_attempt(&bd, tr)) {
+		if (t->n > attempts[i].max_filters)
+			continue;
+		if (!build_attempt(&bd, tr))
 			return 0;
-		}
 		if (!bd.over_space)
 			return -1;
 	}
