@@ -1415,19 +1415,24 @@ static void test_apply_rejects_and_keeps_live(void **state)
 
 	apply(&blk, 1);
 	assert_int_equal(dp_read_bank(&E.dp, &live_before, NULL), 0);
-	/* 129 shapes in one family: more than IXDP_MAX_TUPLES. */
-	for (int sp = 0; sp <= 32; sp++)
-		for (int dp = 0; dp < 4; dp++) {
-			struct specific_filter f = blk;
+	/* A list neither form holds: 1100 nested port ranges [0, k] over the
+	 * same addresses all hold the packets of port 0 (and fragments), so
+	 * no cut separates them and none decides them all (a leaf of more
+	 * than IXDP_TREE_LEAF_MAX); their port classes need about 600000
+	 * keys (more than the tuple space's 131072). */
+	for (int k = 1; k <= 1100; k++) {
+		struct specific_filter f = blk;
 
-			f.src_plen = (uint8_t)sp;
-			f.dst_plen = (uint8_t)dp;
-			memset(f.src, 0, 16);
-			assert_int_equal(filter_table_push(&t, &f), 0);
-		}
+		f.proto_exact = true;
+		f.proto = IPPROTO_UDP;
+		f.dport.lo = 0;
+		f.dport.hi = (uint16_t)k;
+		assert_int_equal(filter_table_push(&t, &f), 0);
+	}
 	assert_int_equal(filter_table_sort(&t), 0);
 	assert_int_equal(dp_apply_table(&E.dp, &t, true, errbuf, sizeof(errbuf)), -1);
-	assert_non_null(strstr(errbuf, "shapes"));
+	assert_non_null(strstr(errbuf, "fits neither the decision tree"));
+	assert_non_null(strstr(errbuf, "nor the tuple space"));
 	filter_table_free(&t);
 	assert_int_equal(dp_read_bank(&E.dp, &live_after, NULL), 0);
 	assert_int_equal(live_after, live_before);
@@ -1659,8 +1664,9 @@ static void random_groups(struct filter_table *t)
 }
 
 /* The shapes of the last random table (the incremental test adds more). */
-static struct shape shapes[2][IXDP_MAX_TUPLES];
+static struct shape shapes[2][512];
 static uint32_t nshapes[2];
+static uint32_t oracle_max_shapes = 60; /* random shapes per family, at most */
 
 static void random_table(struct filter_table *t, size_t n)
 {
@@ -1675,7 +1681,7 @@ static void random_table(struct filter_table *t, size_t n)
 	for (uint8_t fam = 0; fam < 2; fam++) {
 		for (size_t i = 0; i < NBASES; i++)
 			random_addr(fam, bases[fam][i]);
-		nshapes[fam] = 2 + rnd_below(60);
+		nshapes[fam] = 2 + rnd_below(oracle_max_shapes);
 		for (uint32_t i = 0; i < nshapes[fam]; i++)
 			random_shape(fam, &shapes[fam][i]);
 	}
@@ -1809,6 +1815,24 @@ static void describe(const struct opkt *o, const char *what, long want,
 		 o->t.dport, o->t.frag, o->bcast, want, got, exp);
 }
 
+/* A list over the tuple space's limits has only its tree: without it, a
+ * new flow is dropped (fail closed), never passed or cached. */
+static void expect_fail_closed(void)
+{
+	struct pkt_spec s = pkt_spec_of(V4, "198.51.100.7", "198.51.100.8",
+					IPPROTO_ICMP, 0, 0);
+	uint64_t d0 = drops(IXDP_DROP_UNCLASSIFIED);
+
+	tree_enable(false);
+	for (int i = 0; i < 2; i++) {
+		s.echo_id = (uint16_t)(4242 + i);
+		assert_int_equal(send_pkt(IN, &s), 'D');
+		assert_int_equal(send_pkt(IN, &s), 'D');  /* not cached */
+	}
+	assert_int_equal(drops(IXDP_DROP_UNCLASSIFIED), d0 + 4);
+	tree_enable(true);
+}
+
 static void oracle_round(size_t nfilters, size_t npackets)
 {
 	struct filter_table t;
@@ -1816,6 +1840,7 @@ static void oracle_round(size_t nfilters, size_t npackets)
 	struct ixdp_filter_info *info;
 	struct ixdp_counter *ctr, c;
 	uint64_t (*want)[2];
+	struct ixdp_bank bank;
 	uint32_t live;
 	size_t n;
 
@@ -1827,10 +1852,11 @@ static void oracle_round(size_t nfilters, size_t npackets)
 		oracle_ifmask = ifgroups_of_iface(&t, "lo", kind);
 		assert_int_equal(oracle_ifmask, 0x7);
 	}
-	if (tuplespace_build(&t, &ts, errbuf, sizeof(errbuf)))
+	if (tuplespace_build(&t, &ts, errbuf, sizeof(errbuf)) && !ts.over_limit)
 		fail_msg("tuplespace_build: %s", errbuf);
 	apply_table(&t);
-	assert_int_equal(dp_read_bank(&E.dp, &live, NULL), 0);
+	assert_int_equal(dp_read_bank(&E.dp, &live, &bank), 0);
+	assert_int_equal(bank.tss_off, ts.over_limit);
 	want = calloc(t.n + 1, sizeof(*want));
 	assert_non_null(want);
 	size_t matched = 0, dropped = 0;
@@ -1841,8 +1867,9 @@ static void oracle_round(size_t nfilters, size_t npackets)
 		char exp, got;
 
 		/* The first half through the decision tree, the second through
-		 * the tuple space (the tree's fallback) alone. */
-		if (i == npackets / 2) {
+		 * the tuple space (the tree's fallback) alone, when it holds
+		 * the list. */
+		if (i == npackets / 2 && !bank.tss_off) {
 			assert_true(pkts(IXDP_PKT_TREE_SEARCH) > tree0);
 			assert_int_equal(pkts(IXDP_PKT_TUPLE_SEARCH), tuple0);
 			tree_enable(false);
@@ -1851,7 +1878,8 @@ static void oracle_round(size_t nfilters, size_t npackets)
 		random_packet(&t, &o);
 		idx = filter_table_match(&t, &o.t);
 		matched += idx >= 0;
-		if (tuplespace_lookup(&ts, &o.t) != (idx < 0 ? IXDP_NO_FILTER : (uint32_t)idx))
+		if (!bank.tss_off &&
+		    tuplespace_lookup(&ts, &o.t) != (idx < 0 ? IXDP_NO_FILTER : (uint32_t)idx))
 			describe(&o, "tuplespace_lookup differs", idx, '-', '-');
 		exp = expected_verdict(&o, idx < 0 ? NULL : &t.v[idx]);
 		got = send_pkt(o.dir, &o.s);
@@ -1865,9 +1893,15 @@ static void oracle_round(size_t nfilters, size_t npackets)
 		if (c.packets[o.dir] != want[idx][o.dir])
 			describe(&o, "filter counter not incremented", idx, got, exp);
 	}
-	assert_true(pkts(IXDP_PKT_TUPLE_SEARCH) > tuple0);
-	assert_int_equal(pkts(IXDP_PKT_TREE_SEARCH), tree0);
-	tree_enable(true);
+	if (bank.tss_off) {
+		assert_true(pkts(IXDP_PKT_TREE_SEARCH) > tree0);
+		assert_int_equal(pkts(IXDP_PKT_TUPLE_SEARCH), tuple0);
+		expect_fail_closed();
+	} else {
+		assert_true(pkts(IXDP_PKT_TUPLE_SEARCH) > tuple0);
+		assert_int_equal(pkts(IXDP_PKT_TREE_SEARCH), tree0);
+		tree_enable(true);
+	}
 	printf("oracle: %zu filters, %u+%u tuples, tree of %zu nodes (depth %u, "
 	       "longest leaf %u), %zu packets: %zu matched a filter, %zu dropped\n",
 	       t.n, ts.ntuples[V4], ts.ntuples[V6], E.dp.stats.tree_nodes,
@@ -1882,7 +1916,7 @@ static void oracle_round(size_t nfilters, size_t npackets)
 		assert_int_equal(info[i].weight, t.v[i].weight);
 	}
 	/* Many more packets against the userspace walk alone. */
-	for (size_t i = 0; i < 20 * npackets; i++) {
+	for (size_t i = 0; i < 20 * npackets && !bank.tss_off; i++) {
 		struct opkt o;
 		long idx;
 
@@ -1910,6 +1944,30 @@ static void test_oracle_random_tables(void **state)
 	rng_state = seed ? seed : 1;
 	for (size_t r = 0; r < sizeof(sizes) / sizeof(sizes[0]); r++)
 		oracle_round(sizes[r], 2500);
+}
+
+/* Policies of many shapes (up to 400 per family, over the tuple space's
+ * 128): the decision tree alone, against the reference matcher. */
+static void test_oracle_many_shapes(void **state)
+{
+	const char *env = getenv("IXDP_SEED");
+	uint64_t seed = env ? strtoull(env, NULL, 0) : 20261206;
+	bool over = false;
+
+	printf("many-shapes oracle seed %llu (IXDP_SEED=%llu to replay)\n",
+	       (unsigned long long)seed, (unsigned long long)seed);
+	fflush(stdout);
+	rng_state = seed ? seed : 1;
+	oracle_max_shapes = 400;
+	for (int r = 0; r < 3; r++) {
+		struct ixdp_bank b;
+
+		oracle_round(3000, 2500);
+		assert_int_equal(dp_read_bank(&E.dp, NULL, &b), 0);
+		over |= b.tss_off;
+	}
+	oracle_max_shapes = 60;
+	assert_true(over);      /* the point: lists the tuple space cannot hold */
 }
 
 /*
@@ -2464,6 +2522,7 @@ int main(void)
 		cmocka_unit_test_setup(test_table_is_live, reset),
 		cmocka_unit_test(test_counter_names),
 		cmocka_unit_test_setup(test_oracle_random_tables, reset),
+		cmocka_unit_test_setup(test_oracle_many_shapes, reset),
 		cmocka_unit_test_setup(test_exemption_and_rule_tuples_apart, reset),
 		cmocka_unit_test_setup(test_oracle_incremental_edits, reset),
 		cmocka_unit_test_setup(test_incremental_apply_writes_only_the_difference, reset),
