@@ -540,25 +540,37 @@ static __always_inline void tuple_search(const struct ixdp_pkt *p, __u32 bank,
 
 /* ---- policy: the decision tree ------------------------------------------ */
 
-/* The packet's field a cut reads, in host byte order. */
-static __always_inline __u32 tree_field(const struct ixdp_pkt *p, __u8 field)
+/* The packet as the tree reads it: every field a cut or a leaf compares,
+ * in host byte order, indexed by enum ixdp_tree_field. */
+struct leaf_walk {
+	__u32 f[16];        /* [IXDP_TF_*]; the rest 0 */
+	__u32 base;         /* the leaf's first ixdp_tleaf index */
+	__u32 slot;         /* the answer, or IXDP_NO_FILTER */
+	__u16 ifmask;
+	__u8 fam, frag;
+	__u8 action, flags;
+};
+
+static __always_inline void tree_fields(const struct ixdp_pkt *p,
+					struct leaf_walk *w)
 {
-	if (field < IXDP_TF_DST0)
-		return bpf_ntohl(p->src[field & 3]);
-	if (field < IXDP_TF_SPORT)
-		return bpf_ntohl(p->dst[field & 3]);
-	if (field == IXDP_TF_SPORT)
-		return p->sport;
-	if (field == IXDP_TF_DPORT)
-		return p->dport;
-	return p->proto;
+#pragma clang loop unroll(full)
+	for (int j = 0; j < 4; j++) {
+		w->f[IXDP_TF_SRC0 + j] = bpf_ntohl(p->src[j]);
+		w->f[IXDP_TF_DST0 + j] = bpf_ntohl(p->dst[j]);
+	}
+	w->f[IXDP_TF_SPORT] = p->sport;
+	w->f[IXDP_TF_DPORT] = p->dport;
+	w->f[IXDP_TF_PROTO] = p->proto;
+	w->fam = p->fam;
+	w->frag = p->frag;
 }
 
 /* The leaf of the packet's region, or NULL (a broken tree: fail closed). */
 static __always_inline const struct ixdp_tnode *
-tree_leaf(const struct ixdp_pkt *p, __u32 bank)
+tree_leaf(const struct leaf_walk *w, __u32 bank)
 {
-	__u32 base = bank * IXDP_TREE_NODES, i = p->fam & 1, idx, v;
+	__u32 base = bank * IXDP_TREE_NODES, i = w->fam & 1, idx, v;
 	const struct ixdp_tnode *n;
 
 #pragma clang loop unroll(disable)
@@ -567,7 +579,7 @@ tree_leaf(const struct ixdp_pkt *p, __u32 bank)
 		n = bpf_map_lookup_elem(&ixdp_tnodes, &idx);
 		if (!n || n->leaf)
 			return n;
-		v = tree_field(p, n->field) >> (n->shift & 31);
+		v = w->f[n->field & 15] >> (n->shift & 31);
 		i = n->base + (v & ((1u << (n->bits & 15)) - 1));
 		if (i >= IXDP_TREE_NODES)
 			return NULL;
@@ -575,85 +587,48 @@ tree_leaf(const struct ixdp_pkt *p, __u32 bank)
 	return NULL;
 }
 
-static __always_inline __u32 plen_mask(__u8 plen, int word)
-{
-	int bits = (int)plen - 32 * word;
-
-	if (bits <= 0)
-		return 0;
-	return bits >= 32 ? 0xffffffffu : ~0u << (32 - bits);
-}
-
-static __always_inline bool prefix_has(const __u32 *net, __u8 plen,
-				       const __u32 *addr, __u8 fam)
-{
-	int words = fam == IXDP_FAM_V4 ? 1 : 4;
-
-#pragma clang loop unroll(full)
-	for (int j = 0; j < 4; j++) {
-		__u32 m = plen_mask(plen, j);
-
-		if (j < words &&
-		    ((bpf_ntohl(addr[j]) ^ bpf_ntohl(net[j])) & m))
-			return false;
-	}
-	return true;
-}
-
-static __always_inline bool port_any(__u16 lo, __u16 hi)
-{
-	return lo == 0 && (hi == 0 || hi == 0xffff);
-}
-
-static __always_inline bool port_has(__u16 lo, __u16 hi, __u16 port)
-{
-	return port_any(lo, hi) || (port >= lo && port <= hi);
-}
-
-struct leaf_walk {
-	const struct ixdp_pkt *p;
-	__u32 base;         /* the leaf's first ixdp_tleaf index */
-	__u32 slot;         /* the answer, or IXDP_NO_FILTER */
-	__u16 ifmask;
-	__u8 action, flags;
-};
-
-/* Does the filter in slot apply on this interface and match the packet
- * (specific_filter_matches() and filter_applies(), in BPF)? */
-static __always_inline bool leaf_filter_matches(const struct ixdp_filter_info *f,
+/* Does the filter apply on this interface and match the packet
+ * (filter_applies() and specific_filter_matches(), in BPF)? */
+static __always_inline bool leaf_filter_matches(const struct ixdp_tmatch *m,
 						const struct leaf_walk *w)
 {
-	const struct ixdp_pkt *p = w->p;
+	__u32 diff;
 
-	if (!((w->ifmask >> (f->ifgroup & 15)) & 1) || f->fam != p->fam)
+	if (!((w->ifmask >> (m->ifgroup & 15)) & 1) || m->fam != w->fam)
 		return false;
-	if (!prefix_has(f->src, f->src_plen, p->src, p->fam) ||
-	    !prefix_has(f->dst, f->dst_plen, p->dst, p->fam))
+	diff = ((w->f[IXDP_TF_SRC0] & m->smask[0]) ^ m->src[0]) |
+	       ((w->f[IXDP_TF_DST0] & m->dmask[0]) ^ m->dst[0]);
+	if (w->fam != IXDP_FAM_V4) {
+#pragma clang loop unroll(full)
+		for (int j = 1; j < 4; j++)
+			diff |= ((w->f[IXDP_TF_SRC0 + j] & m->smask[j]) ^ m->src[j]) |
+				((w->f[IXDP_TF_DST0 + j] & m->dmask[j]) ^ m->dst[j]);
+	}
+	if (diff || (!m->proto_any && m->proto != w->f[IXDP_TF_PROTO]))
 		return false;
-	if (f->proto_exact && f->proto != p->proto)
-		return false;
-	if (p->frag)
-		return port_any(f->sport_lo, f->sport_hi) &&
-		       port_any(f->dport_lo, f->dport_hi);
-	return port_has(f->sport_lo, f->sport_hi, p->sport) &&
-	       port_has(f->dport_lo, f->dport_hi, p->dport);
+	if (w->frag)
+		return m->frag_ok;
+	return w->f[IXDP_TF_SPORT] >= m->sport_lo &&
+	       w->f[IXDP_TF_SPORT] <= m->sport_hi &&
+	       w->f[IXDP_TF_DPORT] >= m->dport_lo &&
+	       w->f[IXDP_TF_DPORT] <= m->dport_hi;
 }
 
 static long leaf_one(__u32 i, void *ctx)
 {
 	struct leaf_walk *w = ctx;
 	__u32 idx = w->base + i, *slot;
-	const struct ixdp_filter_info *f;
+	const struct ixdp_tmatch *m;
 
 	slot = bpf_map_lookup_elem(&ixdp_tleaf, &idx);
 	if (!slot)
 		return 1;
-	f = bpf_map_lookup_elem(&ixdp_info, slot);
-	if (!f || !leaf_filter_matches(f, w))
+	m = bpf_map_lookup_elem(&ixdp_tmatch, slot);
+	if (!m || !leaf_filter_matches(m, w))
 		return 0;
 	w->slot = *slot;
-	w->action = f->action;
-	w->flags = f->flags;
+	w->action = m->action;
+	w->flags = m->flags;
 	return 1;
 }
 
@@ -662,12 +637,12 @@ static long leaf_one(__u32 i, void *ctx)
 static __always_inline bool tree_search(const struct ixdp_pkt *p, __u32 bank,
 					__u16 ifmask, struct ixdp_fval *out)
 {
-	const struct ixdp_tnode *leaf = tree_leaf(p, bank);
-	struct leaf_walk w = {
-		.p = p, .slot = IXDP_NO_FILTER, .ifmask = ifmask | 1,
-	};
+	struct leaf_walk w = { .slot = IXDP_NO_FILTER, .ifmask = ifmask | 1 };
+	const struct ixdp_tnode *leaf;
 	__u32 n;
 
+	tree_fields(p, &w);
+	leaf = tree_leaf(&w, bank);
 	if (!leaf || leaf->base >= IXDP_TREE_LEAF_REFS)
 		return false;
 	w.base = bank * IXDP_TREE_LEAF_REFS + leaf->base;

@@ -62,6 +62,14 @@ struct {
 } ixdp_tleaf SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IXDP_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ixdp_tmatch);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_tmatch SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, IXDP_MAX_IFACES);
 	__type(key, __u32);

@@ -278,7 +278,7 @@ struct ixdp_fval {
  * where value is the field `field` in host byte order (enum
  * ixdp_tree_field).  A leaf's filters are the slots
  * ixdp_tleaf[bank * IXDP_TREE_LEAF_REFS + base .. + n), in enforcement
- * order; the programs check each against its ixdp_info entry.
+ * order; the programs check each against its ixdp_tmatch entry.
  *
  * The tree of a bank is used only while ixdp_state[IXDP_STATE_TREE_GEN0 +
  * bank] equals the bank's generation: an apply writes the tuple space
@@ -307,6 +307,27 @@ struct ixdp_tnode {
 	__u32 base;         /* a cut: the first child (a node index of the
 			       bank); a leaf: its first ixdp_tleaf entry */
 	__u32 n;            /* a leaf: its number of filters */
+};
+
+/* ixdp_tmatch[slot], shared by both banks and written with ixdp_info:
+ * the filter in the form a leaf compares fastest (host byte order,
+ * masks spelled out, `any` as the full range). */
+struct ixdp_tmatch {
+	__u32 src[4];       /* host byte order, masked */
+	__u32 smask[4];
+	__u32 dst[4];
+	__u32 dmask[4];
+	__u16 sport_lo, sport_hi; /* any: 0, 65535 */
+	__u16 dport_lo, dport_hi;
+	__u8  proto;
+	__u8  proto_any;    /* 1: every protocol */
+	__u8  ifgroup;
+	__u8  frag_ok;      /* 1: both ports any, so a non-first fragment
+			       (which has no ports) can match */
+	__u8  action;
+	__u8  flags;
+	__u8  fam;
+	__u8  pad;
 };
 
 /* ixdp_counters[slot]: one shared array for both banks, added to
@@ -743,6 +764,7 @@ IXDP_ASSERT_SIZE(ixdp_drop_limiter, 40);
 IXDP_ASSERT_SIZE(ixdp_ifgroup, 4 + IXDP_IFGROUP_NAMES * IXDP_IFNAMSIZ);
 IXDP_ASSERT_SIZE(ixdp_ifmask, 8);
 IXDP_ASSERT_SIZE(ixdp_tnode, 12);
+IXDP_ASSERT_SIZE(ixdp_tmatch, 80);
 _Static_assert(IXDP_STATE__MAX == 6, "ixdp_state changed: bump IXDP_ABI_VERSION");
 
 #endif /* IPSEC_XDP_H */

@@ -72,6 +72,7 @@ static const struct {
 	{ "ixdp_cache_gen", offsetof(struct dp, cache_gen_fd) },
 	{ "ixdp_tnodes", offsetof(struct dp, tnodes_fd) },
 	{ "ixdp_tleaf", offsetof(struct dp, tleaf_fd) },
+	{ "ixdp_tmatch", offsetof(struct dp, tmatch_fd) },
 };
 
 #define NMAPS (sizeof(dp_maps) / sizeof(dp_maps[0]))
@@ -423,20 +424,22 @@ static int assign_slots(const struct ixdp_filter_info *old, const __u32 *old_slo
 	return err;
 }
 
-/* ixdp_info and ixdp_counters of the fresh slots: no live filter holds
- * them, so no running packet reads what is written here. */
+/* ixdp_info, ixdp_tmatch and ixdp_counters of the fresh slots: no live
+ * filter holds them, so no running packet reads what is written here. */
 static int write_fresh_slots(struct dp *dp, const struct ixdp_filter_info *nw,
 			     const struct slots *s)
 {
 	size_t n = s->nfresh;
 	__u32 *keys = malloc((n + 1) * sizeof(*keys));
 	struct ixdp_filter_info *in = malloc((n + 1) * sizeof(*in));
+	struct ixdp_tmatch *tm = malloc((n + 1) * sizeof(*tm));
 	struct ixdp_counter *ctr = calloc(n + 1, sizeof(*ctr)), one;
-	int err = keys && in && ctr ? 0 : -ENOMEM;
+	int err = keys && in && tm && ctr ? 0 : -ENOMEM;
 
 	for (size_t i = 0; !err && i < n; i++) {
 		keys[i] = s->slot[s->fresh[i]];
 		in[i] = nw[s->fresh[i]];
+		dp_tmatch_from_info(&in[i], &tm[i]);
 		if (s->carry[i] != ~0u &&
 		    !(err = dp_read_slots(dp->counters_fd, &s->carry[i], 1, &one,
 					  sizeof(one))))
@@ -448,12 +451,16 @@ static int write_fresh_slots(struct dp *dp, const struct ixdp_filter_info *nw,
 		err = dp_update_pairs(dp->info_fd, keys + off, in + off, c,
 				      sizeof(*keys), sizeof(*in));
 		if (!err)
+			err = dp_update_pairs(dp->tmatch_fd, keys + off, tm + off, c,
+					      sizeof(*keys), sizeof(*tm));
+		if (!err)
 			err = dp_update_pairs(dp->counters_fd, keys + off, ctr + off, c,
 					      sizeof(*keys), sizeof(*ctr));
 	}
 	dp->stats.slots_written += err ? 0 : n;
 	free(keys);
 	free(in);
+	free(tm);
 	free(ctr);
 	return err;
 }

@@ -48,7 +48,7 @@ struct dp {
 	int state_fd, banks_fd, tuples_fd, filters_fd, port_class_fd;
 	int counters_fd, info_fd, boot_fd, conns_fd, flow_cache_fd;
 	int drops_fd, pkts_fd, ifmask_fd, ifgroup_fd, order_fd, slot_pos_fd;
-	int cache_gen_fd, tnodes_fd, tleaf_fd;
+	int cache_gen_fd, tnodes_fd, tleaf_fd, tmatch_fd;
 	struct dp_apply_stats stats;
 };
 

@@ -100,6 +100,9 @@ int dp_write_u32(int fd, __u32 idx, __u32 v);
 int dp_write_tree(struct dp *dp, __u32 bank, __u32 generation,
 		  const struct ctree *tr, const __u32 *slot_of_pos, size_t npos);
 
+/* A filter as a leaf of the tree compares it (ixdp_tmatch). */
+void dp_tmatch_from_info(const struct ixdp_filter_info *in, struct ixdp_tmatch *m);
+
 /* The bank's tree holds no generation's list (its tuple space answers). */
 int dp_tree_unready(struct dp *dp, __u32 bank);
 

@@ -16,6 +16,7 @@
  * arrays are read back first (a tree built from a list one filter apart
  * differs in few nodes; its leaves' entries move when a leaf grows).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,38 @@
 #include "compile/compile_tree.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/dataplane_internal.h"
+
+static __u32 plen_mask(unsigned plen, unsigned word)
+{
+	int bits = (int)plen - 32 * (int)word;
+
+	if (bits <= 0)
+		return 0;
+	return bits >= 32 ? 0xffffffffu : ~0u << (32 - bits);
+}
+
+void dp_tmatch_from_info(const struct ixdp_filter_info *in, struct ixdp_tmatch *m)
+{
+	memset(m, 0, sizeof(*m));
+	for (unsigned j = 0; j < 4; j++) {
+		m->smask[j] = plen_mask(in->src_plen, j);
+		m->dmask[j] = plen_mask(in->dst_plen, j);
+		m->src[j] = ntohl(in->src[j]) & m->smask[j];
+		m->dst[j] = ntohl(in->dst[j]) & m->dmask[j];
+	}
+	/* ixdp_info keeps `any` as 0,0 */
+	m->sport_lo = in->sport_lo;
+	m->sport_hi = in->sport_lo || in->sport_hi ? in->sport_hi : 0xffff;
+	m->dport_lo = in->dport_lo;
+	m->dport_hi = in->dport_lo || in->dport_hi ? in->dport_hi : 0xffff;
+	m->frag_ok = !in->sport_lo && !in->sport_hi && !in->dport_lo && !in->dport_hi;
+	m->proto = in->proto;
+	m->proto_any = !in->proto_exact;
+	m->ifgroup = in->ifgroup;
+	m->action = in->action;
+	m->flags = in->flags;
+	m->fam = in->fam;
+}
 
 /* Write vals[0..n) (esize bytes each) at fd's [start, start + n) where
  * they differ from what the array holds; *written counts them. */
