@@ -21,12 +21,14 @@
  * difference array over the children a filter overlaps) and take the cut
  * whose largest child is smallest, preferring fewer children, then the
  * earlier field, within a space bound: the children's lists (those that
- * hold only the filters spanning the whole region count once: they share
- * one subtree) and a quarter of the children at most spfac times the
- * node's list.  A node of at most binth filters, at IXDP_TREE_DEPTH, or
- * without a cut that shortens its longest list is a leaf.  A tree that
- * does not fit IXDP_TREE_NODES or IXDP_TREE_LEAF_REFS is built again with
- * a smaller spfac and longer leaves (attempts[]).
+ * hold only the filters spanning the whole region count once: siblings
+ * of one such list share one subtree, build_child) and half the child
+ * nodes, at most spfac times the node's list.  When no cut shortens the
+ * longest list, a zoom (choose_zoom) fixes the bits the filters agree on
+ * so that a cut below can.  A node of at most binth filters, at
+ * IXDP_TREE_DEPTH, or with neither is a leaf.  A tree that does not fit
+ * IXDP_TREE_NODES or IXDP_TREE_LEAF_REFS is built again with less room
+ * (attempts[]).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -38,6 +40,9 @@
 #include "compile/compile_tree.h"
 
 #define NFIELDS IXDP_TF__MAX
+#define NODE_W 2        /* a child node weighs half a leaf entry */
+#define ZOOM_SHARE 2    /* a zoom is for lists at least half not spanning */
+#define ZOOM_BITS 4     /* children of a zoom: 16 at most */
 
 /* A filter's (or a region's) values per field: [lo, hi]. */
 struct box {
@@ -66,6 +71,7 @@ struct builder {
 	uint32_t depth, leaf_longest;
 	unsigned binth, spfac;     /* this attempt's leaf size and space bound */
 	int over_space;            /* failed on IXDP_TREE_NODES or _LEAF_REFS */
+	int zoom;                  /* zooms allowed (choose_zoom) */
 	char *errbuf;
 	size_t errlen;
 };
@@ -305,7 +311,61 @@ static int cut_allowed(const struct builder *bd, const struct cut *c, size_t n)
 {
 	if (c->maxc >= n)
 		return 0;       /* the longest list is as long */
-	return 4 * c->sum + (1u << c->bits) <= 4 * (uint64_t)bd->spfac * n + 8;
+	return 4 * c->sum + NODE_W * (1u << c->bits) <= 4 * (uint64_t)bd->spfac * n + 8;
+}
+
+/* The leading unfixed bits of field f on which the filters of the list
+ * that do not span the region agree, when they differ further down (0
+ * when they do not differ, or differ at once). */
+static unsigned common_bits(const struct builder *bd, const uint32_t *l,
+			    size_t n, const struct region *r, unsigned f)
+{
+	unsigned u = field_width(f) - r->fixed[f];
+	uint32_t span = r->b.hi[f] - r->b.lo[f], lo0 = 0, hi0 = 0, diff = 0;
+	size_t seen = 0;
+	int differ = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct box *b = &bd->fb[l[i]];
+		uint32_t lo = (b->lo[f] > r->b.lo[f] ? b->lo[f] : r->b.lo[f]) - r->b.lo[f];
+		uint32_t hi = (b->hi[f] < r->b.hi[f] ? b->hi[f] : r->b.hi[f]) - r->b.lo[f];
+
+		if (lo == 0 && hi == span)
+			continue;
+		if (!seen++) {
+			lo0 = lo;
+			hi0 = hi;
+		}
+		differ |= lo != lo0 || hi != hi0;
+		diff |= (lo ^ lo0) | (hi ^ lo0);
+	}
+	if (!differ || !diff || seen * ZOOM_SHARE < n)
+		return 0;
+	return u - (32 - (unsigned)__builtin_clz(diff));
+}
+
+/* A zoom, when no cut shortens the longest list: the cut of the bits the
+ * filters not spanning the region agree on (at most IXDP_TREE_CUT_BITS,
+ * the fewest first), leaving them all in one child and the spanning ones
+ * alone in the others, which share one subtree.  A cut below can then
+ * separate them. */
+static void choose_zoom(const struct builder *bd, const uint32_t *l, size_t n,
+			const struct region *r, unsigned fam, struct cut *best)
+{
+	unsigned best_d = 0;
+
+	for (unsigned f = 0; f < NFIELDS; f++) {
+		unsigned d;
+
+		if (!field_of_family(f, fam) || r->fixed[f] == field_width(f))
+			continue;
+		d = common_bits(bd, l, n, r, f);
+		if (d && (!best_d || d < best_d)) {
+			best_d = d;
+			best->field = f;
+			best->bits = d < ZOOM_BITS ? d : ZOOM_BITS;
+		}
+	}
 }
 
 /* The best cut of the list, or best->bits = 0 when none is allowed. */
@@ -325,11 +385,16 @@ static void choose_cut(struct builder *bd, const uint32_t *l, size_t n,
 			struct cut c = { .field = f, .bits = b };
 
 			score_cut(bd, n, b, maxbits, &c);
+			if (c.maxc < n && !cut_allowed(bd, &c, n))
+				break;  /* wider cuts only take more room */
 			if (cut_allowed(bd, &c, n) &&
 			    (!best->bits || better_cut(&c, best)))
 				*best = c;
 		}
 	}
+	if (!best->bits && bd->zoom && n > 2 * bd->binth &&
+	    bd->nnodes < IXDP_TREE_NODES / 2)
+		choose_zoom(bd, l, n, r, fam, best);
 }
 
 /* The region of child k of a cut of `bits` in field f. */
@@ -564,9 +629,14 @@ out:
  * nodes or leaf entries is tried again with longer leaves and less room
  * for filters copied into several children.  The roomiest is for tables
  * of up to max_filters only: a larger one would mostly fail it, slowly. */
-static const struct { unsigned binth, spfac; size_t max_filters; } attempts[] = {
-	{ 8, 4, 2048 }, { 8, 2, IXDP_MAX_FILTERS }, { 16, 1, IXDP_MAX_FILTERS },
-	{ 64, 1, IXDP_MAX_FILTERS },
+static const struct {
+	unsigned binth, spfac;
+	int zoom;
+	size_t max_filters;
+} attempts[] = {
+	{ 8, 4, 1, 2048 }, { 8, 2, 1, IXDP_MAX_FILTERS },
+	{ 8, 2, 0, IXDP_MAX_FILTERS }, { 16, 1, 0, IXDP_MAX_FILTERS },
+	{ 64, 1, 0, IXDP_MAX_FILTERS },
 };
 
 int ctree_build(const struct filter_table *t, struct ctree *tr,
@@ -580,7 +650,8 @@ int ctree_build(const struct filter_table *t, struct ctree *tr,
 	for (size_t i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++) {
 		struct builder bd = { .t = t, .errbuf = errbuf, .errlen = errlen,
 				      .binth = attempts[i].binth,
-				      .spfac = attempts[i].spfac };
+				      .spfac = attempts[i].spfac,
+				      .zoom = attempts[i].zoom };
 
 		if (t->n > attempts[i].max_filters)
 			continue;

@@ -406,6 +406,75 @@ static void test_port_cuts(void **state)
 	filter_table_free(&t);
 }
 
+/* Port ranges of every size, straddling the blocks of the port cuts,
+ * on both sides, probed at their edges, fragments included. */
+static void test_port_ranges(void **state)
+{
+	(void)state;
+	rng_state = 5;
+	for (unsigned round = 0; round < 20; round++) {
+		struct filter_table t = { 0 };
+		struct specific_filter f = any_filter(IXDP_FAM_V4, IXDP_ACT_BLOCK);
+		struct ctree tr;
+
+		f.proto_exact = true;
+		f.proto = IPPROTO_UDP;
+		for (unsigned i = 0; i < 150; i++) {
+			unsigned lo = below(1 << (1 + below(16))), len = below(1 << below(16));
+
+			f.dport.lo = (uint16_t)(lo > 0xffff ? 0xffff : lo);
+			f.dport.hi = (uint16_t)(lo + len > 0xffff ? 0xffff : lo + len);
+			f.sport.lo = f.sport.hi = 0;
+			if (below(4) == 0)
+				f.sport = f.dport;
+			push(&t, &f);
+		}
+		build_ok(&t, &tr);
+		for (unsigned i = 0; i < 20000; i++) {
+			struct pkt_tuple p = v4_pkt(IPPROTO_UDP, 0, below(16) == 0, 0);
+			const struct port_spec *ps = &t.v[below((uint32_t)t.n)].dport;
+
+			p.dport = below(2) ? port_near(ps) : (uint16_t)below(65536);
+			p.sport = below(2) ? p.dport : (uint16_t)below(65536);
+			assert_int_equal(ctree_lookup(&tr, &t, &p), filter_table_match(&t, &p));
+		}
+		ctree_free(&tr);
+		filter_table_free(&t);
+	}
+}
+
+/* Filters that share their leading bits (10.1.0.0/16) and differ below:
+ * no cut of the first bits separates them, a zoom to 10.1 lets one. */
+static void test_zoom(void **state)
+{
+	struct filter_table t = { 0 };
+	struct specific_filter f = any_filter(IXDP_FAM_V4, IXDP_ACT_BLOCK);
+	struct ctree tr;
+
+	(void)state;
+	f.dst[0] = 10;
+	f.dst[1] = 1;
+	f.dst_plen = 24;
+	for (unsigned i = 0; i < 200; i++) {
+		f.dst[2] = (uint8_t)i;
+		push(&t, &f);
+	}
+	push(&t, &(struct specific_filter){ .fam = IXDP_FAM_V4, .name = "t" });
+	build_ok(&t, &tr);
+	assert_true(tr.leaf_longest <= 16);
+	rng_state = 11;
+	check_oracle(&t, &tr, 20000);
+	for (unsigned i = 0; i < 256; i++) {
+		struct pkt_tuple p = v4_pkt(IPPROTO_TCP, 80, false, 0);
+
+		p.dst[1] = 1;
+		p.dst[2] = (uint8_t)i;
+		assert_int_equal(ctree_lookup(&tr, &t, &p), filter_table_match(&t, &p));
+	}
+	ctree_free(&tr);
+	filter_table_free(&t);
+}
+
 /* ---- limits and empty tables ----------------------------------------------- */
 
 /* More identical filters than a leaf may hold: no cut separates them. */
@@ -462,9 +531,9 @@ static void test_one_family(void **state)
 	struct ctree tr;
 
 	(void)state;
+	f.dst[0] = 0x20;
 	f.dst_plen = 16;
 	for (unsigned i = 0; i < 100; i++) {
-		f.dst[0] = (uint8_t)(2 * i + 1);
 		f.dst[1] = (uint8_t)i;
 		push(&t, &f);
 	}
@@ -507,6 +576,8 @@ int main(void)
 		cmocka_unit_test(test_truncate_ports_fragments),
 		cmocka_unit_test(test_truncate_ifgroup),
 		cmocka_unit_test(test_port_cuts),
+		cmocka_unit_test(test_port_ranges),
+		cmocka_unit_test(test_zoom),
 		cmocka_unit_test(test_leaf_limit),
 		cmocka_unit_test(test_empty_table),
 		cmocka_unit_test(test_one_family),
