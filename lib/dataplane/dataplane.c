@@ -937,20 +937,28 @@ static int flip_policy_bank(struct dp *dp, struct apply *a, size_t n,
 	return 0;
 }
 
-/* The tree goes in with the rest of the bank, before the flip.  One that
- * cannot be built or written leaves the bank's tuple space to answer new
- * flows (dp->stats.tree_error says why), unless the tuple space is off:
- * then nothing is flipped. */
+static int unready_target_tree(struct dp *dp, struct apply *a,
+			       char *errbuf, size_t errlen)
+{
+	int err = dp_tree_unready(dp, a->target);
+
+	return err ? dp_err(errbuf, errlen, "cannot write ixdp_state: %s",
+			    strerror(-err)) : 0;
+}
+
+/* The target bank's tree, marked as its new generation's.  One that cannot
+ * be built or written leaves the bank's tuple space to answer new flows
+ * (dp->stats.tree_error says why), unless the tuple space is off: then
+ * the caller flips nothing. */
 static int write_target_tree(struct dp *dp, struct apply *a, size_t n,
 			     char *errbuf, size_t errlen)
 {
 	int err;
 
-	if (!a->tree_ok) {
-		err = dp_tree_unready(dp, a->target);
-		return err ? dp_err(errbuf, errlen, "cannot write ixdp_state: %s",
-				    strerror(-err)) : 0;
-	}
+	if (!a->tree_ok)
+		return a->tss_off ? dp_err(errbuf, errlen, "no decision tree: %s",
+					   dp->stats.tree_error)
+				  : unready_target_tree(dp, a, errbuf, errlen);
 	err = dp_write_tree(dp, a->target, next_generation(a), &a->tree,
 			    a->slots.slot, n);
 	if (!err)
@@ -985,12 +993,19 @@ int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
 				     strerror(-err), err == -E2BIG || err == -ENOMEM ?
 				     " (too many filter keys?)" : "");
 	}
+	/* A list the tuple space holds is in force from the flip, and its
+	 * tree follows (written into the bank now live, unused until
+	 * marked): building it does not delay the new verdicts.  A list
+	 * only the tree holds has its tree written before the flip. */
 	if (!err)
-		err = write_target_tree(dp, &a, t->n, errbuf, errlen);
+		err = a.tss_off ? write_target_tree(dp, &a, t->n, errbuf, errlen)
+				: unready_target_tree(dp, &a, errbuf, errlen);
 	if (!err)
 		err = flip_policy_bank(dp, &a, t->n, &nb, has_policy, errbuf, errlen);
 	if (!err)
 		delete_dead_bundles(dp, a.nw, t->n);
+	if (!err && !a.tss_off)
+		write_target_tree(dp, &a, t->n, errbuf, errlen);
 	apply_free(&a);
 	return err ? -1 : 0;
 }

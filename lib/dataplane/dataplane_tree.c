@@ -3,13 +3,15 @@
  * dataplane_tree.c - write the decision tree of the live list into its
  * bank (include/ipsec_xdp.h, "The decision tree"; docs/classifier.md).
  *
- * The tree is written with the rest of the new list into the inactive
- * bank, before the flip, and marked as the tree of the bank's next
- * generation: the programs use a bank's tree only while
- * ixdp_state[IXDP_STATE_TREE_GEN0 + bank] names the bank's generation,
- * else its tuple space, which holds the same list.  After the flip the
- * old bank gets the new list's difference (the mirror) and the new
- * generation, so its tree, of the older list, is no longer used; the next
+ * The programs use a bank's tree only while ixdp_state[IXDP_STATE_TREE_GEN0
+ * + bank] names the bank's generation, else its tuple space, which holds
+ * the same list.  So a list the tuple space holds is in force from the
+ * flip, and its tree is written afterwards into the bank now live (its
+ * entry zero meanwhile: no packet reads the arrays), then marked; a list
+ * over the tuple space's limits (ixdp_bank.tss_off) has its tree written
+ * into the inactive bank and marked before the flip.  After the flip the
+ * old bank gets the new list's difference and the new generation (the
+ * mirror), so its tree, of the older list, is no longer used; the next
  * apply, which writes that bank, writes its tree too.
  *
  * Only the entries that differ from what the bank holds are written: the
