@@ -1008,6 +1008,7 @@ static void search_counts(struct dp *dp, uint64_t c[2])
 struct classify_result {
 	double hit, miss, miss_nomatch, miss_evict;
 	uint64_t tree, tuples;  /* searches during the miss timing */
+	int repeat;
 };
 
 /* Which search answered the new flows of the miss timing. */
@@ -1194,6 +1195,7 @@ static void measure(int prog, struct dp *dp, struct bench_pkt *pk, int repeat,
 	int nm = 0;
 
 	res->tree = res->tuples = 0;
+	res->repeat = repeat;
 	cache_io_init(&io, dp);
 	for (int i = 0; i < NPKT; i++) {
 		struct bench_pkt *b = &pk[i];
@@ -1326,6 +1328,55 @@ static void classify_args(int argc, char **argv, struct classify_opts *o)
  * carries "error"); the other sizes were measured. */
 #define CLASSIFY_REFUSED 3
 
+/* Whether the live bank's new flows go to its decision tree (as after an
+ * apply) or to its tuple space: the tree's entry of ixdp_state names the
+ * bank's generation, or not. */
+static void tree_use(struct dp *dp, bool on)
+{
+	struct ixdp_bank b;
+	uint32_t live, idx, gen;
+
+	if (dp_read_bank(dp, &live, &b))
+		die("cannot read the live bank");
+	idx = IXDP_STATE_TREE_GEN0 + live;
+	gen = on ? b.generation : 0;
+	if (bpf_map_update_elem(dp->state_fd, &idx, &gen, BPF_ANY))
+		die("cannot write ixdp_state: %s", strerror(errno));
+}
+
+/* One classify line.  The issue's target: every figure at most 150 ns at
+ * 10000 filters; the older ones: hits under 100 ns, within 2x of the
+ * first size's. */
+static void classify_line(enum policy_kind kind, size_t n, const struct filter_table *t,
+			  const char *classifier, const char *tuples, const char *tree,
+			  const struct classify_result *res, uint32_t floor_ns,
+			  size_t base_n, double base_hit, double base_miss)
+{
+	bool ok100 = res->hit < 100, ok2x = res->hit <= 2 * base_hit;
+	bool mok100 = res->miss < 100, mok2x = res->miss <= 2 * base_miss;
+	bool ok150 = res->hit <= 150 && res->miss <= 150 &&
+		     res->miss_nomatch <= 150;
+
+	classify_head(kind, n, t);
+	printf("\"classifier\":\"%s\",%s,%s,\"packets\":%d,\"packets_nomatch\":%d,"
+	       "\"repeat\":%d,"
+	       "\"ns_per_pkt\":%.1f,\"ns_per_pkt_miss\":%.1f,"
+	       "\"ns_per_pkt_miss_nomatch\":%.1f,\"ns_per_pkt_miss_evict\":%.1f,"
+	       "\"searched\":\"%s\",\"floor_ns\":%u,"
+	       "\"target_ns\":150,\"target_ok_150ns\":%s,"
+	       "\"baseline_filters\":%zu,"
+	       "\"target_ok_under_100ns\":%s,\"target_ok_within_2x\":%s,"
+	       "\"miss_target_ok_under_100ns\":%s,\"miss_target_ok_within_2x\":%s,"
+	       "\"target_ok\":%s}\n",
+	       classifier, tuples, tree, NPKT, NPKT_NOMATCH, res->repeat, res->hit, res->miss,
+	       res->miss_nomatch, res->miss_evict, searched(res), floor_ns,
+	       ok150 ? "true" : "false",
+	       base_n, ok100 ? "true" : "false", ok2x ? "true" : "false",
+	       mok100 ? "true" : "false", mok2x ? "true" : "false",
+	       ok100 && ok2x ? "true" : "false");
+	fflush(stdout);
+}
+
 static int cmd_classify(int argc, char **argv)
 {
 	struct classify_opts o;
@@ -1360,9 +1411,9 @@ static int cmd_classify(int argc, char **argv)
 		struct tuplespace ts;
 		struct bench_pkt pk[NPKT];
 		struct classify_result res;
-		char err[512], tuples[160], about[96] = "no tuple space";
+		char err[512], tuples[160], tree[160], about[96] = "no tuple space";
 		size_t n = o.sizes[s];
-		bool ok100, ok2x, mok100, mok2x;
+		bool tree_line;
 
 		gen_policy(o.policy, n, &t);
 		if (dp_apply_table(&dp, &t, true, err, sizeof(err))) {
@@ -1392,8 +1443,14 @@ static int cmd_classify(int argc, char **argv)
 				 ts.ntuples[0], ts.ntuples[1], ts.nentries);
 		}
 		make_packets(&t, n, pk);
-		fprintf(stderr, "classify: %s policy, %zu filters, %s: measuring\n",
-			policy_names[o.policy], n, about);
+		fprintf(stderr, "classify: %s policy, %zu filters, %s, tree of %zu "
+			"nodes: measuring\n", policy_names[o.policy], n, about,
+			dp.stats.tree_nodes);
+		tree_line = dp.stats.tree_ready;
+		snprintf(tree, sizeof(tree), "\"tree_nodes\":%zu,\"tree_leaf_entries\":%zu,"
+			 "\"tree_depth\":%u,\"tree_leaf_longest\":%u",
+			 dp.stats.tree_nodes, dp.stats.tree_entries,
+			 dp.stats.tree_depth, dp.stats.tree_leaf_longest);
 		measure(bpf_program__fd(skel->progs.ixdp_xdp_ingress), &dp, pk, o.repeat,
 			o.miss_iter, &res);
 		if (!base_n) {  /* the first size measured */
@@ -1401,24 +1458,18 @@ static int cmd_classify(int argc, char **argv)
 			base_miss = res.miss;
 			base_n = n;
 		}
-		ok100 = res.hit < 100;
-		ok2x = res.hit <= 2 * base_hit;
-		mok100 = res.miss < 100;
-		mok2x = res.miss <= 2 * base_miss;
-		classify_head(o.policy, n, &t);
-		printf("%s,\"packets\":%d,\"packets_nomatch\":%d,\"repeat\":%d,"
-		       "\"ns_per_pkt\":%.1f,\"ns_per_pkt_miss\":%.1f,"
-		       "\"ns_per_pkt_miss_nomatch\":%.1f,\"ns_per_pkt_miss_evict\":%.1f,"
-		       "\"searched\":\"%s\",\"floor_ns\":%u,"
-		       "\"baseline_filters\":%zu,"
-		       "\"target_ok_under_100ns\":%s,\"target_ok_within_2x\":%s,"
-		       "\"miss_target_ok_under_100ns\":%s,\"miss_target_ok_within_2x\":%s,"
-		       "\"target_ok\":%s}\n",
-		       tuples, NPKT, NPKT_NOMATCH, o.repeat, res.hit, res.miss,
-		       res.miss_nomatch, res.miss_evict, searched(&res), floor_ns,
-		       base_n, ok100 ? "true" : "false", ok2x ? "true" : "false",
-		       mok100 ? "true" : "false", mok2x ? "true" : "false",
-		       ok100 && ok2x ? "true" : "false");
+		classify_line(o.policy, n, &t, tree_line ? "tree" : "tuples", tuples,
+			      tree, &res, floor_ns, base_n, base_hit, base_miss);
+		/* side by side, in the same run: the tuple space alone (the
+		 * tree's fallback), where it holds the list */
+		if (tree_line && ts.nentries) {
+			tree_use(&dp, false);
+			measure(bpf_program__fd(skel->progs.ixdp_xdp_ingress), &dp, pk,
+				o.repeat, o.miss_iter, &res);
+			tree_use(&dp, true);
+			classify_line(o.policy, n, &t, "tuples", tuples, tree, &res,
+				      floor_ns, base_n, base_hit, base_miss);
+		}
 		fflush(stdout);
 		tuplespace_free(&ts);
 		filter_table_free(&t);
