@@ -158,6 +158,10 @@ enum ixdp_state_idx {
 	IXDP_STATE_ABI_VERSION = 3, /* IXDP_ABI_VERSION of the maps (userspace only) */
 	IXDP_STATE_TREE_GEN0   = 4, /* the generation of bank 0 (1) whose list */
 	IXDP_STATE_TREE_GEN1   = 5, /* its decision tree holds; 0: none */
+	IXDP_STATE_TREE_NODES0 = 6, /* how many ixdp_tnodes entries bank 0 */
+	IXDP_STATE_TREE_NODES1 = 7, /* (1) uses, and ixdp_tleaf entries */
+	IXDP_STATE_TREE_LEAF0  = 8, /* (userspace only: the next apply */
+	IXDP_STATE_TREE_LEAF1  = 9, /* reads them back to write the difference) */
 	IXDP_STATE__MAX,
 };
 
@@ -765,6 +769,6 @@ IXDP_ASSERT_SIZE(ixdp_ifgroup, 4 + IXDP_IFGROUP_NAMES * IXDP_IFNAMSIZ);
 IXDP_ASSERT_SIZE(ixdp_ifmask, 8);
 IXDP_ASSERT_SIZE(ixdp_tnode, 12);
 IXDP_ASSERT_SIZE(ixdp_tmatch, 80);
-_Static_assert(IXDP_STATE__MAX == 6, "ixdp_state changed: bump IXDP_ABI_VERSION");
+_Static_assert(IXDP_STATE__MAX == 10, "ixdp_state changed: bump IXDP_ABI_VERSION");
 
 #endif /* IPSEC_XDP_H */

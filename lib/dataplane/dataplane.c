@@ -656,6 +656,7 @@ struct apply {
 	struct ixdp_bank live_bank, target_bank;
 	struct tuplespace ts;
 	struct ctree tree;
+	struct tree_image laid; /* the tree as written, for the mirror */
 	bool tss_off;           /* the list is over the tuple space's limits:
 				   the tree alone answers new flows */
 	bool tree_ok;           /* the tree was built */
@@ -671,6 +672,7 @@ static void apply_free(struct apply *a)
 {
 	tuplespace_free(&a->ts);
 	ctree_free(&a->tree);
+	tree_image_free(&a->laid);
 	free(a->old);
 	free(a->nw);
 	free(a->old_slot);
@@ -960,7 +962,7 @@ static int write_target_tree(struct dp *dp, struct apply *a, size_t n,
 					   dp->stats.tree_error)
 				  : unready_target_tree(dp, a, errbuf, errlen);
 	err = dp_write_tree(dp, a->target, next_generation(a), &a->tree,
-			    a->slots.slot, n);
+			    a->slots.slot, n, &a->laid);
 	if (!err)
 		return 0;
 	dp_err(dp->stats.tree_error, sizeof(dp->stats.tree_error),
@@ -1006,6 +1008,11 @@ int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
 		delete_dead_bundles(dp, a.nw, t->n);
 	if (!err && !a.tss_off)
 		write_target_tree(dp, &a, t->n, errbuf, errlen);
+	/* the old bank, past its grace period, gets the same tree: the next
+	 * apply then writes only what differs from it */
+	if (!err && dp->stats.tree_ready)
+		dp->stats.tree_mirrored =
+			!dp_mirror_tree(dp, a.live, nb.generation, &a.laid);
 	apply_free(&a);
 	return err ? -1 : 0;
 }

@@ -36,7 +36,11 @@ struct dp_apply_stats {
 	bool cache_emptied;     /* every cached flow was invalidated */
 	bool tree_ready;        /* the live bank's decision tree was written
 				   (else its tuple space answers new flows) */
-	size_t tree_written;    /* ixdp_tnodes and ixdp_tleaf entries written */
+	size_t tree_written;    /* ixdp_tnodes and ixdp_tleaf entries written
+				   (both banks) */
+	bool tree_relaid;       /* laid out over the bank's tree (only the
+				   changed paths and leaves written) */
+	bool tree_mirrored;     /* the old bank holds the same tree */
 	size_t tree_nodes, tree_entries; /* the tree's size */
 	unsigned tree_depth, tree_leaf_longest;
 	char tree_error[192];   /* why the tree was not written, if it was not */

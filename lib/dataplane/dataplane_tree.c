@@ -25,6 +25,7 @@
 #include <bpf/bpf.h>
 
 #include "compile/compile_tree.h"
+#include "compile/compile_treelayout.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/dataplane_internal.h"
 
@@ -60,56 +61,78 @@ void dp_tmatch_from_info(const struct ixdp_filter_info *in, struct ixdp_tmatch *
 	m->fam = in->fam;
 }
 
-/* Write vals[0..n) (esize bytes each) at fd's [start, start + n) where
- * they differ from what the array holds; *written counts them. */
-static int write_changed(int fd, __u32 start, const void *vals, size_t n,
-			 size_t esize, size_t *written)
+/* Write vals[0..n) at fd's [start, start + n) where they differ from cur
+ * (what the array holds; ncur entries of it known); *written counts them. */
+static int write_runs(int fd, __u32 start, const void *vals, size_t n,
+		      const void *cur, size_t ncur, size_t esize, size_t *written)
 {
-	char *cur = malloc(n ? n * esize : 1);
+	const char *v = vals, *c = cur;
 	size_t i = 0;
 	int err = 0;
 
-	if (!cur)
-		return -ENOMEM;
-	if (n && dp_array_read(fd, start, n, cur, esize))
-		memset(cur, 0xff, n * esize);   /* unknown: write them all */
 	while (!err && i < n) {
-		size_t j;
+		size_t j = i;
 
-		if (!memcmp(cur + i * esize, (const char *)vals + i * esize, esize)) {
-			i++;
-			continue;
+		while (j < n && (j >= ncur || memcmp(c + j * esize, v + j * esize, esize)))
+			j++;
+		if (j > i) {
+			err = dp_array_write(fd, start + (__u32)i, j - i, v + i * esize,
+					     esize);
+			*written += j - i;
+			i = j;
 		}
-		for (j = i + 1; j < n && memcmp(cur + j * esize,
-			(const char *)vals + j * esize, esize); j++)
-			;
-		err = dp_array_write(fd, start + (__u32)i,  j - i,
-				     (const char *)vals + i * esize, esize);
-		*written += j - i;
-		i = j;
+		while (i < n && i < ncur && !memcmp(c + i * esize, v + i * esize, esize))
+			i++;
 	}
-	free(cur);
 	return err;
 }
 
-static int write_tree(struct dp *dp, __u32 bank, const struct ctree *tr,
-		      const __u32 *slot_of_pos, size_t npos)
+/* The tree bank `bank` holds, as far as its recorded extents say; an
+ * unreadable one is empty (then everything is written). */
+static void read_image(struct dp *dp, __u32 bank, struct tree_image *img)
 {
-	__u32 *slots = malloc((tr->nleaf + 1) * sizeof(*slots));
-	int err;
+	__u32 nn = 0, nl = 0;
 
-	if (!slots)
-		return -ENOMEM;
-	for (size_t i = 0; i < tr->nleaf; i++)
-		slots[i] = tr->leaf[i] < npos ? slot_of_pos[tr->leaf[i]]
-					      : IXDP_NO_FILTER;
-	err = write_changed(dp->tleaf_fd, bank * IXDP_TREE_LEAF_REFS, slots,
-			    tr->nleaf, sizeof(*slots), &dp->stats.tree_written);
+	memset(img, 0, sizeof(*img));
+	if (dp_read_u32(dp->state_fd, IXDP_STATE_TREE_NODES0 + bank, &nn) ||
+	    dp_read_u32(dp->state_fd, IXDP_STATE_TREE_LEAF0 + bank, &nl) ||
+	    nn > IXDP_TREE_NODES || nl > IXDP_TREE_LEAF_REFS)
+		return;
+	img->nodes = malloc((nn + 1) * sizeof(*img->nodes));
+	img->leaf = malloc((nl + 1) * sizeof(*img->leaf));
+	if (!img->nodes || !img->leaf ||
+	    (nn && dp_array_read(dp->tnodes_fd, bank * IXDP_TREE_NODES, nn,
+				 img->nodes, sizeof(*img->nodes))) ||
+	    (nl && dp_array_read(dp->tleaf_fd, bank * IXDP_TREE_LEAF_REFS, nl,
+				 img->leaf, sizeof(*img->leaf)))) {
+		tree_image_free(img);
+		return;
+	}
+	img->nnodes = nn;
+	img->nleaf = nl;
+}
+
+/* Bring bank `bank`'s tree arrays from *old to *img, record the extents
+ * and mark the tree as generation gen's (after it is whole). */
+static int write_image(struct dp *dp, __u32 bank, __u32 gen,
+		       const struct tree_image *old, const struct tree_image *img)
+{
+	int err = write_runs(dp->tleaf_fd, bank * IXDP_TREE_LEAF_REFS, img->leaf,
+			     img->nleaf, old->leaf, old->nleaf, sizeof(*img->leaf),
+			     &dp->stats.tree_written);
+
 	if (!err)
-		err = write_changed(dp->tnodes_fd, bank * IXDP_TREE_NODES,
-				    tr->nodes, tr->nnodes, sizeof(*tr->nodes),
-				    &dp->stats.tree_written);
-	free(slots);
+		err = write_runs(dp->tnodes_fd, bank * IXDP_TREE_NODES, img->nodes,
+				 img->nnodes, old->nodes, old->nnodes,
+				 sizeof(*img->nodes), &dp->stats.tree_written);
+	if (!err)
+		err = dp_write_u32(dp->state_fd, IXDP_STATE_TREE_NODES0 + bank,
+				   img->nnodes);
+	if (!err)
+		err = dp_write_u32(dp->state_fd, IXDP_STATE_TREE_LEAF0 + bank,
+				   img->nleaf);
+	if (!err)
+		err = dp_write_u32(dp->state_fd, IXDP_STATE_TREE_GEN0 + bank, gen);
 	return err;
 }
 
@@ -118,11 +141,32 @@ int dp_tree_unready(struct dp *dp, __u32 bank)
 	return dp_write_u32(dp->state_fd, IXDP_STATE_TREE_GEN0 + (bank & 1), 0);
 }
 
-int dp_write_tree(struct dp *dp, __u32 bank, __u32 generation,
-		  const struct ctree *tr, const __u32 *slot_of_pos, size_t npos)
+/* The built tree as the arrays hold it: leaf entries are slots. */
+static int slot_image(const struct ctree *tr, const __u32 *slot_of_pos,
+		      size_t npos, struct tree_image *img)
 {
+	memset(img, 0, sizeof(*img));
+	img->nodes = tr->nodes;
+	img->nnodes = tr->nnodes;
+	img->nleaf = tr->nleaf;
+	img->leaf = malloc((tr->nleaf + 1) * sizeof(*img->leaf));
+	if (!img->leaf)
+		return -ENOMEM;
+	for (size_t i = 0; i < tr->nleaf; i++)
+		img->leaf[i] = tr->leaf[i] < npos ? slot_of_pos[tr->leaf[i]]
+						  : IXDP_NO_FILTER;
+	return 0;
+}
+
+int dp_write_tree(struct dp *dp, __u32 bank, __u32 generation,
+		  const struct ctree *tr, const __u32 *slot_of_pos, size_t npos,
+		  struct tree_image *laid)
+{
+	struct tree_image nw, old;
 	int err;
 
+	bank &= 1;
+	memset(laid, 0, sizeof(*laid));
 	/* Whatever the bank's tree held, it is not this list's: a failure
 	 * below must not leave it marked with this generation (an apply
 	 * that fails after this point reuses the number). */
@@ -132,12 +176,34 @@ int dp_write_tree(struct dp *dp, __u32 bank, __u32 generation,
 	dp->stats.tree_entries = tr->nleaf;
 	dp->stats.tree_depth = tr->depth;
 	dp->stats.tree_leaf_longest = tr->leaf_longest;
-	err = write_tree(dp, bank & 1, tr, slot_of_pos, npos);
-	if (!err)
-		err = dp_write_u32(dp->state_fd, IXDP_STATE_TREE_GEN0 + (bank & 1),
-				   generation);
-	if (err)
+	if ((err = slot_image(tr, slot_of_pos, npos, &nw)))
 		return err;
-	dp->stats.tree_ready = true;
-	return 0;
+	read_image(dp, bank, &old);
+	err = tree_relayout(&old, &nw, laid);
+	if (err >= 0) {
+		dp->stats.tree_relaid = err == 1;
+		err = write_image(dp, bank, generation, &old, laid);
+	}
+	free(nw.leaf);
+	tree_image_free(&old);
+	if (err)
+		tree_image_free(laid);
+	else
+		dp->stats.tree_ready = true;
+	return err;
+}
+
+int dp_mirror_tree(struct dp *dp, __u32 bank, __u32 generation,
+		   const struct tree_image *laid)
+{
+	struct tree_image old;
+	int err;
+
+	bank &= 1;
+	if ((err = dp_tree_unready(dp, bank)))
+		return err;
+	read_image(dp, bank, &old);
+	err = write_image(dp, bank, generation, &old, laid);
+	tree_image_free(&old);
+	return err;
 }

@@ -17,6 +17,7 @@
 
 #include "compile/compiler.h"
 #include "compile/compile_tree.h"
+#include "compile/compile_treelayout.h"
 
 /* ---- deterministic random numbers (splitmix64) -------------------------- */
 
@@ -568,6 +569,184 @@ static void test_lookup_fails_closed(void **state)
 	filter_table_free(&t);
 }
 
+/* ---- laying a tree out over a bank's (compile_treelayout.c) -------------- */
+
+/* Every filter gets an id, kept in `rule`, as the dataplane's slots: an
+ * edit keeps the ids of the filters it does not touch. */
+static void number_filters(struct filter_table *t, int *next_id)
+{
+	for (size_t i = 0; i < t->n; i++)
+		t->v[i].rule = (*next_id)++;
+}
+
+/* The tree as a bank holds it: leaf entries are ids (slots). */
+static void image_of(const struct ctree *tr, const struct filter_table *t,
+		     struct tree_image *img)
+{
+	img->nodes = malloc((tr->nnodes + 1) * sizeof(*img->nodes));
+	img->leaf = malloc((tr->nleaf + 1) * sizeof(*img->leaf));
+	assert_non_null(img->nodes);
+	assert_non_null(img->leaf);
+	memcpy(img->nodes, tr->nodes, tr->nnodes * sizeof(*img->nodes));
+	for (uint32_t i = 0; i < tr->nleaf; i++)
+		img->leaf[i] = (uint32_t)t->v[tr->leaf[i]].rule;
+	img->nnodes = tr->nnodes;
+	img->nleaf = tr->nleaf;
+}
+
+/* A laid-out image walks like the table's own tree: ids back to positions. */
+static void check_image(const struct tree_image *img, const struct filter_table *t,
+			int nids, unsigned probes)
+{
+	uint32_t *pos_of = malloc((size_t)nids * sizeof(*pos_of));
+	uint32_t *leaf = malloc((img->nleaf + 1) * sizeof(*leaf));
+	struct ctree view = { .nodes = img->nodes, .nnodes = img->nnodes,
+			      .leaf = leaf, .nleaf = img->nleaf };
+
+	assert_non_null(pos_of);
+	assert_non_null(leaf);
+	memset(pos_of, 0xff, (size_t)nids * sizeof(*pos_of));
+	for (size_t i = 0; i < t->n; i++)
+		pos_of[t->v[i].rule] = (uint32_t)i;
+	for (uint32_t i = 0; i < img->nleaf; i++)
+		leaf[i] = img->leaf[i] < (uint32_t)nids ? pos_of[img->leaf[i]]
+							: 0xffffffffu;
+	check_oracle(t, &view, probes);
+	free(pos_of);
+	free(leaf);
+}
+
+/* Entries of out that differ from old (or lie past it): what a bank
+ * holding old would be written. */
+static size_t entries_written(const struct tree_image *old,
+			      const struct tree_image *out)
+{
+	size_t w = 0;
+
+	for (uint32_t i = 0; i < out->nnodes; i++)
+		w += i >= old->nnodes ||
+		     memcmp(&out->nodes[i], &old->nodes[i], sizeof(out->nodes[i]));
+	for (uint32_t i = 0; i < out->nleaf; i++)
+		w += i >= old->nleaf || out->leaf[i] != old->leaf[i];
+	return w;
+}
+
+static void build_image(struct filter_table *t, struct tree_image *img)
+{
+	struct ctree tr;
+
+	build_ok(t, &tr);
+	image_of(&tr, t, img);
+	ctree_free(&tr);
+}
+
+/* The same list again: the bank's tree as it is, nothing written. */
+static void test_relayout_same_list(void **state)
+{
+	struct filter_table t;
+	struct tree_image a, b, out;
+	int ids = 0;
+
+	(void)state;
+	rng_state = 41;
+	random_table(&t, 1500);
+	number_filters(&t, &ids);
+	build_image(&t, &a);
+	build_image(&t, &b);
+	assert_int_equal(tree_relayout(&a, &b, &out), 1);
+	assert_int_equal(entries_written(&a, &out), 0);
+	check_image(&out, &t, ids, 3000);
+	tree_image_free(&a);
+	tree_image_free(&b);
+	tree_image_free(&out);
+	filter_table_free(&t);
+}
+
+/* Random edits, each laid out over the last: the answers are the new
+ * table's, and a one-filter edit writes a small part of the tree. */
+static void test_relayout_edits(void **state)
+{
+	struct filter_table t;
+	struct tree_image cur, nw, out;
+	int ids = 0;
+	size_t small = 0;
+
+	(void)state;
+	rng_state = 42;
+	random_table(&t, 2000);
+	number_filters(&t, &ids);
+	build_image(&t, &cur);
+	for (int e = 0; e < 30; e++) {
+		struct specific_filter f;
+		size_t total, w;
+
+		if (e % 3 == 2 && t.n > 1) {    /* delete one */
+			size_t i = below((uint32_t)t.n);
+
+			memmove(&t.v[i], &t.v[i + 1], (t.n - i - 1) * sizeof(t.v[0]));
+			t.n--;
+		} else {                        /* add one */
+			random_filter(&f, 4);
+			f.rule = ids++;
+			assert_int_equal(filter_table_push(&t, &f), 0);
+			assert_int_equal(filter_table_sort(&t), 0);
+		}
+		build_image(&t, &nw);
+		assert_true(tree_relayout(&cur, &nw, &out) >= 0);
+		check_image(&out, &t, ids, 1500);
+		w = entries_written(&cur, &out);
+		total = nw.nnodes + nw.nleaf;
+		small += w * 10 < total;
+		tree_image_free(&cur);
+		tree_image_free(&nw);
+		cur = out;
+	}
+	printf("relayout: %zu of 30 one-filter edits wrote under a tenth of the tree\n",
+	       small);
+	assert_true(small >= 20);
+	tree_image_free(&cur);
+	filter_table_free(&t);
+}
+
+/* Whatever a bank holds (a torn write, garbage), the layout is right. */
+static void test_relayout_over_garbage(void **state)
+{
+	struct filter_table t;
+	struct tree_image junk = { 0 }, nw, out;
+	int ids = 0;
+
+	(void)state;
+	rng_state = 43;
+	random_table(&t, 800);
+	number_filters(&t, &ids);
+	build_image(&t, &nw);
+	junk.nnodes = 5000;
+	junk.nleaf = 5000;
+	junk.nodes = malloc(junk.nnodes * sizeof(*junk.nodes));
+	junk.leaf = malloc(junk.nleaf * sizeof(*junk.leaf));
+	assert_non_null(junk.nodes);
+	assert_non_null(junk.leaf);
+	for (uint32_t i = 0; i < junk.nnodes; i++) {
+		junk.nodes[i].leaf = (uint8_t)below(2);
+		junk.nodes[i].field = (uint8_t)below(12);
+		junk.nodes[i].shift = (uint8_t)below(32);
+		junk.nodes[i].bits = (uint8_t)below(10);
+		junk.nodes[i].base = below(6000);
+		junk.nodes[i].n = below(50);
+		/* shared blocks and cycles: every node points near the start */
+		if (below(2))
+			junk.nodes[i].base = below(8);
+	}
+	for (uint32_t i = 0; i < junk.nleaf; i++)
+		junk.leaf[i] = below((uint32_t)ids + 5);
+	assert_true(tree_relayout(&junk, &nw, &out) >= 0);
+	check_image(&out, &t, ids, 3000);
+	tree_image_free(&junk);
+	tree_image_free(&nw);
+	tree_image_free(&out);
+	filter_table_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -582,6 +761,9 @@ int main(void)
 		cmocka_unit_test(test_empty_table),
 		cmocka_unit_test(test_one_family),
 		cmocka_unit_test(test_lookup_fails_closed),
+		cmocka_unit_test(test_relayout_same_list),
+		cmocka_unit_test(test_relayout_edits),
+		cmocka_unit_test(test_relayout_over_garbage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
