@@ -17,6 +17,7 @@
  *                                 JSON line: policy N's decision tree built
  *                                 in userspace (no root): size, build time,
  *                                 the cuts and leaf entries its packets walk
+ *                                 (random ones and classify's)
  *   filters memory N DIR          JSON line {"bench":"dataplane_memory",...}:
  *                                 the maps' sizes (bpf_map_info) with policy N
  *                                 applied, the dataplane pinned under DIR
@@ -1584,6 +1585,24 @@ static void tree_walks(const struct ctree *tr, const struct filter_table *t,
 	walk_put("nomatch", &nm);
 }
 
+/* The walks of classify's own packets (make_packets()). */
+static void tree_walks_classify(const struct ctree *tr, const struct filter_table *t,
+				size_t n)
+{
+	struct walk_stats hit = { 0 }, nm = { 0 };
+	struct bench_pkt pk[NPKT];
+
+	make_packets(t, n, pk);
+	for (int i = 0; i < NPKT; i++) {
+		unsigned lv, ck;
+
+		tree_walk(tr, t, &pk[i].t, &lv, &ck);
+		walk_add(pk[i].nomatch ? &nm : &hit, lv, ck);
+	}
+	walk_put("classify_match", &hit);
+	walk_put("classify_nomatch", &nm);
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -1618,6 +1637,7 @@ static int cmd_tree(int argc, char **argv)
 	       policy_names[kind], n, ms, tr.nnodes, tr.nleaf, tr.depth,
 	       tr.leaf_longest);
 	tree_walks(&tr, &t, n, 20000);
+	tree_walks_classify(&tr, &t, n);
 	printf("}\n");
 	ctree_free(&tr);
 	filter_table_free(&t);
