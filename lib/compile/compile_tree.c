@@ -24,8 +24,9 @@
  * hold only the filters spanning the whole region count once: siblings
  * of one such list share one subtree, build_child) and half the child
  * nodes, at most spfac times the node's list.  When no cut shortens the
- * longest list, a zoom (choose_zoom) fixes the bits the filters agree on
- * so that a cut below can.  A node of at most binth filters, at
+ * longest list, a skip (skip_common) takes the bits the filters agree on
+ * as fixed, with no node, so that a cut of the bits below them can.  A
+ * node of at most binth filters, at
  * IXDP_TREE_DEPTH, or with neither is a leaf.  A tree that does not fit
  * IXDP_TREE_NODES or IXDP_TREE_LEAF_REFS is built again with less room
  * (attempts[]).
@@ -41,8 +42,7 @@
 
 #define NFIELDS IXDP_TF__MAX
 #define NODE_W 2        /* a child node weighs half a leaf entry */
-#define ZOOM_SHARE 2    /* a zoom is for lists at least half not spanning */
-#define ZOOM_BITS 4     /* children of a zoom: 16 at most */
+#define SKIP_SHARE 2    /* a skip is for lists at least half not spanning */
 
 /* A filter's (or a region's) values per field: [lo, hi]. */
 struct box {
@@ -50,8 +50,11 @@ struct box {
 };
 
 struct region {
-	struct box b;
-	uint8_t fixed[NFIELDS];   /* bits fixed by the cuts on the path */
+	struct box b;             /* the block the cuts and skips name */
+	struct box rb;            /* the values its packets can have: b but in
+				   * a field skipped (skip_common), where it
+				   * stays the block before the first skip */
+	uint8_t fixed[NFIELDS];   /* bits fixed by the cuts and skips */
 };
 
 struct cut {
@@ -71,7 +74,7 @@ struct builder {
 	uint32_t depth, leaf_longest;
 	unsigned binth, spfac;     /* this attempt's leaf size and space bound */
 	int over_space;            /* failed on IXDP_TREE_NODES or _LEAF_REFS */
-	int zoom;                  /* zooms allowed (choose_zoom) */
+	int skip;                  /* skips allowed (skip_common) */
 	char *errbuf;
 	size_t errlen;
 };
@@ -151,6 +154,7 @@ static void root_region(unsigned fam, struct region *r)
 			r->fixed[f] = (uint8_t)w;
 		}
 	}
+	r->rb = r->b;
 }
 
 /* Is every packet of region r certain to match filter f (wherever it
@@ -163,13 +167,13 @@ static int covers(const struct builder *bd, uint32_t pos, const struct region *r
 	if (f->ifgroup != 0)
 		return 0;
 	for (unsigned i = 0; i < NFIELDS; i++)
-		if (b->lo[i] > r->b.lo[i] || b->hi[i] < r->b.hi[i])
+		if (b->lo[i] > r->rb.lo[i] || b->hi[i] < r->rb.hi[i])
 			return 0;
 	if (port_kind(&f->sport) == IXDP_PORT_ANY &&
 	    port_kind(&f->dport) == IXDP_PORT_ANY)
 		return 1;
 	/* fragments carry ports 0: none reaches a region without 0 */
-	return r->b.lo[IXDP_TF_SPORT] > 0 || r->b.lo[IXDP_TF_DPORT] > 0;
+	return r->rb.lo[IXDP_TF_SPORT] > 0 || r->rb.lo[IXDP_TF_DPORT] > 0;
 }
 
 /* Drop what follows the first filter that covers the region. */
@@ -339,20 +343,45 @@ static unsigned common_bits(const struct builder *bd, const uint32_t *l,
 		differ |= lo != lo0 || hi != hi0;
 		diff |= (lo ^ lo0) | (hi ^ lo0);
 	}
-	if (!differ || !diff || seen * ZOOM_SHARE < n)
+	if (!differ || !diff || seen * SKIP_SHARE < n)
 		return 0;
 	return u - (32 - (unsigned)__builtin_clz(diff));
 }
 
-/* A zoom, when no cut shortens the longest list: the cut of the bits the
- * filters not spanning the region agree on (at most IXDP_TREE_CUT_BITS,
- * the fewest first), leaving them all in one child and the spanning ones
- * alone in the others, which share one subtree.  A cut below can then
- * separate them. */
-static void choose_zoom(const struct builder *bd, const uint32_t *l, size_t n,
-			const struct region *r, unsigned fam, struct cut *best)
+/* Fix the next d unfixed bits of field f of the region to the value of
+ * the first filter of the list not spanning it. */
+static void skip_bits(const struct builder *bd, const uint32_t *l, size_t n,
+		      struct region *r, unsigned f, unsigned d)
 {
-	unsigned best_d = 0;
+	unsigned shift = field_width(f) - r->fixed[f] - d;
+	uint32_t span = r->b.hi[f] - r->b.lo[f], v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct box *b = &bd->fb[l[i]];
+		uint32_t lo = b->lo[f] > r->b.lo[f] ? b->lo[f] : r->b.lo[f];
+		uint32_t hi = b->hi[f] < r->b.hi[f] ? b->hi[f] : r->b.hi[f];
+
+		if (lo - r->b.lo[f] != 0 || hi - r->b.lo[f] != span) {
+			v = lo;
+			break;
+		}
+	}
+	r->fixed[f] = (uint8_t)(r->fixed[f] + d);
+	r->b.lo[f] = (uint32_t)(((uint64_t)v >> shift) << shift);
+	r->b.hi[f] = (uint32_t)(r->b.lo[f] + ((uint64_t)1 << shift) - 1);
+}
+
+/* A skip, when no cut shortens the longest list: the bits the filters
+ * not spanning the region agree on (in the field where they are the
+ * fewest) are taken as fixed to their value, with no node: a packet of
+ * another value there can match only the spanning filters, which are in
+ * every list below (and a list is cut short only by a filter covering
+ * region.rb, which keeps the values before the skip).  A cut below can
+ * then separate the others.  0 when there is none. */
+static int skip_common(const struct builder *bd, const uint32_t *l, size_t n,
+		       struct region *r, unsigned fam)
+{
+	unsigned best_d = 0, bf = 0;
 
 	for (unsigned f = 0; f < NFIELDS; f++) {
 		unsigned d;
@@ -362,10 +391,13 @@ static void choose_zoom(const struct builder *bd, const uint32_t *l, size_t n,
 		d = common_bits(bd, l, n, r, f);
 		if (d && (!best_d || d < best_d)) {
 			best_d = d;
-			best->field = f;
-			best->bits = d < ZOOM_BITS ? d : ZOOM_BITS;
+			bf = f;
 		}
 	}
+	if (!best_d)
+		return 0;
+	skip_bits(bd, l, n, r, bf, best_d);
+	return 1;
 }
 
 /* The best cut of the list, or best->bits = 0 when none is allowed. */
@@ -392,12 +424,10 @@ static void choose_cut(struct builder *bd, const uint32_t *l, size_t n,
 				*best = c;
 		}
 	}
-	if (!best->bits && bd->zoom && n > 2 * bd->binth &&
-	    bd->nnodes < IXDP_TREE_NODES / 2)
-		choose_zoom(bd, l, n, r, fam, best);
 }
 
-/* The region of child k of a cut of `bits` in field f. */
+/* The region of child k of a cut of `bits` in field f (rb follows b but
+ * in a field skipped). */
 static void child_region(const struct region *r, unsigned f, unsigned bits,
 			 uint32_t k, struct region *cr)
 {
@@ -408,6 +438,10 @@ static void child_region(const struct region *r, unsigned f, unsigned bits,
 	cr->fixed[f] = (uint8_t)(r->fixed[f] + bits);
 	cr->b.lo[f] = (uint32_t)(r->b.lo[f] + k * size);
 	cr->b.hi[f] = (uint32_t)(r->b.lo[f] + (k + 1) * size - 1);
+	if (r->rb.lo[f] == r->b.lo[f] && r->rb.hi[f] == r->b.hi[f]) {
+		cr->rb.lo[f] = cr->b.lo[f];
+		cr->rb.hi[f] = cr->b.hi[f];
+	}
 }
 
 /* The children's lists, in one array: child k's are
@@ -449,7 +483,7 @@ static int distribute(struct builder *bd, const uint32_t *l, size_t n,
 static int wide_in(const struct builder *bd, const uint32_t *l, size_t n,
 		   const struct region *r, unsigned f)
 {
-	if ((f == IXDP_TF_SPORT || f == IXDP_TF_DPORT) && r->b.lo[f] == 0)
+	if ((f == IXDP_TF_SPORT || f == IXDP_TF_DPORT) && r->rb.lo[f] == 0)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (bd->fb[l[i]].lo[f] > r->b.lo[f] || bd->fb[l[i]].hi[f] < r->b.hi[f])
@@ -547,14 +581,18 @@ static int build_node(struct builder *bd, uint32_t idx, const uint32_t *l,
 		      size_t n, const struct region *r, unsigned fam,
 		      unsigned depth)
 {
+	struct region sr = *r;
 	struct cut c;
 
 	if (n <= bd->binth || depth >= IXDP_TREE_DEPTH)
 		return make_leaf(bd, idx, l, n, depth);
-	choose_cut(bd, l, n, r, fam, &c);
-	if (!c.bits)
-		return make_leaf(bd, idx, l, n, depth);
-	return cut_node(bd, idx, l, n, r, fam, depth, &c);
+	for (;;) {
+		choose_cut(bd, l, n, &sr, fam, &c);
+		if (c.bits)
+			return cut_node(bd, idx, l, n, &sr, fam, depth, &c);
+		if (!bd->skip || !skip_common(bd, l, n, &sr, fam))
+			return make_leaf(bd, idx, l, n, depth);
+	}
 }
 
 /* The root of family fam: its filters, in order, truncated. */
@@ -631,7 +669,7 @@ out:
  * of up to max_filters only: a larger one would mostly fail it, slowly. */
 static const struct {
 	unsigned binth, spfac;
-	int zoom;
+	int skip;
 	size_t max_filters;
 } attempts[] = {
 	{ 8, 4, 1, 2048 }, { 8, 2, 1, IXDP_MAX_FILTERS },
@@ -651,7 +689,7 @@ int ctree_build(const struct filter_table *t, struct ctree *tr,
 		struct builder bd = { .t = t, .errbuf = errbuf, .errlen = errlen,
 				      .binth = attempts[i].binth,
 				      .spfac = attempts[i].spfac,
-				      .zoom = attempts[i].zoom };
+				      .skip = attempts[i].skip };
 
 		if (t->n > attempts[i].max_filters)
 			continue;

@@ -13,6 +13,11 @@
  *                                 JSON line: policy N's distinct shapes,
  *                                 prefix lengths and the dataplane limits
  *                                 it exceeds, nothing applied
+ *   filters tree N [--policy default|many-shapes]
+ *                                 JSON line: policy N's decision tree built
+ *                                 in userspace (no root): size, build time,
+ *                                 the cuts and leaf entries its packets walk
+ *                                 (random ones and classify's)
  *   filters memory N DIR          JSON line {"bench":"dataplane_memory",...}:
  *                                 the maps' sizes (bpf_map_info) with policy N
  *                                 applied, the dataplane pinned under DIR
@@ -68,6 +73,8 @@
 #include "dataplane/dataplane.h"
 #include "compile/compile_tuplespace.h"
 #include "compile/compile_limits.h"
+#include "compile/compile_tree.h"
+#include <time.h>
 #include "ipsec_xdp.skel.h"
 
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -1483,6 +1490,160 @@ static int cmd_classify(int argc, char **argv)
 	return refused ? CLASSIFY_REFUSED : 0;
 }
 
+/* ---- the decision tree alone, in userspace ------------------------------------- */
+
+/* The packet's field f as the BPF program reads it (host order). */
+static uint32_t tree_pkt_field(const struct pkt_tuple *p, unsigned f)
+{
+	const uint8_t *a = f < IXDP_TF_DST0 ? p->src : p->dst;
+	unsigned j = f % 4;
+
+	if (f == IXDP_TF_SPORT || f == IXDP_TF_DPORT)
+		return p->frag ? 0 : f == IXDP_TF_SPORT ? p->sport : p->dport;
+	if (f == IXDP_TF_PROTO)
+		return p->proto;
+	if (p->fam == IXDP_FAM_V4 && j > 0)
+		return 0;
+	return (uint32_t)a[4 * j] << 24 | (uint32_t)a[4 * j + 1] << 16 |
+	       (uint32_t)a[4 * j + 2] << 8 | a[4 * j + 3];
+}
+
+/* The cuts walked and the leaf entries checked by packet p (the first
+ * that matches ends the scan); dies when the tree's answer is not the
+ * reference matcher's. */
+static void tree_walk(const struct ctree *tr, const struct filter_table *t,
+		      const struct pkt_tuple *p, unsigned *levels, unsigned *checked)
+{
+	const struct ixdp_tnode *nd = &tr->nodes[p->fam == IXDP_FAM_V6];
+	long want = filter_table_match(t, p), got = -1;
+
+	*levels = 0;
+	while (!nd->leaf) {
+		nd = &tr->nodes[nd->base + ((tree_pkt_field(p, nd->field) >> nd->shift) &
+					    ((1u << nd->bits) - 1))];
+		++*levels;
+	}
+	for (*checked = 0; *checked < nd->n && got < 0; ++*checked) {
+		uint32_t pos = tr->leaf[nd->base + *checked];
+
+		if (filter_applies(&t->v[pos], p->ifmask) &&
+		    specific_filter_matches(&t->v[pos], p))
+			got = pos;
+	}
+	if (got != want)
+		die("the tree answers %ld, the reference matcher %ld", got, want);
+}
+
+struct walk_stats {
+	double levels, checked;         /* sums */
+	unsigned max_levels, max_checked, n;
+};
+
+static void walk_add(struct walk_stats *w, unsigned levels, unsigned checked)
+{
+	w->levels += levels;
+	w->checked += checked;
+	w->max_levels = levels > w->max_levels ? levels : w->max_levels;
+	w->max_checked = checked > w->max_checked ? checked : w->max_checked;
+	w->n++;
+}
+
+static void walk_put(const char *name, const struct walk_stats *w)
+{
+	printf(",\"%s\":{\"levels\":%.2f,\"levels_max\":%u,\"checked\":%.2f,"
+	       "\"checked_max\":%u,\"ns_model\":%.1f}", name, w->levels / w->n,
+	       w->max_levels, w->checked / w->n, w->max_checked,
+	       (6.5 * w->levels + 9.0 * w->checked) / w->n);
+}
+
+/* Packets of random filters (as classify's) and of none: their walks. */
+static void tree_walks(const struct ctree *tr, const struct filter_table *t,
+		       size_t n, unsigned npkt)
+{
+	struct walk_stats hit = { 0 }, nm = { 0 };
+	struct rng r;
+
+	rng_seed(&r, n * 7919 + 1);
+	for (unsigned i = 0; i < npkt; i++) {
+		struct pkt_tuple p;
+		unsigned lv, ck;
+
+		if (i % 4 != 3) {
+			const struct specific_filter *f = &t->v[below(&r, (uint32_t)t->n)];
+
+			packet_for(&r, f, &p);
+			unicast_dst(&p, f->dst_plen);
+			tree_walk(tr, t, &p, &lv, &ck);
+			walk_add(&hit, lv, ck);
+		} else {
+			packet_nomatch(&r, below(&r, 4) == 3 ? IXDP_FAM_V6 : IXDP_FAM_V4, &p);
+			tree_walk(tr, t, &p, &lv, &ck);
+			walk_add(&nm, lv, ck);
+		}
+	}
+	walk_put("match", &hit);
+	walk_put("nomatch", &nm);
+}
+
+/* The walks of classify's own packets (make_packets()). */
+static void tree_walks_classify(const struct ctree *tr, const struct filter_table *t,
+				size_t n)
+{
+	struct walk_stats hit = { 0 }, nm = { 0 };
+	struct bench_pkt pk[NPKT];
+
+	make_packets(t, n, pk);
+	for (int i = 0; i < NPKT; i++) {
+		unsigned lv, ck;
+
+		tree_walk(tr, t, &pk[i].t, &lv, &ck);
+		walk_add(pk[i].nomatch ? &nm : &hit, lv, ck);
+	}
+	walk_put("classify_match", &hit);
+	walk_put("classify_nomatch", &nm);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* filters tree N [--policy P]: the tree of policy N built in userspace,
+ * its size, build time and walks (no BPF, no root). */
+static int cmd_tree(int argc, char **argv)
+{
+	enum policy_kind kind = POLICY_DEFAULT;
+	struct filter_table t;
+	struct ctree tr;
+	char err[512];
+	double t0, ms;
+	size_t n;
+
+	if (argc == 4 && !strcmp(argv[2], "--policy"))
+		kind = parse_policy(argv[3]);
+	else if (argc != 2)
+		die("usage: filters tree N [--policy default|many-shapes]");
+	n = arg_size(argv[1]);
+	gen_policy(kind, n, &t);
+	t0 = now_ms();
+	if (ctree_build(&t, &tr, err, sizeof(err)))
+		die("ctree_build: %s", err);
+	ms = now_ms() - t0;
+	printf("{\"policy\":\"%s\",\"filters\":%zu,\"build_ms\":%.1f,\"nodes\":%u,"
+	       "\"leaf_entries\":%u,\"depth\":%u,\"leaf_longest\":%u",
+	       policy_names[kind], n, ms, tr.nnodes, tr.nleaf, tr.depth,
+	       tr.leaf_longest);
+	tree_walks(&tr, &t, n, 20000);
+	tree_walks_classify(&tr, &t, n);
+	printf("}\n");
+	ctree_free(&tr);
+	filter_table_free(&t);
+	return 0;
+}
+
 /* ---- the packet-rate benchmark's pieces ------------------------------------------ */
 
 static size_t arg_size(const char *s)
@@ -2399,14 +2560,14 @@ int main(int argc, char **argv)
 		{ "apply", cmd_apply }, { "shapes", cmd_shapes },
 		{ "nft", cmd_nft }, { "frames", cmd_frames }, { "expect", cmd_expect },
 		{ "xdp-drop", cmd_xdp_drop }, { "xdp-off", cmd_xdp_off },
-		{ "gro", cmd_gro },
+		{ "gro", cmd_gro }, { "tree", cmd_tree },
 	};
 
 	if (argc >= 2)
 		for (size_t i = 0; i < NELEM(cmds); i++)
 			if (!strcmp(argv[1], cmds[i].name))
 				return cmds[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "usage: filters classify|shapes|memory|apply|nft|frames|expect|xdp-drop|xdp-off|gro ...\n"
+	fprintf(stderr, "usage: filters classify|shapes|tree|memory|apply|nft|frames|expect|xdp-drop|xdp-off|gro ...\n"
 		"(see the head of tests/bench/filters.c)\n");
 	return 2;
 }
