@@ -538,6 +538,157 @@ static __always_inline void tuple_search(const struct ixdp_pkt *p, __u32 bank,
 	}
 }
 
+/* ---- policy: the decision tree ------------------------------------------ */
+
+/* The packet as the tree reads it: every field a cut or a leaf compares,
+ * in host byte order, indexed by enum ixdp_tree_field. */
+struct leaf_walk {
+	__u32 f[16];        /* [IXDP_TF_*]; the rest 0 */
+	__u32 base;         /* the leaf's first ixdp_tleaf index */
+	__u32 slot;         /* the answer, or IXDP_NO_FILTER */
+	__u16 ifmask;
+	__u8 fam, frag;
+	__u8 action, flags;
+};
+
+static __always_inline void tree_fields(const struct ixdp_pkt *p,
+					struct leaf_walk *w)
+{
+#pragma clang loop unroll(full)
+	for (int j = 0; j < 4; j++) {
+		w->f[IXDP_TF_SRC0 + j] = bpf_ntohl(p->src[j]);
+		w->f[IXDP_TF_DST0 + j] = bpf_ntohl(p->dst[j]);
+	}
+	w->f[IXDP_TF_SPORT] = p->sport;
+	w->f[IXDP_TF_DPORT] = p->dport;
+	w->f[IXDP_TF_PROTO] = p->proto;
+	w->fam = p->fam;
+	w->frag = p->frag;
+}
+
+/* The leaf of the packet's region, or NULL (a broken tree: fail closed). */
+static __always_inline const struct ixdp_tnode *
+tree_leaf(const struct leaf_walk *w, __u32 bank)
+{
+	__u32 base = bank * IXDP_TREE_NODES, i = w->fam & 1, idx, v;
+	const struct ixdp_tnode *n;
+
+#pragma clang loop unroll(disable)
+	for (int d = 0; d <= IXDP_TREE_DEPTH; d++) {
+		idx = base + i;
+		n = bpf_map_lookup_elem(&ixdp_tnodes, &idx);
+		if (!n || n->leaf)
+			return n;
+		v = w->f[n->field & 15] >> (n->shift & 31);
+		i = n->base + (v & ((1u << (n->bits & 15)) - 1));
+		if (i >= IXDP_TREE_NODES)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* Does the filter apply on this interface and match the packet
+ * (filter_applies() and specific_filter_matches(), in BPF)? */
+static __always_inline bool leaf_filter_matches(const struct ixdp_tmatch *m,
+						const struct leaf_walk *w)
+{
+	__u32 diff;
+
+	if (!((w->ifmask >> (m->ifgroup & 15)) & 1) || m->fam != w->fam)
+		return false;
+	diff = ((w->f[IXDP_TF_SRC0] & m->smask[0]) ^ m->src[0]) |
+	       ((w->f[IXDP_TF_DST0] & m->dmask[0]) ^ m->dst[0]);
+	if (w->fam != IXDP_FAM_V4) {
+#pragma clang loop unroll(full)
+		for (int j = 1; j < 4; j++)
+			diff |= ((w->f[IXDP_TF_SRC0 + j] & m->smask[j]) ^ m->src[j]) |
+				((w->f[IXDP_TF_DST0 + j] & m->dmask[j]) ^ m->dst[j]);
+	}
+	if (diff || (!m->proto_any && m->proto != w->f[IXDP_TF_PROTO]))
+		return false;
+	if (w->frag)
+		return m->frag_ok;
+	return w->f[IXDP_TF_SPORT] >= m->sport_lo &&
+	       w->f[IXDP_TF_SPORT] <= m->sport_hi &&
+	       w->f[IXDP_TF_DPORT] >= m->dport_lo &&
+	       w->f[IXDP_TF_DPORT] <= m->dport_hi;
+}
+
+static long leaf_one(__u32 i, void *ctx)
+{
+	struct leaf_walk *w = ctx;
+	__u32 idx = w->base + i, *slot;
+	const struct ixdp_tmatch *m;
+
+	slot = bpf_map_lookup_elem(&ixdp_tleaf, &idx);
+	if (!slot)
+		return 1;
+	m = bpf_map_lookup_elem(&ixdp_tmatch, slot);
+	if (!m || !leaf_filter_matches(m, w))
+		return 0;
+	w->slot = *slot;
+	w->action = m->action;
+	w->flags = m->flags;
+	return 1;
+}
+
+/* The first filter of the packet's leaf that applies and matches; false
+ * when the tree is broken (the caller fails closed). */
+static __always_inline bool tree_search(const struct ixdp_pkt *p, __u32 bank,
+					__u16 ifmask, struct ixdp_fval *out)
+{
+	struct leaf_walk w = { .slot = IXDP_NO_FILTER, .ifmask = ifmask | 1 };
+	const struct ixdp_tnode *leaf;
+	__u32 n;
+
+	tree_fields(p, &w);
+	leaf = tree_leaf(&w, bank);
+	if (!leaf || leaf->base >= IXDP_TREE_LEAF_REFS)
+		return false;
+	w.base = bank * IXDP_TREE_LEAF_REFS + leaf->base;
+	n = leaf->n;
+	if (n > IXDP_TREE_LEAF_MAX)
+		n = IXDP_TREE_LEAF_MAX;
+	if (n)
+		bpf_loop(n, leaf_one, &w, 0);
+	__builtin_memset(out, 0, sizeof(*out));
+	out->slot = w.slot;
+	out->action = w.action;
+	out->flags = w.flags;
+	return true;
+}
+
+/* Whether the bank's tree holds the bank's list (written after it). */
+static __always_inline bool tree_ready(__u32 bank, const struct ixdp_bank *b)
+{
+	__u32 idx = IXDP_STATE_TREE_GEN0 + (bank & 1);
+	__u32 *gen = bpf_map_lookup_elem(&ixdp_state, &idx);
+
+	return gen && b->generation && *gen == b->generation;
+}
+
+/* A new flow's filter: from the tree when it is ready, else (the tree of
+ * the bank not yet written, or a broken one) from the tuple space, which
+ * holds the same list. */
+static __always_inline void search(const struct ixdp_pkt *p, __u32 bank,
+				   const struct ixdp_bank *b, __u16 ifmask,
+				   struct ixdp_fval *out)
+{
+	if (tree_ready(bank, b) && tree_search(p, bank, ifmask, out)) {
+		count_pkt(IXDP_PKT_TREE_SEARCH);
+		return;
+	}
+	if (b->tss_off) {       /* no structure holds the list: fail closed */
+		__builtin_memset(out, 0, sizeof(*out));
+		out->slot = IXDP_NO_FILTER;
+		out->action = IXDP_ACT_BLOCK;
+		out->flags = IXDP_F_UNCLASSIFIED;
+		return;
+	}
+	count_pkt(IXDP_PKT_TUPLE_SEARCH);
+	tuple_search(p, bank, b, ifmask, out);
+}
+
 static __always_inline void flow_key(const struct ixdp_pkt *p, __u16 ifmask,
 				     struct ixdp_flow_key *k)
 {
@@ -595,14 +746,14 @@ static __always_inline void classify(const struct ixdp_pkt *p, __u32 bank,
 	__u32 slot;
 
 	if (p->frag) {
-		tuple_search(p, bank, b, ifmask, out);
+		search(p, bank, b, ifmask, out);
 		return;
 	}
 	flow_key(p, ifmask, &k);
 	slot = ixdp_flow_slot(&k);
 	e = bpf_map_lookup_elem(&ixdp_flow_cache, &slot);
 	if (!e) {       /* cannot happen: slot < IXDP_FLOW_CACHE_SIZE */
-		tuple_search(p, bank, b, ifmask, out);
+		search(p, bank, b, ifmask, out);
 		return;
 	}
 	if (flow_key_equal(&e->key, &k) && flow_entry_valid(&e->val, b)) {
@@ -613,7 +764,9 @@ static __always_inline void classify(const struct ixdp_pkt *p, __u32 bank,
 		count_pkt(IXDP_PKT_CACHE_HIT);
 		return;
 	}
-	tuple_search(p, bank, b, ifmask, out);
+	search(p, bank, b, ifmask, out);
+	if (out->flags & IXDP_F_UNCLASSIFIED)
+		return;         /* not an answer: never cached */
 	e->key = k;     /* a per-CPU slot: no other writer */
 	e->val.generation = b->generation;
 	e->val.slot = out->slot;
@@ -785,6 +938,8 @@ static __always_inline int policy_path(const struct ixdp_pkt *p, __u32 bank,
 	if (p->proto == IXDP_PROTO_ESP || p->proto == IXDP_PROTO_AH)
 		return pass_counted(IXDP_PKT_IPSEC);
 	classify(p, bank, b, &v);
+	if (v.flags & IXDP_F_UNCLASSIFIED)
+		return drop(IXDP_DROP_UNCLASSIFIED);
 	if (v.slot == IXDP_NO_FILTER) {
 		if (default_response_xfrm(p, dir, h))
 			return IXDP_V_XFRM;

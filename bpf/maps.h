@@ -44,6 +44,31 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ixdp_filters SEC(".maps");
 
+/* The decision tree of each bank (include/ipsec_xdp.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * IXDP_TREE_NODES);
+	__type(key, __u32);
+	__type(value, struct ixdp_tnode);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_tnodes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * IXDP_TREE_LEAF_REFS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_tleaf SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IXDP_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ixdp_tmatch);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ixdp_tmatch SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, IXDP_MAX_IFACES);

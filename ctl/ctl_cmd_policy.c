@@ -172,6 +172,10 @@ int ctl_apply_text_locked(struct ctx *c, const char *name, const char *text,
 	if (loaded && (ret = open_dataplane(c, &dp)) == EXIT_OK) {
 		if (dp_apply_table(&dp, table, true, err, sizeof(err)))
 			ret = fail(EXIT_FAIL, "%s (the policy in force is unchanged)", err);
+		else if (dp.stats.tree_error[0])
+			warn_msg("no decision tree for this list (%s): new flows "
+				 "are looked up in the tuple space, more slowly",
+				 dp.stats.tree_error);
 		dp_close(&dp);
 	}
 	if (ret == EXIT_OK && agent_store_assigned(c->confdir, text, len, err, sizeof(err)))

@@ -47,14 +47,16 @@
  * end of this file fail to compile when a shared struct changes size, as a
  * reminder.  Version 0: pins from before versioning (no such index).
  */
-#define IXDP_ABI_VERSION 7	/* 2: the drop events (ixdp_drop_events);
+#define IXDP_ABI_VERSION 8	/* 2: the drop events (ixdp_drop_events);
 				 * 3: default-response bundles (IXDP_XS_DEFAULT_RESPONSE);
 				 * 4: interface groups (ixdp_ifmask, ixdp_ifgroup);
 				 * 5: shared counters, 8192-slot flow cache;
 				 * 6: filter slots (ixdp_order, ixdp_slot_pos),
 				 *    keys naming their tuple by shape;
 				 * 7: flow cache validity per slot
-				 *    (ixdp_cache_gen, ixdp_bank.cache_min_gen) */
+				 *    (ixdp_cache_gen, ixdp_bank.cache_min_gen);
+				 * 8: the decision tree (ixdp_tnodes, ixdp_tleaf,
+				 *    IXDP_STATE_TREE_GEN0/1) */
 
 #define IXDP_MAX_TUPLES       128   /* distinct filter shapes per family */
 #define IXDP_MAX_FILTERS      65536 /* specific filters per bank */
@@ -123,6 +125,8 @@ enum ixdp_drop_reason {
 	IXDP_DROP_BOOT_STATEFUL,    /* boot mode stateful: unsolicited inbound */
 	IXDP_DROP_MALFORMED,        /* truncated or inconsistent headers */
 	IXDP_DROP_FRAGMENT,         /* non-first fragment in stateful boot mode */
+	IXDP_DROP_UNCLASSIFIED,     /* policy mode: the bank's decision tree
+				     * unusable and its tuple space off */
 	IXDP_DROP__MAX,
 };
 
@@ -139,6 +143,9 @@ enum ixdp_pkt_counter {
 	IXDP_PKT_CONN_FULL,     /* stateful boot mode: a new outbound flow
 				 * passed but was not remembered (connection
 				 * table full): its replies are dropped */
+	IXDP_PKT_TREE_SEARCH,   /* policy mode: searched the decision tree */
+	IXDP_PKT_TUPLE_SEARCH,  /* policy mode: searched the tuple space
+				 * (the tree of the bank not yet written) */
 	IXDP_PKT__MAX,
 };
 
@@ -149,6 +156,12 @@ enum ixdp_state_idx {
 	IXDP_STATE_NEXT_RULE_ID = 2, /* the next ixdp_filter_info.rule_id to hand
 				      * out (userspace only; ids never repeat) */
 	IXDP_STATE_ABI_VERSION = 3, /* IXDP_ABI_VERSION of the maps (userspace only) */
+	IXDP_STATE_TREE_GEN0   = 4, /* the generation of bank 0 (1) whose list */
+	IXDP_STATE_TREE_GEN1   = 5, /* its decision tree holds; 0: none */
+	IXDP_STATE_TREE_NODES0 = 6, /* how many ixdp_tnodes entries bank 0 */
+	IXDP_STATE_TREE_NODES1 = 7, /* (1) uses, and ixdp_tleaf entries */
+	IXDP_STATE_TREE_LEAF0  = 8, /* (userspace only: the next apply */
+	IXDP_STATE_TREE_LEAF1  = 9, /* reads them back to write the difference) */
 	IXDP_STATE__MAX,
 };
 
@@ -163,6 +176,10 @@ struct ixdp_bank {
 	__u32 cache_min_gen; /* flow cache entries of an older generation
 				are invalid (set to `generation` by an apply
 				that empties the cache) */
+	__u32 tss_off;      /* 1: the list is over the tuple space's limits
+			       and the bank's tuple space is empty: new flows
+			       go to the decision tree alone, and without a
+			       ready tree are dropped (fail closed) */
 };
 
 /* ixdp_tuples[(bank * 2 + fam) * IXDP_MAX_TUPLES + i], i in weight order. */
@@ -234,6 +251,8 @@ enum ixdp_filter_flags {
 	IXDP_F_INPASS    = 1 << 0, /* negotiate: accept inbound plaintext */
 	IXDP_F_SOFT      = 1 << 1, /* negotiate: fall back to clear */
 	IXDP_F_EXEMPTION = 1 << 2, /* a default exemption, not a policy rule */
+	IXDP_F_UNCLASSIFIED = 1 << 3, /* the programs only: no structure could
+				       * classify the packet (fail closed) */
 };
 
 struct ixdp_fval {
@@ -247,6 +266,73 @@ struct ixdp_fval {
 /* ixdp_port_class[(bank * 2 + side) * 65536 + port], side 0 = source port,
  * 1 = destination port: the class (elementary interval) a port falls in,
  * used for the tuples whose port kind is IXDP_PORT_RANGE. */
+
+/*
+ * The decision tree (docs/classifier.md, "The decision tree"): per bank
+ * and family, a tree of cuts over the packet's fields whose leaves list
+ * the filters that can match a packet of their region, in enforcement
+ * order.  A new flow walks one root-to-leaf path (one array read per
+ * level) and checks the leaf's filters in order: the first that matches
+ * and applies on the interface is the answer, as filter_table_match().
+ *
+ * ixdp_tnodes[bank * IXDP_TREE_NODES + i]; node 0 is the IPv4 root, node 1
+ * the IPv6 root (a leaf of no filters when the family has none).  A cut
+ * node sends a packet to child
+ *     base + ((value >> shift) & ((1 << bits) - 1))
+ * where value is the field `field` in host byte order (enum
+ * ixdp_tree_field).  A leaf's filters are the slots
+ * ixdp_tleaf[bank * IXDP_TREE_LEAF_REFS + base .. + n), in enforcement
+ * order; the programs check each against its ixdp_tmatch entry.
+ *
+ * The tree of a bank is used only while ixdp_state[IXDP_STATE_TREE_GEN0 +
+ * bank] equals the bank's generation: an apply writes the tuple space
+ * first (a packet falls back to it), then the tree, then that entry.
+ */
+#define IXDP_TREE_NODES       (1 << 17) /* nodes per bank, both families */
+#define IXDP_TREE_LEAF_REFS   (1 << 19) /* leaf entries per bank */
+#define IXDP_TREE_DEPTH       32        /* cuts on a path, at most */
+#define IXDP_TREE_LEAF_MAX    1024      /* filters of one leaf, at most */
+#define IXDP_TREE_CUT_BITS    8         /* children of a cut: 2..256 */
+
+enum ixdp_tree_field {
+	IXDP_TF_SRC0 = 0,   /* source address, 32-bit word 0..3 */
+	IXDP_TF_DST0 = 4,   /* destination address, word 0..3 */
+	IXDP_TF_SPORT = 8,
+	IXDP_TF_DPORT = 9,
+	IXDP_TF_PROTO = 10,
+	IXDP_TF__MAX,
+};
+
+struct ixdp_tnode {
+	__u8  leaf;         /* 1: a leaf */
+	__u8  field;        /* a cut: enum ixdp_tree_field */
+	__u8  shift;        /* a cut: the lowest bit of the child index */
+	__u8  bits;         /* a cut: 1..IXDP_TREE_CUT_BITS */
+	__u32 base;         /* a cut: the first child (a node index of the
+			       bank); a leaf: its first ixdp_tleaf entry */
+	__u32 n;            /* a leaf: its number of filters */
+};
+
+/* ixdp_tmatch[slot], shared by both banks and written with ixdp_info:
+ * the filter in the form a leaf compares fastest (host byte order,
+ * masks spelled out, `any` as the full range). */
+struct ixdp_tmatch {
+	__u32 src[4];       /* host byte order, masked */
+	__u32 smask[4];
+	__u32 dst[4];
+	__u32 dmask[4];
+	__u16 sport_lo, sport_hi; /* any: 0, 65535 */
+	__u16 dport_lo, dport_hi;
+	__u8  proto;
+	__u8  proto_any;    /* 1: every protocol */
+	__u8  ifgroup;
+	__u8  frag_ok;      /* 1: both ports any, so a non-first fragment
+			       (which has no ports) can match */
+	__u8  action;
+	__u8  flags;
+	__u8  fam;
+	__u8  pad;
+};
 
 /* ixdp_counters[slot]: one shared array for both banks, added to
  * atomically (not per CPU: 2 x 65536 slots would cost 4 MiB per CPU).
@@ -661,7 +747,7 @@ struct ixdp_drop_limiter {
 #define IXDP_ASSERT_SIZE(type, size) \
 	_Static_assert(sizeof(struct type) == (size), \
 		       "struct " #type " changed size: bump IXDP_ABI_VERSION")
-IXDP_ASSERT_SIZE(ixdp_bank, 28);
+IXDP_ASSERT_SIZE(ixdp_bank, 32);
 IXDP_ASSERT_SIZE(ixdp_tuple, 48);
 IXDP_ASSERT_SIZE(ixdp_fkey, 44);
 IXDP_ASSERT_SIZE(ixdp_fval, 8);
@@ -681,6 +767,8 @@ IXDP_ASSERT_SIZE(ixdp_drop_event, 72);
 IXDP_ASSERT_SIZE(ixdp_drop_limiter, 40);
 IXDP_ASSERT_SIZE(ixdp_ifgroup, 4 + IXDP_IFGROUP_NAMES * IXDP_IFNAMSIZ);
 IXDP_ASSERT_SIZE(ixdp_ifmask, 8);
-_Static_assert(IXDP_STATE__MAX == 4, "ixdp_state changed: bump IXDP_ABI_VERSION");
+IXDP_ASSERT_SIZE(ixdp_tnode, 12);
+IXDP_ASSERT_SIZE(ixdp_tmatch, 80);
+_Static_assert(IXDP_STATE__MAX == 10, "ixdp_state changed: bump IXDP_ABI_VERSION");
 
 #endif /* IPSEC_XDP_H */

@@ -196,6 +196,10 @@ static int push_locked(struct dagent *a, struct filter_table *table,
 	if (*loaded && !policy_is_live(&dp, table)) {
 		rc = dp_apply_table(&dp, table, true, err, errlen);
 		*pushed = rc == 0;
+		if (*pushed && dp.stats.tree_error[0])
+			log_warn("policy agent: no decision tree for this list (%s): "
+				 "new flows are looked up in the tuple space, "
+				 "more slowly", dp.stats.tree_error);
 	}
 	if (!rc)
 		note_applied_once(a, conf, *loaded ? &dp : NULL);

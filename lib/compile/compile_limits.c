@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "compile/compile_limits.h"
+#include "compile/compile_tree.h"
 
 _Static_assert(sizeof(((struct ixdp_filter_info *)0)->name) ==
 	       POLICY_MAX_RULE_NAME + 1, "a rule name fits the filter info");
@@ -373,11 +374,43 @@ static void count_tuples(const struct filter_table *t, size_t n[2])
 			n[t->v[i].fam]++;
 }
 
+/* The tuple space's limits the table exceeds, into why (empty: none). */
+static int tuple_space_limits(const struct filter_table *t, char *why, size_t len)
+{
+	static const char *const fam[2] = { "IPv4", "IPv6" };
+	size_t tuples[2], keys;
+
+	why[0] = '\0';
+	count_tuples(t, tuples);
+	for (int f = 0; f < 2; f++)
+		if (tuples[f] > IXDP_MAX_TUPLES) {
+			snprintf(why, len, "filter shapes per address family "
+				 "(IXDP_MAX_TUPLES): %s filters have %zu distinct "
+				 "shapes (prefix lengths, protocol, port kinds); "
+				 "the limit is %d", fam[f], tuples[f], IXDP_MAX_TUPLES);
+			return 0;
+		}
+	if (count_keys(t, &keys))
+		return -1;
+	if (keys > KEYS_PER_BANK)
+		snprintf(why, len, "dataplane hash keys (IXDP_MAX_KEYS/2 per bank): "
+			 "the filters need %zu; the limit is %d (each port range "
+			 "needs a key per port class it covers)", keys, KEYS_PER_BANK);
+	return 0;
+}
+
+/*
+ * The dataplane holds a list in two forms (docs/classifier.md): the
+ * decision tree, which answers new flows, and the tuple space, its
+ * fallback.  A list is refused only when neither holds it: a list over
+ * the tuple space's limits goes in with the tree alone.
+ */
 int policy_limits_check_table(const struct filter_table *t,
 			      struct policy_limits *out)
 {
-	static const char *const fam[2] = { "IPv4", "IPv6" };
-	size_t before = out->n, tuples[2], keys;
+	size_t before = out->n;
+	char ts_why[256], tree_why[256];
+	struct ctree tr;
 
 	if (t->n > IXDP_MAX_FILTERS &&
 	    add(out, NULL, "limit exceeded: specific filters (IXDP_MAX_FILTERS): "
@@ -385,22 +418,20 @@ int policy_limits_check_table(const struct filter_table *t,
 		"filters (a mirrored filter counts twice, 'any' once per family)",
 		t->n, IXDP_MAX_FILTERS))
 		return -1;
-	count_tuples(t, tuples);
-	for (int f = 0; f < 2; f++)
-		if (tuples[f] > IXDP_MAX_TUPLES &&
-		    add(out, NULL, "limit exceeded: filter shapes per address "
-			"family (IXDP_MAX_TUPLES): %s filters have %zu distinct "
-			"shapes (prefix lengths, protocol, port kinds); the limit "
-			"is %d: use fewer distinct prefix lengths and port forms",
-			fam[f], tuples[f], IXDP_MAX_TUPLES))
-			return -1;
-	if (count_keys(t, &keys))
+	if (out->n > before)
+		return (int)(out->n - before);
+	if (tuple_space_limits(t, ts_why, sizeof(ts_why)))
 		return -1;
-	if (keys > KEYS_PER_BANK &&
-	    add(out, NULL, "limit exceeded: dataplane hash keys (IXDP_MAX_KEYS/2 "
-		"per bank): the filters need %zu; the limit is %d: use fewer "
-		"overlapping port ranges (each range needs a key per port class "
-		"it covers)", keys, KEYS_PER_BANK))
+	if (!ts_why[0])
+		return 0;
+	if (!ctree_build(t, &tr, tree_why, sizeof(tree_why))) {
+		ctree_free(&tr);
+		return 0;
+	}
+	if (add(out, NULL, "limit exceeded: the filter list fits neither the "
+		"decision tree (%s) nor the tuple space (%s): use fewer distinct "
+		"prefix lengths and port forms, or fewer overlapping port ranges",
+		tree_why, ts_why))
 		return -1;
 	return (int)(out->n - before);
 }

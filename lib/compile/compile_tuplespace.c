@@ -160,10 +160,12 @@ static int add_filter_keys(struct tuplespace *ts, const struct specific_filter *
 	port_values(ts, 0, &f->sport, &slo, &shi);
 	port_values(ts, 1, &f->dport, &dlo, &dhi);
 	if ((size_t)(shi - slo + 1) * (size_t)(dhi - dlo + 1) >
-	    TS_MAX_ENTRIES - ts->nentries)
+	    TS_MAX_ENTRIES - ts->nentries) {
+		ts->over_limit = true;
 		return errbuf_set(errbuf, errlen,
 			       "filter %zu: its port ranges need more hash keys "
 			       "than the dataplane holds", idx);
+	}
 	memset(&e, 0, sizeof(e));
 	fill_key(&e.key, f->fam, t, src, dst, f->proto);
 	e.key.ifgroup = f->ifgroup;
@@ -241,10 +243,12 @@ static int tuple_of(struct tuplespace *ts, const struct filter_table *t,
 			return errbuf_set(errbuf, errlen,
 				       "filter %zu: the table is not sorted "
 				       "(its shape appears twice)", i);
-	if (n >= IXDP_MAX_TUPLES)
+	if (n >= IXDP_MAX_TUPLES) {
+		ts->over_limit = true;
 		return errbuf_set(errbuf, errlen,
 			       "more than %zu distinct filter shapes in one "
 			       "address family", (size_t)IXDP_MAX_TUPLES);
+	}
 	ts->tuples[f->fam][n] = nt;
 	ts->ntuples[f->fam] = n + 1;
 	*tuple = (uint16_t)n;
@@ -288,7 +292,10 @@ int tuplespace_build(const struct filter_table *t, struct tuplespace *ts,
 		if (check_filter(&t->v[i], i, errbuf, errlen) ||
 		    tuple_of(ts, t, i, &tuple, errbuf, errlen) ||
 		    add_filter_keys(ts, &t->v[i], i, tuple, errbuf, errlen)) {
+			bool over = ts->over_limit;
+
 			tuplespace_free(ts);
+			ts->over_limit = over;
 			return -1;
 		}
 	}

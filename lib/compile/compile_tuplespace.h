@@ -8,6 +8,7 @@
 #ifndef IXDP_TUPLESPACE_H
 #define IXDP_TUPLESPACE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
@@ -26,9 +27,13 @@ struct tuplespace {
 	struct ts_entry *entries;
 	size_t nentries, cap;
 	uint16_t *port_class[2];  /* [side][65536]; side 0 = sport, 1 = dport */
+	bool over_limit;          /* the build failed on a limit of the tuple
+				   * space (shapes, keys): the decision tree
+				   * may still hold the list */
 };
 
-/* Build from a sorted table. -1 with errbuf if a limit is exceeded. */
+/* Build from a sorted table. -1 with errbuf if a limit is exceeded
+ * (ts->over_limit set) or a filter is bad. */
 int tuplespace_build(const struct filter_table *t, struct tuplespace *ts,
 		     char *errbuf, size_t errlen);
 void tuplespace_free(struct tuplespace *ts);

@@ -70,6 +70,9 @@ static const struct {
 	{ "ixdp_order", offsetof(struct dp, order_fd) },
 	{ "ixdp_slot_pos", offsetof(struct dp, slot_pos_fd) },
 	{ "ixdp_cache_gen", offsetof(struct dp, cache_gen_fd) },
+	{ "ixdp_tnodes", offsetof(struct dp, tnodes_fd) },
+	{ "ixdp_tleaf", offsetof(struct dp, tleaf_fd) },
+	{ "ixdp_tmatch", offsetof(struct dp, tmatch_fd) },
 };
 
 #define NMAPS (sizeof(dp_maps) / sizeof(dp_maps[0]))
@@ -239,7 +242,7 @@ int dp_read_u32(int fd, __u32 idx, __u32 *v)
 	return bpf_map_lookup_elem(fd, &idx, v);
 }
 
-static int write_u32(int fd, __u32 idx, __u32 v)
+int dp_write_u32(int fd, __u32 idx, __u32 v)
 {
 	return bpf_map_update_elem(fd, &idx, &v, BPF_ANY);
 }
@@ -421,20 +424,22 @@ static int assign_slots(const struct ixdp_filter_info *old, const __u32 *old_slo
 	return err;
 }
 
-/* ixdp_info and ixdp_counters of the fresh slots: no live filter holds
- * them, so no running packet reads what is written here. */
+/* ixdp_info, ixdp_tmatch and ixdp_counters of the fresh slots: no live
+ * filter holds them, so no running packet reads what is written here. */
 static int write_fresh_slots(struct dp *dp, const struct ixdp_filter_info *nw,
 			     const struct slots *s)
 {
 	size_t n = s->nfresh;
 	__u32 *keys = malloc((n + 1) * sizeof(*keys));
 	struct ixdp_filter_info *in = malloc((n + 1) * sizeof(*in));
+	struct ixdp_tmatch *tm = malloc((n + 1) * sizeof(*tm));
 	struct ixdp_counter *ctr = calloc(n + 1, sizeof(*ctr)), one;
-	int err = keys && in && ctr ? 0 : -ENOMEM;
+	int err = keys && in && tm && ctr ? 0 : -ENOMEM;
 
 	for (size_t i = 0; !err && i < n; i++) {
 		keys[i] = s->slot[s->fresh[i]];
 		in[i] = nw[s->fresh[i]];
+		dp_tmatch_from_info(&in[i], &tm[i]);
 		if (s->carry[i] != ~0u &&
 		    !(err = dp_read_slots(dp->counters_fd, &s->carry[i], 1, &one,
 					  sizeof(one))))
@@ -446,12 +451,16 @@ static int write_fresh_slots(struct dp *dp, const struct ixdp_filter_info *nw,
 		err = dp_update_pairs(dp->info_fd, keys + off, in + off, c,
 				      sizeof(*keys), sizeof(*in));
 		if (!err)
+			err = dp_update_pairs(dp->tmatch_fd, keys + off, tm + off, c,
+					      sizeof(*keys), sizeof(*tm));
+		if (!err)
 			err = dp_update_pairs(dp->counters_fd, keys + off, ctr + off, c,
 					      sizeof(*keys), sizeof(*ctr));
 	}
 	dp->stats.slots_written += err ? 0 : n;
 	free(keys);
 	free(in);
+	free(tm);
 	free(ctr);
 	return err;
 }
@@ -550,7 +559,7 @@ static int assign_rule_ids(struct dp *dp, const struct ixdp_filter_info *old,
 		nw[i].rule_id = id[r];
 	}
 	if (!err)
-		err = write_u32(dp->state_fd, IXDP_STATE_NEXT_RULE_ID, next);
+		err = dp_write_u32(dp->state_fd, IXDP_STATE_NEXT_RULE_ID, next);
 	free(id);
 	return err;
 }
@@ -646,6 +655,11 @@ struct apply {
 	__u32 live, target;
 	struct ixdp_bank live_bank, target_bank;
 	struct tuplespace ts;
+	struct ctree tree;
+	struct tree_image laid; /* the tree as written, for the mirror */
+	bool tss_off;           /* the list is over the tuple space's limits:
+				   the tree alone answers new flows */
+	bool tree_ok;           /* the tree was built */
 	struct ixdp_filter_info *old, *nw;
 	__u32 *old_slot;
 	size_t nold;
@@ -657,6 +671,8 @@ struct apply {
 static void apply_free(struct apply *a)
 {
 	tuplespace_free(&a->ts);
+	ctree_free(&a->tree);
+	tree_image_free(&a->laid);
 	free(a->old);
 	free(a->nw);
 	free(a->old_slot);
@@ -681,12 +697,42 @@ static int read_live_list(struct dp *dp, struct apply *a)
 			     sizeof(*a->old));
 }
 
+/*
+ * The two forms of the list: the decision tree, which answers new flows,
+ * and the tuple space, which answers while a bank's tree is not written
+ * (or is broken).  A list over the tuple space's limits (shapes, keys)
+ * goes in with an empty tuple space if the tree holds it; a list the tree
+ * cannot hold is answered by the tuple space alone (dp->stats.tree_error
+ * says why); a list neither holds is refused.
+ */
+static int build_forms(struct dp *dp, struct apply *a, const struct filter_table *t,
+		       char *errbuf, size_t errlen)
+{
+	static const struct filter_table empty;
+	char tserr[256];
+
+	if (tuplespace_build(t, &a->ts, tserr, sizeof(tserr))) {
+		if (!a->ts.over_limit)
+			return dp_err(errbuf, errlen, "%s", tserr);
+		a->tss_off = true;
+		if (tuplespace_build(&empty, &a->ts, errbuf, errlen))
+			return -1;
+	}
+	a->tree_ok = !ctree_build(t, &a->tree, dp->stats.tree_error,
+				  sizeof(dp->stats.tree_error));
+	if (!a->tree_ok && a->tss_off)
+		return dp_err(errbuf, errlen, "the filter list fits neither the "
+			      "decision tree (%s) nor the tuple space (%s)",
+			      dp->stats.tree_error, tserr);
+	return 0;
+}
+
 static int prepare_apply(struct dp *dp, struct apply *a, const struct filter_table *t,
 			 char *errbuf, size_t errlen)
 {
 	int err;
 
-	if (tuplespace_build(t, &a->ts, errbuf, errlen))
+	if (build_forms(dp, a, t, errbuf, errlen))
 		return -1;
 	if ((err = dp_read_bank(dp, &a->live, &a->live_bank)))
 		return dp_err(errbuf, errlen, "cannot read the live bank: %s",
@@ -853,6 +899,7 @@ static int mirror_old_bank(struct dp *dp, struct apply *a, const struct ixdp_ban
 		return err;
 	mb.has_policy = nb->has_policy;
 	mb.generation = nb->generation;
+	mb.tss_off = nb->tss_off;
 	mb.cache_min_gen = nb->cache_min_gen;
 	if (bpf_map_update_elem(dp->banks_fd, &a->live, &mb, BPF_ANY))
 		return -errno;
@@ -870,13 +917,14 @@ static int flip_policy_bank(struct dp *dp, struct apply *a, size_t n,
 
 	nb->has_policy = has_policy;
 	nb->generation = next_generation(a);
+	nb->tss_off = a->tss_off;
 	if ((err = invalidate_cache(dp, a, n, nb, has_policy)))
 		return dp_err(errbuf, errlen, "cannot write ixdp_cache_gen: %s",
 			      strerror(-err));
 	if ((err = bpf_map_update_elem(dp->banks_fd, &a->target, nb, BPF_ANY)))
 		return dp_err(errbuf, errlen, "cannot write ixdp_banks: %s",
 			      strerror(-err));
-	if ((err = write_u32(dp->state_fd, IXDP_STATE_POLICY_BANK, a->target)))
+	if ((err = dp_write_u32(dp->state_fd, IXDP_STATE_POLICY_BANK, a->target)))
 		return dp_err(errbuf, errlen, "cannot flip ixdp_state: %s",
 			      strerror(-err));
 	/* Live from here on: what fails below leaves the inactive bank
@@ -888,6 +936,41 @@ static int flip_policy_bank(struct dp *dp, struct apply *a, size_t n,
 	if ((err = mirror_old_bank(dp, a, nb)))
 		return dp_err(errbuf, errlen, "applied, but cannot bring the old "
 			      "bank up to date: %s", strerror(-err));
+	return 0;
+}
+
+static int unready_target_tree(struct dp *dp, struct apply *a,
+			       char *errbuf, size_t errlen)
+{
+	int err = dp_tree_unready(dp, a->target);
+
+	return err ? dp_err(errbuf, errlen, "cannot write ixdp_state: %s",
+			    strerror(-err)) : 0;
+}
+
+/* The target bank's tree, marked as its new generation's.  One that cannot
+ * be built or written leaves the bank's tuple space to answer new flows
+ * (dp->stats.tree_error says why), unless the tuple space is off: then
+ * the caller flips nothing. */
+static int write_target_tree(struct dp *dp, struct apply *a, size_t n,
+			     char *errbuf, size_t errlen)
+{
+	int err;
+
+	if (!a->tree_ok)
+		return a->tss_off ? dp_err(errbuf, errlen, "no decision tree: %s",
+					   dp->stats.tree_error)
+				  : unready_target_tree(dp, a, errbuf, errlen);
+	err = dp_write_tree(dp, a->target, next_generation(a), &a->tree,
+			    a->slots.slot, n, &a->laid);
+	if (!err)
+		return 0;
+	dp_err(dp->stats.tree_error, sizeof(dp->stats.tree_error),
+	       "cannot write the decision tree: %s", strerror(-err));
+	if (a->tss_off)
+		return dp_err(errbuf, errlen, "%s (the list is over the tuple "
+			      "space's limits, so nothing was changed)",
+			      dp->stats.tree_error);
 	return 0;
 }
 
@@ -912,10 +995,24 @@ int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
 				     strerror(-err), err == -E2BIG || err == -ENOMEM ?
 				     " (too many filter keys?)" : "");
 	}
+	/* A list the tuple space holds is in force from the flip, and its
+	 * tree follows (written into the bank now live, unused until
+	 * marked): building it does not delay the new verdicts.  A list
+	 * only the tree holds has its tree written before the flip. */
+	if (!err)
+		err = a.tss_off ? write_target_tree(dp, &a, t->n, errbuf, errlen)
+				: unready_target_tree(dp, &a, errbuf, errlen);
 	if (!err)
 		err = flip_policy_bank(dp, &a, t->n, &nb, has_policy, errbuf, errlen);
 	if (!err)
 		delete_dead_bundles(dp, a.nw, t->n);
+	if (!err && !a.tss_off)
+		write_target_tree(dp, &a, t->n, errbuf, errlen);
+	/* the old bank, past its grace period, gets the same tree: the next
+	 * apply then writes only what differs from it */
+	if (!err && dp->stats.tree_ready)
+		dp->stats.tree_mirrored =
+			!dp_mirror_tree(dp, a.live, nb.generation, &a.laid);
 	apply_free(&a);
 	return err ? -1 : 0;
 }
@@ -946,7 +1043,7 @@ int dp_apply_boot(struct dp *dp, enum ixdp_bootmode mode,
 	if ((err = bpf_map_update_elem(dp->boot_fd, &target, &b, BPF_ANY)))
 		return dp_err(errbuf, errlen, "cannot write ixdp_boot: %s",
 			      strerror(-err));
-	if ((err = write_u32(dp->state_fd, IXDP_STATE_BOOT_BANK, target)))
+	if ((err = dp_write_u32(dp->state_fd, IXDP_STATE_BOOT_BANK, target)))
 		return dp_err(errbuf, errlen, "cannot flip ixdp_state: %s",
 			      strerror(-err));
 	/* The next apply rewrites the other bank: nobody may still read it. */

@@ -34,6 +34,16 @@ struct dp_apply_stats {
 	size_t cache_bumped;    /* ixdp_cache_gen entries raised: the slots
 				   whose cached flows were invalidated */
 	bool cache_emptied;     /* every cached flow was invalidated */
+	bool tree_ready;        /* the live bank's decision tree was written
+				   (else its tuple space answers new flows) */
+	size_t tree_written;    /* ixdp_tnodes and ixdp_tleaf entries written
+				   (both banks) */
+	bool tree_relaid;       /* laid out over the bank's tree (only the
+				   changed paths and leaves written) */
+	bool tree_mirrored;     /* the old bank holds the same tree */
+	size_t tree_nodes, tree_entries; /* the tree's size */
+	unsigned tree_depth, tree_leaf_longest;
+	char tree_error[192];   /* why the tree was not written, if it was not */
 };
 
 /* File descriptors of the pinned maps. */
@@ -42,7 +52,7 @@ struct dp {
 	int state_fd, banks_fd, tuples_fd, filters_fd, port_class_fd;
 	int counters_fd, info_fd, boot_fd, conns_fd, flow_cache_fd;
 	int drops_fd, pkts_fd, ifmask_fd, ifgroup_fd, order_fd, slot_pos_fd;
-	int cache_gen_fd;
+	int cache_gen_fd, tnodes_fd, tleaf_fd, tmatch_fd;
 	struct dp_apply_stats stats;
 };
 

@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #include "dataplane/dataplane.h"
+#include "compile/compile_tree.h"
+#include "compile/compile_treelayout.h"
 #include "compile/compile_tuplespace.h"
 
 #ifndef ENOTSUPP
@@ -90,5 +92,27 @@ int dp_write_ifgroups(struct dp *dp, __u32 bank, const struct filter_table *t);
 int dp_read_percpu_u64(int fd, size_t n, uint64_t *out);
 
 int dp_read_u32(int fd, __u32 idx, __u32 *v);
+int dp_write_u32(int fd, __u32 idx, __u32 v);
+
+/* Write tr, the decision tree of the list bank `bank` will hold at
+ * `generation` (slot_of_pos[i]: the slot of position i, npos of them),
+ * into the bank, laid out over what the bank's arrays hold so that only
+ * what changed is written (*laid gets that layout, for the mirror), and
+ * mark it as that generation's.  0 or -errno (the bank's tree then
+ * unmarked). */
+int dp_write_tree(struct dp *dp, __u32 bank, __u32 generation,
+		  const struct ctree *tr, const __u32 *slot_of_pos, size_t npos,
+		  struct tree_image *laid);
+
+/* The same tree, as *laid lays it out, into the other bank after the flip
+ * (both banks then hold it, and the next apply writes the difference). */
+int dp_mirror_tree(struct dp *dp, __u32 bank, __u32 generation,
+		   const struct tree_image *laid);
+
+/* A filter as a leaf of the tree compares it (ixdp_tmatch). */
+void dp_tmatch_from_info(const struct ixdp_filter_info *in, struct ixdp_tmatch *m);
+
+/* The bank's tree holds no generation's list (its tuple space answers). */
+int dp_tree_unready(struct dp *dp, __u32 bank);
 
 #endif /* IXDP_LIB_DATAPLANE_INTERNAL_H */

@@ -196,6 +196,7 @@ const char *drop_reason_name(enum ixdp_drop_reason r)
 		[IXDP_DROP_BOOT_STATEFUL]   = "boot_stateful",
 		[IXDP_DROP_MALFORMED]       = "malformed",
 		[IXDP_DROP_FRAGMENT]        = "boot_fragment",
+		[IXDP_DROP_UNCLASSIFIED]    = "unclassified",
 	};
 
 	return (unsigned)r < IXDP_DROP__MAX ? names[r] : "unknown";
@@ -213,6 +214,8 @@ const char *pkt_counter_name(enum ixdp_pkt_counter c)
 		[IXDP_PKT_BOOT_PASS] = "boot_pass",
 		[IXDP_PKT_ND]        = "nd",
 		[IXDP_PKT_CONN_FULL] = "conn_table_full",
+		[IXDP_PKT_TREE_SEARCH] = "tree_search",
+		[IXDP_PKT_TUPLE_SEARCH] = "tuple_search",
 	};
 
 	return (unsigned)c < IXDP_PKT__MAX ? names[c] : "unknown";

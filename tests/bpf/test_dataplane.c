@@ -19,6 +19,7 @@
 #include "compile/compiler.h"
 #include "compile/compile_tuplespace.h"
 #include "dataplane/dataplane_iface.h"
+#include "dataplane/dataplane_internal.h"
 #include "dp_env.h"
 
 #define IN  IXDP_DIR_IN
@@ -94,6 +95,21 @@ static void apply_table(const struct filter_table *t)
 {
 	if (dp_apply_table(&E.dp, t, true, errbuf, sizeof(errbuf)))
 		fail_msg("dp_apply_table: %s", errbuf);
+	if (!E.dp.stats.tree_ready)
+		fail_msg("the decision tree was not written: %s",
+			 E.dp.stats.tree_error);
+}
+
+/* Whether the live bank's new flows go to its decision tree (else to its
+ * tuple space, which the tests then check on their own). */
+static void tree_enable(bool on)
+{
+	struct ixdp_bank b;
+	uint32_t live;
+
+	assert_int_equal(dp_read_bank(&E.dp, &live, &b), 0);
+	assert_int_equal(dp_write_u32(E.dp.state_fd, IXDP_STATE_TREE_GEN0 + live,
+				      on ? b.generation : 0), 0);
 }
 
 static void apply(const struct specific_filter *fs, size_t n)
@@ -639,6 +655,50 @@ static void test_policy_actions(void **state)
 	assert_int_equal(drops(IXDP_DROP_NEGOTIATE), d_neg + 3);
 	assert_int_equal(counter_of("inpass").packets[IN], 1);
 	assert_int_equal(counter_of("inpass").packets[OUT], 1);
+}
+
+/*
+ * A broken tree (a cut whose child is out of the nodes, a leaf whose
+ * entries are out of the leaf array) must not decide: the programs fall
+ * back to the bank's tuple space, which holds the same list.
+ */
+static void corrupt_root(uint32_t bank, uint8_t fam, const struct ixdp_tnode *n)
+{
+	__u32 idx = bank * IXDP_TREE_NODES + fam;
+
+	assert_int_equal(bpf_map_update_elem(E.dp.tnodes_fd, &idx, n, BPF_ANY), 0);
+}
+
+static void test_broken_tree_falls_back_to_tuples(void **state)
+{
+	struct specific_filter f[4];
+	struct pkt_spec blk = udp4("10.2.3.4", "192.0.2.2", 1, 2);
+	struct pkt_spec web = tcp4("10.1.0.5", "192.0.2.2", 40000, 80);
+	struct ixdp_tnode bad_cut = { .leaf = 0, .field = IXDP_TF_SRC0,
+				      .shift = 24, .bits = 8,
+				      .base = IXDP_TREE_NODES - 1 };
+	struct ixdp_tnode bad_leaf = { .leaf = 1, .base = IXDP_TREE_LEAF_REFS,
+				       .n = 3 };
+	uint64_t tuple0;
+	uint32_t live;
+
+	action_filters(f);
+	apply(f, 4);
+	assert_int_equal(dp_read_bank(&E.dp, &live, NULL), 0);
+	corrupt_root(live, V4, &bad_cut);
+	tuple0 = pkts(IXDP_PKT_TUPLE_SEARCH);
+	assert_int_equal(send_pkt(IN, &blk), 'D');
+	assert_int_equal(pkts(IXDP_PKT_TUPLE_SEARCH), tuple0 + 1);
+	corrupt_root(live, V4, &bad_leaf);
+	assert_int_equal(send_pkt(IN, &web), 'P');
+	assert_int_equal(pkts(IXDP_PKT_TUPLE_SEARCH), tuple0 + 2);
+	assert_int_equal(counter_of("web").packets[IN], 1);
+	/* The next apply writes the tree whole again: the tree answers. */
+	apply(f, 3);
+	tuple0 = pkts(IXDP_PKT_TUPLE_SEARCH);
+	blk.sport = 3;
+	assert_int_equal(send_pkt(IN, &blk), 'D');
+	assert_int_equal(pkts(IXDP_PKT_TUPLE_SEARCH), tuple0);
 }
 
 /*
@@ -1355,19 +1415,24 @@ static void test_apply_rejects_and_keeps_live(void **state)
 
 	apply(&blk, 1);
 	assert_int_equal(dp_read_bank(&E.dp, &live_before, NULL), 0);
-	/* 129 shapes in one family: more than IXDP_MAX_TUPLES. */
-	for (int sp = 0; sp <= 32; sp++)
-		for (int dp = 0; dp < 4; dp++) {
-			struct specific_filter f = blk;
+	/* A list neither form holds: 1100 nested port ranges [0, k] over the
+	 * same addresses all hold the packets of port 0 (and fragments), so
+	 * no cut separates them and none decides them all (a leaf of more
+	 * than IXDP_TREE_LEAF_MAX); their port classes need about 600000
+	 * keys (more than the tuple space's 131072). */
+	for (int k = 1; k <= 1100; k++) {
+		struct specific_filter f = blk;
 
-			f.src_plen = (uint8_t)sp;
-			f.dst_plen = (uint8_t)dp;
-			memset(f.src, 0, 16);
-			assert_int_equal(filter_table_push(&t, &f), 0);
-		}
+		f.proto_exact = true;
+		f.proto = IPPROTO_UDP;
+		f.dport.lo = 0;
+		f.dport.hi = (uint16_t)k;
+		assert_int_equal(filter_table_push(&t, &f), 0);
+	}
 	assert_int_equal(filter_table_sort(&t), 0);
 	assert_int_equal(dp_apply_table(&E.dp, &t, true, errbuf, sizeof(errbuf)), -1);
-	assert_non_null(strstr(errbuf, "shapes"));
+	assert_non_null(strstr(errbuf, "fits neither the decision tree"));
+	assert_non_null(strstr(errbuf, "nor the tuple space"));
 	filter_table_free(&t);
 	assert_int_equal(dp_read_bank(&E.dp, &live_after, NULL), 0);
 	assert_int_equal(live_after, live_before);
@@ -1599,8 +1664,9 @@ static void random_groups(struct filter_table *t)
 }
 
 /* The shapes of the last random table (the incremental test adds more). */
-static struct shape shapes[2][IXDP_MAX_TUPLES];
+static struct shape shapes[2][512];
 static uint32_t nshapes[2];
+static uint32_t oracle_max_shapes = 60; /* random shapes per family, at most */
 
 static void random_table(struct filter_table *t, size_t n)
 {
@@ -1615,7 +1681,7 @@ static void random_table(struct filter_table *t, size_t n)
 	for (uint8_t fam = 0; fam < 2; fam++) {
 		for (size_t i = 0; i < NBASES; i++)
 			random_addr(fam, bases[fam][i]);
-		nshapes[fam] = 2 + rnd_below(60);
+		nshapes[fam] = 2 + rnd_below(oracle_max_shapes);
 		for (uint32_t i = 0; i < nshapes[fam]; i++)
 			random_shape(fam, &shapes[fam][i]);
 	}
@@ -1749,6 +1815,24 @@ static void describe(const struct opkt *o, const char *what, long want,
 		 o->t.dport, o->t.frag, o->bcast, want, got, exp);
 }
 
+/* A list over the tuple space's limits has only its tree: without it, a
+ * new flow is dropped (fail closed), never passed or cached. */
+static void expect_fail_closed(void)
+{
+	struct pkt_spec s = pkt_spec_of(V4, "198.51.100.7", "198.51.100.8",
+					IPPROTO_ICMP, 0, 0);
+	uint64_t d0 = drops(IXDP_DROP_UNCLASSIFIED);
+
+	tree_enable(false);
+	for (int i = 0; i < 2; i++) {
+		s.echo_id = (uint16_t)(4242 + i);
+		assert_int_equal(send_pkt(IN, &s), 'D');
+		assert_int_equal(send_pkt(IN, &s), 'D');  /* not cached */
+	}
+	assert_int_equal(drops(IXDP_DROP_UNCLASSIFIED), d0 + 4);
+	tree_enable(true);
+}
+
 static void oracle_round(size_t nfilters, size_t npackets)
 {
 	struct filter_table t;
@@ -1756,6 +1840,7 @@ static void oracle_round(size_t nfilters, size_t npackets)
 	struct ixdp_filter_info *info;
 	struct ixdp_counter *ctr, c;
 	uint64_t (*want)[2];
+	struct ixdp_bank bank;
 	uint32_t live;
 	size_t n;
 
@@ -1767,22 +1852,34 @@ static void oracle_round(size_t nfilters, size_t npackets)
 		oracle_ifmask = ifgroups_of_iface(&t, "lo", kind);
 		assert_int_equal(oracle_ifmask, 0x7);
 	}
-	if (tuplespace_build(&t, &ts, errbuf, sizeof(errbuf)))
+	if (tuplespace_build(&t, &ts, errbuf, sizeof(errbuf)) && !ts.over_limit)
 		fail_msg("tuplespace_build: %s", errbuf);
 	apply_table(&t);
-	assert_int_equal(dp_read_bank(&E.dp, &live, NULL), 0);
+	assert_int_equal(dp_read_bank(&E.dp, &live, &bank), 0);
+	assert_int_equal(bank.tss_off, ts.over_limit);
 	want = calloc(t.n + 1, sizeof(*want));
 	assert_non_null(want);
 	size_t matched = 0, dropped = 0;
+	uint64_t tree0 = pkts(IXDP_PKT_TREE_SEARCH), tuple0 = pkts(IXDP_PKT_TUPLE_SEARCH);
 	for (size_t i = 0; i < npackets; i++) {
 		struct opkt o;
 		long idx;
 		char exp, got;
 
+		/* The first half through the decision tree, the second through
+		 * the tuple space (the tree's fallback) alone, when it holds
+		 * the list. */
+		if (i == npackets / 2 && !bank.tss_off) {
+			assert_true(pkts(IXDP_PKT_TREE_SEARCH) > tree0);
+			assert_int_equal(pkts(IXDP_PKT_TUPLE_SEARCH), tuple0);
+			tree_enable(false);
+			tree0 = pkts(IXDP_PKT_TREE_SEARCH);
+		}
 		random_packet(&t, &o);
 		idx = filter_table_match(&t, &o.t);
 		matched += idx >= 0;
-		if (tuplespace_lookup(&ts, &o.t) != (idx < 0 ? IXDP_NO_FILTER : (uint32_t)idx))
+		if (!bank.tss_off &&
+		    tuplespace_lookup(&ts, &o.t) != (idx < 0 ? IXDP_NO_FILTER : (uint32_t)idx))
 			describe(&o, "tuplespace_lookup differs", idx, '-', '-');
 		exp = expected_verdict(&o, idx < 0 ? NULL : &t.v[idx]);
 		got = send_pkt(o.dir, &o.s);
@@ -1796,8 +1893,19 @@ static void oracle_round(size_t nfilters, size_t npackets)
 		if (c.packets[o.dir] != want[idx][o.dir])
 			describe(&o, "filter counter not incremented", idx, got, exp);
 	}
-	printf("oracle: %zu filters, %u+%u tuples, %zu packets: %zu matched a "
-	       "filter, %zu dropped\n", t.n, ts.ntuples[V4], ts.ntuples[V6],
+	if (bank.tss_off) {
+		assert_true(pkts(IXDP_PKT_TREE_SEARCH) > tree0);
+		assert_int_equal(pkts(IXDP_PKT_TUPLE_SEARCH), tuple0);
+		expect_fail_closed();
+	} else {
+		assert_true(pkts(IXDP_PKT_TUPLE_SEARCH) > tuple0);
+		assert_int_equal(pkts(IXDP_PKT_TREE_SEARCH), tree0);
+		tree_enable(true);
+	}
+	printf("oracle: %zu filters, %u+%u tuples, tree of %zu nodes (depth %u, "
+	       "longest leaf %u), %zu packets: %zu matched a filter, %zu dropped\n",
+	       t.n, ts.ntuples[V4], ts.ntuples[V6], E.dp.stats.tree_nodes,
+	       E.dp.stats.tree_depth, E.dp.stats.tree_leaf_longest,
 	       npackets, matched, dropped);
 	/* No packet was counted against a filter it did not match. */
 	assert_int_equal(dp_read_filters(&E.dp, &info, &ctr, &n), 0);
@@ -1808,7 +1916,7 @@ static void oracle_round(size_t nfilters, size_t npackets)
 		assert_int_equal(info[i].weight, t.v[i].weight);
 	}
 	/* Many more packets against the userspace walk alone. */
-	for (size_t i = 0; i < 20 * npackets; i++) {
+	for (size_t i = 0; i < 20 * npackets && !bank.tss_off; i++) {
 		struct opkt o;
 		long idx;
 
@@ -1836,6 +1944,30 @@ static void test_oracle_random_tables(void **state)
 	rng_state = seed ? seed : 1;
 	for (size_t r = 0; r < sizeof(sizes) / sizeof(sizes[0]); r++)
 		oracle_round(sizes[r], 2500);
+}
+
+/* Policies of many shapes (up to 400 per family, over the tuple space's
+ * 128): the decision tree alone, against the reference matcher. */
+static void test_oracle_many_shapes(void **state)
+{
+	const char *env = getenv("IXDP_SEED");
+	uint64_t seed = env ? strtoull(env, NULL, 0) : 20261206;
+	bool over = false;
+
+	printf("many-shapes oracle seed %llu (IXDP_SEED=%llu to replay)\n",
+	       (unsigned long long)seed, (unsigned long long)seed);
+	fflush(stdout);
+	rng_state = seed ? seed : 1;
+	oracle_max_shapes = 400;
+	for (int r = 0; r < 3; r++) {
+		struct ixdp_bank b;
+
+		oracle_round(3000, 2500);
+		assert_int_equal(dp_read_bank(&E.dp, NULL, &b), 0);
+		over |= b.tss_off;
+	}
+	oracle_max_shapes = 60;
+	assert_true(over);      /* the point: lists the tuple space cannot hold */
 }
 
 /*
@@ -2000,6 +2132,10 @@ static void test_incremental_apply_writes_only_the_difference(void **state)
 	assert_int_equal(filter_table_sort(&t), 0);
 	apply_table(&t);
 	expect_writes("one filter added", 2, 0, 0, 1);
+	/* the tree is built again; what it wrote is the entries that moved */
+	printf("one filter added to 10000: %zu tree entries written, relaid %d (a tree of "
+	       "%zu nodes, %zu leaf entries)\n", E.dp.stats.tree_written, E.dp.stats.tree_relaid,
+	       E.dp.stats.tree_nodes, E.dp.stats.tree_entries);
 	assert_true(E.dp.stats.tuples_written >= 2 &&	/* both banks */
 		    E.dp.stats.tuples_written <= 2 * (ntuples + 1));
 	assert_int_equal(E.dp.stats.port_class_written, 0);
@@ -2014,6 +2150,9 @@ static void test_incremental_apply_writes_only_the_difference(void **state)
 	assert_int_equal(filter_table_sort(&t), 0);
 	apply_table(&t);
 	expect_writes("one action changed", 0, 0, 2, 1);
+	printf("one action changed in 10000: %zu tree entries written, relaid %d\n",
+	       E.dp.stats.tree_written, E.dp.stats.tree_relaid);
+	assert_true(E.dp.stats.tree_relaid);
 	assert_true(E.dp.stats.order_written < t.n);
 	assert_banks_equal();
 
@@ -2371,6 +2510,7 @@ int main(void)
 		cmocka_unit_test_setup(test_boot_stateful_flood_keeps_live_connections, reset),
 		cmocka_unit_test_setup(test_boot_stateful_sweeper_deletes_idle_entry, reset),
 		cmocka_unit_test_setup(test_policy_actions, reset),
+		cmocka_unit_test_setup(test_broken_tree_falls_back_to_tuples, reset),
 		cmocka_unit_test_setup(test_interface_groups, reset),
 		cmocka_unit_test_setup(test_negotiate_broadcast_multicast_dropped, reset),
 		cmocka_unit_test_setup(test_esp_ah_pass, reset),
@@ -2389,6 +2529,7 @@ int main(void)
 		cmocka_unit_test_setup(test_table_is_live, reset),
 		cmocka_unit_test(test_counter_names),
 		cmocka_unit_test_setup(test_oracle_random_tables, reset),
+		cmocka_unit_test_setup(test_oracle_many_shapes, reset),
 		cmocka_unit_test_setup(test_exemption_and_rule_tuples_apart, reset),
 		cmocka_unit_test_setup(test_oracle_incremental_edits, reset),
 		cmocka_unit_test_setup(test_incremental_apply_writes_only_the_difference, reset),

@@ -158,9 +158,8 @@ fs = ", ".join("{ src: 10.0.0.0/%d, dst: 11.0.0.0/%d, mirrored: no }" % (8 + i, 
 print("filter-lists:\n  s: { filters: [ %s ] }" % fs)
 print("policies:\n  shapes:\n    rules:\n      - { name: s, filter-list: s, action: block }")
 PY
-err=$(ixa policy check "$T/shapes.yaml" 2>&1)
-check "shapes: exit 3 naming the limit" \
-	grep -q "limit exceeded: filter shapes per address family (IXDP_MAX_TUPLES): IPv4 filters have 14[4-9] distinct shapes.*the limit is 128" <<<"$err"
+# more than the tuple space's 128: the decision tree holds them
+check "shapes: over the tuple space's limit, accepted" ixa policy check "$T/shapes.yaml"
 
 check "policy unassign" ixa policy unassign
 check_eq "status: boot mode rules" stateful "$(ixa -j status | json_get 'd["enforcing"]')"

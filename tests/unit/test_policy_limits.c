@@ -285,58 +285,62 @@ static void push(struct filter_table *t, uint8_t fam, uint8_t splen,
 	assert_int_equal(filter_table_push(t, &f), 0);
 }
 
-/* Shapes are counted per family as the dataplane numbers its tuples. */
-static void test_tuples_per_family(void **state)
+/* Over the tuple space's shapes (129 IPv4 ones, each twice): the
+ * decision tree holds the list, so it is not refused. */
+static void test_many_shapes_accepted(void **state)
 {
 	struct filter_table t = { 0 };
 	struct policy_limits l = { 0 };
 
-	/* 128 IPv6 shapes, then 129 IPv4 ones (each twice) */
 	for (unsigned i = 0; i < 128; i++)
 		push(&t, IXDP_FAM_V6, (uint8_t)i, 128, 0, 0, 0, 0);
 	for (unsigned i = 0; i < 129; i++) {
 		push(&t, IXDP_FAM_V4, (uint8_t)(i / 33), (uint8_t)(i % 33), 0, 0, 0, 0);
 		push(&t, IXDP_FAM_V4, (uint8_t)(i / 33), (uint8_t)(i % 33), 0, 0, 0, 0);
 	}
-	assert_int_equal(policy_limits_check_table(&t, &l), 1);
-	assert_non_null(strstr(message_with(&l, "filter shapes per address "
-					    "family"), "IPv4 filters have 129 "
-			       "distinct shapes (prefix lengths, protocol, port "
-			       "kinds); the limit is 128"));
-	policy_limits_free(&l);
-	t.n -= 2;	/* the last IPv4 shape gone: 128 and 128 */
+	assert_int_equal(filter_table_sort(&t), 0);
 	assert_int_equal(policy_limits_check_table(&t, &l), 0);
 	filter_table_free(&t);
 	policy_limits_free(&l);
 }
 
 /* A wide port range becomes a key per port class it covers, on each side:
- * 400 narrow ranges per side cut the wide one into 801 classes each. */
-static void test_hash_keys(void **state)
+ * 400 narrow ranges per side cut the wide one into 801 classes each, over
+ * the tuple space's keys; the tree holds it. */
+static void test_many_keys_accepted(void **state)
 {
 	struct filter_table t = { 0 };
 	struct policy_limits l = { 0 };
-	const char *m;
 
 	push(&t, IXDP_FAM_V4, 32, 32, 1, 60000, 1, 60000);
 	for (unsigned i = 0; i < 400; i++)
 		push(&t, IXDP_FAM_V4, 24, 24, (uint16_t)(i * 100 + 10),
 		     (uint16_t)(i * 100 + 60), (uint16_t)(i * 100 + 10),
 		     (uint16_t)(i * 100 + 60));
-	assert_int_equal(policy_limits_check_table(&t, &l), 1);
-	m = message_with(&l, "dataplane hash keys");
-	/* 801 x 801 for the wide one, 1 each for the others */
-	assert_non_null(strstr(m, "the filters need 642001; the limit is 131072"));
+	assert_int_equal(filter_table_sort(&t), 0);
+	assert_int_equal(policy_limits_check_table(&t, &l), 0);
 	policy_limits_free(&l);
 	filter_table_free(&t);
+}
 
-	/* 150 ranges: 301 x 301 + 150 = 90751 keys fit */
-	push(&t, IXDP_FAM_V4, 32, 32, 1, 60000, 1, 60000);
-	for (unsigned i = 0; i < 150; i++)
-		push(&t, IXDP_FAM_V4, 24, 24, (uint16_t)(i * 100 + 10),
-		     (uint16_t)(i * 100 + 60), (uint16_t)(i * 100 + 10),
-		     (uint16_t)(i * 100 + 60));
-	assert_int_equal(policy_limits_check_table(&t, &l), 0);
+/* Refused only when neither form holds the list: 1100 nested ranges
+ * [0, k] over the same addresses all hold port 0 (and fragments), so one
+ * leaf keeps them all (over 1024), and their classes need about 600000
+ * keys.  The message names both limits. */
+static void test_neither_form_refused(void **state)
+{
+	struct filter_table t = { 0 };
+	struct policy_limits l = { 0 };
+	const char *m;
+
+	for (unsigned k = 1; k <= 1100; k++)
+		push(&t, IXDP_FAM_V4, 32, 32, 0, 0, 0, (uint16_t)k);
+	assert_int_equal(filter_table_sort(&t), 0);
+	assert_int_equal(policy_limits_check_table(&t, &l), 1);
+	m = message_with(&l, "fits neither the decision tree");
+	assert_non_null(strstr(m, "limit of 1024"));
+	assert_non_null(strstr(m, "dataplane hash keys"));
+	assert_non_null(strstr(m, "the limit is 131072"));
 	policy_limits_free(&l);
 	filter_table_free(&t);
 }
@@ -427,8 +431,9 @@ int main(void)
 		cmocka_unit_test(test_every_limit_reported),
 		cmocka_unit_test(test_only_active_negotiate_rules_count),
 		cmocka_unit_test(test_interface_groups),
-		cmocka_unit_test(test_tuples_per_family),
-		cmocka_unit_test(test_hash_keys),
+		cmocka_unit_test(test_many_shapes_accepted),
+		cmocka_unit_test(test_neither_form_refused),
+		cmocka_unit_test(test_many_keys_accepted),
 		cmocka_unit_test(test_join_cut_says_how_many_more),
 		cmocka_unit_test(test_agent_compile_refuses),
 	};

@@ -1,0 +1,767 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * compile_tree.c - the sorted filter table laid out as the dataplane's
+ * decision tree (include/ipsec_xdp.h, "The decision tree").
+ *
+ * Every node owns a region: per field (address words, ports, protocol) an
+ * aligned power-of-two block of values, the bits fixed by the cuts above
+ * it.  A cut takes the next `bits` unfixed bits of one field; its children
+ * split the region evenly.  Every filter overlapping a child's region is
+ * in the child's list, in table order, so the first filter of a leaf that
+ * matches and applies is filter_table_match()'s answer.
+ *
+ * Truncation: once a list holds a filter certain to match every packet of
+ * the region (it covers the region in every field, applies on every
+ * interface, and either has both ports `any` or no non-first fragment
+ * reaches the region, fragments carrying ports 0), the filters after it
+ * can never be the answer and are dropped.
+ *
+ * The choice of cut (HiCuts-like): for each field with unfixed bits and
+ * each width 1..IXDP_TREE_CUT_BITS, count the filters of each child (a
+ * difference array over the children a filter overlaps) and take the cut
+ * whose largest child is smallest, preferring fewer children, then the
+ * earlier field, within a space bound: the children's lists (those that
+ * hold only the filters spanning the whole region count once: siblings
+ * of one such list share one subtree, build_child) and half the child
+ * nodes, at most spfac times the node's list.  When no cut shortens the
+ * longest list, a skip (skip_common) takes the bits the filters agree on
+ * as fixed, with no node, so that a cut of the bits below them can.  A
+ * node of at most binth filters, at
+ * IXDP_TREE_DEPTH, or with neither is a leaf.  A tree that does not fit
+ * IXDP_TREE_NODES or IXDP_TREE_LEAF_REFS is built again with less room
+ * (attempts[]).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/util_errbuf.h"
+#include "compile/compile_tree.h"
+
+#define NFIELDS IXDP_TF__MAX
+#define NODE_W 2        /* a child node weighs half a leaf entry */
+#define SKIP_SHARE 2    /* a skip is for lists at least half not spanning */
+
+/* A filter's (or a region's) values per field: [lo, hi]. */
+struct box {
+	uint32_t lo[NFIELDS], hi[NFIELDS];
+};
+
+struct region {
+	struct box b;             /* the block the cuts and skips name */
+	struct box rb;            /* the values its packets can have: b but in
+				   * a field skipped (skip_common), where it
+				   * stays the block before the first skip */
+	uint8_t fixed[NFIELDS];   /* bits fixed by the cuts and skips */
+};
+
+struct cut {
+	unsigned field, bits, maxc;
+	size_t sum;               /* the children's lists, wide ones once */
+};
+
+struct builder {
+	const struct filter_table *t;
+	struct box *fb;           /* per table position */
+	struct ixdp_tnode *nodes;
+	uint32_t nnodes, ncap;
+	uint32_t *leaf;
+	uint32_t nleaf, lcap;
+	uint32_t last_base, last_n;  /* the last leaf written (shared when equal) */
+	uint16_t *kl, *kh;        /* per list entry: its first and last child */
+	uint32_t depth, leaf_longest;
+	unsigned binth, spfac;     /* this attempt's leaf size and space bound */
+	int over_space;            /* failed on IXDP_TREE_NODES or _LEAF_REFS */
+	int skip;                  /* skips allowed (skip_common) */
+	char *errbuf;
+	size_t errlen;
+};
+
+static unsigned field_width(unsigned f)
+{
+	return f < IXDP_TF_SPORT ? 32 : f < IXDP_TF_PROTO ? 16 : 8;
+}
+
+static int field_of_family(unsigned f, unsigned fam)
+{
+	if (fam == IXDP_FAM_V6 || f >= IXDP_TF_SPORT)
+		return 1;
+	return f == IXDP_TF_SRC0 || f == IXDP_TF_DST0;
+}
+
+static uint32_t addr_word(const uint8_t *a, unsigned j)
+{
+	return (uint32_t)a[4 * j] << 24 | (uint32_t)a[4 * j + 1] << 16 |
+	       (uint32_t)a[4 * j + 2] << 8 | a[4 * j + 3];
+}
+
+/* The prefix a/plen restricted to 32-bit word j: [*lo, *hi]. */
+static void prefix_word(const uint8_t *a, unsigned plen, unsigned fam,
+			unsigned j, uint32_t *lo, uint32_t *hi)
+{
+	unsigned max = fam == IXDP_FAM_V4 ? 32 : 128;
+	unsigned p = plen > max ? max : plen;
+	unsigned bits = p > 32 * j ? p - 32 * j : 0;
+	uint32_t mask;
+
+	if (fam == IXDP_FAM_V4 && j > 0) {
+		*lo = *hi = 0;
+		return;
+	}
+	bits = bits > 32 ? 32 : bits;
+	mask = bits ? ~0u << (32 - bits) : 0;
+	*lo = addr_word(a, j) & mask;
+	*hi = *lo | ~mask;
+}
+
+static void port_box(const struct port_spec *ps, uint32_t *lo, uint32_t *hi)
+{
+	if (port_kind(ps) == IXDP_PORT_ANY) {
+		*lo = 0;
+		*hi = 0xffff;
+	} else {
+		*lo = ps->lo;
+		*hi = ps->hi;
+	}
+}
+
+static void filter_box(const struct specific_filter *f, struct box *b)
+{
+	for (unsigned j = 0; j < 4; j++) {
+		prefix_word(f->src, f->src_plen, f->fam, j, &b->lo[IXDP_TF_SRC0 + j],
+			    &b->hi[IXDP_TF_SRC0 + j]);
+		prefix_word(f->dst, f->dst_plen, f->fam, j, &b->lo[IXDP_TF_DST0 + j],
+			    &b->hi[IXDP_TF_DST0 + j]);
+	}
+	port_box(&f->sport, &b->lo[IXDP_TF_SPORT], &b->hi[IXDP_TF_SPORT]);
+	port_box(&f->dport, &b->lo[IXDP_TF_DPORT], &b->hi[IXDP_TF_DPORT]);
+	b->lo[IXDP_TF_PROTO] = f->proto_exact ? f->proto : 0;
+	b->hi[IXDP_TF_PROTO] = f->proto_exact ? f->proto : 0xff;
+}
+
+/* The whole space of family fam (IPv4's words 1..3 are 0). */
+static void root_region(unsigned fam, struct region *r)
+{
+	memset(r, 0, sizeof(*r));
+	for (unsigned f = 0; f < NFIELDS; f++) {
+		uint32_t w = field_width(f);
+
+		r->b.hi[f] = w == 32 ? ~0u : (1u << w) - 1;
+		if (!field_of_family(f, fam)) {
+			r->b.hi[f] = 0;
+			r->fixed[f] = (uint8_t)w;
+		}
+	}
+	r->rb = r->b;
+}
+
+/* Is every packet of region r certain to match filter f (wherever it
+ * passes)? */
+static int covers(const struct builder *bd, uint32_t pos, const struct region *r)
+{
+	const struct specific_filter *f = &bd->t->v[pos];
+	const struct box *b = &bd->fb[pos];
+
+	if (f->ifgroup != 0)
+		return 0;
+	for (unsigned i = 0; i < NFIELDS; i++)
+		if (b->lo[i] > r->rb.lo[i] || b->hi[i] < r->rb.hi[i])
+			return 0;
+	if (port_kind(&f->sport) == IXDP_PORT_ANY &&
+	    port_kind(&f->dport) == IXDP_PORT_ANY)
+		return 1;
+	/* fragments carry ports 0: none reaches a region without 0 */
+	return r->rb.lo[IXDP_TF_SPORT] > 0 || r->rb.lo[IXDP_TF_DPORT] > 0;
+}
+
+/* Drop what follows the first filter that covers the region. */
+static size_t truncate_list(const struct builder *bd, const uint32_t *l,
+			    size_t n, const struct region *r)
+{
+	for (size_t i = 0; i < n; i++)
+		if (covers(bd, l[i], r))
+			return i + 1;
+	return n;
+}
+
+static int set_err_nomem(struct builder *bd)
+{
+	return errbuf_set(bd->errbuf, bd->errlen,
+			  "out of memory building the classifier's tree");
+}
+
+static int grow_u32(void **v, uint32_t *cap, uint32_t need, size_t elem)
+{
+	uint32_t c = *cap ? *cap : 256;
+	void *nv;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	nv = realloc(*v, (size_t)c * elem);
+	if (!nv)
+		return -1;
+	*v = nv;
+	*cap = c;
+	return 0;
+}
+
+static int same_as_last_leaf(const struct builder *bd, const uint32_t *l,
+			     size_t n)
+{
+	return bd->nleaf && n == bd->last_n &&
+	       !memcmp(&bd->leaf[bd->last_base], l, n * sizeof(*l));
+}
+
+static int make_leaf(struct builder *bd, uint32_t idx, const uint32_t *l,
+		     size_t n, unsigned depth)
+{
+	struct ixdp_tnode *nd = &bd->nodes[idx];
+
+	if (n > IXDP_TREE_LEAF_MAX)
+		return errbuf_set(bd->errbuf, bd->errlen,
+				  "a leaf of the classifier's tree holds %zu filters, "
+				  "more than the limit of %u (filters no cut separates)",
+				  n, IXDP_TREE_LEAF_MAX);
+	memset(nd, 0, sizeof(*nd));
+	nd->leaf = 1;
+	nd->n = (uint32_t)n;
+	if (depth > bd->depth)
+		bd->depth = depth;
+	if (n > bd->leaf_longest)
+		bd->leaf_longest = (uint32_t)n;
+	if (!n || same_as_last_leaf(bd, l, n)) {
+		nd->base = n ? bd->last_base : 0;
+		return 0;
+	}
+	if ((uint64_t)bd->nleaf + n > IXDP_TREE_LEAF_REFS) {
+		bd->over_space = 1;
+		return errbuf_set(bd->errbuf, bd->errlen,
+				  "the classifier's tree needs at least %llu leaf entries, "
+				  "more than the limit of %u",
+				  (unsigned long long)bd->nleaf + n, IXDP_TREE_LEAF_REFS);
+	}
+	if (grow_u32((void **)&bd->leaf, &bd->lcap, bd->nleaf + (uint32_t)n,
+		     sizeof(*bd->leaf)))
+		return set_err_nomem(bd);
+	memcpy(&bd->leaf[bd->nleaf], l, n * sizeof(*l));
+	nd->base = bd->last_base = bd->nleaf;
+	bd->last_n = (uint32_t)n;
+	bd->nleaf += (uint32_t)n;
+	return 0;
+}
+
+/* The children (at the widest cut of `maxbits` of field f) each filter
+ * of the list overlaps: bd->kl[i] .. bd->kh[i]. */
+static void child_spans(struct builder *bd, const uint32_t *l, size_t n,
+			const struct region *r, unsigned f, unsigned maxbits)
+{
+	unsigned shift = field_width(f) - r->fixed[f] - maxbits;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct box *b = &bd->fb[l[i]];
+		uint32_t lo = b->lo[f] > r->b.lo[f] ? b->lo[f] : r->b.lo[f];
+		uint32_t hi = b->hi[f] < r->b.hi[f] ? b->hi[f] : r->b.hi[f];
+
+		bd->kl[i] = (uint16_t)((lo - r->b.lo[f]) >> shift);
+		bd->kh[i] = (uint16_t)((hi - r->b.lo[f]) >> shift);
+	}
+}
+
+/* The largest child and the room of the children's lists of the cut of
+ * `bits` (the spans computed for maxbits).  The children that hold only
+ * the filters spanning the whole region (wide) hold the same list and
+ * share one subtree (build_child), so they count once. */
+static void score_cut(const struct builder *bd, size_t n, unsigned bits,
+		      unsigned maxbits, struct cut *c)
+{
+	int32_t cnt[(1 << IXDP_TREE_CUT_BITS) + 1];
+	unsigned s = maxbits - bits, nch = 1u << bits, wide = 0, top = nch - 1;
+	int32_t run = 0;
+
+	memset(cnt, 0, (nch + 1) * sizeof(cnt[0]));
+	for (size_t i = 0; i < n; i++) {
+		cnt[bd->kl[i] >> s]++;
+		cnt[(bd->kh[i] >> s) + 1]--;
+		wide += bd->kl[i] == 0 && (unsigned)(bd->kh[i] >> s) == top;
+	}
+	c->maxc = 0;
+	c->sum = wide;
+	for (unsigned k = 0; k < nch; k++) {
+		run += cnt[k];
+		if ((unsigned)run != wide)
+			c->sum += (size_t)run;
+		if ((unsigned)run > c->maxc)
+			c->maxc = (unsigned)run;
+	}
+}
+
+/* Does cut a beat cut b? */
+static int better_cut(const struct cut *a, const struct cut *b)
+{
+	if (a->maxc != b->maxc)
+		return a->maxc < b->maxc;
+	if (a->bits != b->bits)
+		return a->bits < b->bits;
+	return a->sum < b->sum;
+}
+
+/* Is the cut worth its children (within the space bound, and narrowing
+ * some list)? */
+static int cut_allowed(const struct builder *bd, const struct cut *c, size_t n)
+{
+	if (c->maxc >= n)
+		return 0;       /* the longest list is as long */
+	return 4 * c->sum + NODE_W * (1u << c->bits) <= 4 * (uint64_t)bd->spfac * n + 8;
+}
+
+/* The leading unfixed bits of field f on which the filters of the list
+ * that do not span the region agree, when they differ further down (0
+ * when they do not differ, or differ at once). */
+static unsigned common_bits(const struct builder *bd, const uint32_t *l,
+			    size_t n, const struct region *r, unsigned f)
+{
+	unsigned u = field_width(f) - r->fixed[f];
+	uint32_t span = r->b.hi[f] - r->b.lo[f], lo0 = 0, hi0 = 0, diff = 0;
+	size_t seen = 0;
+	int differ = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct box *b = &bd->fb[l[i]];
+		uint32_t lo = (b->lo[f] > r->b.lo[f] ? b->lo[f] : r->b.lo[f]) - r->b.lo[f];
+		uint32_t hi = (b->hi[f] < r->b.hi[f] ? b->hi[f] : r->b.hi[f]) - r->b.lo[f];
+
+		if (lo == 0 && hi == span)
+			continue;
+		if (!seen++) {
+			lo0 = lo;
+			hi0 = hi;
+		}
+		differ |= lo != lo0 || hi != hi0;
+		diff |= (lo ^ lo0) | (hi ^ lo0);
+	}
+	if (!differ || !diff || seen * SKIP_SHARE < n)
+		return 0;
+	return u - (32 - (unsigned)__builtin_clz(diff));
+}
+
+/* Fix the next d unfixed bits of field f of the region to the value of
+ * the first filter of the list not spanning it. */
+static void skip_bits(const struct builder *bd, const uint32_t *l, size_t n,
+		      struct region *r, unsigned f, unsigned d)
+{
+	unsigned shift = field_width(f) - r->fixed[f] - d;
+	uint32_t span = r->b.hi[f] - r->b.lo[f], v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct box *b = &bd->fb[l[i]];
+		uint32_t lo = b->lo[f] > r->b.lo[f] ? b->lo[f] : r->b.lo[f];
+		uint32_t hi = b->hi[f] < r->b.hi[f] ? b->hi[f] : r->b.hi[f];
+
+		if (lo - r->b.lo[f] != 0 || hi - r->b.lo[f] != span) {
+			v = lo;
+			break;
+		}
+	}
+	r->fixed[f] = (uint8_t)(r->fixed[f] + d);
+	r->b.lo[f] = (uint32_t)(((uint64_t)v >> shift) << shift);
+	r->b.hi[f] = (uint32_t)(r->b.lo[f] + ((uint64_t)1 << shift) - 1);
+}
+
+/* A skip, when no cut shortens the longest list: the bits the filters
+ * not spanning the region agree on (in the field where they are the
+ * fewest) are taken as fixed to their value, with no node: a packet of
+ * another value there can match only the spanning filters, which are in
+ * every list below (and a list is cut short only by a filter covering
+ * region.rb, which keeps the values before the skip).  A cut below can
+ * then separate the others.  0 when there is none. */
+static int skip_common(const struct builder *bd, const uint32_t *l, size_t n,
+		       struct region *r, unsigned fam)
+{
+	unsigned best_d = 0, bf = 0;
+
+	for (unsigned f = 0; f < NFIELDS; f++) {
+		unsigned d;
+
+		if (!field_of_family(f, fam) || r->fixed[f] == field_width(f))
+			continue;
+		d = common_bits(bd, l, n, r, f);
+		if (d && (!best_d || d < best_d)) {
+			best_d = d;
+			bf = f;
+		}
+	}
+	if (!best_d)
+		return 0;
+	skip_bits(bd, l, n, r, bf, best_d);
+	return 1;
+}
+
+/* The best cut of the list, or best->bits = 0 when none is allowed. */
+static void choose_cut(struct builder *bd, const uint32_t *l, size_t n,
+		       const struct region *r, unsigned fam, struct cut *best)
+{
+	memset(best, 0, sizeof(*best));
+	for (unsigned f = 0; f < NFIELDS; f++) {
+		unsigned unfixed = field_width(f) - r->fixed[f];
+		unsigned maxbits = unfixed < IXDP_TREE_CUT_BITS ? unfixed :
+				   IXDP_TREE_CUT_BITS;
+
+		if (!field_of_family(f, fam) || !unfixed)
+			continue;
+		child_spans(bd, l, n, r, f, maxbits);
+		for (unsigned b = 1; b <= maxbits; b++) {
+			struct cut c = { .field = f, .bits = b };
+
+			score_cut(bd, n, b, maxbits, &c);
+			if (c.maxc < n && !cut_allowed(bd, &c, n))
+				break;  /* wider cuts only take more room */
+			if (cut_allowed(bd, &c, n) &&
+			    (!best->bits || better_cut(&c, best)))
+				*best = c;
+		}
+	}
+}
+
+/* The region of child k of a cut of `bits` in field f (rb follows b but
+ * in a field skipped). */
+static void child_region(const struct region *r, unsigned f, unsigned bits,
+			 uint32_t k, struct region *cr)
+{
+	unsigned shift = field_width(f) - r->fixed[f] - bits;
+	uint64_t size = (uint64_t)1 << shift;
+
+	*cr = *r;
+	cr->fixed[f] = (uint8_t)(r->fixed[f] + bits);
+	cr->b.lo[f] = (uint32_t)(r->b.lo[f] + k * size);
+	cr->b.hi[f] = (uint32_t)(r->b.lo[f] + (k + 1) * size - 1);
+	if (r->rb.lo[f] == r->b.lo[f] && r->rb.hi[f] == r->b.hi[f]) {
+		cr->rb.lo[f] = cr->b.lo[f];
+		cr->rb.hi[f] = cr->b.hi[f];
+	}
+}
+
+/* The children's lists, in one array: child k's are
+ * d->l[d->off[k] .. d->off[k] + d->cnt[k]), in table order. */
+struct dist {
+	uint32_t off[(1 << IXDP_TREE_CUT_BITS) + 1];
+	uint32_t cnt[1 << IXDP_TREE_CUT_BITS];
+	uint32_t *l;
+};
+
+static int distribute(struct builder *bd, const uint32_t *l, size_t n,
+		      const struct region *r, const struct cut *c, struct dist *d)
+{
+	unsigned nch = 1u << c->bits;
+
+	child_spans(bd, l, n, r, c->field, c->bits);
+	memset(d->cnt, 0, nch * sizeof(d->cnt[0]));
+	for (size_t i = 0; i < n; i++)
+		for (unsigned k = bd->kl[i]; k <= bd->kh[i]; k++)
+			d->cnt[k]++;
+	d->off[0] = 0;
+	for (unsigned k = 0; k < nch; k++)
+		d->off[k + 1] = d->off[k] + d->cnt[k];
+	d->l = malloc((d->off[nch] ? d->off[nch] : 1) * sizeof(*d->l));
+	if (!d->l)
+		return set_err_nomem(bd);
+	memset(d->cnt, 0, nch * sizeof(d->cnt[0]));
+	for (size_t i = 0; i < n; i++)
+		for (unsigned k = bd->kl[i]; k <= bd->kh[i]; k++)
+			d->l[d->off[k] + d->cnt[k]++] = l[i];
+	return 0;
+}
+
+/* Does every filter of the list cover the region in field f?  Then the
+ * subtree of a sibling of the same list serves this child too: it never
+ * cuts f (no cut of f separates the list) and truncates alike -- but for
+ * the ports, where the block holding port 0 (fragments) truncates
+ * differently from the others. */
+static int wide_in(const struct builder *bd, const uint32_t *l, size_t n,
+		   const struct region *r, unsigned f)
+{
+	if ((f == IXDP_TF_SPORT || f == IXDP_TF_DPORT) && r->rb.lo[f] == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (bd->fb[l[i]].lo[f] > r->b.lo[f] || bd->fb[l[i]].hi[f] < r->b.hi[f])
+			return 0;
+	return 1;
+}
+
+static int build_node(struct builder *bd, uint32_t idx, const uint32_t *l,
+		      size_t n, const struct region *r, unsigned fam,
+		      unsigned depth);
+
+static int alloc_children(struct builder *bd, unsigned bits, uint32_t *base)
+{
+	uint64_t need = (uint64_t)bd->nnodes + (1u << bits);
+
+	if (need > IXDP_TREE_NODES) {
+		bd->over_space = 1;
+		return errbuf_set(bd->errbuf, bd->errlen,
+				  "the classifier's tree needs at least %llu nodes, "
+				  "more than the limit of %u",
+				  (unsigned long long)need, IXDP_TREE_NODES);
+	}
+	if (grow_u32((void **)&bd->nodes, &bd->ncap, (uint32_t)need,
+		     sizeof(*bd->nodes)))
+		return set_err_nomem(bd);
+	*base = bd->nnodes;
+	memset(&bd->nodes[*base], 0, (1u << bits) * sizeof(*bd->nodes));
+	bd->nnodes = (uint32_t)need;
+	return 0;
+}
+
+/* The last child built whose list was wide in the cut's field. */
+struct wide_sibling {
+	uint32_t node;
+	const uint32_t *l;
+	size_t n;
+	int valid;
+};
+
+static int build_child(struct builder *bd, const struct dist *d, uint32_t base,
+		       uint32_t k, const struct region *cr, const struct cut *c,
+		       unsigned fam, unsigned depth, struct wide_sibling *ws)
+{
+	uint32_t *cl = d->l + d->off[k];
+	size_t m = truncate_list(bd, cl, d->cnt[k], cr);
+	int wide = wide_in(bd, cl, m, cr, c->field);
+
+	if (wide && ws->valid && ws->n == m &&
+	    !memcmp(ws->l, cl, m * sizeof(*cl))) {
+		bd->nodes[base + k] = bd->nodes[ws->node];
+		return 0;
+	}
+	if (build_node(bd, base + k, cl, m, cr, fam, depth + 1))
+		return -1;
+	if (wide)
+		*ws = (struct wide_sibling){ .node = base + k, .l = cl, .n = m,
+					     .valid = 1 };
+	return 0;
+}
+
+static int cut_node(struct builder *bd, uint32_t idx, const uint32_t *l,
+		    size_t n, const struct region *r, unsigned fam,
+		    unsigned depth, const struct cut *c)
+{
+	struct wide_sibling ws = { 0 };
+	struct dist *d;
+	uint32_t base = 0;
+	int rc = 0;
+
+	if (alloc_children(bd, c->bits, &base))
+		return -1;
+	bd->nodes[idx] = (struct ixdp_tnode){
+		.field = (__u8)c->field, .bits = (__u8)c->bits, .base = base,
+		.shift = (__u8)(field_width(c->field) - r->fixed[c->field] - c->bits),
+	};
+	d = malloc(sizeof(*d));
+	if (!d)
+		return set_err_nomem(bd);
+	if (distribute(bd, l, n, r, c, d)) {
+		free(d);
+		return -1;
+	}
+	for (uint32_t k = 0; k < (1u << c->bits) && !rc; k++) {
+		struct region cr;
+
+		child_region(r, c->field, c->bits, k, &cr);
+		rc = build_child(bd, d, base, k, &cr, c, fam, depth, &ws);
+	}
+	free(d->l);
+	free(d);
+	return rc;
+}
+
+static int build_node(struct builder *bd, uint32_t idx, const uint32_t *l,
+		      size_t n, const struct region *r, unsigned fam,
+		      unsigned depth)
+{
+	struct region sr = *r;
+	struct cut c;
+
+	if (n <= bd->binth || depth >= IXDP_TREE_DEPTH)
+		return make_leaf(bd, idx, l, n, depth);
+	for (;;) {
+		choose_cut(bd, l, n, &sr, fam, &c);
+		if (c.bits)
+			return cut_node(bd, idx, l, n, &sr, fam, depth, &c);
+		if (!bd->skip || !skip_common(bd, l, n, &sr, fam))
+			return make_leaf(bd, idx, l, n, depth);
+	}
+}
+
+/* The root of family fam: its filters, in order, truncated. */
+static int build_family(struct builder *bd, unsigned fam, uint32_t *l)
+{
+	struct region r;
+	size_t n = 0;
+
+	root_region(fam, &r);
+	for (size_t i = 0; i < bd->t->n; i++)
+		if (bd->t->v[i].fam == fam)
+			l[n++] = (uint32_t)i;
+	n = truncate_list(bd, l, n, &r);
+	return build_node(bd, fam, l, n, &r, fam, 0);
+}
+
+static int builder_init(struct builder *bd, const struct filter_table *t)
+{
+	size_t n = t->n ? t->n : 1;
+
+	bd->fb = malloc(n * sizeof(*bd->fb));
+	bd->kl = malloc(n * sizeof(*bd->kl));
+	bd->kh = malloc(n * sizeof(*bd->kh));
+	if (!bd->fb || !bd->kl || !bd->kh ||
+	    grow_u32((void **)&bd->nodes, &bd->ncap, 2, sizeof(*bd->nodes)))
+		return set_err_nomem(bd);
+	for (size_t i = 0; i < t->n; i++)
+		filter_box(&t->v[i], &bd->fb[i]);
+	memset(bd->nodes, 0, 2 * sizeof(*bd->nodes));
+	bd->nodes[0].leaf = bd->nodes[1].leaf = 1;
+	bd->nnodes = 2;
+	return 0;
+}
+
+static void builder_free_scratch(struct builder *bd)
+{
+	free(bd->fb);
+	free(bd->kl);
+	free(bd->kh);
+}
+
+/* One attempt with the given leaf size and space bound. */
+static int build_attempt(struct builder *bd, struct ctree *tr)
+{
+	uint32_t *l = NULL;
+	int rc = -1;
+
+	if (builder_init(bd, bd->t))
+		goto out;
+	l = malloc((bd->t->n ? bd->t->n : 1) * sizeof(*l));
+	if (!l) {
+		set_err_nomem(bd);
+		goto out;
+	}
+	if (build_family(bd, IXDP_FAM_V4, l) || build_family(bd, IXDP_FAM_V6, l))
+		goto out;
+	*tr = (struct ctree){ .nodes = bd->nodes, .nnodes = bd->nnodes,
+			      .leaf = bd->leaf, .nleaf = bd->nleaf,
+			      .depth = bd->depth, .leaf_longest = bd->leaf_longest };
+	bd->nodes = NULL;
+	bd->leaf = NULL;
+	rc = 0;
+out:
+	free(l);
+	free(bd->nodes);
+	free(bd->leaf);
+	builder_free_scratch(bd);
+	return rc;
+}
+
+/* The attempts, best lookups first: a table whose tree does not fit the
+ * nodes or leaf entries is tried again with longer leaves and less room
+ * for filters copied into several children.  The roomiest is for tables
+ * of up to max_filters only: a larger one would mostly fail it, slowly. */
+static const struct {
+	unsigned binth, spfac;
+	int skip;
+	size_t max_filters;
+} attempts[] = {
+	{ 8, 4, 1, 2048 }, { 8, 2, 1, IXDP_MAX_FILTERS },
+	{ 8, 2, 0, IXDP_MAX_FILTERS }, { 16, 1, 0, IXDP_MAX_FILTERS },
+	{ 64, 1, 0, IXDP_MAX_FILTERS },
+};
+
+int ctree_build(const struct filter_table *t, struct ctree *tr,
+		char *errbuf, size_t errlen)
+{
+	memset(tr, 0, sizeof(*tr));
+	if (t->n > IXDP_MAX_FILTERS)
+		return errbuf_set(errbuf, errlen,
+				  "the classifier's tree takes at most %u filters, not %zu",
+				  IXDP_MAX_FILTERS, t->n);
+	for (size_t i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++) {
+		struct builder bd = { .t = t, .errbuf = errbuf, .errlen = errlen,
+				      .binth = attempts[i].binth,
+				      .spfac = attempts[i].spfac,
+				      .skip = attempts[i].skip };
+
+		if (t->n > attempts[i].max_filters)
+			continue;
+		if (!build_attempt(&bd, tr))
+			return 0;
+		if (!bd.over_space)
+			return -1;
+	}
+	return -1;
+}
+
+void ctree_free(struct ctree *tr)
+{
+	free(tr->nodes);
+	free(tr->leaf);
+	memset(tr, 0, sizeof(*tr));
+}
+
+/* The packet's field f as the BPF program reads it (host order). */
+static uint32_t pkt_field(const struct pkt_tuple *p, unsigned f)
+{
+	unsigned words = p->fam == IXDP_FAM_V4 ? 1 : 4;
+
+	if (f < IXDP_TF_DST0)
+		return f < words ? addr_word(p->src, f) : 0;
+	if (f < IXDP_TF_SPORT)
+		return f - IXDP_TF_DST0 < words ? addr_word(p->dst, f - IXDP_TF_DST0) : 0;
+	if (f == IXDP_TF_SPORT)
+		return p->frag ? 0 : p->sport;
+	if (f == IXDP_TF_DPORT)
+		return p->frag ? 0 : p->dport;
+	return f == IXDP_TF_PROTO ? p->proto : 0;
+}
+
+static long scan_leaf(const struct ctree *tr, const struct filter_table *t,
+		      const struct ixdp_tnode *nd, const struct pkt_tuple *p)
+{
+	if (nd->n > IXDP_TREE_LEAF_MAX || nd->base > tr->nleaf ||
+	    nd->n > tr->nleaf - nd->base)
+		return -1;
+	for (uint32_t i = 0; i < nd->n; i++) {
+		uint32_t pos = tr->leaf[nd->base + i];
+
+		if (pos >= t->n)
+			return -1;
+		if (filter_applies(&t->v[pos], p->ifmask) &&
+		    specific_filter_matches(&t->v[pos], p))
+			return (long)pos;
+	}
+	return -1;
+}
+
+long ctree_lookup(const struct ctree *tr, const struct filter_table *t,
+		  const struct pkt_tuple *p)
+{
+	uint32_t idx = p->fam == IXDP_FAM_V6 ? 1 : 0;
+
+	if (p->fam > IXDP_FAM_V6)
+		return -1;
+	for (unsigned step = 0; step <= IXDP_TREE_DEPTH; step++) {
+		const struct ixdp_tnode *nd;
+
+		if (idx >= tr->nnodes)
+			return -1;
+		nd = &tr->nodes[idx];
+		if (nd->leaf)
+			return scan_leaf(tr, t, nd, p);
+		if (nd->field >= IXDP_TF__MAX || nd->bits < 1 ||
+		    nd->bits > IXDP_TREE_CUT_BITS || nd->shift > 31)
+			return -1;
+		idx = nd->base + ((pkt_field(p, nd->field) >> nd->shift) &
+				  ((1u << nd->bits) - 1));
+	}
+	return -1;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * compile_tree.h - lay the sorted filter table out as the dataplane's
+ * decision tree (include/ipsec_xdp.h, "The decision tree";
+ * docs/classifier.md): cuts over the packet's fields down to leaves that
+ * list, in enforcement order, the filters a packet of the leaf's region
+ * can match.  Pure computation: dataplane.c writes the result into one
+ * bank of the pinned maps, turning the leaves' positions into slots.
+ */
+#ifndef IXDP_COMPILE_TREE_H
+#define IXDP_COMPILE_TREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "ipsec_xdp.h"
+#include "compile/compiler.h"
+
+struct ctree {
+	struct ixdp_tnode *nodes;  /* nodes[0]: IPv4 root, nodes[1]: IPv6 root */
+	uint32_t nnodes;
+	uint32_t *leaf;            /* positions in the table, per leaf in
+				    * enforcement order (the dataplane writes
+				    * their slots) */
+	uint32_t nleaf;
+	uint32_t depth;            /* the longest root-to-leaf path, in cuts */
+	uint32_t leaf_longest;     /* the most filters of one leaf */
+};
+
+/* Build from a sorted table.  -1 with errbuf (naming the limit and the
+ * figure that exceeded it) when the tree needs more than IXDP_TREE_NODES
+ * nodes, IXDP_TREE_LEAF_REFS leaf entries, or a leaf of more than
+ * IXDP_TREE_LEAF_MAX filters. */
+int ctree_build(const struct filter_table *t, struct ctree *tr,
+		char *errbuf, size_t errlen);
+void ctree_free(struct ctree *tr);
+
+/* The walk the BPF program does, in userspace (for tests): the position
+ * of the first filter of the table that matches and applies, or -1. */
+long ctree_lookup(const struct ctree *tr, const struct filter_table *t,
+		  const struct pkt_tuple *p);
+
+#endif /* IXDP_COMPILE_TREE_H */

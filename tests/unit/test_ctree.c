@@ -1,0 +1,779 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_ctree.c - the decision tree (lib/compile/compile_tree.c): its
+ * lookup, the walk of the BPF program, gives filter_table_match()'s answer
+ * for every packet (random tables and probes), its leaves are truncated
+ * after a filter certain to match, and its limits are errors.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <cmocka.h>
+
+#include "compile/compiler.h"
+#include "compile/compile_tree.h"
+#include "compile/compile_treelayout.h"
+
+/* ---- deterministic random numbers (splitmix64) -------------------------- */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint32_t below(uint32_t n)
+{
+	return (uint32_t)(rnd() % n);
+}
+
+/* ---- random tables -------------------------------------------------------- */
+
+static unsigned alen(uint8_t fam)
+{
+	return fam == IXDP_FAM_V4 ? 4 : 16;
+}
+
+static void mask_addr(uint8_t *a, uint8_t fam, unsigned plen)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned bits = plen > 8 * i ? plen - 8 * i : 0;
+
+		if (i >= alen(fam))
+			a[i] = 0;
+		else if (bits < 8)
+			a[i] &= (uint8_t)(0xff << (8 - bits));
+	}
+}
+
+/* Addresses near one another, so that filters overlap. */
+static void random_addr(uint8_t fam, uint8_t *a)
+{
+	for (unsigned i = 0; i < 16; i++)
+		a[i] = (uint8_t)rnd();
+	a[0] = (uint8_t)(fam == IXDP_FAM_V4 ? 10 : 0x20);
+	if (below(4))
+		a[1] = (uint8_t)below(3);
+	if (fam == IXDP_FAM_V6 && below(4))
+		a[8] = (uint8_t)below(2);
+	if (below(2))
+		a[alen(fam) - 1] = (uint8_t)below(4);
+}
+
+static unsigned random_plen(uint8_t fam)
+{
+	static const uint8_t v6[] = { 0, 8, 16, 31, 32, 33, 48, 64, 65, 96, 127, 128 };
+
+	if (fam == IXDP_FAM_V4)
+		return below(33);
+	return below(3) ? v6[below(sizeof(v6))] : below(129);
+}
+
+static void random_ports(struct port_spec *ps)
+{
+	uint32_t p = below(10);
+
+	ps->lo = ps->hi = 0;
+	if (p < 4)
+		return;                         /* any */
+	if (p < 7) {
+		ps->lo = ps->hi = (uint16_t)(1 + below(8) * 100);
+		return;
+	}
+	ps->lo = (uint16_t)(below(3) ? below(4) * 100 : 0);  /* may start at 0 */
+	ps->hi = (uint16_t)(ps->lo + 1 + below(400));
+}
+
+static void random_filter(struct specific_filter *f, unsigned ngroups)
+{
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP,
+					  IPPROTO_ICMPV6, 47 };
+
+	memset(f, 0, sizeof(*f));
+	f->fam = below(10) < 6 ? IXDP_FAM_V4 : IXDP_FAM_V6;
+	random_addr(f->fam, f->src);
+	random_addr(f->fam, f->dst);
+	f->src_plen = (uint8_t)random_plen(f->fam);
+	f->dst_plen = (uint8_t)random_plen(f->fam);
+	mask_addr(f->src, f->fam, f->src_plen);
+	mask_addr(f->dst, f->fam, f->dst_plen);
+	f->proto_exact = below(4) != 0;
+	f->proto = f->proto_exact ? protos[below(sizeof(protos))] : 0;
+	random_ports(&f->sport);
+	random_ports(&f->dport);
+	f->action = (uint8_t)below(3);
+	f->ifgroup = (uint8_t)(below(3) ? 0 : below(ngroups));
+	f->rule = 0;
+	f->name = "t";
+}
+
+static void random_table(struct filter_table *t, size_t n)
+{
+	struct specific_filter f;
+
+	memset(t, 0, sizeof(*t));
+	t->ngroups = 4;
+	for (size_t i = 0; i < n; i++) {
+		random_filter(&f, 4);
+		assert_int_equal(filter_table_push(t, &f), 0);
+	}
+	assert_int_equal(filter_table_sort(t), 0);
+}
+
+/* ---- random probes -------------------------------------------------------- */
+
+static void host_in(uint8_t fam, const uint8_t *net, unsigned plen, uint8_t *out)
+{
+	uint8_t r[16];
+
+	for (unsigned i = 0; i < 16; i++)
+		r[i] = (uint8_t)rnd();
+	if (below(4) == 0)
+		memset(r, below(2) ? 0xff : 0, 16);    /* the prefix's edges */
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned bits = plen > 8 * i ? plen - 8 * i : 0;
+		uint8_t keep = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+
+		out[i] = i < alen(fam) ? (uint8_t)((net[i] & keep) | (r[i] & ~keep)) : 0;
+	}
+}
+
+static uint16_t port_near(const struct port_spec *ps)
+{
+	switch (below(6)) {
+	case 0: return ps->lo;
+	case 1: return ps->hi;
+	case 2: return (uint16_t)(ps->lo - 1);
+	case 3: return (uint16_t)(ps->hi + 1);
+	case 4: return 0;
+	default: return (uint16_t)below(1000);
+	}
+}
+
+static void random_probe(const struct filter_table *t, struct pkt_tuple *p)
+{
+	static const uint16_t masks[] = { 0, 1, 2, 4, 6, 8, 14 };
+
+	memset(p, 0, sizeof(*p));
+	if (t->n && below(4)) {
+		const struct specific_filter *f = &t->v[below((uint32_t)t->n)];
+
+		p->fam = f->fam;
+		host_in(f->fam, f->src, f->src_plen, p->src);
+		host_in(f->fam, f->dst, f->dst_plen, p->dst);
+		p->proto = below(4) ? f->proto : (uint8_t)below(60);
+		p->sport = port_near(&f->sport);
+		p->dport = port_near(&f->dport);
+	} else {
+		p->fam = (uint8_t)below(2);
+		random_addr(p->fam, p->src);
+		random_addr(p->fam, p->dst);
+		mask_addr(p->src, p->fam, 128);
+		mask_addr(p->dst, p->fam, 128);
+		p->proto = below(2) ? IPPROTO_TCP : (uint8_t)below(256);
+		p->sport = (uint16_t)below(1000);
+		p->dport = (uint16_t)below(1000);
+	}
+	p->frag = below(8) == 0;
+	p->ifmask = masks[below(sizeof(masks) / sizeof(masks[0]))];
+}
+
+static void check_oracle(const struct filter_table *t, const struct ctree *tr,
+			 unsigned probes)
+{
+	struct pkt_tuple p;
+
+	for (unsigned i = 0; i < probes; i++) {
+		random_probe(t, &p);
+		long want = filter_table_match(t, &p), got = ctree_lookup(tr, t, &p);
+
+		if (want != got)
+			fail_msg("probe %u: the tree says %ld, the table %ld", i, got, want);
+	}
+}
+
+static void check_shape(const struct ctree *tr)
+{
+	assert_true(tr->nnodes >= 2 && tr->nnodes <= IXDP_TREE_NODES);
+	assert_true(tr->depth <= IXDP_TREE_DEPTH);
+	assert_true(tr->leaf_longest <= IXDP_TREE_LEAF_MAX);
+	for (uint32_t i = 0; i < tr->nnodes; i++) {
+		const struct ixdp_tnode *nd = &tr->nodes[i];
+
+		if (nd->leaf) {
+			assert_true(nd->n <= tr->nleaf - (nd->n ? nd->base : 0));
+			for (uint32_t k = 1; k < nd->n; k++)
+				assert_true(tr->leaf[nd->base + k - 1] <
+					    tr->leaf[nd->base + k]);
+		} else {
+			assert_true(nd->bits >= 1 && nd->bits <= IXDP_TREE_CUT_BITS);
+			assert_true(nd->base + (1u << nd->bits) <= tr->nnodes);
+		}
+	}
+}
+
+static void oracle_round(size_t n, unsigned probes)
+{
+	struct filter_table t;
+	struct ctree tr;
+	char err[256] = "";
+
+	random_table(&t, n);
+	if (ctree_build(&t, &tr, err, sizeof(err)))
+		fail_msg("ctree_build of %zu filters: %s", n, err);
+	check_shape(&tr);
+	check_oracle(&t, &tr, probes);
+	ctree_free(&tr);
+	filter_table_free(&t);
+}
+
+static void test_random_oracle(void **state)
+{
+	(void)state;
+	rng_state = 42;
+	for (unsigned round = 0; round < 150; round++)
+		oracle_round(1 + below(round < 100 ? 60 : 400), 1500);
+	oracle_round(3000, 20000);
+}
+
+/* ---- hand-written tables -------------------------------------------------- */
+
+static struct specific_filter any_filter(uint8_t fam, uint8_t action)
+{
+	struct specific_filter f;
+
+	memset(&f, 0, sizeof(f));
+	f.fam = fam;
+	f.action = action;
+	f.name = "t";
+	return f;
+}
+
+static void push(struct filter_table *t, const struct specific_filter *f)
+{
+	assert_int_equal(filter_table_push(t, f), 0);
+}
+
+static struct pkt_tuple v4_pkt(uint8_t proto, uint16_t dport, bool frag,
+			       uint16_t ifmask)
+{
+	struct pkt_tuple p;
+
+	memset(&p, 0, sizeof(p));
+	p.fam = IXDP_FAM_V4;
+	p.src[0] = 192;
+	p.dst[0] = 10;
+	p.dst[3] = 9;
+	p.proto = proto;
+	p.dport = dport;
+	p.frag = frag;
+	p.ifmask = ifmask;
+	return p;
+}
+
+static void build_ok(struct filter_table *t, struct ctree *tr)
+{
+	char err[256] = "";
+
+	assert_int_equal(filter_table_sort(t), 0);
+	if (ctree_build(t, tr, err, sizeof(err)))
+		fail_msg("ctree_build: %s", err);
+	check_shape(tr);
+}
+
+/* A filter of group 0, ports any, covering the region ends the leaf. */
+static void test_truncate_covering(void **state)
+{
+	struct filter_table t = { 0 };
+	struct specific_filter f = any_filter(IXDP_FAM_V4, IXDP_ACT_PERMIT);
+	struct ctree tr;
+	struct pkt_tuple p = v4_pkt(IPPROTO_TCP, 80, false, 0);
+
+	(void)state;
+	f.dst[0] = 10;
+	f.dst_plen = 8;
+	f.proto_exact = true;
+	f.proto = IPPROTO_TCP;
+	f.dport.lo = f.dport.hi = 80;
+	push(&t, &f);                                   /* 0: 10/8 tcp 80 */
+	push(&t, &(struct specific_filter){ .fam = IXDP_FAM_V4,
+		 .action = IXDP_ACT_BLOCK, .name = "t" });  /* 1: any, block */
+	push(&t, &(struct specific_filter){ .fam = IXDP_FAM_V4,
+		 .action = IXDP_ACT_PERMIT, .name = "t" }); /* 2: any, permit */
+	build_ok(&t, &tr);
+	assert_int_equal(tr.nodes[0].leaf, 1);
+	assert_int_equal(tr.nodes[0].n, 2);             /* the permit is dropped */
+	assert_int_equal(tr.leaf[tr.nodes[0].base + 1], 1);
+	assert_int_equal(ctree_lookup(&tr, &t, &p), 0);
+	p.frag = true;
+	assert_int_equal(ctree_lookup(&tr, &t, &p), 1);
+	ctree_free(&tr);
+	filter_table_free(&t);
+}
+
+/* A filter covering the region in every field, but with ports, does not
+ * end the leaf when fragments (ports 0) can reach it. */
+static void test_truncate_ports_fragments(void **state)
+{
+	struct filter_table t = { 0 };
+	struct specific_filter g = any_filter(IXDP_FAM_V4, IXDP_ACT_BLOCK);
+	struct specific_filter h = any_filter(IXDP_FAM_V4, IXDP_ACT_PERMIT);
+	struct ctree tr;
+	struct pkt_tuple p = v4_pkt(IPPROTO_UDP, 5, false, 0);
+
+	(void)state;
+	g.dport.lo = 1;
+	g.dport.hi = 0xffff;                            /* every port but 0 */
+	push(&t, &g);
+	push(&t, &h);
+	build_ok(&t, &tr);
+	assert_int_equal(tr.nodes[0].leaf, 1);
+	assert_int_equal(tr.nodes[0].n, 2);
+	assert_int_equal(ctree_lookup(&tr, &t, &p), 0);
+	p.frag = true;
+	assert_int_equal(ctree_lookup(&tr, &t, &p), 1);
+	p = v4_pkt(IPPROTO_ICMP, 0, false, 0);
+	assert_int_equal(ctree_lookup(&tr, &t, &p), 1);
+	ctree_free(&tr);
+	filter_table_free(&t);
+}
+
+/* A covering filter of interface group 1 does not end the leaf. */
+static void test_truncate_ifgroup(void **state)
+{
+	struct filter_table t = { .ngroups = 2 };
+	struct specific_filter k = any_filter(IXDP_FAM_V4, IXDP_ACT_BLOCK);
+	struct specific_filter h = any_filter(IXDP_FAM_V4, IXDP_ACT_PERMIT);
+	struct ctree tr;
+	struct pkt_tuple p = v4_pkt(IPPROTO_TCP, 22, false, 0);
+
+	(void)state;
+	k.ifgroup = 1;
+	push(&t, &k);
+	push(&t, &h);
+	build_ok(&t, &tr);
+	assert_int_equal(tr.nodes[0].leaf, 1);
+	assert_int_equal(tr.nodes[0].n, 2);
+	assert_int_equal(ctree_lookup(&tr, &t, &p), 1);
+	p.ifmask = 2;
+	assert_int_equal(ctree_lookup(&tr, &t, &p), 0);
+	ctree_free(&tr);
+	filter_table_free(&t);
+}
+
+/* Many port filters under one destination: the tree cuts the ports, and
+ * a range excluding port 0 then ends the leaves it covers. */
+static void test_port_cuts(void **state)
+{
+	struct filter_table t = { 0 };
+	struct specific_filter f = any_filter(IXDP_FAM_V4, IXDP_ACT_BLOCK);
+	struct ctree tr;
+
+	(void)state;
+	f.proto_exact = true;
+	f.proto = IPPROTO_TCP;
+	for (unsigned i = 0; i < 200; i++) {
+		f.dport.lo = f.dport.hi = (uint16_t)(1000 + 7 * i);
+		push(&t, &f);
+	}
+	f.dport.lo = 1;
+	f.dport.hi = 0xffff;
+	f.action = IXDP_ACT_PERMIT;
+	push(&t, &f);
+	push(&t, &(struct specific_filter){ .fam = IXDP_FAM_V4, .name = "t" });
+	build_ok(&t, &tr);
+	assert_true(tr.depth >= 1);
+	assert_true(tr.leaf_longest <= 12);
+	rng_state = 7;
+	check_oracle(&t, &tr, 20000);
+	for (unsigned port = 0; port < 3000; port++) {
+		struct pkt_tuple p = v4_pkt(IPPROTO_TCP, (uint16_t)port, false, 0);
+
+		assert_int_equal(ctree_lookup(&tr, &t, &p), filter_table_match(&t, &p));
+		p.frag = true;
+		assert_int_equal(ctree_lookup(&tr, &t, &p), filter_table_match(&t, &p));
+	}
+	ctree_free(&tr);
+	filter_table_free(&t);
+}
+
+/* Port ranges of every size, straddling the blocks of the port cuts,
+ * on both sides, probed at their edges, fragments included. */
+static void test_port_ranges(void **state)
+{
+	(void)state;
+	rng_state = 5;
+	for (unsigned round = 0; round < 20; round++) {
+		struct filter_table t = { 0 };
+		struct specific_filter f = any_filter(IXDP_FAM_V4, IXDP_ACT_BLOCK);
+		struct ctree tr;
+
+		f.proto_exact = true;
+		f.proto = IPPROTO_UDP;
+		for (unsigned i = 0; i < 150; i++) {
+			unsigned lo = below(1 << (1 + below(16))), len = below(1 << below(16));
+
+			f.dport.lo = (uint16_t)(lo > 0xffff ? 0xffff : lo);
+			f.dport.hi = (uint16_t)(lo + len > 0xffff ? 0xffff : lo + len);
+			f.sport.lo = f.sport.hi = 0;
+			if (below(4) == 0)
+				f.sport = f.dport;
+			push(&t, &f);
+		}
+		build_ok(&t, &tr);
+		for (unsigned i = 0; i < 20000; i++) {
+			struct pkt_tuple p = v4_pkt(IPPROTO_UDP, 0, below(16) == 0, 0);
+			const struct port_spec *ps = &t.v[below((uint32_t)t.n)].dport;
+
+			p.dport = below(2) ? port_near(ps) : (uint16_t)below(65536);
+			p.sport = below(2) ? p.dport : (uint16_t)below(65536);
+			assert_int_equal(ctree_lookup(&tr, &t, &p), filter_table_match(&t, &p));
+		}
+		ctree_free(&tr);
+		filter_table_free(&t);
+	}
+}
+
+/* Filters agreeing on their first 16 bits (10.1/16) are cut below them
+ * with no node for those bits (a skip): one cut, short leaves.  The
+ * packets of other values there reach the same leaves and must still
+ * find the filter spanning everything, though 10.1/16 covers the values
+ * the skip assumed (it must not cut the lists short). */
+static void test_skip(void **state)
+{
+	struct filter_table t = { 0 };
+	struct specific_filter f = any_filter(IXDP_FAM_V4, IXDP_ACT_BLOCK);
+	struct ctree tr;
+
+	(void)state;
+	f.dst[0] = 10;
+	f.dst[1] = 1;
+	f.dst_plen = 24;
+	for (unsigned i = 0; i < 200; i++) {
+		f.dst[2] = (uint8_t)i;
+		push(&t, &f);
+	}
+	f.dst[2] = 0;
+	f.dst_plen = 16;
+	f.action = IXDP_ACT_PERMIT;
+	push(&t, &f);
+	push(&t, &(struct specific_filter){ .fam = IXDP_FAM_V4, .name = "t" });
+	build_ok(&t, &tr);
+	assert_true(tr.leaf_longest <= 8);
+	assert_true(tr.depth <= 2);
+	rng_state = 11;
+	check_oracle(&t, &tr, 20000);
+	for (unsigned i = 0; i < 256 * 4; i++) {
+		struct pkt_tuple p = v4_pkt(IPPROTO_TCP, 80, false, 0);
+
+		p.dst[1] = (uint8_t)(i / 256 == 0 ? 1 : i / 256 == 1 ? 2 : 129);
+		p.dst[0] = (uint8_t)(i / 256 == 3 ? 11 : 10);
+		p.dst[2] = (uint8_t)i;
+		assert_int_equal(ctree_lookup(&tr, &t, &p), filter_table_match(&t, &p));
+	}
+	ctree_free(&tr);
+	filter_table_free(&t);
+}
+
+/* ---- limits and empty tables ----------------------------------------------- */
+
+/* More identical filters than a leaf may hold: no cut separates them. */
+static void test_leaf_limit(void **state)
+{
+	struct filter_table t = { .ngroups = 2 };
+	struct specific_filter f = any_filter(IXDP_FAM_V4, IXDP_ACT_BLOCK);
+	struct ctree tr;
+	char err[256] = "";
+
+	(void)state;
+	f.dst[0] = 10;
+	f.dst_plen = 8;
+	f.ifgroup = 1;
+	for (unsigned i = 0; i < IXDP_TREE_LEAF_MAX + 1; i++)
+		push(&t, &f);
+	assert_int_equal(filter_table_sort(&t), 0);
+	assert_int_equal(ctree_build(&t, &tr, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "1025 filters"));
+	assert_non_null(strstr(err, "limit of 1024"));
+	assert_null(tr.nodes);
+	t.n = IXDP_TREE_LEAF_MAX;               /* exactly the limit fits */
+	build_ok(&t, &tr);
+	assert_int_equal(tr.leaf_longest, IXDP_TREE_LEAF_MAX);
+	ctree_free(&tr);
+	filter_table_free(&t);
+}
+
+static void test_empty_table(void **state)
+{
+	struct filter_table t = { 0 };
+	struct ctree tr;
+	struct pkt_tuple p = v4_pkt(IPPROTO_TCP, 80, false, 0);
+
+	(void)state;
+	build_ok(&t, &tr);
+	assert_int_equal(tr.nnodes, 2);
+	assert_int_equal(tr.nleaf, 0);
+	for (unsigned fam = 0; fam < 2; fam++) {
+		assert_int_equal(tr.nodes[fam].leaf, 1);
+		assert_int_equal(tr.nodes[fam].n, 0);
+	}
+	assert_int_equal(ctree_lookup(&tr, &t, &p), -1);
+	p.fam = IXDP_FAM_V6;
+	assert_int_equal(ctree_lookup(&tr, &t, &p), -1);
+	ctree_free(&tr);
+}
+
+/* A table of IPv6 filters only: the IPv4 root is an empty leaf. */
+static void test_one_family(void **state)
+{
+	struct filter_table t = { 0 };
+	struct specific_filter f = any_filter(IXDP_FAM_V6, IXDP_ACT_BLOCK);
+	struct ctree tr;
+
+	(void)state;
+	f.dst[0] = 0x20;
+	f.dst_plen = 16;
+	for (unsigned i = 0; i < 100; i++) {
+		f.dst[1] = (uint8_t)i;
+		push(&t, &f);
+	}
+	build_ok(&t, &tr);
+	assert_int_equal(tr.nodes[0].leaf, 1);
+	assert_int_equal(tr.nodes[0].n, 0);
+	assert_int_equal(tr.nodes[1].leaf, 0);
+	rng_state = 3;
+	check_oracle(&t, &tr, 5000);
+	ctree_free(&tr);
+	filter_table_free(&t);
+}
+
+/* A corrupt tree fails closed: no answer rather than a wild read. */
+static void test_lookup_fails_closed(void **state)
+{
+	struct filter_table t = { 0 };
+	struct specific_filter f = any_filter(IXDP_FAM_V4, IXDP_ACT_BLOCK);
+	struct ixdp_tnode nodes[2] = {
+		{ .leaf = 0, .field = IXDP_TF_DST0, .shift = 24, .bits = 8, .base = 2 },
+		{ .leaf = 1, .base = 5, .n = 1 },
+	};
+	uint32_t leaf[1] = { 0 };
+	struct ctree tr = { .nodes = nodes, .nnodes = 2, .leaf = leaf, .nleaf = 1 };
+	struct pkt_tuple p = v4_pkt(IPPROTO_TCP, 80, false, 0);
+
+	(void)state;
+	push(&t, &f);
+	assert_int_equal(ctree_lookup(&tr, &t, &p), -1);   /* child out of range */
+	p.fam = IXDP_FAM_V6;
+	assert_int_equal(ctree_lookup(&tr, &t, &p), -1);   /* leaf out of range */
+	filter_table_free(&t);
+}
+
+/* ---- laying a tree out over a bank's (compile_treelayout.c) -------------- */
+
+/* Every filter gets an id, kept in `rule`, as the dataplane's slots: an
+ * edit keeps the ids of the filters it does not touch. */
+static void number_filters(struct filter_table *t, int *next_id)
+{
+	for (size_t i = 0; i < t->n; i++)
+		t->v[i].rule = (*next_id)++;
+}
+
+/* The tree as a bank holds it: leaf entries are ids (slots). */
+static void image_of(const struct ctree *tr, const struct filter_table *t,
+		     struct tree_image *img)
+{
+	img->nodes = malloc((tr->nnodes + 1) * sizeof(*img->nodes));
+	img->leaf = malloc((tr->nleaf + 1) * sizeof(*img->leaf));
+	assert_non_null(img->nodes);
+	assert_non_null(img->leaf);
+	memcpy(img->nodes, tr->nodes, tr->nnodes * sizeof(*img->nodes));
+	for (uint32_t i = 0; i < tr->nleaf; i++)
+		img->leaf[i] = (uint32_t)t->v[tr->leaf[i]].rule;
+	img->nnodes = tr->nnodes;
+	img->nleaf = tr->nleaf;
+}
+
+/* A laid-out image walks like the table's own tree: ids back to positions. */
+static void check_image(const struct tree_image *img, const struct filter_table *t,
+			int nids, unsigned probes)
+{
+	uint32_t *pos_of = malloc((size_t)nids * sizeof(*pos_of));
+	uint32_t *leaf = malloc((img->nleaf + 1) * sizeof(*leaf));
+	struct ctree view = { .nodes = img->nodes, .nnodes = img->nnodes,
+			      .leaf = leaf, .nleaf = img->nleaf };
+
+	assert_non_null(pos_of);
+	assert_non_null(leaf);
+	memset(pos_of, 0xff, (size_t)nids * sizeof(*pos_of));
+	for (size_t i = 0; i < t->n; i++)
+		pos_of[t->v[i].rule] = (uint32_t)i;
+	for (uint32_t i = 0; i < img->nleaf; i++)
+		leaf[i] = img->leaf[i] < (uint32_t)nids ? pos_of[img->leaf[i]]
+							: 0xffffffffu;
+	check_oracle(t, &view, probes);
+	free(pos_of);
+	free(leaf);
+}
+
+/* Entries of out that differ from old (or lie past it): what a bank
+ * holding old would be written. */
+static size_t entries_written(const struct tree_image *old,
+			      const struct tree_image *out)
+{
+	size_t w = 0;
+
+	for (uint32_t i = 0; i < out->nnodes; i++)
+		w += i >= old->nnodes ||
+		     memcmp(&out->nodes[i], &old->nodes[i], sizeof(out->nodes[i]));
+	for (uint32_t i = 0; i < out->nleaf; i++)
+		w += i >= old->nleaf || out->leaf[i] != old->leaf[i];
+	return w;
+}
+
+static void build_image(struct filter_table *t, struct tree_image *img)
+{
+	struct ctree tr;
+
+	build_ok(t, &tr);
+	image_of(&tr, t, img);
+	ctree_free(&tr);
+}
+
+/* The same list again: the bank's tree as it is, nothing written. */
+static void test_relayout_same_list(void **state)
+{
+	struct filter_table t;
+	struct tree_image a, b, out;
+	int ids = 0;
+
+	(void)state;
+	rng_state = 41;
+	random_table(&t, 1500);
+	number_filters(&t, &ids);
+	build_image(&t, &a);
+	build_image(&t, &b);
+	assert_int_equal(tree_relayout(&a, &b, &out), 1);
+	assert_int_equal(entries_written(&a, &out), 0);
+	check_image(&out, &t, ids, 3000);
+	tree_image_free(&a);
+	tree_image_free(&b);
+	tree_image_free(&out);
+	filter_table_free(&t);
+}
+
+/* Random edits, each laid out over the last: the answers are the new
+ * table's, and a one-filter edit writes a small part of the tree. */
+static void test_relayout_edits(void **state)
+{
+	struct filter_table t;
+	struct tree_image cur, nw, out;
+	int ids = 0;
+	size_t small = 0;
+
+	(void)state;
+	rng_state = 42;
+	random_table(&t, 2000);
+	number_filters(&t, &ids);
+	build_image(&t, &cur);
+	for (int e = 0; e < 30; e++) {
+		struct specific_filter f;
+		size_t total, w;
+
+		if (e % 3 == 2 && t.n > 1) {    /* delete one */
+			size_t i = below((uint32_t)t.n);
+
+			memmove(&t.v[i], &t.v[i + 1], (t.n - i - 1) * sizeof(t.v[0]));
+			t.n--;
+		} else {                        /* add one */
+			random_filter(&f, 4);
+			f.rule = ids++;
+			assert_int_equal(filter_table_push(&t, &f), 0);
+			assert_int_equal(filter_table_sort(&t), 0);
+		}
+		build_image(&t, &nw);
+		assert_true(tree_relayout(&cur, &nw, &out) >= 0);
+		check_image(&out, &t, ids, 1500);
+		w = entries_written(&cur, &out);
+		total = nw.nnodes + nw.nleaf;
+		small += w * 10 < total;
+		tree_image_free(&cur);
+		tree_image_free(&nw);
+		cur = out;
+	}
+	printf("relayout: %zu of 30 one-filter edits wrote under a tenth of the tree\n",
+	       small);
+	assert_true(small >= 20);
+	tree_image_free(&cur);
+	filter_table_free(&t);
+}
+
+/* Whatever a bank holds (a torn write, garbage), the layout is right. */
+static void test_relayout_over_garbage(void **state)
+{
+	struct filter_table t;
+	struct tree_image junk = { 0 }, nw, out;
+	int ids = 0;
+
+	(void)state;
+	rng_state = 43;
+	random_table(&t, 800);
+	number_filters(&t, &ids);
+	build_image(&t, &nw);
+	junk.nnodes = 5000;
+	junk.nleaf = 5000;
+	junk.nodes = malloc(junk.nnodes * sizeof(*junk.nodes));
+	junk.leaf = malloc(junk.nleaf * sizeof(*junk.leaf));
+	assert_non_null(junk.nodes);
+	assert_non_null(junk.leaf);
+	for (uint32_t i = 0; i < junk.nnodes; i++) {
+		junk.nodes[i].leaf = (uint8_t)below(2);
+		junk.nodes[i].field = (uint8_t)below(12);
+		junk.nodes[i].shift = (uint8_t)below(32);
+		junk.nodes[i].bits = (uint8_t)below(10);
+		junk.nodes[i].base = below(6000);
+		junk.nodes[i].n = below(50);
+		/* shared blocks and cycles: every node points near the start */
+		if (below(2))
+			junk.nodes[i].base = below(8);
+	}
+	for (uint32_t i = 0; i < junk.nleaf; i++)
+		junk.leaf[i] = below((uint32_t)ids + 5);
+	assert_true(tree_relayout(&junk, &nw, &out) >= 0);
+	check_image(&out, &t, ids, 3000);
+	tree_image_free(&junk);
+	tree_image_free(&nw);
+	tree_image_free(&out);
+	filter_table_free(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_random_oracle),
+		cmocka_unit_test(test_truncate_covering),
+		cmocka_unit_test(test_truncate_ports_fragments),
+		cmocka_unit_test(test_truncate_ifgroup),
+		cmocka_unit_test(test_port_cuts),
+		cmocka_unit_test(test_port_ranges),
+		cmocka_unit_test(test_skip),
+		cmocka_unit_test(test_leaf_limit),
+		cmocka_unit_test(test_empty_table),
+		cmocka_unit_test(test_one_family),
+		cmocka_unit_test(test_lookup_fails_closed),
+		cmocka_unit_test(test_relayout_same_list),
+		cmocka_unit_test(test_relayout_edits),
+		cmocka_unit_test(test_relayout_over_garbage),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
