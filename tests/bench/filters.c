@@ -261,6 +261,24 @@ static const struct host_info *bench_host(void)
 	return &h;
 }
 
+/* A filter's action (35 % block, 35 % permit, the rest negotiate, some
+ * of those with inbound pass-through), its rule and name; the first three
+ * rules have one action each, so every policy has all three. */
+static void random_action(struct rng *r, size_t rule, struct specific_filter *f)
+{
+	uint32_t p = below(r, 100);
+
+	f->action = p < 35 ? IXDP_ACT_BLOCK : p < 70 ? IXDP_ACT_PERMIT :
+		    IXDP_ACT_NEGOTIATE;
+	if (rule < 3)
+		f->action = rule == 0 ? IXDP_ACT_BLOCK : rule == 1 ?
+			    IXDP_ACT_PERMIT : IXDP_ACT_NEGOTIATE;
+	if (f->action == IXDP_ACT_NEGOTIATE && below(r, 100) < 30)
+		f->flags = IXDP_F_INPASS;
+	f->rule = (int)rule;
+	f->name = bench_rule_name;
+}
+
 /*
  * A realistic policy of n specific filters (plus the default IKE
  * exemptions): rules from the host's own addresses to a remote host or
@@ -326,16 +344,7 @@ static void gen_table(size_t n, struct filter_table *t)
 		}
 		f.dport = ports;
 
-		p = below(&r, 100);
-		f.action = p < 35 ? IXDP_ACT_BLOCK : p < 70 ? IXDP_ACT_PERMIT :
-			   IXDP_ACT_NEGOTIATE;
-		if (rule < 3)   /* every policy has all three actions */
-			f.action = rule == 0 ? IXDP_ACT_BLOCK : rule == 1 ?
-				   IXDP_ACT_PERMIT : IXDP_ACT_NEGOTIATE;
-		if (f.action == IXDP_ACT_NEGOTIATE && below(&r, 100) < 30)
-			f.flags = IXDP_F_INPASS;
-		f.rule = (int)rule++;
-		f.name = bench_rule_name;
+		random_action(&r, rule++, &f);
 		if (filter_table_push(t, &f))
 			die("out of memory");
 		if (mirrored && t->n < target) {
@@ -578,17 +587,8 @@ static void gen_many_shapes(size_t n, struct filter_table *t)
 	while (t->n < target) {
 		struct specific_filter f, m;
 		bool mirrored = ms_filter(&r, &f, &m);
-		uint32_t p = below(&r, 100);
 
-		f.action = p < 35 ? IXDP_ACT_BLOCK : p < 70 ? IXDP_ACT_PERMIT :
-			   IXDP_ACT_NEGOTIATE;
-		if (rule < 3)   /* every policy has all three actions */
-			f.action = rule == 0 ? IXDP_ACT_BLOCK : rule == 1 ?
-				   IXDP_ACT_PERMIT : IXDP_ACT_NEGOTIATE;
-		if (f.action == IXDP_ACT_NEGOTIATE && below(&r, 100) < 30)
-			f.flags = IXDP_F_INPASS;
-		f.rule = (int)rule++;
-		f.name = bench_rule_name;
+		random_action(&r, rule++, &f);
 		m.action = f.action;
 		m.flags = f.flags;
 		m.rule = f.rule;
