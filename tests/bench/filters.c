@@ -279,6 +279,16 @@ static void random_action(struct rng *r, size_t rule, struct specific_filter *f)
 	f->name = bench_rule_name;
 }
 
+/* A table of the default exemptions alone: the size it must reach with
+ * n specific filters more. */
+static size_t start_table(struct filter_table *t, size_t n)
+{
+	memset(t, 0, sizeof(*t));
+	if (compile_exemptions(EXEMPT_LEVEL, bench_host(), t))
+		die("compile_exemptions failed");
+	return t->n + n;
+}
+
 /*
  * A realistic policy of n specific filters (plus the default IKE
  * exemptions): rules from the host's own addresses to a remote host or
@@ -291,10 +301,7 @@ static void gen_table(size_t n, struct filter_table *t)
 	struct rng r;
 	size_t target, rule = 0;
 
-	memset(t, 0, sizeof(*t));
-	if (compile_exemptions(EXEMPT_LEVEL, bench_host(), t))
-		die("compile_exemptions failed");
-	target = t->n + n;
+	target = start_table(t, n);
 	rng_seed(&r, n);
 	while (t->n < target) {
 		struct specific_filter f, m;
@@ -579,10 +586,7 @@ static void gen_many_shapes(size_t n, struct filter_table *t)
 	struct rng r;
 	size_t target, rule = 0;
 
-	memset(t, 0, sizeof(*t));
-	if (compile_exemptions(EXEMPT_LEVEL, bench_host(), t))
-		die("compile_exemptions failed");
-	target = t->n + n;
+	target = start_table(t, n);
 	rng_seed(&r, n ^ 0x5ca1ab1eull);
 	while (t->n < target) {
 		struct specific_filter f, m;
