@@ -549,6 +549,7 @@ struct leaf_walk {
 	__u16 ifmask;
 	__u8 fam, frag;
 	__u8 action, flags;
+	__u8 broken;        /* an entry out of its arrays: the tree decides nothing */
 };
 
 static __always_inline void tree_fields(const struct ixdp_pkt *p,
@@ -621,10 +622,12 @@ static long leaf_one(__u32 i, void *ctx)
 	const struct ixdp_tmatch *m;
 
 	slot = bpf_map_lookup_elem(&ixdp_tleaf, &idx);
-	if (!slot)
+	m = slot ? bpf_map_lookup_elem(&ixdp_tmatch, slot) : NULL;
+	if (!m) {
+		w->broken = 1;
 		return 1;
-	m = bpf_map_lookup_elem(&ixdp_tmatch, slot);
-	if (!m || !leaf_filter_matches(m, w))
+	}
+	if (!leaf_filter_matches(m, w))
 		return 0;
 	w->slot = *slot;
 	w->action = m->action;
@@ -643,7 +646,8 @@ static __always_inline bool tree_search(const struct ixdp_pkt *p, __u32 bank,
 
 	tree_fields(p, &w);
 	leaf = tree_leaf(&w, bank);
-	if (!leaf || leaf->base >= IXDP_TREE_LEAF_REFS)
+	if (!leaf || leaf->base >= IXDP_TREE_LEAF_REFS ||
+	    leaf->n > IXDP_TREE_LEAF_REFS - leaf->base)
 		return false;
 	w.base = bank * IXDP_TREE_LEAF_REFS + leaf->base;
 	n = leaf->n;
@@ -651,6 +655,8 @@ static __always_inline bool tree_search(const struct ixdp_pkt *p, __u32 bank,
 		n = IXDP_TREE_LEAF_MAX;
 	if (n)
 		bpf_loop(n, leaf_one, &w, 0);
+	if (w.broken)
+		return false;
 	__builtin_memset(out, 0, sizeof(*out));
 	out->slot = w.slot;
 	out->action = w.action;

@@ -693,6 +693,25 @@ static void test_broken_tree_falls_back_to_tuples(void **state)
 	assert_int_equal(send_pkt(IN, &web), 'P');
 	assert_int_equal(pkts(IXDP_PKT_TUPLE_SEARCH), tuple0 + 2);
 	assert_int_equal(counter_of("web").packets[IN], 1);
+	/* a leaf whose entries run past the bank's, and one whose entry
+	 * names no slot: not "no match" (which would pass), the tuple space */
+	bad_leaf.base = IXDP_TREE_LEAF_REFS - 1;
+	corrupt_root(live, V4, &bad_leaf);
+	blk.sport = 5;
+	assert_int_equal(send_pkt(IN, &blk), 'D');
+	assert_int_equal(pkts(IXDP_PKT_TUPLE_SEARCH), tuple0 + 3);
+	{
+		__u32 idx = live * IXDP_TREE_LEAF_REFS, bad = IXDP_NO_FILTER;
+
+		bad_leaf.base = 0;
+		bad_leaf.n = 1;
+		corrupt_root(live, V4, &bad_leaf);
+		assert_int_equal(bpf_map_update_elem(E.dp.tleaf_fd, &idx, &bad,
+						     BPF_ANY), 0);
+		blk.sport = 6;
+		assert_int_equal(send_pkt(IN, &blk), 'D');
+		assert_int_equal(pkts(IXDP_PKT_TUPLE_SEARCH), tuple0 + 4);
+	}
 	/* The next apply writes the tree whole again: the tree answers. */
 	apply(f, 3);
 	tuple0 = pkts(IXDP_PKT_TUPLE_SEARCH);
