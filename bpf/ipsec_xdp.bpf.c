@@ -154,7 +154,9 @@ static __always_inline void report_drop(const struct ixdp_pkt *p, __u32 dir,
 	__u32 zero = 0;
 	struct ixdp_drop_limiter *l = bpf_map_lookup_elem(&ixdp_drop_limit, &zero);
 	struct ixdp_drop_event *ev;
-	__u64 now = bpf_ktime_get_ns();
+	/* the coarse clock (a jiffy's resolution, a few ns to read) is enough
+	 * for a limit of one event per 10 ms; only an event reads the fine one */
+	__u64 now = bpf_ktime_get_coarse_ns();
 
 	if (!l)
 		return;
@@ -169,7 +171,7 @@ static __always_inline void report_drop(const struct ixdp_pkt *p, __u32 dir,
 		l->pending++;
 		return;
 	}
-	ev->ts_ns = now;
+	ev->ts_ns = bpf_ktime_get_ns();
 	ev->reason = reason;
 	ev->filter = why->slot == IXDP_NO_FILTER ? IXDP_NO_FILTER
 						 : slot_pos(why->bank, why->slot);

@@ -700,10 +700,13 @@ enum ixdp_xfrm_counter {
  * counter, each CPU may write at most IXDP_DROP_EV_BURST events at once and
  * one every IXDP_DROP_EV_INTERVAL_NS after that (a token bucket, kept as
  * the "theoretical arrival time" of GCRA in ixdp_drop_limit, per CPU: no
- * atomics).  A drop over the limit is only counted: in the limiter's
- * `suppressed`, and in `pending`, which the CPU's next event carries as its
- * `suppressed` field.  With no reader the ring fills and further events are
- * counted as `lost`; a reader skips those older than its start.
+ * atomics), on the coarse monotonic clock (bpf_ktime_get_coarse_ns(): a
+ * jiffy's resolution is plenty for 10 ms, and it costs a dropped packet
+ * a few ns where the fine clock costs tens in a VM).  A drop over the
+ * limit is only counted: in the limiter's `suppressed`, and in `pending`,
+ * which the CPU's next event carries as its `suppressed` field.  With no
+ * reader the ring fills and further events are counted as `lost`; a
+ * reader skips those older than its start.
  */
 #define IXDP_DROP_RING_BYTES      (256 * 1024)
 #define IXDP_DROP_EV_BURST        32          /* events at once, per CPU */
