@@ -697,13 +697,21 @@ static int read_live_list(struct dp *dp, struct apply *a)
 			     sizeof(*a->old));
 }
 
+static void build_tree(struct dp *dp, struct apply *a, const struct filter_table *t)
+{
+	a->tree_ok = !ctree_build(t, &a->tree, dp->stats.tree_error,
+				  sizeof(dp->stats.tree_error));
+}
+
 /*
  * The two forms of the list: the decision tree, which answers new flows,
  * and the tuple space, which answers while a bank's tree is not written
  * (or is broken).  A list over the tuple space's limits (shapes, keys)
  * goes in with an empty tuple space if the tree holds it; a list the tree
  * cannot hold is answered by the tuple space alone (dp->stats.tree_error
- * says why); a list neither holds is refused.
+ * says why); a list neither holds is refused.  The tree of a list the
+ * tuple space holds is built after the flip (write_target_tree()): the
+ * new verdicts do not wait for it.
  */
 static int build_forms(struct dp *dp, struct apply *a, const struct filter_table *t,
 		       char *errbuf, size_t errlen)
@@ -718,9 +726,10 @@ static int build_forms(struct dp *dp, struct apply *a, const struct filter_table
 		if (tuplespace_build(&empty, &a->ts, errbuf, errlen))
 			return -1;
 	}
-	a->tree_ok = !ctree_build(t, &a->tree, dp->stats.tree_error,
-				  sizeof(dp->stats.tree_error));
-	if (!a->tree_ok && a->tss_off)
+	if (!a->tss_off)
+		return 0;
+	build_tree(dp, a, t);
+	if (!a->tree_ok)
 		return dp_err(errbuf, errlen, "the filter list fits neither the "
 			      "decision tree (%s) nor the tuple space (%s)",
 			      dp->stats.tree_error, tserr);
@@ -948,15 +957,18 @@ static int unready_target_tree(struct dp *dp, struct apply *a,
 			    strerror(-err)) : 0;
 }
 
-/* The target bank's tree, marked as its new generation's.  One that cannot
- * be built or written leaves the bank's tuple space to answer new flows
- * (dp->stats.tree_error says why), unless the tuple space is off: then
- * the caller flips nothing. */
-static int write_target_tree(struct dp *dp, struct apply *a, size_t n,
-			     char *errbuf, size_t errlen)
+/* The target bank's tree (built now unless build_forms() did), marked as
+ * its new generation's.  One that cannot be built or written leaves the
+ * bank's tuple space to answer new flows (dp->stats.tree_error says why),
+ * unless the tuple space is off: then the caller flips nothing. */
+static int write_target_tree(struct dp *dp, struct apply *a,
+			     const struct filter_table *t, char *errbuf, size_t errlen)
 {
+	size_t n = t->n;
 	int err;
 
+	if (!a->tss_off)
+		build_tree(dp, a, t);
 	if (!a->tree_ok)
 		return a->tss_off ? dp_err(errbuf, errlen, "no decision tree: %s",
 					   dp->stats.tree_error)
@@ -1000,14 +1012,14 @@ int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
 	 * marked): building it does not delay the new verdicts.  A list
 	 * only the tree holds has its tree written before the flip. */
 	if (!err)
-		err = a.tss_off ? write_target_tree(dp, &a, t->n, errbuf, errlen)
+		err = a.tss_off ? write_target_tree(dp, &a, t, errbuf, errlen)
 				: unready_target_tree(dp, &a, errbuf, errlen);
 	if (!err)
 		err = flip_policy_bank(dp, &a, t->n, &nb, has_policy, errbuf, errlen);
 	if (!err)
 		delete_dead_bundles(dp, a.nw, t->n);
 	if (!err && !a.tss_off)
-		write_target_tree(dp, &a, t->n, errbuf, errlen);
+		write_target_tree(dp, &a, t, errbuf, errlen);
 	/* the old bank, past its grace period, gets the same tree: the next
 	 * apply then writes only what differs from it */
 	if (!err && dp->stats.tree_ready)
