@@ -425,7 +425,7 @@ int policy_limits_check_table(const struct filter_table *t,
 	if (!ts_why[0])
 		return 0;
 	if (!ctree_build(t, &tr, tree_why, sizeof(tree_why))) {
-		ctree_free(&tr);
+		ctree_keep(t, &tr);     /* the apply that may follow takes it */
 		return 0;
 	}
 	if (add(out, NULL, "limit exceeded: the filter list fits neither the "

@@ -677,10 +677,68 @@ static const struct {
 	{ 64, 1, 0, IXDP_MAX_FILTERS },
 };
 
+/* ---- the tree kept for the next build of the same table ------------------- */
+
+/* One process builds a list's tree twice when the limits check must know
+ * whether the tree holds a list over the tuple space's limits (
+ * compile_limits.c) and the dataplane's apply then builds it to write it:
+ * the check keeps its tree here (ctree_keep()), and the next build of a
+ * table equal to it byte for byte takes it (it is not kept after that). */
+static struct {
+	struct filter_table t;      /* a copy of the table's filters and groups */
+	struct ctree tr;
+} kept;
+
+static void kept_free(void)
+{
+	free(kept.t.v);
+	ctree_free(&kept.tr);
+	memset(&kept, 0, sizeof(kept));
+}
+
+static bool same_table(const struct filter_table *a, const struct filter_table *b)
+{
+	return a->n == b->n && a->ngroups == b->ngroups &&
+	       !memcmp(a->groups, b->groups, sizeof(a->groups)) &&
+	       (!a->n || !memcmp(a->v, b->v, a->n * sizeof(*a->v)));
+}
+
+void ctree_keep(const struct filter_table *t, struct ctree *tr)
+{
+	kept_free();
+	kept.t = *t;
+	kept.t.v = t->n ? malloc(t->n * sizeof(*t->v)) : NULL;
+	if (t->n && !kept.t.v) {        /* nothing kept: the next build builds */
+		memset(&kept, 0, sizeof(kept));
+		ctree_free(tr);
+		return;
+	}
+	if (t->n)
+		memcpy(kept.t.v, t->v, t->n * sizeof(*t->v));
+	kept.t.cap = t->n;
+	kept.tr = *tr;
+	memset(tr, 0, sizeof(*tr));
+}
+
+/* The kept tree into tr if it is t's (and no longer kept). */
+static bool take_kept(const struct filter_table *t, struct ctree *tr)
+{
+	bool hit = kept.tr.nodes && same_table(&kept.t, t);
+
+	if (hit) {
+		*tr = kept.tr;
+		memset(&kept.tr, 0, sizeof(kept.tr));
+	}
+	kept_free();
+	return hit;
+}
+
 int ctree_build(const struct filter_table *t, struct ctree *tr,
 		char *errbuf, size_t errlen)
 {
 	memset(tr, 0, sizeof(*tr));
+	if (take_kept(t, tr))
+		return 0;
 	if (t->n > IXDP_MAX_FILTERS)
 		return errbuf_set(errbuf, errlen,
 				  "the classifier's tree takes at most %u filters, not %zu",

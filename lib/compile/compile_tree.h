@@ -35,6 +35,12 @@ int ctree_build(const struct filter_table *t, struct ctree *tr,
 		char *errbuf, size_t errlen);
 void ctree_free(struct ctree *tr);
 
+/* Keep tr (built from t; tr is emptied) for the next ctree_build() of a
+ * table equal to t, which takes it instead of building: one process that
+ * checks a list (compile_limits.c) and then applies it builds its tree
+ * once.  Only the last kept tree is kept, and only until the next build. */
+void ctree_keep(const struct filter_table *t, struct ctree *tr);
+
 /* The walk the BPF program does, in userspace (for tests): the position
  * of the first filter of the table that matches and applies, or -1. */
 long ctree_lookup(const struct ctree *tr, const struct filter_table *t,

@@ -160,6 +160,14 @@ print("policies:\n  shapes:\n    rules:\n      - { name: s, filter-list: s, acti
 PY
 # more than the tuple space's 128: the decision tree holds them
 check "shapes: over the tuple space's limit, accepted" ixa policy check "$T/shapes.yaml"
+# applied, the list is in force with the tree alone: new flows are
+# searched in the tree, never in the (empty) tuple space
+check "shapes: applied" ixa policy apply "$T/shapes.yaml"
+pkts() { ixa -j show stats | json_get "d[\"packets\"][\"$1\"]"; }
+trees0=$(pkts tree_search) tuples0=$(pkts tuple_search)
+check "shapes: a ping no filter of the list matches passes" ping_a_to_b
+check "shapes: its new flows were searched in the tree" test "$(pkts tree_search)" -gt "$trees0"
+check_eq "shapes: none in the tuple space" "$tuples0" "$(pkts tuple_search)"
 
 check "policy unassign" ixa policy unassign
 check_eq "status: boot mode rules" stateful "$(ixa -j status | json_get 'd["enforcing"]')"

@@ -237,6 +237,52 @@ static void oracle_round(size_t n, unsigned probes)
 	filter_table_free(&t);
 }
 
+/* A kept tree (ctree_keep(), what the limits check does) is what the next
+ * build of the same table returns, once; another table is built afresh. */
+static void test_kept_tree_taken_once(void **state)
+{
+	struct filter_table t, u;
+	struct ctree kept, first, second, other, fresh;
+	const struct ixdp_tnode *nodes;
+	char err[256] = "";
+
+	(void)state;
+	random_table(&t, 300);
+	assert_int_equal(ctree_build(&t, &kept, err, sizeof(err)), 0);
+	nodes = kept.nodes;
+	ctree_keep(&t, &kept);
+	assert_null(kept.nodes);
+	assert_int_equal(ctree_build(&t, &first, err, sizeof(err)), 0);
+	assert_ptr_equal(first.nodes, nodes);          /* taken, not built */
+	assert_int_equal(ctree_build(&t, &second, err, sizeof(err)), 0);
+	assert_ptr_not_equal(second.nodes, first.nodes); /* kept no longer */
+	assert_int_equal(second.nnodes, first.nnodes);
+	assert_memory_equal(second.nodes, first.nodes,
+			    first.nnodes * sizeof(*first.nodes));
+	check_oracle(&t, &first, 2000);
+
+	/* another table (t's first 150 filters, whose tree differs from t's):
+	 * built afresh, the kept tree of t dropped */
+	memset(&u, 0, sizeof(u));
+	for (size_t i = 0; i < 150; i++)
+		assert_int_equal(filter_table_push(&u, &t.v[i]), 0);
+	ctree_keep(&t, &second);
+	assert_int_equal(ctree_build(&u, &other, err, sizeof(err)), 0);
+	assert_int_equal(ctree_build(&u, &fresh, err, sizeof(err)), 0);
+	assert_true(fresh.nleaf != first.nleaf || fresh.nnodes != first.nnodes ||
+		    memcmp(fresh.nodes, first.nodes, fresh.nnodes * sizeof(*fresh.nodes)));
+	assert_int_equal(other.nnodes, fresh.nnodes);
+	assert_int_equal(other.nleaf, fresh.nleaf);
+	assert_memory_equal(other.nodes, fresh.nodes, fresh.nnodes * sizeof(*fresh.nodes));
+	assert_memory_equal(other.leaf, fresh.leaf, fresh.nleaf * sizeof(*fresh.leaf));
+	check_oracle(&u, &other, 2000);
+	ctree_free(&fresh);
+	ctree_free(&other);
+	ctree_free(&first);
+	filter_table_free(&u);
+	filter_table_free(&t);
+}
+
 static void test_random_oracle(void **state)
 {
 	(void)state;
@@ -773,6 +819,7 @@ int main(void)
 		cmocka_unit_test(test_relayout_same_list),
 		cmocka_unit_test(test_relayout_edits),
 		cmocka_unit_test(test_relayout_over_garbage),
+		cmocka_unit_test(test_kept_tree_taken_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
