@@ -26,7 +26,8 @@
 # at t0 the apply starts in the background and A pings B every 1 ms
 # (`ping -i 0.001`) until the first reply (an answer needs both directions
 # to pass the new list): ms = reply - t0.  Then the blocking policy is put
-# back (not measured).  BENCH_UPDATE_ROUNDS (default 5) rounds.
+# back (not measured).  BENCH_UPDATE_ROUNDS (default 5) rounds.  First, the
+# floor: the wrapper and a command that does nothing (policy_update_floor).
 . "$(dirname "$0")/../ns/lib.sh"
 ROUNDS=${BENCH_UPDATE_ROUNDS:-5}
 HOSTS=5000
@@ -115,6 +116,24 @@ print(json.dumps({"bench": "policy_update", "filters": int(sys.argv[1]),
                   "ms_min": min(v), "ms_max": max(v), "rounds": len(v)},
                  separators=(",", ":")))' "$n" "$op"
 }
+# The floor under every figure: the same wrapper (`ip netns exec`, env)
+# starting the command, which then does nothing (`--version`), timed alike:
+#   {"bench":"policy_update_floor","op":"version","ms":MEDIAN,...}
+floor() {
+	local ms=() r t0
+	for r in $(seq 1 "$ROUNDS"); do
+		t0=$(now_ns)
+		ixa --version >/dev/null || die "ipsec-xdp --version failed"
+		ms+=($(( ($(now_ns) - t0) / 1000000 )))
+	done
+	printf '%s\n' "${ms[@]}" | python3 -c '
+import json, statistics, sys
+v = [int(x) for x in sys.stdin.read().split()]
+print(json.dumps({"bench": "policy_update_floor", "op": "version",
+                  "ms": int(statistics.median(v)), "ms_min": min(v),
+                  "ms_max": max(v), "rounds": len(v)}, separators=(",", ":")))'
+}
+floor
 measure apply_file_one_change "$T/closed.yaml"
 measure apply_file_full "$T/closed.yaml"
 measure filter_add "$T/add.yaml"
