@@ -54,9 +54,5 @@ for r in $(seq 1 "$ROUNDS"); do
 	put "$T/closed.yaml"
 	wait_until 10 blocked || die "round $r: the blocking policy did not come back"
 done
-printf '%s\n' "${ms[@]}" | python3 -c '
-import json, statistics, sys
-v = [int(x) for x in sys.stdin.read().split()]
-print(json.dumps({"bench": "agent_reaction", "event": "policy_file_changed",
-                  "ms": int(statistics.median(v)), "ms_min": min(v),
-                  "ms_max": max(v), "rounds": len(v)}, separators=(",", ":")))'
+printf '%s\n' "${ms[@]}" |
+	"$(dirname "$0")/ms_json.py" agent_reaction event=policy_file_changed

@@ -108,13 +108,8 @@ measure() {
 		"${op}_undo" >"$T/undo.out" 2>&1 || die "$op round $r: undo failed: $(cat "$T/undo.out")"
 		wait_until 10 blocked || die "$op round $r: the block did not come back"
 	done
-	printf '%s\n' "${ms[@]}" | python3 -c '
-import json, statistics, sys
-v = [int(x) for x in sys.stdin.read().split()]
-print(json.dumps({"bench": "policy_update", "filters": int(sys.argv[1]),
-                  "op": sys.argv[2], "ms": int(statistics.median(v)),
-                  "ms_min": min(v), "ms_max": max(v), "rounds": len(v)},
-                 separators=(",", ":")))' "$n" "$op"
+	printf '%s\n' "${ms[@]}" |
+		"$(dirname "$0")/ms_json.py" policy_update filters="$n" op="$op"
 }
 # The floor under every figure: the same wrapper (`ip netns exec`, env)
 # starting the command, which then does nothing (`--version`), timed alike:
@@ -126,12 +121,8 @@ floor() {
 		ixa --version >/dev/null || die "ipsec-xdp --version failed"
 		ms+=($(( ($(now_ns) - t0) / 1000000 )))
 	done
-	printf '%s\n' "${ms[@]}" | python3 -c '
-import json, statistics, sys
-v = [int(x) for x in sys.stdin.read().split()]
-print(json.dumps({"bench": "policy_update_floor", "op": "version",
-                  "ms": int(statistics.median(v)), "ms_min": min(v),
-                  "ms_max": max(v), "rounds": len(v)}, separators=(",", ":")))'
+	printf '%s\n' "${ms[@]}" |
+		"$(dirname "$0")/ms_json.py" policy_update_floor op=version
 }
 floor
 measure apply_file_one_change "$T/closed.yaml"
