@@ -359,30 +359,60 @@ static void pair_filters(const struct ixdp_filter_info *old, const __u32 *order,
 	}
 }
 
+/* How many filters at the head (*head) and the tail (*tail) of the two
+ * lists are equal in every field: an edit of a few filters leaves the
+ * rest of the list in place, and those keep their slots without a sort. */
+static void equal_ends(const struct ixdp_filter_info *old, size_t nold,
+		       const struct ixdp_filter_info *nw, size_t nnew,
+		       size_t *head, size_t *tail)
+{
+	size_t h = 0, t = 0, most = nold < nnew ? nold : nnew;
+
+	while (h < most && !memcmp(&old[h], &nw[h], sizeof(*nw)))
+		h++;
+	while (t < most - h &&
+	       !memcmp(&old[nold - 1 - t], &nw[nnew - 1 - t], sizeof(*nw)))
+		t++;
+	*head = h;
+	*tail = t;
+}
+
 /*
  * For each new filter, the position in the live list of an old filter with
  * the same selectors and action (each old filter used once), or ~0u: an
- * equal one in every field first (it keeps its slot), then any.
+ * equal one in every field first (it keeps its slot), then any.  The
+ * equal heads and tails pair in place; the middles by a sort.
  */
 static int match_old_filters(const struct ixdp_filter_info *old, size_t nold,
 			     const struct ixdp_filter_info *nw, size_t nnew,
 			     __u32 *from)
 {
-	__u32 *order = malloc((nold + 1) * sizeof(*order));
-	bool *used = calloc(nold + 1, sizeof(*used));
+	size_t head, tail, mid;
+	__u32 *order;
+	bool *used;
 
+	equal_ends(old, nold, nw, nnew, &head, &tail);
+	mid = nold - head - tail;
+	order = malloc((mid + 1) * sizeof(*order));
+	used = calloc(mid + 1, sizeof(*used));
 	if (!order || !used) {
 		free(order);
 		free(used);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < nold; i++)
-		order[i] = (__u32)i;
-	qsort_r(order, nold, sizeof(*order), cmp_sig_idx, (void *)old);
 	for (size_t j = 0; j < nnew; j++)
 		from[j] = ~0u;
-	pair_filters(old, order, nold, nw, nnew, used, from, true);
-	pair_filters(old, order, nold, nw, nnew, used, from, false);
+	for (size_t k = 0; k < head; k++)
+		from[k] = (__u32)k;
+	for (size_t k = 0; k < tail; k++)
+		from[nnew - 1 - k] = (__u32)(nold - 1 - k);
+	for (size_t i = 0; i < mid; i++)
+		order[i] = (__u32)(head + i);
+	qsort_r(order, mid, sizeof(*order), cmp_sig_idx, (void *)old);
+	pair_filters(old, order, mid, nw + head, nnew - head - tail, used,
+		     from + head, true);
+	pair_filters(old, order, mid, nw + head, nnew - head - tail, used,
+		     from + head, false);
 	free(order);
 	free(used);
 	return 0;
