@@ -284,6 +284,30 @@ void dp_info_from_filter(const struct specific_filter *f,
 		snprintf(in->name, sizeof(in->name), "%s", f->name);
 }
 
+/* The inverse of dp_info_from_filter(): f's name points into *in. */
+void dp_filter_from_info(const struct ixdp_filter_info *in,
+			 struct specific_filter *f)
+{
+	size_t alen = in->fam == IXDP_FAM_V4 ? 4 : 16;
+
+	memset(f, 0, sizeof(*f));
+	f->fam = in->fam;
+	f->proto_exact = in->proto_exact;
+	f->proto = in->proto;
+	f->action = in->action;
+	f->flags = in->flags;
+	f->src_plen = in->src_plen;
+	f->dst_plen = in->dst_plen;
+	f->ifgroup = in->ifgroup;
+	memcpy(f->src, in->src, alen);
+	memcpy(f->dst, in->dst, alen);
+	f->sport = (struct port_spec){ in->sport_lo, in->sport_hi };
+	f->dport = (struct port_spec){ in->dport_lo, in->dport_hi };
+	f->weight = in->weight;
+	f->rule = in->rule == ~0u ? -1 : (int)in->rule;
+	f->name = in->name;
+}
+
 /* Selectors and action: the leading fields of ixdp_filter_info. */
 #define INFO_SIG_LEN offsetof(struct ixdp_filter_info, weight)
 
@@ -335,30 +359,60 @@ static void pair_filters(const struct ixdp_filter_info *old, const __u32 *order,
 	}
 }
 
+/* How many filters at the head (*head) and the tail (*tail) of the two
+ * lists are equal in every field: an edit of a few filters leaves the
+ * rest of the list in place, and those keep their slots without a sort. */
+static void equal_ends(const struct ixdp_filter_info *old, size_t nold,
+		       const struct ixdp_filter_info *nw, size_t nnew,
+		       size_t *head, size_t *tail)
+{
+	size_t h = 0, t = 0, most = nold < nnew ? nold : nnew;
+
+	while (h < most && !memcmp(&old[h], &nw[h], sizeof(*nw)))
+		h++;
+	while (t < most - h &&
+	       !memcmp(&old[nold - 1 - t], &nw[nnew - 1 - t], sizeof(*nw)))
+		t++;
+	*head = h;
+	*tail = t;
+}
+
 /*
  * For each new filter, the position in the live list of an old filter with
  * the same selectors and action (each old filter used once), or ~0u: an
- * equal one in every field first (it keeps its slot), then any.
+ * equal one in every field first (it keeps its slot), then any.  The
+ * equal heads and tails pair in place; the middles by a sort.
  */
 static int match_old_filters(const struct ixdp_filter_info *old, size_t nold,
 			     const struct ixdp_filter_info *nw, size_t nnew,
 			     __u32 *from)
 {
-	__u32 *order = malloc((nold + 1) * sizeof(*order));
-	bool *used = calloc(nold + 1, sizeof(*used));
+	size_t head, tail, mid;
+	__u32 *order;
+	bool *used;
 
+	equal_ends(old, nold, nw, nnew, &head, &tail);
+	mid = nold - head - tail;
+	order = malloc((mid + 1) * sizeof(*order));
+	used = calloc(mid + 1, sizeof(*used));
 	if (!order || !used) {
 		free(order);
 		free(used);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < nold; i++)
-		order[i] = (__u32)i;
-	qsort_r(order, nold, sizeof(*order), cmp_sig_idx, (void *)old);
 	for (size_t j = 0; j < nnew; j++)
 		from[j] = ~0u;
-	pair_filters(old, order, nold, nw, nnew, used, from, true);
-	pair_filters(old, order, nold, nw, nnew, used, from, false);
+	for (size_t k = 0; k < head; k++)
+		from[k] = (__u32)k;
+	for (size_t k = 0; k < tail; k++)
+		from[nnew - 1 - k] = (__u32)(nold - 1 - k);
+	for (size_t i = 0; i < mid; i++)
+		order[i] = (__u32)(head + i);
+	qsort_r(order, mid, sizeof(*order), cmp_sig_idx, (void *)old);
+	pair_filters(old, order, mid, nw + head, nnew - head - tail, used,
+		     from + head, true);
+	pair_filters(old, order, mid, nw + head, nnew - head - tail, used,
+		     from + head, false);
 	free(order);
 	free(used);
 	return 0;
@@ -736,6 +790,27 @@ static int build_forms(struct dp *dp, struct apply *a, const struct filter_table
 	return 0;
 }
 
+/*
+ * The keys the banks of ixdp_filters hold.  When both hold the live list
+ * (the last apply completed both: their ixdp_banks entries carry its
+ * generation; a bank being written has a zero entry), they are the keys
+ * of the live list, computed from it: reading the hash back costs a
+ * 10000-filter apply more (a bucket lock per key) than compiling the
+ * list's tuple space.  Otherwise the hash is read: it is the truth after
+ * an apply that failed half way.
+ */
+static int read_bank_keys(struct dp *dp, struct apply *a)
+{
+	bool known = a->live_bank.generation &&
+		     a->target_bank.generation == a->live_bank.generation &&
+		     a->target_bank.nfilters == a->live_bank.nfilters;
+
+	if (known && !dp_keys_of_list(a->old, a->old_slot, a->nold,
+				       a->live_bank.tss_off, a->keys))
+		return 0;
+	return dp_read_all_keys(dp, a->keys);
+}
+
 static int prepare_apply(struct dp *dp, struct apply *a, const struct filter_table *t,
 			 char *errbuf, size_t errlen)
 {
@@ -766,7 +841,7 @@ static int prepare_apply(struct dp *dp, struct apply *a, const struct filter_tab
 	if ((err = assign_slots(a->old, a->old_slot, a->nold, a->nw, t->n, &a->slots)))
 		return dp_err(errbuf, errlen, "cannot give the filters their slots: %s",
 			      strerror(-err));
-	if ((err = dp_read_all_keys(dp, a->keys)))
+	if ((err = read_bank_keys(dp, a)))
 		return dp_err(errbuf, errlen, "cannot read ixdp_filters: %s",
 			      strerror(-err));
 	a->img = (struct dp_bank_image){

@@ -127,6 +127,66 @@ out:
 	return err;
 }
 
+/* ---- every key of the banks, from the live list ---------------------------- */
+
+static int list_table(const struct ixdp_filter_info *info, size_t n,
+		      struct filter_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->v = calloc(n + 1, sizeof(*t->v));
+	if (!t->v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		dp_filter_from_info(&info[i], &t->v[i]);
+	t->n = t->cap = n;
+	return 0;
+}
+
+/* The bank's keys are the tuple space's entries (sorted by key, whatever
+ * the bank) with the bank and the slot of each position. */
+static int keys_of_tuplespace(const struct tuplespace *ts, const __u32 *slot,
+			      size_t n, struct dp_bank_keys out[2])
+{
+	for (__u32 b = 0; b < 2; b++) {
+		out[b].v = malloc((ts->nentries + 1) * sizeof(*out[b].v));
+		if (!out[b].v)
+			return -ENOMEM;
+		out[b].cap = ts->nentries + 1;
+		for (size_t j = 0; j < ts->nentries; j++) {
+			struct ts_entry e = ts->entries[j];
+
+			if (e.val.slot >= n)
+				return -EINVAL; /* cannot happen: positions */
+			e.key.bank = (__u8)b;
+			e.val.slot = slot[e.val.slot];
+			out[b].v[out[b].n++] = e;
+		}
+	}
+	return 0;
+}
+
+int dp_keys_of_list(const struct ixdp_filter_info *info, const __u32 *slot,
+		    size_t n, bool tss_off, struct dp_bank_keys out[2])
+{
+	struct tuplespace ts = {0};
+	struct filter_table t;
+	char err[256];
+	int ret;
+
+	memset(out, 0, 2 * sizeof(*out));
+	if (tss_off)
+		return 0;       /* the bank's tuple space is empty */
+	if ((ret = list_table(info, n, &t)))
+		return ret;
+	ret = tuplespace_build(&t, &ts, err, sizeof(err)) ? -EINVAL :
+	      keys_of_tuplespace(&ts, slot, n, out);
+	tuplespace_free(&ts);
+	free(t.v);
+	if (ret)
+		dp_bank_keys_free(out);
+	return ret;
+}
+
 void dp_bank_keys_free(struct dp_bank_keys k[2])
 {
 	for (int b = 0; b < 2; b++) {

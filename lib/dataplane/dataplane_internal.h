@@ -51,6 +51,14 @@ struct dp_bank_keys {
 
 /* Every key of ixdp_filters, by bank ([0], [1]): 0 or -errno. */
 int dp_read_all_keys(struct dp *dp, struct dp_bank_keys out[2]);
+
+/* The keys both banks hold when both hold the live list (n filters as
+ * ixdp_info holds them, by position, in the given slots), computed from
+ * the list instead of read from the hash; tss_off: the live bank's tuple
+ * space is empty.  0 or -errno (-EINVAL: the list does not compile, so
+ * the caller reads the hash instead). */
+int dp_keys_of_list(const struct ixdp_filter_info *info, const __u32 *slot,
+		    size_t n, bool tss_off, struct dp_bank_keys out[2]);
 void dp_bank_keys_free(struct dp_bank_keys k[2]);
 
 /* What a bank is to hold. */
@@ -84,6 +92,8 @@ int dp_read_bank_infos(struct dp *dp, __u32 bank, size_t n,
 /* A filter as ixdp_info holds it, but for its rule_id and rule_sig (0). */
 void dp_info_from_filter(const struct specific_filter *f,
 			 struct ixdp_filter_info *in);
+void dp_filter_from_info(const struct ixdp_filter_info *in,
+			 struct specific_filter *f);
 
 /* The interface groups of t into bank `bank` (ixdp_ifgroup) and every
  * interface's groups of that bank (ixdp_ifmask): 0 or -errno. */

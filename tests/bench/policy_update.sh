@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/bench/policy_update.sh - how long a policy change over 10000
 # specific filters takes, end to end: from the command's start until a
-# probe packet sees the new verdict.  JSON lines on stdout:
+# probe packet sees the new verdict (the probe runs from before the
+# command starts, as a user's traffic would).  JSON lines on stdout:
 #   {"bench":"policy_update","filters":N,"op":OP,"ms":MEDIAN,"ms_min":..,
 #    "ms_max":..,"rounds":R}
 # with OP
@@ -23,10 +24,10 @@
 # policies: 5000 mirrored host filters me(10.77.0.1) <-> 10.S.x.y (10000
 # specific filters, action permit) and the probe rule, 10.77.0.1 <->
 # 10.77.0.2, block or permit.  Each round starts with the probe blocked;
-# at t0 the apply starts in the background and A pings B every 1 ms
-# (`ping -i 0.001`) until the first reply (an answer needs both directions
-# to pass the new list): ms = reply - t0.  Then the blocking policy is put
-# back (not measured).  BENCH_UPDATE_ROUNDS (default 5) rounds.  First, the
+# B pings A every 1 ms (`ping -D -i 0.001`, started before t0 and not
+# answered), at t0 the apply starts, and ms = the first reply's time - t0
+# (an answer needs A's ingress and egress to pass the new list).  Then the
+# blocking policy is put back (not measured).  BENCH_UPDATE_ROUNDS (default 5) rounds.  First, the
 # floor: the wrapper and a command that does nothing (policy_update_floor).
 . "$(dirname "$0")/../ns/lib.sh"
 ROUNDS=${BENCH_UPDATE_ROUNDS:-5}
@@ -86,24 +87,55 @@ filter_delete_undo() { ixa filter add closer "$PROBE"; }
 
 ixa load "$IF_A" --xdp-mode "$XDP_MODE" >/dev/null || die "load failed"
 
+# The probe: B pings A every 1 ms (`ping -D`: each reply logged with the
+# time it came; stdbuf: a line at once, as a blocked ping flushes none),
+# started before t0 so that its own start is not timed.  From B, not A:
+# A's egress refusing a packet fails ping's send, and ping then slows
+# down; B's sends always leave, and A's XDP drops them until the change.
+probe_start() {
+	inb stdbuf -oL ping -D -i 0.001 -w 60 10.77.0.1 >"$T/ping.out" 2>&1 &
+	PING_PID=$!
+	wait_until 10 grep -q '^PING' "$T/ping.out" || die "the probe's ping did not start: $(cat "$T/ping.out")"
+	sleep 0.05      # sending, and not answered
+}
+# ms from T0 (ns) to the probe's first reply, once there is one
+first_reply_ms() {
+	python3 - "$1" "$T/ping.out" <<'PY'
+import re, sys
+t0 = int(sys.argv[1])
+for line in open(sys.argv[2], errors="replace"):
+    m = re.match(r"\[(\d+)\.(\d+)\] \d+ bytes from", line)
+    if m:
+        t = int(m.group(1)) * 10**9 + int(m.group(2).ljust(9, "0")[:9])
+        if t < t0:
+            sys.exit("a reply before the change: the probe was not blocked")
+        print((t - t0) // 10**6)
+        break
+else:
+    sys.exit(1)
+PY
+}
+
 # OP FILE: FILE applied (the probe blocked), then ROUNDS timed OPs over it,
 # one JSON line
 measure() {
-	local op=$1 file=$2 ms=() r t0 t1 apid n
+	local op=$1 file=$2 ms=() r t0 n
 	ixa policy apply "$file" >/dev/null || die "$op: policy apply $file failed"
 	n=$(ixa show filters --specific | grep -c '^ *[0-9]') ||
 		die "cannot count the specific filters"
 	wait_until 10 blocked || die "$op: the blocking policy does not block"
 	log "$op: $n specific filters in force"
 	for r in $(seq 1 "$ROUNDS"); do
+		probe_start
 		t0=$(now_ns)
-		"${op}_do" >"$T/apply.out" 2>&1 &
-		apid=$!
-		ina ping -c 1 -i 0.001 -W 1 -w 30 10.77.0.2 >/dev/null 2>&1 ||
+		# the command alone on the CPUs with the probe: ping logs when
+		# the reply came, so nothing else runs until the command ends
+		"${op}_do" >"$T/apply.out" 2>&1 ||
+			die "$op round $r: $op failed: $(cat "$T/apply.out")"
+		wait_until 30 grep -aq 'bytes from' "$T/ping.out" ||
 			die "$op round $r: no reply within 30 s"
-		t1=$(now_ns)
-		wait "$apid" || die "$op round $r: $op failed: $(cat "$T/apply.out")"
-		ms+=($(( (t1 - t0) / 1000000 )))
+		ms+=($(first_reply_ms "$t0")) || die "$op round $r: no time for the reply"
+		kill "$PING_PID" 2>/dev/null; wait "$PING_PID" 2>/dev/null
 		log "$op round $r: ${ms[-1]} ms"
 		"${op}_undo" >"$T/undo.out" 2>&1 || die "$op round $r: undo failed: $(cat "$T/undo.out")"
 		wait_until 10 blocked || die "$op round $r: the block did not come back"
