@@ -74,67 +74,73 @@ void filter_table_free(struct filter_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static int cmp_u32_desc(uint32_t a, uint32_t b)
-{
-	return a > b ? -1 : a < b ? 1 : 0;
-}
-
-/* The order of the shape fields after the weight: any fixed order works,
- * it only has to keep one tuple's filters together and be deterministic. */
-static int cmp_shape(const struct specific_filter *a, const struct specific_filter *b)
-{
-	int c;
-
-	if ((c = cmp_u32_desc(a->weight, b->weight)))
-		return c;
-	if ((c = cmp_u32_desc(a->fam, b->fam)))
-		return -c; /* IPv4 first */
-	if ((c = cmp_u32_desc(a->src_plen, b->src_plen)))
-		return c;
-	if ((c = cmp_u32_desc(a->dst_plen, b->dst_plen)))
-		return c;
-	if ((c = cmp_u32_desc(a->proto_exact, b->proto_exact)))
-		return c;
-	if ((c = cmp_u32_desc(port_kind(&a->sport), port_kind(&b->sport))))
-		return c;
-	return cmp_u32_desc(port_kind(&a->dport), port_kind(&b->dport));
-}
-
-/* qsort is not stable: sort (filter, original index) pairs. */
-struct sort_item {
-	struct specific_filter f;
-	size_t idx;
+/*
+ * The enforcement order, as one 128-bit key per filter, compared as two
+ * unsigned numbers (sorting 10000 filters by a comparator that reads the
+ * filters cost a 10000-filter apply about 1 ms).  From most significant:
+ * the weight, heaviest first; then the shape, which keeps one tuple's
+ * filters together (any fixed order works: IPv4 first, then longer
+ * prefixes, a named protocol, one port before a range before any); then
+ * the action, block > negotiate > permit; then the table index, so that
+ * the sort is stable.
+ */
+struct sort_key {
+	uint64_t hi, lo;
 };
 
-static int cmp_enforcement(const void *pa, const void *pb)
+static struct sort_key enforcement_key(const struct specific_filter *f, size_t idx)
 {
-	const struct sort_item *a = pa, *b = pb;
-	int c;
+	struct sort_key k;
 
-	if ((c = cmp_shape(&a->f, &b->f)))
-		return c;
-	if ((c = cmp_u32_desc(a->f.action, b->f.action)))
-		return c; /* block > negotiate > permit */
-	return a->idx < b->idx ? -1 : a->idx > b->idx;
+	k.hi = (uint64_t)(UINT32_MAX - f->weight) << 32 |
+	       (uint64_t)f->fam << 24 |
+	       (uint64_t)(UINT8_MAX - f->src_plen) << 16 |
+	       (uint64_t)(UINT8_MAX - f->dst_plen) << 8 |
+	       (uint64_t)(f->proto_exact ? 0 : 1);
+	k.lo = (uint64_t)(UINT8_MAX - port_kind(&f->sport)) << 56 |
+	       (uint64_t)(UINT8_MAX - port_kind(&f->dport)) << 48 |
+	       (uint64_t)(UINT8_MAX - f->action) << 40 |
+	       (uint64_t)idx;
+	return k;
 }
+
+static int cmp_sort_key(const void *pa, const void *pb)
+{
+	const struct sort_key *a = pa, *b = pb;
+
+	if (a->hi != b->hi)
+		return a->hi < b->hi ? -1 : 1;
+	return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+/* The key's low 40 bits: the filter's index before the sort. */
+#define SORT_KEY_IDX_MASK ((UINT64_C(1) << 40) - 1)
 
 int filter_table_sort(struct filter_table *t)
 {
-	struct sort_item *items;
+	struct specific_filter *sorted;
+	struct sort_key *keys;
 
+	if (t->n > SORT_KEY_IDX_MASK)
+		return -1;
 	for (size_t i = 0; i < t->n; i++)
 		t->v[i].weight = filter_weight(&t->v[i]);
-	items = malloc((t->n ? t->n : 1) * sizeof(*items));
-	if (!items)
+	keys = malloc((t->n ? t->n : 1) * sizeof(*keys));
+	sorted = malloc((t->n ? t->n : 1) * sizeof(*sorted));
+	if (!keys || !sorted) {
+		free(keys);
+		free(sorted);
 		return -1;
-	for (size_t i = 0; i < t->n; i++) {
-		items[i].f = t->v[i];
-		items[i].idx = i;
 	}
-	qsort(items, t->n, sizeof(*items), cmp_enforcement);
 	for (size_t i = 0; i < t->n; i++)
-		t->v[i] = items[i].f;
-	free(items);
+		keys[i] = enforcement_key(&t->v[i], i);
+	qsort(keys, t->n, sizeof(*keys), cmp_sort_key);
+	for (size_t i = 0; i < t->n; i++)
+		sorted[i] = t->v[keys[i].lo & SORT_KEY_IDX_MASK];
+	if (t->n)
+		memcpy(t->v, sorted, t->n * sizeof(*sorted));
+	free(sorted);
+	free(keys);
 	return 0;
 }
 

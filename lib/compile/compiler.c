@@ -906,43 +906,8 @@ int compile_exemptions(int ipsecexempt, const struct host_info *host,
 
 /* ---- merging filters with the same selectors --------------------------------- */
 
-static int cmp_bytes(const uint8_t *a, const uint8_t *b, size_t n)
-{
-	int c = memcmp(a, b, n);
-
-	return c < 0 ? -1 : c > 0;
-}
-
 static int cmp_num(long a, long b)
 {
-	return a < b ? -1 : a > b;
-}
-
-/*
- * A total order in which filters with the same selectors (as
- * specific_filter_same_selectors() sees them) are adjacent, and within a
- * group in table order (pointer order), so the earliest filter is first.
- */
-static int cmp_selectors(const void *pa, const void *pb)
-{
-	const struct specific_filter *a = *(const struct specific_filter *const *)pa;
-	const struct specific_filter *b = *(const struct specific_filter *const *)pb;
-	int c;
-
-	if ((c = cmp_num(a->fam, b->fam)) ||
-	    (c = cmp_num(a->flags & IXDP_F_EXEMPTION, b->flags & IXDP_F_EXEMPTION)) ||
-	    (c = cmp_num(a->src_plen, b->src_plen)) ||
-	    (c = cmp_num(a->dst_plen, b->dst_plen)) ||
-	    (c = cmp_num(a->proto_exact, b->proto_exact)) ||
-	    (c = cmp_num(a->proto_exact ? a->proto : 0, b->proto_exact ? b->proto : 0)) ||
-	    (c = cmp_num(a->sport.lo, b->sport.lo)) ||
-	    (c = cmp_num(a->sport.hi, b->sport.hi)) ||
-	    (c = cmp_num(a->dport.lo, b->dport.lo)) ||
-	    (c = cmp_num(a->dport.hi, b->dport.hi)) ||
-	    (c = cmp_bytes(a->src, b->src, fam_bytes(a->fam))) ||
-	    (c = cmp_bytes(a->dst, b->dst, fam_bytes(a->fam))) ||
-	    (c = cmp_num(a->ifgroup, b->ifgroup)))
-		return c;
 	return a < b ? -1 : a > b;
 }
 
@@ -1099,34 +1064,108 @@ static void compact(struct filter_table *t, const bool *drop)
 	t->n = k;
 }
 
-/* O(n log n): sort pointers by selectors, then resolve adjacent runs. */
+/*
+ * Filters with the same selectors, in table order: same[i] is the next
+ * filter after i with filter i's selectors, or NO_NEXT.  One pass over the
+ * table with an open-addressing hash of the selectors (a sort by
+ * selectors cost a 10000-filter apply about 1 ms).
+ */
+#define NO_NEXT SIZE_MAX
+
+static uint64_t selectors_hash(const struct specific_filter *f)
+{
+	size_t len = fam_bytes(f->fam);
+	uint8_t buf[48];
+	size_t n = 0;
+	uint64_t h = 0xcbf29ce484222325ull;     /* FNV-1a */
+
+	buf[n++] = f->fam;
+	buf[n++] = f->flags & IXDP_F_EXEMPTION;
+	buf[n++] = f->src_plen;
+	buf[n++] = f->dst_plen;
+	buf[n++] = f->proto_exact;
+	buf[n++] = f->proto_exact ? f->proto : 0;
+	buf[n++] = f->ifgroup;
+	memcpy(buf + n, f->src, len);
+	n += len;
+	memcpy(buf + n, f->dst, len);
+	n += len;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ buf[i]) * 0x100000001b3ull;
+	h ^= (uint64_t)f->sport.lo << 48 | (uint64_t)f->sport.hi << 32 |
+	     (uint64_t)f->dport.lo << 16 | f->dport.hi;
+	return h * 0x9e3779b97f4a7c15ull;
+}
+
+static int link_same_selectors(const struct filter_table *t, size_t *same)
+{
+	size_t cap = 16, mask, *head, *tail = malloc((t->n ? t->n : 1) * sizeof(*tail));
+
+	while (cap < 2 * t->n)
+		cap *= 2;
+	mask = cap - 1;
+	head = malloc(cap * sizeof(*head));
+	if (!head || !tail) {
+		free(head);
+		free(tail);
+		return -1;
+	}
+	for (size_t b = 0; b < cap; b++)
+		head[b] = NO_NEXT;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t b = (size_t)(selectors_hash(&t->v[i]) >> 32) & mask;
+
+		same[i] = NO_NEXT;
+		while (head[b] != NO_NEXT &&
+		       !specific_filter_same_selectors(&t->v[head[b]], &t->v[i]))
+			b = (b + 1) & mask;
+		if (head[b] == NO_NEXT) {
+			head[b] = i;
+			tail[i] = i;
+		} else {
+			same[tail[head[b]]] = i;
+			tail[head[b]] = i;
+		}
+	}
+	free(head);
+	free(tail);
+	return 0;
+}
+
+/* Resolve each group of filters with the same selectors (in the table
+ * order of their first filters), then drop the losers. */
 static int merge_same_selectors(const struct policy_file *pf,
 				struct filter_table *t, struct compile_diag *d)
 {
-	struct specific_filter **order = malloc((t->n ? t->n : 1) * sizeof(*order));
+	struct specific_filter **group = malloc((t->n ? t->n : 1) * sizeof(*group));
+	size_t *same = malloc((t->n ? t->n : 1) * sizeof(*same));
 	bool *drop = calloc(t->n ? t->n : 1, sizeof(*drop));
+	bool *member = calloc(t->n ? t->n : 1, sizeof(*member));
 	struct conflict_list conflicts = {0};
 	int rc = -1;
 
-	if (!order || !drop)
+	if (!group || !same || !drop || !member || link_same_selectors(t, same))
 		goto out;
-	for (size_t i = 0; i < t->n; i++)
-		order[i] = &t->v[i];
-	qsort(order, t->n, sizeof(*order), cmp_selectors);
-	for (size_t i = 0, j; i < t->n; i = j) {
-		for (j = i + 1; j < t->n &&
-		     specific_filter_same_selectors(order[i], order[j]); j++)
-			;
-		if (j - i > 1 &&
-		    resolve_group(&order[i], j - i, t->v, drop, &conflicts))
+	for (size_t i = 0; i < t->n; i++) {
+		size_t n = 0;
+
+		if (member[i] || same[i] == NO_NEXT)
+			continue;
+		for (size_t j = i; j != NO_NEXT; j = same[j]) {
+			member[j] = true;
+			group[n++] = &t->v[j];
+		}
+		if (resolve_group(group, n, t->v, drop, &conflicts))
 			goto out;
 	}
 	compact(t, drop);
 	report_conflicts(pf, d, &conflicts);
 	rc = 0;
 out:
-	free(order);
+	free(group);
+	free(same);
 	free(drop);
+	free(member);
 	free(conflicts.v);
 	return rc;
 }
