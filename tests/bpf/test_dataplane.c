@@ -1526,6 +1526,28 @@ static void test_counter_names(void **state)
 	assert_string_equal(drop_reason_name(IXDP_DROP__MAX), "unknown");
 }
 
+/* A rule name longer than ixdp_info's is cut to 31 bytes and stays
+ * NUL-terminated; a short one is copied whole, the rest zero. */
+static void test_info_name_truncated(void **state)
+{
+	static const char long_name[] =
+		"a-rule-name-of-more-than-thirty-one-bytes-for-the-info-entry";
+	struct specific_filter f = { .fam = IXDP_FAM_V4, .action = IXDP_ACT_PERMIT,
+				     .name = long_name };
+	struct ixdp_filter_info in;
+
+	memset(&in, 0xaa, sizeof(in));
+	dp_info_from_filter(&f, &in);
+	assert_int_equal(strlen(in.name), sizeof(in.name) - 1);
+	assert_memory_equal(in.name, long_name, sizeof(in.name) - 1);
+	f.name = "short";
+	memset(&in, 0xaa, sizeof(in));
+	dp_info_from_filter(&f, &in);
+	assert_string_equal(in.name, "short");
+	for (size_t i = strlen("short"); i < sizeof(in.name); i++)
+		assert_int_equal(in.name[i], 0);
+}
+
 /* ---- the oracle: random tables against filter_table_match() ------------------- */
 
 static uint64_t rng_state;
@@ -2606,6 +2628,7 @@ int main(void)
 		cmocka_unit_test_setup(test_apply_rejects_and_keeps_live, reset),
 		cmocka_unit_test_setup(test_table_is_live, reset),
 		cmocka_unit_test(test_counter_names),
+		cmocka_unit_test(test_info_name_truncated),
 		cmocka_unit_test_setup(test_oracle_random_tables, reset),
 		cmocka_unit_test_setup(test_oracle_many_shapes, reset),
 		cmocka_unit_test_setup(test_exemption_and_rule_tuples_apart, reset),
