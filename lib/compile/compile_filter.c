@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * compile_filter.c - specific filters: the weight function, the enforcement order
- * and the reference matcher.  The dataplane's tuple space search must give
+ * compile_filter.c - specific filters: the weight function, the enforcement order,
+ * the filters with the same selectors and the reference matcher.  The dataplane's tuple space search must give
  * the same answer as filter_table_match() for every packet; the tests hold
  * it to that.
  */
@@ -169,6 +169,72 @@ bool specific_filter_same_selectors(const struct specific_filter *a,
 	       (!a->proto_exact || a->proto == b->proto) &&
 	       a->sport.lo == b->sport.lo && a->sport.hi == b->sport.hi &&
 	       a->dport.lo == b->dport.lo && a->dport.hi == b->dport.hi;
+}
+
+/*
+ * Filters with the same selectors (specific_filter_same_selectors()), in
+ * table order, in one pass over the table with an open-addressing hash
+ * of the selectors (a sort by selectors cost a 10000-filter apply about
+ * 1 ms).
+ */
+static uint64_t selectors_hash(const struct specific_filter *f)
+{
+	size_t len = addr_len(f->fam);
+	uint8_t buf[48];
+	size_t n = 0;
+	uint64_t h = 0xcbf29ce484222325ull;     /* FNV-1a */
+
+	buf[n++] = f->fam;
+	buf[n++] = f->flags & IXDP_F_EXEMPTION;
+	buf[n++] = f->src_plen;
+	buf[n++] = f->dst_plen;
+	buf[n++] = f->proto_exact;
+	buf[n++] = f->proto_exact ? f->proto : 0;
+	buf[n++] = f->ifgroup;
+	memcpy(buf + n, f->src, len);
+	n += len;
+	memcpy(buf + n, f->dst, len);
+	n += len;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ buf[i]) * 0x100000001b3ull;
+	h ^= (uint64_t)f->sport.lo << 48 | (uint64_t)f->sport.hi << 32 |
+	     (uint64_t)f->dport.lo << 16 | f->dport.hi;
+	return h * 0x9e3779b97f4a7c15ull;
+}
+
+int filter_table_link_same_selectors(const struct filter_table *t, size_t *same)
+{
+	size_t cap = 16, mask, *head, *tail = malloc((t->n ? t->n : 1) * sizeof(*tail));
+
+	while (cap < 2 * t->n)
+		cap *= 2;
+	mask = cap - 1;
+	head = malloc(cap * sizeof(*head));
+	if (!head || !tail) {
+		free(head);
+		free(tail);
+		return -1;
+	}
+	for (size_t b = 0; b < cap; b++)
+		head[b] = FILTER_NO_SAME;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t b = (size_t)(selectors_hash(&t->v[i]) >> 32) & mask;
+
+		same[i] = FILTER_NO_SAME;
+		while (head[b] != FILTER_NO_SAME &&
+		       !specific_filter_same_selectors(&t->v[head[b]], &t->v[i]))
+			b = (b + 1) & mask;
+		if (head[b] == FILTER_NO_SAME) {
+			head[b] = i;
+			tail[i] = i;
+		} else {
+			same[tail[head[b]]] = i;
+			tail[head[b]] = i;
+		}
+	}
+	free(head);
+	free(tail);
+	return 0;
 }
 
 static bool prefix_matches(const uint8_t *net, uint8_t plen, const uint8_t *addr)

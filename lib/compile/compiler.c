@@ -1064,74 +1064,6 @@ static void compact(struct filter_table *t, const bool *drop)
 	t->n = k;
 }
 
-/*
- * Filters with the same selectors, in table order: same[i] is the next
- * filter after i with filter i's selectors, or NO_NEXT.  One pass over the
- * table with an open-addressing hash of the selectors (a sort by
- * selectors cost a 10000-filter apply about 1 ms).
- */
-#define NO_NEXT SIZE_MAX
-
-static uint64_t selectors_hash(const struct specific_filter *f)
-{
-	size_t len = fam_bytes(f->fam);
-	uint8_t buf[48];
-	size_t n = 0;
-	uint64_t h = 0xcbf29ce484222325ull;     /* FNV-1a */
-
-	buf[n++] = f->fam;
-	buf[n++] = f->flags & IXDP_F_EXEMPTION;
-	buf[n++] = f->src_plen;
-	buf[n++] = f->dst_plen;
-	buf[n++] = f->proto_exact;
-	buf[n++] = f->proto_exact ? f->proto : 0;
-	buf[n++] = f->ifgroup;
-	memcpy(buf + n, f->src, len);
-	n += len;
-	memcpy(buf + n, f->dst, len);
-	n += len;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ buf[i]) * 0x100000001b3ull;
-	h ^= (uint64_t)f->sport.lo << 48 | (uint64_t)f->sport.hi << 32 |
-	     (uint64_t)f->dport.lo << 16 | f->dport.hi;
-	return h * 0x9e3779b97f4a7c15ull;
-}
-
-static int link_same_selectors(const struct filter_table *t, size_t *same)
-{
-	size_t cap = 16, mask, *head, *tail = malloc((t->n ? t->n : 1) * sizeof(*tail));
-
-	while (cap < 2 * t->n)
-		cap *= 2;
-	mask = cap - 1;
-	head = malloc(cap * sizeof(*head));
-	if (!head || !tail) {
-		free(head);
-		free(tail);
-		return -1;
-	}
-	for (size_t b = 0; b < cap; b++)
-		head[b] = NO_NEXT;
-	for (size_t i = 0; i < t->n; i++) {
-		size_t b = (size_t)(selectors_hash(&t->v[i]) >> 32) & mask;
-
-		same[i] = NO_NEXT;
-		while (head[b] != NO_NEXT &&
-		       !specific_filter_same_selectors(&t->v[head[b]], &t->v[i]))
-			b = (b + 1) & mask;
-		if (head[b] == NO_NEXT) {
-			head[b] = i;
-			tail[i] = i;
-		} else {
-			same[tail[head[b]]] = i;
-			tail[head[b]] = i;
-		}
-	}
-	free(head);
-	free(tail);
-	return 0;
-}
-
 /* Resolve each group of filters with the same selectors (in the table
  * order of their first filters), then drop the losers. */
 static int merge_same_selectors(const struct policy_file *pf,
@@ -1144,14 +1076,14 @@ static int merge_same_selectors(const struct policy_file *pf,
 	struct conflict_list conflicts = {0};
 	int rc = -1;
 
-	if (!group || !same || !drop || !member || link_same_selectors(t, same))
+	if (!group || !same || !drop || !member || filter_table_link_same_selectors(t, same))
 		goto out;
 	for (size_t i = 0; i < t->n; i++) {
 		size_t n = 0;
 
-		if (member[i] || same[i] == NO_NEXT)
+		if (member[i] || same[i] == FILTER_NO_SAME)
 			continue;
-		for (size_t j = i; j != NO_NEXT; j = same[j]) {
+		for (size_t j = i; j != FILTER_NO_SAME; j = same[j]) {
 			member[j] = true;
 			group[n++] = &t->v[j];
 		}
