@@ -51,6 +51,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ixdp_tnode);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(map_flags, BPF_F_MMAPABLE); /* read back by mmap: dp_array_read() */
 } ixdp_tnodes SEC(".maps");
 
 struct {
@@ -59,6 +60,7 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(map_flags, BPF_F_MMAPABLE); /* read back by mmap: dp_array_read() */
 } ixdp_tleaf SEC(".maps");
 
 struct {
@@ -108,6 +110,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ixdp_filter_info);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(map_flags, BPF_F_MMAPABLE); /* read back by mmap: dp_array_read() */
 } ixdp_info SEC(".maps");
 
 /* Read by userspace only: each bank's slots in enforcement order. */
@@ -117,6 +120,7 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(map_flags, BPF_F_MMAPABLE); /* read back by mmap: dp_array_read() */
 } ixdp_order SEC(".maps");
 
 struct {

@@ -47,7 +47,7 @@
  * end of this file fail to compile when a shared struct changes size, as a
  * reminder.  Version 0: pins from before versioning (no such index).
  */
-#define IXDP_ABI_VERSION 8	/* 2: the drop events (ixdp_drop_events);
+#define IXDP_ABI_VERSION 9	/* 2: the drop events (ixdp_drop_events);
 				 * 3: default-response bundles (IXDP_XS_DEFAULT_RESPONSE);
 				 * 4: interface groups (ixdp_ifmask, ixdp_ifgroup);
 				 * 5: shared counters, 8192-slot flow cache;
@@ -56,7 +56,9 @@
 				 * 7: flow cache validity per slot
 				 *    (ixdp_cache_gen, ixdp_bank.cache_min_gen);
 				 * 8: the decision tree (ixdp_tnodes, ixdp_tleaf,
-				 *    IXDP_STATE_TREE_GEN0/1) */
+				 *    IXDP_STATE_TREE_GEN0/1);
+				 * 9: ixdp_tnodes, ixdp_tleaf, ixdp_info and
+				 *    ixdp_order mmapable (BPF_F_MMAPABLE) */
 
 #define IXDP_MAX_TUPLES       128   /* distinct filter shapes per family */
 #define IXDP_MAX_FILTERS      65536 /* specific filters per bank */

@@ -18,7 +18,8 @@
  *
  * The choice of cut (HiCuts-like): for each field with unfixed bits and
  * each width 1..IXDP_TREE_CUT_BITS, count the filters of each child (a
- * difference array over the children a filter overlaps) and take the cut
+ * difference array over the children a filter overlaps, built from one
+ * count of the spans per field: count_spans) and take the cut
  * whose largest child is smallest, preferring fewer children, then the
  * earlier field, within a space bound: the children's lists (those that
  * hold only the filters spanning the whole region count once: siblings
@@ -71,6 +72,7 @@ struct builder {
 	uint32_t nleaf, lcap;
 	uint32_t last_base, last_n;  /* the last leaf written (shared when equal) */
 	uint16_t *kl, *kh;        /* per list entry: its first and last child */
+	struct span_counts *sc;   /* choose_cut()'s counts of one field */
 	uint32_t depth, leaf_longest;
 	unsigned binth, spfac;     /* this attempt's leaf size and space bound */
 	int over_space;            /* failed on IXDP_TREE_NODES or _LEAF_REFS */
@@ -271,32 +273,106 @@ static void child_spans(struct builder *bd, const uint32_t *l, size_t n,
 	}
 }
 
+/*
+ * The spans of a list at the finest cut of a field (maxbits), counted in
+ * one pass; every width's score (score_cut) comes from these counts, so a
+ * list is read once per field, not once per width.  Only the children
+ * where a span starts or ends are marked and visited: the count is
+ * constant between them.
+ */
+#define MARK_WORDS (((1 << IXDP_TREE_CUT_BITS) + 1 + 63) / 64)
+
+struct span_counts {
+	uint64_t marked[MARK_WORDS];     /* fine children where a span starts or ends */
+	uint32_t starts[1 << IXDP_TREE_CUT_BITS], ends[1 << IXDP_TREE_CUT_BITS];
+	/* wide[s]: the filters from the first child to the last of the cut
+	 * of maxbits - s bits (they share one subtree, build_child) */
+	uint32_t wide[IXDP_TREE_CUT_BITS + 1];
+};
+
+static bool marked(const uint64_t *m, unsigned k)
+{
+	return m[k / 64] >> (k % 64) & 1;
+}
+
+static void mark(uint64_t *m, unsigned k)
+{
+	m[k / 64] |= 1ull << (k % 64);
+}
+
+/* The spans bd->kl, bd->kh (child_spans() for maxbits) of the n filters. */
+static void count_spans(const struct builder *bd, size_t n, unsigned maxbits,
+			struct span_counts *sc)
+{
+	uint32_t last = (1u << maxbits) - 1;
+
+	memset(sc->marked, 0, sizeof(sc->marked));
+	memset(sc->wide, 0, sizeof(sc->wide));
+	for (size_t i = 0; i < n; i++) {
+		unsigned lo = bd->kl[i], hi = bd->kh[i], short_of_end = last - hi;
+
+		if (!marked(sc->marked, lo)) {
+			mark(sc->marked, lo);
+			sc->starts[lo] = sc->ends[lo] = 0;
+		}
+		if (!marked(sc->marked, hi)) {
+			mark(sc->marked, hi);
+			sc->starts[hi] = sc->ends[hi] = 0;
+		}
+		sc->starts[lo]++;
+		sc->ends[hi]++;
+		/* from the first child to the last for the cuts of s with
+		 * 2^s > short_of_end */
+		if (lo == 0)
+			sc->wide[short_of_end ? 32 - __builtin_clz(short_of_end) : 0]++;
+	}
+	for (unsigned s = 1; s <= maxbits; s++)
+		sc->wide[s] += sc->wide[s - 1];
+}
+
 /* The largest child and the room of the children's lists of the cut of
- * `bits` (the spans computed for maxbits).  The children that hold only
- * the filters spanning the whole region (wide) hold the same list and
- * share one subtree (build_child), so they count once. */
-static void score_cut(const struct builder *bd, size_t n, unsigned bits,
+ * `bits` (the spans counted for maxbits).  The children that hold only
+ * the wide filters hold the same list and share one subtree, so they
+ * count once. */
+static void score_cut(const struct span_counts *sc, unsigned bits,
 		      unsigned maxbits, struct cut *c)
 {
-	int32_t cnt[(1 << IXDP_TREE_CUT_BITS) + 1];
-	unsigned s = maxbits - bits, nch = 1u << bits, wide = 0, top = nch - 1;
+	int32_t delta[(1 << IXDP_TREE_CUT_BITS) + 1];
+	uint64_t at[MARK_WORDS] = { 0 };  /* this cut's children with a delta */
+	unsigned s = maxbits - bits, wide = sc->wide[s], prev = 0;
 	int32_t run = 0;
 
-	memset(cnt, 0, (nch + 1) * sizeof(cnt[0]));
-	for (size_t i = 0; i < n; i++) {
-		cnt[bd->kl[i] >> s]++;
-		cnt[(bd->kh[i] >> s) + 1]--;
-		wide += bd->kl[i] == 0 && (unsigned)(bd->kh[i] >> s) == top;
-	}
+	for (unsigned w = 0; w < MARK_WORDS; w++)
+		for (uint64_t m = sc->marked[w]; m; m &= m - 1) {
+			unsigned k = w * 64 + (unsigned)__builtin_ctzll(m);
+			unsigned from = k >> s, to = (k >> s) + 1;
+
+			if (!marked(at, from)) {
+				mark(at, from);
+				delta[from] = 0;
+			}
+			if (!marked(at, to)) {
+				mark(at, to);
+				delta[to] = 0;
+			}
+			delta[from] += (int32_t)sc->starts[k];
+			delta[to] -= (int32_t)sc->ends[k];
+		}
 	c->maxc = 0;
 	c->sum = wide;
-	for (unsigned k = 0; k < nch; k++) {
-		run += cnt[k];
-		if ((unsigned)run != wide)
-			c->sum += (size_t)run;
-		if ((unsigned)run > c->maxc)
-			c->maxc = (unsigned)run;
-	}
+	for (unsigned w = 0; w < MARK_WORDS; w++)
+		for (uint64_t m = at[w]; m; m &= m - 1) {
+			unsigned k = w * 64 + (unsigned)__builtin_ctzll(m);
+
+			if (k > prev) {     /* children prev .. k - 1 hold `run` */
+				if ((unsigned)run != wide)
+					c->sum += (size_t)run * (k - prev);
+				if ((unsigned)run > c->maxc)
+					c->maxc = (unsigned)run;
+			}
+			run += delta[k];
+			prev = k;
+		}
 }
 
 /* Does cut a beat cut b? */
@@ -413,10 +489,11 @@ static void choose_cut(struct builder *bd, const uint32_t *l, size_t n,
 		if (!field_of_family(f, fam) || !unfixed)
 			continue;
 		child_spans(bd, l, n, r, f, maxbits);
+		count_spans(bd, n, maxbits, bd->sc);
 		for (unsigned b = 1; b <= maxbits; b++) {
 			struct cut c = { .field = f, .bits = b };
 
-			score_cut(bd, n, b, maxbits, &c);
+			score_cut(bd->sc, b, maxbits, &c);
 			if (c.maxc < n && !cut_allowed(bd, &c, n))
 				break;  /* wider cuts only take more room */
 			if (cut_allowed(bd, &c, n) &&
@@ -616,7 +693,8 @@ static int builder_init(struct builder *bd, const struct filter_table *t)
 	bd->fb = malloc(n * sizeof(*bd->fb));
 	bd->kl = malloc(n * sizeof(*bd->kl));
 	bd->kh = malloc(n * sizeof(*bd->kh));
-	if (!bd->fb || !bd->kl || !bd->kh ||
+	bd->sc = malloc(sizeof(*bd->sc));
+	if (!bd->fb || !bd->kl || !bd->kh || !bd->sc ||
 	    grow_u32((void **)&bd->nodes, &bd->ncap, 2, sizeof(*bd->nodes)))
 		return set_err_nomem(bd);
 	for (size_t i = 0; i < t->n; i++)
@@ -632,6 +710,7 @@ static void builder_free_scratch(struct builder *bd)
 	free(bd->fb);
 	free(bd->kl);
 	free(bd->kh);
+	free(bd->sc);
 }
 
 /* One attempt with the given leaf size and space bound. */

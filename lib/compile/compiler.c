@@ -906,43 +906,8 @@ int compile_exemptions(int ipsecexempt, const struct host_info *host,
 
 /* ---- merging filters with the same selectors --------------------------------- */
 
-static int cmp_bytes(const uint8_t *a, const uint8_t *b, size_t n)
-{
-	int c = memcmp(a, b, n);
-
-	return c < 0 ? -1 : c > 0;
-}
-
 static int cmp_num(long a, long b)
 {
-	return a < b ? -1 : a > b;
-}
-
-/*
- * A total order in which filters with the same selectors (as
- * specific_filter_same_selectors() sees them) are adjacent, and within a
- * group in table order (pointer order), so the earliest filter is first.
- */
-static int cmp_selectors(const void *pa, const void *pb)
-{
-	const struct specific_filter *a = *(const struct specific_filter *const *)pa;
-	const struct specific_filter *b = *(const struct specific_filter *const *)pb;
-	int c;
-
-	if ((c = cmp_num(a->fam, b->fam)) ||
-	    (c = cmp_num(a->flags & IXDP_F_EXEMPTION, b->flags & IXDP_F_EXEMPTION)) ||
-	    (c = cmp_num(a->src_plen, b->src_plen)) ||
-	    (c = cmp_num(a->dst_plen, b->dst_plen)) ||
-	    (c = cmp_num(a->proto_exact, b->proto_exact)) ||
-	    (c = cmp_num(a->proto_exact ? a->proto : 0, b->proto_exact ? b->proto : 0)) ||
-	    (c = cmp_num(a->sport.lo, b->sport.lo)) ||
-	    (c = cmp_num(a->sport.hi, b->sport.hi)) ||
-	    (c = cmp_num(a->dport.lo, b->dport.lo)) ||
-	    (c = cmp_num(a->dport.hi, b->dport.hi)) ||
-	    (c = cmp_bytes(a->src, b->src, fam_bytes(a->fam))) ||
-	    (c = cmp_bytes(a->dst, b->dst, fam_bytes(a->fam))) ||
-	    (c = cmp_num(a->ifgroup, b->ifgroup)))
-		return c;
 	return a < b ? -1 : a > b;
 }
 
@@ -1099,34 +1064,40 @@ static void compact(struct filter_table *t, const bool *drop)
 	t->n = k;
 }
 
-/* O(n log n): sort pointers by selectors, then resolve adjacent runs. */
+/* Resolve each group of filters with the same selectors (in the table
+ * order of their first filters), then drop the losers. */
 static int merge_same_selectors(const struct policy_file *pf,
 				struct filter_table *t, struct compile_diag *d)
 {
-	struct specific_filter **order = malloc((t->n ? t->n : 1) * sizeof(*order));
+	struct specific_filter **group = malloc((t->n ? t->n : 1) * sizeof(*group));
+	size_t *same = malloc((t->n ? t->n : 1) * sizeof(*same));
 	bool *drop = calloc(t->n ? t->n : 1, sizeof(*drop));
+	bool *member = calloc(t->n ? t->n : 1, sizeof(*member));
 	struct conflict_list conflicts = {0};
 	int rc = -1;
 
-	if (!order || !drop)
+	if (!group || !same || !drop || !member || filter_table_link_same_selectors(t, same))
 		goto out;
-	for (size_t i = 0; i < t->n; i++)
-		order[i] = &t->v[i];
-	qsort(order, t->n, sizeof(*order), cmp_selectors);
-	for (size_t i = 0, j; i < t->n; i = j) {
-		for (j = i + 1; j < t->n &&
-		     specific_filter_same_selectors(order[i], order[j]); j++)
-			;
-		if (j - i > 1 &&
-		    resolve_group(&order[i], j - i, t->v, drop, &conflicts))
+	for (size_t i = 0; i < t->n; i++) {
+		size_t n = 0;
+
+		if (member[i] || same[i] == FILTER_NO_SAME)
+			continue;
+		for (size_t j = i; j != FILTER_NO_SAME; j = same[j]) {
+			member[j] = true;
+			group[n++] = &t->v[j];
+		}
+		if (resolve_group(group, n, t->v, drop, &conflicts))
 			goto out;
 	}
 	compact(t, drop);
 	report_conflicts(pf, d, &conflicts);
 	rc = 0;
 out:
-	free(order);
+	free(group);
+	free(same);
 	free(drop);
+	free(member);
 	free(conflicts.v);
 	return rc;
 }

@@ -155,6 +155,10 @@ bool specific_filter_same_shape(const struct specific_filter *a,
  * actions may differ. */
 bool specific_filter_same_selectors(const struct specific_filter *a,
 				    const struct specific_filter *b);
+/* same[i] (an array of t->n): the next filter after i in table order with
+ * filter i's selectors, or FILTER_NO_SAME.  -1: out of memory. */
+#define FILTER_NO_SAME SIZE_MAX
+int filter_table_link_same_selectors(const struct filter_table *t, size_t *same);
 
 enum ixdp_port_kind port_kind(const struct port_spec *p);
 /* Add a warning from outside the compiler (e.g. policy_warnings()). */

@@ -3,11 +3,13 @@
 # specific filters takes, end to end: from the command's start until a
 # probe packet sees the new verdict (the probe runs from before the
 # command starts, as a user's traffic would).  JSON lines on stdout:
-#   {"bench":"policy_update","filters":N,"op":OP,"ms":MEDIAN,"ms_min":..,
-#    "ms_max":..,"rounds":R}
+#   {"bench":"policy_update","filters":N,"policy":P,"op":OP,"ms":MEDIAN,
+#    "ms_min":..,"ms_max":..,"rounds":R}
 # with OP
 #   apply_file_one_change  `policy apply` of the file in force with one
-#                          rule's action changed (the probe's filter)
+#                          rule's action changed (the probe's filter);
+#                          first for the worst case, P = range-heavy
+#                          (below), then for P = hosts
 #   apply_file_full        `policy apply` of a wholly different file of as
 #                          many filters (and the probe's new verdict)
 #   filter_add             `filter add opener '{src: 10.77.0.1, dst:
@@ -21,9 +23,12 @@
 # twice, written).
 #
 # Two namespaces (tests/ns/lib.sh), the dataplane on A, no daemon.  The
-# policies: 5000 mirrored host filters me(10.77.0.1) <-> 10.S.x.y (10000
-# specific filters, action permit) and the probe rule, 10.77.0.1 <->
-# 10.77.0.2, block or permit.  Each round starts with the probe blocked;
+# policies (P = hosts): 5000 mirrored host filters me(10.77.0.1) <-> 10.S.x.y
+# (10000 specific filters, action permit) and the probe rule, 10.77.0.1 <->
+# 10.77.0.2, block or permit.  P = range-heavy: 5000 mirrored filters
+# between prefixes of every length, a third with a port range, a third
+# with one source port, a quarter IPv6: over the tuple space's limits, so
+# only the decision tree holds the list and it is built before the flip.  Each round starts with the probe blocked;
 # B pings A every 1 ms (`ping -D -i 0.001`, started before t0 and not
 # answered), at t0 the apply starts, and ms = the first reply's time - t0
 # (an answer needs A's ingress and egress to pass the new list).  Then the
@@ -65,6 +70,34 @@ for i in range(int(sys.argv[1])):
 	printf 'policies:\n  p:\n    rules:\n'
 	printf '      - { name: bulk, filter-list: bulk, action: permit }\n'
 }
+ranges() { # PROBE-ACTION: the range-heavy policy, 2 x HOSTS + 2 specific filters
+	python3 - "$1" "$HOSTS" <<'PY'
+import ipaddress, random, sys
+act, n = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(7)
+def net(a):
+    return str(ipaddress.ip_network(a, strict=False))
+print("filter-lists:\n  bulk:\n    filters:")
+for i in range(n):
+    if i % 4 == 3:
+        s = "fd%02x:%x::%x/%d" % (i % 256, i, i, rnd.choice([48, 56, 64, 72, 80, 96, 112, 128]))
+        d = "fd99:%x::/%d" % (i, rnd.choice([32, 48, 64, 128]))
+    else:
+        s = "10.%d.%d.%d/%d" % (i % 200, i // 200 % 250, i % 250, rnd.randint(8, 32))
+        d = "172.%d.%d.0/%d" % (16 + i % 16, i % 250, rnd.randint(12, 32))
+    ports = ""
+    if i % 3 == 1:
+        lo = rnd.randint(1, 60000)
+        ports = ", protocol: tcp, dst-port: %d-%d" % (lo, lo + rnd.randint(1, 500))
+    elif i % 3 == 2:
+        ports = ", protocol: udp, src-port: %d" % rnd.randint(1, 65535)
+    print("      - { src: %s, dst: %s%s }" % (net(s), net(d), ports))
+print("  probe: { filters: [ { src: 10.77.0.1, dst: 10.77.0.2 } ] }")
+print("policies:\n  p:\n    rules:")
+print("      - { name: probe, filter-list: probe, action: %s }" % act)
+print("      - { name: bulk, filter-list: bulk, action: permit }")
+PY
+}
 PROBE='{src: 10.77.0.1, dst: 10.77.0.2}'
 { bulk; printf '      - { name: wall, filter-list: wall, action: block }\n'
   printf '      - { name: opener, filter-list: opener, action: permit }\n'; } >"$T/add.yaml"
@@ -72,12 +105,16 @@ PROBE='{src: 10.77.0.1, dst: 10.77.0.2}'
 policy 1 block >"$T/closed.yaml"
 policy 1 permit >"$T/open.yaml"
 policy 2 permit >"$T/other.yaml"
+ranges block >"$T/ranges-closed.yaml"
+ranges permit >"$T/ranges-open.yaml"
 blocked() { ! ina ping -c 1 -W 1 10.77.0.2 >/dev/null 2>&1; }
 now_ns() { date +%s%N; }
 
 # What each OP does (timed), and what puts the probe's block back (not).
 apply_file_one_change_do() { ixa policy apply "$T/open.yaml"; }
 apply_file_one_change_undo() { ixa policy apply "$T/closed.yaml"; }
+ranges_one_change_do() { ixa policy apply "$T/ranges-open.yaml"; }
+ranges_one_change_undo() { ixa policy apply "$T/ranges-closed.yaml"; }
 apply_file_full_do() { ixa policy apply "$T/other.yaml"; }
 apply_file_full_undo() { ixa policy apply "$T/closed.yaml"; }
 filter_add_do() { ixa filter add opener "$PROBE"; }
@@ -116,10 +153,10 @@ else:
 PY
 }
 
-# OP FILE: FILE applied (the probe blocked), then ROUNDS timed OPs over it,
-# one JSON line
+# OP FILE [POLICY [JSON-OP]]: FILE applied (the probe blocked), then
+# ROUNDS timed OPs over it, one JSON line
 measure() {
-	local op=$1 file=$2 ms=() r t0 n
+	local op=$1 file=$2 pol=${3:-hosts} jop=${4:-$1} ms=() r t0 n
 	ixa policy apply "$file" >/dev/null || die "$op: policy apply $file failed"
 	n=$(ixa show filters --specific | grep -c '^ *[0-9]') ||
 		die "cannot count the specific filters"
@@ -141,7 +178,7 @@ measure() {
 		wait_until 10 blocked || die "$op round $r: the block did not come back"
 	done
 	printf '%s\n' "${ms[@]}" |
-		"$(dirname "$0")/ms_json.py" policy_update filters="$n" op="$op"
+		"$(dirname "$0")/ms_json.py" policy_update filters="$n" policy="$pol" op="$jop"
 }
 # The floor under every figure: the same wrapper (`ip netns exec`, env)
 # starting the command, which then does nothing (`--version`), timed alike:
@@ -157,6 +194,7 @@ floor() {
 		"$(dirname "$0")/ms_json.py" policy_update_floor op=version
 }
 floor
+measure ranges_one_change "$T/ranges-closed.yaml" range-heavy apply_file_one_change
 measure apply_file_one_change "$T/closed.yaml"
 measure apply_file_full "$T/closed.yaml"
 measure filter_add "$T/add.yaml"

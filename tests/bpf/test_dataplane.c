@@ -1526,6 +1526,58 @@ static void test_counter_names(void **state)
 	assert_string_equal(drop_reason_name(IXDP_DROP__MAX), "unknown");
 }
 
+/* A long read of an mmapable array (a copy out of the mapped map, whose
+ * entries lie 8-byte aligned: 16 bytes apart for a 12-byte tree node)
+ * gives what the syscalls give, and so does a short one. */
+static void test_array_read_mapped(void **state)
+{
+	enum { N = 1000, START = IXDP_TREE_NODES - 3 }; /* across the banks */
+	struct ixdp_tnode *w = calloc(N, sizeof(*w)), *r = calloc(N, sizeof(*r));
+	__u32 lw[N], lr[N];
+
+	assert_non_null(w);
+	assert_non_null(r);
+	for (unsigned i = 0; i < N; i++) {
+		w[i] = (struct ixdp_tnode){ .leaf = i & 1, .field = (__u8)(i % 11),
+					    .shift = (__u8)(i % 32), .bits = (__u8)(1 + i % 8),
+					    .base = 7 * i + 1, .n = 0xabcd0000u | i };
+		lw[i] = 0x5a5a0000u | i;
+	}
+	assert_int_equal(dp_array_write(E.dp.tnodes_fd, START, N, w, sizeof(*w)), 0);
+	assert_int_equal(dp_array_write(E.dp.tleaf_fd, START, N, lw, sizeof(*lw)), 0);
+	assert_int_equal(dp_array_read(E.dp.tnodes_fd, START, N, r, sizeof(*r)), 0);
+	assert_memory_equal(r, w, N * sizeof(*w));
+	assert_int_equal(dp_array_read(E.dp.tleaf_fd, START, N, lr, sizeof(*lr)), 0);
+	assert_memory_equal(lr, lw, sizeof(lw));
+	memset(r, 0, N * sizeof(*r));
+	assert_int_equal(dp_array_read(E.dp.tnodes_fd, START + 5, 10, r, sizeof(*r)), 0);
+	assert_memory_equal(r, w + 5, 10 * sizeof(*w));
+	free(w);
+	free(r);
+}
+
+/* A rule name longer than ixdp_info's is cut to 31 bytes and stays
+ * NUL-terminated; a short one is copied whole, the rest zero. */
+static void test_info_name_truncated(void **state)
+{
+	static const char long_name[] =
+		"a-rule-name-of-more-than-thirty-one-bytes-for-the-info-entry";
+	struct specific_filter f = { .fam = IXDP_FAM_V4, .action = IXDP_ACT_PERMIT,
+				     .name = long_name };
+	struct ixdp_filter_info in;
+
+	memset(&in, 0xaa, sizeof(in));
+	dp_info_from_filter(&f, &in);
+	assert_int_equal(strlen(in.name), sizeof(in.name) - 1);
+	assert_memory_equal(in.name, long_name, sizeof(in.name) - 1);
+	f.name = "short";
+	memset(&in, 0xaa, sizeof(in));
+	dp_info_from_filter(&f, &in);
+	assert_string_equal(in.name, "short");
+	for (size_t i = strlen("short"); i < sizeof(in.name); i++)
+		assert_int_equal(in.name[i], 0);
+}
+
 /* ---- the oracle: random tables against filter_table_match() ------------------- */
 
 static uint64_t rng_state;
@@ -2606,6 +2658,8 @@ int main(void)
 		cmocka_unit_test_setup(test_apply_rejects_and_keeps_live, reset),
 		cmocka_unit_test_setup(test_table_is_live, reset),
 		cmocka_unit_test(test_counter_names),
+		cmocka_unit_test(test_info_name_truncated),
+		cmocka_unit_test_setup(test_array_read_mapped, reset),
 		cmocka_unit_test_setup(test_oracle_random_tables, reset),
 		cmocka_unit_test_setup(test_oracle_many_shapes, reset),
 		cmocka_unit_test_setup(test_exemption_and_rule_tuples_apart, reset),

@@ -242,6 +242,44 @@ static void assert_sorted(const struct filter_table *t)
 	}
 }
 
+static int selectors_cmp(const void *pa, const void *pb)
+{
+	const struct specific_filter *a = pa, *b = pb;
+	size_t len = a->fam == IXDP_FAM_V4 ? 4 : 16;
+	int c;
+
+	if (a->fam != b->fam)
+		return a->fam - b->fam;
+	if ((c = memcmp(a->src, b->src, len)) || (c = memcmp(a->dst, b->dst, len)))
+		return c;
+	if (a->src_plen != b->src_plen)
+		return a->src_plen - b->src_plen;
+	if (a->dst_plen != b->dst_plen)
+		return a->dst_plen - b->dst_plen;
+	if (a->proto != b->proto)
+		return a->proto - b->proto;
+	if (a->sport.lo != b->sport.lo || a->sport.hi != b->sport.hi)
+		return a->sport.lo != b->sport.lo ? a->sport.lo - b->sport.lo
+						  : a->sport.hi - b->sport.hi;
+	if (a->dport.lo != b->dport.lo)
+		return a->dport.lo - b->dport.lo;
+	return a->dport.hi - b->dport.hi;
+}
+
+/* No two filters of a compiled table have the same selectors, wherever
+ * they were in the lists (checked on a copy sorted by selectors). */
+static void assert_selectors_unique(const struct filter_table *t)
+{
+	struct specific_filter *v = malloc((t->n ? t->n : 1) * sizeof(*v));
+
+	assert_non_null(v);
+	memcpy(v, t->v, t->n * sizeof(*v));
+	qsort(v, t->n, sizeof(*v), selectors_cmp);
+	for (size_t i = 1; i < t->n; i++)
+		assert_false(specific_filter_same_selectors(&v[i - 1], &v[i]));
+	free(v);
+}
+
 static size_t count_named(const struct filter_table *t, const char *name)
 {
 	size_t n = 0;
@@ -1367,10 +1405,104 @@ static void test_large_policy(void **state)
 	/* /24 filters of one /24 with the same protocol and port collapse */
 	assert_true(c.t.n > 10000);
 	assert_true(c.t.n <= 2 * 10000 + IKE_FILTERS);
-	for (size_t i = 1; i < c.t.n; i++)
-		assert_false(specific_filter_same_selectors(&c.t.v[i - 1], &c.t.v[i]));
+	assert_selectors_unique(&c.t);
 	assert_int_equal(action_of(&c.t, "10.0.4.0", "1.2.3.4", 1, 0, 0),
 			 IXDP_ACT_NEGOTIATE);
+	compiled_free(&c);
+	tp_free(pf);
+}
+
+/* The enforcement order, spelled out (compile_filter.c packs it into
+ * sort keys): heaviest first, then the shape (IPv4 first, longer prefixes,
+ * a named protocol, one port before a range before any), then the action
+ * (block > negotiate > permit), then the order the filters came in. */
+static int enforcement_cmp(const struct specific_filter *a, const struct specific_filter *b)
+{
+	long d[] = {
+		(long)b->weight - (long)a->weight,
+		(long)a->fam - (long)b->fam,
+		(long)b->src_plen - (long)a->src_plen,
+		(long)b->dst_plen - (long)a->dst_plen,
+		(long)b->proto_exact - (long)a->proto_exact,
+		(long)port_kind(&b->sport) - (long)port_kind(&a->sport),
+		(long)port_kind(&b->dport) - (long)port_kind(&a->dport),
+		(long)b->action - (long)a->action,
+		(long)a->rule - (long)b->rule,     /* the index before the sort */
+	};
+
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
+		if (d[i])
+			return d[i] < 0 ? -1 : 1;
+	return 0;
+}
+
+static void random_ports(struct port_spec *p, unsigned r)
+{
+	switch (r % 4) {
+	case 0: p->lo = 0, p->hi = 0; break;
+	case 1: p->lo = 0, p->hi = 0xffff; break;
+	case 2: p->lo = p->hi = (uint16_t)(1 + r % 7); break;
+	default: p->lo = 1000, p->hi = (uint16_t)(1000 + r % 5); break;
+	}
+}
+
+static void test_enforcement_order(void **state)
+{
+	struct filter_table t = { 0 };
+	unsigned seed = 12345;
+
+	for (int i = 0; i < 5000; i++) {
+		struct specific_filter f = { 0 };
+
+		seed = seed * 1103515245u + 12345u;
+		f.fam = seed >> 30 & 1;
+		f.src_plen = (uint8_t)((seed >> 8) % (f.fam == IXDP_FAM_V4 ? 33 : 129));
+		f.dst_plen = (uint8_t)((seed >> 16) % 4 * 8);
+		f.proto_exact = seed >> 24 & 1;
+		f.proto = f.proto_exact ? 6 : 0;
+		random_ports(&f.sport, seed >> 3);
+		random_ports(&f.dport, seed >> 11);
+		f.action = (uint8_t)(seed >> 5) % 3;
+		f.flags = (seed >> 27 & 7) == 0 ? IXDP_F_EXEMPTION : 0;
+		f.rule = i;
+		assert_int_equal(filter_table_push(&t, &f), 0);
+	}
+	assert_int_equal(filter_table_sort(&t), 0);
+	assert_int_equal(t.n, 5000);
+	assert_sorted(&t);
+	for (size_t i = 1; i < t.n; i++)
+		assert_true(enforcement_cmp(&t.v[i - 1], &t.v[i]) < 0);
+	filter_table_free(&t);
+}
+
+/* The same selectors from rules far apart in the lists: one filter each,
+ * the most restrictive action, one warning per pair of rules. */
+static void test_same_selectors_far_apart(void **state)
+{
+	struct policy_file *pf = tp_new();
+	struct compiled c;
+	char dst[32];
+	int a = tp_rule(pf, "early", FA_PERMIT), b;
+
+	for (int i = 0; i < 300; i++) {
+		snprintf(dst, sizeof(dst), "10.1.%d.%d", i / 200, i % 200 + 1);
+		tp_filter(pf, a, "10.0.0.1", dst);
+	}
+	b = tp_rule(pf, "late", FA_BLOCK);
+	for (int i = 299; i >= 0; i -= 3) {
+		snprintf(dst, sizeof(dst), "10.1.%d.%d", i / 200, i % 200 + 1);
+		tp_filter(pf, b, "10.0.0.1", dst);
+	}
+	compile_ok(pf, NULL, 3, &c);
+	assert_selectors_unique(&c.t);
+	assert_int_equal(c.t.n, 2 * 300 + NO_HOST_EXEMPTIONS);
+	assert_int_equal(count_rule(&c.t, b), 2 * 100);
+	assert_int_equal(action_of(&c.t, "10.0.0.1", "10.1.1.100", 6, 1, 2),
+			 IXDP_ACT_BLOCK);       /* i = 299 */
+	assert_int_equal(action_of(&c.t, "10.0.0.1", "10.1.1.99", 6, 1, 2),
+			 IXDP_ACT_PERMIT);      /* i = 298 */
+	assert_int_equal(c.d.nwarnings, 1);
+	assert_true(diag_has(&c.d, "rules late and early", "200 filter(s)"));
 	compiled_free(&c);
 	tp_free(pf);
 }
@@ -1606,6 +1738,8 @@ int main(void)
 		cmocka_unit_test(test_empty_policy_and_reuse),
 		cmocka_unit_test(test_parsed_policy),
 		cmocka_unit_test(test_large_policy),
+		cmocka_unit_test(test_enforcement_order),
+		cmocka_unit_test(test_same_selectors_far_apart),
 		cmocka_unit_test(test_too_many_filters),
 		cmocka_unit_test(test_interface_groups),
 		cmocka_unit_test(test_interface_groups_tuplespace),
