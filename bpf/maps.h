@@ -51,7 +51,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ixdp_tnode);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__uint(map_flags, BPF_F_MMAPABLE); /* read back by mmap: dp_array_read() */
+	__uint(map_flags, BPF_F_MMAPABLE); /* read and written through a mapping: dp_array_read(), _write() */
 } ixdp_tnodes SEC(".maps");
 
 struct {
@@ -60,7 +60,7 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__uint(map_flags, BPF_F_MMAPABLE); /* read back by mmap: dp_array_read() */
+	__uint(map_flags, BPF_F_MMAPABLE); /* read and written through a mapping: dp_array_read(), _write() */
 } ixdp_tleaf SEC(".maps");
 
 struct {
@@ -94,6 +94,7 @@ struct {
 	__type(key, __u32);
 	__type(value, __u16);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(map_flags, BPF_F_MMAPABLE); /* written through a mapping: dp_array_write() */
 } ixdp_port_class SEC(".maps");
 
 struct {
@@ -110,7 +111,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ixdp_filter_info);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__uint(map_flags, BPF_F_MMAPABLE); /* read back by mmap: dp_array_read() */
+	__uint(map_flags, BPF_F_MMAPABLE); /* read and written through a mapping: dp_array_read(), _write() */
 } ixdp_info SEC(".maps");
 
 /* Read by userspace only: each bank's slots in enforcement order. */
@@ -120,7 +121,7 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__uint(map_flags, BPF_F_MMAPABLE); /* read back by mmap: dp_array_read() */
+	__uint(map_flags, BPF_F_MMAPABLE); /* read and written through a mapping: dp_array_read(), _write() */
 } ixdp_order SEC(".maps");
 
 struct {
