@@ -69,6 +69,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ixdp_tmatch);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(map_flags, BPF_F_MMAPABLE); /* written through a mapping: dp_update_pairs() */
 } ixdp_tmatch SEC(".maps");
 
 struct {
@@ -130,6 +131,7 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(map_flags, BPF_F_MMAPABLE); /* written through a mapping: dp_update_pairs() */
 } ixdp_slot_pos SEC(".maps");
 
 /* Shared, written by userspace only: one entry per slot and one for
@@ -140,6 +142,7 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(map_flags, BPF_F_MMAPABLE); /* written through a mapping: dp_update_pairs() */
 } ixdp_cache_gen SEC(".maps");
 
 struct {

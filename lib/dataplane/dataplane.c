@@ -145,32 +145,10 @@ bool dp_batch_unsupported(int err)
 	return err == -EINVAL || err == -ENOTSUPP || err == -EOPNOTSUPP;
 }
 
-/* Write n (key, value) pairs: one batch syscall, or one by one where the
- * kernel has no batch operation for the map. */
-int dp_update_pairs(int fd, const void *keys, const void *vals, size_t n,
-		    size_t ksize, size_t vsize)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
-	__u32 count = (__u32)n;
-	int err;
-
-	if (!n)
-		return 0;
-	err = bpf_map_update_batch(fd, keys, vals, &count, &opts);
-	if (!err || !dp_batch_unsupported(err))
-		return err;
-	for (size_t i = 0; i < n; i++) {
-		err = bpf_map_update_elem(fd, (const char *)keys + i * ksize,
-					  (const char *)vals + i * vsize, BPF_ANY);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
 /*
  * A long read or write of an array the maps declare BPF_F_MMAPABLE
- * (bpf/maps.h: the tree, ixdp_info, ixdp_order, the port classes) is a
+ * (bpf/maps.h: the tree, the slots' ixdp_info and ixdp_tmatch, the order
+ * and positions, the cache generations, the port classes) is a
  * copy through the map's memory, mapped: the kernel's batch operations on
  * an array copy one entry per step, about 0.1 us each, and an apply over
  * a 10000-filter tree read back some 300000 of them.  Entries lie
@@ -182,7 +160,7 @@ int dp_update_pairs(int fd, const void *keys, const void *vals, size_t n,
 
 struct mapped_array {
 	char *mem;
-	size_t bytes, stride;
+	size_t bytes, stride, entries;
 };
 
 /* The map of fd mapped (prot), or -1: not mmapable, too short a range to
@@ -200,6 +178,7 @@ static int map_array(int fd, __u32 start, size_t n, size_t esize, int prot,
 	    info.value_size != esize || (uint64_t)start + n > info.max_entries)
 		return -1;
 	ma->stride = ((size_t)info.value_size + 7) & ~(size_t)7;
+	ma->entries = info.max_entries;
 	ma->bytes = ((size_t)info.max_entries * ma->stride + page - 1) & ~(page - 1);
 	ma->mem = mmap(NULL, ma->bytes, prot, MAP_SHARED, fd, 0);
 	return ma->mem == MAP_FAILED ? -1 : 0;
@@ -218,6 +197,26 @@ static int array_read_mapped(int fd, __u32 start, size_t n, void *vals,
 	return 0;
 }
 
+/* vals[i] into entry keys[i] (32-bit keys) through the mapping. */
+static int pairs_write_mapped(int fd, const __u32 *keys, const void *vals,
+			      size_t n, size_t vsize)
+{
+	struct mapped_array ma;
+
+	if (map_array(fd, 0, n, vsize, PROT_READ | PROT_WRITE, &ma))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (keys[i] >= ma.entries) {    /* the syscalls say why */
+			munmap(ma.mem, ma.bytes);
+			return -1;
+		}
+	for (size_t i = 0; i < n; i++)
+		memcpy(ma.mem + (size_t)keys[i] * ma.stride, (const char *)vals + i * vsize,
+		       vsize);
+	munmap(ma.mem, ma.bytes);
+	return 0;
+}
+
 static int array_write_mapped(int fd, __u32 start, size_t n, const void *vals,
 			      size_t esize)
 {
@@ -228,6 +227,31 @@ static int array_write_mapped(int fd, __u32 start, size_t n, const void *vals,
 	for (size_t i = 0; i < n; i++)
 		memcpy(ma.mem + (start + i) * ma.stride, (const char *)vals + i * esize, esize);
 	munmap(ma.mem, ma.bytes);
+	return 0;
+}
+
+/* Write n (key, value) pairs: one batch syscall, or one by one where the
+ * kernel has no batch operation for the map. */
+int dp_update_pairs(int fd, const void *keys, const void *vals, size_t n,
+		    size_t ksize, size_t vsize)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	__u32 count = (__u32)n;
+	int err;
+
+	if (!n)
+		return 0;
+	if (ksize == sizeof(__u32) && !pairs_write_mapped(fd, keys, vals, n, vsize))
+		return 0;
+	err = bpf_map_update_batch(fd, keys, vals, &count, &opts);
+	if (!err || !dp_batch_unsupported(err))
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		err = bpf_map_update_elem(fd, (const char *)keys + i * ksize,
+					  (const char *)vals + i * vsize, BPF_ANY);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 

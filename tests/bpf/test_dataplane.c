@@ -1577,6 +1577,40 @@ static void test_array_mapped_io(void **state)
 	free(r);
 }
 
+/* Scattered writes (dp_update_pairs) of mmapable arrays, long enough to
+ * go through the mapping: ixdp_tmatch's 80-byte entries, ixdp_slot_pos's
+ * 4-byte ones (8 apart).  A key past the array is refused, as by the
+ * kernel. */
+static void test_pairs_mapped_io(void **state)
+{
+	enum { N = 600 };
+	struct ixdp_tmatch *w = calloc(N, sizeof(*w)), got;
+	__u32 keys[N], pos[N], p;
+
+	assert_non_null(w);
+	for (unsigned i = 0; i < N; i++) {
+		keys[i] = (i * 7919u) % IXDP_MAX_SLOTS;   /* scattered, distinct */
+		memset(&w[i], (int)(i & 0xff), sizeof(w[i]));
+		w[i].sport_lo = (__u16)i;
+		w[i].action = (__u8)(i % 3);
+		pos[i] = 0x70000000u | i;
+	}
+	assert_int_equal(dp_update_pairs(E.dp.tmatch_fd, keys, w, N, sizeof(*keys),
+					 sizeof(*w)), 0);
+	assert_int_equal(dp_update_pairs(E.dp.slot_pos_fd, keys, pos, N, sizeof(*keys),
+					 sizeof(*pos)), 0);
+	for (unsigned i = 0; i < N; i++) {
+		assert_int_equal(bpf_map_lookup_elem(E.dp.tmatch_fd, &keys[i], &got), 0);
+		assert_memory_equal(&got, &w[i], sizeof(got));
+		assert_int_equal(bpf_map_lookup_elem(E.dp.slot_pos_fd, &keys[i], &p), 0);
+		assert_int_equal(p, pos[i]);
+	}
+	keys[N - 1] = IXDP_MAX_SLOTS;                   /* past the end */
+	assert_int_not_equal(dp_update_pairs(E.dp.tmatch_fd, keys, w, N, sizeof(*keys),
+					     sizeof(*w)), 0);
+	free(w);
+}
+
 /* A rule name longer than ixdp_info's is cut to 31 bytes and stays
  * NUL-terminated; a short one is copied whole, the rest zero. */
 static void test_info_name_truncated(void **state)
@@ -2681,6 +2715,7 @@ int main(void)
 		cmocka_unit_test(test_counter_names),
 		cmocka_unit_test(test_info_name_truncated),
 		cmocka_unit_test_setup(test_array_mapped_io, reset),
+		cmocka_unit_test_setup(test_pairs_mapped_io, reset),
 		cmocka_unit_test_setup(test_oracle_random_tables, reset),
 		cmocka_unit_test_setup(test_oracle_many_shapes, reset),
 		cmocka_unit_test_setup(test_exemption_and_rule_tuples_apart, reset),
