@@ -51,7 +51,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ixdp_tnode);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__uint(map_flags, BPF_F_MMAPABLE); /* read back by mmap: dp_array_read() */
+	__uint(map_flags, BPF_F_MMAPABLE); /* read and written through a mapping: dp_array_read(), _write() */
 } ixdp_tnodes SEC(".maps");
 
 struct {
@@ -60,7 +60,7 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__uint(map_flags, BPF_F_MMAPABLE); /* read back by mmap: dp_array_read() */
+	__uint(map_flags, BPF_F_MMAPABLE); /* read and written through a mapping: dp_array_read(), _write() */
 } ixdp_tleaf SEC(".maps");
 
 struct {
@@ -69,6 +69,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ixdp_tmatch);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(map_flags, BPF_F_MMAPABLE); /* written through a mapping: dp_update_pairs() */
 } ixdp_tmatch SEC(".maps");
 
 struct {
@@ -94,6 +95,7 @@ struct {
 	__type(key, __u32);
 	__type(value, __u16);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(map_flags, BPF_F_MMAPABLE); /* written through a mapping: dp_array_write() */
 } ixdp_port_class SEC(".maps");
 
 struct {
@@ -110,7 +112,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ixdp_filter_info);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__uint(map_flags, BPF_F_MMAPABLE); /* read back by mmap: dp_array_read() */
+	__uint(map_flags, BPF_F_MMAPABLE); /* read and written through a mapping: dp_array_read(), _write() */
 } ixdp_info SEC(".maps");
 
 /* Read by userspace only: each bank's slots in enforcement order. */
@@ -120,7 +122,7 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__uint(map_flags, BPF_F_MMAPABLE); /* read back by mmap: dp_array_read() */
+	__uint(map_flags, BPF_F_MMAPABLE); /* read and written through a mapping: dp_array_read(), _write() */
 } ixdp_order SEC(".maps");
 
 struct {
@@ -129,6 +131,7 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(map_flags, BPF_F_MMAPABLE); /* written through a mapping: dp_update_pairs() */
 } ixdp_slot_pos SEC(".maps");
 
 /* Shared, written by userspace only: one entry per slot and one for
@@ -139,6 +142,7 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__uint(map_flags, BPF_F_MMAPABLE); /* written through a mapping: dp_update_pairs() */
 } ixdp_cache_gen SEC(".maps");
 
 struct {

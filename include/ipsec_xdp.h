@@ -57,8 +57,10 @@
 				 *    (ixdp_cache_gen, ixdp_bank.cache_min_gen);
 				 * 8: the decision tree (ixdp_tnodes, ixdp_tleaf,
 				 *    IXDP_STATE_TREE_GEN0/1);
-				 * 9: ixdp_tnodes, ixdp_tleaf, ixdp_info and
-				 *    ixdp_order mmapable (BPF_F_MMAPABLE) */
+				 * 9: ixdp_tnodes, ixdp_tleaf, ixdp_info,
+				 *    ixdp_tmatch, ixdp_order, ixdp_slot_pos,
+				 *    ixdp_cache_gen and ixdp_port_class
+				 *    mmapable (BPF_F_MMAPABLE) */
 
 #define IXDP_MAX_TUPLES       128   /* distinct filter shapes per family */
 #define IXDP_MAX_FILTERS      65536 /* specific filters per bank */

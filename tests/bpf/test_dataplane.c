@@ -1526,13 +1526,15 @@ static void test_counter_names(void **state)
 	assert_string_equal(drop_reason_name(IXDP_DROP__MAX), "unknown");
 }
 
-/* A long read of an mmapable array (a copy out of the mapped map, whose
- * entries lie 8-byte aligned: 16 bytes apart for a 12-byte tree node)
- * gives what the syscalls give, and so does a short one. */
-static void test_array_read_mapped(void **state)
+/* Long reads and writes of an mmapable array (a copy through the mapped
+ * map, whose entries lie 8-byte aligned: 16 bytes apart for a 12-byte tree
+ * node, 8 for a 2-byte port class) agree with the kernel's own lookups,
+ * and short ones (syscalls) with them. */
+static void test_array_mapped_io(void **state)
 {
 	enum { N = 1000, START = IXDP_TREE_NODES - 3 }; /* across the banks */
 	struct ixdp_tnode *w = calloc(N, sizeof(*w)), *r = calloc(N, sizeof(*r));
+	__u16 cw[N], cr[N];
 	__u32 lw[N], lr[N];
 
 	assert_non_null(w);
@@ -1542,18 +1544,71 @@ static void test_array_read_mapped(void **state)
 					    .shift = (__u8)(i % 32), .bits = (__u8)(1 + i % 8),
 					    .base = 7 * i + 1, .n = 0xabcd0000u | i };
 		lw[i] = 0x5a5a0000u | i;
+		cw[i] = (__u16)(0x8000u | i);
 	}
 	assert_int_equal(dp_array_write(E.dp.tnodes_fd, START, N, w, sizeof(*w)), 0);
 	assert_int_equal(dp_array_write(E.dp.tleaf_fd, START, N, lw, sizeof(*lw)), 0);
+	assert_int_equal(dp_array_write(E.dp.port_class_fd, START, N, cw, sizeof(*cw)), 0);
+	for (unsigned i = 0; i < N; i++) {     /* what the programs see */
+		__u32 k = START + i;
+
+		assert_int_equal(bpf_map_lookup_elem(E.dp.tnodes_fd, &k, &r[i]), 0);
+		assert_int_equal(bpf_map_lookup_elem(E.dp.tleaf_fd, &k, &lr[i]), 0);
+		assert_int_equal(bpf_map_lookup_elem(E.dp.port_class_fd, &k, &cr[i]), 0);
+	}
+	assert_memory_equal(r, w, N * sizeof(*w));
+	assert_memory_equal(lr, lw, sizeof(lw));
+	assert_memory_equal(cr, cw, sizeof(cw));
+	memset(r, 0, N * sizeof(*r));
+	memset(lr, 0, sizeof(lr));
 	assert_int_equal(dp_array_read(E.dp.tnodes_fd, START, N, r, sizeof(*r)), 0);
 	assert_memory_equal(r, w, N * sizeof(*w));
 	assert_int_equal(dp_array_read(E.dp.tleaf_fd, START, N, lr, sizeof(*lr)), 0);
 	assert_memory_equal(lr, lw, sizeof(lw));
+	/* short: the syscalls, both ways */
+	w[5].n = 42;
+	assert_int_equal(dp_array_write(E.dp.tnodes_fd, START + 5, 1, &w[5], sizeof(*w)), 0);
 	memset(r, 0, N * sizeof(*r));
 	assert_int_equal(dp_array_read(E.dp.tnodes_fd, START + 5, 10, r, sizeof(*r)), 0);
 	assert_memory_equal(r, w + 5, 10 * sizeof(*w));
+	assert_int_equal(dp_array_read(E.dp.tnodes_fd, START, N, r, sizeof(*r)), 0);
+	assert_int_equal(r[5].n, 42);
 	free(w);
 	free(r);
+}
+
+/* Scattered writes (dp_update_pairs) of mmapable arrays, long enough to
+ * go through the mapping: ixdp_tmatch's 80-byte entries, ixdp_slot_pos's
+ * 4-byte ones (8 apart).  A key past the array is refused, as by the
+ * kernel. */
+static void test_pairs_mapped_io(void **state)
+{
+	enum { N = 600 };
+	struct ixdp_tmatch *w = calloc(N, sizeof(*w)), got;
+	__u32 keys[N], pos[N], p;
+
+	assert_non_null(w);
+	for (unsigned i = 0; i < N; i++) {
+		keys[i] = (i * 7919u) % IXDP_MAX_SLOTS;   /* scattered, distinct */
+		memset(&w[i], (int)(i & 0xff), sizeof(w[i]));
+		w[i].sport_lo = (__u16)i;
+		w[i].action = (__u8)(i % 3);
+		pos[i] = 0x70000000u | i;
+	}
+	assert_int_equal(dp_update_pairs(E.dp.tmatch_fd, keys, w, N, sizeof(*keys),
+					 sizeof(*w)), 0);
+	assert_int_equal(dp_update_pairs(E.dp.slot_pos_fd, keys, pos, N, sizeof(*keys),
+					 sizeof(*pos)), 0);
+	for (unsigned i = 0; i < N; i++) {
+		assert_int_equal(bpf_map_lookup_elem(E.dp.tmatch_fd, &keys[i], &got), 0);
+		assert_memory_equal(&got, &w[i], sizeof(got));
+		assert_int_equal(bpf_map_lookup_elem(E.dp.slot_pos_fd, &keys[i], &p), 0);
+		assert_int_equal(p, pos[i]);
+	}
+	keys[N - 1] = IXDP_MAX_SLOTS;                   /* past the end */
+	assert_int_not_equal(dp_update_pairs(E.dp.tmatch_fd, keys, w, N, sizeof(*keys),
+					     sizeof(*w)), 0);
+	free(w);
 }
 
 /* A rule name longer than ixdp_info's is cut to 31 bytes and stays
@@ -2659,7 +2714,8 @@ int main(void)
 		cmocka_unit_test_setup(test_table_is_live, reset),
 		cmocka_unit_test(test_counter_names),
 		cmocka_unit_test(test_info_name_truncated),
-		cmocka_unit_test_setup(test_array_read_mapped, reset),
+		cmocka_unit_test_setup(test_array_mapped_io, reset),
+		cmocka_unit_test_setup(test_pairs_mapped_io, reset),
 		cmocka_unit_test_setup(test_oracle_random_tables, reset),
 		cmocka_unit_test_setup(test_oracle_many_shapes, reset),
 		cmocka_unit_test_setup(test_exemption_and_rule_tuples_apart, reset),
