@@ -107,8 +107,9 @@ static int array_write_mapped(int fd, __u32 start, size_t n, const void *vals,
 	return 0;
 }
 
-/* Write n (key, value) pairs: one batch syscall, or one by one where the
- * kernel has no batch operation for the map. */
+/* Write n (key, value) pairs: through the mapping (a long write of an
+ * mmapable array with 32-bit keys), else one batch syscall, or one by one
+ * where the kernel has no batch operation for the map. */
 int dp_update_pairs(int fd, const void *keys, const void *vals, size_t n,
 		    size_t ksize, size_t vsize)
 {
