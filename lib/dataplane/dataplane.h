@@ -149,9 +149,10 @@ int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
 		   char *errbuf, size_t errlen);
 
 /* The decision tree in force guides the builds of the trees that follow
- * in this process (compile_tree.h, ctree_guide()): read it before
- * compiling a list that will replace it.  0 (also when there is no tree
- * in force: then nothing guides) or -errno. */
+ * in this process (compile_tree.h, ctree_guide()) until the end of the
+ * next dp_apply_table(): read it before compiling a list that will
+ * replace it.  0 (also when there is no tree in force: then nothing
+ * guides) or -errno. */
 int dp_guide_tree(struct dp *dp);
 
 /* Write boot mode + exemptions into the inactive boot bank and flip. */
