@@ -163,21 +163,26 @@ int ctl_apply_text_locked(struct ctx *c, const char *name, const char *text,
 	struct dp dp;
 	int ret;
 
-	if ((ret = load_config(c, &conf)))
+	if ((ret = load_config(c, &conf)) ||
+	    (loaded && (ret = open_dataplane(c, &dp))))
 		return ret;
+	/* the tree in force guides the new one's build (in the compile's
+	 * limits check, or in the apply): a guide that cannot be read only
+	 * makes the build slower */
+	if (loaded)
+		dp_guide_tree(&dp);
 	if (*pf ? agent_compile_parsed(name, &conf, pf, table, diag, err, sizeof(err))
 		: agent_compile_buffer(name, text, len, &conf, pf, table, diag, err,
 				       sizeof(err)))
-		return fail(EXIT_BAD_INPUT, "%s (the policy in force is unchanged)", err);
-	if (loaded && (ret = open_dataplane(c, &dp)) == EXIT_OK) {
-		if (dp_apply_table(&dp, table, true, err, sizeof(err)))
-			ret = fail(EXIT_FAIL, "%s (the policy in force is unchanged)", err);
-		else if (dp.stats.tree_error[0])
-			warn_msg("no decision tree for this list (%s): new flows "
-				 "are looked up in the tuple space, more slowly",
-				 dp.stats.tree_error);
+		ret = fail(EXIT_BAD_INPUT, "%s (the policy in force is unchanged)", err);
+	else if (loaded && dp_apply_table(&dp, table, true, err, sizeof(err)))
+		ret = fail(EXIT_FAIL, "%s (the policy in force is unchanged)", err);
+	else if (loaded && dp.stats.tree_error[0])
+		warn_msg("no decision tree for this list (%s): new flows "
+			 "are looked up in the tuple space, more slowly",
+			 dp.stats.tree_error);
+	if (loaded)
 		dp_close(&dp);
-	}
 	if (ret == EXIT_OK && agent_store_assigned(c->confdir, text, len, err, sizeof(err)))
 		ret = fail(EXIT_FAIL, "applied, but not kept as the assigned policy: %s", err);
 	if (ret == EXIT_OK)

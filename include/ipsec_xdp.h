@@ -47,7 +47,7 @@
  * end of this file fail to compile when a shared struct changes size, as a
  * reminder.  Version 0: pins from before versioning (no such index).
  */
-#define IXDP_ABI_VERSION 9	/* 2: the drop events (ixdp_drop_events);
+#define IXDP_ABI_VERSION 10	/* 2: the drop events (ixdp_drop_events);
 				 * 3: default-response bundles (IXDP_XS_DEFAULT_RESPONSE);
 				 * 4: interface groups (ixdp_ifmask, ixdp_ifgroup);
 				 * 5: shared counters, 8192-slot flow cache;
@@ -60,7 +60,8 @@
 				 * 9: ixdp_tnodes, ixdp_tleaf, ixdp_info,
 				 *    ixdp_tmatch, ixdp_order, ixdp_slot_pos,
 				 *    ixdp_cache_gen and ixdp_port_class
-				 *    mmapable (BPF_F_MMAPABLE) */
+				 *    mmapable (BPF_F_MMAPABLE);
+				 * 10: IXDP_STATE_TREE_ORIGIN0/1 */
 
 #define IXDP_MAX_TUPLES       128   /* distinct filter shapes per family */
 #define IXDP_MAX_FILTERS      65536 /* specific filters per bank */
@@ -166,6 +167,10 @@ enum ixdp_state_idx {
 	IXDP_STATE_TREE_NODES1 = 7, /* (1) uses, and ixdp_tleaf entries */
 	IXDP_STATE_TREE_LEAF0  = 8, /* (userspace only: the next apply */
 	IXDP_STATE_TREE_LEAF1  = 9, /* reads them back to write the difference) */
+	IXDP_STATE_TREE_ORIGIN0 = 10, /* the node count of the tree built with */
+	IXDP_STATE_TREE_ORIGIN1 = 11, /* no guide that bank 0's (1's) tree
+				       * descends from (userspace only: the
+				       * next build's guide, compile_tree.h) */
 	IXDP_STATE__MAX,
 };
 
@@ -776,6 +781,6 @@ IXDP_ASSERT_SIZE(ixdp_ifgroup, 4 + IXDP_IFGROUP_NAMES * IXDP_IFNAMSIZ);
 IXDP_ASSERT_SIZE(ixdp_ifmask, 8);
 IXDP_ASSERT_SIZE(ixdp_tnode, 12);
 IXDP_ASSERT_SIZE(ixdp_tmatch, 80);
-_Static_assert(IXDP_STATE__MAX == 10, "ixdp_state changed: bump IXDP_ABI_VERSION");
+_Static_assert(IXDP_STATE__MAX == 12, "ixdp_state changed: bump IXDP_ABI_VERSION");
 
 #endif /* IPSEC_XDP_H */

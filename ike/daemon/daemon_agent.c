@@ -194,6 +194,7 @@ static int push_locked(struct dagent *a, struct filter_table *table,
 	if (*loaded && dp_open(&dp, root, err, errlen))
 		return -1;
 	if (*loaded && !policy_is_live(&dp, table)) {
+		dp_guide_tree(&dp);	/* the tree in force guides the new one */
 		rc = dp_apply_table(&dp, table, true, err, errlen);
 		*pushed = rc == 0;
 		if (*pushed && dp.stats.tree_error[0])

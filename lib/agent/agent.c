@@ -148,6 +148,7 @@ int agent_apply(struct dp *dp, const char *path, const struct bootconf *conf,
 	struct policy_file *pf = NULL;
 	int ret;
 
+	dp_guide_tree(dp);	/* the tree in force guides the new one's build */
 	if (agent_compile(path, conf, &pf, &table, diag, err, errlen))
 		return -1;
 	ret = dp_apply_table(dp, &table, true, err, errlen);

@@ -14,6 +14,15 @@
 #include "agent/agent.h"
 #include "dataplane/dataplane_lock.h"
 
+/* The new expansion swapped in, its tree's build guided by the tree in
+ * force (dp_guide_tree()). */
+static int guided_apply(struct dp *dp, const struct filter_table *table,
+			char *err, size_t errlen)
+{
+	dp_guide_tree(dp);
+	return dp_apply_table(dp, table, true, err, errlen);
+}
+
 /* Compile the assigned policy at path for host; compare with the live
  * list; swap it in when they differ.  The caller holds the writers' lock. */
 static int reexpand_locked(const char *confdir, const char *root,
@@ -53,7 +62,7 @@ static int reexpand_locked(const char *confdir, const char *root,
 			out->result = AGENT_REEXPAND_IDLE;
 		else if (same)
 			out->result = AGENT_REEXPAND_SAME;
-		else if ((rc = dp_apply_table(&dp, &table, true, err, errlen)) == 0)
+		else if ((rc = guided_apply(&dp, &table, err, errlen)) == 0)
 			out->result = AGENT_REEXPAND_PUSHED;
 		dp_close(&dp);
 	}

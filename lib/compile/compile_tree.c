@@ -31,6 +31,15 @@
  * IXDP_TREE_DEPTH, or with neither is a leaf.  A tree that does not fit
  * IXDP_TREE_NODES or IXDP_TREE_LEAF_REFS is built again with less room
  * (attempts[]).
+ *
+ * The guide (ctree_guide()): the tree in force, whose cuts were chosen for
+ * a list that usually differs from the new one in a filter or two.  A node
+ * whose guide node is a cut takes that cut without scoring the others when
+ * its own list still allows it (cut_allowed(), and the cut starts where
+ * the region's unfixed bits start: no skip); its children follow the
+ * guide's children.  Any cut gives a correct tree (the lists, truncation
+ * and leaves come from the new table alone), so the guide changes how
+ * long a build takes and which allowed cuts it makes, never an answer.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -74,6 +83,9 @@ struct builder {
 	uint16_t *kl, *kh;        /* per list entry: its first and last child */
 	struct span_counts *sc;   /* choose_cut()'s counts of one field */
 	uint32_t depth, leaf_longest;
+	uint32_t cuts_chosen, cuts_guided;
+	const struct ixdp_tnode *guide;  /* ctree_guide()'s nodes, or NULL */
+	uint32_t nguide;
 	unsigned binth, spfac;     /* this attempt's leaf size and space bound */
 	int over_space;            /* failed on IXDP_TREE_NODES or _LEAF_REFS */
 	int skip;                  /* skips allowed (skip_common) */
@@ -521,6 +533,94 @@ static void child_region(const struct region *r, unsigned f, unsigned bits,
 	}
 }
 
+/* ---- the guide ------------------------------------------------------------ */
+
+#define NO_GUIDE UINT32_MAX     /* a node with no guide node */
+
+/* Guide node g, if the guide has it. */
+static const struct ixdp_tnode *guide_node(const struct builder *bd, uint32_t g)
+{
+	return g != NO_GUIDE && g < bd->nguide ? &bd->guide[g] : NULL;
+}
+
+/* Is guide node gn a cut a node of region r can make: its field belongs
+ * to the family and has the bits unfixed, its children are in the guide,
+ * and its shift is the one r gives? */
+static bool guide_cut_fits(const struct builder *bd, const struct ixdp_tnode *gn,
+			   const struct region *r, unsigned fam)
+{
+	unsigned unfixed;
+
+	if (gn->leaf || gn->field >= NFIELDS || !field_of_family(gn->field, fam) ||
+	    gn->bits < 1 || gn->bits > IXDP_TREE_CUT_BITS)
+		return false;
+	unfixed = field_width(gn->field) - r->fixed[gn->field];
+	return gn->bits <= unfixed && gn->shift == unfixed - gn->bits &&
+	       (uint64_t)gn->base + (1u << gn->bits) <= bd->nguide;
+}
+
+enum guided { GUIDED_NOT, GUIDED_CUT, GUIDED_LEAF };
+
+/* Guide node gn's cut scored for list l over region r: *c, if allowed. */
+static bool guide_cut_allowed(struct builder *bd, const struct ixdp_tnode *gn,
+			      const uint32_t *l, size_t n, const struct region *r,
+			      unsigned fam, struct cut *c)
+{
+	unsigned maxbits;
+
+	if (!guide_cut_fits(bd, gn, r, fam))
+		return false;
+	/* scored as choose_cut() scores it, from the finest cut's spans */
+	maxbits = field_width(gn->field) - r->fixed[gn->field];
+	if (maxbits > IXDP_TREE_CUT_BITS)
+		maxbits = IXDP_TREE_CUT_BITS;
+	*c = (struct cut){ .field = gn->field, .bits = gn->bits };
+	child_spans(bd, l, n, r, c->field, maxbits);
+	count_spans(bd, n, maxbits, bd->sc);
+	score_cut(bd->sc, c->bits, maxbits, c);
+	return cut_allowed(bd, c, n);
+}
+
+/*
+ * What guide node g says for a node of list l over region *r: a leaf
+ * when it is one whose list was at least as long (the list in force was
+ * left uncut there); its cut (*c) when this list allows it, after the
+ * skips needed (*r: the region skipped), as the build without a guide
+ * skips when it finds no cut; else nothing (*r unchanged): the node
+ * chooses.
+ */
+static enum guided follow_guide(struct builder *bd, uint32_t g, const uint32_t *l,
+				size_t n, struct region *r, unsigned fam,
+				struct cut *c)
+{
+	const struct ixdp_tnode *gn = guide_node(bd, g);
+	struct region sr = *r;
+
+	if (!gn)
+		return GUIDED_NOT;
+	if (gn->leaf)
+		return n <= gn->n ? GUIDED_LEAF : GUIDED_NOT;
+	while (!guide_cut_allowed(bd, gn, l, n, &sr, fam, c))
+		if (!bd->skip || !skip_common(bd, l, n, &sr, fam))
+			return GUIDED_NOT;
+	*r = sr;
+	return GUIDED_CUT;
+}
+
+/* The guide's children for a node of region r cut by c: those of guide
+ * node g when g makes the same cut, else none. */
+static uint32_t guide_children(const struct builder *bd, uint32_t g,
+			       const struct region *r, const struct cut *c)
+{
+	const struct ixdp_tnode *gn = guide_node(bd, g);
+
+	if (!gn || gn->leaf || gn->field != c->field || gn->bits != c->bits ||
+	    gn->shift != field_width(c->field) - r->fixed[c->field] - c->bits ||
+	    (uint64_t)gn->base + (1u << gn->bits) > bd->nguide)
+		return NO_GUIDE;
+	return gn->base;
+}
+
 /* The children's lists, in one array: child k's are
  * d->l[d->off[k] .. d->off[k] + d->cnt[k]), in table order. */
 struct dist {
@@ -570,7 +670,7 @@ static int wide_in(const struct builder *bd, const uint32_t *l, size_t n,
 
 static int build_node(struct builder *bd, uint32_t idx, const uint32_t *l,
 		      size_t n, const struct region *r, unsigned fam,
-		      unsigned depth);
+		      unsigned depth, uint32_t g);
 
 static int alloc_children(struct builder *bd, unsigned bits, uint32_t *base)
 {
@@ -602,7 +702,8 @@ struct wide_sibling {
 
 static int build_child(struct builder *bd, const struct dist *d, uint32_t base,
 		       uint32_t k, const struct region *cr, const struct cut *c,
-		       unsigned fam, unsigned depth, struct wide_sibling *ws)
+		       unsigned fam, unsigned depth, uint32_t gbase,
+		       struct wide_sibling *ws)
 {
 	uint32_t *cl = d->l + d->off[k];
 	size_t m = truncate_list(bd, cl, d->cnt[k], cr);
@@ -613,7 +714,8 @@ static int build_child(struct builder *bd, const struct dist *d, uint32_t base,
 		bd->nodes[base + k] = bd->nodes[ws->node];
 		return 0;
 	}
-	if (build_node(bd, base + k, cl, m, cr, fam, depth + 1))
+	if (build_node(bd, base + k, cl, m, cr, fam, depth + 1,
+		       gbase == NO_GUIDE ? NO_GUIDE : gbase + k))
 		return -1;
 	if (wide)
 		*ws = (struct wide_sibling){ .node = base + k, .l = cl, .n = m,
@@ -623,8 +725,9 @@ static int build_child(struct builder *bd, const struct dist *d, uint32_t base,
 
 static int cut_node(struct builder *bd, uint32_t idx, const uint32_t *l,
 		    size_t n, const struct region *r, unsigned fam,
-		    unsigned depth, const struct cut *c)
+		    unsigned depth, const struct cut *c, uint32_t g)
 {
+	uint32_t gbase = guide_children(bd, g, r, c);
 	struct wide_sibling ws = { 0 };
 	struct dist *d;
 	uint32_t base = 0;
@@ -647,7 +750,7 @@ static int cut_node(struct builder *bd, uint32_t idx, const uint32_t *l,
 		struct region cr;
 
 		child_region(r, c->field, c->bits, k, &cr);
-		rc = build_child(bd, d, base, k, &cr, c, fam, depth, &ws);
+		rc = build_child(bd, d, base, k, &cr, c, fam, depth, gbase, &ws);
 	}
 	free(d->l);
 	free(d);
@@ -656,17 +759,28 @@ static int cut_node(struct builder *bd, uint32_t idx, const uint32_t *l,
 
 static int build_node(struct builder *bd, uint32_t idx, const uint32_t *l,
 		      size_t n, const struct region *r, unsigned fam,
-		      unsigned depth)
+		      unsigned depth, uint32_t g)
 {
 	struct region sr = *r;
 	struct cut c;
 
 	if (n <= bd->binth || depth >= IXDP_TREE_DEPTH)
 		return make_leaf(bd, idx, l, n, depth);
+	switch (follow_guide(bd, g, l, n, &sr, fam, &c)) {
+	case GUIDED_CUT:
+		bd->cuts_guided++;
+		return cut_node(bd, idx, l, n, &sr, fam, depth, &c, g);
+	case GUIDED_LEAF:
+		bd->cuts_guided++;
+		return make_leaf(bd, idx, l, n, depth);
+	case GUIDED_NOT:
+		break;
+	}
 	for (;;) {
 		choose_cut(bd, l, n, &sr, fam, &c);
+		bd->cuts_chosen++;
 		if (c.bits)
-			return cut_node(bd, idx, l, n, &sr, fam, depth, &c);
+			return cut_node(bd, idx, l, n, &sr, fam, depth, &c, g);
 		if (!bd->skip || !skip_common(bd, l, n, &sr, fam))
 			return make_leaf(bd, idx, l, n, depth);
 	}
@@ -683,7 +797,7 @@ static int build_family(struct builder *bd, unsigned fam, uint32_t *l)
 		if (bd->t->v[i].fam == fam)
 			l[n++] = (uint32_t)i;
 	n = truncate_list(bd, l, n, &r);
-	return build_node(bd, fam, l, n, &r, fam, 0);
+	return build_node(bd, fam, l, n, &r, fam, 0, bd->guide ? fam : NO_GUIDE);
 }
 
 static int builder_init(struct builder *bd, const struct filter_table *t)
@@ -730,7 +844,9 @@ static int build_attempt(struct builder *bd, struct ctree *tr)
 		goto out;
 	*tr = (struct ctree){ .nodes = bd->nodes, .nnodes = bd->nnodes,
 			      .leaf = bd->leaf, .nleaf = bd->nleaf,
-			      .depth = bd->depth, .leaf_longest = bd->leaf_longest };
+			      .depth = bd->depth, .leaf_longest = bd->leaf_longest,
+			      .cuts_chosen = bd->cuts_chosen,
+			      .cuts_guided = bd->cuts_guided };
 	bd->nodes = NULL;
 	bd->leaf = NULL;
 	rc = 0;
@@ -755,6 +871,76 @@ static const struct {
 	{ 8, 2, 0, IXDP_MAX_FILTERS }, { 16, 1, 0, IXDP_MAX_FILTERS },
 	{ 64, 1, 0, IXDP_MAX_FILTERS },
 };
+
+/* ---- the guide of the next builds ----------------------------------------- */
+
+static struct {
+	struct ixdp_tnode *nodes;
+	uint32_t n;
+	uint32_t origin;        /* the node count of the build without a
+				 * guide the guide descends from */
+} guide;
+
+/* How many of the n nodes the roots reach (a bank's layout also holds
+ * unreachable ones; garbage may hold cycles: each node counts once). */
+static uint32_t reachable(const struct ixdp_tnode *nodes, uint32_t n)
+{
+	uint8_t *seen = calloc(n, 1);
+	uint32_t *stack = malloc(n * sizeof(*stack));
+	uint32_t top = 0, count = 0;
+
+	if (!seen || !stack) {
+		free(seen);
+		free(stack);
+		return n;
+	}
+	stack[top++] = 0;
+	stack[top++] = 1;
+	seen[0] = seen[1] = 1;
+	while (top) {
+		const struct ixdp_tnode *nd = &nodes[stack[--top]];
+
+		count++;
+		if (nd->leaf || nd->bits < 1 || nd->bits > IXDP_TREE_CUT_BITS ||
+		    (uint64_t)nd->base + (1u << nd->bits) > n)
+			continue;
+		for (uint32_t k = 0; k < (1u << nd->bits); k++)
+			if (!seen[nd->base + k]) {
+				seen[nd->base + k] = 1;
+				stack[top++] = nd->base + k;
+			}
+	}
+	free(seen);
+	free(stack);
+	return count;
+}
+
+void ctree_guide(const struct ixdp_tnode *nodes, uint32_t n, uint32_t origin)
+{
+	free(guide.nodes);
+	memset(&guide, 0, sizeof(guide));
+	if (!nodes || n < 2 || n > IXDP_TREE_NODES)
+		return;
+	guide.nodes = malloc(n * sizeof(*nodes));
+	if (!guide.nodes)
+		return;         /* unguided: slower, as good */
+	memcpy(guide.nodes, nodes, n * sizeof(*nodes));
+	guide.n = n;
+	guide.origin = origin ? origin : reachable(nodes, n);
+}
+
+/*
+ * A guided tree much larger than the tree built without a guide that
+ * its line of guides started from followed cuts chosen for other lists
+ * where they no longer pay (or was built with more room than the guide
+ * had: attempts[]), and the next attempt, or a build without the guide,
+ * is made instead.  Measured from the line's start, not from the guide,
+ * so that growth does not add up over edits.
+ */
+static bool outgrew_guide(const struct ctree *tr)
+{
+	return tr->nnodes > guide.origin + guide.origin / 8 + 64;
+}
 
 /* ---- the tree kept for the next build of the same table ------------------- */
 
@@ -812,6 +998,38 @@ static bool take_kept(const struct filter_table *t, struct ctree *tr)
 	return hit;
 }
 
+/* The attempts in turn until one fits (and, guided, does not outgrow
+ * the guide), guided by the guide or not. */
+static int build_attempts(const struct filter_table *t, struct ctree *tr,
+			  bool guided, char *errbuf, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++) {
+		struct builder bd = { .t = t, .errbuf = errbuf, .errlen = errlen,
+				      .binth = attempts[i].binth,
+				      .spfac = attempts[i].spfac,
+				      .skip = attempts[i].skip,
+				      .guide = guided ? guide.nodes : NULL,
+				      .nguide = guided ? guide.n : 0 };
+
+		if (t->n > attempts[i].max_filters)
+			continue;
+		if (!build_attempt(&bd, tr)) {
+			if (!guided)
+				tr->origin_nodes = tr->nnodes;
+			else if (!outgrew_guide(tr))
+				tr->origin_nodes = guide.origin;
+			else {
+				ctree_free(tr);
+				continue;
+			}
+			return 0;
+		}
+		if (!bd.over_space)
+			return -1;
+	}
+	return -1;
+}
+
 int ctree_build(const struct filter_table *t, struct ctree *tr,
 		char *errbuf, size_t errlen)
 {
@@ -822,20 +1040,9 @@ int ctree_build(const struct filter_table *t, struct ctree *tr,
 		return errbuf_set(errbuf, errlen,
 				  "the classifier's tree takes at most %u filters, not %zu",
 				  IXDP_MAX_FILTERS, t->n);
-	for (size_t i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++) {
-		struct builder bd = { .t = t, .errbuf = errbuf, .errlen = errlen,
-				      .binth = attempts[i].binth,
-				      .spfac = attempts[i].spfac,
-				      .skip = attempts[i].skip };
-
-		if (t->n > attempts[i].max_filters)
-			continue;
-		if (!build_attempt(&bd, tr))
-			return 0;
-		if (!bd.over_space)
-			return -1;
-	}
-	return -1;
+	if (guide.nodes && !build_attempts(t, tr, true, errbuf, errlen))
+		return 0;
+	return build_attempts(t, tr, false, errbuf, errlen);
 }
 
 void ctree_free(struct ctree *tr)

@@ -275,6 +275,7 @@ static int fresh_copy(const struct tree_image *nw, struct tree_image *out)
 	memcpy(out->leaf, nw->leaf, nw->nleaf * sizeof(*out->leaf));
 	out->nnodes = nw->nnodes;
 	out->nleaf = nw->nleaf;
+	out->origin = nw->origin;
 	return 0;
 }
 
@@ -304,6 +305,7 @@ int tree_relayout(const struct tree_image *old, const struct tree_image *nw,
 		   out->nleaf > 2 * nw->nleaf + 256;
 	if (p.full || wasteful)
 		return fresh_copy(nw, out);
+	out->origin = nw->origin;
 	return 1;
 }
 

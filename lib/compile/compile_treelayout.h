@@ -21,6 +21,7 @@ struct tree_image {
 	uint32_t nnodes;
 	uint32_t *leaf;
 	uint32_t nleaf;
+	uint32_t origin;        /* ctree.origin_nodes (0: unknown) */
 };
 
 /*

@@ -988,6 +988,7 @@ int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
 		dp->stats.tree_mirrored =
 			!dp_mirror_tree(dp, a.live, nb.generation, &a.laid);
 	apply_free(&a);
+	ctree_guide(NULL, 0, 0);	/* read for this apply (dp_guide_tree()) */
 	return err ? -1 : 0;
 }
 

@@ -43,6 +43,9 @@ struct dp_apply_stats {
 	bool tree_mirrored;     /* the old bank holds the same tree */
 	size_t tree_nodes, tree_entries; /* the tree's size */
 	unsigned tree_depth, tree_leaf_longest;
+	size_t tree_cuts_chosen, tree_cuts_guided; /* compile_tree.h: the
+				   nodes whose cut the build scored, and those
+				   that took the guide's (dp_guide_tree()) */
 	char tree_error[192];   /* why the tree was not written, if it was not */
 };
 
@@ -144,6 +147,13 @@ void dp_close(struct dp *dp);
  * written.  has_policy = false installs "no policy" (the boot mode rules). */
 int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
 		   char *errbuf, size_t errlen);
+
+/* The decision tree in force guides the builds of the trees that follow
+ * in this process (compile_tree.h, ctree_guide()) until the end of the
+ * next dp_apply_table(): read it before compiling a list that will
+ * replace it.  0 (also when there is no tree in force: then nothing
+ * guides) or -errno. */
+int dp_guide_tree(struct dp *dp);
 
 /* Write boot mode + exemptions into the inactive boot bank and flip. */
 int dp_apply_boot(struct dp *dp, enum ixdp_bootmode mode,

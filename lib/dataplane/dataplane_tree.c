@@ -112,6 +112,33 @@ static void read_image(struct dp *dp, __u32 bank, struct tree_image *img)
 	img->nleaf = nl;
 }
 
+/* The live bank's tree, when it is the live list's (its mark names the
+ * bank's generation), as the guide of the next builds (ctree_guide()). */
+int dp_guide_tree(struct dp *dp)
+{
+	struct ixdp_bank b;
+	struct ixdp_tnode *nodes;
+	__u32 live, gen = 0, nn = 0, origin = 0;
+	int err;
+
+	ctree_guide(NULL, 0, 0);
+	if ((err = dp_read_bank(dp, &live, &b)) ||
+	    (err = dp_read_u32(dp->state_fd, IXDP_STATE_TREE_GEN0 + live, &gen)) ||
+	    (err = dp_read_u32(dp->state_fd, IXDP_STATE_TREE_NODES0 + live, &nn)) ||
+	    (err = dp_read_u32(dp->state_fd, IXDP_STATE_TREE_ORIGIN0 + live, &origin)))
+		return err;
+	if (!gen || gen != b.generation || nn < 2 || nn > IXDP_TREE_NODES)
+		return 0;
+	if (!(nodes = malloc(nn * sizeof(*nodes))))
+		return -ENOMEM;
+	err = dp_array_read(dp->tnodes_fd, live * IXDP_TREE_NODES, nn, nodes,
+			    sizeof(*nodes));
+	if (!err)
+		ctree_guide(nodes, nn, origin);
+	free(nodes);
+	return err;
+}
+
 /* Bring bank `bank`'s tree arrays from *old to *img, record the extents
  * and mark the tree as generation gen's (after it is whole). */
 static int write_image(struct dp *dp, __u32 bank, __u32 gen,
@@ -132,6 +159,9 @@ static int write_image(struct dp *dp, __u32 bank, __u32 gen,
 		err = dp_write_u32(dp->state_fd, IXDP_STATE_TREE_LEAF0 + bank,
 				   img->nleaf);
 	if (!err)
+		err = dp_write_u32(dp->state_fd, IXDP_STATE_TREE_ORIGIN0 + bank,
+				   img->origin);
+	if (!err)
 		err = dp_write_u32(dp->state_fd, IXDP_STATE_TREE_GEN0 + bank, gen);
 	return err;
 }
@@ -149,6 +179,7 @@ static int slot_image(const struct ctree *tr, const __u32 *slot_of_pos,
 	img->nodes = tr->nodes;
 	img->nnodes = tr->nnodes;
 	img->nleaf = tr->nleaf;
+	img->origin = tr->origin_nodes;
 	img->leaf = malloc((tr->nleaf + 1) * sizeof(*img->leaf));
 	if (!img->leaf)
 		return -ENOMEM;
@@ -176,6 +207,8 @@ int dp_write_tree(struct dp *dp, __u32 bank, __u32 generation,
 	dp->stats.tree_entries = tr->nleaf;
 	dp->stats.tree_depth = tr->depth;
 	dp->stats.tree_leaf_longest = tr->leaf_longest;
+	dp->stats.tree_cuts_chosen = tr->cuts_chosen;
+	dp->stats.tree_cuts_guided = tr->cuts_guided;
 	if ((err = slot_image(tr, slot_of_pos, npos, &nw)))
 		return err;
 	read_image(dp, bank, &old);
