@@ -35,11 +35,14 @@
  * The guide (ctree_guide()): the tree in force, whose cuts were chosen for
  * a list that usually differs from the new one in a filter or two.  A node
  * whose guide node is a cut takes that cut without scoring the others when
- * its own list still allows it (cut_allowed(), and the cut starts where
- * the region's unfixed bits start: no skip); its children follow the
- * guide's children.  Any cut gives a correct tree (the lists, truncation
- * and leaves come from the new table alone), so the guide changes how
- * long a build takes and which allowed cuts it makes, never an answer.
+ * its own list still allows it (cut_allowed(), after the skips that put
+ * the cut where the guide's shift says: follow_guide()); its children
+ * follow the guide's children.  A node whose guide node is a leaf of a
+ * list at least as long stays a leaf.  Any cut gives a correct tree (the
+ * lists, truncation and leaves come from the new table alone), so the
+ * guide changes how long a build takes and which allowed cuts it makes,
+ * never an answer; a guided tree that outgrows the line it descends from
+ * is built again (outgrew_guide()).
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -26,7 +26,8 @@ struct ctree {
 	uint32_t depth;            /* the longest root-to-leaf path, in cuts */
 	uint32_t leaf_longest;     /* the most filters of one leaf */
 	uint32_t cuts_chosen;      /* nodes whose cut was chosen by scoring */
-	uint32_t cuts_guided;      /* nodes that took the guide's cut */
+	uint32_t cuts_guided;      /* nodes that took the guide's cut, or
+				    * stayed a leaf where it has one */
 	uint32_t origin_nodes;     /* the node count of the build without a
 				    * guide this tree descends from (itself,
 				    * built without one): ctree_guide() */
