@@ -17,6 +17,8 @@ FAILS=0
 CHECKS=0
 
 ns_setup() {
+	# once per test: a second call would leave the first pair behind
+	[ -z "${NS_ID:-}" ] || { echo "ns_setup called twice (daemon_lib.sh and ike_lib.sh call it)"; exit 1; }
 	[ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
 	[ -x "$IXDP" ] || { echo "build first: $IXDP is missing"; exit 1; }
 	# the pid and a random part: unique among the runs at the same time,

@@ -14,10 +14,9 @@
 # CAP_SETGID: the bounding set is enforced.  With the drop-in of
 # ipsec-xdpd(8) that runs it as root (no --user) it works as well.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/ike_lib.sh"
+. "$(dirname "$0")/ike_lib.sh"	# ns_setup, start, stop_daemons
 
 UNITS=$TOP/systemd
-ns_setup
 # Daemon A runs under strace, which blocks fatal signals while it traces a
 # program it started (`-o FILE PROG`): its TERM goes to the daemon itself,
 # the child of the PID that start() recorded.
