@@ -884,40 +884,6 @@ static struct {
 				 * guide the guide descends from */
 } guide;
 
-/* How many of the n nodes the roots reach (a bank's layout also holds
- * unreachable ones; garbage may hold cycles: each node counts once). */
-static uint32_t reachable(const struct ixdp_tnode *nodes, uint32_t n)
-{
-	uint8_t *seen = calloc(n, 1);
-	uint32_t *stack = malloc(n * sizeof(*stack));
-	uint32_t top = 0, count = 0;
-
-	if (!seen || !stack) {
-		free(seen);
-		free(stack);
-		return n;
-	}
-	stack[top++] = 0;
-	stack[top++] = 1;
-	seen[0] = seen[1] = 1;
-	while (top) {
-		const struct ixdp_tnode *nd = &nodes[stack[--top]];
-
-		count++;
-		if (nd->leaf || nd->bits < 1 || nd->bits > IXDP_TREE_CUT_BITS ||
-		    (uint64_t)nd->base + (1u << nd->bits) > n)
-			continue;
-		for (uint32_t k = 0; k < (1u << nd->bits); k++)
-			if (!seen[nd->base + k]) {
-				seen[nd->base + k] = 1;
-				stack[top++] = nd->base + k;
-			}
-	}
-	free(seen);
-	free(stack);
-	return count;
-}
-
 void ctree_guide(const struct ixdp_tnode *nodes, uint32_t n, uint32_t origin)
 {
 	free(guide.nodes);
@@ -929,7 +895,7 @@ void ctree_guide(const struct ixdp_tnode *nodes, uint32_t n, uint32_t origin)
 		return;         /* unguided: slower, as good */
 	memcpy(guide.nodes, nodes, n * sizeof(*nodes));
 	guide.n = n;
-	guide.origin = origin ? origin : reachable(nodes, n);
+	guide.origin = origin ? origin : n;	/* unknown: the guide's own size */
 }
 
 /*

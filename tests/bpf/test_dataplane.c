@@ -2573,6 +2573,44 @@ static void test_oracle_incremental_edits(void **state)
 	filter_table_free(&t);
 }
 
+/* One filter's action changed, the table sorted again. */
+static void change_one_action(struct filter_table *t)
+{
+	struct specific_filter *f = &t->v[t->n / 2];
+
+	f->action = f->action == IXDP_ACT_PERMIT ? IXDP_ACT_BLOCK : IXDP_ACT_PERMIT;
+	assert_int_equal(filter_table_sort(t), 0);
+}
+
+/* dp_guide_tree() takes the live bank's tree only when it is the live
+ * list's (its mark names the bank's generation), and the apply keeps the
+ * line's origin with the tree it writes. */
+static void test_guide_only_from_the_live_tree(void **state)
+{
+	struct filter_table t;
+	uint32_t live, origin = 0;
+
+	rng_state = 20261207;
+	random_table(&t, 400);
+	apply_table(&t);
+	change_one_action(&t);
+	assert_int_equal(dp_guide_tree(&E.dp), 0);
+	apply_table(&t);
+	assert_true(E.dp.stats.tree_cuts_guided > 0);
+	assert_int_equal(dp_read_bank(&E.dp, &live, NULL), 0);
+	assert_int_equal(dp_read_u32(E.dp.state_fd, IXDP_STATE_TREE_ORIGIN0 + live,
+				     &origin), 0);
+	assert_true(origin >= 2);
+	/* the live bank's tree unmarked: it guides nothing */
+	tree_enable(false);
+	change_one_action(&t);
+	assert_int_equal(dp_guide_tree(&E.dp), 0);
+	apply_table(&t);
+	assert_int_equal(E.dp.stats.tree_cuts_guided, 0);
+	assert_true(E.dp.stats.tree_cuts_chosen > 0);
+	filter_table_free(&t);
+}
+
 /* A bank an apply left half written (its ixdp_banks entry zero: a write
  * failed) may hold keys of no list: the next apply reads that bank's keys
  * back from the hash and deletes them, rather than taking the live list's
@@ -2729,6 +2767,7 @@ int main(void)
 		cmocka_unit_test_setup(test_oracle_many_shapes, reset),
 		cmocka_unit_test_setup(test_exemption_and_rule_tuples_apart, reset),
 		cmocka_unit_test_setup(test_oracle_incremental_edits, reset),
+		cmocka_unit_test_setup(test_guide_only_from_the_live_tree, reset),
 		cmocka_unit_test_setup(test_incremental_apply_writes_only_the_difference, reset),
 		cmocka_unit_test_setup(test_half_written_bank_read_back, reset),
 		cmocka_unit_test_setup(test_cost_per_packet, reset),
