@@ -125,6 +125,27 @@ struct policy_file;
 int ctl_apply_text_locked(struct ctx *c, const char *name, const char *text,
 			  size_t len, bool loaded, struct policy_file **pf,
 			  struct filter_table *table, struct compile_diag *diag);
+/* The steps of ctl_apply_text_locked(), for an apply that does more
+ * between them (`filter add|delete`): open (the configuration read, the
+ * dataplane opened when loaded); compile (the tree in force read as the
+ * guide; -1 and err when it does not compile); push (EXIT_FAIL said when
+ * the dataplane refuses: the policy in force is unchanged); keep (the
+ * text stored as the assigned policy; -1 and err); done (closed, the
+ * policy recorded as applied once).  close may come at any point. */
+struct ctl_apply {
+	struct bootconf conf;
+	struct dp dp;
+	bool loaded, closed;
+};
+int ctl_apply_open(struct ctx *c, bool loaded, struct ctl_apply *a);
+int ctl_apply_compile(struct ctl_apply *a, const char *name, const char *text,
+		      size_t len, struct policy_file **pf, struct filter_table *table,
+		      struct compile_diag *diag, char *err, size_t errlen);
+int ctl_apply_push(struct ctl_apply *a, const struct filter_table *table);
+int ctl_apply_keep(struct ctx *c, const char *text, size_t len,
+		   char *err, size_t errlen);
+int ctl_apply_done(struct ctx *c, struct ctl_apply *a);
+void ctl_apply_close(struct ctl_apply *a);
 /* A running ipsec-xdpd reads the assigned policy again: "reloaded",
  * "not running" or "reload failed" (warned). */
 const char *ctl_reload_daemon(void);

@@ -7,6 +7,12 @@
  * applies a file, all under the writers' lock, so two edits at once both
  * land, one after the other.  Anything refused leaves the file and the
  * policy in force as they were.
+ *
+ * The stored file is read once.  The edited model is put in force, then
+ * the edited text is read back (policy_edit_check()) and kept: reading it
+ * is off the path to the new verdicts (docs/classifier.md, "Incremental
+ * updates").  A text that does not read back as the model, or cannot be
+ * kept, puts the policy before the edit back in force.
  */
 #include <errno.h>
 #include <limits.h>
@@ -56,9 +62,117 @@ static int read_assigned(struct ctx *c, struct filter_req *r, char **text, size_
 	return EXIT_OK;
 }
 
+/* The edit of the stored text (and of its model): r->edit. */
+static int edit(struct filter_req *r, const char *text, size_t len)
+{
+	char err[1200];
+	int ret = policy_edit_filter(r->path, text, len, r->op, r->list, r->filter,
+				     &r->edit, err, sizeof(err));
+
+	if (ret)
+		return fail(ret == POLICY_EDIT_BAD ? EXIT_BAD_INPUT : EXIT_FAIL,
+			    "%s; nothing was changed", err);
+	return EXIT_OK;
+}
+
+/* The edit whose text is read back: applied as `policy apply` applies a
+ * text it has parsed. */
+static int apply_checked(struct ctx *c, struct filter_req *r)
+{
+	r->pf = r->edit.pf;
+	r->edit.pf = NULL;
+	return ctl_apply_text_locked(c, r->path, r->edit.text, r->edit.len,
+				     r->loaded, &r->pf, &r->table, &r->diag);
+}
+
+/* The edit made again, its text read back before anything is pushed:
+ * what the compile says of it then names the text's lines. */
+static int redo_checked(struct ctx *c, struct filter_req *r, const char *stored,
+			size_t len)
+{
+	char err[1200];
+	int ret;
+
+	policy_edit_free(&r->edit);
+	filter_table_free(&r->table);
+	compile_diag_free(&r->diag);
+	if ((ret = edit(r, stored, len)))
+		return ret;
+	if ((ret = policy_edit_check(r->path, &r->edit, err, sizeof(err))))
+		return fail(ret == POLICY_EDIT_BAD ? EXIT_BAD_INPUT : EXIT_FAIL,
+			    "%s; nothing was changed", err);
+	return apply_checked(c, r);
+}
+
+/* After a push whose text cannot be kept (why): the stored text, still
+ * the assigned policy, pushed again. */
+static int put_back(struct ctl_apply *a, const char *name, const char *stored,
+		    size_t len, const char *why)
+{
+	struct policy_file *pf = NULL;
+	struct filter_table t = { 0 };
+	struct compile_diag d = { 0 };
+	char err[8192];
+	int ret;
+
+	if (ctl_apply_compile(a, name, stored, len, &pf, &t, &d, err, sizeof(err)))
+		ret = fail(EXIT_FAIL, "%s; and the policy before the edit does not "
+			   "compile now, so the edited one stays in force: %s", why, err);
+	else if (a->loaded && dp_apply_table(&a->dp, &t, true, err, sizeof(err)))
+		ret = fail(EXIT_FAIL, "%s; and putting the policy before the edit "
+			   "back failed, so the edited one stays in force: %s", why, err);
+	else
+		ret = fail(EXIT_FAIL, "%s; nothing was changed (the policy before "
+			   "the edit is back in force)", why);
+	filter_table_free(&t);
+	compile_diag_free(&d);
+	policy_file_free(pf);
+	return ret;
+}
+
+/*
+ * The edited model compiled and pushed, then its text read back and kept.
+ * A compile with anything to say (an error, a warning) is not pushed: the
+ * edit is made again the checked way (redo_checked()), so that what is
+ * said names the right lines of the edited file.
+ */
+static int apply_then_check(struct ctx *c, struct filter_req *r, const char *stored,
+			    size_t len)
+{
+	char err[8192], why[8300];
+	struct ctl_apply a;
+	int ret;
+
+	if ((ret = ctl_apply_open(c, r->loaded, &a)))
+		return ret;
+	if (ctl_apply_compile(&a, r->path, NULL, 0, &r->edit.pf, &r->table, &r->diag,
+			      err, sizeof(err)) || r->diag.nwarnings) {
+		ctl_apply_close(&a);
+		return redo_checked(c, r, stored, len);
+	}
+	if ((ret = ctl_apply_push(&a, &r->table))) {
+		ctl_apply_close(&a);
+		return ret;
+	}
+	if (policy_edit_check(r->path, &r->edit, err, sizeof(err))) {
+		ret = put_back(&a, r->path, stored, len, err);
+	} else if (ctl_apply_keep(c, r->edit.text, r->edit.len, err, sizeof(err))) {
+		snprintf(why, sizeof(why), "the edited policy cannot be kept as the "
+			 "assigned policy: %s", err);
+		ret = put_back(&a, r->path, stored, len, why);
+	}
+	if (ret) {
+		ctl_apply_close(&a);
+		return ret;
+	}
+	r->pf = r->edit.pf;
+	r->edit.pf = NULL;
+	return ctl_apply_done(c, &a);
+}
+
 static int edit_locked(struct ctx *c, struct filter_req *r)
 {
-	char what[32], err[1200], *text = NULL;
+	char what[32], *text = NULL;
 	size_t len = 0;
 	int ret;
 
@@ -66,17 +180,12 @@ static int edit_locked(struct ctx *c, struct filter_req *r)
 	if ((ret = ctl_refuse_if_central(c, what)) ||
 	    (ret = read_assigned(c, r, &text, &len)))
 		return ret;
-	ret = policy_edit_filter(r->path, text, len, r->op, r->list, r->filter,
-				 &r->edit, err, sizeof(err));
-	free(text);
-	if (ret)
-		return fail(ret == POLICY_EDIT_BAD ? EXIT_BAD_INPUT : EXIT_FAIL,
-			    "%s; nothing was changed", err);
 	r->loaded = dp_is_loaded(c->root);
-	r->pf = r->edit.pf;	/* the edit's check parsed the text: compile that */
-	r->edit.pf = NULL;
-	return ctl_apply_text_locked(c, r->path, r->edit.text, r->edit.len,
-				     r->loaded, &r->pf, &r->table, &r->diag);
+	if ((ret = edit(r, text, len)) == EXIT_OK)
+		ret = r->edit.checked ? apply_checked(c, r)
+				      : apply_then_check(c, r, text, len);
+	free(text);
+	return ret;
 }
 
 static void report(struct ctx *c, const struct filter_req *r, const char *daemon)

@@ -149,6 +149,68 @@ static int mark_applied_once(struct ctx *c, struct bootconf *conf, bool loaded)
 	return ret;
 }
 
+/* ---- an apply, step by step ------------------------------------------------ */
+
+int ctl_apply_open(struct ctx *c, bool loaded, struct ctl_apply *a)
+{
+	int ret;
+
+	memset(a, 0, sizeof(*a));
+	if ((ret = load_config(c, &a->conf)) ||
+	    (loaded && (ret = open_dataplane(c, &a->dp))))
+		return ret;
+	a->loaded = loaded;
+	return EXIT_OK;
+}
+
+int ctl_apply_compile(struct ctl_apply *a, const char *name, const char *text,
+		      size_t len, struct policy_file **pf, struct filter_table *table,
+		      struct compile_diag *diag, char *err, size_t errlen)
+{
+	/* the tree in force guides the new one's build (in the compile's
+	 * limits check, or in the push): a guide that cannot be read only
+	 * makes the build slower */
+	if (a->loaded)
+		dp_guide_tree(&a->dp);
+	return *pf ? agent_compile_parsed(name, &a->conf, pf, table, diag, err, errlen)
+		   : agent_compile_buffer(name, text, len, &a->conf, pf, table, diag,
+					  err, errlen);
+}
+
+int ctl_apply_push(struct ctl_apply *a, const struct filter_table *table)
+{
+	char err[1024];
+
+	if (!a->loaded)
+		return EXIT_OK;
+	if (dp_apply_table(&a->dp, table, true, err, sizeof(err)))
+		return fail(EXIT_FAIL, "%s (the policy in force is unchanged)", err);
+	if (a->dp.stats.tree_error[0])
+		warn_msg("no decision tree for this list (%s): new flows "
+			 "are looked up in the tuple space, more slowly",
+			 a->dp.stats.tree_error);
+	return EXIT_OK;
+}
+
+int ctl_apply_keep(struct ctx *c, const char *text, size_t len,
+		   char *err, size_t errlen)
+{
+	return agent_store_assigned(c->confdir, text, len, err, errlen);
+}
+
+int ctl_apply_done(struct ctx *c, struct ctl_apply *a)
+{
+	ctl_apply_close(a);
+	return mark_applied_once(c, &a->conf, a->loaded);
+}
+
+void ctl_apply_close(struct ctl_apply *a)
+{
+	if (a->loaded && !a->closed)
+		dp_close(&a->dp);
+	a->closed = true;
+}
+
 /*
  * Compile first: an invalid text is refused before anything changes.  Then
  * swap it into the dataplane (if loaded) and keep it as the assigned policy.
@@ -158,35 +220,21 @@ int ctl_apply_text_locked(struct ctx *c, const char *name, const char *text,
 			  size_t len, bool loaded, struct policy_file **pf,
 			  struct filter_table *table, struct compile_diag *diag)
 {
-	struct bootconf conf;
 	char err[8192];		/* every limit the policy exceeds, one a line */
-	struct dp dp;
+	struct ctl_apply a;
 	int ret;
 
-	if ((ret = load_config(c, &conf)) ||
-	    (loaded && (ret = open_dataplane(c, &dp))))
+	if ((ret = ctl_apply_open(c, loaded, &a)))
 		return ret;
-	/* the tree in force guides the new one's build (in the compile's
-	 * limits check, or in the apply): a guide that cannot be read only
-	 * makes the build slower */
-	if (loaded)
-		dp_guide_tree(&dp);
-	if (*pf ? agent_compile_parsed(name, &conf, pf, table, diag, err, sizeof(err))
-		: agent_compile_buffer(name, text, len, &conf, pf, table, diag, err,
-				       sizeof(err)))
+	if (ctl_apply_compile(&a, name, text, len, pf, table, diag, err, sizeof(err)))
 		ret = fail(EXIT_BAD_INPUT, "%s (the policy in force is unchanged)", err);
-	else if (loaded && dp_apply_table(&dp, table, true, err, sizeof(err)))
-		ret = fail(EXIT_FAIL, "%s (the policy in force is unchanged)", err);
-	else if (loaded && dp.stats.tree_error[0])
-		warn_msg("no decision tree for this list (%s): new flows "
-			 "are looked up in the tuple space, more slowly",
-			 dp.stats.tree_error);
-	if (loaded)
-		dp_close(&dp);
-	if (ret == EXIT_OK && agent_store_assigned(c->confdir, text, len, err, sizeof(err)))
+	else
+		ret = ctl_apply_push(&a, table);
+	ctl_apply_close(&a);
+	if (ret == EXIT_OK && ctl_apply_keep(c, text, len, err, sizeof(err)))
 		ret = fail(EXIT_FAIL, "applied, but not kept as the assigned policy: %s", err);
 	if (ret == EXIT_OK)
-		ret = mark_applied_once(c, &conf, loaded);
+		ret = ctl_apply_done(c, &a);
 	return ret;
 }
 

@@ -83,7 +83,9 @@ struct builder {
 	uint32_t *leaf;
 	uint32_t nleaf, lcap;
 	uint32_t last_base, last_n;  /* the last leaf written (shared when equal) */
+	uint8_t *cover;           /* per table position: enum cover_kind */
 	uint16_t *kl, *kh;        /* per list entry: its first and last child */
+	int spans_ready;          /* kl, kh are the next distribute()'s */
 	struct span_counts *sc;   /* choose_cut()'s counts of one field */
 	uint32_t depth, leaf_longest;
 	uint32_t cuts_chosen, cuts_guided;
@@ -174,20 +176,37 @@ static void root_region(unsigned fam, struct region *r)
 	r->rb = r->b;
 }
 
-/* Is every packet of region r certain to match filter f (wherever it
- * passes)? */
+/* When a filter whose box holds a region matches every packet of it
+ * (covers()), worked out once per filter. */
+enum cover_kind {
+	COVER_NEVER,            /* it applies on some interfaces only */
+	COVER_ALWAYS,           /* both ports any: fragments match it too */
+	COVER_NO_PORT0,         /* only where no non-first fragment reaches */
+};
+
+static uint8_t cover_kind(const struct specific_filter *f)
+{
+	if (f->ifgroup != 0)
+		return COVER_NEVER;
+	if (port_kind(&f->sport) == IXDP_PORT_ANY &&
+	    port_kind(&f->dport) == IXDP_PORT_ANY)
+		return COVER_ALWAYS;
+	return COVER_NO_PORT0;
+}
+
+/* Is every packet of region r certain to match the filter at pos
+ * (wherever it passes)? */
 static int covers(const struct builder *bd, uint32_t pos, const struct region *r)
 {
-	const struct specific_filter *f = &bd->t->v[pos];
 	const struct box *b = &bd->fb[pos];
+	uint8_t kind = bd->cover[pos];
 
-	if (f->ifgroup != 0)
+	if (kind == COVER_NEVER)
 		return 0;
 	for (unsigned i = 0; i < NFIELDS; i++)
 		if (b->lo[i] > r->rb.lo[i] || b->hi[i] < r->rb.hi[i])
 			return 0;
-	if (port_kind(&f->sport) == IXDP_PORT_ANY &&
-	    port_kind(&f->dport) == IXDP_PORT_ANY)
+	if (kind == COVER_ALWAYS)
 		return 1;
 	/* fragments carry ports 0: none reaches a region without 0 */
 	return r->rb.lo[IXDP_TF_SPORT] > 0 || r->rb.lo[IXDP_TF_DPORT] > 0;
@@ -278,6 +297,7 @@ static void child_spans(struct builder *bd, const uint32_t *l, size_t n,
 {
 	unsigned shift = field_width(f) - r->fixed[f] - maxbits;
 
+	bd->spans_ready = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct box *b = &bd->fb[l[i]];
 		uint32_t lo = b->lo[f] > r->b.lo[f] ? b->lo[f] : r->b.lo[f];
@@ -285,6 +305,24 @@ static void child_spans(struct builder *bd, const uint32_t *l, size_t n,
 
 		bd->kl[i] = (uint16_t)((lo - r->b.lo[f]) >> shift);
 		bd->kh[i] = (uint16_t)((hi - r->b.lo[f]) >> shift);
+	}
+}
+
+/* How many filters of the list each of the nch children holds (the
+ * spans bd->kl, bd->kh of the cut): a difference array, one pass. */
+static void count_children(const struct builder *bd, size_t n, unsigned nch,
+			   uint32_t *cnt)
+{
+	int32_t delta[(1 << IXDP_TREE_CUT_BITS) + 1], run = 0;
+
+	memset(delta, 0, (nch + 1) * sizeof(delta[0]));
+	for (size_t i = 0; i < n; i++) {
+		delta[bd->kl[i]]++;
+		delta[bd->kh[i] + 1]--;
+	}
+	for (unsigned k = 0; k < nch; k++) {
+		run += delta[k];
+		cnt[k] = (uint32_t)run;
 	}
 }
 
@@ -564,24 +602,63 @@ static bool guide_cut_fits(const struct builder *bd, const struct ixdp_tnode *gn
 
 enum guided { GUIDED_NOT, GUIDED_CUT, GUIDED_LEAF };
 
+/* How many filters of the list start in the first child of the finest
+ * cut of field f and end in the last child of the cut of `bits`: what
+ * count_spans() counts as spanning that cut (its wide[]). */
+static unsigned count_wide(const struct builder *bd, const uint32_t *l, size_t n,
+			   const struct region *r, unsigned f, unsigned bits)
+{
+	unsigned unfixed = field_width(f) - r->fixed[f];
+	unsigned finest = unfixed < IXDP_TREE_CUT_BITS ? unfixed : IXDP_TREE_CUT_BITS;
+	unsigned shift = unfixed - finest, last = (1u << bits) - 1, wide = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t lo = bd->fb[l[i]].lo[f];
+
+		lo = lo > r->b.lo[f] ? lo : r->b.lo[f];
+		wide += bd->kh[i] == last && (lo - r->b.lo[f]) >> shift == 0;
+	}
+	return wide;
+}
+
+/*
+ * Cut c of list l over region r scored exactly as choose_cut() scores it
+ * (score_cut(), from the finest cut's spans), but from the spans at c's
+ * own width: the same children (a span at the finest cut, shifted, is
+ * the span at a coarser one) and the same wide filters (count_wide()).
+ * One pass instead of the finest spans and their counts; the spans are
+ * distribute()'s when the cut is made (guide_cut_allowed()).
+ */
+static void score_own_cut(struct builder *bd, const uint32_t *l, size_t n,
+			  const struct region *r, struct cut *c)
+{
+	uint32_t cnt[1 << IXDP_TREE_CUT_BITS];
+	unsigned nch = 1u << c->bits, wide;
+
+	child_spans(bd, l, n, r, c->field, c->bits);
+	count_children(bd, n, nch, cnt);
+	wide = count_wide(bd, l, n, r, c->field, c->bits);
+	c->maxc = 0;
+	c->sum = wide;
+	for (unsigned k = 0; k < nch; k++) {
+		if (cnt[k] != wide)
+			c->sum += cnt[k];
+		if (cnt[k] > c->maxc)
+			c->maxc = cnt[k];
+	}
+}
+
 /* Guide node gn's cut scored for list l over region r: *c, if allowed. */
 static bool guide_cut_allowed(struct builder *bd, const struct ixdp_tnode *gn,
 			      const uint32_t *l, size_t n, const struct region *r,
 			      unsigned fam, struct cut *c)
 {
-	unsigned maxbits;
-
 	if (!guide_cut_fits(bd, gn, r, fam))
 		return false;
-	/* scored as choose_cut() scores it, from the finest cut's spans */
-	maxbits = field_width(gn->field) - r->fixed[gn->field];
-	if (maxbits > IXDP_TREE_CUT_BITS)
-		maxbits = IXDP_TREE_CUT_BITS;
 	*c = (struct cut){ .field = gn->field, .bits = gn->bits };
-	child_spans(bd, l, n, r, c->field, maxbits);
-	count_spans(bd, n, maxbits, bd->sc);
-	score_cut(bd->sc, c->bits, maxbits, c);
-	return cut_allowed(bd, c, n);
+	score_own_cut(bd, l, n, r, c);
+	bd->spans_ready = cut_allowed(bd, c, n);
+	return bd->spans_ready;
 }
 
 /*
@@ -637,11 +714,10 @@ static int distribute(struct builder *bd, const uint32_t *l, size_t n,
 {
 	unsigned nch = 1u << c->bits;
 
-	child_spans(bd, l, n, r, c->field, c->bits);
-	memset(d->cnt, 0, nch * sizeof(d->cnt[0]));
-	for (size_t i = 0; i < n; i++)
-		for (unsigned k = bd->kl[i]; k <= bd->kh[i]; k++)
-			d->cnt[k]++;
+	if (!bd->spans_ready)	/* else guide_cut_allowed() left them */
+		child_spans(bd, l, n, r, c->field, c->bits);
+	bd->spans_ready = 0;
+	count_children(bd, n, nch, d->cnt);
 	d->off[0] = 0;
 	for (unsigned k = 0; k < nch; k++)
 		d->off[k + 1] = d->off[k] + d->cnt[k];
@@ -808,14 +884,17 @@ static int builder_init(struct builder *bd, const struct filter_table *t)
 	size_t n = t->n ? t->n : 1;
 
 	bd->fb = malloc(n * sizeof(*bd->fb));
+	bd->cover = malloc(n * sizeof(*bd->cover));
 	bd->kl = malloc(n * sizeof(*bd->kl));
 	bd->kh = malloc(n * sizeof(*bd->kh));
 	bd->sc = malloc(sizeof(*bd->sc));
-	if (!bd->fb || !bd->kl || !bd->kh || !bd->sc ||
+	if (!bd->fb || !bd->cover || !bd->kl || !bd->kh || !bd->sc ||
 	    grow_u32((void **)&bd->nodes, &bd->ncap, 2, sizeof(*bd->nodes)))
 		return set_err_nomem(bd);
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++) {
 		filter_box(&t->v[i], &bd->fb[i]);
+		bd->cover[i] = cover_kind(&t->v[i]);
+	}
 	memset(bd->nodes, 0, 2 * sizeof(*bd->nodes));
 	bd->nodes[0].leaf = bd->nodes[1].leaf = 1;
 	bd->nnodes = 2;
@@ -825,6 +904,7 @@ static int builder_init(struct builder *bd, const struct filter_table *t)
 static void builder_free_scratch(struct builder *bd)
 {
 	free(bd->fb);
+	free(bd->cover);
 	free(bd->kl);
 	free(bd->kh);
 	free(bd->sc);

@@ -236,8 +236,11 @@ static int placer_init(struct placer *p, const struct tree_image *old,
 	p->old = old;
 	p->nw = nw;
 	p->out = out;
-	out->nodes = calloc(IXDP_TREE_NODES, sizeof(*out->nodes));
-	out->leaf = calloc(IXDP_TREE_LEAF_REFS, sizeof(*out->leaf));
+	/* room for all a bank holds, not cleared: what out keeps below
+	 * nnodes and nleaf is written (old's copied, the rest placed), and
+	 * only that is read (write_image(), or fresh_copy() when full) */
+	out->nodes = malloc(IXDP_TREE_NODES * sizeof(*out->nodes));
+	out->leaf = malloc(IXDP_TREE_LEAF_REFS * sizeof(*out->leaf));
 	p->block_of = malloc((nw->nnodes + 1) * sizeof(*p->block_of));
 	p->list_of = malloc((nw->nleaf + 1) * sizeof(*p->list_of));
 	p->same = malloc((nw->nnodes + 1) * sizeof(*p->same));

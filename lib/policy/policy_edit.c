@@ -11,8 +11,17 @@
  * sequence), and the new item is written from FILTER's parsed nodes.  The
  * parser's positions are exact for what is edited (scalars and flow
  * collections); whatever the file's form, the result is parsed again and
- * compared with the expected model before it is returned, so a form the
- * edit does not handle is refused, never written wrong.
+ * compared with the edited model (policy_edit_check()) before it is kept,
+ * so a form the edit does not handle is refused, never written wrong.
+ *
+ * The stored text is read once: its model, with the one filter added or
+ * deleted, is the edited policy.  Reading the edited text back is left to
+ * policy_edit_check() when nothing but that reading could refuse the
+ * edit: the caller may put the model in force first, and the reading is
+ * then off the path to the new verdicts.  What the parser checks across
+ * sections about a list's filters (a tunnel rule's filters are not
+ * mirrored) and the size of the file are checked by reading the text at
+ * once (checked_now()).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,40 +261,26 @@ static const struct filter_list *find_list(const struct policy_file *pf,
 	return NULL;
 }
 
-/* The edited list's filter j, as expected after the edit. */
-static const struct filter_spec *expected_at(const struct filter_list *old,
-					     enum policy_edit_op op, size_t at,
-					     const struct filter_spec *added, size_t j)
+/* The text read back is the edited model: every list and filter (their
+ * positions aside), the policies' names and rule counts, the assigned
+ * policy.  The rest of the text is the stored one, byte for byte. */
+static bool model_same(const struct policy_file *want, const struct policy_file *now)
 {
-	if (op == POLICY_FILTER_ADD)
-		return j == old->nfilters ? added : &old->filters[j];
-	return &old->filters[j < at ? j : j + 1];
-}
-
-/* The re-read file is the old one with exactly the one change. */
-static bool model_as_expected(const struct policy_file *old,
-			      const struct policy_file *now,
-			      const struct filter_list *edited,
-			      enum policy_edit_op op, size_t at,
-			      const struct filter_spec *added)
-{
-	if (old->nlists != now->nlists || old->npolicies != now->npolicies ||
-	    strcmp(old->assigned->name, now->assigned->name))
+	if (want->nlists != now->nlists || want->npolicies != now->npolicies ||
+	    want->nactions != now->nactions ||
+	    strcmp(want->assigned->name, now->assigned->name))
 		return false;
-	for (size_t i = 0; i < old->npolicies; i++)
-		if (old->policies[i].nrules != now->policies[i].nrules)
+	for (size_t i = 0; i < want->npolicies; i++)
+		if (want->policies[i].nrules != now->policies[i].nrules ||
+		    strcmp(want->policies[i].name, now->policies[i].name))
 			return false;
-	for (size_t i = 0; i < old->nlists; i++) {
-		const struct filter_list *a = &old->lists[i], *b = &now->lists[i];
-		size_t want = a->nfilters;
+	for (size_t i = 0; i < want->nlists; i++) {
+		const struct filter_list *a = &want->lists[i], *b = &now->lists[i];
 
-		if (a == edited)
-			want += op == POLICY_FILTER_ADD ? 1 : (size_t)-1;
-		if (strcmp(a->name, b->name) || b->nfilters != want)
+		if (strcmp(a->name, b->name) || a->nfilters != b->nfilters)
 			return false;
-		for (size_t j = 0; j < b->nfilters; j++)
-			if (!filter_identical(&b->filters[j], a != edited ? &a->filters[j]
-					      : expected_at(a, op, at, added, j)))
+		for (size_t j = 0; j < a->nfilters; j++)
+			if (!filter_identical(&a->filters[j], &b->filters[j]))
 				return false;
 	}
 	return true;
@@ -509,17 +504,14 @@ static int check_request(struct edit *e, const char *shown, char *err, size_t er
 	return 0;
 }
 
-/* Write the change into the text and check what it reads as. */
+/* Write the change into the text: out->text. */
 static int edit_text(struct edit *e, struct policy_edit *out, char *err, size_t errlen)
 {
 	struct splice sp = { 0 };
 	struct textmap m = { 0 };
-	struct policy_file *now = NULL;
-	struct policy_error perr;
 	const struct pnode *seq;
 	int rc = POLICY_EDIT_FAIL;
 
-	memset(&perr, 0, sizeof(perr));
 	if (textmap_build(&m, e->text, e->len)) {
 		snprintf(err, errlen, "out of memory while editing %s", e->name);
 		goto out;
@@ -538,31 +530,86 @@ static int edit_text(struct edit *e, struct policy_edit *out, char *err, size_t 
 		snprintf(err, errlen, "out of memory while editing %s", e->name);
 		goto out;
 	}
-	if (policy_parse_buffer(e->name, out->text, out->len, &now, &perr)) {
-		char why[700];
-
-		policy_error_format(&perr, why, sizeof(why));
-		snprintf(err, errlen, "with this change the policy would not be "
-			 "valid: %s", why);
-		rc = POLICY_EDIT_BAD;
-	} else if (!model_as_expected(e->pf, now, e->l, e->op, e->at, &e->f)) {
-		snprintf(err, errlen, "%s: the edited file does not read back as "
-			 "the policy with this one change (an unusual form of list "
-			 "'%s'); edit the file and use `ipsec-xdp policy apply`",
-			 e->name, e->list);
-	} else {
-		out->index = e->at;
-		out->nfilters = e->l->nfilters + (e->op == POLICY_FILTER_ADD ? 1 : 0) -
-				(e->op == POLICY_FILTER_DELETE ? 1 : 0);
-		out->pf = now;	/* the caller compiles it: no third reading */
-		now = NULL;
-		rc = 0;
-	}
+	rc = 0;
 out:
-	policy_file_free(now);
 	free(sp.ins.p);
 	free(m.start);
 	return rc;
+}
+
+/* Make the change in the stored text's model, which becomes out->pf. */
+static int edit_model(struct edit *e, struct policy_edit *out)
+{
+	struct filter_list *l = &e->pf->lists[e->l - e->pf->lists];
+
+	out->index = e->at;
+	if (e->op == POLICY_FILTER_ADD) {
+		struct filter_spec *v = realloc(l->filters, (l->nfilters + 1) * sizeof(*v));
+
+		if (!v)
+			return -1;
+		l->filters = v;
+		v[l->nfilters] = e->f;
+		/* where the text has it is left unknown: see policy_edit.h */
+		v[l->nfilters].pos = (struct srcpos){ .file = e->pf->path };
+		e->f.description = NULL;	/* the model's now */
+		l->nfilters++;
+	} else {
+		free(l->filters[e->at].description);
+		memmove(&l->filters[e->at], &l->filters[e->at + 1],
+			(l->nfilters - e->at - 1) * sizeof(*l->filters));
+		l->nfilters--;
+	}
+	out->nfilters = l->nfilters;
+	out->pf = e->pf;
+	e->pf = NULL;
+	return 0;
+}
+
+/* Must the edited text be read back before the edit is returned?  When
+ * the parser would judge it by more than the model shows: the filters of
+ * a list a tunnel rule uses (none may be mirrored), and the file's size. */
+static bool checked_now(const struct policy_file *pf, const struct filter_list *l,
+			size_t len)
+{
+	if (len > POLICY_MAX_BYTES)
+		return true;
+	for (size_t i = 0; i < pf->npolicies; i++)
+		for (size_t k = 0; k < pf->policies[i].nrules; k++)
+			if (pf->policies[i].rules[k].has_tunnel &&
+			    pf->policies[i].rules[k].filters == l)
+				return true;
+	return false;
+}
+
+int policy_edit_check(const char *name, struct policy_edit *e, char *err,
+		      size_t errlen)
+{
+	struct policy_file *now = NULL;
+	struct policy_error perr;
+	char why[700];
+
+	if (e->checked)
+		return 0;
+	memset(&perr, 0, sizeof(perr));
+	if (policy_parse_buffer(name, e->text, e->len, &now, &perr)) {
+		policy_error_format(&perr, why, sizeof(why));
+		snprintf(err, errlen, "with this change the policy would not be "
+			 "valid: %s", why);
+		return POLICY_EDIT_BAD;
+	}
+	if (!model_same(e->pf, now)) {
+		policy_file_free(now);
+		snprintf(err, errlen, "%s: the edited file does not read back as "
+			 "the policy with this one change (an unusual form of the "
+			 "edited list); edit the file and use `ipsec-xdp policy "
+			 "apply`", name);
+		return POLICY_EDIT_FAIL;
+	}
+	policy_file_free(e->pf);
+	e->pf = now;		/* the same policy, with the text's positions */
+	e->checked = true;
+	return 0;
 }
 
 int policy_edit_filter(const char *name, const char *text, size_t len,
@@ -605,9 +652,16 @@ int policy_edit_filter(const char *name, const char *text, size_t len,
 	}
 	out->filter = s.p;
 	s.p = NULL;
-	if ((rc = check_request(&e, out->filter, err, errlen)))
+	if ((rc = check_request(&e, out->filter, err, errlen)) ||
+	    (rc = edit_text(&e, out, err, errlen)))
 		goto out;
-	rc = edit_text(&e, out, err, errlen);
+	if (edit_model(&e, out)) {
+		snprintf(err, errlen, "out of memory while editing %s", name);
+		rc = POLICY_EDIT_FAIL;
+		goto out;
+	}
+	if (checked_now(out->pf, e.l, out->len))
+		rc = policy_edit_check(name, out, err, errlen);
 out:
 	if (rc)
 		policy_edit_free(out);

@@ -7,9 +7,11 @@
  * The edit is made in the text, at the positions the YAML parser reports,
  * so the administrator's comments, order and layout stay; only the
  * filter's item of the list's `filters:` sequence is written or removed.
- * The result is parsed again and must be the old model with exactly that
- * one filter added (at the end of the list) or removed; otherwise nothing
- * is returned.  Pure: no file is read or written here.
+ * The edit is also made in the stored text's model, which is the edited
+ * policy.  Before the text is kept it is parsed again and must read as
+ * that model (policy_edit_check()), exactly the old one with that one
+ * filter added (at the end of the list) or removed.  Pure: no file is
+ * read or written here.
  */
 #ifndef IXDP_POLICY_EDIT_H
 #define IXDP_POLICY_EDIT_H
@@ -34,7 +36,13 @@ struct policy_edit {
 	size_t index;		/* 0-based: where the filter was added, or was */
 	size_t nfilters;	/* the list's filters after the edit */
 	char *filter;		/* FILTER as one flow mapping (malloc) */
-	struct policy_file *pf;	/* text parsed (as policy_parse_buffer does) */
+	/* The edited policy.  Until checked, the stored text's model with
+	 * the change made: what the parser would make of text, but for the
+	 * positions of the added filter and of what follows the change in
+	 * the file (so a message about them must come from the checked
+	 * model).  Once checked, text as policy_parse_buffer() reads it. */
+	struct policy_file *pf;
+	bool checked;		/* text was read back as pf (policy_edit_check) */
 };
 
 /*
@@ -51,6 +59,19 @@ int policy_edit_filter(const char *name, const char *text, size_t len,
 		       enum policy_edit_op op, const char *list,
 		       const char *filter, struct policy_edit *out,
 		       char *err, size_t errlen);
+
+/*
+ * Read e->text back (as `name`): it must be e->pf, which it then replaces
+ * (e->checked).  0; POLICY_EDIT_BAD when the text is not a valid policy;
+ * POLICY_EDIT_FAIL when it reads as another one (a form of the list the
+ * edit does not handle).  policy_edit_filter() has already done it when
+ * the parser could refuse what the model shows no reason to refuse (a
+ * tunnel rule's list, a file over the size limit): for any other edit
+ * only a wrong text edit can fail it, so the caller may put e->pf in
+ * force first and check before it keeps the text.
+ */
+int policy_edit_check(const char *name, struct policy_edit *e, char *err,
+		      size_t errlen);
 void policy_edit_free(struct policy_edit *e);
 
 /* Two filters select the same packets as written (description aside). */

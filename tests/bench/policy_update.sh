@@ -19,8 +19,9 @@
 #                          filter of the probe taken out of its list
 # The filter edits push the list as `policy apply` does, only the
 # difference from the list in force (docs/classifier.md, "Incremental
-# updates"): what they add is the edit of the stored file (read, parsed
-# twice, written).
+# updates"): what they add is the edit of the stored file (read and
+# parsed once before the push; the edited text read back and written
+# after it).
 #
 # Two namespaces (tests/ns/lib.sh), the dataplane on A, no daemon.  The
 # policies (P = hosts): 5000 mirrored host filters me(10.77.0.1) <-> 10.S.x.y

@@ -5,7 +5,8 @@
 # counters of another filter survive both; the stored file keeps its
 # comments and re-reads as the policy with the one change; every refused
 # edit leaves the stored file byte-identical and the verdicts as they
-# were; two edits at once both land; a running ipsec-xdpd reloads and has
+# were, and so does an edit whose file cannot be written (put back after
+# it was pushed); two edits at once both land; a running ipsec-xdpd reloads and has
 # the edited file in force; with no assigned policy the edit is refused.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon_lib.sh"	# ns_setup; ipsec-xdpd started below
@@ -96,6 +97,38 @@ refused 2 "usage: ipsec-xdp filter add LIST FILTER" remove blocked "$ICMP_B"
 err=$(ixr -j filter add nope "$ICMP_B" 2>/dev/null)
 check_eq "-j: the error as JSON with its exit" 3 "$(json_get 'd["exit"]' <<<"$err")"
 check "the refused edits changed no verdict" verdicts_blocked
+
+# ---- an edit pushed but not kept: the policy before it is put back -----------
+# The edited policy is in force before its text is read back and kept
+# (docs/classifier.md, "Incremental updates"); a text that cannot be kept
+# (here: the configuration directory read-only for the command) puts the
+# stored policy back in force, and the command fails.
+ixr_ro() { # ixr with $T/confA read-only, in a mount namespace of its own
+	ip netns exec "$NS_A" unshare -m env D="$T/confA" IXDP="$IXDP" \
+		IPSEC_XDP_CONFDIR="$T/confA" IPSEC_XDP_BPFFS="$T/bpffs/a" \
+		IPSEC_XDP_RUNDIR="$T/runA" sh -c \
+		'mount --bind "$D" "$D" && mount -o remount,bind,ro "$D" && exec "$IXDP" "$@"' \
+		ixr_ro "$@"
+}
+out=$(ixr_ro filter delete blocked "$ICMP_B" 2>&1)
+check_eq "filter delete, the file not writable: exit 1" 1 $?
+check "it says the edit cannot be kept" grep -qF "cannot be kept as the assigned policy" <<<"$out"
+check "it says the policy before it is back in force" \
+	grep -qF "the policy before the edit is back in force" <<<"$out"
+check "the stored file is byte-identical" cmp -s "$STORED" "$T/before.yaml"
+check "ping A->B is still dropped, TCP 8080 passes" verdicts_blocked
+check_eq "show filters: rule blocker still has 2 filters" 2 "$(blocked_filters | wc -w)"
+
+# ---- a warning names the line of the edited file -----------------------------
+INACTIVE='{src: me, dst: wins}'		# no WINS server: inactive, a warning
+: >"$T/no-wins.conf"
+out=$(IPSEC_XDP_SMB_CONF="$T/no-wins.conf" ixr filter add blocked "$INACTIVE" 2>&1)
+check_eq "filter add of a filter naming no address: exit 0" 0 $?
+line=$(grep -n "dst: wins" "$STORED" | cut -d: -f1)
+check "the warning names the line the filter was written on ($line)" \
+	grep -qF "rule blocker, filter at $STORED:$line: \`wins\` names no address" <<<"$out"
+check "filter delete of it" ixr filter delete blocked "$INACTIVE"
+check "the stored file is as before" cmp -s "$STORED" "$T/before.yaml"
 
 # ---- delete it: the flow passes again ----------------------------------------
 web2=$(rule_count web)

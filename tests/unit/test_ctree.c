@@ -79,11 +79,21 @@ static unsigned random_plen(uint8_t fam)
 	return below(3) ? v6[below(sizeof(v6))] : below(129);
 }
 
+/* Set: a third of the port ranges run from anywhere to 65535, as
+ * `1024-65535` does (a cut of the ports' high bits then splits them
+ * unevenly). */
+static bool open_ended_ports;
+
 static void random_ports(struct port_spec *ps)
 {
 	uint32_t p = below(10);
 
 	ps->lo = ps->hi = 0;
+	if (open_ended_ports && below(3) == 0) {
+		ps->lo = (uint16_t)(1 + below(65534));
+		ps->hi = 65535;
+		return;
+	}
 	if (p < 4)
 		return;                         /* any */
 	if (p < 7) {
@@ -850,6 +860,35 @@ static void test_guide_same_list(void **state)
 	ctree_guide(NULL, 0, 0);
 }
 
+/* A guided node scores the guide's cut from the spans at the cut's own
+ * width (score_own_cut()), choose_cut() from the finest cut's: the two
+ * must agree, or a list guided by its own tree refuses some of its cuts.
+ * Open-ended port ranges are where they could differ: a filter that
+ * starts inside the first child of a cut but not at its first port. */
+static void test_guide_scores_as_choose_cut(void **state)
+{
+	static const size_t sizes[] = { 300, 3000 };
+
+	(void)state;
+	rng_state = 46;
+	open_ended_ports = true;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct filter_table t;
+		struct ctree fresh, guided;
+
+		random_table(&t, sizes[i]);
+		build_guided(&t, NULL, &fresh);
+		build_guided(&t, &fresh, &guided);
+		assert_same_tree(&fresh, &guided);
+		assert_int_equal(guided.cuts_chosen, 0);
+		ctree_free(&guided);
+		ctree_free(&fresh);
+		filter_table_free(&t);
+	}
+	open_ended_ports = false;
+	ctree_guide(NULL, 0, 0);
+}
+
 /* One filter of a 1500-filter table deleted, added, or given another
  * action, 30 times, each tree guided by the last one built (as an apply
  * is guided by the tree in force): every tree gives the table's answers,
@@ -962,6 +1001,7 @@ int main(void)
 		cmocka_unit_test(test_relayout_over_garbage),
 		cmocka_unit_test(test_kept_tree_taken_once),
 		cmocka_unit_test(test_guide_same_list),
+		cmocka_unit_test(test_guide_scores_as_choose_cut),
 		cmocka_unit_test(test_guided_edits),
 		cmocka_unit_test(test_guide_unrelated_or_garbage),
 	};

@@ -79,6 +79,19 @@ static struct policy_file *parse(const struct policy_edit *e)
 	return pf;
 }
 
+/* The edited model is what the edited text reads as (policy_edit_check()
+ * compares them), then frees the edit. */
+static void check_reads_back(struct policy_edit *e)
+{
+	char err[800];
+	int rc = policy_edit_check("edited", e, err, sizeof(err));
+
+	if (rc)
+		fail_msg("the edit does not read back: %s\n%s", err, e->text);
+	assert_true(e->checked);
+	policy_edit_free(e);
+}
+
 static void test_add_block(void **state)
 {
 	struct policy_edit e;
@@ -288,11 +301,93 @@ static void test_tunnel_and_invalid_stored(void **state)
 	assert_int_equal(edit(TUNNEL, POLICY_FILTER_ADD, "t",
 			      "{src: 10.0.1.0/24, dst: 10.1.0.0/24, mirrored: no}",
 			      &e, err, sizeof(err)), 0);
+	assert_true(e.checked);		/* a tunnel rule's list: read back at once */
 	policy_edit_free(&e);
 	assert_int_equal(edit("policies: [", POLICY_FILTER_ADD, "t",
 			      "{src: me, dst: any}", &e, err, sizeof(err)), POLICY_EDIT_FAIL);
 	assert_non_null(strstr(err, "the stored policy is not valid"));
 	assert_null(e.text);
+}
+
+/* A plain list's edit is handed back unchecked: its model, the stored
+ * one with the change, which the text must read back as before it is
+ * kept.  A text that reads as another policy, or as none, is refused and
+ * leaves the edit as it was. */
+static void test_check_after(void **state)
+{
+	struct policy_edit e;
+	char err[800], *at;
+
+	(void)state;
+	assert_int_equal(edit(BLOCK, POLICY_FILTER_ADD, "lab",
+			      "{src: me, dst: 192.0.2.77, protocol: tcp}", &e, err,
+			      sizeof(err)), 0);
+	assert_false(e.checked);
+	assert_int_equal(list_of(e.pf, "lab")->nfilters, 4);
+	assert_int_equal(list_of(e.pf, "lab")->filters[3].proto, 6);
+	assert_int_equal(list_of(e.pf, "lab")->filters[3].dst.addr.bytes[3], 77);
+	/* a text edit gone wrong: another address */
+	at = strstr(e.text, "192.0.2.77");
+	assert_non_null(at);
+	at[9] = '8';
+	assert_int_equal(policy_edit_check("policy.yaml", &e, err, sizeof(err)),
+			 POLICY_EDIT_FAIL);
+	assert_non_null(strstr(err, "does not read back"));
+	assert_false(e.checked);
+	assert_int_equal(list_of(e.pf, "lab")->filters[3].dst.addr.bytes[3], 77);
+	/* or a text that is no policy */
+	at[0] = '[';
+	assert_int_equal(policy_edit_check("policy.yaml", &e, err, sizeof(err)),
+			 POLICY_EDIT_BAD);
+	assert_non_null(strstr(err, "would not be valid"));
+	assert_false(e.checked);
+	at[0] = '1';
+	at[9] = '7';
+	assert_int_equal(policy_edit_check("policy.yaml", &e, err, sizeof(err)), 0);
+	assert_true(e.checked);
+	/* once checked, the model has the text's positions */
+	assert_int_equal(list_of(e.pf, "lab")->filters[3].pos.line, 12);
+	assert_int_equal(policy_edit_check("policy.yaml", &e, err, sizeof(err)), 0);
+	policy_edit_free(&e);
+
+	assert_int_equal(edit(BLOCK, POLICY_FILTER_DELETE, "lab",
+			      "{src: me, dst: 10.2.0.0/16, protocol: tcp}", &e, err,
+			      sizeof(err)), 0);
+	assert_false(e.checked);
+	assert_int_equal(list_of(e.pf, "lab")->nfilters, 2);
+	assert_int_equal(list_of(e.pf, "lab")->filters[1].dport.lo, 53);
+	check_reads_back(&e);
+}
+
+/* An edit that takes the file over the parser's size limit is refused at
+ * once, as the parser refuses the file. */
+static void test_size_limit(void **state)
+{
+	const size_t limit = 4u * 1024 * 1024;
+	size_t head = strlen(BLOCK), n;
+	struct policy_edit e;
+	char err[800], *text = malloc(limit + 1);
+
+	(void)state;
+	assert_non_null(text);
+	memcpy(text, BLOCK, head);
+	/* comment lines up to 40 bytes short of the limit */
+	for (n = head; n + 80 < limit - 40; n += 80) {
+		memset(text + n, 'x', 79);
+		text[n] = '#';
+		text[n + 79] = '\n';
+	}
+	text[n] = '\0';
+	assert_int_equal(edit(text, POLICY_FILTER_DELETE, "lab",
+			      "{src: me, dst: 10.1.0.0/16}", &e, err, sizeof(err)), 0);
+	assert_false(e.checked);
+	policy_edit_free(&e);
+	assert_int_equal(edit(text, POLICY_FILTER_ADD, "lab",
+			      "{src: me, dst: 192.0.2.77, protocol: tcp, dst-port: 8080}",
+			      &e, err, sizeof(err)), POLICY_EDIT_BAD);
+	assert_non_null(strstr(err, "at most 4 MiB"));
+	assert_null(e.text);
+	free(text);
 }
 
 static void test_large_list(void **state)
@@ -407,7 +502,7 @@ static void test_every_file_every_filter(void **state)
 			if (rc)
 				fail_msg("%s: add to %s: %s", files[k], l->name, err);
 			assert_int_equal(e.nfilters, l->nfilters + 1);
-			policy_edit_free(&e);
+			check_reads_back(&e);
 			edits++;
 			for (size_t j = 0; j < l->nfilters; j++) {
 				char spec[400];
@@ -422,7 +517,7 @@ static void test_every_file_every_filter(void **state)
 					fail_msg("%s: delete %s from %s: %s", files[k], spec,
 						 l->name, err);
 				assert_int_equal(e.index, j);
-				policy_edit_free(&e);
+				check_reads_back(&e);
 				edits++;
 			}
 		}
@@ -443,6 +538,8 @@ int main(void)
 		cmocka_unit_test(test_crlf_and_no_final_break),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_tunnel_and_invalid_stored),
+		cmocka_unit_test(test_check_after),
+		cmocka_unit_test(test_size_limit),
 		cmocka_unit_test(test_large_list),
 		cmocka_unit_test(test_every_file_every_filter),
 	};
