@@ -80,6 +80,7 @@ struct builder {
 	struct box *fb;           /* per table position */
 	struct ixdp_tnode *nodes;
 	uint32_t nnodes, ncap;
+	uint32_t *hint, hcap;     /* per node: its guide node (ctree.hint) */
 	uint32_t *leaf;
 	uint32_t nleaf, lcap;
 	uint32_t last_base, last_n;  /* the last leaf written (shared when equal) */
@@ -763,7 +764,9 @@ static int alloc_children(struct builder *bd, unsigned bits, uint32_t *base)
 				  (unsigned long long)need, IXDP_TREE_NODES);
 	}
 	if (grow_u32((void **)&bd->nodes, &bd->ncap, (uint32_t)need,
-		     sizeof(*bd->nodes)))
+		     sizeof(*bd->nodes)) ||
+	    (bd->guide && grow_u32((void **)&bd->hint, &bd->hcap, (uint32_t)need,
+				   sizeof(*bd->hint))))
 		return set_err_nomem(bd);
 	*base = bd->nnodes;
 	memset(&bd->nodes[*base], 0, (1u << bits) * sizeof(*bd->nodes));
@@ -791,6 +794,8 @@ static int build_child(struct builder *bd, const struct dist *d, uint32_t base,
 	if (wide && ws->valid && ws->n == m &&
 	    !memcmp(ws->l, cl, m * sizeof(*cl))) {
 		bd->nodes[base + k] = bd->nodes[ws->node];
+		if (bd->hint)
+			bd->hint[base + k] = gbase == NO_GUIDE ? NO_GUIDE : gbase + k;
 		return 0;
 	}
 	if (build_node(bd, base + k, cl, m, cr, fam, depth + 1,
@@ -843,6 +848,8 @@ static int build_node(struct builder *bd, uint32_t idx, const uint32_t *l,
 	struct region sr = *r;
 	struct cut c;
 
+	if (bd->hint)
+		bd->hint[idx] = g;
 	if (n <= bd->binth || depth >= IXDP_TREE_DEPTH)
 		return make_leaf(bd, idx, l, n, depth);
 	switch (follow_guide(bd, g, l, n, &sr, fam, &c)) {
@@ -889,7 +896,8 @@ static int builder_init(struct builder *bd, const struct filter_table *t)
 	bd->kh = malloc(n * sizeof(*bd->kh));
 	bd->sc = malloc(sizeof(*bd->sc));
 	if (!bd->fb || !bd->cover || !bd->kl || !bd->kh || !bd->sc ||
-	    grow_u32((void **)&bd->nodes, &bd->ncap, 2, sizeof(*bd->nodes)))
+	    grow_u32((void **)&bd->nodes, &bd->ncap, 2, sizeof(*bd->nodes)) ||
+	    (bd->guide && grow_u32((void **)&bd->hint, &bd->hcap, 2, sizeof(*bd->hint))))
 		return set_err_nomem(bd);
 	for (size_t i = 0; i < t->n; i++) {
 		filter_box(&t->v[i], &bd->fb[i]);
@@ -929,14 +937,18 @@ static int build_attempt(struct builder *bd, struct ctree *tr)
 			      .leaf = bd->leaf, .nleaf = bd->nleaf,
 			      .depth = bd->depth, .leaf_longest = bd->leaf_longest,
 			      .cuts_chosen = bd->cuts_chosen,
-			      .cuts_guided = bd->cuts_guided };
+			      .cuts_guided = bd->cuts_guided, .hint = bd->hint };
 	bd->nodes = NULL;
 	bd->leaf = NULL;
+	bd->hint = NULL;
 	rc = 0;
 out:
 	free(l);
 	free(bd->nodes);
 	free(bd->leaf);
+	free(bd->hint);
+	bd->hint = NULL;
+	bd->hcap = 0;
 	builder_free_scratch(bd);
 	return rc;
 }
@@ -1098,6 +1110,7 @@ void ctree_free(struct ctree *tr)
 {
 	free(tr->nodes);
 	free(tr->leaf);
+	free(tr->hint);
 	memset(tr, 0, sizeof(*tr));
 }
 

@@ -31,6 +31,10 @@ struct ctree {
 	uint32_t origin_nodes;     /* the node count of the build without a
 				    * guide this tree descends from (itself,
 				    * built without one): ctree_guide() */
+	uint32_t *hint;            /* built with a guide: per node, the guide
+				    * node it followed (UINT32_MAX: none), where
+				    * the bank likely holds the same subtree
+				    * (tree_relayout()); else NULL */
 };
 
 /* Build from a sorted table.  -1 with errbuf (naming the limit and the

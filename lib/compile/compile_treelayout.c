@@ -12,6 +12,12 @@
  * children block after the old ones, any other leaf a new list after the
  * old lists.  A filter added or deleted so changes the leaves that hold
  * it and the paths to them, not the rest of the tree.
+ *
+ * A tree built after a guide (the tree in force, which the bank holds)
+ * names for each node the guide node it followed (ctree.hint): that node
+ * is the one compared, and nothing is hashed.  Hashing both trees whole
+ * and indexing the old one was most of a relayout's time, and the most
+ * scattered memory access of an apply.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -169,8 +175,45 @@ struct placer {
 	uint32_t *block_of;     /* nw children block base -> out's (memo) */
 	uint32_t *list_of;      /* nw leaf list base -> out's (memo) */
 	uint32_t *same;         /* nw node -> the old node it equals (memo) */
+	int hashed;             /* 1: oh (indexed) and nh's arrays made;
+				 * -1: out of memory making them */
 	bool full;              /* out of room: fall back to a fresh layout */
 };
+
+/* The old tree hashed and indexed, the new one's hashes room for: made
+ * at once without hints, at the first node without one with them. */
+static int hash_both(struct placer *p, bool whole_new)
+{
+	if (!p->hashed) {
+		bool ok = !hash_tree(p->old, &p->oh, true);
+
+		if (ok && whole_new) {
+			ok = !hash_tree(p->nw, &p->nh, false);
+		} else if (ok) {
+			p->nh.h = calloc(p->nw->nnodes + 1, sizeof(*p->nh.h));
+			p->nh.done = calloc(p->nw->nnodes + 1, 1);
+			ok = p->nh.h && p->nh.done;
+		}
+		p->hashed = ok ? 1 : -1;
+	}
+	return p->hashed < 0 ? -ENOMEM : 0;
+}
+
+/* The old node new node v may equal: its hint, or (no hint: the guided
+ * build chose there) the old node of the same subtree hash. */
+static uint32_t old_candidate(struct placer *p, uint32_t v, unsigned depth)
+{
+	uint64_t h;
+
+	if (p->nw->hint && p->nw->hint[v] != NO_NODE)
+		return p->nw->hint[v] < p->old->nnodes ? p->nw->hint[v] : NO_NODE;
+	if (hash_both(p, false)) {
+		p->full = true;         /* out of memory: a fresh layout */
+		return NO_NODE;
+	}
+	h = subtree_hash(p->nw, &p->nh, v, depth);
+	return h ? index_get(&p->oh, h) : NO_NODE;
+}
 
 static uint32_t place_list(struct placer *p, const struct ixdp_tnode *n)
 {
@@ -214,7 +257,7 @@ static uint32_t place_block(struct placer *p, const struct ixdp_tnode *n,
 static void place(struct placer *p, uint32_t v, uint32_t at, unsigned depth)
 {
 	const struct ixdp_tnode *n = &p->nw->nodes[v];
-	uint32_t x = p->nh.h[v] ? index_get(&p->oh, p->nh.h[v]) : NO_NODE;
+	uint32_t x = old_candidate(p, v, depth);
 	struct ixdp_tnode e = *n;
 
 	if (x != NO_NODE && same_subtree(p->nw, v, p->old, x, p->same, depth)) {
@@ -245,7 +288,7 @@ static int placer_init(struct placer *p, const struct tree_image *old,
 	p->list_of = malloc((nw->nleaf + 1) * sizeof(*p->list_of));
 	p->same = malloc((nw->nnodes + 1) * sizeof(*p->same));
 	if (!out->nodes || !out->leaf || !p->block_of || !p->list_of || !p->same ||
-	    hash_tree(old, &p->oh, true) || hash_tree(nw, &p->nh, false))
+	    (!nw->hint && hash_both(p, true)))
 		return -ENOMEM;
 	memset(p->block_of, 0xff, (nw->nnodes + 1) * sizeof(*p->block_of));
 	memset(p->list_of, 0xff, (nw->nleaf + 1) * sizeof(*p->list_of));

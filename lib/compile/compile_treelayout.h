@@ -22,12 +22,16 @@ struct tree_image {
 	uint32_t *leaf;
 	uint32_t nleaf;
 	uint32_t origin;        /* ctree.origin_nodes (0: unknown) */
+	const uint32_t *hint;   /* a new tree's ctree.hint (not owned), or NULL */
 };
 
 /*
  * out = nw laid out over old: old's entries wherever nw has the same
  * subtree or leaf list (compared whole, not by hash alone), the rest
- * appended.  When that would pass IXDP_TREE_NODES or IXDP_TREE_LEAF_REFS,
+ * appended.  With nw->hint (a tree built after a guide that old holds:
+ * the bank's tree is the tree in force), a node is compared with the
+ * old node its hint names and nothing is hashed: a subtree that moved
+ * elsewhere is written again, which the guided build makes rare.  When that would pass IXDP_TREE_NODES or IXDP_TREE_LEAF_REFS,
  * or leave more than half the arrays unreachable, out is nw as it is (a
  * fresh layout).  old may be empty or garbage (indexes are checked).
  * Returns 1 for a relayout over old, 0 for a fresh layout, -ENOMEM.

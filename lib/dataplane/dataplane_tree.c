@@ -180,6 +180,9 @@ static int slot_image(const struct ctree *tr, const __u32 *slot_of_pos,
 	img->nnodes = tr->nnodes;
 	img->nleaf = tr->nleaf;
 	img->origin = tr->origin_nodes;
+	/* built after the live tree, which the target bank holds too (both
+	 * banks keep one layout: dp_mirror_tree()) */
+	img->hint = tr->hint;
 	img->leaf = malloc((tr->nleaf + 1) * sizeof(*img->leaf));
 	if (!img->leaf)
 		return -ENOMEM;

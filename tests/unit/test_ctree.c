@@ -648,6 +648,7 @@ static void number_filters(struct filter_table *t, int *next_id)
 static void image_of(const struct ctree *tr, const struct filter_table *t,
 		     struct tree_image *img)
 {
+	memset(img, 0, sizeof(*img));
 	img->nodes = malloc((tr->nnodes + 1) * sizeof(*img->nodes));
 	img->leaf = malloc((tr->nleaf + 1) * sizeof(*img->leaf));
 	assert_non_null(img->nodes);
@@ -945,6 +946,126 @@ static void test_guided_edits(void **state)
 	filter_table_free(&t);
 }
 
+/* Edit e of a table: delete one filter, add one, or give one another
+ * action (e % 3), the table sorted again. */
+static void edit_table(struct filter_table *t, int *ids, int e)
+{
+	struct specific_filter f;
+	size_t i = below((uint32_t)t->n);
+
+	if (e % 3 == 0) {
+		memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(t->v[0]));
+		t->n--;
+	} else if (e % 3 == 1) {
+		random_filter(&f, 4);
+		f.rule = (*ids)++;
+		assert_int_equal(filter_table_push(t, &f), 0);
+	} else {
+		t->v[i].action = (uint8_t)((t->v[i].action + 1) % 3);
+	}
+	assert_int_equal(filter_table_sort(t), 0);
+}
+
+/* t's tree, after whatever guide ctree_guide() set. */
+static void build_guided_now(const struct filter_table *t, struct ctree *tr)
+{
+	char err[256] = "";
+
+	if (ctree_build(t, tr, err, sizeof(err)))
+		fail_msg("ctree_build of %zu filters: %s", t->n, err);
+	check_shape(tr);
+}
+
+/* The tree of each edit built after the one in force and laid out over
+ * it by its hints (as an apply does: the bank holds the tree in force):
+ * the answers are the table's, and the writes stay about as few as a
+ * layout that hashes both trees finds. */
+static void test_relayout_hinted_edits(void **state)
+{
+	struct filter_table t;
+	struct ctree tr;
+	struct tree_image cur, nw, out, by_hash;
+	size_t w_hint = 0, w_hash = 0, small = 0;
+	int ids = 0;
+
+	(void)state;
+	rng_state = 47;
+	random_table(&t, 2000);
+	number_filters(&t, &ids);
+	build_guided(&t, NULL, &tr);
+	assert_null(tr.hint);
+	image_of(&tr, &t, &cur);
+	cur.origin = tr.origin_nodes;
+	ctree_free(&tr);
+	for (int e = 0; e < 30; e++) {
+		edit_table(&t, &ids, e);
+		ctree_guide(cur.nodes, cur.nnodes, cur.origin);
+		build_guided_now(&t, &tr);
+		assert_non_null(tr.hint);
+		image_of(&tr, &t, &nw);
+		assert_true(tree_relayout(&cur, &nw, &by_hash) >= 0);
+		nw.hint = tr.hint;
+		assert_true(tree_relayout(&cur, &nw, &out) >= 0);
+		check_image(&out, &t, ids, 1500);
+		w_hint += entries_written(&cur, &out);
+		w_hash += entries_written(&cur, &by_hash);
+		small += entries_written(&cur, &out) * 10 < nw.nnodes + nw.nleaf;
+		out.origin = tr.origin_nodes;
+		tree_image_free(&by_hash);
+		tree_image_free(&nw);
+		tree_image_free(&cur);
+		ctree_free(&tr);
+		cur = out;
+	}
+	printf("relayout by hints: %zu entries written over 30 edits (by hashes: "
+	       "%zu); %zu edits wrote under a tenth of the tree\n", w_hint, w_hash,
+	       small);
+	assert_true(small >= 20);
+	assert_true(w_hint <= w_hash + w_hash / 8 + 64);
+	tree_image_free(&cur);
+	filter_table_free(&t);
+	ctree_guide(NULL, 0, 0);
+}
+
+/* Hints are guesses: wrong ones (another tree's, out of range, garbage)
+ * still give a right layout. */
+static void test_relayout_wrong_hints(void **state)
+{
+	struct filter_table t;
+	struct ctree tr;
+	struct tree_image cur, nw, out;
+	uint32_t *junk;
+	int ids = 0;
+
+	(void)state;
+	rng_state = 48;
+	random_table(&t, 1500);
+	number_filters(&t, &ids);
+	build_guided(&t, NULL, &tr);
+	image_of(&tr, &t, &cur);
+	ctree_free(&tr);
+	for (int round = 0; round < 3; round++) {
+		edit_table(&t, &ids, round);
+		build_guided(&t, NULL, &tr);
+		image_of(&tr, &t, &nw);
+		junk = malloc((nw.nnodes + 1) * sizeof(*junk));
+		assert_non_null(junk);
+		for (uint32_t i = 0; i < nw.nnodes; i++)
+			junk[i] = round == 0 ? below(cur.nnodes) :
+				  round == 1 ? 0xffffffffu - below(4) : i % 3;
+		nw.hint = junk;
+		assert_true(tree_relayout(&cur, &nw, &out) >= 0);
+		check_image(&out, &t, ids, 1500);
+		free(junk);
+		tree_image_free(&nw);
+		tree_image_free(&cur);
+		ctree_free(&tr);
+		cur = out;
+	}
+	tree_image_free(&cur);
+	filter_table_free(&t);
+}
+
 /* The guide is only a hint: the tree of another list, or garbage (cycles,
  * indexes out of range, fields of the other family), still gives a tree
  * with the table's answers. */
@@ -1003,6 +1124,8 @@ int main(void)
 		cmocka_unit_test(test_guide_same_list),
 		cmocka_unit_test(test_guide_scores_as_choose_cut),
 		cmocka_unit_test(test_guided_edits),
+		cmocka_unit_test(test_relayout_hinted_edits),
+		cmocka_unit_test(test_relayout_wrong_hints),
 		cmocka_unit_test(test_guide_unrelated_or_garbage),
 	};
 
