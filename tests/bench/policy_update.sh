@@ -130,11 +130,23 @@ ixa load "$IF_A" --xdp-mode "$XDP_MODE" >/dev/null || die "load failed"
 # started before t0 so that its own start is not timed.  From B, not A:
 # A's egress refusing a packet fails ping's send, and ping then slows
 # down; B's sends always leave, and A's XDP drops them until the change.
+# Started without a shell function between: `ip netns exec` and stdbuf
+# exec the ping, so $! is the ping itself and the round's kill ends it
+# (through `inb`, $! was a subshell: every round left its ping running
+# for its 60 s, and a run had some twenty of them pinging at once).
 probe_start() {
-	inb stdbuf -oL ping -D -i 0.001 -w 60 10.77.0.1 >"$T/ping.out" 2>&1 &
+	ip netns exec "$NS_B" stdbuf -oL ping -D -i 0.001 -w 60 10.77.0.1 \
+		>"$T/ping.out" 2>&1 &
 	PING_PID=$!
 	wait_until 10 grep -q '^PING' "$T/ping.out" || die "the probe's ping did not start: $(cat "$T/ping.out")"
 	sleep 0.05      # sending, and not answered
+}
+# The round's probe ended, and no other left pinging.
+probe_stop() {
+	kill "$PING_PID" 2>/dev/null
+	wait "$PING_PID" 2>/dev/null
+	[ -z "$(ip netns pids "$NS_B")" ] ||
+		die "a process is left in namespace B: $(ip netns pids "$NS_B" | xargs ps -o pid=,args= -p)"
 }
 # ms from T0 (ns) to the probe's first reply, once there is one
 first_reply_ms() {
@@ -173,7 +185,7 @@ measure() {
 		wait_until 30 grep -aq 'bytes from' "$T/ping.out" ||
 			die "$op round $r: no reply within 30 s"
 		ms+=($(first_reply_ms "$t0")) || die "$op round $r: no time for the reply"
-		kill "$PING_PID" 2>/dev/null; wait "$PING_PID" 2>/dev/null
+		probe_stop
 		log "$op round $r: ${ms[-1]} ms"
 		"${op}_undo" >"$T/undo.out" 2>&1 || die "$op round $r: undo failed: $(cat "$T/undo.out")"
 		wait_until 10 blocked || die "$op round $r: the block did not come back"
