@@ -890,6 +890,26 @@ static void test_guide_scores_as_choose_cut(void **state)
 	ctree_guide(NULL, 0, 0);
 }
 
+/* Edit e of a table: delete one filter, add one, or give one another
+ * action (e % 3), the table sorted again. */
+static void edit_table(struct filter_table *t, int *ids, int e)
+{
+	struct specific_filter f;
+	size_t i = below((uint32_t)t->n);
+
+	if (e % 3 == 0) {
+		memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(t->v[0]));
+		t->n--;
+	} else if (e % 3 == 1) {
+		random_filter(&f, 4);
+		f.rule = (*ids)++;
+		assert_int_equal(filter_table_push(t, &f), 0);
+	} else {
+		t->v[i].action = (uint8_t)((t->v[i].action + 1) % 3);
+	}
+	assert_int_equal(filter_table_sort(t), 0);
+}
+
 /* One filter of a 1500-filter table deleted, added, or given another
  * action, 30 times, each tree guided by the last one built (as an apply
  * is guided by the tree in force): every tree gives the table's answers,
@@ -909,21 +929,9 @@ static void test_guided_edits(void **state)
 	number_filters(&t, &ids);
 	build_guided(&t, NULL, &cur);
 	for (int e = 0; e < 30; e++) {
-		struct specific_filter f;
 		struct ctree nw, fresh;
-		size_t i = below((uint32_t)t.n);
 
-		if (e % 3 == 0) {               /* delete one */
-			memmove(&t.v[i], &t.v[i + 1], (t.n - i - 1) * sizeof(t.v[0]));
-			t.n--;
-		} else if (e % 3 == 1) {        /* add one */
-			random_filter(&f, 4);
-			f.rule = ids++;
-			assert_int_equal(filter_table_push(&t, &f), 0);
-		} else {                        /* another action */
-			t.v[i].action = (uint8_t)((t.v[i].action + 1) % 3);
-		}
-		assert_int_equal(filter_table_sort(&t), 0);
+		edit_table(&t, &ids, e);
 		build_guided(&t, &cur, &nw);
 		check_oracle(&t, &nw, 1000);
 		build_guided(&t, NULL, &fresh);
@@ -944,26 +952,6 @@ static void test_guided_edits(void **state)
 	ctree_guide(NULL, 0, 0);
 	ctree_free(&cur);
 	filter_table_free(&t);
-}
-
-/* Edit e of a table: delete one filter, add one, or give one another
- * action (e % 3), the table sorted again. */
-static void edit_table(struct filter_table *t, int *ids, int e)
-{
-	struct specific_filter f;
-	size_t i = below((uint32_t)t->n);
-
-	if (e % 3 == 0) {
-		memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(t->v[0]));
-		t->n--;
-	} else if (e % 3 == 1) {
-		random_filter(&f, 4);
-		f.rule = (*ids)++;
-		assert_int_equal(filter_table_push(t, &f), 0);
-	} else {
-		t->v[i].action = (uint8_t)((t->v[i].action + 1) % 3);
-	}
-	assert_int_equal(filter_table_sort(t), 0);
 }
 
 /* t's tree, after whatever guide ctree_guide() set. */
