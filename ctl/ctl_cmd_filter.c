@@ -85,19 +85,23 @@ static int apply_checked(struct ctx *c, struct filter_req *r)
 				     r->loaded, &r->pf, &r->table, &r->diag);
 }
 
-/* The edit made again, its text read back before anything is pushed:
- * what the compile says of it then names the text's lines. */
-static int redo_checked(struct ctx *c, struct filter_req *r, const char *stored,
-			size_t len)
+/* The edit's text read back before anything is pushed, and applied:
+ * what the compile says of it then names the text's lines.  A model the
+ * compile refused is gone (agent_compile_parsed() frees it): the edit is
+ * made again first. */
+static int check_then_apply(struct ctx *c, struct filter_req *r, const char *stored,
+			    size_t len)
 {
 	char err[1200];
 	int ret;
 
-	policy_edit_free(&r->edit);
 	filter_table_free(&r->table);
 	compile_diag_free(&r->diag);
-	if ((ret = edit(r, stored, len)))
-		return ret;
+	if (!r->edit.pf) {
+		policy_edit_free(&r->edit);
+		if ((ret = edit(r, stored, len)))
+			return ret;
+	}
 	if ((ret = policy_edit_check(r->path, &r->edit, err, sizeof(err))))
 		return fail(ret == POLICY_EDIT_BAD ? EXIT_BAD_INPUT : EXIT_FAIL,
 			    "%s; nothing was changed", err);
@@ -133,8 +137,8 @@ static int put_back(struct ctl_apply *a, const char *name, const char *stored,
 /*
  * The edited model compiled and pushed, then its text read back and kept.
  * A compile with anything to say (an error, a warning) is not pushed: the
- * edit is made again the checked way (redo_checked()), so that what is
- * said names the right lines of the edited file.
+ * text is read back first (check_then_apply()), so that what is said
+ * names the right lines of the edited file.
  */
 static int apply_then_check(struct ctx *c, struct filter_req *r, const char *stored,
 			    size_t len)
@@ -148,7 +152,7 @@ static int apply_then_check(struct ctx *c, struct filter_req *r, const char *sto
 	if (ctl_apply_compile(&a, r->path, NULL, 0, &r->edit.pf, &r->table, &r->diag,
 			      err, sizeof(err)) || r->diag.nwarnings) {
 		ctl_apply_close(&a);
-		return redo_checked(c, r, stored, len);
+		return check_then_apply(c, r, stored, len);
 	}
 	if ((ret = ctl_apply_push(&a, &r->table))) {
 		ctl_apply_close(&a);

@@ -75,9 +75,11 @@ void filter_table_free(struct filter_table *t)
 }
 
 /*
- * The enforcement order, as one 128-bit key per filter, compared as two
- * unsigned numbers (sorting 10000 filters by a comparator that reads the
- * filters cost a 10000-filter apply about 1 ms).  From most significant:
+ * The enforcement order, as one 128-bit key per filter, sorted as an
+ * unsigned number (sorting 10000 filters by a comparator that reads the
+ * filters cost a 10000-filter apply about 1 ms; qsort of the keys was
+ * still 6 million instructions, the radix sort is under 1).  From most
+ * significant:
  * the weight, heaviest first; then the shape, which keeps one tuple's
  * filters together (any fixed order works: IPv4 first, then longer
  * prefixes, a named protocol, one port before a range before any); then
@@ -104,42 +106,82 @@ static struct sort_key enforcement_key(const struct specific_filter *f, size_t i
 	return k;
 }
 
-static int cmp_sort_key(const void *pa, const void *pb)
-{
-	const struct sort_key *a = pa, *b = pb;
+/* The key's low 40 bits: the filter's index before the sort. */
+#define SORT_KEY_IDX_BITS 40
+#define SORT_KEY_IDX_MASK ((UINT64_C(1) << SORT_KEY_IDX_BITS) - 1)
+/* The bytes above the index, least significant first: lo's top 3, hi's 8. */
+#define SORT_KEY_BYTES 11
 
-	if (a->hi != b->hi)
-		return a->hi < b->hi ? -1 : 1;
-	return a->lo < b->lo ? -1 : a->lo > b->lo;
+static unsigned key_byte(const struct sort_key *k, unsigned b)
+{
+	return (unsigned)((b < 3 ? k->lo >> (SORT_KEY_IDX_BITS + 8 * b)
+				 : k->hi >> (8 * (b - 3))) & 0xff);
 }
 
-/* The key's low 40 bits: the filter's index before the sort. */
-#define SORT_KEY_IDX_MASK ((UINT64_C(1) << 40) - 1)
+/*
+ * keys sorted (ascending): a least-significant-byte radix sort over the
+ * bytes above the index.  The keys come in index order and each pass is
+ * stable, so equal bytes above leave them in index order: the order of
+ * the whole key.  A byte every key shares is not passed over (most are:
+ * one family, a few weights).  tmp has room for n keys.
+ */
+static void sort_keys(struct sort_key *keys, struct sort_key *tmp, size_t n)
+{
+	size_t count[SORT_KEY_BYTES][256];
+	struct sort_key *from = keys, *to = tmp, *swap;
+
+	memset(count, 0, sizeof(count));
+	for (size_t i = 0; i < n; i++)
+		for (unsigned b = 0; b < SORT_KEY_BYTES; b++)
+			count[b][key_byte(&keys[i], b)]++;
+	for (unsigned b = 0; n && b < SORT_KEY_BYTES; b++) {
+		size_t at = 0;
+
+		if (count[b][key_byte(&keys[0], b)] == n)
+			continue;
+		for (unsigned v = 0; v < 256; v++) {
+			size_t c = count[b][v];
+
+			count[b][v] = at;
+			at += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			to[count[b][key_byte(&from[i], b)]++] = from[i];
+		swap = from;
+		from = to;
+		to = swap;
+	}
+	if (from != keys)
+		memcpy(keys, from, n * sizeof(*keys));
+}
 
 int filter_table_sort(struct filter_table *t)
 {
 	struct specific_filter *sorted;
-	struct sort_key *keys;
+	struct sort_key *keys, *tmp;
 
 	if (t->n > SORT_KEY_IDX_MASK)
 		return -1;
 	for (size_t i = 0; i < t->n; i++)
 		t->v[i].weight = filter_weight(&t->v[i]);
 	keys = malloc((t->n ? t->n : 1) * sizeof(*keys));
+	tmp = malloc((t->n ? t->n : 1) * sizeof(*tmp));
 	sorted = malloc((t->n ? t->n : 1) * sizeof(*sorted));
-	if (!keys || !sorted) {
+	if (!keys || !tmp || !sorted) {
 		free(keys);
+		free(tmp);
 		free(sorted);
 		return -1;
 	}
 	for (size_t i = 0; i < t->n; i++)
 		keys[i] = enforcement_key(&t->v[i], i);
-	qsort(keys, t->n, sizeof(*keys), cmp_sort_key);
+	sort_keys(keys, tmp, t->n);
 	for (size_t i = 0; i < t->n; i++)
 		sorted[i] = t->v[keys[i].lo & SORT_KEY_IDX_MASK];
 	if (t->n)
 		memcpy(t->v, sorted, t->n * sizeof(*sorted));
 	free(sorted);
+	free(tmp);
 	free(keys);
 	return 0;
 }

@@ -6,7 +6,8 @@
 # comments and re-reads as the policy with the one change; every refused
 # edit leaves the stored file byte-identical and the verdicts as they
 # were, and so does an edit whose file cannot be written (put back after
-# it was pushed); two edits at once both land; a running ipsec-xdpd reloads and has
+# it was pushed), and one the compile refuses (named at the edited file's
+# line); two edits at once both land; a running ipsec-xdpd reloads and has
 # the edited file in force; with no assigned policy the edit is refused.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon_lib.sh"	# ns_setup; ipsec-xdpd started below
@@ -175,6 +176,23 @@ check "filter delete with ipsec-xdpd" ixr filter delete blocked "$ICMP_B"
 check "the agent has that file in force" wait_until 10 in_force_is_stored
 check "ping A->B passes" verdicts_before_block
 stop_daemon
+
+# ---- an edit the compile refuses: the message names the edited file's lines --
+# 32760 mirrored filters and the default exemptions are the dataplane's
+# 65536; one more mirrored filter is two too many.  The refusal comes from
+# compiling the edited text read back, so its line is the edited file's:
+# the policy's, one line further down than in the stored file.
+python3 - >"$T/full.yaml" <<'PY'
+print("filter-lists:\n  big:\n    filters:")
+for i in range(32760):
+    print("      - { src: 10.%d.%d.1, dst: 10.99.0.1 }" % (i // 250, i % 250))
+print("policies:\n  p:\n    rules:\n      - { name: big, filter-list: big, action: permit }")
+PY
+check "policy apply of 65536 specific filters" ixr policy apply "$T/full.yaml"
+cp "$STORED" "$T/before.yaml"
+line=$(( $(grep -n '^  p:$' "$STORED" | cut -d: -f1) + 1 ))
+refused 3 "policy.yaml:$line:3: limit exceeded: specific filters" add big \
+	'{src: 10.200.0.1, dst: 10.99.0.1}'
 
 # ---- no assigned policy --------------------------------------------------------
 check "policy unassign" ixr policy unassign
