@@ -750,6 +750,11 @@ const struct policy_file *policy_text_model(const struct policy_text *t)
 	return t->pf;
 }
 
+bool policy_text_is(const struct policy_text *t, const char *text, size_t len)
+{
+	return len == t->len && !memcmp(text, t->text, len);
+}
+
 void policy_text_free(struct policy_text *t)
 {
 	if (!t)

@@ -84,6 +84,8 @@ struct policy_text;
 int policy_text_read(const char *name, const char *text, size_t len,
 		     struct policy_text **out, struct policy_error *perr);
 const struct policy_file *policy_text_model(const struct policy_text *t);
+/* Is text (len bytes) the kept text, byte for byte? */
+bool policy_text_is(const struct policy_text *t, const char *text, size_t len);
 void policy_text_free(struct policy_text *t);
 
 /*

@@ -511,6 +511,7 @@ static void check_kept_same(struct policy_text *kept, const struct policy_file *
 	assert_int_equal(k.nfilters, e->nfilters);
 	now = parse(&k);
 	assert_models_equal(policy_text_model(kept), now);
+	assert_false(policy_text_is(kept, k.text, k.len));
 	policy_file_free(now);
 	policy_edit_undo(&undo);
 	assert_null(undo.list);
@@ -556,6 +557,8 @@ static void test_every_file_every_filter(void **state)
 		fclose(f);
 		assert_int_equal(policy_parse_buffer(path, text, (size_t)n, &pf, &perr), 0);
 		assert_int_equal(policy_text_read(path, text, (size_t)n, &kept, &perr), 0);
+		assert_true(policy_text_is(kept, text, (size_t)n));
+		assert_false(policy_text_is(kept, text, (size_t)n - 1));
 		for (size_t i = 0; i < pf->nlists; i++) {
 			const struct filter_list *l = &pf->lists[i];
 			/* a filter no file has, not mirrored (tunnel rules' lists) */
