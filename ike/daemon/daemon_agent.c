@@ -143,6 +143,7 @@ static int push_locked(struct dagent *a, struct filter_table *table,
 	*loaded = dp_is_loaded(root);
 	if (*loaded && dp_open(&dp, root, err, errlen))
 		return -1;
+	dp.memo = a->memo;
 	if (*loaded && !policy_is_live(&dp, table)) {
 		dp_guide_tree(&dp);	/* the tree in force guides the new one */
 		rc = dp_apply_table(&dp, table, true, err, errlen);
@@ -763,6 +764,7 @@ int dagent_open(struct daemon *d, struct event_base *evb)
 	}
 	a->d = d;
 	a->ino_fd = a->wd = -1;
+	a->memo = dp_memo_new();	/* none: every push reads back */
 	agent_assigned_path(d->confdir, a->path, sizeof(a->path));
 	d->agent = a;
 	if (make_events(a, evb)) {
@@ -798,6 +800,7 @@ void dagent_close(struct daemon *d)
 	if (a->edit_held)
 		writer_lock_release(&a->edit_lock);
 	policy_text_free(a->kept);
+	dp_memo_free(a->memo);
 	free(a);
 	d->agent = NULL;
 }

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * daemon_agent_edit.c - `ipsec-xdp filter add|delete` with ipsec-xdpd
- * running: the change made in the agent's model of the stored policy,
+ * running: the change made in the stored policy the agent holds read,
  * compiled and pushed; see daemon_agent.h (dagent_edit).
  *
  * Why the daemon: what the command spends before the new verdicts is
  * mostly reading the stored file (libyaml, about 6 ms for 10000 filters).
- * The agent has it parsed already, the text it parsed is checked to be
- * the file's (its SHA-256, read under the writers' lock), and the model
- * is put back as that text says after the push, so what the agent holds
- * is always the stored file.  Whatever the daemon cannot judge from the
+ * The agent has it read already: its text, nodes and model
+ * (policy_text).  The file is read again under the writers' lock and must
+ * be that text byte for byte; the edit is made in the text (so one the
+ * command could not make is declined here) and in the model, which is
+ * compiled and pushed with the dataplane's memo of the agent's last push
+ * (no read-back of the live list), then put back: what the agent holds is
+ * always the stored file.  Whatever the daemon cannot judge from the
  * model is declined, and the command edits the file itself.
  */
 #include <stdarg.h>
@@ -39,19 +42,19 @@ static int declined(char *why, size_t whylen, const char *fmt, ...)
 	return DAGENT_DECLINED;
 }
 
-/* The stored file is the text the model was parsed from. */
+/* The stored file is the text the model was parsed from, byte for byte. */
 static int same_text(struct dagent *a, char *why, size_t whylen)
 {
 	char err[600], *text = NULL;
-	uint8_t hash[HASH_LEN];
 	size_t len = 0;
+	bool same;
 
 	if (read_file_whole(a->path, STORED_POLICY_MAX, &text, &len, err,
 			    sizeof(err)))
 		return declined(why, whylen, "%s", err);
-	dagent_hash(text, len, hash);
+	same = policy_text_is(a->kept, text, len);
 	free(text);
-	if (memcmp(hash, a->kept_hash, HASH_LEN))
+	if (!same)
 		return declined(why, whylen, "the stored policy changed since "
 				"the daemon read it");
 	return 0;
@@ -75,6 +78,7 @@ static int compile_push(struct dagent *a, struct dagent_edit_out *out,
 		return declined(why, whylen, "%.500s", err);
 	if (dp_open(&dp, root, err, sizeof(err)))
 		return declined(why, whylen, "%.500s", err);
+	dp.memo = a->memo;
 	dp_guide_tree(&dp);	/* the tree in force guides the new one */
 	rc = agent_compile_model(a->path, &conf, NULL, policy_text_model(a->kept),
 				 &table, &diag, err, sizeof(err));

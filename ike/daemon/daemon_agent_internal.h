@@ -16,6 +16,7 @@
 
 struct event;
 struct policy_text;
+struct dp_memo;
 
 #define HASH_LEN 32
 #define TEXT_MAX 1024
@@ -69,6 +70,9 @@ struct dagent {
 	 * next reading of the file is put in force even if unchanged. */
 	bool unsettled;
 	struct writer_lock edit_lock;	/* held for a filter edit's command */
+	/* What the agent's last push left for the next (dataplane.h): the
+	 * live list and keys are not read back while no one else pushes. */
+	struct dp_memo *memo;
 	bool edit_held;
 };
 
