@@ -144,7 +144,11 @@ static int push_locked(struct dagent *a, struct filter_table *table,
 	if (*loaded && dp_open(&dp, root, err, errlen))
 		return -1;
 	dp.memo = a->memo;
-	if (*loaded && !policy_is_live(&dp, table)) {
+	if (*loaded && policy_is_live(&dp, table)) {
+		/* pushed by someone else: the next filter edit's push
+		 * starts from it without reading it back */
+		dp_memo_refresh(&dp);
+	} else if (*loaded) {
 		dp_guide_tree(&dp);	/* the tree in force guides the new one */
 		rc = dp_apply_table(&dp, table, true, err, errlen);
 		*pushed = rc == 0;

@@ -650,18 +650,26 @@ static __u32 state_map_id(struct dp *dp)
 	return bpf_obj_get_info_by_fd(dp->state_fd, &info, &len) ? 0 : info.id;
 }
 
-/* The live list and both banks' keys from the memo, when it stands for
- * them: the same maps, both banks at its generation (any apply since, by
- * anyone, raised it; one that failed half way zeroed a bank's). */
+/* Does the memo stand for the banks a read: the same maps, both banks at
+ * its generation (any apply since, by anyone, raised it; one that failed
+ * half way zeroed a bank's)? */
+static bool memo_stands(struct dp *dp, const struct apply *a)
+{
+	const struct dp_memo *m = dp->memo;
+
+	return m && m->info && m->generation &&
+	       a->live_bank.generation == m->generation &&
+	       a->target_bank.generation == m->generation &&
+	       a->live_bank.nfilters == m->n && a->target_bank.nfilters == m->n &&
+	       m->map_id && m->map_id == state_map_id(dp);
+}
+
+/* The live list and both banks' keys from the memo, when it stands. */
 static bool take_memo(struct dp *dp, struct apply *a)
 {
 	struct dp_memo *m = dp->memo;
 
-	if (!m || !m->info || !m->generation ||
-	    a->live_bank.generation != m->generation ||
-	    a->target_bank.generation != m->generation ||
-	    a->live_bank.nfilters != m->n || a->target_bank.nfilters != m->n ||
-	    !m->map_id || m->map_id != state_map_id(dp))
+	if (!memo_stands(dp, a))
 		return false;
 	a->old = m->info;
 	a->old_slot = m->slot;
@@ -697,6 +705,48 @@ static void keep_memo(struct dp *dp, struct apply *a, __u32 gen, size_t n)
 	m->n = n;
 	m->generation = gen;
 	m->map_id = state_map_id(dp);
+}
+
+static int read_live_list(struct dp *dp, struct apply *a);
+
+int dp_memo_refresh(struct dp *dp)
+{
+	struct dp_memo *m = dp->memo;
+	struct apply a;
+	int err;
+
+	if (!m)
+		return 0;
+	memset(&a, 0, sizeof(a));
+	err = dp_read_bank(dp, &a.live, &a.live_bank);
+	a.target = a.live ^ 1;
+	if (!err && bpf_map_lookup_elem(dp->banks_fd, &a.target, &a.target_bank))
+		err = -errno;
+	if (err) {
+		memo_clear(m);
+		return err;
+	}
+	if (memo_stands(dp, &a))
+		return 0;	/* nothing pushed since it was made */
+	memo_clear(m);
+	if (!a.live_bank.generation ||
+	    a.target_bank.generation != a.live_bank.generation ||
+	    a.target_bank.nfilters != a.live_bank.nfilters)
+		return 0;	/* the old bank does not hold the list */
+	if (!(err = read_live_list(dp, &a)) &&
+	    !(err = dp_keys_of_list(a.old, a.old_slot, a.nold,
+				    a.live_bank.tss_off, m->keys))) {
+		m->info = a.old;
+		m->slot = a.old_slot;
+		m->n = a.nold;
+		m->generation = a.live_bank.generation;
+		m->map_id = state_map_id(dp);
+		return 0;
+	}
+	free(a.old);
+	free(a.old_slot);
+	memo_clear(m);
+	return err;
 }
 
 static void apply_free(struct apply *a)

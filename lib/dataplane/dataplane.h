@@ -62,6 +62,11 @@ struct dp_apply_stats {
 struct dp_memo;
 struct dp_memo *dp_memo_new(void);
 void dp_memo_free(struct dp_memo *m);
+struct dp;
+/* dp.memo made from what the maps hold, when both banks hold the live
+ * list (else emptied): for a process that finds the list it wants live
+ * already, pushed by someone else.  0 or -errno (the memo then empty). */
+int dp_memo_refresh(struct dp *dp);
 
 struct dp {
 	struct dp_memo *memo;	/* NULL, or the caller's (dp_open leaves NULL) */

@@ -2630,6 +2630,17 @@ static void test_memo_only_for_its_own_list(void **state)
 	assert_false(E.dp.stats.from_memo);
 	assert_banks_equal();
 	assert_keys_of_live_list();
+	/* another writer's apply, then the memo made from the maps */
+	E.dp.memo = NULL;
+	change_one_action(&t);
+	apply_table(&t);
+	E.dp.memo = m;
+	assert_int_equal(dp_memo_refresh(&E.dp), 0);
+	change_one_action(&t);
+	apply_table(&t);
+	assert_true(E.dp.stats.from_memo);
+	assert_banks_equal();
+	assert_keys_of_live_list();
 	E.dp.memo = NULL;
 	dp_memo_free(m);
 	filter_table_free(&t);
