@@ -12,6 +12,7 @@
 # policy in force again.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon_lib.sh"	# ns_setup
+. "$(dirname "$0")/filter_edit_lib.sh"
 
 trap 'rc=$?; stop_daemon; (exit $rc); ns_teardown' EXIT
 
@@ -48,10 +49,6 @@ in_force_is_stored() {
 	[ "$(agent "['in_force']['sha256']")" = "$(sha256sum <"$STORED" | cut -d' ' -f1)" ]
 }
 pushes() { grep -c "the command keeps the file" "$T/d.log"; }
-rule_count() {
-	ixr -j show filters --specific | json_get \
-		"sum(f['packets_out'] + f['packets_in'] for f in d['specific_filters'] if f['rule'] == '$1')"
-}
 
 check "load on A" ixr load "$IF_A" --xdp-mode "$XDP_MODE"
 check "policy apply" ixr policy apply "$T/edit.yaml"
@@ -102,13 +99,6 @@ check "filter delete of it" ixr filter delete blocked '{src: me, dst: wins}'
 check "the stored file is as before" cmp -s "$STORED" "$T/before.yaml"
 
 # ---- pushed but not kept: the policy before it is put back --------------------
-ixr_ro() { # ixr with $T/confA read-only, in a mount namespace of its own
-	ip netns exec "$NS_A" unshare -m env D="$T/confA" IXDP="$IXDP" \
-		IPSEC_XDP_CONFDIR="$T/confA" IPSEC_XDP_BPFFS="$T/bpffs/a" \
-		IPSEC_XDP_RUNDIR="$T/runA" sh -c \
-		'mount --bind "$D" "$D" && mount -o remount,bind,ro "$D" && exec "$IXDP" "$@"' \
-		ixr_ro "$@"
-}
 n0=$(pushes)
 out=$(ixr_ro filter add blocked "$ICMP_B" 2>&1)
 check_eq "filter add, the file not writable: exit 1" 1 $?
@@ -120,15 +110,7 @@ check "ping A->B passes again" verdicts_open
 check "the agent has the stored file in force" wait_until 10 in_force_is_stored
 
 # ---- two edits at once: both land ---------------------------------------------
-ixr filter add blocked '{src: me, dst: 10.77.0.2, protocol: tcp, dst-port: 8081}' \
-	>"$T/add1.out" 2>&1 &
-p1=$!
-ixr filter add blocked '{src: me, dst: 10.77.0.2, protocol: tcp, dst-port: 8082}' \
-	>"$T/add2.out" 2>&1 &
-p2=$!
-wait $p1; r1=$?
-wait $p2; r2=$?
-check_eq "two concurrent filter add: both succeeded" "0 0" "$r1 $r2"
+check_eq "two concurrent filter add: both succeeded" "0 0" "$(adds_at_once 8081 8082)"
 check "the stored file has both" bash -c "grep -q 'dst-port: 8081' '$STORED' && grep -q 'dst-port: 8082' '$STORED'"
 refute "TCP 8081 is dropped" tcp_a_to_b 8081
 refute "TCP 8082 is dropped" tcp_a_to_b 8082
