@@ -25,6 +25,10 @@ struct ctx {
 	const char *confdir;  /* $IPSEC_XDP_CONFDIR or /etc/ipsec-xdp */
 	const char *statedir; /* $IPSEC_XDP_STATEDIR or /var/lib/ipsec-xdp */
 	const char *root;     /* $IPSEC_XDP_BPFFS or /sys/fs/bpf/ipsec-xdp */
+	/* ipsec-xdpd pushed the change a filter edit makes (daemon_agent.h):
+	 * an apply's push then checks that the dataplane enforces the list,
+	 * and pushes only when it does not */
+	bool pushed_by_daemon;
 };
 
 /* One command: `name`, its usage line and help text. */
@@ -64,6 +68,13 @@ int daemon_connect(int *fd, char *err, size_t errlen);
 /* The same for a request of the caller's (released here). */
 int daemon_ask_req(struct json_object *req, struct json_object **reply,
 		   char *err, size_t errlen);
+
+/* The same, the reply read within timeout_s; an {"ok":false} reply is an
+ * error too (its "error" in err).  fd: NULL, or where the connection goes
+ * after an {"ok":true} reply (the caller closes it; else it is closed). */
+int daemon_ask_keep(struct json_object *req, int timeout_s,
+		    struct json_object **reply, int *fd, char *err,
+		    size_t errlen);
 
 /* The policy agent's part of `status` (ctl_cmd_policy.c): text, or the
  * member "agent" of o (null when ipsec-xdpd does not run). */
@@ -136,6 +147,7 @@ struct ctl_apply {
 	struct bootconf conf;
 	struct dp dp;
 	bool loaded, closed;
+	bool check_first;	/* ctx.pushed_by_daemon */
 };
 int ctl_apply_open(struct ctx *c, bool loaded, struct ctl_apply *a);
 int ctl_apply_compile(struct ctl_apply *a, const char *name, const char *text,

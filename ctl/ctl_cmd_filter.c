@@ -20,11 +20,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <json-c/json.h>
 
 #include "ctl.h"
 #include "agent/agent.h"
 #include "policy/policy_edit.h"
 #include "util/util_atomic_file.h"
+
+/* How long the daemon may take to make the change: its wait for the lock
+ * is short (DAGENT_LOCK_WAIT_MS), the compile and push of a large list
+ * are not. */
+#define DAEMON_EDIT_WAIT_S 30
 
 #define FILTER_USAGE "usage: ipsec-xdp filter add LIST FILTER | delete LIST FILTER " \
 	"(FILTER: '{src: ..., dst: ..., protocol: ..., dst-port: ...}')"
@@ -176,13 +183,11 @@ static int apply_then_check(struct ctx *c, struct filter_req *r, const char *sto
 
 static int edit_locked(struct ctx *c, struct filter_req *r)
 {
-	char what[32], *text = NULL;
+	char *text = NULL;
 	size_t len = 0;
 	int ret;
 
-	snprintf(what, sizeof(what), "filter %s", verb(r));
-	if ((ret = ctl_refuse_if_central(c, what)) ||
-	    (ret = read_assigned(c, r, &text, &len)))
+	if ((ret = read_assigned(c, r, &text, &len)))
 		return ret;
 	r->loaded = dp_is_loaded(c->root);
 	if ((ret = edit(r, text, len)) == EXIT_OK)
@@ -232,9 +237,76 @@ static void report(struct ctx *c, const struct filter_req *r, const char *daemon
 	       r->pf->assigned->nrules, r->table.n);
 	if (!strcmp(daemon, "reloaded"))
 		printf("ipsec-xdpd reloaded the policy\n");
+	else if (!strcmp(daemon, "pushed"))
+		printf("ipsec-xdpd put the change in force first, and reads the "
+		       "file again\n");
 }
 
-static int filter_edit(struct ctx *c, struct filter_req *r)
+/* ipsec-xdpd makes the change first, when it runs and can
+ * (daemon_agent.h, dagent_edit): 0 and *fd, the connection through which
+ * the daemon holds the writers' lock for this command until it is closed;
+ * -1 when it does not run or declined (nothing done: the command edits by
+ * itself). */
+static int daemon_first(struct filter_req *r, int *fd)
+{
+	struct json_object *req = json_object_new_object(), *reply = NULL;
+	char err[900];
+
+	json_object_object_add(req, "cmd", json_object_new_string("filter-edit"));
+	json_object_object_add(req, "op", json_object_new_string(verb(r)));
+	json_object_object_add(req, "list", json_object_new_string(r->list));
+	json_object_object_add(req, "filter", json_object_new_string(r->filter));
+	if (daemon_ask_keep(req, DAEMON_EDIT_WAIT_S, &reply, fd, err, sizeof(err)))
+		return -1;
+	json_object_put(reply);
+	return 0;
+}
+
+/* After a failure once the daemon pushed the change: the stored text,
+ * unchanged, back in force (pushed when the dataplane does not enforce it
+ * already). */
+static void restore_stored(struct ctx *c, struct filter_req *r)
+{
+	struct policy_file *pf = NULL;
+	struct filter_table t = { 0 };
+	struct compile_diag d = { 0 };
+	char err[8192], *text = NULL;
+	struct ctl_apply a = { .closed = true };
+	size_t len = 0;
+
+	if (read_file_whole(r->path, STORED_POLICY_MAX, &text, &len, err, sizeof(err)) ||
+	    ctl_apply_open(c, true, &a) != EXIT_OK)
+		snprintf(err, sizeof(err), "the stored policy cannot be read");
+	else if (!ctl_apply_compile(&a, r->path, text, len, &pf, &t, &d, err,
+				    sizeof(err)) && ctl_apply_push(&a, &t) == EXIT_OK)
+		err[0] = '\0';
+	if (err[0])
+		fail(EXIT_FAIL, "the change ipsec-xdpd pushed may still be in force "
+		     "(%s): ipsec-xdpd puts the stored policy in force when it "
+		     "reads it again", err);
+	ctl_apply_close(&a);
+	filter_table_free(&t);
+	compile_diag_free(&d);
+	policy_file_free(pf);
+	free(text);
+}
+
+/* The edit under ipsec-xdpd's hold of the writers' lock (fd): the change
+ * is in force already; what the command compiles from the file's text is
+ * checked against the dataplane and pushed only where it differs. */
+static int edit_after_daemon(struct ctx *c, struct filter_req *r, int fd)
+{
+	int ret;
+
+	c->pushed_by_daemon = true;
+	ret = edit_locked(c, r);
+	if (ret != EXIT_OK)
+		restore_stored(c, r);
+	close(fd);		/* the daemon's turn: it reads the file again */
+	return ret;
+}
+
+static int edit_alone(struct ctx *c, struct filter_req *r)
 {
 	struct writer_lock lock;
 	int ret;
@@ -244,8 +316,26 @@ static int filter_edit(struct ctx *c, struct filter_req *r)
 	ret = edit_locked(c, r);
 	/* Unlocked before the daemon reloads: its bundle writes take the lock. */
 	writer_lock_release(&lock);
+	return ret;
+}
+
+static int filter_edit(struct ctx *c, struct filter_req *r)
+{
+	const char *daemon = NULL;
+	char what[32];
+	int fd, ret;
+
+	snprintf(what, sizeof(what), "filter %s", verb(r));
+	if ((ret = ctl_refuse_if_central(c, what)))
+		return ret;
+	if (!daemon_first(r, &fd)) {
+		ret = edit_after_daemon(c, r, fd);
+		daemon = "pushed";
+	} else if ((ret = edit_alone(c, r)) == EXIT_OK) {
+		daemon = ctl_reload_daemon();
+	}
 	if (ret == EXIT_OK)
-		report(c, r, ctl_reload_daemon());
+		report(c, r, daemon);
 	policy_edit_free(&r->edit);
 	filter_table_free(&r->table);
 	compile_diag_free(&r->diag);

@@ -160,6 +160,7 @@ int ctl_apply_open(struct ctx *c, bool loaded, struct ctl_apply *a)
 	    (loaded && (ret = open_dataplane(c, &a->dp))))
 		return ret;
 	a->loaded = loaded;
+	a->check_first = c->pushed_by_daemon;
 	return EXIT_OK;
 }
 
@@ -181,7 +182,12 @@ int ctl_apply_push(struct ctl_apply *a, const struct filter_table *table)
 {
 	char err[1024];
 
+	bool has_policy, same;
+
 	if (!a->loaded)
+		return EXIT_OK;
+	if (a->check_first && !dp_table_is_live(&a->dp, table, &has_policy, &same) &&
+	    has_policy && same)
 		return EXIT_OK;
 	if (dp_apply_table(&a->dp, table, true, err, sizeof(err)))
 		return fail(EXIT_FAIL, "%s (the policy in force is unchanged)", err);

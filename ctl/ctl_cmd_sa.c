@@ -150,15 +150,39 @@ static int read_line(int fd, char **out)
 	return 0;
 }
 
-/* Send req (released), read the reply.  An {"ok":false} reply is an
- * error: its text goes to err, like every other failure. */
-static int ask_quiet(struct json_object *req, int timeout_s,
-		     struct json_object **reply, char *err, size_t errlen)
+/* *reply, a reply line parsed: kept without "ok" when it is {"ok":true},
+ * else released, and err says why. */
+static int reply_ok(struct json_object **reply, char *err, size_t errlen)
+{
+	struct json_object *ok, *msg;
+
+	if (!*reply || !json_object_is_type(*reply, json_type_object)) {
+		json_object_put(*reply);
+		snprintf(err, errlen, "ipsec-xdpd answered something that is "
+			 "not a JSON object");
+		return EXIT_FAIL;
+	}
+	if (!json_object_object_get_ex(*reply, "ok", &ok) ||
+	    !json_object_get_boolean(ok)) {
+		msg = NULL;
+		json_object_object_get_ex(*reply, "error", &msg);
+		snprintf(err, errlen, "%s", msg ? json_object_get_string(msg)
+						: "ipsec-xdpd refused");
+		json_object_put(*reply);
+		return EXIT_FAIL;
+	}
+	json_object_object_del(*reply, "ok");
+	return EXIT_OK;
+}
+
+/* Send req (released), read the reply: see ctl.h. */
+int daemon_ask_keep(struct json_object *req, int timeout_s,
+		    struct json_object **reply, int *keep, char *err,
+		    size_t errlen)
 {
 	struct timeval tv = { timeout_s, 0 };
 	const char *text = json_object_to_json_string_ext(req,
 						JSON_C_TO_STRING_PLAIN);
-	struct json_object *ok, *msg;
 	char *line = NULL;
 	int fd = -1, rc;
 
@@ -177,29 +201,25 @@ static int ask_quiet(struct json_object *req, int timeout_s,
 			 errno == EAGAIN ? " (timed out)" : "");
 		rc = EXIT_FAIL;
 	}
-	close(fd);
 	json_object_put(req);
-	if (rc != EXIT_OK)
+	if (rc != EXIT_OK) {
+		close(fd);
 		return rc;
+	}
 	*reply = json_tokener_parse(line);
 	free(line);
-	if (!*reply || !json_object_is_type(*reply, json_type_object)) {
-		json_object_put(*reply);
-		snprintf(err, errlen, "ipsec-xdpd answered something that is "
-			 "not a JSON object");
-		return EXIT_FAIL;
-	}
-	if (!json_object_object_get_ex(*reply, "ok", &ok) ||
-	    !json_object_get_boolean(ok)) {
-		msg = NULL;
-		json_object_object_get_ex(*reply, "error", &msg);
-		snprintf(err, errlen, "%s", msg ? json_object_get_string(msg)
-						: "ipsec-xdpd refused");
-		json_object_put(*reply);
-		return EXIT_FAIL;
-	}
-	json_object_object_del(*reply, "ok");
-	return EXIT_OK;
+	rc = reply_ok(reply, err, errlen);
+	if (rc == EXIT_OK && keep)
+		*keep = fd;
+	else
+		close(fd);
+	return rc;
+}
+
+static int ask_quiet(struct json_object *req, int timeout_s,
+		     struct json_object **reply, char *err, size_t errlen)
+{
+	return daemon_ask_keep(req, timeout_s, reply, NULL, err, errlen);
 }
 
 static int ask(struct json_object *req, int timeout_s,

@@ -63,8 +63,11 @@ static const struct command commands[] = {
 	{ "filter", cmd_filter, "filter add LIST FILTER | delete LIST FILTER",
 	  "Change one filter of the assigned policy (CONFDIR/policy.yaml), as\n"
 	  "netsh's `add|delete filter`, and apply it as `policy apply` does (atomic\n"
-	  "swap of the whole list; a running ipsec-xdpd reloads). FILTER is one\n"
-	  "filter in the policy file's syntax, a YAML mapping in quotes:\n"
+	  "swap, only the difference written). A running ipsec-xdpd makes the\n"
+	  "change first, from the stored policy it holds read, then the command\n"
+	  "edits and keeps the file; what the daemon declines, the command does\n"
+	  "alone (and the daemon reloads). FILTER is one filter in the policy\n"
+	  "file's syntax, a YAML mapping in quotes:\n"
 	  "  '{src: me, dst: 10.1.2.3, protocol: tcp, dst-port: 5432}'\n"
 	  "  add LIST FILTER     append FILTER to filter list LIST\n"
 	  "  delete LIST FILTER  delete LIST's filter whose src, dst, protocol,\n"

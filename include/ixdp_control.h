@@ -37,6 +37,15 @@
  *        {"ok":true,"agent":{...}}
  *   {"cmd":"policy-confirm"}       -> cancel that rollback ("ok": false
  *        when none is pending)
+ *   {"cmd":"filter-edit","op":"add"|"delete","list":L,"filter":F}
+ *                                  -> {"ok":true,"sha256":H,"specific_filters":N,
+ *        "index":I}: the change (`ipsec-xdp filter`, F a filter in the policy
+ *        file's syntax) made in the stored policy the agent holds read (H:
+ *        its SHA-256) is in force; the connection stays open and the daemon
+ *        holds the writers' lock for the client until it closes it
+ *        (DAGENT_EDIT_HOLD_S at most), then reads the stored file again and
+ *        puts it in force.  Or {"ok":false,"declined":true,"error":WHY}:
+ *        nothing was done (ike/daemon/daemon_agent.h, dagent_edit).
  *   {"cmd":"monitor"}              -> {"ok":true}, then the connection stays
  *        open and carries one JSON object per line per event, until the
  *        client closes it: {"source":"ike","event":E,"text":T} and, where

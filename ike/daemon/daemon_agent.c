@@ -17,7 +17,7 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
-#include "daemon/daemon_agent.h"
+#include "daemon/daemon_agent_internal.h"
 #include "daemon/daemon_keyholder.h"
 #include "sa/sa_log.h"
 #include "sa/sa_peer.h"
@@ -25,63 +25,13 @@
 #define ike_proposal lib_ike_proposal
 #include "agent/agent.h"
 #include "agent/agent_rollback.h"
+#include "policy/policy_edit.h"
 #include "dataplane/dataplane_lock.h"
 #include "policy/policy_state.h"
 #include "util/util_atomic_file.h"
 #undef ike_proposal
 
-#define HASH_LEN 32
-#define TEXT_MAX 1024
-
-/* What is in force, and the outcome of the last attempt. */
-struct dagent_state {
-	bool valid;
-	uint8_t hash[HASH_LEN];
-	time_t at;
-	char source[PATH_MAX];
-	char policy[128];
-	size_t nfilters;
-	bool pushed;		/* the dataplane was written (not already live) */
-	bool loaded;		/* the dataplane was loaded */
-	uint32_t polling_s;
-};
-
-struct dagent_last {
-	bool valid, ok;
-	time_t at;
-	char source[PATH_MAX];
-	char text[TEXT_MAX];
-};
-
-/* The rollback copy itself is root's, in CONFDIR (agent_rollback.h). */
-struct dagent_pending {
-	bool armed;
-	bool absent;		/* no policy was stored: roll back = unassign */
-	bool restored;		/* the key holder put the file back already */
-	bool stale;		/* left from before this daemon started */
-	unsigned seconds;
-	time_t deadline;
-};
-
-struct dagent {
-	struct daemon *d;
-	int ino_fd, wd;
-	struct event *ino_ev, *debounce, *poll, *rollback;
-	char path[PATH_MAX];		/* CONFDIR/policy.yaml */
-	struct dagent_state in_force;
-	struct dagent_last last;
-	bool bad_valid;			/* an invalid document seen: once */
-	uint8_t bad_hash[HASH_LEN];
-	bool missing_seen;
-	struct dagent_pending pending;
-};
-
-static struct dagent *ag_of(struct daemon *d)
-{
-	return d->agent;
-}
-
-static void hash_of(const char *text, size_t len, uint8_t out[HASH_LEN])
+void dagent_hash(const char *text, size_t len, uint8_t out[HASH_LEN])
 {
 	unsigned n = HASH_LEN;
 
@@ -112,7 +62,7 @@ static void set_last(struct dagent *a, bool ok, const char *source,
 	va_end(ap);
 }
 
-static void arm_ms(struct event *ev, unsigned ms)
+void dagent_arm_ms(struct event *ev, unsigned ms)
 {
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
@@ -193,7 +143,12 @@ static int push_locked(struct dagent *a, struct filter_table *table,
 	*loaded = dp_is_loaded(root);
 	if (*loaded && dp_open(&dp, root, err, errlen))
 		return -1;
-	if (*loaded && !policy_is_live(&dp, table)) {
+	dp.memo = a->memo;
+	if (*loaded && policy_is_live(&dp, table)) {
+		/* pushed by someone else: the next filter edit's push
+		 * starts from it without reading it back */
+		dp_memo_refresh(&dp);
+	} else if (*loaded) {
 		dp_guide_tree(&dp);	/* the tree in force guides the new one */
 		rc = dp_apply_table(&dp, table, true, err, errlen);
 		*pushed = rc == 0;
@@ -228,18 +183,34 @@ static void record_in_force(struct dagent *a, const uint8_t hash[HASH_LEN],
 	a->bad_valid = false;
 	a->missing_seen = false;
 	if (a->poll)
-		arm_ms(a->poll, polling_s(a) * 1000u);
+		dagent_arm_ms(a->poll, polling_s(a) * 1000u);
 }
 
-/* Parsed and compiled for the dataplane and for IKE, or -1 with err. */
-static int compile_both(struct dagent *a, const char *text, size_t len,
-			const char *source, struct bootconf *conf,
-			struct policy_file **pf, struct filter_table *table,
-			struct peer_policy **pp, char *err, size_t errlen)
+/* What is in force, read, when it is the stored file's text (the one a
+ * filter edit changes): taken from *kept. */
+static void keep_text(struct dagent *a, const char *source,
+		      const uint8_t hash[HASH_LEN], struct policy_text **kept)
 {
-	struct compile_diag diag = { 0 };
+	policy_text_free(a->kept);
+	a->kept = NULL;
+	if (strcmp(source, a->path))
+		return;
+	a->kept = *kept;
+	*kept = NULL;
+	memcpy(a->kept_hash, hash, HASH_LEN);
+}
+
+static void forget_in_force(struct dagent *a)
+{
+	a->in_force.valid = false;
+	policy_text_free(a->kept);
+	a->kept = NULL;
+}
+
+int dagent_conf(struct dagent *a, struct bootconf *conf, char *err,
+		size_t errlen)
+{
 	char why[600];
-	int rc;
 
 	if (bootconf_load(a->d->confdir, conf, why, sizeof(why))) {
 		snprintf(err, errlen, "%.200s/config: %.380s", a->d->confdir, why);
@@ -247,14 +218,36 @@ static int compile_both(struct dagent *a, const char *text, size_t len,
 	}
 	if (state_load(daemon_statedir(a), conf, why, sizeof(why)))
 		log_warn("policy agent: %s", why);	/* conf still says so */
-	rc = agent_compile_buffer(source, text, len, conf, pf, table, &diag,
-				  err, errlen);
+	return 0;
+}
+
+/* Parsed and compiled for the dataplane and for IKE, or -1 with err. */
+static int compile_both(struct dagent *a, const char *text, size_t len,
+			const char *source, struct bootconf *conf,
+			struct policy_text **kept, struct filter_table *table,
+			struct peer_policy **pp, char *err, size_t errlen)
+{
+	struct compile_diag diag = { 0 };
+	struct policy_error perr;
+	int rc;
+
+	memset(&perr, 0, sizeof(perr));
+	if (dagent_conf(a, conf, err, errlen))
+		return -1;
+	/* read with its nodes: the text a filter edit changes (dagent_edit) */
+	if (policy_text_read(source, text, len, kept, &perr)) {
+		policy_error_format(&perr, err, errlen);
+		return -1;
+	}
+	rc = agent_compile_model(source, conf, NULL, policy_text_model(*kept),
+				 table, &diag, err, errlen);
 	compile_diag_free(&diag);
-	if (!rc && peer_policy_from_buffer(source, text, len, pp, err, errlen)) {
+	if (!rc)
+		rc = peer_policy_from_buffer(source, text, len, pp, err, errlen);
+	if (rc) {
 		filter_table_free(table);
-		policy_file_free(*pf);
-		*pf = NULL;
-		rc = -1;
+		policy_text_free(*kept);
+		*kept = NULL;
 	}
 	return rc;
 }
@@ -264,7 +257,7 @@ int dagent_apply(struct daemon *d, const char *text, size_t len,
 {
 	struct dagent *a = ag_of(d);
 	struct filter_table table = { 0 };
-	struct policy_file *pf = NULL;
+	struct policy_text *kept = NULL;
 	struct peer_policy *pp = NULL;
 	struct writer_lock lock;
 	struct bootconf conf;
@@ -273,11 +266,11 @@ int dagent_apply(struct daemon *d, const char *text, size_t len,
 	int rc;
 
 	err[0] = '\0';
-	hash_of(text, len, hash);
-	if (!(flags & DAGENT_FORCE) && a->in_force.valid &&
+	dagent_hash(text, len, hash);
+	if (!(flags & DAGENT_FORCE) && !a->unsettled && a->in_force.valid &&
 	    !memcmp(hash, a->in_force.hash, HASH_LEN))
 		return 0;
-	if (compile_both(a, text, len, source, &conf, &pf, &table, &pp, err,
+	if (compile_both(a, text, len, source, &conf, &kept, &table, &pp, err,
 			 errlen)) {
 		/* logged once per content, shown by status until replaced */
 		if (!a->bad_valid || memcmp(hash, a->bad_hash, HASH_LEN))
@@ -299,7 +292,10 @@ int dagent_apply(struct daemon *d, const char *text, size_t len,
 	if (rc == 0) {
 		daemon_set_policy(d, pp);	/* taken over */
 		pp = NULL;
-		record_in_force(a, hash, source, pf, table.n, pushed, loaded);
+		record_in_force(a, hash, source, policy_text_model(kept),
+				table.n, pushed, loaded);
+		keep_text(a, source, hash, &kept);
+		a->unsettled = false;
 		set_last(a, true, source, "policy '%s' in force: %zu specific "
 			 "filters, %s", a->in_force.policy, table.n, !loaded
 			 ? "the dataplane is not loaded (IKE only)" : pushed
@@ -313,7 +309,7 @@ int dagent_apply(struct daemon *d, const char *text, size_t len,
 	}
 	peer_policy_free(pp);
 	filter_table_free(&table);
-	policy_file_free(pf);
+	policy_text_free(kept);
 	return rc;
 }
 
@@ -327,7 +323,7 @@ static void file_missing(struct dagent *a, bool explicit)
 	if (explicit) {
 		if (a->in_force.valid)
 			set_last(a, true, a->path, "no policy assigned");
-		a->in_force.valid = false;
+		forget_in_force(a);
 		return;
 	}
 	if (!a->in_force.valid || a->missing_seen)
@@ -364,7 +360,7 @@ static void sync_file(struct dagent *a, bool explicit)
 	if (rc == DAGENT_BUSY) {	/* `policy apply` at work: look again soon */
 		set_last(a, false, a->path, "waiting for the writers' lock: %s",
 			 err);
-		arm_ms(a->debounce, DAGENT_RETRY_MS);
+		dagent_arm_ms(a->debounce, DAGENT_RETRY_MS);
 	}
 }
 
@@ -392,7 +388,7 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 
 	watch(a);
 	sync_file(a, false);
-	arm_ms(a->poll, polling_s(a) * 1000u);
+	dagent_arm_ms(a->poll, polling_s(a) * 1000u);
 }
 
 static void on_debounce(evutil_socket_t fd, short what, void *arg)
@@ -432,7 +428,7 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	if (changed)
-		arm_ms(a->debounce, DAGENT_DEBOUNCE_MS);
+		dagent_arm_ms(a->debounce, DAGENT_DEBOUNCE_MS);
 }
 
 void dagent_reloaded(struct daemon *d)
@@ -474,7 +470,7 @@ static int rollback_unassign(struct dagent *a, char *err, size_t errlen)
 	writer_lock_release(&lock);
 	if (!rc) {
 		daemon_set_policy(a->d, NULL);
-		a->in_force.valid = false;
+		forget_in_force(a);
 	}
 	return rc;
 }
@@ -567,7 +563,7 @@ static void on_rollback(evutil_socket_t fd, short what, void *arg)
 	snprintf(source, sizeof(source), "%s (rolled back)", a->path);
 	rc = roll_back(a, source, err, sizeof(err));
 	if (rc == DAGENT_BUSY) {
-		arm_ms(a->rollback, DAGENT_RETRY_MS);
+		dagent_arm_ms(a->rollback, DAGENT_RETRY_MS);
 		return;
 	}
 	if (rc == KEYHOLDER_NOTHING_KEPT) {
@@ -584,7 +580,7 @@ static void on_rollback(evutil_socket_t fd, short what, void *arg)
 		 * dataplane or the disk can refuse; try again */
 		log_err("policy agent: rollback failed: %s; trying again in "
 			"5 s", err);
-		arm_ms(a->rollback, 5000);
+		dagent_arm_ms(a->rollback, 5000);
 		return;
 	}
 	log_restored(a, source);
@@ -621,7 +617,7 @@ static void arm_stale(struct dagent *a)
 	a->pending.armed = a->pending.stale = true;
 	a->pending.absent = kept == AGENT_KEPT_NONE;
 	a->pending.deadline = time(NULL);
-	arm_ms(a->rollback, 0);
+	dagent_arm_ms(a->rollback, 0);
 }
 
 int dagent_arm(struct daemon *d, unsigned seconds, char *err, size_t errlen)
@@ -653,7 +649,7 @@ int dagent_arm(struct daemon *d, unsigned seconds, char *err, size_t errlen)
 	a->pending.armed = true;
 	a->pending.seconds = seconds;
 	a->pending.deadline = time(NULL) + seconds;
-	arm_ms(a->rollback, seconds * 1000u);
+	dagent_arm_ms(a->rollback, seconds * 1000u);
 	log_info("policy agent: the next policy stays only if confirmed within "
 		 "%u s", seconds);
 	return 0;
@@ -772,6 +768,7 @@ int dagent_open(struct daemon *d, struct event_base *evb)
 	}
 	a->d = d;
 	a->ino_fd = a->wd = -1;
+	a->memo = dp_memo_new();	/* none: every push reads back */
 	agent_assigned_path(d->confdir, a->path, sizeof(a->path));
 	d->agent = a;
 	if (make_events(a, evb)) {
@@ -781,7 +778,7 @@ int dagent_open(struct daemon *d, struct event_base *evb)
 	}
 	watch(a);
 	sync_file(a, true);
-	arm_ms(a->poll, polling_s(a) * 1000u);
+	dagent_arm_ms(a->poll, polling_s(a) * 1000u);
 	arm_stale(a);
 	return 0;
 }
@@ -804,6 +801,10 @@ void dagent_close(struct daemon *d)
 		event_free(a->rollback);
 	if (a->ino_fd >= 0)
 		close(a->ino_fd);
+	if (a->edit_held)
+		writer_lock_release(&a->edit_lock);
+	policy_text_free(a->kept);
+	dp_memo_free(a->memo);
 	free(a);
 	d->agent = NULL;
 }

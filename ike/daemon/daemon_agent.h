@@ -87,6 +87,42 @@ int dagent_arm(struct daemon *d, unsigned seconds, char *err, size_t errlen);
  * rollback copy; -1 with err: none was pending, or the copy stays. */
 int dagent_confirm(struct daemon *d, char *err, size_t errlen);
 
+/*
+ * `ipsec-xdp filter add|delete` with the daemon running (daemon_agent_edit.c):
+ * the daemon holds the stored policy in force parsed, so it makes the
+ * change in that model, compiles it and pushes it (only the difference),
+ * under the writers' lock, without parsing the file: the new verdicts come
+ * before the command has read the file.  The command then makes the same
+ * change in the file's text, checks that the dataplane enforces it, keeps
+ * the file, and ends the edit; the lock is the daemon's until then, for
+ * the command (dagent_edit_end(), at the latest when the control
+ * connection closes or times out).  The agent then reads the file and
+ * puts it in force whether or not it changed: an edit the command could
+ * not keep is undone there, and IKE gets the edited policy.
+ *
+ * 0 with *out (pushed; the lock held), or DAGENT_DECLINED with why: the
+ * daemon did nothing (no stored policy in force, the file changed since
+ * it was read, a --confirm-within waiting, the dataplane not loaded, a
+ * request the command must judge with the text: an invalid filter, a
+ * compile with warnings, a tunnel rule's list), and the command edits the
+ * file by itself, as without a daemon.
+ */
+#define DAGENT_DECLINED 3
+#define DAGENT_EDIT_HOLD_S 30	/* the command's turn lasts at most this */
+struct dagent_edit_out {
+	char sha256[65];	/* the stored text the change was made in */
+	size_t nfilters;	/* specific filters pushed */
+	size_t index;		/* where the filter was added, or was */
+};
+int dagent_edit(struct daemon *d, bool add, const char *list,
+		const char *filter, struct dagent_edit_out *out, char *why,
+		size_t whylen);
+/* The command's turn is over: the lock released, the file read again. */
+void dagent_edit_end(struct daemon *d);
+/* Is the writers' lock held by this process for a filter edit?  (The
+ * dataplane link's bundle writes go ahead without waiting for it.) */
+bool dagent_edit_holds_lock(struct daemon *d);
+
 /* {"in_force":{...}|null,"last":{...}|null,"pending":{...}|null,
  *  "file":PATH,"watch":"inotify"|"polling","polling_interval_s":N} */
 struct json_object *dagent_status_json(struct daemon *d);

@@ -50,6 +50,7 @@ struct ctl_conn {
 	uint64_t waiting;	/* serial of the `initiate` in progress */
 	char peer[ADDR_STR_MAX];	/* its peer, for the answer */
 	bool monitor;		/* receives the event stream */
+	bool edit_held;		/* a filter edit's command has its turn */
 	TAILQ_ENTRY(ctl_conn) link;
 };
 
@@ -65,6 +66,8 @@ struct control {
 
 static void conn_free(struct ctl_conn *c)
 {
+	if (c->edit_held)
+		dagent_edit_end(c->ctl->d);
 	TAILQ_REMOVE(&c->ctl->conns, c, link);
 	c->ctl->nconns--;
 	bufferevent_free(c->bev);
@@ -500,16 +503,63 @@ static void cmd_policy_confirm(struct ctl_conn *c, struct json_object *req)
 	reply(c, ok_reply());
 }
 
-/* ---- monitor: the event stream --------------------------------------------- */
+/* ---- filter-edit: `filter add|delete` (daemon_agent.h, dagent_edit) ------------ */
 
-/* Nothing is read from a monitor after its request; reading on is how its
- * end (EOF) is seen. */
-static void monitor_discard(struct bufferevent *bev, void *arg)
+/* Nothing more is read from a held connection; reading on is how its end
+ * (EOF, or the timeout) is seen. */
+static void drain(struct bufferevent *bev, void *arg)
 {
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	evbuffer_drain(in, evbuffer_get_length(in));
 }
+
+/* Send o (released here) and keep the connection until the client ends
+ * it, DAGENT_EDIT_HOLD_S at most. */
+static void reply_and_hold(struct ctl_conn *c, struct json_object *o)
+{
+	struct timeval tv = { DAGENT_EDIT_HOLD_S, 0 };
+
+	c->edit_held = true;
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_setcb(c->bev, drain, NULL, conn_event, c);
+	evbuffer_add_printf(bufferevent_get_output(c->bev), "%s\n",
+			    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							   JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static void cmd_filter_edit(struct ctl_conn *c, struct json_object *req)
+{
+	const char *op = req_string(req, "op"), *list = req_string(req, "list");
+	const char *filter = req_string(req, "filter");
+	struct dagent_edit_out out;
+	struct json_object *o;
+	char why[800];
+
+	if (!op || (strcmp(op, "add") && strcmp(op, "delete")) || !list || !filter) {
+		reply_error(c, "malformed request: \"op\" (add or delete), "
+			    "\"list\" and \"filter\" strings");
+		return;
+	}
+	if (dagent_edit(c->ctl->d, !strcmp(op, "add"), list, filter, &out, why,
+			sizeof(why))) {
+		o = json_object_new_object();
+		json_object_object_add(o, "ok", json_object_new_boolean(0));
+		json_object_object_add(o, "declined", json_object_new_boolean(1));
+		add_str(o, "error", why);
+		reply(c, o);
+		return;
+	}
+	o = ok_reply();
+	add_str(o, "sha256", out.sha256);
+	add_int(o, "specific_filters", (int64_t)out.nfilters);
+	add_int(o, "index", (int64_t)out.index);
+	reply_and_hold(c, o);
+}
+
+/* ---- monitor: the event stream --------------------------------------------- */
 
 static void cmd_monitor(struct ctl_conn *c, struct json_object *req)
 {
@@ -517,7 +567,7 @@ static void cmd_monitor(struct ctl_conn *c, struct json_object *req)
 
 	c->monitor = true;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
-	bufferevent_setcb(c->bev, monitor_discard, NULL, conn_event, c);
+	bufferevent_setcb(c->bev, drain, NULL, conn_event, c);
 	evbuffer_add_printf(bufferevent_get_output(c->bev), "%s\n",
 			    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
@@ -601,6 +651,7 @@ static const struct {
 	{ "agent-status", cmd_agent_status },
 	{ "policy-arm", cmd_policy_arm },
 	{ "policy-confirm", cmd_policy_confirm },
+	{ "filter-edit", cmd_filter_edit },
 };
 
 static void handle_line(struct ctl_conn *c, const char *line, size_t len)

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "sa/sa_child_policy.h"
+#include "daemon/daemon_agent.h"
 #include "daemon/daemon_dplink.h"
 #include "sa/sa_log.h"
 #include "sa/sa_ikesa.h"
@@ -193,8 +194,12 @@ static void key_of(const struct dpl_bundle *b, struct ixdp_bundle_key *k)
 static int lock_root(struct dplink *dl)
 {
 	char err[400];
-	int fd = lock_dir(dp_pin_root(), false, DPL_LOCK_WAIT_MS, err, sizeof(err));
+	int fd;
 
+	/* this process holds it already, for a filter edit's command */
+	if (dagent_edit_holds_lock(dl->d))
+		return LOCK_NO_DIR;
+	fd = lock_dir(dp_pin_root(), false, DPL_LOCK_WAIT_MS, err, sizeof(err));
 	if (fd == -1) {
 		dl->lock_busy++;
 		log_warn("dataplane: %s; the bundle is written without the lock "

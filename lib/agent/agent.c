@@ -54,12 +54,10 @@ static int limits_report(const char *path, const struct policy_file *pf,
 	return -1;
 }
 
-/* Compile a parsed policy file (pf: freed and NULLed on failure) for the
- * host's addresses in host, or those read now when host is NULL. */
-static int compile_parsed(const char *path, const struct bootconf *conf,
-			  const struct host_info *host, struct policy_file **pf,
-			  struct filter_table *table, struct compile_diag *diag,
-			  char *err, size_t errlen)
+int agent_compile_model(const char *path, const struct bootconf *conf,
+			const struct host_info *host, const struct policy_file *pf,
+			struct filter_table *table, struct compile_diag *diag,
+			char *err, size_t errlen)
 {
 	struct policy_error perr;
 	struct host_info read_host = { 0 };
@@ -71,23 +69,33 @@ static int compile_parsed(const char *path, const struct bootconf *conf,
 		if (host_info_read(&read_host, herr, sizeof(herr))) {
 			snprintf(err, errlen,
 				 "cannot read the host's addresses: %s", herr);
-			policy_file_free(*pf);
-			*pf = NULL;
 			return -1;
 		}
 		host = &read_host;
 	}
-	ret = compile_policy(*pf, host, conf->ipsecexempt, table, diag, &perr);
+	ret = compile_policy(pf, host, conf->ipsecexempt, table, diag, &perr);
 	host_info_free(&read_host);
 	if (ret) {
 		policy_error_format(&perr, cerr, sizeof(cerr));
 		/* every limit exceeded in one report, the compiler's too */
-		if (!limits_report(path, *pf, NULL, cerr, err, errlen))
+		if (!limits_report(path, pf, NULL, cerr, err, errlen))
 			snprintf(err, errlen, "%s", cerr);
-	} else if (limits_report(path, *pf, table, NULL, err, errlen)) {
+	} else if (limits_report(path, pf, table, NULL, err, errlen)) {
 		filter_table_free(table);
 		ret = -1;
 	}
+	return ret;
+}
+
+/* The same, pf freed and NULLed on failure. */
+static int compile_parsed(const char *path, const struct bootconf *conf,
+			  const struct host_info *host, struct policy_file **pf,
+			  struct filter_table *table, struct compile_diag *diag,
+			  char *err, size_t errlen)
+{
+	int ret = agent_compile_model(path, conf, host, *pf, table, diag, err,
+				      errlen);
+
 	if (ret) {
 		policy_file_free(*pf);
 		*pf = NULL;

@@ -39,6 +39,13 @@ int agent_compile_parsed(const char *name, const struct bootconf *conf,
 			 struct policy_file **pf, struct filter_table *table,
 			 struct compile_diag *diag, char *err, size_t errlen);
 
+/* The same for a parsed policy pf that stays the caller's whatever the
+ * outcome, for the host's addresses in host (NULL: read now). */
+int agent_compile_model(const char *name, const struct bootconf *conf,
+			const struct host_info *host, const struct policy_file *pf,
+			struct filter_table *table, struct compile_diag *diag,
+			char *err, size_t errlen);
+
 /* The same for the host's addresses in host (agent_compile reads them). */
 int agent_compile_host(const char *path, const struct bootconf *conf,
 		       const struct host_info *host, struct policy_file **pf,

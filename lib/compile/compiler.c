@@ -49,6 +49,9 @@ struct compile_ctx {
 	struct compile_diag *diag;
 	struct policy_error *err;
 	uint8_t ifgroup;        /* the interface group of the rule compiled */
+	/* the sides of the filter compiled: kept from one filter to the next,
+	 * so that 10000 filters are not 20000 allocations */
+	struct prefix_list src, dst;
 };
 
 /* ---- diagnostics --------------------------------------------------------- */
@@ -517,30 +520,25 @@ static int pair_sides(struct compile_ctx *c, const struct rule *r,
 static int compile_filter(struct compile_ctx *c, const struct rule *r,
 			  int rule_idx, const struct filter_spec *fs)
 {
-	struct prefix_list src = {0}, dst = {0};
+	struct prefix_list *src = &c->src, *dst = &c->dst;
 	struct specific_filter tmpl;
 	char why[128];
-	int rc = -1;
 
-	if (expand_side(&fs->src, c->host, &src) ||
-	    expand_side(&fs->dst, c->host, &dst)) {
+	src->n = dst->n = 0;
+	if (expand_side(&fs->src, c->host, src) ||
+	    expand_side(&fs->dst, c->host, dst)) {
 		set_error(c, "out of memory while expanding rule \"%s\"", r->name);
-		goto out;
+		return -1;
 	}
-	rc = 0;
-	if (!src.n || !dst.n) {
+	if (!src->n || !dst->n) {
 		snprintf(why, sizeof(why), "`%s` names no address now",
-			 side_word(src.n ? &fs->dst : &fs->src));
+			 side_word(src->n ? &fs->dst : &fs->src));
 		warn_inactive(c, r, fs, why);
-		goto out;
+		return 0;
 	}
 	filter_template(r, rule_idx, fs, &tmpl);
 	tmpl.ifgroup = c->ifgroup;
-	rc = pair_sides(c, r, fs, &tmpl, &src, &dst);
-out:
-	free(src.v);
-	free(dst.v);
-	return rc;
+	return pair_sides(c, r, fs, &tmpl, src, dst);
 }
 
 /* IKEv2 negotiates one protocol per CHILD SA (RFC 7296 §3.3): an ah-esp
@@ -1143,13 +1141,15 @@ int compile_policy(const struct policy_file *pf, const struct host_info *host,
 	struct compile_ctx c = {
 		.pf = pf, .host = host, .out = out, .diag = diag, .err = err,
 	};
+	int rc;
 
 	out->n = 0;
 	memset(out->groups, 0, sizeof(out->groups));
 	out->ngroups = 1;       /* group 0: every interface */
-	if (compile_into(&c, ipsecexempt)) {
+	rc = compile_into(&c, ipsecexempt);
+	free(c.src.v);
+	free(c.dst.v);
+	if (rc)
 		filter_table_free(out);
-		return -1;
-	}
-	return 0;
+	return rc ? -1 : 0;
 }

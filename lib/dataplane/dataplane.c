@@ -609,6 +609,146 @@ struct apply {
 	struct dp_bank_image img;
 };
 
+/* ---- the memo (dataplane.h) ---------------------------------------------------- */
+
+struct dp_memo {
+	__u32 map_id;           /* ixdp_state's: the maps it stands for */
+	__u32 generation;       /* both banks' when it was made */
+	struct ixdp_filter_info *info;  /* the live list, by position */
+	__u32 *slot;            /* the slot of each position */
+	size_t n;
+	struct dp_bank_keys keys[2];
+};
+
+struct dp_memo *dp_memo_new(void)
+{
+	return calloc(1, sizeof(struct dp_memo));
+}
+
+static void memo_clear(struct dp_memo *m)
+{
+	free(m->info);
+	free(m->slot);
+	dp_bank_keys_free(m->keys);
+	memset(m, 0, sizeof(*m));
+}
+
+void dp_memo_free(struct dp_memo *m)
+{
+	if (!m)
+		return;
+	memo_clear(m);
+	free(m);
+}
+
+static __u32 state_map_id(struct dp *dp)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return bpf_obj_get_info_by_fd(dp->state_fd, &info, &len) ? 0 : info.id;
+}
+
+/* Does the memo stand for the banks a read: the same maps, both banks at
+ * its generation (any apply since, by anyone, raised it; one that failed
+ * half way zeroed a bank's)? */
+static bool memo_stands(struct dp *dp, const struct apply *a)
+{
+	const struct dp_memo *m = dp->memo;
+
+	return m && m->info && m->generation &&
+	       a->live_bank.generation == m->generation &&
+	       a->target_bank.generation == m->generation &&
+	       a->live_bank.nfilters == m->n && a->target_bank.nfilters == m->n &&
+	       m->map_id && m->map_id == state_map_id(dp);
+}
+
+/* The live list and both banks' keys from the memo, when it stands. */
+static bool take_memo(struct dp *dp, struct apply *a)
+{
+	struct dp_memo *m = dp->memo;
+
+	if (!memo_stands(dp, a))
+		return false;
+	a->old = m->info;
+	a->old_slot = m->slot;
+	a->nold = m->n;
+	memcpy(a->keys, m->keys, sizeof(a->keys));
+	m->info = NULL;
+	m->slot = NULL;
+	memset(m->keys, 0, sizeof(m->keys));
+	dp->stats.from_memo = true;
+	return true;
+}
+
+/* After an apply that left both banks holding its list (n filters, at
+ * generation gen): what read_live_list() and read_bank_keys() would read
+ * now.  ixdp_info holds a->nw at the slots a->slots gave (a kept slot's
+ * entry is byte for byte the new one: assign_slots()), and the banks the
+ * keys of a->ts in those slots (dp_sync_bank()). */
+static void keep_memo(struct dp *dp, struct apply *a, __u32 gen, size_t n)
+{
+	struct dp_memo *m = dp->memo;
+
+	if (!m)
+		return;
+	memo_clear(m);
+	if (dp_keys_of_tuplespace(&a->ts, a->slots.slot, n, m->keys)) {
+		memo_clear(m);
+		return;
+	}
+	m->info = a->nw;
+	m->slot = a->slots.slot;
+	a->nw = NULL;
+	a->slots.slot = NULL;
+	m->n = n;
+	m->generation = gen;
+	m->map_id = state_map_id(dp);
+}
+
+static int read_live_list(struct dp *dp, struct apply *a);
+
+int dp_memo_refresh(struct dp *dp)
+{
+	struct dp_memo *m = dp->memo;
+	struct apply a;
+	int err;
+
+	if (!m)
+		return 0;
+	memset(&a, 0, sizeof(a));
+	err = dp_read_bank(dp, &a.live, &a.live_bank);
+	a.target = a.live ^ 1;
+	if (!err && bpf_map_lookup_elem(dp->banks_fd, &a.target, &a.target_bank))
+		err = -errno;
+	if (err) {
+		memo_clear(m);
+		return err;
+	}
+	if (memo_stands(dp, &a))
+		return 0;	/* nothing pushed since it was made */
+	memo_clear(m);
+	if (!a.live_bank.generation ||
+	    a.target_bank.generation != a.live_bank.generation ||
+	    a.target_bank.nfilters != a.live_bank.nfilters)
+		return 0;	/* the old bank does not hold the list */
+	if (!(err = read_live_list(dp, &a)) &&
+	    !(err = dp_keys_of_list(a.old, a.old_slot, a.nold,
+				    a.live_bank.tss_off, m->keys))) {
+		m->info = a.old;
+		m->slot = a.old_slot;
+		m->n = a.nold;
+		m->generation = a.live_bank.generation;
+		m->map_id = state_map_id(dp);
+		return 0;
+	}
+	free(a.old);
+	free(a.old_slot);
+	memo_clear(m);
+	return err;
+}
+
 static void apply_free(struct apply *a)
 {
 	tuplespace_free(&a->ts);
@@ -701,6 +841,7 @@ static int read_bank_keys(struct dp *dp, struct apply *a)
 static int prepare_apply(struct dp *dp, struct apply *a, const struct filter_table *t,
 			 char *errbuf, size_t errlen)
 {
+	bool memo;
 	int err;
 
 	if (build_forms(dp, a, t, errbuf, errlen))
@@ -717,7 +858,8 @@ static int prepare_apply(struct dp *dp, struct apply *a, const struct filter_tab
 		return dp_err(errbuf, errlen, "out of memory");
 	for (size_t i = 0; i < t->n; i++)
 		dp_info_from_filter(&t->v[i], &a->nw[i]);
-	if ((err = read_live_list(dp, a)))
+	memo = take_memo(dp, a);
+	if (!memo && (err = read_live_list(dp, a)))
 		return dp_err(errbuf, errlen, "cannot read the live list (ixdp_order, "
 			      "ixdp_info): %s", strerror(-err));
 	if ((err = assign_rule_ids(dp, a->old, a->nold, a->nw, t->n)))
@@ -728,7 +870,7 @@ static int prepare_apply(struct dp *dp, struct apply *a, const struct filter_tab
 	if ((err = assign_slots(a->old, a->old_slot, a->nold, a->nw, t->n, &a->slots)))
 		return dp_err(errbuf, errlen, "cannot give the filters their slots: %s",
 			      strerror(-err));
-	if ((err = read_bank_keys(dp, a)))
+	if (!memo && (err = read_bank_keys(dp, a)))
 		return dp_err(errbuf, errlen, "cannot read ixdp_filters: %s",
 			      strerror(-err));
 	a->img = (struct dp_bank_image){
@@ -987,6 +1129,10 @@ int dp_apply_table(struct dp *dp, const struct filter_table *t, bool has_policy,
 	if (!err && dp->stats.tree_ready)
 		dp->stats.tree_mirrored =
 			!dp_mirror_tree(dp, a.live, nb.generation, &a.laid);
+	if (!err)
+		keep_memo(dp, &a, nb.generation, t->n);
+	else if (dp->memo)
+		memo_clear(dp->memo);
 	apply_free(&a);
 	ctree_guide(NULL, 0, 0);	/* read for this apply (dp_guide_tree()) */
 	return err ? -1 : 0;

@@ -31,6 +31,7 @@ struct dp_apply_stats {
 	size_t tuples_written;  /* ixdp_tuples */
 	size_t port_class_written; /* ixdp_port_class */
 	bool mirrored;          /* the old bank was brought up to date */
+	bool from_memo;         /* the live list and keys came from dp.memo */
 	size_t cache_bumped;    /* ixdp_cache_gen entries raised: the slots
 				   whose cached flows were invalidated */
 	bool cache_emptied;     /* every cached flow was invalidated */
@@ -50,7 +51,25 @@ struct dp_apply_stats {
 };
 
 /* File descriptors of the pinned maps. */
+/*
+ * What an apply leaves for the next one in the same process (ipsec-xdpd's
+ * filter edits): the live list as it wrote it and the keys both banks
+ * hold, so that the next apply does not read them back (dataplane.c,
+ * "the memo").  It stands only for the maps it was made with and while
+ * both banks carry its generation: an apply by anyone else changes that,
+ * and the next apply reads them as always.
+ */
+struct dp_memo;
+struct dp_memo *dp_memo_new(void);
+void dp_memo_free(struct dp_memo *m);
+struct dp;
+/* dp.memo made from what the maps hold, when both banks hold the live
+ * list (else emptied): for a process that finds the list it wants live
+ * already, pushed by someone else.  0 or -errno (the memo then empty). */
+int dp_memo_refresh(struct dp *dp);
+
 struct dp {
+	struct dp_memo *memo;	/* NULL, or the caller's (dp_open leaves NULL) */
 	char root[256];
 	int state_fd, banks_fd, tuples_fd, filters_fd, port_class_fd;
 	int counters_fd, info_fd, boot_fd, conns_fd, flow_cache_fd;

@@ -144,8 +144,8 @@ static int list_table(const struct ixdp_filter_info *info, size_t n,
 
 /* The bank's keys are the tuple space's entries (sorted by key, whatever
  * the bank) with the bank and the slot of each position. */
-static int keys_of_tuplespace(const struct tuplespace *ts, const __u32 *slot,
-			      size_t n, struct dp_bank_keys out[2])
+int dp_keys_of_tuplespace(const struct tuplespace *ts, const __u32 *slot,
+			  size_t n, struct dp_bank_keys out[2])
 {
 	for (__u32 b = 0; b < 2; b++) {
 		out[b].v = malloc((ts->nentries + 1) * sizeof(*out[b].v));
@@ -179,7 +179,7 @@ int dp_keys_of_list(const struct ixdp_filter_info *info, const __u32 *slot,
 	if ((ret = list_table(info, n, &t)))
 		return ret;
 	ret = tuplespace_build(&t, &ts, err, sizeof(err)) ? -EINVAL :
-	      keys_of_tuplespace(&ts, slot, n, out);
+	      dp_keys_of_tuplespace(&ts, slot, n, out);
 	tuplespace_free(&ts);
 	free(t.v);
 	if (ret)

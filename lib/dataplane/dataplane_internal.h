@@ -60,6 +60,11 @@ int dp_read_all_keys(struct dp *dp, struct dp_bank_keys out[2]);
 int dp_keys_of_list(const struct ixdp_filter_info *info, const __u32 *slot,
 		    size_t n, bool tss_off, struct dp_bank_keys out[2]);
 void dp_bank_keys_free(struct dp_bank_keys k[2]);
+/* The keys of a tuple space whose entries' val.slot are positions, in the
+ * given slots (what a bank holds once written from it): 0 or -errno
+ * (out then partly filled: dp_bank_keys_free). */
+int dp_keys_of_tuplespace(const struct tuplespace *ts, const __u32 *slot,
+			  size_t n, struct dp_bank_keys out[2]);
 
 /* What a bank is to hold. */
 struct dp_bank_image {

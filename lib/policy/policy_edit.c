@@ -537,28 +537,45 @@ out:
 	return rc;
 }
 
+static void model_delete(struct filter_list *l, size_t at,
+			 struct policy_model_edit *undo)
+{
+	undo->removed = l->filters[at];
+	memmove(&l->filters[at], &l->filters[at + 1],
+		(l->nfilters - at - 1) * sizeof(*l->filters));
+	l->nfilters--;
+}
+
+/* f's description becomes the model's. */
+static int model_add(struct policy_file *pf, struct filter_list *l,
+		     struct filter_spec *f)
+{
+	struct filter_spec *v = realloc(l->filters, (l->nfilters + 1) * sizeof(*v));
+
+	if (!v)
+		return -1;
+	l->filters = v;
+	v[l->nfilters] = *f;
+	v[l->nfilters].pos = (struct srcpos){ .file = pf->path };
+	f->description = NULL;
+	l->nfilters++;
+	return 0;
+}
+
 /* Make the change in the stored text's model, which becomes out->pf. */
 static int edit_model(struct edit *e, struct policy_edit *out)
 {
 	struct filter_list *l = &e->pf->lists[e->l - e->pf->lists];
+	struct policy_model_edit gone;
 
 	out->index = e->at;
 	if (e->op == POLICY_FILTER_ADD) {
-		struct filter_spec *v = realloc(l->filters, (l->nfilters + 1) * sizeof(*v));
-
-		if (!v)
-			return -1;
-		l->filters = v;
-		v[l->nfilters] = e->f;
 		/* where the text has it is left unknown: see policy_edit.h */
-		v[l->nfilters].pos = (struct srcpos){ .file = e->pf->path };
-		e->f.description = NULL;	/* the model's now */
-		l->nfilters++;
+		if (model_add(e->pf, l, &e->f))
+			return -1;
 	} else {
-		free(l->filters[e->at].description);
-		memmove(&l->filters[e->at], &l->filters[e->at + 1],
-			(l->nfilters - e->at - 1) * sizeof(*l->filters));
-		l->nfilters--;
+		model_delete(l, e->at, &gone);
+		free(gone.removed.description);
 	}
 	out->nfilters = l->nfilters;
 	out->pf = e->pf;
@@ -612,6 +629,53 @@ int policy_edit_check(const char *name, struct policy_edit *e, char *err,
 	return 0;
 }
 
+/* FILTER read, rendered (out->filter), checked against the list, and the
+ * edited text made (out->text): what both edits share, e->root and e->pf
+ * being the stored text's. */
+static int edit_prepare(struct edit *e, const char *filter, struct policy_edit *out,
+			char *err, size_t errlen)
+{
+	struct sbuf s = { 0 };
+	int rc;
+
+	render_node(&s, e->fnode);
+	if (s.oom) {
+		free(s.p);
+		snprintf(err, errlen, "out of memory while editing %s", e->name);
+		return POLICY_EDIT_FAIL;
+	}
+	out->filter = s.p;
+	if ((rc = check_request(e, out->filter, err, errlen)))
+		return rc;
+	return edit_text(e, out, err, errlen);
+}
+
+/* The stored text's nodes and model (as policy_parse_buffer() reads it),
+ * or -1 and perr. */
+static int read_stored(const char *name, const char *text, size_t len,
+		       struct pnode **root, struct policy_file **pf,
+		       struct policy_error *perr)
+{
+	struct pctx c = { name, perr };
+
+	if (len > POLICY_MAX_BYTES)
+		return perr_at(&c, 1, 1, "the file is %zu bytes; a policy file may "
+			       "be at most 4 MiB (%u bytes)", len, POLICY_MAX_BYTES);
+	if (pnode_load(&c, text, len, root))
+		return -1;
+	return policy_parse_nodes(name, *root, pf, perr);
+}
+
+static int stored_invalid(const struct policy_error *perr, char *err, size_t errlen)
+{
+	char why[700];
+
+	policy_error_format(perr, why, sizeof(why));
+	snprintf(err, errlen, "the stored policy is not valid, so it cannot "
+		 "be edited: %s", why);
+	return POLICY_EDIT_FAIL;
+}
+
 int policy_edit_filter(const char *name, const char *text, size_t len,
 		       enum policy_edit_op op, const char *list,
 		       const char *filter, struct policy_edit *out,
@@ -620,40 +684,18 @@ int policy_edit_filter(const char *name, const char *text, size_t len,
 	struct edit e = { .name = name, .text = text, .len = len, .list = list,
 			  .op = op };
 	struct policy_error perr;
-	struct pctx c = { name, &perr };
-	struct sbuf s = { 0 };
-	int rc;
+	int rc = POLICY_EDIT_BAD;
 
 	memset(out, 0, sizeof(*out));
 	memset(&perr, 0, sizeof(perr));
-	if (parse_request(filter, &e.f, &e.fnode, err, errlen)) {
-		rc = POLICY_EDIT_BAD;
+	if (parse_request(filter, &e.f, &e.fnode, err, errlen))
 		goto out;
-	}
 	/* one reading of the text for its model and for the positions */
-	if (len > POLICY_MAX_BYTES)
-		perr_at(&c, 1, 1, "the file is %zu bytes; a policy file may be at "
-			"most 4 MiB (%u bytes)", len, POLICY_MAX_BYTES);
-	if (len > POLICY_MAX_BYTES || pnode_load(&c, text, len, &e.root) ||
-	    policy_parse_nodes(name, e.root, &e.pf, &perr)) {
-		char why[700];
-
-		policy_error_format(&perr, why, sizeof(why));
-		snprintf(err, errlen, "the stored policy is not valid, so it cannot "
-			 "be edited: %s", why);
-		rc = POLICY_EDIT_FAIL;
+	if (read_stored(name, text, len, &e.root, &e.pf, &perr)) {
+		rc = stored_invalid(&perr, err, errlen);
 		goto out;
 	}
-	render_node(&s, e.fnode);
-	if (s.oom) {
-		snprintf(err, errlen, "out of memory while editing %s", name);
-		rc = POLICY_EDIT_FAIL;
-		goto out;
-	}
-	out->filter = s.p;
-	s.p = NULL;
-	if ((rc = check_request(&e, out->filter, err, errlen)) ||
-	    (rc = edit_text(&e, out, err, errlen)))
+	if ((rc = edit_prepare(&e, filter, out, err, errlen)))
 		goto out;
 	if (edit_model(&e, out)) {
 		snprintf(err, errlen, "out of memory while editing %s", name);
@@ -665,12 +707,122 @@ int policy_edit_filter(const char *name, const char *text, size_t len,
 out:
 	if (rc)
 		policy_edit_free(out);
-	free(s.p);
 	free(e.f.description);
 	pnode_free(e.fnode);
 	pnode_free(e.root);
 	policy_file_free(e.pf);
 	return rc;
+}
+
+/* ---- a text kept read (the daemon's) ------------------------------------------- */
+
+struct policy_text {
+	char *name, *text;
+	size_t len;
+	struct pnode *root;
+	struct policy_file *pf;
+};
+
+int policy_text_read(const char *name, const char *text, size_t len,
+		     struct policy_text **out, struct policy_error *perr)
+{
+	struct policy_text *t = calloc(1, sizeof(*t));
+	struct pctx c = { name, perr };
+
+	*out = NULL;
+	if (!t || !(t->name = strdup(name)) || !(t->text = malloc(len + 1))) {
+		policy_text_free(t);
+		return perr_at(&c, 0, 0, "out of memory");
+	}
+	memcpy(t->text, text, len);
+	t->text[len] = '\0';
+	t->len = len;
+	if (read_stored(t->name, t->text, len, &t->root, &t->pf, perr)) {
+		policy_text_free(t);
+		return -1;
+	}
+	*out = t;
+	return 0;
+}
+
+const struct policy_file *policy_text_model(const struct policy_text *t)
+{
+	return t->pf;
+}
+
+bool policy_text_is(const struct policy_text *t, const char *text, size_t len)
+{
+	return len == t->len && !memcmp(text, t->text, len);
+}
+
+void policy_text_free(struct policy_text *t)
+{
+	if (!t)
+		return;
+	pnode_free(t->root);
+	policy_file_free(t->pf);
+	free(t->text);
+	free(t->name);
+	free(t);
+}
+
+int policy_edit_kept(struct policy_text *t, enum policy_edit_op op,
+		     const char *list, const char *filter, struct policy_edit *out,
+		     struct policy_model_edit *undo, char *err, size_t errlen)
+{
+	struct edit e = { .name = t->name, .text = t->text, .len = t->len,
+			  .list = list, .op = op, .root = t->root, .pf = t->pf };
+	struct filter_list *l;
+	int rc = POLICY_EDIT_BAD;
+
+	memset(out, 0, sizeof(*out));
+	memset(undo, 0, sizeof(*undo));
+	if (parse_request(filter, &e.f, &e.fnode, err, errlen) ||
+	    (rc = edit_prepare(&e, filter, out, err, errlen)))
+		goto out;
+	l = &t->pf->lists[e.l - t->pf->lists];
+	if (checked_now(t->pf, e.l, out->len)) {
+		snprintf(err, errlen, "only reading the edited text can tell "
+			 "whether this edit is valid (a tunnel rule's list, or the "
+			 "size of the file)");
+		rc = POLICY_EDIT_TEXT;
+	} else if (op == POLICY_FILTER_DELETE) {
+		model_delete(l, e.at, undo);
+	} else if (model_add(t->pf, l, &e.f)) {
+		snprintf(err, errlen, "out of memory while editing %s", t->name);
+		rc = POLICY_EDIT_FAIL;
+	}
+	if (!rc) {
+		*undo = (struct policy_model_edit){ .list = l, .op = op, .index = e.at,
+						    .removed = undo->removed };
+		out->index = e.at;
+		out->nfilters = l->nfilters;
+	}
+out:
+	if (rc)
+		policy_edit_free(out);
+	free(e.f.description);
+	pnode_free(e.fnode);
+	return rc;
+}
+
+/* The list's array keeps its room after a delete (nothing shrinks it), so
+ * the filter taken out goes back without an allocation. */
+void policy_edit_undo(struct policy_model_edit *undo)
+{
+	struct filter_list *l = undo->list;
+
+	if (!l)
+		return;
+	if (undo->op == POLICY_FILTER_ADD) {
+		free(l->filters[--l->nfilters].description);
+	} else {
+		memmove(&l->filters[undo->index + 1], &l->filters[undo->index],
+			(l->nfilters - undo->index) * sizeof(*l->filters));
+		l->filters[undo->index] = undo->removed;
+		l->nfilters++;
+	}
+	undo->list = NULL;
 }
 
 void policy_edit_free(struct policy_edit *e)

@@ -74,6 +74,42 @@ int policy_edit_check(const char *name, struct policy_edit *e, char *err,
 		      size_t errlen);
 void policy_edit_free(struct policy_edit *e);
 
+/*
+ * A stored text kept read, for many edits without reading it again (the
+ * daemon's copy of the policy in force, ike/daemon/daemon_agent.h): the
+ * text, its nodes (the positions the text edit needs) and its model.
+ * policy_text_read(): 0, or -1 and perr as policy_parse_buffer() says it.
+ */
+struct policy_text;
+int policy_text_read(const char *name, const char *text, size_t len,
+		     struct policy_text **out, struct policy_error *perr);
+const struct policy_file *policy_text_model(const struct policy_text *t);
+/* Is text (len bytes) the kept text, byte for byte? */
+bool policy_text_is(const struct policy_text *t, const char *text, size_t len);
+void policy_text_free(struct policy_text *t);
+
+/*
+ * policy_edit_filter() on a text kept read: the same checks, the same
+ * edited text in out (out->pf stays NULL), and the change made in t's
+ * model itself, which *undo puts back (policy_edit_undo(), always called
+ * before t is edited or read as the stored text again).  0;
+ * POLICY_EDIT_BAD / POLICY_EDIT_FAIL with err; or POLICY_EDIT_TEXT with
+ * err: only reading the edited text back can tell whether the edit is
+ * valid (a tunnel rule's list, the file's size: policy_edit_check()).
+ * On failure t is unchanged.
+ */
+enum { POLICY_EDIT_TEXT = -3 };
+struct policy_model_edit {
+	struct filter_list *list;	/* NULL: nothing to undo */
+	enum policy_edit_op op;
+	size_t index;			/* where the filter was added, or was */
+	struct filter_spec removed;	/* delete: the filter taken out */
+};
+int policy_edit_kept(struct policy_text *t, enum policy_edit_op op,
+		     const char *list, const char *filter, struct policy_edit *out,
+		     struct policy_model_edit *undo, char *err, size_t errlen);
+void policy_edit_undo(struct policy_model_edit *undo);
+
 /* Two filters select the same packets as written (description aside). */
 bool filter_spec_same(const struct filter_spec *a, const struct filter_spec *b);
 

@@ -30,8 +30,8 @@
 # between prefixes of every length, a third with a port range, a third
 # with one source port, a quarter IPv6: over the tuple space's limits, so
 # only the decision tree holds the list and it is built before the flip.  Each round starts with the probe blocked;
-# B pings A every 1 ms (`ping -D -i 0.001`, started before t0 and not
-# answered), at t0 the apply starts, and ms = the first reply's time - t0
+# B sends A an echo request every 1 ms (probe.py, started before t0 and
+# not answered), at t0 the apply starts, and ms = the first reply's time - t0
 # (an answer needs A's ingress and egress to pass the new list).  Then the
 # blocking policy is put back (not measured).  BENCH_UPDATE_ROUNDS (default 5) rounds.  First, the
 # floor: the wrapper and a command that does nothing (policy_update_floor).
@@ -122,67 +122,87 @@ filter_add_do() { ixa filter add opener "$PROBE"; }
 filter_add_undo() { ixa filter delete opener "$PROBE"; }
 filter_delete_do() { ixa filter delete closer "$PROBE"; }
 filter_delete_undo() { ixa filter add closer "$PROBE"; }
+# The same edits with ipsec-xdpd running (started below): it makes the
+# change in the stored policy it holds read, and pushes it before the
+# command reads the file (ipsec-xdp(8), FILTER EDITS).  A round counts only
+# when the daemon did (the command's "daemon": "pushed"), and starts when
+# the daemon holds the stored file as it is (its agent's in-force hash).
+ixd() {
+	ip netns exec "$NS_A" env IPSEC_XDP_CONFDIR="$T/confA" \
+		IPSEC_XDP_BPFFS="$T/bpffs/a" IPSEC_XDP_RUNDIR="$T/runA" "$IXDP" "$@"
+}
+pushed_by_daemon() { # ARGS: ipsec-xdp -j ARGS, and the daemon made the change
+	local out
+	out=$(ixd -j "$@") || { echo "$out"; return 1; }
+	grep -q '"daemon":"pushed"' <<<"$out" || { echo "not made by ipsec-xdpd: $out"; return 1; }
+}
+daemon_holds_stored() {
+	[ "$(ixd -j status | python3 -c 'import json,sys; print((json.load(sys.stdin)["agent"]["in_force"] or {}).get("sha256"))')" = \
+	  "$(sha256sum <"$T/confA/policy.yaml" | cut -d' ' -f1)" ]
+}
+filter_add_daemon_ready() { daemon_holds_stored; }
+filter_add_daemon_do() { pushed_by_daemon filter add opener "$PROBE"; }
+filter_add_daemon_undo() { ixd filter delete opener "$PROBE"; }
+filter_delete_daemon_ready() { daemon_holds_stored; }
+filter_delete_daemon_do() { pushed_by_daemon filter delete closer "$PROBE"; }
+filter_delete_daemon_undo() { ixd filter add closer "$PROBE"; }
 
 ixa load "$IF_A" --xdp-mode "$XDP_MODE" >/dev/null || die "load failed"
 
-# The probe: B pings A every 1 ms (`ping -D`: each reply logged with the
-# time it came; stdbuf: a line at once, as a blocked ping flushes none),
-# started before t0 so that its own start is not timed.  From B, not A:
-# A's egress refusing a packet fails ping's send, and ping then slows
-# down; B's sends always leave, and A's XDP drops them until the change.
-# Started without a shell function between: `ip netns exec` and stdbuf
-# exec the ping, so $! is the ping itself and the round's kill ends it
-# (through `inb`, $! was a subshell: every round left its ping running
-# for its 60 s, and a run had some twenty of them pinging at once).
+# The probe (tests/bench/probe.py): B sends A an ICMP echo request every
+# 1 ms, on its own schedule whether answers come or not (iputils ping, while
+# unanswered, sends only every 10 ms or so, whatever its -i: a blocked
+# probe saw the new verdict up to 10 ms late), started before t0 so that
+# its own start is not timed; it prints the first reply's arrival time.
+# From B, not A: A's egress refusing a packet fails the send; B's sends
+# always leave, and A's XDP drops them until the change.  Started without
+# a shell function between, so $! is the probe itself and the round's
+# kill ends it.
 probe_start() {
-	ip netns exec "$NS_B" stdbuf -oL ping -D -i 0.001 -w 60 10.77.0.1 \
-		>"$T/ping.out" 2>&1 &
-	PING_PID=$!
-	wait_until 10 grep -q '^PING' "$T/ping.out" || die "the probe's ping did not start: $(cat "$T/ping.out")"
+	rm -f "$T/probe.out"    # the last round's must not be read as this one's
+	ip netns exec "$NS_B" python3 "$(dirname "$0")/probe.py" 10.77.0.1 \
+		>"$T/probe.out" 2>&1 &
+	PROBE_PID=$!
+	wait_until 10 grep -q '^sending' "$T/probe.out" ||
+		die "the probe did not start: $(cat "$T/probe.out")"
 	sleep 0.05      # sending, and not answered
 }
-# The round's probe ended, and no other left pinging.
+# The round's probe ended, and no other left running.
 probe_stop() {
-	kill "$PING_PID" 2>/dev/null
-	wait "$PING_PID" 2>/dev/null
+	kill "$PROBE_PID" 2>/dev/null
+	wait "$PROBE_PID" 2>/dev/null
 	[ -z "$(ip netns pids "$NS_B")" ] ||
 		die "a process is left in namespace B: $(ip netns pids "$NS_B" | xargs ps -o pid=,args= -p)"
 }
+probe_answered() { grep -q '^[0-9]' "$T/probe.out"; }
 # ms from T0 (ns) to the probe's first reply, once there is one
 first_reply_ms() {
-	python3 - "$1" "$T/ping.out" <<'PY'
-import re, sys
-t0 = int(sys.argv[1])
-for line in open(sys.argv[2], errors="replace"):
-    m = re.match(r"\[(\d+)\.(\d+)\] \d+ bytes from", line)
-    if m:
-        t = int(m.group(1)) * 10**9 + int(m.group(2).ljust(9, "0")[:9])
-        if t < t0:
-            sys.exit("a reply before the change: the probe was not blocked")
-        print((t - t0) // 10**6)
-        break
-else:
-    sys.exit(1)
-PY
+	local at
+	at=$(grep -m1 '^[0-9]' "$T/probe.out" | cut -d' ' -f1) || return 1
+	[ "$at" -ge "$1" ] || { log "a reply before the change: the probe was not blocked"; return 1; }
+	echo $(( (at - $1) / 1000000 ))
 }
 
-# OP FILE [POLICY [JSON-OP]]: FILE applied (the probe blocked), then
-# ROUNDS timed OPs over it, one JSON line
+# OP FILE [POLICY [JSON-OP [DAEMON]]]: FILE applied (the probe blocked),
+# then ROUNDS timed OPs over it (each once OP_ready holds, if defined), one
+# JSON line
 measure() {
-	local op=$1 file=$2 pol=${3:-hosts} jop=${4:-$1} ms=() r t0 n
+	local op=$1 file=$2 pol=${3:-hosts} jop=${4:-$1} daemon=${5:-none} ms=() r t0 n
 	ixa policy apply "$file" >/dev/null || die "$op: policy apply $file failed"
 	n=$(ixa show filters --specific | grep -c '^ *[0-9]') ||
 		die "cannot count the specific filters"
 	wait_until 10 blocked || die "$op: the blocking policy does not block"
 	log "$op: $n specific filters in force"
 	for r in $(seq 1 "$ROUNDS"); do
+		! declare -F "${op}_ready" >/dev/null || wait_until 10 "${op}_ready" ||
+			die "$op round $r: not ready"
 		probe_start
 		t0=$(now_ns)
-		# the command alone on the CPUs with the probe: ping logs when
-		# the reply came, so nothing else runs until the command ends
+		# the command alone on the CPUs with the probe: the probe notes
+		# when the reply came, so nothing else runs until the command ends
 		"${op}_do" >"$T/apply.out" 2>&1 ||
 			die "$op round $r: $op failed: $(cat "$T/apply.out")"
-		wait_until 30 grep -aq 'bytes from' "$T/ping.out" ||
+		wait_until 30 probe_answered ||
 			die "$op round $r: no reply within 30 s"
 		ms+=($(first_reply_ms "$t0")) || die "$op round $r: no time for the reply"
 		probe_stop
@@ -191,7 +211,8 @@ measure() {
 		wait_until 10 blocked || die "$op round $r: the block did not come back"
 	done
 	printf '%s\n' "${ms[@]}" |
-		"$(dirname "$0")/ms_json.py" policy_update filters="$n" policy="$pol" op="$jop"
+		"$(dirname "$0")/ms_json.py" policy_update filters="$n" policy="$pol" op="$jop" \
+		daemon="$daemon"
 }
 # The floor under every figure: the same wrapper (`ip netns exec`, env)
 # starting the command, which then does nothing (`--version`), timed alike:
@@ -212,3 +233,9 @@ measure apply_file_one_change "$T/closed.yaml"
 measure apply_file_full "$T/closed.yaml"
 measure filter_add "$T/add.yaml"
 measure filter_delete "$T/delete.yaml"
+IXDPD=${IXDPD:-$(dirname "$IXDP")/ipsec-xdpd}
+ip netns exec "$NS_A" env IPSEC_XDP_BPFFS="$T/bpffs/a" \
+	"$IXDPD" -f -C "$T/confA" -R "$T/runA" >"$T/d.log" 2>&1 &
+wait_until 30 test -S "$T/runA/ipsec-xdpd.sock" || die "ipsec-xdpd did not start: $(cat "$T/d.log")"
+measure filter_add_daemon "$T/add.yaml" hosts filter_add ipsec-xdpd
+measure filter_delete_daemon "$T/delete.yaml" hosts filter_delete ipsec-xdpd

@@ -2513,7 +2513,10 @@ static void edit_and_probe(struct filter_table *t)
 	filter_table_free(&prev);
 }
 
-static void test_oracle_incremental_edits(void **state)
+/* memo: the applies keep a memo (dataplane.h, as ipsec-xdpd does) and
+ * every one after the first takes the live list and keys from it; the
+ * same checks hold. */
+static void incremental_edits(bool memo)
 {
 	const char *env = getenv("IXDP_SEED");
 	uint64_t seed = env ? strtoull(env, NULL, 0) : 20261206;
@@ -2534,6 +2537,7 @@ static void test_oracle_incremental_edits(void **state)
 	stay_on_this_cpu();
 	nprobes = 0;
 	replay_hits = 0;
+	E.dp.memo = memo ? dp_memo_new() : NULL;
 	apply_table(&t);
 	assert_true(probe_round(&t, &t, 1500) > 0);
 	for (int round = 0; round < 25; round++) {
@@ -2544,6 +2548,7 @@ static void test_oracle_incremental_edits(void **state)
 		/* as `policy apply` does: the tree in force guides the new one */
 		assert_int_equal(dp_guide_tree(&E.dp), 0);
 		apply_table(&t);
+		assert_int_equal(E.dp.stats.from_memo, memo);
 		chosen += E.dp.stats.tree_cuts_chosen;
 		guided += E.dp.stats.tree_cuts_guided;
 		assert_true(E.dp.stats.mirrored);
@@ -2570,6 +2575,74 @@ static void test_oracle_incremental_edits(void **state)
 	assert_true(hits > 0);
 	assert_true(replay_hits > 0);
 	ctree_guide(NULL, 0, 0);
+	dp_memo_free(E.dp.memo);
+	E.dp.memo = NULL;
+	filter_table_free(&t);
+}
+
+static void test_oracle_incremental_edits(void **state)
+{
+	incremental_edits(false);
+}
+
+static void test_oracle_incremental_edits_from_memo(void **state)
+{
+	incremental_edits(true);
+}
+
+static void change_one_action(struct filter_table *t);
+
+/* A memo stands only while no one else applied: after an apply without it
+ * (as another process's), or one that left a bank half written, the next
+ * apply reads the live list and keys back. */
+static void test_memo_only_for_its_own_list(void **state)
+{
+	struct dp_memo *m = dp_memo_new();
+	struct ixdp_bank zero = {0};
+	struct filter_table t;
+	__u32 live, other;
+
+	rng_state = 20261208;
+	random_table(&t, 300);
+	E.dp.memo = m;
+	apply_table(&t);
+	change_one_action(&t);
+	apply_table(&t);
+	assert_true(E.dp.stats.from_memo);
+	/* another writer's apply */
+	E.dp.memo = NULL;
+	change_one_action(&t);
+	apply_table(&t);
+	E.dp.memo = m;
+	change_one_action(&t);
+	apply_table(&t);
+	assert_false(E.dp.stats.from_memo);
+	assert_banks_equal();
+	change_one_action(&t);
+	apply_table(&t);
+	assert_true(E.dp.stats.from_memo);
+	/* the old bank left half written */
+	assert_int_equal(dp_read_bank(&E.dp, &live, NULL), 0);
+	other = live ^ 1;
+	assert_int_equal(bpf_map_update_elem(E.dp.banks_fd, &other, &zero, BPF_ANY), 0);
+	change_one_action(&t);
+	apply_table(&t);
+	assert_false(E.dp.stats.from_memo);
+	assert_banks_equal();
+	assert_keys_of_live_list();
+	/* another writer's apply, then the memo made from the maps */
+	E.dp.memo = NULL;
+	change_one_action(&t);
+	apply_table(&t);
+	E.dp.memo = m;
+	assert_int_equal(dp_memo_refresh(&E.dp), 0);
+	change_one_action(&t);
+	apply_table(&t);
+	assert_true(E.dp.stats.from_memo);
+	assert_banks_equal();
+	assert_keys_of_live_list();
+	E.dp.memo = NULL;
+	dp_memo_free(m);
 	filter_table_free(&t);
 }
 
@@ -2767,6 +2840,8 @@ int main(void)
 		cmocka_unit_test_setup(test_oracle_many_shapes, reset),
 		cmocka_unit_test_setup(test_exemption_and_rule_tuples_apart, reset),
 		cmocka_unit_test_setup(test_oracle_incremental_edits, reset),
+		cmocka_unit_test_setup(test_oracle_incremental_edits_from_memo, reset),
+		cmocka_unit_test_setup(test_memo_only_for_its_own_list, reset),
 		cmocka_unit_test_setup(test_guide_only_from_the_live_tree, reset),
 		cmocka_unit_test_setup(test_incremental_apply_writes_only_the_difference, reset),
 		cmocka_unit_test_setup(test_half_written_bank_read_back, reset),

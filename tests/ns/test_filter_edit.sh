@@ -7,12 +7,14 @@
 # edit leaves the stored file byte-identical and the verdicts as they
 # were, and so does an edit whose file cannot be written (put back after
 # it was pushed), and one the compile refuses (named at the edited file's
-# line); two edits at once both land; a running ipsec-xdpd reloads and has
-# the edited file in force; with no assigned policy the edit is refused.
+# line); two edits at once both land; with no assigned policy the edit is
+# refused.  No daemon runs: test_filter_edit_daemon.sh has the edits
+# ipsec-xdpd makes first.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/daemon_lib.sh"	# ns_setup; ipsec-xdpd started below
+. "$(dirname "$0")/daemon_lib.sh"	# ns_setup; ixr (no daemon is started)
+. "$(dirname "$0")/filter_edit_lib.sh"
 
-trap 'rc=$?; stop_daemon; (exit $rc); ns_teardown' EXIT
+trap 'ns_teardown' EXIT
 
 cat >"$T/edit.yaml" <<'YAML'
 # the administrator's comment: it must survive every edit
@@ -35,11 +37,6 @@ YAML
 STORED=$T/confA/policy.yaml
 ICMP_B='{src: me, dst: 10.77.0.2, protocol: icmp}'
 
-# rule_count RULE: the packets the rule's specific filters counted.
-rule_count() {
-	ixr -j show filters --specific | json_get \
-		"sum(f['packets_out'] + f['packets_in'] for f in d['specific_filters'] if f['rule'] == '$1')"
-}
 verdicts_before_block() { ping_a_to_b && tcp_a_to_b 8080; }
 verdicts_blocked() { ! ping_a_to_b && tcp_a_to_b 8080; }
 
@@ -104,13 +101,6 @@ check "the refused edits changed no verdict" verdicts_blocked
 # (docs/classifier.md, "Incremental updates"); a text that cannot be kept
 # (here: the configuration directory read-only for the command) puts the
 # stored policy back in force, and the command fails.
-ixr_ro() { # ixr with $T/confA read-only, in a mount namespace of its own
-	ip netns exec "$NS_A" unshare -m env D="$T/confA" IXDP="$IXDP" \
-		IPSEC_XDP_CONFDIR="$T/confA" IPSEC_XDP_BPFFS="$T/bpffs/a" \
-		IPSEC_XDP_RUNDIR="$T/runA" sh -c \
-		'mount --bind "$D" "$D" && mount -o remount,bind,ro "$D" && exec "$IXDP" "$@"' \
-		ixr_ro "$@"
-}
 out=$(ixr_ro filter delete blocked "$ICMP_B" 2>&1)
 check_eq "filter delete, the file not writable: exit 1" 1 $?
 check "it says the edit cannot be kept" grep -qF "cannot be kept as the assigned policy" <<<"$out"
@@ -142,15 +132,7 @@ check "after delete: ping A->B passes again" verdicts_before_block
 check "add then delete gives back the applied file" cmp -s "$STORED" "$T/edit.yaml"
 
 # ---- two adds at once: both land ----------------------------------------------
-ixr filter add blocked '{src: me, dst: 10.77.0.2, protocol: tcp, dst-port: 8081}' \
-	>"$T/add1.out" 2>&1 &
-p1=$!
-ixr filter add blocked '{src: me, dst: 10.77.0.2, protocol: tcp, dst-port: 8082}' \
-	>"$T/add2.out" 2>&1 &
-p2=$!
-wait $p1; r1=$?
-wait $p2; r2=$?
-check_eq "two concurrent filter add: both succeeded" "0 0" "$r1 $r2"
+check_eq "two concurrent filter add: both succeeded" "0 0" "$(adds_at_once 8081 8082)"
 check "the stored file has both" bash -c "grep -q 'dst-port: 8081' '$STORED' && grep -q 'dst-port: 8082' '$STORED'"
 check_eq "show filters: rule blocker has 3 filters" 3 "$(blocked_filters | wc -w)"
 refute "TCP 8081 is dropped" tcp_a_to_b 8081
@@ -158,24 +140,6 @@ refute "TCP 8082 is dropped" tcp_a_to_b 8082
 check "TCP 8080 passes" tcp_a_to_b 8080
 check "no temporary file left in the configuration directory" \
 	test "$(find "$T/confA" -maxdepth 1 -name '.policy.yaml.*' | wc -l)" = 0
-
-# ---- with ipsec-xdpd running: it reloads, and the edited file is in force ----
-agent() { ixr -j status | json_get "d['agent']$1"; }
-in_force_is_stored() {
-	[ "$(agent "['in_force']['sha256']")" = "$(sha256sum <"$STORED" | cut -d' ' -f1)" ]
-}
-check "start ipsec-xdpd" start_daemon
-check "the agent has the stored policy in force" wait_until 10 in_force_is_stored
-out=$(ixr -j filter add blocked "$ICMP_B" 2>&1)
-check_eq "filter add with ipsec-xdpd: it reloaded" reloaded "$(json_get 'd["daemon"]' <<<"$out")"
-check "the agent has the edited file in force" wait_until 10 in_force_is_stored
-check_eq "the agent's specific filters are the edit's" \
-	"$(json_get 'd["specific_filters"]' <<<"$out")" "$(agent "['in_force']['specific_filters']")"
-check "ping A->B dropped again" verdicts_blocked
-check "filter delete with ipsec-xdpd" ixr filter delete blocked "$ICMP_B"
-check "the agent has that file in force" wait_until 10 in_force_is_stored
-check "ping A->B passes" verdicts_before_block
-stop_daemon
 
 # ---- an edit the compile refuses: the message names the edited file's lines --
 # 32760 mirrored filters and the default exemptions are the dataplane's

@@ -14,7 +14,10 @@
  *    text;
  *  - a 2000-filter list: the edit still lands at the right place;
  *  - every filter of every valid policy file of the tree deleted (named in
- *    other words than the file's), and one added to every list.
+ *    other words than the file's), and one added to every list;
+ *  - the same edits made in a text kept read (policy_edit_kept(), the
+ *    daemon's): the same verdict and the same edited text, the kept model
+ *    then reads as that text, and each undo gives the stored model back.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -456,6 +459,66 @@ static void filter_text(const struct filter_spec *f, char *buf, size_t len)
 	snprintf(buf + n, len - (size_t)n, "}");
 }
 
+static void assert_filters_equal(const struct filter_list *a, const struct filter_list *b)
+{
+	assert_string_equal(a->name, b->name);
+	assert_int_equal(a->nfilters, b->nfilters);
+	for (size_t j = 0; j < a->nfilters; j++) {
+		assert_true(filter_spec_same(&a->filters[j], &b->filters[j]));
+		assert_true(!a->filters[j].description == !b->filters[j].description);
+		if (a->filters[j].description)
+			assert_string_equal(a->filters[j].description,
+					    b->filters[j].description);
+	}
+}
+
+/* Every list and filter of a and b alike (positions aside). */
+static void assert_models_equal(const struct policy_file *a, const struct policy_file *b)
+{
+	assert_int_equal(a->nlists, b->nlists);
+	for (size_t i = 0; i < a->nlists; i++)
+		assert_filters_equal(&a->lists[i], &b->lists[i]);
+}
+
+/* The edit of policy_edit_filter() (rc, e: not freed) made in the kept
+ * text: the same verdict, the same text, the kept model read as it, and
+ * the stored model back after the undo.  A tunnel rule's list, which
+ * policy_edit_filter() reads back at once (e->checked), is left to the
+ * text: POLICY_EDIT_TEXT. */
+static void check_kept_same(struct policy_text *kept, const struct policy_file *stored,
+			    enum policy_edit_op op, const char *list,
+			    const char *filter, int rc, const struct policy_edit *e)
+{
+	struct policy_model_edit undo;
+	struct policy_edit k;
+	struct policy_file *now;
+	char err[800];
+	int krc = policy_edit_kept(kept, op, list, filter, &k, &undo, err, sizeof(err));
+
+	if (!rc && e->checked) {
+		assert_int_equal(krc, POLICY_EDIT_TEXT);
+		assert_null(k.text);
+	} else {
+		assert_int_equal(krc, rc);
+	}
+	if (krc) {
+		assert_models_equal(policy_text_model(kept), stored);
+		return;
+	}
+	assert_int_equal(k.len, e->len);
+	assert_memory_equal(k.text, e->text, e->len);
+	assert_int_equal(k.index, e->index);
+	assert_int_equal(k.nfilters, e->nfilters);
+	now = parse(&k);
+	assert_models_equal(policy_text_model(kept), now);
+	assert_false(policy_text_is(kept, k.text, k.len));
+	policy_file_free(now);
+	policy_edit_undo(&undo);
+	assert_null(undo.list);
+	assert_models_equal(policy_text_model(kept), stored);
+	policy_edit_free(&k);
+}
+
 /* Every filter of every valid file of the tree deleted, and one added to
  * every list: each edit lands (the form is handled) or is refused for
  * what it asks (the list's only filter), never for the file's form. */
@@ -474,6 +537,7 @@ static void test_every_file_every_filter(void **state)
 	for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
 		struct policy_error perr;
 		struct policy_file *pf = NULL;
+		struct policy_text *kept = NULL;
 		char path[512], err[800], *text;
 		struct policy_edit e;
 		long n;
@@ -492,6 +556,9 @@ static void test_every_file_every_filter(void **state)
 		assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
 		fclose(f);
 		assert_int_equal(policy_parse_buffer(path, text, (size_t)n, &pf, &perr), 0);
+		assert_int_equal(policy_text_read(path, text, (size_t)n, &kept, &perr), 0);
+		assert_true(policy_text_is(kept, text, (size_t)n));
+		assert_false(policy_text_is(kept, text, (size_t)n - 1));
 		for (size_t i = 0; i < pf->nlists; i++) {
 			const struct filter_list *l = &pf->lists[i];
 			/* a filter no file has, not mirrored (tunnel rules' lists) */
@@ -502,6 +569,9 @@ static void test_every_file_every_filter(void **state)
 			if (rc)
 				fail_msg("%s: add to %s: %s", files[k], l->name, err);
 			assert_int_equal(e.nfilters, l->nfilters + 1);
+			check_kept_same(kept, pf, POLICY_FILTER_ADD, l->name,
+					"{src: 192.0.2.77, dst: 198.51.100.0/24, mirrored: no}",
+					rc, &e);
 			check_reads_back(&e);
 			edits++;
 			for (size_t j = 0; j < l->nfilters; j++) {
@@ -510,6 +580,8 @@ static void test_every_file_every_filter(void **state)
 				filter_text(&l->filters[j], spec, sizeof(spec));
 				rc = edit(text, POLICY_FILTER_DELETE, l->name, spec, &e,
 					  err, sizeof(err));
+				check_kept_same(kept, pf, POLICY_FILTER_DELETE, l->name,
+						spec, rc, &e);
 				if (l->nfilters == 1 && rc == POLICY_EDIT_BAD &&
 				    strstr(err, "is the only filter"))
 					continue;
@@ -521,6 +593,7 @@ static void test_every_file_every_filter(void **state)
 				edits++;
 			}
 		}
+		policy_text_free(kept);
 		policy_file_free(pf);
 		free(text);
 	}
