@@ -78,7 +78,7 @@ void filter_table_free(struct filter_table *t)
  * The enforcement order, as one 128-bit key per filter, sorted as an
  * unsigned number (sorting 10000 filters by a comparator that reads the
  * filters cost a 10000-filter apply about 1 ms; qsort of the keys was
- * still 6 million instructions, the radix sort is under 1).  From most
+ * still 6 million instructions; sort_keys() below).  From most
  * significant:
  * the weight, heaviest first; then the shape, which keeps one tuple's
  * filters together (any fixed order works: IPv4 first, then longer
@@ -109,56 +109,151 @@ static struct sort_key enforcement_key(const struct specific_filter *f, size_t i
 /* The key's low 40 bits: the filter's index before the sort. */
 #define SORT_KEY_IDX_BITS 40
 #define SORT_KEY_IDX_MASK ((UINT64_C(1) << SORT_KEY_IDX_BITS) - 1)
-/* The bytes above the index, least significant first: lo's top 3, hi's 8. */
-#define SORT_KEY_BYTES 11
 
-static unsigned key_byte(const struct sort_key *k, unsigned b)
+/* A key without its index: the filter's place in the order but for ties. */
+static struct sort_key key_class(const struct sort_key *k)
 {
-	return (unsigned)((b < 3 ? k->lo >> (SORT_KEY_IDX_BITS + 8 * b)
-				 : k->hi >> (8 * (b - 3))) & 0xff);
+	return (struct sort_key){ k->hi, k->lo & ~SORT_KEY_IDX_MASK };
+}
+
+static int cmp_class(const void *pa, const void *pb)
+{
+	const struct sort_key *a = pa, *b = pb;
+
+	if (a->hi != b->hi)
+		return a->hi < b->hi ? -1 : 1;
+	return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+/* The distinct classes of the keys, in an open-addressing hash. */
+struct classes {
+	struct sort_key *v;     /* the class of each used bucket */
+	size_t *at;             /* its count, then its first position */
+	uint8_t *used;
+	size_t n, cap;          /* cap: a power of two, at least 2 n */
+};
+
+static size_t class_bucket(const struct classes *c, const struct sort_key *k)
+{
+	uint64_t h = (k->hi ^ (k->lo >> SORT_KEY_IDX_BITS)) * UINT64_C(0x9e3779b97f4a7c15);
+	size_t b = (size_t)(h >> 32) & (c->cap - 1);
+
+	while (c->used[b] && (c->v[b].hi != k->hi || c->v[b].lo != k->lo))
+		b = (b + 1) & (c->cap - 1);
+	return b;
+}
+
+static void classes_free(struct classes *c)
+{
+	free(c->v);
+	free(c->at);
+	free(c->used);
+	memset(c, 0, sizeof(*c));
+}
+
+static int classes_init(struct classes *c, size_t cap)
+{
+	c->n = 0;
+	c->cap = cap;
+	c->v = malloc(cap * sizeof(*c->v));
+	c->at = calloc(cap, sizeof(*c->at));
+	c->used = calloc(cap, 1);
+	return c->v && c->at && c->used ? 0 : -1;
+}
+
+/* Count each key's class; the table doubles when half full. */
+static int count_classes(struct classes *c, const struct sort_key *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct sort_key k = key_class(&keys[i]);
+		size_t b;
+
+		if (2 * (c->n + 1) > c->cap) {
+			struct classes big;
+
+			if (classes_init(&big, 2 * c->cap)) {
+				classes_free(&big);
+				return -1;
+			}
+			for (size_t o = 0; o < c->cap; o++) {
+				if (!c->used[o])
+					continue;
+				b = class_bucket(&big, &c->v[o]);
+				big.used[b] = 1;
+				big.v[b] = c->v[o];
+				big.at[b] = c->at[o];
+			}
+			big.n = c->n;
+			classes_free(c);
+			*c = big;
+		}
+		b = class_bucket(c, &k);
+		if (!c->used[b]) {
+			c->used[b] = 1;
+			c->v[b] = k;
+			c->n++;
+		}
+		c->at[b]++;
+	}
+	return 0;
+}
+
+/* Each class's count becomes the position of its first key: the classes
+ * in key order, each after the keys of the classes before it. */
+static int place_classes(struct classes *c)
+{
+	struct sort_key *order = malloc((c->n + 1) * sizeof(*order));
+	size_t k = 0, at = 0;
+
+	if (!order)
+		return -1;
+	for (size_t b = 0; b < c->cap; b++)
+		if (c->used[b])
+			order[k++] = c->v[b];
+	qsort(order, k, sizeof(*order), cmp_class);
+	for (size_t i = 0; i < k; i++) {
+		size_t b = class_bucket(c, &order[i]), cnt = c->at[b];
+
+		c->at[b] = at;
+		at += cnt;
+	}
+	free(order);
+	return 0;
 }
 
 /*
- * keys sorted (ascending): a least-significant-byte radix sort over the
- * bytes above the index.  The keys come in index order and each pass is
- * stable, so equal bytes above leave them in index order: the order of
- * the whole key.  A byte every key shares is not passed over (most are:
- * one family, a few weights).  tmp has room for n keys.
+ * keys sorted (ascending), into out.  A key above its index is a
+ * filter's weight, shape, port kinds and action, never its addresses, so
+ * 10000 filters have few distinct ones (a few for a host policy, some
+ * hundreds for one of every shape): those are found by hashing, sorted,
+ * and every key placed after the keys of the smaller ones, in index order
+ * (the keys come in index order), which is the order of the whole key.
+ * A radix sort of the 11 bytes above the index did the same in three
+ * times the instructions (it counted every byte of every key).
  */
-static void sort_keys(struct sort_key *keys, struct sort_key *tmp, size_t n)
+static int sort_keys(const struct sort_key *keys, struct sort_key *out, size_t n)
 {
-	size_t count[SORT_KEY_BYTES][256];
-	struct sort_key *from = keys, *to = tmp, *swap;
+	struct classes c = { 0 };
+	int rc = classes_init(&c, 256);
 
-	memset(count, 0, sizeof(count));
-	for (size_t i = 0; i < n; i++)
-		for (unsigned b = 0; b < SORT_KEY_BYTES; b++)
-			count[b][key_byte(&keys[i], b)]++;
-	for (unsigned b = 0; n && b < SORT_KEY_BYTES; b++) {
-		size_t at = 0;
+	if (!rc)
+		rc = count_classes(&c, keys, n);
+	if (!rc)
+		rc = place_classes(&c);
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct sort_key k = key_class(&keys[i]);
 
-		if (count[b][key_byte(&keys[0], b)] == n)
-			continue;
-		for (unsigned v = 0; v < 256; v++) {
-			size_t c = count[b][v];
-
-			count[b][v] = at;
-			at += c;
-		}
-		for (size_t i = 0; i < n; i++)
-			to[count[b][key_byte(&from[i], b)]++] = from[i];
-		swap = from;
-		from = to;
-		to = swap;
+		out[c.at[class_bucket(&c, &k)]++] = keys[i];
 	}
-	if (from != keys)
-		memcpy(keys, from, n * sizeof(*keys));
+	classes_free(&c);
+	return rc;
 }
 
 int filter_table_sort(struct filter_table *t)
 {
 	struct specific_filter *sorted;
 	struct sort_key *keys, *tmp;
+	int rc = -1;
 
 	if (t->n > SORT_KEY_IDX_MASK)
 		return -1;
@@ -167,23 +262,21 @@ int filter_table_sort(struct filter_table *t)
 	keys = malloc((t->n ? t->n : 1) * sizeof(*keys));
 	tmp = malloc((t->n ? t->n : 1) * sizeof(*tmp));
 	sorted = malloc((t->n ? t->n : 1) * sizeof(*sorted));
-	if (!keys || !tmp || !sorted) {
-		free(keys);
-		free(tmp);
-		free(sorted);
-		return -1;
+	if (keys && tmp && sorted) {
+		for (size_t i = 0; i < t->n; i++)
+			keys[i] = enforcement_key(&t->v[i], i);
+		rc = sort_keys(keys, tmp, t->n);
 	}
-	for (size_t i = 0; i < t->n; i++)
-		keys[i] = enforcement_key(&t->v[i], i);
-	sort_keys(keys, tmp, t->n);
-	for (size_t i = 0; i < t->n; i++)
-		sorted[i] = t->v[keys[i].lo & SORT_KEY_IDX_MASK];
-	if (t->n)
-		memcpy(t->v, sorted, t->n * sizeof(*sorted));
+	if (!rc) {
+		for (size_t i = 0; i < t->n; i++)
+			sorted[i] = t->v[tmp[i].lo & SORT_KEY_IDX_MASK];
+		if (t->n)
+			memcpy(t->v, sorted, t->n * sizeof(*sorted));
+	}
 	free(sorted);
 	free(tmp);
 	free(keys);
-	return 0;
+	return rc;
 }
 
 bool specific_filter_same_shape(const struct specific_filter *a,
@@ -219,29 +312,34 @@ bool specific_filter_same_selectors(const struct specific_filter *a,
  * of the selectors (a sort by selectors cost a 10000-filter apply about
  * 1 ms).
  */
+/* One word into the hash: a multiply carries low bits up only, so the
+ * high half is folded back down after it. */
+static uint64_t mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+	return h ^ (h >> 32);
+}
+
+/* The selectors hashed a word at a time (byte by byte, FNV-1a, this was
+ * three quarters of the compile's search for same selectors). */
 static uint64_t selectors_hash(const struct specific_filter *f)
 {
 	size_t len = addr_len(f->fam);
-	uint8_t buf[48];
-	size_t n = 0;
-	uint64_t h = 0xcbf29ce484222325ull;     /* FNV-1a */
+	uint64_t w[4] = { 0 };
+	uint64_t h;
 
-	buf[n++] = f->fam;
-	buf[n++] = f->flags & IXDP_F_EXEMPTION;
-	buf[n++] = f->src_plen;
-	buf[n++] = f->dst_plen;
-	buf[n++] = f->proto_exact;
-	buf[n++] = f->proto_exact ? f->proto : 0;
-	buf[n++] = f->ifgroup;
-	memcpy(buf + n, f->src, len);
-	n += len;
-	memcpy(buf + n, f->dst, len);
-	n += len;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ buf[i]) * 0x100000001b3ull;
-	h ^= (uint64_t)f->sport.lo << 48 | (uint64_t)f->sport.hi << 32 |
-	     (uint64_t)f->dport.lo << 16 | f->dport.hi;
-	return h * 0x9e3779b97f4a7c15ull;
+	h = mix(0, (uint64_t)f->fam | (uint64_t)(f->flags & IXDP_F_EXEMPTION) << 8 |
+		   (uint64_t)f->src_plen << 16 | (uint64_t)f->dst_plen << 24 |
+		   (uint64_t)f->proto_exact << 32 |
+		   (uint64_t)(f->proto_exact ? f->proto : 0) << 40 |
+		   (uint64_t)f->ifgroup << 48);
+	h = mix(h, (uint64_t)f->sport.lo << 48 | (uint64_t)f->sport.hi << 32 |
+		   (uint64_t)f->dport.lo << 16 | f->dport.hi);
+	memcpy(w, f->src, len);
+	memcpy((uint8_t *)w + len, f->dst, len);
+	for (size_t i = 0; i < 2 * len / 8; i++)
+		h = mix(h, w[i]);
+	return h * UINT64_C(0xc4ceb9fe1a85ec53);
 }
 
 int filter_table_link_same_selectors(const struct filter_table *t, size_t *same)
