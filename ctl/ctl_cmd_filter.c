@@ -273,17 +273,23 @@ static void restore_stored(struct ctx *c, struct filter_req *r)
 	char err[8192], *text = NULL;
 	struct ctl_apply a = { .closed = true };
 	size_t len = 0;
+	bool back = false;
 
-	if (read_file_whole(r->path, STORED_POLICY_MAX, &text, &len, err, sizeof(err)) ||
-	    ctl_apply_open(c, true, &a) != EXIT_OK)
-		snprintf(err, sizeof(err), "the stored policy cannot be read");
-	else if (!ctl_apply_compile(&a, r->path, text, len, &pf, &t, &d, err,
-				    sizeof(err)) && ctl_apply_push(&a, &t) == EXIT_OK)
-		err[0] = '\0';
-	if (err[0])
+	if (read_file_whole(r->path, STORED_POLICY_MAX, &text, &len, err, sizeof(err)))
+		;	/* err says why */
+	else if (ctl_apply_open(c, true, &a) != EXIT_OK)
+		snprintf(err, sizeof(err), "the configuration cannot be read");
+	else if (ctl_apply_compile(&a, r->path, text, len, &pf, &t, &d, err,
+				   sizeof(err)))
+		;	/* err says why */
+	else if (ctl_apply_push(&a, &t) != EXIT_OK)
+		snprintf(err, sizeof(err), "the dataplane refused it");
+	else
+		back = true;
+	if (!back)
 		fail(EXIT_FAIL, "the change ipsec-xdpd pushed may still be in force "
-		     "(%s): ipsec-xdpd puts the stored policy in force when it "
-		     "reads it again", err);
+		     "(putting the stored policy back: %.4000s): ipsec-xdpd puts it "
+		     "in force when it reads it again", err);
 	ctl_apply_close(&a);
 	filter_table_free(&t);
 	compile_diag_free(&d);
