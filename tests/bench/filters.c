@@ -1522,11 +1522,13 @@ static void tree_walk(const struct ctree *tr, const struct filter_table *t,
 {
 	const struct ixdp_tnode *nd = &tr->nodes[p->fam == IXDP_FAM_V6];
 	long want = filter_table_match(t, p), got = -1;
+	uint32_t f[16] = { 0 };
 
+	for (unsigned k = 0; k < IXDP_TF__MAX; k++)
+		f[k] = tree_pkt_field(p, k);
 	*levels = 0;
 	while (!nd->leaf) {
-		nd = &tr->nodes[nd->base + ((tree_pkt_field(p, nd->field) >> nd->shift) &
-					    ((1u << nd->bits) - 1))];
+		nd = &tr->nodes[nd->base + ixdp_tnode_child(nd, f)];
 		++*levels;
 	}
 	for (*checked = 0; *checked < nd->n && got < 0; ++*checked) {
