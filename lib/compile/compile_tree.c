@@ -978,25 +978,40 @@ static const struct {
 /* ---- the guide of the next builds ----------------------------------------- */
 
 static struct {
-	struct ixdp_tnode *nodes;  /* in the build's form (tree_unpair()) */
+	struct ixdp_tnode *image;  /* the paired tree given (a copy) */
+	uint32_t image_n;
+	struct ixdp_tnode *nodes;  /* it in the build's form (tree_unpair()),
+				    * made by the first build that uses it */
 	uint32_t n;
-	uint32_t image_n;       /* the nodes of the paired tree it was given */
 	uint32_t origin;        /* the node count of the build without a
 				 * guide the guide descends from */
 } guide;
 
 void ctree_guide(const struct ixdp_tnode *nodes, uint32_t n, uint32_t origin)
 {
+	free(guide.image);
 	free(guide.nodes);
 	memset(&guide, 0, sizeof(guide));
 	if (!nodes || n < 2 || n > IXDP_TREE_NODES)
 		return;
-	if (tree_unpair(nodes, n, &guide.nodes, &guide.n)) {
-		memset(&guide, 0, sizeof(guide));
+	guide.image = malloc(n * sizeof(*nodes));
+	if (!guide.image)
 		return;         /* unguided: slower, as good */
-	}
+	memcpy(guide.image, nodes, n * sizeof(*nodes));
 	guide.image_n = n;
 	guide.origin = origin ? origin : n;	/* unknown: the guide's own size */
+}
+
+/* The guide in the build's form, made when a build first needs it (an
+ * apply reads the guide before its flip and builds the tree after it). */
+static bool guide_ready(void)
+{
+	if (!guide.nodes && guide.image &&
+	    tree_unpair(guide.image, guide.image_n, &guide.nodes, &guide.n)) {
+		guide.nodes = NULL;
+		guide.n = 0;
+	}
+	return guide.nodes != NULL;
 }
 
 /*
@@ -1126,7 +1141,7 @@ int ctree_build(const struct filter_table *t, struct ctree *tr,
 		return errbuf_set(errbuf, errlen,
 				  "the classifier's tree takes at most %u filters, not %zu",
 				  IXDP_MAX_FILTERS, t->n);
-	if (guide.nodes && !build_attempts(t, tr, true, errbuf, errlen))
+	if (guide_ready() && !build_attempts(t, tr, true, errbuf, errlen))
 		return pair_cuts(tr, guide.image_n), 0;
 	if (build_attempts(t, tr, false, errbuf, errlen))
 		return -1;

@@ -56,7 +56,8 @@ void ctree_free(struct ctree *tr);
  * time, with the same cuts where the lists are the same.  The answers
  * never depend on the guide.  origin: the guide's origin_nodes (0:
  * unknown); a guided tree of more than 9/8 of it is built again without
- * the guide.  The nodes are copied.
+ * the guide.  The nodes are copied, and turned into the build's form
+ * (tree_unpair()) when a build first uses them.
  */
 void ctree_guide(const struct ixdp_tnode *nodes, uint32_t n, uint32_t origin);
 

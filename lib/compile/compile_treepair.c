@@ -154,19 +154,28 @@ static bool absorbable(const struct built *in, const struct ixdp_tnode *c,
 }
 
 /* The cut most of x's children make, when pairing x with it pays and
- * fits: its index among the children, or NO_NODE. */
+ * fits: its index among the children, or NO_NODE.  x is a built cut:
+ * at most 2^IXDP_TREE_CUT_BITS children. */
 static uint32_t second_cut(const struct built *in, const struct ixdp_tnode *x)
 {
 	const struct ixdp_tnode *ch = &in->nodes[x->base];
 	uint32_t w = 1u << x->bits, best = NO_NODE, best_count = 0;
+	bool ok[1u << IXDP_TREE_CUT_BITS], counted[1u << IXDP_TREE_CUT_BITS];
 
+	for (uint32_t k = 0; k < w; k++) {
+		ok[k] = is_cut(&ch[k]) && children_differ(in, &ch[k]);
+		counted[k] = false;
+	}
 	for (uint32_t k = 0; k < w; k++) {
 		uint32_t count = 0;
 
-		if (!is_cut(&ch[k]) || (best != NO_NODE && same_cut(&ch[k], &ch[best])))
+		if (!ok[k] || counted[k])
 			continue;
-		for (uint32_t q = 0; q < w; q++)
-			count += absorbable(in, &ch[q], &ch[k]);
+		for (uint32_t q = k; q < w; q++)
+			if (ok[q] && same_cut(&ch[q], &ch[k])) {
+				counted[q] = true;
+				count++;
+			}
 		if (count > best_count) {
 			best = k;
 			best_count = count;
