@@ -573,7 +573,7 @@ static __always_inline void tree_fields(const struct ixdp_pkt *p,
 static __always_inline const struct ixdp_tnode *
 tree_leaf(const struct leaf_walk *w, __u32 bank)
 {
-	__u32 base = bank * IXDP_TREE_NODES, i = w->fam & 1, idx, v;
+	__u32 base = bank * IXDP_TREE_NODES, i = w->fam & 1, idx;
 	const struct ixdp_tnode *n;
 
 #pragma clang loop unroll(disable)
@@ -582,12 +582,18 @@ tree_leaf(const struct leaf_walk *w, __u32 bank)
 		n = bpf_map_lookup_elem(&ixdp_tnodes, &idx);
 		if (!n || n->leaf)
 			return n;
-		v = w->f[n->field & 15] >> (n->shift & 31);
-		i = n->base + (v & ((1u << (n->bits & 15)) - 1));
+		i = n->base + ixdp_tnode_child(n, w->f);
 		if (i >= IXDP_TREE_NODES)
 			return NULL;
 	}
 	return NULL;
+}
+
+/* A prefix's mask over one address word, from ixdp_tmatch's shift (0..32:
+ * the word's bits after the prefix; 32 clears the whole word). */
+static __always_inline __u32 word_mask(__u8 shift)
+{
+	return (__u32)(~0ULL << (shift & 63));
 }
 
 /* Does the filter apply on this interface and match the packet
@@ -599,13 +605,13 @@ static __always_inline bool leaf_filter_matches(const struct ixdp_tmatch *m,
 
 	if (!((w->ifmask >> (m->ifgroup & 15)) & 1) || m->fam != w->fam)
 		return false;
-	diff = ((w->f[IXDP_TF_SRC0] & m->smask[0]) ^ m->src[0]) |
-	       ((w->f[IXDP_TF_DST0] & m->dmask[0]) ^ m->dst[0]);
+	diff = ((w->f[IXDP_TF_SRC0] & word_mask(m->sshift[0])) ^ m->src[0]) |
+	       ((w->f[IXDP_TF_DST0] & word_mask(m->dshift[0])) ^ m->dst[0]);
 	if (w->fam != IXDP_FAM_V4) {
 #pragma clang loop unroll(full)
 		for (int j = 1; j < 4; j++)
-			diff |= ((w->f[IXDP_TF_SRC0 + j] & m->smask[j]) ^ m->src[j]) |
-				((w->f[IXDP_TF_DST0 + j] & m->dmask[j]) ^ m->dst[j]);
+			diff |= ((w->f[IXDP_TF_SRC0 + j] & word_mask(m->sshift[j])) ^ m->src[j]) |
+				((w->f[IXDP_TF_DST0 + j] & word_mask(m->dshift[j])) ^ m->dst[j]);
 	}
 	if (diff || (!m->proto_any && m->proto != w->f[IXDP_TF_PROTO]))
 		return false;

@@ -47,7 +47,7 @@
  * end of this file fail to compile when a shared struct changes size, as a
  * reminder.  Version 0: pins from before versioning (no such index).
  */
-#define IXDP_ABI_VERSION 10	/* 2: the drop events (ixdp_drop_events);
+#define IXDP_ABI_VERSION 11	/* 2: the drop events (ixdp_drop_events);
 				 * 3: default-response bundles (IXDP_XS_DEFAULT_RESPONSE);
 				 * 4: interface groups (ixdp_ifmask, ixdp_ifgroup);
 				 * 5: shared counters, 8192-slot flow cache;
@@ -61,7 +61,10 @@
 				 *    ixdp_tmatch, ixdp_order, ixdp_slot_pos,
 				 *    ixdp_cache_gen and ixdp_port_class
 				 *    mmapable (BPF_F_MMAPABLE);
-				 * 10: IXDP_STATE_TREE_ORIGIN0/1 */
+				 * 10: IXDP_STATE_TREE_ORIGIN0/1;
+				 * 11: paired cuts (ixdp_tnode 16 bytes,
+				 *    2^18 nodes per bank), ixdp_tmatch
+				 *    of one cache line */
 
 #define IXDP_MAX_TUPLES       128   /* distinct filter shapes per family */
 #define IXDP_MAX_FILTERS      65536 /* specific filters per bank */
@@ -286,10 +289,11 @@ struct ixdp_fval {
  *
  * ixdp_tnodes[bank * IXDP_TREE_NODES + i]; node 0 is the IPv4 root, node 1
  * the IPv6 root (a leaf of no filters when the family has none).  A cut
- * node sends a packet to child
- *     base + ((value >> shift) & ((1 << bits) - 1))
- * where value is the field `field` in host byte order (enum
- * ixdp_tree_field).  A leaf's filters are the slots
+ * node sends a packet to child base + ixdp_tnode_child(): the next `bits`
+ * bits of field `field` at `shift` (in host byte order, enum
+ * ixdp_tree_field), followed, in a paired node (bits2 > 0), by `bits2`
+ * bits of `field2` at `shift2`: two cuts in one level
+ * (lib/compile/compile_treepair.c).  A leaf's filters are the slots
  * ixdp_tleaf[bank * IXDP_TREE_LEAF_REFS + base .. + n), in enforcement
  * order; the programs check each against its ixdp_tmatch entry.
  *
@@ -297,11 +301,12 @@ struct ixdp_fval {
  * bank] equals the bank's generation: an apply writes the tuple space
  * first (a packet falls back to it), then the tree, then that entry.
  */
-#define IXDP_TREE_NODES       (1 << 17) /* nodes per bank, both families */
+#define IXDP_TREE_NODES       (1 << 18) /* nodes per bank, both families */
 #define IXDP_TREE_LEAF_REFS   (1 << 19) /* leaf entries per bank */
 #define IXDP_TREE_DEPTH       32        /* cuts on a path, at most */
 #define IXDP_TREE_LEAF_MAX    1024      /* filters of one leaf, at most */
 #define IXDP_TREE_CUT_BITS    8         /* children of a cut: 2..256 */
+#define IXDP_TREE_PAIR_BITS   12        /* bits + bits2 of a paired node */
 
 enum ixdp_tree_field {
 	IXDP_TF_SRC0 = 0,   /* source address, 32-bit word 0..3 */
@@ -320,16 +325,31 @@ struct ixdp_tnode {
 	__u32 base;         /* a cut: the first child (a node index of the
 			       bank); a leaf: its first ixdp_tleaf entry */
 	__u32 n;            /* a leaf: its number of filters */
+	__u8  field2;       /* a paired cut: the second cut's field, */
+	__u8  shift2;       /* lowest bit */
+	__u8  bits2;        /* and bits (0: not paired) */
+	__u8  pad;
 };
 
+/* The child of cut n a packet goes to, from base: f[] is the packet's
+ * fields, indexed by enum ixdp_tree_field, in host byte order.  A cut
+ * that is not paired has bits2 0, so its second term is 0. */
+static inline __u32 ixdp_tnode_child(const struct ixdp_tnode *n, const __u32 *f)
+{
+	__u32 hi = (f[n->field & 15] >> (n->shift & 31)) & ((1u << (n->bits & 15)) - 1);
+	__u32 lo = (f[n->field2 & 15] >> (n->shift2 & 31)) & ((1u << (n->bits2 & 15)) - 1);
+
+	return hi << (n->bits2 & 15) | lo;
+}
+
 /* ixdp_tmatch[slot], shared by both banks and written with ixdp_info:
- * the filter in the form a leaf compares fastest (host byte order,
- * masks spelled out, `any` as the full range). */
+ * the filter in the form a leaf compares fastest (host byte order, `any`
+ * as the full range).  64 bytes: an mmapable array's entries start on a
+ * page, so an entry is one cache line, and a leaf's check reads one line
+ * per filter. */
 struct ixdp_tmatch {
 	__u32 src[4];       /* host byte order, masked */
-	__u32 smask[4];
 	__u32 dst[4];
-	__u32 dmask[4];
 	__u16 sport_lo, sport_hi; /* any: 0, 65535 */
 	__u16 dport_lo, dport_hi;
 	__u8  proto;
@@ -340,7 +360,9 @@ struct ixdp_tmatch {
 	__u8  action;
 	__u8  flags;
 	__u8  fam;
-	__u8  pad;
+	__u8  sshift[4];    /* word j's mask: (__u32)(~0ULL << sshift[j]), */
+	__u8  dshift[4];    /* 0..32 (the prefix length's part of word j) */
+	__u8  pad[9];
 };
 
 /* ixdp_counters[slot]: one shared array for both banks, added to
@@ -779,8 +801,8 @@ IXDP_ASSERT_SIZE(ixdp_drop_event, 72);
 IXDP_ASSERT_SIZE(ixdp_drop_limiter, 40);
 IXDP_ASSERT_SIZE(ixdp_ifgroup, 4 + IXDP_IFGROUP_NAMES * IXDP_IFNAMSIZ);
 IXDP_ASSERT_SIZE(ixdp_ifmask, 8);
-IXDP_ASSERT_SIZE(ixdp_tnode, 12);
-IXDP_ASSERT_SIZE(ixdp_tmatch, 80);
+IXDP_ASSERT_SIZE(ixdp_tnode, 16);
+IXDP_ASSERT_SIZE(ixdp_tmatch, 64);
 _Static_assert(IXDP_STATE__MAX == 12, "ixdp_state changed: bump IXDP_ABI_VERSION");
 
 #endif /* IPSEC_XDP_H */

@@ -43,6 +43,10 @@
  * guide changes how long a build takes and which allowed cuts it makes,
  * never an answer; a guided tree that outgrows the line it descends from
  * is built again (outgrew_guide()).
+ *
+ * The built tree's cuts are then paired (compile_treepair.c: a cut and
+ * the cut most of its children make, one level of the walk); the guide is
+ * the tree in force turned back into the build's form (tree_unpair()).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -52,8 +56,12 @@
 
 #include "util/util_errbuf.h"
 #include "compile/compile_tree.h"
+#include "compile/compile_treepair.h"
 
 #define NFIELDS IXDP_TF__MAX
+/* The build takes half a bank's nodes: pairing its cuts (tree_pair())
+ * copies nodes and takes some of the rest. */
+#define BUILD_NODES (IXDP_TREE_NODES / 2)
 #define NODE_W 2        /* a child node weighs half a leaf entry */
 #define SKIP_SHARE 2    /* a skip is for lists at least half not spanning */
 
@@ -756,12 +764,12 @@ static int alloc_children(struct builder *bd, unsigned bits, uint32_t *base)
 {
 	uint64_t need = (uint64_t)bd->nnodes + (1u << bits);
 
-	if (need > IXDP_TREE_NODES) {
+	if (need > BUILD_NODES) {
 		bd->over_space = 1;
 		return errbuf_set(bd->errbuf, bd->errlen,
 				  "the classifier's tree needs at least %llu nodes, "
 				  "more than the limit of %u",
-				  (unsigned long long)need, IXDP_TREE_NODES);
+				  (unsigned long long)need, BUILD_NODES);
 	}
 	if (grow_u32((void **)&bd->nodes, &bd->ncap, (uint32_t)need,
 		     sizeof(*bd->nodes)) ||
@@ -970,7 +978,10 @@ static const struct {
 /* ---- the guide of the next builds ----------------------------------------- */
 
 static struct {
-	struct ixdp_tnode *nodes;
+	struct ixdp_tnode *image;  /* the paired tree given (a copy) */
+	uint32_t image_n;
+	struct ixdp_tnode *nodes;  /* it in the build's form (tree_unpair()),
+				    * made by the first build that uses it */
 	uint32_t n;
 	uint32_t origin;        /* the node count of the build without a
 				 * guide the guide descends from */
@@ -978,16 +989,29 @@ static struct {
 
 void ctree_guide(const struct ixdp_tnode *nodes, uint32_t n, uint32_t origin)
 {
+	free(guide.image);
 	free(guide.nodes);
 	memset(&guide, 0, sizeof(guide));
 	if (!nodes || n < 2 || n > IXDP_TREE_NODES)
 		return;
-	guide.nodes = malloc(n * sizeof(*nodes));
-	if (!guide.nodes)
+	guide.image = malloc(n * sizeof(*nodes));
+	if (!guide.image)
 		return;         /* unguided: slower, as good */
-	memcpy(guide.nodes, nodes, n * sizeof(*nodes));
-	guide.n = n;
+	memcpy(guide.image, nodes, n * sizeof(*nodes));
+	guide.image_n = n;
 	guide.origin = origin ? origin : n;	/* unknown: the guide's own size */
+}
+
+/* The guide in the build's form, made when a build first needs it (an
+ * apply reads the guide before its flip and builds the tree after it). */
+static bool guide_ready(void)
+{
+	if (!guide.nodes && guide.image &&
+	    tree_unpair(guide.image, guide.image_n, &guide.nodes, &guide.n)) {
+		guide.nodes = NULL;
+		guide.n = 0;
+	}
+	return guide.nodes != NULL;
 }
 
 /*
@@ -1091,6 +1115,22 @@ static int build_attempts(const struct filter_table *t, struct ctree *tr,
 	return -1;
 }
 
+/* The built tree's cuts paired (compile_treepair.c), when they fit: its
+ * hints name nodes of the guide's image (image_nodes) or none. */
+static void pair_cuts(struct ctree *tr, uint32_t image_nodes)
+{
+	struct tree_pairs pr;
+
+	if (tree_pair(tr->nodes, tr->nnodes, tr->hint, image_nodes, &pr))
+		return;         /* as built: deeper, as right */
+	free(tr->nodes);
+	free(tr->hint);
+	tr->nodes = pr.nodes;
+	tr->nnodes = pr.nnodes;
+	tr->hint = pr.hint;
+	tr->depth = pr.depth;
+}
+
 int ctree_build(const struct filter_table *t, struct ctree *tr,
 		char *errbuf, size_t errlen)
 {
@@ -1101,9 +1141,12 @@ int ctree_build(const struct filter_table *t, struct ctree *tr,
 		return errbuf_set(errbuf, errlen,
 				  "the classifier's tree takes at most %u filters, not %zu",
 				  IXDP_MAX_FILTERS, t->n);
-	if (guide.nodes && !build_attempts(t, tr, true, errbuf, errlen))
-		return 0;
-	return build_attempts(t, tr, false, errbuf, errlen);
+	if (guide_ready() && !build_attempts(t, tr, true, errbuf, errlen))
+		return pair_cuts(tr, guide.image_n), 0;
+	if (build_attempts(t, tr, false, errbuf, errlen))
+		return -1;
+	pair_cuts(tr, 0);
+	return 0;
 }
 
 void ctree_free(struct ctree *tr)
@@ -1112,62 +1155,4 @@ void ctree_free(struct ctree *tr)
 	free(tr->leaf);
 	free(tr->hint);
 	memset(tr, 0, sizeof(*tr));
-}
-
-/* The packet's field f as the BPF program reads it (host order). */
-static uint32_t pkt_field(const struct pkt_tuple *p, unsigned f)
-{
-	unsigned words = p->fam == IXDP_FAM_V4 ? 1 : 4;
-
-	if (f < IXDP_TF_DST0)
-		return f < words ? addr_word(p->src, f) : 0;
-	if (f < IXDP_TF_SPORT)
-		return f - IXDP_TF_DST0 < words ? addr_word(p->dst, f - IXDP_TF_DST0) : 0;
-	if (f == IXDP_TF_SPORT)
-		return p->frag ? 0 : p->sport;
-	if (f == IXDP_TF_DPORT)
-		return p->frag ? 0 : p->dport;
-	return f == IXDP_TF_PROTO ? p->proto : 0;
-}
-
-static long scan_leaf(const struct ctree *tr, const struct filter_table *t,
-		      const struct ixdp_tnode *nd, const struct pkt_tuple *p)
-{
-	if (nd->n > IXDP_TREE_LEAF_MAX || nd->base > tr->nleaf ||
-	    nd->n > tr->nleaf - nd->base)
-		return -1;
-	for (uint32_t i = 0; i < nd->n; i++) {
-		uint32_t pos = tr->leaf[nd->base + i];
-
-		if (pos >= t->n)
-			return -1;
-		if (filter_applies(&t->v[pos], p->ifmask) &&
-		    specific_filter_matches(&t->v[pos], p))
-			return (long)pos;
-	}
-	return -1;
-}
-
-long ctree_lookup(const struct ctree *tr, const struct filter_table *t,
-		  const struct pkt_tuple *p)
-{
-	uint32_t idx = p->fam == IXDP_FAM_V6 ? 1 : 0;
-
-	if (p->fam > IXDP_FAM_V6)
-		return -1;
-	for (unsigned step = 0; step <= IXDP_TREE_DEPTH; step++) {
-		const struct ixdp_tnode *nd;
-
-		if (idx >= tr->nnodes)
-			return -1;
-		nd = &tr->nodes[idx];
-		if (nd->leaf)
-			return scan_leaf(tr, t, nd, p);
-		if (nd->field >= IXDP_TF__MAX || nd->bits < 1 ||
-		    nd->bits > IXDP_TREE_CUT_BITS || nd->shift > 31)
-			return -1;
-		idx = nd->base + ((pkt_field(p, nd->field) >> nd->shift) &
-				  ((1u << nd->bits) - 1));
-	}
-	return -1;
 }

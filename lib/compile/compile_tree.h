@@ -23,7 +23,8 @@ struct ctree {
 				    * enforcement order (the dataplane writes
 				    * their slots) */
 	uint32_t nleaf;
-	uint32_t depth;            /* the longest root-to-leaf path, in cuts */
+	uint32_t depth;            /* the longest root-to-leaf path, in nodes
+				    * (a paired node is one: tree_pair()) */
 	uint32_t leaf_longest;     /* the most filters of one leaf */
 	uint32_t cuts_chosen;      /* nodes whose cut was chosen by scoring */
 	uint32_t cuts_guided;      /* nodes that took the guide's cut, or
@@ -37,7 +38,8 @@ struct ctree {
 				    * (tree_relayout()); else NULL */
 };
 
-/* Build from a sorted table.  -1 with errbuf (naming the limit and the
+/* Build from a sorted table, its cuts then paired where that fits
+ * (compile_treepair.c).  -1 with errbuf (naming the limit and the
  * figure that exceeded it) when the tree needs more than IXDP_TREE_NODES
  * nodes, IXDP_TREE_LEAF_REFS leaf entries, or a leaf of more than
  * IXDP_TREE_LEAF_MAX filters. */
@@ -54,7 +56,8 @@ void ctree_free(struct ctree *tr);
  * time, with the same cuts where the lists are the same.  The answers
  * never depend on the guide.  origin: the guide's origin_nodes (0:
  * unknown); a guided tree of more than 9/8 of it is built again without
- * the guide.  The nodes are copied.
+ * the guide.  The nodes are copied, and turned into the build's form
+ * (tree_unpair()) when a build first uses them.
  */
 void ctree_guide(const struct ixdp_tnode *nodes, uint32_t n, uint32_t origin);
 
@@ -64,7 +67,8 @@ void ctree_guide(const struct ixdp_tnode *nodes, uint32_t n, uint32_t origin);
  * once.  Only the last kept tree is kept, and only until the next build. */
 void ctree_keep(const struct filter_table *t, struct ctree *tr);
 
-/* The walk the BPF program does, in userspace (for tests): the position
+/* The walk the BPF program does, in userspace (for tests;
+ * compile_treewalk.c): the position
  * of the first filter of the table that matches and applies, or -1. */
 long ctree_lookup(const struct ctree *tr, const struct filter_table *t,
 		  const struct pkt_tuple *p);

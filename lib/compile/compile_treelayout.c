@@ -47,11 +47,18 @@ static bool leaf_ok(const struct tree_image *t, const struct ixdp_tnode *n)
 	return n->base <= t->nleaf && n->n <= t->nleaf - n->base;
 }
 
+/* The children of a cut (a paired one: both cuts' bits). */
+static uint32_t width(const struct ixdp_tnode *n)
+{
+	return 1u << (n->bits + n->bits2);
+}
+
 static bool cut_ok(const struct tree_image *t, const struct ixdp_tnode *n)
 {
 	/* a block never starts at the roots: they are rewritten in place */
-	return n->bits >= 1 && n->bits <= IXDP_TREE_CUT_BITS && n->base >= 2 &&
-	       n->base <= t->nnodes && (1u << n->bits) <= t->nnodes - n->base;
+	return n->bits >= 1 && n->bits <= IXDP_TREE_CUT_BITS &&
+	       n->bits2 <= IXDP_TREE_CUT_BITS && n->base >= 2 &&
+	       n->base <= t->nnodes && width(n) <= t->nnodes - n->base;
 }
 
 /* The hash of node i's subtree, memoised in hs->h; 0 for a broken one. */
@@ -73,8 +80,10 @@ static uint64_t subtree_hash(const struct tree_image *t, struct hashed *hs,
 	} else {
 		if (!cut_ok(t, n))
 			return 0;
-		h = mix(2, (uint64_t)n->field << 16 | (uint64_t)n->shift << 8 | n->bits);
-		for (uint32_t c = 0; c < (1u << n->bits); c++) {
+		h = mix(2, (uint64_t)n->field2 << 40 | (uint64_t)n->shift2 << 32 |
+			   (uint64_t)n->bits2 << 24 | (uint64_t)n->field << 16 |
+			   (uint64_t)n->shift << 8 | n->bits);
+		for (uint32_t c = 0; c < width(n); c++) {
 			uint64_t ch = subtree_hash(t, hs, n->base + c, depth + 1);
 
 			if (!ch)
@@ -159,9 +168,10 @@ static bool same_subtree(const struct tree_image *nw, uint32_t v,
 		     !memcmp(&nw->leaf[a->base], &old->leaf[b->base],
 			     a->n * sizeof(*nw->leaf));
 	else if (a->field != b->field || a->shift != b->shift ||
-		 a->bits != b->bits || !cut_ok(old, b))
+		 a->bits != b->bits || a->field2 != b->field2 ||
+		 a->shift2 != b->shift2 || a->bits2 != b->bits2 || !cut_ok(old, b))
 		eq = false;
-	for (uint32_t c = 0; eq && !a->leaf && c < (1u << a->bits); c++)
+	for (uint32_t c = 0; eq && !a->leaf && c < width(a); c++)
 		eq = same_subtree(nw, a->base + c, old, b->base + c, same, depth + 1);
 	if (eq)
 		same[v] = x;
@@ -237,18 +247,18 @@ static void place(struct placer *p, uint32_t v, uint32_t at, unsigned depth);
 static uint32_t place_block(struct placer *p, const struct ixdp_tnode *n,
 			    unsigned depth)
 {
-	uint32_t width = 1u << n->bits, block;
+	uint32_t w = width(n), block;
 
 	if (p->block_of[n->base] != NO_NODE)
 		return p->block_of[n->base];
-	if (width > IXDP_TREE_NODES - p->out->nnodes) {
+	if (w > IXDP_TREE_NODES - p->out->nnodes) {
 		p->full = true;
 		return 0;
 	}
 	block = p->out->nnodes;
-	p->out->nnodes += width;
+	p->out->nnodes += w;
 	p->block_of[n->base] = block;
-	for (uint32_t c = 0; c < width && !p->full; c++)
+	for (uint32_t c = 0; c < w && !p->full; c++)
 		place(p, n->base + c, block + c, depth + 1);
 	return block;
 }

@@ -38,14 +38,23 @@ static __u32 plen_mask(unsigned plen, unsigned word)
 	return bits >= 32 ? 0xffffffffu : ~0u << (32 - bits);
 }
 
+/* The bits of address word `word` after a prefix of plen bits, 0..32:
+ * the BPF program's mask of the word is ~0 shifted left by it. */
+static __u8 word_shift(unsigned plen, unsigned word)
+{
+	int bits = (int)plen - 32 * (int)word;
+
+	return (__u8)(bits <= 0 ? 32 : bits >= 32 ? 0 : 32 - bits);
+}
+
 void dp_tmatch_from_info(const struct ixdp_filter_info *in, struct ixdp_tmatch *m)
 {
 	memset(m, 0, sizeof(*m));
 	for (unsigned j = 0; j < 4; j++) {
-		m->smask[j] = plen_mask(in->src_plen, j);
-		m->dmask[j] = plen_mask(in->dst_plen, j);
-		m->src[j] = ntohl(in->src[j]) & m->smask[j];
-		m->dst[j] = ntohl(in->dst[j]) & m->dmask[j];
+		m->src[j] = ntohl(in->src[j]) & plen_mask(in->src_plen, j);
+		m->dst[j] = ntohl(in->dst[j]) & plen_mask(in->dst_plen, j);
+		m->sshift[j] = word_shift(in->src_plen, j);
+		m->dshift[j] = word_shift(in->dst_plen, j);
 	}
 	/* ixdp_info keeps `any` as 0,0 */
 	m->sport_lo = in->sport_lo;

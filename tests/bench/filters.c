@@ -1020,6 +1020,7 @@ static void search_counts(struct dp *dp, uint64_t c[2])
 
 struct classify_result {
 	double hit, miss, miss_nomatch, miss_evict;
+	double miss_mean;       /* miss with the mean of the pairs, not the median */
 	uint64_t tree, tuples;  /* searches during the miss timing */
 	int repeat;
 };
@@ -1138,16 +1139,19 @@ static double median_i64(int64_t *v, int n)
  * (this is a shared machine): the pair is not counted. */
 #define OUTLIER_NS 100000
 
-/* Mean over `iter` pairs of (time of a run that misses - time of a run that
- * hits), both with repeat = 1.  With `filler`, the packet's slot holds
- * another valid flow before each miss (a full cache): the program's insert
- * overwrites it. */
+/* Over `iter` pairs of (time of a run that misses - time of a run that
+ * hits), both with repeat = 1: their median, and their mean into *mean.
+ * With `filler`, the packet's slot holds another valid flow before each
+ * miss (a full cache): the program's insert overwrites it. */
 static double miss_extra(int prog, struct cache_io *io, const struct bench_pkt *b,
-			 int iter, uint32_t *filler)
+			 int iter, uint32_t *filler, double *mean)
 {
-	int64_t sum = 0;
+	int64_t sum = 0, *d = malloc((size_t)iter * sizeof(*d));
 	int n = 0;
+	double med;
 
+	if (!d)
+		die("out of memory");
 	for (int k = 0; k < iter; k++) {
 		uint32_t a, c;
 
@@ -1159,12 +1163,15 @@ static double miss_extra(int prog, struct cache_io *io, const struct bench_pkt *
 		run_prog(prog, b->frame, b->len, 1, &c);
 		if (a > OUTLIER_NS || c > OUTLIER_NS)
 			continue;
-		sum += (int64_t)a - (int64_t)c;
-		n++;
+		d[n++] = (int64_t)a - (int64_t)c;
+		sum += d[n - 1];
 	}
 	if (n < iter / 2)
 		die("more than half of the single runs took over %d ns", OUTLIER_NS);
-	return (double)sum / n;
+	*mean = (double)sum / n;
+	med = median_i64(d, n);
+	free(d);
+	return med;
 }
 
 /* Steady state: the median of 5 test runs of repeat/5 repetitions each. */
@@ -1192,16 +1199,20 @@ static double hit_cost(int prog, const struct bench_pkt *b, int repeat)
  * userspace and time one run (repeat = 1: a new flow: tuple space search +
  * cache insert), then time one run of the same packet again (repeat = 1,
  * a hit).  Both single runs carry the same fixed timer overhead, so their
- * difference is the extra cost of a miss; ns_per_pkt_miss = the mean of
- * that difference + the steady-state hit cost.  ns_per_pkt_miss_evict: the
- * same with the cache full, so that every insert must evict (a flood of
- * new flows).
+ * difference is the extra cost of a miss; ns_per_pkt_miss = the median of
+ * that difference + the steady-state hit cost, as the hit cost is a median
+ * of runs: on a shared machine a few runs in 2000 take microseconds (an
+ * interrupt, a preemption), which moves the mean by tens of ns from one
+ * run of the benchmark to the next (the mean is ns_per_pkt_miss_mean).
+ * ns_per_pkt_miss_evict: the same with the cache full, so that every
+ * insert must evict (a flood of new flows).
  */
 static void measure(int prog, struct dp *dp, struct bench_pkt *pk, int repeat,
 		    int miss_iter, struct classify_result *res)
 {
 	struct cache_io io;
 	double hit_sum = 0, extra_sum = 0, extra_nm = 0, hit_nm = 0, evict_sum = 0;
+	double mean_sum = 0, mean;
 	double hits[NPKT];
 	uint64_t c0[2], c1[2];
 	uint32_t filler;
@@ -1239,7 +1250,8 @@ static void measure(int prog, struct dp *dp, struct bench_pkt *pk, int repeat,
 		hit_sum += ns;
 
 		search_counts(dp, c0);
-		x = miss_extra(prog, &io, b, miss_iter, NULL);
+		x = miss_extra(prog, &io, b, miss_iter, NULL, &mean);
+		mean_sum += mean;
 		search_counts(dp, c1);
 		res->tree += c1[0] - c0[0];
 		res->tuples += c1[1] - c0[1];
@@ -1253,9 +1265,10 @@ static void measure(int prog, struct dp *dp, struct bench_pkt *pk, int repeat,
 	/* the same misses with a full cache */
 	filler = 0;
 	for (int i = 0; i < NPKT; i++)
-		evict_sum += hits[i] + miss_extra(prog, &io, &pk[i], miss_iter, &filler);
+		evict_sum += hits[i] + miss_extra(prog, &io, &pk[i], miss_iter, &filler, &mean);
 	res->hit = hit_sum / NPKT;
 	res->miss = res->hit + extra_sum / NPKT;
+	res->miss_mean = res->hit + mean_sum / NPKT;
 	res->miss_nomatch = nm ? (hit_nm + extra_nm) / nm : 0;
 	res->miss_evict = evict_sum / NPKT;
 	free(io.vals);
@@ -1375,6 +1388,7 @@ static void classify_line(enum policy_kind kind, size_t n, const struct filter_t
 	       "\"repeat\":%d,"
 	       "\"ns_per_pkt\":%.1f,\"ns_per_pkt_miss\":%.1f,"
 	       "\"ns_per_pkt_miss_nomatch\":%.1f,\"ns_per_pkt_miss_evict\":%.1f,"
+	       "\"ns_per_pkt_miss_mean\":%.1f,"
 	       "\"searched\":\"%s\",\"floor_ns\":%u,"
 	       "\"target_ns\":150,\"target_ok_150ns\":%s,"
 	       "\"baseline_filters\":%zu,"
@@ -1382,7 +1396,7 @@ static void classify_line(enum policy_kind kind, size_t n, const struct filter_t
 	       "\"miss_target_ok_under_100ns\":%s,\"miss_target_ok_within_2x\":%s,"
 	       "\"target_ok\":%s}\n",
 	       classifier, tuples, tree, NPKT, NPKT_NOMATCH, res->repeat, res->hit, res->miss,
-	       res->miss_nomatch, res->miss_evict, searched(res), floor_ns,
+	       res->miss_nomatch, res->miss_evict, res->miss_mean, searched(res), floor_ns,
 	       ok150 ? "true" : "false",
 	       base_n, ok100 ? "true" : "false", ok2x ? "true" : "false",
 	       mok100 ? "true" : "false", mok2x ? "true" : "false",
@@ -1522,11 +1536,13 @@ static void tree_walk(const struct ctree *tr, const struct filter_table *t,
 {
 	const struct ixdp_tnode *nd = &tr->nodes[p->fam == IXDP_FAM_V6];
 	long want = filter_table_match(t, p), got = -1;
+	uint32_t f[16] = { 0 };
 
+	for (unsigned k = 0; k < IXDP_TF__MAX; k++)
+		f[k] = tree_pkt_field(p, k);
 	*levels = 0;
 	while (!nd->leaf) {
-		nd = &tr->nodes[nd->base + ((tree_pkt_field(p, nd->field) >> nd->shift) &
-					    ((1u << nd->bits) - 1))];
+		nd = &tr->nodes[nd->base + ixdp_tnode_child(nd, f)];
 		++*levels;
 	}
 	for (*checked = 0; *checked < nd->n && got < 0; ++*checked) {

@@ -1527,12 +1527,13 @@ static void test_counter_names(void **state)
 }
 
 /* Long reads and writes of an mmapable array (a copy through the mapped
- * map, whose entries lie 8-byte aligned: 16 bytes apart for a 12-byte tree
- * node, 8 for a 2-byte port class) agree with the kernel's own lookups,
- * and short ones (syscalls) with them. */
+ * map, whose entries lie 8-byte aligned: 16 bytes apart for a tree node,
+ * 8 for a 2-byte port class) agree with the kernel's own lookups, and
+ * short ones (syscalls) with them. */
 static void test_array_mapped_io(void **state)
 {
-	enum { N = 1000, START = IXDP_TREE_NODES - 3 }; /* across the banks */
+	/* across the banks (the port classes: across the sides) */
+	enum { N = 1000, START = IXDP_TREE_NODES - 3, CLASS_START = IXDP_PORT_CLASSES - 3 };
 	struct ixdp_tnode *w = calloc(N, sizeof(*w)), *r = calloc(N, sizeof(*r));
 	__u16 cw[N], cr[N];
 	__u32 lw[N], lr[N];
@@ -1542,19 +1543,21 @@ static void test_array_mapped_io(void **state)
 	for (unsigned i = 0; i < N; i++) {
 		w[i] = (struct ixdp_tnode){ .leaf = i & 1, .field = (__u8)(i % 11),
 					    .shift = (__u8)(i % 32), .bits = (__u8)(1 + i % 8),
-					    .base = 7 * i + 1, .n = 0xabcd0000u | i };
+					    .base = 7 * i + 1, .n = 0xabcd0000u | i,
+					    .field2 = (__u8)(i % 7), .shift2 = (__u8)(i % 29),
+					    .bits2 = (__u8)(i % 5) };
 		lw[i] = 0x5a5a0000u | i;
 		cw[i] = (__u16)(0x8000u | i);
 	}
 	assert_int_equal(dp_array_write(E.dp.tnodes_fd, START, N, w, sizeof(*w)), 0);
 	assert_int_equal(dp_array_write(E.dp.tleaf_fd, START, N, lw, sizeof(*lw)), 0);
-	assert_int_equal(dp_array_write(E.dp.port_class_fd, START, N, cw, sizeof(*cw)), 0);
+	assert_int_equal(dp_array_write(E.dp.port_class_fd, CLASS_START, N, cw, sizeof(*cw)), 0);
 	for (unsigned i = 0; i < N; i++) {     /* what the programs see */
-		__u32 k = START + i;
+		__u32 k = START + i, c = CLASS_START + i;
 
 		assert_int_equal(bpf_map_lookup_elem(E.dp.tnodes_fd, &k, &r[i]), 0);
 		assert_int_equal(bpf_map_lookup_elem(E.dp.tleaf_fd, &k, &lr[i]), 0);
-		assert_int_equal(bpf_map_lookup_elem(E.dp.port_class_fd, &k, &cr[i]), 0);
+		assert_int_equal(bpf_map_lookup_elem(E.dp.port_class_fd, &c, &cr[i]), 0);
 	}
 	assert_memory_equal(r, w, N * sizeof(*w));
 	assert_memory_equal(lr, lw, sizeof(lw));
@@ -1578,7 +1581,7 @@ static void test_array_mapped_io(void **state)
 }
 
 /* Scattered writes (dp_update_pairs) of mmapable arrays, long enough to
- * go through the mapping: ixdp_tmatch's 80-byte entries, ixdp_slot_pos's
+ * go through the mapping: ixdp_tmatch's 64-byte entries, ixdp_slot_pos's
  * 4-byte ones (8 apart).  A key past the array is refused, as by the
  * kernel. */
 static void test_pairs_mapped_io(void **state)

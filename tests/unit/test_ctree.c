@@ -18,6 +18,7 @@
 #include "compile/compiler.h"
 #include "compile/compile_tree.h"
 #include "compile/compile_treelayout.h"
+#include "compile/compile_treepair.h"
 
 /* ---- deterministic random numbers (splitmix64) -------------------------- */
 
@@ -227,7 +228,9 @@ static void check_shape(const struct ctree *tr)
 					    tr->leaf[nd->base + k]);
 		} else {
 			assert_true(nd->bits >= 1 && nd->bits <= IXDP_TREE_CUT_BITS);
-			assert_true(nd->base + (1u << nd->bits) <= tr->nnodes);
+			assert_true(nd->bits2 <= IXDP_TREE_CUT_BITS);
+			assert_true(nd->bits + nd->bits2 <= IXDP_TREE_PAIR_BITS);
+			assert_true(nd->base + (1u << (nd->bits + nd->bits2)) <= tr->nnodes);
 		}
 	}
 }
@@ -799,6 +802,9 @@ static void test_relayout_over_garbage(void **state)
 		junk.nodes[i].bits = (uint8_t)below(10);
 		junk.nodes[i].base = below(6000);
 		junk.nodes[i].n = below(50);
+		junk.nodes[i].field2 = (uint8_t)below(12);
+		junk.nodes[i].shift2 = (uint8_t)below(34);
+		junk.nodes[i].bits2 = below(2) ? 0 : (uint8_t)below(10);
 		/* shared blocks and cycles: every node points near the start */
 		if (below(2))
 			junk.nodes[i].base = below(8);
@@ -1080,6 +1086,9 @@ static void test_guide_unrelated_or_garbage(void **state)
 		junk.nodes[i].bits = (uint8_t)below(10);
 		junk.nodes[i].base = below(2) ? below(8) : below(6000);
 		junk.nodes[i].n = below(50);
+		junk.nodes[i].field2 = (uint8_t)below(12);
+		junk.nodes[i].shift2 = (uint8_t)below(34);
+		junk.nodes[i].bits2 = below(2) ? 0 : (uint8_t)below(10);
 	}
 	build_guided(&b, &junk, &tb);
 	check_oracle(&b, &tb, 3000);
@@ -1089,6 +1098,92 @@ static void test_guide_unrelated_or_garbage(void **state)
 	free(junk.nodes);
 	filter_table_free(&a);
 	filter_table_free(&b);
+}
+
+/* ---- paired cuts (compile_treepair.c) ---------------------------------------- */
+
+/* The packet's fields as the BPF program reads them (enum ixdp_tree_field). */
+static void probe_fields(const struct pkt_tuple *p, uint32_t f[16])
+{
+	memset(f, 0, 16 * sizeof(*f));
+	for (unsigned j = 0; j < (p->fam == IXDP_FAM_V4 ? 1u : 4u); j++) {
+		f[IXDP_TF_SRC0 + j] = (uint32_t)p->src[4 * j] << 24 | p->src[4 * j + 1] << 16 |
+				      p->src[4 * j + 2] << 8 | p->src[4 * j + 3];
+		f[IXDP_TF_DST0 + j] = (uint32_t)p->dst[4 * j] << 24 | p->dst[4 * j + 1] << 16 |
+				      p->dst[4 * j + 2] << 8 | p->dst[4 * j + 3];
+	}
+	f[IXDP_TF_SPORT] = p->frag ? 0 : p->sport;
+	f[IXDP_TF_DPORT] = p->frag ? 0 : p->dport;
+	f[IXDP_TF_PROTO] = p->proto;
+}
+
+/* The leaf packet p reaches in nodes[], and the levels it walks. */
+static const struct ixdp_tnode *walk(const struct ixdp_tnode *nodes, uint32_t n,
+				     const struct pkt_tuple *p, unsigned *levels)
+{
+	const struct ixdp_tnode *nd = &nodes[p->fam == IXDP_FAM_V6];
+	uint32_t f[16];
+
+	probe_fields(p, f);
+	for (*levels = 0; !nd->leaf; ++*levels) {
+		uint32_t i = nd->base + ixdp_tnode_child(nd, f);
+
+		assert_true(i < n && *levels <= IXDP_TREE_DEPTH);
+		nd = &nodes[i];
+	}
+	return nd;
+}
+
+/* A built tree's cuts are paired: every packet reaches the leaf it
+ * reached in the build's form (tree_unpair()), in fewer levels overall;
+ * and pairing that form again gives the same nodes, so the guide that
+ * tree_unpair() makes of a tree in force is the tree that was built. */
+static void test_paired_cuts(void **state)
+{
+	static const size_t sizes[] = { 300, 3000 };
+
+	(void)state;
+	rng_state = 48;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct filter_table t;
+		struct ctree tr;
+		struct ixdp_tnode *u;
+		struct tree_pairs again;
+		uint32_t nu, paired = 0;
+		unsigned long lv_paired = 0, lv_built = 0;
+
+		random_table(&t, sizes[i]);
+		build_guided(&t, NULL, &tr);
+		for (uint32_t k = 0; k < tr.nnodes; k++)
+			paired += !tr.nodes[k].leaf && tr.nodes[k].bits2;
+		assert_true(paired > 0);
+		assert_int_equal(tree_unpair(tr.nodes, tr.nnodes, &u, &nu), 0);
+		for (uint32_t k = 0; k < nu; k++)
+			assert_true(u[k].leaf || !u[k].bits2);
+		for (unsigned k = 0; k < 3000; k++) {
+			struct pkt_tuple p;
+			unsigned a, b;
+			const struct ixdp_tnode *la, *lb;
+
+			random_probe(&t, &p);
+			la = walk(tr.nodes, tr.nnodes, &p, &a);
+			lb = walk(u, nu, &p, &b);
+			assert_memory_equal(la, lb, sizeof(*la));
+			assert_true(a <= b);
+			lv_paired += a;
+			lv_built += b;
+		}
+		assert_true(lv_paired < lv_built);
+		assert_int_equal(tree_pair(u, nu, NULL, 0, &again), 0);
+		assert_int_equal(again.nnodes, tr.nnodes);
+		assert_memory_equal(again.nodes, tr.nodes, tr.nnodes * sizeof(*tr.nodes));
+		assert_int_equal(again.depth, tr.depth);
+		check_oracle(&t, &tr, 3000);
+		free(again.nodes);
+		free(u);
+		ctree_free(&tr);
+		filter_table_free(&t);
+	}
 }
 
 int main(void)
@@ -1115,6 +1210,7 @@ int main(void)
 		cmocka_unit_test(test_relayout_hinted_edits),
 		cmocka_unit_test(test_relayout_wrong_hints),
 		cmocka_unit_test(test_guide_unrelated_or_garbage),
+		cmocka_unit_test(test_paired_cuts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
