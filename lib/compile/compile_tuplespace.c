@@ -184,10 +184,41 @@ static int add_filter_keys(struct tuplespace *ts, const struct specific_filter *
 	return 0;
 }
 
-/* Key order, then table order: the first of equal keys is the winner. */
-static int cmp_entry(const void *pa, const void *pb)
+/* ---- the order of keys ------------------------------------------------------ */
+
+uint32_t ts_key_rank(const struct ixdp_fkey *k)
 {
-	const struct ts_entry *a = pa, *b = pb;
+	struct ixdp_fkey c = *k;
+	uint64_t w[(sizeof(c) + 7) / 8] = { 0 }, h = 0x9e3779b97f4a7c15ull;
+
+	c.bank = 0;
+	memcpy(w, &c, sizeof(c));
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		h = (h ^ w[i]) * 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 31;
+	}
+	return (uint32_t)(h >> 32);
+}
+
+int ts_key_cmp(uint32_t rank_a, const struct ixdp_fkey *a,
+	       uint32_t rank_b, const struct ixdp_fkey *b)
+{
+	if (rank_a != rank_b)
+		return rank_a < rank_b ? -1 : 1;
+	return memcmp(a, b, sizeof(*a));
+}
+
+struct ranked {
+	uint32_t rank;
+	uint32_t idx;
+};
+
+/* Within one rank (hashes that collide, or equal keys): by key, then slot. */
+static int cmp_same_rank(const void *pa, const void *pb, void *arg)
+{
+	const struct ts_entry *v = arg;
+	const struct ts_entry *a = &v[((const struct ranked *)pa)->idx];
+	const struct ts_entry *b = &v[((const struct ranked *)pb)->idx];
 	int c = memcmp(&a->key, &b->key, sizeof(a->key));
 
 	if (c)
@@ -195,13 +226,66 @@ static int cmp_entry(const void *pa, const void *pb)
 	return a->val.slot < b->val.slot ? -1 : a->val.slot > b->val.slot;
 }
 
-static void sort_and_dedup(struct tuplespace *ts)
+/* LSD radix sort by rank, 8 bits a pass, back and forth between r and
+ * tmp (four passes: the result is in r).  Stable: equal ranks keep their
+ * order until cmp_same_rank orders them. */
+static void radix_by_rank(struct ranked *r, struct ranked *tmp, size_t n)
+{
+	struct ranked *from = r, *to = tmp, *t;
+
+	for (unsigned shift = 0; shift < 32; shift += 8) {
+		size_t count[257] = { 0 };
+
+		for (size_t i = 0; i < n; i++)
+			count[((from[i].rank >> shift) & 0xff) + 1]++;
+		for (unsigned b = 0; b < 256; b++)
+			count[b + 1] += count[b];
+		for (size_t i = 0; i < n; i++)
+			to[count[(from[i].rank >> shift) & 0xff]++] = from[i];
+		t = from;
+		from = to;
+		to = t;
+	}
+}
+
+int ts_entries_sort(struct ts_entry *v, size_t n)
+{
+	struct ranked *r = malloc((n + 1) * sizeof(*r)), *tmp = malloc((n + 1) * sizeof(*tmp));
+	struct ts_entry *out = malloc((n + 1) * sizeof(*out));
+	int err = r && tmp && out ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !err && i < n; i++)
+		r[i] = (struct ranked){ ts_key_rank(&v[i].key), (uint32_t)i };
+	if (!err)
+		radix_by_rank(r, tmp, n);
+	for (size_t i = 0, j; !err && i < n; i = j) {
+		for (j = i + 1; j < n && r[j].rank == r[i].rank; j++)
+			;
+		if (j - i > 1)
+			qsort_r(&r[i], j - i, sizeof(*r), cmp_same_rank, v);
+	}
+	for (size_t i = 0; !err && i < n; i++)
+		out[i] = v[r[i].idx];
+	if (!err && n)
+		memcpy(v, out, n * sizeof(*v));
+	free(r);
+	free(tmp);
+	free(out);
+	return err;
+}
+
+/* ---- the build ----------------------------------------------------------------- */
+
+/* In key order (the first of equal keys, in table order, owns the key).
+ * Out of memory for the sort: the entries go, so the build fails. */
+static int sort_and_dedup(struct tuplespace *ts)
 {
 	size_t out = 0;
 
 	if (!ts->nentries)
-		return;
-	qsort(ts->entries, ts->nentries, sizeof(*ts->entries), cmp_entry);
+		return 0;
+	if (ts_entries_sort(ts->entries, ts->nentries))
+		return -ENOMEM;
 	for (size_t i = 0; i < ts->nentries; i++) {
 		if (out && !memcmp(&ts->entries[out - 1].key, &ts->entries[i].key,
 				   sizeof(ts->entries[i].key)))
@@ -209,6 +293,7 @@ static void sort_and_dedup(struct tuplespace *ts)
 		ts->entries[out++] = ts->entries[i];
 	}
 	ts->nentries = out;
+	return 0;
 }
 
 /* Same shape; the protocol and group bitmaps are not part of it. */
@@ -299,7 +384,12 @@ int tuplespace_build(const struct filter_table *t, struct tuplespace *ts,
 			return -1;
 		}
 	}
-	sort_and_dedup(ts);
+	if (sort_and_dedup(ts)) {
+		size_t n = ts->nentries;
+
+		tuplespace_free(ts);
+		return errbuf_set(errbuf, errlen, "out of memory (%zu keys)", n);
+	}
 	return 0;
 }
 
@@ -311,11 +401,17 @@ void tuplespace_free(struct tuplespace *ts)
 	memset(ts, 0, sizeof(*ts));
 }
 
-static int cmp_key_only(const void *pk, const void *pe)
+struct probe_key {
+	uint32_t rank;
+	struct ixdp_fkey key;
+};
+
+static int cmp_probe(const void *pk, const void *pe)
 {
+	const struct probe_key *k = pk;
 	const struct ts_entry *e = pe;
 
-	return memcmp(pk, &e->key, sizeof(e->key));
+	return ts_key_cmp(k->rank, &k->key, ts_key_rank(&e->key), &e->key);
 }
 
 static uint16_t lookup_port(const struct tuplespace *ts, uint8_t kind, int side,
@@ -355,9 +451,12 @@ uint32_t tuplespace_lookup(const struct tuplespace *ts, const struct pkt_tuple *
 		for (unsigned g = 0; g < IXDP_MAX_IFGROUPS; g++) {
 			if (!((groups & t->groups) >> g & 1))
 				continue;
-			k.ifgroup = (__u8)g;
-			e = bsearch(&k, ts->entries, ts->nentries, sizeof(*e),
-				    cmp_key_only);
+			struct probe_key pk = { .key = k };
+
+			pk.key.ifgroup = (__u8)g;
+			pk.rank = ts_key_rank(&pk.key);
+			e = bsearch(&pk, ts->entries, ts->nentries, sizeof(*e),
+				    cmp_probe);
 			if (e && e->val.slot < best)
 				best = e->val.slot;
 		}

@@ -32,8 +32,23 @@ struct tuplespace {
 				   * may still hold the list */
 };
 
-/* Build from a sorted table. -1 with errbuf if a limit is exceeded
- * (ts->over_limit set) or a filter is bad. */
+/*
+ * The order of a tuple space's entries, and of the keys of a bank read
+ * back or remembered (dataplane_diff.c merges the two): by ts_key_rank(),
+ * a 32-bit hash of the key without its bank byte, then byte by byte.  So
+ * the entries of a list and the keys of either bank holding it are in one
+ * order, and sorting them is a radix sort of 32-bit ranks instead of a
+ * comparison sort of 44-byte keys.
+ */
+uint32_t ts_key_rank(const struct ixdp_fkey *k);
+int ts_key_cmp(uint32_t rank_a, const struct ixdp_fkey *a,
+	       uint32_t rank_b, const struct ixdp_fkey *b);
+/* v[0..n) in key order; entries of equal keys by val.slot.  -ENOMEM. */
+int ts_entries_sort(struct ts_entry *v, size_t n);
+
+/* Build from a sorted table: its entries in key order, each key once.
+ * -1 with errbuf if a limit is exceeded (ts->over_limit set) or a filter
+ * is bad. */
 int tuplespace_build(const struct filter_table *t, struct tuplespace *ts,
 		     char *errbuf, size_t errlen);
 void tuplespace_free(struct tuplespace *ts);

@@ -9,7 +9,7 @@
  * filter finds the inactive bank equal to the live list and writes:
  *
  *  - ixdp_filters: the keys added, deleted, or whose value changed, from a
- *    sorted merge of the keys the bank holds (read from the hash: the map
+ *    merge, in key order (ts_key_cmp()), of the keys the bank holds (read from the hash: the map
  *    is the truth, even after an apply that failed half way) with the new
  *    ones.  A key names its tuple by shape and its value the filter's slot,
  *    so an unchanged filter's keys stay as they are wherever it moves in
@@ -79,13 +79,6 @@ static int read_keys_slow(int fd, struct dp_bank_keys out[2])
 	return err == -ENOENT ? 0 : err;
 }
 
-static int cmp_key(const void *pa, const void *pb)
-{
-	const struct ts_entry *a = pa, *b = pb;
-
-	return memcmp(&a->key, &b->key, sizeof(a->key));
-}
-
 int dp_read_all_keys(struct dp *dp, struct dp_bank_keys out[2])
 {
 	struct ixdp_fkey *keys = malloc(CHUNK * sizeof(*keys));
@@ -122,8 +115,7 @@ out:
 	free(keys);
 	free(vals);
 	for (int b = 0; !err && b < 2; b++)
-		if (out[b].n)
-			qsort(out[b].v, out[b].n, sizeof(*out[b].v), cmp_key);
+		err = ts_entries_sort(out[b].v, out[b].n);   /* the entries' order */
 	return err;
 }
 
@@ -142,8 +134,8 @@ static int list_table(const struct ixdp_filter_info *info, size_t n,
 	return 0;
 }
 
-/* The bank's keys are the tuple space's entries (sorted by key, whatever
- * the bank) with the bank and the slot of each position. */
+/* The bank's keys are the tuple space's entries (in key order, whatever
+ * the bank: ts_key_rank() leaves the bank out) with the bank and the slot of each position. */
 int dp_keys_of_tuplespace(const struct tuplespace *ts, const __u32 *slot,
 			  size_t n, struct dp_bank_keys out[2])
 {
@@ -241,39 +233,40 @@ static struct ts_entry new_entry(const struct dp_bank_image *img, __u32 bank,
 	return e;
 }
 
+/* A merge of the two lists, both in key order (ts_key_cmp()): each key's
+ * rank is computed once, when the merge reaches it. */
 static void diff_keys(const struct dp_bank_image *img, __u32 bank,
 		      const struct dp_bank_keys *cur, struct key_diff *d,
 		      struct dp_apply_stats *st)
 {
 	size_t i = 0, j = 0, nn = img->ts->nentries;
+	uint32_t ri = i < cur->n ? ts_key_rank(&cur->v[i].key) : 0, rj = 0;
+	struct ts_entry e;
 
+	if (j < nn) {
+		e = new_entry(img, bank, j);
+		rj = ts_key_rank(&e.key);
+	}
 	while (i < cur->n || j < nn) {
-		struct ts_entry e;
-		int c;
+		int c = j == nn ? -1 : i == cur->n ? 1 :
+			ts_key_cmp(ri, &cur->v[i].key, rj, &e.key);
+		bool take_old = c <= 0, take_new = c >= 0;
 
-		if (j < nn)
-			e = new_entry(img, bank, j);
-		c = j == nn ? -1 : i == cur->n ? 1 :
-		    memcmp(&cur->v[i].key, &e.key, sizeof(e.key));
 		if (c < 0) {
-			d->del[d->ndel++] = cur->v[i++].key;
+			d->del[d->ndel++] = cur->v[i].key;
 			st->keys_deleted++;
-			continue;
+		} else if (c > 0 || memcmp(&cur->v[i].val, &e.val, sizeof(e.val))) {
+			st->keys_changed += c == 0;
+			st->keys_added += c > 0;
+			d->put[d->nput] = e.key;
+			d->val[d->nput++] = e.val;
 		}
-		if (c == 0 && !memcmp(&cur->v[i].val, &e.val, sizeof(e.val))) {
-			i++;
-			j++;
-			continue;
+		if (take_old && ++i < cur->n)
+			ri = ts_key_rank(&cur->v[i].key);
+		if (take_new && ++j < nn) {
+			e = new_entry(img, bank, j);
+			rj = ts_key_rank(&e.key);
 		}
-		if (c == 0) {
-			i++;
-			st->keys_changed++;
-		} else {
-			st->keys_added++;
-		}
-		d->put[d->nput] = e.key;
-		d->val[d->nput++] = e.val;
-		j++;
 	}
 }
 
