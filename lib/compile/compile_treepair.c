@@ -264,6 +264,8 @@ static int pair_cut(struct pairer *p, uint32_t src, struct ixdp_tnode *res,
 		uint32_t d;
 
 		err = pair_node(p, from[k], &child, &d, level + 1);
+		if (err)
+			break;
 		p->out[at + k] = child;     /* out may have moved: index it now */
 		p->head[at + k] = from[k];
 		deepest = d > deepest ? d : deepest;
